@@ -1,0 +1,52 @@
+// Builds Berth: bundles the CLI and the daemon with esbuild (one file each, so the CLI starts
+// fast) and compiles berth-shim. Idempotent: skips work whose inputs did not change.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+
+// The node binary the launchers run with: the pinned Node 24 from node_modules.
+const nodeBin = join(root, 'node_modules', 'node', 'bin', 'node');
+if (!existsSync(nodeBin)) {
+  console.error(`build: ${nodeBin} is missing; run npm install first`);
+  process.exit(1);
+}
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const srcTime = Math.max(newest(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs, statSync(fileURLToPath(import.meta.url)).mtimeMs);
+const outs = ['berth.js', 'berthd.js'].map((f) => join(dist, f));
+const fresh = outs.every((o) => existsSync(o) && statSync(o).mtimeMs >= srcTime);
+
+if (!fresh || process.argv.includes('--force')) {
+  const common = {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    sourcemap: false,
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: { BERTH_BUILD_TIME: JSON.stringify(new Date().toUTCString()) },
+  };
+  // CommonJS dependencies bundled into ESM need a require().
+  const banner = `#!${nodeBin}\nimport { createRequire as __berthCreateRequire } from 'node:module';\nconst require = __berthCreateRequire(import.meta.url);\n`;
+  await build({ ...common, entryPoints: [join(root, 'src/cmd/berth.ts')], outfile: join(dist, 'berth.js'), banner: { js: banner } });
+  await build({ ...common, entryPoints: [join(root, 'src/cmd/berthd.ts')], outfile: join(dist, 'berthd.js'), banner: { js: banner } });
+  for (const o of outs) chmodSync(o, 0o755);
+}
+
+execFileSync('make', ['-s', '-C', join(root, 'shim')], { stdio: 'inherit' });

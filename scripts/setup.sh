@@ -1,0 +1,34 @@
+#!/bin/sh
+# Idempotent set-up for a fresh Debian 12 machine: system packages, npm packages (Node 24
+# included), the build (bundles + berth-shim), and `berth`/`berthd` on PATH.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+# System packages: the OCI runtimes, a static busybox for the default image, the default
+# seccomp profile, tools for layers (setfattr) and for the tests (tmux, iproute2).
+need=""
+for pkg in crun runc busybox-static golang-github-containers-common attr iproute2 gcc make libc6-dev tmux; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+  echo "setup: installing system packages:$need"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+# npm packages, including the pinned Node 24 (node_modules/node/bin/node).
+if [ ! -x node_modules/node/bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+node_modules/node/bin/node scripts/build.mjs
+
+# Launchers: the bundles carry a shebang pointing at Node 24.
+for b in berth berthd; do
+  if [ "$(readlink /usr/local/bin/$b 2>/dev/null)" != "$ROOT/dist/$b.js" ]; then
+    ln -sf "$ROOT/dist/$b.js" /usr/local/bin/$b
+  fi
+done

@@ -1,0 +1,1420 @@
+/*
+ * berth-shim: the per-container (and per-exec) monitor started by berthd.
+ *
+ * One shim supervises one process: it runs the OCI runtime (crun/runc),
+ * becomes the subreaper of the container, owns its stdio (pipes or pty),
+ * writes the json-file log, serves a small line protocol on a unix socket
+ * and records the exit status in exit.json.  It outlives berthd, so a
+ * restarted daemon can reconnect.  See README.md for the contract.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#define REQ_MAX 256               /* longest request line */
+#define LOG_LINE_MAX (16 * 1024)  /* partial lines are cut here */
+#define Q_HIGH (4u << 20)         /* pause output when a client queue exceeds this */
+#define Q_LOW (1u << 20)          /* ...and resume below this */
+#define DRAIN_MS 2000             /* cap on draining output after exit */
+#define CLOSE_MS 2000             /* cap on flushing client queues before exiting */
+#define REPORT_FD 3               /* the ready-report pipe in the monitor process */
+
+/* ------------------------------------------------------------------ options */
+
+static struct {
+	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file;
+	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file;
+	int tty, stdin_, stdin_once;
+	long long log_max_size;
+	int log_max_file;
+} o;
+
+static const struct opt {
+	const char *name;
+	char **str;
+	int *flag;
+} opts[] = {
+	{"id", &o.id, NULL},
+	{"bundle", &o.bundle, NULL},
+	{"runtime", &o.runtime, NULL},
+	{"runtime-root", &o.rroot, NULL},
+	{"state-dir", &o.sdir, NULL},
+	{"log-path", &o.log_path, NULL},
+	{"log-max-size", &o.max_size, NULL},
+	{"log-max-file", &o.max_file, NULL},
+	{"exec-process", &o.exec_proc, NULL},
+	{"overlay-target", &o.ov_target, NULL},
+	{"overlay-data", &o.ov_data, NULL},
+	{"overlay-cwd", &o.ov_cwd, NULL},
+	{"oom-file", &o.oom_file, NULL},
+	{"tty", NULL, &o.tty},
+	{"stdin", NULL, &o.stdin_},
+	{"stdin-once", NULL, &o.stdin_once},
+};
+
+/* -------------------------------------------------------------------- state */
+
+static char p_sock[PATH_MAX], p_console[PATH_MAX], p_pidf[PATH_MAX], p_rlog[PATH_MAX];
+static char p_exit[PATH_MAX], p_exit_tmp[PATH_MAX];
+
+static int lfd = -1;          /* attach.sock listener */
+static int sfd = -1;          /* signalfd for SIGCHLD */
+static int devnull = -1;
+static int out_fd = -1, err_fd = -1; /* container output (pipes, or a dup of the pty master) */
+static int in_fd = -1;        /* container stdin (pipe, or a dup of the pty master) */
+static int pty = -1;          /* pty master, kept for resize */
+static int stdin_eof;         /* close in_fd once inq is flushed; ignore further input */
+static int mounted, started, exited, finalized, paused, exit_code, oom_killed;
+static pid_t cpid;            /* the supervised process */
+static struct timespec exited_at;
+static int64_t drain_until, close_until;
+static char exit_json[160];
+static char rbuf[65536];      /* read buffer (output and client input) */
+
+struct buf {
+	char *d;
+	size_t off, len, cap; /* queued bytes are d[off..len) */
+};
+static struct buf inq;        /* pending container stdin */
+
+enum { C_REQ, C_ATTACH, C_WAIT };
+struct conn {
+	int fd, kind, dead, in_open, w_in, w_out, w_err;
+	size_t rlen;
+	char req[REQ_MAX + 1];
+	struct buf q;             /* pending output to this client */
+};
+static struct conn **conns;
+static size_t nconns;
+
+/* ------------------------------------------------------------------ helpers */
+
+static void logmsg(const char *fmt, ...)
+{
+	char b[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof b, fmt, ap);
+	va_end(ap);
+	dprintf(2, "berth-shim[%d] %s: %s\n", (int)getpid(), o.id ? o.id : "-", b);
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t r = write(fd, c, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += r;
+		n -= r;
+	}
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void set_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* JSON-escape n bytes into d (room for 6*n needed); bytes >= 0x80 pass through. */
+static size_t jesc(char *d, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = d;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*p++ = c;
+			continue;
+		}
+		*p++ = '\\';
+		switch (c) {
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\r': *p++ = 'r'; break;
+		case '\t': *p++ = 't'; break;
+		case '\b': *p++ = 'b'; break;
+		case '\f': *p++ = 'f'; break;
+		default:
+			*p++ = 'u'; *p++ = '0'; *p++ = '0';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	return p - d;
+}
+
+/* Go's time.RFC3339Nano in UTC: fraction with trailing zeros trimmed, none if 0. */
+static void fmt_time(char out[48], const struct timespec *ts)
+{
+	struct tm tm;
+	gmtime_r(&ts->tv_sec, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ts->tv_nsec) {
+		char f[16];
+		int k = snprintf(f, sizeof f, ".%09ld", (long)ts->tv_nsec);
+		while (f[k - 1] == '0')
+			k--;
+		memcpy(out + n, f, k);
+		n += k;
+	}
+	out[n++] = 'Z';
+	out[n] = 0;
+}
+
+static int parse_num(const char *s, long long lo, long long hi, long long *v)
+{
+	char *e;
+	errno = 0;
+	long long x = strtoll(s, &e, 10);
+	if (!*s || *e || errno || x < lo || x > hi)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+static size_t buf_used(const struct buf *b) { return b->len - b->off; }
+
+static void buf_free(struct buf *b)
+{
+	free(b->d);
+	memset(b, 0, sizeof *b);
+}
+
+static int buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		if (b->off) {
+			memmove(b->d, b->d + b->off, b->len - b->off);
+			b->len -= b->off;
+			b->off = 0;
+		}
+		if (b->len + n > b->cap) {
+			size_t c = b->cap ? b->cap : 4096;
+			while (c < b->len + n)
+				c *= 2;
+			char *d = realloc(b->d, c);
+			if (!d)
+				return -1;
+			b->d = d;
+			b->cap = c;
+		}
+	}
+	memcpy(b->d + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+/* Write queued bytes to a non-blocking fd: 0 = ok or would block, -1 = fd broken. */
+static int buf_flush(struct buf *b, int fd)
+{
+	while (b->off < b->len) {
+		ssize_t r = write(fd, b->d + b->off, b->len - b->off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -1;
+		}
+		b->off += r;
+	}
+	b->off = b->len = 0;
+	if (b->cap > 65536) /* give big queues back so the idle shim stays small */
+		buf_free(b);
+	return 0;
+}
+
+/* -------------------------------------------------------------- json-file log */
+
+static struct {
+	int fd;
+	long long size;           /* file size including what is still buffered */
+	size_t wl;
+	char wb[65536];
+	size_t plen[2];
+	char part[2][LOG_LINE_MAX];
+	char ts[48];
+} lg = { .fd = -1 };
+
+static int log_open(void)
+{
+	struct stat st;
+	lg.fd = open(o.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (lg.fd < 0)
+		return -1;
+	lg.size = fstat(lg.fd, &st) ? 0 : st.st_size;
+	return 0;
+}
+
+static void log_flush(void)
+{
+	if (lg.wl && lg.fd >= 0 && write_all(lg.fd, lg.wb, lg.wl) < 0)
+		logmsg("log write: %s", strerror(errno));
+	lg.wl = 0;
+}
+
+static void log_rotate(void)
+{
+	log_flush();
+	if (o.log_max_file > 1) {
+		char a[PATH_MAX + 16], b[PATH_MAX + 16];
+		/* FILE.(M-2) -> FILE.(M-1), ..., FILE -> FILE.1; the oldest is overwritten */
+		for (int i = o.log_max_file - 1; i >= 1; i--) {
+			if (i == 1)
+				snprintf(a, sizeof a, "%s", o.log_path);
+			else
+				snprintf(a, sizeof a, "%s.%d", o.log_path, i - 1);
+			snprintf(b, sizeof b, "%s.%d", o.log_path, i);
+			if (rename(a, b) < 0 && errno != ENOENT)
+				logmsg("rotate %s: %s", a, strerror(errno));
+		}
+		close_fd(&lg.fd);
+		if (log_open() < 0)
+			logmsg("reopen log: %s", strerror(errno));
+	} else if (ftruncate(lg.fd, 0) < 0) {
+		logmsg("truncate log: %s", strerror(errno));
+	}
+	lg.size = 0;
+}
+
+static void log_write(const char *p, size_t n)
+{
+	if (lg.fd < 0)
+		return;
+	if (o.log_max_size > 0 && lg.size > 0 && lg.size + (long long)n > o.log_max_size)
+		log_rotate();
+	if (lg.wl + n > sizeof lg.wb)
+		log_flush();
+	if (n > sizeof lg.wb) {
+		if (write_all(lg.fd, p, n) < 0)
+			logmsg("log write: %s", strerror(errno));
+	} else {
+		memcpy(lg.wb + lg.wl, p, n);
+		lg.wl += n;
+	}
+	lg.size += n;
+}
+
+static void log_entry(int s, const char *p, size_t n)
+{
+	static char e[LOG_LINE_MAX * 6 + 128];
+	static const char *mid[2] = { "\",\"stream\":\"stdout\",\"time\":\"",
+				      "\",\"stream\":\"stderr\",\"time\":\"" };
+	size_t k = 8, ml = strlen(mid[s]), tl = strlen(lg.ts);
+	memcpy(e, "{\"log\":\"", 8);
+	k += jesc(e + k, p, n);
+	memcpy(e + k, mid[s], ml);
+	k += ml;
+	memcpy(e + k, lg.ts, tl);
+	k += tl;
+	memcpy(e + k, "\"}\n", 3);
+	log_write(e, k + 3);
+}
+
+/* Split a chunk of stream s (0 stdout, 1 stderr) into log entries at '\n'. */
+static void log_data(int s, const char *p, size_t n)
+{
+	char *part = lg.part[s];
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) + 1 : n;
+		size_t room = LOG_LINE_MAX - lg.plen[s];
+		if (k > room) { /* the partial buffer fills up before the newline */
+			k = room;
+			nl = NULL;
+		}
+		if (lg.plen[s] == 0 && (nl || k == LOG_LINE_MAX)) {
+			log_entry(s, p, k); /* whole line straight from the chunk */
+		} else {
+			memcpy(part + lg.plen[s], p, k);
+			lg.plen[s] += k;
+			if (nl || lg.plen[s] == LOG_LINE_MAX) {
+				log_entry(s, part, lg.plen[s]);
+				lg.plen[s] = 0;
+			}
+		}
+		p += k;
+		n -= k;
+	}
+}
+
+static void log_eof(int s)
+{
+	if (lg.plen[s] && lg.fd >= 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fmt_time(lg.ts, &ts);
+		log_entry(s, lg.part[s], lg.plen[s]);
+	}
+	lg.plen[s] = 0;
+}
+
+/* ------------------------------------------------------------------ runtime */
+
+/* Run RUNTIME --root R --log L --log-format json ARGS... with the given stdio. */
+static pid_t rt_spawn(const char **args, int fin, int fout, int ferr)
+{
+	const char *argv[40];
+	int n = 0;
+	argv[n++] = o.runtime;
+	argv[n++] = "--root";
+	argv[n++] = o.rroot;
+	argv[n++] = "--log";
+	argv[n++] = p_rlog;
+	argv[n++] = "--log-format";
+	argv[n++] = "json";
+	while (*args && n < 39)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		dup2(fin, 0);
+		dup2(fout, 1);
+		dup2(ferr, 2);
+		/* the mask and ignored signals survive exec: undo ours for the container */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execvp(argv[0], (char **)argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		logmsg("fork: %s", strerror(errno));
+	return pid;
+}
+
+static int rt_wait(pid_t pid)
+{
+	int st;
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+static int rt_delete(void)
+{
+	const char *a[] = { "delete", "--force", o.id, NULL };
+	return rt_wait(rt_spawn(a, devnull, 1, 2)); /* its complaints go to shim.log */
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? 0 : st.st_size;
+}
+
+/* Decode the JSON string starting at p (just after the opening quote). */
+static void json_str(const char *p, char *out, size_t cap)
+{
+	size_t n = 0;
+	while (*p && *p != '"' && n + 4 < cap) {
+		unsigned c = (unsigned char)*p++;
+		if (c == '\\' && *p) {
+			c = (unsigned char)*p++;
+			switch (c) {
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'u': {
+				char h[5] = { 0 }, *e;
+				memcpy(h, p, strnlen(p, 4));
+				c = strtoul(h, &e, 16);
+				if (e != h + 4)
+					c = '?';
+				else
+					p += 4;
+				if (c >= 0xd800 && c < 0xe000)
+					c = '?';
+				if (c >= 0x800) {
+					out[n++] = 0xe0 | (c >> 12);
+					out[n++] = 0x80 | ((c >> 6) & 0x3f);
+					c = 0x80 | (c & 0x3f);
+				} else if (c >= 0x80) {
+					out[n++] = 0xc0 | (c >> 6);
+					c = 0x80 | (c & 0x3f);
+				}
+				break;
+			}
+			}
+		}
+		out[n++] = c;
+	}
+	out[n] = 0;
+}
+
+/* The error of a failed runtime command: the last "msg" it wrote to runtime.log
+ * (after offset off), else its exit status. */
+static void rt_error(off_t off, int st, char *msg, size_t cap)
+{
+	msg[0] = 0;
+	int fd = open(p_rlog, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		off_t end = lseek(fd, 0, SEEK_END);
+		if (end - off > 65536)
+			off = end - 65536;
+		size_t n = end > off ? end - off : 0;
+		char *b = malloc(n + 1);
+		ssize_t r = b ? pread(fd, b, n, off) : -1;
+		if (r > 0) {
+			b[r] = 0;
+			for (char *p = b; (p = strstr(p, "\"msg\":\"")); )
+				json_str(p += 7, msg, cap);
+		}
+		free(b);
+		close(fd);
+	}
+	if (msg[0])
+		return;
+	if (st < 0)
+		snprintf(msg, cap, "cannot run %s", o.runtime);
+	else if (WIFSIGNALED(st))
+		snprintf(msg, cap, "runtime killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(msg, cap, "runtime exited with status %d", WEXITSTATUS(st));
+}
+
+static pid_t read_pid(void)
+{
+	char b[32];
+	long long v;
+	int fd = open(p_pidf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	b[strcspn(b, "\n")] = 0;
+	return parse_num(b, 1, INT_MAX, &v) ? -1 : (pid_t)v;
+}
+
+static int listen_unix(const char *path, int backlog)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	mode_t old = umask(0177); /* socket file mode 0600 */
+	int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+	umask(old);
+	if (r < 0 || listen(fd, backlog) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Receive the pty master the runtime sends over the console socket. */
+static int recv_fd(int s)
+{
+	char b[256];
+	struct iovec iov = { b, sizeof b };
+	union {
+		struct cmsghdr h;
+		char c[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c,
+			    .msg_controllen = sizeof u.c };
+	int fd;
+	if (recvmsg(s, &m, MSG_CMSG_CLOEXEC) < 0)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
+/* Has the runtime process exited?  (without reaping it) */
+static int rt_exited(pid_t pid)
+{
+	siginfo_t si = { 0 };
+	return waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+/*
+ * Run a runtime command (create, or exec --detach) whose process is the one we
+ * supervise: its stdio are the container's pipes, or with --tty we receive the
+ * pty master on console.sock.  On success the parent ends are left in
+ * out_fd/err_fd/in_fd/pty.  Returns the runtime's wait status.
+ */
+static int launch(const char **args)
+{
+	int pi[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, cs = -1, st;
+	pid_t pid;
+
+	if (o.tty) {
+		if ((cs = listen_unix(p_console, 1)) < 0) {
+			logmsg("console socket: %s", strerror(errno));
+			return -1;
+		}
+		pid = rt_spawn(args, devnull, devnull, devnull);
+	} else {
+		if ((o.stdin_ && pipe2(pi, O_CLOEXEC) < 0) || pipe2(po, O_CLOEXEC) < 0 ||
+		    pipe2(pe, O_CLOEXEC) < 0) {
+			logmsg("pipe: %s", strerror(errno));
+			st = -1;
+			goto fail;
+		}
+		pid = rt_spawn(args, o.stdin_ ? pi[0] : devnull, po[1], pe[1]);
+		close_fd(&pi[0]);
+		close_fd(&po[1]);
+		close_fd(&pe[1]);
+	}
+
+	if (o.tty && pid > 0) {
+		/* Wait for the connection, but give up when the runtime exits
+		 * without making one (it failed).  A connection made just before
+		 * exiting is still in the backlog, hence the final 0-timeout poll. */
+		struct pollfd pf = { cs, POLLIN, 0 };
+		for (;;) {
+			int done = rt_exited(pid);
+			if (poll(&pf, 1, done ? 0 : 50) > 0) {
+				int c = accept4(cs, NULL, NULL, SOCK_CLOEXEC);
+				if (c >= 0) {
+					pty = recv_fd(c);
+					close(c);
+				}
+				break;
+			}
+			if (done)
+				break;
+		}
+	}
+	st = rt_wait(pid);
+	if (o.tty) {
+		close(cs);
+		unlink(p_console);
+		if (st == 0 && pty < 0) {
+			logmsg("runtime did not send a console");
+			st = -1;
+		}
+	}
+	if (st != 0)
+		goto fail;
+	if (o.tty) {
+		set_nonblock(pty);
+		out_fd = fcntl(pty, F_DUPFD_CLOEXEC, 3);
+		in_fd = fcntl(pty, F_DUPFD_CLOEXEC, 3);
+	} else {
+		out_fd = po[0];
+		err_fd = pe[0];
+		in_fd = pi[1];
+		set_nonblock(out_fd);
+		set_nonblock(err_fd);
+		if (in_fd >= 0)
+			set_nonblock(in_fd);
+	}
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		close_fd(&pi[i]);
+		close_fd(&po[i]);
+		close_fd(&pe[i]);
+	}
+	close_fd(&pty);
+	return st;
+}
+
+/* ----------------------------------------------------------------- clients */
+
+static void stdin_pump(void)
+{
+	if (in_fd < 0)
+		return;
+	if (buf_flush(&inq, in_fd) < 0 || (stdin_eof && !buf_used(&inq))) {
+		close_fd(&in_fd); /* EPIPE: the container closed its stdin */
+		buf_free(&inq);
+		stdin_eof = 1;
+	}
+}
+
+static void stdin_close(void)
+{
+	stdin_eof = 1;
+	stdin_pump();
+}
+
+static void stdin_feed(const char *p, size_t n)
+{
+	if (in_fd < 0 || stdin_eof)
+		return; /* no stdin, or it was closed: input is ignored */
+	buf_add(&inq, p, n);
+	stdin_pump();
+}
+
+static void drop(struct conn *c)
+{
+	if (c->dead)
+		return;
+	/* a stdin client going away counts as its stdin ending */
+	if (c->kind == C_ATTACH && c->w_in && c->in_open && o.stdin_once && !o.tty)
+		stdin_close();
+	c->dead = 1;
+}
+
+static int reply(struct conn *c, const char *fmt, ...)
+{
+	char b[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b, sizeof b, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof b) {
+		n = sizeof b;
+		b[n - 1] = '\n';
+	}
+	write_all(c->fd, b, n); /* small: fits the empty socket buffer */
+	c->dead = 1;
+	return 0;
+}
+
+static void finalize(void);
+
+/* A failed start ends the shim as if the process had exited. */
+static void start_failed(const char *msg)
+{
+	started = exited = 1;
+	if (strcasestr(msg, "not found") || strcasestr(msg, "no such file"))
+		exit_code = 127;
+	else if (strcasestr(msg, "permission denied") || strcasestr(msg, "is a directory") ||
+		 strcasestr(msg, "exec format error"))
+		exit_code = 126;
+	else
+		exit_code = 128;
+	clock_gettime(CLOCK_REALTIME, &exited_at);
+	close_fd(&out_fd); /* whatever is in the pipes came from the runtime */
+	close_fd(&err_fd);
+	finalize();
+}
+
+static void drain_discard(int fd)
+{
+	while (fd >= 0 && read(fd, rbuf, sizeof rbuf) > 0)
+		;
+}
+
+static void do_start(struct conn *c)
+{
+	char msg[1024];
+	int st;
+	if (started || exited) {
+		reply(c, "err already started\n");
+		return;
+	}
+	off_t off = file_size(p_rlog);
+	if (o.exec_proc) {
+		const char *a[] = { "exec", "--detach", "--pid-file", p_pidf, "--process", o.exec_proc,
+				    o.id, NULL, NULL, NULL, NULL };
+		if (o.tty) {
+			a[6] = "--tty";
+			a[7] = "--console-socket";
+			a[8] = p_console;
+			a[9] = o.id;
+		}
+		started = 1;
+		unlink(p_pidf);
+		st = launch(a);
+		if (st == 0 && (cpid = read_pid()) < 0)
+			st = -1;
+	} else {
+		const char *a[] = { "start", o.id, NULL };
+		/* anything in the pipes now was written by the runtime, not the container */
+		drain_discard(out_fd);
+		drain_discard(err_fd);
+		st = rt_wait(rt_spawn(a, devnull, devnull, devnull));
+	}
+	if (st == 0) {
+		started = 1;
+		reply(c, "ok %d\n", (int)cpid);
+		return;
+	}
+	rt_error(off, st, msg, sizeof msg);
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	logmsg("start failed: %s", msg);
+	reply(c, "err %s\n", msg);
+	start_failed(msg);
+}
+
+static int handle(struct conn *c, char *line, const char *rest, size_t nrest)
+{
+	long long a, b;
+	char *arg = strchr(line, ' ');
+	if (arg)
+		*arg++ = 0;
+
+	if (!strcmp(line, "start") && !arg) {
+		do_start(c);
+	} else if (!strcmp(line, "attach") && arg) {
+		for (char *p = arg; *p; p++) {
+			if (*p == 'i') c->w_in = 1;
+			else if (*p == 'o') c->w_out = 1;
+			else if (*p == 'e') c->w_err = 1;
+			else return reply(c, "err invalid attach flags\n");
+		}
+		if (!*arg)
+			return reply(c, "err invalid attach flags\n");
+		c->kind = C_ATTACH;
+		c->in_open = 1;
+		if (nrest && c->w_in)
+			stdin_feed(rest, nrest);
+	} else if (!strcmp(line, "wait") && !arg) {
+		if (finalized)
+			reply(c, "%s\n", exit_json);
+		else
+			c->kind = C_WAIT;
+	} else if (!strcmp(line, "resize") && arg) {
+		char *cols = strchr(arg, ' ');
+		if (cols)
+			*cols++ = 0;
+		if (!cols || parse_num(arg, 1, 65535, &a) || parse_num(cols, 1, 65535, &b))
+			return reply(c, "err invalid size\n");
+		if (pty < 0)
+			return reply(c, "err no tty\n");
+		struct winsize ws = { .ws_row = a, .ws_col = b };
+		if (ioctl(pty, TIOCSWINSZ, &ws) < 0)
+			return reply(c, "err %s\n", strerror(errno));
+		reply(c, "ok\n");
+	} else if (!strcmp(line, "kill") && arg) {
+		if (parse_num(arg, 1, 64, &a))
+			return reply(c, "err invalid signal\n");
+		if (!started)
+			return reply(c, "err not started\n");
+		if (exited)
+			return reply(c, "err %s\n", strerror(ESRCH));
+		if (kill(cpid, a) < 0)
+			return reply(c, "err %s\n", strerror(errno));
+		reply(c, "ok\n");
+	} else if (!strcmp(line, "closestdin") && !arg) {
+		stdin_close();
+		reply(c, "ok\n");
+	} else {
+		reply(c, "err unknown request\n");
+	}
+	return 0;
+}
+
+static void conn_read(struct conn *c)
+{
+	if (c->kind == C_REQ) {
+		ssize_t r = read(c->fd, c->req + c->rlen, sizeof c->req - c->rlen);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r <= 0) {
+			drop(c);
+			return;
+		}
+		c->rlen += r;
+		char *nl = memchr(c->req, '\n', c->rlen);
+		if (!nl) {
+			if (c->rlen == sizeof c->req)
+				reply(c, "err request too long\n");
+			return;
+		}
+		*nl = 0;
+		if (nl > c->req && nl[-1] == '\r')
+			nl[-1] = 0;
+		/* bytes after the line are already stdin data of an attach */
+		handle(c, c->req, nl + 1, c->req + c->rlen - (nl + 1));
+		return;
+	}
+	ssize_t r = read(c->fd, rbuf, sizeof rbuf);
+	if (r > 0) {
+		if (c->kind == C_ATTACH && c->w_in)
+			stdin_feed(rbuf, r);
+	} else if (r == 0) { /* half-close: keep sending output */
+		if (c->kind == C_ATTACH && c->w_in && o.stdin_once && !o.tty)
+			stdin_close();
+		c->in_open = 0;
+	} else if (errno != EAGAIN && errno != EINTR) {
+		drop(c);
+	}
+}
+
+static void accept_conns(void)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct conn *c = calloc(1, sizeof *c), **n = realloc(conns, (nconns + 1) * sizeof *n);
+		if (n)
+			conns = n;
+		if (!c || !n) {
+			free(c);
+			close(fd);
+			return;
+		}
+		c->fd = fd;
+		c->kind = C_REQ;
+		c->in_open = 1;
+		conns[nconns++] = c;
+	}
+}
+
+static void sweep(void)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < nconns; i++) {
+		struct conn *c = conns[i];
+		if (c->dead) {
+			/* unread input would make the close an ECONNRESET for the peer */
+			for (int k = 0; k < 16 && read(c->fd, rbuf, sizeof rbuf) > 0; k++)
+				;
+			close(c->fd);
+			buf_free(&c->q);
+			free(c);
+		} else {
+			conns[j++] = c;
+		}
+	}
+	nconns = j;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* A chunk of container output on stream s (0 stdout, 1 stderr). */
+static void on_output(int s, const char *p, size_t n)
+{
+	if (!started)
+		return; /* before start only the runtime writes here */
+	if (lg.fd >= 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fmt_time(lg.ts, &ts);
+		log_data(s, p, n);
+	}
+	unsigned char h[8] = { s + 1, 0, 0, 0, n >> 24, n >> 16, n >> 8, n };
+	for (size_t i = 0; i < nconns; i++) {
+		struct conn *c = conns[i];
+		if (c->kind != C_ATTACH || c->dead || !(s ? c->w_err : c->w_out))
+			continue;
+		if ((!o.tty && buf_add(&c->q, h, 8) < 0) || buf_add(&c->q, p, n) < 0 ||
+		    buf_flush(&c->q, c->fd) < 0)
+			drop(c);
+	}
+}
+
+static void read_output(int *fd, int s)
+{
+	ssize_t r = read(*fd, rbuf, sizeof rbuf);
+	if (r > 0) {
+		on_output(s, rbuf, r);
+		return;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EOF, or EIO on a pty whose slave side is all closed */
+	if (started)
+		log_eof(s);
+	close_fd(fd);
+}
+
+/* -------------------------------------------------------------------- exit */
+
+static void reap(void)
+{
+	struct signalfd_siginfo si;
+	int st;
+	pid_t p;
+	while (read(sfd, &si, sizeof si) > 0)
+		;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (p != cpid || exited || !cpid)
+			continue; /* an orphan reparented to us, or a runtime helper */
+		exited = 1;
+		exit_code = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+		clock_gettime(CLOCK_REALTIME, &exited_at);
+		drain_until = now_ms() + DRAIN_MS;
+	}
+}
+
+static int read_oom(void)
+{
+	char b[4096];
+	if (!o.oom_file)
+		return 0;
+	int fd = open(o.oom_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	for (char *l = b; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, "oom_kill ", 9))
+			return atoll(l + 9) > 0;
+	return 0;
+}
+
+static void write_exit_json(void)
+{
+	char t[48];
+	fmt_time(t, &exited_at);
+	snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"exitedAt\":\"%s\",\"oomKilled\":%s}",
+		 exit_code, t, oom_killed ? "true" : "false");
+	int fd = open(p_exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, exit_json, strlen(exit_json)) < 0 ||
+	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 || rename(p_exit_tmp, p_exit) < 0)
+		logmsg("write %s: %s", p_exit, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if ((fd = open(o.sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* The process has exited and its output is drained: record it. */
+static void finalize(void)
+{
+	close_fd(&out_fd);
+	close_fd(&err_fd);
+	if (started) {
+		log_eof(0);
+		log_eof(1);
+	}
+	log_flush();
+	close_fd(&in_fd);
+	buf_free(&inq);
+	close_fd(&pty);
+	oom_killed = read_oom(); /* before delete removes the cgroup */
+	if (!o.exec_proc)
+		rt_delete();
+	if (mounted && umount2(o.ov_target, MNT_DETACH) < 0)
+		logmsg("umount %s: %s", o.ov_target, strerror(errno));
+	mounted = 0;
+	write_exit_json();
+	finalized = 1;
+	close_until = now_ms() + CLOSE_MS;
+	for (size_t i = 0; i < nconns; i++)
+		if (conns[i]->kind == C_WAIT && !conns[i]->dead)
+			reply(conns[i], "%s\n", exit_json);
+}
+
+/* -------------------------------------------------------------- main loop */
+
+static void serve(void)
+{
+	struct pollfd *pf = NULL;
+	for (;;) {
+		int64_t now = now_ms();
+		if (exited && !finalized && ((out_fd < 0 && err_fd < 0) || now >= drain_until))
+			finalize();
+		if (finalized) {
+			size_t pending = 0;
+			for (size_t i = 0; i < nconns; i++)
+				if (conns[i]->kind == C_ATTACH && !conns[i]->dead)
+					pending += buf_used(&conns[i]->q);
+			if (!pending || now >= close_until)
+				break;
+		}
+		log_flush(); /* before sleeping: the log is never behind */
+
+		/* back-pressure: one slow attach client stops us reading output */
+		size_t maxq = 0;
+		for (size_t i = 0; i < nconns; i++)
+			if (conns[i]->kind == C_ATTACH && !conns[i]->dead && buf_used(&conns[i]->q) > maxq)
+				maxq = buf_used(&conns[i]->q);
+		if (exited || (paused && maxq < Q_LOW))
+			paused = 0; /* after exit, drain everything regardless */
+		else if (maxq > Q_HIGH)
+			paused = 1;
+
+		struct pollfd *npf = realloc(pf, (nconns + 6) * sizeof *pf);
+		if (!npf) {
+			logmsg("out of memory");
+			sleep(1);
+			continue;
+		}
+		pf = npf;
+		int n = 0, i_out = -1, i_err = -1, i_in = -1;
+		pf[n++] = (struct pollfd){ sfd, POLLIN, 0 };
+		pf[n++] = (struct pollfd){ lfd, POLLIN, 0 };
+		if (out_fd >= 0 && !paused)
+			i_out = n, pf[n++] = (struct pollfd){ out_fd, POLLIN, 0 };
+		if (err_fd >= 0 && !paused)
+			i_err = n, pf[n++] = (struct pollfd){ err_fd, POLLIN, 0 };
+		if (in_fd >= 0 && buf_used(&inq))
+			i_in = n, pf[n++] = (struct pollfd){ in_fd, POLLOUT, 0 };
+		int base = n;
+		size_t nc = nconns;
+		for (size_t i = 0; i < nc; i++) {
+			struct conn *c = conns[i];
+			short ev = 0;
+			/* a stdin client is not read while its previous input is pending */
+			if (c->in_open && !(c->kind == C_ATTACH && c->w_in && buf_used(&inq)))
+				ev |= POLLIN;
+			if (buf_used(&c->q))
+				ev |= POLLOUT;
+			pf[n++] = (struct pollfd){ c->fd, ev, 0 };
+		}
+
+		int timeout = -1;
+		if (exited && !finalized)
+			timeout = drain_until > now ? drain_until - now : 0;
+		else if (finalized)
+			timeout = close_until > now ? close_until - now : 0;
+		if (poll(pf, n, timeout) < 0) {
+			if (errno != EINTR)
+				logmsg("poll: %s", strerror(errno));
+			continue;
+		}
+
+		if (pf[0].revents)
+			reap();
+		if (i_out >= 0 && pf[i_out].revents)
+			read_output(&out_fd, 0);
+		if (i_err >= 0 && pf[i_err].revents && err_fd >= 0)
+			read_output(&err_fd, 1);
+		if (i_in >= 0 && pf[i_in].revents)
+			stdin_pump();
+		for (size_t i = 0; i < nc; i++) {
+			struct conn *c = conns[i];
+			short re = pf[base + i].revents;
+			if (c->dead || !re)
+				continue;
+			if (re & POLLIN)
+				conn_read(c);
+			if (!c->dead && (re & POLLOUT) && buf_flush(&c->q, c->fd) < 0)
+				drop(c);
+			if (!c->dead && (re & (POLLHUP | POLLERR)) && !(re & POLLIN))
+				drop(c);
+			if (!c->dead && (re & POLLHUP) && !c->in_open)
+				drop(c); /* half-closed earlier, now fully gone */
+		}
+		if (pf[1].revents)
+			accept_conns();
+		sweep();
+	}
+	/* answer requests that arrived while we were finishing (wait, mostly);
+	 * later clients find no socket and read exit.json instead */
+	unlink(p_sock);
+	accept_conns();
+	for (size_t i = 0; i < nconns; i++)
+		if (conns[i]->kind == C_REQ && !conns[i]->dead)
+			conn_read(conns[i]);
+	for (size_t i = 0; i < nconns; i++)
+		conns[i]->dead = 1;
+	sweep();
+	close(lfd);
+	exit(0);
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "berth-shim: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i], *v = NULL, *eq;
+		const struct opt *op = NULL;
+		if (strncmp(a, "--", 2))
+			usage_error("unexpected argument: %s", a);
+		a += 2;
+		if ((eq = strchr(a, '='))) {
+			*eq = 0;
+			v = eq + 1;
+		}
+		for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
+			if (!strcmp(a, opts[k].name))
+				op = &opts[k];
+		if (!op)
+			usage_error("unknown option: --%s", a);
+		if (op->flag) {
+			if (v)
+				usage_error("option --%s takes no value", a);
+			*op->flag = 1;
+			continue;
+		}
+		if (!v && i + 1 >= argc)
+			usage_error("option --%s needs a value", a);
+		*op->str = v ? v : argv[++i];
+	}
+	const struct opt *req = opts;
+	for (int k = 0; k < 5; k++, req++) /* the first five are required */
+		if (!*req->str || !**req->str)
+			usage_error("missing required option --%s", req->name);
+	long long v;
+	o.log_max_file = 1;
+	if (o.max_size && parse_num(o.max_size, 0, LLONG_MAX, &o.log_max_size))
+		usage_error("invalid --log-max-size: %s", o.max_size);
+	if (o.max_file && parse_num(o.max_file, 1, 1000000, &v))
+		usage_error("invalid --log-max-file: %s", o.max_file);
+	if (o.max_file)
+		o.log_max_file = v;
+	if ((o.max_size || o.max_file) && !o.log_path)
+		usage_error("%s needs --log-path", "--log-max-size/--log-max-file");
+	if (!o.ov_target != !o.ov_data || (o.ov_cwd && !o.ov_target))
+		usage_error("%s", "--overlay-target and --overlay-data go together (--overlay-cwd needs them)");
+	if (o.stdin_once && !o.stdin_ && !o.tty)
+		usage_error("%s", "--stdin-once needs --stdin");
+}
+
+/* Make a path argument absolute: the monitor runs in "/". */
+static void absolutize(char **p)
+{
+	static char cwd[PATH_MAX];
+	if (!*p || **p == '/')
+		return;
+	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
+		usage_error("getcwd: %s", strerror(errno));
+	char *s = malloc(strlen(cwd) + strlen(*p) + 2);
+	if (!s)
+		usage_error("%s", "out of memory");
+	sprintf(s, "%s/%s", cwd, *p);
+	*p = s;
+}
+
+static void state_path(char *dst, const char *name, size_t max)
+{
+	if ((size_t)snprintf(dst, max, "%s/%s", o.sdir, name) >= max)
+		usage_error("state dir path too long: %s", o.sdir);
+}
+
+/* The ready report: one JSON line on the pipe to the parent. */
+static void report(const char *err, pid_t pid)
+{
+	char b[4096], e[6 * 600 + 1];
+	if (err) {
+		size_t n = strlen(err);
+		e[jesc(e, err, n > 600 ? 600 : n)] = 0;
+		snprintf(b, sizeof b, "{\"ok\":false,\"error\":\"%s\"}\n", e);
+	} else {
+		snprintf(b, sizeof b, "{\"ok\":true,\"pid\":%d}\n", (int)pid);
+	}
+	if (err) { /* leave nothing behind before berthd hears about it */
+		logmsg("%s", err);
+		if (mounted && umount2(o.ov_target, MNT_DETACH) < 0)
+			logmsg("umount %s: %s", o.ov_target, strerror(errno));
+		unlink(p_sock);
+		unlink(p_console);
+	}
+	write_all(REPORT_FD, b, strlen(b));
+	close(REPORT_FD);
+	if (err)
+		exit(1);
+}
+
+/* P: relay the child's report line to stdout; never wait for the container. */
+static int parent(int rfd)
+{
+	char b[8192];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof b - 1 && (r = read(rfd, b + n, sizeof b - 1 - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += r;
+		if (memchr(b, '\n', n))
+			break;
+	}
+	if (!n || !memchr(b, '\n', n)) {
+		const char *m = "{\"ok\":false,\"error\":\"shim exited before reporting\"}\n";
+		write_all(1, m, strlen(m));
+		return 1;
+	}
+	n = (char *)memchr(b, '\n', n) - b + 1;
+	write_all(1, b, n);
+	return strncmp(b, "{\"ok\":true", 10) ? 1 : 0;
+}
+
+static void container_create(void)
+{
+	char msg[PATH_MAX + 1024];
+	if (o.ov_target) {
+		if (o.ov_cwd && chdir(o.ov_cwd) < 0) {
+			snprintf(msg, sizeof msg, "chdir %s: %s", o.ov_cwd, strerror(errno));
+			report(msg, 0);
+		}
+		int r = mount("overlay", o.ov_target, "overlay", 0, o.ov_data);
+		int e = errno;
+		if (chdir("/") < 0) { /* cannot fail */ }
+		if (r < 0) {
+			snprintf(msg, sizeof msg, "mount overlay on %s: %s", o.ov_target, strerror(e));
+			report(msg, 0);
+		}
+		mounted = 1;
+	}
+	const char *a[] = { "create", "--bundle", o.bundle, "--pid-file", p_pidf, o.id, NULL, NULL, NULL };
+	if (o.tty) {
+		a[5] = "--console-socket";
+		a[6] = p_console;
+		a[7] = o.id;
+	}
+	off_t off = file_size(p_rlog);
+	unlink(p_pidf);
+	int st = launch(a);
+	if (st == 0 && (cpid = read_pid()) > 0) {
+		report(NULL, cpid);
+		return;
+	}
+	if (st == 0)
+		snprintf(msg, sizeof msg, "cannot read pid file %s", p_pidf);
+	else
+		rt_error(off, st, msg, sizeof msg);
+	close_fd(&out_fd);
+	close_fd(&err_fd);
+	close_fd(&in_fd);
+	close_fd(&pty);
+	rt_delete(); /* in case the runtime left a half-created container */
+	report(msg, 0);
+}
+
+int main(int argc, char **argv)
+{
+	int fd, rp[2];
+	char msg[PATH_MAX + 64];
+
+	parse_args(argc, argv);
+	/* make sure 0-2 are taken so our own fds never land there */
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+	char **paths[] = { &o.bundle, &o.rroot, &o.sdir, &o.log_path, &o.exec_proc, &o.ov_target,
+			   &o.ov_cwd, &o.oom_file };
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+		absolutize(paths[i]);
+	if (strchr(o.runtime, '/'))
+		absolutize(&o.runtime);
+	state_path(p_sock, "attach.sock", sizeof((struct sockaddr_un *)0)->sun_path);
+	state_path(p_console, "console.sock", sizeof((struct sockaddr_un *)0)->sun_path);
+	state_path(p_pidf, "pid", sizeof p_pidf);
+	state_path(p_rlog, "runtime.log", sizeof p_rlog);
+	state_path(p_exit, "exit.json", sizeof p_exit);
+	state_path(p_exit_tmp, "exit.json.tmp", sizeof p_exit_tmp);
+
+	if (pipe2(rp, O_CLOEXEC) < 0) {
+		printf("{\"ok\":false,\"error\":\"pipe failed\"}\n");
+		return 1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		printf("{\"ok\":false,\"error\":\"fork failed\"}\n");
+		return 1;
+	}
+	if (pid > 0) {
+		close(rp[1]);
+		return parent(rp[0]);
+	}
+
+	/* C: the monitor */
+	close(rp[0]);
+	setsid();
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (chdir("/") < 0) { /* cannot fail */ }
+	snprintf(msg, sizeof msg, "%s/shim.log", o.sdir);
+	fd = open(msg, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int nul = open("/dev/null", O_RDWR);
+	if (nul >= 0)
+		dup2(nul, 0);
+	dup2(fd >= 0 ? fd : nul, 1);
+	dup2(fd >= 0 ? fd : nul, 2);
+	if (rp[1] != REPORT_FD) {
+		dup2(rp[1], REPORT_FD);
+		fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
+	}
+	close_range(REPORT_FD + 1, ~0U, 0); /* everything berthd may have leaked */
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL); /* SIG_IGN would auto-reap and hide exit codes */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (sfd < 0 || devnull < 0)
+		report("cannot set up signalfd", 0);
+
+	snprintf(msg, sizeof msg, "%s/shim.pid", o.sdir);
+	if ((fd = open(msg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0) {
+		dprintf(fd, "%d\n", (int)getpid());
+		close(fd);
+	}
+	if ((lfd = listen_unix(p_sock, 128)) < 0) {
+		snprintf(msg, sizeof msg, "listen on %s: %s", p_sock, strerror(errno));
+		report(msg, 0);
+	}
+	if (o.log_path && log_open() < 0) {
+		snprintf(msg, sizeof msg, "open log %s: %s", o.log_path, strerror(errno));
+		report(msg, 0);
+	}
+	if (o.exec_proc)
+		report(NULL, 0);
+	else
+		container_create();
+	serve();
+	return 0;
+}

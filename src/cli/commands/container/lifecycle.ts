@@ -1,0 +1,150 @@
+/** start, stop, kill, restart, rm, wait: each acts on several containers and reports per name. */
+import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
+import { StatusError, type CliContext } from '../../context.ts';
+import { isDaemonError } from '../../../client/http.ts';
+import { kindOf } from '../../../errdefs/index.ts';
+import { startErrorStatus, streamAttach } from './run.ts';
+
+function errText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
+}
+
+/** Runs `op` for every argument, printing the name on success and the error otherwise. */
+async function forEach(ctx: CliContext, names: string[], op: (n: string) => Promise<void>, summary?: string): Promise<number> {
+  const failed: string[] = [];
+  for (const n of names) {
+    try {
+      await op(n);
+      ctx.stdout.write(`${n}\n`);
+    } catch (e) {
+      failed.push(n);
+      ctx.stderr.write(`${errText(e)}\n`);
+    }
+  }
+  if (failed.length && summary) throw new StatusError(1, `Error: ${summary}: ${failed.join(', ')}`);
+  return failed.length ? 1 : 0;
+}
+
+export const startFlags = defineFlags({
+  attach: { short: 'a', long: 'attach', kind: 'bool', help: 'Attach STDOUT/STDERR and forward signals' },
+  interactive: { short: 'i', long: 'interactive', kind: 'bool', help: "Attach container's STDIN" },
+  detachKeys: { long: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
+});
+
+export const startCommand = defineCommand({
+  name: 'start', usage: '[OPTIONS] CONTAINER [CONTAINER...]', short: 'Start one or more stopped containers',
+  aliasPaths: ['container start', 'start'], flags: startFlags, args: { min: 1 },
+});
+
+export async function start(ctx: CliContext, p: Parsed<typeof startFlags>): Promise<number> {
+  if (!p.flags.attach && !p.flags.interactive) {
+    return forEach(ctx, p.args, (n) => ctx.client.containerStart(n).catch((e: unknown) => {
+      if (kindOf(e) === 'NotModified') return;
+      throw e;
+    }), 'failed to start containers');
+  }
+  if (p.args.length > 1) throw new StatusError(1, 'you cannot start and attach multiple containers at once');
+  const name = p.args[0];
+  let info;
+  try {
+    info = await ctx.client.containerInspect(name);
+  } catch (e) {
+    throw new StatusError(1, errText(e));
+  }
+  const tty = info.Config.Tty;
+  const stdin = p.flags.interactive && info.Config.OpenStdin;
+  const sock = await ctx.client.containerAttach(info.Id, { stream: true, stdin, stdout: true, stderr: true });
+  const wait = await ctx.client.containerWait(info.Id, 'next-exit');
+  const streaming = streamAttach(ctx, sock, tty, stdin);
+  try {
+    await ctx.client.containerStart(info.Id);
+  } catch (e) {
+    sock.destroy();
+    const msg = errText(e);
+    throw new StatusError(startErrorStatus(msg), `${msg}\nError: failed to start containers: ${name}`);
+  }
+  await streaming;
+  return (await wait).StatusCode;
+}
+
+const stopFlags = defineFlags({
+  signal: { short: 's', long: 'signal', kind: 'string', help: 'Signal to send to the container' },
+  timeout: { short: 't', long: 'timeout', kind: 'int', help: 'Seconds to wait before killing the container' },
+  time: { long: 'time', kind: 'int', help: 'Seconds to wait before killing the container (deprecated: use --timeout)', hidden: true },
+});
+
+export const stopCommand = defineCommand({
+  name: 'stop', usage: '[OPTIONS] CONTAINER [CONTAINER...]', short: 'Stop one or more running containers',
+  aliasPaths: ['container stop', 'stop'], flags: stopFlags, args: { min: 1 },
+});
+
+export const restartCommand = defineCommand({
+  name: 'restart', usage: '[OPTIONS] CONTAINER [CONTAINER...]', short: 'Restart one or more containers',
+  aliasPaths: ['container restart', 'restart'], flags: stopFlags, args: { min: 1 },
+});
+
+function stopOpts(p: Parsed<typeof stopFlags>): { timeout?: number; signal?: string } {
+  const t = p.flags.timeout ?? p.flags.time;
+  return { ...(t !== undefined ? { timeout: t } : {}), ...(p.flags.signal ? { signal: p.flags.signal } : {}) };
+}
+
+export function stop(ctx: CliContext, p: Parsed<typeof stopFlags>): Promise<number> {
+  const o = stopOpts(p);
+  return forEach(ctx, p.args, (n) => ctx.client.containerStop(n, o).catch((e: unknown) => {
+    if (kindOf(e) === 'NotModified') return;
+    throw e;
+  }));
+}
+
+export function restart(ctx: CliContext, p: Parsed<typeof stopFlags>): Promise<number> {
+  const o = stopOpts(p);
+  return forEach(ctx, p.args, (n) => ctx.client.containerRestart(n, o));
+}
+
+const killFlags = defineFlags({
+  signal: { short: 's', long: 'signal', kind: 'string', help: 'Signal to send to the container' },
+});
+
+export const killCommand = defineCommand({
+  name: 'kill', usage: '[OPTIONS] CONTAINER [CONTAINER...]', short: 'Kill one or more running containers',
+  aliasPaths: ['container kill', 'kill'], flags: killFlags, args: { min: 1 },
+});
+
+export function kill(ctx: CliContext, p: Parsed<typeof killFlags>): Promise<number> {
+  return forEach(ctx, p.args, (n) => ctx.client.containerKill(n, p.flags.signal));
+}
+
+const rmFlags = defineFlags({
+  force: { short: 'f', long: 'force', kind: 'bool', help: 'Force the removal of a running container (uses SIGKILL)' },
+  link: { short: 'l', long: 'link', kind: 'bool', help: 'Remove the specified link' },
+  volumes: { short: 'v', long: 'volumes', kind: 'bool', help: 'Remove anonymous volumes associated with the container' },
+});
+
+export const rmCommand = defineCommand({
+  name: 'rm', aliases: ['remove'], usage: '[OPTIONS] CONTAINER [CONTAINER...]', short: 'Remove one or more containers',
+  aliasPaths: ['container rm', 'container remove', 'rm'], flags: rmFlags, args: { min: 1 },
+});
+
+export function rm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
+  return forEach(ctx, p.args, (n) => ctx.client.containerRemove(n, { force: p.flags.force, volumes: p.flags.volumes }));
+}
+
+export const waitCommand = defineCommand({
+  name: 'wait', usage: 'CONTAINER [CONTAINER...]', short: 'Block until one or more containers stop, then print their exit codes',
+  aliasPaths: ['container wait', 'wait'], args: { min: 1 },
+});
+
+export async function wait(ctx: CliContext, p: Parsed): Promise<number> {
+  let failed = 0;
+  for (const n of p.args) {
+    try {
+      const r = await (await ctx.client.containerWait(n, 'not-running'));
+      ctx.stdout.write(`${r.StatusCode}\n`);
+    } catch (e) {
+      failed++;
+      ctx.stderr.write(`${errText(e)}\n`);
+    }
+  }
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,244 @@
+/**
+ * `run`/`create` flags and their translation into a container create request, following
+ * docker/cli's opts.go (same flag names, value parsing and error texts).
+ */
+import { readFileSync } from 'node:fs';
+import type { ContainerCreateRequest, HostConfig } from '../../../api/types.ts';
+import { ramInBytes } from '../../../lib/units.ts';
+import { parseSignal } from '../../../lib/signal.ts';
+import { defineFlags, type FlagValues } from '../../flags/spec.ts';
+import { StatusError } from '../../context.ts';
+
+function memBytes(v: string): number {
+  return ramInBytes(v);
+}
+
+/** --memory-swap also accepts -1 (unlimited). */
+function memSwap(v: string): number {
+  return v === '-1' ? -1 : ramInBytes(v);
+}
+
+function nanoCpus(v: string): number {
+  const n = Number(v);
+  if (!/^\d*\.?\d+$/.test(v) || !Number.isFinite(n)) throw new Error(`failed to parse ${v} as a rational number`);
+  return Math.round(n * 1e9);
+}
+
+function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
+  if (!m) throw new Error(`invalid ulimit argument: ${v}`);
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  if (soft > hard) throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: m[1], Soft: soft, Hard: hard };
+}
+
+function restartPolicy(v: string): HostConfig['RestartPolicy'] {
+  const [name, count] = v.split(':');
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw new Error(`invalid restart policy format: ${v}`);
+  if (count !== undefined && name !== 'on-failure') throw new Error(`maximum retry count cannot be used with restart policy '${name}'`);
+  return { Name: name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
+}
+
+function stopSignal(v: string): string {
+  parseSignal(v);
+  return v;
+}
+
+function attachStream(v: string): string {
+  const s = v.toLowerCase();
+  if (!['stdin', 'stdout', 'stderr'].includes(s)) throw new Error(`valid streams are STDIN, STDOUT and STDERR`);
+  return s;
+}
+
+function envValue(v: string): string {
+  const eq = v.indexOf('=');
+  const key = eq < 0 ? v : v.slice(0, eq);
+  if (key === '') throw new Error(`invalid environment variable: ${v}`);
+  if (eq >= 0) return v;
+  const fromEnv = process.env[key];
+  return fromEnv === undefined ? v : `${key}=${fromEnv}`;
+}
+
+export const containerFlags = defineFlags({
+  attach: { short: 'a', long: 'attach', kind: 'stringArray', help: 'Attach to STDIN, STDOUT or STDERR', parse: attachStream },
+  addHost: { long: 'add-host', kind: 'stringArray', help: 'Add a custom host-to-IP mapping (host:ip)' },
+  capAdd: { long: 'cap-add', kind: 'stringArray', help: 'Add Linux capabilities' },
+  capDrop: { long: 'cap-drop', kind: 'stringArray', help: 'Drop Linux capabilities' },
+  cgroupParent: { long: 'cgroup-parent', kind: 'string', help: 'Optional parent cgroup for the container' },
+  cidfile: { long: 'cidfile', kind: 'string', help: 'Write the container ID to the file' },
+  cpuPeriod: { long: 'cpu-period', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  cpuQuota: { long: 'cpu-quota', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  cpuShares: { short: 'c', long: 'cpu-shares', kind: 'int', help: 'CPU shares (relative weight)' },
+  cpus: { long: 'cpus', kind: 'string', help: 'Number of CPUs', typeName: 'decimal', parse: nanoCpus },
+  cpusetCpus: { long: 'cpuset-cpus', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+  cpusetMems: { long: 'cpuset-mems', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+  detachKeys: { long: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
+  dns: { long: 'dns', kind: 'stringArray', help: 'Set custom DNS servers' },
+  dnsOption: { long: 'dns-option', kind: 'stringArray', help: 'Set DNS options' },
+  dnsSearch: { long: 'dns-search', kind: 'stringArray', help: 'Set custom DNS search domains' },
+  domainname: { long: 'domainname', kind: 'string', help: 'Container NIS domain name' },
+  entrypoint: { long: 'entrypoint', kind: 'string', help: 'Overwrite the default ENTRYPOINT of the image' },
+  env: { short: 'e', long: 'env', kind: 'stringArray', help: 'Set environment variables', parse: envValue },
+  envFile: { long: 'env-file', kind: 'stringArray', help: 'Read in a file of environment variables' },
+  expose: { long: 'expose', kind: 'stringArray', help: 'Expose a port or a range of ports' },
+  groupAdd: { long: 'group-add', kind: 'stringArray', help: 'Add additional groups to join' },
+  hostname: { short: 'h', long: 'hostname', kind: 'string', help: 'Container host name' },
+  init: { long: 'init', kind: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
+  interactive: { short: 'i', long: 'interactive', kind: 'bool', help: 'Keep STDIN open even if not attached' },
+  label: { short: 'l', long: 'label', kind: 'stringArray', help: 'Set meta data on a container' },
+  labelFile: { long: 'label-file', kind: 'stringArray', help: 'Read in a line delimited file of labels' },
+  logDriver: { long: 'log-driver', kind: 'string', help: 'Logging driver for the container' },
+  logOpt: { long: 'log-opt', kind: 'stringArray', help: 'Log driver options' },
+  memory: { short: 'm', long: 'memory', kind: 'string', help: 'Memory limit', typeName: 'bytes', parse: memBytes },
+  memoryReservation: { long: 'memory-reservation', kind: 'string', help: 'Memory soft limit', typeName: 'bytes', parse: memBytes },
+  memorySwap: { long: 'memory-swap', kind: 'string', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", typeName: 'bytes', parse: memSwap },
+  memorySwappiness: { long: 'memory-swappiness', kind: 'int', help: 'Tune container memory swappiness (0 to 100)', default: -1 },
+  name: { long: 'name', kind: 'string', help: 'Assign a name to the container' },
+  network: { long: 'network', kind: 'string', help: 'Connect a container to a network', typeName: 'network' },
+  oomKillDisable: { long: 'oom-kill-disable', kind: 'bool', help: 'Disable OOM Killer' },
+  oomScoreAdj: { long: 'oom-score-adj', kind: 'int', help: "Tune host's OOM preferences (-1000 to 1000)" },
+  pidsLimit: { long: 'pids-limit', kind: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
+  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+  privileged: { long: 'privileged', kind: 'bool', help: 'Give extended privileges to this container' },
+  pull: { long: 'pull', kind: 'string', help: 'Pull image before running ("always", "missing", "never")', default: 'missing' },
+  quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress the pull output' },
+  readOnly: { long: 'read-only', kind: 'bool', help: "Mount the container's root filesystem as read only" },
+  restart: { long: 'restart', kind: 'string', help: 'Restart policy to apply when a container exits', default: 'no', parse: restartPolicy, defaultText: '"no"' },
+  runtime: { long: 'runtime', kind: 'string', help: 'Runtime to use for this container' },
+  securityOpt: { long: 'security-opt', kind: 'stringArray', help: 'Security Options' },
+  shmSize: { long: 'shm-size', kind: 'string', help: 'Size of /dev/shm', typeName: 'bytes', parse: memBytes },
+  stopSignal: { long: 'stop-signal', kind: 'string', help: 'Signal to stop the container', parse: stopSignal },
+  stopTimeout: { long: 'stop-timeout', kind: 'int', help: 'Timeout (in seconds) to stop a container' },
+  tty: { short: 't', long: 'tty', kind: 'bool', help: 'Allocate a pseudo-TTY' },
+  ulimit: { long: 'ulimit', kind: 'stringArray', help: 'Ulimit options', typeName: 'ulimit', parse: ulimit },
+  user: { short: 'u', long: 'user', kind: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  workdir: { short: 'w', long: 'workdir', kind: 'string', help: 'Working directory inside the container' },
+});
+
+export type ContainerFlags = FlagValues<typeof containerFlags>;
+
+/** docker's env-file format: KEY=VALUE lines, # comments, a bare KEY taken from the environment. */
+export function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new StatusError(125, `open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+  }
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\s+/, '').replace(/\r$/, '');
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line : line.slice(0, eq);
+    if (key === '') throw new StatusError(125, `invalid environment variable: ${line}`);
+    if (/\s/.test(key)) throw new StatusError(125, `variable '${key}' contains whitespaces`);
+    if (eq >= 0) out.push(line);
+    else if (process.env[key] !== undefined) out.push(`${key}=${process.env[key]}`);
+  }
+  return out;
+}
+
+function readLabelFile(path: string): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  } catch (e) {
+    throw new StatusError(125, `open ${path}: ${(e as Error).message}`);
+  }
+}
+
+function toLabels(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const eq = l.indexOf('=');
+    if (eq === 0) throw new StatusError(125, `invalid label format: "${l}"`);
+    if (eq < 0) out[l] = '';
+    else out[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  return out;
+}
+
+function logConfig(driver: string | undefined, opts: string[]): HostConfig['LogConfig'] {
+  const config: Record<string, string> = {};
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new StatusError(125, `invalid key value pair format in log options: ${o}`);
+    config[o.slice(0, eq)] = o.slice(eq + 1);
+  }
+  return { Type: driver ?? '', Config: config };
+}
+
+/** Builds the create request from parsed flags, the image and the command. */
+export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image: string, cmd: string[], tty: { rows: number; cols: number } | undefined): ContainerCreateRequest {
+  const attach = new Set(f.attach);
+  const detached = set.has('detach') ? true : false;
+  const attachStdin = attach.size ? attach.has('stdin') : f.interactive && !detached;
+  const attachStdout = attach.size ? attach.has('stdout') : !detached;
+  const attachStderr = attach.size ? attach.has('stderr') : !detached;
+  const env = [...f.envFile.flatMap(readEnvFile), ...f.env];
+  const labels = toLabels([...f.labelFile.flatMap(readLabelFile), ...f.label]);
+  let entrypoint: string[] | undefined;
+  if (f.entrypoint) entrypoint = [f.entrypoint];
+  else if (set.has('entrypoint')) entrypoint = [''];
+  const exposed: Record<string, Record<string, never>> = {};
+  for (const p of f.expose) exposed[p.includes('/') ? p : `${p}/tcp`] = {};
+  const hostConfig: Partial<HostConfig> = {
+    AutoRemove: false,
+    Privileged: f.privileged,
+    ReadonlyRootfs: f.readOnly,
+    CapAdd: f.capAdd.length ? f.capAdd : null,
+    CapDrop: f.capDrop.length ? f.capDrop : null,
+    SecurityOpt: f.securityOpt.length ? f.securityOpt : null,
+    Memory: f.memory ?? 0,
+    MemorySwap: f.memorySwap ?? 0,
+    MemoryReservation: f.memoryReservation ?? 0,
+    MemorySwappiness: f.memorySwappiness === -1 ? null : f.memorySwappiness,
+    NanoCpus: f.cpus ?? 0,
+    CpuShares: f.cpuShares ?? 0,
+    CpuPeriod: f.cpuPeriod ?? 0,
+    CpuQuota: f.cpuQuota ?? 0,
+    CpusetCpus: f.cpusetCpus ?? '',
+    CpusetMems: f.cpusetMems ?? '',
+    PidsLimit: f.pidsLimit === undefined ? null : f.pidsLimit,
+    OomKillDisable: f.oomKillDisable,
+    OomScoreAdj: f.oomScoreAdj ?? 0,
+    Ulimits: f.ulimit.length ? f.ulimit : null,
+    RestartPolicy: f.restart,
+    LogConfig: logConfig(f.logDriver, f.logOpt),
+    NetworkMode: f.network ?? 'default',
+    Dns: f.dns,
+    DnsOptions: f.dnsOption,
+    DnsSearch: f.dnsSearch,
+    ExtraHosts: f.addHost.length ? f.addHost : null,
+    GroupAdd: f.groupAdd.length ? f.groupAdd : null,
+    CgroupParent: f.cgroupParent ?? '',
+    ShmSize: f.shmSize ?? 0,
+    Init: f.init ? true : null,
+    ConsoleSize: tty && f.tty ? [tty.rows, tty.cols] : [0, 0],
+    ...(f.runtime ? { Runtime: f.runtime } : {}),
+  };
+  return {
+    Hostname: f.hostname ?? '',
+    Domainname: f.domainname ?? '',
+    User: f.user ?? '',
+    AttachStdin: attachStdin,
+    AttachStdout: attachStdout,
+    AttachStderr: attachStderr,
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
+    Tty: f.tty,
+    OpenStdin: f.interactive,
+    StdinOnce: f.interactive && attachStdin,
+    Env: env,
+    Cmd: cmd.length ? cmd : null,
+    Image: image,
+    Volumes: null,
+    WorkingDir: f.workdir ?? '',
+    Entrypoint: entrypoint ?? null,
+    OnBuild: null,
+    Labels: labels,
+    ...(f.stopSignal ? { StopSignal: f.stopSignal } : {}),
+    ...(f.stopTimeout !== undefined ? { StopTimeout: f.stopTimeout } : {}),
+    HostConfig: hostConfig,
+  };
+}

@@ -1,0 +1,84 @@
+/** `berth ps` / `container ls`: docker's columns, filters, truncation and --format. */
+import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
+import { StatusError, type CliContext } from '../../context.ts';
+import { ago, ellipsis, renderRows, shortId, structRow } from '../../format.ts';
+import type { ContainerSummary } from '../../../api/types.ts';
+
+const psFlags = defineFlags({
+  all: { short: 'a', long: 'all', kind: 'bool', help: 'Show all containers (default shows just running)' },
+  filter: { short: 'f', long: 'filter', kind: 'stringArray', help: 'Filter output based on conditions provided', typeName: 'filter' },
+  format: { long: 'format', kind: 'string', help: 'Format output using a custom template:\n\'table\':            Print output in table format with column headers (default)\n\'table TEMPLATE\':   Print output in table format using the given Go template\n\'json\':             Print in JSON format\n\'TEMPLATE\':         Print output using the given Go template' },
+  last: { short: 'n', long: 'last', kind: 'int', help: 'Show n last created containers (includes all states)', default: -1 },
+  latest: { short: 'l', long: 'latest', kind: 'bool', help: 'Show the latest created container (includes all states)' },
+  noTrunc: { long: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
+  quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Only display container IDs' },
+  size: { short: 's', long: 'size', kind: 'bool', help: 'Display total file sizes' },
+});
+
+export const psCommand = defineCommand({
+  name: 'ls', aliases: ['ps', 'list'], usage: '[OPTIONS]', short: 'List containers',
+  aliasPaths: ['container ls', 'container list', 'container ps', 'ps'], flags: psFlags, args: { max: 0 },
+});
+
+export const DEFAULT_PS_FORMAT = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+
+const HEADERS = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED',
+  Ports: 'PORTS', State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS',
+  Mounts: 'MOUNTS', Networks: 'NETWORKS', LocalVolumes: 'LOCAL VOLUMES',
+};
+
+export function parseFilterFlags(list: string[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const f of list) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new StatusError(125, `invalid argument "${f}" for "-f, --filter" flag: bad format of filter (expected name=value)`);
+    const k = f.slice(0, eq).trim().toLowerCase();
+    m.set(k, [...(m.get(k) ?? []), f.slice(eq + 1)]);
+  }
+  return m;
+}
+
+function goTime(unix: number): string {
+  // docker prints time.Time's String(): "2026-11-23 21:31:08 +0000 UTC"
+  const d = new Date(unix * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000 UTC`;
+}
+
+export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unknown> {
+  let image = c.Image;
+  if (trunc && image.startsWith('sha256:')) image = shortId(image);
+  else if (trunc && image.includes('@')) image = image.slice(0, image.indexOf('@'));
+  const labels = Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return structRow('ContainerContext', {
+    ID: trunc ? shortId(c.Id) : c.Id,
+    Image: image,
+    Command: JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command),
+    CreatedAt: goTime(c.Created),
+    RunningFor: ago(c.Created),
+    Ports: '',
+    State: c.State,
+    Status: c.Status,
+    Size: '',
+    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
+    Labels: labels,
+    Mounts: '',
+    Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).join(','),
+    LocalVolumes: '0',
+  });
+}
+
+export async function ps(ctx: CliContext, p: Parsed<typeof psFlags>): Promise<number> {
+  const f = p.flags;
+  const filters = parseFilterFlags(f.filter);
+  const limit = f.latest ? 1 : f.last;
+  const list = await ctx.client.containerList({ all: f.all, ...(limit > 0 ? { limit } : {}), filters });
+  if (f.quiet && !f.format) {
+    ctx.stdout.write(list.map((c) => (f.noTrunc ? c.Id : shortId(c.Id)) + '\n').join(''));
+    return 0;
+  }
+  const format = f.format || (f.quiet ? 'table {{.ID}}' : DEFAULT_PS_FORMAT);
+  ctx.stdout.write(renderRows(list.map((c) => psRow(c, !f.noTrunc)), format, HEADERS));
+  return 0;
+}

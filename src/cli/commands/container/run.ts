@@ -1,0 +1,193 @@
+/**
+ * `berth run` and `berth create`, composed as docker/cli does: create (pull on a missing
+ * image, retry) → attach → wait registered before start → start → stream → exit code.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
+import type { CliContext } from '../../context.ts';
+import { StatusError } from '../../context.ts';
+import { containerFlags, createRequest } from './opts.ts';
+import { isNotFound } from '../../../errdefs/index.ts';
+import { isDaemonError, jsonLines } from '../../../client/http.ts';
+import { parseNormalizedNamed, withDefaultTag, familiarString } from '../../../lib/reference.ts';
+import { demuxTo } from '../../../lib/stdcopy.ts';
+import type { ContainerCreateRequest } from '../../../api/types.ts';
+
+const runOnly = defineFlags({
+  detach: { short: 'd', long: 'detach', kind: 'bool', help: 'Run container in background and print container ID' },
+  rm: { long: 'rm', kind: 'bool', help: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  sigProxy: { long: 'sig-proxy', kind: 'bool', help: 'Proxy received signals to the process', default: true },
+});
+
+export const runCommand = defineCommand({
+  name: 'run',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  short: 'Create and run a new container from an image',
+  aliasPaths: ['container run', 'run'],
+  flags: { ...containerFlags, ...runOnly },
+  args: { min: 1 },
+  interspersed: false,
+  group: 'common',
+});
+
+export const createCommand = defineCommand({
+  name: 'create',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  short: 'Create a new container',
+  aliasPaths: ['container create', 'create'],
+  flags: containerFlags,
+  args: { min: 1 },
+  interspersed: false,
+});
+
+/** Errors from create/run: docker prefixes them with the program name and exits 125. */
+export function runError(ctx: CliContext, e: unknown, status = 125): StatusError {
+  const msg = e instanceof Error ? e.message : String(e);
+  const text = isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
+  return new StatusError(status, `berth: ${text}\n\nRun '${ctx.commandPath} --help' for more information`);
+}
+
+/** docker's runStartContainerErr: 127 for "not found", 126 for "cannot invoke". */
+export function startErrorStatus(msg: string): number {
+  if (msg.includes('executable file not found') || msg.includes('no such file or directory') || msg.includes('system cannot find the file specified')) return 127;
+  if (msg.includes('permission denied') || msg.includes('is a directory')) return 126;
+  return 125;
+}
+
+async function pull(ctx: CliContext, image: string, platform: string | undefined, quiet: boolean): Promise<void> {
+  const ref = withDefaultTag(parseNormalizedNamed(image));
+  const tag = ref.tag;
+  const name = image.includes('@') ? image : familiarString({ ...ref, tag: undefined });
+  const res = await ctx.client.imagePull(name, image.includes('@') ? undefined : tag, platform);
+  for await (const m of jsonLines(res)) {
+    if (typeof m.error === 'string') throw Object.assign(new Error(m.error), { fromDaemon: true });
+    if (!quiet && typeof m.status === 'string') ctx.stderr.write(`${m.id ? `${String(m.id)}: ` : ''}${m.status}\n`);
+  }
+}
+
+/** Creates the container, pulling the image first if it is missing (per --pull). */
+async function createContainer(ctx: CliContext, req: ContainerCreateRequest, name: string | undefined, pullPolicy: string, platform: string | undefined, quiet: boolean): Promise<string> {
+  if (!['always', 'missing', 'never'].includes(pullPolicy)) {
+    throw new StatusError(125, `berth: invalid pull option: '${pullPolicy}': must be one of "always", "missing" or "never"`);
+  }
+  const image = req.Image ?? '';
+  let ref;
+  try {
+    ref = withDefaultTag(parseNormalizedNamed(image));
+  } catch (e) {
+    throw runError(ctx, e);
+  }
+  if (pullPolicy === 'always') await pull(ctx, image, platform, quiet).catch((e: unknown) => { throw runError(ctx, e); });
+  try {
+    const r = await ctx.client.containerCreate(req, name);
+    for (const w of r.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+    return r.Id;
+  } catch (e) {
+    if (!(isNotFound(e) && isDaemonError(e) && e.message.startsWith('No such image')) || pullPolicy === 'never') throw runError(ctx, e);
+  }
+  ctx.stderr.write(`Unable to find image '${familiarString(ref)}' locally\n`);
+  try {
+    await pull(ctx, image, platform, quiet);
+    const r = await ctx.client.containerCreate(req, name);
+    for (const w of r.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+    return r.Id;
+  } catch (e) {
+    throw runError(ctx, e);
+  }
+}
+
+function terminalSize(ctx: CliContext): { rows: number; cols: number } | undefined {
+  return ctx.stdout.isTTY ? { rows: ctx.stdout.rows, cols: ctx.stdout.columns } : undefined;
+}
+
+export async function create(ctx: CliContext, p: Parsed<typeof containerFlags>): Promise<number> {
+  const [image, ...cmd] = p.args;
+  const req = createRequest(p.flags, p.set, image, cmd, terminalSize(ctx));
+  const id = await createContainer(ctx, req, p.flags.name, p.flags.pull ?? 'missing', p.flags.platform, p.flags.quiet);
+  if (p.flags.cidfile) writeFileSync(p.flags.cidfile, id);
+  ctx.stdout.write(`${id}\n`);
+  return 0;
+}
+
+/** Streams a hijacked attach connection to the terminal until the container closes it. */
+export function streamAttach(ctx: CliContext, sock: Socket, tty: boolean, stdin: boolean): Promise<void> {
+  const stdinStream = ctx.stdin;
+  let rawMode = false;
+  if (stdin) {
+    if (tty && stdinStream.isTTY) {
+      stdinStream.setRawMode(true);
+      rawMode = true;
+    }
+    stdinStream.pipe(sock, { end: false });
+    stdinStream.on('end', () => sock.end());
+  }
+  const restore = () => {
+    if (rawMode) stdinStream.setRawMode(false);
+    if (stdin) {
+      stdinStream.unpipe(sock);
+      stdinStream.pause();
+      stdinStream.unref?.();
+    }
+  };
+  const done = tty
+    ? new Promise<void>((resolve) => {
+        sock.on('data', (d: Buffer) => ctx.stdout.write(d));
+        sock.on('end', resolve);
+        sock.on('close', resolve);
+        sock.on('error', () => resolve());
+      })
+    : demuxTo(sock, ctx.stdout, ctx.stderr).catch(() => {});
+  return done.finally(restore);
+}
+
+export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends { flags?: infer F } ? NonNullable<F> : never>): Promise<number> {
+  const f = p.flags;
+  const [image, ...cmd] = p.args;
+  if (f.detach && f.attach.length) throw new StatusError(125, 'berth: Conflicting options: -a and -d\n\nSee \'berth run --help\'.');
+  const req = createRequest(f, p.set, image, cmd, terminalSize(ctx));
+  req.HostConfig = { ...req.HostConfig, AutoRemove: f.rm };
+  if (f.detach) {
+    req.AttachStdin = false;
+    req.AttachStdout = false;
+    req.AttachStderr = false;
+    req.StdinOnce = false;
+  }
+  if (f.tty && f.interactive && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
+  const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet);
+  if (f.cidfile) writeFileSync(f.cidfile, id);
+
+  if (f.detach) {
+    try {
+      await ctx.client.containerStart(id);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      throw runError(ctx, e, startErrorStatus(msg));
+    }
+    ctx.stdout.write(`${id}\n`);
+    return 0;
+  }
+
+  const wantStdin = !!req.AttachStdin;
+  const sock = await ctx.client.containerAttach(id, { stream: true, stdin: wantStdin, stdout: !!req.AttachStdout, stderr: !!req.AttachStderr });
+  const waitResult = await ctx.client.containerWait(id, f.rm ? 'removed' : 'next-exit');
+  const streaming = streamAttach(ctx, sock, f.tty, wantStdin);
+  try {
+    await ctx.client.containerStart(id);
+  } catch (e) {
+    sock.destroy();
+    const msg = e instanceof Error ? e.message : String(e);
+    throw runError(ctx, e, startErrorStatus(msg));
+  }
+  const forward = (sig: NodeJS.Signals) => void ctx.client.containerKill(id, sig).catch(() => {});
+  const proxied: NodeJS.Signals[] = f.sigProxy && !f.tty ? ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] : [];
+  for (const s of proxied) process.on(s, forward);
+  try {
+    await streaming;
+    const r = await waitResult;
+    if (r.Error?.Message) ctx.stderr.write(`berth: Error response from daemon: ${r.Error.Message}\n`);
+    return r.StatusCode;
+  } finally {
+    for (const s of proxied) process.off(s, forward);
+  }
+}

@@ -1,0 +1,192 @@
+/** `berth images` / `image ls`, `image inspect`, `rmi`, `tag`, `import`. */
+import { createReadStream } from 'node:fs';
+import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
+import { StatusError, type CliContext } from '../../context.ts';
+import { ago, humanSize, renderOne, renderRows, shortId, structRow } from '../../format.ts';
+import { parseFilterFlags } from '../container/ps.ts';
+import { isDaemonError, jsonLines } from '../../../client/http.ts';
+import type { ImageSummary } from '../../../api/types.ts';
+
+const imagesFlags = defineFlags({
+  all: { short: 'a', long: 'all', kind: 'bool', help: 'Show all images (default hides intermediate images)' },
+  digests: { long: 'digests', kind: 'bool', help: 'Show digests' },
+  filter: { short: 'f', long: 'filter', kind: 'stringArray', help: 'Filter output based on conditions provided', typeName: 'filter' },
+  format: { long: 'format', kind: 'string', help: "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+  noTrunc: { long: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
+  quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Only show image IDs' },
+});
+
+export const imagesCommand = defineCommand({
+  name: 'ls', aliases: ['images', 'list'], usage: '[OPTIONS] [REPOSITORY[:TAG]]', short: 'List images',
+  aliasPaths: ['image ls', 'image list', 'images'], flags: imagesFlags, args: { max: 1 },
+});
+
+const IMAGE_HEADERS = { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', Containers: 'CONTAINERS', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', VirtualSize: 'SIZE' };
+
+function splitTag(t: string): [string, string] {
+  const i = t.lastIndexOf(':');
+  return i > t.lastIndexOf('/') ? [t.slice(0, i), t.slice(i + 1)] : [t, '<none>'];
+}
+
+function imageRows(list: ImageSummary[], trunc: boolean): object[] {
+  const rows: object[] = [];
+  for (const img of list) {
+    const id = trunc ? shortId(img.Id) : img.Id;
+    const base = { ID: id, CreatedSince: ago(img.Created), CreatedAt: new Date(img.Created * 1000).toISOString(), Size: humanSize(img.Size), VirtualSize: humanSize(img.Size), Containers: img.Containers < 0 ? 'N/A' : String(img.Containers), SharedSize: 'N/A', UniqueSize: 'N/A' };
+    const digest = (repo: string) => img.RepoDigests.find((d) => d.startsWith(repo + '@'))?.split('@')[1] ?? '<none>';
+    if (img.RepoTags.length === 0) {
+      const [repo] = img.RepoDigests.length ? img.RepoDigests[0].split('@') : ['<none>'];
+      rows.push(structRow('imageContext', { ...base, Repository: repo, Tag: '<none>', Digest: img.RepoDigests.length ? digest(repo) : '<none>' }));
+      continue;
+    }
+    for (const t of img.RepoTags) {
+      const [repo, tag] = splitTag(t);
+      rows.push(structRow('imageContext', { ...base, Repository: repo, Tag: tag, Digest: digest(repo) }));
+    }
+  }
+  return rows;
+}
+
+export async function images(ctx: CliContext, p: Parsed<typeof imagesFlags>): Promise<number> {
+  const f = p.flags;
+  const filters = parseFilterFlags(f.filter);
+  if (p.args[0]) filters.set('reference', [...(filters.get('reference') ?? []), p.args[0]]);
+  const list = await ctx.client.imageList({ all: f.all, filters });
+  if (f.quiet && !f.format) {
+    const seen = new Set<string>();
+    for (const img of list) {
+      const id = f.noTrunc ? img.Id : shortId(img.Id);
+      if (!seen.has(id)) ctx.stdout.write(id + '\n');
+      seen.add(id);
+    }
+    return 0;
+  }
+  const format = f.format || `table {{.Repository}}\t{{.Tag}}\t${f.digests ? '{{.Digest}}\t' : ''}{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`;
+  ctx.stdout.write(renderRows(imageRows(list, !f.noTrunc), format, IMAGE_HEADERS));
+  return 0;
+}
+
+const inspectFlags = defineFlags({
+  format: { short: 'f', long: 'format', kind: 'string', help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+  platform: { long: 'platform', kind: 'string', help: 'Inspect a specific platform of the multi-platform image' },
+});
+
+export const imageInspectCommand = defineCommand({
+  name: 'inspect', usage: '[OPTIONS] IMAGE [IMAGE...]', short: 'Display detailed information on one or more images',
+  flags: inspectFlags, args: { min: 1 },
+});
+
+/** Prints inspect results as docker does: an indented JSON array, or one template result per object. */
+export function printInspect(ctx: CliContext, objs: unknown[], format: string | undefined): void {
+  if (!format || format === 'json') {
+    ctx.stdout.write(JSON.stringify(objs, null, 4) + '\n');
+    return;
+  }
+  for (const o of objs) ctx.stdout.write(renderOne(o, format));
+}
+
+function errText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
+}
+
+export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
+  const objs: unknown[] = [];
+  const errors: string[] = [];
+  for (const n of p.args) {
+    try {
+      objs.push(await ctx.client.imageInspect(n));
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  printInspect(ctx, objs, p.flags.format);
+  if (errors.length) throw new StatusError(1, errors.map((e) => `Error: ${e}`).join('\n'));
+  return 0;
+}
+
+const rmiFlags = defineFlags({
+  force: { short: 'f', long: 'force', kind: 'bool', help: 'Force removal of the image' },
+  noPrune: { long: 'no-prune', kind: 'bool', help: 'Do not delete untagged parents' },
+  platform: { long: 'platform', kind: 'stringArray', help: 'Remove only the given platform variant' },
+});
+
+export const rmiCommand = defineCommand({
+  name: 'rm', aliases: ['rmi', 'remove'], usage: '[OPTIONS] IMAGE [IMAGE...]', short: 'Remove one or more images',
+  aliasPaths: ['image rm', 'image remove', 'rmi'], flags: rmiFlags, args: { min: 1 },
+});
+
+export async function rmi(ctx: CliContext, p: Parsed<typeof rmiFlags>): Promise<number> {
+  const errors: string[] = [];
+  for (const n of p.args) {
+    try {
+      const recs = await ctx.client.imageRemove(n, { force: p.flags.force, noPrune: p.flags.noPrune });
+      for (const r of recs) {
+        if (r.Untagged) ctx.stdout.write(`Untagged: ${r.Untagged}\n`);
+        if (r.Deleted) ctx.stdout.write(`Deleted: ${r.Deleted}\n`);
+      }
+    } catch (e) {
+      errors.push(errText(e));
+    }
+  }
+  if (errors.length) throw new StatusError(1, errors.join('\n'));
+  return 0;
+}
+
+export const tagCommand = defineCommand({
+  name: 'tag', usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  aliasPaths: ['image tag', 'tag'], args: { min: 2, max: 2 },
+});
+
+export async function tag(ctx: CliContext, p: Parsed): Promise<number> {
+  const [src, target] = p.args;
+  await ctx.client.imageTag(src, target);
+  return 0;
+}
+
+const importFlags = defineFlags({
+  change: { short: 'c', long: 'change', kind: 'stringArray', help: 'Apply Dockerfile instruction to the created image' },
+  message: { short: 'm', long: 'message', kind: 'string', help: 'Set commit message for imported image' },
+  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+});
+
+export const importCommand = defineCommand({
+  name: 'import', usage: '[OPTIONS] file|URL|- [REPOSITORY[:TAG]]', short: 'Import the contents from a tarball to create a filesystem image',
+  aliasPaths: ['image import', 'import'], flags: importFlags, args: { min: 1, max: 2 },
+});
+
+export async function importImage(ctx: CliContext, p: Parsed<typeof importFlags>): Promise<number> {
+  const [src, ref] = p.args;
+  let stream: NodeJS.ReadableStream;
+  if (src === '-') {
+    stream = ctx.stdin;
+  } else {
+    if (/^https?:\/\//.test(src)) throw new StatusError(1, 'importing from a URL is not supported yet: download the archive and import the file');
+    const s = createReadStream(src);
+    await new Promise<void>((resolve, reject) => {
+      s.once('open', () => resolve());
+      s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, `open ${src}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)));
+    });
+    stream = s;
+  }
+  let repo: string | undefined;
+  let tagName: string | undefined;
+  if (ref) {
+    const i = ref.lastIndexOf(':');
+    if (i > ref.lastIndexOf('/') && !ref.includes('@')) {
+      repo = ref.slice(0, i);
+      tagName = ref.slice(i + 1);
+    } else {
+      repo = ref;
+    }
+  }
+  const res = await ctx.client.imageImport(stream as import('node:stream').Readable, {
+    ...(repo ? { repo } : {}), ...(tagName ? { tag: tagName } : {}), ...(p.flags.message ? { message: p.flags.message } : {}),
+    changes: p.flags.change, ...(p.flags.platform ? { platform: p.flags.platform } : {}),
+  });
+  for await (const m of jsonLines(res)) {
+    if (typeof m.error === 'string') throw new StatusError(1, `Error response from daemon: ${m.error}`);
+    if (typeof m.status === 'string') ctx.stdout.write(`${m.status}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,135 @@
+/** `berth version`, `berth info`, and the type-agnostic `berth inspect`. */
+import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
+import { StatusError, type CliContext } from '../../context.ts';
+import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../../api/version.ts';
+import { kindOf } from '../../../errdefs/index.ts';
+import { printInspect } from '../image/images.ts';
+import { renderOne } from '../../format.ts';
+import type { VersionResponse } from '../../../api/types.ts';
+
+declare const BERTH_BUILD_TIME: string | undefined;
+
+const versionFlags = defineFlags({
+  format: { short: 'f', long: 'format', kind: 'string', help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+});
+
+export const versionCommand = defineCommand({
+  name: 'version', usage: '[OPTIONS]', short: 'Show the Berth version information', flags: versionFlags, args: { max: 0 },
+});
+
+function clientVersion() {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  return {
+    Platform: { Name: 'Berth' },
+    Version: ENGINE_VERSION,
+    ApiVersion: API_VERSION,
+    DefaultAPIVersion: API_VERSION,
+    GitCommit: '',
+    GoVersion: `node${process.versions.node}`,
+    Os: 'linux',
+    Arch: arch,
+    BuildTime: typeof BERTH_BUILD_TIME === 'string' ? BERTH_BUILD_TIME : '',
+    Context: 'default',
+  };
+}
+
+export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): Promise<number> {
+  const client = clientVersion();
+  let server: VersionResponse | undefined;
+  let serverErr: unknown;
+  try {
+    server = await ctx.client.version();
+  } catch (e) {
+    serverErr = e;
+  }
+  if (p.flags.format) {
+    ctx.stdout.write(renderOne({ Client: client, Server: server ?? null }, p.flags.format));
+  } else {
+    let out = `Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}\n Node version:      ${process.versions.node}\n Built:             ${client.BuildTime || 'unknown'}\n OS/Arch:           ${client.Os}/${client.Arch}\n Context:           ${client.Context}\n`;
+    if (server) {
+      const engine = server.Components.find((c) => c.Name === 'Engine');
+      out += `\nServer: ${server.Platform.Name}\n Engine:\n  Version:          ${server.Version}\n  API version:      ${server.ApiVersion} (minimum version ${server.MinAPIVersion || MIN_API_VERSION})\n  Node version:     ${server.GoVersion.replace(/^node/, '')}\n  OS/Arch:          ${server.Os}/${server.Arch}\n  Experimental:     ${engine?.Details?.Experimental ?? 'false'}\n`;
+      for (const c of server.Components.filter((x) => x.Name !== 'Engine')) {
+        out += ` ${c.Name}:\n  Version:          ${c.Version || 'unknown'}\n`;
+        if (c.Details?.Path) out += `  Path:             ${c.Details.Path}\n`;
+      }
+    }
+    ctx.stdout.write(out);
+  }
+  if (serverErr) throw serverErr;
+  return 0;
+}
+
+const infoFlags = defineFlags({
+  format: { short: 'f', long: 'format', kind: 'string', help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+});
+
+export const infoCommand = defineCommand({
+  name: 'info', usage: '[OPTIONS]', short: 'Display system-wide information', flags: infoFlags, args: { max: 0 },
+});
+
+export async function info(ctx: CliContext, p: Parsed<typeof infoFlags>): Promise<number> {
+  const i = await ctx.client.info();
+  if (p.flags.format) {
+    ctx.stdout.write(renderOne(i, p.flags.format));
+    return 0;
+  }
+  const g = (k: string) => i[k] as unknown;
+  const runtimes = Object.keys((g('Runtimes') as Record<string, unknown>) ?? {}).join(' ');
+  let out = `Client:\n Version:    ${ENGINE_VERSION}\n Context:    default\n Debug Mode: false\n\nServer:\n`;
+  out += ` Containers: ${g('Containers')}\n  Running: ${g('ContainersRunning')}\n  Paused: ${g('ContainersPaused')}\n  Stopped: ${g('ContainersStopped')}\n`;
+  out += ` Images: ${g('Images')}\n Server Version: ${g('ServerVersion')}\n Storage Driver: ${g('Driver')}\n`;
+  for (const [k, v] of (g('DriverStatus') as [string, string][]) ?? []) out += `  ${k}: ${v}\n`;
+  out += ` Logging Driver: ${g('LoggingDriver')}\n Cgroup Driver: ${g('CgroupDriver')}\n Cgroup Version: ${g('CgroupVersion')}\n`;
+  out += ` Runtimes: ${runtimes}\n Default Runtime: ${g('DefaultRuntime')}\n`;
+  const sec = (g('SecurityOptions') as string[]) ?? [];
+  if (sec.length) out += ` Security Options:\n${sec.map((s) => `  ${s.replace(/^name=/, '').replace(/,profile=/, '\n   Profile: ')}`).join('\n')}\n`;
+  out += ` Kernel Version: ${g('KernelVersion')}\n Operating System: ${g('OperatingSystem')}\n OSType: ${g('OSType')}\n Architecture: ${g('Architecture')}\n`;
+  out += ` CPUs: ${g('NCPU')}\n Total Memory: ${((g('MemTotal') as number) / 1024 ** 3).toFixed(2)}GiB\n Name: ${g('Name')}\n ID: ${g('ID')}\n`;
+  out += ` Berth Root Dir: ${g('DockerRootDir')}\n Debug Mode: ${g('Debug')}\n Experimental: false\n Live Restore Enabled: ${g('LiveRestoreEnabled')}\n\n`;
+  ctx.stdout.write(out);
+  for (const w of (g('Warnings') as string[]) ?? []) ctx.stderr.write(`${w}\n`);
+  return 0;
+}
+
+const inspectFlags = defineFlags({
+  format: { short: 'f', long: 'format', kind: 'string', help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+  size: { short: 's', long: 'size', kind: 'bool', help: 'Display total file sizes if the type is container' },
+  type: { long: 'type', kind: 'string', help: 'Only inspect objects of the given type' },
+});
+
+export const inspectCommand = defineCommand({
+  name: 'inspect', usage: '[OPTIONS] NAME|ID [NAME|ID...]', short: 'Return low-level information on Berth objects',
+  flags: inspectFlags, args: { min: 1 },
+});
+
+export const containerInspectCommand = defineCommand({
+  name: 'inspect', usage: '[OPTIONS] CONTAINER [CONTAINER...]', short: 'Display detailed information on one or more containers',
+  flags: inspectFlags, args: { min: 1 },
+});
+
+export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, only?: 'container' | 'image'): Promise<number> {
+  const type = only ?? p.flags.type;
+  if (type && !['container', 'image'].includes(type)) throw new StatusError(1, `"${type}" is not a valid value for --type`);
+  const objs: unknown[] = [];
+  const errors: string[] = [];
+  for (const n of p.args) {
+    try {
+      if (type !== 'image') {
+        try {
+          objs.push(await ctx.client.containerInspect(n));
+          continue;
+        } catch (e) {
+          if (kindOf(e) !== 'NotFound' || type === 'container') throw e;
+        }
+      }
+      objs.push(await ctx.client.imageInspect(n));
+    } catch (e) {
+      if (kindOf(e) === 'NotFound') errors.push(type === 'container' ? `No such container: ${n}` : type === 'image' ? `No such image: ${n}` : `No such object: ${n}`);
+      else errors.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  printInspect(ctx, objs, p.flags.format);
+  if (errors.length) throw new StatusError(1, errors.map((e) => `Error: ${e}`).join('\n'));
+  return 0;
+}

@@ -1,0 +1,143 @@
+/**
+ * Command-line errors with docker's exact wording. `message` is the complete text docker
+ * prints on stderr (the CLI prints it and exits with `exitCode`); `detail` is the bare reason
+ * (`unknown flag: --foo`) for callers and tests.
+ */
+import { EngineError } from '../../errdefs/index.ts';
+
+export type FlagErrorCode =
+  /** `unknown flag: --foo` */
+  | 'unknown-flag'
+  /** `unknown shorthand flag: 'z' in -z` */
+  | 'unknown-shorthand'
+  /** `flag needs an argument: --name` / `flag needs an argument: 'n' in -n` */
+  | 'missing-value'
+  /** `invalid argument "abc" for "-n, --last" flag: strconv.ParseInt: …` */
+  | 'invalid-value'
+  /** `bad flag syntax: ---x` */
+  | 'bad-syntax'
+  /** `"berth rm" requires at least 1 argument.` … */
+  | 'arg-count'
+  /** `berth: 'foo' is not a berth command.` */
+  | 'unknown-command'
+  /** `berth container foo`: the management command's usage */
+  | 'unknown-subcommand'
+  /** `berth help foo` → `unknown help topic: foo` */
+  | 'unknown-help-topic';
+
+/** docker's exit status for flag-parsing failures (cli.StatusError{StatusCode: 125}). */
+export const FLAG_ERROR_EXIT_CODE = 125;
+/**
+ * docker returns argument-count, unknown-command and help-topic errors as plain errors,
+ * which its main() turns into exit status 1.
+ */
+export const USAGE_ERROR_EXIT_CODE = 1;
+
+export interface FlagErrorInit {
+  /** The bare reason, e.g. `unknown flag: --foo`. */
+  readonly detail: string;
+  /** `berth run`; empty when parsing outside a command. */
+  readonly commandPath?: string;
+  /** The full text to print; defaults to `detail` (+ `\nSee '<path> --help'.` for flag errors). */
+  readonly message?: string;
+  readonly exitCode?: number;
+}
+
+export class FlagError extends EngineError {
+  readonly code: FlagErrorCode;
+  readonly detail: string;
+  readonly commandPath: string;
+  declare readonly exitCode: number;
+
+  constructor(code: FlagErrorCode, init: FlagErrorInit) {
+    const commandPath = init.commandPath ?? '';
+    const isFlag = code !== 'arg-count' && code !== 'unknown-command' && code !== 'unknown-subcommand' && code !== 'unknown-help-topic';
+    const message = init.message ?? (isFlag && commandPath !== '' ? `${init.detail}\nSee '${commandPath} --help'.` : init.detail);
+    super('InvalidParameter', message, { exitCode: init.exitCode ?? (isFlag ? FLAG_ERROR_EXIT_CODE : USAGE_ERROR_EXIT_CODE) });
+    this.name = 'FlagError';
+    this.code = code;
+    this.detail = init.detail;
+    this.commandPath = commandPath;
+  }
+
+  /** The same error attributed to a command: docker's FlagErrorFunc text (plus the usage when the command has subcommands). */
+  withCommand(commandPath: string, usage?: string): FlagError {
+    const message = `${this.detail}\nSee '${commandPath} --help'.${usage === undefined ? '' : `\n\n${usage}`}`;
+    return new FlagError(this.code, { detail: this.detail, commandPath, message, exitCode: this.exitCode });
+  }
+}
+
+export function isFlagError(e: unknown): e is FlagError {
+  return e instanceof FlagError;
+}
+
+// ---- Go-compatible quoting, so messages match docker byte for byte ----
+
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+function escapeCodePoint(cp: number, quote: string): string {
+  const ch = String.fromCodePoint(cp);
+  if (ch === quote || ch === '\\') return '\\' + ch;
+  if (PRINTABLE.test(ch)) return ch;
+  switch (cp) {
+    case 7: return '\\a';
+    case 8: return '\\b';
+    case 9: return '\\t';
+    case 10: return '\\n';
+    case 11: return '\\v';
+    case 12: return '\\f';
+    case 13: return '\\r';
+  }
+  if (cp < 0x20 || cp === 0x7f) return '\\x' + cp.toString(16).padStart(2, '0');
+  if (cp < 0x10000) return '\\u' + cp.toString(16).padStart(4, '0');
+  return '\\U' + cp.toString(16).padStart(8, '0');
+}
+
+/** Go's `%q` / strconv.Quote for a string. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) out += escapeCodePoint(ch.codePointAt(0)!, '"');
+  return out + '"';
+}
+
+/** Go's `%q` for a rune: `'z'`. */
+export function goQuoteRune(ch: string): string {
+  return "'" + escapeCodePoint(ch.codePointAt(0)!, "'") + "'";
+}
+
+// ---- message builders (docker/cli cli/required.go, cmd/docker/docker.go) ----
+
+function plural(word: string, n: number): string {
+  return n === 1 ? word : word + 's';
+}
+
+/**
+ * The argument-count message for `args` and `count`, or undefined when it passes.
+ * `useLine` is `berth rm [OPTIONS] CONTAINER [CONTAINER...]`, `short` the one-line description.
+ */
+export function argCountMessage(commandPath: string, useLine: string, short: string, spec: { min?: number; max?: number }, count: number): string | undefined {
+  // a minimum of 0 is no minimum: {min: 0, max: 1} is docker's RequiresMaxArgs(1)
+  const min = spec.min === 0 ? undefined : spec.min;
+  const max = spec.max;
+  let what: string;
+  if (min !== undefined && max !== undefined) {
+    if (count >= min && count <= max) return undefined;
+    if (max === 0) what = 'accepts no arguments';
+    else if (min === max) what = `requires exactly ${min} ${plural('argument', min)}`;
+    else what = `requires at least ${min} and at most ${max} ${plural('argument', max)}`;
+  } else if (min !== undefined) {
+    if (count >= min) return undefined;
+    what = `requires at least ${min} ${plural('argument', min)}`;
+  } else if (max !== undefined) {
+    if (count <= max) return undefined;
+    what = max === 0 ? 'accepts no arguments' : `requires at most ${max} ${plural('argument', max)}`;
+  } else {
+    return undefined;
+  }
+  return `${goQuote(commandPath)} ${what}.\nSee '${commandPath} --help'.\n\nUsage:  ${useLine}\n\n${short}`;
+}
+
+/** `berth: 'foo' is not a berth command.\nSee 'berth --help'` */
+export function unknownCommandMessage(rootName: string, name: string): string {
+  return `${rootName}: '${name}' is not a ${rootName} command.\nSee '${rootName} --help'`;
+}

@@ -1,0 +1,161 @@
+/**
+ * The `berth` command tree and dispatcher: parse → find the handler → run → exit code,
+ * printing errors the way the docker CLI does.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { defineCommand, defineFlags, type AnyCommand, type Parsed } from './flags/spec.ts';
+import { parseCommandLine } from './flags/parse.ts';
+import { renderHelp } from './flags/help.ts';
+import { isFlagError } from './flags/errors.ts';
+import { Client } from '../client/client.ts';
+import { isDaemonError } from '../client/http.ts';
+import { exitCodeOf } from '../errdefs/index.ts';
+import { StatusError, type CliContext } from './context.ts';
+import { runCommand, createCommand, run, create } from './commands/container/run.ts';
+import {
+  startCommand, stopCommand, restartCommand, killCommand, rmCommand, waitCommand, start, stop, restart, kill, rm, wait,
+} from './commands/container/lifecycle.ts';
+import { psCommand, ps } from './commands/container/ps.ts';
+import { logsCommand, logs } from './commands/container/logs.ts';
+import {
+  imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
+} from './commands/image/images.ts';
+import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
+import { ENGINE_VERSION } from '../api/version.ts';
+
+type Handler = (ctx: CliContext, p: Parsed) => Promise<number>;
+
+const globalFlags = defineFlags({
+  config: { long: 'config', kind: 'string', help: 'Location of client config files', defaultText: '"~/.berth"' },
+  debug: { short: 'D', long: 'debug', kind: 'bool', help: 'Enable debug mode' },
+  host: { short: 'H', long: 'host', kind: 'stringArray', help: 'Daemon socket to connect to', typeName: 'list' },
+  logLevel: { short: 'l', long: 'log-level', kind: 'string', help: 'Set the logging level ("debug", "info", "warn", "error", "fatal")', default: 'info' },
+  version: { short: 'v', long: 'version', kind: 'bool', help: 'Print version information and quit' },
+});
+
+const handlers = new Map<AnyCommand, Handler>();
+function cmd<T extends AnyCommand>(spec: T, h: Handler): T {
+  handlers.set(spec, h);
+  return spec;
+}
+
+// Top-level shortcuts are separate command objects (docker registers them twice too).
+const top = (spec: AnyCommand, name: string, aliases: string[] = []): AnyCommand => ({ ...spec, name, aliases });
+
+const H = (fn: (ctx: CliContext, p: never) => Promise<number>) => fn as unknown as Handler;
+
+const containerSubs: AnyCommand[] = [
+  cmd(createCommand, H(create)),
+  cmd({ ...containerInspectCommand }, (ctx, p) => inspect(ctx, p as never, 'container')),
+  cmd({ ...killCommand }, H(kill)),
+  cmd({ ...logsCommand }, H(logs)),
+  cmd({ ...psCommand }, H(ps)),
+  cmd({ ...restartCommand }, H(restart)),
+  cmd({ ...rmCommand }, H(rm)),
+  cmd({ ...runCommand }, H(run)),
+  cmd({ ...startCommand }, H(start)),
+  cmd({ ...stopCommand }, H(stop)),
+  cmd({ ...waitCommand }, H(wait)),
+];
+
+const imageSubs: AnyCommand[] = [
+  cmd(importCommand, H(importImage)),
+  cmd(imageInspectCommand, H(imageInspect)),
+  cmd(imagesCommand, H(images)),
+  cmd(rmiCommand, H(rmi)),
+  cmd(tagCommand, H(tag)),
+];
+
+function topLevel(spec: AnyCommand, name: string, group: 'common' | 'other' = 'other'): AnyCommand {
+  const t = { ...top(spec, name), group };
+  handlers.set(t, handlers.get(spec)!);
+  return t;
+}
+
+export const root = defineCommand({
+  name: 'berth',
+  usage: '[OPTIONS] COMMAND',
+  short: 'A self-sufficient runtime for containers',
+  flags: globalFlags,
+  interspersed: false,
+  subcommands: [
+    topLevel(containerSubs[7], 'run', 'common'),
+    topLevel(containerSubs[4], 'ps', 'common'),
+    topLevel(imageSubs[2], 'images', 'common'),
+    topLevel(imageSubs[0], 'import', 'common'),
+    cmd({ ...versionCommand, group: 'common' }, H(version)),
+    cmd({ ...infoCommand, group: 'common' }, H(info)),
+    topLevel(containerSubs[0], 'create'),
+    cmd(inspectCommand, H(inspect)),
+    topLevel(containerSubs[2], 'kill'),
+    topLevel(containerSubs[3], 'logs'),
+    topLevel(containerSubs[5], 'restart'),
+    topLevel(containerSubs[6], 'rm'),
+    topLevel(imageSubs[3], 'rmi'),
+    topLevel(containerSubs[8], 'start'),
+    topLevel(containerSubs[9], 'stop'),
+    topLevel(imageSubs[4], 'tag'),
+    topLevel(containerSubs[10], 'wait'),
+    { name: 'container', usage: 'COMMAND', short: 'Manage containers', group: 'management', subcommands: containerSubs },
+    { name: 'image', usage: 'COMMAND', short: 'Manage images', group: 'management', subcommands: imageSubs },
+  ],
+});
+
+function defaultHost(hosts: string[]): string {
+  if (hosts.length) return hosts[hosts.length - 1];
+  return process.env.BERTH_HOST || process.env.DOCKER_HOST || 'unix:///run/berth/berth.sock';
+}
+
+/** Prints an error as the docker CLI would and returns the exit code. */
+function report(ctx: Pick<CliContext, 'stderr'>, e: unknown): number {
+  if (e instanceof StatusError) {
+    if (e.message) ctx.stderr.write(e.message.endsWith('\n') ? e.message : `${e.message}\n`);
+    return e.status;
+  }
+  if (isFlagError(e)) {
+    ctx.stderr.write(`${e.message}\n`);
+    return e.exitCode;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  ctx.stderr.write(isDaemonError(e) ? `Error response from daemon: ${msg}\n` : `${msg}\n`);
+  return exitCodeOf(e) ?? 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  let inv;
+  try {
+    inv = parseCommandLine(root, argv);
+  } catch (e) {
+    return report(io, e);
+  }
+  const g = inv.globals.flags;
+  if (g.version && inv.path.length === 1) {
+    io.stdout.write(`Berth version ${ENGINE_VERSION}\n`);
+    return 0;
+  }
+  if (inv.kind === 'help') {
+    const text = renderHelp(inv.path);
+    (inv.explicit ? io.stdout : io.stderr).write(text);
+    return 0;
+  }
+  const handler = handlers.get(inv.command);
+  if (!handler) {
+    io.stderr.write(renderHelp(inv.path));
+    return 0;
+  }
+  const host = defaultHost(g.host);
+  const ctx: CliContext = {
+    ...io,
+    client: new Client(host),
+    host,
+    commandPath: inv.commandPath,
+    configDir: g.config ?? process.env.BERTH_CONFIG ?? join(homedir(), '.berth'),
+  };
+  try {
+    return await handler(ctx, inv.parsed);
+  } catch (e) {
+    return report(ctx, e);
+  }
+}

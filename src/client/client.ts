@@ -1,0 +1,119 @@
+/** Engine API calls used by the CLI, one method per endpoint. */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type {
+  ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
+  ImageInspect, ImageSummary, VersionResponse,
+} from '../api/types.ts';
+import { Transport } from './http.ts';
+
+export type DeleteRecord = { Untagged?: string; Deleted?: string };
+
+function filters(f: Map<string, string[]> | undefined): string | undefined {
+  if (!f || f.size === 0) return undefined;
+  const o: Record<string, Record<string, boolean>> = {};
+  for (const [k, vs] of f) {
+    o[k] = {};
+    for (const v of vs) o[k][v] = true;
+  }
+  return JSON.stringify(o);
+}
+
+export class Client {
+  readonly t: Transport;
+
+  constructor(host: string) {
+    this.t = new Transport(host);
+  }
+
+  version(): Promise<VersionResponse> {
+    return this.t.json('GET', '/version');
+  }
+
+  info(): Promise<Record<string, unknown>> {
+    return this.t.json('GET', '/info');
+  }
+
+  // containers
+  containerCreate(body: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
+    return this.t.json('POST', '/containers/create', { body, query: { name } });
+  }
+
+  containerList(opts: { all?: boolean; limit?: number; filters?: Map<string, string[]> }): Promise<ContainerSummary[]> {
+    return this.t.json('GET', '/containers/json', { query: { all: opts.all || undefined, limit: opts.limit, filters: filters(opts.filters) } });
+  }
+
+  containerInspect(id: string): Promise<ContainerInspect> {
+    return this.t.json('GET', `/containers/${encodeURIComponent(id)}/json`);
+  }
+
+  containerStart(id: string): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/start`);
+  }
+
+  containerStop(id: string, opts: { timeout?: number; signal?: string }): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: opts.timeout, signal: opts.signal } });
+  }
+
+  containerRestart(id: string, opts: { timeout?: number; signal?: string }): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/restart`, { query: { t: opts.timeout, signal: opts.signal } });
+  }
+
+  containerKill(id: string, signal?: string): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
+  }
+
+  containerRemove(id: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
+    return this.t.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: opts.force || undefined, v: opts.volumes || undefined } });
+  }
+
+  /** Registers the wait now; the returned promise resolves at the condition. */
+  async containerWait(id: string, condition: string): Promise<Promise<ContainerWaitResponse>> {
+    const res = await this.t.check(await this.t.send('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } }));
+    return (async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      if (!text) throw new Error('the daemon closed the wait without a result');
+      return JSON.parse(text) as ContainerWaitResponse;
+    })();
+  }
+
+  async containerLogs(id: string, q: Record<string, string | boolean | undefined>, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.t.check(await this.t.send('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: q, ...(signal ? { signal } : {}) }));
+  }
+
+  containerAttach(id: string, q: { stdin?: boolean; stdout?: boolean; stderr?: boolean; stream?: boolean; logs?: boolean }): Promise<Socket> {
+    return this.t.hijack('POST', `/containers/${encodeURIComponent(id)}/attach`, { query: q });
+  }
+
+  // images
+  imageList(opts: { all?: boolean; filters?: Map<string, string[]> }): Promise<ImageSummary[]> {
+    return this.t.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: filters(opts.filters) } });
+  }
+
+  imageInspect(name: string): Promise<ImageInspect> {
+    return this.t.json('GET', `/images/${name}/json`);
+  }
+
+  imageRemove(name: string, opts: { force?: boolean; noPrune?: boolean }): Promise<DeleteRecord[]> {
+    return this.t.json('DELETE', `/images/${name}`, { query: { force: opts.force || undefined, noprune: opts.noPrune || undefined } });
+  }
+
+  imageTag(name: string, repo: string, tag?: string): Promise<void> {
+    return this.t.call('POST', `/images/${name}/tag`, { query: { repo, tag } });
+  }
+
+  async imageImport(src: Readable, q: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<IncomingMessage> {
+    return this.t.check(await this.t.send('POST', '/images/create', {
+      stream: src,
+      query: { fromSrc: '-', repo: q.repo, tag: q.tag, message: q.message, changes: q.changes, platform: q.platform },
+      headers: { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' },
+    }));
+  }
+
+  async imagePull(image: string, tag?: string, platform?: string): Promise<IncomingMessage> {
+    return this.t.check(await this.t.send('POST', '/images/create', { query: { fromImage: image, tag, platform }, headers: { 'X-Registry-Auth': 'e30=' } }));
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Engine API client transport: HTTP/1.1 over the daemon's Unix socket. Statuses map back to
+ * error kinds (the inverse of the server's httpstatus), so callers never read status codes.
+ */
+import { request, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { API_VERSION } from '../api/version.ts';
+import { EngineError, type ErrorKind } from '../errdefs/index.ts';
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined | string[]>;
+  body?: unknown;
+  /** Raw body stream (tar uploads). */
+  stream?: Readable;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+const KIND: Record<number, ErrorKind> = {
+  304: 'NotModified', 400: 'InvalidParameter', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound',
+  409: 'Conflict', 499: 'Cancelled', 501: 'NotImplemented', 503: 'Unavailable',
+};
+
+/** An error answered by the daemon (printed as "Error response from daemon: …"). */
+export class DaemonError extends EngineError {
+  readonly status: number;
+  readonly fromDaemon = true;
+  constructor(kind: ErrorKind, message: string, status: number) {
+    super(kind, message);
+    this.status = status;
+  }
+}
+
+export function isDaemonError(e: unknown): e is DaemonError {
+  return typeof e === 'object' && e !== null && (e as { fromDaemon?: boolean }).fromDaemon === true;
+}
+
+export function kindFromStatus(status: number): ErrorKind {
+  return KIND[status] ?? 'System';
+}
+
+function buildPath(path: string, query: RequestOptions['query'], version: string): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) qs.append(k, x);
+    else qs.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  }
+  const q = qs.toString();
+  return `/v${version}${path}${q ? `?${q}` : ''}`;
+}
+
+export class Transport {
+  readonly socketPath: string;
+  readonly host: string;
+  readonly version: string;
+
+  constructor(host: string, version = API_VERSION) {
+    this.host = host;
+    this.socketPath = host.startsWith('unix://') ? host.slice(7) : host;
+    this.version = version;
+  }
+
+  private connectError(e: NodeJS.ErrnoException): EngineError {
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+      return new EngineError('Unavailable', `Cannot connect to the Berth daemon at ${this.host}. Is berthd running?`, { cause: e });
+    }
+    if (e.code === 'EACCES') {
+      return new EngineError('Forbidden', `permission denied while trying to connect to the Berth daemon socket at ${this.host}`, { cause: e });
+    }
+    return new EngineError('Unavailable', `error during connect: ${e.message}`, { cause: e });
+  }
+
+  /** Sends a request and returns the response without reading its body. */
+  send(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      let payload: Buffer | undefined;
+      if (opts.body !== undefined) {
+        payload = Buffer.from(JSON.stringify(opts.body));
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = String(payload.length);
+      }
+      const req = request({ socketPath: this.socketPath, method, path: buildPath(path, opts.query, this.version), headers, signal: opts.signal });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError' ? e : this.connectError(e)));
+      req.on('response', resolve);
+      if (opts.stream) {
+        opts.stream.on('error', (e) => req.destroy(e));
+        opts.stream.pipe(req);
+      } else {
+        req.end(payload);
+      }
+    });
+  }
+
+  /** Throws the daemon's error for a non-2xx response. */
+  async check(res: IncomingMessage): Promise<IncomingMessage> {
+    const status = res.statusCode ?? 500;
+    if (status < 300) return res;
+    const body = await readAll(res);
+    let message = body.toString('utf8').trim();
+    try {
+      const v = JSON.parse(message) as { message?: string };
+      if (typeof v.message === 'string') message = v.message;
+    } catch {
+      // not JSON: keep the text
+    }
+    if (status === 304) message ||= 'not modified';
+    throw new DaemonError(kindFromStatus(status), message || `HTTP ${status}`, status);
+  }
+
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.check(await this.send(method, path, opts));
+    const body = await readAll(res);
+    if (!body.length) return undefined as T;
+    return JSON.parse(body.toString('utf8')) as T;
+  }
+
+  async call(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
+    const res = await this.check(await this.send(method, path, opts));
+    res.resume();
+    await new Promise((r) => res.on('end', r));
+  }
+
+  /** Opens a hijacked, bidirectional stream (attach, exec start). */
+  hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp', ...(opts.headers ?? {}) };
+      let payload: Buffer | undefined;
+      if (opts.body !== undefined) {
+        payload = Buffer.from(JSON.stringify(opts.body));
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = String(payload.length);
+      }
+      const req = request({ socketPath: this.socketPath, method, path: buildPath(path, opts.query, this.version), headers });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
+      req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
+        if (head.length) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        this.check(res).then(() => reject(new EngineError('System', 'the daemon did not upgrade the connection')), reject);
+      });
+      req.end(payload);
+    });
+  }
+}
+
+export async function readAll(s: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Reads a stream of JSON messages separated by newlines (progress streams). */
+export async function* jsonLines(s: Readable): AsyncGenerator<Record<string, unknown>> {
+  let buf = '';
+  for await (const c of s) {
+    buf += (c as Buffer).toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) yield JSON.parse(line) as Record<string, unknown>;
+    }
+  }
+  if (buf.trim()) yield JSON.parse(buf) as Record<string, unknown>;
+}

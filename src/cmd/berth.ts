@@ -1,0 +1,15 @@
+/** berth: the CLI entry point. Everything else lives in src/cli. */
+import { main } from '../cli/main.ts';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Let piped output drain, then exit even if a stdin listener keeps the loop alive.
+    if (process.stdout.writableLength === 0) process.exit(code);
+    process.stdout.once('drain', () => process.exit(code));
+  },
+  (e: unknown) => {
+    process.stderr.write(`berth: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(125);
+  },
+);

@@ -1,0 +1,278 @@
+/**
+ * berthd: the composition root of the daemon. Reads flags and /etc/berth/daemon.json, checks
+ * the host (cgroups, runtimes, shim), opens the daemon and serves the API.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync, existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
+import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
+import { messageOf } from '../errdefs/index.ts';
+import { SeccompProfiles } from '../runtime/seccomp.ts';
+import { Daemon } from '../daemon/daemon.ts';
+import { Router } from '../daemon/server/router.ts';
+import { ApiServer } from '../daemon/server/server.ts';
+import { systemRoutes } from '../daemon/server/routers/system/routes.ts';
+import { containerRoutes } from '../daemon/server/routers/containers/routes.ts';
+import { imageRoutes } from '../daemon/server/routers/images/routes.ts';
+
+const DEFAULT_CONFIG = '/etc/berth/daemon.json';
+const KNOWN_RUNTIMES: Record<string, string[]> = { crun: ['/usr/bin/crun', '/usr/local/bin/crun'], runc: ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'] };
+
+interface FileConfig {
+  'data-root'?: string;
+  'exec-root'?: string;
+  'default-runtime'?: string;
+  'log-level'?: string;
+  hosts?: string[];
+  debug?: boolean;
+  'cgroup-parent'?: string;
+  runtimes?: Record<string, { path: string }>;
+  'seccomp-profile'?: string;
+}
+const FILE_KEYS = new Set(['data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile']);
+
+const HELP = `
+Usage:  berthd [OPTIONS]
+
+A self-sufficient runtime for containers, compatible with the Docker Engine API ${API_VERSION}.
+
+Options:
+      --cgroup-parent string      Set parent cgroup for all containers (default "/berth")
+      --config-file string        Daemon configuration file (default "${DEFAULT_CONFIG}")
+      --data-root string          Root directory of persistent Berth state (default "/var/lib/berth")
+  -D, --debug                     Enable debug mode
+      --default-runtime string    Default OCI runtime for containers (crun or runc) (default "crun")
+      --exec-root string          Root directory for execution state files (default "/run/berth")
+  -h, --help                      Print usage
+  -H, --host list                 Daemon socket to listen on (default unix:///run/berth/berth.sock)
+  -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+  -p, --pidfile string            Path to use for daemon PID file (default "/run/berth/berthd.pid")
+      --seccomp-profile string    Path to the default seccomp profile (default "/usr/share/containers/seccomp.json")
+      --shim-path string          Path to berth-shim (default: next to this installation)
+  -v, --version                   Print version information and quit
+`;
+
+function fail(msg: string): never {
+  process.stderr.write(`berthd: ${msg}\n`);
+  process.exit(1);
+}
+
+function readFileConfig(path: string, explicit: boolean): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (!explicit && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    fail(`unable to configure the daemon with file ${path}: ${messageOf(e)}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    fail(`unable to configure the daemon with file ${path}: ${messageOf(e)}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) fail(`unable to configure the daemon with file ${path}: the configuration must be a JSON object`);
+  const unknown = Object.keys(v as object).filter((k) => !FILE_KEYS.has(k));
+  if (unknown.length) fail(`unable to configure the daemon with file ${path}: the following directives don't match any configuration option: ${unknown.join(', ')}`);
+  return v as FileConfig;
+}
+
+function socketPath(host: string): string {
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  if (host.startsWith('/')) return host;
+  fail(`invalid host "${host}": only unix:// sockets are supported`);
+}
+
+/** The shim lives at <install>/shim/berth-shim; the bundle is <install>/dist/berthd.js. */
+function defaultShimPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, 'shim', 'berth-shim');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  return '/usr/local/libexec/berth/berth-shim';
+}
+
+function cgroupVersion(): 1 | 2 {
+  return existsSync('/sys/fs/cgroup/cgroup.controllers') ? 2 : 1;
+}
+
+/**
+ * crun refuses a hybrid layout where cgroup2 holds controllers ("cgroups in hybrid mode not
+ * supported, drop all controllers from cgroupv2"). Mounting those controllers' v1
+ * hierarchies moves them off cgroup2; returns a warning if that fails.
+ */
+function repairHybridCgroups(): string | undefined {
+  const unified = '/sys/fs/cgroup/unified/cgroup.controllers';
+  if (!existsSync(unified)) return undefined;
+  const controllers = readFileSync(unified, 'utf8').trim().split(/\s+/).filter(Boolean);
+  for (const c of controllers) {
+    const dir = `/sys/fs/cgroup/${c}`;
+    try {
+      mkdirSync(dir, { recursive: true });
+      execFileSync('mount', ['-t', 'cgroup', '-o', c, 'cgroup', dir], { stdio: 'pipe' });
+      log.info('mounted v1 cgroup hierarchy so crun accepts the hybrid layout', { controller: c });
+    } catch (e) {
+      return `cgroup2 holds the ${c} controller and mounting its v1 hierarchy failed (${messageOf(e).split('\n')[0]})`;
+    }
+  }
+  return undefined;
+}
+
+function findRuntimes(extra: Record<string, { path: string }> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, paths] of Object.entries(KNOWN_RUNTIMES)) {
+    const p = paths.find((x) => existsSync(x));
+    if (p) out[name] = p;
+  }
+  for (const [name, r] of Object.entries(extra ?? {})) out[name] = r.path;
+  return out;
+}
+
+function checkPidfile(pidfile: string): void {
+  try {
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    if (pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        fail(`pid file found, ensure berthd is not running or delete ${pidfile}`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EPERM') fail(`pid file found, ensure berthd is not running or delete ${pidfile}`);
+      }
+    }
+  } catch {
+    // no pid file: fine
+  }
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        'config-file': { type: 'string' },
+        'data-root': { type: 'string' },
+        'exec-root': { type: 'string' },
+        'default-runtime': { type: 'string' },
+        'log-level': { type: 'string', short: 'l' },
+        host: { type: 'string', short: 'H', multiple: true },
+        debug: { type: 'boolean', short: 'D' },
+        pidfile: { type: 'string', short: 'p' },
+        'cgroup-parent': { type: 'string' },
+        'shim-path': { type: 'string' },
+        'seccomp-profile': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    fail(`${messageOf(e)}\nSee 'berthd --help'.`);
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (args.version) {
+    process.stdout.write(`Berth version ${ENGINE_VERSION}, API ${API_VERSION}\n`);
+    return;
+  }
+  const configFile = args['config-file'] ?? DEFAULT_CONFIG;
+  const file = readFileConfig(configFile, args['config-file'] !== undefined);
+  const debug = args.debug ?? file.debug ?? false;
+  const level = args['log-level'] ?? file['log-level'] ?? (debug ? 'debug' : 'info');
+  if (!isLogLevel(level)) fail(`unable to parse logging level: ${level}`);
+  setLogLevel(level as LogLevel);
+
+  const dataRoot = resolve(args['data-root'] ?? file['data-root'] ?? '/var/lib/berth');
+  const execRoot = resolve(args['exec-root'] ?? file['exec-root'] ?? '/run/berth');
+  const hosts = args.host ?? file.hosts ?? [`unix://${join(execRoot, 'berth.sock')}`];
+  if (hosts.length !== 1) fail('exactly one -H/--host is supported');
+  const sock = socketPath(hosts[0]);
+  const pidfile = args.pidfile ?? join(execRoot, 'berthd.pid');
+
+  const warnings: string[] = [];
+  const runtimes = findRuntimes(file.runtimes);
+  let defaultRuntime = args['default-runtime'] ?? file['default-runtime'] ?? 'crun';
+  if (!runtimes[defaultRuntime]) {
+    if (defaultRuntime === 'crun' && runtimes.runc) {
+      warnings.push('WARNING: crun is not installed; using runc as the default runtime');
+      defaultRuntime = 'runc';
+    } else {
+      fail(`default runtime ${defaultRuntime} is not installed (looked for: ${(KNOWN_RUNTIMES[defaultRuntime] ?? [defaultRuntime]).join(', ')})`);
+    }
+  }
+  const cgv = cgroupVersion();
+  if (cgv === 1) {
+    const problem = repairHybridCgroups();
+    if (problem && defaultRuntime === 'crun') {
+      if (runtimes.runc) {
+        warnings.push(`WARNING: ${problem}; crun cannot run here, falling back to runc`);
+        defaultRuntime = 'runc';
+      } else {
+        warnings.push(`WARNING: ${problem}; crun may refuse to start containers`);
+      }
+    }
+  }
+  for (const w of warnings) log.warn(w);
+  const swapAccounting = cgv === 1 ? existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') : true;
+
+  mkdirSync(dataRoot, { recursive: true, mode: 0o711 });
+  mkdirSync(execRoot, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(sock), { recursive: true });
+  checkPidfile(pidfile);
+  writeFileSync(pidfile, `${process.pid}\n`);
+
+  const daemon = await Daemon.open({
+    dataRoot,
+    execRoot,
+    debug,
+    warnings,
+    runtime: {
+      runtimes,
+      defaultRuntime,
+      shimPath: args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath(),
+      cgroupParent: args['cgroup-parent'] ?? file['cgroup-parent'] ?? '/berth',
+      cgroupVersion: cgv,
+      swapAccounting,
+      seccomp: new SeccompProfiles(args['seccomp-profile'] ?? file['seccomp-profile'] ?? '/usr/share/containers/seccomp.json'),
+    },
+  });
+  const missing = daemon.missingBinaries();
+  if (missing.length) fail(`missing ${missing.join(', ')} (run 'npm run build' to build berth-shim)`);
+
+  const router = new Router();
+  router.add(systemRoutes(daemon));
+  router.add(containerRoutes(daemon.containerBackend()));
+  router.add(imageRoutes(daemon.imageBackend()));
+  const server = new ApiServer(router);
+  await server.listen(sock);
+  log.info('API listen on ' + sock, { version: ENGINE_VERSION, runtime: defaultRuntime, dataRoot });
+
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`Processing signal '${sig}'`);
+    // Containers keep running under their shims; the next berthd picks them up again.
+    await server.close();
+    rmSync(pidfile, { force: true });
+    rmSync(sock, { force: true });
+    log.info('Daemon shutdown complete');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('terminated'));
+  process.on('SIGINT', () => void shutdown('interrupt'));
+  process.on('SIGPIPE', () => {});
+}
+
+main().catch((e: unknown) => {
+  log.error('failed to start daemon', { error: messageOf(e) });
+  process.stderr.write(`berthd: failed to start daemon: ${messageOf(e)}\n`);
+  process.exit(1);
+});

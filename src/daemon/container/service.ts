@@ -1,0 +1,537 @@
+/**
+ * Container lifecycle: create, start, stop, kill, restart, remove, wait, attach, and the
+ * reconciliation of saved containers with their shims when the daemon starts.
+ *
+ * Each operation takes the container's lock, runs as ordered steps, and registers an undo
+ * for every step that changes something, so a failure leaves nothing half-made.
+ */
+import { mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import type { ContainerCreateRequest } from '../../api/types.ts';
+import { conflict, invalidParameter, notModified, system, EngineError, messageOf } from '../../errdefs/index.ts';
+import { log } from '../../lib/log.ts';
+import { KeyedMutex } from '../../lib/mutex.ts';
+import { generateName, validContainerName } from '../../lib/names.ts';
+import { newId } from '../../lib/idprefix.ts';
+import { parseSignal } from '../../lib/signal.ts';
+import { launchShim, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
+import type { SeccompProfiles } from '../../runtime/seccomp.ts';
+import type { ImageService } from '../images/service.ts';
+import { Container, newState, type ContainerRecord, type WaitCondition } from './container.ts';
+import { ContainerStore } from './store.ts';
+import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
+import { containerSpec } from './spec.ts';
+import { lookupUser } from './user.ts';
+import { daemonLimits, hasSysResource } from '../../lib/rlimits.ts';
+
+export interface RuntimeSettings {
+  /** name → binary path, e.g. { crun: '/usr/bin/crun', runc: '/usr/sbin/runc' } */
+  runtimes: Record<string, string>;
+  defaultRuntime: string;
+  shimPath: string;
+  cgroupParent: string;
+  cgroupVersion: 1 | 2;
+  swapAccounting: boolean;
+  seccomp: SeccompProfiles;
+}
+
+export interface ContainerPaths {
+  dataRoot: string;
+  execRoot: string;
+}
+
+interface PendingAttach {
+  flags: string;
+  connect: (shim: ShimClient) => Promise<void>;
+}
+
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+const RUNTIME_ERROR_PREFIX = 'failed to create task for container: OCI runtime create failed';
+
+export class ContainerService {
+  readonly store: ContainerStore;
+  private readonly paths: ContainerPaths;
+  private readonly rt: RuntimeSettings;
+  private readonly images: ImageService;
+  private readonly locks = new KeyedMutex();
+  private readonly pending = new Map<string, PendingAttach[]>();
+  private readonly shimExitWatch = new Map<string, number>();
+
+  constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService) {
+    this.paths = paths;
+    this.rt = rt;
+    this.images = images;
+    this.store = new ContainerStore(paths.dataRoot);
+    images.setUsers({
+      containersUsing: (id) => this.store.all().filter((c) => c.rec.Image === id).map((c) => ({ id: c.id, running: c.running })),
+      chainsInUse: () => new Set(this.store.all().map((c) => c.rec.ImageChainId).filter(Boolean)),
+    });
+  }
+
+  private shimDir(id: string): string {
+    return join(this.paths.execRoot, 'c', id);
+  }
+
+  get(ref: string): Container {
+    return this.store.get(ref);
+  }
+
+  // ---------------------------------------------------------------- create
+
+  async create(req: ContainerCreateRequest, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+    const warnings: string[] = [];
+    // 1. Validate everything before touching anything.
+    if (name !== undefined && name !== '') validContainerName(name);
+    const user = decodeConfig(req);
+    if (!user.Image) throw invalidParameter('Config cannot be empty in order to create a container');
+    const hostConfig = decodeHostConfig(req.HostConfig, {
+      defaultRuntime: this.rt.defaultRuntime,
+      runtimes: Object.keys(this.rt.runtimes),
+      cgroupVersion: this.rt.cgroupVersion,
+      swapAccounting: this.rt.swapAccounting,
+    }, warnings);
+    checkUlimits(hostConfig.Ulimits ?? []);
+    const image = this.images.lookup(user.Image);
+    const config = mergeImageConfig(user, image.config);
+    const { path, args } = entrypointAndArgs(config);
+    const id = this.newContainerId();
+    config.Hostname ||= id.slice(0, 12);
+    const cname = name ? name.replace(/^\//, '') : this.generateUniqueName();
+
+    // 2. Reserve the name, then build the container's directories; undo on failure.
+    await using undo = new AsyncDisposableStack();
+    this.store.reserveName(cname, id);
+    undo.defer(() => this.store.releaseName(cname));
+    const dir = this.store.dir(id);
+    await mkdir(dir, { recursive: true, mode: 0o710 });
+    undo.defer(() => rm(dir, { recursive: true, force: true }));
+    const chain = this.images.topChain(image);
+    const parentCache = chain ? this.images.layers.mustGet(chain).cacheId : undefined;
+    await this.images.snapshots.createContainerLayer(id, parentCache);
+    undo.defer(() => this.images.snapshots.remove(id).catch(() => {}));
+    await this.ensureWorkingDir(id, config.WorkingDir);
+
+    const rec: ContainerRecord = {
+      version: 1,
+      ID: id,
+      Created: new Date().toISOString(),
+      Path: path,
+      Args: args,
+      Config: config,
+      HostConfig: hostConfig,
+      State: newState(),
+      Image: image.rec.id,
+      ImageChainId: chain,
+      Name: `/${cname}`,
+      RestartCount: 0,
+      Driver: 'overlay2',
+      LogPath: hostConfig.LogConfig.Type === 'none' ? '' : join(dir, `${id}-json.log`),
+      HostnamePath: join(dir, 'hostname'),
+      HostsPath: join(dir, 'hosts'),
+      ResolvConfPath: join(dir, 'resolv.conf'),
+      Runtime: hostConfig.Runtime,
+      HasBeenManuallyStopped: false,
+    };
+    await this.writeEtcFiles(rec);
+    const c = new Container(rec);
+    await this.store.save(c);
+    this.store.add(c);
+    undo.move();
+    return { Id: id, Warnings: warnings };
+  }
+
+  private newContainerId(): string {
+    for (;;) {
+      const id = newId();
+      if (!this.store.tryGet(id)) return id;
+    }
+  }
+
+  private generateUniqueName(): string {
+    for (let i = 0; i < 10; i++) {
+      const n = generateName(i);
+      if (!this.store.hasName(n)) return n;
+    }
+    return newId().slice(0, 12);
+  }
+
+  /** Creates a missing WORKDIR in the container's own layer, as docker does at start. */
+  private async ensureWorkingDir(id: string, wd: string): Promise<void> {
+    if (!wd || wd === '/') return;
+    if (!wd.startsWith('/')) throw invalidParameter(`the working directory '${wd}' is invalid, it needs to be an absolute path`);
+    const dirs = await this.images.snapshots.layerDirs(id);
+    for (const d of dirs) {
+      try {
+        if ((await stat(join(d, wd))).isDirectory()) return;
+      } catch {
+        // keep looking in lower layers
+      }
+    }
+    await mkdir(join(dirs[0], wd), { recursive: true, mode: 0o755 });
+  }
+
+  private async writeEtcFiles(rec: ContainerRecord): Promise<void> {
+    const host = rec.Config.Hostname;
+    const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname}` : host;
+    await writeFile(rec.HostnamePath, `${host}\n`);
+    const extra = (rec.HostConfig.ExtraHosts ?? []).map((e) => {
+      const i = e.indexOf(':');
+      return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
+    });
+    await writeFile(rec.HostsPath, [
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      'fe00::\tip6-localnet',
+      'ff00::\tip6-mcastprefix',
+      'ff02::1\tip6-allnodes',
+      'ff02::2\tip6-allrouters',
+      ...extra,
+      `127.0.1.1\t${fqdn === host ? host : `${fqdn} ${host}`}`,
+      '',
+    ].join('\n'));
+    let resolv: string;
+    try {
+      resolv = await readFile('/etc/resolv.conf', 'utf8');
+    } catch {
+      resolv = '';
+    }
+    const h = rec.HostConfig;
+    if (h.Dns.length || h.DnsSearch.length || h.DnsOptions.length) {
+      const lines = resolv.split('\n').filter((l) => !(h.Dns.length && l.startsWith('nameserver')) && !(h.DnsSearch.length && l.startsWith('search')) && !(h.DnsOptions.length && l.startsWith('options')));
+      for (const s of h.Dns) lines.push(`nameserver ${s}`);
+      if (h.DnsSearch.length) lines.push(`search ${h.DnsSearch.join(' ')}`);
+      if (h.DnsOptions.length) lines.push(`options ${h.DnsOptions.join(' ')}`);
+      resolv = lines.filter((l) => l !== '').join('\n') + '\n';
+    }
+    await writeFile(rec.ResolvConfPath, resolv);
+  }
+
+  // ---------------------------------------------------------------- start
+
+  async start(ref: string): Promise<void> {
+    const c = this.store.get(ref);
+    await this.locks.with(c.id, () => this.startLocked(c));
+  }
+
+  private async startLocked(c: Container): Promise<void> {
+    if (c.removed) throw conflict(`No such container: ${c.id}`);
+    const s = c.state;
+    if (s.Paused) throw conflict('cannot start a paused container, try unpause instead');
+    if (s.Running) throw notModified('container already started');
+    if (s.Status === 'removing') throw conflict('container is marked for removal and cannot be started');
+    const rec = c.rec;
+    const shimDir = this.shimDir(c.id);
+    await rm(shimDir, { recursive: true, force: true });
+    await mkdir(shimDir, { recursive: true, mode: 0o700 });
+    try {
+      // 1. The OCI bundle: the spec, with the user resolved from the image's files.
+      const layerDirs = await this.images.snapshots.layerDirs(c.id);
+      const user = await lookupUser(layerDirs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
+      const mount = await this.images.snapshots.mountFor(c.id);
+      const spec = containerSpec(rec, user, {
+        rootfs: mount.target,
+        cgroupParent: this.rt.cgroupParent,
+        seccomp: this.rt.seccomp,
+        swapAccounting: this.rt.swapAccounting,
+      });
+      await writeFile(join(shimDir, 'config.json'), JSON.stringify(spec));
+      // 2. The shim mounts the root file system and creates the container.
+      const logOpts = rec.HostConfig.LogConfig.Config;
+      await launchShim({
+        shimPath: this.rt.shimPath,
+        id: c.id,
+        bundle: shimDir,
+        runtimePath: this.runtimePath(rec.Runtime),
+        runtimeRoot: join(this.paths.execRoot, 'runtime', rec.Runtime),
+        stateDir: shimDir,
+        ...(rec.LogPath ? { logPath: rec.LogPath } : {}),
+        ...(logOpts['max-size'] ? { logMaxSize: parseLogSize(logOpts['max-size']) } : {}),
+        ...(logOpts['max-file'] ? { logMaxFile: parseLogFiles(logOpts['max-file']) } : {}),
+        tty: rec.Config.Tty,
+        stdin: rec.Config.OpenStdin,
+        stdinOnce: rec.Config.StdinOnce,
+        overlay: mount,
+        oomFile: this.oomFile(spec.linux.cgroupsPath ?? ''),
+      });
+      const shim = new ShimClient(shimDir);
+      c.shimDir = shimDir;
+      const generation = ++c.generation;
+      // 3. Watch for the exit before starting, so no exit can be missed.
+      this.watchExit(c, shim, generation);
+      // 4. Clients that attached before start get their streams now.
+      const waiting = this.pending.get(c.id) ?? [];
+      this.pending.delete(c.id);
+      await Promise.all(waiting.map((p) => p.connect(shim).catch((e: unknown) => log.warn('attach failed', { id: c.id, error: e }))));
+      // 5. Go.
+      const pid = await shim.start();
+      c.setRunning(pid, new Date().toISOString());
+      await this.store.save(c);
+    } catch (e) {
+      c.shimDir = undefined;
+      const err = e instanceof ShimStartError ? runtimeError(e) : e;
+      c.setStartFailed(messageOf(err), (err instanceof EngineError ? err.exitCode : undefined) ?? 128);
+      await this.store.save(c).catch(() => {});
+      await rm(shimDir, { recursive: true, force: true }).catch(() => {});
+      throw err;
+    }
+  }
+
+  private runtimePath(name: string): string {
+    const p = this.rt.runtimes[name];
+    if (!p) throw invalidParameter(`unknown or invalid runtime name: ${name}`);
+    return p;
+  }
+
+  private oomFile(cgroupsPath: string): string {
+    return this.rt.cgroupVersion === 2
+      ? join('/sys/fs/cgroup', cgroupsPath, 'memory.events')
+      : join('/sys/fs/cgroup/memory', cgroupsPath, 'memory.oom_control');
+  }
+
+  /** Waits on the shim for the exit and records it; falls back to exit.json if the shim vanishes. */
+  private watchExit(c: Container, shim: ShimClient, generation: number): void {
+    this.shimExitWatch.set(c.id, generation);
+    const done = async (exit: ExitInfo | undefined) => {
+      if (c.generation !== generation || c.removed) return;
+      await this.locks.with(c.id, () => this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false }));
+      if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true }).catch((e: unknown) => log.warn('auto-remove failed', { id: c.id, error: e }));
+    };
+    shim.wait().then(done, async () => done(await shim.readExit()));
+  }
+
+  private async recordExit(c: Container, exit: ExitInfo): Promise<void> {
+    if (!c.state.Running && c.state.Status !== 'removing') return;
+    const shimDir = c.shimDir;
+    c.shimDir = undefined;
+    const wasRemoving = c.state.Status === 'removing';
+    c.setStopped(exit);
+    if (wasRemoving) c.rec.State.Status = 'removing';
+    await this.store.save(c).catch((e: unknown) => log.warn('saving container state', { id: c.id, error: e }));
+    if (shimDir) await rm(shimDir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- stop / kill
+
+  async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+    const c = this.store.get(ref);
+    if (!c.running) throw notModified('container already stopped');
+    const sig = parseSignal(opts.signal || c.rec.Config.StopSignal || 'SIGTERM');
+    const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
+    c.rec.HasBeenManuallyStopped = true;
+    const exited = c.wait('not-running');
+    await this.signal(c, sig).catch(() => {});
+    if (timeout >= 0) {
+      const graceful = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+      if (graceful) return;
+      log.info('container did not stop gracefully; killing it', { id: c.id, timeout });
+    }
+    await this.signal(c, 9).catch(() => {});
+    await exited;
+  }
+
+  async kill(ref: string, signal: string | undefined): Promise<void> {
+    const c = this.store.get(ref);
+    const sig = parseSignal(signal || 'SIGKILL');
+    if (!c.running) throw conflict(`Cannot kill container: ${ref}: container ${c.id} is not running`);
+    if (sig === 9) c.rec.HasBeenManuallyStopped = true;
+    const exited = c.wait('not-running');
+    await this.signal(c, sig);
+    if (sig === 9) await Promise.race([exited, sleep(10_000)]);
+  }
+
+  private async signal(c: Container, sig: number): Promise<void> {
+    if (!c.shimDir) throw conflict(`Cannot kill container: ${c.id}: container ${c.id} is not running`);
+    await new ShimClient(c.shimDir).kill(sig);
+  }
+
+  async restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+    const c = this.store.get(ref);
+    if (c.running) await this.stop(c.id, opts).catch((e: unknown) => { if (!(e instanceof EngineError && e.kind === 'NotModified')) throw e; });
+    await this.start(c.id);
+    c.rec.RestartCount = 0;
+  }
+
+  // ---------------------------------------------------------------- remove
+
+  async remove(ref: string, opts: { force?: boolean }): Promise<void> {
+    const c = this.store.get(ref);
+    if (c.running && !opts.force) {
+      if (c.state.Paused) throw conflict(`cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`);
+      throw conflict(`cannot remove container "${c.rec.Name}": container is ${c.state.Status}: stop the container before removing or force remove`);
+    }
+    if (c.state.Status === 'removing') throw conflict(`removal of container ${c.id} is already in progress`);
+    const exited = c.wait('not-running');
+    c.setRemoving();
+    if (c.running) {
+      await this.signal(c, 9).catch(() => {});
+      await Promise.race([exited, sleep(15_000)]);
+      if (c.running) {
+        c.rec.State.Status = 'running';
+        throw system(`cannot remove container "${c.rec.Name}": could not kill running container ${c.id}, cannot remove`);
+      }
+    }
+    await this.locks.with(c.id, async () => {
+      // Rename the record away first: a crash mid-removal must not resurrect a half-deleted container.
+      await rm(join(this.store.dir(c.id), 'config.v2.json'), { force: true });
+      this.store.delete(c);
+      await this.images.snapshots.remove(c.id).catch((e: unknown) => log.warn('removing container layer', { id: c.id, error: e }));
+      await rm(this.store.dir(c.id), { recursive: true, force: true });
+      await rm(this.shimDir(c.id), { recursive: true, force: true });
+      this.pending.delete(c.id);
+      c.setRemoved();
+    });
+  }
+
+  // ---------------------------------------------------------------- wait / attach
+
+  async wait(ref: string, condition: WaitCondition): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const c = this.store.get(ref);
+    const r = await c.wait(condition);
+    return { StatusCode: r.exitCode, Error: r.error ? { Message: r.error } : null };
+  }
+
+  /** Registers interest in a container's exit and returns the promise (call before start). */
+  waitFor(c: Container, condition: WaitCondition): Promise<{ exitCode: number; error?: string }> {
+    return c.wait(condition);
+  }
+
+  /**
+   * Connects `client` (a hijacked connection) to the container's streams. Before start it
+   * waits for the start; the promise settles when the streams end.
+   */
+  async attach(ref: string, client: Socket, opts: AttachOptions): Promise<void> {
+    const c = this.store.get(ref);
+    if (c.state.Paused) throw conflict(`container ${ref} is paused, unpause the container before attach`);
+    const flags = (opts.stdin ? 'i' : '') + (opts.stdout ? 'o' : '') + (opts.stderr ? 'e' : '');
+    if (!flags) throw invalidParameter('at least one stream must be attached');
+    return new Promise<void>((resolve, reject) => {
+      const connect = async (shim: ShimClient) => {
+        const s = await shim.attach(flags);
+        pipeBoth(s, client, opts.stdin).then(resolve, reject);
+      };
+      if (c.running && c.shimDir) {
+        connect(new ShimClient(c.shimDir)).catch(reject);
+        return;
+      }
+      const list = this.pending.get(c.id) ?? [];
+      const entry: PendingAttach = { flags, connect };
+      list.push(entry);
+      this.pending.set(c.id, list);
+      const drop = () => {
+        const l = this.pending.get(c.id);
+        if (l) this.pending.set(c.id, l.filter((p) => p !== entry));
+        resolve();
+      };
+      client.once('close', drop);
+      void c.wait('removed').then(drop);
+    });
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  /** Rebuilds state at daemon start: reconnects to live shims, records exits that happened while down. */
+  async restore(): Promise<void> {
+    const containers = await this.store.load();
+    await Promise.all(containers.map((c) => this.restoreOne(c).catch((e: unknown) => log.warn('restoring container', { id: c.id, error: e }))));
+  }
+
+  private async restoreOne(c: Container): Promise<void> {
+    if (c.state.Status === 'removing') {
+      c.rec.State.Status = 'exited';
+      c.rec.State.Running = false;
+      await this.remove(c.id, { force: true });
+      return;
+    }
+    if (!c.state.Running) return;
+    const shim = new ShimClient(this.shimDir(c.id));
+    if (await shim.alive()) {
+      c.shimDir = this.shimDir(c.id);
+      this.watchExit(c, shim, ++c.generation);
+      return;
+    }
+    const exit = await shim.readExit();
+    await this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false });
+    if (!exit) c.rec.State.Error = 'container monitor exited without recording an exit status';
+    await this.store.save(c);
+    if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** Pipes a shim stream and a client connection together until the shim side ends. */
+function pipeBoth(shim: Socket, client: Socket, stdin: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (!client.destroyed) client.end();
+      shim.destroy();
+      resolve();
+    };
+    shim.pipe(client, { end: false });
+    shim.on('end', finish);
+    shim.on('close', finish);
+    shim.on('error', finish);
+    client.on('error', () => shim.destroy());
+    client.on('close', () => shim.destroy());
+    if (stdin) {
+      client.pipe(shim, { end: false });
+      // A client's half-close ends its stdin: tell the shim by half-closing our side too.
+      client.on('end', () => shim.end());
+    }
+    shim.resume();
+  });
+}
+
+/** docker's message for a runtime failure, rewritten so clients map it to 126/127 as docker's do. */
+function runtimeError(e: ShimStartError): EngineError {
+  const msg = e.runtimeMessage;
+  const notFound = /executable file [`'"]?([^`'"]+)[`'"]? not found/.exec(msg);
+  if (notFound) {
+    return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: exec: "${notFound[1]}": executable file not found in $PATH: unknown`, { exitCode: 127 });
+  }
+  const open = /(?:open|exec)(?:ing)? [`'"]?([^`'"]+)[`'"]?: (No such file or directory|Permission denied|Is a directory)/i.exec(msg);
+  if (open) {
+    const reason = open[2].toLowerCase();
+    return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: exec: "${open[1]}": ${reason}: unknown`, { exitCode: reason === 'no such file or directory' ? 127 : 126 });
+  }
+  return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: ${msg}: unknown`, e.exitCode === undefined ? undefined : { exitCode: e.exitCode });
+}
+
+function parseLogSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(v.trim());
+  if (!m) throw invalidParameter(`invalid value for max-size: ${v}`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+function parseLogFiles(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw invalidParameter('max-file cannot be less than 1');
+  return n;
+}
+
+/** Rejects ulimits the daemon cannot grant (above its own hard limit without CAP_SYS_RESOURCE). */
+function checkUlimits(ulimits: { Name: string; Soft: number; Hard: number }[]): void {
+  if (!ulimits.length) return;
+  const limits = daemonLimits();
+  const canRaise = hasSysResource();
+  for (const u of ulimits) {
+    const own = limits.get(u.Name);
+    if (!own) throw invalidParameter(`invalid ulimit type: ${u.Name}`);
+    if (!canRaise && u.Hard > own.hard) {
+      throw invalidParameter(`ulimit ${u.Name}: hard limit ${u.Hard} is above the daemon's own hard limit ${own.hard}, and berthd lacks CAP_SYS_RESOURCE to raise it`);
+    }
+  }
+}
+

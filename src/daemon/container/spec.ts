@@ -1,0 +1,123 @@
+/**
+ * A container's OCI spec: its configuration turned into SpecOpts over docker's default spec.
+ */
+import type { ContainerRecord } from './container.ts';
+import type { ExecUser } from './user.ts';
+import type { SeccompProfiles } from '../../runtime/seccomp.ts';
+import {
+  buildSpec, withCapabilities, withCgroupsPath, withHostname, withMounts, withOomScoreAdj, withPrivileged,
+  withProcess, withResources, withRlimits, withRoot, withSeccomp, withShmSize, DEFAULT_CAPS, ALL_CAPS,
+  type OciResources, type OciSpec, type SpecOpt,
+} from '../../runtime/spec.ts';
+import { invalidParameter } from '../../errdefs/index.ts';
+
+export interface SpecEnv {
+  rootfs: string;
+  cgroupParent: string;
+  seccomp: SeccompProfiles;
+  swapAccounting: boolean;
+}
+
+function normalizeCap(c: string): string {
+  const u = c.toUpperCase();
+  if (u === 'ALL') return u;
+  return u.startsWith('CAP_') ? u : `CAP_${u}`;
+}
+
+/** docker's TweakCapabilities: ALL and names with or without the CAP_ prefix. */
+export function capabilities(add: string[] | null, drop: string[] | null): string[] {
+  const a = (add ?? []).map(normalizeCap);
+  const d = (drop ?? []).map(normalizeCap);
+  for (const c of [...a, ...d]) {
+    if (c !== 'ALL' && !ALL_CAPS.includes(c)) throw invalidParameter(`unknown capability: "${c}"`);
+  }
+  let caps = a.includes('ALL') ? [...ALL_CAPS] : [...DEFAULT_CAPS];
+  if (d.includes('ALL')) caps = [];
+  caps = caps.filter((c) => !d.includes(c));
+  for (const c of a) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
+  return caps;
+}
+
+/** moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM, then the container's own env wins. */
+export function processEnv(rec: ContainerRecord): string[] {
+  const base = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${rec.Config.Hostname}`];
+  if (rec.Config.Tty) base.push('TERM=xterm');
+  const env = [...base];
+  for (const e of rec.Config.Env ?? []) {
+    const key = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
+    const i = env.findIndex((x) => x.slice(0, x.indexOf('=')) === key);
+    if (!e.includes('=')) continue; // a bare name with no value in the config was never set
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+  return env;
+}
+
+export function resources(rec: ContainerRecord, swapAccounting: boolean): OciResources {
+  const h = rec.HostConfig;
+  const r: OciResources = {};
+  if (h.Memory > 0 || h.MemoryReservation > 0 || h.MemorySwappiness !== null) {
+    r.memory = {};
+    if (h.Memory > 0) {
+      r.memory.limit = h.Memory;
+      if (swapAccounting) {
+        if (h.MemorySwap > 0) r.memory.swap = h.MemorySwap;
+        else if (h.MemorySwap === 0) r.memory.swap = h.Memory * 2;
+        else r.memory.swap = -1;
+      }
+    }
+    if (h.MemoryReservation > 0) r.memory.reservation = h.MemoryReservation;
+    if (h.MemorySwappiness !== null && h.MemorySwappiness >= 0) r.memory.swappiness = h.MemorySwappiness;
+  }
+  const cpu: NonNullable<OciResources['cpu']> = {};
+  if (h.CpuShares > 0) cpu.shares = Math.max(2, h.CpuShares);
+  if (h.NanoCpus > 0) {
+    cpu.period = 100000;
+    cpu.quota = Math.round((h.NanoCpus * 100000) / 1e9);
+  } else {
+    if (h.CpuPeriod > 0) cpu.period = h.CpuPeriod;
+    if (h.CpuQuota > 0) cpu.quota = h.CpuQuota;
+  }
+  if (h.CpusetCpus) cpu.cpus = h.CpusetCpus;
+  if (h.CpusetMems) cpu.mems = h.CpusetMems;
+  if (Object.keys(cpu).length) r.cpu = cpu;
+  if (h.PidsLimit !== null && h.PidsLimit > 0) r.pids = { limit: h.PidsLimit };
+  return r;
+}
+
+export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv): OciSpec {
+  const h = rec.HostConfig;
+  const caps = capabilities(h.CapAdd, h.CapDrop);
+  const opts: SpecOpt[] = [
+    withRoot(env.rootfs, h.ReadonlyRootfs),
+    withHostname(rec.Config.Hostname),
+    withProcess({
+      args: [rec.Path, ...rec.Args],
+      env: processEnv(rec),
+      cwd: rec.Config.WorkingDir || '/',
+      terminal: rec.Config.Tty,
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids: user.additionalGids,
+      consoleSize: { height: h.ConsoleSize[0], width: h.ConsoleSize[1] },
+    }),
+    withCapabilities(caps),
+    withSeccomp(env.seccomp.forCaps(caps)),
+    withMounts([
+      { destination: '/etc/resolv.conf', type: 'bind', source: rec.ResolvConfPath, options: ['rbind', 'rprivate', 'rw'] },
+      { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate', 'rw'] },
+      { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate', 'rw'] },
+    ]),
+    withShmSize(h.ShmSize),
+    withResources(resources(rec, env.swapAccounting)),
+    withCgroupsPath(`${h.CgroupParent || env.cgroupParent}/${rec.ID}`),
+    withRlimits((h.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard }))),
+    withOomScoreAdj(h.OomScoreAdj),
+  ];
+  if (h.Privileged) opts.push(withPrivileged());
+  if (h.SecurityOpt?.some((o) => o === 'seccomp=unconfined' || o === 'seccomp:unconfined')) opts.push(withSeccomp(undefined));
+  if (h.SecurityOpt?.some((o) => o === 'no-new-privileges' || o === 'no-new-privileges=true' || o === 'no-new-privileges:true')) {
+    opts.push((s) => { s.process.noNewPrivileges = true; });
+  }
+  return buildSpec(opts);
+}

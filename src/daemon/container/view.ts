@@ -1,0 +1,168 @@
+/**
+ * Read views of containers in docker's JSON shapes: `GET /containers/json` summaries (with
+ * docker's filters and status strings) and `GET /containers/{id}/json`.
+ */
+import type { ContainerInspect, ContainerSummary } from '../../api/types.ts';
+import { invalidParameter } from '../../errdefs/index.ts';
+import { humanDuration } from '../../lib/units.ts';
+import type { Container } from './container.ts';
+
+export interface ListOptions {
+  all: boolean;
+  limit: number;
+  filters: Map<string, string[]>;
+}
+
+/** What the view needs from the image side. */
+export interface ImageNames {
+  /** Image ID for a name or ID, or undefined. */
+  resolve(name: string): string | undefined;
+  /** All image IDs that are the image `id` or built on it (for ancestor=). */
+  descendants(id: string): Set<string>;
+}
+
+const FILTER_KEYS = new Set(['status', 'name', 'id', 'label', 'ancestor', 'exited', 'before', 'since', 'health', 'isolation', 'network', 'volume', 'publish', 'expose', 'is-task']);
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** docker's `State.String()`: "Up 2 minutes", "Exited (0) 3 seconds ago", "Created". */
+export function statusString(c: Container, now = Date.now()): string {
+  const s = c.state;
+  if (s.Running) {
+    const up = humanDuration(now - Date.parse(s.StartedAt));
+    if (s.Paused) return `Up ${up} (Paused)`;
+    return `Up ${up}`;
+  }
+  if (s.Status === 'removing') return 'Removal In Progress';
+  if (s.Dead) return 'Dead';
+  if (s.StartedAt === '0001-01-01T00:00:00Z' || s.Status === 'created') return 'Created';
+  if (s.FinishedAt === '0001-01-01T00:00:00Z') return '';
+  return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+}
+
+function commandString(c: Container): string {
+  if (!c.rec.Args.length) return c.rec.Path;
+  return `${c.rec.Path} ${c.rec.Args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`;
+}
+
+function validateFilters(filters: Map<string, string[]>): void {
+  for (const [k, vals] of filters) {
+    if (!FILTER_KEYS.has(k)) throw invalidParameter(`invalid filter '${k}'`);
+    if (k === 'status') {
+      for (const v of vals) {
+        if (!STATUSES.includes(v)) throw invalidParameter(`invalid filter 'status=${v}'`);
+      }
+    }
+  }
+}
+
+function matchLabel(labels: Record<string, string>, f: string): boolean {
+  const i = f.indexOf('=');
+  return i < 0 ? f in labels : labels[f.slice(0, i)] === f.slice(i + 1);
+}
+
+export function listContainers(all: Container[], opts: ListOptions, images: ImageNames): ContainerSummary[] {
+  const f = opts.filters;
+  validateFilters(f);
+  let list = [...all].sort((a, b) => Date.parse(b.rec.Created) - Date.parse(a.rec.Created) || b.id.localeCompare(a.id));
+  const byRef = (ref: string) => all.find((c) => c.id === ref || c.name === ref.replace(/^\//, '') || c.id.startsWith(ref));
+  const before = f.get('before')?.[0];
+  const since = f.get('since')?.[0];
+  if (before) {
+    const b = byRef(before);
+    if (!b) throw invalidParameter(`No such container: ${before}`);
+    list = list.filter((c) => Date.parse(c.rec.Created) < Date.parse(b.rec.Created));
+  }
+  if (since) {
+    const s = byRef(since);
+    if (!s) throw invalidParameter(`No such container: ${since}`);
+    list = list.filter((c) => Date.parse(c.rec.Created) > Date.parse(s.rec.Created));
+  }
+  const status = f.get('status');
+  const explicitAll = opts.all || (status?.length ?? 0) > 0 || f.has('exited') || opts.limit > 0 || !!before || !!since;
+  const ancestors = f.get('ancestor')?.map((a) => {
+    const id = images.resolve(a);
+    return id ? images.descendants(id) : new Set<string>();
+  });
+  list = list.filter((c) => {
+    if (!explicitAll && !c.running) return false;
+    if (status?.length && !status.includes(c.status)) return false;
+    const names = f.get('name');
+    if (names?.length && !names.some((n) => new RegExp(n).test(c.rec.Name) || new RegExp(n).test(c.name))) return false;
+    const ids = f.get('id');
+    if (ids?.length && !ids.some((i) => c.id.startsWith(i))) return false;
+    const labels = f.get('label');
+    if (labels?.length && !labels.every((l) => matchLabel(c.rec.Config.Labels, l))) return false;
+    const exited = f.get('exited');
+    if (exited?.length && (c.status !== 'exited' || !exited.some((e) => Number(e) === c.state.ExitCode))) return false;
+    if (ancestors && !ancestors.some((set) => set.has(c.rec.Image))) return false;
+    return true;
+  });
+  if (opts.limit > 0) list = list.slice(0, opts.limit);
+  const now = Date.now();
+  return list.map((c) => {
+    const resolved = images.resolve(c.rec.Config.Image);
+    return {
+      Id: c.id,
+      Names: [c.rec.Name],
+      Image: resolved === c.rec.Image ? c.rec.Config.Image : c.rec.Image.slice(7, 19),
+      ImageID: c.rec.Image,
+      Command: commandString(c),
+      Created: Math.floor(Date.parse(c.rec.Created) / 1000),
+      Ports: [],
+      Labels: c.rec.Config.Labels,
+      State: c.status,
+      Status: statusString(c, now),
+      HostConfig: { NetworkMode: c.rec.HostConfig.NetworkMode },
+      NetworkSettings: { Networks: {} },
+      Mounts: [],
+    };
+  });
+}
+
+export function inspectContainer(c: Container, graph: Record<string, string>): ContainerInspect {
+  const r = c.rec;
+  return {
+    Id: r.ID,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: { ...r.State },
+    Image: r.Image,
+    ResolvConfPath: r.ResolvConfPath,
+    HostnamePath: r.HostnamePath,
+    HostsPath: r.HostsPath,
+    LogPath: r.LogPath,
+    Name: r.Name,
+    RestartCount: r.RestartCount,
+    Driver: r.Driver,
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: r.HostConfig,
+    GraphDriver: { Name: 'overlay2', Data: graph },
+    Mounts: [],
+    Config: r.Config,
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: '',
+      Ports: {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: '',
+      Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      MacAddress: '',
+      Networks: {},
+    },
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The daemon: owns the stores and services and implements the Backend interfaces that the
+ * API routers declare. Only src/cmd/berthd.ts constructs it.
+ */
+import { hostname, cpus, totalmem, release } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION } from '../api/version.ts';
+import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig } from '../api/types.ts';
+import { invalidParameter, notImplemented, system } from '../errdefs/index.ts';
+import { ContentStore } from '../store/content/store.ts';
+import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
+import { LayerStore } from '../store/layer/store.ts';
+import { spawnFsOps } from '../store/layer/fsops.ts';
+import { ImageStore } from '../store/metadata/images.ts';
+import { SeccompProfiles } from '../runtime/seccomp.ts';
+import { ImageService } from './images/service.ts';
+import { parseChanges } from './images/changes.ts';
+import { ContainerService, type RuntimeSettings } from './container/service.ts';
+import { inspectContainer, listContainers } from './container/view.ts';
+import { readJsonLog } from './logs/jsonfile.ts';
+import type { ContainerBackend, LogChunk, LogsOptions, WaitCondition } from './server/routers/containers/backend.ts';
+import type { ImageBackend } from './server/routers/images/backend.ts';
+import type { SystemBackend } from './server/routers/system/backend.ts';
+import { randomUUID } from 'node:crypto';
+import { writeFileAtomic } from '../lib/atomic.ts';
+
+export interface DaemonConfig {
+  dataRoot: string;
+  execRoot: string;
+  runtime: RuntimeSettings;
+  debug: boolean;
+  warnings: string[];
+}
+
+export class Daemon implements SystemBackend {
+  readonly config: DaemonConfig;
+  readonly images: ImageService;
+  readonly containers: ContainerService;
+  private id = '';
+
+  private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService) {
+    this.config = config;
+    this.images = images;
+    this.containers = containers;
+  }
+
+  static async open(config: DaemonConfig): Promise<Daemon> {
+    const content = new ContentStore(config.dataRoot);
+    const snapshots = new OverlaySnapshotter(config.dataRoot);
+    const layers = new LayerStore(config.dataRoot, snapshots, spawnFsOps);
+    const imageStore = new ImageStore(config.dataRoot, content);
+    await content.init();
+    await snapshots.init();
+    await layers.init();
+    await imageStore.init();
+    const images = new ImageService(content, imageStore, layers, snapshots);
+    const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images);
+    const d = new Daemon(config, images, containers);
+    await containers.restore();
+    await d.removeOrphanDirs();
+    d.id = await d.engineId();
+    return d;
+  }
+
+  /** Layer directories that neither a layer record nor a container owns were left by a crash. */
+  private async removeOrphanDirs(): Promise<void> {
+    const keep = this.images.layers.cacheIds();
+    for (const c of this.containers.store.all()) keep.add(c.id);
+    keep.add('l');
+    const names = await readdir(this.images.snapshots.home);
+    await this.images.removeOrphanLayerDirs(keep, names.filter((n) => !n.startsWith('.')));
+  }
+
+  private async engineId(): Promise<string> {
+    const p = join(this.config.dataRoot, 'engine-id');
+    try {
+      return (await readFile(p, 'utf8')).trim();
+    } catch {
+      const id = randomUUID();
+      await writeFileAtomic(p, id + '\n');
+      return id;
+    }
+  }
+
+  // ------------------------------------------------------------------ system
+
+  version(): VersionResponse {
+    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+    return {
+      Platform: { Name: 'Berth' },
+      Components: [
+        { Name: 'Engine', Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, Arch: arch, BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: `node${process.versions.node}`, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' } },
+        { Name: this.config.runtime.defaultRuntime, Version: '', Details: { Path: this.config.runtime.runtimes[this.config.runtime.defaultRuntime] ?? '' } },
+      ],
+      Version: ENGINE_VERSION,
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: '',
+      GoVersion: `node${process.versions.node}`,
+      Os: 'linux',
+      Arch: arch,
+      KernelVersion: release(),
+      BuildTime: '',
+    };
+  }
+
+  async info(): Promise<Record<string, unknown>> {
+    const all = this.containers.store.all();
+    const running = all.filter((c) => c.running && !c.state.Paused).length;
+    const paused = all.filter((c) => c.state.Paused).length;
+    const rt = this.config.runtime;
+    let os = 'Linux';
+    try {
+      os = /PRETTY_NAME="([^"]+)"/.exec(await readFile('/etc/os-release', 'utf8'))?.[1] ?? os;
+    } catch {
+      // keep the generic name
+    }
+    const runtimes: Record<string, { path: string }> = {};
+    for (const [name, path] of Object.entries(rt.runtimes)) runtimes[name] = { path };
+    const warnings = [...this.config.warnings];
+    if (!rt.seccomp.available()) warnings.push('WARNING: no default seccomp profile found; containers run without seccomp');
+    if (!rt.swapAccounting) warnings.push('WARNING: No swap limit support');
+    return {
+      ID: this.id,
+      Containers: all.length,
+      ContainersRunning: running,
+      ContainersPaused: paused,
+      ContainersStopped: all.length - running - paused,
+      Images: this.images.images.all().length,
+      Driver: 'overlay2',
+      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'none'] },
+      MemoryLimit: true,
+      SwapLimit: rt.swapAccounting,
+      CpuCfsPeriod: true,
+      CpuCfsQuota: true,
+      CPUShares: true,
+      CPUSet: true,
+      PidsLimit: true,
+      IPv4Forwarding: true,
+      Debug: this.config.debug,
+      NFd: 0,
+      OomKillDisable: rt.cgroupVersion === 1,
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: 'json-file',
+      CgroupDriver: 'cgroupfs',
+      CgroupVersion: String(rt.cgroupVersion),
+      NEventsListener: 0,
+      KernelVersion: release(),
+      OperatingSystem: os,
+      OSVersion: '',
+      OSType: 'linux',
+      Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: null },
+      NCPU: cpus().length,
+      MemTotal: totalmem(),
+      GenericResources: null,
+      DockerRootDir: this.config.dataRoot,
+      HttpProxy: '',
+      HttpsProxy: '',
+      NoProxy: '',
+      Name: hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: ENGINE_VERSION,
+      Runtimes: runtimes,
+      DefaultRuntime: rt.defaultRuntime,
+      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      LiveRestoreEnabled: true,
+      Isolation: '',
+      InitBinary: '',
+      ContainerdCommit: { ID: '' },
+      RuncCommit: { ID: '' },
+      InitCommit: { ID: '' },
+      SecurityOptions: rt.seccomp.available() ? ['name=seccomp,profile=builtin'] : [],
+      CDISpecDirs: [],
+      Warnings: warnings,
+    };
+  }
+
+  // ------------------------------------------------------------------ containers
+
+  containerBackend(): ContainerBackend {
+    const cs = this.containers;
+    return {
+      create: (req, name) => cs.create(req, name),
+      list: (opts) => this.listContainers(opts),
+      inspect: (ref) => this.inspectContainer(ref),
+      start: (ref) => cs.start(ref),
+      stop: (ref, opts) => cs.stop(ref, opts),
+      kill: (ref, signal) => cs.kill(ref, signal),
+      restart: (ref, opts) => cs.restart(ref, opts),
+      remove: (ref, opts) => cs.remove(ref, opts),
+      prepareWait: (ref, condition) => this.prepareWait(ref, condition),
+      streamInfo: (ref) => ({ tty: cs.get(ref).rec.Config.Tty }),
+      logs: (ref, opts) => this.logs(ref, opts),
+      attach: (ref, stream, opts) => cs.attach(ref, stream as Socket, opts),
+    };
+  }
+
+  private listContainers(opts: { all: boolean; limit: number; filters: Map<string, string[]> }) {
+    return listContainers(this.containers.store.all(), opts, {
+      resolve: (n) => {
+        try {
+          return this.images.lookup(n).rec.id;
+        } catch {
+          return undefined;
+        }
+      },
+      descendants: (id) => new Set([id]),
+    });
+  }
+
+  private async inspectContainer(ref: string): Promise<ContainerInspect> {
+    const c = this.containers.get(ref);
+    return inspectContainer(c, await this.images.snapshots.graphDriverData(c.id));
+  }
+
+  private prepareWait(ref: string, condition: WaitCondition) {
+    const c = this.containers.get(ref);
+    const p = c.wait(condition);
+    return async () => {
+      const r = await p;
+      return { StatusCode: r.exitCode, Error: r.error ? { Message: r.error } : null };
+    };
+  }
+
+  private logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk> {
+    const c = this.containers.get(ref);
+    if (c.rec.HostConfig.LogConfig.Type === 'none' || !c.rec.LogPath) {
+      throw notImplemented('configured logging driver does not support reading');
+    }
+    const stopped = opts.follow && c.running ? c.wait('not-running').then(() => undefined) : Promise.resolve();
+    return readJsonLog(c.rec.LogPath, {
+      stdout: opts.stdout,
+      stderr: opts.stderr,
+      tail: opts.tail,
+      follow: opts.follow && c.running,
+      stopped,
+      signal: opts.signal,
+      ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}),
+      ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}),
+    });
+  }
+
+  // ------------------------------------------------------------------ images
+
+  imageBackend(): ImageBackend {
+    const is = this.images;
+    return {
+      list: (opts) => is.list(opts),
+      inspect: (name) => is.inspect(name),
+      remove: (name, opts) => is.remove(name, opts),
+      tag: (name, repo, tag) => is.tag(name, repo, tag),
+      importImage: (src, opts) => this.importImage(src, opts),
+      pull: (opts) => this.pull(opts),
+    };
+  }
+
+  private async importImage(src: Readable, opts: { repo?: string; tag?: string; message?: string; changes: string[]; source: string; platform?: string }): Promise<string> {
+    const config: Partial<ContainerConfig> = parseChanges(opts.changes);
+    let platform: { os: string; architecture: string } | undefined;
+    if (opts.platform) {
+      const [os, architecture] = opts.platform.split('/');
+      if (os !== 'linux' || !architecture) throw invalidParameter(`invalid platform: ${opts.platform}`);
+      platform = { os, architecture };
+    }
+    return this.images.importImage(src, {
+      ...(opts.repo ? { repo: opts.repo } : {}),
+      ...(opts.tag ? { tag: opts.tag } : {}),
+      ...(opts.message ? { message: opts.message } : {}),
+      config,
+      source: opts.source,
+      ...(platform ? { platform } : {}),
+    });
+  }
+
+  private async pull(opts: { image: string; tag?: string }): Promise<void> {
+    const ref = opts.tag ? `${opts.image}:${opts.tag}` : opts.image;
+    throw system(`pulling ${ref}: no registry is configured and Docker Hub is unreachable; registry support (pull/push) arrives with the registries milestone — use 'berth import' to create images locally`);
+  }
+
+  /** Binaries the daemon needs that are missing. */
+  missingBinaries(): string[] {
+    const missing: string[] = [];
+    if (!existsSync(this.config.runtime.shimPath)) missing.push(this.config.runtime.shimPath);
+    return missing;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `--change` instructions for import and commit: the Dockerfile instructions that only
+ * change image config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER,
+ * VOLUME, WORKDIR), with JSON and shell forms as in a Dockerfile.
+ */
+import type { ContainerConfig } from '../../api/types.ts';
+import { invalidParameter } from '../../errdefs/index.ts';
+
+const ALLOWED = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'];
+
+function jsonOrShell(rest: string): string[] {
+  const t = rest.trim();
+  if (t.startsWith('[')) {
+    try {
+      const v = JSON.parse(t) as unknown;
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    } catch {
+      // not JSON: docker falls back to the shell form
+    }
+  }
+  return ['/bin/sh', '-c', t];
+}
+
+/** Splits `k=v k2="v 2"` pairs, or the old `k v` form. */
+function keyValues(rest: string, instr: string): [string, string][] {
+  const t = rest.trim();
+  if (!t.includes('=') || /^[^=\s]+\s/.test(t) && !/^[^\s]+=/.test(t)) {
+    const sp = t.search(/\s/);
+    if (sp < 0) throw invalidParameter(`${instr} requires at least one argument`);
+    return [[t.slice(0, sp), t.slice(sp).trim()]];
+  }
+  const out: [string, string][] = [];
+  const re = /([^\s=]+)=("((?:\\.|[^"\\])*)"|'([^']*)'|(\S*))/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(t))) out.push([m[1], m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4] ?? m[5] ?? '']);
+  return out;
+}
+
+export function applyChange(cfg: Partial<ContainerConfig>, change: string): void {
+  const t = change.trim();
+  const sp = t.search(/\s/);
+  const instr = (sp < 0 ? t : t.slice(0, sp)).toUpperCase();
+  const rest = sp < 0 ? '' : t.slice(sp + 1);
+  if (!ALLOWED.includes(instr)) throw invalidParameter(`${instr} is not a valid change command`);
+  switch (instr) {
+    case 'CMD': cfg.Cmd = jsonOrShell(rest); break;
+    case 'ENTRYPOINT': cfg.Entrypoint = jsonOrShell(rest); break;
+    case 'ENV': {
+      const env = [...(cfg.Env ?? [])];
+      for (const [k, v] of keyValues(rest, 'ENV')) {
+        const i = env.findIndex((e) => e.split('=')[0] === k);
+        if (i >= 0) env[i] = `${k}=${v}`;
+        else env.push(`${k}=${v}`);
+      }
+      cfg.Env = env;
+      break;
+    }
+    case 'LABEL':
+      cfg.Labels = { ...(cfg.Labels ?? {}), ...Object.fromEntries(keyValues(rest, 'LABEL')) };
+      break;
+    case 'EXPOSE': {
+      const ports = { ...(cfg.ExposedPorts ?? {}) };
+      for (const p of rest.trim().split(/\s+/).filter(Boolean)) ports[p.includes('/') ? p : `${p}/tcp`] = {};
+      cfg.ExposedPorts = ports;
+      break;
+    }
+    case 'USER': cfg.User = rest.trim(); break;
+    case 'WORKDIR': cfg.WorkingDir = rest.trim(); break;
+    case 'STOPSIGNAL': cfg.StopSignal = rest.trim(); break;
+    case 'VOLUME': {
+      const vols = { ...(cfg.Volumes ?? {}) };
+      const t2 = rest.trim();
+      const list = t2.startsWith('[') ? (JSON.parse(t2) as string[]) : t2.split(/\s+/);
+      for (const v of list) vols[v] = {};
+      cfg.Volumes = vols;
+      break;
+    }
+    case 'ONBUILD': cfg.OnBuild = [...(cfg.OnBuild ?? []), rest.trim()]; break;
+    default: throw invalidParameter(`${instr} is not supported as a change yet`);
+  }
+}
+
+export function parseChanges(changes: string[]): Partial<ContainerConfig> {
+  const cfg: Partial<ContainerConfig> = {};
+  for (const c of changes) if (c.trim()) applyChange(cfg, c);
+  return cfg;
+}

@@ -1,0 +1,415 @@
+/**
+ * Image service: import, lookup, list, inspect, tag and delete, with docker's semantics for
+ * what "rmi" untags and deletes and when it refuses.
+ */
+import type { Readable } from 'node:stream';
+import { rm } from 'node:fs/promises';
+import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig } from '../../api/types.ts';
+import { conflict, invalidParameter, notFound } from '../../errdefs/index.ts';
+import { log } from '../../lib/log.ts';
+import { decompressStream, type Compression } from '../../lib/decompress.ts';
+import {
+  parseNormalizedNamed, withDefaultTag, familiarString, referenceString, familiarName, fullName, type Reference,
+} from '../../lib/reference.ts';
+import type { ContentStore, Descriptor } from '../../store/content/store.ts';
+import type { Image, ImageStore } from '../../store/metadata/images.ts';
+import { chainIds, type LayerStore } from '../../store/layer/store.ts';
+import type { OverlaySnapshotter } from '../../store/snapshots/overlay.ts';
+
+export const MEDIA = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayerTar: 'application/vnd.oci.image.layer.v1.tar',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+} as const;
+
+/** What the image service needs to know about containers (for delete conflicts). */
+export interface ImageUsers {
+  /** Containers using image `id`: their short IDs and whether they run. */
+  containersUsing(id: string): { id: string; running: boolean }[];
+  /** Chain IDs that containers' writable layers sit on. */
+  chainsInUse(): Set<string>;
+}
+
+export type DeleteRecord = { Untagged: string } | { Deleted: string };
+
+export interface ImportOptions {
+  repo?: string;
+  tag?: string;
+  message?: string;
+  /** Config produced from `--change` instructions (parsed by the caller). */
+  config?: Partial<ContainerConfig>;
+  /** Shown as "Imported from <source>" when no message is given. */
+  source?: string;
+  platform?: { os: string; architecture: string };
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+function layerMediaType(c: Compression): string {
+  return c === 'gzip' ? MEDIA.ociLayerGzip : c === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerTar;
+}
+
+export class ImageService {
+  readonly content: ContentStore;
+  readonly images: ImageStore;
+  readonly layers: LayerStore;
+  readonly snapshots: OverlaySnapshotter;
+  private users: ImageUsers = { containersUsing: () => [], chainsInUse: () => new Set() };
+
+  constructor(content: ContentStore, images: ImageStore, layers: LayerStore, snapshots: OverlaySnapshotter) {
+    this.content = content;
+    this.images = images;
+    this.layers = layers;
+    this.snapshots = snapshots;
+  }
+
+  setUsers(users: ImageUsers): void {
+    this.users = users;
+  }
+
+  /** The chain ID of the image's top layer ('' for an image without layers). */
+  topChain(img: Image): string {
+    const chains = chainIds(img.config.rootfs.diff_ids);
+    return chains.length ? chains[chains.length - 1] : '';
+  }
+
+  /** Unpacked size of the image: the sum of its layers. */
+  size(img: Image): number {
+    let total = 0;
+    for (const c of chainIds(img.config.rootfs.diff_ids)) total += this.layers.get(c)?.size ?? 0;
+    return total;
+  }
+
+  /**
+   * Finds an image by ID, ID prefix, or reference, in docker's order. The error names the
+   * normalized reference ("No such image: busybox:latest").
+   */
+  lookup(name: string): Image {
+    if (!name) throw invalidParameter('image name cannot be blank');
+    const idLike = name.startsWith('sha256:') ? name.slice(7) : name;
+    if (/^[a-f0-9]{64}$/.test(idLike)) {
+      const img = this.images.get(`sha256:${idLike}`);
+      if (img) return img;
+      throw notFound(`No such image: ${name}`);
+    }
+    let ref: Reference | undefined;
+    try {
+      ref = parseNormalizedNamed(name);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const full = withDefaultTag(ref);
+      const id = this.images.resolveRef(referenceString(full));
+      if (id) {
+        const img = this.images.get(id);
+        if (img) return img;
+      }
+    }
+    if (/^(sha256:)?[a-f0-9]+$/.test(name)) {
+      const img = this.images.searchPrefix(idLike);
+      if (img) return img;
+    }
+    if (!ref) throw invalidParameter('invalid reference format');
+    throw notFound(`No such image: ${familiarString(withDefaultTag(ref))}`);
+  }
+
+  /** `docker import`: one tar (plain or compressed) becomes a one-layer image. */
+  async importImage(src: Readable, opts: ImportOptions): Promise<string> {
+    let ref: Reference | undefined;
+    if (opts.repo) {
+      ref = parseNormalizedNamed(opts.repo);
+      if (opts.tag) {
+        if (ref.tag || ref.digest) throw invalidParameter('cannot import digest reference');
+        ref = parseNormalizedNamed(`${opts.repo}:${opts.tag}`);
+      }
+      if (ref.digest) throw invalidParameter('cannot import digest reference');
+      ref = withDefaultTag(ref);
+    }
+    // 1. Keep the archive as it came, as the layer blob.
+    const blob = await this.content.ingest(src);
+    let layerChain: string | undefined;
+    try {
+      // 2. Unpack it (verifying it is a tar) into a layer directory.
+      const { stream, compression } = await decompressStream(this.content.openVerified(blob.digest));
+      const layer = await this.layers.register(stream, undefined);
+      layerChain = layer.chainId;
+      // 3. Config and manifest.
+      const created = new Date().toISOString();
+      const config: ImageConfigFile = {
+        architecture: opts.platform?.architecture ?? goArchName(),
+        os: opts.platform?.os ?? 'linux',
+        created,
+        config: opts.config ?? {},
+        rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+        history: [{ created, comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
+      };
+      if (opts.message) config.comment = opts.message;
+      const configBytes = Buffer.from(JSON.stringify(config));
+      const cfg = await this.content.write(configBytes);
+      const layerDesc: Descriptor = { mediaType: layerMediaType(compression), digest: blob.digest, size: blob.size };
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
+        layers: [layerDesc],
+      };
+      const man = await this.content.write(Buffer.from(JSON.stringify(manifest)));
+      await this.images.add(cfg.digest, { manifest: man.digest });
+      // 4. Tag it; a tag moved away from another image leaves that one dangling, as in docker.
+      if (ref) await this.images.setRef(referenceString(ref), cfg.digest);
+      return cfg.digest;
+    } catch (e) {
+      await this.content.delete(blob.digest);
+      if (layerChain && !this.layerReferenced(layerChain)) await this.layers.remove(layerChain);
+      throw e;
+    }
+  }
+
+  private layerReferenced(chain: string): boolean {
+    for (const img of this.images.all()) if (chainIds(img.config.rootfs.diff_ids).includes(chain)) return true;
+    for (const c of this.users.chainsInUse()) if (c === chain || this.chainHasAncestor(c, chain)) return true;
+    return false;
+  }
+
+  private chainHasAncestor(chain: string, ancestor: string): boolean {
+    for (let c: string | undefined = chain; c; c = this.layers.get(c)?.parent) if (c === ancestor) return true;
+    return false;
+  }
+
+  /** `docker tag`. */
+  async tag(source: string, repo: string, tag?: string): Promise<void> {
+    const img = this.lookup(source);
+    let ref = parseNormalizedNamed(tag ? `${repo}:${tag}` : repo);
+    if (ref.digest) throw invalidParameter('refusing to create a tag with a digest reference');
+    ref = withDefaultTag(ref);
+    await this.images.setRef(referenceString(ref), img.rec.id);
+  }
+
+  familiarRefs(id: string): { tags: string[]; digests: string[] } {
+    const tags: string[] = [];
+    const digests: string[] = [];
+    for (const r of this.images.refsOf(id)) {
+      const ref = parseNormalizedNamed(r);
+      if (ref.digest) digests.push(familiarString(ref));
+      else tags.push(familiarString(ref));
+    }
+    return { tags, digests };
+  }
+
+  list(opts: { all?: boolean; filters?: Map<string, string[]> } = {}): ImageSummary[] {
+    const out: ImageSummary[] = [];
+    const containers = new Map<string, number>();
+    const dangling = opts.filters?.get('dangling')?.[0];
+    const refFilters = opts.filters?.get('reference') ?? [];
+    const labelFilters = opts.filters?.get('label') ?? [];
+    for (const img of this.images.all()) {
+      const { tags, digests } = this.familiarRefs(img.rec.id);
+      const isDangling = tags.length === 0 && digests.length === 0;
+      if (dangling === 'true' && !isDangling) continue;
+      if (dangling === 'false' && isDangling) continue;
+      if (refFilters.length && !refFilters.some((p) => tags.some((t) => matchReference(p, t)))) continue;
+      const labels = img.config.config?.Labels ?? null;
+      if (labelFilters.length && !labelFilters.every((f) => matchLabel(labels ?? {}, f))) continue;
+      out.push({
+        Id: img.rec.id,
+        ParentId: img.rec.parent ?? '',
+        RepoTags: tags,
+        RepoDigests: digests,
+        Created: Math.floor(Date.parse(img.config.created ?? img.rec.added) / 1000),
+        Size: this.size(img),
+        SharedSize: -1,
+        Labels: labels,
+        Containers: containers.get(img.rec.id) ?? -1,
+      });
+    }
+    out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+    return out;
+  }
+
+  async inspect(name: string): Promise<ImageInspect> {
+    const img = this.lookup(name);
+    const { tags, digests } = this.familiarRefs(img.rec.id);
+    const c = img.config;
+    const chains = chainIds(c.rootfs.diff_ids);
+    const dirs = chains.map((ch) => this.layers.get(ch)).filter((l) => l !== undefined).map((l) => this.snapshots.diffDir(l.cacheId)).reverse();
+    const graph: Record<string, string> = {};
+    if (dirs.length) {
+      const top = this.layers.get(chains[chains.length - 1]);
+      graph.MergedDir = this.snapshots.dir(top!.cacheId) + '/merged';
+      graph.UpperDir = dirs[0];
+      graph.WorkDir = this.snapshots.dir(top!.cacheId) + '/work';
+      if (dirs.length > 1) graph.LowerDir = dirs.slice(1).join(':');
+    }
+    return {
+      Id: img.rec.id,
+      RepoTags: tags,
+      RepoDigests: digests,
+      Parent: img.rec.parent ?? '',
+      Comment: c.comment ?? (c.history?.length ? c.history[c.history.length - 1].comment ?? '' : ''),
+      Created: c.created ?? img.rec.added,
+      DockerVersion: c.docker_version ?? '',
+      Author: c.author ?? '',
+      Config: c.config ?? {},
+      Architecture: c.architecture,
+      ...(c.variant ? { Variant: c.variant } : {}),
+      Os: c.os,
+      Size: this.size(img),
+      GraphDriver: { Name: 'overlay2', Data: graph },
+      RootFS: { Type: 'layers', Layers: [...c.rootfs.diff_ids] },
+      Metadata: { LastTagTime: img.rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
+    };
+  }
+
+  /** `docker rmi`, following moby's ImageDelete decision by decision. */
+  async remove(name: string, opts: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
+    const force = opts.force === true;
+    const img = this.lookup(name);
+    const id = img.rec.id;
+    const records: DeleteRecord[] = [];
+    let refs = this.images.refsOf(id).map((r) => parseNormalizedNamed(r));
+    const isIdPrefix = id.startsWith(name) || id.startsWith(`sha256:${name}`);
+
+    if (!isIdPrefix) {
+      if (!force && isSingleReference(refs)) {
+        const using = this.users.containersUsing(id)[0];
+        if (using) {
+          throw conflict(`conflict: unable to remove repository reference "${name}" (must force) - container ${using.id.slice(0, 12)} is using its referenced image ${shortId(id)}`);
+        }
+      }
+      let parsed = parseNormalizedNamed(name);
+      if (!parsed.digest) parsed = withDefaultTag(parsed);
+      const key = referenceString(parsed);
+      if (this.images.resolveRef(key) !== id) throw notFound(`No such image: ${familiarString(parsed)}`);
+      await this.images.deleteRef(key);
+      records.push({ Untagged: familiarString(parsed) });
+      refs = this.images.refsOf(id).map((r) => parseNormalizedNamed(r));
+      if (!parsed.digest) {
+        const sameRepoTag = refs.some((r) => !r.digest && fullName(r) === fullName(parsed));
+        if (!sameRepoTag) {
+          const remaining: Reference[] = [];
+          for (const r of refs) {
+            if (r.digest && fullName(r) === fullName(parsed)) {
+              await this.images.deleteRef(referenceString(r));
+              records.push({ Untagged: familiarString(r) });
+            } else {
+              remaining.push(r);
+            }
+          }
+          refs = remaining;
+        }
+      }
+      if (refs.length > 0) return records;
+      // The last reference is gone: delete the image unless something still needs it, in
+      // which case it stays (dangling) quietly, as docker does.
+      const c = this.deleteConflict(img, force);
+      if (c) {
+        if (c.hard || this.images.refsOf(id).length === 0) return records;
+      }
+    } else if (isSingleReference(refs)) {
+      const c = this.deleteConflict(img, force, true);
+      if (c) throw conflict(c.message);
+      for (const r of refs) {
+        await this.images.deleteRef(referenceString(r));
+        records.push({ Untagged: familiarString(r) });
+      }
+    }
+
+    const c = this.deleteConflict(img, force);
+    if (c) throw conflict(c.message);
+    for (const r of this.images.refsOf(id)) {
+      await this.images.deleteRef(r);
+      records.push({ Untagged: familiarString(parseNormalizedNamed(r)) });
+    }
+    await this.images.delete(id);
+    await this.content.delete(id).catch(() => {});
+    if (img.rec.manifest) await this.content.delete(img.rec.manifest).catch(() => {});
+    records.push({ Deleted: id });
+    for (const chain of await this.releaseLayers(chainIds(img.config.rootfs.diff_ids))) records.push({ Deleted: chain });
+    return records;
+  }
+
+  /**
+   * moby's checkImageDeleteConflict. Hard conflicts (running container) can't be forced;
+   * soft ones (stopped container, other tags) can. `ignoreActiveRefs` skips the tag check.
+   */
+  private deleteConflict(img: Image, force: boolean, ignoreActiveRefs = false): { hard: boolean; message: string } | undefined {
+    const sid = shortId(img.rec.id);
+    const using = this.users.containersUsing(img.rec.id);
+    const running = using.find((c) => c.running);
+    if (running) {
+      return { hard: true, message: `conflict: unable to delete ${sid} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}` };
+    }
+    if (force) return undefined;
+    if (!ignoreActiveRefs && this.images.refsOf(img.rec.id).length > 1) {
+      return { hard: false, message: `conflict: unable to delete ${sid} (must be forced) - image is referenced in multiple repositories` };
+    }
+    const stopped = using[0];
+    if (stopped) {
+      return { hard: false, message: `conflict: unable to delete ${sid} (must be forced) - image is being used by stopped container ${stopped.id.slice(0, 12)}` };
+    }
+    return undefined;
+  }
+
+  /** Removes the image's layers, top down, that no other image or container uses. */
+  private async releaseLayers(chains: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (let i = chains.length - 1; i >= 0; i--) {
+      const chain = chains[i];
+      if (this.layerReferenced(chain)) break;
+      try {
+        await this.layers.remove(chain);
+        removed.push(chain);
+      } catch (e) {
+        log.warn('could not remove layer', { chain, error: e });
+        break;
+      }
+    }
+    return removed;
+  }
+
+  /** Cleans overlay directories no record refers to (left by crashes). */
+  async removeOrphanLayerDirs(keep: Set<string>, list: string[]): Promise<void> {
+    for (const name of list) {
+      if (!keep.has(name)) await rm(this.snapshots.dir(name), { recursive: true, force: true });
+    }
+  }
+}
+
+function goArchName(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch;
+}
+
+/** moby's isSingleReference: all references belong to one repository. */
+function isSingleReference(refs: Reference[]): boolean {
+  if (refs.length <= 1) return refs.length === 1;
+  let single: Reference | undefined;
+  const canonical = new Set<string>();
+  for (const r of refs) {
+    if (r.digest) canonical.add(fullName(r));
+    else if (!single) single = r;
+    else return false;
+  }
+  single ??= refs[0];
+  return canonical.size === 1 && canonical.has(fullName(single));
+}
+
+/** `reference=` filter: path.Match-style glob on the familiar name or name:tag. */
+export function matchReference(pattern: string, familiar: string): boolean {
+  const re = new RegExp('^' + pattern.split('').map((ch) => (ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$');
+  const colon = familiar.lastIndexOf(':');
+  const name = colon > familiar.lastIndexOf('/') ? familiar.slice(0, colon) : familiar;
+  return re.test(familiar) || re.test(name);
+}
+
+export function matchLabel(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return filter in labels;
+  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+export { familiarName };

@@ -1,0 +1,148 @@
+/**
+ * Request and response helpers shared by the routers: docker's query conventions, bounded
+ * JSON bodies, streaming responses and connection hijacking.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { invalidParameter } from '../../errdefs/index.ts';
+
+export interface Ctx {
+  req: IncomingMessage;
+  /** Absent when the client asked to upgrade the connection (attach, exec start). */
+  res: ServerResponse | undefined;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Negotiated API version of this request. */
+  version: string;
+  upgrade: { socket: Duplex; head: Buffer } | undefined;
+  /** Fires when the client goes away. */
+  signal: AbortSignal;
+}
+
+export type Handler = (ctx: Ctx) => Promise<void>;
+
+const MAX_JSON = 8 * 1024 * 1024;
+
+/** docker's BoolValue: "", "0", "no", "false", "none" are false; anything else true. */
+export function boolValue(q: URLSearchParams, key: string): boolean {
+  const v = q.get(key);
+  if (v === null) return false;
+  return !['', '0', 'no', 'false', 'none'].includes(v.trim().toLowerCase());
+}
+
+export function boolValueOrDefault(q: URLSearchParams, key: string, dflt: boolean): boolean {
+  return q.has(key) ? boolValue(q, key) : dflt;
+}
+
+export function intValue(q: URLSearchParams, key: string): number | undefined {
+  const v = q.get(key);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw invalidParameter(`invalid value for ${key}: ${v}`);
+  return Number(v);
+}
+
+/** Filters arrive as JSON: {"k":{"v":true}} (current) or {"k":["v"]} (old clients). */
+export function parseFilters(q: URLSearchParams): Map<string, string[]> {
+  const raw = q.get('filters');
+  const out = new Map<string, string[]>();
+  if (!raw) return out;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw invalidParameter(`invalid filter: ${raw}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalidParameter(`invalid filter: ${raw}`);
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (Array.isArray(val)) out.set(k, val.map(String));
+    else if (val && typeof val === 'object') out.set(k, Object.entries(val as Record<string, unknown>).filter(([, b]) => b === true).map(([s]) => s));
+    else throw invalidParameter(`invalid filter: ${raw}`);
+  }
+  return out;
+}
+
+/** Reads the request body (up to a limit); for upgraded connections, Content-Length bytes from the socket. */
+export async function readBody(ctx: Ctx, limit = MAX_JSON): Promise<Buffer> {
+  if (ctx.upgrade) {
+    const len = Number(ctx.req.headers['content-length'] ?? 0);
+    if (!len) return Buffer.alloc(0);
+    if (len > limit) throw invalidParameter('request body too large');
+    let buf = ctx.upgrade.head;
+    const sock = ctx.upgrade.socket;
+    while (buf.length < len) {
+      const chunk = await new Promise<Buffer | null>((resolve) => {
+        const onData = (d: Buffer) => { cleanup(); resolve(d); };
+        const onEnd = () => { cleanup(); resolve(null); };
+        const cleanup = () => { sock.off('data', onData); sock.off('end', onEnd); sock.off('close', onEnd); };
+        sock.on('data', onData);
+        sock.once('end', onEnd);
+        sock.once('close', onEnd);
+      });
+      if (!chunk) break;
+      buf = Buffer.concat([buf, chunk]);
+    }
+    sock.pause();
+    ctx.upgrade.head = buf.subarray(len);
+    return buf.subarray(0, len);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of ctx.req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw invalidParameter('request body too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function readJson(ctx: Ctx): Promise<unknown> {
+  const body = await readBody(ctx);
+  if (body.length === 0) return undefined;
+  const ct = ctx.req.headers['content-type'];
+  if (ct && !/json/i.test(ct)) throw invalidParameter(`unsupported Content-Type header (${ct}): must be 'application/json'`);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw invalidParameter(`invalid JSON: ${(e as Error).message}`, e);
+  }
+}
+
+export function writeJson(ctx: Ctx, status: number, value: unknown): void {
+  const res = ctx.res;
+  const body = JSON.stringify(value) + '\n';
+  if (!res) {
+    ctx.upgrade?.socket.end(`HTTP/1.1 ${status} ${status === 200 ? 'OK' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(ctx.req.method === 'HEAD' ? undefined : body);
+}
+
+export function noContent(ctx: Ctx, status = 204): void {
+  if (ctx.res) {
+    ctx.res.writeHead(status);
+    ctx.res.end();
+  } else {
+    ctx.upgrade?.socket.end(`HTTP/1.1 ${status} No Content\r\n\r\n`);
+  }
+}
+
+/**
+ * Takes over the connection for a raw bidirectional stream (docker's hijack). With an
+ * `Upgrade: tcp` request this answers 101; otherwise the plain 200 hijack of old clients.
+ */
+export function hijack(ctx: Ctx, contentType: string): Duplex {
+  if (ctx.upgrade) {
+    const { socket, head } = ctx.upgrade;
+    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    if (head.length) socket.unshift(head);
+    socket.resume();
+    return socket;
+  }
+  const res = ctx.res!;
+  const socket = res.socket!;
+  // Plain hijack: write the response head ourselves and stop the HTTP machinery using the socket.
+  res.detachSocket(socket);
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n\r\n`);
+  return socket;
+}

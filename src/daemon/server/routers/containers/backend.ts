@@ -1,0 +1,41 @@
+import type { Duplex } from 'node:stream';
+import type {
+  ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
+} from '../../../../api/types.ts';
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface LogsOptions {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  timestamps: boolean;
+  tail: number;
+  sinceNs?: bigint;
+  untilNs?: bigint;
+  signal: AbortSignal;
+}
+
+export interface LogChunk {
+  stream: 'stdout' | 'stderr';
+  time: string;
+  log: string;
+}
+
+/** What the container routes need from the daemon. */
+export interface ContainerBackend {
+  create(req: ContainerCreateRequest, name: string | undefined): Promise<ContainerCreateResponse>;
+  list(opts: { all: boolean; limit: number; filters: Map<string, string[]> }): ContainerSummary[];
+  inspect(ref: string): Promise<ContainerInspect>;
+  start(ref: string): Promise<void>;
+  stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
+  kill(ref: string, signal: string | undefined): Promise<void>;
+  restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
+  remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  /** Looks the container up now (so a missing one fails before any header is sent) and returns the wait. */
+  prepareWait(ref: string, condition: WaitCondition): () => Promise<ContainerWaitResponse>;
+  /** Looks the container up and tells whether it has a TTY; throws NotFound. */
+  streamInfo(ref: string): { tty: boolean };
+  logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk>;
+  attach(ref: string, stream: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<void>;
+}

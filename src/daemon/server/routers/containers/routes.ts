@@ -1,0 +1,154 @@
+import type { Duplex } from 'node:stream';
+import { versionAtLeast } from '../../../../api/version.ts';
+import type { ContainerCreateRequest } from '../../../../api/types.ts';
+import { invalidParameter } from '../../../../errdefs/index.ts';
+import { frame } from '../../../../lib/stdcopy.ts';
+import {
+  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
+} from '../../httputils.ts';
+import type { Route } from '../../router.ts';
+import type { ContainerBackend, WaitCondition } from './backend.ts';
+
+const RAW = 'application/vnd.docker.raw-stream';
+const MUX = 'application/vnd.docker.multiplexed-stream';
+
+/** `since`/`until` as the CLI sends them: "<seconds>[.<nanoseconds>]". */
+export function unixToNs(v: string | null): bigint | undefined {
+  if (v === null || v === '' || v === '0') return undefined;
+  const m = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(v);
+  if (!m) throw invalidParameter(`invalid value for time: ${v}`);
+  return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+function stopOpts(ctx: Ctx): { signal?: string; timeout?: number } {
+  const signal = ctx.query.get('signal') ?? undefined;
+  const timeout = intValue(ctx.query, 't');
+  return { ...(signal ? { signal } : {}), ...(timeout !== undefined ? { timeout } : {}) };
+}
+
+/** docker's fixed-width RFC3339Nano used by `logs --timestamps`. */
+function fixedNano(t: string): string {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$/.exec(t);
+  if (!m) return t;
+  return `${m[1]}.${(m[2] ?? '').padEnd(9, '0').slice(0, 9)}Z`;
+}
+
+export function containerRoutes(b: ContainerBackend): Route[] {
+  return [
+    {
+      method: 'POST', path: '/containers/create',
+      handler: async (ctx) => {
+        const body = await readJson(ctx);
+        if (body === undefined) throw invalidParameter('config cannot be empty in order to create a container');
+        const name = ctx.query.get('name') ?? undefined;
+        writeJson(ctx, 201, await b.create(body as ContainerCreateRequest, name));
+      },
+    },
+    {
+      method: 'GET', path: '/containers/json',
+      handler: async (ctx) => {
+        const all = boolValue(ctx.query, 'all');
+        const limit = intValue(ctx.query, 'limit') ?? -1;
+        writeJson(ctx, 200, b.list({ all, limit, filters: parseFilters(ctx.query) }));
+      },
+    },
+    { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.id)) },
+    {
+      method: 'POST', path: '/containers/{id}/start',
+      handler: async (ctx) => {
+        await b.start(ctx.params.id);
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/stop',
+      handler: async (ctx) => {
+        await b.stop(ctx.params.id, stopOpts(ctx));
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/restart',
+      handler: async (ctx) => {
+        await b.restart(ctx.params.id, stopOpts(ctx));
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/kill',
+      handler: async (ctx) => {
+        await b.kill(ctx.params.id, ctx.query.get('signal') ?? undefined);
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/wait',
+      handler: async (ctx) => {
+        const cond = ctx.query.get('condition') || 'not-running';
+        if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw invalidParameter(`invalid condition: "${cond}"`);
+        const wait = b.prepareWait(ctx.params.id, cond as WaitCondition);
+        const res = ctx.res!;
+        // Headers go out now, so a client knows the wait is registered before it starts the container.
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.flushHeaders();
+        const result = await wait();
+        res.end(JSON.stringify(result) + '\n');
+      },
+    },
+    {
+      method: 'DELETE', path: '/containers/{id}',
+      handler: async (ctx) => {
+        await b.remove(ctx.params.id, { force: boolValue(ctx.query, 'force'), volumes: boolValue(ctx.query, 'v') });
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/logs',
+      handler: async (ctx) => {
+        const q = ctx.query;
+        const stdout = boolValue(q, 'stdout');
+        const stderr = boolValue(q, 'stderr');
+        if (!stdout && !stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
+        const tailRaw = q.get('tail') ?? 'all';
+        const tail = tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
+        if (!Number.isInteger(tail)) throw invalidParameter(`invalid value for "tail": ${tailRaw}`);
+        const { tty } = b.streamInfo(ctx.params.id);
+        const timestamps = boolValue(q, 'timestamps');
+        const sinceNs = unixToNs(q.get('since'));
+        const untilNs = unixToNs(q.get('until'));
+        const entries = b.logs(ctx.params.id, {
+          stdout, stderr, follow: boolValue(q, 'follow'), timestamps, tail: tail < 0 ? -1 : tail,
+          ...(sinceNs !== undefined ? { sinceNs } : {}), ...(untilNs !== undefined ? { untilNs } : {}), signal: ctx.signal,
+        });
+        const res = ctx.res!;
+        res.writeHead(200, { 'Content-Type': tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MUX });
+        res.flushHeaders();
+        for await (const e of entries) {
+          const text = timestamps ? `${fixedNano(e.time)} ${e.log}` : e.log;
+          const data = Buffer.from(text);
+          const ok = res.write(tty ? data : frame(e.stream === 'stderr' ? 2 : 1, data));
+          if (!ok) await new Promise((r) => res.once('drain', r));
+          if (ctx.signal.aborted) break;
+        }
+        res.end();
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/attach',
+      handler: async (ctx) => {
+        const q = ctx.query;
+        const { tty } = b.streamInfo(ctx.params.id);
+        const stream: Duplex = hijack(ctx, tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MUX);
+        if (!boolValueOrDefault(q, 'stream', false) && !boolValue(q, 'logs')) {
+          stream.end();
+          return;
+        }
+        await b.attach(ctx.params.id, stream, {
+          stdin: boolValue(q, 'stdin'),
+          stdout: boolValue(q, 'stdout'),
+          stderr: boolValue(q, 'stderr'),
+        });
+      },
+    },
+  ];
+}

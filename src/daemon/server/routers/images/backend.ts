@@ -1,0 +1,14 @@
+import type { Readable } from 'node:stream';
+import type { ImageInspect, ImageSummary } from '../../../../api/types.ts';
+
+export type DeleteRecord = { Untagged: string } | { Deleted: string };
+
+/** What the image routes need from the daemon. */
+export interface ImageBackend {
+  list(opts: { all: boolean; filters: Map<string, string[]> }): ImageSummary[];
+  inspect(name: string): Promise<ImageInspect>;
+  remove(name: string, opts: { force: boolean; prune: boolean }): Promise<DeleteRecord[]>;
+  tag(name: string, repo: string, tag: string | undefined): Promise<void>;
+  importImage(src: Readable, opts: { repo?: string; tag?: string; message?: string; changes: string[]; source: string; platform?: string }): Promise<string>;
+  pull(opts: { image: string; tag?: string; platform?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
+}

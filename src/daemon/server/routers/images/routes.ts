@@ -1,0 +1,86 @@
+import { invalidParameter, messageOf } from '../../../../errdefs/index.ts';
+import { boolValue, noContent, parseFilters, writeJson, type Ctx } from '../../httputils.ts';
+import type { Route } from '../../router.ts';
+import type { ImageBackend } from './backend.ts';
+
+/** Streams docker's JSON progress messages; after the first byte, errors go in-band. */
+async function jsonStream(ctx: Ctx, work: (emit: (m: Record<string, unknown>) => void) => Promise<void>): Promise<void> {
+  const res = ctx.res!;
+  let started = false;
+  const emit = (m: Record<string, unknown>) => {
+    if (!started) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      started = true;
+    }
+    res.write(JSON.stringify(m) + '\r\n');
+  };
+  try {
+    await work(emit);
+  } catch (e) {
+    if (!started) throw e;
+    const message = messageOf(e);
+    emit({ errorDetail: { message }, error: message });
+  }
+  if (!started) res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end();
+}
+
+export function imageRoutes(b: ImageBackend): Route[] {
+  return [
+    {
+      method: 'GET', path: '/images/json',
+      handler: async (ctx) => writeJson(ctx, 200, b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query) })),
+    },
+    { method: 'GET', path: '/images/{name*}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.name)) },
+    {
+      method: 'DELETE', path: '/images/{name*}',
+      handler: async (ctx) => {
+        const records = await b.remove(ctx.params.name, { force: boolValue(ctx.query, 'force'), prune: !ctx.query.has('noprune') || !boolValue(ctx.query, 'noprune') });
+        writeJson(ctx, 200, records);
+      },
+    },
+    {
+      method: 'POST', path: '/images/{name*}/tag',
+      handler: async (ctx) => {
+        const repo = ctx.query.get('repo') ?? '';
+        if (!repo) throw invalidParameter('repository name must have at least one component');
+        await b.tag(ctx.params.name, repo, ctx.query.get('tag') || undefined);
+        noContent(ctx, 201);
+      },
+    },
+    {
+      method: 'POST', path: '/images/create',
+      handler: async (ctx) => {
+        const q = ctx.query;
+        const fromSrc = q.get('fromSrc');
+        const fromImage = q.get('fromImage');
+        if (fromSrc !== null) {
+          if (fromSrc !== '-') throw invalidParameter('importing from a URL is not supported yet: pass the archive on stdin ("-")');
+          await jsonStream(ctx, async (emit) => {
+            const id = await b.importImage(ctx.req, {
+              ...(q.get('repo') ? { repo: q.get('repo')! } : {}),
+              ...(q.get('tag') ? { tag: q.get('tag')! } : {}),
+              ...(q.get('message') ? { message: q.get('message')! } : {}),
+              changes: q.getAll('changes'),
+              source: fromSrc,
+              ...(q.get('platform') ? { platform: q.get('platform')! } : {}),
+            });
+            emit({ status: id });
+          });
+          return;
+        }
+        if (fromImage) {
+          const auth = ctx.req.headers['x-registry-auth'];
+          await jsonStream(ctx, (emit) => b.pull({
+            image: fromImage,
+            ...(q.get('tag') ? { tag: q.get('tag')! } : {}),
+            ...(q.get('platform') ? { platform: q.get('platform')! } : {}),
+            ...(typeof auth === 'string' ? { auth } : {}),
+          }, emit, ctx.signal));
+          return;
+        }
+        throw invalidParameter('either fromSrc or fromImage must be set');
+      },
+    },
+  ];
+}

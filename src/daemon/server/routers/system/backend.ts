@@ -1,0 +1,7 @@
+import type { VersionResponse } from '../../../../api/types.ts';
+
+/** What the system routes need from the daemon. */
+export interface SystemBackend {
+  version(): VersionResponse;
+  info(): Promise<Record<string, unknown>>;
+}

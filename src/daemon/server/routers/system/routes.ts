@@ -1,0 +1,33 @@
+import { API_VERSION } from '../../../../api/version.ts';
+import { writeJson, type Ctx } from '../../httputils.ts';
+import type { Route } from '../../router.ts';
+import type { SystemBackend } from './backend.ts';
+
+function ping(ctx: Ctx): Promise<void> {
+  const res = ctx.res!;
+  res.writeHead(200, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-cache, no-store, must-revalidate',
+    Pragma: 'no-cache',
+    'Api-Version': API_VERSION,
+    'Builder-Version': '1',
+    Swarm: 'inactive',
+    'Content-Length': ctx.req.method === 'HEAD' ? '0' : '2',
+  });
+  res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
+  return Promise.resolve();
+}
+
+export function systemRoutes(b: SystemBackend): Route[] {
+  return [
+    { method: 'GET', path: '/_ping', handler: ping },
+    { method: 'HEAD', path: '/_ping', handler: ping },
+    { method: 'GET', path: '/version', handler: async (ctx) => writeJson(ctx, 200, b.version()) },
+    { method: 'GET', path: '/info', handler: async (ctx) => writeJson(ctx, 200, await b.info()) },
+    {
+      method: 'POST',
+      path: '/swarm/leave',
+      handler: async (ctx) => writeJson(ctx, 503, { message: 'This node is not part of a swarm' }),
+    },
+  ];
+}

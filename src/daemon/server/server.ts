@@ -1,0 +1,133 @@
+/**
+ * The Engine API server: HTTP on a Unix socket, docker's version negotiation and headers,
+ * one error path (kind → status in httpstatus.ts), and hijacked connections for streams.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { chmod, rm } from 'node:fs/promises';
+import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION, compareVersions } from '../../api/version.ts';
+import { invalidParameter, messageOf, notFound, kindOf } from '../../errdefs/index.ts';
+import { log } from '../../lib/log.ts';
+import { statusFromError } from './httpstatus.ts';
+import type { Ctx } from './httputils.ts';
+import type { Router } from './router.ts';
+
+const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
+
+export function commonHeaders(): Record<string, string> {
+  return {
+    'Api-Version': API_VERSION,
+    'Docker-Experimental': 'false',
+    Ostype: 'linux',
+    Server: `Docker/${ENGINE_VERSION} (linux)`,
+  };
+}
+
+export class ApiServer {
+  private readonly router: Router;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Duplex>();
+
+  constructor(router: Router) {
+    this.router = router;
+  }
+
+  async listen(socketPath: string): Promise<void> {
+    await rm(socketPath, { force: true });
+    const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 });
+    server.on('request', (req, res) => void this.dispatch(req, res, undefined));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.dispatch(req, undefined, { socket, head }));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(socketPath, 0o660);
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      for (const sock of this.sockets) sock.destroy();
+    });
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse | undefined, upgrade: { socket: Duplex; head: Buffer } | undefined): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://berth');
+    let path = url.pathname;
+    let version = API_VERSION;
+    const m = VERSIONED.exec(path);
+    if (m) {
+      version = m[1];
+      path = m[2];
+    }
+    const abort = new AbortController();
+    const conn = upgrade?.socket ?? req.socket;
+    const onClose = () => abort.abort();
+    conn.once('close', onClose);
+    if (res) {
+      for (const [k, v] of Object.entries(commonHeaders())) res.setHeader(k, v);
+      res.once('close', () => { if (!res.writableFinished) abort.abort(); });
+    }
+    const ctx: Ctx = { req, res, params: {}, query: url.searchParams, version, upgrade, signal: abort.signal };
+    const started = Date.now();
+    try {
+      if (m && compareVersions(version, MIN_API_VERSION) < 0) {
+        throw invalidParameter(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      }
+      if (m && compareVersions(version, API_VERSION) > 0) {
+        throw invalidParameter(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+      }
+      const found = this.router.match(req.method ?? 'GET', path);
+      if (!('handler' in found)) {
+        if (found.methodMismatch) throw Object.assign(notFound('method not allowed'), { status405: true });
+        throw notFound(`page not found`);
+      }
+      ctx.params = found.params;
+      await found.handler(ctx);
+    } catch (e) {
+      this.fail(ctx, e);
+    } finally {
+      conn.off('close', onClose);
+      log.debug('api request', { method: req.method, path: url.pathname, ms: Date.now() - started });
+    }
+  }
+
+  private fail(ctx: Ctx, e: unknown): void {
+    const status = (e as { status405?: boolean }).status405 ? 405 : statusFromError(e);
+    const message = messageOf(e);
+    if (status >= 500 || !kindOf(e)) log.error('handler failed', { path: ctx.req.url, error: message, stack: e instanceof Error && !kindOf(e) ? e.stack : undefined });
+    const res = ctx.res;
+    if (!res) {
+      const sock = ctx.upgrade?.socket;
+      if (sock && !sock.destroyed) {
+        const body = JSON.stringify({ message }) + '\n';
+        const headers = Object.entries(commonHeaders()).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        sock.end(`HTTP/1.1 ${status} Error\r\n${headers}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
+      return;
+    }
+    if (res.headersSent) {
+      // After the first byte of a stream, errors can only end it.
+      res.destroy();
+      return;
+    }
+    if (status === 304) {
+      res.writeHead(304);
+      res.end();
+      return;
+    }
+    const body = JSON.stringify({ message }) + '\n';
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(ctx.req.method === 'HEAD' ? undefined : body);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Sniffs the compression of a stream (gzip, zstd, bzip2, xz or none) from its first bytes
+ * and returns the decompressed stream, as docker's `archive.DecompressStream` does.
+ */
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { invalidParameter } from '../errdefs/index.ts';
+
+export type Compression = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'none';
+
+export function detectCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  return 'none';
+}
+
+/** Reads at least `n` bytes (or to the end) without losing them: returns them and a stream of everything. */
+export async function peek(src: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let len = 0;
+  let ended = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    chunks.push(r.value);
+    len += r.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (ended) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head, stream: Readable.from(rest(), { objectMode: false, highWaterMark: 1 << 20 }) };
+}
+
+function external(cmd: string, src: Readable): Readable {
+  const p = spawn(cmd, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  src.pipe(p.stdin);
+  p.stdin.on('error', () => {});
+  const out = p.stdout;
+  p.on('error', (e) => out.destroy(invalidParameter(`${cmd} is needed to read this archive: ${e.message}`)));
+  p.on('close', (code) => {
+    if (code !== 0) out.destroy(invalidParameter(`${cmd}: ${err.trim() || `exit status ${code}`}`));
+  });
+  return out;
+}
+
+export async function decompressStream(src: Readable): Promise<{ stream: Readable; compression: Compression }> {
+  const { head, stream } = await peek(src, 6);
+  const compression = detectCompression(head);
+  switch (compression) {
+    case 'gzip': {
+      const gz = createGunzip();
+      stream.on('error', (e) => gz.destroy(e));
+      gz.on('error', () => {});
+      return { stream: stream.pipe(gz), compression };
+    }
+    case 'zstd': {
+      const z = createZstdDecompress();
+      stream.on('error', (e) => z.destroy(e));
+      return { stream: stream.pipe(z), compression };
+    }
+    case 'bzip2':
+      return { stream: external('bzip2', stream), compression };
+    case 'xz':
+      return { stream: external('xz', stream), compression };
+    default:
+      return { stream, compression };
+  }
+}

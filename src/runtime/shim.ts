@@ -1,0 +1,221 @@
+/**
+ * Client side of berth-shim, the per-container monitor (shim/README.md is the contract).
+ *
+ * berthd launches one shim per container start (and per exec); the shim double-forks away,
+ * runs the OCI runtime, owns the container's stdio, log and exit status, and serves a Unix
+ * stream socket in its state directory. Every method here is one request on a fresh
+ * connection, so nothing depends on a long-lived connection surviving a daemon restart.
+ */
+import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EngineError, system, unavailable } from '../errdefs/index.ts';
+
+export interface ShimLaunchOptions {
+  shimPath: string;
+  id: string;
+  bundle: string;
+  runtimePath: string;
+  runtimeRoot: string;
+  stateDir: string;
+  logPath?: string;
+  logMaxSize?: number;
+  logMaxFile?: number;
+  tty: boolean;
+  stdin: boolean;
+  stdinOnce: boolean;
+  execProcess?: string;
+  overlay?: { target: string; data: string; cwd: string };
+  oomFile?: string;
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  exitedAt: string;
+  oomKilled: boolean;
+}
+
+/** Maps a runtime's error text to docker's exit codes: 127 not found, 126 cannot invoke. */
+export function runtimeErrorExitCode(message: string): number | undefined {
+  if (/executable file .* not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied|is a directory|exec format error|not executable/i.test(message)) return 126;
+  return undefined;
+}
+
+export class ShimStartError extends EngineError {
+  readonly runtimeMessage: string;
+  constructor(runtimeMessage: string) {
+    const code = runtimeErrorExitCode(runtimeMessage);
+    super('System', runtimeMessage, code === undefined ? undefined : { exitCode: code });
+    this.runtimeMessage = runtimeMessage;
+  }
+}
+
+function launchArgs(o: ShimLaunchOptions): string[] {
+  const a = ['--id', o.id, '--bundle', o.bundle, '--runtime', o.runtimePath, '--runtime-root', o.runtimeRoot, '--state-dir', o.stateDir];
+  if (o.logPath) {
+    a.push('--log-path', o.logPath);
+    if (o.logMaxSize) a.push('--log-max-size', String(o.logMaxSize));
+    if (o.logMaxFile) a.push('--log-max-file', String(o.logMaxFile));
+  }
+  if (o.tty) a.push('--tty');
+  if (o.stdin) a.push('--stdin');
+  if (o.stdinOnce) a.push('--stdin-once');
+  if (o.execProcess) a.push('--exec-process', o.execProcess);
+  if (o.overlay) a.push('--overlay-target', o.overlay.target, '--overlay-data', o.overlay.data, '--overlay-cwd', o.overlay.cwd);
+  if (o.oomFile) a.push('--oom-file', o.oomFile);
+  return a;
+}
+
+/** Starts a shim; resolves with the container's pid (0 in exec mode) once it reports ready. */
+export function launchShim(o: ShimLaunchOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(o.shimPath, launchArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', (e) => reject(unavailable(`cannot run berth-shim (${o.shimPath}): ${e.message}`, e)));
+    p.on('close', (code) => {
+      let report: { ok?: boolean; pid?: number; error?: string } | undefined;
+      try {
+        report = JSON.parse(out.trim().split('\n').pop() ?? '') as typeof report;
+      } catch {
+        report = undefined;
+      }
+      if (report?.ok === true && typeof report.pid === 'number') return resolve(report.pid);
+      if (report && typeof report.error === 'string') return reject(new ShimStartError(report.error));
+      reject(system(`berth-shim failed (exit ${code}): ${err.trim() || out.trim() || 'no report'}`));
+    });
+  });
+}
+
+export class ShimClient {
+  readonly stateDir: string;
+
+  constructor(stateDir: string) {
+    this.stateDir = stateDir;
+  }
+
+  get socketPath(): string {
+    return join(this.stateDir, 'attach.sock');
+  }
+
+  private connect(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = connect(this.socketPath);
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      s.once('error', reject);
+    });
+  }
+
+  /** Sends one request line and returns the reply line. */
+  async request(line: string): Promise<string> {
+    const s = await this.connect();
+    return new Promise((resolve, reject) => {
+      let buf = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        buf += d;
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) {
+          s.destroy();
+          resolve(buf.slice(0, nl));
+        }
+      });
+      s.on('error', reject);
+      s.on('close', () => reject(system(`berth-shim closed the connection on "${line}"`)));
+      s.write(line + '\n');
+    });
+  }
+
+  private async ok(line: string): Promise<string> {
+    const reply = await this.request(line);
+    if (reply.startsWith('ok')) return reply.slice(2).trim();
+    throw system(reply.startsWith('err ') ? reply.slice(4) : reply);
+  }
+
+  /** Starts the process; returns its pid. */
+  async start(): Promise<number> {
+    const reply = await this.request('start');
+    if (reply.startsWith('ok')) return Number(reply.slice(2).trim());
+    throw new ShimStartError(reply.startsWith('err ') ? reply.slice(4) : reply);
+  }
+
+  async kill(signal: number): Promise<void> {
+    await this.ok(`kill ${signal}`);
+  }
+
+  async resize(rows: number, cols: number): Promise<void> {
+    await this.ok(`resize ${rows} ${cols}`);
+  }
+
+  async closeStdin(): Promise<void> {
+    await this.ok('closestdin');
+  }
+
+  /**
+   * Waits for the process to exit. The connection stays open until then; it rejects if the
+   * shim goes away without answering (then read `readExit()`).
+   */
+  async wait(): Promise<ExitInfo> {
+    const reply = await this.request('wait');
+    return parseExit(reply);
+  }
+
+  /** Opens an attach stream; `flags` is a subset of "ioe". */
+  async attach(flags: string): Promise<Socket> {
+    const s = await this.connect();
+    s.write(`attach ${flags}\n`);
+    // The shim answers "ok\n" once the stream is registered, so output that follows a start
+    // issued after this returns is never missed.
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        s.off('data', onData);
+        s.off('error', reject);
+        s.pause();
+        const nl = d.indexOf(0x0a);
+        const line = d.subarray(0, nl < 0 ? d.length : nl).toString();
+        if (!line.startsWith('ok')) {
+          s.destroy();
+          return reject(system(line.startsWith('err ') ? line.slice(4) : `attach failed: ${line}`));
+        }
+        const rest = nl < 0 ? Buffer.alloc(0) : d.subarray(nl + 1);
+        if (rest.length) s.unshift(rest);
+        resolve();
+      };
+      s.on('data', onData);
+      s.once('error', reject);
+    });
+    return s;
+  }
+
+  async readExit(): Promise<ExitInfo | undefined> {
+    try {
+      return parseExit(await readFile(join(this.stateDir, 'exit.json'), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** True if a shim answers on the socket. */
+  async alive(): Promise<boolean> {
+    try {
+      const s = await this.connect();
+      s.destroy();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function parseExit(text: string): ExitInfo {
+  const v = JSON.parse(text) as Partial<ExitInfo>;
+  if (typeof v.exitCode !== 'number') throw system(`berth-shim sent a malformed exit status: ${text}`);
+  return { exitCode: v.exitCode, exitedAt: String(v.exitedAt ?? new Date().toISOString()), oomKilled: v.oomKilled === true };
+}

@@ -1,0 +1,233 @@
+/**
+ * Applies a layer tarball (uncompressed tar stream) to an empty directory, the layer's own
+ * `diff` directory, converting OCI whiteouts into overlayfs ones.
+ *
+ * Safety: the directory starts empty, so every path in it was created by this archive. We
+ * track what each path is as we create it and refuse any entry whose path leaves the root
+ * (`..`) or whose parent is a symlink the archive made earlier: writing through such a link
+ * could reach outside the layer (docker chroots to get the same guarantee). Hard links must
+ * point at earlier entries inside the layer.
+ */
+import { createWriteStream } from 'node:fs';
+import { chmod, lchown, link, lutimes, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { posix, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { invalidParameter } from '../../errdefs/index.ts';
+import type { FsOps } from './fsops.ts';
+
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE_WHITEOUT = '.wh..wh..opq';
+
+export interface ApplyResult {
+  /** sha256 of the uncompressed tar stream: the layer's DiffID. */
+  diffId: string;
+  /** Bytes of content (regular files once per inode, symlink targets), as docker's du. */
+  size: number;
+  entries: number;
+}
+
+type Kind = 'dir' | 'file' | 'symlink' | 'other';
+
+const SMALL_FILE = 256 * 1024;
+
+/** Cleans an archive path to a relative path inside the root, or throws. */
+export function cleanEntryPath(name: string): string {
+  const cleaned = posix.normalize('/' + name).slice(1).replace(/\/+$/, '');
+  const parts = name.split('/');
+  if (parts.includes('..')) {
+    // normalize('/..') stays inside '/', so we check the raw components: docker calls this a breakout.
+    let depth = 0;
+    for (const p of parts) {
+      if (p === '..') depth--;
+      else if (p !== '' && p !== '.') depth++;
+      if (depth < 0) throw invalidParameter(`invalid tar entry "${name}": path escapes the layer root`);
+    }
+  }
+  return cleaned;
+}
+
+interface DirTimes {
+  path: string;
+  mode: number;
+  mtime: Date;
+}
+
+/**
+ * Applies `src` (an uncompressed tar stream) to `root`. The caller owns `root` and removes it
+ * when this throws.
+ */
+export async function applyTar(src: Readable, root: string, ops: FsOps): Promise<ApplyResult> {
+  const hash = createHash('sha256');
+  let total = 0;
+  src.on('data', (c: Buffer) => {
+    hash.update(c);
+    total += c.length;
+  });
+  const kinds = new Map<string, Kind>([['', 'dir']]);
+  const dirs: DirTimes[] = [];
+  let size = 0;
+  let entries = 0;
+
+  const ensureParent = async (rel: string, original: string): Promise<void> => {
+    const parent = posix.dirname(rel);
+    if (parent === '.' || parent === '') return;
+    const kind = kinds.get(parent);
+    if (kind === 'dir') return;
+    if (kind !== undefined) {
+      throw invalidParameter(`invalid tar entry "${original}": parent "${parent}" is a ${kind === 'symlink' ? 'symlink' : 'file'} in this layer`);
+    }
+    await ensureParent(parent, original);
+    await mkdir(join(root, parent), { mode: 0o755 });
+    kinds.set(parent, 'dir');
+  };
+
+  const removeExisting = async (rel: string): Promise<void> => {
+    const kind = kinds.get(rel);
+    if (kind === undefined) return;
+    if (kind === 'dir') return; // a directory entry seen twice keeps its contents
+    await rm(join(root, rel), { force: true });
+    kinds.delete(rel);
+  };
+
+  const extract = tar.extract();
+  const consume = (async () => {
+    for await (const entry of extract) {
+      const h = entry.header;
+      entries++;
+      const rel = cleanEntryPath(h.name);
+      if (rel === '') {
+        // The root directory entry ("./"): only its metadata matters.
+        dirs.push({ path: root, mode: h.mode ?? 0o755, mtime: h.mtime ?? new Date(0) });
+        await lchown(root, h.uid ?? 0, h.gid ?? 0);
+        entry.resume();
+        continue;
+      }
+      await ensureParent(rel, h.name);
+      const abs = join(root, rel);
+      const base = posix.basename(rel);
+      const dir = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
+
+      if (base === OPAQUE_WHITEOUT) {
+        await ops.setOpaque(join(root, dir));
+        entry.resume();
+        continue;
+      }
+      if (base.startsWith(WHITEOUT_PREFIX)) {
+        const target = posix.join(dir, base.slice(WHITEOUT_PREFIX.length));
+        await removeExisting(target);
+        await ops.whiteout(join(root, target));
+        kinds.set(target, 'other');
+        entry.resume();
+        continue;
+      }
+
+      const mode = (h.mode ?? 0o644) & 0o7777;
+      const mtime = h.mtime ?? new Date(0);
+      switch (h.type) {
+        case 'directory': {
+          if (kinds.get(rel) !== 'dir') {
+            await removeExisting(rel);
+            await mkdir(abs, { mode: 0o755 });
+            kinds.set(rel, 'dir');
+          }
+          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
+          dirs.push({ path: abs, mode, mtime });
+          entry.resume();
+          break;
+        }
+        case 'file':
+        case 'contiguous-file': {
+          await removeExisting(rel);
+          if ((h.size ?? 0) <= SMALL_FILE) {
+            const chunks: Buffer[] = [];
+            for await (const c of entry) chunks.push(c as Buffer);
+            await writeFile(abs, Buffer.concat(chunks), { mode: 0o600 });
+          } else {
+            await pipeline(entry, createWriteStream(abs, { mode: 0o600 }));
+          }
+          kinds.set(rel, 'file');
+          size += h.size ?? 0;
+          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
+          await chmod(abs, mode); // after chown, which clears setuid bits
+          await utimes(abs, mtime, mtime);
+          break;
+        }
+        case 'link': {
+          const target = cleanEntryPath(h.linkname ?? '');
+          const tk = kinds.get(target);
+          if (tk === undefined || tk === 'dir') {
+            throw invalidParameter(`invalid tar entry "${h.name}": hard link target "${h.linkname}" is not an earlier file in this layer`);
+          }
+          await removeExisting(rel);
+          await link(join(root, target), abs);
+          kinds.set(rel, tk);
+          entry.resume();
+          break;
+        }
+        case 'symlink': {
+          await removeExisting(rel);
+          await symlink(h.linkname ?? '', abs);
+          kinds.set(rel, 'symlink');
+          size += Buffer.byteLength(h.linkname ?? '');
+          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
+          await lutimes(abs, mtime, mtime);
+          entry.resume();
+          break;
+        }
+        case 'character-device':
+        case 'block-device':
+        case 'fifo': {
+          await removeExisting(rel);
+          const type = h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c';
+          await ops.mknod(abs, type, mode, h.devmajor ?? 0, h.devminor ?? 0);
+          kinds.set(rel, 'other');
+          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
+          entry.resume();
+          break;
+        }
+        default:
+          // pax/gnu meta entries are consumed by the parser; anything else is ignored as docker does.
+          entry.resume();
+      }
+      const xattrs = paxXattrs(h.pax as Record<string, string> | null | undefined);
+      for (const [k, v] of xattrs) await ops.setXattr(abs, k, v);
+    }
+  })();
+
+  try {
+    await Promise.all([pipeline(src, extract), consume]);
+  } catch (e) {
+    extract.destroy();
+    src.destroy();
+    throw wrapTarError(e);
+  }
+  if (entries === 0 && total === 0) throw invalidParameter('archive is empty');
+  // Directory modes and times last: adding entries changed their mtimes.
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const d = dirs[i];
+    await chmod(d.path, d.mode);
+    await utimes(d.path, d.mtime, d.mtime);
+  }
+  return { diffId: 'sha256:' + hash.digest('hex'), size, entries };
+}
+
+function paxXattrs(pax: Record<string, string> | null | undefined): [string, string][] {
+  if (!pax) return [];
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(pax)) {
+    if (k.startsWith('SCHILY.xattr.')) out.push([k.slice('SCHILY.xattr.'.length), v]);
+  }
+  return out;
+}
+
+function wrapTarError(e: unknown): unknown {
+  if (e && typeof e === 'object' && 'kind' in e) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/Invalid tar header|Unexpected end of data|invalid header|checksum/i.test(msg)) {
+    return invalidParameter(`archive/tar: invalid tar header (${msg})`, e);
+  }
+  return e;
+}

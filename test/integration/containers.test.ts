@@ -1,0 +1,251 @@
+/**
+ * The walking skeleton end to end through `berth`: images, run, isolation, lifecycle,
+ * logs, inspect, exit codes and bad input, against a real berthd, crun and berth-shim.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestDaemon, mountsUnder, cgroupDirs } from './harness.ts';
+
+let d: TestDaemon;
+
+before(async () => {
+  d = await TestDaemon.start();
+  await d.importBusybox();
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+async function ok(args: string[], input?: string) {
+  const r = await d.berth(args, input === undefined ? {} : { input });
+  assert.equal(r.code, 0, `berth ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+test('images lists the imported busybox with docker columns', async () => {
+  const out = await ok(['images']);
+  const [header, row] = out.split('\n');
+  assert.match(header, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+  assert.match(row, /^busybox\s+latest\s+[0-9a-f]{12}\s+(Less than a second|\d+ seconds?) ago\s+[\d.]+MB$/);
+  const id = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  assert.equal((await ok(['images', '-q'])).trim(), id.slice(7, 19));
+});
+
+test('run prints the container output and removes it with --rm', async () => {
+  const out = await ok(['run', '--rm', 'busybox', 'echo', 'Hello from Berth']);
+  assert.equal(out, 'Hello from Berth\n');
+  assert.equal((await ok(['ps', '-aq'])).trim(), '');
+});
+
+test('run keeps stdout and stderr apart and returns the exit code', async () => {
+  const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(r.code, 3);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+});
+
+test('a missing command exits 127 with docker\'s message; a non-executable one 126', async () => {
+  const r = await d.berth(['run', '--rm', 'busybox', 'nosuchcmd']);
+  assert.equal(r.code, 127, r.stderr);
+  assert.match(r.stderr, /executable file not found in \$PATH/);
+  const r2 = await d.berth(['run', '--rm', 'busybox', '/etc/passwd']);
+  assert.equal(r2.code, 126, r2.stderr);
+  assert.match(r2.stderr, /permission denied/);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'failed --rm containers are removed');
+});
+
+test('the image config and run flags are honoured', async () => {
+  const out = await ok(['run', '--rm', '-e', 'FOO=bar', '-w', '/tmp/work', '-u', 'nobody', '-h', 'myhost', 'busybox', 'sh', '-c', 'echo $FOO; pwd; id -u; hostname; echo $PATH']);
+  assert.deepEqual(out.trim().split('\n'), ['bar', '/tmp/work', '65534', 'myhost', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  const envFile = join(d.root, 'env.list');
+  writeFileSync(envFile, '# comment\nA=1\n\nB=two words\n');
+  assert.equal(await ok(['run', '--rm', '--env-file', envFile, 'busybox', 'sh', '-c', 'echo "$A|$B"']), '1|two words\n');
+  assert.equal(await ok(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'via', 'entrypoint']), 'via entrypoint\n');
+  // the image's CMD is ["sh"]: with stdin closed, sh exits 0 at once
+  assert.equal((await d.berth(['run', '--rm', 'busybox'])).code, 0);
+});
+
+test('containers are isolated: pid, uts, ipc, network and mount namespaces', async () => {
+  const out = await ok(['run', '--name', 'iso', 'busybox', 'sh', '-c', 'echo $$; hostname; ls /sys/class/net | tr "\\n" " "; cat /proc/self/cgroup | head -1; ls /proc/kcore 2>&1; touch /sys/x 2>&1 || echo rosys']);
+  const lines = out.trim().split('\n');
+  assert.equal(lines[0], '1', 'the command is PID 1');
+  const id = (await ok(['inspect', '-f', '{{.Id}}', 'iso'])).trim();
+  assert.equal(lines[1], id.slice(0, 12), 'hostname is the short ID');
+  assert.equal(lines[2].trim(), 'lo', 'only loopback in the network namespace');
+  assert.ok(lines.some((l) => l.includes('rosys')), '/sys is read-only');
+  const host = readFileSync('/proc/self/ns/pid', 'utf8').length; // just proves the host has /proc
+  assert.ok(host >= 0);
+  await ok(['rm', 'iso']);
+});
+
+test('run -d, ps, logs, stop, start, restart, wait, rm', async () => {
+  const id = (await ok(['run', '-d', '--name', 'ticker', '-l', 'app=tick', 'busybox', 'sh', '-c', 'i=0; trap "echo bye; exit 7" TERM; while :; do i=$((i+1)); echo line$i; sleep 0.1; done'])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ps = await ok(['ps']);
+  assert.match(ps.split('\n')[0], /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+  assert.match(ps, new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'i=0; trap …"\\s+.*ago\\s+Up .*\\s+ticker$`, 'm'));
+  assert.equal((await ok(['ps', '-q', '--filter', 'label=app=tick'])).trim(), id.slice(0, 12));
+  assert.equal((await ok(['ps', '-q', '--filter', 'name=nomatch'])).trim(), '');
+  assert.equal((await ok(['ps', '-q', '--filter', 'status=running', '--filter', 'ancestor=busybox'])).trim(), id.slice(0, 12));
+  await new Promise((r) => setTimeout(r, 500));
+  const logs = await ok(['logs', '--tail', '2', 'ticker']);
+  assert.equal(logs.trim().split('\n').length, 2);
+  assert.match(logs, /^line\d+\nline\d+\n$/);
+  const ts = await ok(['logs', '-t', '--tail', '1', 'ticker']);
+  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line\d+\n$/);
+  assert.equal((await ok(['stop', '-t', '5', 'ticker'])).trim(), 'ticker');
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}', 'ticker'])).trim(), 'exited 7 false');
+  assert.match(await ok(['logs', 'ticker']), /bye\n$/);
+  assert.match(await ok(['ps', '-a', '--filter', 'status=exited']), /Exited \(7\) .* ago\s+ticker/);
+  const before = (await ok(['logs', 'ticker'])).split('\n').length;
+  await ok(['start', 'ticker']);
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'ticker'])).trim(), 'true');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok((await ok(['logs', 'ticker'])).split('\n').length > before, 'the log continues after a restart');
+  await ok(['restart', '-t', '1', 'ticker']);
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'ticker'])).trim(), 'true');
+  const kill = await d.berth(['kill', 'ticker']);
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.equal((await ok(['wait', 'ticker'])).trim(), '137');
+  await ok(['rm', 'ticker']);
+  assert.equal((await d.berth(['inspect', 'ticker'])).code, 1);
+});
+
+test('logs -f streams until the container exits; --since/--until filter', async () => {
+  await ok(['run', '-d', '--name', 'fl', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo n$i; sleep 0.3; done']);
+  const r = await ok(['logs', '-f', 'fl']);
+  assert.equal(r, 'n1\nn2\nn3\n');
+  assert.equal(await ok(['logs', '--until', '2000-01-01T00:00:00Z', 'fl']), '');
+  assert.equal(await ok(['logs', '--since', '1h', 'fl']), 'n1\nn2\nn3\n');
+  await ok(['rm', 'fl']);
+});
+
+test('names, IDs and prefixes resolve as in docker; conflicts are reported', async () => {
+  const id = (await ok(['create', '--name', 'named', 'busybox', 'true'])).trim();
+  assert.equal((await ok(['inspect', '-f', '{{.Name}}', id.slice(0, 6)])).trim(), '/named');
+  const dup = await d.berth(['create', '--name', 'named', 'busybox', 'true']);
+  assert.equal(dup.code, 125);
+  assert.match(dup.stderr, /Conflict\. The container name "\/named" is already in use by container "[0-9a-f]{64}"/);
+  const generated = (await ok(['create', 'busybox', 'true'])).trim();
+  const name = (await ok(['inspect', '-f', '{{.Name}}', generated])).trim();
+  assert.match(name, /^\/[a-z]+_[a-z]+\d?$/);
+  const missing = await d.berth(['rm', 'nosuch']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'Error response from daemon: No such container: nosuch\n');
+  await ok(['rm', 'named', generated]);
+});
+
+test('rm refuses a running container unless forced', async () => {
+  await ok(['run', '-d', '--name', 'busy', 'busybox', 'sleep', '100']);
+  const r = await d.berth(['rm', 'busy']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot remove container "\/busy": container is running: stop the container before removing or force remove/);
+  assert.equal((await ok(['rm', '-f', 'busy'])).trim(), 'busy');
+  assert.equal(mountsUnder(d.root).length, 0, 'no mounts left');
+});
+
+test('inspect has docker\'s shape', async () => {
+  await ok(['create', '--name', 'shape', '-m', '64m', '--cpus', '0.5', '--pids-limit', '50', 'busybox', 'echo', 'hi']);
+  const [c] = JSON.parse(await ok(['inspect', 'shape'])) as Record<string, any>[];
+  assert.equal(c.Name, '/shape');
+  assert.equal(c.Path, 'echo');
+  assert.deepEqual(c.Args, ['hi']);
+  assert.equal(c.State.Status, 'created');
+  assert.equal(c.State.StartedAt, '0001-01-01T00:00:00Z');
+  assert.equal(c.HostConfig.Memory, 64 * 1024 * 1024);
+  assert.equal(c.HostConfig.NanoCpus, 500000000);
+  assert.equal(c.HostConfig.PidsLimit, 50);
+  assert.equal(c.GraphDriver.Name, 'overlay2');
+  assert.ok(existsSync(c.GraphDriver.Data.UpperDir));
+  assert.ok(c.GraphDriver.Data.LowerDir.split(':').every((p: string) => existsSync(p)));
+  assert.equal(c.Config.Image, 'busybox');
+  assert.match(c.Image, /^sha256:/);
+  await ok(['rm', 'shape']);
+});
+
+test('resource limits reach the cgroup', async () => {
+  const out = await ok(['run', '--rm', '-m', '64m', '--pids-limit', '50', '--cpus', '0.5', 'busybox', 'sh', '-c',
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max']);
+  const v = out.trim().split('\n');
+  assert.equal(v[0], String(64 * 1024 * 1024));
+  assert.equal(v[1], '50');
+  assert.match(v[2], /^50000/);
+});
+
+test('the writable layer survives stop/start and goes with rm', async () => {
+  await ok(['run', '--name', 'cow', 'busybox', 'sh', '-c', 'echo data > /file; rm /bin/vi']);
+  await ok(['start', '-a', 'cow']).catch(() => {});
+  const upper = (await ok(['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'cow'])).trim();
+  assert.equal(readFileSync(join(upper, 'file'), 'utf8'), 'data\n');
+  const r = await d.berth(['start', '-a', 'cow']);
+  assert.equal(r.code, 1, 'second run: /bin/vi is already gone so rm fails');
+  await ok(['rm', 'cow']);
+  assert.ok(!existsSync(upper));
+  const r2 = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'test -e /file || echo clean; test -e /bin/vi && echo vi']);
+  assert.equal(r2.stdout, 'clean\nvi\n', 'the image is untouched');
+});
+
+test('tag and rmi follow docker\'s rules', async () => {
+  await ok(['tag', 'busybox', 'mybox:1']);
+  await ok(['tag', 'busybox:latest', 'registry.local:5000/team/mybox']);
+  const imgs = await ok(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  assert.deepEqual(imgs.trim().split('\n').sort(), ['busybox:latest', 'mybox:1', 'registry.local:5000/team/mybox:latest']);
+  assert.equal(await ok(['rmi', 'mybox:1']), 'Untagged: mybox:1\n');
+  const id = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  const conflict = await d.berth(['rmi', id.slice(7, 19)]);
+  assert.equal(conflict.code, 1);
+  assert.match(conflict.stderr, /conflict: unable to delete [0-9a-f]{12} \(must be forced\) - image is referenced in multiple repositories/);
+  await ok(['rmi', 'registry.local:5000/team/mybox']);
+  const bad = await d.berth(['tag', 'busybox', 'UPPER']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /invalid reference format: repository name \(library\/UPPER\) must be lowercase/);
+  const missing = await d.berth(['rmi', 'nosuch']);
+  assert.equal(missing.stderr, 'Error response from daemon: No such image: nosuch:latest\n');
+});
+
+test('rmi of an image in use by a container is refused; import of a second image and delete', async () => {
+  await ok(['create', '--name', 'user', 'busybox', 'true']);
+  const r = await d.berth(['rmi', 'busybox']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /conflict: unable to remove repository reference "busybox" \(must force\) - container [0-9a-f]{12} is using its referenced image [0-9a-f]{12}/);
+  await ok(['rm', 'user']);
+  const id2 = await d.importBusybox('other:v1');
+  assert.match(id2, /^sha256:/);
+  const del = await ok(['rmi', 'other:v1']);
+  // same content as busybox → same layer, so only the tag and the image (config) go
+  assert.match(del, /^Untagged: other:v1\nDeleted: sha256:[0-9a-f]{64}\n$/);
+});
+
+test('bad input: unknown image, bad flags, empty command, corrupt import', async () => {
+  const r1 = await d.berth(['run', '--rm', 'nosuchimage']);
+  assert.equal(r1.code, 125);
+  assert.match(r1.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+  const r2 = await d.berth(['run', '--memory=abc', 'busybox']);
+  assert.equal(r2.code, 125);
+  assert.match(r2.stderr, /invalid argument "abc" for "-m, --memory" flag: invalid size: 'abc'/);
+  const r3 = await d.berth(['run', '--name', 'bad/name', 'busybox']);
+  assert.equal(r3.code, 125);
+  assert.match(r3.stderr, /Invalid container name \(bad\/name\)/);
+  const r4 = await d.berth(['run', '-e', '=x', 'busybox']);
+  assert.equal(r4.code, 125);
+  assert.match(r4.stderr, /invalid environment variable: =x/);
+  const r5 = await d.berth(['import', '-', 'junk:1'], { input: 'this is not a tar archive at all, not even close, really not one' });
+  assert.equal(r5.code, 1);
+  assert.match(r5.stderr, /invalid tar header|archive/);
+  assert.equal((await d.berth(['image', 'inspect', 'junk:1'])).code, 1, 'nothing registered');
+  const r6 = await d.berth(['run', '--rm', '--ulimit', 'nofile=1000000:1000000', 'busybox', 'true']);
+  assert.equal(r6.code, 125);
+  assert.match(r6.stderr, /hard limit/);
+  const r7 = await d.berth(['run', '--rm', '--runtime', 'nosuch', 'busybox', 'true']);
+  assert.equal(r7.code, 125);
+  assert.match(r7.stderr, /unknown or invalid runtime name: nosuch/);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'nothing half-made');
+  const blobs = readdirSync(join(d.dataRoot, 'blobs', 'sha256'));
+  assert.ok(blobs.length > 0);
+  assert.equal(readdirSync(join(d.dataRoot, 'ingest')).length, 0, 'no partial blobs');
+  assert.equal(cgroupDirs(d.cgroupParent).flatMap((p) => readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory())).length, 0, 'no cgroups left');
+});

@@ -1,0 +1,92 @@
+/**
+ * The real docker CLI (28.2.2) against berthd: version, info, images, import, tag, rmi,
+ * run --rm, run -d, ps, logs, stop, start, wait, rm, inspect print what they print against
+ * dockerd.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestDaemon, DOCKER, ROOT } from './harness.ts';
+
+let d: TestDaemon;
+const skip = !existsSync(DOCKER);
+
+before(async () => {
+  if (skip) return;
+  d = await TestDaemon.start();
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+async function docker(args: string[], input?: Buffer | string) {
+  const r = await d.docker(args, input === undefined ? {} : { input });
+  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+test('docker version and info talk to berthd', { skip }, async () => {
+  const v = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Client.APIVersion}}']);
+  assert.equal(v.trim(), '28.2.2-berth 1.50 1.50');
+  const info = await docker(['info', '--format', '{{.Driver}} {{.OSType}} {{.DefaultRuntime}}']);
+  assert.equal(info.trim(), 'overlay2 linux crun');
+});
+
+test('docker import, images, tag, inspect, rmi', { skip }, async () => {
+  const tar = spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout;
+  const id = (await docker(['import', '--change', 'CMD ["sh"]', '-', 'busybox:latest'], tar)).trim();
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  const images = await docker(['images']);
+  assert.match(images, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\nbusybox\s+latest\s+[0-9a-f]{12}\s+.* ago\s+[\d.]+MB\n$/);
+  await docker(['tag', 'busybox', 'copy:1']);
+  assert.equal((await docker(['image', 'inspect', '-f', '{{.Id}}', 'copy:1'])).trim(), id);
+  assert.deepEqual(JSON.parse(await docker(['image', 'inspect', '-f', '{{json .RepoTags}}', 'busybox'])).sort(), ['busybox:latest', 'copy:1']);
+  assert.equal(await docker(['rmi', 'copy:1']), 'Untagged: copy:1\n');
+  const cfg = JSON.parse(await docker(['image', 'inspect', '-f', '{{json .Config.Cmd}}', 'busybox']));
+  assert.deepEqual(cfg, ['sh']);
+});
+
+test('docker run --rm, exit codes and stream separation', { skip }, async () => {
+  assert.equal(await docker(['run', '--rm', 'busybox', 'echo', 'Hello from Berth']), 'Hello from Berth\n');
+  const r = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 42']);
+  assert.equal(r.code, 42);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  const nf = await d.docker(['run', '--rm', 'busybox', 'nosuchcmd']);
+  assert.equal(nf.code, 127, nf.stderr);
+  assert.match(nf.stderr, /executable file not found in \$PATH/);
+  const piped = await d.docker(['run', '--rm', '-i', 'busybox', 'cat'], { input: 'piped\n' });
+  assert.equal(piped.stdout, 'piped\n');
+  assert.equal(piped.code, 0);
+});
+
+test('docker run -d, ps, logs, stop, start, wait, inspect, rm', { skip }, async () => {
+  const id = (await docker(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'echo started; trap "exit 3" TERM; while :; do sleep 0.1; done'])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ps = await docker(['ps']);
+  assert.match(ps, new RegExp(`^CONTAINER ID\\s+IMAGE\\s+COMMAND\\s+CREATED\\s+STATUS\\s+PORTS\\s+NAMES\\n${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo starte…"\\s+.* ago\\s+Up .*\\s+web\\n$`));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await docker(['logs', 'web']), 'started\n');
+  assert.equal(await docker(['stop', 'web']), 'web\n');
+  assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', 'web'])).trim(), '3');
+  assert.equal(await docker(['start', 'web']), 'web\n');
+  const waiter = d.docker(['wait', 'web']);
+  await docker(['kill', '-s', 'TERM', 'web']);
+  assert.equal((await waiter).stdout, '3\n');
+  const [c] = JSON.parse(await docker(['inspect', 'web']));
+  assert.equal(c.Name, '/web');
+  assert.equal(c.State.Status, 'exited');
+  assert.equal(await docker(['rm', 'web']), 'web\n');
+  const missing = await d.docker(['rm', 'web']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'Error response from daemon: No such container: web\n');
+});
+
+test('docker run of a missing image reports it and fails', { skip }, async () => {
+  const r = await d.docker(['run', '--rm', 'nosuchimage']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+});

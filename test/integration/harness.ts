@@ -1,0 +1,213 @@
+/**
+ * Integration test harness: a real berthd with its own data root, exec root, socket and
+ * cgroup parent, driven through the real `berth` CLI (and the real `docker` CLI), cleaned up
+ * completely afterwards — containers, shims, mounts, cgroups and directories — even when a
+ * test fails.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, rmdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const NODE = join(ROOT, 'node_modules', 'node', 'bin', 'node');
+export const BERTH = join(ROOT, 'dist', 'berth.js');
+export const BERTHD = join(ROOT, 'dist', 'berthd.js');
+export const DOCKER = '/usr/local/bin/docker';
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+function runProcess(cmd: string, args: string[], opts: RunOptions & { baseEnv: Record<string, string> }): Promise<Result> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...opts.baseEnv, ...(opts.env ?? {}) }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    p.stdin.on('error', () => {});
+    if (opts.input !== undefined) p.stdin.end(opts.input);
+    else p.stdin.end();
+  });
+}
+
+export class TestDaemon {
+  readonly root: string;
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly sock: string;
+  readonly cgroupParent: string;
+  readonly logFile: string;
+  private proc: ChildProcess | undefined;
+  readonly runtime: string;
+
+  private constructor(runtime: string) {
+    // Short paths: the shims' Unix sockets live under the exec root (108-byte limit).
+    this.root = mkdtempSync('/tmp/bt-');
+    this.dataRoot = join(this.root, 'data');
+    this.execRoot = join(this.root, 'run');
+    this.sock = join(this.execRoot, 'berth.sock');
+    this.cgroupParent = `/berth-test-${randomBytes(4).toString('hex')}`;
+    this.logFile = join(this.root, 'berthd.log');
+    this.runtime = runtime;
+  }
+
+  get host(): string {
+    return `unix://${this.sock}`;
+  }
+
+  static async start(opts: { runtime?: string; extraArgs?: string[] } = {}): Promise<TestDaemon> {
+    const d = new TestDaemon(opts.runtime ?? 'crun');
+    await d.startDaemon(opts.extraArgs ?? []);
+    return d;
+  }
+
+  async startDaemon(extraArgs: string[] = []): Promise<void> {
+    const cfg = join(this.root, 'daemon.json');
+    if (!existsSync(cfg)) writeFileSync(cfg, '{}\n');
+    const { openSync } = await import('node:fs');
+    const out = openSync(this.logFile, 'a');
+    this.proc = spawn(NODE, [BERTHD, '--config-file', cfg, '--data-root', this.dataRoot, '--exec-root', this.execRoot,
+      '-H', this.host, '--cgroup-parent', this.cgroupParent, '--default-runtime', this.runtime, ...extraArgs], {
+      stdio: ['ignore', out, out],
+      detached: false,
+    });
+    const started = Date.now();
+    while (!(await this.ping())) {
+      if (this.proc.exitCode !== null) throw new Error(`berthd exited: ${readFileSync(this.logFile, 'utf8')}`);
+      if (Date.now() - started > 15_000) throw new Error(`berthd did not start: ${readFileSync(this.logFile, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  ping(): Promise<boolean> {
+    return new Promise((r) => {
+      const req = request({ socketPath: this.sock, path: '/_ping', method: 'GET' }, (res) => {
+        res.resume();
+        r(res.statusCode === 200);
+      });
+      req.on('error', () => r(false));
+      req.end();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Stops berthd (SIGTERM by default) and waits for it to exit. */
+  async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((r) => {
+      p.once('exit', () => r());
+      p.kill(signal);
+    });
+    this.proc = undefined;
+  }
+
+  berth(args: string[], opts: RunOptions = {}): Promise<Result> {
+    return runProcess(NODE, [BERTH, ...args], { ...opts, baseEnv: { BERTH_HOST: this.host } });
+  }
+
+  docker(args: string[], opts: RunOptions = {}): Promise<Result> {
+    return runProcess(DOCKER, args, { ...opts, baseEnv: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.root, 'docker-config') } });
+  }
+
+  /** Imports the default busybox image (from Debian's busybox-static). */
+  async importBusybox(ref = 'busybox:latest'): Promise<string> {
+    const tar = spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 });
+    if (tar.status !== 0) throw new Error(`mkbusybox failed: ${tar.stderr.toString()}`);
+    const r = await this.berth(['import', '-c', 'CMD ["sh"]', '-', ref], { input: tar.stdout });
+    if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Removes everything the daemon made: containers, shims, mounts, cgroups, files. */
+  async cleanup(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null) {
+      const ids = await this.berth(['ps', '-aq', '--no-trunc']).catch(() => undefined);
+      for (const id of ids?.stdout.split('\n').filter(Boolean) ?? []) await this.berth(['rm', '-f', id]).catch(() => {});
+      await this.stopDaemon();
+    }
+    killShims(this.execRoot);
+    unmountUnder(this.root);
+    removeCgroups(this.cgroupParent);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  readLog(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+}
+
+function killShims(execRoot: string): void {
+  const dir = join(execRoot, 'c');
+  if (!existsSync(dir)) return;
+  for (const id of readdirSync(dir)) {
+    try {
+      const pid = Number(readFileSync(join(dir, id, 'shim.pid'), 'utf8').trim());
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    for (const rt of ['crun', 'runc']) {
+      spawnSync(rt === 'crun' ? 'crun' : 'runc', ['--root', join(execRoot, 'runtime', rt), 'delete', '--force', id], { stdio: 'ignore' });
+    }
+  }
+}
+
+export function mountsUnder(prefix: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(prefix));
+}
+
+function unmountUnder(prefix: string): void {
+  for (const m of mountsUnder(prefix).reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+}
+
+export function cgroupDirs(parent: string): string[] {
+  const out: string[] = [];
+  const base = '/sys/fs/cgroup';
+  for (const ctrl of existsSync(base) ? readdirSync(base) : []) {
+    const p = join(base, ctrl, parent);
+    if (existsSync(p)) out.push(p);
+  }
+  if (existsSync(join(base, parent))) out.push(join(base, parent));
+  return out;
+}
+
+function removeCgroups(parent: string): void {
+  for (const dir of cgroupDirs(parent)) {
+    // children first; cgroup directories are removed with rmdir, not rm -r
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+      try {
+        rmdirSync(d);
+      } catch {
+        // busy or gone
+      }
+    };
+    walk(dir);
+  }
+}
