@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -514,8 +515,8 @@ static void rt_error(off_t off, int st, char *msg, size_t cap)
 	}
 	if (msg[0])
 		return;
-	if (st < 0)
-		snprintf(msg, cap, "cannot run %s", o.runtime);
+	if (st < 0) /* fork failed, no console, no pid file: details in shim.log */
+		snprintf(msg, cap, "%s failed (see shim.log)", o.runtime);
 	else if (WIFSIGNALED(st))
 		snprintf(msg, cap, "runtime killed by signal %d", WTERMSIG(st));
 	else
@@ -812,6 +813,8 @@ static int handle(struct conn *c, char *line, const char *rest, size_t nrest)
 			return reply(c, "err invalid attach flags\n");
 		c->kind = C_ATTACH;
 		c->in_open = 1;
+		/* Acknowledge registration, so a client can order "attach, then start". */
+		write_all(c->fd, "ok\n", 3);
 		if (nrest && c->w_in)
 			stdin_feed(rest, nrest);
 	} else if (!strcmp(line, "wait") && !arg) {
@@ -1042,6 +1045,7 @@ static void finalize(void)
 		logmsg("umount %s: %s", o.ov_target, strerror(errno));
 	mounted = 0;
 	write_exit_json();
+	logmsg("exited: %s", exit_json);
 	finalized = 1;
 	close_until = now_ms() + CLOSE_MS;
 	for (size_t i = 0; i < nconns; i++)
@@ -1211,6 +1215,8 @@ static void parse_args(int argc, char **argv)
 		usage_error("%s needs --log-path", "--log-max-size/--log-max-file");
 	if (!o.ov_target != !o.ov_data || (o.ov_cwd && !o.ov_target))
 		usage_error("%s", "--overlay-target and --overlay-data go together (--overlay-cwd needs them)");
+	if (o.ov_target && o.exec_proc)
+		usage_error("%s", "--overlay-target does not go with --exec-process");
 	if (o.stdin_once && !o.stdin_ && !o.tty)
 		usage_error("%s", "--stdin-once needs --stdin");
 }
@@ -1368,6 +1374,10 @@ int main(int argc, char **argv)
 
 	/* C: the monitor */
 	close(rp[0]);
+	/* a fixed threshold keeps big client queues in mmap()ed chunks, which
+	 * free() returns to the kernel: RSS goes back down after a burst */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	setsid();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (chdir("/") < 0) { /* cannot fail */ }

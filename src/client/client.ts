@@ -68,16 +68,21 @@ export class Client {
     return this.t.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: opts.force || undefined, v: opts.volumes || undefined } });
   }
 
-  /** Registers the wait now; the returned promise resolves at the condition. */
-  async containerWait(id: string, condition: string): Promise<Promise<ContainerWaitResponse>> {
+  /**
+   * Registers the wait now (the daemon answers its headers at once) and returns a handle
+   * whose `result` settles at the condition. (A bare promise would be flattened by await.)
+   */
+  async containerWait(id: string, condition: string): Promise<{ result: Promise<ContainerWaitResponse> }> {
     const res = await this.t.check(await this.t.send('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } }));
-    return (async () => {
+    const result = (async () => {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       const text = Buffer.concat(chunks).toString('utf8').trim();
       if (!text) throw new Error('the daemon closed the wait without a result');
       return JSON.parse(text) as ContainerWaitResponse;
     })();
+    result.catch(() => {});
+    return { result };
   }
 
   async containerLogs(id: string, q: Record<string, string | boolean | undefined>, signal?: AbortSignal): Promise<IncomingMessage> {

@@ -67,7 +67,7 @@ test('docker run -d, ps, logs, stop, start, wait, inspect, rm', { skip }, async 
   const id = (await docker(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'echo started; trap "exit 3" TERM; while :; do sleep 0.1; done'])).trim();
   assert.match(id, /^[0-9a-f]{64}$/);
   const ps = await docker(['ps']);
-  assert.match(ps, new RegExp(`^CONTAINER ID\\s+IMAGE\\s+COMMAND\\s+CREATED\\s+STATUS\\s+PORTS\\s+NAMES\\n${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo starte…"\\s+.* ago\\s+Up .*\\s+web\\n$`));
+  assert.match(ps, new RegExp(`^CONTAINER ID\\s+IMAGE\\s+COMMAND\\s+CREATED\\s+STATUS\\s+PORTS\\s+NAMES\\n${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo started…"\\s+.* ago\\s+Up .*\\s+web\\n$`));
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await docker(['logs', 'web']), 'started\n');
   assert.equal(await docker(['stop', 'web']), 'web\n');

@@ -213,7 +213,14 @@ export function attach(sockPath: string, flags: string, first = ''): Promise<Att
     sock.on('error', reject);
     sock.on('connect', () => {
       sock.write(`attach ${flags}\n${first}`); // first: stdin bytes in the same write
-      resolve({ sock, data: () => Buffer.concat(chunks), closed });
+      // The shim acknowledges the registration with "ok\n" before the stream starts.
+      const data = () => {
+        const all = Buffer.concat(chunks);
+        if (all.length < 3) return Buffer.alloc(0);
+        if (!all.subarray(0, 3).equals(Buffer.from('ok\n'))) throw new Error(`attach not acknowledged: ${JSON.stringify(all.subarray(0, 20).toString())}`);
+        return all.subarray(3);
+      };
+      resolve({ sock, data, closed });
     });
   });
 }

@@ -216,7 +216,15 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.store.get(ref);
-    await this.locks.with(c.id, () => this.startLocked(c));
+    try {
+      await this.locks.with(c.id, () => this.startLocked(c));
+    } catch (e) {
+      // docker removes an --rm container whose start failed: nothing is left behind.
+      if (c.rec.HostConfig.AutoRemove && !(e instanceof EngineError && e.kind === 'NotModified')) {
+        await this.remove(c.id, { force: true }).catch((err: unknown) => log.warn('auto-remove after failed start', { id: c.id, error: err }));
+      }
+      throw e;
+    }
   }
 
   private async startLocked(c: Container): Promise<void> {
@@ -229,6 +237,7 @@ export class ContainerService {
     const shimDir = this.shimDir(c.id);
     await rm(shimDir, { recursive: true, force: true });
     await mkdir(shimDir, { recursive: true, mode: 0o700 });
+    const t0 = performance.now();
     try {
       // 1. The OCI bundle: the spec, with the user resolved from the image's files.
       const layerDirs = await this.images.snapshots.layerDirs(c.id);
@@ -241,6 +250,7 @@ export class ContainerService {
         swapAccounting: this.rt.swapAccounting,
       });
       await writeFile(join(shimDir, 'config.json'), JSON.stringify(spec));
+      const t1 = performance.now();
       // 2. The shim mounts the root file system and creates the container.
       const logOpts = rec.HostConfig.LogConfig.Config;
       await launchShim({
@@ -259,6 +269,7 @@ export class ContainerService {
         overlay: mount,
         oomFile: this.oomFile(spec.linux.cgroupsPath ?? ''),
       });
+      const t2 = performance.now();
       const shim = new ShimClient(shimDir);
       c.shimDir = shimDir;
       const generation = ++c.generation;
@@ -269,12 +280,14 @@ export class ContainerService {
       this.pending.delete(c.id);
       await Promise.all(waiting.map((p) => p.connect(shim).catch((e: unknown) => log.warn('attach failed', { id: c.id, error: e }))));
       // 5. Go.
+      const t3 = performance.now();
       const pid = await shim.start();
       c.setRunning(pid, new Date().toISOString());
       await this.store.save(c);
+      log.debug('container started', { id: c.id, specMs: (t1 - t0).toFixed(1), shimCreateMs: (t2 - t1).toFixed(1), startMs: (performance.now() - t3).toFixed(1) });
     } catch (e) {
       c.shimDir = undefined;
-      const err = e instanceof ShimStartError ? runtimeError(e) : e;
+      const err = e instanceof ShimStartError ? runtimeError(e, rec.Runtime, rec.Path) : e;
       c.setStartFailed(messageOf(err), (err instanceof EngineError ? err.exitCode : undefined) ?? 128);
       await this.store.save(c).catch(() => {});
       await rm(shimDir, { recursive: true, force: true }).catch(() => {});
@@ -493,17 +506,25 @@ function pipeBoth(shim: Socket, client: Socket, stdin: boolean): Promise<void> {
   });
 }
 
-/** docker's message for a runtime failure, rewritten so clients map it to 126/127 as docker's do. */
-function runtimeError(e: ShimStartError): EngineError {
+/**
+ * docker's message for a runtime failure, in docker's words so that clients map it to 127
+ * ("executable file not found", "no such file or directory") or 126 ("permission denied").
+ * crun and runc word these differently (crun omits the path on EACCES), so we normalise.
+ */
+export function runtimeError(e: ShimStartError, runtime: string, path: string): EngineError {
   const msg = e.runtimeMessage;
-  const notFound = /executable file [`'"]?([^`'"]+)[`'"]? not found/.exec(msg);
-  if (notFound) {
-    return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: exec: "${notFound[1]}": executable file not found in $PATH: unknown`, { exitCode: 127 });
+  const prefix = `${RUNTIME_ERROR_PREFIX}: ${runtime} create failed: unable to start container process`;
+  const runcForm = /exec: "([^"]+)": (.*)$/.exec(msg);
+  if (/executable file .*not found/i.test(msg)) {
+    const name = /executable file [`'"]([^`'"]+)[`'"]/.exec(msg)?.[1] ?? runcForm?.[1] ?? path;
+    return new EngineError('System', `${prefix}: exec: "${name}": executable file not found in $PATH: unknown`, { exitCode: 127 });
   }
-  const open = /(?:open|exec)(?:ing)? [`'"]?([^`'"]+)[`'"]?: (No such file or directory|Permission denied|Is a directory)/i.exec(msg);
-  if (open) {
-    const reason = open[2].toLowerCase();
-    return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: exec: "${open[1]}": ${reason}: unknown`, { exitCode: reason === 'no such file or directory' ? 127 : 126 });
+  if (/no such file or directory/i.test(msg)) {
+    return new EngineError('System', `${prefix}: exec: "${runcForm?.[1] ?? path}": stat ${runcForm?.[1] ?? path}: no such file or directory: unknown`, { exitCode: 127 });
+  }
+  if (/permission denied|operation not permitted|is a directory|exec format error/i.test(msg) && /exec|executable/i.test(msg)) {
+    const reason = /exec format error/i.test(msg) ? 'exec format error' : 'permission denied';
+    return new EngineError('System', `${prefix}: exec: "${runcForm?.[1] ?? path}": ${reason}: unknown`, { exitCode: 126 });
   }
   return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: ${msg}: unknown`, e.exitCode === undefined ? undefined : { exitCode: e.exitCode });
 }

@@ -135,8 +135,8 @@ export function hijack(ctx: Ctx, contentType: string): Duplex {
   if (ctx.upgrade) {
     const { socket, head } = ctx.upgrade;
     socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    // Stay paused: stdin that arrives before the container's streams are connected must wait.
     if (head.length) socket.unshift(head);
-    socket.resume();
     return socket;
   }
   const res = ctx.res!;

@@ -65,7 +65,7 @@ export async function start(ctx: CliContext, p: Parsed<typeof startFlags>): Prom
     throw new StatusError(startErrorStatus(msg), `${msg}\nError: failed to start containers: ${name}`);
   }
   await streaming;
-  return (await wait).StatusCode;
+  return (await wait.result).StatusCode;
 }
 
 const stopFlags = defineFlags({
@@ -139,7 +139,7 @@ export async function wait(ctx: CliContext, p: Parsed): Promise<number> {
   let failed = 0;
   for (const n of p.args) {
     try {
-      const r = await (await ctx.client.containerWait(n, 'not-running'));
+      const r = await (await ctx.client.containerWait(n, 'not-running')).result;
       ctx.stdout.write(`${r.StatusCode}\n`);
     } catch (e) {
       failed++;

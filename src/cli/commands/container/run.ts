@@ -184,7 +184,7 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
   for (const s of proxied) process.on(s, forward);
   try {
     await streaming;
-    const r = await waitResult;
+    const r = await waitResult.result;
     if (r.Error?.Message) ctx.stderr.write(`berth: Error response from daemon: ${r.Error.Message}\n`);
     return r.StatusCode;
   } finally {

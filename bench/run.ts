@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: Berth's speed, measured end to end on this machine, printed as JSON (and
+ * written to bench/results.json). Docker is measured side by side when a dockerd answers on
+ * /var/run/docker.sock. Never used as a pass/fail test.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestDaemon, NODE, BERTH, ROOT } from '../test/integration/harness.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function timeCmd(cmd: string, args: string[], env: Record<string, string> = {}): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr?.toString()}`);
+  return ms;
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+function dockerAvailable(): boolean {
+  return existsSync('/var/run/docker.sock') && spawnSync('docker', ['version'], { stdio: 'ignore', env: { ...process.env, DOCKER_HOST: 'unix:///var/run/docker.sock' } }).status === 0;
+}
+
+async function main(): Promise<void> {
+  const d = await TestDaemon.start({ extraArgs: ['--log-level', 'debug'] });
+  const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, node: process.versions.node };
+  try {
+    await d.importBusybox();
+    const env = { BERTH_HOST: d.host };
+    const berth = (args: string[]) => timeCmd(NODE, [BERTH, ...args], env);
+
+    // CLI start-up: a command that needs no daemon.
+    const cliStart = Array.from({ length: RUNS }, () => berth(['--version']));
+    // One API round trip on top of start-up.
+    const version = Array.from({ length: RUNS }, () => berth(['version']));
+    // The whole run path.
+    for (let i = 0; i < 3; i++) berth(['run', '--rm', 'busybox', 'true']);
+    const logStart = d.readLog().length;
+    const run = Array.from({ length: RUNS }, () => berth(['run', '--rm', 'busybox', 'true']));
+    const phases = { specMs: [] as number[], shimCreateMs: [] as number[], startMs: [] as number[] };
+    for (const m of d.readLog().slice(logStart).matchAll(/msg="container started".*specMs=([\d.]+).*shimCreateMs=([\d.]+).*startMs=([\d.]+)/g)) {
+      phases.specMs.push(Number(m[1]));
+      phases.shimCreateMs.push(Number(m[2]));
+      phases.startMs.push(Number(m[3]));
+    }
+    results.berth_version_ms = { median: median(cliStart), target: 60 };
+    results.berth_version_with_api_ms = { median: median(version) };
+    results.run_rm_true_ms = {
+      median: median(run),
+      target: 150,
+      breakdown: {
+        cli_start: median(cliStart),
+        api_round_trip: median(version) - median(cliStart),
+        spec_and_bundle: phases.specMs.length ? median(phases.specMs) : null,
+        mount_and_runtime_create: phases.shimCreateMs.length ? median(phases.shimCreateMs) : null,
+        runtime_start: phases.startMs.length ? median(phases.startMs) : null,
+      },
+    };
+
+    // Memory: the idle daemon and one shim supervising an idle container.
+    const cid = spawnSync(NODE, [BERTH, 'run', '-d', 'busybox', 'sleep', '300'], { env: { ...process.env, ...env } }).stdout.toString().trim();
+    await new Promise((r) => setTimeout(r, 500));
+    const shimPid = Number(readFileSync(join(d.execRoot, 'c', cid, 'shim.pid'), 'utf8'));
+    results.rss_kib = { berthd_idle: rssKiB(d.pid!), shim_per_container: rssKiB(shimPid), target_kib: 1024 };
+    spawnSync(NODE, [BERTH, 'rm', '-f', cid], { env: { ...process.env, ...env } });
+
+    // Logs: 100,000 lines printed, read back to /dev/null.
+    spawnSync(NODE, [BERTH, 'run', '--name', 'logbench', 'busybox', 'sh', '-c', 'seq 1 100000'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    const logs = Array.from({ length: Math.min(RUNS, 10) }, () => berth(['logs', 'logbench']));
+    results.logs_100k_lines_ms = { median: median(logs), target: 300 };
+
+    if (dockerAvailable()) {
+      const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
+      const drun = Array.from({ length: RUNS }, () => timeCmd('docker', ['run', '--rm', 'busybox', 'true'], denv));
+      results.docker_run_rm_true_ms = { median: median(drun) };
+    } else {
+      results.docker = 'not measured: no dockerd on /var/run/docker.sock (install Debian\'s docker.io to compare)';
+    }
+  } finally {
+    await d.cleanup();
+  }
+  const json = JSON.stringify(results, null, 2);
+  process.stdout.write(json + '\n');
+  writeFileSync(join(ROOT, 'bench', 'results.json'), json + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
