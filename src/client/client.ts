@@ -1,5 +1,4 @@
 /** Engine API calls used by the CLI, one method per endpoint. */
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type {
@@ -85,7 +84,7 @@ export class Client {
     return { result };
   }
 
-  async containerLogs(id: string, q: Record<string, string | boolean | undefined>, signal?: AbortSignal): Promise<IncomingMessage> {
+  async containerLogs(id: string, q: Record<string, string | boolean | undefined>, signal?: AbortSignal): Promise<Readable> {
     return this.t.check(await this.t.send('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: q, ...(signal ? { signal } : {}) }));
   }
 
@@ -110,15 +109,15 @@ export class Client {
     return this.t.call('POST', `/images/${name}/tag`, { query: { repo, tag } });
   }
 
-  async imageImport(src: Readable, q: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<IncomingMessage> {
+  async imageImport(src: Readable, q: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/images/create', {
       stream: src,
       query: { fromSrc: '-', repo: q.repo, tag: q.tag, message: q.message, changes: q.changes, platform: q.platform },
-      headers: { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' },
+      headers: { 'Content-Type': 'application/x-tar' },
     }));
   }
 
-  async imagePull(image: string, tag?: string, platform?: string): Promise<IncomingMessage> {
+  async imagePull(image: string, tag?: string, platform?: string): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/images/create', { query: { fromImage: image, tag, platform }, headers: { 'X-Registry-Auth': 'e30=' } }));
   }
 }

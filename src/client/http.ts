@@ -1,12 +1,12 @@
 /**
- * Engine API client transport: HTTP/1.1 over the daemon's Unix socket. Statuses map back to
+ * Engine API client transport: HTTP/1.1 over the daemon's Unix socket (see wire.ts). Statuses map back to
  * error kinds (the inverse of the server's httpstatus), so callers never read status codes.
  */
-import { request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { API_VERSION } from '../api/version.ts';
 import { EngineError, type ErrorKind } from '../errdefs/index.ts';
+import { wireRequest, type WireResponse } from './wire.ts';
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined | string[]>;
@@ -62,7 +62,8 @@ export class Transport {
     this.version = version;
   }
 
-  private connectError(e: NodeJS.ErrnoException): EngineError {
+  private connectError(e: NodeJS.ErrnoException): Error {
+    if (e.name === 'AbortError') return e;
     if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
       return new EngineError('Unavailable', `Cannot connect to the Berth daemon at ${this.host}. Is berthd running?`, { cause: e });
     }
@@ -73,33 +74,29 @@ export class Transport {
   }
 
   /** Sends a request and returns the response without reading its body. */
-  send(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      let payload: Buffer | undefined;
-      if (opts.body !== undefined) {
-        payload = Buffer.from(JSON.stringify(opts.body));
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = String(payload.length);
-      }
-      const req = request({ socketPath: this.socketPath, method, path: buildPath(path, opts.query, this.version), headers, signal: opts.signal });
-      req.on('error', (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError' ? e : this.connectError(e)));
-      req.on('response', resolve);
-      if (opts.stream) {
-        opts.stream.on('error', (e) => req.destroy(e));
-        opts.stream.pipe(req);
-      } else {
-        req.end(payload);
-      }
-    });
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<WireResponse> {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    let body: Buffer | undefined;
+    if (opts.body !== undefined) {
+      body = Buffer.from(JSON.stringify(opts.body));
+      headers['Content-Type'] = 'application/json';
+    }
+    try {
+      return await wireRequest(this.socketPath, {
+        method, path: buildPath(path, opts.query, this.version), headers,
+        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (e) {
+      throw this.connectError(e as NodeJS.ErrnoException);
+    }
   }
 
-  /** Throws the daemon's error for a non-2xx response. */
-  async check(res: IncomingMessage): Promise<IncomingMessage> {
-    const status = res.statusCode ?? 500;
-    if (status < 300) return res;
-    const body = await readAll(res);
-    let message = body.toString('utf8').trim();
+  /** Throws the daemon's error for a non-2xx response; returns the body stream otherwise. */
+  async check(res: WireResponse): Promise<Readable> {
+    const status = res.status;
+    if (status < 300) return res.body;
+    const raw = await readAll(res.body);
+    let message = raw.toString('utf8').trim();
     try {
       const v = JSON.parse(message) as { message?: string };
       if (typeof v.message === 'string') message = v.message;
@@ -111,39 +108,21 @@ export class Transport {
   }
 
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.check(await this.send(method, path, opts));
-    const body = await readAll(res);
+    const body = await readAll(await this.check(await this.send(method, path, opts)));
     if (!body.length) return undefined as T;
     return JSON.parse(body.toString('utf8')) as T;
   }
 
   async call(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
-    const res = await this.check(await this.send(method, path, opts));
-    res.resume();
-    await new Promise((r) => res.on('end', r));
+    await readAll(await this.check(await this.send(method, path, opts)));
   }
 
   /** Opens a hijacked, bidirectional stream (attach, exec start). */
-  hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp', ...(opts.headers ?? {}) };
-      let payload: Buffer | undefined;
-      if (opts.body !== undefined) {
-        payload = Buffer.from(JSON.stringify(opts.body));
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = String(payload.length);
-      }
-      const req = request({ socketPath: this.socketPath, method, path: buildPath(path, opts.query, this.version), headers });
-      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
-      req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
-        if (head.length) socket.unshift(head);
-        resolve(socket);
-      });
-      req.on('response', (res) => {
-        this.check(res).then(() => reject(new EngineError('System', 'the daemon did not upgrade the connection')), reject);
-      });
-      req.end(payload);
-    });
+  async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<Socket> {
+    const res = await this.send(method, path, { ...opts, headers: { Connection: 'Upgrade', Upgrade: 'tcp', ...(opts.headers ?? {}) } });
+    if (res.status === 101) return res.socket;
+    await this.check(res);
+    throw new EngineError('System', 'the daemon did not upgrade the connection');
   }
 }
 

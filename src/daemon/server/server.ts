@@ -37,6 +37,11 @@ export class ApiServer {
     const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 });
     server.on('request', (req, res) => void this.dispatch(req, res, undefined));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.dispatch(req, undefined, { socket, head }));
+    server.on('clientError', (err: NodeJS.ErrnoException, sock: Duplex) => {
+      log.debug('bad request from client', { error: err.message, code: err.code });
+      if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else sock.destroy();
+    });
     server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

@@ -1,0 +1,183 @@
+/**
+ * A small HTTP/1.1 client over a Unix socket, made for the CLI's start-up time: loading
+ * node:http and its first request cost ~25 ms here (the module itself, and net.isIPv6's
+ * regex compiled for the default host), more than the rest of a `berth ps`. It speaks just
+ * what the Engine API needs: one request per connection, Content-Length, chunked and
+ * close-delimited bodies, chunked uploads, and `Upgrade: tcp` hijacks.
+ */
+import { createConnection, type Socket } from 'node:net';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+
+export interface WireRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  stream?: Readable;
+  signal?: AbortSignal;
+}
+
+export interface WireResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body; for a 101 answer, nothing (use `socket`). */
+  body: Readable;
+  socket: Socket;
+}
+
+/** Decodes a chunked transfer-encoded body. */
+class Dechunker extends Transform {
+  private buf: Buffer = Buffer.alloc(0);
+  private remaining = -1; // bytes left in the current chunk, -1 = expecting a size line
+  private done = false;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    try {
+      this.drain();
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  }
+
+  private drain(): void {
+    while (!this.done) {
+      if (this.remaining < 0) {
+        const nl = this.buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const size = parseInt(this.buf.toString('latin1', 0, nl).split(';')[0], 16);
+        if (Number.isNaN(size)) throw new Error('malformed chunked encoding from the daemon');
+        this.buf = this.buf.subarray(nl + 2);
+        if (size === 0) {
+          this.done = true;
+          this.push(null);
+          return;
+        }
+        this.remaining = size;
+      }
+      if (this.remaining > 0) {
+        if (this.buf.length === 0) return;
+        const n = Math.min(this.remaining, this.buf.length);
+        this.push(this.buf.subarray(0, n));
+        this.buf = this.buf.subarray(n);
+        this.remaining -= n;
+      }
+      if (this.remaining === 0) {
+        if (this.buf.length < 2) return;
+        this.buf = this.buf.subarray(2);
+        this.remaining = -1;
+      }
+    }
+  }
+}
+
+function writeChunked(src: Readable, sock: Socket): void {
+  src.on('data', (d: Buffer | string) => {
+    const b = typeof d === 'string' ? Buffer.from(d) : d;
+    if (b.length === 0) return;
+    sock.write(`${b.length.toString(16)}\r\n`);
+    sock.write(b);
+    if (!sock.write('\r\n')) {
+      src.pause();
+      sock.once('drain', () => src.resume());
+    }
+  });
+  src.on('end', () => sock.write('0\r\n\r\n'));
+  src.on('error', (e) => sock.destroy(e));
+}
+
+export function wireRequest(socketPath: string, req: WireRequest): Promise<WireResponse> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(socketPath);
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      reject(e);
+    };
+    const onAbort = () => fail(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+    if (req.signal) {
+      if (req.signal.aborted) return onAbort();
+      req.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    sock.once('error', fail);
+    sock.once('connect', () => {
+      let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: api\r\nUser-Agent: Berth-Client\r\n`;
+      const headers: Record<string, string> = { ...req.headers };
+      if (req.body) headers['Content-Length'] = String(req.body.length);
+      else if (req.stream) headers['Transfer-Encoding'] = 'chunked';
+      if (!headers.Connection) headers.Connection = 'close';
+      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+      sock.write(head + '\r\n');
+      if (req.body) sock.write(req.body);
+      if (req.stream) writeChunked(req.stream, sock);
+    });
+    let buf: Buffer = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      sock.off('data', onData);
+      sock.pause();
+      const lines = buf.toString('latin1', 0, end).split('\r\n');
+      const rest = buf.subarray(end + 4);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0])?.[1] ?? 0);
+      if (!status) return fail(new Error(`malformed response from the daemon: ${lines[0]}`));
+      const hdrs: Record<string, string> = {};
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(':');
+        if (i > 0) hdrs[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      settled = true;
+      sock.off('error', fail);
+      if (rest.length) sock.unshift(rest);
+      if (status === 101) {
+        req.signal?.removeEventListener('abort', onAbort);
+        resolve({ status, headers: hdrs, body: Readable.from([]), socket: sock });
+        return;
+      }
+      resolve({ status, headers: hdrs, body: bodyOf(sock, status, req.method, hdrs), socket: sock });
+    };
+    sock.on('data', onData);
+  });
+}
+
+function bodyOf(sock: Socket, status: number, method: string, h: Record<string, string>): Readable {
+  if (method === 'HEAD' || status === 204 || status === 304) {
+    sock.destroy();
+    return Readable.from([]);
+  }
+  if (/chunked/i.test(h['transfer-encoding'] ?? '')) {
+    const d = new Dechunker();
+    sock.on('error', (e) => d.destroy(e));
+    d.on('end', () => sock.destroy());
+    d.on('close', () => sock.destroy());
+    return sock.pipe(d);
+  }
+  const len = h['content-length'];
+  if (len !== undefined) {
+    let left = Number(len);
+    const out = new Readable({ read() { sock.resume(); } });
+    if (left === 0) {
+      out.push(null);
+      sock.destroy();
+      return out;
+    }
+    sock.on('data', (d: Buffer) => {
+      const part = d.subarray(0, left);
+      left -= part.length;
+      if (!out.push(part)) sock.pause();
+      if (left <= 0) {
+        out.push(null);
+        sock.destroy();
+      }
+    });
+    sock.on('error', (e) => out.destroy(e));
+    sock.on('close', () => { if (left > 0) out.destroy(new Error('the daemon closed the connection mid-response')); });
+    return out;
+  }
+  sock.on('close', () => sock.destroyed || sock.destroy());
+  return sock;
+}
