@@ -231,7 +231,7 @@ export class Daemon implements SystemBackend {
     };
   }
 
-  private logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk> {
+  private logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk[]> {
     const c = this.containers.get(ref);
     if (c.rec.HostConfig.LogConfig.Type === 'none' || !c.rec.LogPath) {
       throw notImplemented('configured logging driver does not support reading');

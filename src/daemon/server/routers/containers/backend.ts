@@ -16,10 +16,15 @@ export interface LogsOptions {
   signal: AbortSignal;
 }
 
+/** A log line: `buf[logStart, logEnd)` (+ "\n" when `nl`) is the payload; `buf[timeStart, timeEnd)` the RFC3339Nano time. */
 export interface LogChunk {
   stream: 'stdout' | 'stderr';
-  time: string;
-  log: string;
+  buf: Buffer;
+  logStart: number;
+  logEnd: number;
+  nl: boolean;
+  timeStart: number;
+  timeEnd: number;
 }
 
 /** What the container routes need from the daemon. */
@@ -36,6 +41,7 @@ export interface ContainerBackend {
   prepareWait(ref: string, condition: WaitCondition): () => Promise<ContainerWaitResponse>;
   /** Looks the container up and tells whether it has a TTY; throws NotFound. */
   streamInfo(ref: string): { tty: boolean };
-  logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk>;
+  /** Batches of log entries, oldest first. */
+  logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk[]>;
   attach(ref: string, stream: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<void>;
 }

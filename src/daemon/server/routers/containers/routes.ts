@@ -2,12 +2,11 @@ import type { Duplex } from 'node:stream';
 import { versionAtLeast } from '../../../../api/version.ts';
 import type { ContainerCreateRequest } from '../../../../api/types.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
-import { frame } from '../../../../lib/stdcopy.ts';
 import {
   boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
-import type { ContainerBackend, WaitCondition } from './backend.ts';
+import type { ContainerBackend, LogChunk, WaitCondition } from './backend.ts';
 
 const RAW = 'application/vnd.docker.raw-stream';
 const MUX = 'application/vnd.docker.multiplexed-stream';
@@ -31,6 +30,33 @@ function fixedNano(t: string): string {
   const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$/.exec(t);
   if (!m) return t;
   return `${m[1]}.${(m[2] ?? '').padEnd(9, '0').slice(0, 9)}Z`;
+}
+
+/** Frames a batch of log lines into one buffer (one write per batch, not per line). */
+export function encodeLogBatch(batch: LogChunk[], tty: boolean, timestamps: boolean): Buffer {
+  const stamps = timestamps ? batch.map((e) => `${fixedNano(e.buf.toString('latin1', e.timeStart, e.timeEnd))} `) : undefined;
+  let size = 0;
+  for (let i = 0; i < batch.length; i++) {
+    size += batch[i].logEnd - batch[i].logStart + (batch[i].nl ? 1 : 0) + (tty ? 0 : 8) + (stamps ? stamps[i].length : 0);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const e = batch[i];
+    const len = e.logEnd - e.logStart + (e.nl ? 1 : 0) + (stamps ? stamps[i].length : 0);
+    if (!tty) {
+      out[off] = e.stream === 'stderr' ? 2 : 1;
+      out[off + 1] = 0;
+      out[off + 2] = 0;
+      out[off + 3] = 0;
+      out.writeUInt32BE(len, off + 4);
+      off += 8;
+    }
+    if (stamps) off += out.write(stamps[i], off, 'latin1');
+    off += e.buf.copy(out, off, e.logStart, e.logEnd);
+    if (e.nl) out[off++] = 0x0a;
+  }
+  return out;
 }
 
 export function containerRoutes(b: ContainerBackend): Route[] {
@@ -123,11 +149,8 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const res = ctx.res!;
         res.writeHead(200, { 'Content-Type': tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MUX });
         res.flushHeaders();
-        for await (const e of entries) {
-          const text = timestamps ? `${fixedNano(e.time)} ${e.log}` : e.log;
-          const data = Buffer.from(text);
-          const ok = res.write(tty ? data : frame(e.stream === 'stderr' ? 2 : 1, data));
-          if (!ok) await new Promise((r) => res.once('drain', r));
+        for await (const batch of entries) {
+          if (!res.write(encodeLogBatch(batch, tty, timestamps))) await new Promise((r) => res.once('drain', r));
           if (ctx.signal.aborted) break;
         }
         res.end();
