@@ -140,7 +140,7 @@ export function decodeHostConfig(h: Partial<HostConfig> | undefined, d: HostConf
   if (memory < 0) throw invalidParameter('invalid Memory: must not be negative');
   if (memorySwap > 0 && memory === 0) throw invalidParameter('You should always set the Memory limit when using Memoryswap limit, see usage');
   if (memorySwap > 0 && memorySwap < memory) throw invalidParameter('Minimum memoryswap limit should be larger than memory limit, see usage');
-  if (memory > 0 && memorySwap !== 0 && !d.swapAccounting) {
+  if (memorySwap > 0 && !d.swapAccounting) {
     warnings.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
     memorySwap = -1;
   }

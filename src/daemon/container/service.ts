@@ -6,6 +6,7 @@
  * for every step that changes something, so a failure leaves nothing half-made.
  */
 import { mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { ContainerCreateRequest } from '../../api/types.ts';
@@ -298,6 +299,7 @@ export class ContainerService {
   private runtimePath(name: string): string {
     const p = this.rt.runtimes[name];
     if (!p) throw invalidParameter(`unknown or invalid runtime name: ${name}`);
+    if (!existsSync(p)) throw system(`OCI runtime "${name}" cannot be used: its binary ${p} is missing (install it or fix "runtimes" in daemon.json)`);
     return p;
   }
 

@@ -1,0 +1,127 @@
+/**
+ * The Engine API as any client sees it: version negotiation, headers, error bodies and
+ * statuses; plus OOM reporting, log rotation, a missing runtime binary, and the CLI's help.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TestDaemon } from './harness.ts';
+
+let d: TestDaemon;
+
+before(async () => {
+  d = new (TestDaemon as unknown as { new(r: string): TestDaemon })('crun');
+  writeFileSync(join(d.root, 'daemon.json'), JSON.stringify({ runtimes: { broken: { path: '/nonexistent/crun' } } }));
+  await d.startDaemon();
+  await d.importBusybox();
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+function api(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method, path, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+test('_ping and version negotiation headers', async () => {
+  const ping = await api('HEAD', '/_ping');
+  assert.equal(ping.status, 200);
+  assert.equal(ping.headers['api-version'], '1.50');
+  assert.equal(ping.headers.ostype, 'linux');
+  assert.equal(ping.headers['docker-experimental'], 'false');
+  assert.equal((await api('GET', '/v1.41/_ping')).body, 'OK');
+  const old = await api('GET', '/v1.12/version');
+  assert.equal(old.status, 400);
+  assert.deepEqual(JSON.parse(old.body), { message: 'client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version' });
+  const tooNew = await api('GET', '/v1.99/version');
+  assert.equal(tooNew.status, 400);
+  assert.match(JSON.parse(tooNew.body).message, /client version 1.99 is too new. Maximum supported API version is 1.50/);
+  const v = JSON.parse((await api('GET', '/version')).body);
+  assert.equal(v.ApiVersion, '1.50');
+  assert.equal(v.MinAPIVersion, '1.24');
+});
+
+test('errors are {"message"} with docker\'s statuses', async () => {
+  const nf = await api('GET', '/v1.50/containers/nope/json');
+  assert.equal(nf.status, 404);
+  assert.deepEqual(JSON.parse(nf.body), { message: 'No such container: nope' });
+  const bad = await api('POST', '/v1.50/containers/create', { Image: 'busybox', Cmd: 'not-an-array-but-ok', HostConfig: { Memory: 12 } });
+  assert.equal(bad.status, 400);
+  assert.match(JSON.parse(bad.body).message, /Minimum memory limit/);
+  const noimg = await api('POST', '/v1.50/containers/create', { Image: 'ghost', Cmd: ['true'] });
+  assert.equal(noimg.status, 404);
+  assert.deepEqual(JSON.parse(noimg.body), { message: 'No such image: ghost:latest' });
+  const created = JSON.parse((await api('POST', '/v1.50/containers/create?name=dup', { Image: 'busybox', Cmd: ['true'] })).body);
+  assert.match(created.Id, /^[0-9a-f]{64}$/);
+  const dup = await api('POST', '/v1.50/containers/create?name=dup', { Image: 'busybox', Cmd: ['true'] });
+  assert.equal(dup.status, 409);
+  const kill = await api('POST', `/v1.50/containers/${created.Id}/kill`);
+  assert.equal(kill.status, 409);
+  assert.match(JSON.parse(kill.body).message, /is not running/);
+  const stop = await api('POST', `/v1.50/containers/${created.Id}/stop`);
+  assert.equal(stop.status, 304);
+  assert.equal((await api('DELETE', `/v1.50/containers/${created.Id}`)).status, 204);
+  const unknown = await api('GET', '/v1.50/nothing/here');
+  assert.equal(unknown.status, 404);
+  const badJson = await new Promise<number>((resolve) => {
+    const req = request({ socketPath: d.sock, method: 'POST', path: '/v1.50/containers/create', headers: { 'Content-Type': 'application/json' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.end('{"Image": ');
+  });
+  assert.equal(badJson, 400);
+});
+
+test('an OOM-killed container is reported as such', async () => {
+  const r = await d.berth(['run', '--name', 'oom', '-m', '8m', 'busybox', 'sh', '-c', 'x=$(head -c 50000000 /dev/zero | tr "\\0" a); echo ${#x}']);
+  assert.equal(r.code, 137);
+  assert.equal((await d.berth(['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'oom'])).stdout.trim(), 'true 137');
+  await d.berth(['rm', 'oom']);
+});
+
+test('--log-opt max-size/max-file rotate the json-file log and logs reads across files', async () => {
+  const r = await d.berth(['run', '--name', 'rot', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=3', 'busybox', 'sh', '-c', 'seq 1 3000']);
+  assert.equal(r.code, 0, r.stderr);
+  const logPath = (await d.berth(['inspect', '-f', '{{.LogPath}}', 'rot'])).stdout.trim();
+  const files = readdirSync(dirname(logPath)).filter((f) => f.includes('-json.log'));
+  assert.deepEqual(files.sort(), [`${dirname(logPath).split('/').pop()}-json.log`, `${dirname(logPath).split('/').pop()}-json.log.1`, `${dirname(logPath).split('/').pop()}-json.log.2`].sort());
+  const lines = (await d.berth(['logs', 'rot'])).stdout.trim().split('\n');
+  assert.equal(lines[lines.length - 1], '3000');
+  for (let i = 1; i < lines.length; i++) assert.equal(Number(lines[i]), Number(lines[i - 1]) + 1, 'contiguous across rotated files');
+  const bad = await d.berth(['run', '--rm', '--log-opt', 'max-file=0', 'busybox', 'true']);
+  assert.notEqual(bad.code, 0);
+  await d.berth(['rm', 'rot']);
+});
+
+test('a missing runtime binary gives a clear error and leaves nothing behind', async () => {
+  const r = await d.berth(['run', '--rm', '--runtime', 'broken', 'busybox', 'true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /\/nonexistent\/crun/);
+  assert.equal((await d.berth(['ps', '-aq'])).stdout, '');
+  assert.ok(!existsSync(join(d.execRoot, 'c')) || readdirSync(join(d.execRoot, 'c')).length === 0, 'no shim state left');
+});
+
+test('berth --help and berth run --help list what exists, in docker\'s layout', async () => {
+  const top = await d.berth(['--help']);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /^\nUsage:  berth \[OPTIONS\] COMMAND\n/);
+  assert.match(top.stdout, /Common Commands:\n  run +Create and run a new container from an image\n/);
+  const run = await d.berth(['run', '--help']);
+  assert.match(run.stdout, /Usage:  berth run \[OPTIONS\] IMAGE \[COMMAND\] \[ARG\.\.\.\]/);
+  assert.match(run.stdout, /-m, --memory bytes +Memory limit/);
+  const unknown = await d.berth(['frobnicate']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /berth: 'frobnicate' is not a berth command\.\nSee 'berth --help'/);
+  const badFlag = await d.berth(['ps', '--bogus']);
+  assert.equal(badFlag.code, 125);
+  assert.match(badFlag.stderr, /unknown flag: --bogus\nSee 'berth ps --help'\./);
+});
