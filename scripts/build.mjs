@@ -2,7 +2,7 @@
 // fast) and compiles berth-shim. Idempotent: skips work whose inputs did not change.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, existsSync, statSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,8 +44,17 @@ if (!fresh || process.argv.includes('--force')) {
   };
   // CommonJS dependencies bundled into ESM need a require().
   const banner = `#!${nodeBin}\nimport { createRequire as __berthCreateRequire } from 'node:module';\nconst require = __berthCreateRequire(import.meta.url);\n`;
-  await build({ ...common, entryPoints: [join(root, 'src/cmd/berth.ts')], outfile: join(dist, 'berth.js'), banner: { js: banner } });
-  await build({ ...common, entryPoints: [join(root, 'src/cmd/berthd.ts')], outfile: join(dist, 'berthd.js'), banner: { js: banner } });
+  // Code splitting: what a command loads only on demand (the Go template engine for
+  // --format) lands in chunks/, so the common path compiles less at start-up.
+  rmSync(join(dist, 'chunks'), { recursive: true, force: true });
+  await build({
+    ...common,
+    entryPoints: { berth: join(root, 'src/cmd/berth.ts'), berthd: join(root, 'src/cmd/berthd.ts') },
+    outdir: dist,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    banner: { js: banner },
+  });
   for (const o of outs) chmodSync(o, 0o755);
 }
 

@@ -4,7 +4,6 @@
  * docker CLI's formatter.Context (preFormat → parse → header row → rows → tabwriter).
  */
 import { humanDuration, humanSize } from '../lib/units.ts';
-import { parseTemplate, dockerFuncs, dockerHeaderFuncs, dockerPreFormat, STRUCT } from '../lib/gotemplate/index.ts';
 import { tabwrite } from './tabwriter.ts';
 import { StatusError } from './context.ts';
 
@@ -25,9 +24,27 @@ export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
+/** The template engine's struct marker (same Symbol.for key), without loading the engine. */
+const STRUCT = Symbol.for('berth.gotemplate.struct');
+
 /** A row object whose fields behave like a Go struct in templates (unknown field → error). */
 export function structRow<T extends object>(typeName: string, fields: T): T {
   return Object.assign({ [STRUCT]: typeName }, fields) as T;
+}
+
+/**
+ * The Go template engine is loaded only when a --format asks for it: it is half of the
+ * CLI's code, and default tables render without it, which keeps start-up short.
+ */
+function engine(): Promise<typeof import('../lib/gotemplate/index.ts')> {
+  return import('../lib/gotemplate/index.ts');
+}
+
+/** A default table: columns of row fields, rendered directly. */
+export function renderTable(rows: Record<string, unknown>[], columns: [field: string, header: string][]): string {
+  const lines = [columns.map(([, h]) => h).join('\t')];
+  for (const r of rows) lines.push(columns.map(([f]) => String(r[f] ?? '')).join('\t'));
+  return tabwrite(lines);
 }
 
 function templateError(e: unknown): StatusError {
@@ -38,7 +55,8 @@ function templateError(e: unknown): StatusError {
  * Renders rows with a user format (`table …`, a plain template, or `json`). `headers` maps
  * placeholder names to column titles for the table header row.
  */
-export function renderRows(rows: object[], format: string, headers: Record<string, string>): string {
+export async function renderRows(rows: object[], format: string, headers: Record<string, string>): Promise<string> {
+  const { parseTemplate, dockerFuncs, dockerHeaderFuncs, dockerPreFormat } = await engine();
   const { table, format: body } = dockerPreFormat(format);
   let tmpl;
   try {
@@ -58,7 +76,8 @@ export function renderRows(rows: object[], format: string, headers: Record<strin
 }
 
 /** One template over one object (inspect, version, info). */
-export function renderOne(obj: unknown, format: string): string {
+export async function renderOne(obj: unknown, format: string): Promise<string> {
+  const { parseTemplate, dockerFuncs, dockerPreFormat } = await engine();
   const { format: body } = dockerPreFormat(format);
   try {
     return parseTemplate(body, { funcs: dockerFuncs }).execute(obj) + '\n';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
 import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
 import { messageOf } from '../errdefs/index.ts';
-import { SeccompProfiles } from '../runtime/seccomp.ts';
+import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
 import { Daemon } from '../daemon/daemon.ts';
 import { Router } from '../daemon/server/router.ts';
 import { ApiServer } from '../daemon/server/server.ts';
@@ -228,6 +228,7 @@ async function main(): Promise<void> {
   checkPidfile(pidfile);
   writeFileSync(pidfile, `${process.pid}\n`);
 
+  const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
   const daemon = await Daemon.open({
     dataRoot,
     execRoot,
@@ -236,11 +237,14 @@ async function main(): Promise<void> {
     runtime: {
       runtimes,
       defaultRuntime,
-      shimPath: args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath(),
+      shimPath,
       cgroupParent: args['cgroup-parent'] ?? file['cgroup-parent'] ?? '/berth',
       cgroupVersion: cgv,
       swapAccounting,
       seccomp: new SeccompProfiles(args['seccomp-profile'] ?? file['seccomp-profile'] ?? '/usr/share/containers/seccomp.json'),
+      ...(existsSync(join(dirname(shimPath), 'berth-seccomp-bpf'))
+        ? { seccompBpf: new SeccompBpfCache(join(dirname(shimPath), 'berth-seccomp-bpf'), join(execRoot, 'seccomp')) }
+        : {}),
     },
   });
   const missing = daemon.missingBinaries();

@@ -42,6 +42,7 @@ export interface OciProcess {
 
 export interface OciSpec {
   ociVersion: string;
+  annotations?: Record<string, string>;
   process: OciProcess;
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -208,4 +209,11 @@ export const withNamespace = (type: string, mode: 'private' | 'host' | { path: s
   s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== type);
   if (mode === 'private') s.linux.namespaces.push({ type });
   else if (mode !== 'host') s.linux.namespaces.push({ type, path: mode.path });
+};
+
+/** crun loads a precompiled filter from this annotation and ignores linux.seccomp. */
+export const withSeccompBpf = (b64: string): SpecOpt => (s) => {
+  if (!s.linux.seccomp) return;
+  s.annotations = { ...(s.annotations ?? {}), 'run.oci.seccomp_bpf_data': b64 };
+  delete s.linux.seccomp;
 };

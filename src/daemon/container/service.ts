@@ -17,7 +17,8 @@ import { generateName, validContainerName } from '../../lib/names.ts';
 import { newId } from '../../lib/idprefix.ts';
 import { parseSignal } from '../../lib/signal.ts';
 import { launchShim, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
-import type { SeccompProfiles } from '../../runtime/seccomp.ts';
+import type { SeccompBpfCache, SeccompProfiles } from '../../runtime/seccomp.ts';
+import { withSeccompBpf } from '../../runtime/spec.ts';
 import type { ImageService } from '../images/service.ts';
 import { Container, newState, type ContainerRecord, type WaitCondition } from './container.ts';
 import { ContainerStore } from './store.ts';
@@ -35,6 +36,8 @@ export interface RuntimeSettings {
   cgroupVersion: 1 | 2;
   swapAccounting: boolean;
   seccomp: SeccompProfiles;
+  /** Precompiled filters for crun; undefined to let the runtime compile them. */
+  seccompBpf?: SeccompBpfCache;
 }
 
 export interface ContainerPaths {
@@ -250,6 +253,10 @@ export class ContainerService {
         seccomp: this.rt.seccomp,
         swapAccounting: this.rt.swapAccounting,
       });
+      if (rec.Runtime === 'crun' && spec.linux.seccomp && this.rt.seccompBpf) {
+        const bpf = await this.rt.seccompBpf.get(spec.linux.seccomp);
+        if (bpf) withSeccompBpf(bpf)(spec);
+      }
       await writeFile(join(shimDir, 'config.json'), JSON.stringify(spec));
       const t1 = performance.now();
       // 2. The shim mounts the root file system and creates the container.

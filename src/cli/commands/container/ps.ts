@@ -1,7 +1,7 @@
 /** `berth ps` / `container ls`: docker's columns, filters, truncation and --format. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
-import { ago, ellipsis, renderRows, shortId, structRow } from '../../format.ts';
+import { ago, ellipsis, renderRows, renderTable, shortId, structRow } from '../../format.ts';
 import type { ContainerSummary } from '../../../api/types.ts';
 
 const psFlags = defineFlags({
@@ -78,7 +78,12 @@ export async function ps(ctx: CliContext, p: Parsed<typeof psFlags>): Promise<nu
     ctx.stdout.write(list.map((c) => (f.noTrunc ? c.Id : shortId(c.Id)) + '\n').join(''));
     return 0;
   }
-  const format = f.format || (f.quiet ? 'table {{.ID}}' : DEFAULT_PS_FORMAT);
-  ctx.stdout.write(renderRows(list.map((c) => psRow(c, !f.noTrunc)), format, HEADERS));
+  const rows = list.map((c) => psRow(c, !f.noTrunc));
+  if (!f.format || f.format === 'table' || f.format === DEFAULT_PS_FORMAT) {
+    const cols: [string, string][] = [['ID', 'CONTAINER ID'], ['Image', 'IMAGE'], ['Command', 'COMMAND'], ['RunningFor', 'CREATED'], ['Status', 'STATUS'], ['Ports', 'PORTS'], ['Names', 'NAMES']];
+    ctx.stdout.write(renderTable(rows, f.size ? [...cols, ['Size', 'SIZE']] : cols));
+    return 0;
+  }
+  ctx.stdout.write(await renderRows(rows, f.format, HEADERS));
   return 0;
 }

@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
-import { ago, humanSize, renderOne, renderRows, shortId, structRow } from '../../format.ts';
+import { ago, humanSize, renderOne, renderRows, renderTable, shortId, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
 import { isDaemonError, jsonLines } from '../../../client/http.ts';
 import type { ImageSummary } from '../../../api/types.ts';
@@ -28,8 +28,8 @@ function splitTag(t: string): [string, string] {
   return i > t.lastIndexOf('/') ? [t.slice(0, i), t.slice(i + 1)] : [t, '<none>'];
 }
 
-function imageRows(list: ImageSummary[], trunc: boolean): object[] {
-  const rows: object[] = [];
+function imageRows(list: ImageSummary[], trunc: boolean): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
   for (const img of list) {
     const id = trunc ? shortId(img.Id) : img.Id;
     const base = { ID: id, CreatedSince: ago(img.Created), CreatedAt: new Date(img.Created * 1000).toISOString(), Size: humanSize(img.Size), VirtualSize: humanSize(img.Size), Containers: img.Containers < 0 ? 'N/A' : String(img.Containers), SharedSize: 'N/A', UniqueSize: 'N/A' };
@@ -61,8 +61,13 @@ export async function images(ctx: CliContext, p: Parsed<typeof imagesFlags>): Pr
     }
     return 0;
   }
-  const format = f.format || `table {{.Repository}}\t{{.Tag}}\t${f.digests ? '{{.Digest}}\t' : ''}{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`;
-  ctx.stdout.write(renderRows(imageRows(list, !f.noTrunc), format, IMAGE_HEADERS));
+  const rows = imageRows(list, !f.noTrunc);
+  if (!f.format || f.format === 'table') {
+    const cols: [string, string][] = [['Repository', 'REPOSITORY'], ['Tag', 'TAG'], ...(f.digests ? [['Digest', 'DIGEST'] as [string, string]] : []), ['ID', 'IMAGE ID'], ['CreatedSince', 'CREATED'], ['Size', 'SIZE']];
+    ctx.stdout.write(renderTable(rows, cols));
+    return 0;
+  }
+  ctx.stdout.write(await renderRows(rows, f.format, IMAGE_HEADERS));
   return 0;
 }
 
@@ -77,12 +82,12 @@ export const imageInspectCommand = defineCommand({
 });
 
 /** Prints inspect results as docker does: an indented JSON array, or one template result per object. */
-export function printInspect(ctx: CliContext, objs: unknown[], format: string | undefined): void {
+export async function printInspect(ctx: CliContext, objs: unknown[], format: string | undefined): Promise<void> {
   if (!format || format === 'json') {
     ctx.stdout.write(JSON.stringify(objs, null, 4) + '\n');
     return;
   }
-  for (const o of objs) ctx.stdout.write(renderOne(o, format));
+  for (const o of objs) ctx.stdout.write(await renderOne(o, format));
 }
 
 function errText(e: unknown): string {
@@ -100,7 +105,7 @@ export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlag
       errors.push(e instanceof Error ? e.message : String(e));
     }
   }
-  printInspect(ctx, objs, p.flags.format);
+  await printInspect(ctx, objs, p.flags.format);
   if (errors.length) throw new StatusError(1, errors.map((e) => `Error: ${e}`).join('\n'));
   return 0;
 }

@@ -43,7 +43,7 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
     serverErr = e;
   }
   if (p.flags.format) {
-    ctx.stdout.write(renderOne({ Client: client, Server: server ?? null }, p.flags.format));
+    ctx.stdout.write(await renderOne({ Client: client, Server: server ?? null }, p.flags.format));
   } else {
     let out = `Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}\n Node version:      ${process.versions.node}\n Built:             ${client.BuildTime || 'unknown'}\n OS/Arch:           ${client.Os}/${client.Arch}\n Context:           ${client.Context}\n`;
     if (server) {
@@ -71,7 +71,7 @@ export const infoCommand = defineCommand({
 export async function info(ctx: CliContext, p: Parsed<typeof infoFlags>): Promise<number> {
   const i = await ctx.client.info();
   if (p.flags.format) {
-    ctx.stdout.write(renderOne(i, p.flags.format));
+    ctx.stdout.write(await renderOne(i, p.flags.format));
     return 0;
   }
   const g = (k: string) => i[k] as unknown;
@@ -129,7 +129,7 @@ export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, o
       else errors.push(e instanceof Error ? e.message : String(e));
     }
   }
-  printInspect(ctx, objs, p.flags.format);
+  await printInspect(ctx, objs, p.flags.format);
   if (errors.length) throw new StatusError(1, errors.map((e) => `Error: ${e}`).join('\n'));
   return 0;
 }
