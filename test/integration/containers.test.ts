@@ -6,7 +6,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestDaemon, mountsUnder, cgroupDirs } from './harness.ts';
+import { TestDaemon, mountsUnder, cgroupDirs, ROOT } from './harness.ts';
 
 let d: TestDaemon;
 
@@ -250,6 +250,11 @@ test('bad input: unknown image, bad flags, empty command, corrupt import', async
   const r7 = await d.berth(['run', '--rm', '--runtime', 'nosuch', 'busybox', 'true']);
   assert.equal(r7.code, 125);
   assert.match(r7.stderr, /unknown or invalid runtime name: nosuch/);
+  const tar = (await import('node:child_process')).spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout;
+  assert.equal((await d.berth(['import', '-', 'nocmd:1'], { input: tar })).code, 0);
+  const r8 = await d.berth(['run', '--rm', 'nocmd:1']);
+  assert.equal(r8.code, 125);
+  assert.match(r8.stderr, /no command specified/);
   assert.equal((await ok(['ps', '-aq'])).trim(), '', 'nothing half-made');
   const blobs = readdirSync(join(d.dataRoot, 'blobs', 'sha256'));
   assert.ok(blobs.length > 0);
