@@ -1,5 +1,6 @@
 /** What every CLI command gets: the API client, the standard streams and the settings. */
 import type { Client } from '../client/client.ts';
+import { isDaemonError } from '../client/http.ts';
 
 export interface CliContext {
   client: Client;
@@ -26,4 +27,10 @@ export function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
     if (stream.write(text)) resolve();
     else stream.once('drain', () => resolve());
   });
+}
+
+/** An error as the docker CLI prints it: daemon answers prefixed "Error response from daemon: ". */
+export function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
 }

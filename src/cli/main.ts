@@ -9,9 +9,8 @@ import { parseCommandLine } from './flags/parse.ts';
 import { renderHelp } from './flags/help.ts';
 import { isFlagError } from './flags/errors.ts';
 import { Client } from '../client/client.ts';
-import { isDaemonError } from '../client/http.ts';
 import { exitCodeOf } from '../errdefs/index.ts';
-import { StatusError, type CliContext } from './context.ts';
+import { errorText, StatusError, type CliContext } from './context.ts';
 import { runCommand, createCommand, run, create } from './commands/container/run.ts';
 import {
   startCommand, stopCommand, restartCommand, killCommand, rmCommand, waitCommand, start, stop, restart, kill, rm, wait,
@@ -117,8 +116,7 @@ function report(ctx: Pick<CliContext, 'stderr'>, e: unknown): number {
     ctx.stderr.write(`${e.message}\n`);
     return e.exitCode;
   }
-  const msg = e instanceof Error ? e.message : String(e);
-  ctx.stderr.write(isDaemonError(e) ? `Error response from daemon: ${msg}\n` : `${msg}\n`);
+  ctx.stderr.write(`${errorText(e)}\n`);
   return exitCodeOf(e) ?? 1;
 }
 

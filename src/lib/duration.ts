@@ -12,6 +12,7 @@
  *
  * All errors are InvalidParameter with Go's exact texts.
  */
+import { quote } from './goquote.ts';
 import { invalidParameter } from '../errdefs/index.ts';
 
 export const NANOSECOND = 1n;
@@ -39,20 +40,6 @@ function timeQuote(s: string): string {
   return out + '"';
 }
 
-/** strconv.Quote-like quoting (used by %q and strconv errors). */
-function strconvQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
 
 // ---------------------------------------------------------------------------------------------
 // time.ParseDuration
@@ -575,7 +562,7 @@ export function getTimestamp(value: string, now: Date | bigint, tzOffsetSeconds?
     try {
       parseUnixTimestamp(value);
     } catch {
-      throw invalidParameter(`failed to parse value as time or duration: ${strconvQuote(value)}`);
+      throw invalidParameter(`failed to parse value as time or duration: ${quote(value)}`);
     }
     return value;
   }
@@ -586,9 +573,9 @@ export function getTimestamp(value: string, now: Date | bigint, tzOffsetSeconds?
 
 /** strconv.ParseInt(s, 10, 64). */
 function parseInt64(s: string): bigint {
-  if (!/^[+-]?[0-9]+$/.test(s)) throw invalidParameter(`strconv.ParseInt: parsing ${strconvQuote(s)}: invalid syntax`);
+  if (!/^[+-]?[0-9]+$/.test(s)) throw invalidParameter(`strconv.ParseInt: parsing ${quote(s)}: invalid syntax`);
   const v = BigInt(s);
-  if (v > MAX_INT64 || v < -ONE_63) throw invalidParameter(`strconv.ParseInt: parsing ${strconvQuote(s)}: value out of range`);
+  if (v > MAX_INT64 || v < -ONE_63) throw invalidParameter(`strconv.ParseInt: parsing ${quote(s)}: value out of range`);
   return v;
 }
 

@@ -3,6 +3,7 @@
  * from them. Output is byte-for-byte what Go prints (including `%g` formatting and its
  * round-half-to-even on exact ties).
  */
+import { quote } from './goquote.ts';
 import { invalidParameter } from '../errdefs/index.ts';
 
 export const KB = 1000;
@@ -148,30 +149,16 @@ export function bytesSize(size: number): string {
   return formatG(v, 4) + unit;
 }
 
-/** Go strconv.Quote-like quoting for error messages. */
-function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
 
 const GO_DECIMAL_FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 
 /** strconv.ParseFloat(s, 64) for decimal input (hex floats are not accepted). */
 function parseGoFloat(s: string): number {
   if (!GO_DECIMAL_FLOAT.test(s)) {
-    throw invalidParameter(`strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax`);
+    throw invalidParameter(`strconv.ParseFloat: parsing ${quote(s)}: invalid syntax`);
   }
   const v = Number(s);
-  if (!Number.isFinite(v)) throw invalidParameter(`strconv.ParseFloat: parsing ${goQuote(s)}: value out of range`);
+  if (!Number.isFinite(v)) throw invalidParameter(`strconv.ParseFloat: parsing ${quote(s)}: value out of range`);
   return v;
 }
 

@@ -4,6 +4,7 @@
  * (`unknown flag: --foo`) for callers and tests.
  */
 import { EngineError } from '../../errdefs/index.ts';
+import { quote, quoteRune } from '../../lib/goquote.ts';
 
 export type FlagErrorCode =
   /** `unknown flag: --foo` */
@@ -73,36 +74,14 @@ export function isFlagError(e: unknown): e is FlagError {
 
 // ---- Go-compatible quoting, so messages match docker byte for byte ----
 
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-
-function escapeCodePoint(cp: number, quote: string): string {
-  const ch = String.fromCodePoint(cp);
-  if (ch === quote || ch === '\\') return '\\' + ch;
-  if (PRINTABLE.test(ch)) return ch;
-  switch (cp) {
-    case 7: return '\\a';
-    case 8: return '\\b';
-    case 9: return '\\t';
-    case 10: return '\\n';
-    case 11: return '\\v';
-    case 12: return '\\f';
-    case 13: return '\\r';
-  }
-  if (cp < 0x20 || cp === 0x7f) return '\\x' + cp.toString(16).padStart(2, '0');
-  if (cp < 0x10000) return '\\u' + cp.toString(16).padStart(4, '0');
-  return '\\U' + cp.toString(16).padStart(8, '0');
-}
-
 /** Go's `%q` / strconv.Quote for a string. */
 export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) out += escapeCodePoint(ch.codePointAt(0)!, '"');
-  return out + '"';
+  return quote(s);
 }
 
 /** Go's `%q` for a rune: `'z'`. */
 export function goQuoteRune(ch: string): string {
-  return "'" + escapeCodePoint(ch.codePointAt(0)!, "'") + "'";
+  return quoteRune(ch.codePointAt(0)!);
 }
 
 // ---- message builders (docker/cli cli/required.go, cmd/docker/docker.go) ----

@@ -3,7 +3,7 @@
  * exec error messages (`executing "" at <.Foo.Bar>: ...`).
  */
 
-import { quote } from './quote.ts';
+import { quote } from '../goquote.ts';
 
 export interface TextNode { type: 'text'; pos: number; text: string }
 export interface CommentNode { type: 'comment'; pos: number; text: string }

@@ -44,7 +44,7 @@ import {
   urlQueryEscape,
 } from './funcs.ts';
 import type { ParseResult } from './parser.ts';
-import { quote } from './quote.ts';
+import { quote } from '../goquote.ts';
 import { hasStructField, isTrue, kindOf, sortedEntries, typeName } from './values.ts';
 
 /** Maximum depth of nested {{template}} calls (Go uses 100000; a JS stack holds a bit under 1000). */

@@ -8,7 +8,7 @@
 
 import { formatFloat } from './ftoa.ts';
 import { goTimeString } from './gotime.ts';
-import { canBackquote, isPrint, quote, quoteRune } from './quote.ts';
+import { canBackquote, isPrint, quote, quoteRune } from '../goquote.ts';
 import { kindOf, sortedEntries, structFields, typeName } from './values.ts';
 
 interface Flags {

@@ -4,7 +4,7 @@
  */
 
 import { sprint } from './fmt.ts';
-import { isPrint } from './quote.ts';
+import { isPrint } from '../goquote.ts';
 import {
   byteLength,
   compareStrings,

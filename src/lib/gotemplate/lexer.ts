@@ -4,7 +4,7 @@
  * is returned as a final 'error' item (the parser reports it when it gets there).
  */
 
-import { isPrint, quote } from './quote.ts';
+import { isPrint, quote } from '../goquote.ts';
 
 export type ItemType =
   | 'error'

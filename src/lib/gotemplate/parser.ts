@@ -21,7 +21,7 @@ import { isEmptyTree, nodeString } from './ast.ts';
 import { TemplateError } from './errors.ts';
 import type { Item, ItemType } from './lexer.ts';
 import { itemString, lex } from './lexer.ts';
-import { quote, SyntaxError_, unquote, unquoteChar } from './quote.ts';
+import { quote, SyntaxError_, unquote, unquoteChar } from '../goquote.ts';
 
 export interface ParsedTemplate {
   name: string;

@@ -1,14 +1,8 @@
 /** start, stop, kill, restart, rm, wait: each acts on several containers and reports per name. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { StatusError, type CliContext } from '../../context.ts';
-import { isDaemonError } from '../../../client/http.ts';
+import { errorText, StatusError, type CliContext } from '../../context.ts';
 import { kindOf } from '../../../errdefs/index.ts';
 import { startErrorStatus, streamAttach } from './run.ts';
-
-function errText(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
-}
 
 /** Runs `op` for every argument, printing the name on success and the error otherwise. */
 async function forEach(ctx: CliContext, names: string[], op: (n: string) => Promise<void>, summary?: string): Promise<number> {
@@ -19,7 +13,7 @@ async function forEach(ctx: CliContext, names: string[], op: (n: string) => Prom
       ctx.stdout.write(`${n}\n`);
     } catch (e) {
       failed.push(n);
-      ctx.stderr.write(`${errText(e)}\n`);
+      ctx.stderr.write(`${errorText(e)}\n`);
     }
   }
   if (failed.length && summary) throw new StatusError(1, `Error: ${summary}: ${failed.join(', ')}`);
@@ -50,7 +44,7 @@ export async function start(ctx: CliContext, p: Parsed<typeof startFlags>): Prom
   try {
     info = await ctx.client.containerInspect(name);
   } catch (e) {
-    throw new StatusError(1, errText(e));
+    throw new StatusError(1, errorText(e));
   }
   const tty = info.Config.Tty;
   const stdin = p.flags.interactive && info.Config.OpenStdin;
@@ -61,7 +55,7 @@ export async function start(ctx: CliContext, p: Parsed<typeof startFlags>): Prom
     await ctx.client.containerStart(info.Id);
   } catch (e) {
     sock.destroy();
-    const msg = errText(e);
+    const msg = errorText(e);
     throw new StatusError(startErrorStatus(msg), `${msg}\nError: failed to start containers: ${name}`);
   }
   await streaming;
@@ -143,7 +137,7 @@ export async function wait(ctx: CliContext, p: Parsed): Promise<number> {
       ctx.stdout.write(`${r.StatusCode}\n`);
     } catch (e) {
       failed++;
-      ctx.stderr.write(`${errText(e)}\n`);
+      ctx.stderr.write(`${errorText(e)}\n`);
     }
   }
   return failed ? 1 : 0;

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
-import { StatusError } from '../../context.ts';
+import { errorText, StatusError } from '../../context.ts';
 import { containerFlags, createRequest } from './opts.ts';
 import { isNotFound } from '../../../errdefs/index.ts';
 import { isDaemonError, jsonLines } from '../../../client/http.ts';
@@ -43,9 +43,7 @@ export const createCommand = defineCommand({
 
 /** Errors from create/run: docker prefixes them with the program name and exits 125. */
 export function runError(ctx: CliContext, e: unknown, status = 125): StatusError {
-  const msg = e instanceof Error ? e.message : String(e);
-  const text = isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
-  return new StatusError(status, `berth: ${text}\n\nRun '${ctx.commandPath} --help' for more information`);
+  return new StatusError(status, `berth: ${errorText(e)}\n\nRun '${ctx.commandPath} --help' for more information`);
 }
 
 /** docker's runStartContainerErr: 127 for "not found", 126 for "cannot invoke". */

@@ -1,10 +1,10 @@
 /** `berth images` / `image ls`, `image inspect`, `rmi`, `tag`, `import`. */
 import { createReadStream } from 'node:fs';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { StatusError, type CliContext } from '../../context.ts';
+import { errorText, StatusError, type CliContext } from '../../context.ts';
 import { ago, humanSize, renderOne, renderRows, renderTable, shortId, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
-import { isDaemonError, jsonLines } from '../../../client/http.ts';
+import { jsonLines } from '../../../client/http.ts';
 import type { ImageSummary } from '../../../api/types.ts';
 
 const imagesFlags = defineFlags({
@@ -90,11 +90,6 @@ export async function printInspect(ctx: CliContext, objs: unknown[], format: str
   for (const o of objs) ctx.stdout.write(await renderOne(o, format));
 }
 
-function errText(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
-}
-
 export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
   const objs: unknown[] = [];
   const errors: string[] = [];
@@ -131,7 +126,7 @@ export async function rmi(ctx: CliContext, p: Parsed<typeof rmiFlags>): Promise<
         if (r.Deleted) ctx.stdout.write(`Deleted: ${r.Deleted}\n`);
       }
     } catch (e) {
-      errors.push(errText(e));
+      errors.push(errorText(e));
     }
   }
   if (errors.length) throw new StatusError(1, errors.join('\n'));

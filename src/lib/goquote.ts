@@ -1,6 +1,7 @@
 /**
- * The parts of Go's strconv the template engine needs: Quote/QuoteRune (with ASCII-only
- * variants), CanBackquote, Unquote and UnquoteChar.
+ * Go's strconv quoting, shared by everything that must print values as Go does (template
+ * %q, strconv error messages, pflag errors): Quote/QuoteRune (with ASCII-only variants),
+ * CanBackquote, Unquote and UnquoteChar.
  */
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;

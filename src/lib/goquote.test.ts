@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { canBackquote, isPrint, quote, quoteRune, unquote } from './quote.ts';
+import { canBackquote, isPrint, quote, quoteRune, unquote } from './goquote.ts';
 
 test('quote matches strconv.Quote', () => {
   assert.equal(quote('abc'), '"abc"');
