@@ -146,6 +146,31 @@ test('names, IDs and prefixes resolve as in docker; conflicts are reported', asy
   await ok(['rm', 'named', generated]);
 });
 
+test('restart policies: on-failure with a retry limit, always until stopped', async () => {
+  await ok(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 3']);
+  let state = '';
+  for (let i = 0; i < 50 && state !== 'exited 2'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    state = (await ok(['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', 'flaky'])).trim();
+  }
+  assert.equal(state, 'exited 2', 'restarted twice, then left exited');
+  assert.equal((await ok(['logs', 'flaky'])), 'run\nrun\nrun\n');
+  await ok(['run', '-d', '--name', 'forever', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2; exit 0']);
+  let count = 0;
+  for (let i = 0; i < 50 && count < 2; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    count = Number((await ok(['inspect', '-f', '{{.RestartCount}}', 'forever'])).trim());
+  }
+  assert.ok(count >= 2, 'always restarts');
+  await ok(['stop', '-t', '1', 'forever']);
+  const after = (await ok(['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', 'forever'])).trim();
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal((await ok(['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', 'forever'])).trim(), after.replace('true', 'false'), 'a stopped container stays stopped');
+  const bad = await d.berth(['run', '--rm', '--restart', 'always', 'busybox', 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /can't create 'AutoRemove' container with restart policy/);
+});
+
 test('rm refuses a running container unless forced', async () => {
   await ok(['run', '-d', '--name', 'busy', 'busybox', 'sleep', '100']);
   const r = await d.berth(['rm', 'busy']);

@@ -66,8 +66,10 @@ export class Container {
   /** Bumped on every start so that a stale exit notification is ignored. */
   generation = 0;
   private waiters: Waiter[] = [];
-  /** Resolves when the current start/stop operation finishes; used to order operations. */
   removed = false;
+  /** A pending restart-policy restart, and the current back-off. */
+  restartTimer: NodeJS.Timeout | undefined;
+  restartDelay = 50;
 
   constructor(rec: ContainerRecord) {
     this.rec = rec;

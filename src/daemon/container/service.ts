@@ -65,7 +65,6 @@ export class ContainerService {
   private readonly images: ImageService;
   private readonly locks = new KeyedMutex();
   private readonly pending = new Map<string, PendingAttach[]>();
-  private readonly shimExitWatch = new Map<string, number>();
 
   constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService) {
     this.paths = paths;
@@ -318,13 +317,51 @@ export class ContainerService {
 
   /** Waits on the shim for the exit and records it; falls back to exit.json if the shim vanishes. */
   private watchExit(c: Container, shim: ShimClient, generation: number): void {
-    this.shimExitWatch.set(c.id, generation);
     const done = async (exit: ExitInfo | undefined) => {
       if (c.generation !== generation || c.removed) return;
       await this.locks.with(c.id, () => this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false }));
       if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true }).catch((e: unknown) => log.warn('auto-remove failed', { id: c.id, error: e }));
+      else this.maybeRestart(c);
     };
     shim.wait().then(done, async () => done(await shim.readExit()));
+  }
+
+  /** docker's restart policies: no, always, unless-stopped, on-failure[:N], with backoff. */
+  private maybeRestart(c: Container): void {
+    const p = c.rec.HostConfig.RestartPolicy;
+    if (c.removed || c.rec.HasBeenManuallyStopped || c.state.Running) return;
+    const exitCode = c.state.ExitCode;
+    const wanted =
+      p.Name === 'always' || p.Name === 'unless-stopped' ||
+      (p.Name === 'on-failure' && exitCode !== 0 && (p.MaximumRetryCount <= 0 || c.rec.RestartCount < p.MaximumRetryCount));
+    if (!wanted) return;
+    // Back off from 100 ms, doubling up to a minute; a container that ran 10 s starts over.
+    const ranMs = Date.parse(c.state.FinishedAt) - Date.parse(c.state.StartedAt);
+    c.restartDelay = ranMs >= 10_000 ? 100 : Math.min(60_000, Math.max(100, c.restartDelay * 2));
+    c.rec.State.Restarting = true;
+    c.rec.State.Status = 'restarting';
+    c.restartTimer = setTimeout(() => {
+      c.restartTimer = undefined;
+      if (c.removed || c.rec.HasBeenManuallyStopped) return;
+      c.rec.RestartCount++;
+      c.rec.State.Restarting = false;
+      c.rec.State.Status = 'exited';
+      this.start(c.id).catch((e: unknown) => {
+        log.warn('restarting container failed', { id: c.id, error: e });
+        this.maybeRestart(c);
+      });
+    }, c.restartDelay);
+    c.restartTimer.unref();
+  }
+
+  /** Cancels a pending policy restart (stop, kill, rm). Returns true if one was pending. */
+  private cancelRestart(c: Container): boolean {
+    if (!c.restartTimer) return false;
+    clearTimeout(c.restartTimer);
+    c.restartTimer = undefined;
+    c.rec.State.Restarting = false;
+    c.rec.State.Status = 'exited';
+    return true;
   }
 
   private async recordExit(c: Container, exit: ExitInfo): Promise<void> {
@@ -342,6 +379,11 @@ export class ContainerService {
 
   async stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
     const c = this.store.get(ref);
+    if (this.cancelRestart(c)) {
+      c.rec.HasBeenManuallyStopped = true;
+      await this.store.save(c);
+      return;
+    }
     if (!c.running) throw notModified('container already stopped');
     const sig = parseSignal(opts.signal || c.rec.Config.StopSignal || 'SIGTERM');
     const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
@@ -360,6 +402,10 @@ export class ContainerService {
   async kill(ref: string, signal: string | undefined): Promise<void> {
     const c = this.store.get(ref);
     const sig = parseSignal(signal || 'SIGKILL');
+    if (this.cancelRestart(c)) {
+      c.rec.HasBeenManuallyStopped = true;
+      return;
+    }
     if (!c.running) throw conflict(`Cannot kill container: ${ref}: container ${c.id} is not running`);
     if (sig === 9) c.rec.HasBeenManuallyStopped = true;
     const exited = c.wait('not-running');
@@ -376,13 +422,13 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (c.running) await this.stop(c.id, opts).catch((e: unknown) => { if (!(e instanceof EngineError && e.kind === 'NotModified')) throw e; });
     await this.start(c.id);
-    c.rec.RestartCount = 0;
   }
 
   // ---------------------------------------------------------------- remove
 
   async remove(ref: string, opts: { force?: boolean }): Promise<void> {
     const c = this.store.get(ref);
+    this.cancelRestart(c);
     if (c.running && !opts.force) {
       if (c.state.Paused) throw conflict(`cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`);
       throw conflict(`cannot remove container "${c.rec.Name}": container is ${c.state.Status}: stop the container before removing or force remove`);

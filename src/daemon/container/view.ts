@@ -32,6 +32,7 @@ export function statusString(c: Container, now = Date.now()): string {
     if (s.Paused) return `Up ${up} (Paused)`;
     return `Up ${up}`;
   }
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Status === 'removing') return 'Removal In Progress';
   if (s.Dead) return 'Dead';
   if (s.StartedAt === '0001-01-01T00:00:00Z' || s.Status === 'created') return 'Created';
