@@ -676,7 +676,7 @@ fail:
 static void stdin_pump(void)
 {
 	if (in_fd < 0)
-		return;
+		return; /* exec mode before start: input waits in inq */
 	if (buf_flush(&inq, in_fd) < 0 || (stdin_eof && !buf_used(&inq))) {
 		close_fd(&in_fd); /* EPIPE: the container closed its stdin */
 		buf_free(&inq);
@@ -692,8 +692,9 @@ static void stdin_close(void)
 
 static void stdin_feed(const char *p, size_t n)
 {
-	if (in_fd < 0 || stdin_eof)
-		return; /* no stdin, or it was closed: input is ignored */
+	/* no stdin, or it was closed: input is ignored; an exec not yet started buffers it */
+	if (stdin_eof || (in_fd < 0 && (started || !o.exec_proc || !(o.stdin_ || o.tty))))
+		return;
 	buf_add(&inq, p, n);
 	stdin_pump();
 }
@@ -781,6 +782,7 @@ static void do_start(struct conn *c)
 	}
 	if (st == 0) {
 		started = 1;
+		stdin_pump(); /* input (and an EOF) that arrived before the exec started */
 		reply(c, "ok %d\n", (int)cpid);
 		return;
 	}

@@ -17,6 +17,7 @@ import { ApiServer } from '../daemon/server/server.ts';
 import { systemRoutes } from '../daemon/server/routers/system/routes.ts';
 import { containerRoutes } from '../daemon/server/routers/containers/routes.ts';
 import { imageRoutes } from '../daemon/server/routers/images/routes.ts';
+import { execRoutes } from '../daemon/server/routers/exec/routes.ts';
 
 const DEFAULT_CONFIG = '/etc/berth/daemon.json';
 const KNOWN_RUNTIMES: Record<string, string[]> = { crun: ['/usr/bin/crun', '/usr/local/bin/crun'], runc: ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'] };
@@ -254,6 +255,7 @@ async function main(): Promise<void> {
   router.add(systemRoutes(daemon));
   router.add(containerRoutes(daemon.containerBackend()));
   router.add(imageRoutes(daemon.imageBackend()));
+  router.add(execRoutes(daemon.execBackend()));
   const server = new ApiServer(router);
   await server.listen(sock);
   log.info('API listen on ' + sock, { version: ENGINE_VERSION, runtime: defaultRuntime, dataRoot });

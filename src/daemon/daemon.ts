@@ -7,7 +7,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Socket } from 'node:net';
 import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION } from '../api/version.ts';
 import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig } from '../api/types.ts';
 import { invalidParameter, notImplemented, system } from '../errdefs/index.ts';
@@ -24,6 +23,9 @@ import { inspectContainer, listContainers } from './container/view.ts';
 import { readJsonLog } from './logs/jsonfile.ts';
 import type { ContainerBackend, LogChunk, LogsOptions, WaitCondition } from './server/routers/containers/backend.ts';
 import type { ImageBackend } from './server/routers/images/backend.ts';
+import type { ExecBackend } from './server/routers/exec/backend.ts';
+import { ExecService } from './exec/service.ts';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../lib/escape.ts';
 import type { SystemBackend } from './server/routers/system/backend.ts';
 import { randomUUID } from 'node:crypto';
 import { writeFileAtomic } from '../lib/atomic.ts';
@@ -40,12 +42,15 @@ export class Daemon implements SystemBackend {
   readonly config: DaemonConfig;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly execs: ExecService;
   private id = '';
 
   private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService) {
     this.config = config;
     this.images = images;
     this.containers = containers;
+    this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers);
+    containers.onRemoved((id) => this.execs.forget(id));
   }
 
   static async open(config: DaemonConfig): Promise<Daemon> {
@@ -200,7 +205,19 @@ export class Daemon implements SystemBackend {
       prepareWait: (ref, condition) => this.prepareWait(ref, condition),
       streamInfo: (ref) => ({ tty: cs.get(ref).rec.Config.Tty }),
       logs: (ref, opts) => this.logs(ref, opts),
-      attach: (ref, stream, opts) => cs.attach(ref, stream as Socket, opts),
+      attach: (ref, stream, opts) => cs.attach(ref, stream, { ...opts, detachKeys: parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS) }),
+      resize: (ref, rows, cols) => cs.resize(ref, rows, cols),
+    };
+  }
+
+  execBackend(): ExecBackend {
+    const ex = this.execs;
+    return {
+      create: (container, body) => ex.create(container, body),
+      inspect: (id) => ex.inspect(id),
+      check: (id) => ex.check(id),
+      start: (id, opts, stream) => ex.start(id, { detach: opts.detach, ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}) }, stream),
+      resize: (id, rows, cols) => ex.resize(id, rows, cols),
     };
   }
 
@@ -219,7 +236,10 @@ export class Daemon implements SystemBackend {
 
   private async inspectContainer(ref: string): Promise<ContainerInspect> {
     const c = this.containers.get(ref);
-    return inspectContainer(c, await this.images.snapshots.graphDriverData(c.id));
+    const view = inspectContainer(c, await this.images.snapshots.graphDriverData(c.id));
+    const execIds = this.execs.idsFor(c.id);
+    view.ExecIDs = execIds.length ? execIds : null;
+    return view;
   }
 
   private prepareWait(ref: string, condition: WaitCondition) {

@@ -8,7 +8,8 @@
 import { mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { joinStreams } from './streams.ts';
 import type { ContainerCreateRequest } from '../../api/types.ts';
 import { conflict, invalidParameter, notModified, system, EngineError, messageOf } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
@@ -54,6 +55,8 @@ export interface AttachOptions {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** Parsed detach keys; none disables detaching. */
+  detachKeys?: number[];
 }
 
 const RUNTIME_ERROR_PREFIX = 'failed to create task for container: OCI runtime create failed';
@@ -65,6 +68,7 @@ export class ContainerService {
   private readonly images: ImageService;
   private readonly locks = new KeyedMutex();
   private readonly pending = new Map<string, PendingAttach[]>();
+  private readonly removedListeners: ((id: string) => void)[] = [];
 
   constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService) {
     this.paths = paths;
@@ -83,6 +87,11 @@ export class ContainerService {
 
   get(ref: string): Container {
     return this.store.get(ref);
+  }
+
+  /** Calls `fn` with the ID of every container removed. */
+  onRemoved(fn: (id: string) => void): void {
+    this.removedListeners.push(fn);
   }
 
   // ---------------------------------------------------------------- create
@@ -453,6 +462,7 @@ export class ContainerService {
       await rm(this.shimDir(c.id), { recursive: true, force: true });
       this.pending.delete(c.id);
       c.setRemoved();
+      for (const fn of this.removedListeners) fn(c.id);
     });
   }
 
@@ -471,17 +481,21 @@ export class ContainerService {
 
   /**
    * Connects `client` (a hijacked connection) to the container's streams. Before start it
-   * waits for the start; the promise settles when the streams end.
+   * waits for the start; the promise settles when the streams end, the client detaches with
+   * the detach keys, or goes away.
    */
-  async attach(ref: string, client: Socket, opts: AttachOptions): Promise<void> {
+  async attach(ref: string, client: Duplex, opts: AttachOptions): Promise<void> {
     const c = this.store.get(ref);
     if (c.state.Paused) throw conflict(`container ${ref} is paused, unpause the container before attach`);
-    const flags = (opts.stdin ? 'i' : '') + (opts.stdout ? 'o' : '') + (opts.stderr ? 'e' : '');
+    if (c.state.Restarting) throw conflict(`container ${ref} is restarting, wait until the container is running`);
+    const stdin = opts.stdin && (c.rec.Config.OpenStdin || c.rec.Config.Tty);
+    const flags = (stdin ? 'i' : '') + (opts.stdout ? 'o' : '') + (opts.stderr ? 'e' : '');
     if (!flags) throw invalidParameter('at least one stream must be attached');
-    return new Promise<void>((resolve, reject) => {
+    const join = { stdin, ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}) };
+    await new Promise<void>((resolve, reject) => {
       const connect = async (shim: ShimClient) => {
         const s = await shim.attach(flags);
-        pipeBoth(s, client, opts.stdin).then(resolve, reject);
+        joinStreams(s, client, join).then(() => resolve(), reject);
       };
       if (c.running && c.shimDir) {
         connect(new ShimClient(c.shimDir)).catch(reject);
@@ -499,6 +513,28 @@ export class ContainerService {
       client.once('close', drop);
       void c.wait('removed').then(drop);
     });
+  }
+
+  /** Resizes the container's TTY; containers without one ignore it, as docker's do. */
+  async resize(ref: string, rows: number, cols: number): Promise<void> {
+    const c = this.store.get(ref);
+    if (!c.running || !c.shimDir) throw conflict(`Container ${c.id} is not running`);
+    if (!c.rec.Config.Tty) return;
+    await new ShimClient(c.shimDir).resize(rows, cols);
+  }
+
+  /** What exec needs of a running container: its bundle, runtime, and image layers. */
+  execTarget(ref: string): { container: Container; bundle: string; runtimePath: string; runtimeRoot: string; layerDirs: () => Promise<string[]> } {
+    const c = this.store.get(ref);
+    if (c.state.Paused) throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
+    if (!c.running || !c.shimDir) throw conflict(`container ${c.id} is not running`);
+    return {
+      container: c,
+      bundle: c.shimDir,
+      runtimePath: this.runtimePath(c.rec.Runtime),
+      runtimeRoot: join(this.paths.execRoot, 'runtime', c.rec.Runtime),
+      layerDirs: () => this.images.snapshots.layerDirs(c.id),
+    };
   }
 
   // ---------------------------------------------------------------- restore
@@ -533,32 +569,6 @@ export class ContainerService {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
-}
-
-/** Pipes a shim stream and a client connection together until the shim side ends. */
-function pipeBoth(shim: Socket, client: Socket, stdin: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      if (!client.destroyed) client.end();
-      shim.destroy();
-      resolve();
-    };
-    shim.pipe(client, { end: false });
-    shim.on('end', finish);
-    shim.on('close', finish);
-    shim.on('error', finish);
-    client.on('error', () => shim.destroy());
-    client.on('close', () => shim.destroy());
-    if (stdin) {
-      client.pipe(shim, { end: false });
-      // A client's half-close ends its stdin: tell the shim by half-closing our side too.
-      client.on('end', () => shim.end());
-    }
-    shim.resume();
-  });
 }
 
 /**

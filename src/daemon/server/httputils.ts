@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { invalidParameter } from '../../errdefs/index.ts';
+import { markEarlyEof } from '../../lib/hijack.ts';
 
 export interface Ctx {
   req: IncomingMessage;
@@ -71,7 +72,9 @@ export async function readBody(ctx: Ctx, limit = MAX_JSON): Promise<Buffer> {
     const sock = ctx.upgrade.socket;
     while (buf.length < len) {
       const chunk = await new Promise<Buffer | null>((resolve) => {
-        const onData = (d: Buffer) => { cleanup(); resolve(d); };
+        // Pause at once: a client may half-close right after its body (docker exec -i
+        // </dev/null), and an 'end' emitted while we are not listening would be lost.
+        const onData = (d: Buffer) => { sock.pause(); cleanup(); resolve(d); };
         const onEnd = () => { cleanup(); resolve(null); };
         const cleanup = () => { sock.off('data', onData); sock.off('end', onEnd); sock.off('close', onEnd); };
         sock.on('data', onData);
@@ -136,7 +139,13 @@ export function hijack(ctx: Ctx, contentType: string): Duplex {
     const { socket, head } = ctx.upgrade;
     socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
     // Stay paused: stdin that arrives before the container's streams are connected must wait.
-    if (head.length) socket.unshift(head);
+    // A half-close can come with the request itself; record it, because an idle paused
+    // socket still emits 'end' before anyone is listening for stdin.
+    if (socket.readableEnded) markEarlyEof(socket, head);
+    else {
+      if (head.length) socket.unshift(head);
+      socket.once('end', () => markEarlyEof(socket, Buffer.alloc(0)));
+    }
     return socket;
   }
   const res = ctx.res!;

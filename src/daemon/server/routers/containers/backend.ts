@@ -43,5 +43,7 @@ export interface ContainerBackend {
   streamInfo(ref: string): { tty: boolean };
   /** Batches of log entries, oldest first. */
   logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk[]>;
-  attach(ref: string, stream: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<void>;
+  /** `detachKeys`: docker's key list ("ctrl-p,ctrl-q"); '' means the default. */
+  attach(ref: string, stream: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys: string }): Promise<void>;
+  resize(ref: string, rows: number, cols: number): Promise<void>;
 }

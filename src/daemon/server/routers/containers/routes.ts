@@ -3,7 +3,7 @@ import { versionAtLeast } from '../../../../api/version.ts';
 import type { ContainerCreateRequest } from '../../../../api/types.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
 import {
-  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
+  boolValue, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { ContainerBackend, LogChunk, WaitCondition } from './backend.ts';
@@ -17,6 +17,18 @@ export function unixToNs(v: string | null): bigint | undefined {
   const m = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(v);
   if (!m) throw invalidParameter(`invalid value for time: ${v}`);
   return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/** `h`/`w` of a resize: positive integers (docker parses them with strconv.Atoi). */
+export function parseSize(q: URLSearchParams): { h: number; w: number } {
+  const num = (k: string) => {
+    const v = q.get(k) ?? '';
+    if (!/^\d+$/.test(v)) throw invalidParameter(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    const n = Number(v);
+    if (n < 1 || n > 65535) throw invalidParameter(`invalid terminal size ${k}=${v}: must be between 1 and 65535`);
+    return n;
+  };
+  return { h: num('h'), w: num('w') };
 }
 
 function stopOpts(ctx: Ctx): { signal?: string; timeout?: number } {
@@ -157,20 +169,31 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       },
     },
     {
+      method: 'POST', path: '/containers/{id}/resize',
+      handler: async (ctx) => {
+        const { h, w } = parseSize(ctx.query);
+        await b.resize(ctx.params.id, h, w);
+        writeJson(ctx, 200, {});
+      },
+    },
+    {
       method: 'POST', path: '/containers/{id}/attach',
       handler: async (ctx) => {
         const q = ctx.query;
         const { tty } = b.streamInfo(ctx.params.id);
         const stream: Duplex = hijack(ctx, tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MUX);
-        if (!boolValueOrDefault(q, 'stream', false) && !boolValue(q, 'logs')) {
+        const streams = { stdin: boolValue(q, 'stdin'), stdout: boolValue(q, 'stdout'), stderr: boolValue(q, 'stderr') };
+        if (boolValue(q, 'logs')) {
+          // Replay what was logged before joining the live stream, as docker's attach?logs=1 does.
+          for await (const batch of b.logs(ctx.params.id, { stdout: streams.stdout, stderr: streams.stderr, follow: false, timestamps: false, tail: -1, signal: ctx.signal })) {
+            if (!stream.write(encodeLogBatch(batch, tty, false))) await new Promise((r) => stream.once('drain', r));
+          }
+        }
+        if (!boolValue(q, 'stream')) {
           stream.end();
           return;
         }
-        await b.attach(ctx.params.id, stream, {
-          stdin: boolValue(q, 'stdin'),
-          stdout: boolValue(q, 'stdout'),
-          stderr: boolValue(q, 'stderr'),
-        });
+        await b.attach(ctx.params.id, stream, { ...streams, detachKeys: q.get('detachKeys') ?? '' });
       },
     },
   ];
