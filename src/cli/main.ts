@@ -17,6 +17,7 @@ import {
 } from './commands/container/lifecycle.ts';
 import { psCommand, ps } from './commands/container/ps.ts';
 import { logsCommand, logs } from './commands/container/logs.ts';
+import { attachCommand, attach, execCommand, exec } from './commands/container/interactive.ts';
 import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
@@ -45,7 +46,9 @@ const top = (spec: AnyCommand, name: string, aliases: string[] = []): AnyCommand
 const H = (fn: (ctx: CliContext, p: never) => Promise<number>) => fn as unknown as Handler;
 
 const containerSubs: AnyCommand[] = [
+  cmd(attachCommand, H(attach)),
   cmd(createCommand, H(create)),
+  cmd(execCommand, H(exec)),
   cmd({ ...containerInspectCommand }, (ctx, p) => inspect(ctx, p as never, 'container')),
   cmd({ ...killCommand }, H(kill)),
   cmd({ ...logsCommand }, H(logs)),
@@ -66,6 +69,8 @@ const imageSubs: AnyCommand[] = [
   cmd(tagCommand, H(tag)),
 ];
 
+const sub = (list: AnyCommand[], name: string): AnyCommand => list.find((c) => c.name === name)!;
+
 function topLevel(spec: AnyCommand, name: string, group: 'common' | 'other' = 'other'): AnyCommand {
   const t = { ...top(spec, name), group };
   handlers.set(t, handlers.get(spec)!);
@@ -79,23 +84,25 @@ export const root = defineCommand({
   flags: globalFlags,
   interspersed: false,
   subcommands: [
-    topLevel(containerSubs[7], 'run', 'common'),
-    topLevel(containerSubs[4], 'ps', 'common'),
-    topLevel(imageSubs[2], 'images', 'common'),
-    topLevel(imageSubs[0], 'import', 'common'),
+    topLevel(sub(containerSubs, 'run'), 'run', 'common'),
+    topLevel(sub(containerSubs, 'exec'), 'exec', 'common'),
+    topLevel(sub(containerSubs, 'ls'), 'ps', 'common'),
+    topLevel(sub(imageSubs, 'ls'), 'images', 'common'),
+    topLevel(sub(imageSubs, 'import'), 'import', 'common'),
     cmd({ ...versionCommand, group: 'common' }, H(version)),
     cmd({ ...infoCommand, group: 'common' }, H(info)),
-    topLevel(containerSubs[0], 'create'),
+    topLevel(sub(containerSubs, 'attach'), 'attach'),
+    topLevel(sub(containerSubs, 'create'), 'create'),
     cmd(inspectCommand, H(inspect)),
-    topLevel(containerSubs[2], 'kill'),
-    topLevel(containerSubs[3], 'logs'),
-    topLevel(containerSubs[5], 'restart'),
-    topLevel(containerSubs[6], 'rm'),
-    topLevel(imageSubs[3], 'rmi'),
-    topLevel(containerSubs[8], 'start'),
-    topLevel(containerSubs[9], 'stop'),
-    topLevel(imageSubs[4], 'tag'),
-    topLevel(containerSubs[10], 'wait'),
+    topLevel(sub(containerSubs, 'kill'), 'kill'),
+    topLevel(sub(containerSubs, 'logs'), 'logs'),
+    topLevel(sub(containerSubs, 'restart'), 'restart'),
+    topLevel(sub(containerSubs, 'rm'), 'rm'),
+    topLevel(sub(imageSubs, 'rm'), 'rmi'),
+    topLevel(sub(containerSubs, 'start'), 'start'),
+    topLevel(sub(containerSubs, 'stop'), 'stop'),
+    topLevel(sub(imageSubs, 'tag'), 'tag'),
+    topLevel(sub(containerSubs, 'wait'), 'wait'),
     { name: 'container', usage: 'COMMAND', short: 'Manage containers', group: 'management', subcommands: containerSubs },
     { name: 'image', usage: 'COMMAND', short: 'Manage images', group: 'management', subcommands: imageSubs },
   ],

@@ -88,8 +88,33 @@ export class Client {
     return this.t.check(await this.t.send('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: q, ...(signal ? { signal } : {}) }));
   }
 
-  containerAttach(id: string, q: { stdin?: boolean; stdout?: boolean; stderr?: boolean; stream?: boolean; logs?: boolean }): Promise<Socket> {
+  containerAttach(id: string, q: { stdin?: boolean; stdout?: boolean; stderr?: boolean; stream?: boolean; logs?: boolean; detachKeys?: string }): Promise<Socket> {
     return this.t.hijack('POST', `/containers/${encodeURIComponent(id)}/attach`, { query: q });
+  }
+
+  containerResize(id: string, rows: number, cols: number): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h: rows, w: cols } });
+  }
+
+  // exec
+  execCreate(container: string, body: Record<string, unknown>): Promise<{ Id: string }> {
+    return this.t.json('POST', `/containers/${encodeURIComponent(container)}/exec`, { body });
+  }
+
+  execStart(id: string, body: { Detach: boolean; Tty: boolean; ConsoleSize?: [number, number] }): Promise<Socket> {
+    return this.t.hijack('POST', `/exec/${encodeURIComponent(id)}/start`, { body });
+  }
+
+  execStartDetached(id: string, body: { Detach: true; Tty: boolean }): Promise<void> {
+    return this.t.call('POST', `/exec/${encodeURIComponent(id)}/start`, { body });
+  }
+
+  execResize(id: string, rows: number, cols: number): Promise<void> {
+    return this.t.call('POST', `/exec/${encodeURIComponent(id)}/resize`, { query: { h: rows, w: cols } });
+  }
+
+  execInspect(id: string): Promise<{ ExitCode: number | null; Running: boolean; Pid: number }> {
+    return this.t.json('GET', `/exec/${encodeURIComponent(id)}/json`);
   }
 
   // images

@@ -205,7 +205,7 @@ export class Daemon implements SystemBackend {
       prepareWait: (ref, condition) => this.prepareWait(ref, condition),
       streamInfo: (ref) => ({ tty: cs.get(ref).rec.Config.Tty }),
       logs: (ref, opts) => this.logs(ref, opts),
-      attach: (ref, stream, opts) => cs.attach(ref, stream, { ...opts, detachKeys: parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS) }),
+      attach: (ref, stream, opts) => cs.attach(ref, stream, { ...opts, detachKeys: parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS), raw: opts.raw === true }),
       resize: (ref, rows, cols) => cs.resize(ref, rows, cols),
     };
   }

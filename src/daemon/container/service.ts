@@ -57,6 +57,8 @@ export interface AttachOptions {
   stderr: boolean;
   /** Parsed detach keys; none disables detaching. */
   detachKeys?: number[];
+  /** Output without stream headers even without a TTY (websocket clients). */
+  raw?: boolean;
 }
 
 const RUNTIME_ERROR_PREFIX = 'failed to create task for container: OCI runtime create failed';
@@ -491,7 +493,11 @@ export class ContainerService {
     const stdin = opts.stdin && (c.rec.Config.OpenStdin || c.rec.Config.Tty);
     const flags = (stdin ? 'i' : '') + (opts.stdout ? 'o' : '') + (opts.stderr ? 'e' : '');
     if (!flags) throw invalidParameter('at least one stream must be attached');
-    const join = { stdin, ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}) };
+    const join = {
+      stdin,
+      ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
+      ...(opts.raw && !c.rec.Config.Tty ? { stripFrames: true } : {}),
+    };
     await new Promise<void>((resolve, reject) => {
       const connect = async (shim: ShimClient) => {
         const s = await shim.attach(flags);

@@ -8,10 +8,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EscapeWatcher } from '../../lib/escape.ts';
 import { earlyEof } from '../../lib/hijack.ts';
+import { Demuxer } from '../../lib/stdcopy.ts';
 
 export interface JoinOptions {
   stdin: boolean;
   detachKeys?: number[];
+  /** Remove the stdcopy headers from the shim's output (clients that want raw bytes). */
+  stripFrames?: boolean;
   /** Awaited after the shim's output ends and before the client's connection is closed. */
   beforeEnd?: () => Promise<void>;
 }
@@ -33,7 +36,14 @@ export function joinStreams(shim: Socket, client: Duplex, opts: JoinOptions): Pr
       shim.destroy();
       resolve(how);
     };
-    shim.on('data', (d: Buffer) => {
+    const demuxer = opts.stripFrames ? new Demuxer() : undefined;
+    shim.on('data', (chunk: Buffer) => {
+      let d = chunk;
+      if (demuxer) {
+        const frames = demuxer.push(chunk);
+        if (!frames.length) return;
+        d = Buffer.concat(frames.map((f) => f.data));
+      }
       if (!client.write(d)) {
         shim.pause();
         client.once('drain', () => shim.resume());

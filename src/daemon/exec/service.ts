@@ -101,9 +101,9 @@ export class ExecService {
   create(ref: string, body: unknown): { Id: string } {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('invalid exec config: expected a JSON object');
     const b = body as ExecConfig;
-    const target = this.containers.execTarget(ref);
     const cmd = strList(b.Cmd, 'Cmd') ?? [];
     if (cmd.length === 0) throw invalidParameter('No exec command specified');
+    const target = this.containers.execTarget(ref);
     const env = strList(b.Env, 'Env') ?? [];
     for (const e of env) if (e.startsWith('=') || e === '') throw invalidParameter(`invalid environment variable: ${e}`);
     const detachKeys = parseDetachKeys(typeof b.DetachKeys === 'string' && b.DetachKeys ? b.DetachKeys : DEFAULT_DETACH_KEYS);

@@ -35,6 +35,9 @@ export class ApiServer {
   async listen(socketPath: string): Promise<void> {
     await rm(socketPath, { force: true });
     const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 });
+    // A client may half-close after sending its request; dockerd still answers, so must we
+    // (Node's default aborts the request and closes the socket).
+    (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('request', (req, res) => void this.dispatch(req, res, undefined));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.dispatch(req, undefined, { socket, head }));
     server.on('clientError', (err: NodeJS.ErrnoException, sock: Duplex) => {

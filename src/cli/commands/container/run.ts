@@ -3,7 +3,6 @@
  * image, retry) → attach → wait registered before start → start → stream → exit code.
  */
 import { writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
 import { errorText, StatusError } from '../../context.ts';
@@ -11,7 +10,7 @@ import { containerFlags, createRequest } from './opts.ts';
 import { isNotFound } from '../../../errdefs/index.ts';
 import { isDaemonError, jsonLines } from '../../../client/http.ts';
 import { parseNormalizedNamed, withDefaultTag, familiarString } from '../../../lib/reference.ts';
-import { demuxTo } from '../../../lib/stdcopy.ts';
+import { detachKeys, proxySignals, runSession, type SessionEnd } from '../../attach.ts';
 import type { ContainerCreateRequest } from '../../../api/types.ts';
 
 const runOnly = defineFlags({
@@ -108,37 +107,6 @@ export async function create(ctx: CliContext, p: Parsed<typeof containerFlags>):
   return 0;
 }
 
-/** Streams a hijacked attach connection to the terminal until the container closes it. */
-export function streamAttach(ctx: CliContext, sock: Socket, tty: boolean, stdin: boolean): Promise<void> {
-  const stdinStream = ctx.stdin;
-  let rawMode = false;
-  if (stdin) {
-    if (tty && stdinStream.isTTY) {
-      stdinStream.setRawMode(true);
-      rawMode = true;
-    }
-    stdinStream.pipe(sock, { end: false });
-    stdinStream.on('end', () => sock.end());
-  }
-  const restore = () => {
-    if (rawMode) stdinStream.setRawMode(false);
-    if (stdin) {
-      stdinStream.unpipe(sock);
-      stdinStream.pause();
-      stdinStream.unref?.();
-    }
-  };
-  const done = tty
-    ? new Promise<void>((resolve) => {
-        sock.on('data', (d: Buffer) => ctx.stdout.write(d));
-        sock.on('end', resolve);
-        sock.on('close', resolve);
-        sock.on('error', () => resolve());
-      })
-    : demuxTo(sock, ctx.stdout, ctx.stderr).catch(() => {});
-  return done.finally(restore);
-}
-
 export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends { flags?: infer F } ? NonNullable<F> : never>): Promise<number> {
   const f = p.flags;
   const [image, ...cmd] = p.args;
@@ -167,9 +135,10 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
   }
 
   const wantStdin = !!req.AttachStdin;
-  const sock = await ctx.client.containerAttach(id, { stream: true, stdin: wantStdin, stdout: !!req.AttachStdout, stderr: !!req.AttachStderr });
+  const keys = detachKeys(ctx, f.detachKeys);
+  const sock = await ctx.client.containerAttach(id, { stream: true, stdin: wantStdin, stdout: !!req.AttachStdout, stderr: !!req.AttachStderr, ...(f.detachKeys ? { detachKeys: f.detachKeys } : {}) });
   const waitResult = await ctx.client.containerWait(id, f.rm ? 'removed' : 'next-exit');
-  const streaming = streamAttach(ctx, sock, f.tty, wantStdin);
+  let session: Promise<SessionEnd> | undefined;
   try {
     await ctx.client.containerStart(id);
   } catch (e) {
@@ -177,15 +146,18 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
     const msg = e instanceof Error ? e.message : String(e);
     throw runError(ctx, e, startErrorStatus(msg));
   }
-  const forward = (sig: NodeJS.Signals) => void ctx.client.containerKill(id, sig).catch(() => {});
-  const proxied: NodeJS.Signals[] = f.sigProxy && !f.tty ? ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] : [];
-  for (const s of proxied) process.on(s, forward);
+  session = runSession(ctx, sock, {
+    tty: f.tty, stdin: wantStdin, detachKeys: keys,
+    resize: (rows, cols) => ctx.client.containerResize(id, rows, cols),
+  });
+  // With a TTY, signals reach the process through the terminal; without one, --sig-proxy forwards them.
+  const unproxy = f.sigProxy && !f.tty ? proxySignals((sig) => void ctx.client.containerKill(id, sig).catch(() => {})) : () => {};
   try {
-    await streaming;
+    if ((await session) === 'detached') return 0;
     const r = await waitResult.result;
     if (r.Error?.Message) ctx.stderr.write(`berth: Error response from daemon: ${r.Error.Message}\n`);
     return r.StatusCode;
   } finally {
-    for (const s of proxied) process.off(s, forward);
+    unproxy();
   }
 }

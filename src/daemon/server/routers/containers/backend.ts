@@ -44,6 +44,6 @@ export interface ContainerBackend {
   /** Batches of log entries, oldest first. */
   logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk[]>;
   /** `detachKeys`: docker's key list ("ctrl-p,ctrl-q"); '' means the default. */
-  attach(ref: string, stream: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys: string }): Promise<void>;
+  attach(ref: string, stream: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys: string; raw?: boolean }): Promise<void>;
   resize(ref: string, rows: number, cols: number): Promise<void>;
 }

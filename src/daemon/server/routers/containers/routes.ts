@@ -7,6 +7,7 @@ import {
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { ContainerBackend, LogChunk, WaitCondition } from './backend.ts';
+import { acceptKey, WebSocketStream } from '../../../../lib/websocket.ts';
 
 const RAW = 'application/vnd.docker.raw-stream';
 const MUX = 'application/vnd.docker.multiplexed-stream';
@@ -166,6 +167,33 @@ export function containerRoutes(b: ContainerBackend): Route[] {
           if (ctx.signal.aborted) break;
         }
         res.end();
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/attach/ws',
+      handler: async (ctx) => {
+        const key = ctx.req.headers['sec-websocket-key'];
+        if (!ctx.upgrade || typeof key !== 'string' || !/websocket/i.test(String(ctx.req.headers.upgrade))) {
+          throw invalidParameter('this endpoint needs a WebSocket upgrade (Upgrade: websocket, Sec-WebSocket-Key)');
+        }
+        const q = ctx.query;
+        const { tty } = b.streamInfo(ctx.params.id);
+        const { socket, head } = ctx.upgrade;
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
+        if (head.length) socket.unshift(head);
+        const ws = new WebSocketStream(socket);
+        // Like docker's ws attach: output is raw (no stream headers), messages are stdin.
+        const streams = { stdin: boolValue(q, 'stdin'), stdout: boolValue(q, 'stdout'), stderr: boolValue(q, 'stderr') };
+        if (boolValue(q, 'logs')) {
+          for await (const batch of b.logs(ctx.params.id, { stdout: streams.stdout, stderr: streams.stderr, follow: false, timestamps: false, tail: -1, signal: ctx.signal })) {
+            ws.write(encodeLogBatch(batch, true, false));
+          }
+        }
+        if (!boolValue(q, 'stream')) {
+          ws.end();
+          return;
+        }
+        await b.attach(ctx.params.id, ws, { ...streams, detachKeys: q.get('detachKeys') ?? '', raw: !tty });
       },
     },
     {
