@@ -81,6 +81,34 @@ async function main(): Promise<void> {
     const logs = Array.from({ length: Math.min(RUNS, 10) }, () => berth(['logs', 'logbench']));
     results.logs_100k_lines_ms = { median: median(logs), target: 300 };
 
+    // exec latency into a running container.
+    const ex = spawnSync(NODE, [BERTH, 'run', '-d', '--name', 'execbench', 'busybox', 'sleep', '600'], { env: { ...process.env, ...env } }).stdout.toString().trim();
+    for (let i = 0; i < 3; i++) berth(['exec', 'execbench', 'true']);
+    const execs = Array.from({ length: RUNS }, () => berth(['exec', 'execbench', 'true']));
+    results.exec_true_ms = { median: median(execs), target: 60 };
+    spawnSync(NODE, [BERTH, 'rm', '-f', ex], { env: { ...process.env, ...env } });
+
+    // Attach throughput: output of a container streamed through shim, berthd and the CLI.
+    const MB = 500_000_000;
+    const viaAttach = (extra: string[], bytes: number) => {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('sh', ['-c', `${NODE} ${BERTH} run --rm ${extra.join(' ')} busybox sh -c 'yes | head -c ${bytes}' | wc -c`], { env: { ...process.env, ...env } });
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (Number(r.stdout.toString().trim()) !== bytes) throw new Error('attach throughput run lost bytes');
+      return bytes / 1e6 / s;
+    };
+    const pipeOnly = (() => {
+      const t0 = process.hrtime.bigint();
+      spawnSync(NODE, [BERTH, 'run', '--rm', '--log-driver', 'none', 'busybox', 'sh', '-c', `yes | head -c ${MB} | cat > /dev/null`], { env: { ...process.env, ...env } });
+      return MB / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9);
+    })();
+    results.attach_throughput_MBps = {
+      log_driver_none_500MB: Math.round(viaAttach(['--log-driver', 'none'], MB)),
+      json_file_50MB: Math.round(viaAttach([], MB / 10)),
+      producer_through_a_pipe_in_container: Math.round(pipeOnly),
+      target: 300,
+    };
+
     if (dockerAvailable()) {
       const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
       const drun = Array.from({ length: RUNS }, () => timeCmd('docker', ['run', '--rm', 'busybox', 'true'], denv));
