@@ -252,3 +252,22 @@ test('the websocket attach endpoint streams output and takes stdin', async () =>
   assert.equal(body[0], 0x82, 'a binary frame');
   assert.equal(body.subarray(2, 2 + body[1]).toString(), 'got hello\n', 'raw output, no stream headers');
 });
+
+test('the older plain hijack (no Upgrade header) carries stdin and output too', async () => {
+  const id = (await d.berth(['create', '-i', 'busybox', 'cat'])).stdout.trim();
+  const s = connect(d.sock);
+  s.write(`POST /v1.41/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`);
+  let buf = Buffer.alloc(0);
+  s.on('data', (c: Buffer) => (buf = Buffer.concat([buf, c])));
+  const closed = new Promise<void>((r) => s.on('close', () => r()));
+  await sleep(200);
+  assert.equal((await d.berth(['start', id])).code, 0);
+  s.write('echo-me\n');
+  s.end();
+  await closed;
+  const text = buf.toString('latin1');
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/vnd\.docker\.raw-stream\r\n\r\n/);
+  const body = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
+  assert.deepEqual([...body.subarray(0, 8)], [1, 0, 0, 0, 0, 0, 0, 8]);
+  assert.equal(body.subarray(8).toString(), 'echo-me\n');
+});

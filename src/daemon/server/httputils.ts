@@ -150,8 +150,16 @@ export function hijack(ctx: Ctx, contentType: string): Duplex {
   }
   const res = ctx.res!;
   const socket = res.socket!;
-  // Plain hijack: write the response head ourselves and stop the HTTP machinery using the socket.
+  // Plain hijack (clients older than Upgrade: tcp): write the response head ourselves and take
+  // the socket away from Node's HTTP parser, so what the client sends next is stdin, not a
+  // new request. Node keeps the parser on `socket.parser` (as its own CONNECT handling uses).
   res.detachSocket(socket);
+  const internals = socket as unknown as { parser?: { unconsume?: () => void; free?: () => void } | null };
+  internals.parser?.unconsume?.();
+  internals.parser = null;
+  socket.removeAllListeners('data');
+  socket.removeAllListeners('end');
+  socket.pause();
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n\r\n`);
   return socket;
 }
