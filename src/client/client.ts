@@ -77,7 +77,7 @@ export class Client {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       const text = Buffer.concat(chunks).toString('utf8').trim();
-      if (!text) throw new Error('the daemon closed the wait without a result');
+      if (!text) throw new Error('error waiting for container: unexpected EOF (berthd went away)');
       return JSON.parse(text) as ContainerWaitResponse;
     })();
     result.catch(() => {});

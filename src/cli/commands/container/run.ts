@@ -154,7 +154,9 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
   const unproxy = f.sigProxy && !f.tty ? proxySignals((sig) => void ctx.client.containerKill(id, sig).catch(() => {})) : () => {};
   try {
     if ((await session) === 'detached') return 0;
-    const r = await waitResult.result;
+    const r = await waitResult.result.catch((e: unknown) => {
+      throw new StatusError(125, `berth: ${e instanceof Error ? e.message : String(e)}`);
+    });
     if (r.Error?.Message) ctx.stderr.write(`berth: Error response from daemon: ${r.Error.Message}\n`);
     return r.StatusCode;
   } finally {
