@@ -35,8 +35,11 @@ function restoreTerminal(): void {
 }
 process.on('exit', restoreTerminal);
 
-/** The detach keys: --detach-keys, else "detachKeys" in the CLI config file, else ctrl-p,ctrl-q. */
-export function detachKeys(ctx: CliContext, flag: string | undefined): number[] {
+/**
+ * The detach keys: --detach-keys, else "detachKeys" in the CLI config file, else ctrl-p,ctrl-q.
+ * Returns the spec (sent to the daemon too, as docker's CLI does) and the parsed keys.
+ */
+export function detachKeys(ctx: CliContext, flag: string | undefined): { spec: string; keys: number[] } {
   let spec = flag;
   if (!spec) {
     try {
@@ -47,7 +50,7 @@ export function detachKeys(ctx: CliContext, flag: string | undefined): number[] 
     }
   }
   try {
-    return parseDetachKeys(spec || DEFAULT_DETACH_KEYS);
+    return { spec: spec || DEFAULT_DETACH_KEYS, keys: parseDetachKeys(spec || DEFAULT_DETACH_KEYS) };
   } catch (e) {
     throw new StatusError(125, (e as Error).message);
   }
@@ -116,4 +119,17 @@ export function proxySignals(forward: (sig: NodeJS.Signals) => void): () => void
   return () => {
     for (const s of sigs) process.off(s, forward);
   };
+}
+
+/**
+ * The exit status after a session: 0 if the user detached, else the container's status. A
+ * stream the daemon ended while the container still runs was a detach seen by the daemon.
+ */
+export async function sessionStatus(ctx: CliContext, id: string, end: SessionEnd, wait: Promise<{ StatusCode: number }>): Promise<number> {
+  if (end === 'detached') return 0;
+  const settled = await Promise.race([wait.then((r) => r.StatusCode), new Promise<undefined>((r) => setTimeout(() => r(undefined), 300).unref())]);
+  if (settled !== undefined) return settled;
+  const info = await ctx.client.containerInspect(id).catch(() => undefined);
+  if (info?.State.Running) return 0;
+  return (await wait).StatusCode;
 }

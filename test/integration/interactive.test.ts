@@ -271,3 +271,25 @@ test('the older plain hijack (no Upgrade header) carries stdin and output too', 
   assert.deepEqual([...body.subarray(0, 8)], [1, 0, 0, 0, 0, 0, 0, 8]);
   assert.equal(body.subarray(8).toString(), 'echo-me\n');
 });
+
+test('detach keys come from --detach-keys or the CLI config file', { skip: !hasTmux }, async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const cfg = `${d.root}/cli-config`;
+  mkdirSync(cfg, { recursive: true });
+  writeFileSync(`${cfg}/config.json`, JSON.stringify({ detachKeys: 'ctrl-x,x' }));
+  const t = term(`env BERTH_CONFIG=${cfg} ${NODE} ${BERTH} run -it --name keys busybox sh`);
+  await t.waitFor(/\/ #\s*$/m);
+  t.keys('C-p', 'C-q');
+  await sleep(300);
+  assert.doesNotMatch(t.screen(), /EXIT=/, 'the default keys no longer detach');
+  t.keys('C-x', 'x');
+  await t.waitFor(/EXIT=0/);
+  const a = term(`${NODE} ${BERTH} attach --detach-keys ctrl-a keys`);
+  await sleep(800);
+  a.keys('C-a');
+  await a.waitFor(/EXIT=0/);
+  assert.equal((await d.berth(['inspect', '-f', '{{.State.Running}}', 'keys'])).stdout.trim(), 'true');
+  const bad = await d.berth(['attach', '--detach-keys', 'ctrl-1', 'keys']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /Invalid detach keys/);
+});

@@ -1,7 +1,7 @@
 /** `berth attach` and `berth exec`. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
-import { detachKeys, proxySignals, runSession } from '../../attach.ts';
+import { detachKeys, proxySignals, runSession, sessionStatus } from '../../attach.ts';
 import { readEnvFile } from './opts.ts';
 
 const attachFlags = defineFlags({
@@ -17,6 +17,7 @@ export const attachCommand = defineCommand({
 
 export async function attach(ctx: CliContext, p: Parsed<typeof attachFlags>): Promise<number> {
   const f = p.flags;
+  const keys = detachKeys(ctx, f.detachKeys);
   const info = await ctx.client.containerInspect(p.args[0]);
   if (!info.State.Running) throw new StatusError(1, 'You cannot attach to a stopped container, start it first');
   if (info.State.Paused) throw new StatusError(1, 'You cannot attach to a paused container, unpause it first');
@@ -24,16 +25,12 @@ export async function attach(ctx: CliContext, p: Parsed<typeof attachFlags>): Pr
   const tty = info.Config.Tty;
   const stdin = !f.noStdin && info.Config.OpenStdin;
   if (stdin && tty && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
-  const keys = detachKeys(ctx, f.detachKeys);
-  const sock = await ctx.client.containerAttach(info.Id, { stream: true, stdin, stdout: true, stderr: true, ...(f.detachKeys ? { detachKeys: f.detachKeys } : {}) });
+  const sock = await ctx.client.containerAttach(info.Id, { stream: true, stdin, stdout: true, stderr: true, detachKeys: keys.spec });
   const wait = await ctx.client.containerWait(info.Id, 'next-exit');
   const unproxy = f.sigProxy && !tty ? proxySignals((sig) => void ctx.client.containerKill(info.Id, sig).catch(() => {})) : () => {};
   try {
-    const end = await runSession(ctx, sock, { tty, stdin, detachKeys: keys, resize: (r, c) => ctx.client.containerResize(info.Id, r, c) });
-    if (end === 'detached') return 0;
-    // The stream also ends when berthd goes away; only a container exit has a status.
-    const r = await Promise.race([wait.result, new Promise<undefined>((res) => setTimeout(() => res(undefined), 2000).unref())]);
-    return r?.StatusCode ?? 0;
+    const end = await runSession(ctx, sock, { tty, stdin, detachKeys: keys.keys, resize: (r, c) => ctx.client.containerResize(info.Id, r, c) });
+    return await sessionStatus(ctx, info.Id, end, wait.result);
   } finally {
     unproxy();
   }
@@ -61,13 +58,14 @@ export async function exec(ctx: CliContext, p: Parsed<typeof execFlags>): Promis
   const [container, ...cmd] = p.args;
   if (f.tty && f.interactive && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
   const env = [...f.envFile.flatMap(readEnvFile), ...f.env.map((e) => (e.includes('=') || process.env[e] === undefined ? e : `${e}=${process.env[e]}`))];
+  const keys = detachKeys(ctx, f.detachKeys);
   const size: [number, number] | undefined = f.tty && ctx.stdout.isTTY ? [ctx.stdout.rows, ctx.stdout.columns] : undefined;
   let id: string;
   try {
     ({ Id: id } = await ctx.client.execCreate(container, {
       User: f.user ?? '', Privileged: f.privileged, Tty: f.tty,
       AttachStdin: f.interactive && !f.detach, AttachStdout: !f.detach, AttachStderr: !f.detach,
-      Detach: f.detach, DetachKeys: f.detachKeys ?? '', Env: env, WorkingDir: f.workdir ?? '', Cmd: cmd,
+      Detach: f.detach, DetachKeys: keys.spec, Env: env, WorkingDir: f.workdir ?? '', Cmd: cmd,
       ...(size ? { ConsoleSize: size } : {}),
     }));
   } catch (e) {
@@ -79,7 +77,7 @@ export async function exec(ctx: CliContext, p: Parsed<typeof execFlags>): Promis
   }
   const sock = await ctx.client.execStart(id, { Detach: false, Tty: f.tty, ...(size ? { ConsoleSize: size } : {}) });
   const end = await runSession(ctx, sock, {
-    tty: f.tty, stdin: f.interactive, detachKeys: detachKeys(ctx, f.detachKeys),
+    tty: f.tty, stdin: f.interactive, detachKeys: keys.keys,
     resize: (r, c) => ctx.client.execResize(id, r, c),
   });
   if (end === 'detached') return 0;

@@ -3,7 +3,7 @@ import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
 import { kindOf } from '../../../errdefs/index.ts';
 import { startErrorStatus } from './run.ts';
-import { detachKeys, proxySignals, runSession } from '../../attach.ts';
+import { detachKeys, proxySignals, runSession, sessionStatus } from '../../attach.ts';
 
 /** Runs `op` for every argument, printing the name on success and the error otherwise. */
 async function forEach(ctx: CliContext, names: string[], op: (n: string) => Promise<void>, summary?: string): Promise<number> {
@@ -50,7 +50,7 @@ export async function start(ctx: CliContext, p: Parsed<typeof startFlags>): Prom
   const tty = info.Config.Tty;
   const stdin = p.flags.interactive && info.Config.OpenStdin;
   const keys = detachKeys(ctx, p.flags.detachKeys);
-  const sock = await ctx.client.containerAttach(info.Id, { stream: true, stdin, stdout: true, stderr: true, ...(p.flags.detachKeys ? { detachKeys: p.flags.detachKeys } : {}) });
+  const sock = await ctx.client.containerAttach(info.Id, { stream: true, stdin, stdout: true, stderr: true, detachKeys: keys.spec });
   const wait = await ctx.client.containerWait(info.Id, 'next-exit');
   try {
     await ctx.client.containerStart(info.Id);
@@ -59,11 +59,10 @@ export async function start(ctx: CliContext, p: Parsed<typeof startFlags>): Prom
     const msg = errorText(e);
     throw new StatusError(startErrorStatus(msg), `${msg}\nError: failed to start containers: ${name}`);
   }
-  const session = runSession(ctx, sock, { tty, stdin, detachKeys: keys, resize: (r, c) => ctx.client.containerResize(info.Id, r, c) });
+  const session = runSession(ctx, sock, { tty, stdin, detachKeys: keys.keys, resize: (r, c) => ctx.client.containerResize(info.Id, r, c) });
   const unproxy = !tty ? proxySignals((sig) => void ctx.client.containerKill(info.Id, sig).catch(() => {})) : () => {};
   try {
-    if ((await session) === 'detached') return 0;
-    return (await wait.result).StatusCode;
+    return await sessionStatus(ctx, info.Id, await session, wait.result);
   } finally {
     unproxy();
   }

@@ -10,7 +10,7 @@ import { containerFlags, createRequest } from './opts.ts';
 import { isNotFound } from '../../../errdefs/index.ts';
 import { isDaemonError, jsonLines } from '../../../client/http.ts';
 import { parseNormalizedNamed, withDefaultTag, familiarString } from '../../../lib/reference.ts';
-import { detachKeys, proxySignals, runSession, type SessionEnd } from '../../attach.ts';
+import { detachKeys, proxySignals, runSession, sessionStatus, type SessionEnd } from '../../attach.ts';
 import type { ContainerCreateRequest } from '../../../api/types.ts';
 
 const runOnly = defineFlags({
@@ -136,7 +136,7 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
 
   const wantStdin = !!req.AttachStdin;
   const keys = detachKeys(ctx, f.detachKeys);
-  const sock = await ctx.client.containerAttach(id, { stream: true, stdin: wantStdin, stdout: !!req.AttachStdout, stderr: !!req.AttachStderr, ...(f.detachKeys ? { detachKeys: f.detachKeys } : {}) });
+  const sock = await ctx.client.containerAttach(id, { stream: true, stdin: wantStdin, stdout: !!req.AttachStdout, stderr: !!req.AttachStderr, detachKeys: keys.spec });
   const waitResult = await ctx.client.containerWait(id, f.rm ? 'removed' : 'next-exit');
   let session: Promise<SessionEnd> | undefined;
   try {
@@ -147,18 +147,23 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
     throw runError(ctx, e, startErrorStatus(msg));
   }
   session = runSession(ctx, sock, {
-    tty: f.tty, stdin: wantStdin, detachKeys: keys,
+    tty: f.tty, stdin: wantStdin, detachKeys: keys.keys,
     resize: (rows, cols) => ctx.client.containerResize(id, rows, cols),
   });
   // With a TTY, signals reach the process through the terminal; without one, --sig-proxy forwards them.
   const unproxy = f.sigProxy && !f.tty ? proxySignals((sig) => void ctx.client.containerKill(id, sig).catch(() => {})) : () => {};
   try {
-    if ((await session) === 'detached') return 0;
-    const r = await waitResult.result.catch((e: unknown) => {
+    const result = waitResult.result.catch((e: unknown) => {
       throw new StatusError(125, `berth: ${e instanceof Error ? e.message : String(e)}`);
     });
-    if (r.Error?.Message) ctx.stderr.write(`berth: Error response from daemon: ${r.Error.Message}\n`);
-    return r.StatusCode;
+    result.catch(() => {});
+    const end = await session;
+    if (end === 'ended') {
+      const r = await Promise.race([result, new Promise<undefined>((res) => setTimeout(() => res(undefined), 300).unref())]);
+      if (r?.Error?.Message) ctx.stderr.write(`berth: Error response from daemon: ${r.Error.Message}\n`);
+      if (r) return r.StatusCode;
+    }
+    return sessionStatus(ctx, id, end, result);
   } finally {
     unproxy();
   }
