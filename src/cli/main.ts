@@ -21,6 +21,7 @@ import { attachCommand, attach, execCommand, exec } from './commands/container/i
 import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
+import { pullCommand, pull, pushCommand, push, loginCommand, login, logoutCommand, logout, searchCommand, search } from './commands/image/registry.ts';
 import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
 import { ENGINE_VERSION } from '../api/version.ts';
 
@@ -63,6 +64,8 @@ const containerSubs: AnyCommand[] = [
 
 const imageSubs: AnyCommand[] = [
   cmd(importCommand, H(importImage)),
+  cmd(pullCommand, H(pull)),
+  cmd(pushCommand, H(push)),
   cmd(imageInspectCommand, H(imageInspect)),
   cmd(imagesCommand, H(images)),
   cmd(rmiCommand, H(rmi)),
@@ -87,7 +90,12 @@ export const root = defineCommand({
     topLevel(sub(containerSubs, 'run'), 'run', 'common'),
     topLevel(sub(containerSubs, 'exec'), 'exec', 'common'),
     topLevel(sub(containerSubs, 'ls'), 'ps', 'common'),
+    topLevel(sub(imageSubs, 'pull'), 'pull', 'common'),
+    topLevel(sub(imageSubs, 'push'), 'push', 'common'),
     topLevel(sub(imageSubs, 'ls'), 'images', 'common'),
+    cmd(loginCommand, H(login)),
+    cmd(logoutCommand, H(logout)),
+    cmd(searchCommand, H(search)),
     topLevel(sub(imageSubs, 'import'), 'import', 'common'),
     cmd({ ...versionCommand, group: 'common' }, H(version)),
     cmd({ ...infoCommand, group: 'common' }, H(info)),

@@ -142,7 +142,19 @@ export class Client {
     }));
   }
 
-  async imagePull(image: string, tag?: string, platform?: string): Promise<Readable> {
-    return this.t.check(await this.t.send('POST', '/images/create', { query: { fromImage: image, tag, platform }, headers: { 'X-Registry-Auth': 'e30=' } }));
+  async imagePull(image: string, tag: string | undefined, platform: string | undefined, auth = 'e30='): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', '/images/create', { query: { fromImage: image, tag, platform }, headers: { 'X-Registry-Auth': auth } }));
+  }
+
+  async imagePush(name: string, tag: string | undefined, auth = 'e30='): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', `/images/${name}/push`, { query: { tag }, headers: { 'X-Registry-Auth': auth } }));
+  }
+
+  login(body: { username: string; password: string; serveraddress: string }): Promise<{ Status: string; IdentityToken?: string }> {
+    return this.t.json('POST', '/auth', { body });
+  }
+
+  search(term: string, limit: number, auth = 'e30='): Promise<{ name: string; description: string; star_count: number; is_official: boolean }[]> {
+    return this.t.json('GET', '/images/search', { query: { term, limit }, headers: { 'X-Registry-Auth': auth } });
   }
 }

@@ -11,6 +11,7 @@ import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
 import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
 import { messageOf } from '../errdefs/index.ts';
 import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
+import { validateSettings } from '../distribution/resolve.ts';
 import { Daemon } from '../daemon/daemon.ts';
 import { Router } from '../daemon/server/router.ts';
 import { ApiServer } from '../daemon/server/server.ts';
@@ -32,8 +33,13 @@ interface FileConfig {
   'cgroup-parent'?: string;
   runtimes?: Record<string, { path: string }>;
   'seccomp-profile'?: string;
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
+  'max-concurrent-downloads'?: number;
+  'max-concurrent-uploads'?: number;
 }
-const FILE_KEYS = new Set(['data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile']);
+const FILE_KEYS = new Set(['data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
+  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads']);
 
 const HELP = `
 Usage:  berthd [OPTIONS]
@@ -47,10 +53,13 @@ Options:
   -D, --debug                     Enable debug mode
       --default-runtime string    Default OCI runtime for containers (crun or runc) (default "crun")
       --exec-root string          Root directory for execution state files (default "/run/berth")
+      --insecure-registry list    Enable insecure registry communication (127.0.0.0/8 always is)
   -h, --help                      Print usage
   -H, --host list                 Daemon socket to listen on (default unix:///run/berth/berth.sock)
   -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+      --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
   -p, --pidfile string            Path to use for daemon PID file (default "/run/berth/berthd.pid")
+      --registry-mirror list      Preferred registry mirror for docker.io
       --seccomp-profile string    Path to the default seccomp profile (default "/usr/share/containers/seccomp.json")
       --shim-path string          Path to berth-shim (default: next to this installation)
   -v, --version                   Print version information and quit
@@ -166,6 +175,9 @@ async function main(): Promise<void> {
         'cgroup-parent': { type: 'string' },
         'shim-path': { type: 'string' },
         'seccomp-profile': { type: 'string' },
+        'registry-mirror': { type: 'string', multiple: true },
+        'insecure-registry': { type: 'string', multiple: true },
+        'max-concurrent-downloads': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -229,12 +241,23 @@ async function main(): Promise<void> {
   checkPidfile(pidfile);
   writeFileSync(pidfile, `${process.pid}\n`);
 
+  const registry = { mirrors: args['registry-mirror'] ?? file['registry-mirrors'] ?? [], insecure: args['insecure-registry'] ?? file['insecure-registries'] ?? [] };
+  if (!Array.isArray(registry.mirrors) || !Array.isArray(registry.insecure)) fail(`unable to configure the daemon with file ${configFile}: registry-mirrors and insecure-registries must be lists`);
+  try {
+    validateSettings(registry);
+  } catch (e) {
+    fail(messageOf(e));
+  }
+  const maxDownloads = Number(args['max-concurrent-downloads'] ?? file['max-concurrent-downloads'] ?? 3);
+  if (!Number.isInteger(maxDownloads) || maxDownloads < 1) fail('max-concurrent-downloads must be a positive integer');
   const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
   const daemon = await Daemon.open({
     dataRoot,
     execRoot,
     debug,
     warnings,
+    registry,
+    maxConcurrentDownloads: maxDownloads,
     runtime: {
       runtimes,
       defaultRuntime,

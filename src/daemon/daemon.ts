@@ -28,6 +28,13 @@ import { ExecService } from './exec/service.ts';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../lib/escape.ts';
 import type { SystemBackend } from './server/routers/system/backend.ts';
 import { randomUUID } from 'node:crypto';
+import { EngineError, kindOf } from '../errdefs/index.ts';
+import { parseNormalizedNamed, withDefaultTag } from '../lib/reference.ts';
+import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
+import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
+import { pullImage, withEndpoints, type RegistryAccess } from './images/pull.ts';
+import { pushImage } from './images/push.ts';
+import type { ProgressSink } from './images/progress.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 
 export interface DaemonConfig {
@@ -36,6 +43,8 @@ export interface DaemonConfig {
   runtime: RuntimeSettings;
   debug: boolean;
   warnings: string[];
+  registry: RegistrySettings;
+  maxConcurrentDownloads: number;
 }
 
 export class Daemon implements SystemBackend {
@@ -44,6 +53,7 @@ export class Daemon implements SystemBackend {
   readonly containers: ContainerService;
   readonly execs: ExecService;
   private id = '';
+  private access: RegistryAccess | undefined;
 
   private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService) {
     this.config = config;
@@ -162,7 +172,13 @@ export class Daemon implements SystemBackend {
       OSType: 'linux',
       Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: null },
+      RegistryConfig: {
+        AllowNondistributableArtifactsCIDRs: null,
+        AllowNondistributableArtifactsHostnames: null,
+        InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128', ...this.config.registry.insecure.filter((i) => i.includes('/'))],
+        IndexConfigs: Object.fromEntries(this.config.registry.insecure.filter((i) => !i.includes('/')).map((h) => [h, { Name: h, Mirrors: [], Secure: false, Official: false }])),
+        Mirrors: this.config.registry.mirrors.length ? this.config.registry.mirrors : null,
+      },
       NCPU: cpus().length,
       MemTotal: totalmem(),
       GenericResources: null,
@@ -279,7 +295,10 @@ export class Daemon implements SystemBackend {
       remove: (name, opts) => is.remove(name, opts),
       tag: (name, repo, tag) => is.tag(name, repo, tag),
       importImage: (src, opts) => this.importImage(src, opts),
-      pull: (opts) => this.pull(opts),
+      pull: (opts, progress, signal) => this.pull(opts, progress, signal),
+      push: (opts, progress) => this.push(opts, progress),
+      login: (body) => this.login(body),
+      search: (opts) => this.search(opts),
     };
   }
 
@@ -301,10 +320,66 @@ export class Daemon implements SystemBackend {
     });
   }
 
-  private async pull(opts: { image: string; tag?: string }): Promise<void> {
-    const ref = opts.tag ? `${opts.image}:${opts.tag}` : opts.image;
-    throw system(`pulling ${ref}: no registry is configured and Docker Hub is unreachable; registry support (pull/push) arrives with the registries milestone — use 'berth import' to create images locally`);
+  private get registryAccess(): RegistryAccess {
+    this.access ??= { settings: this.config.registry, maxConcurrentDownloads: this.config.maxConcurrentDownloads, preferred: new Map() };
+    return this.access;
   }
+
+  /** POST /images/create?fromImage=: `docker pull` (the tag may also be a digest). */
+  private async pull(opts: { image: string; tag?: string; platform?: string; auth?: string }, progress: ProgressSink, signal: AbortSignal): Promise<void> {
+    let name = opts.image;
+    if (opts.tag) name += opts.tag.startsWith('sha256:') ? `@${opts.tag}` : `:${opts.tag}`;
+    const ref = parseNormalizedNamed(name);
+    const creds = decodeRegistryAuth(opts.auth);
+    const pullOpts = { ...(opts.platform ? { platform: opts.platform } : {}), ...(creds ? { credentials: creds } : {}), signal };
+    if (ref.tag || ref.digest) {
+      await pullImage(this.images, this.registryAccess, ref, pullOpts, progress);
+      return;
+    }
+    // No tag at all: every tag of the repository (docker pull --all-tags).
+    const tags = await withEndpoints(this.registryAccess, ref.domain, creds, (c) => c.tags(ref.path));
+    if (!tags.length) throw notImplemented('the repository has no tags');
+    for (const tag of tags.sort()) await pullImage(this.images, this.registryAccess, { ...ref, tag }, pullOpts, progress);
+  }
+
+  private async push(opts: { name: string; tag?: string; auth?: string }, progress: ProgressSink): Promise<void> {
+    const ref = parseNormalizedNamed(opts.tag ? `${opts.name}:${opts.tag}` : opts.name);
+    if (ref.digest) throw invalidParameter('cannot push a digest reference');
+    await pushImage(this.images, this.registryAccess, withDefaultTag(ref), decodeRegistryAuth(opts.auth), progress);
+  }
+
+  /** POST /auth: logs in to a registry by asking it for /v2/ with the credentials. */
+  private async login(body: unknown): Promise<{ Status: string; IdentityToken: string }> {
+    const c = parseAuthBody(body);
+    const server = (c.serveraddress ?? DOCKER_HUB_AUTH_KEY).replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    const domain = server === 'index.docker.io' || server === '' ? 'docker.io' : server;
+    await withEndpoints(this.registryAccess, domain, c, async (client) => {
+      try {
+        await client.ping();
+      } catch (e) {
+        if (kindOf(e) === 'Unauthorized') throw new EngineError('Unauthorized', `login attempt to ${client.endpoint.url}/v2/ failed with status: 401 Unauthorized`, { cause: e });
+        throw e;
+      }
+    });
+    return { Status: 'Login Succeeded', IdentityToken: '' };
+  }
+
+  /** GET /images/search: the registry's catalog, filtered by the term (docker's columns). */
+  private async search(opts: { term: string; limit: number; auth?: string }) {
+    let domain = 'docker.io';
+    let term = opts.term;
+    const slash = term.indexOf('/');
+    if (slash > 0 && /[.:]|^localhost$/.test(term.slice(0, slash))) {
+      domain = term.slice(0, slash);
+      term = term.slice(slash + 1);
+    }
+    const repos = await withEndpoints(this.registryAccess, domain, decodeRegistryAuth(opts.auth), (client) => client.catalog());
+    return repos
+      .filter((r) => r.includes(term))
+      .slice(0, opts.limit)
+      .map((r) => ({ name: domain === 'docker.io' ? r : `${domain}/${r}`, description: '', star_count: 0, is_official: false, is_automated: false }));
+  }
+
 
   /** Binaries the daemon needs that are missing. */
   missingBinaries(): string[] {

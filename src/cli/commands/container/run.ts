@@ -8,7 +8,8 @@ import type { CliContext } from '../../context.ts';
 import { errorText, StatusError } from '../../context.ts';
 import { containerFlags, createRequest } from './opts.ts';
 import { isNotFound } from '../../../errdefs/index.ts';
-import { isDaemonError, jsonLines } from '../../../client/http.ts';
+import { isDaemonError } from '../../../client/http.ts';
+import { pullWithProgress } from '../image/registry.ts';
 import { parseNormalizedNamed, withDefaultTag, familiarString } from '../../../lib/reference.ts';
 import { detachKeys, proxySignals, runSession, sessionStatus, type SessionEnd } from '../../attach.ts';
 import type { ContainerCreateRequest } from '../../../api/types.ts';
@@ -53,14 +54,7 @@ export function startErrorStatus(msg: string): number {
 }
 
 async function pull(ctx: CliContext, image: string, platform: string | undefined, quiet: boolean): Promise<void> {
-  const ref = withDefaultTag(parseNormalizedNamed(image));
-  const tag = ref.tag;
-  const name = image.includes('@') ? image : familiarString({ ...ref, tag: undefined });
-  const res = await ctx.client.imagePull(name, image.includes('@') ? undefined : tag, platform);
-  for await (const m of jsonLines(res)) {
-    if (typeof m.error === 'string') throw Object.assign(new Error(m.error), { fromDaemon: true });
-    if (!quiet && typeof m.status === 'string') ctx.stderr.write(`${m.id ? `${String(m.id)}: ` : ''}${m.status}\n`);
-  }
+  await pullWithProgress(ctx, image, { ...(platform ? { platform } : {}), quiet }, ctx.stderr);
 }
 
 /** Creates the container, pulling the image first if it is missing (per --pull). */

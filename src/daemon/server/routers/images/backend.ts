@@ -10,5 +10,10 @@ export interface ImageBackend {
   remove(name: string, opts: { force: boolean; prune: boolean }): Promise<DeleteRecord[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
   importImage(src: Readable, opts: { repo?: string; tag?: string; message?: string; changes: string[]; source: string; platform?: string }): Promise<string>;
+  /** `auth` is the raw X-Registry-Auth header. */
   pull(opts: { image: string; tag?: string; platform?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
+  push(opts: { name: string; tag?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
+  /** POST /auth: checks credentials against the registry. */
+  login(body: unknown): Promise<{ Status: string; IdentityToken: string }>;
+  search(opts: { term: string; limit: number; auth?: string }): Promise<{ name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }[]>;
 }

@@ -1,5 +1,5 @@
 import { invalidParameter, messageOf } from '../../../../errdefs/index.ts';
-import { boolValue, noContent, parseFilters, writeJson, type Ctx } from '../../httputils.ts';
+import { boolValue, noContent, parseFilters, readJson, writeJson, type Ctx } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { ImageBackend } from './backend.ts';
 
@@ -46,6 +46,31 @@ export function imageRoutes(b: ImageBackend): Route[] {
         if (!repo) throw invalidParameter('repository name must have at least one component');
         await b.tag(ctx.params.name, repo, ctx.query.get('tag') || undefined);
         noContent(ctx, 201);
+      },
+    },
+    {
+      method: 'POST', path: '/images/{name*}/push',
+      handler: async (ctx) => {
+        const auth = ctx.req.headers['x-registry-auth'];
+        await jsonStream(ctx, (emit) => b.push({
+          name: ctx.params.name,
+          ...(ctx.query.get('tag') ? { tag: ctx.query.get('tag')! } : {}),
+          ...(typeof auth === 'string' ? { auth } : {}),
+        }, emit, ctx.signal));
+      },
+    },
+    {
+      method: 'POST', path: '/auth',
+      handler: async (ctx) => writeJson(ctx, 200, await b.login(await readJson(ctx))),
+    },
+    {
+      method: 'GET', path: '/images/search',
+      handler: async (ctx) => {
+        const term = ctx.query.get('term') ?? '';
+        if (!term) throw invalidParameter('a search term is required');
+        const limit = Number(ctx.query.get('limit') ?? 25);
+        const auth = ctx.req.headers['x-registry-auth'];
+        writeJson(ctx, 200, await b.search({ term, limit: Number.isFinite(limit) && limit > 0 ? limit : 25, ...(typeof auth === 'string' ? { auth } : {}) }));
       },
     },
     {

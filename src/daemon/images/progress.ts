@@ -1,0 +1,77 @@
+/**
+ * docker's JSON progress messages for pull and push ({"status","id","progressDetail",
+ * "progress"}), so the docker CLI renders our streams exactly as dockerd's, with throttled
+ * byte counters.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { humanSize } from '../../lib/units.ts';
+
+export type ProgressMessage = Record<string, unknown>;
+export type ProgressSink = (m: ProgressMessage) => void;
+
+/** docker's JSONProgress.String(): "[=====>      ]  1.23MB/4.56MB". */
+export function progressBar(current: number, total: number | undefined): string {
+  if (!total || total <= 0) return `${humanSize(current).padStart(8)}`;
+  const width = 50;
+  const pct = Math.min(width, Math.floor((width * current) / total));
+  const bar = `[${'='.repeat(pct)}${pct < width ? '>' : ''}${' '.repeat(Math.max(0, width - pct - 1))}]`;
+  return `${bar} ${humanSize(current).padStart(8)}/${humanSize(total)}`;
+}
+
+export function shortDigest(d: string): string {
+  return d.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function status(id: string, text: string): ProgressMessage {
+  return { status: text, progressDetail: {}, id };
+}
+
+/** Counts bytes through a stream and reports them at most every 100 ms (and at the end). */
+export class ProgressTap extends Transform {
+  private current = 0;
+  private last = 0;
+  private readonly report: (current: number) => void;
+
+  constructor(report: (current: number) => void) {
+    super({ highWaterMark: 1 << 20 });
+    this.report = report;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.current += chunk.length;
+    const now = Date.now();
+    if (now - this.last >= 100) {
+      this.last = now;
+      this.report(this.current);
+    }
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.report(this.current);
+    cb();
+  }
+}
+
+export function byteProgress(sink: ProgressSink, id: string, what: string, total: number | undefined): ProgressTap {
+  return new ProgressTap((current) => sink({
+    status: what,
+    progressDetail: { current, ...(total ? { total } : {}) },
+    progress: progressBar(current, total),
+    id,
+  }));
+}
+
+/** Runs `tasks` with at most `limit` at a time; results in order. */
+export async function limitConcurrency<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}

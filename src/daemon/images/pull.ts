@@ -1,0 +1,223 @@
+/**
+ * `docker pull`: resolve the reference on the registry (mirrors first for docker.io), pick the
+ * platform from an index, download layers in parallel into the content store (every byte
+ * verified against its digest), unpack them in order, each layer once (a chain that already
+ * exists is "Already exists"), and only then register the image and its tags. An interrupted
+ * pull leaves blobs at most (the ingest area and staging layers are cleaned at start).
+ */
+import { EngineError, kindOf, notFound, invalidParameter, system, messageOf } from '../../errdefs/index.ts';
+import { sha256 } from '../../lib/digest.ts';
+import { decompressStream } from '../../lib/decompress.ts';
+import { familiarName, familiarString, referenceString, type Reference } from '../../lib/reference.ts';
+import { log } from '../../lib/log.ts';
+import { RegistryClient, type Endpoint } from '../../distribution/client.ts';
+import type { Credentials } from '../../distribution/auth.ts';
+import { parseManifest, parsePlatform, selectPlatform, type Descriptor, type ImageManifest } from '../../distribution/media.ts';
+import { endpointsFor, type RegistrySettings } from '../../distribution/resolve.ts';
+import { parseImageConfig } from '../../store/metadata/images.ts';
+import { chainIds } from '../../store/layer/store.ts';
+import type { ImageService } from './service.ts';
+import { byteProgress, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
+import { rememberSource } from './sources.ts';
+
+export interface PullOptions {
+  platform?: string;
+  credentials?: Credentials;
+  signal?: AbortSignal;
+}
+
+export interface RegistryAccess {
+  settings: RegistrySettings;
+  maxConcurrentDownloads: number;
+  /** Endpoints that answered before (host → index into endpointsFor), to skip dead ones. */
+  preferred: Map<string, string>;
+}
+
+function isNetworkError(e: unknown): boolean {
+  return kindOf(e) === 'Unavailable';
+}
+
+/**
+ * Runs `fn` against the endpoints of `domain` in order: a network failure (or a mirror's
+ * error) moves to the next; the last error is the one reported.
+ */
+export async function withEndpoints<T>(access: RegistryAccess, domain: string, creds: Credentials | undefined, fn: (c: RegistryClient, e: Endpoint) => Promise<T>): Promise<T> {
+  const all = endpointsFor(domain, access.settings);
+  const pref = access.preferred.get(domain);
+  const ordered = pref ? [...all.filter((e) => e.url === pref), ...all.filter((e) => e.url !== pref)] : all;
+  let last: unknown;
+  for (const e of ordered) {
+    const client = new RegistryClient(e, { credentials: e.mirror ? {} : creds ?? {}, timeoutMs: 30_000 });
+    try {
+      const r = await fn(client, e);
+      access.preferred.set(domain, e.url);
+      return r;
+    } catch (err) {
+      last = err;
+      if (isNetworkError(err) || (e.mirror && kindOf(err) !== 'Cancelled')) {
+        log.debug('registry endpoint failed, trying the next', { endpoint: e.url, error: messageOf(err) });
+        continue;
+      }
+      throw err;
+    }
+  }
+  throw last ?? system(`no endpoint for ${domain}`);
+}
+
+/** The repository path on the registry: "library/busybox" for docker.io/library/busybox. */
+export function remotePath(ref: Reference): string {
+  return ref.path;
+}
+
+function denied(ref: Reference, e: unknown): EngineError {
+  return new EngineError('NotFound', `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${messageOf(e).replace(/^[^:]*manifest for [^:]*:[^:]*: /, '')}`, { cause: e });
+}
+
+export async function pullImage(images: ImageService, access: RegistryAccess, ref: Reference, opts: PullOptions, progress: ProgressSink): Promise<string> {
+  const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
+  const platform = parsePlatform(opts.platform);
+  return withEndpoints(access, ref.domain, opts.credentials, async (client) => {
+    // 1. The manifest (or index) the reference names.
+    let top;
+    try {
+      top = await client.getManifest(remotePath(ref), tagOrDigest);
+    } catch (e) {
+      if (kindOf(e) === 'Unauthorized' || kindOf(e) === 'Forbidden') throw denied(ref, e);
+      if (kindOf(e) === 'NotFound') {
+        if (/name unknown|repository/i.test(messageOf(e))) throw denied(ref, e);
+        throw notFound(`manifest for ${familiarString(ref)} not found: manifest unknown: manifest unknown`, e);
+      }
+      throw e;
+    }
+    const topDigest = sha256(top.body);
+    if (ref.digest && ref.digest !== topDigest) throw invalidParameter(`manifest verification failed for digest ${ref.digest}`);
+    progress({ status: `Pulling from ${familiarName(ref).replace(/^[^/]*\.[^/]*\//, '')}`, id: ref.digest ?? tagOrDigest });
+    let parsed = parseManifest(top.body, top.mediaType);
+    let manifestBody = top.body;
+    let manifestDigest = topDigest;
+    let manifestType = top.mediaType;
+    if (parsed.kind === 'index') {
+      const d = selectPlatform(parsed, platform);
+      if (!d) throw notFound(`no matching manifest for ${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''} in the manifest list entries`);
+      const m = await client.getManifest(remotePath(ref), d.digest);
+      if (sha256(m.body) !== d.digest) throw invalidParameter(`manifest verification failed for digest ${d.digest}`);
+      parsed = parseManifest(m.body, m.mediaType);
+      if (parsed.kind !== 'manifest') throw invalidParameter('a manifest list may not point at another manifest list');
+      manifestBody = m.body;
+      manifestDigest = d.digest;
+      manifestType = m.mediaType;
+    }
+    const manifest = parsed as ImageManifest;
+    // 2. The config: small, fetched whole, verified.
+    const config = await fetchConfig(images, client, remotePath(ref), manifest.config);
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw invalidParameter(`invalid manifest: ${manifest.layers.length} layers but the config lists ${config.rootfs.diff_ids.length}`);
+    }
+    const wantArch = platform.architecture;
+    if (!opts.platform && config.architecture && config.architecture !== wantArch) {
+      progress({ status: `WARNING: The requested image's platform (${config.os}/${config.architecture}) does not match the detected host platform (linux/${wantArch}) and no specific platform was requested` });
+    }
+    // 3. Layers: download in parallel, unpack in order.
+    await fetchLayers(images, access, client, remotePath(ref), manifest.layers, config.rootfs.diff_ids, progress, opts.signal);
+    for (const l of manifest.layers) rememberSource(ref.domain, remotePath(ref), l.digest);
+    // 4. Register: manifest, image, tag and digest reference.
+    await images.content.write(manifestBody);
+    const before = images.images.resolveRef(referenceString(ref.digest ? ref : { ...ref, digest: undefined }));
+    await images.images.add(manifest.config.digest, { manifest: manifestDigest });
+    void manifestType;
+    const named = { ...ref, tag: undefined, digest: undefined };
+    await images.images.setRef(referenceString({ ...named, digest: topDigest }), manifest.config.digest);
+    if (!ref.digest) await images.images.setRef(referenceString(ref), manifest.config.digest);
+    progress({ status: `Digest: ${topDigest}` });
+    const upToDate = before === manifest.config.digest;
+    progress({ status: `Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${familiarString(ref)}` });
+    return manifest.config.digest;
+  });
+}
+
+async function fetchConfig(images: ImageService, client: RegistryClient, repo: string, d: Descriptor) {
+  if (d.size > 8 << 20) throw invalidParameter(`image config of ${d.size} bytes is larger than the 8 MiB Berth accepts`);
+  if (!(await images.content.has(d.digest))) {
+    const { stream } = await client.openBlob(repo, d.digest);
+    await images.content.ingest(stream, { digest: d.digest, size: d.size });
+  }
+  return parseImageConfig(await images.content.read(d.digest));
+}
+
+async function fetchLayers(images: ImageService, access: RegistryAccess, client: RegistryClient, repo: string, layers: Descriptor[], diffIds: string[], progress: ProgressSink, signal: AbortSignal | undefined): Promise<void> {
+  const chains = chainIds(diffIds);
+  const present = chains.map((c) => images.layers.get(c) !== undefined);
+  // The first missing layer and everything above it must be unpacked.
+  const firstMissing = present.indexOf(false);
+  if (firstMissing < 0) {
+    for (const l of layers) progress(status(shortDigest(l.digest), 'Already exists'));
+    return;
+  }
+  layers.forEach((l, i) => progress(status(shortDigest(l.digest), i < firstMissing ? 'Already exists' : 'Pulling fs layer')));
+  // Downloads run in parallel (limited); unpacking waits for each in order.
+  const done = layers.map(() => {
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    promise.catch(() => {});
+    return { promise, resolve, reject };
+  });
+  const tasks = layers.map((l, i) => async () => {
+    try {
+      if (i >= firstMissing) await download(images, client, repo, l, progress, signal);
+      done[i].resolve();
+    } catch (e) {
+      done[i].reject(e);
+      throw e;
+    }
+  });
+  const all = limitConcurrency(Math.max(1, access.maxConcurrentDownloads), tasks);
+  all.catch(() => {});
+  let parent = firstMissing > 0 ? chains[firstMissing - 1] : undefined;
+  for (let i = firstMissing; i < layers.length; i++) {
+    await done[i].promise;
+    const l = layers[i];
+    const id = shortDigest(l.digest);
+    const existing = images.layers.get(chains[i]);
+    if (existing) {
+      parent = existing.chainId;
+      progress(status(id, 'Pull complete'));
+      continue;
+    }
+    const tap = byteProgress(progress, id, 'Extracting', l.size);
+    const { stream } = await decompressStream(through(images.content.openVerified(l.digest), tap));
+    const rec = await images.layers.register(stream, parent);
+    if (rec.diffId !== diffIds[i]) {
+      await images.layers.remove(rec.chainId).catch(() => {});
+      throw invalidParameter(`layer ${l.digest}: its content has diff ID ${rec.diffId}, the image config says ${diffIds[i]}`);
+    }
+    parent = rec.chainId;
+    progress(status(id, 'Pull complete'));
+  }
+  await all;
+}
+
+async function download(images: ImageService, client: RegistryClient, repo: string, l: Descriptor, progress: ProgressSink, signal: AbortSignal | undefined): Promise<void> {
+  const id = shortDigest(l.digest);
+  if (await images.content.has(l.digest)) {
+    progress(status(id, 'Download complete'));
+    return;
+  }
+  if (l.urls?.length) throw invalidParameter(`layer ${l.digest} is a foreign layer (${l.urls[0]}); foreign layers are not supported`);
+  const { stream, size } = await client.openBlob(repo, l.digest, signal);
+  if (size !== undefined && size !== l.size) {
+    stream.destroy();
+    throw invalidParameter(`blob ${l.digest}: the registry sent ${size} bytes, the manifest says ${l.size}`);
+  }
+  await images.content.ingest(through(stream, byteProgress(progress, id, 'Downloading', l.size)), { digest: l.digest, size: l.size });
+  progress(status(id, 'Verifying Checksum'));
+  progress(status(id, 'Download complete'));
+}
+
+
+/** `src.pipe(dst)` that also carries src's errors (a dropped connection must fail the pull). */
+function through<T extends NodeJS.ReadWriteStream & { destroy(e?: Error): unknown }>(src: NodeJS.ReadableStream & { on(ev: 'error', fn: (e: Error) => void): unknown }, dst: T): T {
+  src.on('error', (e: Error) => dst.destroy(e));
+  src.pipe(dst);
+  return dst;
+}

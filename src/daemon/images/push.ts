@@ -1,0 +1,103 @@
+/**
+ * `docker push`: layers the registry lacks are uploaded (in parallel), layers it has in the
+ * repository are skipped ("Layer already exists"), layers it has elsewhere are mounted
+ * ("Mounted from …"), then the config and the manifest. Uncompressed layers (from `import`)
+ * are gzip-compressed once, in parallel, and the compressed blobs kept for later pushes.
+ */
+import { createGzip, constants as zconst } from 'node:zlib';
+import { notFound, invalidParameter, kindOf, messageOf } from '../../errdefs/index.ts';
+import { sha256 } from '../../lib/digest.ts';
+import { familiarName, fullName, referenceString, type Reference } from '../../lib/reference.ts';
+import { RegistryClient } from '../../distribution/client.ts';
+import type { Credentials } from '../../distribution/auth.ts';
+import { MEDIA, parseManifest, type Descriptor, type ImageManifest } from '../../distribution/media.ts';
+import type { Image } from '../../store/metadata/images.ts';
+import type { ImageService } from './service.ts';
+import { byteProgress, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
+import { withEndpoints, type RegistryAccess } from './pull.ts';
+import { rememberSource, sourcesOf } from './sources.ts';
+
+/** The image's manifest with every layer compressed (compressing, once, those that are not). */
+async function pushableManifest(images: ImageService, img: Image, progress: ProgressSink): Promise<{ manifest: ImageManifest; body: Buffer }> {
+  let body: Buffer;
+  if (img.rec.manifest && (await images.content.has(img.rec.manifest))) body = await images.content.read(img.rec.manifest);
+  else throw invalidParameter(`image ${img.rec.id} has no manifest; re-import or re-pull it`);
+  const m = parseManifest(body, MEDIA.ociManifest);
+  if (m.kind !== 'manifest') throw invalidParameter('a local image must have a single-platform manifest');
+  const plain = m.layers.filter((l) => l.mediaType === MEDIA.ociLayerTar || l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar');
+  if (!plain.length) return { manifest: m, body };
+  const replaced = new Map<string, Descriptor>();
+  await limitConcurrency(4, plain.map((l) => async () => {
+    const gz = createGzip({ level: zconst.Z_BEST_SPEED, chunkSize: 1 << 20 });
+    const src = images.content.openVerified(l.digest);
+    src.on('error', (e) => gz.destroy(e));
+    const r = await images.content.ingest(src.pipe(gz));
+    replaced.set(l.digest, { mediaType: MEDIA.ociLayerGzip, digest: r.digest, size: r.size });
+  }));
+  const manifest: ImageManifest = { ...m, layers: m.layers.map((l) => replaced.get(l.digest) ?? l) };
+  const doc = JSON.parse(body.toString('utf8')) as { layers: Descriptor[] };
+  doc.layers = manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
+  const newBody = Buffer.from(JSON.stringify(doc));
+  const w = await images.content.write(newBody);
+  img.rec.manifest = w.digest;
+  await images.images.update(img);
+  return { manifest, body: newBody };
+}
+
+export async function pushImage(images: ImageService, access: RegistryAccess, ref: Reference, creds: Credentials | undefined, progress: ProgressSink): Promise<{ digest: string; size: number }> {
+  const tag = ref.tag ?? 'latest';
+  const key = referenceString({ ...ref, tag, digest: undefined });
+  const id = images.images.resolveRef(key);
+  const img = id ? images.images.get(id) : undefined;
+  if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+  progress({ status: `The push refers to repository [${fullName(ref)}]` });
+  const repo = ref.path;
+  const { manifest, body } = await pushableManifest(images, img, progress);
+  const layers = [...manifest.layers].reverse();
+  for (const l of layers) progress(status(shortDigest(l.digest), 'Preparing'));
+  if (layers.length > 5) for (const l of layers.slice(5)) progress(status(shortDigest(l.digest), 'Waiting'));
+  return withEndpoints(access, ref.domain, creds, async (client) => {
+    try {
+      await limitConcurrency(5, layers.map((l) => () => pushLayer(images, client, ref, repo, l, progress)));
+      if (!(await client.hasBlob(repo, manifest.config.digest))) {
+        const size = await images.content.size(manifest.config.digest);
+        await client.pushBlob(repo, manifest.config.digest, size, () => images.content.openVerified(manifest.config.digest));
+      }
+      const digest = (await client.putManifest(repo, tag, manifest.mediaType, body)) ?? sha256(body);
+      const bodyDigest = sha256(body);
+      if (digest !== bodyDigest) throw invalidParameter(`the registry stored the manifest as ${digest}, expected ${bodyDigest}`);
+      await images.images.setRef(referenceString({ ...ref, tag: undefined, digest }), img.rec.id);
+      progress({ status: `${tag}: digest: ${digest} size: ${body.length}` });
+      progress({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: body.length } });
+      return { digest, size: body.length };
+    } catch (e) {
+      if (kindOf(e) === 'Unauthorized') throw Object.assign(e as Error, { message: messageOf(e).includes('authentication required') ? 'unauthorized: authentication required' : messageOf(e) });
+      throw e;
+    }
+  });
+}
+
+async function pushLayer(images: ImageService, client: RegistryClient, ref: Reference, repo: string, l: Descriptor, progress: ProgressSink): Promise<void> {
+  const id = shortDigest(l.digest);
+  if (await client.hasBlob(repo, l.digest)) {
+    progress(status(id, 'Layer already exists'));
+    rememberSource(ref.domain, repo, l.digest);
+    return;
+  }
+  for (const from of sourcesOf(ref.domain, l.digest, repo)) {
+    if (await client.mountBlob(repo, l.digest, from).catch(() => false)) {
+      progress(status(id, `Mounted from ${from}`));
+      rememberSource(ref.domain, repo, l.digest);
+      return;
+    }
+  }
+  const size = await images.content.size(l.digest);
+  await client.pushBlob(repo, l.digest, size, () => {
+    const tap = byteProgress(progress, id, 'Pushing', size);
+    const src = images.content.openVerified(l.digest);
+    src.on('error', (e) => tap.destroy(e));
+    return src.pipe(tap);
+  });
+  progress(status(id, 'Pushed'));
+  rememberSource(ref.domain, repo, l.digest);
+}
