@@ -258,6 +258,8 @@ async function main(): Promise<void> {
     warnings,
     registry,
     maxConcurrentDownloads: maxDownloads,
+    // How long a registry may stay silent (tests shorten it to exercise stalls).
+    registryTimeoutMs: Number(process.env.BERTH_REGISTRY_TIMEOUT_MS ?? 30_000),
     runtime: {
       runtimes,
       defaultRuntime,

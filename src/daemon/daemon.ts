@@ -45,6 +45,7 @@ export interface DaemonConfig {
   warnings: string[];
   registry: RegistrySettings;
   maxConcurrentDownloads: number;
+  registryTimeoutMs: number;
 }
 
 export class Daemon implements SystemBackend {
@@ -321,7 +322,7 @@ export class Daemon implements SystemBackend {
   }
 
   private get registryAccess(): RegistryAccess {
-    this.access ??= { settings: this.config.registry, maxConcurrentDownloads: this.config.maxConcurrentDownloads, preferred: new Map() };
+    this.access ??= { settings: this.config.registry, maxConcurrentDownloads: this.config.maxConcurrentDownloads, preferred: new Map(), timeoutMs: this.config.registryTimeoutMs };
     return this.access;
   }
 

@@ -73,11 +73,15 @@ export class TestDaemon {
     return `unix://${this.sock}`;
   }
 
-  static async start(opts: { runtime?: string; extraArgs?: string[] } = {}): Promise<TestDaemon> {
+  static async start(opts: { runtime?: string; extraArgs?: string[]; env?: Record<string, string>; config?: Record<string, unknown> } = {}): Promise<TestDaemon> {
     const d = new TestDaemon(opts.runtime ?? 'crun');
+    if (opts.config) writeFileSync(join(d.root, 'daemon.json'), JSON.stringify(opts.config));
+    d.env = opts.env ?? {};
     await d.startDaemon(opts.extraArgs ?? []);
     return d;
   }
+
+  private env: Record<string, string> = {};
 
   async startDaemon(extraArgs: string[] = []): Promise<void> {
     const cfg = join(this.root, 'daemon.json');
@@ -88,6 +92,7 @@ export class TestDaemon {
       '-H', this.host, '--cgroup-parent', this.cgroupParent, '--default-runtime', this.runtime, ...extraArgs], {
       stdio: ['ignore', out, out],
       detached: false,
+      env: { ...process.env, ...this.env },
     });
     const started = Date.now();
     while (!(await this.ping())) {

@@ -29,8 +29,10 @@ export interface PullOptions {
 export interface RegistryAccess {
   settings: RegistrySettings;
   maxConcurrentDownloads: number;
-  /** Endpoints that answered before (host → index into endpointsFor), to skip dead ones. */
+  /** Endpoints that answered before (domain → endpoint URL), tried first next time. */
   preferred: Map<string, string>;
+  /** Longest wait for an answer or for the next byte of a transfer. */
+  timeoutMs: number;
 }
 
 function isNetworkError(e: unknown): boolean {
@@ -47,7 +49,7 @@ export async function withEndpoints<T>(access: RegistryAccess, domain: string, c
   const ordered = pref ? [...all.filter((e) => e.url === pref), ...all.filter((e) => e.url !== pref)] : all;
   let last: unknown;
   for (const e of ordered) {
-    const client = new RegistryClient(e, { credentials: e.mirror ? {} : creds ?? {}, timeoutMs: 30_000 });
+    const client = new RegistryClient(e, { credentials: e.mirror ? {} : creds ?? {}, timeoutMs: access.timeoutMs });
     try {
       const r = await fn(client, e);
       access.preferred.set(domain, e.url);

@@ -1,0 +1,227 @@
+/**
+ * Pull and push against Debian's reference registry (docker-registry, distribution 2.8),
+ * through `berth` and the real docker CLI: round trips, shared layers, digests, mirrors,
+ * an interrupted pull, Docker Hub unreachable, and registries that misbehave.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { TestDaemon, DOCKER, ROOT } from './harness.ts';
+import { HAS_DOCKER_REGISTRY, startDockerRegistry, freePort, type RunningRegistry } from './registries.ts';
+import { makeImage, uploadImage, imageFromTar } from './synthetic.ts';
+
+const skip = !HAS_DOCKER_REGISTRY && 'docker-registry is not installed';
+let d: TestDaemon;
+let reg: RunningRegistry;
+
+before(async () => {
+  if (skip) return;
+  reg = await startDockerRegistry();
+  d = await TestDaemon.start({ env: { BERTH_REGISTRY_TIMEOUT_MS: '3000' } });
+  await d.importBusybox();
+});
+
+after(async () => {
+  await d?.cleanup();
+  await reg?.stop();
+});
+
+async function ok(args: string[], input?: string) {
+  const r = await d.berth(args, input === undefined ? {} : { input });
+  assert.equal(r.code, 0, `berth ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+test('berth push then pull round trip, with docker\'s messages and digests', { skip }, async () => {
+  const name = `${reg.host}/team/box:1.0`;
+  await ok(['tag', 'busybox', name]);
+  const push = await ok(['push', name]);
+  assert.match(push, new RegExp(`^The push refers to repository \\[${reg.host}/team/box\\]\n`));
+  assert.match(push, /^[0-9a-f]{12}: Pushed$/m);
+  const digest = /^1\.0: digest: (sha256:[0-9a-f]{64}) size: \d+$/m.exec(push)?.[1];
+  assert.ok(digest, push);
+  const again = await ok(['push', name]);
+  assert.match(again, /^[0-9a-f]{12}: Layer already exists$/m);
+  await ok(['rmi', name]);
+  const pull = await ok(['pull', name]);
+  assert.match(pull, /^1\.0: Pulling from team\/box$/m);
+  assert.match(pull, new RegExp(`^Digest: ${digest}$`, 'm'));
+  assert.match(pull, new RegExp(`^Status: Downloaded newer image for ${reg.host}/team/box:1\\.0$`, 'm'));
+  assert.match(pull, new RegExp(`^${reg.host}/team/box:1\\.0$`, 'm'));
+  assert.doesNotMatch(pull, /Downloading/, 'no byte counters when piped');
+  assert.match(await ok(['pull', name]), /Status: Image is up to date for/);
+  assert.match(await ok(['images', '--digests', '--format', '{{.Repository}} {{.Digest}}']), new RegExp(`${reg.host}/team/box ${digest}`));
+  assert.equal(await ok(['run', '--rm', name, 'echo', 'pulled']), 'pulled\n');
+  await ok(['rmi', name]);
+  assert.equal((await ok(['pull', '-q', `${reg.host}/team/box@${digest}`])).trim(), `${reg.host}/team/box@${digest}`, 'pull by digest');
+});
+
+test('layers are downloaded in parallel, verified, unpacked once and shared', { skip }, async () => {
+  const base = await makeImage([300_000, 200_000]);
+  const child = await makeImage([100_000]);
+  // child shares base's layers: same blobs, one more on top
+  child.layers = [...base.layers, ...child.layers];
+  const cfg = JSON.parse(child.config.data.toString());
+  cfg.rootfs.diff_ids = child.layers.map((l) => l.diffId);
+  child.config.data = Buffer.from(JSON.stringify(cfg));
+  child.config.digest = 'sha256:' + createHash('sha256').update(child.config.data).digest('hex');
+  child.manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: child.config.mediaType, digest: child.config.digest, size: child.config.data.length }, layers: child.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.data.length })) }));
+  await uploadImage(reg.url, 'syn/base', 'v1', base);
+  await uploadImage(reg.url, 'syn/child', 'v1', child);
+  const before = readdirSync(join(d.dataRoot, 'layerdb', 'sha256')).length;
+  await ok(['pull', `${reg.host}/syn/base:v1`]);
+  const out = await ok(['pull', `${reg.host}/syn/child:v1`]);
+  assert.equal((out.match(/: Already exists$/gm) ?? []).length, 2, out);
+  assert.equal(readdirSync(join(d.dataRoot, 'layerdb', 'sha256')).length, before + 3, 'three distinct layers stored');
+});
+
+test('a mirror configured in daemon.json serves docker.io pulls', { skip }, async () => {
+  const tar = spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout;
+  await uploadImage(reg.url, 'library/mirrored', 'latest', await imageFromTar(tar));
+  const m = await TestDaemon.start({ config: { 'registry-mirrors': [reg.url] } });
+  try {
+    const r = await m.berth(['pull', 'mirrored']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Status: Downloaded newer image for mirrored:latest/);
+    assert.match(r.stdout, /^docker\.io\/library\/mirrored:latest$/m);
+    assert.equal((await m.berth(['run', '--rm', 'mirrored', 'echo', 'from-mirror'])).stdout, 'from-mirror\n');
+    const info = JSON.parse((await m.berth(['info', '--format', '{{json .RegistryConfig.Mirrors}}'])).stdout);
+    assert.deepEqual(info, [reg.url]);
+  } finally {
+    await m.cleanup();
+  }
+});
+
+test('Docker Hub unreachable: a clear network error, fast', { skip }, async () => {
+  const t0 = Date.now();
+  const r = await d.berth(['pull', 'busybox:definitely-not-local']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /registry-1\.docker\.io/);
+  assert.ok(Date.now() - t0 < 15_000, 'does not hang');
+  const run = await d.berth(['run', '--rm', 'alpine']);
+  assert.equal(run.code, 125);
+  assert.match(run.stderr, /Unable to find image 'alpine:latest' locally/);
+});
+
+test('an interrupted pull leaves nothing half-registered and the next one succeeds', { skip }, async () => {
+  const big = await makeImage([40 << 20, 40 << 20]);
+  await uploadImage(reg.url, 'syn/big', 'v1', big);
+  const p = d.berth(['pull', `${reg.host}/syn/big:v1`]);
+  await new Promise((r) => setTimeout(r, 700));
+  await d.stopDaemon('SIGKILL');
+  await p;
+  await d.startDaemon();
+  assert.equal((await d.berth(['image', 'inspect', `${reg.host}/syn/big:v1`])).code, 1, 'no image after the crash');
+  assert.equal(readdirSync(join(d.dataRoot, 'ingest')).length, 0, 'partial downloads cleaned');
+  assert.ok(!readdirSync(join(d.dataRoot, 'overlay2')).some((n) => n.startsWith('.staging')), 'partial layers cleaned');
+  await ok(['pull', `${reg.host}/syn/big:v1`]);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', `${reg.host}/syn/big:v1`])).trim(), '2');
+});
+
+/** A registry that lies: wrong bytes, hostile tars, stalls. A peer to defend against, not a mock. */
+async function hostileRegistry(routes: Record<string, (res: import('node:http').ServerResponse) => void>): Promise<{ host: string; close: () => Promise<void> }> {
+  const port = await freePort();
+  const srv: Server = createServer((req, res) => {
+    const h = routes[`${req.method} ${req.url}`] ?? routes[`GET ${req.url}`];
+    if (req.url === '/v2/') return void res.end('{}');
+    if (h) return h(res);
+    res.statusCode = 404;
+    res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+  });
+  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', () => r()));
+  return { host: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+}
+
+function serveImage(img: { manifest: Buffer; config: { digest: string; data: Buffer }; layers: { digest: string; data: Buffer }[] }, overrides: Record<string, Buffer | 'stall'> = {}): Record<string, (res: import('node:http').ServerResponse) => void> {
+  const routes: Record<string, (res: import('node:http').ServerResponse) => void> = {};
+  const blob = (digest: string, data: Buffer) => (res: import('node:http').ServerResponse) => {
+    const o = overrides[digest];
+    if (o === 'stall') {
+      res.writeHead(200, { 'Content-Length': data.length });
+      res.write(data.subarray(0, 100));
+      return;
+    }
+    const body = o ?? data;
+    res.writeHead(200, { 'Content-Length': body.length, 'Docker-Content-Digest': digest });
+    res.end(body);
+  };
+  for (const b of [img.config, ...img.layers]) routes[`GET /v2/evil/img/blobs/${b.digest}`] = blob(b.digest, b.data);
+  routes['GET /v2/evil/img/manifests/v1'] = (res) => {
+    res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Content-Length': img.manifest.length });
+    res.end(img.manifest);
+  };
+  return routes;
+}
+
+test('bad registries: wrong bytes, unknown media types, escaping tars, stalls — clear errors, nothing stored', { skip }, async () => {
+  const img = await makeImage([50_000]);
+  const check = async (routes: Record<string, (res: import('node:http').ServerResponse) => void>, expect: RegExp) => {
+    const r = await hostileRegistry(routes);
+    try {
+      const out = await d.berth(['pull', `${r.host}/evil/img:v1`]);
+      assert.equal(out.code, 1, out.stdout);
+      assert.match(out.stderr, expect);
+      assert.equal((await d.berth(['image', 'inspect', `${r.host}/evil/img:v1`])).code, 1, 'nothing registered');
+      assert.equal(readdirSync(join(d.dataRoot, 'ingest')).length, 0, 'no partial blob');
+    } finally {
+      await r.close();
+    }
+  };
+  // A layer whose bytes do not match its digest.
+  const tampered = Buffer.from(img.layers[0].data);
+  tampered[tampered.length - 20] ^= 0xff;
+  await check(serveImage(img, { [img.layers[0].digest]: tampered }), /digest mismatch/);
+  // A manifest with a layer of an unknown media type.
+  const odd = { ...img, manifest: Buffer.from(img.manifest.toString().replace('tar+gzip', 'tar+lzma')) };
+  await check(serveImage(odd), /unsupported layer media type/);
+  // A manifest that is not JSON, and one that is much too big.
+  await check(serveImage({ ...img, manifest: Buffer.from('not json') }), /invalid manifest/);
+  await check(serveImage({ ...img, manifest: Buffer.alloc(5 << 20, 0x20) }), /larger than/);
+  // A layer whose tar escapes the layer directory.
+  const evilTar = Buffer.concat([tarHeader('../../../../tmp/berth-escape', 4), Buffer.from('pwn!'.padEnd(512, '\0')), Buffer.alloc(1024)]);
+  const gz = gzipSync(evilTar);
+  const layer = { digest: 'sha256:' + createHash('sha256').update(gz).digest('hex'), data: gz, diffId: 'sha256:' + createHash('sha256').update(evilTar).digest('hex') };
+  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.diffId] } }));
+  const cfgD = 'sha256:' + createHash('sha256').update(cfg).digest('hex');
+  const man = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfgD, size: cfg.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: gz.length }] }));
+  await check(serveImage({ manifest: man, config: { digest: cfgD, data: cfg }, layers: [layer] }), /escapes the layer root/);
+  assert.ok(!existsSync('/tmp/berth-escape'), 'nothing written outside the layer');
+  // A registry that stalls mid-transfer.
+  await check(serveImage(img, { [img.layers[0].digest]: 'stall' }), /stalled|timed out/);
+});
+
+function tarHeader(name: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+
+test('the real docker CLI tags, pushes, removes and pulls through berthd', { skip: skip || !existsSync(DOCKER) }, async () => {
+  const name = `${reg.host}/comps/prod/bb:1.14`;
+  assert.equal((await d.docker(['tag', 'busybox', name])).code, 0);
+  const push = await d.docker(['push', name]);
+  assert.equal(push.code, 0, push.stderr);
+  assert.match(push.stdout, /1\.14: digest: sha256:[0-9a-f]{64} size: \d+/);
+  assert.equal((await d.docker(['rmi', name])).code, 0);
+  const pull = await d.docker(['pull', name]);
+  assert.equal(pull.code, 0, pull.stderr);
+  assert.match(pull.stdout, /Status: Downloaded newer image for/);
+  assert.equal((await d.docker(['run', '--rm', name, 'echo', 'via-docker'])).stdout, 'via-docker\n');
+});

@@ -1,0 +1,98 @@
+/**
+ * Synthetic images for registry tests and benchmarks: layers of random (incompressible)
+ * bytes, gzip-compressed, with a config and an OCI manifest, uploaded straight through the
+ * distribution API so a test controls every byte.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+
+export interface Blob {
+  digest: string;
+  data: Buffer;
+  mediaType: string;
+  diffId?: string;
+}
+
+export interface SyntheticImage {
+  config: Blob;
+  layers: Blob[];
+  manifest: Buffer;
+  manifestDigest: string;
+}
+
+const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
+
+async function tarOf(files: { name: string; data: Buffer }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const f of files) pack.entry({ name: f.name, mode: 0o644, mtime: new Date(1_700_000_000_000) }, f.data);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** An image of `sizes` layers (bytes of random data each), each holding /data/layer<i>.bin. */
+export async function makeImage(sizes: number[], cmd: string[] = ['sh']): Promise<SyntheticImage> {
+  const layers: Blob[] = [];
+  for (let i = 0; i < sizes.length; i++) {
+    const raw = await tarOf([{ name: `data/layer${i}.bin`, data: randomBytes(sizes[i]) }]);
+    const gz = gzipSync(raw, { level: 1 });
+    layers.push({ digest: sha(gz), data: gz, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: sha(raw) });
+  }
+  const configData = Buffer.from(JSON.stringify({
+    architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+    os: 'linux',
+    created: new Date().toISOString(),
+    config: { Cmd: cmd, Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history: layers.map(() => ({ created: new Date().toISOString(), created_by: 'synthetic' })),
+  }));
+  const config: Blob = { digest: sha(configData), data: configData, mediaType: 'application/vnd.oci.image.config.v1+json' };
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: config.mediaType, digest: config.digest, size: configData.length },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.data.length })),
+  }));
+  return { config, layers, manifest, manifestDigest: sha(manifest) };
+}
+
+/** Uploads an image's blobs and manifest to `base` (http://127.0.0.1:port) as repo:tag. */
+export async function uploadImage(base: string, repo: string, tag: string, img: SyntheticImage, headers: Record<string, string> = {}): Promise<void> {
+  for (const b of [img.config, ...img.layers]) {
+    const open = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers });
+    if (open.status !== 202) throw new Error(`upload open: ${open.status} ${await open.text()}`);
+    const loc = new URL(open.headers.get('location')!, base);
+    loc.searchParams.set('digest', b.digest);
+    const put = await fetch(loc, { method: 'PUT', body: b.data, headers: { ...headers, 'Content-Type': 'application/octet-stream' } });
+    if (put.status !== 201) throw new Error(`upload put: ${put.status} ${await put.text()}`);
+  }
+  const m = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: img.manifest, headers: { ...headers, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  if (m.status !== 201) throw new Error(`manifest put: ${m.status} ${await m.text()}`);
+}
+
+/** Builds a registry-ready image from an existing rootfs tar (e.g. busybox) plus one random layer. */
+export async function imageFromTar(rootfsTar: Buffer, extraBytes = 0): Promise<SyntheticImage> {
+  const layers: Blob[] = [];
+  const add = (raw: Buffer) => {
+    const gz = gzipSync(raw, { level: 1 });
+    layers.push({ digest: sha(gz), data: gz, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: sha(raw) });
+  };
+  add(rootfsTar);
+  if (extraBytes) add(await tarOf([{ name: 'extra.bin', data: randomBytes(extraBytes) }]));
+  const configData = Buffer.from(JSON.stringify({
+    architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+    os: 'linux',
+    config: { Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+  }));
+  const config: Blob = { digest: sha(configData), data: configData, mediaType: 'application/vnd.oci.image.config.v1+json' };
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: config.mediaType, digest: config.digest, size: configData.length },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.data.length })),
+  }));
+  return { config, layers, manifest, manifestDigest: sha(manifest) };
+}
