@@ -241,7 +241,11 @@ async function main(): Promise<void> {
   checkPidfile(pidfile);
   writeFileSync(pidfile, `${process.pid}\n`);
 
-  const registry = { mirrors: args['registry-mirror'] ?? file['registry-mirrors'] ?? [], insecure: args['insecure-registry'] ?? file['insecure-registries'] ?? [] };
+  const registry = {
+    mirrors: args['registry-mirror'] ?? file['registry-mirrors'] ?? [],
+    insecure: args['insecure-registry'] ?? file['insecure-registries'] ?? [],
+    certsDir: join(dirname(configFile), 'certs.d'),
+  };
   if (!Array.isArray(registry.mirrors) || !Array.isArray(registry.insecure)) fail(`unable to configure the daemon with file ${configFile}: registry-mirrors and insecure-registries must be lists`);
   try {
     validateSettings(registry);

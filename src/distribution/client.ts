@@ -15,6 +15,8 @@ export interface Endpoint {
   insecureTls: boolean;
   /** A pull-through mirror of docker.io (failures fall back to the next endpoint). */
   mirror: boolean;
+  /** A CA to trust for this registry (certs.d). */
+  ca?: Buffer;
 }
 
 export interface ClientOptions {
@@ -61,6 +63,7 @@ export class RegistryClient {
       return send(this.endpoint.url + path, {
         timeoutMs: this.timeoutMs,
         insecureTls: this.endpoint.insecureTls,
+        ...(this.endpoint.ca ? { ca: this.endpoint.ca } : {}),
         ...opts,
         headers: { ...(opts.headers ?? {}), ...(auth ? { Authorization: auth } : {}) },
       });

@@ -4,6 +4,8 @@
  * and localhost always, plus daemon.json's `insecure-registries` (hosts or CIDRs).
  */
 import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { invalidParameter } from '../errdefs/index.ts';
 import type { Endpoint } from './client.ts';
 
@@ -14,6 +16,8 @@ export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
 export interface RegistrySettings {
   mirrors: string[];
   insecure: string[];
+  /** Per-registry CA certificates: <certsDir>/<host[:port]>/ca.crt (docker's certs.d). */
+  certsDir?: string;
 }
 
 function ipv4ToInt(ip: string): number {
@@ -70,7 +74,17 @@ export function endpointsFor(domain: string, s: RegistrySettings): Endpoint[] {
       { url: `http://${domain}`, insecureTls: true, mirror: false },
     ];
   }
-  return [{ url: `https://${domain}`, insecureTls: false, mirror: false }];
+  const ca = caFor(domain, s);
+  return [{ url: `https://${domain}`, insecureTls: false, mirror: false, ...(ca ? { ca } : {}) }];
+}
+
+function caFor(domain: string, s: RegistrySettings): Buffer | undefined {
+  if (!s.certsDir) return undefined;
+  try {
+    return readFileSync(join(s.certsDir, domain, 'ca.crt'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The key credentials are stored under in an auth config ("https://index.docker.io/v1/" for Hub). */

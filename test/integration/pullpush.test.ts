@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { TestDaemon, DOCKER, ROOT } from './harness.ts';
 import { HAS_DOCKER_REGISTRY, startDockerRegistry, freePort, type RunningRegistry } from './registries.ts';
-import { makeImage, uploadImage, imageFromTar } from './synthetic.ts';
+import { makeImage, uploadImage, imageFromTar, uploadIndex } from './synthetic.ts';
 
 const skip = !HAS_DOCKER_REGISTRY && 'docker-registry is not installed';
 let d: TestDaemon;
@@ -78,6 +78,39 @@ test('layers are downloaded in parallel, verified, unpacked once and shared', { 
   const out = await ok(['pull', `${reg.host}/syn/child:v1`]);
   assert.equal((out.match(/: Already exists$/gm) ?? []).length, 2, out);
   assert.equal(readdirSync(join(d.dataRoot, 'layerdb', 'sha256')).length, before + 3, 'three distinct layers stored');
+});
+
+test('indexes: the host platform or --platform is picked; zstd layers unpack', { skip }, async () => {
+  const amd = await makeImage([10_000], ['sh'], { compression: 'zstd' });
+  const arm = await makeImage([10_000], ['sh'], { arch: 'arm64' });
+  const idx = await uploadIndex(reg.url, 'multi/img', 'v1', [
+    { platform: { os: 'linux', architecture: 'arm64' }, image: arm },
+    { platform: { os: 'linux', architecture: 'amd64' }, image: amd },
+  ]);
+  const out = await ok(['pull', `${reg.host}/multi/img:v1`]);
+  assert.match(out, new RegExp(`Digest: ${idx}`), 'the index digest is the repo digest, as in docker');
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Architecture}} {{index .RepoDigests 0}}', `${reg.host}/multi/img:v1`])).trim(), `amd64 ${reg.host}/multi/img@${idx}`);
+  await ok(['rmi', `${reg.host}/multi/img:v1`]);
+  await ok(['pull', '--platform', 'linux/arm64', `${reg.host}/multi/img:v1`]);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Architecture}}', `${reg.host}/multi/img:v1`])).trim(), 'arm64');
+  const none = await d.berth(['pull', '--platform', 'linux/s390x', `${reg.host}/multi/img:v1`]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no matching manifest for linux\/s390x in the manifest list entries/);
+});
+
+test('pull -a fetches every tag; search lists the catalog', { skip }, async () => {
+  const a = await makeImage([1000]);
+  const b = await makeImage([1000]);
+  await uploadImage(reg.url, 'tags/many', 'one', a);
+  await uploadImage(reg.url, 'tags/many', 'two', b);
+  const out = await ok(['pull', '-a', `${reg.host}/tags/many`]);
+  assert.match(out, /one: Pulling from tags\/many/);
+  assert.match(out, /two: Pulling from tags\/many/);
+  const tags = (await ok(['images', '--format', '{{.Tag}}', `${reg.host}/tags/many`])).trim().split('\n').sort();
+  assert.deepEqual(tags, ['one', 'two']);
+  const s = await ok(['search', `${reg.host}/tags`]);
+  assert.match(s, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL\n/);
+  assert.match(s, new RegExp(`^${reg.host}/tags/many\\s+0`, 'm'));
 });
 
 test('a mirror configured in daemon.json serves docker.io pulls', { skip }, async () => {

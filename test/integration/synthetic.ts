@@ -4,7 +4,7 @@
  * distribution API so a test controls every byte.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import tar from 'tar-stream';
 
 export interface Blob {
@@ -33,15 +33,16 @@ async function tarOf(files: { name: string; data: Buffer }[]): Promise<Buffer> {
 }
 
 /** An image of `sizes` layers (bytes of random data each), each holding /data/layer<i>.bin. */
-export async function makeImage(sizes: number[], cmd: string[] = ['sh']): Promise<SyntheticImage> {
+export async function makeImage(sizes: number[], cmd: string[] = ['sh'], opts: { compression?: 'gzip' | 'zstd'; arch?: string } = {}): Promise<SyntheticImage> {
   const layers: Blob[] = [];
   for (let i = 0; i < sizes.length; i++) {
     const raw = await tarOf([{ name: `data/layer${i}.bin`, data: randomBytes(sizes[i]) }]);
-    const gz = gzipSync(raw, { level: 1 });
-    layers.push({ digest: sha(gz), data: gz, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: sha(raw) });
+    const zstd = opts.compression === 'zstd';
+    const packed = zstd ? zstdCompressSync(raw) : gzipSync(raw, { level: 1 });
+    layers.push({ digest: sha(packed), data: packed, mediaType: `application/vnd.oci.image.layer.v1.tar+${zstd ? 'zstd' : 'gzip'}`, diffId: sha(raw) });
   }
   const configData = Buffer.from(JSON.stringify({
-    architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+    architecture: opts.arch ?? (process.arch === 'x64' ? 'amd64' : process.arch),
     os: 'linux',
     created: new Date().toISOString(),
     config: { Cmd: cmd, Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
@@ -95,4 +96,17 @@ export async function imageFromTar(rootfsTar: Buffer, extraBytes = 0): Promise<S
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.data.length })),
   }));
   return { config, layers, manifest, manifestDigest: sha(manifest) };
+}
+
+/** Uploads an OCI index of `images` (platform → image) as repo:tag; returns its digest. */
+export async function uploadIndex(base: string, repo: string, tag: string, images: { platform: { os: string; architecture: string }; image: SyntheticImage }[]): Promise<string> {
+  for (const [i, e] of images.entries()) await uploadImage(base, repo, `part${i}`, e.image);
+  const index = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: images.map((e) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: e.image.manifestDigest, size: e.image.manifest.length, platform: e.platform })),
+  }));
+  const r = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: index, headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' } });
+  if (r.status !== 201) throw new Error(`index put: ${r.status} ${await r.text()}`);
+  return sha(index);
 }
