@@ -64,13 +64,13 @@ export async function decompressStream(src: Readable): Promise<{ stream: Readabl
   const compression = detectCompression(head);
   switch (compression) {
     case 'gzip': {
-      const gz = createGunzip();
+      const gz = createGunzip({ chunkSize: 1 << 20 });
       stream.on('error', (e) => gz.destroy(e));
       gz.on('error', () => {});
       return { stream: stream.pipe(gz), compression };
     }
     case 'zstd': {
-      const z = createZstdDecompress();
+      const z = createZstdDecompress({ chunkSize: 1 << 20 });
       stream.on('error', (e) => z.destroy(e));
       return { stream: stream.pipe(z), compression };
     }

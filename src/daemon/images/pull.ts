@@ -15,7 +15,8 @@ import type { Credentials } from '../../distribution/auth.ts';
 import { parseManifest, parsePlatform, selectPlatform, type Descriptor, type ImageManifest } from '../../distribution/media.ts';
 import { endpointsFor, type RegistrySettings } from '../../distribution/resolve.ts';
 import { parseImageConfig } from '../../store/metadata/images.ts';
-import { chainIds } from '../../store/layer/store.ts';
+import { chainIds, type StagedLayer } from '../../store/layer/store.ts';
+import { PassThrough } from 'node:stream';
 import type { ImageService } from './service.ts';
 import { byteProgress, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
 import { rememberSource } from './sources.ts';
@@ -156,64 +157,83 @@ async function fetchLayers(images: ImageService, access: RegistryAccess, client:
     return;
   }
   layers.forEach((l, i) => progress(status(shortDigest(l.digest), i < firstMissing ? 'Already exists' : 'Pulling fs layer')));
-  // Downloads run in parallel (limited); unpacking waits for each in order.
-  const done = layers.map(() => {
-    let resolve!: () => void;
+  // Each layer is downloaded and unpacked at once, streaming (a layer's directory does not
+  // depend on its parents), several at a time; they are recorded in order at the end.
+  const results = layers.map(() => {
+    let resolve!: (s: StagedLayer) => void;
     let reject!: (e: unknown) => void;
-    const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    const promise = new Promise<StagedLayer>((res, rej) => { resolve = res; reject = rej; });
     promise.catch(() => {});
     return { promise, resolve, reject };
   });
+  const staged: StagedLayer[] = [];
   const tasks = layers.map((l, i) => async () => {
+    if (i < firstMissing) return;
     try {
-      if (i >= firstMissing) await download(images, client, repo, l, progress, signal);
-      done[i].resolve();
+      const st = await fetchAndUnpack(images, client, repo, l, diffIds[i], progress, signal);
+      staged.push(st);
+      results[i].resolve(st);
     } catch (e) {
-      done[i].reject(e);
+      results[i].reject(e);
       throw e;
     }
   });
   const all = limitConcurrency(Math.max(1, access.maxConcurrentDownloads), tasks);
   all.catch(() => {});
   let parent = firstMissing > 0 ? chains[firstMissing - 1] : undefined;
-  for (let i = firstMissing; i < layers.length; i++) {
-    await done[i].promise;
-    const l = layers[i];
-    const id = shortDigest(l.digest);
-    const existing = images.layers.get(chains[i]);
-    if (existing) {
-      parent = existing.chainId;
-      progress(status(id, 'Pull complete'));
-      continue;
+  try {
+    for (let i = firstMissing; i < layers.length; i++) {
+      const st = await results[i].promise;
+      const rec = await images.layers.commit(st, parent);
+      staged.splice(staged.indexOf(st), 1);
+      parent = rec.chainId;
+      progress(status(shortDigest(layers[i].digest), 'Pull complete'));
     }
-    const tap = byteProgress(progress, id, 'Extracting', l.size);
-    const { stream } = await decompressStream(through(images.content.openVerified(l.digest), tap));
-    const rec = await images.layers.register(stream, parent);
-    if (rec.diffId !== diffIds[i]) {
-      await images.layers.remove(rec.chainId).catch(() => {});
-      throw invalidParameter(`layer ${l.digest}: its content has diff ID ${rec.diffId}, the image config says ${diffIds[i]}`);
-    }
-    parent = rec.chainId;
-    progress(status(id, 'Pull complete'));
+    await all;
+  } catch (e) {
+    await all.catch(() => {});
+    for (const st of staged) await images.layers.discard(st);
+    throw e;
   }
-  await all;
 }
 
-async function download(images: ImageService, client: RegistryClient, repo: string, l: Descriptor, progress: ProgressSink, signal: AbortSignal | undefined): Promise<void> {
+/** Downloads a layer into the content store and unpacks it from the same stream. */
+async function fetchAndUnpack(images: ImageService, client: RegistryClient, repo: string, l: Descriptor, diffId: string, progress: ProgressSink, signal: AbortSignal | undefined): Promise<StagedLayer> {
   const id = shortDigest(l.digest);
+  let st: StagedLayer;
   if (await images.content.has(l.digest)) {
     progress(status(id, 'Download complete'));
-    return;
+    const tap = byteProgress(progress, id, 'Extracting', l.size);
+    st = await images.layers.unpack((await decompressStream(through(images.content.openVerified(l.digest), tap))).stream);
+  } else {
+    if (l.urls?.length) throw invalidParameter(`layer ${l.digest} is a foreign layer (${l.urls[0]}); foreign layers are not supported`);
+    const { stream, size } = await client.openBlob(repo, l.digest, signal);
+    if (size !== undefined && size !== l.size) {
+      stream.destroy();
+      throw invalidParameter(`blob ${l.digest}: the registry sent ${size} bytes, the manifest says ${l.size}`);
+    }
+    const tap = through(stream, byteProgress(progress, id, 'Downloading', l.size));
+    const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+    const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+    tap.on('error', (e) => { toStore.destroy(e); toUnpack.destroy(e); });
+    tap.pipe(toStore);
+    tap.pipe(toUnpack);
+    const stored = images.content.ingest(toStore, { digest: l.digest, size: l.size });
+    const unpacked = decompressStream(toUnpack).then((d) => images.layers.unpack(d.stream));
+    const [s1, s2] = await Promise.allSettled([stored, unpacked]);
+    if (s1.status === 'rejected' || s2.status === 'rejected') {
+      if (s2.status === 'fulfilled') await images.layers.discard(s2.value);
+      throw s1.status === 'rejected' ? s1.reason : (s2 as PromiseRejectedResult).reason;
+    }
+    st = s2.value;
+    progress(status(id, 'Verifying Checksum'));
+    progress(status(id, 'Download complete'));
   }
-  if (l.urls?.length) throw invalidParameter(`layer ${l.digest} is a foreign layer (${l.urls[0]}); foreign layers are not supported`);
-  const { stream, size } = await client.openBlob(repo, l.digest, signal);
-  if (size !== undefined && size !== l.size) {
-    stream.destroy();
-    throw invalidParameter(`blob ${l.digest}: the registry sent ${size} bytes, the manifest says ${l.size}`);
+  if (st.diffId !== diffId) {
+    await images.layers.discard(st);
+    throw invalidParameter(`layer ${l.digest}: its content has diff ID ${st.diffId}, the image config says ${diffId}`);
   }
-  await images.content.ingest(through(stream, byteProgress(progress, id, 'Downloading', l.size)), { digest: l.digest, size: l.size });
-  progress(status(id, 'Verifying Checksum'));
-  progress(status(id, 'Download complete'));
+  return st;
 }
 
 

@@ -49,6 +49,13 @@ export function chainIds(diffIds: string[]): string[] {
   return out;
 }
 
+/** A layer unpacked into a staging directory, not yet recorded. */
+export interface StagedLayer {
+  staging: string;
+  diffId: string;
+  size: number;
+}
+
 export class LayerStore {
   private readonly dir: string;
   private readonly layers = new Map<string, LayerRecord>();
@@ -104,25 +111,48 @@ export class LayerStore {
    */
   async register(tarStream: Readable, parent: string | undefined): Promise<LayerRecord> {
     if (parent) this.mustGet(parent);
+    return this.commit(await this.unpack(tarStream), parent);
+  }
+
+  /**
+   * Unpacks a layer into a staging directory. A layer's own directory does not depend on its
+   * parents, so several can be unpacked at once (a pull does, while downloading); `commit`
+   * then records them in order. The caller must commit or `discard` the result.
+   */
+  async unpack(tarStream: Readable): Promise<StagedLayer> {
     const staging = await this.snapshots.stageLayer();
     try {
       const res = await applyTar(tarStream, join(staging, 'diff'), this.fsops);
-      const chain = chainId(parent, res.diffId);
+      return { staging, diffId: res.diffId, size: res.size };
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async discard(staged: StagedLayer): Promise<void> {
+    await rm(staged.staging, { recursive: true, force: true });
+  }
+
+  /** Records a staged layer on top of `parent` (which must exist), or reuses an identical one. */
+  async commit(staged: StagedLayer, parent: string | undefined): Promise<LayerRecord> {
+    const chain = chainId(parent, staged.diffId);
+    try {
       return await this.mutex.with(chain, async () => {
         const existing = this.layers.get(chain);
         if (existing) {
-          await rm(staging, { recursive: true, force: true });
+          await this.discard(staged);
           return existing;
         }
         const cacheId = randomBytes(32).toString('hex');
-        await this.snapshots.commitLayer(staging, cacheId, parent ? this.mustGet(parent).cacheId : undefined);
+        await this.snapshots.commitLayer(staged.staging, cacheId, parent ? this.mustGet(parent).cacheId : undefined);
         const rec: LayerRecord = {
           version: 1,
           chainId: chain,
-          diffId: res.diffId,
+          diffId: staged.diffId,
           ...(parent ? { parent } : {}),
           cacheId,
-          size: res.size,
+          size: staged.size,
           created: new Date().toISOString(),
         };
         await writeJsonAtomic(join(this.dir, `${chain.slice(7)}.json`), rec);
@@ -130,7 +160,7 @@ export class LayerStore {
         return rec;
       });
     } catch (e) {
-      await rm(staging, { recursive: true, force: true });
+      await this.discard(staged);
       throw e;
     }
   }
