@@ -22,6 +22,9 @@ import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
 import { pullCommand, pull, pushCommand, push, loginCommand, login, logoutCommand, logout, searchCommand, search } from './commands/image/registry.ts';
+import {
+  registryServeCommand, registryGcCommand, registryHtpasswdCommand, registryServe, registryGc, registryHtpasswd,
+} from './commands/registry/registry.ts';
 import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
 import { ENGINE_VERSION } from '../api/version.ts';
 
@@ -113,6 +116,10 @@ export const root = defineCommand({
     topLevel(sub(containerSubs, 'wait'), 'wait'),
     { name: 'container', usage: 'COMMAND', short: 'Manage containers', group: 'management', subcommands: containerSubs },
     { name: 'image', usage: 'COMMAND', short: 'Manage images', group: 'management', subcommands: imageSubs },
+    {
+      name: 'registry', usage: 'COMMAND', short: 'Run a private image registry', group: 'management',
+      subcommands: [cmd(registryGcCommand, registryGc), cmd(registryHtpasswdCommand, registryHtpasswd), cmd(registryServeCommand, registryServe)],
+    },
   ],
 });
 

@@ -1,5 +1,9 @@
 /** berth: the CLI entry point. Everything else lives in src/cli. */
 import { main } from '../cli/main.ts';
+import { setRegistryRunner } from '../cli/commands/registry/registry.ts';
+
+// The registry server is a separate program sharing the binary: loaded only when asked for.
+setRegistryRunner(async () => (await import('./registry.ts')).runRegistry);
 
 main(process.argv.slice(2)).then(
   (code) => {

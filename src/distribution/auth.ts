@@ -45,6 +45,8 @@ export function basicHeader(c: Credentials): string | undefined {
 export interface TokenOptions {
   insecureTls: boolean;
   timeoutMs: number;
+  /** The registry's CA (certs.d), for a realm on the same host. */
+  ca?: Buffer;
 }
 
 /** Fetches a bearer token for `scopes` from the challenge's realm. */
@@ -60,11 +62,11 @@ export async function fetchToken(ch: Challenge, scopes: string[], creds: Credent
   if (creds.identitytoken) {
     // OAuth2 refresh-token flow (docker's identity tokens).
     const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identitytoken, service: ch.params.service ?? '', scope: scopes.join(' '), client_id: 'berth' });
-    const res = await send(realm, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(body.toString()), timeoutMs: opts.timeoutMs, insecureTls: opts.insecureTls });
+    const res = await send(realm, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(body.toString()), timeoutMs: opts.timeoutMs, insecureTls: opts.insecureTls, ...(opts.ca ? { ca: opts.ca } : {}) });
     const text = await readBody(res, 1 << 20);
     if (res.status === 200) return tokenOf(text);
   }
-  const res = await send(url.href, { headers, timeoutMs: opts.timeoutMs, insecureTls: opts.insecureTls });
+  const res = await send(url.href, { headers, timeoutMs: opts.timeoutMs, insecureTls: opts.insecureTls, ...(opts.ca ? { ca: opts.ca } : {}) });
   const text = await readBody(res, 1 << 20);
   if (res.status === 401 || res.status === 403) throw unauthorized(`unauthorized: ${errorText(text) ?? 'incorrect username or password'}`);
   if (res.status !== 200) throw unauthorized(`token request to ${realm} failed: HTTP ${res.status}`);

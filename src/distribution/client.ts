@@ -50,7 +50,7 @@ export class RegistryClient {
     if (ch.scheme === 'basic') return basicHeader(this.creds);
     let t = this.tokens.get(scope);
     if (!t) {
-      t = await fetchToken(ch, [scope], this.creds, { insecureTls: this.endpoint.insecureTls, timeoutMs: this.timeoutMs });
+      t = await fetchToken(ch, [scope], this.creds, { insecureTls: this.endpoint.insecureTls, timeoutMs: this.timeoutMs, ...(this.endpoint.ca ? { ca: this.endpoint.ca } : {}) });
       this.tokens.set(scope, t);
     }
     return `Bearer ${t}`;

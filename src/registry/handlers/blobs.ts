@@ -1,0 +1,66 @@
+/** GET/HEAD/DELETE /v2/<name>/blobs/<digest>: blobs, with single byte ranges. */
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { checkDigest } from '../names.ts';
+import { sendEmpty, type RequestContext } from './context.ts';
+
+/** Parses `bytes=a-b`, `bytes=a-`, `bytes=-n` against a size; null when unsatisfiable. */
+export function parseRange(header: string, size: number): { start: number; end: number } | null | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined; // not a single range: serve it all
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return null;
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  }
+  if (start >= size) return null;
+  return { start, end };
+}
+
+export async function getBlob(ctx: RequestContext): Promise<void> {
+  const digest = checkDigest(ctx.param);
+  const { size, path } = await ctx.storage.statBlob(ctx.name, digest);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'max-age=31536000',
+  };
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  const rangeHeader = ctx.req.headers.range;
+  if (rangeHeader && size > 0) {
+    const r = parseRange(rangeHeader, size);
+    if (r === null) {
+      sendEmpty(ctx.res, 416, { 'Content-Range': `bytes */${size}` });
+      return;
+    }
+    if (r) {
+      ({ start, end } = r);
+      status = 206;
+      headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    }
+  }
+  headers['Content-Length'] = String(size === 0 ? 0 : end - start + 1);
+  ctx.res.writeHead(status, headers);
+  if (ctx.req.method === 'HEAD' || size === 0) {
+    ctx.res.end();
+    return;
+  }
+  await pipeline(createReadStream(path, { start, end, highWaterMark: 1 << 20 }), ctx.res);
+}
+
+export async function deleteBlob(ctx: RequestContext): Promise<void> {
+  const digest = checkDigest(ctx.param);
+  await ctx.storage.unlinkBlob(ctx.name, digest);
+  sendEmpty(ctx.res, 202, { 'Docker-Content-Digest': digest });
+}

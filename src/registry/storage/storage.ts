@@ -1,0 +1,299 @@
+/**
+ * The registry's content-addressed storage (layout in paths.ts): blobs, upload sessions,
+ * repository links, manifests and tags. Every blob is verified against its digest before it
+ * gets its name; nothing partial is ever visible under `blobs/`.
+ */
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile, open, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { writeFileAtomic, fsyncDir } from '../../lib/atomic.ts';
+import { KeyedMutex } from '../../lib/mutex.ts';
+import { RegistryError } from '../errcode.ts';
+import { RegistryPaths } from './paths.ts';
+
+interface HashState {
+  hash: Hash;
+  size: number;
+}
+
+export interface UploadInfo {
+  repo: string;
+  startedAt: string;
+}
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  body: Buffer;
+}
+
+const isENOENT = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+
+export class RegistryStorage {
+  readonly paths: RegistryPaths;
+  private readonly hashes = new Map<string, HashState>();
+  private readonly locks = new KeyedMutex();
+
+  constructor(root: string) {
+    this.paths = new RegistryPaths(root);
+  }
+
+  async init(): Promise<void> {
+    for (const d of [this.paths.blobsDir, this.paths.reposDir, this.paths.uploadsDir]) await mkdir(d, { recursive: true });
+  }
+
+  // ---- blobs -------------------------------------------------------------------------------
+
+  /** A blob linked into `name`: its size and file path. */
+  async statBlob(name: string, digest: string): Promise<{ size: number; path: string }> {
+    try {
+      await stat(this.paths.layerLink(name, digest));
+      const path = this.paths.blob(digest);
+      const st = await stat(path);
+      return { size: st.size, path };
+    } catch (e) {
+      if (isENOENT(e)) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+      throw e;
+    }
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return stat(this.paths.blob(digest)).then(() => true, () => false);
+  }
+
+  async linkBlob(name: string, digest: string): Promise<void> {
+    const link = this.paths.layerLink(name, digest);
+    await mkdir(dirname(link), { recursive: true });
+    await writeFile(link, '');
+  }
+
+  async unlinkBlob(name: string, digest: string): Promise<void> {
+    try {
+      await unlink(this.paths.layerLink(name, digest));
+    } catch (e) {
+      if (isENOENT(e)) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest });
+      throw e;
+    }
+  }
+
+  /** Stores small content (manifests) by digest, atomically. */
+  async putContent(data: Buffer): Promise<string> {
+    const digest = 'sha256:' + createHash('sha256').update(data).digest('hex');
+    if (!(await this.hasBlob(digest))) await writeFileAtomic(this.paths.blob(digest), data);
+    return digest;
+  }
+
+  // ---- uploads ----------------------------------------------------------------------------
+
+  async startUpload(name: string): Promise<string> {
+    const uuid = randomUUID();
+    const dir = this.paths.upload(uuid);
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/data`, '');
+    const info: UploadInfo = { repo: name, startedAt: new Date().toISOString() };
+    await writeFile(`${dir}/info.json`, JSON.stringify(info));
+    this.hashes.set(uuid, { hash: createHash('sha256'), size: 0 });
+    return uuid;
+  }
+
+  /** Bytes received so far; BLOB_UPLOAD_UNKNOWN unless the session exists for this repository. */
+  async uploadSize(name: string, uuid: string): Promise<number> {
+    if (!/^[0-9a-f-]{36}$/.test(uuid)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { uuid });
+    try {
+      const info = JSON.parse(await readFile(`${this.paths.upload(uuid)}/info.json`, 'utf8')) as UploadInfo;
+      if (info.repo !== name) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { uuid });
+      return (await stat(`${this.paths.upload(uuid)}/data`)).size;
+    } catch (e) {
+      if (isENOENT(e) || e instanceof SyntaxError) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { uuid });
+      throw e;
+    }
+  }
+
+  /**
+   * Appends a chunk. `start`, when the client sent a Content-Range, must equal the bytes
+   * received so far (RANGE_INVALID otherwise, and nothing is written).
+   */
+  async appendUpload(name: string, uuid: string, body: Readable, start?: number): Promise<number> {
+    return this.locks.with(uuid, async () => {
+      const size = await this.uploadSize(name, uuid);
+      if (start !== undefined && start !== size) {
+        body.resume();
+        throw new RegistryError('RANGE_INVALID', undefined, { expected: size, got: start });
+      }
+      return this.append(uuid, size, body);
+    });
+  }
+
+  private async append(uuid: string, size: number, body: Readable): Promise<number> {
+    let state = this.hashes.get(uuid);
+    if (state && state.size !== size) {
+      this.hashes.delete(uuid);
+      state = undefined;
+    }
+    const st = state;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        if (st) {
+          st.hash.update(chunk);
+          st.size += chunk.length;
+        }
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, tap, createWriteStream(`${this.paths.upload(uuid)}/data`, { flags: 'a', highWaterMark: 1 << 20 }));
+    } catch (e) {
+      // What reached the file is unknown now; the digest is recomputed from the file at the end.
+      this.hashes.delete(uuid);
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `blob upload invalid: ${(e as Error).message}`);
+    }
+    return (await stat(`${this.paths.upload(uuid)}/data`)).size;
+  }
+
+  /**
+   * Ends an upload: appends the last chunk, checks the digest, and only then gives the data
+   * its content address and links it into the repository. A mismatch discards the session.
+   */
+  async finishUpload(name: string, uuid: string, digest: string, body?: Readable, start?: number): Promise<number> {
+    return this.locks.with(uuid, async () => {
+      let size = await this.uploadSize(name, uuid);
+      if (body) {
+        if (start !== undefined && start !== size) {
+          body.resume();
+          throw new RegistryError('RANGE_INVALID', undefined, { expected: size, got: start });
+        }
+        size = await this.append(uuid, size, body);
+      }
+      const data = `${this.paths.upload(uuid)}/data`;
+      const state = this.hashes.get(uuid);
+      const actual = state && state.size === size ? 'sha256:' + state.hash.digest('hex') : await hashFile(data);
+      this.hashes.delete(uuid);
+      if (actual !== digest) {
+        await rm(this.paths.upload(uuid), { recursive: true, force: true });
+        throw new RegistryError('DIGEST_INVALID', undefined, { digest, actual });
+      }
+      const fh = await open(data, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(data, this.paths.blob(digest));
+      await fsyncDir(this.paths.blobsDir);
+      await rm(this.paths.upload(uuid), { recursive: true, force: true });
+      await this.linkBlob(name, digest);
+      return size;
+    });
+  }
+
+  async cancelUpload(name: string, uuid: string): Promise<void> {
+    await this.locks.with(uuid, async () => {
+      await this.uploadSize(name, uuid);
+      this.hashes.delete(uuid);
+      await rm(this.paths.upload(uuid), { recursive: true, force: true });
+    });
+  }
+
+  // ---- manifests and tags ------------------------------------------------------------------
+
+  async putManifest(name: string, mediaType: string, body: Buffer, tag?: string): Promise<string> {
+    const digest = await this.putContent(body);
+    const rev = this.paths.revision(name, digest);
+    await mkdir(dirname(rev), { recursive: true });
+    await writeFile(rev, mediaType);
+    if (tag !== undefined) {
+      await mkdir(this.paths.tagsDir(name), { recursive: true });
+      await writeFileAtomic(this.paths.tag(name, tag), digest);
+    }
+    return digest;
+  }
+
+  async hasManifest(name: string, digest: string): Promise<boolean> {
+    return stat(this.paths.revision(name, digest)).then(() => true, () => false);
+  }
+
+  async resolveTag(name: string, tag: string): Promise<string> {
+    try {
+      return (await readFile(this.paths.tag(name, tag), 'utf8')).trim();
+    } catch (e) {
+      if (isENOENT(e)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag });
+      throw e;
+    }
+  }
+
+  /** A manifest by digest, verified: a corrupted file is reported, never served. */
+  async getManifest(name: string, digest: string): Promise<StoredManifest> {
+    let mediaType: string;
+    let body: Buffer;
+    try {
+      mediaType = (await readFile(this.paths.revision(name, digest), 'utf8')).trim();
+      body = await readFile(this.paths.blob(digest));
+    } catch (e) {
+      if (isENOENT(e)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
+      throw e;
+    }
+    const actual = 'sha256:' + createHash('sha256').update(body).digest('hex');
+    if (actual !== digest) throw new RegistryError('UNKNOWN', `stored manifest ${digest} is corrupted`);
+    return { digest, mediaType, body };
+  }
+
+  async deleteTag(name: string, tag: string): Promise<void> {
+    try {
+      await unlink(this.paths.tag(name, tag));
+    } catch (e) {
+      if (isENOENT(e)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag });
+      throw e;
+    }
+  }
+
+  /** Removes a manifest from a repository, with every tag that points at it. */
+  async deleteManifest(name: string, digest: string): Promise<void> {
+    if (!(await this.hasManifest(name, digest))) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
+    for (const t of await this.listTags(name).catch(() => [])) {
+      if ((await this.resolveTag(name, t).catch(() => '')) === digest) await rm(this.paths.tag(name, t), { force: true });
+    }
+    await unlink(this.paths.revision(name, digest));
+  }
+
+  async repoExists(name: string): Promise<boolean> {
+    return stat(this.paths.repo(name)).then((s) => s.isDirectory(), () => false);
+  }
+
+  async listTags(name: string): Promise<string[]> {
+    try {
+      return (await readdir(this.paths.tagsDir(name))).filter((t) => !t.startsWith('.')).sort();
+    } catch (e) {
+      if (!isENOENT(e)) throw e;
+      if (await this.repoExists(name)) return [];
+      throw new RegistryError('NAME_UNKNOWN', undefined, { name });
+    }
+  }
+
+  /** Every repository holding manifests, sorted. */
+  async listRepositories(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        if (e.name === '_manifests') {
+          if (prefix) out.push(prefix);
+          continue;
+        }
+        if (e.name.startsWith('_')) continue;
+        await walk(`${dir}/${e.name}`, prefix ? `${prefix}/${e.name}` : e.name);
+      }
+    };
+    await walk(this.paths.reposDir, '');
+    return out.sort();
+  }
+}
+
+export async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return 'sha256:' + h.digest('hex');
+}
