@@ -5,7 +5,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import type { Parsed } from '../cli/flags/spec.ts';
 import type { RegistryCommandName } from '../cli/commands/registry/registry.ts';
-import { RegistryServer, type AuthMode } from '../registry/server.ts';
+import { RegistryServer, splitAddr, type AuthMode } from '../registry/server.ts';
 import { RegistryStorage } from '../registry/storage/storage.ts';
 import { collectGarbage } from '../registry/gc.ts';
 import { htpasswdLine, parseHtpasswd } from '../registry/auth/htpasswd.ts';
@@ -64,9 +64,18 @@ async function serve(p: Parsed, io: Io): Promise<number> {
   if (htpasswd) parseHtpasswd(read('htpasswd file', htpasswd).toString('utf8'), htpasswd);
   const tokenRealm = str(f, 'tokenRealm', cfg, 'token-realm');
   const tokenService = str(f, 'tokenService', cfg, 'token-service');
-  const server = new RegistryServer({
+  const usage = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  };
+  const addrText = str(f, 'addr', cfg, 'addr') ?? '127.0.0.1:5000';
+  usage(() => splitAddr(addrText));
+  const server = usage(() => new RegistryServer({
     root: str(f, 'root', cfg, 'root') ?? DEFAULT_ROOT,
-    addr: str(f, 'addr', cfg, 'addr') ?? '127.0.0.1:5000',
+    addr: addrText,
     readOnly: f.readOnly === true || cfg['read-only'] === true,
     ...(auth ? { auth: auth as AuthMode } : {}),
     ...(htpasswd ? { htpasswd } : {}),
@@ -75,12 +84,12 @@ async function serve(p: Parsed, io: Io): Promise<number> {
     ...(secretFile ? { tokenSecret: read('token secret', secretFile) } : {}),
     ...(tlsCert && tlsKey ? { tls: { cert: read('TLS certificate', tlsCert), key: read('TLS key', tlsKey) } } : {}),
     ...(f.quiet ? {} : { log: (l: string) => io.stderr.write(`${new Date().toISOString()} ${l}\n`) }),
-  });
+  }));
   let addr;
   try {
     addr = await server.listen();
   } catch (e) {
-    throw new UsageError(`cannot listen on ${str(f, 'addr', cfg, 'addr') ?? '127.0.0.1:5000'}: ${(e as Error).message}`);
+    throw new UsageError(`cannot listen on ${addrText}: ${(e as Error).message}`);
   }
   io.stderr.write(`berth registry listening on ${server.scheme}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port} (root ${server.storage.paths.root})\n`);
   await new Promise<void>((resolve) => {

@@ -90,7 +90,10 @@ export class RegistryClient {
     const body = await readBody(res, 1 << 20).catch(() => Buffer.alloc(0));
     const text = errorText(body) ?? (body.length && body.length < 500 ? body.toString('utf8').trim() : `HTTP ${res.status}`);
     switch (res.status) {
-      case 401: throw unauthorized(`${what}: ${text}`);
+      case 401:
+        // About the registry, not the object: say it as docker does.
+        if (this.challenge?.scheme === 'basic' && !this.creds.username && !this.creds.registrytoken) throw unauthorized('no basic auth credentials');
+        throw unauthorized(errorText(body) ?? 'unauthorized: authentication required');
       case 403: throw forbidden(`${what}: ${text}`);
       case 404: throw notFound(`${what}: ${text}`);
       case 400: case 405: case 413: case 416: throw invalidParameter(`${what}: ${text}`);

@@ -129,7 +129,7 @@ export class TestDaemon {
   }
 
   berth(args: string[], opts: RunOptions = {}): Promise<Result> {
-    return runProcess(NODE, [BERTH, ...args], { ...opts, baseEnv: { BERTH_HOST: this.host } });
+    return runProcess(NODE, [BERTH, ...args], { ...opts, baseEnv: { BERTH_HOST: this.host, BERTH_CONFIG: join(this.root, 'berth-config') } });
   }
 
   docker(args: string[], opts: RunOptions = {}): Promise<Result> {

@@ -5,7 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,6 +65,53 @@ export async function startDockerRegistry(opts: { htpasswd?: string } = {}): Pro
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
       rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface BerthRegistryOptions {
+  htpasswd?: string;
+  auth?: 'htpasswd' | 'token';
+  tls?: { cert: string; key: string };
+  readOnly?: boolean;
+  root?: string;
+}
+
+/** `berth registry serve` as its own process, as a user runs it; `log()` is what it printed. */
+export async function startBerthRegistry(opts: BerthRegistryOptions = {}): Promise<RunningRegistry & { log(): string }> {
+  const own = !opts.root;
+  const root = opts.root ?? mkdtempSync('/tmp/bt-breg-');
+  const port = await freePort();
+  const args = [join(ROOT, 'dist', 'berth.js'), 'registry', 'serve', '--addr', `127.0.0.1:${port}`, '--root', join(root, 'data')];
+  if (opts.htpasswd) args.push('--htpasswd', opts.htpasswd);
+  if (opts.auth) args.push('--auth', opts.auth);
+  if (opts.tls) args.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key);
+  if (opts.readOnly) args.push('--read-only');
+  let out = '';
+  const proc = spawn(join(ROOT, 'node_modules', 'node', 'bin', 'node'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  if (opts.tls) {
+    // fetch() would not trust the test certificate: wait for the startup line instead.
+    for (let i = 0; i < 100 && !out.includes('listening on'); i++) {
+      if (proc.exitCode !== null) throw new Error(`registry exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } else {
+    await waitUp(url, proc, () => out);
+  }
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    root,
+    log: () => out,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => (proc.exitCode !== null ? r(undefined) : proc.once('exit', r)));
+      }
+      if (own) rmSync(root, { recursive: true, force: true });
     },
   };
 }

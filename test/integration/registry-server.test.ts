@@ -1,0 +1,231 @@
+/**
+ * `berth registry serve` as users run it, with real clients on the other end: berthd through
+ * `berth` and the docker CLI (push, pull, mounts, login with Basic and Bearer, TLS, read-only),
+ * skopeo copying to and from it, and `berth registry gc|htpasswd` from the command line.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestDaemon, NODE, BERTH } from './harness.ts';
+import { startBerthRegistry, type RunningRegistry } from './registries.ts';
+import { makeCert } from '../registry/helpers.ts';
+
+let d: TestDaemon;
+let dir: string;
+const HAS_SKOPEO = spawnSync('skopeo', ['--version']).status === 0;
+
+before(async () => {
+  dir = mkdtempSync('/tmp/bt-regsrv-');
+  d = await TestDaemon.start({ env: { BERTH_REGISTRY_TIMEOUT_MS: '5000' } });
+  await d.importBusybox();
+});
+
+after(async () => {
+  await d?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function ok(args: string[], input?: string): Promise<string> {
+  const r = await d.berth(args, input === undefined ? {} : { input });
+  assert.equal(r.code, 0, `berth ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+async function dockerOk(args: string[], input?: string): Promise<string> {
+  const r = await d.docker(args, input === undefined ? {} : { input });
+  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function cli(args: string[], input?: string) {
+  return spawnSync(NODE, [BERTH, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+}
+
+async function withRegistry(opts: Parameters<typeof startBerthRegistry>[0], fn: (reg: RunningRegistry & { log(): string }) => Promise<void>): Promise<void> {
+  const reg = await startBerthRegistry(opts);
+  try {
+    await fn(reg);
+  } finally {
+    await reg.stop();
+  }
+}
+
+test('berthd ↔ berth registry: push, layer reuse, cross-repository mount, pull, run; gc from the CLI', async () => {
+  const root = join(dir, 'plain');
+  await withRegistry({ root }, async (reg) => {
+    const name = `${reg.host}/team/box:1.0`;
+    await ok(['tag', 'busybox', name]);
+    const push = await ok(['push', name]);
+    assert.match(push, new RegExp(`^The push refers to repository \\[${reg.host}/team/box\\]$`, 'm'));
+    assert.match(push, /^[0-9a-f]{12}: Pushed$/m);
+    const digest = /^1\.0: digest: (sha256:[0-9a-f]{64}) size: \d+$/m.exec(push)?.[1];
+    assert.ok(digest, push);
+    assert.match(await ok(['push', name]), /^[0-9a-f]{12}: Layer already exists$/m);
+    const other = `${reg.host}/team/copy:2`;
+    await ok(['tag', 'busybox', other]);
+    assert.match(await ok(['push', other]), /^[0-9a-f]{12}: Mounted from team\/box$/m);
+
+    await ok(['rmi', name, other]);
+    const pull = await ok(['pull', name]);
+    assert.match(pull, new RegExp(`^Digest: ${digest}$`, 'm'));
+    assert.match(pull, new RegExp(`^Status: Downloaded newer image for ${reg.host}/team/box:1\\.0$`, 'm'));
+    assert.equal(await ok(['run', '--rm', name, 'echo', 'from berth registry']), 'from berth registry\n');
+    assert.match(await ok(['search', `${reg.host}/team`]), /team\/box/);
+    await ok(['rmi', name]);
+
+    // Delete the copy's tag through the API, then collect: the shared layer stays.
+    const m = await fetch(`${reg.url}/v2/team/copy/manifests/2`, { method: 'DELETE' });
+    assert.equal(m.status, 202);
+  });
+  const dry = cli(['registry', 'gc', '--root', join(root, 'data'), '--dry-run']);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /^\d+ blobs marked, 0 blobs would be deleted/m);
+  const missing = cli(['registry', 'gc', '--root', join(dir, 'nowhere')]);
+  assert.equal(missing.status, 125);
+  assert.match(missing.stderr, /registry root .*nowhere does not exist/);
+});
+
+test('the docker CLI pushes to and pulls from berth registry through berthd', async () => {
+  await withRegistry({}, async (reg) => {
+    const name = `${reg.host}/comps/prod/box:1.14`;
+    await dockerOk(['tag', 'busybox', name]);
+    const push = await dockerOk(['push', name]);
+    assert.match(push, /1\.14: digest: sha256:[0-9a-f]{64} size: \d+/);
+    await dockerOk(['rmi', name]);
+    const pull = await dockerOk(['pull', name]);
+    assert.match(pull, /Status: Downloaded newer image for/);
+    assert.equal(await dockerOk(['run', '--rm', name, 'echo', 'docker pulled']), 'docker pulled\n');
+    await dockerOk(['rmi', name]);
+  });
+});
+
+test('skopeo copies to and from berth registry; what it pushed runs in Berth', { skip: !HAS_SKOPEO && 'skopeo is not installed' }, async () => {
+  await withRegistry({}, async (reg) => {
+    await ok(['tag', 'busybox', `${reg.host}/src/box:1`]);
+    await ok(['push', `${reg.host}/src/box:1`]);
+    const layout = join(dir, 'oci-layout');
+    let r = spawnSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${reg.host}/src/box:1`, `oci:${layout}:box`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const format of ['oci', 'v2s2']) {
+      r = spawnSync('skopeo', ['copy', '--dest-tls-verify=false', '--format', format, `oci:${layout}:box`, `docker://${reg.host}/skopeo/box:${format}`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    r = spawnSync('skopeo', ['list-tags', '--tls-verify=false', `docker://${reg.host}/skopeo/box`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { Tags: string[] }).Tags, ['oci', 'v2s2']);
+    r = spawnSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/skopeo/box:oci`], { encoding: 'utf8' });
+    assert.equal((JSON.parse(r.stdout) as { mediaType: string }).mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    for (const tag of ['oci', 'v2s2']) {
+      assert.equal(await ok(['run', '--rm', `${reg.host}/skopeo/box:${tag}`, 'echo', `skopeo ${tag}`]), `skopeo ${tag}\n`);
+    }
+    r = spawnSync('skopeo', ['delete', '--tls-verify=false', `docker://${reg.host}/skopeo/box:v2s2`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    r = spawnSync('skopeo', ['list-tags', '--tls-verify=false', `docker://${reg.host}/skopeo/box`], { encoding: 'utf8' });
+    assert.deepEqual((JSON.parse(r.stdout) as { Tags: string[] }).Tags, ['oci']);
+  });
+});
+
+for (const auth of ['htpasswd', 'token'] as const) {
+  test(`login against berth registry with ${auth === 'token' ? 'Bearer tokens' : 'Basic auth'}: wrong password, push, logout, pull denied, docker login`, async () => {
+    const htpasswd = join(dir, `htpasswd-${auth}`);
+    let r = cli(['registry', 'htpasswd', '--file', htpasswd, '--cost', '4', 'alice', 's3cret']);
+    assert.equal(r.status, 0, r.stderr);
+    r = cli(['registry', 'htpasswd', '--file', htpasswd, '--cost', '4', '--password-stdin', 'bob'], 'hunter2\n');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(statSync(htpasswd).mode & 0o777, 0o600);
+    assert.match(readFileSync(htpasswd, 'utf8'), /^alice:\$2[aby]\$04\$.{53}\nbob:\$2[aby]\$04\$.{53}\n$/);
+
+    await withRegistry({ htpasswd, auth }, async (reg) => {
+      const name = `${reg.host}/private/box:1`;
+      await ok(['tag', 'busybox', name]);
+      const anon = await d.berth(['push', name]);
+      assert.notEqual(anon.code, 0);
+      assert.match(anon.stderr, /unauthorized|authentication required|no basic auth credentials/);
+
+      const wrong = await d.berth(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 'nope\n' });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /Error response from daemon: .*(unauthorized|401)/);
+
+      const login = await d.berth(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 's3cret\n' });
+      assert.equal(login.code, 0, login.stderr);
+      assert.match(login.stdout, /Login Succeeded/);
+      const cfgPath = join(d.root, 'berth-config', 'config.json');
+      assert.equal(statSync(cfgPath).mode & 0o777, 0o600);
+      const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { auths: Record<string, { auth: string }> };
+      assert.equal(Buffer.from(cfg.auths[reg.host].auth, 'base64').toString(), 'alice:s3cret');
+
+      assert.match(await ok(['push', name]), /1: digest: sha256:/);
+      await ok(['rmi', name]);
+      await ok(['logout', reg.host]);
+      const denied = await d.berth(['pull', name]);
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, new RegExp(`pull access denied for ${reg.host}/private/box, repository does not exist or may require 'docker login'`));
+
+      // The docker CLI logs in through berthd (POST /auth) and pulls with X-Registry-Auth.
+      const dl = await d.docker(['login', '-u', 'bob', '--password-stdin', reg.host], { input: 'hunter2\n' });
+      assert.equal(dl.code, 0, dl.stderr);
+      assert.match(dl.stdout, /Login Succeeded/);
+      const dbad = await d.docker(['login', '-u', 'bob', '--password-stdin', reg.host], { input: 'wrong\n' });
+      assert.notEqual(dbad.code, 0);
+      await dockerOk(['pull', name]);
+      assert.equal(await dockerOk(['run', '--rm', name, 'echo', 'private']), 'private\n');
+      await dockerOk(['rmi', name]);
+      assert.match(reg.log(), / alice "PUT \/v2\/private\/box\/manifests\/1 /, 'requests are logged with the account');
+    });
+  });
+}
+
+test('berthd ↔ berth registry over TLS', async () => {
+  const tls = makeCert(dir);
+  await withRegistry({ tls }, async (reg) => {
+    assert.match(reg.log(), new RegExp(`listening on https://${reg.host}`));
+    const name = `${reg.host}/secure/box:1`;
+    await ok(['tag', 'busybox', name]);
+    assert.match(await ok(['push', name]), /1: digest: sha256:/);
+    await ok(['rmi', name]);
+    assert.match(await ok(['pull', name]), /Status: Downloaded newer image/);
+    // The server speaks only TLS, so these requests cannot have fallen back to plain HTTP.
+    assert.match(reg.log(), /"GET \/v2\/secure\/box\/manifests\/1 HTTP\/1\.1" 200/);
+    await ok(['rmi', name]);
+  });
+});
+
+test('a read-only registry serves pulls and refuses pushes clearly', async () => {
+  const root = join(dir, 'ro');
+  await withRegistry({ root }, async (reg) => {
+    await ok(['tag', 'busybox', `${reg.host}/ro/box:1`]);
+    await ok(['push', `${reg.host}/ro/box:1`]);
+    await ok(['rmi', `${reg.host}/ro/box:1`]);
+  });
+  await withRegistry({ root, readOnly: true }, async (reg) => {
+    await ok(['pull', `${reg.host}/ro/box:1`]);
+    await ok(['tag', 'busybox', `${reg.host}/ro/other:1`]);
+    const r = await d.berth(['push', `${reg.host}/ro/other:1`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /read-only|unsupported/i);
+    await ok(['rmi', `${reg.host}/ro/box:1`, `${reg.host}/ro/other:1`]);
+  });
+});
+
+test('berth registry rejects bad configuration with a clear message and exit 125', () => {
+  let r = cli(['registry', 'serve', '--addr', 'nonsense', '--root', join(dir, 'x')]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /invalid listen address "nonsense"/);
+  r = cli(['registry', 'serve', '--auth', 'magic', '--root', join(dir, 'x')]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /invalid --auth "magic"/);
+  r = cli(['registry', 'serve', '--auth', 'htpasswd', '--addr', '127.0.0.1:0', '--root', join(dir, 'x')]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /needs an htpasswd file/);
+  r = cli(['registry', 'serve', '--htpasswd', join(dir, 'missing'), '--root', join(dir, 'x')]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /cannot read htpasswd file/);
+  r = cli(['registry', 'serve', '--tls-cert', join(dir, 'cert.pem'), '--root', join(dir, 'x')]);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /--tls-cert and --tls-key go together/);
+  r = cli(['registry', 'htpasswd', 'alice']);
+  assert.equal(r.status, 125);
+  assert.match(r.stderr, /a password is required/);
+});
