@@ -75,13 +75,15 @@ export interface BerthRegistryOptions {
   tls?: { cert: string; key: string };
   readOnly?: boolean;
   root?: string;
+  /** A fixed port (to restart a registry where clients expect it); default: a free one. */
+  port?: number;
 }
 
 /** `berth registry serve` as its own process, as a user runs it; `log()` is what it printed. */
 export async function startBerthRegistry(opts: BerthRegistryOptions = {}): Promise<RunningRegistry & { log(): string }> {
   const own = !opts.root;
   const root = opts.root ?? mkdtempSync('/tmp/bt-breg-');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = [join(ROOT, 'dist', 'berth.js'), 'registry', 'serve', '--addr', `127.0.0.1:${port}`, '--root', join(root, 'data')];
   if (opts.htpasswd) args.push('--htpasswd', opts.htpasswd);
   if (opts.auth) args.push('--auth', opts.auth);

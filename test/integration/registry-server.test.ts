@@ -6,11 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { TestDaemon, NODE, BERTH } from './harness.ts';
 import { startBerthRegistry, type RunningRegistry } from './registries.ts';
 import { makeCert } from '../registry/helpers.ts';
+import { makeImage, uploadImage } from './synthetic.ts';
 
 let d: TestDaemon;
 let dir: string;
@@ -228,4 +230,47 @@ test('berth registry rejects bad configuration with a clear message and exit 125
   r = cli(['registry', 'htpasswd', 'alice']);
   assert.equal(r.status, 125);
   assert.match(r.stderr, /a password is required/);
+});
+
+test('a push cut off mid-upload leaves no partial blob or manifest; the next push succeeds', async () => {
+  const src = await startBerthRegistry({ root: join(dir, 'cut-src') });
+  const dstRoot = join(dir, 'cut-dst');
+  try {
+    const big = await makeImage([40 << 20, 40 << 20]);
+    await uploadImage(src.url, 'syn/big', 'v1', big);
+    await ok(['pull', `${src.host}/syn/big:v1`]);
+    let dst = await startBerthRegistry({ root: dstRoot });
+    const name = `${dst.host}/cut/big:v1`;
+    await ok(['tag', `${src.host}/syn/big:v1`, name]);
+    const push = d.berth(['push', name]);
+    // Drop the registry as soon as layer bytes start arriving.
+    const uploads = join(dstRoot, 'data', 'uploads');
+    for (let i = 0; i < 2000; i++) {
+      const sizes = existsSync(uploads) ? readdirSync(uploads).map((u) => (existsSync(join(uploads, u, 'data')) ? statSync(join(uploads, u, 'data')).size : 0)) : [];
+      if (sizes.some((n) => n > 0)) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await dst.stop();
+    const failed = await push;
+    assert.notEqual(failed.code, 0, 'the push cannot have finished');
+    assert.doesNotMatch(failed.stderr, /^\s*$/, 'it says why');
+    const blobsDir = join(dstRoot, 'data', 'blobs', 'sha256');
+    for (const f of readdirSync(blobsDir)) {
+      assert.equal(createHash('sha256').update(readFileSync(join(blobsDir, f))).digest('hex'), f, `blob ${f} is complete`);
+    }
+    assert.equal(existsSync(join(dstRoot, 'data', 'repositories', 'cut', 'big', '_manifests', 'tags', 'v1')), false, 'no tag');
+
+    dst = await startBerthRegistry({ root: dstRoot, port: Number(dst.host.split(':')[1]) });
+    try {
+      assert.match(await ok(['push', name]), /v1: digest: sha256:/);
+      await ok(['rmi', name, `${src.host}/syn/big:v1`]);
+      await ok(['pull', name]);
+      assert.equal((await ok(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', name])).trim(), '2');
+      await ok(['rmi', name]);
+    } finally {
+      await dst.stop();
+    }
+  } finally {
+    await src.stop();
+  }
 });

@@ -3,8 +3,9 @@
  * repository links, manifests and tags. Every blob is verified against its digest before it
  * gets its name; nothing partial is ever visible under `blobs/`.
  */
+import { FileSink } from '../../lib/filesink.ts';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -144,7 +145,7 @@ export class RegistryStorage {
       },
     });
     try {
-      await pipeline(body, tap, createWriteStream(`${this.paths.upload(uuid)}/data`, { flags: 'a', highWaterMark: 1 << 20 }));
+      await pipeline(body, tap, new FileSink(`${this.paths.upload(uuid)}/data`, { flags: 'a' }));
     } catch (e) {
       // What reached the file is unknown now; the digest is recomputed from the file at the end.
       this.hashes.delete(uuid);

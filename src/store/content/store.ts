@@ -11,7 +11,8 @@
  * Every read of a blob through this store re-verifies its digest (small blobs on read, large
  * ones as the stream ends), so a corrupted disk is reported, never served.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { FileSink } from '../../lib/filesink.ts';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, unlink, readdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -129,7 +130,7 @@ export class ContentStore {
     const tmp = join(this.root, 'ingest', randomBytes(8).toString('hex'));
     const tap = new DigestTap();
     try {
-      await pipeline(src, tap, createWriteStream(tmp, { mode: 0o644, flush: true }));
+      await pipeline(src, tap, new FileSink(tmp, { mode: 0o644, sync: true }));
       const digest = tap.digest();
       if (expected?.size !== undefined && expected.size !== tap.size) {
         throw invalidParameter(`size mismatch for ${expected.digest ?? digest}: expected ${expected.size} bytes, got ${tap.size}`);

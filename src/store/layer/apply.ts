@@ -8,7 +8,7 @@
  * could reach outside the layer (docker chroots to get the same guarantee). Hard links must
  * point at earlier entries inside the layer.
  */
-import { createWriteStream } from 'node:fs';
+import { FileSink } from '../../lib/filesink.ts';
 import { chmod, lchown, link, lutimes, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { posix, join } from 'node:path';
@@ -146,7 +146,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
             for await (const c of entry) chunks.push(c as Buffer);
             await writeFile(abs, Buffer.concat(chunks), { mode: 0o600 });
           } else {
-            await pipeline(entry, createWriteStream(abs, { mode: 0o600 }));
+            await pipeline(entry, new FileSink(abs, { mode: 0o600 }));
           }
           kinds.set(rel, 'file');
           size += h.size ?? 0;
