@@ -49,7 +49,7 @@ if (!fresh || process.argv.includes('--force')) {
   rmSync(join(dist, 'chunks'), { recursive: true, force: true });
   await build({
     ...common,
-    entryPoints: { berth: join(root, 'src/cmd/berth.ts'), berthd: join(root, 'src/cmd/berthd.ts') },
+    entryPoints: { berth: join(root, 'src/cmd/berth.ts'), berthd: join(root, 'src/cmd/berthd.ts'), 'layer-worker': join(root, 'src/daemon/images/layerworker.ts') },
     outdir: dist,
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',

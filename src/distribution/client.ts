@@ -4,7 +4,7 @@
  * cached per scope.
  */
 import type { Readable } from 'node:stream';
-import { invalidParameter, notFound, unauthorized, forbidden, unavailable, system } from '../errdefs/index.ts';
+import { invalidParameter, notFound, unauthorized, forbidden, unavailable, system, type EngineError } from '../errdefs/index.ts';
 import { send, readBody, header, type HttpOptions, type HttpResponse } from './http.ts';
 import { basicHeader, fetchToken, parseChallenges, errorText, type Challenge, type Credentials } from './auth.ts';
 import { MEDIA_TYPES } from './media.ts';
@@ -26,10 +26,23 @@ export interface ClientOptions {
 
 export const MANIFEST_MAX = 4 << 20;
 
+/** The registry's error for a failed response (status and body), in docker's words. */
+export function errorForStatus(status: number, body: Buffer, what: string): EngineError {
+  const text = errorText(body) ?? (body.length && body.length < 500 ? body.toString('utf8').trim() : `HTTP ${status}`);
+  switch (status) {
+    case 401: return unauthorized(errorText(body) ?? 'unauthorized: authentication required');
+    case 403: return forbidden(`${what}: ${text}`);
+    case 404: return notFound(`${what}: ${text}`);
+    case 400: case 405: case 413: case 416: return invalidParameter(`${what}: ${text}`);
+    case 429: case 502: case 503: case 504: return unavailable(`${what}: ${text}`);
+    default: return system(`${what}: ${text}`);
+  }
+}
+
 export class RegistryClient {
   readonly endpoint: Endpoint;
   private readonly creds: Credentials;
-  private readonly timeoutMs: number;
+  readonly timeoutMs: number;
   private challenge: Challenge | undefined | null = undefined;
   private readonly tokens = new Map<string, string>();
 
@@ -88,18 +101,26 @@ export class RegistryClient {
   /** Throws the registry's error for a failed response, in docker's words. */
   async fail(res: HttpResponse, what: string): Promise<never> {
     const body = await readBody(res, 1 << 20).catch(() => Buffer.alloc(0));
-    const text = errorText(body) ?? (body.length && body.length < 500 ? body.toString('utf8').trim() : `HTTP ${res.status}`);
-    switch (res.status) {
-      case 401:
-        // About the registry, not the object: say it as docker does.
-        if (this.challenge?.scheme === 'basic' && !this.creds.username && !this.creds.registrytoken) throw unauthorized('no basic auth credentials');
-        throw unauthorized(errorText(body) ?? 'unauthorized: authentication required');
-      case 403: throw forbidden(`${what}: ${text}`);
-      case 404: throw notFound(`${what}: ${text}`);
-      case 400: case 405: case 413: case 416: throw invalidParameter(`${what}: ${text}`);
-      case 429: case 502: case 503: case 504: throw unavailable(`${what}: ${text}`);
-      default: throw system(`${what}: ${text}`);
-    }
+    // About the registry, not the object: say it as docker does.
+    if (res.status === 401 && this.challenge?.scheme === 'basic' && !this.creds.username && !this.creds.registrytoken) throw unauthorized('no basic auth credentials');
+    throw errorForStatus(res.status, body, what);
+  }
+
+  /**
+   * What a blob download needs, for code that fetches it elsewhere (a worker thread): the URL
+   * and the headers, authenticated for pulling from `repo` as far as this client knows how.
+   */
+  async blobRequest(repo: string, digest: string): Promise<{ url: string; headers: Record<string, string> }> {
+    const auth = await this.authHeader(RegistryClient.pullScope(repo));
+    return { url: `${this.endpoint.url}/v2/${repo}/blobs/${digest}`, headers: auth ? { Authorization: auth } : {} };
+  }
+
+  /** Forgets the token for pulling from `repo` and negotiates again (after a 401 elsewhere). */
+  async reauthenticate(repo: string, digest: string): Promise<void> {
+    this.tokens.delete(RegistryClient.pullScope(repo));
+    const res = await this.request(`/v2/${repo}/blobs/${digest}`, RegistryClient.pullScope(repo), { method: 'HEAD' });
+    res.body.resume();
+    if (res.status !== 200) await this.fail(res, `blob ${digest}`);
   }
 
   static pullScope(repo: string): string {

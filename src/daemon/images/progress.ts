@@ -54,12 +54,12 @@ export class ProgressTap extends Transform {
 }
 
 export function byteProgress(sink: ProgressSink, id: string, what: string, total: number | undefined): ProgressTap {
-  return new ProgressTap((current) => sink({
-    status: what,
-    progressDetail: { current, ...(total ? { total } : {}) },
-    progress: progressBar(current, total),
-    id,
-  }));
+  return new ProgressTap((current) => sink(byteMessage(what, id, current, total)));
+}
+
+/** A byte-counter message: "Downloading [==>   ] 12MB/50MB". */
+export function byteMessage(what: string, id: string, current: number, total: number | undefined): ProgressMessage {
+  return { status: what, progressDetail: { current, ...(total ? { total } : {}) }, progress: progressBar(current, total), id };
 }
 
 /** Runs `tasks` with at most `limit` at a time; results in order. */

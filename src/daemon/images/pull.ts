@@ -16,9 +16,11 @@ import { parseManifest, parsePlatform, selectPlatform, type Descriptor, type Ima
 import { endpointsFor, type RegistrySettings } from '../../distribution/resolve.ts';
 import { parseImageConfig } from '../../store/metadata/images.ts';
 import { chainIds, type StagedLayer } from '../../store/layer/store.ts';
-import { PassThrough } from 'node:stream';
+import { rm } from 'node:fs/promises';
+import { LayerWorkers } from './workers.ts';
+import { JobHttpError } from './layerjob.ts';
 import type { ImageService } from './service.ts';
-import { byteProgress, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
+import { byteProgress, byteMessage, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
 import { rememberSource } from './sources.ts';
 
 export interface PullOptions {
@@ -207,25 +209,7 @@ async function fetchAndUnpack(images: ImageService, client: RegistryClient, repo
     st = await images.layers.unpack((await decompressStream(through(images.content.openVerified(l.digest), tap))).stream);
   } else {
     if (l.urls?.length) throw invalidParameter(`layer ${l.digest} is a foreign layer (${l.urls[0]}); foreign layers are not supported`);
-    const { stream, size } = await client.openBlob(repo, l.digest, signal);
-    if (size !== undefined && size !== l.size) {
-      stream.destroy();
-      throw invalidParameter(`blob ${l.digest}: the registry sent ${size} bytes, the manifest says ${l.size}`);
-    }
-    const tap = through(stream, byteProgress(progress, id, 'Downloading', l.size));
-    const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-    const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
-    tap.on('error', (e) => { toStore.destroy(e); toUnpack.destroy(e); });
-    tap.pipe(toStore);
-    tap.pipe(toUnpack);
-    const stored = images.content.ingest(toStore, { digest: l.digest, size: l.size });
-    const unpacked = decompressStream(toUnpack).then((d) => images.layers.unpack(d.stream));
-    const [s1, s2] = await Promise.allSettled([stored, unpacked]);
-    if (s1.status === 'rejected' || s2.status === 'rejected') {
-      if (s2.status === 'fulfilled') await images.layers.discard(s2.value);
-      throw s1.status === 'rejected' ? s1.reason : (s2 as PromiseRejectedResult).reason;
-    }
-    st = s2.value;
+    st = await downloadAndUnpack(images, client, repo, l, id, progress, signal);
     progress(status(id, 'Verifying Checksum'));
     progress(status(id, 'Download complete'));
   }
@@ -236,6 +220,40 @@ async function fetchAndUnpack(images: ImageService, client: RegistryClient, repo
   return st;
 }
 
+
+/**
+ * Downloads and unpacks one layer as a job on the worker pool (the event loop stays free for
+ * the other layers and the API), then moves the verified blob into the content store. A 401
+ * (a token that expired mid-pull) is answered by authenticating again, once.
+ */
+async function downloadAndUnpack(images: ImageService, client: RegistryClient, repo: string, l: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal | undefined): Promise<StagedLayer> {
+  const report = (current: number) => progress(byteMessage('Downloading', id, current, l.size));
+  for (let attempt = 0; ; attempt++) {
+    const { staging, diffDir } = await images.layers.stage();
+    const ingestPath = images.content.tempPath();
+    try {
+      const req = await client.blobRequest(repo, l.digest);
+      const e = client.endpoint;
+      const r = await workers.run({
+        ...req, insecureTls: e.insecureTls, ...(e.ca ? { ca: new Uint8Array(e.ca) } : {}), timeoutMs: client.timeoutMs,
+        digest: l.digest, size: l.size, ingestPath, diffDir,
+      }, report, signal);
+      if (await images.content.has(l.digest)) await rm(ingestPath, { force: true });
+      else await images.content.commit(ingestPath, l.digest);
+      return { staging, diffId: r.diffId, size: r.unpackedSize };
+    } catch (err) {
+      await images.layers.discard({ staging, diffId: '', size: 0 });
+      await rm(ingestPath, { force: true });
+      if (err instanceof JobHttpError && err.status === 401 && attempt === 0) {
+        await client.reauthenticate(repo, l.digest);
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+const workers = new LayerWorkers();
 
 /** `src.pipe(dst)` that also carries src's errors (a dropped connection must fail the pull). */
 function through<T extends NodeJS.ReadWriteStream & { destroy(e?: Error): unknown }>(src: NodeJS.ReadableStream & { on(ev: 'error', fn: (e: Error) => void): unknown }, dst: T): T {

@@ -130,6 +130,15 @@ export class LayerStore {
     }
   }
 
+  /**
+   * An empty staging directory for a layer unpacked elsewhere (a worker thread): unpack into
+   * `diffDir`, then pass `{ staging, diffId, size }` to `commit`, or `discard` it.
+   */
+  async stage(): Promise<{ staging: string; diffDir: string }> {
+    const staging = await this.snapshots.stageLayer();
+    return { staging, diffDir: join(staging, 'diff') };
+  }
+
   async discard(staged: StagedLayer): Promise<void> {
     await rm(staged.staging, { recursive: true, force: true });
   }

@@ -1,0 +1,92 @@
+/**
+ * One layer of a pull, as a self-contained job: download the blob, write it into the content
+ * store's ingest area while hashing it, and unpack it from the same stream into a staging
+ * directory. Everything it needs comes in the job (URL, headers, paths), so it runs the same
+ * on the event loop or in a worker thread (layerworker.ts), where a pull's hashing,
+ * decompression and file writes use the other cores. The caller commits the results.
+ */
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { rm } from 'node:fs/promises';
+import { EngineError, invalidParameter } from '../../errdefs/index.ts';
+import { DigestTap } from '../../lib/digest.ts';
+import { FileSink } from '../../lib/filesink.ts';
+import { decompressStream } from '../../lib/decompress.ts';
+import { send, readBody } from '../../distribution/http.ts';
+import { errorForStatus } from '../../distribution/client.ts';
+import { applyTar } from '../../store/layer/apply.ts';
+import { spawnFsOps } from '../../store/layer/fsops.ts';
+import { ProgressTap } from './progress.ts';
+
+export interface LayerJob {
+  url: string;
+  headers: Record<string, string>;
+  insecureTls: boolean;
+  ca?: Uint8Array;
+  timeoutMs: number;
+  digest: string;
+  size: number;
+  /** Where the compressed blob goes (the content store's ingest area). */
+  ingestPath: string;
+  /** The staging layer's diff directory. */
+  diffDir: string;
+}
+
+export interface LayerJobResult {
+  diffId: string;
+  /** Unpacked size, as docker's du counts it. */
+  unpackedSize: number;
+}
+
+/** A failure that says which HTTP status caused it (401 means: authenticate again). */
+export class JobHttpError extends EngineError {
+  readonly status: number;
+  constructor(e: EngineError, status: number) {
+    super(e.kind, e.message);
+    this.status = status;
+  }
+}
+
+export async function runLayerJob(job: LayerJob, onBytes: (current: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
+  const res = await send(job.url, {
+    headers: job.headers,
+    timeoutMs: job.timeoutMs,
+    insecureTls: job.insecureTls,
+    ...(job.ca ? { ca: Buffer.from(job.ca) } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  if (res.status !== 200) {
+    const body = await readBody(res, 1 << 20).catch(() => Buffer.alloc(0));
+    throw new JobHttpError(errorForStatus(res.status, body, `blob ${job.digest}`), res.status);
+  }
+  const len = res.headers['content-length'];
+  if (len !== undefined && Number(len) !== job.size) {
+    res.body.destroy();
+    throw invalidParameter(`blob ${job.digest}: the registry sent ${len} bytes, the manifest says ${job.size}`);
+  }
+  const counter = new ProgressTap(onBytes);
+  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+  res.body.on('error', (e) => counter.destroy(e));
+  counter.on('error', (e) => {
+    toStore.destroy(e);
+    toUnpack.destroy(e);
+  });
+  res.body.pipe(counter);
+  counter.pipe(toStore);
+  counter.pipe(toUnpack);
+  const tap = new DigestTap();
+  const stored = pipeline(toStore, tap, new FileSink(job.ingestPath, { mode: 0o644, sync: true }));
+  const unpacked = decompressStream(toUnpack).then((d) => applyTar(d.stream, job.diffDir, spawnFsOps));
+  const [s1, s2] = await Promise.allSettled([stored, unpacked]);
+  try {
+    if (s1.status === 'rejected') throw s1.reason;
+    if (tap.size !== job.size) throw invalidParameter(`size mismatch for ${job.digest}: expected ${job.size} bytes, got ${tap.size}`);
+    if (tap.digest() !== job.digest) throw invalidParameter(`digest mismatch: expected ${job.digest}, got ${tap.digest()}`);
+    if (s2.status === 'rejected') throw s2.reason;
+  } catch (e) {
+    await rm(job.ingestPath, { force: true });
+    throw e;
+  }
+  return { diffId: s2.value.diffId, unpackedSize: s2.value.size };
+}

@@ -1,0 +1,106 @@
+/**
+ * A small pool of worker threads for layer jobs, one per core (at most 4), started on the
+ * first pull and kept (unreferenced, so they never hold berthd open). A job runs on the
+ * worker with the fewest jobs; a worker that dies fails its jobs and is replaced. When the
+ * worker script is missing (running from sources), jobs run on the event loop instead.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineError, cancelled, type ErrorKind } from '../../errdefs/index.ts';
+import { log } from '../../lib/log.ts';
+import { runLayerJob, JobHttpError, type LayerJob, type LayerJobResult } from './layerjob.ts';
+import type { WorkerReply, WorkerRequest } from './layerworker.ts';
+
+interface Pending {
+  resolve: (r: LayerJobResult) => void;
+  reject: (e: unknown) => void;
+  onBytes: (n: number) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Pending>;
+}
+
+function workerScript(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Bundled: dist/layer-worker.js beside berthd.js (this code may sit in dist/chunks/).
+  // From sources: layerworker.ts beside this file.
+  for (const p of [join(here, 'layer-worker.js'), join(here, '..', 'layer-worker.js'), join(here, 'layerworker.ts')]) if (existsSync(p)) return p;
+  return undefined;
+}
+
+export class LayerWorkers {
+  private readonly slots: Slot[] = [];
+  private readonly size: number;
+  private nextId = 1;
+  private readonly script: string | undefined;
+
+  constructor(size = Math.min(4, availableParallelism())) {
+    this.size = Math.max(1, size);
+    this.script = process.env.BERTH_PULL_WORKERS === '0' ? undefined : workerScript();
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.script!);
+    worker.unref();
+    const slot: Slot = { worker, jobs: new Map() };
+    worker.on('message', (m: WorkerReply) => {
+      const p = slot.jobs.get(m.id);
+      if (!p) return;
+      if (m.type === 'progress') return p.onBytes(m.current);
+      slot.jobs.delete(m.id);
+      if (m.type === 'done') p.resolve(m.result);
+      else {
+        const err = new EngineError((m.error.kind ?? 'System') as ErrorKind, m.error.message);
+        p.reject(m.error.status !== undefined ? new JobHttpError(err, m.error.status) : err);
+      }
+    });
+    const fail = (e: unknown) => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      for (const p of slot.jobs.values()) p.reject(new EngineError('System', `layer worker failed: ${e instanceof Error ? e.message : String(e)}`));
+      slot.jobs.clear();
+    };
+    worker.on('error', (e) => {
+      log.warn('layer worker died', { error: e });
+      fail(e);
+    });
+    worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private pick(): Slot {
+    if (this.slots.length < this.size) {
+      const idle = this.slots.find((s) => s.jobs.size === 0);
+      return idle ?? this.spawn();
+    }
+    return this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+  }
+
+  run(job: LayerJob, onBytes: (n: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
+    if (!this.script) return runLayerJob(job, onBytes, signal);
+    if (signal?.aborted) return Promise.reject(cancelled('pull cancelled'));
+    const slot = this.pick();
+    const id = this.nextId++;
+    return new Promise<LayerJobResult>((resolve, reject) => {
+      const onAbort = () => slot.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      slot.jobs.set(id, {
+        resolve: (r) => { done(); resolve(r); },
+        reject: (e) => { done(); reject(e); },
+        onBytes,
+      });
+      slot.worker.postMessage({ type: 'run', id, job } satisfies WorkerRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  }
+}
