@@ -32,6 +32,13 @@ test('an error upstream fails the pipeline and closes the file', async () => {
     src.push(Buffer.alloc(10));
     src.destroy(new Error('connection reset'));
     await assert.rejects(p, /connection reset/);
+    assert.equal(readFileSync(join(dir, 'f')).length, 0, 'gathered bytes are dropped by default');
+    const src2 = new Readable({ read() {} });
+    const p2 = pipeline(src2, new FileSink(join(dir, 'g'), { keepPartial: true }));
+    src2.push(Buffer.alloc(10, 7));
+    setTimeout(() => src2.destroy(new Error('connection reset')), 20);
+    await assert.rejects(p2, /connection reset/);
+    assert.deepEqual(readFileSync(join(dir, 'g')), Buffer.alloc(10, 7), 'keepPartial writes what arrived');
     await assert.rejects(pipeline(Readable.from([Buffer.from('x')]), new FileSink(join(dir, 'missing', 'f'))), /ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

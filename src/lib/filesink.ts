@@ -15,6 +15,8 @@ export interface FileSinkOptions {
   mode?: number;
   /** fsync before close (blobs about to be renamed into place). */
   sync?: boolean;
+  /** Write what was gathered even when the stream fails (resumable uploads keep every byte). */
+  keepPartial?: boolean;
 }
 
 export class FileSink extends Writable {
@@ -75,6 +77,11 @@ export class FileSink extends Writable {
       cb(err);
       return;
     }
-    fh.close().then(() => cb(err), (e: Error) => cb(err ?? e));
+    const bufs = this.opts.keepPartial ? this.pending : [];
+    this.pending = [];
+    this.pendingBytes = 0;
+    (bufs.length ? fh.writev(bufs).then(() => {}) : Promise.resolve())
+      .finally(() => fh.close())
+      .then(() => cb(err), (e: Error) => cb(err ?? e));
   }
 }

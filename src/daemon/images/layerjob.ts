@@ -8,7 +8,8 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rm } from 'node:fs/promises';
-import { EngineError, invalidParameter } from '../../errdefs/index.ts';
+import { createReadStream } from 'node:fs';
+import { EngineError, invalidParameter, notFound, system } from '../../errdefs/index.ts';
 import { DigestTap } from '../../lib/digest.ts';
 import { FileSink } from '../../lib/filesink.ts';
 import { decompressStream } from '../../lib/decompress.ts';
@@ -17,6 +18,13 @@ import { errorForStatus } from '../../distribution/client.ts';
 import { applyTar } from '../../store/layer/apply.ts';
 import { spawnFsOps } from '../../store/layer/fsops.ts';
 import { ProgressTap } from './progress.ts';
+
+/** Unpack a blob already in the content store (verifying it on the way), no download. */
+export interface LocalLayerJob {
+  file: string;
+  digest: string;
+  diffDir: string;
+}
 
 export interface LayerJob {
   url: string;
@@ -47,7 +55,8 @@ export class JobHttpError extends EngineError {
   }
 }
 
-export async function runLayerJob(job: LayerJob, onBytes: (current: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
+export async function runLayerJob(job: LayerJob | LocalLayerJob, onBytes: (current: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
+  if ('file' in job) return runLocal(job, onBytes);
   const res = await send(job.url, {
     headers: job.headers,
     timeoutMs: job.timeoutMs,
@@ -89,4 +98,16 @@ export async function runLayerJob(job: LayerJob, onBytes: (current: number) => v
     throw e;
   }
   return { diffId: s2.value.diffId, unpackedSize: s2.value.size };
+}
+
+async function runLocal(job: LocalLayerJob, onBytes: (current: number) => void): Promise<LayerJobResult> {
+  const src = createReadStream(job.file, { highWaterMark: 1 << 20 });
+  const counter = new ProgressTap(onBytes);
+  const tap = new DigestTap();
+  src.on('error', (e) => tap.destroy(notFound(`content ${job.digest}: not found`, e)));
+  counter.on('error', (e) => tap.destroy(e));
+  src.pipe(counter).pipe(tap);
+  const r = await applyTar((await decompressStream(tap)).stream, job.diffDir, spawnFsOps);
+  if (tap.digest() !== job.digest) throw system(`content ${job.digest}: digest mismatch on disk (corrupted blob)`);
+  return { diffId: r.diffId, unpackedSize: r.size };
 }

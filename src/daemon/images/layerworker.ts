@@ -5,9 +5,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { kindOf, messageOf } from '../../errdefs/index.ts';
-import { runLayerJob, JobHttpError, type LayerJob } from './layerjob.ts';
+import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob } from './layerjob.ts';
 
-export type WorkerRequest = { type: 'run'; id: number; job: LayerJob } | { type: 'cancel'; id: number };
+export type WorkerRequest = { type: 'run'; id: number; job: LayerJob | LocalLayerJob } | { type: 'cancel'; id: number };
 export type WorkerReply =
   | { type: 'progress'; id: number; current: number }
   | { type: 'done'; id: number; result: { diffId: string; unpackedSize: number } }

@@ -7,7 +7,6 @@
  */
 import { EngineError, kindOf, notFound, invalidParameter, system, messageOf } from '../../errdefs/index.ts';
 import { sha256 } from '../../lib/digest.ts';
-import { decompressStream } from '../../lib/decompress.ts';
 import { familiarName, familiarString, referenceString, type Reference } from '../../lib/reference.ts';
 import { log } from '../../lib/log.ts';
 import { RegistryClient, type Endpoint } from '../../distribution/client.ts';
@@ -20,7 +19,7 @@ import { rm } from 'node:fs/promises';
 import { LayerWorkers } from './workers.ts';
 import { JobHttpError } from './layerjob.ts';
 import type { ImageService } from './service.ts';
-import { byteProgress, byteMessage, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
+import { byteMessage, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
 import { rememberSource } from './sources.ts';
 
 export interface PullOptions {
@@ -205,8 +204,14 @@ async function fetchAndUnpack(images: ImageService, client: RegistryClient, repo
   let st: StagedLayer;
   if (await images.content.has(l.digest)) {
     progress(status(id, 'Download complete'));
-    const tap = byteProgress(progress, id, 'Extracting', l.size);
-    st = await images.layers.unpack((await decompressStream(through(images.content.openVerified(l.digest), tap))).stream);
+    const { staging, diffDir } = await images.layers.stage();
+    try {
+      const r = await workers.run({ file: images.content.blobPath(l.digest), digest: l.digest, diffDir }, (n) => progress(byteMessage('Extracting', id, n, l.size)), signal);
+      st = { staging, diffId: r.diffId, size: r.unpackedSize };
+    } catch (e) {
+      await images.layers.discard({ staging, diffId: '', size: 0 });
+      throw e;
+    }
   } else {
     if (l.urls?.length) throw invalidParameter(`layer ${l.digest} is a foreign layer (${l.urls[0]}); foreign layers are not supported`);
     st = await downloadAndUnpack(images, client, repo, l, id, progress, signal);
@@ -255,9 +260,3 @@ async function downloadAndUnpack(images: ImageService, client: RegistryClient, r
 
 const workers = new LayerWorkers();
 
-/** `src.pipe(dst)` that also carries src's errors (a dropped connection must fail the pull). */
-function through<T extends NodeJS.ReadWriteStream & { destroy(e?: Error): unknown }>(src: NodeJS.ReadableStream & { on(ev: 'error', fn: (e: Error) => void): unknown }, dst: T): T {
-  src.on('error', (e: Error) => dst.destroy(e));
-  src.pipe(dst);
-  return dst;
-}

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError, cancelled, type ErrorKind } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
-import { runLayerJob, JobHttpError, type LayerJob, type LayerJobResult } from './layerjob.ts';
+import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob, type LayerJobResult } from './layerjob.ts';
 import type { WorkerReply, WorkerRequest } from './layerworker.ts';
 
 interface Pending {
@@ -82,7 +82,7 @@ export class LayerWorkers {
     return this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
   }
 
-  run(job: LayerJob, onBytes: (n: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
+  run(job: LayerJob | LocalLayerJob, onBytes: (n: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
     if (!this.script) return runLayerJob(job, onBytes, signal);
     if (signal?.aborted) return Promise.reject(cancelled('pull cancelled'));
     const slot = this.pick();

@@ -145,7 +145,7 @@ export class RegistryStorage {
       },
     });
     try {
-      await pipeline(body, tap, new FileSink(`${this.paths.upload(uuid)}/data`, { flags: 'a' }));
+      await pipeline(body, tap, new FileSink(`${this.paths.upload(uuid)}/data`, { flags: 'a', keepPartial: true }));
     } catch (e) {
       // What reached the file is unknown now; the digest is recomputed from the file at the end.
       this.hashes.delete(uuid);
