@@ -17,32 +17,46 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** Reads at least `n` bytes (or to the end) without losing them: returns them and a stream of everything. */
+/**
+ * Reads at least `n` bytes (or to the end) without losing them: returns them and the same
+ * stream with them put back (unshift), so the data path keeps no extra stage per chunk.
+ */
 export async function peek(src: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let len = 0;
-  let ended = false;
   while (len < n) {
-    const r = await it.next();
-    if (r.done) {
-      ended = true;
-      break;
+    const c = src.read() as Buffer | null;
+    if (c !== null) {
+      chunks.push(c);
+      len += c.length;
+      continue;
     }
-    chunks.push(r.value);
-    len += r.value.length;
+    if (src.readableEnded || src.destroyed) break;
+    const more = await new Promise<boolean>((resolve, reject) => {
+      const onReadable = () => done(true);
+      const onEnd = () => done(false);
+      const onError = (e: Error) => {
+        cleanup();
+        reject(e);
+      };
+      const cleanup = () => {
+        src.off('readable', onReadable);
+        src.off('end', onEnd);
+        src.off('error', onError);
+      };
+      const done = (v: boolean) => {
+        cleanup();
+        resolve(v);
+      };
+      src.on('readable', onReadable);
+      src.on('end', onEnd);
+      src.on('error', onError);
+    });
+    if (!more) break;
   }
   const head = Buffer.concat(chunks);
-  async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
-    if (ended) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { head, stream: Readable.from(rest(), { objectMode: false, highWaterMark: 1 << 20 }) };
+  if (head.length) src.unshift(head);
+  return { head, stream: src };
 }
 
 function external(cmd: string, src: Readable): Readable {

@@ -78,6 +78,7 @@ function denied(ref: Reference, e: unknown): EngineError {
 }
 
 export async function pullImage(images: ImageService, access: RegistryAccess, ref: Reference, opts: PullOptions, progress: ProgressSink): Promise<string> {
+  workers.warm();
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
   const platform = parsePlatform(opts.platform);
   return withEndpoints(access, ref.domain, opts.credentials, async (client) => {

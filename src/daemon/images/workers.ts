@@ -45,7 +45,8 @@ export class LayerWorkers {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.script!);
+    // A pull allocates a chunk per network read; a larger young generation means far fewer scavenges.
+    const worker = new Worker(this.script!, { resourceLimits: { maxYoungGenerationSizeMb: 64 } });
     worker.unref();
     const slot: Slot = { worker, jobs: new Map() };
     worker.on('message', (m: WorkerReply) => {
@@ -80,6 +81,12 @@ export class LayerWorkers {
       return idle ?? this.spawn();
     }
     return this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+  }
+
+  /** Starts the workers ahead of their first jobs (while a pull still resolves its manifest). */
+  warm(): void {
+    if (!this.script) return;
+    while (this.slots.length < this.size) this.spawn();
   }
 
   run(job: LayerJob | LocalLayerJob, onBytes: (n: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
