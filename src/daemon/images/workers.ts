@@ -39,9 +39,10 @@ export class LayerWorkers {
   private nextId = 1;
   private readonly script: string | undefined;
 
-  constructor(size = Math.min(4, availableParallelism())) {
-    this.size = Math.max(1, size);
-    this.script = process.env.BERTH_PULL_WORKERS === '0' ? undefined : workerScript();
+  /** `BERTH_PULL_WORKERS` overrides the size; 0 runs jobs on the event loop. */
+  constructor(size = Number(process.env.BERTH_PULL_WORKERS ?? Math.min(4, availableParallelism()))) {
+    this.size = Math.max(1, Number.isFinite(size) ? size : 1);
+    this.script = size === 0 ? undefined : workerScript();
   }
 
   private spawn(): Slot {
