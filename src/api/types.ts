@@ -204,6 +204,16 @@ export interface ImageHistoryEntry {
   empty_layer?: boolean;
 }
 
+/** GET /images/{name}/history: one entry per history step, newest first. */
+export interface ImageHistoryItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
 export interface ImageSummary {
   Id: string;
   ParentId: string;

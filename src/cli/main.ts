@@ -21,6 +21,8 @@ import { attachCommand, attach, execCommand, exec } from './commands/container/i
 import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
+import { historyCommand, history } from './commands/image/history.ts';
+import { saveCommand, save, loadCommand, load } from './commands/image/archive.ts';
 import { pullCommand, pull, pushCommand, push, loginCommand, login, logoutCommand, logout, searchCommand, search } from './commands/image/registry.ts';
 import {
   registryServeCommand, registryGcCommand, registryHtpasswdCommand, registryServe, registryGc, registryHtpasswd,
@@ -66,6 +68,9 @@ const containerSubs: AnyCommand[] = [
 ];
 
 const imageSubs: AnyCommand[] = [
+  cmd(historyCommand, H(history)),
+  cmd(loadCommand, H(load)),
+  cmd(saveCommand, H(save)),
   cmd(importCommand, H(importImage)),
   cmd(pullCommand, H(pull)),
   cmd(pushCommand, H(push)),
@@ -99,6 +104,9 @@ export const root = defineCommand({
     cmd(loginCommand, H(login)),
     cmd(logoutCommand, H(logout)),
     cmd(searchCommand, H(search)),
+    topLevel(sub(imageSubs, 'history'), 'history'),
+    topLevel(sub(imageSubs, 'load'), 'load'),
+    topLevel(sub(imageSubs, 'save'), 'save'),
     topLevel(sub(imageSubs, 'import'), 'import', 'common'),
     cmd({ ...versionCommand, group: 'common' }, H(version)),
     cmd({ ...infoCommand, group: 'common' }, H(info)),

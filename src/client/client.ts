@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type {
+  ImageHistoryItem,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
   ImageInspect, ImageSummary, VersionResponse,
 } from '../api/types.ts';
@@ -122,6 +123,10 @@ export class Client {
     return this.t.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: filters(opts.filters) } });
   }
 
+  imageHistory(name: string): Promise<ImageHistoryItem[]> {
+    return this.t.json('GET', `/images/${name}/history`);
+  }
+
   imageInspect(name: string): Promise<ImageInspect> {
     return this.t.json('GET', `/images/${name}/json`);
   }
@@ -132,6 +137,16 @@ export class Client {
 
   imageTag(name: string, repo: string, tag?: string): Promise<void> {
     return this.t.call('POST', `/images/${name}/tag`, { query: { repo, tag } });
+  }
+
+  /** GET /images/get: the archive of `names`, streamed. */
+  async imageSave(names: string[]): Promise<Readable> {
+    return this.t.check(await this.t.send('GET', '/images/get', { query: { names } }));
+  }
+
+  /** POST /images/load: docker's JSON message stream. */
+  async imageLoad(src: Readable, quiet: boolean): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', '/images/load', { stream: src, query: { quiet: quiet ? '1' : undefined }, headers: { 'Content-Type': 'application/x-tar' } }));
   }
 
   async imageImport(src: Readable, q: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {

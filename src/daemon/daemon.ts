@@ -2,6 +2,8 @@
  * The daemon: owns the stores and services and implements the Backend interfaces that the
  * API routers declare. Only src/cmd/berthd.ts constructs it.
  */
+import { saveImages } from './images/archive/save.ts';
+import { loadImages } from './images/archive/load.ts';
 import { hostname, cpus, totalmem, release } from 'node:os';
 import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -293,6 +295,11 @@ export class Daemon implements SystemBackend {
     return {
       list: (opts) => is.list(opts),
       inspect: (name) => is.inspect(name),
+      history: (name) => is.history(name),
+      save: (names) => saveImages(is, names),
+      load: async (src, onMessage) => {
+        await loadImages(is, src, { onMessage });
+      },
       remove: (name, opts) => is.remove(name, opts),
       tag: (name, repo, tag) => is.tag(name, repo, tag),
       importImage: (src, opts) => this.importImage(src, opts),

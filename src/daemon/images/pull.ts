@@ -16,7 +16,7 @@ import { endpointsFor, type RegistrySettings } from '../../distribution/resolve.
 import { parseImageConfig } from '../../store/metadata/images.ts';
 import { chainIds, type StagedLayer } from '../../store/layer/store.ts';
 import { rm } from 'node:fs/promises';
-import { LayerWorkers } from './workers.ts';
+import { layerWorkers } from './workers.ts';
 import { JobHttpError } from './layerjob.ts';
 import type { ImageService } from './service.ts';
 import { byteMessage, limitConcurrency, shortDigest, status, type ProgressSink } from './progress.ts';
@@ -259,5 +259,5 @@ async function downloadAndUnpack(images: ImageService, client: RegistryClient, r
   }
 }
 
-const workers = new LayerWorkers();
+const workers = layerWorkers;
 

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { rm } from 'node:fs/promises';
-import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig } from '../../api/types.ts';
+import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig, ImageHistoryItem } from '../../api/types.ts';
 import { conflict, invalidParameter, notFound } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { decompressStream, type Compression } from '../../lib/decompress.ts';
@@ -263,6 +263,35 @@ export class ImageService {
       RootFS: { Type: 'layers', Layers: [...c.rootfs.diff_ids] },
       Metadata: { LastTagTime: img.rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
     };
+  }
+
+  /**
+   * `docker history`, as moby's ImageHistory: one entry per history step (a step with a layer
+   * shows that layer's size), newest first; the newest entry carries the image's ID and tags,
+   * each older one the next parent image's when it is here, else "<missing>".
+   */
+  history(name: string): ImageHistoryItem[] {
+    const img = this.lookup(name);
+    const chains = chainIds(img.config.rootfs.diff_ids);
+    const steps = img.config.history?.length
+      ? img.config.history
+      : chains.map(() => ({ created: img.config.created, created_by: '', comment: '', empty_layer: false }));
+    const out: ImageHistoryItem[] = [];
+    let layer = 0;
+    for (const h of steps) {
+      let size = 0;
+      if (!h.empty_layer && layer < chains.length) size = this.layers.get(chains[layer++])?.size ?? 0;
+      out.unshift({ Id: '<missing>', Created: Math.floor(Date.parse(h.created ?? img.config.created ?? img.rec.added) / 1000) || 0, CreatedBy: h.created_by ?? '', Tags: null, Size: size, Comment: h.comment ?? '' });
+    }
+    let cur: Image | undefined = img;
+    for (const item of out) {
+      if (!cur) break;
+      item.Id = cur.rec.id;
+      const tags = this.familiarRefs(cur.rec.id).tags;
+      item.Tags = tags.length ? tags : null;
+      cur = cur.rec.parent ? this.images.get(cur.rec.parent) : undefined;
+    }
+    return out;
   }
 
   /** `docker rmi`, following moby's ImageDelete decision by decision. */

@@ -112,3 +112,6 @@ export class LayerWorkers {
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
   }
 }
+
+/** The daemon's pool, shared by pull and load. */
+export const layerWorkers = new LayerWorkers();

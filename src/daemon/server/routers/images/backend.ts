@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ImageInspect, ImageSummary } from '../../../../api/types.ts';
+import type { ImageInspect, ImageSummary, ImageHistoryItem } from '../../../../api/types.ts';
 
 export type DeleteRecord = { Untagged: string } | { Deleted: string };
 
@@ -7,6 +7,11 @@ export type DeleteRecord = { Untagged: string } | { Deleted: string };
 export interface ImageBackend {
   list(opts: { all: boolean; filters: Map<string, string[]> }): ImageSummary[];
   inspect(name: string): Promise<ImageInspect>;
+  history(name: string): ImageHistoryItem[];
+  /** `docker save`: the archive of `names`, streamed. */
+  save(names: string[]): Promise<Readable>;
+  /** `docker load`: reports each "Loaded image: …" line. */
+  load(src: Readable, onMessage: (line: string) => void): Promise<void>;
   remove(name: string, opts: { force: boolean; prune: boolean }): Promise<DeleteRecord[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
   importImage(src: Readable, opts: { repo?: string; tag?: string; message?: string; changes: string[]; source: string; platform?: string }): Promise<string>;

@@ -1,7 +1,20 @@
 import { invalidParameter, messageOf } from '../../../../errdefs/index.ts';
 import { boolValue, noContent, parseFilters, readJson, writeJson, type Ctx } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ImageBackend } from './backend.ts';
+
+/** A tar archive as the response body; a failure after the first byte cuts the connection. */
+async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
+  const res = ctx.res!;
+  res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  try {
+    await pipeline(archive, res);
+  } catch {
+    res.destroy();
+  }
+}
 
 /** Streams docker's JSON progress messages; after the first byte, errors go in-band. */
 async function jsonStream(ctx: Ctx, work: (emit: (m: Record<string, unknown>) => void) => Promise<void>): Promise<void> {
@@ -32,6 +45,16 @@ export function imageRoutes(b: ImageBackend): Route[] {
       handler: async (ctx) => writeJson(ctx, 200, b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query) })),
     },
     { method: 'GET', path: '/images/{name*}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.name)) },
+    { method: 'GET', path: '/images/get', handler: async (ctx) => sendArchive(ctx, await b.save(ctx.query.getAll('names'))) },
+    { method: 'GET', path: '/images/{name*}/get', handler: async (ctx) => sendArchive(ctx, await b.save([ctx.params.name])) },
+    {
+      method: 'POST', path: '/images/load',
+      handler: async (ctx) => {
+        // quiet only silences progress, and loading shows none: the lines are the same.
+        await jsonStream(ctx, (emit) => b.load(ctx.req, (line) => emit({ stream: `${line}\n` })));
+      },
+    },
+    { method: 'GET', path: '/images/{name*}/history', handler: async (ctx) => writeJson(ctx, 200, b.history(ctx.params.name)) },
     {
       method: 'DELETE', path: '/images/{name*}',
       handler: async (ctx) => {

@@ -1,0 +1,74 @@
+/** `berth save` and `berth load`: image archives to and from files or pipes. */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
+import { StatusError, type CliContext } from '../../context.ts';
+import { jsonLines } from '../../../client/http.ts';
+
+const saveFlags = defineFlags({
+  output: { short: 'o', long: 'output', kind: 'string', help: 'Write to a file, instead of STDOUT' },
+  platform: { long: 'platform', kind: 'stringArray', help: 'Save only the given platform(s)' },
+});
+
+export const saveCommand = defineCommand({
+  name: 'save', usage: '[OPTIONS] IMAGE [IMAGE...]', short: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  aliasPaths: ['image save', 'save'], flags: saveFlags, args: { min: 1 },
+});
+
+export async function save(ctx: CliContext, p: Parsed<typeof saveFlags>): Promise<number> {
+  const out = p.flags.output;
+  if (!out && ctx.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  const archive = await ctx.client.imageSave(p.args);
+  if (!out || out === '-') {
+    await pipeline(archive, ctx.stdout as unknown as NodeJS.WritableStream);
+    return 0;
+  }
+  // A temp file beside the target, renamed at the end: a failed save leaves no partial file.
+  const tmp = join(dirname(out), `.${basename(out)}.berth-${process.pid}`);
+  try {
+    await pipeline(archive, createWriteStream(tmp, { mode: 0o644 }));
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'EACCES') throw new StatusError(1, `failed to save image: invalid output path: ${err.message}`);
+    throw e;
+  }
+  return 0;
+}
+
+const loadFlags = defineFlags({
+  input: { short: 'i', long: 'input', kind: 'string', help: 'Read from tar archive file, instead of STDIN' },
+  platform: { long: 'platform', kind: 'stringArray', help: 'Load only the given platform(s)' },
+  quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress the load output' },
+});
+
+export const loadCommand = defineCommand({
+  name: 'load', usage: '[OPTIONS]', short: 'Load an image from a tar archive or STDIN',
+  aliasPaths: ['image load', 'load'], flags: loadFlags, args: { max: 0 },
+});
+
+export async function load(ctx: CliContext, p: Parsed<typeof loadFlags>): Promise<number> {
+  let src: Readable;
+  const input = p.flags.input;
+  if (input) {
+    const s = createReadStream(input);
+    await new Promise<void>((resolve, reject) => {
+      s.once('open', () => resolve());
+      s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, `open ${input}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)));
+    });
+    src = s;
+  } else {
+    if (ctx.stdin.isTTY) throw new StatusError(1, 'requested load from stdin, but stdin is empty');
+    src = ctx.stdin as unknown as Readable;
+  }
+  const res = await ctx.client.imageLoad(src, p.flags.quiet);
+  for await (const m of jsonLines(res)) {
+    if (typeof m.error === 'string') throw new StatusError(1, `Error response from daemon: ${m.error}`);
+    if (typeof m.stream === 'string') ctx.stdout.write(m.stream);
+  }
+  return 0;
+}

@@ -1,0 +1,268 @@
+/**
+ * `docker load`: reads an image archive — docker's (manifest.json with per-layer files, old
+ * or new), or a bare OCI image layout (index.json + blobs) — streaming: every file goes
+ * straight into the content store (blobs named by digest are verified against their names),
+ * small metadata files are kept in memory. Then each image's layers are unpacked (on the
+ * worker pool), checked against the config's diff IDs, and the image and its tags recorded.
+ * A bad archive changes nothing: blobs it brought that no image uses are removed again, and
+ * its names are never used as paths.
+ */
+import type { Readable } from 'node:stream';
+import { posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import tar from 'tar-stream';
+import { invalidParameter } from '../../../errdefs/index.ts';
+import { decompressStream, detectCompression } from '../../../lib/decompress.ts';
+import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString } from '../../../lib/reference.ts';
+import { parseImageConfig } from '../../../store/metadata/images.ts';
+import { chainIds } from '../../../store/layer/store.ts';
+import { layerWorkers } from '../workers.ts';
+import { MEDIA, shortId, type ImageService } from '../service.ts';
+
+const METADATA_MAX = 16 << 20;
+const METADATA = /^(manifest\.json|index\.json|oci-layout|repositories|[^/]+\.json|[^/]+\/json|[^/]+\/VERSION)$/;
+const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+
+export interface LoadOptions {
+  /** Called with each line docker prints ("Loaded image: busybox:latest"). */
+  onMessage: (line: string) => void;
+}
+
+interface ImageEntry {
+  config: string;
+  layers: string[];
+  tags: string[];
+}
+
+const bad = (why: string) => invalidParameter(`invalid archive: ${why}`);
+
+/** An archive member name, normalised; `..` and absolute names are refused. */
+export function memberName(raw: string): string {
+  const n = posix.normalize(raw.replace(/^\.\//, '')).replace(/\/$/, '');
+  if (raw.startsWith('/') || n === '..' || n.startsWith('../')) throw bad(`entry "${raw}" points outside the archive`);
+  return n === '.' ? '' : n;
+}
+
+export async function loadImages(images: ImageService, src: Readable, opts: LoadOptions): Promise<string[]> {
+  const files = new Map<string, { digest: string; size: number }>();
+  const metadata = new Map<string, Buffer>();
+  const links = new Map<string, string>();
+  const brought = new Set<string>();
+  const registered: string[] = [];
+  try {
+    const { stream } = await decompressStream(src);
+    const extract = tar.extract();
+    let count = 0;
+    const done = (async () => {
+      for await (const entry of extract) {
+        count++;
+        const h = entry.header;
+        const name = memberName(h.name);
+        if (h.type === 'symlink' || h.type === 'link') {
+          const target = memberName(h.type === 'symlink' ? posix.join(posix.dirname(name), h.linkname ?? '') : h.linkname ?? '');
+          links.set(name, target);
+          entry.resume();
+          continue;
+        }
+        if (h.type !== 'file' && h.type !== 'contiguous-file') {
+          entry.resume();
+          continue;
+        }
+        if (METADATA.test(name) && !name.startsWith('blobs/')) {
+          if ((h.size ?? 0) > METADATA_MAX) throw bad(`${name} is larger than ${METADATA_MAX} bytes`);
+          const chunks: Buffer[] = [];
+          for await (const c of entry) chunks.push(c as Buffer);
+          metadata.set(name, Buffer.concat(chunks));
+          continue;
+        }
+        const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
+        const expected = m ? `sha256:${m[1]}` : undefined;
+        const existed = expected ? await images.content.has(expected) : false;
+        let got;
+        try {
+          got = await images.content.ingest(entry as unknown as Readable, expected ? { digest: expected } : {});
+        } catch (e) {
+          if (expected) throw bad(`${name} does not match its digest: ${(e as Error).message}`);
+          throw e;
+        }
+        if (!existed) brought.add(got.digest);
+        files.set(name, got);
+      }
+    })();
+    stream.on('error', (e) => extract.destroy(e));
+    stream.pipe(extract);
+    await done;
+    if (count === 0) throw bad('it is empty');
+
+    const resolve = async (name: string, what: string): Promise<{ digest: string }> => {
+      let n = memberName(name);
+      for (let i = 0; i < 16 && links.has(n); i++) n = links.get(n)!;
+      const f = files.get(n);
+      if (f) return f;
+      const md = metadata.get(n);
+      if (!md) throw bad(`${what} ${name} is missing`);
+      // Old archives keep the config as <id>.json beside manifest.json.
+      const existed = await images.content.has('sha256:' + createHash('sha256').update(md).digest('hex'));
+      const w = await images.content.write(md);
+      if (!existed) brought.add(w.digest);
+      return w;
+    };
+    const entries = await imageEntries(images, metadata, resolve);
+    if (!entries.length) throw bad('it holds no images');
+
+    const loaded: string[] = [];
+    for (const e of entries) {
+      const configDigest = e.config;
+      const config = parseImageConfig(await images.content.read(configDigest));
+      const diffIds = config.rootfs.diff_ids;
+      if (diffIds.length !== e.layers.length) throw bad(`image ${shortId(configDigest)} lists ${e.layers.length} layers but its config has ${diffIds.length}`);
+      const chains = chainIds(diffIds);
+      // Unpack the missing layers in parallel, then record them in order.
+      const staged = await Promise.all(e.layers.map(async (digest, i) => {
+        if (images.layers.get(chains[i])) return undefined;
+        const { staging, diffDir } = await images.layers.stage();
+        try {
+          const r = await layerWorkers.run({ file: images.content.blobPath(digest), digest, diffDir }, () => {});
+          if (r.diffId !== diffIds[i]) throw bad(`layer ${digest} has diff ID ${r.diffId}, the config says ${diffIds[i]}`);
+          return { staging, diffId: r.diffId, size: r.unpackedSize };
+        } catch (err) {
+          await images.layers.discard({ staging, diffId: '', size: 0 });
+          throw err;
+        }
+      }).map((p) => p.catch((err: unknown) => ({ error: err }))));
+      const failure = staged.find((s): s is { error: unknown } => !!s && 'error' in s);
+      if (failure) {
+        for (const s of staged) if (s && !('error' in s)) await images.layers.discard(s);
+        throw failure.error;
+      }
+      let parent: string | undefined;
+      for (let i = 0; i < chains.length; i++) {
+        const s = staged[i];
+        if (s && !('error' in s)) {
+          const rec = await images.layers.commit(s, parent);
+          registered.push(rec.chainId);
+        }
+        parent = chains[i];
+      }
+      // A manifest for the image, describing the blobs as the archive had them.
+      const layers = [];
+      for (const digest of e.layers) {
+        const head = await readHead(images, digest);
+        const c = detectCompression(head);
+        layers.push({ mediaType: c === 'gzip' ? MEDIA.ociLayerGzip : c === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerTar, digest, size: await images.content.size(digest) });
+      }
+      const manifest = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: await images.content.size(configDigest) }, layers };
+      const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
+      await images.images.add(configDigest, { manifest: man.digest });
+      if (!e.tags.length) {
+        opts.onMessage(`Loaded image ID: ${configDigest}`);
+        loaded.push(configDigest);
+        continue;
+      }
+      for (const t of e.tags) {
+        const ref = withDefaultTag(parseNormalizedNamed(t));
+        const prev = images.images.resolveRef(referenceString(ref));
+        if (prev && prev !== configDigest) opts.onMessage(`The image ${familiarString(ref)} already exists, renaming the old one with ID ${prev} to empty string`);
+        await images.images.setRef(referenceString(ref), configDigest);
+        opts.onMessage(`Loaded image: ${familiarString(ref)}`);
+        loaded.push(familiarString(ref));
+      }
+    }
+    return loaded;
+  } catch (e) {
+    await cleanup(images, brought, registered);
+    throw e;
+  }
+}
+
+async function readHead(images: ImageService, digest: string): Promise<Buffer> {
+  const s = images.content.openVerified(digest);
+  for await (const c of s) {
+    s.destroy();
+    return c as Buffer;
+  }
+  return Buffer.alloc(0);
+}
+
+/** The images an archive describes: docker's manifest.json first, else the OCI index. */
+async function imageEntries(images: ImageService, metadata: Map<string, Buffer>, resolve: (name: string, what: string) => Promise<{ digest: string }>): Promise<ImageEntry[]> {
+  const parse = (name: string): unknown => {
+    try {
+      return JSON.parse(metadata.get(name)!.toString('utf8'));
+    } catch (e) {
+      throw bad(`${name} is not valid JSON: ${(e as Error).message}`);
+    }
+  };
+  if (metadata.has('manifest.json')) {
+    const list = parse('manifest.json');
+    if (!Array.isArray(list)) throw bad('manifest.json is not a list');
+    const out: ImageEntry[] = [];
+    for (const [i, raw] of list.entries()) {
+      const m = raw as { Config?: unknown; Layers?: unknown; RepoTags?: unknown };
+      if (typeof m?.Config !== 'string' || !Array.isArray(m.Layers) || !m.Layers.every((l) => typeof l === 'string')) throw bad(`manifest.json entry ${i} needs Config and Layers`);
+      const tags = Array.isArray(m.RepoTags) ? m.RepoTags.filter((t): t is string => typeof t === 'string') : [];
+      for (const t of tags) parseNormalizedNamed(t);
+      const layers: string[] = [];
+      for (const l of m.Layers as string[]) layers.push((await resolve(l, 'layer')).digest);
+      out.push({ config: (await resolve(m.Config, 'config')).digest, layers, tags });
+    }
+    return out;
+  }
+  if (metadata.has('index.json')) {
+    const out: ImageEntry[] = [];
+    const visit = async (desc: { digest?: string; mediaType?: string; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }, tags: string[], depth: number): Promise<void> => {
+      if (depth > 4 || typeof desc.digest !== 'string') throw bad('index.json has a malformed or too deeply nested entry');
+      await resolve(`blobs/sha256/${desc.digest.replace(/^sha256:/, '')}`, 'manifest');
+      const doc = (await images.content.readJson(desc.digest)) as { mediaType?: string; manifests?: typeof desc[]; config?: { digest: string }; layers?: { digest: string }[] };
+      const type = doc.mediaType ?? desc.mediaType;
+      if (Array.isArray(doc.manifests) || (type && INDEX_TYPES.includes(type))) {
+        const children = doc.manifests ?? [];
+        const pick = children.find((c) => c.platform?.os === 'linux' && c.platform?.architecture === goArch()) ?? children[0];
+        if (!pick) throw bad(`index ${desc.digest} is empty`);
+        await visit(pick, tags, depth + 1);
+        return;
+      }
+      if (!doc.config?.digest || !Array.isArray(doc.layers)) throw bad(`manifest ${desc.digest} has no config or layers`);
+      const layers: string[] = [];
+      for (const l of doc.layers) layers.push((await resolve(`blobs/sha256/${l.digest.replace(/^sha256:/, '')}`, 'layer')).digest);
+      out.push({ config: (await resolve(`blobs/sha256/${doc.config.digest.replace(/^sha256:/, '')}`, 'config')).digest, layers, tags });
+    };
+    const index = parse('index.json') as { manifests?: { digest?: string; mediaType?: string; annotations?: Record<string, string> }[] };
+    if (!Array.isArray(index?.manifests)) throw bad('index.json has no manifests');
+    for (const d of index.manifests) {
+      const name = d.annotations?.['io.containerd.image.name'];
+      const tags = name ? [name] : [];
+      await visit(d, tags, 0);
+    }
+    // Entries for the same image (one per tag) merge.
+    const merged = new Map<string, ImageEntry>();
+    for (const e of out) {
+      const m = merged.get(e.config);
+      if (m) m.tags.push(...e.tags.filter((t) => !m.tags.includes(t)));
+      else merged.set(e.config, { ...e, tags: [...e.tags] });
+    }
+    return [...merged.values()];
+  }
+  throw bad('no manifest.json or index.json found');
+}
+
+function goArch(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch;
+}
+
+/** Removes what a failed load brought: layers it registered and blobs no image uses. */
+async function cleanup(images: ImageService, brought: Set<string>, registered: string[]): Promise<void> {
+  const used = new Set<string>();
+  for (const img of images.images.all()) {
+    used.add(img.rec.id);
+    if (img.rec.manifest) {
+      used.add(img.rec.manifest);
+      const m = (await images.content.readJson(img.rec.manifest).catch(() => ({}))) as { layers?: { digest: string }[] };
+      for (const l of m.layers ?? []) used.add(l.digest);
+    }
+  }
+  for (const chain of registered.reverse()) {
+    if (![...images.images.all()].some((img) => chainIds(img.config.rootfs.diff_ids).includes(chain))) await images.layers.remove(chain);
+  }
+  for (const d of brought) if (!used.has(d)) await images.content.delete(d);
+}

@@ -1,0 +1,137 @@
+/**
+ * `docker save`: images as one tar, in the layout docker 25+ writes — an OCI image layout
+ * (`oci-layout`, `index.json`, `blobs/sha256/…`) that also carries docker's `manifest.json`
+ * and `repositories`, so both `docker load` paths and OCI tools read it. Blobs are written as
+ * stored (layers stay compressed, as pulled): nothing is recompressed, and the archive is a
+ * straight copy of the content store.
+ */
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { invalidParameter } from '../../../errdefs/index.ts';
+import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString, familiarName, fullName, type Reference } from '../../../lib/reference.ts';
+import { log } from '../../../lib/log.ts';
+import type { Image } from '../../../store/metadata/images.ts';
+import type { ImageService } from '../service.ts';
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+interface SavedImage {
+  img: Image;
+  refs: Reference[];
+}
+
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+
+/** Which images and tags `names` mean, as moby's parseNames: a bare repository means all its tags. */
+export function selectImages(images: ImageService, names: string[]): SavedImage[] {
+  const byId = new Map<string, SavedImage>();
+  const add = (img: Image, ref?: Reference) => {
+    let s = byId.get(img.rec.id);
+    if (!s) byId.set(img.rec.id, (s = { img, refs: [] }));
+    if (ref && !s.refs.some((r) => referenceString(r) === referenceString(ref))) s.refs.push(ref);
+  };
+  for (const name of names) {
+    let ref: Reference | undefined;
+    try {
+      ref = parseNormalizedNamed(name);
+    } catch {
+      ref = undefined;
+    }
+    if (ref && !ref.tag && !ref.digest) {
+      // A bare repository name means every tag of it, when it has any.
+      const repo = fullName(ref);
+      let found = false;
+      for (const img of images.images.all()) {
+        for (const r of images.images.refsOf(img.rec.id).map((x) => parseNormalizedNamed(x))) {
+          if (r.tag && fullName(r) === repo) {
+            add(img, r);
+            found = true;
+          }
+        }
+      }
+      if (found) continue;
+    }
+    const img = images.lookup(name);
+    const isId = img.rec.id === name || img.rec.id.startsWith(`sha256:${name}`) || img.rec.id.startsWith(name);
+    if (!ref || isId) add(img);
+    else add(img, ref.digest ? undefined : withDefaultTag(ref));
+  }
+  return [...byId.values()];
+}
+
+async function manifestOf(images: ImageService, img: Image): Promise<{ digest: string; size: number; layers: Descriptor[]; configMediaType: string }> {
+  if (!img.rec.manifest) throw invalidParameter(`image ${img.rec.id} has no manifest to save`);
+  const m = (await images.content.readJson(img.rec.manifest)) as { config: Descriptor; layers: Descriptor[] };
+  const size = await images.content.size(img.rec.manifest);
+  if (m.layers.length !== img.config.rootfs.diff_ids.length) throw invalidParameter(`image ${img.rec.id}: its manifest and config disagree on the layers`);
+  return { digest: img.rec.manifest, size, layers: m.layers, configMediaType: m.config.mediaType };
+}
+
+/** Streams the archive for `names`; errors before the first byte reject, later ones end the stream with an error. */
+export async function saveImages(images: ImageService, names: string[]): Promise<Readable> {
+  if (!names.length) throw invalidParameter('no images to save');
+  const selected = selectImages(images, names);
+  const plans = [];
+  for (const s of selected) plans.push({ ...s, manifest: await manifestOf(images, s.img) });
+  for (const p of plans) for (const l of p.manifest.layers) if (!(await images.content.has(l.digest))) throw invalidParameter(`layer ${l.digest} of image ${p.img.rec.id} is not in the content store; pull the image again to save it`);
+
+  const pack = tar.pack();
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  pack.on('error', (e) => out.destroy(e));
+  pack.pipe(out);
+
+  const mtime = new Date(0);
+  const addFile = (name: string, data: Buffer | string) => new Promise<void>((resolve, reject) => {
+    pack.entry({ name, mode: 0o644, mtime }, typeof data === 'string' ? Buffer.from(data) : data, (e) => (e ? reject(e) : resolve()));
+  });
+  const addBlob = async (digest: string, written: Set<string>) => {
+    if (written.has(digest)) return;
+    written.add(digest);
+    const size = await images.content.size(digest);
+    await new Promise<void>((resolve, reject) => {
+      const entry = pack.entry({ name: `blobs/sha256/${digest.slice(7)}`, size, mode: 0o644, mtime }, (e) => (e ? reject(e) : resolve()));
+      const src = createReadStream(images.content.blobPath(digest), { highWaterMark: 1 << 20 });
+      src.on('error', (e) => {
+        entry.destroy(e);
+        reject(e);
+      });
+      src.pipe(entry);
+    });
+  };
+
+  void (async () => {
+    const written = new Set<string>();
+    const index: Descriptor[] = [];
+    const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
+    const repositories: Record<string, Record<string, string>> = {};
+    for (const p of plans) {
+      for (const l of p.manifest.layers) await addBlob(l.digest, written);
+      await addBlob(p.img.rec.id, written);
+      await addBlob(p.manifest.digest, written);
+      const layerPaths = p.manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`);
+      manifestJson.push({ Config: `blobs/sha256/${p.img.rec.id.slice(7)}`, RepoTags: p.refs.length ? p.refs.map((r) => familiarString(r)) : null, Layers: layerPaths });
+      const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: p.manifest.digest, size: p.manifest.size };
+      if (!p.refs.length) index.push(desc);
+      for (const r of p.refs) {
+        index.push({ ...desc, annotations: { 'io.containerd.image.name': referenceString(r), 'org.opencontainers.image.ref.name': r.tag ?? 'latest' } });
+        const top = p.manifest.layers[p.manifest.layers.length - 1];
+        if (top) (repositories[familiarName(r)] ??= {})[r.tag ?? 'latest'] = top.digest.slice(7);
+      }
+    }
+    await addFile('index.json', JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: index }));
+    await addFile('manifest.json', JSON.stringify(manifestJson));
+    await addFile('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    if (Object.keys(repositories).length) await addFile('repositories', JSON.stringify(repositories));
+    pack.finalize();
+  })().catch((e: unknown) => {
+    log.warn('save failed', { error: e });
+    out.destroy(e instanceof Error ? e : new Error(String(e)));
+  });
+  return out;
+}

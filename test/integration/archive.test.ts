@@ -1,0 +1,209 @@
+/**
+ * Image history and archives: `berth history`, `berth save`/`load` round trips (files and
+ * pipes, several images and tags), archives in docker's older per-layer layout and in bare OCI
+ * layout made by skopeo, the docker CLI through berthd, and bad archives that must change
+ * nothing.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { TestDaemon, NODE, BERTH, DOCKER } from './harness.ts';
+
+let d: TestDaemon;
+let dir: string;
+const HAS_SKOPEO = spawnSync('skopeo', ['--version']).status === 0;
+
+before(async () => {
+  dir = mkdtempSync('/tmp/bt-archive-');
+  d = await TestDaemon.start();
+  await d.importBusybox();
+});
+
+after(async () => {
+  await d?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function ok(args: string[], input?: string | Buffer): Promise<string> {
+  const r = await d.berth(args, input === undefined ? {} : { input });
+  assert.equal(r.code, 0, `berth ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function sh(cmd: string) {
+  return spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: d.host, BERTH: `${NODE} ${BERTH}`, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.root, 'docker-config') } });
+}
+
+const sha = (b: Buffer | string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
+
+async function makeTar(entries: { name: string; data?: Buffer | string; type?: 'file' | 'symlink' | 'directory'; linkname?: string }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    if (e.type === 'symlink') pack.entry({ name: e.name, type: 'symlink', linkname: e.linkname });
+    else if (e.type === 'directory') pack.entry({ name: e.name, type: 'directory', mode: 0o755 });
+    else pack.entry({ name: e.name, mode: 0o644 }, typeof e.data === 'string' ? Buffer.from(e.data) : e.data ?? Buffer.alloc(0));
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+test('history: the import step, newest first, with docker\'s columns and flags', async () => {
+  const out = await ok(['history', 'busybox']);
+  const lines = out.trimEnd().split('\n');
+  assert.match(lines[0], /^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+  assert.equal(lines.length, 2);
+  const id = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  assert.ok(lines[1].startsWith(id.slice(7, 19)), lines[1]);
+  assert.match(lines[1], /Imported from -$/);
+  const raw = await ok(['history', '--no-trunc', '-H=false', '--format', '{{.ID}}|{{.Size}}|{{.CreatedAt}}|{{.Comment}}', 'busybox']);
+  const [fid, size, created, comment] = raw.trim().split('|');
+  assert.equal(fid, id);
+  assert.match(size, /^\d+$/);
+  assert.ok(Number(size) > 1_000_000);
+  assert.match(created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(comment, 'Imported from -');
+  assert.equal((await ok(['history', '-q', 'busybox'])).trim(), id.slice(7, 19));
+  const r = await d.berth(['history', 'nosuchimage']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /No such image: nosuchimage:latest/);
+  const bad = await d.berth(['history', '--format', '{{.Nope}}', 'busybox']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /can't evaluate field Nope/);
+});
+
+test('save and load round trip: several tags and images, by file and through a pipe', async () => {
+  await ok(['tag', 'busybox', 'example/one:1']);
+  await ok(['tag', 'busybox', 'example/one:2']);
+  const file = join(dir, 'images.tar');
+  await ok(['save', '-o', file, 'example/one', 'busybox:latest']);
+  const listing = spawnSync('tar', ['tf', file], { encoding: 'utf8' }).stdout.split('\n');
+  for (const n of ['manifest.json', 'index.json', 'oci-layout', 'repositories']) assert.ok(listing.includes(n), n);
+  const manifest = JSON.parse(spawnSync('tar', ['xOf', file, 'manifest.json'], { encoding: 'utf8' }).stdout) as { RepoTags: string[]; Layers: string[] }[];
+  assert.equal(manifest.length, 1, 'one image, saved once');
+  assert.deepEqual([...manifest[0].RepoTags].sort(), ['busybox:latest', 'example/one:1', 'example/one:2']);
+
+  const id = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  await ok(['rmi', 'example/one:1', 'example/one:2', 'busybox']);
+  assert.equal((await d.berth(['image', 'inspect', id])).code, 1);
+  const loaded = await ok(['load', '-i', file]);
+  assert.deepEqual(loaded.trim().split('\n').sort(), ['Loaded image: busybox:latest', 'Loaded image: example/one:1', 'Loaded image: example/one:2']);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Id}}', 'example/one:2'])).trim(), id, 'same image ID after the round trip');
+  assert.equal(await ok(['run', '--rm', 'example/one:1', 'echo', 'loaded']), 'loaded\n');
+
+  // Pipes: save to stdout, load from stdin; an image saved by ID loads without tags.
+  const piped = sh(`$BERTH save ${id.slice(7, 19)} | $BERTH load`);
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(piped.stdout, `Loaded image ID: ${id}\n`);
+  const empty = await d.berth(['load']);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /Error response from daemon: invalid archive: it is empty/);
+  await ok(['rmi', 'example/one:1', 'example/one:2']);
+});
+
+test('save refuses a terminal and unknown images; -o leaves no partial file on failure', async () => {
+  const r = await d.berth(['save', '-o', join(dir, 'x.tar'), 'busybox', 'nosuch:image']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /No such image: nosuch:image/);
+  assert.equal(existsSync(join(dir, 'x.tar')), false);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('berth-')), []);
+});
+
+test('the docker CLI saves and loads through berthd', async () => {
+  const file = join(dir, 'docker.tar');
+  const s = spawnSync(DOCKER, ['save', '-o', file, 'busybox'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.root, 'docker-config') } });
+  assert.equal(s.status, 0, s.stderr);
+  await ok(['tag', 'busybox', 'keep:me']);
+  await ok(['rmi', 'busybox']);
+  const l = spawnSync(DOCKER, ['load', '-i', file], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.root, 'docker-config') } });
+  assert.equal(l.status, 0, l.stderr);
+  assert.match(l.stdout, /Loaded image: busybox:latest/);
+  const piped = sh(`${DOCKER} save busybox | ${DOCKER} load`);
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.match(piped.stdout, /Loaded image: busybox:latest/);
+  await ok(['rmi', 'keep:me']);
+});
+
+test('archives in docker\'s older layout (per-layer directories, symlinked duplicates) load', async () => {
+  const layer1 = await makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/one', data: 'first layer\n' }]);
+  const layer2 = await makeTar([{ name: 'etc/two', data: 'second layer\n' }]);
+  const config = Buffer.from(JSON.stringify({
+    architecture: 'amd64', os: 'linux', created: '2020-01-01T00:00:00Z', config: { Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: [sha(layer1), sha(layer2), sha(layer1)] },
+    history: [{ created_by: 'ADD one' }, { created_by: 'ADD two' }, { created_by: 'ADD one again' }],
+  }));
+  const cfgName = `${sha(config).slice(7)}.json`;
+  const archive = await makeTar([
+    { name: 'aaa/', type: 'directory' }, { name: 'aaa/VERSION', data: '1.0' }, { name: 'aaa/json', data: '{}' }, { name: 'aaa/layer.tar', data: layer1 },
+    { name: 'bbb/', type: 'directory' }, { name: 'bbb/layer.tar', data: layer2 },
+    { name: 'ccc/', type: 'directory' }, { name: 'ccc/layer.tar', type: 'symlink', linkname: '../aaa/layer.tar' },
+    { name: cfgName, data: config },
+    { name: 'manifest.json', data: JSON.stringify([{ Config: cfgName, RepoTags: ['legacy/app:old'], Layers: ['aaa/layer.tar', 'bbb/layer.tar', 'ccc/layer.tar'] }]) },
+    { name: 'repositories', data: JSON.stringify({ 'legacy/app': { old: 'ccc' } }) },
+  ]);
+  writeFileSync(join(dir, 'legacy.tar'), archive);
+  assert.equal((await ok(['load', '-i', join(dir, 'legacy.tar')])).trim(), 'Loaded image: legacy/app:old');
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Id}}', 'legacy/app:old'])).trim(), sha(config));
+  const hist = await ok(['history', '--format', '{{.CreatedBy}}', 'legacy/app:old']);
+  assert.deepEqual(hist.trim().split('\n'), ['ADD one again', 'ADD two', 'ADD one']);
+  await ok(['rmi', 'legacy/app:old']);
+});
+
+test('skopeo reads berth\'s archives; archives skopeo writes (docker and OCI) load in berth', { skip: !HAS_SKOPEO && 'skopeo is not installed' }, async () => {
+  const file = join(dir, 'for-skopeo.tar');
+  await ok(['save', '-o', file, 'busybox']);
+  for (const transport of ['docker-archive', 'oci-archive']) {
+    const r = spawnSync('skopeo', ['inspect', '--raw', `${transport}:${file}`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${transport}: ${r.stderr}`);
+  }
+  const dockerArchive = join(dir, 'skopeo-docker.tar');
+  let r = spawnSync('skopeo', ['copy', `docker-archive:${file}`, `docker-archive:${dockerArchive}:skopeo/made:docker`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const ociArchive = join(dir, 'skopeo-oci.tar');
+  r = spawnSync('skopeo', ['copy', `docker-archive:${file}`, `oci-archive:${ociArchive}:skopeo/made:oci`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(await ok(['load', '-i', dockerArchive]), /Loaded image: skopeo\/made:docker/);
+  assert.equal(await ok(['run', '--rm', 'skopeo/made:docker', 'echo', 'docker-archive']), 'docker-archive\n');
+  // A bare OCI layout names its image only by the short ref: berth loads it by ID.
+  const oci = await ok(['load', '-i', ociArchive]);
+  const m = /^Loaded image (?:ID: (sha256:[0-9a-f]{64})|: (\S+))$/m.exec(oci);
+  assert.ok(m, oci);
+  assert.equal(await ok(['run', '--rm', m[1] ?? m[2], 'echo', 'oci-archive']), 'oci-archive\n');
+  await ok(['rmi', 'skopeo/made:docker']);
+});
+
+test('bad archives: traversal, missing members, wrong digests, wrong diff IDs, garbage — clear errors, nothing left behind', async () => {
+  const layer = await makeTar([{ name: 'x', data: 'x\n' }]);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }));
+  const wrongDiff = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha('other')] } }));
+  const blob = (b: Buffer) => `blobs/sha256/${sha(b).slice(7)}`;
+  const man = (cfg: Buffer, layers: string[]) => JSON.stringify([{ Config: blob(cfg), RepoTags: ['bad/one:1'], Layers: layers }]);
+  const cases: [string, Buffer, RegExp][] = [
+    ['traversal', await makeTar([{ name: '../escape', data: 'x' }]), /entry "\.\.\/escape" points outside the archive/],
+    ['absolute link', await makeTar([{ name: 'a/layer.tar', type: 'symlink', linkname: '../../../etc/passwd' }, { name: 'manifest.json', data: '[]' }]), /points outside the archive/],
+    ['missing layer', await makeTar([{ name: blob(config), data: config }, { name: 'manifest.json', data: man(config, ['blobs/sha256/' + 'a'.repeat(64)]) }]), /layer blobs\/sha256\/a{64} is missing/],
+    ['digest mismatch', await makeTar([{ name: blob(config), data: config }, { name: blob(layer), data: Buffer.from('tampered') }, { name: 'manifest.json', data: man(config, [blob(layer)]) }]), /does not match its digest/],
+    ['diff ID mismatch', await makeTar([{ name: blob(wrongDiff), data: wrongDiff }, { name: blob(layer), data: layer }, { name: 'manifest.json', data: man(wrongDiff, [blob(layer)]) }]), /has diff ID sha256:[0-9a-f]{64}, the config says/],
+    ['bad manifest', await makeTar([{ name: 'manifest.json', data: '{not json' }]), /manifest\.json is not valid JSON/],
+    ['no manifest', await makeTar([{ name: 'hello', data: 'x' }]), /no manifest\.json or index\.json found/],
+    ['not a tar', Buffer.from('this is not an archive at all, not even close. '.repeat(20)), /./],
+  ];
+  const blobsDir = join(d.dataRoot, 'blobs', 'sha256');
+  const before = readdirSync(blobsDir).sort();
+  const imagesBefore = await ok(['images', '-q', '--no-trunc']);
+  for (const [what, data, re] of cases) {
+    const f = join(dir, `bad-${what.replace(/ /g, '-')}.tar`);
+    writeFileSync(f, data);
+    const r = await d.berth(['load', '-i', f]);
+    assert.equal(r.code, 1, `${what}: ${r.stdout}`);
+    assert.match(r.stderr, re, what);
+  }
+  assert.equal(await ok(['images', '-q', '--no-trunc']), imagesBefore, 'no image was registered');
+  assert.deepEqual(readdirSync(blobsDir).sort(), before, 'no blob was left behind');
+  assert.equal(readFileSync(join(d.dataRoot, 'image', 'repositories.json'), 'utf8').includes('bad/one'), false);
+});
