@@ -22,6 +22,7 @@ import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
 import { historyCommand, history } from './commands/image/history.ts';
+import { diffCommand, diff, commitCommand, commit, exportCommand, exportFs } from './commands/container/fs.ts';
 import { saveCommand, save, loadCommand, load } from './commands/image/archive.ts';
 import { pullCommand, pull, pushCommand, push, loginCommand, login, logoutCommand, logout, searchCommand, search } from './commands/image/registry.ts';
 import {
@@ -52,6 +53,9 @@ const top = (spec: AnyCommand, name: string, aliases: string[] = []): AnyCommand
 const H = (fn: (ctx: CliContext, p: never) => Promise<number>) => fn as unknown as Handler;
 
 const containerSubs: AnyCommand[] = [
+  cmd(commitCommand, H(commit)),
+  cmd(diffCommand, H(diff)),
+  cmd(exportCommand, H(exportFs)),
   cmd(attachCommand, H(attach)),
   cmd(createCommand, H(create)),
   cmd(execCommand, H(exec)),
@@ -111,7 +115,10 @@ export const root = defineCommand({
     cmd({ ...versionCommand, group: 'common' }, H(version)),
     cmd({ ...infoCommand, group: 'common' }, H(info)),
     topLevel(sub(containerSubs, 'attach'), 'attach'),
+    topLevel(sub(containerSubs, 'commit'), 'commit'),
     topLevel(sub(containerSubs, 'create'), 'create'),
+    topLevel(sub(containerSubs, 'diff'), 'diff'),
+    topLevel(sub(containerSubs, 'export'), 'export'),
     cmd(inspectCommand, H(inspect)),
     topLevel(sub(containerSubs, 'kill'), 'kill'),
     topLevel(sub(containerSubs, 'logs'), 'logs'),

@@ -139,6 +139,18 @@ export class Client {
     return this.t.call('POST', `/images/${name}/tag`, { query: { repo, tag } });
   }
 
+  containerChanges(id: string): Promise<{ Path: string; Kind: number }[]> {
+    return this.t.json('GET', `/containers/${encodeURIComponent(id)}/changes`);
+  }
+
+  async containerExport(id: string): Promise<Readable> {
+    return this.t.check(await this.t.send('GET', `/containers/${encodeURIComponent(id)}/export`));
+  }
+
+  commit(container: string, q: { repo?: string; tag?: string; author?: string; comment?: string; changes?: string[]; pause?: boolean }): Promise<{ Id: string }> {
+    return this.t.json('POST', '/commit', { query: { container, repo: q.repo, tag: q.tag, author: q.author, comment: q.comment, changes: q.changes, pause: q.pause === false ? '0' : undefined } });
+  }
+
   /** GET /images/get: the archive of `names`, streamed. */
   async imageSave(names: string[]): Promise<Readable> {
     return this.t.check(await this.t.send('GET', '/images/get', { query: { names } }));

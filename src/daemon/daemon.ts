@@ -226,6 +226,9 @@ export class Daemon implements SystemBackend {
       logs: (ref, opts) => this.logs(ref, opts),
       attach: (ref, stream, opts) => cs.attach(ref, stream, { ...opts, detachKeys: parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS), raw: opts.raw === true }),
       resize: (ref, rows, cols) => cs.resize(ref, rows, cols),
+      changes: (ref) => cs.changes(ref),
+      exportFs: (ref) => cs.exportFs(ref),
+      commit: (ref, opts) => cs.commit(ref, opts),
     };
   }
 

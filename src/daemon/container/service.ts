@@ -5,10 +5,11 @@
  * Each operation takes the container's lock, runs as ordered steps, and registers an undo
  * for every step that changes something, so a failure leaves nothing half-made.
  */
+import { containerChanges, exportContainer, commitContainer, type CommitOptions } from './snapshot.ts';
 import { mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { joinStreams } from './streams.ts';
 import type { ContainerCreateRequest } from '../../api/types.ts';
 import { conflict, invalidParameter, notModified, system, EngineError, messageOf } from '../../errdefs/index.ts';
@@ -527,6 +528,22 @@ export class ContainerService {
     if (!c.running || !c.shimDir) throw conflict(`Container ${c.id} is not running`);
     if (!c.rec.Config.Tty) return;
     await new ShimClient(c.shimDir).resize(rows, cols);
+  }
+
+  /** `docker diff`. */
+  async changes(ref: string): Promise<{ Path: string; Kind: number }[]> {
+    return containerChanges(this.images, this.store.get(ref));
+  }
+
+  /** `docker export`. */
+  async exportFs(ref: string): Promise<Readable> {
+    return exportContainer(this.images, this.store.get(ref));
+  }
+
+  /** `docker commit`, with the container held so it is not removed meanwhile. */
+  async commit(ref: string, opts: Omit<CommitOptions, 'cgroupPath'>): Promise<string> {
+    const c = this.store.get(ref);
+    return this.locks.with(c.id, () => commitContainer(this.images, c, { ...opts, cgroupPath: `${c.rec.HostConfig.CgroupParent || this.rt.cgroupParent}/${c.id}` }));
   }
 
   /** What exec needs of a running container: its bundle, runtime, and image layers. */

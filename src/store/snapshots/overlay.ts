@@ -122,6 +122,29 @@ export class OverlaySnapshotter {
     };
   }
 
+  /**
+   * Mount data for a read-only view of `id`: its own diff stacked as the top lower layer, so
+   * no upper or work directory is needed and a running container's mount is not disturbed.
+   * `l/` names stay relative to `cwd`, keeping the data within the kernel's page limit.
+   */
+  async readOnlyMountFor(id: string, target: string): Promise<OverlayMount> {
+    let lower = '';
+    try {
+      lower = (await readFile(join(this.dir(id), 'lower'), 'utf8')).trim();
+    } catch {
+      // no parent layers
+    }
+    const own = `${id}/diff`;
+    // overlayfs wants two lower layers at least for a mount without an upper dir.
+    const layers = lower ? `${own}:${lower}` : `${own}:${await this.emptyDir()}`;
+    return { target, data: `lowerdir=${layers}`, cwd: this.home };
+  }
+
+  private async emptyDir(): Promise<string> {
+    await mkdir(join(this.home, 'empty'), { recursive: true, mode: 0o755 });
+    return 'empty';
+  }
+
   /** The layer directories of `id` from top to bottom (its own diff first). */
   async layerDirs(id: string): Promise<string[]> {
     const dir = this.dir(id);

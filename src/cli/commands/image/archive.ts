@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { jsonLines } from '../../../client/http.ts';
+import { toStdout } from '../container/fs.ts';
 
 const saveFlags = defineFlags({
   output: { short: 'o', long: 'output', kind: 'string', help: 'Write to a file, instead of STDOUT' },
@@ -23,7 +24,7 @@ export async function save(ctx: CliContext, p: Parsed<typeof saveFlags>): Promis
   if (!out && ctx.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
   const archive = await ctx.client.imageSave(p.args);
   if (!out || out === '-') {
-    await pipeline(archive, ctx.stdout as unknown as NodeJS.WritableStream);
+    await toStdout(ctx, archive);
     return 0;
   }
   // A temp file beside the target, renamed at the end: a failed save leaves no partial file.

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type {
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
@@ -46,4 +47,10 @@ export interface ContainerBackend {
   /** `detachKeys`: docker's key list ("ctrl-p,ctrl-q"); '' means the default. */
   attach(ref: string, stream: Duplex, opts: { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys: string; raw?: boolean }): Promise<void>;
   resize(ref: string, rows: number, cols: number): Promise<void>;
+  /** GET /containers/{id}/changes: Kind 0 modified, 1 added, 2 deleted. */
+  changes(ref: string): Promise<{ Path: string; Kind: number }[]>;
+  /** GET /containers/{id}/export: the root filesystem as a tar. */
+  exportFs(ref: string): Promise<Readable>;
+  /** POST /commit. */
+  commit(ref: string, opts: { repo?: string; tag?: string; author?: string; comment?: string; changes: string[]; pause: boolean }): Promise<string>;
 }

@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { versionAtLeast } from '../../../../api/version.ts';
 import type { ContainerCreateRequest } from '../../../../api/types.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
 import {
-  boolValue, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
+  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readBody, readJson, writeJson, type Ctx,
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { ContainerBackend, LogChunk, WaitCondition } from './backend.ts';
@@ -89,6 +90,34 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const all = boolValue(ctx.query, 'all');
         const limit = intValue(ctx.query, 'limit') ?? -1;
         writeJson(ctx, 200, b.list({ all, limit, filters: parseFilters(ctx.query) }));
+      },
+    },
+    { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => writeJson(ctx, 200, await b.changes(ctx.params.id)) },
+    {
+      method: 'GET', path: '/containers/{id}/export',
+      handler: async (ctx) => {
+        const tar = await b.exportFs(ctx.params.id);
+        ctx.res!.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        await pipeline(tar, ctx.res!).catch(() => ctx.res!.destroy());
+      },
+    },
+    {
+      method: 'POST', path: '/commit',
+      handler: async (ctx) => {
+        const q = ctx.query;
+        const container = q.get('container') ?? '';
+        if (!container) throw invalidParameter('No container specified');
+        // A JSON body, when given, is the Config changes docker-py sends; --change strings come in the query.
+        await readBody(ctx).catch(() => Buffer.alloc(0));
+        const id = await b.commit(container, {
+          ...(q.get('repo') ? { repo: q.get('repo')! } : {}),
+          ...(q.get('tag') ? { tag: q.get('tag')! } : {}),
+          ...(q.get('author') ? { author: q.get('author')! } : {}),
+          ...(q.get('comment') ? { comment: q.get('comment')! } : {}),
+          changes: q.getAll('changes'),
+          pause: boolValueOrDefault(q, 'pause', true),
+        });
+        writeJson(ctx, 201, { Id: id });
       },
     },
     { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.id)) },

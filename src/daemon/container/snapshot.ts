@@ -1,0 +1,146 @@
+/**
+ * What a container's filesystem becomes outside it: `docker diff` (its changes against the
+ * image), `docker export` (its whole root filesystem as a tar) and `docker commit` (its
+ * writable layer as a new image layer, with OCI whiteouts, on top of its image).
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import type { ContainerConfig, ImageConfigFile } from '../../api/types.ts';
+import { ENGINE_VERSION } from '../../api/version.ts';
+import { conflict, invalidParameter, system } from '../../errdefs/index.ts';
+import { log } from '../../lib/log.ts';
+import { parseNormalizedNamed, withDefaultTag, referenceString } from '../../lib/reference.ts';
+import { packTree, listChanges, mountPointFiles, type ChangeKind } from '../../store/layer/pack.ts';
+import { setFrozen } from '../../runtime/freezer.ts';
+import { MEDIA, type ImageService } from '../images/service.ts';
+import { parseChanges } from '../images/changes.ts';
+import { layerWorkers } from '../images/workers.ts';
+import type { Container } from './container.ts';
+
+export async function containerChanges(images: ImageService, c: Container): Promise<{ Path: string; Kind: ChangeKind }[]> {
+  const [upper, ...lowers] = await images.snapshots.layerDirs(c.id);
+  return listChanges(upper, lowers);
+}
+
+function run(cmd: string, args: string[], cwd?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(system(`${cmd} ${args[0]}: ${err.trim() || `exit status ${code}`}`))));
+  });
+}
+
+/**
+ * The container's root filesystem as a tar: a private read-only overlay of its layers (its
+ * own on top), mounted for the duration, so running or not, the container is undisturbed.
+ */
+export async function exportContainer(images: ImageService, c: Container): Promise<Readable> {
+  const target = join(images.snapshots.dir(c.id), `export-${randomBytes(6).toString('hex')}`);
+  await mkdir(target, { mode: 0o700 });
+  const m = await images.snapshots.readOnlyMountFor(c.id, target);
+  try {
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,${m.data}`, target], m.cwd);
+  } catch (e) {
+    await rm(target, { recursive: true, force: true });
+    throw e;
+  }
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const tarStream = packTree(target);
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await run('umount', [target]).catch(() => run('umount', ['-l', target]).catch((e: unknown) => log.warn('unmounting export view', { target, error: e })));
+    await rm(target, { recursive: true, force: true }).catch(() => {});
+  };
+  tarStream.on('error', (e) => out.destroy(e));
+  tarStream.pipe(out);
+  out.on('close', () => void cleanup());
+  out.on('end', () => void cleanup());
+  return out;
+}
+
+export interface CommitOptions {
+  repo?: string;
+  tag?: string;
+  author?: string;
+  comment?: string;
+  changes: string[];
+  pause: boolean;
+  /** The container's cgroup path, to freeze it while the layer is taken. */
+  cgroupPath: string;
+}
+
+/** `docker commit`: returns the new image ID. */
+export async function commitContainer(images: ImageService, c: Container, opts: CommitOptions): Promise<string> {
+  let ref;
+  if (opts.repo) {
+    ref = parseNormalizedNamed(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo);
+    if (ref.digest) throw invalidParameter('cannot commit to digest reference');
+    ref = withDefaultTag(ref);
+  }
+  const changes = parseChanges(opts.changes);
+  const base = images.images.get(c.rec.Image);
+  if (!base) throw conflict(`the image of container ${c.name} is gone; it cannot be committed`);
+  const frozen = opts.pause && c.running ? await setFrozen(opts.cgroupPath, true).catch(() => false) : false;
+  let blob;
+  try {
+    const [upper, ...lowers] = await images.snapshots.layerDirs(c.id);
+    blob = await images.content.ingest(packTree(upper, { whiteouts: true, exclude: await mountPointFiles(upper, lowers) }));
+  } finally {
+    if (frozen) await setFrozen(opts.cgroupPath, false).catch((e: unknown) => log.warn('thawing container after commit', { id: c.id, error: e }));
+  }
+  const { staging, diffDir } = await images.layers.stage();
+  let diffId: string;
+  let size: number;
+  try {
+    const r = await layerWorkers.run({ file: images.content.blobPath(blob.digest), digest: blob.digest, diffDir }, () => {});
+    diffId = r.diffId;
+    size = r.unpackedSize;
+  } catch (e) {
+    await images.layers.discard({ staging, diffId: '', size: 0 });
+    throw e;
+  }
+  const parentChain = c.rec.ImageChainId || undefined;
+  await images.layers.commit({ staging, diffId, size }, parentChain);
+
+  const created = new Date().toISOString();
+  const cfg: ContainerConfig = { ...c.rec.Config, ...changes };
+  const prev = base.config;
+  const config: ImageConfigFile = {
+    architecture: prev.architecture,
+    os: prev.os,
+    ...(prev.variant ? { variant: prev.variant } : {}),
+    created,
+    ...(opts.author ? { author: opts.author } : {}),
+    ...(opts.comment ? { comment: opts.comment } : {}),
+    config: cfg,
+    container: c.id,
+    container_config: c.rec.Config,
+    docker_version: ENGINE_VERSION,
+    rootfs: { type: 'layers', diff_ids: [...prev.rootfs.diff_ids, diffId] },
+    history: [...(prev.history ?? []), {
+      created,
+      ...(opts.author ? { author: opts.author } : {}),
+      created_by: [c.rec.Path, ...c.rec.Args].join(' '),
+      ...(opts.comment ? { comment: opts.comment } : {}),
+    }],
+  };
+  const cfgBlob = await images.content.write(Buffer.from(JSON.stringify(config)));
+  const prevLayers = base.rec.manifest ? ((await images.content.readJson(base.rec.manifest)) as { layers: unknown[] }).layers : [];
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    config: { mediaType: MEDIA.ociConfig, digest: cfgBlob.digest, size: cfgBlob.size },
+    layers: [...prevLayers, { mediaType: MEDIA.ociLayerTar, digest: blob.digest, size: blob.size }],
+  };
+  const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
+  await images.images.add(cfgBlob.digest, { manifest: man.digest, parent: base.rec.id });
+  if (ref) await images.images.setRef(referenceString(ref), cfgBlob.digest);
+  return cfgBlob.digest;
+}

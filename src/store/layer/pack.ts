@@ -1,0 +1,164 @@
+/**
+ * Directory trees as tar streams, the other direction of apply.ts: a container's writable
+ * (upper) directory becomes a layer (`commit`), with overlay whiteouts (0/0 character
+ * devices) written as OCI `.wh.<name>` files and opaque directories as `.wh..wh..opq`; a
+ * mounted root filesystem becomes a flat archive (`export`). Ownership, modes, times,
+ * symlinks, hard links (within the tree), devices and FIFOs are kept; sockets are skipped,
+ * as docker does.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+
+export interface PackOptions {
+  /** Translate overlay whiteouts and opaque directories into OCI whiteout files. */
+  whiteouts?: boolean;
+  /** Relative paths to leave out. */
+  exclude?: Set<string>;
+}
+
+/**
+ * Files the runtime creates in a container's own layer as mount points for /etc/hostname,
+ * /etc/hosts and /etc/resolv.conf when the image lacks them. Docker keeps them in a separate
+ * init layer, so they never show in `diff` or land in `commit`; neither do they here.
+ */
+const MOUNT_POINT_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', '.dockerenv'];
+
+export async function mountPointFiles(upper: string, lowers: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const rel of MOUNT_POINT_FILES) {
+    const st = await lstat(join(upper, rel)).catch(() => undefined);
+    if (!st?.isFile() || st.size !== 0) continue;
+    let inLower = false;
+    for (const l of lowers) if (await lstat(join(l, rel)).then(() => true, () => false)) inLower = true;
+    if (!inLower) out.add(rel);
+  }
+  return out;
+}
+
+const major = (rdev: number) => Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
+const minor = (rdev: number) => Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & 0xfff00n);
+
+/** Directories under `root` marked opaque by overlayfs (trusted.overlay.opaque=y), relative. */
+export async function opaqueDirs(root: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const text = await new Promise<string>((resolve) => {
+    const p = spawn('getfattr', ['-R', '--absolute-names', '-n', 'trusted.overlay.opaque', root], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let s = '';
+    p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+    p.on('error', () => resolve(''));
+    p.on('close', () => resolve(s));
+  });
+  let file = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# file: ')) file = line.slice(8);
+    else if (line.startsWith('trusted.overlay.opaque="y"') && file.startsWith(root)) out.add(file.slice(root.length).replace(/^\//, ''));
+  }
+  return out;
+}
+
+export function packTree(root: string, opts: PackOptions = {}): Readable {
+  const pack = tar.pack();
+  const links = new Map<string, string>();
+  const entry = (header: Partial<tar.Header> & { name: string }, body?: Buffer) => new Promise<void>((resolve, reject) => {
+    pack.entry(header as tar.Header, body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve()));
+  });
+  const walk = async (rel: string, opaque: Set<string>): Promise<void> => {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const path = rel ? `${rel}/${name}` : name;
+      if (opts.exclude?.has(path)) continue;
+      const abs = join(root, path);
+      const st = await lstat(abs);
+      const base = { name: path, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime };
+      if (st.isCharacterDevice() && st.rdev === 0 && opts.whiteouts) {
+        await entry({ ...base, name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, mode: 0o644, size: 0 });
+      } else if (st.isDirectory()) {
+        await entry({ ...base, name: `${path}/`, type: 'directory' });
+        if (opts.whiteouts && opaque.has(path)) await entry({ ...base, name: `${path}/.wh..wh..opq`, mode: 0o644, size: 0, type: 'file' });
+        await walk(path, opaque);
+      } else if (st.isSymbolicLink()) {
+        await entry({ ...base, type: 'symlink', linkname: await readlink(abs) });
+      } else if (st.isFile()) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1 ? links.get(key) : undefined;
+        if (first !== undefined) {
+          await entry({ ...base, type: 'link', linkname: first, size: 0 });
+          continue;
+        }
+        if (st.nlink > 1) links.set(key, path);
+        await new Promise<void>((resolve, reject) => {
+          const w = pack.entry({ ...base, type: "file", size: st.size } as tar.Header, (e) => (e ? reject(e) : resolve()));
+          const r = createReadStream(abs, { highWaterMark: 1 << 20 });
+          r.on('error', (e) => {
+            w.destroy(e);
+            reject(e);
+          });
+          r.pipe(w);
+        });
+      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        await entry({ ...base, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(st.rdev), devminor: minor(st.rdev) });
+      } else if (st.isFIFO()) {
+        await entry({ ...base, type: 'fifo' });
+      }
+    }
+  };
+  void (async () => {
+    const opaque = opts.whiteouts ? await opaqueDirs(root) : new Set<string>();
+    await walk('', opaque);
+    pack.finalize();
+  })().catch((e: unknown) => pack.destroy(e instanceof Error ? e : new Error(String(e))));
+  return pack as unknown as Readable;
+}
+
+export type ChangeKind = 0 | 1 | 2;
+
+/**
+ * `docker diff`: what a container's upper directory changed against its image's layers —
+ * 0 modified (also every directory a change was copied up into), 1 added, 2 deleted —
+ * sorted by path, each path absolute.
+ */
+export async function listChanges(upper: string, lowers: string[]): Promise<{ Path: string; Kind: ChangeKind }[]> {
+  const out: { Path: string; Kind: ChangeKind }[] = [];
+  const exclude = await mountPointFiles(upper, lowers);
+  const inLower = async (rel: string) => {
+    for (const l of lowers) if (await lstat(join(l, rel)).then(() => true, () => false)) return true;
+    return false;
+  };
+  /** Returns whether the subtree held only excluded mount points (then its copy-up is noise). */
+  const walk = async (rel: string): Promise<{ kept: number; excluded: number }> => {
+    let kept = 0;
+    let excluded = 0;
+    for (const name of (await readdir(join(upper, rel))).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      if (exclude.has(path)) {
+        excluded++;
+        continue;
+      }
+      const st = await lstat(join(upper, path));
+      if (st.isCharacterDevice() && st.rdev === 0) {
+        out.push({ Path: `/${path}`, Kind: 2 });
+        kept++;
+        continue;
+      }
+      const lower = await inLower(path);
+      const entry = { Path: `/${path}`, Kind: (lower ? 0 : 1) as ChangeKind };
+      out.push(entry);
+      if (st.isDirectory()) {
+        const sub = await walk(path);
+        if (lower && sub.kept === 0 && sub.excluded > 0) {
+          out.splice(out.indexOf(entry), 1);
+          excluded += sub.excluded;
+          continue;
+        }
+      }
+      kept++;
+    }
+    return { kept, excluded };
+  };
+  await walk('');
+  return out.sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+}
