@@ -204,6 +204,15 @@ export interface ImageHistoryEntry {
   empty_layer?: boolean;
 }
 
+/** GET /system/df. */
+export interface DiskUsage {
+  LayersSize: number;
+  Images: ImageSummary[];
+  Containers: ContainerSummary[];
+  Volumes: unknown[];
+  BuildCache: unknown[];
+}
+
 /** GET /images/{name}/history: one entry per history step, newest first. */
 export interface ImageHistoryItem {
   Id: string;

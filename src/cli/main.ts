@@ -22,6 +22,7 @@ import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
 import { historyCommand, history } from './commands/image/history.ts';
+import { imagePruneCommand, imagePrune, containerPruneCommand, containerPrune, systemPruneCommand, systemPrune, dfCommand, df } from './commands/system/prune.ts';
 import { diffCommand, diff, commitCommand, commit, exportCommand, exportFs } from './commands/container/fs.ts';
 import { saveCommand, save, loadCommand, load } from './commands/image/archive.ts';
 import { pullCommand, pull, pushCommand, push, loginCommand, login, logoutCommand, logout, searchCommand, search } from './commands/image/registry.ts';
@@ -53,6 +54,7 @@ const top = (spec: AnyCommand, name: string, aliases: string[] = []): AnyCommand
 const H = (fn: (ctx: CliContext, p: never) => Promise<number>) => fn as unknown as Handler;
 
 const containerSubs: AnyCommand[] = [
+  cmd(containerPruneCommand, H(containerPrune)),
   cmd(commitCommand, H(commit)),
   cmd(diffCommand, H(diff)),
   cmd(exportCommand, H(exportFs)),
@@ -72,6 +74,7 @@ const containerSubs: AnyCommand[] = [
 ];
 
 const imageSubs: AnyCommand[] = [
+  cmd(imagePruneCommand, H(imagePrune)),
   cmd(historyCommand, H(history)),
   cmd(loadCommand, H(load)),
   cmd(saveCommand, H(save)),
@@ -131,6 +134,10 @@ export const root = defineCommand({
     topLevel(sub(containerSubs, 'wait'), 'wait'),
     { name: 'container', usage: 'COMMAND', short: 'Manage containers', group: 'management', subcommands: containerSubs },
     { name: 'image', usage: 'COMMAND', short: 'Manage images', group: 'management', subcommands: imageSubs },
+    {
+      name: 'system', usage: 'COMMAND', short: 'Manage Berth', group: 'management',
+      subcommands: [cmd(dfCommand, H(df)), cmd({ ...infoCommand }, H(info)), cmd(systemPruneCommand, H(systemPrune))],
+    },
     {
       name: 'registry', usage: 'COMMAND', short: 'Run a private image registry', group: 'management',
       subcommands: [cmd(registryGcCommand, registryGc), cmd(registryHtpasswdCommand, registryHtpasswd), cmd(registryServeCommand, registryServe)],

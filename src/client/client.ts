@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type {
-  ImageHistoryItem,
+  ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
   ImageInspect, ImageSummary, VersionResponse,
 } from '../api/types.ts';
@@ -10,7 +10,7 @@ import { Transport } from './http.ts';
 
 export type DeleteRecord = { Untagged?: string; Deleted?: string };
 
-function filters(f: Map<string, string[]> | undefined): string | undefined {
+function filtersParam(f: Map<string, string[]> | undefined): string | undefined {
   if (!f || f.size === 0) return undefined;
   const o: Record<string, Record<string, boolean>> = {};
   for (const [k, vs] of f) {
@@ -41,7 +41,7 @@ export class Client {
   }
 
   containerList(opts: { all?: boolean; limit?: number; filters?: Map<string, string[]> }): Promise<ContainerSummary[]> {
-    return this.t.json('GET', '/containers/json', { query: { all: opts.all || undefined, limit: opts.limit, filters: filters(opts.filters) } });
+    return this.t.json('GET', '/containers/json', { query: { all: opts.all || undefined, limit: opts.limit, filters: filtersParam(opts.filters) } });
   }
 
   containerInspect(id: string): Promise<ContainerInspect> {
@@ -120,7 +120,7 @@ export class Client {
 
   // images
   imageList(opts: { all?: boolean; filters?: Map<string, string[]> }): Promise<ImageSummary[]> {
-    return this.t.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: filters(opts.filters) } });
+    return this.t.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: filtersParam(opts.filters) } });
   }
 
   imageHistory(name: string): Promise<ImageHistoryItem[]> {
@@ -137,6 +137,22 @@ export class Client {
 
   imageTag(name: string, repo: string, tag?: string): Promise<void> {
     return this.t.call('POST', `/images/${name}/tag`, { query: { repo, tag } });
+  }
+
+  imagePrune(filters: Map<string, string[]>): Promise<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }> {
+    return this.t.json('POST', '/images/prune', { query: { filters: filtersParam(filters) } });
+  }
+
+  containerPrune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.t.json('POST', '/containers/prune', { query: { filters: filtersParam(filters) } });
+  }
+
+  buildPrune(all: boolean): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.t.json('POST', '/build/prune', { query: { all: all || undefined } });
+  }
+
+  systemDf(): Promise<DiskUsage> {
+    return this.t.json('GET', '/system/df');
   }
 
   containerChanges(id: string): Promise<{ Path: string; Kind: number }[]> {

@@ -2,6 +2,9 @@
  * The daemon: owns the stores and services and implements the Backend interfaces that the
  * API routers declare. Only src/cmd/berthd.ts constructs it.
  */
+import { dirSize } from '../lib/dirsize.ts';
+import { log } from '../lib/log.ts';
+import { parseUntil, matchLabel } from './images/service.ts';
 import { saveImages } from './images/archive/save.ts';
 import { loadImages } from './images/archive/load.ts';
 import { hostname, cpus, totalmem, release } from 'node:os';
@@ -227,6 +230,7 @@ export class Daemon implements SystemBackend {
       attach: (ref, stream, opts) => cs.attach(ref, stream, { ...opts, detachKeys: parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS), raw: opts.raw === true }),
       resize: (ref, rows, cols) => cs.resize(ref, rows, cols),
       changes: (ref) => cs.changes(ref),
+      prune: (filters) => this.pruneContainers(filters),
       exportFs: (ref) => cs.exportFs(ref),
       commit: (ref, opts) => cs.commit(ref, opts),
     };
@@ -241,6 +245,46 @@ export class Daemon implements SystemBackend {
       start: (id, opts, stream) => ex.start(id, { detach: opts.detach, ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}) }, stream),
       resize: (id, rows, cols) => ex.resize(id, rows, cols),
     };
+  }
+
+  /** `docker container prune`: every container not running (until/label filters). */
+  private async pruneContainers(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new EngineError('InvalidParameter', `invalid filter '${k}'`);
+    const until = filters.get('until')?.map(parseUntil);
+    const labels = filters.get('label') ?? [];
+    const notLabels = filters.get('label!') ?? [];
+    const deleted: string[] = [];
+    let space = 0;
+    for (const c of this.containers.store.all()) {
+      if (c.running || c.rec.State.Restarting) continue;
+      if (until && !until.every((u) => Date.parse(c.rec.Created) < u)) continue;
+      const l = c.rec.Config.Labels ?? {};
+      if (labels.length && !labels.every((f) => matchLabel(l, f))) continue;
+      if (notLabels.some((f) => matchLabel(l, f))) continue;
+      const [upper] = await this.images.snapshots.layerDirs(c.id);
+      const size = await dirSize(upper);
+      try {
+        await this.containers.remove(c.id, {});
+        deleted.push(c.id);
+        space += size;
+      } catch (e) {
+        log.warn('prune: could not remove container', { id: c.id, error: e });
+      }
+    }
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
+  }
+
+  /** `docker system df`: images (shared layers counted once), containers' own layers, and the empty rest. */
+  async diskUsage(): Promise<Record<string, unknown>> {
+    const images = this.images.list({ all: true, sharedSize: true });
+    const containers = this.listContainers({ all: true, limit: -1, filters: new Map() });
+    for (const c of containers) {
+      const [upper] = await this.images.snapshots.layerDirs(c.Id);
+      c.SizeRw = await dirSize(upper);
+      const img = this.images.images.get(c.ImageID);
+      c.SizeRootFs = c.SizeRw + (img ? this.images.size(img) : 0);
+    }
+    return { LayersSize: this.images.layersSize(), Images: images, Containers: containers, Volumes: [], BuildCache: [] };
   }
 
   private listContainers(opts: { all: boolean; limit: number; filters: Map<string, string[]> }) {
@@ -299,6 +343,10 @@ export class Daemon implements SystemBackend {
       list: (opts) => is.list(opts),
       inspect: (name) => is.inspect(name),
       history: (name) => is.history(name),
+      prune: (filters) => {
+        const dangling = filters.get('dangling')?.[0];
+        return is.prune({ all: dangling === 'false' || dangling === '0', filters });
+      },
       save: (names) => saveImages(is, names),
       load: async (src, onMessage) => {
         await loadImages(is, src, { onMessage });

@@ -201,34 +201,102 @@ export class ImageService {
     return { tags, digests };
   }
 
-  list(opts: { all?: boolean; filters?: Map<string, string[]> } = {}): ImageSummary[] {
+  list(opts: { all?: boolean; filters?: Map<string, string[]>; sharedSize?: boolean } = {}): ImageSummary[] {
+    const f = opts.filters ?? new Map<string, string[]>();
+    for (const k of f.keys()) if (!IMAGE_FILTERS.includes(k)) throw invalidParameter(`invalid filter '${k}'`);
     const out: ImageSummary[] = [];
-    const containers = new Map<string, number>();
-    const dangling = opts.filters?.get('dangling')?.[0];
-    const refFilters = opts.filters?.get('reference') ?? [];
-    const labelFilters = opts.filters?.get('label') ?? [];
+    const dangling = f.get('dangling')?.[0];
+    if (dangling !== undefined && dangling !== 'true' && dangling !== 'false' && dangling !== '1' && dangling !== '0') throw invalidParameter(`invalid filter 'dangling=${dangling}'`);
+    const wantDangling = dangling === 'true' || dangling === '1' ? true : dangling === 'false' || dangling === '0' ? false : undefined;
+    const refFilters = f.get('reference') ?? [];
+    const labelFilters = f.get('label') ?? [];
+    const createdOf = (img: Image) => Math.floor(Date.parse(img.config.created ?? img.rec.added) / 1000);
+    const before = f.get('before')?.map((n) => createdOf(this.lookup(n)));
+    const since = f.get('since')?.map((n) => createdOf(this.lookup(n)));
+    const children = new Set(this.images.all().map((i) => i.rec.parent).filter(Boolean));
+    const shared = opts.sharedSize ? this.sharedLayers() : undefined;
     for (const img of this.images.all()) {
       const { tags, digests } = this.familiarRefs(img.rec.id);
       const isDangling = tags.length === 0 && digests.length === 0;
-      if (dangling === 'true' && !isDangling) continue;
-      if (dangling === 'false' && isDangling) continue;
+      // Untagged parents of other images are intermediate: shown with -a only.
+      if (isDangling && !opts.all && children.has(img.rec.id)) continue;
+      if (wantDangling === true && !isDangling) continue;
+      if (wantDangling === false && isDangling) continue;
       if (refFilters.length && !refFilters.some((p) => tags.some((t) => matchReference(p, t)))) continue;
       const labels = img.config.config?.Labels ?? null;
-      if (labelFilters.length && !labelFilters.every((f) => matchLabel(labels ?? {}, f))) continue;
+      if (labelFilters.length && !labelFilters.every((lf) => matchLabel(labels ?? {}, lf))) continue;
+      const created = createdOf(img);
+      if (before && !before.every((b) => created < b)) continue;
+      if (since && !since.every((b) => created > b)) continue;
+      const chains = chainIds(img.config.rootfs.diff_ids);
       out.push({
         Id: img.rec.id,
         ParentId: img.rec.parent ?? '',
         RepoTags: tags,
         RepoDigests: digests,
-        Created: Math.floor(Date.parse(img.config.created ?? img.rec.added) / 1000),
+        Created: created,
         Size: this.size(img),
-        SharedSize: -1,
+        SharedSize: shared ? chains.filter((c) => (shared.get(c) ?? 0) > 1).reduce((a, c) => a + (this.layers.get(c)?.size ?? 0), 0) : -1,
         Labels: labels,
-        Containers: containers.get(img.rec.id) ?? -1,
+        Containers: opts.sharedSize ? this.users.containersUsing(img.rec.id).length : -1,
       });
     }
     out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
     return out;
+  }
+
+  private async manifestLayers(manifest: string): Promise<string[]> {
+    const m = (await this.content.readJson(manifest).catch(() => ({}))) as { layers?: { digest?: string }[] };
+    return (m.layers ?? []).map((l) => l.digest).filter((d): d is string => typeof d === 'string');
+  }
+
+  /** How many images use each layer chain. */
+  private sharedLayers(): Map<string, number> {
+    const n = new Map<string, number>();
+    for (const img of this.images.all()) for (const c of chainIds(img.config.rootfs.diff_ids)) n.set(c, (n.get(c) ?? 0) + 1);
+    return n;
+  }
+
+  /** Bytes of every image layer, each counted once (docker's LayersSize). */
+  layersSize(): number {
+    return this.layers.all().reduce((a, l) => a + l.size, 0);
+  }
+
+  /**
+   * `docker image prune`: dangling images (untagged and no other image's parent), or with
+   * `all` every image no container uses; `until` and `label` filters as docker reads them.
+   */
+  async prune(opts: { all: boolean; filters: Map<string, string[]> }): Promise<{ ImagesDeleted: DeleteRecord[] | null; SpaceReclaimed: number }> {
+    for (const k of opts.filters.keys()) if (!['until', 'label', 'label!', 'dangling'].includes(k)) throw invalidParameter(`invalid filter '${k}'`);
+    const dangling = opts.filters.get('dangling')?.[0];
+    const all = opts.all || dangling === 'false' || dangling === '0';
+    const until = opts.filters.get('until')?.map(parseUntil);
+    const labels = opts.filters.get('label') ?? [];
+    const notLabels = opts.filters.get('label!') ?? [];
+    const sizeBefore = this.layersSize();
+    const records: DeleteRecord[] = [];
+    // Children first, so a parent is free by the time it is considered.
+    const candidates = this.images.all().sort((a, b) => Date.parse(b.config.created ?? b.rec.added) - Date.parse(a.config.created ?? a.rec.added));
+    for (const img of candidates) {
+      const id = img.rec.id;
+      if (!this.images.get(id)) continue;
+      if (this.users.containersUsing(id).length) continue;
+      if (this.images.all().some((o) => o.rec.parent === id)) continue;
+      const refs = this.images.refsOf(id);
+      if (!all && refs.length) continue;
+      const created = Date.parse(img.config.created ?? img.rec.added);
+      if (until && !until.every((u) => created < u)) continue;
+      const l = img.config.config?.Labels ?? {};
+      if (labels.length && !labels.every((lf) => matchLabel(l, lf))) continue;
+      if (notLabels.some((lf) => matchLabel(l, lf))) continue;
+      try {
+        for (const r of refs.slice(0, -1)) records.push(...(await this.remove(familiarString(parseNormalizedNamed(r)))));
+        records.push(...(await this.remove(refs.length ? familiarString(parseNormalizedNamed(refs[refs.length - 1])) : id)));
+      } catch (e) {
+        log.warn('prune: could not remove image', { id, error: e });
+      }
+    }
+    return { ImagesDeleted: records.length ? records : null, SpaceReclaimed: Math.max(0, sizeBefore - this.layersSize()) };
   }
 
   async inspect(name: string): Promise<ImageInspect> {
@@ -354,9 +422,16 @@ export class ImageService {
       await this.images.deleteRef(r);
       records.push({ Untagged: familiarString(parseNormalizedNamed(r)) });
     }
+    const blobs = img.rec.manifest ? await this.manifestLayers(img.rec.manifest) : [];
     await this.images.delete(id);
     await this.content.delete(id).catch(() => {});
     if (img.rec.manifest) await this.content.delete(img.rec.manifest).catch(() => {});
+    // Layer blobs go too unless another image's manifest lists them.
+    if (blobs.length) {
+      const kept = new Set<string>();
+      for (const other of this.images.all()) if (other.rec.manifest) for (const b of await this.manifestLayers(other.rec.manifest)) kept.add(b);
+      for (const b of blobs) if (!kept.has(b)) await this.content.delete(b).catch(() => {});
+    }
     records.push({ Deleted: id });
     for (const chain of await this.releaseLayers(chainIds(img.config.rootfs.diff_ids))) records.push({ Deleted: chain });
     return records;
@@ -428,6 +503,21 @@ function isSingleReference(refs: Reference[]): boolean {
 }
 
 /** `reference=` filter: path.Match-style glob on the familiar name or name:tag. */
+const IMAGE_FILTERS = ['dangling', 'label', 'before', 'since', 'reference', 'until'];
+
+/** docker's `until` filter value: a Unix timestamp, an RFC 3339 date, or a duration ago ("24h"). */
+export function parseUntil(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(v);
+  if (m) {
+    const unit = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'h'];
+    return Date.now() - Number(m[1]) * unit;
+  }
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalidParameter(`invalid filter 'until=${v}': not a timestamp, date or duration`);
+  return t;
+}
+
 export function matchReference(pattern: string, familiar: string): boolean {
   const re = new RegExp('^' + pattern.split('').map((ch) => (ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$');
   const colon = familiar.lastIndexOf(':');

@@ -51,6 +51,8 @@ export interface ContainerBackend {
   changes(ref: string): Promise<{ Path: string; Kind: number }[]>;
   /** GET /containers/{id}/export: the root filesystem as a tar. */
   exportFs(ref: string): Promise<Readable>;
+  /** POST /containers/prune. */
+  prune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
   /** POST /commit. */
   commit(ref: string, opts: { repo?: string; tag?: string; author?: string; comment?: string; changes: string[]; pause: boolean }): Promise<string>;
 }

@@ -92,6 +92,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         writeJson(ctx, 200, b.list({ all, limit, filters: parseFilters(ctx.query) }));
       },
     },
+    { method: 'POST', path: '/containers/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
     { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => writeJson(ctx, 200, await b.changes(ctx.params.id)) },
     {
       method: 'GET', path: '/containers/{id}/export',

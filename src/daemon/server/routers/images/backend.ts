@@ -8,6 +8,8 @@ export interface ImageBackend {
   list(opts: { all: boolean; filters: Map<string, string[]> }): ImageSummary[];
   inspect(name: string): Promise<ImageInspect>;
   history(name: string): ImageHistoryItem[];
+  /** POST /images/prune. */
+  prune(filters: Map<string, string[]>): Promise<{ ImagesDeleted: DeleteRecord[] | null; SpaceReclaimed: number }>;
   /** `docker save`: the archive of `names`, streamed. */
   save(names: string[]): Promise<Readable>;
   /** `docker load`: reports each "Loaded image: …" line. */

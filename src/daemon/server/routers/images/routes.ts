@@ -45,6 +45,7 @@ export function imageRoutes(b: ImageBackend): Route[] {
       handler: async (ctx) => writeJson(ctx, 200, b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query) })),
     },
     { method: 'GET', path: '/images/{name*}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.name)) },
+    { method: 'POST', path: '/images/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
     { method: 'GET', path: '/images/get', handler: async (ctx) => sendArchive(ctx, await b.save(ctx.query.getAll('names'))) },
     { method: 'GET', path: '/images/{name*}/get', handler: async (ctx) => sendArchive(ctx, await b.save([ctx.params.name])) },
     {

@@ -4,4 +4,6 @@ import type { VersionResponse } from '../../../../api/types.ts';
 export interface SystemBackend {
   version(): VersionResponse;
   info(): Promise<Record<string, unknown>>;
+  /** GET /system/df. */
+  diskUsage(): Promise<Record<string, unknown>>;
 }
