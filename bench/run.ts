@@ -169,6 +169,61 @@ async function main(): Promise<void> {
       }
     }
 
+    // Images and layers: save/load of a 300 MB, 5-layer image; commit of 10,000 changed files;
+    // `berth images` with 1,000 images.
+    {
+      const reg = await regs.startBerthRegistry();
+      try {
+        const img = await makeImage([60 << 20, 60 << 20, 60 << 20, 60 << 20, 60 << 20]);
+        await uploadImage(reg.url, 'bench/big', 'v1', img);
+        const name = `${reg.host}/bench/big:v1`;
+        berth(['pull', name]);
+        const bytes = img.layers.reduce((a, l) => a + l.data.length, 0);
+        const file = join(d.root, 'big.tar');
+        const saveMs = berth(['save', '-o', file, name]);
+        spawnSync(NODE, [BERTH, 'rmi', name], { env: { ...process.env, ...env } });
+        const loadMs = berth(['load', '-i', file]);
+        spawnSync(NODE, [BERTH, 'rmi', name], { env: { ...process.env, ...env } });
+        spawnSync('rm', ['-f', file]);
+        results.save_load_300MB_5_layers = {
+          save_ms: Math.round(saveMs), save_MBps: Math.round(bytes / 1e3 / saveMs),
+          load_ms: Math.round(loadMs), load_MBps: Math.round(bytes / 1e3 / loadMs),
+          target: '2x dockerd throughput',
+        };
+      } finally {
+        await reg.stop();
+      }
+      spawnSync(NODE, [BERTH, 'run', '--name', 'manyfiles', 'busybox', 'sh', '-c', 'mkdir /d && cd /d && i=0; while [ $i -lt 10000 ]; do echo $i > f$i; i=$((i+1)); done'], { env: { ...process.env, ...env } });
+      const commitMs = berth(['commit', 'manyfiles', 'bench/manyfiles:1']);
+      spawnSync(NODE, [BERTH, 'rm', 'manyfiles'], { env: { ...process.env, ...env } });
+      results.commit_10000_files_ms = Math.round(commitMs);
+
+      const tarStream = (await import('tar-stream')).default;
+      const tiny = async (i: number) => {
+        const pack = tarStream.pack();
+        pack.entry({ name: 'id' }, String(i));
+        pack.finalize();
+        const chunks: Buffer[] = [];
+        for await (const c of pack) chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      };
+      const { request } = await import('node:http');
+      for (let i = 0; i < 1000; i++) {
+        const body = await tiny(i);
+        await new Promise<void>((resolve, reject) => {
+          const req = request({ socketPath: d.sock, method: 'POST', path: `/images/create?fromSrc=-&repo=bench/many&tag=${i}`, headers: { 'Content-Type': 'application/x-tar', 'Content-Length': body.length } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve());
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      }
+      const list = Array.from({ length: 5 }, () => berth(['images']));
+      const listQ = Array.from({ length: 5 }, () => berth(['images', '-q']));
+      results.images_1000_ms = { table: median(list), quiet: median(listQ), target: 100 };
+    }
+
     if (dockerAvailable()) {
       const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
       const drun = Array.from({ length: RUNS }, () => timeCmd('docker', ['run', '--rm', 'busybox', 'true'], denv));

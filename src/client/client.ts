@@ -177,10 +177,10 @@ export class Client {
     return this.t.check(await this.t.send('POST', '/images/load', { stream: src, query: { quiet: quiet ? '1' : undefined }, headers: { 'Content-Type': 'application/x-tar' } }));
   }
 
-  async imageImport(src: Readable, q: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {
+  async imageImport(src: Readable, q: { source?: string; repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/images/create', {
       stream: src,
-      query: { fromSrc: '-', repo: q.repo, tag: q.tag, message: q.message, changes: q.changes, platform: q.platform },
+      query: { fromSrc: q.source ?? '-', repo: q.repo, tag: q.tag, message: q.message, changes: q.changes, platform: q.platform },
       headers: { 'Content-Type': 'application/x-tar' },
     }));
   }

@@ -2,6 +2,7 @@
  * The daemon: owns the stores and services and implements the Backend interfaces that the
  * API routers declare. Only src/cmd/berthd.ts constructs it.
  */
+import { send } from '../distribution/http.ts';
 import { dirSize } from '../lib/dirsize.ts';
 import { log } from '../lib/log.ts';
 import { parseUntil, matchLabel } from './images/service.ts';
@@ -368,6 +369,23 @@ export class Daemon implements SystemBackend {
       const [os, architecture] = opts.platform.split('/');
       if (os !== 'linux' || !architecture) throw invalidParameter(`invalid platform: ${opts.platform}`);
       platform = { os, architecture };
+    }
+    if (opts.source !== '-') {
+      // `docker import URL`: the daemon downloads the archive (http or https only).
+      let url: URL;
+      try {
+        url = new URL(opts.source);
+      } catch {
+        throw invalidParameter(`invalid import source ${JSON.stringify(opts.source)}: expected "-" or an http(s) URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidParameter(`invalid import source ${opts.source}: only http and https URLs can be imported`);
+      src.resume();
+      const res = await send(url.href, { timeoutMs: this.config.registryTimeoutMs });
+      if (res.status !== 200) {
+        res.body.resume();
+        throw invalidParameter(`Get "${url.href}": HTTP ${res.status}`);
+      }
+      src = res.body;
     }
     return this.images.importImage(src, {
       ...(opts.repo ? { repo: opts.repo } : {}),

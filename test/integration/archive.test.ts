@@ -11,7 +11,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSy
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import tar from 'tar-stream';
-import { TestDaemon, NODE, BERTH, DOCKER } from './harness.ts';
+import { TestDaemon, NODE, BERTH, DOCKER, ROOT } from './harness.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 let d: TestDaemon;
 let dir: string;
@@ -24,6 +26,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (process.env.DUMP_LOG) process.stderr.write(d.readLog().split('\n').slice(-30).join('\n'));
   await d?.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -206,4 +209,56 @@ test('bad archives: traversal, missing members, wrong digests, wrong diff IDs, g
   assert.equal(await ok(['images', '-q', '--no-trunc']), imagesBefore, 'no image was registered');
   assert.deepEqual(readdirSync(blobsDir).sort(), before, 'no blob was left behind');
   assert.equal(readFileSync(join(d.dataRoot, 'image', 'repositories.json'), 'utf8').includes('bad/one'), false);
+});
+
+test('import from a URL (berth and the docker CLI), with -c and -m; a bad URL is a clear error', async () => {
+  const rootfs = spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout;
+  const srv = createServer((req, res) => {
+    if (req.url === '/rootfs.tar') {
+      res.writeHead(200, { 'Content-Length': rootfs.length });
+      res.end(rootfs);
+    } else {
+      res.writeHead(404);
+      res.end('not here');
+    }
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  try {
+    const url = `http://127.0.0.1:${port}/rootfs.tar`;
+    const id = (await ok(['import', '-c', 'CMD ["echo", "from url"]', url, 'fromurl:1'])).trim();
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await ok(['run', '--rm', 'fromurl:1']), 'from url\n');
+    assert.equal((await ok(['history', '--format', '{{.Comment}}', 'fromurl:1'])).trim(), `Imported from ${url}`);
+    // Asynchronously: the server answering the daemon lives in this process.
+    const r = await d.docker(['import', '-m', 'by docker', url, 'fromurl:2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await ok(['history', '--format', '{{.Comment}}', 'fromurl:2'])).trim(), 'by docker');
+    const missing = await d.berth(['import', `http://127.0.0.1:${port}/nope.tar`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /HTTP 404/);
+    const scheme = await d.berth(['import', 'ftp://127.0.0.1/x.tar']);
+    assert.equal(scheme.code, 1);
+    assert.match(scheme.stderr, /only http and https URLs can be imported/);
+    await ok(['rmi', 'fromurl:1', 'fromurl:2']);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});
+
+test('more than 127 layers: docker\'s "max depth exceeded", nothing registered', async () => {
+  const layer = await makeTar([{ name: 'f', data: 'x' }]);
+  const n = 128;
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: Array(n).fill(sha(layer)) } }));
+  const archive = await makeTar([
+    { name: `blobs/sha256/${sha(layer).slice(7)}`, data: layer },
+    { name: `blobs/sha256/${sha(config).slice(7)}`, data: config },
+    { name: 'manifest.json', data: JSON.stringify([{ Config: `blobs/sha256/${sha(config).slice(7)}`, RepoTags: ['deep:1'], Layers: Array(n).fill(`blobs/sha256/${sha(layer).slice(7)}`) }]) },
+  ]);
+  writeFileSync(join(dir, 'deep.tar'), archive);
+  const r = await d.berth(['load', '-i', join(dir, 'deep.tar')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /max depth exceeded/);
+  assert.equal((await d.berth(['image', 'inspect', 'deep:1'])).code, 1);
 });

@@ -14,6 +14,7 @@ import { conflict, invalidParameter, system } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString } from '../../lib/reference.ts';
 import { packTree, listChanges, mountPointFiles, type ChangeKind } from '../../store/layer/pack.ts';
+import { checkDepth } from '../../store/layer/store.ts';
 import { setFrozen } from '../../runtime/freezer.ts';
 import { MEDIA, type ImageService } from '../images/service.ts';
 import { parseChanges } from '../images/changes.ts';
@@ -87,6 +88,7 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   const changes = parseChanges(opts.changes);
   const base = images.images.get(c.rec.Image);
   if (!base) throw conflict(`the image of container ${c.name} is gone; it cannot be committed`);
+  checkDepth(base.config.rootfs.diff_ids.length + 1);
   const frozen = opts.pause && c.running ? await setFrozen(opts.cgroupPath, true).catch(() => false) : false;
   let blob;
   try {

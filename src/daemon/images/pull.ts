@@ -14,7 +14,7 @@ import type { Credentials } from '../../distribution/auth.ts';
 import { parseManifest, parsePlatform, selectPlatform, type Descriptor, type ImageManifest } from '../../distribution/media.ts';
 import { endpointsFor, type RegistrySettings } from '../../distribution/resolve.ts';
 import { parseImageConfig } from '../../store/metadata/images.ts';
-import { chainIds, type StagedLayer } from '../../store/layer/store.ts';
+import { chainIds, checkDepth, type StagedLayer } from '../../store/layer/store.ts';
 import { rm } from 'node:fs/promises';
 import { layerWorkers } from './workers.ts';
 import { JobHttpError } from './layerjob.ts';
@@ -123,6 +123,7 @@ export async function pullImage(images: ImageService, access: RegistryAccess, re
       progress({ status: `WARNING: The requested image's platform (${config.os}/${config.architecture}) does not match the detected host platform (linux/${wantArch}) and no specific platform was requested` });
     }
     // 3. Layers: download in parallel, unpack in order.
+    checkDepth(config.rootfs.diff_ids.length);
     await fetchLayers(images, access, client, remotePath(ref), manifest.layers, config.rootfs.diff_ids, progress, opts.signal);
     for (const l of manifest.layers) rememberSource(ref.domain, remotePath(ref), l.digest);
     // 4. Register: manifest, image, tag and digest reference.

@@ -19,7 +19,7 @@ import { writeJsonAtomic } from '../../lib/atomic.ts';
 import { sha256 } from '../../lib/digest.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import { log } from '../../lib/log.ts';
-import { notFound } from '../../errdefs/index.ts';
+import { invalidParameter, notFound } from '../../errdefs/index.ts';
 import type { OverlaySnapshotter } from '../snapshots/overlay.ts';
 import { applyTar } from './apply.ts';
 import type { FsOps } from './fsops.ts';
@@ -37,6 +37,14 @@ export interface LayerRecord {
 /** chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
 export function chainId(parent: string | undefined, diffId: string): string {
   return parent ? sha256(`${parent} ${diffId}`) : diffId;
+}
+
+/** docker's limit on layers per image (overlayfs's lower-dir stack). */
+export const MAX_LAYERS = 127;
+
+/** docker's "max depth exceeded" for an image of more than 127 layers. */
+export function checkDepth(layers: number): void {
+  if (layers > MAX_LAYERS) throw invalidParameter(`max depth exceeded: an image can have at most ${MAX_LAYERS} layers, this one would have ${layers}`);
 }
 
 export function chainIds(diffIds: string[]): string[] {

@@ -1,5 +1,6 @@
 /** `berth images` / `image ls`, `image inspect`, `rmi`, `tag`, `import`. */
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
 import { ago, humanSize, renderOne, renderRows, renderTable, shortId, structRow } from '../../format.ts';
@@ -158,10 +159,14 @@ export const importCommand = defineCommand({
 export async function importImage(ctx: CliContext, p: Parsed<typeof importFlags>): Promise<number> {
   const [src, ref] = p.args;
   let stream: NodeJS.ReadableStream;
+  let source = '-';
   if (src === '-') {
     stream = ctx.stdin;
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(src)) {
+    // A URL: the daemon fetches it, as docker's does.
+    source = src;
+    stream = Readable.from([]);
   } else {
-    if (/^https?:\/\//.test(src)) throw new StatusError(1, 'importing from a URL is not supported yet: download the archive and import the file');
     const s = createReadStream(src);
     await new Promise<void>((resolve, reject) => {
       s.once('open', () => resolve());
@@ -181,6 +186,7 @@ export async function importImage(ctx: CliContext, p: Parsed<typeof importFlags>
     }
   }
   const res = await ctx.client.imageImport(stream as import('node:stream').Readable, {
+    source,
     ...(repo ? { repo } : {}), ...(tagName ? { tag: tagName } : {}), ...(p.flags.message ? { message: p.flags.message } : {}),
     changes: p.flags.change, ...(p.flags.platform ? { platform: p.flags.platform } : {}),
   });

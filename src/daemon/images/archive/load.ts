@@ -15,7 +15,7 @@ import { invalidParameter } from '../../../errdefs/index.ts';
 import { decompressStream, detectCompression } from '../../../lib/decompress.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString } from '../../../lib/reference.ts';
 import { parseImageConfig } from '../../../store/metadata/images.ts';
-import { chainIds } from '../../../store/layer/store.ts';
+import { chainIds, checkDepth } from '../../../store/layer/store.ts';
 import { layerWorkers } from '../workers.ts';
 import { MEDIA, shortId, type ImageService } from '../service.ts';
 
@@ -115,6 +115,7 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
       const configDigest = e.config;
       const config = parseImageConfig(await images.content.read(configDigest));
       const diffIds = config.rootfs.diff_ids;
+      checkDepth(diffIds.length);
       if (diffIds.length !== e.layers.length) throw bad(`image ${shortId(configDigest)} lists ${e.layers.length} layers but its config has ${diffIds.length}`);
       const chains = chainIds(diffIds);
       // Unpack the missing layers in parallel, then record them in order.

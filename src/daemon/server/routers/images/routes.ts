@@ -104,7 +104,6 @@ export function imageRoutes(b: ImageBackend): Route[] {
         const fromSrc = q.get('fromSrc');
         const fromImage = q.get('fromImage');
         if (fromSrc !== null) {
-          if (fromSrc !== '-') throw invalidParameter('importing from a URL is not supported yet: pass the archive on stdin ("-")');
           await jsonStream(ctx, async (emit) => {
             const id = await b.importImage(ctx.req, {
               ...(q.get('repo') ? { repo: q.get('repo')! } : {}),
