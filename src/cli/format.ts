@@ -13,6 +13,11 @@ export function ago(unixSeconds: number, now = Date.now()): string {
 
 export { humanSize };
 
+/** Go's time.Time.String() for a Unix time, in UTC: "2026-11-24 02:40:10 +0000 UTC" (the CLI's CreatedAt). */
+export function goTimeString(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' +0000 UTC');
+}
+
 /** docker's stringutils.Ellipsis: cut to n display chars with a trailing "…". */
 export function ellipsis(s: string, n: number): string {
   const chars = [...s];

@@ -120,3 +120,18 @@ test('system prune: stopped containers, dangling images (-a: unused ones), space
   assert.equal(await ok(['images', '-q']), '');
   await d.importBusybox();
 });
+
+test('--format on listings and version: docker\'s JSON (sorted keys, escaped <>), Go field names, tables', async () => {
+  const json = (await ok(['images', '--format', 'json'])).trim().split('\n')[0];
+  const keys = Object.keys(JSON.parse(json) as Record<string, unknown>);
+  assert.deepEqual(keys, [...keys].sort(), 'keys sorted as Go marshals a map');
+  assert.match(json, /"CreatedAt":"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC"/);
+  await ok(['import', '-', 'dangler:1'], rootfs);
+  await ok(['import', '-', 'dangler:1'], rootfs);
+  assert.match(await ok(['images', '--format', 'json', '--filter', 'dangling=true']), /"Repository":"\\u003cnone\\u003e"/);
+  assert.equal((await ok(['version', '--format', '{{.Client.APIVersion}} {{.Server.APIVersion}}'])).trim(), '1.50 1.50');
+  const table = await ok(['images', '--format', 'table {{.Repository}}\t{{.Tag}}', 'dangler']);
+  assert.match(table, /^REPOSITORY\s+TAG\ndangler\s+1\n$/);
+  await ok(['image', 'prune', '-f']);
+  await ok(['rmi', 'dangler:1']);
+});

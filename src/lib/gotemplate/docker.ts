@@ -5,6 +5,7 @@
  */
 
 import { marshal } from './json.ts';
+import { STRUCT } from './values.ts';
 import type { TemplateFunc } from './funcs.ts';
 import { isNil, withSignature } from './funcs.ts';
 
@@ -55,6 +56,11 @@ export const dockerFuncs: Record<string, (...args: unknown[]) => unknown> = {
   json: withSignature(
     (v: unknown) => {
       try {
+        // The CLI's listing contexts marshal themselves as a Go map (formatter.MarshalJSON →
+        // json.Marshal): keys sorted, <>& escaped. Rows made with structRow are those contexts.
+        if (v && typeof v === 'object' && (v as Record<symbol, unknown>)[STRUCT] !== undefined && !Array.isArray(v)) {
+          return marshal(new Map(Object.entries(v as Record<string, unknown>)), true);
+        }
         return marshal(v);
       } catch {
         return '';

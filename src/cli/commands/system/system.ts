@@ -43,7 +43,12 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
     serverErr = e;
   }
   if (p.flags.format) {
-    ctx.stdout.write(await renderOne({ Client: client, Server: server ?? null }, p.flags.format));
+    // Templates name Go fields (APIVersion); JSON has the tags (ApiVersion): offer both.
+    const alias = <T extends object>(o: T, from: string, to: string): T => {
+      if (from in o) Object.defineProperty(o, to, { get: () => (o as Record<string, unknown>)[from], enumerable: false });
+      return o;
+    };
+    ctx.stdout.write(await renderOne({ Client: alias(client, 'ApiVersion', 'APIVersion'), Server: server ? alias(server, 'ApiVersion', 'APIVersion') : null }, p.flags.format));
   } else {
     let out = `Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}\n Node version:      ${process.versions.node}\n Built:             ${client.BuildTime || 'unknown'}\n OS/Arch:           ${client.Os}/${client.Arch}\n Context:           ${client.Context}\n`;
     if (server) {
