@@ -2,6 +2,13 @@
 import { main } from '../cli/main.ts';
 import { setRegistryRunner } from '../cli/commands/registry/registry.ts';
 
+// A reader that went away (`berth images | head -1`) ends the command quietly, as a Go CLI's
+// broken pipe does, instead of an unhandled error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 // The registry server is a separate program sharing the binary: loaded only when asked for.
 setRegistryRunner(async () => (await import('./registry.ts')).runRegistry);
 

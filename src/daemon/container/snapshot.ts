@@ -89,25 +89,26 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   const base = images.images.get(c.rec.Image);
   if (!base) throw conflict(`the image of container ${c.name} is gone; it cannot be committed`);
   checkDepth(base.config.rootfs.diff_ids.length + 1);
-  const frozen = opts.pause && c.running ? await setFrozen(opts.cgroupPath, true).catch(() => false) : false;
-  let blob;
-  try {
-    const [upper, ...lowers] = await images.snapshots.layerDirs(c.id);
-    blob = await images.content.ingest(packTree(upper, { whiteouts: true, exclude: await mountPointFiles(upper, lowers) }));
-  } finally {
-    if (frozen) await setFrozen(opts.cgroupPath, false).catch((e: unknown) => log.warn('thawing container after commit', { id: c.id, error: e }));
-  }
+  const [upper, ...lowers] = await images.snapshots.layerDirs(c.id);
+  const exclude = [...(await mountPointFiles(upper, lowers))];
   const { staging, diffDir } = await images.layers.stage();
-  let diffId: string;
-  let size: number;
+  const ingestPath = images.content.tempPath();
+  let r;
+  const frozen = opts.pause && c.running ? await setFrozen(opts.cgroupPath, true).catch(() => false) : false;
   try {
-    const r = await layerWorkers.run({ file: images.content.blobPath(blob.digest), digest: blob.digest, diffDir }, () => {});
-    diffId = r.diffId;
-    size = r.unpackedSize;
+    // The tar of the upper dir is stored and unpacked in one pass, on a worker thread.
+    r = await layerWorkers.pack({ pack: upper, exclude, ingestPath, diffDir });
   } catch (e) {
     await images.layers.discard({ staging, diffId: '', size: 0 });
     throw e;
+  } finally {
+    if (frozen) await setFrozen(opts.cgroupPath, false).catch((e: unknown) => log.warn('thawing container after commit', { id: c.id, error: e }));
   }
+  if (await images.content.has(r.digest)) await rm(ingestPath, { force: true });
+  else await images.content.commit(ingestPath, r.digest);
+  const blob = { digest: r.digest, size: r.size };
+  const diffId = r.diffId;
+  const size = r.unpackedSize;
   const parentChain = c.rec.ImageChainId || undefined;
   await images.layers.commit({ staging, diffId, size }, parentChain);
 

@@ -17,6 +17,7 @@ import { send, readBody } from '../../distribution/http.ts';
 import { errorForStatus } from '../../distribution/client.ts';
 import { applyTar } from '../../store/layer/apply.ts';
 import { spawnFsOps } from '../../store/layer/fsops.ts';
+import { packTree } from '../../store/layer/pack.ts';
 import { ProgressTap } from './progress.ts';
 
 /** Unpack a blob already in the content store (verifying it on the way), no download. */
@@ -24,6 +25,19 @@ export interface LocalLayerJob {
   file: string;
   digest: string;
   diffDir: string;
+}
+
+/** Make a layer from a directory (a container's upper dir): tar it, store the tar, unpack it. */
+export interface PackLayerJob {
+  pack: string;
+  exclude: string[];
+  ingestPath: string;
+  diffDir: string;
+}
+
+export interface PackLayerResult extends LayerJobResult {
+  digest: string;
+  size: number;
 }
 
 export interface LayerJob {
@@ -55,8 +69,9 @@ export class JobHttpError extends EngineError {
   }
 }
 
-export async function runLayerJob(job: LayerJob | LocalLayerJob, onBytes: (current: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
+export async function runLayerJob(job: LayerJob | LocalLayerJob | PackLayerJob, onBytes: (current: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
   if ('file' in job) return runLocal(job, onBytes);
+  if ('pack' in job) return runPack(job);
   const res = await send(job.url, {
     headers: job.headers,
     timeoutMs: job.timeoutMs,
@@ -110,4 +125,27 @@ async function runLocal(job: LocalLayerJob, onBytes: (current: number) => void):
   const r = await applyTar((await decompressStream(tap)).stream, job.diffDir, spawnFsOps);
   if (tap.digest() !== job.digest) throw system(`content ${job.digest}: digest mismatch on disk (corrupted blob)`);
   return { diffId: r.diffId, unpackedSize: r.size };
+}
+
+/** One pass: the tar goes to the blob file (hashed) and to the unpacker at once. */
+async function runPack(job: PackLayerJob): Promise<PackLayerResult> {
+  const tarStream = packTree(job.pack, { whiteouts: true, exclude: new Set(job.exclude) });
+  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+  tarStream.on('error', (e) => {
+    toStore.destroy(e);
+    toUnpack.destroy(e);
+  });
+  tarStream.pipe(toStore);
+  tarStream.pipe(toUnpack);
+  const tap = new DigestTap();
+  const [s1, s2] = await Promise.allSettled([
+    pipeline(toStore, tap, new FileSink(job.ingestPath, { mode: 0o644, sync: true })),
+    applyTar(toUnpack, job.diffDir, spawnFsOps),
+  ]);
+  if (s1.status === 'rejected' || s2.status === 'rejected') {
+    await rm(job.ingestPath, { force: true });
+    throw s1.status === 'rejected' ? s1.reason : (s2 as PromiseRejectedResult).reason;
+  }
+  return { digest: tap.digest(), size: tap.size, diffId: s2.value.diffId, unpackedSize: s2.value.size };
 }

@@ -5,12 +5,12 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { kindOf, messageOf } from '../../errdefs/index.ts';
-import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob } from './layerjob.ts';
+import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob } from './layerjob.ts';
 
-export type WorkerRequest = { type: 'run'; id: number; job: LayerJob | LocalLayerJob } | { type: 'cancel'; id: number };
+export type WorkerRequest = { type: 'run'; id: number; job: LayerJob | LocalLayerJob | PackLayerJob } | { type: 'cancel'; id: number };
 export type WorkerReply =
   | { type: 'progress'; id: number; current: number }
-  | { type: 'done'; id: number; result: { diffId: string; unpackedSize: number } }
+  | { type: 'done'; id: number; result: { diffId: string; unpackedSize: number; digest?: string; size?: number } }
   | { type: 'failed'; id: number; error: { kind: string | undefined; message: string; status?: number } };
 
 const port = parentPort;

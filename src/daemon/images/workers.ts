@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError, cancelled, type ErrorKind } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
-import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob, type LayerJobResult } from './layerjob.ts';
+import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob, type PackLayerResult, type LayerJobResult } from './layerjob.ts';
 import type { WorkerReply, WorkerRequest } from './layerworker.ts';
 
 interface Pending {
@@ -90,7 +90,12 @@ export class LayerWorkers {
     while (this.slots.length < this.size) this.spawn();
   }
 
-  run(job: LayerJob | LocalLayerJob, onBytes: (n: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
+  /** Makes a layer from a directory (commit): the blob's digest and size, the layer's diff ID and size. */
+  pack(job: PackLayerJob): Promise<PackLayerResult> {
+    return this.run(job, () => {}) as Promise<PackLayerResult>;
+  }
+
+  run(job: LayerJob | LocalLayerJob | PackLayerJob, onBytes: (n: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
     if (!this.script) return runLayerJob(job, onBytes, signal);
     if (signal?.aborted) return Promise.reject(cancelled('pull cancelled'));
     const slot = this.pick();

@@ -7,11 +7,21 @@
  * as docker does.
  */
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
+import * as fss from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import tar from 'tar-stream';
+
+// In a worker thread (commit runs there) the walk uses blocking calls: no thread-pool round
+// trip per call, which is what a layer of many small files costs otherwise.
+const sync = !isMainThread;
+const lstat = (p: string) => (sync ? Promise.resolve(fss.lstatSync(p)) : fsp.lstat(p));
+const readdir = (p: string) => (sync ? Promise.resolve(fss.readdirSync(p)) : fsp.readdir(p));
+const readlink = (p: string) => (sync ? Promise.resolve(fss.readlinkSync(p)) : fsp.readlink(p));
+const readFile = (p: string) => (sync ? Promise.resolve(fss.readFileSync(p)) : fsp.readFile(p));
 
 export interface PackOptions {
   /** Translate overlay whiteouts and opaque directories into OCI whiteout files. */
@@ -90,6 +100,12 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
           continue;
         }
         if (st.nlink > 1) links.set(key, path);
+        if (st.size <= SMALL_FILE) {
+          // One read instead of a stream's open/read/close: most files in a layer are small.
+          const data = await readFile(abs);
+          await entry({ ...base, type: 'file', size: data.length }, data);
+          continue;
+        }
         await new Promise<void>((resolve, reject) => {
           const w = pack.entry({ ...base, type: "file", size: st.size } as tar.Header, (e) => (e ? reject(e) : resolve()));
           const r = createReadStream(abs, { highWaterMark: 1 << 20 });
@@ -111,10 +127,16 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
     await walk('', opaque);
     pack.finalize();
   })().catch((e: unknown) => pack.destroy(e instanceof Error ? e : new Error(String(e))));
-  return pack as unknown as Readable;
+  // A Node stream for callers (streamx streams pipe to one destination only).
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  pack.on('error', (e: Error) => out.destroy(e));
+  pack.pipe(out);
+  return out;
 }
 
 export type ChangeKind = 0 | 1 | 2;
+
+const SMALL_FILE = 256 << 10;
 
 /**
  * `docker diff`: what a container's upper directory changed against its image's layers —

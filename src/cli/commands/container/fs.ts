@@ -1,10 +1,7 @@
 /** `berth diff`, `berth commit`, `berth export`: a container's filesystem outside it. */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { StatusError, type CliContext } from '../../context.ts';
+import type { CliContext } from '../../context.ts';
+import { checkArchiveOutput, writeArchive } from '../../output.ts';
 
 export const diffCommand = defineCommand({
   name: 'diff', usage: 'CONTAINER', short: "Inspect changes to files or directories on a container's filesystem",
@@ -59,29 +56,7 @@ export const exportCommand = defineCommand({
 });
 
 export async function exportFs(ctx: CliContext, p: Parsed<typeof exportFlags>): Promise<number> {
-  const out = p.flags.output;
-  if (!out && ctx.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
-  const tar = await ctx.client.containerExport(p.args[0]);
-  if (!out) {
-    await toStdout(ctx, tar);
-    return 0;
-  }
-  const tmp = join(dirname(out), `.${basename(out)}.berth-${process.pid}`);
-  try {
-    await pipeline(tar, createWriteStream(tmp, { mode: 0o644 }));
-    await rename(tmp, out);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  checkArchiveOutput(ctx, p.flags.output);
+  await writeArchive(ctx, p.flags.output, await ctx.client.containerExport(p.args[0]), 'export container');
   return 0;
-}
-
-/** Streams to stdout; a reader that stops early (`| head`) ends the command quietly. */
-export async function toStdout(ctx: CliContext, src: NodeJS.ReadableStream): Promise<void> {
-  try {
-    await pipeline(src, ctx.stdout as unknown as NodeJS.WritableStream);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-  }
 }

@@ -1,13 +1,10 @@
 /** `berth save` and `berth load`: image archives to and from files or pipes. */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { jsonLines } from '../../../client/http.ts';
-import { toStdout } from '../container/fs.ts';
+import { checkArchiveOutput, writeArchive } from '../../output.ts';
 
 const saveFlags = defineFlags({
   output: { short: 'o', long: 'output', kind: 'string', help: 'Write to a file, instead of STDOUT' },
@@ -20,24 +17,8 @@ export const saveCommand = defineCommand({
 });
 
 export async function save(ctx: CliContext, p: Parsed<typeof saveFlags>): Promise<number> {
-  const out = p.flags.output;
-  if (!out && ctx.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
-  const archive = await ctx.client.imageSave(p.args);
-  if (!out || out === '-') {
-    await toStdout(ctx, archive);
-    return 0;
-  }
-  // A temp file beside the target, renamed at the end: a failed save leaves no partial file.
-  const tmp = join(dirname(out), `.${basename(out)}.berth-${process.pid}`);
-  try {
-    await pipeline(archive, createWriteStream(tmp, { mode: 0o644 }));
-    await rename(tmp, out);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT' || err.code === 'EACCES') throw new StatusError(1, `failed to save image: invalid output path: ${err.message}`);
-    throw e;
-  }
+  checkArchiveOutput(ctx, p.flags.output);
+  await writeArchive(ctx, p.flags.output, await ctx.client.imageSave(p.args), 'save image');
   return 0;
 }
 

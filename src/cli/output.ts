@@ -1,0 +1,41 @@
+/** Where archive-producing commands (save, export) write: a file given with -o, or stdout. */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { StatusError, type CliContext } from './context.ts';
+
+/** Refuses a terminal as docker does, before asking the daemon for anything. */
+export function checkArchiveOutput(ctx: CliContext, out: string | undefined): void {
+  if (!out && ctx.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+}
+
+/** Streams to stdout; a reader that stops early (`| head`) ends the command quietly. */
+export async function toStdout(ctx: CliContext, src: NodeJS.ReadableStream): Promise<void> {
+  try {
+    await pipeline(src, ctx.stdout as unknown as NodeJS.WritableStream);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+  }
+}
+
+/**
+ * Writes `src` to `out` (or stdout when `out` is empty or "-"), through a temp file beside
+ * the target renamed at the end, so a failure leaves no partial file.
+ */
+export async function writeArchive(ctx: CliContext, out: string | undefined, src: NodeJS.ReadableStream, what: string): Promise<void> {
+  if (!out || out === '-') {
+    await toStdout(ctx, src);
+    return;
+  }
+  const tmp = join(dirname(out), `.${basename(out)}.berth-${process.pid}`);
+  try {
+    await pipeline(src, createWriteStream(tmp, { mode: 0o644 }));
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'EACCES') throw new StatusError(1, `failed to ${what}: invalid output path: ${err.message}`);
+    throw e;
+  }
+}
