@@ -123,6 +123,17 @@ test('export → import round trip; docker export works through berthd', async (
   await ok(['rmi', 'reimported:1']);
 });
 
+test('opaque directories, hard links, symlinks, modes and owners survive commit', async () => {
+  await ok(['run', '--name', 'shapes', 'busybox', 'sh', '-c',
+    'rm -rf /usr && mkdir /usr && echo only > /usr/only; echo a > /srv-a; ln /srv-a /srv-b; ln -s /srv-a /srv-link; chown 123:456 /srv-a; chmod 4750 /srv-a; mkfifo /fifo']);
+  await ok(['commit', 'shapes', 'shapes:1']);
+  const out = await ok(['run', '--rm', 'shapes:1', 'sh', '-c',
+    'ls -A /usr; [ "$(stat -c %i /srv-a)" = "$(stat -c %i /srv-b)" ] && echo hardlinked; readlink /srv-link; stat -c "%a %u:%g" /srv-a; [ -p /fifo ] && echo fifo']);
+  assert.equal(out, 'only\nhardlinked\n/srv-a\n4750 123:456\nfifo\n');
+  await ok(['rm', 'shapes']);
+  await ok(['rmi', 'shapes:1']);
+});
+
 test('the docker CLI commits through berthd', async () => {
   const r = spawnSync(DOCKER, ['commit', '-m', 'via docker', 'changer', 'docker/committed:1'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.root, 'docker-config') } });
   assert.equal(r.status, 0, r.stderr);

@@ -41,6 +41,21 @@ export class ImageStore {
   private readonly content: ContentStore;
   private readonly images = new Map<string, Image>();
   private readonly refs = new Map<string, string>();
+  /** The refs of each image, so listings stay linear in the number of images. */
+  private readonly refsById = new Map<string, Set<string>>();
+
+  private indexRef(ref: string, id: string | undefined): void {
+    const prev = this.refs.get(ref);
+    if (prev !== undefined) this.refsById.get(prev)?.delete(ref);
+    if (id === undefined) {
+      this.refs.delete(ref);
+      return;
+    }
+    this.refs.set(ref, id);
+    let set = this.refsById.get(id);
+    if (!set) this.refsById.set(id, (set = new Set()));
+    set.add(ref);
+  }
 
   constructor(dataRoot: string, content: ContentStore) {
     this.dir = join(dataRoot, 'image');
@@ -64,7 +79,7 @@ export class ImageStore {
     try {
       const repos = JSON.parse(await readFile(this.reposFile, 'utf8')) as { version: number; refs: Record<string, string> };
       for (const [ref, id] of Object.entries(repos.refs ?? {})) {
-        if (this.images.has(id)) this.refs.set(ref, id);
+        if (this.images.has(id)) this.indexRef(ref, id);
       }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('unreadable repositories.json; tags lost', { error: e });
@@ -101,10 +116,11 @@ export class ImageStore {
     let changed = false;
     for (const [ref, target] of this.refs) {
       if (target === id) {
-        this.refs.delete(ref);
+        this.indexRef(ref, undefined);
         changed = true;
       }
     }
+    this.refsById.delete(id);
     if (changed) await this.saveRefs();
   }
 
@@ -123,7 +139,7 @@ export class ImageStore {
   }
 
   refsOf(id: string): string[] {
-    return [...this.refs].filter(([, t]) => t === id).map(([r]) => r).sort();
+    return [...(this.refsById.get(id) ?? [])].sort();
   }
 
   allRefs(): [string, string][] {
@@ -135,7 +151,7 @@ export class ImageStore {
     const img = this.images.get(id);
     if (!img) throw notFound(`No such image: ${id}`);
     const prev = this.refs.get(ref);
-    this.refs.set(ref, id);
+    this.indexRef(ref, id);
     await this.saveRefs();
     img.rec.lastTagTime = new Date().toISOString();
     await this.update(img);
@@ -143,7 +159,10 @@ export class ImageStore {
   }
 
   async deleteRef(ref: string): Promise<void> {
-    if (this.refs.delete(ref)) await this.saveRefs();
+    if (this.refs.has(ref)) {
+      this.indexRef(ref, undefined);
+      await this.saveRefs();
+    }
   }
 
   private async saveRefs(): Promise<void> {
