@@ -172,8 +172,29 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
     return loaded;
   } catch (e) {
     await cleanup(images, brought, registered);
+    await drain(src);
     throw e;
   }
+}
+
+/**
+ * Reads what the client is still sending, so it can finish its upload and read our error
+ * instead of failing with a broken pipe. Bounded: a client that never ends is cut off.
+ */
+async function drain(src: Readable, timeoutMs = 30_000): Promise<void> {
+  if (src.readableEnded || src.destroyed) return;
+  src.unpipe();
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => resolve(), timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    src.once('end', done);
+    src.once('error', done);
+    src.once('close', done);
+    src.resume();
+  });
 }
 
 async function readHead(images: ImageService, digest: string): Promise<Buffer> {
