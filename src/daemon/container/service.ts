@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { joinStreams } from './streams.ts';
 import type { ContainerCreateRequest } from '../../api/types.ts';
-import { conflict, invalidParameter, notModified, system, EngineError, messageOf } from '../../errdefs/index.ts';
+import { conflict, invalidParameter, notFound, notModified, system, EngineError, messageOf } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import { generateName, validContainerName } from '../../lib/names.ts';
@@ -112,53 +112,61 @@ export class ContainerService {
       swapAccounting: this.rt.swapAccounting,
     }, warnings);
     checkUlimits(hostConfig.Ulimits ?? []);
-    const image = this.images.lookup(user.Image);
-    const config = mergeImageConfig(user, image.config);
-    const { path, args } = entrypointAndArgs(config);
-    const id = this.newContainerId();
-    config.Hostname ||= id.slice(0, 12);
-    const cname = name ? name.replace(/^\//, '') : this.generateUniqueName();
+    // The image cannot be deleted (rmi, prune) between here and the container's record.
+    const found = this.images.lookup(user.Image);
+    const releaseImage = await this.images.usage.lock(found.rec.id);
+    try {
+      const image = this.images.images.get(found.rec.id);
+      if (!image) throw notFound(`No such image: ${user.Image}`);
+      const config = mergeImageConfig(user, image.config);
+      const { path, args } = entrypointAndArgs(config);
+      const id = this.newContainerId();
+      config.Hostname ||= id.slice(0, 12);
+      const cname = name ? name.replace(/^\//, '') : this.generateUniqueName();
 
-    // 2. Reserve the name, then build the container's directories; undo on failure.
-    await using undo = new AsyncDisposableStack();
-    this.store.reserveName(cname, id);
-    undo.defer(() => this.store.releaseName(cname));
-    const dir = this.store.dir(id);
-    await mkdir(dir, { recursive: true, mode: 0o710 });
-    undo.defer(() => rm(dir, { recursive: true, force: true }));
-    const chain = this.images.topChain(image);
-    const parentCache = chain ? this.images.layers.mustGet(chain).cacheId : undefined;
-    await this.images.snapshots.createContainerLayer(id, parentCache);
-    undo.defer(() => this.images.snapshots.remove(id).catch(() => {}));
-    await this.ensureWorkingDir(id, config.WorkingDir);
+      // 2. Reserve the name, then build the container's directories; undo on failure.
+      await using undo = new AsyncDisposableStack();
+      this.store.reserveName(cname, id);
+      undo.defer(() => this.store.releaseName(cname));
+      const dir = this.store.dir(id);
+      await mkdir(dir, { recursive: true, mode: 0o710 });
+      undo.defer(() => rm(dir, { recursive: true, force: true }));
+      const chain = this.images.topChain(image);
+      const parentCache = chain ? this.images.layers.mustGet(chain).cacheId : undefined;
+      await this.images.snapshots.createContainerLayer(id, parentCache);
+      undo.defer(() => this.images.snapshots.remove(id).catch(() => {}));
+      await this.ensureWorkingDir(id, config.WorkingDir);
 
-    const rec: ContainerRecord = {
-      version: 1,
-      ID: id,
-      Created: new Date().toISOString(),
-      Path: path,
-      Args: args,
-      Config: config,
-      HostConfig: hostConfig,
-      State: newState(),
-      Image: image.rec.id,
-      ImageChainId: chain,
-      Name: `/${cname}`,
-      RestartCount: 0,
-      Driver: 'overlay2',
-      LogPath: hostConfig.LogConfig.Type === 'none' ? '' : join(dir, `${id}-json.log`),
-      HostnamePath: join(dir, 'hostname'),
-      HostsPath: join(dir, 'hosts'),
-      ResolvConfPath: join(dir, 'resolv.conf'),
-      Runtime: hostConfig.Runtime,
-      HasBeenManuallyStopped: false,
-    };
-    await this.writeEtcFiles(rec);
-    const c = new Container(rec);
-    await this.store.save(c);
-    this.store.add(c);
-    undo.move();
-    return { Id: id, Warnings: warnings };
+      const rec: ContainerRecord = {
+        version: 1,
+        ID: id,
+        Created: new Date().toISOString(),
+        Path: path,
+        Args: args,
+        Config: config,
+        HostConfig: hostConfig,
+        State: newState(),
+        Image: image.rec.id,
+        ImageChainId: chain,
+        Name: `/${cname}`,
+        RestartCount: 0,
+        Driver: 'overlay2',
+        LogPath: hostConfig.LogConfig.Type === 'none' ? '' : join(dir, `${id}-json.log`),
+        HostnamePath: join(dir, 'hostname'),
+        HostsPath: join(dir, 'hosts'),
+        ResolvConfPath: join(dir, 'resolv.conf'),
+        Runtime: hostConfig.Runtime,
+        HasBeenManuallyStopped: false,
+      };
+      await this.writeEtcFiles(rec);
+      const c = new Container(rec);
+      await this.store.save(c);
+      this.store.add(c);
+      undo.move();
+      return { Id: id, Warnings: warnings };
+    } finally {
+      releaseImage();
+    }
   }
 
   private newContainerId(): string {

@@ -2,6 +2,7 @@
  * Image service: import, lookup, list, inspect, tag and delete, with docker's semantics for
  * what "rmi" untags and deletes and when it refuses.
  */
+import { KeyedMutex } from '../../lib/mutex.ts';
 import type { Readable } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig, ImageHistoryItem } from '../../api/types.ts';
@@ -58,6 +59,8 @@ export class ImageService {
   readonly images: ImageStore;
   readonly layers: LayerStore;
   readonly snapshots: OverlaySnapshotter;
+  /** Held while a container is being created from an image, and while an image is deleted. */
+  readonly usage = new KeyedMutex();
   private users: ImageUsers = { containersUsing: () => [], chainsInUse: () => new Set() };
 
   constructor(content: ContentStore, images: ImageStore, layers: LayerStore, snapshots: OverlaySnapshotter) {
@@ -364,6 +367,11 @@ export class ImageService {
 
   /** `docker rmi`, following moby's ImageDelete decision by decision. */
   async remove(name: string, opts: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
+    const id = this.lookup(name).rec.id;
+    return this.usage.with(id, () => this.removeLocked(name, opts));
+  }
+
+  private async removeLocked(name: string, opts: { force?: boolean; prune?: boolean }): Promise<DeleteRecord[]> {
     const force = opts.force === true;
     const img = this.lookup(name);
     const id = img.rec.id;
