@@ -1,9 +1,9 @@
 /** Where archive-producing commands (save, export) write: a file given with -o, or stdout. */
-import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { StatusError, type CliContext } from './context.ts';
+import { FileSink } from '../lib/filesink.ts';
 
 /** Refuses a terminal as docker does, before asking the daemon for anything. */
 export function checkArchiveOutput(ctx: CliContext, out: string | undefined): void {
@@ -30,7 +30,7 @@ export async function writeArchive(ctx: CliContext, out: string | undefined, src
   }
   const tmp = join(dirname(out), `.${basename(out)}.berth-${process.pid}`);
   try {
-    await pipeline(src, createWriteStream(tmp, { mode: 0o644 }));
+    await pipeline(src, new FileSink(tmp, { mode: 0o644 }));
     await rename(tmp, out);
   } catch (e) {
     await rm(tmp, { force: true });

@@ -7,7 +7,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { once } from 'node:events';
+import { tarFileHeader, tarPadding, TAR_END } from '../../../lib/tarwriter.ts';
 import { invalidParameter } from '../../../errdefs/index.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString, familiarName, fullName, type Reference } from '../../../lib/reference.ts';
 import { log } from '../../../lib/log.ts';
@@ -81,28 +82,29 @@ export async function saveImages(images: ImageService, names: string[]): Promise
   for (const s of selected) plans.push({ ...s, manifest: await manifestOf(images, s.img) });
   for (const p of plans) for (const l of p.manifest.layers) if (!(await images.content.has(l.digest))) throw invalidParameter(`layer ${l.digest} of image ${p.img.rec.id} is not in the content store; pull the image again to save it`);
 
-  const pack = tar.pack();
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  pack.on('error', (e) => out.destroy(e));
-  pack.pipe(out);
-
-  const mtime = new Date(0);
-  const addFile = (name: string, data: Buffer | string) => new Promise<void>((resolve, reject) => {
-    pack.entry({ name, mode: 0o644, mtime }, typeof data === 'string' ? Buffer.from(data) : data, (e) => (e ? reject(e) : resolve()));
-  });
+  // Blobs go straight from their files into the archive: ustar headers around them, no copies.
+  const put = async (b: Buffer) => {
+    if (!out.write(b)) await once(out, 'drain');
+  };
+  const addFile = async (name: string, data: Buffer | string) => {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    await put(tarFileHeader(name, buf.length));
+    await put(buf);
+    await put(tarPadding(buf.length));
+  };
   const addBlob = async (digest: string, written: Set<string>) => {
     if (written.has(digest)) return;
     written.add(digest);
     const size = await images.content.size(digest);
-    await new Promise<void>((resolve, reject) => {
-      const entry = pack.entry({ name: `blobs/sha256/${digest.slice(7)}`, size, mode: 0o644, mtime }, (e) => (e ? reject(e) : resolve()));
-      const src = createReadStream(images.content.blobPath(digest), { highWaterMark: 1 << 20 });
-      src.on('error', (e) => {
-        entry.destroy(e);
-        reject(e);
-      });
-      src.pipe(entry);
-    });
+    await put(tarFileHeader(`blobs/sha256/${digest.slice(7)}`, size));
+    let n = 0;
+    for await (const chunk of createReadStream(images.content.blobPath(digest), { highWaterMark: 1 << 20 })) {
+      n += (chunk as Buffer).length;
+      await put(chunk as Buffer);
+    }
+    if (n !== size) throw new Error(`blob ${digest} changed size while it was saved`);
+    await put(tarPadding(size));
   };
 
   void (async () => {
@@ -128,7 +130,7 @@ export async function saveImages(images: ImageService, names: string[]): Promise
     await addFile('manifest.json', JSON.stringify(manifestJson));
     await addFile('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     if (Object.keys(repositories).length) await addFile('repositories', JSON.stringify(repositories));
-    pack.finalize();
+    out.end(TAR_END);
   })().catch((e: unknown) => {
     log.warn('save failed', { error: e });
     out.destroy(e instanceof Error ? e : new Error(String(e)));
