@@ -75,6 +75,13 @@ test('berthd ↔ berth registry: push, layer reuse, cross-repository mount, pull
     assert.match(pull, new RegExp(`^Status: Downloaded newer image for ${reg.host}/team/box:1\\.0$`, 'm'));
     assert.equal(await ok(['run', '--rm', name, 'echo', 'from berth registry']), 'from berth registry\n');
     assert.match(await ok(['search', `${reg.host}/team`]), /team\/box/);
+    // Digests: listed for the repository asked for only; removable and pullable by digest.
+    assert.equal(await ok(['images', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}}', `${reg.host}/team/box`]), `${reg.host}/team/box 1.0 ${digest}\n`);
+    const byDigest = `${reg.host}/team/box@${digest}`;
+    assert.equal(await ok(['rmi', byDigest]), `Untagged: ${byDigest}\n`);
+    assert.equal((await ok(['image', 'inspect', '-f', '{{len .RepoDigests}}', name])).trim(), '0', 'the tag stays, the digest ref is gone');
+    assert.match(await ok(['pull', byDigest]), new RegExp(`Status: (Image is up to date|Downloaded newer image) for ${byDigest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(await ok(['image', 'inspect', '-f', '{{json .RepoDigests}}', name]), new RegExp(digest));
     await ok(['rmi', name]);
 
     // Delete the copy's tag through the API, then collect: the shared layer stays.

@@ -225,7 +225,14 @@ export class ImageService {
       if (isDangling && !opts.all && children.has(img.rec.id)) continue;
       if (wantDangling === true && !isDangling) continue;
       if (wantDangling === false && isDangling) continue;
-      if (refFilters.length && !refFilters.some((p) => tags.some((t) => matchReference(p, t)))) continue;
+      if (refFilters.length) {
+        // As moby: an image matches through some of its names, and only those are listed.
+        const keptTags = tags.filter((t) => refFilters.some((p) => matchReference(p, t)));
+        if (!keptTags.length) continue;
+        const repos = new Set(keptTags.map((t) => t.slice(0, t.lastIndexOf(':') > t.lastIndexOf('/') ? t.lastIndexOf(':') : t.length)));
+        tags.splice(0, tags.length, ...keptTags);
+        digests.splice(0, digests.length, ...digests.filter((d) => repos.has(d.slice(0, d.indexOf('@')))));
+      }
       const labels = img.config.config?.Labels ?? null;
       if (labelFilters.length && !labelFilters.every((lf) => matchLabel(labels ?? {}, lf))) continue;
       const created = createdOf(img);
