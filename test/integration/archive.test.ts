@@ -262,3 +262,28 @@ test('more than 127 layers: docker\'s "max depth exceeded", nothing registered',
   assert.match(r.stderr, /max depth exceeded/);
   assert.equal((await d.berth(['image', 'inspect', 'deep:1'])).code, 1);
 });
+
+test('file capabilities (binary xattrs with NUL bytes) in a layer arrive byte for byte', async () => {
+  // VFS_CAP_REVISION_2, effective, permitted = cap_net_raw: 20 bytes, mostly NUL.
+  const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+  const pack = tar.pack();
+  pack.entry({ name: 'bin/', type: 'directory', mode: 0o755 });
+  pack.entry({ name: 'bin/pinger', mode: 0o755, pax: { 'SCHILY.xattr.security.capability': cap.toString('latin1') } }, Buffer.from('#!/bin/sh\n'));
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  const layer = Buffer.concat(chunks);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }));
+  const archive = await makeTar([
+    { name: `blobs/sha256/${sha(layer).slice(7)}`, data: layer },
+    { name: `blobs/sha256/${sha(config).slice(7)}`, data: config },
+    { name: 'manifest.json', data: JSON.stringify([{ Config: `blobs/sha256/${sha(config).slice(7)}`, RepoTags: ['caps:1'], Layers: [`blobs/sha256/${sha(layer).slice(7)}`] }]) },
+  ]);
+  writeFileSync(join(dir, 'caps.tar'), archive);
+  await ok(['load', '-i', join(dir, 'caps.tar')]);
+  const upper = (await ok(['image', 'inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'caps:1'])).trim();
+  const r = spawnSync('getfattr', ['--absolute-names', '-n', 'security.capability', '-e', 'hex', join(upper, 'bin', 'pinger')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`security.capability=0x${cap.toString('hex')}`));
+  await ok(['rmi', 'caps:1']);
+});

@@ -134,6 +134,21 @@ test('opaque directories, hard links, symlinks, modes and owners survive commit'
   await ok(['rmi', 'shapes:1']);
 });
 
+test('commit keeps file capabilities and text xattrs of the container\'s files', async () => {
+  await ok(['run', '--name', 'capper', 'busybox', 'sh', '-c', 'cp /bin/busybox /bin/pinger']);
+  const upper = (await ok(['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'capper'])).trim();
+  const cap = '0x0100000200200000000000000000000000000000';
+  let r = spawnSync('setfattr', ['-n', 'security.capability', '-v', cap, join(upper, 'bin', 'pinger')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  await ok(['commit', 'capper', 'capped:1']);
+  const layer = (await ok(['image', 'inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'capped:1'])).trim();
+  r = spawnSync('getfattr', ['--absolute-names', '-n', 'security.capability', '-e', 'hex', join(layer, 'bin', 'pinger')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`security.capability=${cap}`));
+  await ok(['rm', 'capper']);
+  await ok(['rmi', 'capped:1']);
+});
+
 test('the docker CLI commits through berthd', async () => {
   const r = spawnSync(DOCKER, ['commit', '-m', 'via docker', 'changer', 'docker/committed:1'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.root, 'docker-config') } });
   assert.equal(r.status, 0, r.stderr);

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { invalidParameter } from '../../errdefs/index.ts';
+import { log } from '../../lib/log.ts';
 import type { FsOps } from './fsops.ts';
 
 /**
@@ -211,7 +212,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
           // pax/gnu meta entries are consumed by the parser; anything else is ignored as docker does.
           entry.resume();
       }
-      const xattrs = paxXattrs(h.pax as Record<string, string> | null | undefined);
+      const xattrs = paxXattrs(h.pax as Record<string, string> | null | undefined, h.name);
       for (const [k, v] of xattrs) await ops.setXattr(abs, k, v);
     }
   })();
@@ -233,11 +234,23 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
   return { diffId: 'sha256:' + hash.digest('hex'), size, entries };
 }
 
-function paxXattrs(pax: Record<string, string> | null | undefined): [string, string][] {
+/**
+ * Extended attributes from PAX records, as bytes. The tar reader decodes records as UTF-8, so
+ * a value that was not valid UTF-8 arrives with U+FFFD in it and cannot be restored exactly:
+ * such a value is skipped with a warning rather than written wrong (a mangled file capability
+ * would be worse than none). Valid ones — NUL bytes included — come back byte for byte.
+ */
+export function paxXattrs(pax: Record<string, string> | null | undefined, path = ''): [string, Buffer][] {
   if (!pax) return [];
-  const out: [string, string][] = [];
+  const out: [string, Buffer][] = [];
   for (const [k, v] of Object.entries(pax)) {
-    if (k.startsWith('SCHILY.xattr.')) out.push([k.slice('SCHILY.xattr.'.length), v]);
+    if (!k.startsWith('SCHILY.xattr.')) continue;
+    const name = k.slice('SCHILY.xattr.'.length);
+    if (v.includes('\uFFFD')) {
+      log.warn('skipping an extended attribute the archive reader could not keep byte-exact', { path, name });
+      continue;
+    }
+    out.push([name, Buffer.from(v, 'utf8')]);
   }
   return out;
 }

@@ -13,7 +13,7 @@ export interface FsOps {
   whiteout(path: string): Promise<void>;
   /** Hides everything below `dir` in lower layers. */
   setOpaque(dir: string): Promise<void>;
-  setXattr(path: string, name: string, value: string): Promise<void>;
+  setXattr(path: string, name: string, value: Buffer): Promise<void>;
 }
 
 function run(cmd: string, args: string[]): Promise<void> {
@@ -39,6 +39,7 @@ export const spawnFsOps: FsOps = {
     await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir]);
   },
   async setXattr(path, name, value) {
-    await run('setfattr', ['-h', '-n', name, '-v', value, path]);
+    // Base64 (setfattr's 0s form): values are binary (file capabilities hold NUL bytes).
+    await run('setfattr', ['-h', '-n', name, '-v', `0s${value.toString('base64')}`, path]);
   },
 };

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { log } from '../../lib/log.ts';
 
 // In a worker thread (commit runs there) the walk uses blocking calls: no thread-pool round
 // trip per call, which is what a layer of many small files costs otherwise.
@@ -70,12 +71,50 @@ export async function opaqueDirs(root: string): Promise<Set<string>> {
   return out;
 }
 
+/**
+ * Extended attributes under `root` (one getfattr run), as PAX records for tar headers: path →
+ * { "SCHILY.xattr.<name>": value }. overlayfs's own trusted.* attributes stay out. The tar
+ * writer encodes records as UTF-8, so a value that is not valid UTF-8 cannot be written
+ * exactly and is left out with a warning; file capabilities and text values are kept.
+ */
+export async function xattrsUnder(root: string): Promise<Map<string, Record<string, string>>> {
+  const out = new Map<string, Record<string, string>>();
+  const text = await new Promise<string>((resolve) => {
+    const p = spawn('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', root], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let s = '';
+    p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+    p.on('error', () => resolve(''));
+    p.on('close', () => resolve(s));
+  });
+  let file = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# file: ')) {
+      file = line.slice(8).startsWith(root) ? line.slice(8 + root.length).replace(/^\//, '') : '';
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (!file || eq <= 0) continue;
+    const name = line.slice(0, eq);
+    if (name.startsWith('trusted.')) continue;
+    const raw = line.slice(eq + 1);
+    const value = raw.startsWith('0s') ? Buffer.from(raw.slice(2), 'base64') : Buffer.from(raw.replace(/^"|"$/g, ''));
+    const str = value.toString('utf8');
+    if (!Buffer.from(str, 'utf8').equals(value)) {
+      log.warn('leaving out an extended attribute that is not valid UTF-8', { path: file, name });
+      continue;
+    }
+    (out.get(file) ?? out.set(file, {}).get(file)!)[`SCHILY.xattr.${name}`] = str;
+  }
+  return out;
+}
+
 export function packTree(root: string, opts: PackOptions = {}): Readable {
   const pack = tar.pack();
   const links = new Map<string, string>();
   const entry = (header: Partial<tar.Header> & { name: string }, body?: Buffer) => new Promise<void>((resolve, reject) => {
     pack.entry(header as tar.Header, body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve()));
   });
+  let xattrs = new Map<string, Record<string, string>>();
   const walk = async (rel: string, opaque: Set<string>): Promise<void> => {
     const names = (await readdir(join(root, rel))).sort();
     for (const name of names) {
@@ -83,12 +122,13 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
       if (opts.exclude?.has(path)) continue;
       const abs = join(root, path);
       const st = await lstat(abs);
-      const base = { name: path, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime };
+      const pax = xattrs.get(path);
+      const base = { name: path, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime, ...(pax ? { pax } : {}) };
       if (st.isCharacterDevice() && st.rdev === 0 && opts.whiteouts) {
-        await entry({ ...base, name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, mode: 0o644, size: 0 });
+        await entry({ name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, uid: st.uid, gid: st.gid, mode: 0o644, mtime: st.mtime, size: 0 });
       } else if (st.isDirectory()) {
         await entry({ ...base, name: `${path}/`, type: 'directory' });
-        if (opts.whiteouts && opaque.has(path)) await entry({ ...base, name: `${path}/.wh..wh..opq`, mode: 0o644, size: 0, type: 'file' });
+        if (opts.whiteouts && opaque.has(path)) await entry({ name: `${path}/.wh..wh..opq`, uid: st.uid, gid: st.gid, mtime: st.mtime, mode: 0o644, size: 0, type: 'file' });
         await walk(path, opaque);
       } else if (st.isSymbolicLink()) {
         await entry({ ...base, type: 'symlink', linkname: await readlink(abs) });
@@ -124,6 +164,7 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
   };
   void (async () => {
     const opaque = opts.whiteouts ? await opaqueDirs(root) : new Set<string>();
+    xattrs = await xattrsUnder(root);
     await walk('', opaque);
     pack.finalize();
   })().catch((e: unknown) => pack.destroy(e instanceof Error ? e : new Error(String(e))));
