@@ -53,32 +53,16 @@ export async function mountPointFiles(upper: string, lowers: string[]): Promise<
 const major = (rdev: number) => Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
 const minor = (rdev: number) => Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & 0xfff00n);
 
-/** Directories under `root` marked opaque by overlayfs (trusted.overlay.opaque=y), relative. */
-export async function opaqueDirs(root: string): Promise<Set<string>> {
-  const out = new Set<string>();
-  const text = await new Promise<string>((resolve) => {
-    const p = spawn('getfattr', ['-R', '--absolute-names', '-n', 'trusted.overlay.opaque', root], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let s = '';
-    p.stdout.on('data', (d: Buffer) => (s += d.toString()));
-    p.on('error', () => resolve(''));
-    p.on('close', () => resolve(s));
-  });
-  let file = '';
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# file: ')) file = line.slice(8);
-    else if (line.startsWith('trusted.overlay.opaque="y"') && file.startsWith(root)) out.add(file.slice(root.length).replace(/^\//, ''));
-  }
-  return out;
-}
-
 /**
- * Extended attributes under `root` (one getfattr run), as PAX records for tar headers: path →
- * { "SCHILY.xattr.<name>": value }. overlayfs's own trusted.* attributes stay out. The tar
+ * Extended attributes under `root`, from one getfattr run: directories overlayfs marked
+ * opaque (trusted.overlay.opaque=y), and the rest as PAX records for tar headers (path →
+ * { "SCHILY.xattr.<name>": value }; overlayfs's own trusted.* attributes stay out). The tar
  * writer encodes records as UTF-8, so a value that is not valid UTF-8 cannot be written
  * exactly and is left out with a warning; file capabilities and text values are kept.
  */
-export async function xattrsUnder(root: string): Promise<Map<string, Record<string, string>>> {
-  const out = new Map<string, Record<string, string>>();
+export async function scanXattrs(root: string): Promise<{ opaque: Set<string>; pax: Map<string, Record<string, string>> }> {
+  const opaque = new Set<string>();
+  const pax = new Map<string, Record<string, string>>();
   const text = await new Promise<string>((resolve) => {
     const p = spawn('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', root], { stdio: ['ignore', 'pipe', 'ignore'] });
     let s = '';
@@ -86,26 +70,31 @@ export async function xattrsUnder(root: string): Promise<Map<string, Record<stri
     p.on('error', () => resolve(''));
     p.on('close', () => resolve(s));
   });
-  let file = '';
+  let file: string | undefined;
   for (const line of text.split('\n')) {
     if (line.startsWith('# file: ')) {
-      file = line.slice(8).startsWith(root) ? line.slice(8 + root.length).replace(/^\//, '') : '';
+      const abs = line.slice(8);
+      file = abs === root ? '' : abs.startsWith(`${root}/`) ? abs.slice(root.length + 1) : undefined;
       continue;
     }
     const eq = line.indexOf('=');
-    if (!file || eq <= 0) continue;
+    if (file === undefined || eq <= 0) continue;
     const name = line.slice(0, eq);
-    if (name.startsWith('trusted.')) continue;
     const raw = line.slice(eq + 1);
     const value = raw.startsWith('0s') ? Buffer.from(raw.slice(2), 'base64') : Buffer.from(raw.replace(/^"|"$/g, ''));
+    if (name === 'trusted.overlay.opaque') {
+      if (value.toString() === 'y' && file) opaque.add(file);
+      continue;
+    }
+    if (name.startsWith('trusted.') || !file) continue;
     const str = value.toString('utf8');
     if (!Buffer.from(str, 'utf8').equals(value)) {
       log.warn('leaving out an extended attribute that is not valid UTF-8', { path: file, name });
       continue;
     }
-    (out.get(file) ?? out.set(file, {}).get(file)!)[`SCHILY.xattr.${name}`] = str;
+    (pax.get(file) ?? pax.set(file, {}).get(file)!)[`SCHILY.xattr.${name}`] = str;
   }
-  return out;
+  return { opaque, pax };
 }
 
 export function packTree(root: string, opts: PackOptions = {}): Readable {
@@ -163,8 +152,9 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
     }
   };
   void (async () => {
-    const opaque = opts.whiteouts ? await opaqueDirs(root) : new Set<string>();
-    xattrs = await xattrsUnder(root);
+    const scan = await scanXattrs(root);
+    const opaque = opts.whiteouts ? scan.opaque : new Set<string>();
+    xattrs = scan.pax;
     await walk('', opaque);
     pack.finalize();
   })().catch((e: unknown) => pack.destroy(e instanceof Error ? e : new Error(String(e))));
