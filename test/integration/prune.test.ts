@@ -152,3 +152,16 @@ test('prune racing with run: a container never ends up on a deleted image', asyn
   await ok(['image', 'prune', '-a', '-f']);
   await d.importBusybox();
 });
+
+test('listings print exactly what the docker CLI prints against the same daemon', async () => {
+  await ok(['run', '--name', 'lister', 'busybox', 'sh', '-c', 'echo x > /y']);
+  for (const args of [['images'], ['images', '--digests'], ['images', '--format', 'json'], ['history', 'busybox'], ['history', '-H=false', '--no-trunc', 'busybox'], ['ps', '-a'], ['ps', '-a', '--format', 'json'], ['system', 'df'], ['system', 'df', '-v']]) {
+    const ours = await ok(args);
+    const theirs = docker(args);
+    assert.equal(theirs.status, 0, theirs.stderr);
+    // Relative times may tick between the two runs.
+    const norm = (t: string) => t.replace(/(Less than a second|About a minute|\d+ seconds?|\d+ minutes?) ago/g, 'A WHILE ago').replace(/ {2,}/g, '  ');
+    assert.equal(norm(ours), norm(theirs.stdout), `berth ${args.join(' ')}`);
+  }
+  await ok(['rm', 'lister']);
+});

@@ -1,7 +1,7 @@
 /** `berth ps` / `container ls`: docker's columns, filters, truncation and --format. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
-import { ago, ellipsis, renderRows, renderTable, shortId, structRow } from '../../format.ts';
+import { ago, ellipsis, renderRows, renderTable, shortId, structRow, humanSize } from '../../format.ts';
 import type { ContainerSummary } from '../../../api/types.ts';
 
 const psFlags = defineFlags({
@@ -60,12 +60,14 @@ export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unkno
     Ports: '',
     State: c.State,
     Status: c.Status,
-    Size: '',
+    // docker's ContainerContext.Size: the writable layer, and the virtual size when known.
+    Size: (c.SizeRootFs ?? 0) > 0 ? `${humanSize(c.SizeRw ?? 0)} (virtual ${humanSize(c.SizeRootFs ?? 0)})` : humanSize(c.SizeRw ?? 0),
     Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
     Labels: labels,
     Mounts: '',
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).join(','),
     LocalVolumes: '0',
+    Platform: null,
   });
 }
 

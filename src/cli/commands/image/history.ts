@@ -45,9 +45,9 @@ export async function history(ctx: CliContext, p: Parsed<typeof historyFlags>): 
     return 0;
   }
   if (!f.format || f.format === 'table') {
-    ctx.stdout.write(renderTable(rows, [['ID', 'IMAGE'], ['CreatedSince', 'CREATED'], ['CreatedBy', 'CREATED BY'], ['Size', 'SIZE'], ['Comment', 'COMMENT']]));
+    ctx.stdout.write(renderTable(rows, [['ID', 'IMAGE'], ['CreatedSince', f.human ? 'CREATED' : 'CREATED AT'], ['CreatedBy', 'CREATED BY'], ['Size', 'SIZE'], ['Comment', 'COMMENT']]));
     return 0;
   }
-  ctx.stdout.write(await renderRows(rows, f.format, HEADERS));
+  ctx.stdout.write(await renderRows(rows, f.format, f.human ? HEADERS : { ...HEADERS, CreatedSince: 'CREATED AT' }));
   return 0;
 }

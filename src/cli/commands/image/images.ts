@@ -33,7 +33,7 @@ function imageRows(list: ImageSummary[], trunc: boolean): Record<string, unknown
   const rows: Record<string, unknown>[] = [];
   for (const img of list) {
     const id = trunc ? shortId(img.Id) : img.Id;
-    const base = { ID: id, CreatedSince: ago(img.Created), CreatedAt: goTimeString(img.Created), Size: humanSize(img.Size), VirtualSize: humanSize(img.Size), Containers: img.Containers < 0 ? 'N/A' : String(img.Containers), SharedSize: 'N/A', UniqueSize: 'N/A' };
+    const base = { ID: id, CreatedSince: ago(img.Created), CreatedAt: goTimeString(img.Created), Size: humanSize(img.Size), VirtualSize: humanSize(img.Size, 4), Containers: img.Containers < 0 ? 'N/A' : String(img.Containers), SharedSize: 'N/A', UniqueSize: 'N/A' };
     const digest = (repo: string) => img.RepoDigests.find((d) => d.startsWith(repo + '@'))?.split('@')[1] ?? '<none>';
     if (img.RepoTags.length === 0) {
       const [repo] = img.RepoDigests.length ? img.RepoDigests[0].split('@') : ['<none>'];

@@ -113,7 +113,8 @@ const dfFlags = defineFlags({
 
 export const dfCommand = defineCommand({ name: 'df', usage: '[OPTIONS]', short: 'Show docker disk usage', flags: dfFlags, args: { max: 0 } });
 
-const pct = (part: number, total: number) => (total > 0 ? `${humanSize(part)} (${Math.floor((part * 100) / total)}%)` : humanSize(part));
+// docker's df summary uses go-units' HumanSize: four significant digits.
+const pct = (part: number, total: number) => (total > 0 ? `${humanSize(part, 4)} (${Math.floor((part * 100) / total)}%)` : humanSize(part, 4));
 const ACTIVE = new Set(['running', 'paused', 'restarting']);
 
 export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<number> {
@@ -124,8 +125,8 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
   const cTotal = du.Containers.reduce((a, c) => a + (c.SizeRw ?? 0), 0);
   const cReclaim = du.Containers.filter((c) => !ACTIVE.has(c.State)).reduce((a, c) => a + (c.SizeRw ?? 0), 0);
   const rows = [
-    structRow('diskUsageContext', { Type: 'Images', TotalCount: String(du.Images.length), Active: String(du.Images.filter((i) => i.Containers > 0).length), Size: humanSize(total), Reclaimable: pct(total - used, total) }),
-    structRow('diskUsageContext', { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => ACTIVE.has(c.State)).length), Size: humanSize(cTotal), Reclaimable: pct(cReclaim, cTotal) }),
+    structRow('diskUsageContext', { Type: 'Images', TotalCount: String(du.Images.length), Active: String(du.Images.filter((i) => i.Containers > 0).length), Size: humanSize(total, 4), Reclaimable: pct(total - used, total) }),
+    structRow('diskUsageContext', { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => ACTIVE.has(c.State)).length), Size: humanSize(cTotal, 4), Reclaimable: pct(cReclaim, cTotal) }),
     structRow('diskUsageContext', { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
     structRow('diskUsageContext', { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
   ];
@@ -142,7 +143,7 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
     const tags = i.RepoTags.length ? i.RepoTags : ['<none>:<none>'];
     for (const t of tags) {
       const at = t.lastIndexOf(':');
-      imgRows.push({ Repository: t.slice(0, at), Tag: t.slice(at + 1), ID: shortId(i.Id), CreatedSince: ago(i.Created), Size: humanSize(i.Size), SharedSize: humanSize(i.SharedSize), UniqueSize: humanSize(i.Size - i.SharedSize), Containers: String(i.Containers) });
+      imgRows.push({ Repository: t.slice(0, at), Tag: t.slice(at + 1), ID: shortId(i.Id), CreatedSince: ago(i.Created), Size: humanSize(i.Size), SharedSize: humanSize(i.SharedSize, 4), UniqueSize: humanSize(i.Size - i.SharedSize, 4), Containers: String(i.Containers) });
     }
   }
   const ctrRows = du.Containers.map((c) => ({
