@@ -179,7 +179,8 @@ export class Client {
 
   async imageImport(src: Readable, q: { source?: string; repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/images/create', {
-      stream: src,
+      // A URL source has no body: the daemon downloads it.
+      ...(q.source && q.source !== '-' ? {} : { stream: src }),
       query: { fromSrc: q.source ?? '-', repo: q.repo, tag: q.tag, message: q.message, changes: q.changes, platform: q.platform },
       headers: { 'Content-Type': 'application/x-tar' },
     }));

@@ -103,6 +103,9 @@ export class ApiServer {
       ctx.params = found.params;
       await found.handler(ctx);
     } catch (e) {
+      // Read what the client is still sending first: otherwise it may hit a closed socket
+      // while uploading and report a broken pipe instead of our error.
+      if (res && !upgrade && !res.headersSent) await drainRequest(req, 10_000);
       this.fail(ctx, e);
     } finally {
       conn.off('close', onClose);
@@ -138,4 +141,24 @@ export class ApiServer {
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(ctx.req.method === 'HEAD' ? undefined : body);
   }
+}
+
+/** Discards the rest of a request body (bounded in time). */
+function drainRequest(req: IncomingMessage, timeoutMs: number): Promise<void> {
+  if (req.complete || req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      req.off('end', done);
+      req.off('close', done);
+      req.off('error', done);
+      resolve();
+    }
+    req.on('end', done);
+    req.on('close', done);
+    req.on('error', done);
+    req.unpipe();
+    req.resume();
+  });
 }
