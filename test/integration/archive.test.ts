@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import tar from 'tar-stream';
@@ -263,16 +263,20 @@ test('more than 127 layers: docker\'s "max depth exceeded", nothing registered',
   assert.equal((await d.berth(['image', 'inspect', 'deep:1'])).code, 1);
 });
 
-test('file capabilities (binary xattrs with NUL bytes) in a layer arrive byte for byte', async () => {
+test('extended attributes in a layer made by GNU tar arrive byte for byte (file capabilities, binary values)', async () => {
   // VFS_CAP_REVISION_2, effective, permitted = cap_net_raw: 20 bytes, mostly NUL.
   const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex');
-  const pack = tar.pack();
-  pack.entry({ name: 'bin/', type: 'directory', mode: 0o755 });
-  pack.entry({ name: 'bin/pinger', mode: 0o755, pax: { 'SCHILY.xattr.security.capability': cap.toString('latin1') } }, Buffer.from('#!/bin/sh\n'));
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  const layer = Buffer.concat(chunks);
+  const blob = Buffer.from('ff0080c3280a3d00', 'hex'); // not UTF-8
+  const src = join(dir, 'caps-src');
+  mkdirSync(join(src, 'bin'), { recursive: true });
+  writeFileSync(join(src, 'bin', 'pinger'), '#!/bin/sh\n', { mode: 0o755 });
+  for (const [n, v] of [['security.capability', cap], ['user.blob', blob]] as const) {
+    const s = spawnSync('setfattr', ['-n', n, '-v', `0x${v.toString('hex')}`, join(src, 'bin', 'pinger')], { encoding: 'utf8' });
+    assert.equal(s.status, 0, s.stderr);
+  }
+  const t = spawnSync('tar', ['--format=pax', '--xattrs', '--xattrs-include=*', '-cf', '-', '-C', src, 'bin'], { maxBuffer: 1 << 24 });
+  assert.equal(t.status, 0, t.stderr?.toString());
+  const layer = t.stdout;
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }));
   const archive = await makeTar([
     { name: `blobs/sha256/${sha(layer).slice(7)}`, data: layer },
@@ -285,5 +289,7 @@ test('file capabilities (binary xattrs with NUL bytes) in a layer arrive byte fo
   const r = spawnSync('getfattr', ['--absolute-names', '-n', 'security.capability', '-e', 'hex', join(upper, 'bin', 'pinger')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`security.capability=0x${cap.toString('hex')}`));
+  const b = spawnSync('getfattr', ['--absolute-names', '-n', 'user.blob', '-e', 'hex', join(upper, 'bin', 'pinger')], { encoding: 'utf8' });
+  assert.match(b.stdout, new RegExp(`user.blob=0x${blob.toString('hex')}`));
   await ok(['rmi', 'caps:1']);
 });

@@ -134,17 +134,24 @@ test('opaque directories, hard links, symlinks, modes and owners survive commit'
   await ok(['rmi', 'shapes:1']);
 });
 
-test('commit keeps file capabilities and text xattrs of the container\'s files', async () => {
+test('commit keeps extended attributes byte for byte: file capabilities, binary values', async () => {
   await ok(['run', '--name', 'capper', 'busybox', 'sh', '-c', 'cp /bin/busybox /bin/pinger']);
   const upper = (await ok(['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'capper'])).trim();
   const cap = '0x0100000200200000000000000000000000000000';
   let r = spawnSync('setfattr', ['-n', 'security.capability', '-v', cap, join(upper, 'bin', 'pinger')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  // Not UTF-8, with NUL, newline and "=" in it: what a general tar library would mangle.
+  const blob = '0xff0080c3280a3d00';
+  r = spawnSync('setfattr', ['-n', 'user.blob', '-v', blob, join(upper, 'bin', 'pinger')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   await ok(['commit', 'capper', 'capped:1']);
   const layer = (await ok(['image', 'inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'capped:1'])).trim();
   r = spawnSync('getfattr', ['--absolute-names', '-n', 'security.capability', '-e', 'hex', join(layer, 'bin', 'pinger')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`security.capability=${cap}`));
+  r = spawnSync('getfattr', ['--absolute-names', '-n', 'user.blob', '-e', 'hex', join(layer, 'bin', 'pinger')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`user.blob=${blob}`));
   await ok(['rm', 'capper']);
   await ok(['rmi', 'capped:1']);
 });

@@ -16,9 +16,9 @@ import { createHash } from 'node:crypto';
 import { posix, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import { readTar } from '../../lib/tar/reader.ts';
+import { TarFormatError } from '../../lib/tar/header.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
-import { log } from '../../lib/log.ts';
 import type { FsOps } from './fsops.ts';
 
 /**
@@ -82,10 +82,10 @@ interface DirTimes {
 export async function applyTar(src: Readable, root: string, ops: FsOps): Promise<ApplyResult> {
   const hash = createHash('sha256');
   let total = 0;
-  src.on('data', (c: Buffer) => {
+  const onData = (c: Buffer) => {
     hash.update(c);
     total += c.length;
-  });
+  };
   const kinds = new Map<string, Kind>([['', 'dir']]);
   const dirs: DirTimes[] = [];
   let size = 0;
@@ -112,17 +112,15 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
     kinds.delete(rel);
   };
 
-  const extract = tar.extract();
-  const consume = (async () => {
-    for await (const entry of extract) {
+  try {
+    for await (const entry of readTar(src, { onData })) {
       const h = entry.header;
       entries++;
       const rel = cleanEntryPath(h.name);
       if (rel === '') {
         // The root directory entry ("./"): only its metadata matters.
-        dirs.push({ path: root, mode: h.mode ?? 0o755, mtime: h.mtime ?? new Date(0) });
-        await lchown(root, h.uid ?? 0, h.gid ?? 0);
-        entry.resume();
+        dirs.push({ path: root, mode: h.mode, mtime: h.mtime });
+        await lchown(root, h.uid, h.gid);
         continue;
       }
       await ensureParent(rel, h.name);
@@ -132,7 +130,6 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
 
       if (base === OPAQUE_WHITEOUT) {
         await ops.setOpaque(join(root, dir));
-        entry.resume();
         continue;
       }
       if (base.startsWith(WHITEOUT_PREFIX)) {
@@ -140,12 +137,11 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
         await removeExisting(target);
         await ops.whiteout(join(root, target));
         kinds.set(target, 'other');
-        entry.resume();
         continue;
       }
 
-      const mode = (h.mode ?? 0o644) & 0o7777;
-      const mtime = h.mtime ?? new Date(0);
+      const mode = h.mode & 0o7777;
+      const mtime = h.mtime;
       switch (h.type) {
         case 'directory': {
           if (kinds.get(rel) !== 'dir') {
@@ -153,30 +149,27 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
             await mkdir(abs, { mode: 0o755 });
             kinds.set(rel, 'dir');
           }
-          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
+          await lchown(abs, h.uid, h.gid);
           dirs.push({ path: abs, mode, mtime });
-          entry.resume();
           break;
         }
         case 'file':
         case 'contiguous-file': {
           await removeExisting(rel);
-          if ((h.size ?? 0) <= SMALL_FILE) {
-            const chunks: Buffer[] = [];
-            for await (const c of entry) chunks.push(c as Buffer);
-            await writeFile(abs, Buffer.concat(chunks), { mode: 0o600 });
+          if (h.size <= SMALL_FILE) {
+            await writeFile(abs, await entry.read(), { mode: 0o600 });
           } else {
-            await pipeline(entry, new FileSink(abs, { mode: 0o600 }));
+            await pipeline(entry.chunks(), new FileSink(abs, { mode: 0o600 }));
           }
           kinds.set(rel, 'file');
-          size += h.size ?? 0;
-          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
+          size += h.size;
+          await lchown(abs, h.uid, h.gid);
           await chmod(abs, mode); // after chown, which clears setuid bits
           await utimes(abs, mtime, mtime);
           break;
         }
         case 'link': {
-          const target = cleanEntryPath(h.linkname ?? '');
+          const target = cleanEntryPath(h.linkname);
           const tk = kinds.get(target);
           if (tk === undefined || tk === 'dir') {
             throw invalidParameter(`invalid tar entry "${h.name}": hard link target "${h.linkname}" is not an earlier file in this layer`);
@@ -184,17 +177,15 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
           await removeExisting(rel);
           await link(join(root, target), abs);
           kinds.set(rel, tk);
-          entry.resume();
           break;
         }
         case 'symlink': {
           await removeExisting(rel);
-          await symlink(h.linkname ?? '', abs);
+          await symlink(h.linkname, abs);
           kinds.set(rel, 'symlink');
-          size += Buffer.byteLength(h.linkname ?? '');
-          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
+          size += Buffer.byteLength(h.linkname);
+          await lchown(abs, h.uid, h.gid);
           await lutimes(abs, mtime, mtime);
-          entry.resume();
           break;
         }
         case 'character-device':
@@ -202,25 +193,18 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
         case 'fifo': {
           await removeExisting(rel);
           const type = h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c';
-          await ops.mknod(abs, type, mode, h.devmajor ?? 0, h.devminor ?? 0);
+          await ops.mknod(abs, type, mode, h.devmajor, h.devminor);
           kinds.set(rel, 'other');
-          await lchown(abs, h.uid ?? 0, h.gid ?? 0);
-          entry.resume();
+          await lchown(abs, h.uid, h.gid);
           break;
         }
         default:
-          // pax/gnu meta entries are consumed by the parser; anything else is ignored as docker does.
-          entry.resume();
+          // Other entry types (GNU sparse, volume labels) are skipped, as docker does.
+          continue;
       }
-      const xattrs = paxXattrs(h.pax as Record<string, string> | null | undefined, h.name);
-      for (const [k, v] of xattrs) await ops.setXattr(abs, k, v);
+      for (const [k, v] of h.xattrs) await ops.setXattr(abs, k, v);
     }
-  })();
-
-  try {
-    await Promise.all([pipeline(src, extract), consume]);
   } catch (e) {
-    extract.destroy();
     src.destroy();
     throw wrapTarError(e);
   }
@@ -234,32 +218,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
   return { diffId: 'sha256:' + hash.digest('hex'), size, entries };
 }
 
-/**
- * Extended attributes from PAX records, as bytes. The tar reader decodes records as UTF-8, so
- * a value that was not valid UTF-8 arrives with U+FFFD in it and cannot be restored exactly:
- * such a value is skipped with a warning rather than written wrong (a mangled file capability
- * would be worse than none). Valid ones — NUL bytes included — come back byte for byte.
- */
-export function paxXattrs(pax: Record<string, string> | null | undefined, path = ''): [string, Buffer][] {
-  if (!pax) return [];
-  const out: [string, Buffer][] = [];
-  for (const [k, v] of Object.entries(pax)) {
-    if (!k.startsWith('SCHILY.xattr.')) continue;
-    const name = k.slice('SCHILY.xattr.'.length);
-    if (v.includes('\uFFFD')) {
-      log.warn('skipping an extended attribute the archive reader could not keep byte-exact', { path, name });
-      continue;
-    }
-    out.push([name, Buffer.from(v, 'utf8')]);
-  }
-  return out;
-}
-
 function wrapTarError(e: unknown): unknown {
-  if (e && typeof e === 'object' && 'kind' in e) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/Invalid tar header|Unexpected end of data|invalid header|checksum/i.test(msg)) {
-    return invalidParameter(`archive/tar: invalid tar header (${msg})`, e);
-  }
+  if (e instanceof TarFormatError) return invalidParameter(`archive/tar: ${e.message}`, e);
   return e;
 }

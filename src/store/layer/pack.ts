@@ -13,8 +13,7 @@ import { isMainThread } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import tar from 'tar-stream';
-import { log } from '../../lib/log.ts';
+import { encodeHeader, padding, END, type WriteHeader } from '../../lib/tar/header.ts';
 
 // In a worker thread (commit runs there) the walk uses blocking calls: no thread-pool round
 // trip per call, which is what a layer of many small files costs otherwise.
@@ -56,13 +55,12 @@ const minor = (rdev: number) => Number(BigInt(rdev) & 0xffn) | Number((BigInt(rd
 /**
  * Extended attributes under `root`, from one getfattr run: directories overlayfs marked
  * opaque (trusted.overlay.opaque=y), and the rest as PAX records for tar headers (path →
- * { "SCHILY.xattr.<name>": value }; overlayfs's own trusted.* attributes stay out). The tar
- * writer encodes records as UTF-8, so a value that is not valid UTF-8 cannot be written
- * exactly and is left out with a warning; file capabilities and text values are kept.
+ * name and value bytes; overlayfs's own trusted.* attributes stay out). Values go into the
+ * archive byte for byte.
  */
-export async function scanXattrs(root: string): Promise<{ opaque: Set<string>; pax: Map<string, Record<string, string>> }> {
+export async function scanXattrs(root: string): Promise<{ opaque: Set<string>; pax: Map<string, [string, Buffer][]> }> {
   const opaque = new Set<string>();
-  const pax = new Map<string, Record<string, string>>();
+  const pax = new Map<string, [string, Buffer][]>();
   const text = await new Promise<string>((resolve) => {
     const p = spawn('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', root], { stdio: ['ignore', 'pipe', 'ignore'] });
     let s = '';
@@ -87,23 +85,39 @@ export async function scanXattrs(root: string): Promise<{ opaque: Set<string>; p
       continue;
     }
     if (name.startsWith('trusted.') || !file) continue;
-    const str = value.toString('utf8');
-    if (!Buffer.from(str, 'utf8').equals(value)) {
-      log.warn('leaving out an extended attribute that is not valid UTF-8', { path: file, name });
-      continue;
-    }
-    (pax.get(file) ?? pax.set(file, {}).get(file)!)[`SCHILY.xattr.${name}`] = str;
+    (pax.get(file) ?? pax.set(file, []).get(file)!).push([name, value]);
   }
   return { opaque, pax };
 }
 
 export function packTree(root: string, opts: PackOptions = {}): Readable {
-  const pack = tar.pack();
+  // A Node stream for callers; writes wait for it to drain, so memory stays bounded.
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const write = async (b: Buffer): Promise<void> => {
+    if (out.destroyed) throw new Error('archive reader went away');
+    if (!out.write(b)) {
+      await new Promise<void>((resolve, reject) => {
+        const done = (e?: Error) => {
+          out.off('drain', done);
+          out.off('close', closed);
+          if (e) reject(e);
+          else resolve();
+        };
+        const closed = () => done(new Error('archive reader went away'));
+        out.once('drain', done);
+        out.once('close', closed);
+      });
+    }
+  };
+  const entry = async (h: WriteHeader, body?: Buffer) => {
+    await write(encodeHeader(h));
+    if (body && body.length) {
+      await write(body);
+      await write(padding(body.length));
+    }
+  };
   const links = new Map<string, string>();
-  const entry = (header: Partial<tar.Header> & { name: string }, body?: Buffer) => new Promise<void>((resolve, reject) => {
-    pack.entry(header as tar.Header, body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve()));
-  });
-  let xattrs = new Map<string, Record<string, string>>();
+  let xattrs = new Map<string, [string, Buffer][]>();
   const walk = async (rel: string, opaque: Set<string>): Promise<void> => {
     const names = (await readdir(join(root, rel))).sort();
     for (const name of names) {
@@ -111,13 +125,12 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
       if (opts.exclude?.has(path)) continue;
       const abs = join(root, path);
       const st = await lstat(abs);
-      const pax = xattrs.get(path);
-      const base = { name: path, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime, ...(pax ? { pax } : {}) };
+      const base = { name: path, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime, xattrs: xattrs.get(path) };
       if (st.isCharacterDevice() && st.rdev === 0 && opts.whiteouts) {
-        await entry({ name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, uid: st.uid, gid: st.gid, mode: 0o644, mtime: st.mtime, size: 0 });
+        await entry({ name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, type: 'file', uid: st.uid, gid: st.gid, mode: 0o644, mtime: st.mtime, size: 0 });
       } else if (st.isDirectory()) {
-        await entry({ ...base, name: `${path}/`, type: 'directory' });
-        if (opts.whiteouts && opaque.has(path)) await entry({ name: `${path}/.wh..wh..opq`, uid: st.uid, gid: st.gid, mtime: st.mtime, mode: 0o644, size: 0, type: 'file' });
+        await entry({ ...base, type: 'directory' });
+        if (opts.whiteouts && opaque.has(path)) await entry({ name: `${path}/.wh..wh..opq`, type: 'file', uid: st.uid, gid: st.gid, mtime: st.mtime, mode: 0o644, size: 0 });
         await walk(path, opaque);
       } else if (st.isSymbolicLink()) {
         await entry({ ...base, type: 'symlink', linkname: await readlink(abs) });
@@ -125,7 +138,7 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
         const key = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? links.get(key) : undefined;
         if (first !== undefined) {
-          await entry({ ...base, type: 'link', linkname: first, size: 0 });
+          await entry({ ...base, type: 'link', linkname: first });
           continue;
         }
         if (st.nlink > 1) links.set(key, path);
@@ -135,15 +148,18 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
           await entry({ ...base, type: 'file', size: data.length }, data);
           continue;
         }
-        await new Promise<void>((resolve, reject) => {
-          const w = pack.entry({ ...base, type: "file", size: st.size } as tar.Header, (e) => (e ? reject(e) : resolve()));
-          const r = createReadStream(abs, { highWaterMark: 1 << 20 });
-          r.on('error', (e) => {
-            w.destroy(e);
-            reject(e);
-          });
-          r.pipe(w);
-        });
+        // The header promises st.size bytes: a file that grows or shrinks while a running
+        // container is exported is cut or zero-filled to that, keeping the archive valid.
+        await write(encodeHeader({ ...base, type: 'file', size: st.size }));
+        let sent = 0;
+        for await (const c of createReadStream(abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+          const part = c.subarray(0, st.size - sent);
+          if (part.length) await write(part);
+          sent += part.length;
+          if (sent >= st.size) break;
+        }
+        if (sent < st.size) await write(Buffer.alloc(st.size - sent));
+        await write(padding(st.size));
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {
         await entry({ ...base, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(st.rdev), devminor: minor(st.rdev) });
       } else if (st.isFIFO()) {
@@ -156,12 +172,9 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
     const opaque = opts.whiteouts ? scan.opaque : new Set<string>();
     xattrs = scan.pax;
     await walk('', opaque);
-    pack.finalize();
-  })().catch((e: unknown) => pack.destroy(e instanceof Error ? e : new Error(String(e))));
-  // A Node stream for callers (streamx streams pipe to one destination only).
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  pack.on('error', (e: Error) => out.destroy(e));
-  pack.pipe(out);
+    await write(END);
+    out.end();
+  })().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));
   return out;
 }
 

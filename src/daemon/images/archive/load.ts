@@ -7,10 +7,11 @@
  * A bad archive changes nothing: blobs it brought that no image uses are removed again, and
  * its names are never used as paths.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import { createHash } from 'node:crypto';
-import tar from 'tar-stream';
+import { readTar } from '../../../lib/tar/reader.ts';
+import { TarFormatError } from '../../../lib/tar/header.ts';
 import { invalidParameter } from '../../../errdefs/index.ts';
 import { decompressStream, detectCompression } from '../../../lib/decompress.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString } from '../../../lib/reference.ts';
@@ -51,28 +52,21 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
   const registered: string[] = [];
   try {
     const { stream } = await decompressStream(src);
-    const extract = tar.extract();
     let count = 0;
-    const done = (async () => {
-      for await (const entry of extract) {
+    try {
+      for await (const entry of readTar(stream)) {
         count++;
         const h = entry.header;
         const name = memberName(h.name);
         if (h.type === 'symlink' || h.type === 'link') {
-          const target = memberName(h.type === 'symlink' ? posix.join(posix.dirname(name), h.linkname ?? '') : h.linkname ?? '');
+          const target = memberName(h.type === 'symlink' ? posix.join(posix.dirname(name), h.linkname) : h.linkname);
           links.set(name, target);
-          entry.resume();
           continue;
         }
-        if (h.type !== 'file' && h.type !== 'contiguous-file') {
-          entry.resume();
-          continue;
-        }
+        if (h.type !== 'file' && h.type !== 'contiguous-file') continue;
         if (METADATA.test(name) && !name.startsWith('blobs/')) {
-          if ((h.size ?? 0) > METADATA_MAX) throw bad(`${name} is larger than ${METADATA_MAX} bytes`);
-          const chunks: Buffer[] = [];
-          for await (const c of entry) chunks.push(c as Buffer);
-          metadata.set(name, Buffer.concat(chunks));
+          if (h.size > METADATA_MAX) throw bad(`${name} is larger than ${METADATA_MAX} bytes`);
+          metadata.set(name, Buffer.from(await entry.read()));
           continue;
         }
         const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
@@ -80,7 +74,7 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
         const existed = expected ? await images.content.has(expected) : false;
         let got;
         try {
-          got = await images.content.ingest(entry as unknown as Readable, expected ? { digest: expected } : {});
+          got = await images.content.ingest(Readable.from(entry.chunks(), { objectMode: false }), expected ? { digest: expected } : {});
         } catch (e) {
           if (expected) throw bad(`${name} does not match its digest: ${(e as Error).message}`);
           throw e;
@@ -88,10 +82,11 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
         if (!existed) brought.add(got.digest);
         files.set(name, got);
       }
-    })();
-    stream.on('error', (e) => extract.destroy(e));
-    stream.pipe(extract);
-    await done;
+    } catch (e) {
+      // The stream is left alone: the server reads the rest of the upload before answering.
+      if (e instanceof TarFormatError) throw bad(e.message);
+      throw e;
+    }
     if (count === 0) throw bad('it is empty');
 
     const resolve = async (name: string, what: string): Promise<{ digest: string }> => {

@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { once } from 'node:events';
-import { tarFileHeader, tarPadding, TAR_END } from '../../../lib/tarwriter.ts';
+import { encodeHeader, padding, END } from '../../../lib/tar/header.ts';
 import { invalidParameter } from '../../../errdefs/index.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString, familiarName, fullName, type Reference } from '../../../lib/reference.ts';
 import { log } from '../../../lib/log.ts';
@@ -89,22 +89,22 @@ export async function saveImages(images: ImageService, names: string[]): Promise
   };
   const addFile = async (name: string, data: Buffer | string) => {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    await put(tarFileHeader(name, buf.length));
+    await put(encodeHeader({ name, type: 'file', size: buf.length }));
     await put(buf);
-    await put(tarPadding(buf.length));
+    await put(padding(buf.length));
   };
   const addBlob = async (digest: string, written: Set<string>) => {
     if (written.has(digest)) return;
     written.add(digest);
     const size = await images.content.size(digest);
-    await put(tarFileHeader(`blobs/sha256/${digest.slice(7)}`, size));
+    await put(encodeHeader({ name: `blobs/sha256/${digest.slice(7)}`, type: 'file', size }));
     let n = 0;
     for await (const chunk of createReadStream(images.content.blobPath(digest), { highWaterMark: 1 << 20 })) {
       n += (chunk as Buffer).length;
       await put(chunk as Buffer);
     }
     if (n !== size) throw new Error(`blob ${digest} changed size while it was saved`);
-    await put(tarPadding(size));
+    await put(padding(size));
   };
 
   void (async () => {
@@ -130,7 +130,7 @@ export async function saveImages(images: ImageService, names: string[]): Promise
     await addFile('manifest.json', JSON.stringify(manifestJson));
     await addFile('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     if (Object.keys(repositories).length) await addFile('repositories', JSON.stringify(repositories));
-    out.end(TAR_END);
+    out.end(END);
   })().catch((e: unknown) => {
     log.warn('save failed', { error: e });
     out.destroy(e instanceof Error ? e : new Error(String(e)));
