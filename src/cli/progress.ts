@@ -6,15 +6,18 @@
 import type { Readable } from 'node:stream';
 import { jsonLines } from '../client/http.ts';
 import { StatusError } from './context.ts';
+import { progressString, type ProgressDetail } from '../lib/progressbar.ts';
 
 export interface ProgressResult {
   aux: Record<string, unknown>[];
 }
 
-function lineOf(m: Record<string, unknown>, tty: boolean): string {
+function lineOf(m: Record<string, unknown>, tty: boolean, columns = 200): string {
   const id = typeof m.id === 'string' ? `${m.id}: ` : '';
   const st = typeof m.status === 'string' ? m.status : typeof m.stream === 'string' ? m.stream : '';
-  const bar = tty && typeof m.progress === 'string' ? ` ${m.progress}` : '';
+  // The bar is drawn again for this terminal's width, as the docker CLI does.
+  const detail = m.progressDetail && typeof m.progressDetail === 'object' ? (m.progressDetail as ProgressDetail) : undefined;
+  const bar = !tty ? '' : detail ? ` ${progressString(detail, columns)}` : typeof m.progress === 'string' ? ` ${m.progress}` : '';
   return `${id}${st}${bar}`;
 }
 
@@ -43,10 +46,10 @@ export async function showProgress(body: Readable, out: NodeJS.WriteStream, opts
     const id = typeof m.id === 'string' ? m.id : undefined;
     if (id && ids.has(id)) {
       const up = lines - ids.get(id)!;
-      out.write(`\x1b[${up}A\r\x1b[2K${lineOf(m, true)}\r\x1b[${up}B`);
+      out.write(`\x1b[${up}A\r\x1b[2K${lineOf(m, true, out.columns)}\r\x1b[${up}B`);
     } else {
       if (id) ids.set(id, lines);
-      out.write(`${lineOf(m, true)}${typeof m.stream === 'string' ? '' : '\n'}`);
+      out.write(`${lineOf(m, true, out.columns)}${typeof m.stream === 'string' ? '' : '\n'}`);
       lines++;
     }
   }

@@ -7,6 +7,7 @@ import type {
   ImageInspect, ImageSummary, VersionResponse,
 } from '../api/types.ts';
 import { Transport } from './http.ts';
+import { parsePlatform } from '../lib/platform.ts';
 
 export type DeleteRecord = { Untagged?: string; Deleted?: string };
 
@@ -168,13 +169,13 @@ export class Client {
   }
 
   /** GET /images/get: the archive of `names`, streamed. */
-  async imageSave(names: string[]): Promise<Readable> {
-    return this.t.check(await this.t.send('GET', '/images/get', { query: { names } }));
+  async imageSave(names: string[], platforms: string[] = []): Promise<Readable> {
+    return this.t.check(await this.t.send('GET', '/images/get', { query: { names, platform: platformParams(platforms) } }));
   }
 
   /** POST /images/load: docker's JSON message stream. */
-  async imageLoad(src: Readable, quiet: boolean): Promise<Readable> {
-    return this.t.check(await this.t.send('POST', '/images/load', { stream: src, query: { quiet: quiet ? '1' : undefined }, headers: { 'Content-Type': 'application/x-tar' } }));
+  async imageLoad(src: Readable, quiet: boolean, platforms: string[] = []): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', '/images/load', { stream: src, query: { quiet: quiet ? '1' : undefined, platform: platformParams(platforms) }, headers: { 'Content-Type': 'application/x-tar' } }));
   }
 
   async imageImport(src: Readable, q: { source?: string; repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {
@@ -201,4 +202,13 @@ export class Client {
   search(term: string, limit: number, auth = 'e30='): Promise<{ name: string; description: string; star_count: number; is_official: boolean }[]> {
     return this.t.json('GET', '/images/search', { query: { term, limit }, headers: { 'X-Registry-Auth': auth } });
   }
+}
+
+/** `--platform` values as the docker CLI sends them to save and load: OCI platforms as JSON. */
+function platformParams(platforms: string[]): string[] | undefined {
+  if (!platforms.length) return undefined;
+  return platforms.map((p) => {
+    const v = parsePlatform(p);
+    return JSON.stringify({ architecture: v.architecture, os: v.os, ...(v.variant ? { variant: v.variant } : {}) });
+  });
 }

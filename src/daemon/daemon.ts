@@ -348,9 +348,9 @@ export class Daemon implements SystemBackend {
         const dangling = filters.get('dangling')?.[0];
         return is.prune({ all: dangling === 'false' || dangling === '0', filters });
       },
-      save: (names) => saveImages(is, names),
-      load: async (src, onMessage) => {
-        await loadImages(is, src, { onMessage });
+      save: (names, platform) => saveImages(is, names, platform),
+      load: async (src, onMessage, onProgress, platform) => {
+        await loadImages(is, src, { onMessage, onProgress, platform });
       },
       remove: (name, opts) => is.remove(name, opts),
       tag: (name, repo, tag) => is.tag(name, repo, tag),

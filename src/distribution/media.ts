@@ -86,18 +86,7 @@ export function parseManifest(body: Buffer, contentType: string): ImageManifest 
   throw invalidParameter(`unsupported manifest media type ${mediaType || '(none)'}`);
 }
 
-export function goArch(): string {
-  return process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
-}
-
-/** `--platform os/arch[/variant]` (default: this machine). */
-export function parsePlatform(p: string | undefined): { os: string; architecture: string; variant?: string } {
-  if (!p) return { os: 'linux', architecture: goArch() };
-  const [os, architecture, variant] = p.toLowerCase().split('/');
-  if (!os || !architecture) throw invalidParameter(`invalid platform "${p}": expected os/arch[/variant]`);
-  const arch = architecture === 'x86_64' ? 'amd64' : architecture === 'aarch64' ? 'arm64' : architecture;
-  return { os, architecture: arch, ...(variant ? { variant } : {}) };
-}
+export { goArch, parsePlatform, type Platform } from '../lib/platform.ts';
 
 /** Picks the manifest for a platform from an index, as containerd's platform matcher does. */
 export function selectPlatform(index: ImageIndex, want: { os: string; architecture: string; variant?: string }): Descriptor | undefined {

@@ -293,3 +293,79 @@ test('extended attributes in a layer made by GNU tar arrive byte for byte (file 
   assert.match(b.stdout, new RegExp(`user.blob=0x${blob.toString('hex')}`));
   await ok(['rmi', 'caps:1']);
 });
+
+test('load shows docker\'s "Loading layer" progress on a terminal and through the API; piped output has only the result lines', async () => {
+  const file = join(dir, 'progress.tar');
+  // A layer of its own (busybox's stays, so its layer is not loaded again).
+  await ok(['run', '--name', 'progress-src', 'busybox', 'sh', '-c', 'head -c 3000000 /dev/urandom > /blob']);
+  await ok(['commit', 'progress-src', 'progress:1']);
+  await ok(['rm', 'progress-src']);
+  await ok(['save', '-o', file, 'progress:1']);
+  const diffId = (await ok(['image', 'inspect', '-f', '{{index .RootFS.Layers 1}}', 'progress:1'])).trim();
+  await ok(['rmi', 'progress:1']);
+  // The API: quiet=0 streams progress messages keyed by the layer's short diff ID.
+  const { request } = await import('node:http');
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method: 'POST', path: '/images/load?quiet=0', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
+      let s = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (s += c));
+      res.on('end', () => resolve(s));
+    });
+    req.on('error', reject);
+    req.end(readFileSync(file));
+  });
+  const msgs = body.trim().split('\n').map((l) => JSON.parse(l) as { status?: string; id?: string; stream?: string; progressDetail?: { current: number; total: number } });
+  const loading = msgs.filter((m) => m.status === 'Loading layer');
+  assert.ok(loading.length > 0, body);
+  assert.equal(loading[0].id, diffId.slice(7, 19));
+  assert.equal(loading.at(-1)!.progressDetail!.current, loading.at(-1)!.progressDetail!.total);
+  assert.equal(msgs.at(-1)!.stream, 'Loaded image: progress:1\n');
+  // quiet=1 (what the CLIs send when piped): the result line only.
+  await ok(['rmi', 'progress:1']);
+  assert.equal(await ok(['load', '-i', file]), 'Loaded image: progress:1\n');
+  await ok(['rmi', 'progress:1']);
+  // A terminal: the bar, as the docker CLI draws it.
+  if (spawnSync('tmux', ['-V']).status === 0) {
+    const name = `berth-load-${process.pid}`;
+    try {
+      spawnSync('tmux', ['new-session', '-d', '-s', name, '-x', '150', '-y', '20', `env BERTH_HOST=${d.host} ${NODE} ${BERTH} load -i ${file}; echo EXIT=$?; sleep 600`], { env: { ...process.env, TERM: 'xterm' } });
+      let screen = '';
+      for (let i = 0; i < 100 && !/EXIT=\d/.test(screen); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        screen = spawnSync('tmux', ['capture-pane', '-p', '-t', name]).stdout.toString();
+      }
+      assert.match(screen, new RegExp(`${diffId.slice(7, 19)}: Loading layer \\[=+>\\] +[\\d.]+[kMG]?B/[\\d.]+[kMG]?B`));
+      assert.match(screen, /Loaded image: progress:1\nEXIT=0/);
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', name]);
+    }
+  }
+  await ok(['rmi', 'progress:1']);
+});
+
+test('--platform on save and load: the image\'s own platform works, another is refused (save) or skipped (load)', async () => {
+  const file = join(dir, 'platform.tar');
+  await ok(['tag', 'busybox', 'plat:1']);
+  await ok(['save', '--platform', 'linux/amd64', '-o', file, 'plat:1']);
+  const r = await d.berth(['save', '--platform', 'linux/arm64', '-o', join(dir, 'p2.tar'), 'plat:1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /image with reference plat:1 was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/);
+  assert.equal(existsSync(join(dir, 'p2.tar')), false);
+  const two = await d.berth(['save', '--platform', 'linux/amd64', '--platform', 'linux/arm64', 'plat:1']);
+  assert.equal(two.code, 1);
+  assert.match(two.stderr, /multiple platform parameters not supported/);
+  // The docker CLI sends the platform as JSON: the same answers.
+  const env = { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.root, 'docker-config') };
+  const ds = spawnSync(DOCKER, ['save', '--platform', 'linux/arm64', '-o', join(dir, 'p3.tar'), 'plat:1'], { encoding: 'utf8', env });
+  assert.notEqual(ds.status, 0);
+  assert.match(ds.stderr, /does not match the specified platform: wanted linux\/arm64/);
+  await ok(['rmi', 'plat:1']);
+  // load --platform: images for other platforms are left out.
+  assert.equal(await ok(['load', '--platform', 'linux/arm64', '-i', file]), '');
+  assert.equal((await d.berth(['image', 'inspect', 'plat:1'])).code, 1);
+  const dl = spawnSync(DOCKER, ['load', '--platform', 'linux/amd64', '-i', file], { encoding: 'utf8', env });
+  assert.equal(dl.status, 0, dl.stderr);
+  assert.match(dl.stdout, /Loaded image: plat:1/);
+  await ok(['rmi', 'plat:1']);
+});

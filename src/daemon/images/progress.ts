@@ -4,18 +4,14 @@
  * byte counters.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { humanSize } from '../../lib/units.ts';
+import { progressString } from '../../lib/progressbar.ts';
 
 export type ProgressMessage = Record<string, unknown>;
 export type ProgressSink = (m: ProgressMessage) => void;
 
-/** docker's JSONProgress.String(): "[=====>      ]  1.23MB/4.56MB". */
+/** docker's JSONProgress.String() as dockerd renders it: "[=====>      ]  1.23MB/4.56MB". */
 export function progressBar(current: number, total: number | undefined): string {
-  if (!total || total <= 0) return `${humanSize(current).padStart(8)}`;
-  const width = 50;
-  const pct = Math.min(width, Math.floor((width * current) / total));
-  const bar = `[${'='.repeat(pct)}${pct < width ? '>' : ''}${' '.repeat(Math.max(0, width - pct - 1))}]`;
-  return `${bar} ${humanSize(current).padStart(8)}/${humanSize(total)}`;
+  return progressString({ current, total });
 }
 
 export function shortDigest(d: string): string {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
-import { jsonLines } from '../../../client/http.ts';
+import { showProgress } from '../../progress.ts';
 import { checkArchiveOutput, writeArchive } from '../../output.ts';
 
 const saveFlags = defineFlags({
@@ -18,7 +18,7 @@ export const saveCommand = defineCommand({
 
 export async function save(ctx: CliContext, p: Parsed<typeof saveFlags>): Promise<number> {
   checkArchiveOutput(ctx, p.flags.output);
-  await writeArchive(ctx, p.flags.output, await ctx.client.imageSave(p.args), 'save image');
+  await writeArchive(ctx, p.flags.output, await ctx.client.imageSave(p.args, p.flags.platform), 'save image');
   return 0;
 }
 
@@ -47,10 +47,14 @@ export async function load(ctx: CliContext, p: Parsed<typeof loadFlags>): Promis
     if (ctx.stdin.isTTY) throw new StatusError(1, 'requested load from stdin, but stdin is empty');
     src = ctx.stdin as unknown as Readable;
   }
-  const res = await ctx.client.imageLoad(src, p.flags.quiet);
-  for await (const m of jsonLines(res)) {
-    if (typeof m.error === 'string') throw new StatusError(1, `Error response from daemon: ${m.error}`);
-    if (typeof m.stream === 'string') ctx.stdout.write(m.stream);
+  // As docker: progress bars only on a terminal; piped output gets the "Loaded image" lines.
+  const quiet = p.flags.quiet || !(ctx.stdout as NodeJS.WriteStream).isTTY;
+  const res = await ctx.client.imageLoad(src, quiet, p.flags.platform);
+  try {
+    await showProgress(res, ctx.stdout as NodeJS.WriteStream);
+  } catch (e) {
+    if (e instanceof StatusError) throw new StatusError(1, `Error response from daemon: ${e.message}`);
+    throw e;
   }
   return 0;
 }

@@ -19,6 +19,8 @@ import { parseImageConfig } from '../../../store/metadata/images.ts';
 import { chainIds, checkDepth } from '../../../store/layer/store.ts';
 import { layerWorkers } from '../workers.ts';
 import { MEDIA, shortId, type ImageService } from '../service.ts';
+import { byteMessage, shortDigest } from '../progress.ts';
+import { platformMatches, type Platform } from '../../../lib/platform.ts';
 
 const METADATA_MAX = 16 << 20;
 const METADATA = /^(manifest\.json|index\.json|oci-layout|repositories|[^/]+\.json|[^/]+\/json|[^/]+\/VERSION)$/;
@@ -27,6 +29,10 @@ const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd
 export interface LoadOptions {
   /** Called with each line docker prints ("Loaded image: busybox:latest"). */
   onMessage: (line: string) => void;
+  /** Called with docker's "Loading layer" progress messages, when wanted. */
+  onProgress?: (m: Record<string, unknown>) => void;
+  /** Load only the images made for this platform; the others are skipped, as dockerd does. */
+  platform?: Platform;
 }
 
 interface ImageEntry {
@@ -109,6 +115,7 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
     for (const e of entries) {
       const configDigest = e.config;
       const config = parseImageConfig(await images.content.read(configDigest));
+      if (opts.platform && !platformMatches({ os: config.os, architecture: config.architecture, variant: config.variant }, opts.platform)) continue;
       const diffIds = config.rootfs.diff_ids;
       checkDepth(diffIds.length);
       if (diffIds.length !== e.layers.length) throw bad(`image ${shortId(configDigest)} lists ${e.layers.length} layers but its config has ${diffIds.length}`);
@@ -118,7 +125,10 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
         if (images.layers.get(chains[i])) return undefined;
         const { staging, diffDir } = await images.layers.stage();
         try {
-          const r = await layerWorkers.run({ file: images.content.blobPath(digest), digest, diffDir }, () => {});
+          // As docker: the layer's short diff ID, bytes of the archived layer file read so far.
+          const total = opts.onProgress ? await images.content.size(digest) : 0;
+          const report = opts.onProgress ? (current: number) => opts.onProgress!(byteMessage('Loading layer', shortDigest(diffIds[i]), current, total)) : () => {};
+          const r = await layerWorkers.run({ file: images.content.blobPath(digest), digest, diffDir }, report);
           if (r.diffId !== diffIds[i]) throw bad(`layer ${digest} has diff ID ${r.diffId}, the config says ${diffIds[i]}`);
           return { staging, diffId: r.diffId, size: r.unpackedSize };
         } catch (err) {

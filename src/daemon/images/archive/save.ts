@@ -9,7 +9,8 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { once } from 'node:events';
 import { encodeHeader, padding, END } from '../../../lib/tar/header.ts';
-import { invalidParameter } from '../../../errdefs/index.ts';
+import { invalidParameter, notFound } from '../../../errdefs/index.ts';
+import { formatPlatform, platformMatches, type Platform } from '../../../lib/platform.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString, familiarName, fullName, type Reference } from '../../../lib/reference.ts';
 import { log } from '../../../lib/log.ts';
 import type { Image } from '../../../store/metadata/images.ts';
@@ -75,9 +76,19 @@ async function manifestOf(images: ImageService, img: Image): Promise<{ digest: s
 }
 
 /** Streams the archive for `names`; errors before the first byte reject, later ones end the stream with an error. */
-export async function saveImages(images: ImageService, names: string[]): Promise<Readable> {
+export async function saveImages(images: ImageService, names: string[], platform?: Platform): Promise<Readable> {
   if (!names.length) throw invalidParameter('no images to save');
   const selected = selectImages(images, names);
+  if (platform) {
+    // The store holds one platform per image: --platform can only confirm it (as dockerd's graph-driver store).
+    for (const s of selected) {
+      const have = { os: s.img.config.os, architecture: s.img.config.architecture, variant: s.img.config.variant };
+      if (!platformMatches(have, platform)) {
+        const name = s.refs[0] ? familiarString(s.refs[0]) : s.img.rec.id;
+        throw notFound(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform(have)}`);
+      }
+    }
+  }
   const plans = [];
   for (const s of selected) plans.push({ ...s, manifest: await manifestOf(images, s.img) });
   for (const p of plans) for (const l of p.manifest.layers) if (!(await images.content.has(l.digest))) throw invalidParameter(`layer ${l.digest} of image ${p.img.rec.id} is not in the content store; pull the image again to save it`);

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Platform } from '../../../../lib/platform.ts';
 import type { ImageInspect, ImageSummary, ImageHistoryItem } from '../../../../api/types.ts';
 
 export type DeleteRecord = { Untagged: string } | { Deleted: string };
@@ -11,9 +12,10 @@ export interface ImageBackend {
   /** POST /images/prune. */
   prune(filters: Map<string, string[]>): Promise<{ ImagesDeleted: DeleteRecord[] | null; SpaceReclaimed: number }>;
   /** `docker save`: the archive of `names`, streamed. */
-  save(names: string[]): Promise<Readable>;
+  save(names: string[], platform?: Platform): Promise<Readable>;
   /** `docker load`: reports each "Loaded image: …" line. */
-  load(src: Readable, onMessage: (line: string) => void): Promise<void>;
+  /** onProgress, when given, receives docker's "Loading layer" progress messages. */
+  load(src: Readable, onMessage: (line: string) => void, onProgress?: (m: Record<string, unknown>) => void, platform?: Platform): Promise<void>;
   remove(name: string, opts: { force: boolean; prune: boolean }): Promise<DeleteRecord[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
   importImage(src: Readable, opts: { repo?: string; tag?: string; message?: string; changes: string[]; source: string; platform?: string }): Promise<string>;

@@ -4,6 +4,7 @@ import type { Route } from '../../router.ts';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImageBackend } from './backend.ts';
+import { platformQuery } from '../../../../lib/platform.ts';
 
 /** A tar archive as the response body; a failure after the first byte cuts the connection. */
 async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
@@ -46,13 +47,15 @@ export function imageRoutes(b: ImageBackend): Route[] {
     },
     { method: 'GET', path: '/images/{name*}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.name)) },
     { method: 'POST', path: '/images/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
-    { method: 'GET', path: '/images/get', handler: async (ctx) => sendArchive(ctx, await b.save(ctx.query.getAll('names'))) },
-    { method: 'GET', path: '/images/{name*}/get', handler: async (ctx) => sendArchive(ctx, await b.save([ctx.params.name])) },
+    { method: 'GET', path: '/images/get', handler: async (ctx) => sendArchive(ctx, await b.save(ctx.query.getAll('names'), platformQuery(ctx.query.getAll('platform')))) },
+    { method: 'GET', path: '/images/{name*}/get', handler: async (ctx) => sendArchive(ctx, await b.save([ctx.params.name], platformQuery(ctx.query.getAll('platform')))) },
     {
       method: 'POST', path: '/images/load',
       handler: async (ctx) => {
-        // quiet only silences progress, and loading shows none: the lines are the same.
-        await jsonStream(ctx, (emit) => b.load(ctx.req, (line) => emit({ stream: `${line}\n` })));
+        // quiet silences the per-layer progress; the "Loaded image" lines come either way.
+        const quiet = boolValue(ctx.query, 'quiet');
+        const platform = platformQuery(ctx.query.getAll('platform'));
+        await jsonStream(ctx, (emit) => b.load(ctx.req, (line) => emit({ stream: `${line}\n` }), quiet ? undefined : (m) => emit(m), platform));
       },
     },
     { method: 'GET', path: '/images/{name*}/history', handler: async (ctx) => writeJson(ctx, 200, b.history(ctx.params.name)) },
