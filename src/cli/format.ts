@@ -52,41 +52,192 @@ export function renderTable(rows: Record<string, unknown>[], columns: [field: st
   return tabwrite(lines);
 }
 
-function templateError(e: unknown): StatusError {
-  return new StatusError(1, e instanceof Error ? e.message : String(e));
+/**
+ * How a command reports template errors, as the docker CLI's code path for it does: most
+ * listings wrap both parse and exec errors in "template parsing error: ", `ps` says "failed
+ * to parse/execute template: ", some print Go's error bare.
+ */
+export interface TemplateErrorStyle {
+  parse: string;
+  exec: string;
+  /** Exit code for a template that does not parse (docker's inspect, version, info: 64). */
+  parseExit?: number;
+}
+
+export const FORMATTER_ERRORS: TemplateErrorStyle = { parse: 'template parsing error: ', exec: 'template parsing error: ' };
+
+function templateError(e: unknown, prefix: string, code = 1): StatusError {
+  return new StatusError(code, prefix + (e instanceof Error ? e.message : String(e)));
+}
+
+/** Marks a struct row so that `json` writes its fields in their own order (a Go struct without MarshalJSON). */
+export function fieldOrderJson<T extends object>(row: T): T {
+  Object.defineProperty(row, 'toJSON', { value: () => ({ ...row }), enumerable: false });
+  return row;
+}
+
+/** Marks a row so that `json` writes its fields with keys sorted, as the CLI's contexts marshal themselves. */
+export function sortedJson<T extends object>(row: T): T {
+  Object.defineProperty(row, 'toJSON', { value: () => new Map(Object.entries(row)), enumerable: false });
+  return row;
 }
 
 /**
  * Renders rows with a user format (`table …`, a plain template, or `json`). `headers` maps
  * placeholder names to column titles for the table header row.
  */
-export async function renderRows(rows: object[], format: string, headers: Record<string, string>): Promise<string> {
+export async function renderRows(rows: object[], format: string, headers: Record<string, string>, errors: TemplateErrorStyle = FORMATTER_ERRORS): Promise<string> {
   const { parseTemplate, dockerFuncs, dockerHeaderFuncs, dockerPreFormat } = await engine();
   const { table, format: body } = dockerPreFormat(format);
   let tmpl;
   try {
     tmpl = parseTemplate(body, { funcs: dockerFuncs });
   } catch (e) {
-    throw templateError(e);
+    throw templateError(e, errors.parse);
   }
   const lines: string[] = [];
   try {
-    if (table) lines.push(tmpl.execute(structRow('headerContext', headers), { funcs: dockerHeaderFuncs }));
     for (const r of rows) lines.push(tmpl.execute(r));
   } catch (e) {
-    throw templateError(e);
+    throw templateError(e, errors.exec);
   }
-  if (table) return tabwrite(lines);
-  return lines.map((l) => l + '\n').join('');
+  if (!table) return lines.map((l) => l + '\n').join('');
+  // The header row comes last, over a plain map of titles, its errors ignored (docker's postFormat).
+  let header = '';
+  try {
+    header = tmpl.execute({ ...headers }, { funcs: dockerHeaderFuncs });
+  } catch {
+    header = '';
+  }
+  return tabwrite([header, ...lines]);
 }
 
-/** One template over one object (inspect, version, info). */
-export async function renderOne(obj: unknown, format: string): Promise<string> {
+/**
+ * Checks a format before anything is listed, as `docker ps` does: parsed whole (the `table`
+ * word included) and run once over an empty row.
+ */
+export async function validateFormat(format: string, emptyRow: object, errors: TemplateErrorStyle): Promise<void> {
+  const { parseTemplate, dockerFuncs } = await engine();
+  let tmpl;
+  try {
+    tmpl = parseTemplate(format, { funcs: dockerFuncs });
+  } catch (e) {
+    throw templateError(e, errors.parse);
+  }
+  try {
+    tmpl.execute(emptyRow);
+  } catch (e) {
+    throw templateError(e, errors.exec);
+  }
+}
+
+/**
+ * One template over one object, as `version` and `info` run it: straight to the output with
+ * a newline after it, even when it fails (the error follows).
+ */
+export async function renderOne(ctx: { stdout: NodeJS.WritableStream }, obj: unknown, format: string, opts: { name?: string } = {}): Promise<void> {
   const { parseTemplate, dockerFuncs, dockerPreFormat } = await engine();
   const { format: body } = dockerPreFormat(format);
+  let tmpl;
   try {
-    return parseTemplate(body, { funcs: dockerFuncs }).execute(obj) + '\n';
+    tmpl = parseTemplate(body, { funcs: dockerFuncs, name: opts.name });
   } catch (e) {
-    throw templateError(e);
+    throw templateError(e, 'template parsing error: ', 64);
   }
+  let out: string;
+  try {
+    out = tmpl.execute(obj);
+  } catch (e) {
+    ctx.stdout.write('\n');
+    throw templateError(e, '');
+  }
+  ctx.stdout.write(out + '\n');
+}
+
+/** Map-typed fields of docker's inspect structs: a missing key in them is "<no value>", not an error. */
+const MAP_FIELDS = new Set(['Labels', 'Options', 'ExposedPorts', 'Volumes', 'Ports', 'PortBindings', 'Networks', 'Annotations', 'DriverOpts', 'Sysctls', 'StorageOpt', 'Tmpfs', 'Data', 'DriverOptions']);
+/** Struct fields docker omits from JSON when empty: absent, a template still sees their zero value. */
+const OPTIONAL_FIELDS: [string, () => unknown][] = [
+  ...['StopSignal', 'MacAddress', 'WorkingDir', 'User', 'Variant', 'OsVersion', 'Comment', 'Author', 'Parent', 'DockerVersion', 'Created', 'Container', 'Domainname'].map((k): [string, () => unknown] => [k, () => '']),
+  ...['Node', 'Health', 'Healthcheck', 'Descriptor', 'Identity', 'ContainerConfig', 'ImageManifestDescriptor', 'Init', 'StopTimeout', 'SizeRw', 'SizeRootFs'].map((k): [string, () => unknown] => [k, () => null]),
+  ...['ArgsEscaped', 'NetworkDisabled'].map((k): [string, () => unknown] => [k, () => false]),
+  ...['Shell', 'OnBuild', 'Entrypoint', 'Cmd', 'Env', 'Manifests', 'Mounts'].map((k): [string, () => unknown] => [k, () => []]),
+];
+const OPTIONAL_MAPS = ['ExposedPorts', 'Volumes', 'Labels', 'Annotations'];
+
+/**
+ * Inspect data as docker's TemplateInspector sees it: struct fields that do not exist are an
+ * error ("map has no entry for key", from its raw-JSON fallback with missingkey=error), keys
+ * of map-typed fields and absent optional fields are not.
+ */
+const SLICE_FIELDS = new Set(['Shell', 'OnBuild', 'Entrypoint', 'Cmd', 'Env', 'Manifests', 'Mounts']);
+
+function inspectView(v: unknown, key: string, parentKey: string, lenient: symbol): unknown {
+  // Typed nil slices and maps print as "[]" and "map[]"; time.Time fields as Go prints them.
+  if (v === null && SLICE_FIELDS.has(key)) return [];
+  if (v === null && OPTIONAL_MAPS.includes(key)) return { [lenient]: true };
+  if (key === 'LastTagTime' && typeof v === 'string' && !Number.isNaN(Date.parse(v))) return new Date(v);
+  if (Array.isArray(v)) return v.map((x) => inspectView(x, '', key, lenient));
+  if (!v || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  const isMap = MAP_FIELDS.has(key) || (key === 'Config' && parentKey === 'LogConfig');
+  const out: Record<string | symbol, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = isMap ? inspectView(x, '', '', lenient) : inspectView(x, k, key, lenient);
+  if (isMap) out[lenient] = true;
+  else {
+    for (const [f, zero] of OPTIONAL_FIELDS) if (!Object.hasOwn(out, f)) Object.defineProperty(out, f, { value: zero(), enumerable: false });
+    for (const f of OPTIONAL_MAPS) if (!Object.hasOwn(out, f)) Object.defineProperty(out, f, { value: { [lenient]: true }, enumerable: false });
+  }
+  return out;
+}
+
+/**
+ * docker inspect's output for several objects: the template is parsed first (a bad one exits
+ * 64 before anything is fetched), results one per line; objects whose template fails add
+ * their error. With nothing printed, a single newline (docker's Flush).
+ */
+export async function inspectEach(
+  ctx: { stdout: NodeJS.WritableStream },
+  refs: string[],
+  fetch: (ref: string) => Promise<unknown>,
+  format: string | undefined,
+): Promise<void> {
+  const errors: string[] = [];
+  if (!format || format === 'json') {
+    const objs: unknown[] = [];
+    for (const r of refs) {
+      try {
+        objs.push(await fetch(r));
+      } catch (e) {
+        errors.push(e instanceof Error ? e.message : String(e));
+      }
+    }
+    ctx.stdout.write(JSON.stringify(objs, null, 4) + '\n');
+  } else {
+    const { parseTemplate, dockerFuncs, dockerPreFormat, LENIENT } = await engine();
+    const { format: body } = dockerPreFormat(format);
+    let tmpl;
+    try {
+      tmpl = parseTemplate(body, { funcs: dockerFuncs, missingKey: 'error' });
+    } catch (e) {
+      throw templateError(e, 'template parsing error: ', 64);
+    }
+    let out = '';
+    for (const r of refs) {
+      let obj: unknown;
+      try {
+        obj = await fetch(r);
+      } catch (e) {
+        errors.push(e instanceof Error ? e.message : String(e));
+        continue;
+      }
+      try {
+        out += tmpl.execute(inspectView(obj, '', '', LENIENT)) + '\n';
+      } catch (e) {
+        errors.push('template parsing error: ' + (e instanceof Error ? e.message : String(e)));
+      }
+    }
+    ctx.stdout.write(out || '\n');
+  }
+  if (errors.length) throw new StatusError(1, errors.join('\n'));
 }

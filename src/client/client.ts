@@ -41,8 +41,8 @@ export class Client {
     return this.t.json('POST', '/containers/create', { body, query: { name } });
   }
 
-  containerList(opts: { all?: boolean; limit?: number; filters?: Map<string, string[]> }): Promise<ContainerSummary[]> {
-    return this.t.json('GET', '/containers/json', { query: { all: opts.all || undefined, limit: opts.limit, filters: filtersParam(opts.filters) } });
+  containerList(opts: { all?: boolean; limit?: number; filters?: Map<string, string[]>; size?: boolean }): Promise<ContainerSummary[]> {
+    return this.t.json('GET', '/containers/json', { query: { all: opts.all || undefined, limit: opts.limit, size: opts.size || undefined, filters: filtersParam(opts.filters) } });
   }
 
   containerInspect(id: string): Promise<ContainerInspect> {

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION } from '../api/version.ts';
-import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig } from '../api/types.ts';
+import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary } from '../api/types.ts';
 import { invalidParameter, notImplemented, system } from '../errdefs/index.ts';
 import { ContentStore } from '../store/content/store.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
@@ -219,6 +219,7 @@ export class Daemon implements SystemBackend {
     return {
       create: (req, name) => cs.create(req, name),
       list: (opts) => this.listContainers(opts),
+      addSizes: (list) => this.addContainerSizes(list),
       inspect: (ref) => this.inspectContainer(ref),
       start: (ref) => cs.start(ref),
       stop: (ref, opts) => cs.stop(ref, opts),
@@ -275,16 +276,21 @@ export class Daemon implements SystemBackend {
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
   }
 
-  /** `docker system df`: images (shared layers counted once), containers' own layers, and the empty rest. */
-  async diskUsage(): Promise<Record<string, unknown>> {
-    const images = this.images.list({ all: true, sharedSize: true });
-    const containers = this.listContainers({ all: true, limit: -1, filters: new Map() });
-    for (const c of containers) {
+  /** A container's writable layer (SizeRw) and that plus its image (SizeRootFs), as docker's `ps -s`. */
+  private async addContainerSizes(list: ContainerSummary[]): Promise<void> {
+    for (const c of list) {
       const [upper] = await this.images.snapshots.layerDirs(c.Id);
       c.SizeRw = await dirSize(upper);
       const img = this.images.images.get(c.ImageID);
       c.SizeRootFs = c.SizeRw + (img ? this.images.size(img) : 0);
     }
+  }
+
+  /** `docker system df`: images (shared layers counted once), containers' own layers, and the empty rest. */
+  async diskUsage(): Promise<Record<string, unknown>> {
+    const images = this.images.list({ all: true, sharedSize: true });
+    const containers = this.listContainers({ all: true, limit: -1, filters: new Map() });
+    await this.addContainerSizes(containers);
     return { LayersSize: this.images.layersSize(), Images: images, Containers: containers, Volumes: [], BuildCache: [] };
   }
 

@@ -58,7 +58,8 @@ export const dockerFuncs: Record<string, (...args: unknown[]) => unknown> = {
       try {
         // The CLI's listing contexts marshal themselves as a Go map (formatter.MarshalJSON →
         // json.Marshal): keys sorted, <>& escaped. Rows made with structRow are those contexts.
-        if (v && typeof v === 'object' && (v as Record<symbol, unknown>)[STRUCT] !== undefined && !Array.isArray(v)) {
+        // A context with its own toJSON (system df -v's) decides for itself.
+        if (v && typeof v === 'object' && (v as Record<symbol, unknown>)[STRUCT] !== undefined && !Array.isArray(v) && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
           return marshal(new Map(Object.entries(v as Record<string, unknown>)), true);
         }
         return marshal(v);

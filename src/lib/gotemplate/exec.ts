@@ -45,7 +45,7 @@ import {
 } from './funcs.ts';
 import type { ParseResult } from './parser.ts';
 import { quote } from '../goquote.ts';
-import { hasStructField, isTrue, kindOf, sortedEntries, typeName } from './values.ts';
+import { LENIENT, hasStructField, isTrue, kindOf, sortedEntries, typeName } from './values.ts';
 
 /** Maximum depth of nested {{template}} calls (Go uses 100000; a JS stack holds a bit under 1000). */
 const MAX_EXEC_DEPTH = 500;
@@ -67,6 +67,8 @@ interface Variable {
 export interface ExecContext {
   parsed: ParseResult;
   funcs: Readonly<Record<string, TemplateFunc>>;
+  /** missingkey=error: a missing key in a map (not marked LENIENT) is an error. */
+  missingKeyError?: boolean;
 }
 
 class State {
@@ -417,9 +419,13 @@ class State {
       }
       case 'map': {
         if (hasArgs) this.errorf(`${fieldName} is not a method but has arguments`);
+        const o = receiver as Record<string | symbol, unknown>;
+        const found = receiver instanceof Map ? receiver.has(fieldName) : Object.hasOwn(o, fieldName);
+        if (!found && this.ctx.missingKeyError && !(receiver instanceof Map ? false : LENIENT in o)) {
+          this.errorf(`map has no entry for key ${quote(fieldName)}`);
+        }
         if (receiver instanceof Map) return receiver.get(fieldName);
-        const o = receiver as Record<string, unknown>;
-        return Object.hasOwn(o, fieldName) ? o[fieldName] : undefined;
+        return found ? o[fieldName] : undefined;
       }
     }
     this.errorf(`can't evaluate field ${fieldName} in type ${typeName(receiver)}`);

@@ -18,7 +18,7 @@ import { parse } from './parser.ts';
 import { dockerFuncs } from './docker.ts';
 
 export { TemplateError } from './errors.ts';
-export { STRUCT } from './values.ts';
+export { STRUCT, LENIENT } from './values.ts';
 export { withSignature } from './funcs.ts';
 export type { FuncSignature, GoType } from './funcs.ts';
 export {
@@ -34,6 +34,13 @@ export { sprint, sprintf, sprintln } from './fmt.ts';
 export interface TemplateOptions {
   /** Functions callable from the template, in addition to (and overriding) the builtins. */
   funcs?: Record<string, (...args: unknown[]) => unknown>;
+  /** The template's name, as Go's template.New(name): it appears in error messages. */
+  name?: string;
+  /**
+   * Go's Option("missingkey=error"): a missing map key is an exec error ("map has no entry
+   * for key"), except in maps marked LENIENT.
+   */
+  missingKey?: 'default' | 'error';
 }
 
 export interface ExecuteOptions {
@@ -58,10 +65,11 @@ export function parseTemplate(text: string, opts?: TemplateOptions): Template {
   const funcs: Record<string, TemplateFunc> = { ...(opts?.funcs ?? {}) };
   const hasFunction = (name: string): boolean =>
     (Object.hasOwn(funcs, name) && typeof funcs[name] === 'function') || isBuiltin(name);
-  const parsed = parse(text, { hasFunction });
+  const parsed = parse(text, { hasFunction, parseName: opts?.name });
+  const missingKeyError = opts?.missingKey === 'error';
   const run = (name: string, data: unknown, eopts?: ExecuteOptions): string => {
     const merged = eopts?.funcs ? { ...funcs, ...eopts.funcs } : funcs;
-    return executeTemplate({ parsed, funcs: merged }, name, data);
+    return executeTemplate({ parsed, funcs: merged, missingKeyError }, name, data);
   };
   return {
     execute: (data, eopts) => run(parsed.parseName, data, eopts),

@@ -14,6 +14,13 @@
  */
 export const STRUCT = Symbol.for('berth.gotemplate.struct');
 
+/**
+ * Mark a map as keeping Go's default missing-key behaviour ("<no value>") even when the
+ * template runs with missingkey=error: what a typed map field (labels, options) does in
+ * docker's inspect, where only struct fields are checked.
+ */
+export const LENIENT = Symbol.for('berth.gotemplate.lenient');
+
 export type Kind =
   | 'invalid'
   | 'nil'

@@ -1,7 +1,7 @@
 /** `berth ps` / `container ls`: docker's columns, filters, truncation and --format. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
-import { ago, ellipsis, renderRows, renderTable, shortId, structRow, humanSize } from '../../format.ts';
+import { ago, ellipsis, renderRows, renderTable, shortId, structRow, humanSize, validateFormat } from '../../format.ts';
 import type { ContainerSummary } from '../../../api/types.ts';
 
 const psFlags = defineFlags({
@@ -51,7 +51,7 @@ export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unkno
   if (trunc && image.startsWith('sha256:')) image = shortId(image);
   else if (trunc && image.includes('@')) image = image.slice(0, image.indexOf('@'));
   const labels = Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-  return structRow('ContainerContext', {
+  const row = structRow('*formatter.ContainerContext', {
     ID: trunc ? shortId(c.Id) : c.Id,
     Image: image,
     Command: JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command),
@@ -69,13 +69,25 @@ export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unkno
     LocalVolumes: '0',
     Platform: null,
   });
+  // ContainerContext.Label(name): one label's value, "" when absent.
+  Object.defineProperty(row, 'Label', { value: (name: unknown) => (c.Labels ?? {})[String(name)] ?? '', enumerable: false });
+  return row;
 }
 
 export async function ps(ctx: CliContext, p: Parsed<typeof psFlags>): Promise<number> {
   const f = p.flags;
   const filters = parseFilterFlags(f.filter);
   const limit = f.latest ? 1 : f.last;
-  const list = await ctx.client.containerList({ all: f.all, ...(limit > 0 ? { limit } : {}), filters });
+  let size = f.size;
+  if (f.format) {
+    // As docker: the format is checked (the `table` word and all) over an empty container
+    // before listing, and a format that reads .Size asks the daemon for sizes.
+    const empty = psRow({ Id: '', Names: [], Image: '', ImageID: '', Command: '', Created: 0, Ports: [], Labels: {}, State: '', Status: '', Mounts: [] } as unknown as ContainerSummary, false);
+    const sizeValue = empty.Size;
+    Object.defineProperty(empty, 'Size', { get: () => ((size = true), sizeValue), enumerable: true });
+    await validateFormat(f.format, empty, { parse: 'failed to parse template: ', exec: 'failed to execute template: ' });
+  }
+  const list = await ctx.client.containerList({ all: f.all, ...(limit > 0 ? { limit } : {}), filters, size });
   if (f.quiet && !f.format) {
     ctx.stdout.write(list.map((c) => (f.noTrunc ? c.Id : shortId(c.Id)) + '\n').join(''));
     return 0;

@@ -25,7 +25,7 @@ export function historyRows(items: ImageHistoryItem[], opts: { human: boolean; t
     const created = new Date(h.Created * 1000);
     const rfc3339 = created.toISOString().replace(/\.\d{3}Z$/, 'Z');
     const createdBy = h.CreatedBy.replace(/\t/g, ' ');
-    return structRow('historyContext', {
+    return structRow('*image.historyContext', {
       ID: opts.trunc && h.Id !== '<missing>' ? shortId(h.Id) : h.Id,
       CreatedSince: opts.human ? ago(h.Created) : rfc3339,
       CreatedAt: rfc3339,

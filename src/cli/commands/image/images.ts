@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
-import { ago, goTimeString, humanSize, renderOne, renderRows, renderTable, shortId, structRow } from '../../format.ts';
+import { ago, goTimeString, humanSize, inspectEach, renderRows, renderTable, shortId, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
 import { jsonLines } from '../../../client/http.ts';
 import type { ImageSummary } from '../../../api/types.ts';
@@ -37,12 +37,12 @@ function imageRows(list: ImageSummary[], trunc: boolean): Record<string, unknown
     const digest = (repo: string) => img.RepoDigests.find((d) => d.startsWith(repo + '@'))?.split('@')[1] ?? '<none>';
     if (img.RepoTags.length === 0) {
       const [repo] = img.RepoDigests.length ? img.RepoDigests[0].split('@') : ['<none>'];
-      rows.push(structRow('imageContext', { ...base, Repository: repo, Tag: '<none>', Digest: img.RepoDigests.length ? digest(repo) : '<none>' }));
+      rows.push(structRow('*formatter.imageContext', { ...base, Repository: repo, Tag: '<none>', Digest: img.RepoDigests.length ? digest(repo) : '<none>' }));
       continue;
     }
     for (const t of img.RepoTags) {
       const [repo, tag] = splitTag(t);
-      rows.push(structRow('imageContext', { ...base, Repository: repo, Tag: tag, Digest: digest(repo) }));
+      rows.push(structRow('*formatter.imageContext', { ...base, Repository: repo, Tag: tag, Digest: digest(repo) }));
     }
   }
   return rows;
@@ -82,27 +82,14 @@ export const imageInspectCommand = defineCommand({
   flags: inspectFlags, args: { min: 1 },
 });
 
-/** Prints inspect results as docker does: an indented JSON array, or one template result per object. */
-export async function printInspect(ctx: CliContext, objs: unknown[], format: string | undefined): Promise<void> {
-  if (!format || format === 'json') {
-    ctx.stdout.write(JSON.stringify(objs, null, 4) + '\n');
-    return;
-  }
-  for (const o of objs) ctx.stdout.write(await renderOne(o, format));
-}
-
 export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
-  const objs: unknown[] = [];
-  const errors: string[] = [];
-  for (const n of p.args) {
+  await inspectEach(ctx, p.args, async (n) => {
     try {
-      objs.push(await ctx.client.imageInspect(n));
+      return await ctx.client.imageInspect(n);
     } catch (e) {
-      errors.push(e instanceof Error ? e.message : String(e));
+      throw new Error(`Error: ${e instanceof Error ? e.message : String(e)}`);
     }
-  }
-  await printInspect(ctx, objs, p.flags.format);
-  if (errors.length) throw new StatusError(1, errors.map((e) => `Error: ${e}`).join('\n'));
+  }, p.flags.format);
   return 0;
 }
 

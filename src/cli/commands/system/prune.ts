@@ -1,8 +1,9 @@
 /** `berth image prune`, `container prune`, `system prune` and `system df`, with docker's prompts and tables. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import type { CliContext } from '../../context.ts';
-import { humanSize, renderRows, renderTable, shortId, structRow, ago } from '../../format.ts';
-import { parseFilterFlags } from '../container/ps.ts';
+import { StatusError, type CliContext } from '../../context.ts';
+import type { DiskUsage as SystemDf } from '../../../api/types.ts';
+import { humanSize, renderRows, renderTable, shortId, structRow, ago, goTimeString, sortedJson, fieldOrderJson } from '../../format.ts';
+import { parseFilterFlags, psRow } from '../container/ps.ts';
 
 /** Asks on the terminal (or reads a line from piped stdin); true for y/Y. */
 async function confirm(ctx: CliContext, warning: string): Promise<boolean> {
@@ -125,11 +126,12 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
   const cTotal = du.Containers.reduce((a, c) => a + (c.SizeRw ?? 0), 0);
   const cReclaim = du.Containers.filter((c) => !ACTIVE.has(c.State)).reduce((a, c) => a + (c.SizeRw ?? 0), 0);
   const rows = [
-    structRow('diskUsageContext', { Type: 'Images', TotalCount: String(du.Images.length), Active: String(du.Images.filter((i) => i.Containers > 0).length), Size: humanSize(total, 4), Reclaimable: pct(total - used, total) }),
-    structRow('diskUsageContext', { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => ACTIVE.has(c.State)).length), Size: humanSize(cTotal, 4), Reclaimable: pct(cReclaim, cTotal) }),
-    structRow('diskUsageContext', { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
-    structRow('diskUsageContext', { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
+    structRow('*formatter.diskUsageImagesContext', { Type: 'Images', TotalCount: String(du.Images.length), Active: String(du.Images.filter((i) => i.Containers > 0).length), Size: humanSize(total, 4), Reclaimable: pct(total - used, total) }),
+    structRow('*formatter.diskUsageContainersContext', { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => ACTIVE.has(c.State)).length), Size: humanSize(cTotal, 4), Reclaimable: pct(cReclaim, cTotal) }),
+    structRow('*formatter.diskUsageVolumesContext', { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
+    structRow('*formatter.diskUsageBuilderContext', { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
   ];
+  if (p.flags.verbose && p.flags.format && p.flags.format !== 'table') return dfVerboseFormat(ctx, du, p.flags.format);
   if (p.flags.format && p.flags.format !== 'table') {
     ctx.stdout.write(await renderRows(rows, p.flags.format, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
     return 0;
@@ -138,14 +140,7 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
     ctx.stdout.write(renderTable(rows, [['Type', 'TYPE'], ['TotalCount', 'TOTAL'], ['Active', 'ACTIVE'], ['Size', 'SIZE'], ['Reclaimable', 'RECLAIMABLE']]));
     return 0;
   }
-  const imgRows: Record<string, unknown>[] = [];
-  for (const i of du.Images) {
-    const tags = i.RepoTags.length ? i.RepoTags : ['<none>:<none>'];
-    for (const t of tags) {
-      const at = t.lastIndexOf(':');
-      imgRows.push({ Repository: t.slice(0, at), Tag: t.slice(at + 1), ID: shortId(i.Id), CreatedSince: ago(i.Created), Size: humanSize(i.Size), SharedSize: humanSize(i.SharedSize, 4), UniqueSize: humanSize(i.Size - i.SharedSize, 4), Containers: String(i.Containers) });
-    }
-  }
+  const imgRows = du.Images.map((i) => dfImageRow(i, true));
   const ctrRows = du.Containers.map((c) => ({
     ID: shortId(c.Id), Image: c.Image, Command: JSON.stringify(c.Command.length > 20 ? `${c.Command.slice(0, 19)}…` : c.Command), LocalVolumes: String(c.Mounts.filter((m) => m.Type === 'volume').length),
     Size: humanSize(c.SizeRw ?? 0), CreatedSince: ago(c.Created), Status: c.Status, Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
@@ -154,5 +149,50 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
   ctx.stdout.write(`Containers space usage:\n\n${renderTable(ctrRows, [['ID', 'CONTAINER ID'], ['Image', 'IMAGE'], ['Command', 'COMMAND'], ['LocalVolumes', 'LOCAL VOLUMES'], ['Size', 'SIZE'], ['CreatedSince', 'CREATED'], ['Status', 'STATUS'], ['Names', 'NAMES']])}\n`);
   ctx.stdout.write(`Local Volumes space usage:\n\n${renderTable([], [['Name', 'VOLUME NAME'], ['Links', 'LINKS'], ['Size', 'SIZE']])}\n`);
   ctx.stdout.write('Build cache usage: 0B\n\n' + renderTable([], [['ID', 'CACHE ID'], ['Type', 'CACHE TYPE'], ['Size', 'SIZE'], ['Created', 'CREATED'], ['LastUsed', 'LAST USED'], ['Usage', 'USAGE'], ['Shared', 'SHARED']]));
+  return 0;
+}
+
+/** docker's df -v image row: the first tag only (docker: "Only show the first tag"). */
+function dfImageRow(i: SystemDf['Images'][number], trunc: boolean): Record<string, unknown> {
+  let repo = '<none>';
+  let tag = '<none>';
+  const first = i.RepoTags[0];
+  if (first && first !== '<none>:<none>') {
+    const at = first.lastIndexOf(':');
+    repo = first.slice(0, at);
+    tag = first.slice(at + 1);
+  }
+  return {
+    Containers: String(i.Containers), CreatedAt: goTimeString(i.Created), CreatedSince: ago(i.Created), Digest: '',
+    ID: trunc ? shortId(i.Id) : i.Id, Repository: repo, SharedSize: humanSize(i.SharedSize, 4), Size: humanSize(i.Size), Tag: tag,
+    UniqueSize: humanSize(i.Size - i.SharedSize, 4), VirtualSize: humanSize(i.Size, 4),
+  };
+}
+
+/**
+ * `system df -v --format`: one template over the whole usage (docker's diskUsageContext:
+ * Images, Containers, Volumes, BuildCache), untruncated, written without a trailing newline;
+ * exec errors come bare, as docker prints them.
+ */
+async function dfVerboseFormat(ctx: CliContext, du: SystemDf, format: string): Promise<number> {
+  const { dockerPreFormat, parseTemplate, dockerFuncs } = await import('../../../lib/gotemplate/index.ts');
+  const { format: body } = dockerPreFormat(format);
+  let tmpl;
+  try {
+    tmpl = parseTemplate(body, { funcs: dockerFuncs });
+  } catch (e) {
+    throw new StatusError(1, `template parsing error: ${(e as Error).message}`);
+  }
+  const data = fieldOrderJson(structRow('*formatter.diskUsageContext', {
+    Images: du.Images.map((i) => sortedJson(structRow('*formatter.imageContext', dfImageRow(i, false)))),
+    Containers: du.Containers.map((c) => sortedJson(psRow({ ...c, SizeRootFs: 0 }, false))), // docker: "Don't display the virtual size"
+    Volumes: [] as unknown[],
+    BuildCache: [] as unknown[],
+  }));
+  try {
+    ctx.stdout.write(tmpl.execute(data));
+  } catch (e) {
+    throw new StatusError(1, (e as Error).message);
+  }
   return 0;
 }

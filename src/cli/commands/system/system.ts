@@ -3,8 +3,7 @@ import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../../api/version.ts';
 import { kindOf } from '../../../errdefs/index.ts';
-import { printInspect } from '../image/images.ts';
-import { renderOne } from '../../format.ts';
+import { fieldOrderJson, inspectEach, renderOne, structRow } from '../../format.ts';
 import type { VersionResponse } from '../../../api/types.ts';
 
 declare const BERTH_BUILD_TIME: string | undefined;
@@ -48,7 +47,9 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
       if (from in o) Object.defineProperty(o, to, { get: () => (o as Record<string, unknown>)[from], enumerable: false });
       return o;
     };
-    ctx.stdout.write(await renderOne({ Client: alias(client, 'ApiVersion', 'APIVersion'), Server: server ? alias(server, 'ApiVersion', 'APIVersion') : null }, p.flags.format));
+    // Go structs for unknown fields' errors, marshalled in field order as docker's are.
+    const data = fieldOrderJson(structRow('system.versionInfo', { Client: fieldOrderJson(alias(structRow('system.clientVersion', client), 'ApiVersion', 'APIVersion')), Server: server ? alias(server, 'ApiVersion', 'APIVersion') : null }));
+    await renderOne(ctx, data, p.flags.format, { name: 'version' });
   } else {
     let out = `Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}\n Node version:      ${process.versions.node}\n Built:             ${client.BuildTime || 'unknown'}\n OS/Arch:           ${client.Os}/${client.Arch}\n Context:           ${client.Context}\n`;
     if (server) {
@@ -76,7 +77,7 @@ export const infoCommand = defineCommand({
 export async function info(ctx: CliContext, p: Parsed<typeof infoFlags>): Promise<number> {
   const i = await ctx.client.info();
   if (p.flags.format) {
-    ctx.stdout.write(await renderOne(i, p.flags.format));
+    await renderOne(ctx, fieldOrderJson(structRow('system.dockerInfo', i)), p.flags.format);
     return 0;
   }
   const g = (k: string) => i[k] as unknown;
@@ -116,25 +117,20 @@ export const containerInspectCommand = defineCommand({
 export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, only?: 'container' | 'image'): Promise<number> {
   const type = only ?? p.flags.type;
   if (type && !['container', 'image'].includes(type)) throw new StatusError(1, `"${type}" is not a valid value for --type`);
-  const objs: unknown[] = [];
-  const errors: string[] = [];
-  for (const n of p.args) {
+  await inspectEach(ctx, p.args, async (n) => {
     try {
       if (type !== 'image') {
         try {
-          objs.push(await ctx.client.containerInspect(n));
-          continue;
+          return await ctx.client.containerInspect(n);
         } catch (e) {
           if (kindOf(e) !== 'NotFound' || type === 'container') throw e;
         }
       }
-      objs.push(await ctx.client.imageInspect(n));
+      return await ctx.client.imageInspect(n);
     } catch (e) {
-      if (kindOf(e) === 'NotFound') errors.push(type === 'container' ? `No such container: ${n}` : type === 'image' ? `No such image: ${n}` : `No such object: ${n}`);
-      else errors.push(e instanceof Error ? e.message : String(e));
+      if (kindOf(e) === 'NotFound') throw new Error(type === 'container' ? `Error: No such container: ${n}` : type === 'image' ? `Error: No such image: ${n}` : `Error: No such object: ${n}`);
+      throw new Error(`Error: ${e instanceof Error ? e.message : String(e)}`);
     }
-  }
-  await printInspect(ctx, objs, p.flags.format);
-  if (errors.length) throw new StatusError(1, errors.map((e) => `Error: ${e}`).join('\n'));
+  }, p.flags.format);
   return 0;
 }

@@ -32,6 +32,8 @@ export interface LogChunk {
 export interface ContainerBackend {
   create(req: ContainerCreateRequest, name: string | undefined): Promise<ContainerCreateResponse>;
   list(opts: { all: boolean; limit: number; filters: Map<string, string[]> }): ContainerSummary[];
+  /** Fills SizeRw and SizeRootFs (`ps --size`): walks each container's writable layer. */
+  addSizes(list: ContainerSummary[]): Promise<void>;
   inspect(ref: string): Promise<ContainerInspect>;
   start(ref: string): Promise<void>;
   stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;

@@ -89,7 +89,9 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       handler: async (ctx) => {
         const all = boolValue(ctx.query, 'all');
         const limit = intValue(ctx.query, 'limit') ?? -1;
-        writeJson(ctx, 200, b.list({ all, limit, filters: parseFilters(ctx.query) }));
+        const list = b.list({ all, limit, filters: parseFilters(ctx.query) });
+        if (boolValue(ctx.query, 'size')) await b.addSizes(list);
+        writeJson(ctx, 200, list);
       },
     },
     { method: 'POST', path: '/containers/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },

@@ -1,0 +1,96 @@
+/**
+ * `--format` templates on every listing and inspect command, against the docker CLI talking to
+ * the same berthd: the same output, the same error text and the same exit code — unknown
+ * fields, bad templates, missing keys, docker's functions and placeholders.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { TestDaemon, DOCKER } from './harness.ts';
+
+let d: TestDaemon;
+
+before(async () => {
+  d = await TestDaemon.start();
+  await d.importBusybox();
+  for (const args of [['tag', 'busybox', 'ex/a:1'], ['run', '--name', 'c1', 'busybox', 'true'], ['run', '-d', '--name', 'c2', '-l', 'tier=web', 'busybox', 'sleep', '300']]) {
+    const r = await d.berth(args);
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+function dockerRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(DOCKER, args, { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.root, 'docker-config') } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+// Cases without relative times ("2 minutes ago"), which could tick between the two runs.
+const CASES: string[][] = [
+  // Unknown fields: docker's error text, per command.
+  ['images', '--format', '{{.Nope}}'],
+  ['ps', '-a', '--format', '{{.Nope}}'],
+  ['ps', '-a', '--format', 'table {{.Names}}\t{{.Nope}}'],
+  ['history', '--format', '{{.Nope}}', 'busybox'],
+  ['system', 'df', '--format', '{{.Nope}}'],
+  ['system', 'df', '-v', '--format', '{{.Nope}}'],
+  ['inspect', '-f', '{{.Nope}}', 'c1'],
+  ['inspect', '-f', '{{.State.Nope}}', 'c1'],
+  ['inspect', '-f', '{{.Name}}{{.Nope}}', 'c1', 'c2'],
+  ['inspect', '-f', '{{.Name}}', 'c1', 'nosuch'],
+  ['image', 'inspect', '-f', '{{.Config.Nope}}', 'busybox'],
+  ['container', 'inspect', '-f', '{{.Nope}}', 'c1'],
+  ['version', '-f', '{{.Nope}}'],
+  ['version', '-f', '{{.Client.Nope}}'],
+  ['info', '-f', '{{.Nope}}'],
+  // Templates that do not parse.
+  ['images', '--format', '{{.Nope'],
+  ['ps', '--format', 'table {{.Nope'],
+  ['inspect', '-f', '{{.Nope', 'c1'],
+  ['version', '-f', '{{.Nope'],
+  ['info', '-f', '{{.Nope'],
+  ['images', '--format', '{{nofunc}}'],
+  // What works: fields, maps, missing map keys, zero values, functions, tables.
+  ['images', '--format', '{{.ID}}: {{.Repository}}', 'busybox'],
+  ['images', '--format', 'table {{.ID}}\t{{.Repository}}\t{{.Tag}}', 'ex/a'],
+  ['inspect', '-f', '{{ .State.Pid }} {{.State.Running}} {{json .Config.Cmd}}', 'c1'],
+  ['inspect', '-f', '{{.Config.Labels.tier}} {{index .Config.Labels "tier"}} {{.Config.Labels.nope}} {{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}', 'c2'],
+  ['inspect', '-f', '{{.Config.StopSignal}}|{{.Config.Healthcheck}}|{{.Config.Entrypoint}}|{{.HostConfig.RestartPolicy.Name}}', 'c2'],
+  ['image', 'inspect', '-f', '{{.Config.Cmd}} {{.Os}}/{{.Architecture}} {{json .RootFS}} {{.Metadata.LastTagTime}}', 'busybox'],
+  ['version', '-f', '{{.Client.APIVersion}} {{.Server.Version}}'],
+  ['info', '-f', '{{.Containers}} {{.ContainersRunning}} {{json .Images}}'],
+  ['ps', '--format', '{{.Names}} {{.Label "tier"}} {{.Labels}} {{upper .State}} {{title .State}} {{len .Names}} {{printf "%.3s" .Image}}'],
+  ['ps', '-a', '--format', 'table {{.Names}}\t{{.Size}}'],
+  ['images', '--format', '{{if eq .Tag "latest"}}L{{else}}O{{end}} {{with .Repository}}{{.}}{{end}} {{range split .Repository "/"}}[{{.}}]{{end}} {{join (split .Repository "/") "|"}} {{lower .Tag}}{{println}}', 'ex/a'],
+  ['system', 'df', '-v', '--format', '{{len .Images}} {{range .Containers}}{{.Names}}={{.Size}} {{end}}'],
+];
+
+test('--format prints what the docker CLI prints, errors and exit codes included', async () => {
+  const diffs: string[] = [];
+  for (const args of CASES) {
+    const [b, k] = await Promise.all([d.berth(args), dockerRun(args)]);
+    if (b.stdout !== k.stdout || b.stderr !== k.stderr || b.code !== k.code) {
+      diffs.push(`${args.join(' ')}\n  docker (${k.code}): ${JSON.stringify(k.stdout)} ${JSON.stringify(k.stderr)}\n  berth  (${b.code}): ${JSON.stringify(b.stdout)} ${JSON.stringify(b.stderr)}`);
+    }
+  }
+  assert.deepEqual(diffs, []);
+});
+
+test('ps: a format that reads .Size asks for sizes; -s adds the column', async () => {
+  const sized = await d.berth(['ps', '--format', '{{.Names}} {{.Size}}']);
+  assert.equal(sized.code, 0, sized.stderr);
+  assert.match(sized.stdout, /^c2 0B \(virtual [\d.]+[kM]B\)\n$/);
+  const table = await d.berth(['ps', '-s']);
+  assert.match(table.stdout.split('\n')[0], /NAMES +SIZE$/);
+  assert.match(table.stdout.split('\n')[1], /c2 +0B \(virtual [\d.]+[kM]B\)$/);
+});
