@@ -74,6 +74,20 @@ function roundDigits(digits: string, dp: number, n: number): { digits: string; d
   return { digits: kept.replace(/0+$/, ''), dp };
 }
 
+/**
+ * The digits of x rounded to n significant digits by the engine's own correctly rounded
+ * toExponential — the same as rounding the exact expansion, except on an exact tie, which JS
+ * rounds up and Go to even. A tie shows as a trailing 5 one digit further; those (rare) take
+ * the exact path. Listings format thousands of sizes, so this matters.
+ */
+function fastDigits(x: number, n: number): { digits: string; dp: number } | undefined {
+  const probe = x.toExponential(n);
+  if (probe.charCodeAt(probe.indexOf('e') - 1) === 53) return undefined;
+  const s = x.toExponential(n - 1);
+  const e = s.indexOf('e');
+  return { digits: s.slice(0, e).replace('.', '').replace(/0+$/, ''), dp: Number(s.slice(e + 1)) + 1 };
+}
+
 /** Go `%.<prec>g`. */
 export function formatG(x: number, prec: number): string {
   if (Number.isNaN(x)) return 'NaN';
@@ -84,8 +98,12 @@ export function formatG(x: number, prec: number): string {
   let digits = '';
   let dp = 0;
   if (x !== 0) {
-    const exact = exactDecimal(Math.abs(x));
-    ({ digits, dp } = roundDigits(exact.digits, exact.dp, prec));
+    const fast = prec <= 20 ? fastDigits(Math.abs(x), prec) : undefined;
+    if (fast) ({ digits, dp } = fast);
+    else {
+      const exact = exactDecimal(Math.abs(x));
+      ({ digits, dp } = roundDigits(exact.digits, exact.dp, prec));
+    }
   }
   const nd = digits.length;
   let eprec = prec;
