@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 let d: TestDaemon;
 let dir: string;
 const HAS_SKOPEO = spawnSync('skopeo', ['--version']).status === 0;
+const HAS_UMOCI = spawnSync('umoci', ['--version']).status === 0 && spawnSync('oci-image-tool', ['--version']).status === 0;
 
 before(async () => {
   dir = mkdtempSync('/tmp/bt-archive-');
@@ -178,6 +179,38 @@ test('skopeo reads berth\'s archives; archives skopeo writes (docker and OCI) lo
   assert.ok(m, oci);
   assert.equal(await ok(['run', '--rm', m[1] ?? m[2], 'echo', 'oci-archive']), 'oci-archive\n');
   await ok(['rmi', 'skopeo/made:docker']);
+});
+
+test('umoci and oci-image-tool accept berth\'s OCI layout; an image umoci builds loads and runs in berth', { skip: !HAS_UMOCI && 'umoci/oci-image-tool are not installed' }, async () => {
+  const file = join(dir, 'for-umoci.tar');
+  await ok(['tag', 'busybox', 'umoci/src:v1']);
+  await ok(['save', '-o', file, 'umoci/src:v1']);
+  const layout = join(dir, 'layout');
+  mkdirSync(layout);
+  assert.equal(spawnSync('tar', ['-xf', file, '-C', layout]).status, 0);
+  let r = spawnSync('oci-image-tool', ['validate', '--type', 'image', '--ref', 'name=v1', layout], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // docker's index names the image by its tag (org.opencontainers.image.ref.name = "v1").
+  const bundle = join(dir, 'bundle');
+  r = spawnSync('umoci', ['unpack', '--image', `${layout}:v1`, bundle], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(existsSync(join(bundle, 'rootfs', 'bin', 'busybox')));
+  // The other way: umoci builds an image (busybox's files plus one of its own) in a fresh layout.
+  const made = join(dir, 'made');
+  const add = join(dir, 'add');
+  mkdirSync(join(add, 'etc'), { recursive: true });
+  writeFileSync(join(add, 'etc', 'made-by'), 'umoci\n');
+  for (const args of [['init', '--layout', made], ['new', '--image', `${made}:v2`], ['insert', '--image', `${made}:v2`, join(bundle, 'rootfs'), '/'], ['insert', '--image', `${made}:v2`, add, '/']]) {
+    r = spawnSync('umoci', args, { encoding: 'utf8' });
+    assert.equal(r.status, 0, `umoci ${args.join(' ')}: ${r.stderr}`);
+  }
+  const archive = join(dir, 'umoci.tar');
+  assert.equal(spawnSync('tar', ['-cf', archive, '-C', made, '.']).status, 0);
+  const out = await ok(['load', '-i', archive]);
+  const m = /^Loaded image (?:ID: (sha256:[0-9a-f]{64})|: (\S+))$/m.exec(out);
+  assert.ok(m, out);
+  assert.equal(await ok(['run', '--rm', m[1] ?? m[2], '/bin/cat', '/etc/made-by']), 'umoci\n');
+  await ok(['rmi', 'umoci/src:v1']);
 });
 
 test('bad archives: traversal, missing members, wrong digests, wrong diff IDs, garbage — clear errors, nothing left behind', async () => {

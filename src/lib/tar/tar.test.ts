@@ -128,6 +128,11 @@ test('bad archives fail with tar errors, not hangs or garbage', async () => {
   await assert.rejects(readAll(chunked(Buffer.from('x'.repeat(1024)), 512)), /invalid tar header/);
   assert.throws(() => decodePax(Buffer.from('99 path=x\n')), /bad length/);
   assert.throws(() => decodePax(Buffer.from('9 pathxy\n')), /no "="/);
+  // A stream that ends right after the last body (umoci writes these) ends cleanly, as in Go;
+  // one cut inside the padding does not.
+  const unpadded = archive([[{ name: 'u', type: 'file' }, Buffer.from('abc')]]).subarray(0, 512 + 3);
+  assert.deepEqual((await readAll(chunked(unpadded, 100))).map((e) => e.body.toString()), ['abc']);
+  await assert.rejects(readAll(chunked(archive([[{ name: 'u', type: 'file' }, Buffer.from('abc')]]).subarray(0, 512 + 10), 100)), /unexpected end of archive/);
   // Nothing after the end marker is taken for entries, but the stream is read to its end.
   let seen = 0;
   const entriesRead: string[] = [];
