@@ -174,8 +174,8 @@ export class Client {
   }
 
   /** POST /images/load: docker's JSON message stream. */
-  async imageLoad(src: Readable, quiet: boolean, platforms: string[] = []): Promise<Readable> {
-    return this.t.check(await this.t.send('POST', '/images/load', { stream: src, query: { quiet: quiet ? '1' : undefined, platform: platformParams(platforms) }, headers: { 'Content-Type': 'application/x-tar' } }));
+  async imageLoad(src: Readable, quiet: boolean, platforms: string[] = [], length?: number): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', '/images/load', { stream: src, ...(length !== undefined ? { streamLength: length } : {}), query: { quiet: quiet ? '1' : undefined, platform: platformParams(platforms) }, headers: { 'Content-Type': 'application/x-tar' } }));
   }
 
   async imageImport(src: Readable, q: { source?: string; repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {

@@ -13,6 +13,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Raw body stream (tar uploads). */
   stream?: Readable;
+  /** Its length, when known (a file). */
+  streamLength?: number;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -84,7 +86,7 @@ export class Transport {
     try {
       return await wireRequest(this.socketPath, {
         method, path: buildPath(path, opts.query, this.version), headers,
-        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       });
     } catch (e) {
       throw this.connectError(e as NodeJS.ErrnoException);

@@ -14,6 +14,8 @@ export interface WireRequest {
   headers: Record<string, string>;
   body?: Buffer;
   stream?: Readable;
+  /** The stream's exact length when known (a file): sent as Content-Length, not chunked. */
+  streamLength?: number;
   signal?: AbortSignal;
 }
 
@@ -76,15 +78,25 @@ function writeChunked(src: Readable, sock: Socket): void {
   src.on('data', (d: Buffer | string) => {
     const b = typeof d === 'string' ? Buffer.from(d) : d;
     if (b.length === 0) return;
+    // One writev for the chunk's size line, data and CRLF, not three small writes.
+    sock.cork();
     sock.write(`${b.length.toString(16)}\r\n`);
     sock.write(b);
-    if (!sock.write('\r\n')) {
+    const ok = sock.write('\r\n');
+    sock.uncork();
+    if (!ok) {
       src.pause();
       sock.once('drain', () => src.resume());
     }
   });
   src.on('end', () => sock.write('0\r\n\r\n'));
   src.on('error', (e) => sock.destroy(e));
+}
+
+/** A body of known length goes as it is; the stream must supply exactly that many bytes. */
+function writeSized(src: Readable, sock: Socket): void {
+  src.on('error', (e) => sock.destroy(e));
+  src.pipe(sock, { end: false });
 }
 
 export function wireRequest(socketPath: string, req: WireRequest): Promise<WireResponse> {
@@ -107,12 +119,13 @@ export function wireRequest(socketPath: string, req: WireRequest): Promise<WireR
       let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: api\r\nUser-Agent: Berth-Client\r\n`;
       const headers: Record<string, string> = { ...req.headers };
       if (req.body) headers['Content-Length'] = String(req.body.length);
+      else if (req.stream && req.streamLength !== undefined) headers['Content-Length'] = String(req.streamLength);
       else if (req.stream) headers['Transfer-Encoding'] = 'chunked';
       if (!headers.Connection) headers.Connection = 'close';
       for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
       sock.write(head + '\r\n');
       if (req.body) sock.write(req.body);
-      if (req.stream) writeChunked(req.stream, sock);
+      if (req.stream) (req.streamLength !== undefined ? writeSized : writeChunked)(req.stream, sock);
     });
     let buf: Buffer = Buffer.alloc(0);
     const onData = (d: Buffer) => {

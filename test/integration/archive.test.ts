@@ -229,6 +229,19 @@ test('bad archives: traversal, missing members, wrong digests, wrong diff IDs, g
     ['no manifest', await makeTar([{ name: 'hello', data: 'x' }]), /no manifest\.json or index\.json found/],
     ['not a tar', Buffer.from('this is not an archive at all, not even close. '.repeat(20)), /./],
   ];
+  // Layers large enough to be stored and unpacked on a worker while the archive streams in.
+  const big = await makeTar([{ name: 'big', data: Buffer.alloc(600 << 10, 1) }]);
+  const bigOther = await makeTar([{ name: 'big', data: Buffer.alloc(600 << 10, 2) }]);
+  const bigConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(big)] } }));
+  const bigWrongDiff = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(bigOther)] } }));
+  const cutOff = await makeTar([{ name: blob(bigConfig), data: bigConfig }, { name: blob(big), data: big }, { name: 'manifest.json', data: man(bigConfig, [blob(big)]) }]);
+  cases.push(
+    ['big digest mismatch', await makeTar([{ name: blob(bigConfig), data: bigConfig }, { name: blob(big), data: bigOther }, { name: 'manifest.json', data: man(bigConfig, [blob(big)]) }]), /does not match its digest/],
+    ['big diff ID mismatch', await makeTar([{ name: blob(bigWrongDiff), data: bigWrongDiff }, { name: blob(big), data: big }, { name: 'manifest.json', data: man(bigWrongDiff, [blob(big)]) }]), /has diff ID sha256:[0-9a-f]{64}, the config says/],
+    ['cut off in a big layer', cutOff.subarray(0, 2048 + (300 << 10)), /unexpected end of archive/],
+  );
+  const leftovers = () => [readdirSync(join(d.dataRoot, 'overlay2')).sort(), readdirSync(join(d.dataRoot, 'ingest')).sort()];
+  const leftBefore = leftovers();
   const blobsDir = join(d.dataRoot, 'blobs', 'sha256');
   const before = readdirSync(blobsDir).sort();
   const imagesBefore = await ok(['images', '-q', '--no-trunc']);
@@ -241,6 +254,7 @@ test('bad archives: traversal, missing members, wrong digests, wrong diff IDs, g
   }
   assert.equal(await ok(['images', '-q', '--no-trunc']), imagesBefore, 'no image was registered');
   assert.deepEqual(readdirSync(blobsDir).sort(), before, 'no blob was left behind');
+  assert.deepEqual(leftovers(), leftBefore, 'no staged layer or ingest file was left behind');
   assert.equal(readFileSync(join(d.dataRoot, 'image', 'repositories.json'), 'utf8').includes('bad/one'), false);
 });
 

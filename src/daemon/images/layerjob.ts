@@ -5,7 +5,7 @@
  * on the event loop or in a worker thread (layerworker.ts), where a pull's hashing,
  * decompression and file writes use the other cores. The caller commits the results.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -52,6 +52,26 @@ export interface LayerJob {
   ingestPath: string;
   /** The staging layer's diff directory. */
   diffDir: string;
+}
+
+/**
+ * A blob whose bytes the caller feeds in (an archive member during `load`): stored into the
+ * ingest area while hashed and, from the same stream, unpacked into a staging directory in
+ * case it is a layer. Whether it is one is only known once the archive's manifest has been
+ * read, so an unpack failure is a result (no diffId), not an error.
+ */
+export interface FeedLayerJob {
+  feed: true;
+  ingestPath: string;
+  diffDir: string;
+}
+
+export interface FeedLayerResult {
+  digest: string;
+  size: number;
+  /** Set when the blob unpacked as a layer. */
+  diffId?: string;
+  unpackedSize?: number;
 }
 
 export interface LayerJobResult {
@@ -113,6 +133,43 @@ export async function runLayerJob(job: LayerJob | LocalLayerJob | PackLayerJob, 
     throw e;
   }
   return { diffId: s2.value.diffId, unpackedSize: s2.value.size };
+}
+
+export async function runFeed(job: FeedLayerJob, input: Readable): Promise<FeedLayerResult> {
+  // One hash for the blob; an uncompressed layer's diff ID is that same hash, so the unpacker
+  // does not hash it again (docker's archives carry uncompressed layers).
+  const tap = new DigestTap();
+  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+  input.on('error', (e) => tap.destroy(e));
+  tap.on('error', (e) => {
+    toStore.destroy(e);
+    toUnpack.destroy(e);
+  });
+  input.pipe(tap);
+  tap.pipe(toStore);
+  tap.pipe(toUnpack);
+  const stored = pipeline(toStore, new FileSink(job.ingestPath, { mode: 0o644, sync: true }));
+  const unpacked = decompressStream(toUnpack)
+    .then(async (d) => {
+      const r = await applyTar(d.stream, job.diffDir, spawnFsOps, { hash: d.compression !== 'none' });
+      return { ...r, sameAsBlob: d.compression === 'none' };
+    })
+    .catch(() => {
+      // Not a layer (or not one we can read): the blob is still stored; keep the tee flowing.
+      tap.unpipe(toUnpack);
+      toUnpack.resume();
+      return undefined;
+    });
+  try {
+    await stored;
+  } catch (e) {
+    await rm(job.ingestPath, { force: true });
+    throw e;
+  }
+  const u = await unpacked;
+  const digest = tap.digest();
+  return { digest, size: tap.size, ...(u ? { diffId: u.sameAsBlob ? digest : u.diffId, unpackedSize: u.size } : {}) };
 }
 
 async function runLocal(job: LocalLayerJob, onBytes: (current: number) => void): Promise<LayerJobResult> {

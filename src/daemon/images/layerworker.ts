@@ -4,27 +4,55 @@
  * `{type:'failed', id, error:{kind, message, status}}`. Bundled as dist/layer-worker.js.
  */
 import { parentPort } from 'node:worker_threads';
+import { PassThrough } from 'node:stream';
 import { kindOf, messageOf } from '../../errdefs/index.ts';
-import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob } from './layerjob.ts';
+import { runLayerJob, runFeed, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob, type FeedLayerJob } from './layerjob.ts';
 
-export type WorkerRequest = { type: 'run'; id: number; job: LayerJob | LocalLayerJob | PackLayerJob } | { type: 'cancel'; id: number };
+export type WorkerRequest =
+  | { type: 'run'; id: number; job: LayerJob | LocalLayerJob | PackLayerJob | FeedLayerJob }
+  | { type: 'cancel'; id: number }
+  | { type: 'chunk'; id: number; data: Uint8Array }
+  | { type: 'end'; id: number };
 export type WorkerReply =
   | { type: 'progress'; id: number; current: number }
-  | { type: 'done'; id: number; result: { diffId: string; unpackedSize: number; digest?: string; size?: number } }
+  | { type: 'ack'; id: number; bytes: number }
+  | { type: 'done'; id: number; result: { diffId?: string; unpackedSize?: number; digest?: string; size?: number } }
   | { type: 'failed'; id: number; error: { kind: string | undefined; message: string; status?: number } };
 
 const port = parentPort;
 if (port) {
   const running = new Map<number, AbortController>();
+  const feeds = new Map<number, PassThrough>();
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'cancel') {
       running.get(m.id)?.abort();
+      feeds.get(m.id)?.destroy(new Error('load cancelled'));
+      return;
+    }
+    const post = (r: WorkerReply) => port.postMessage(r);
+    if (m.type === 'chunk') {
+      const input = feeds.get(m.id);
+      const n = m.data.byteLength;
+      // Acknowledged once the stream takes it on: the sender's window for backpressure.
+      input?.write(Buffer.from(m.data.buffer, m.data.byteOffset, n), () => post({ type: 'ack', id: m.id, bytes: n }));
+      return;
+    }
+    if (m.type === 'end') {
+      feeds.get(m.id)?.end();
       return;
     }
     const ac = new AbortController();
     running.set(m.id, ac);
-    const post = (r: WorkerReply) => port.postMessage(r);
-    runLayerJob(m.job, (current) => post({ type: 'progress', id: m.id, current }), ac.signal).then(
+    const job = m.job;
+    let work;
+    if ('feed' in job) {
+      const input = new PassThrough({ highWaterMark: 1 << 20 });
+      feeds.set(m.id, input);
+      work = runFeed(job, input).finally(() => feeds.delete(m.id));
+    } else {
+      work = runLayerJob(job, (current) => post({ type: 'progress', id: m.id, current }), ac.signal);
+    }
+    work.then(
       (result) => post({ type: 'done', id: m.id, result }),
       (e: unknown) => post({ type: 'failed', id: m.id, error: { kind: ac.signal.aborted ? 'Cancelled' : kindOf(e), message: messageOf(e), ...(e instanceof JobHttpError ? { status: e.status } : {}) } }),
     ).finally(() => running.delete(m.id));

@@ -11,14 +11,30 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError, cancelled, type ErrorKind } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
-import { runLayerJob, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob, type PackLayerResult, type LayerJobResult } from './layerjob.ts';
+import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import { runLayerJob, runFeed, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob, type PackLayerResult, type LayerJobResult, type FeedLayerJob, type FeedLayerResult } from './layerjob.ts';
 import type { WorkerReply, WorkerRequest } from './layerworker.ts';
 
 interface Pending {
   resolve: (r: LayerJobResult) => void;
   reject: (e: unknown) => void;
   onBytes: (n: number) => void;
+  onAck?: (n: number) => void;
 }
+
+/** A blob being fed to a worker chunk by chunk (see FeedLayerJob). */
+export interface Feed {
+  /** Sends a chunk; resolves when the worker has room for more. */
+  write(chunk: Buffer): Promise<void>;
+  end(): void;
+  /** Stops the job (the caller gave up on the archive). */
+  abort(): void;
+  readonly result: Promise<FeedLayerResult>;
+}
+
+/** Bytes a feed may have in flight to its worker before write() waits. */
+const FEED_WINDOW = 8 << 20;
 
 interface Slot {
   worker: Worker;
@@ -54,8 +70,10 @@ export class LayerWorkers {
       const p = slot.jobs.get(m.id);
       if (!p) return;
       if (m.type === 'progress') return p.onBytes(m.current);
+      if (m.type === 'ack') return p.onAck?.(m.bytes);
       slot.jobs.delete(m.id);
-      if (m.type === 'done') p.resolve(m.result);
+      // Results come back as the job made them; each caller knows its own job's shape.
+      if (m.type === 'done') p.resolve(m.result as LayerJobResult);
       else {
         const err = new EngineError((m.error.kind ?? 'System') as ErrorKind, m.error.message);
         p.reject(m.error.status !== undefined ? new JobHttpError(err, m.error.status) : err);
@@ -111,6 +129,58 @@ export class LayerWorkers {
       });
       slot.worker.postMessage({ type: 'run', id, job } satisfies WorkerRequest);
     });
+  }
+
+  /** Starts a feed job: the caller streams the blob in with write() and end(). */
+  feed(job: FeedLayerJob): Feed {
+    if (!this.script) {
+      const input = new PassThrough({ highWaterMark: 1 << 20 });
+      const result = runFeed(job, input);
+      return {
+        write: async (c) => {
+          if (!input.write(c)) await once(input, 'drain');
+        },
+        end: () => input.end(),
+        abort: () => input.destroy(new Error('load cancelled')),
+        result,
+      };
+    }
+    const slot = this.pick();
+    const id = this.nextId++;
+    let inFlight = 0;
+    let wake: (() => void) | undefined;
+    let failed: unknown;
+    const result = new Promise<FeedLayerResult>((resolve, reject) => {
+      slot.jobs.set(id, {
+        resolve: (r) => resolve(r as unknown as FeedLayerResult),
+        reject: (e) => {
+          failed = e;
+          wake?.();
+          reject(e);
+        },
+        onBytes: () => {},
+        onAck: (n) => {
+          inFlight -= n;
+          if (inFlight <= FEED_WINDOW / 2) wake?.();
+        },
+      });
+    });
+    result.catch(() => {});
+    slot.worker.postMessage({ type: 'run', id, job } satisfies WorkerRequest);
+    return {
+      write: async (c) => {
+        if (failed) throw failed;
+        inFlight += c.length;
+        // A copy goes over (the chunk may share its memory with others).
+        slot.worker.postMessage({ type: 'chunk', id, data: c } satisfies WorkerRequest);
+        while (inFlight > FEED_WINDOW && !failed) await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        if (failed) throw failed;
+      },
+      end: () => slot.worker.postMessage({ type: 'end', id } satisfies WorkerRequest),
+      abort: () => slot.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest),
+      result,
+    };
   }
 
   async close(): Promise<void> {

@@ -67,7 +67,7 @@ export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_WHITEOUT = '.wh..wh..opq';
 
 export interface ApplyResult {
-  /** sha256 of the uncompressed tar stream: the layer's DiffID. */
+  /** sha256 of the uncompressed tar stream: the layer's DiffID ('' when not hashed). */
   diffId: string;
   /** Bytes of content (regular files once per inode, symlink targets), as docker's du. */
   size: number;
@@ -104,11 +104,12 @@ interface DirTimes {
  * Applies `src` (an uncompressed tar stream) to `root`. The caller owns `root` and removes it
  * when this throws.
  */
-export async function applyTar(src: Readable, root: string, ops: FsOps): Promise<ApplyResult> {
-  const hash = createHash('sha256');
+export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { hash?: boolean } = {}): Promise<ApplyResult> {
+  // A caller that already hashes these exact bytes (an uncompressed blob) says hash: false.
+  const hash = opts.hash === false ? undefined : createHash('sha256');
   let total = 0;
   const onData = (c: Buffer) => {
-    hash.update(c);
+    hash?.update(c);
     total += c.length;
   };
   const kinds = new Map<string, Kind>([['', 'dir']]);
@@ -240,7 +241,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps): Promise
     await chmod(d.path, d.mode);
     await utimes(d.path, d.mtime, d.mtime);
   }
-  return { diffId: 'sha256:' + hash.digest('hex'), size, entries };
+  return { diffId: hash ? 'sha256:' + hash.digest('hex') : '', size, entries };
 }
 
 function wrapTarError(e: unknown): unknown {

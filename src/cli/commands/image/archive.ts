@@ -1,5 +1,5 @@
 /** `berth save` and `berth load`: image archives to and from files or pipes. */
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
@@ -35,13 +35,17 @@ export const loadCommand = defineCommand({
 
 export async function load(ctx: CliContext, p: Parsed<typeof loadFlags>): Promise<number> {
   let src: Readable;
+  let length: number | undefined;
   const input = p.flags.input;
   if (input) {
-    const s = createReadStream(input);
-    await new Promise<void>((resolve, reject) => {
-      s.once('open', () => resolve());
+    const s = createReadStream(input, { highWaterMark: 1 << 20 });
+    const fd = await new Promise<number>((resolve, reject) => {
+      s.once('open', (n: number) => resolve(n));
       s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, `open ${input}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)));
     });
+    // A regular file's size is known: the upload goes with a Content-Length.
+    const st = fstatSync(fd);
+    if (st.isFile()) length = st.size;
     src = s;
   } else {
     if (ctx.stdin.isTTY) throw new StatusError(1, 'requested load from stdin, but stdin is empty');
@@ -49,7 +53,7 @@ export async function load(ctx: CliContext, p: Parsed<typeof loadFlags>): Promis
   }
   // As docker: progress bars only on a terminal; piped output gets the "Loaded image" lines.
   const quiet = p.flags.quiet || !(ctx.stdout as NodeJS.WriteStream).isTTY;
-  const res = await ctx.client.imageLoad(src, quiet, p.flags.platform);
+  const res = await ctx.client.imageLoad(src, quiet, p.flags.platform, length);
   try {
     await showProgress(res, ctx.stdout as NodeJS.WriteStream);
   } catch (e) {

@@ -17,7 +17,8 @@ import { decompressStream, detectCompression } from '../../../lib/decompress.ts'
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString } from '../../../lib/reference.ts';
 import { parseImageConfig } from '../../../store/metadata/images.ts';
 import { chainIds, checkDepth } from '../../../store/layer/store.ts';
-import { layerWorkers } from '../workers.ts';
+import { layerWorkers, type Feed } from '../workers.ts';
+import { rm } from 'node:fs/promises';
 import { MEDIA, shortId, type ImageService } from '../service.ts';
 import { byteMessage, shortDigest } from '../progress.ts';
 import { platformMatches, type Platform } from '../../../lib/platform.ts';
@@ -56,6 +57,9 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
   const links = new Map<string, string>();
   const brought = new Set<string>();
   const registered: string[] = [];
+  const feeds: FeedMember[] = [];
+  /** Blobs unpacked while they were read, by digest, until an image claims them. */
+  const prestaged = new Map<string, { staging: string; diffId: string; size: number }>();
   try {
     const { stream } = await decompressStream(src);
     let count = 0;
@@ -78,9 +82,31 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
         const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
         const expected = m ? `sha256:${m[1]}` : undefined;
         const existed = expected ? await images.content.has(expected) : false;
+        const it = entry.chunks();
+        const first = await it.next();
+        const head = first.done ? Buffer.alloc(0) : first.value;
+        const rest = async function* (): AsyncGenerator<Buffer> {
+          if (head.length) yield head;
+          for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+        };
+        if (h.size >= FEED_MIN && looksLikeLayer(head)) {
+          // Stored and unpacked at once on a worker; whether it is a layer is settled later.
+          const { staging, diffDir } = await images.layers.stage();
+          const ingestPath = images.content.tempPath();
+          const feed = layerWorkers.feed({ feed: true, ingestPath, diffDir });
+          feeds.push({ name, expected, existed, staging, ingestPath, feed });
+          try {
+            for await (const c of rest()) await feed.write(c);
+            feed.end();
+          } catch (e) {
+            feed.abort();
+            throw e;
+          }
+          continue;
+        }
         let got;
         try {
-          got = await images.content.ingest(Readable.from(entry.chunks(), { objectMode: false }), expected ? { digest: expected } : {});
+          got = await images.content.ingest(Readable.from(rest(), { objectMode: false }), expected ? { digest: expected } : {});
         } catch (e) {
           if (expected) throw bad(`${name} does not match its digest: ${(e as Error).message}`);
           throw e;
@@ -89,10 +115,13 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
         files.set(name, got);
       }
     } catch (e) {
-      // The stream is left alone: the server reads the rest of the upload before answering.
+      // What the feeds made is removed; the archive's own error is the one reported. The
+      // stream is left alone: the server reads the rest of the upload before answering.
+      await settleFeeds(images, feeds, files, brought, prestaged).catch(() => {});
       if (e instanceof TarFormatError) throw bad(e.message);
       throw e;
     }
+    await settleFeeds(images, feeds, files, brought, prestaged);
     if (count === 0) throw bad('it is empty');
 
     const resolve = async (name: string, what: string): Promise<{ digest: string }> => {
@@ -123,6 +152,17 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
       // Unpack the missing layers in parallel, then record them in order.
       const staged = await Promise.all(e.layers.map(async (digest, i) => {
         if (images.layers.get(chains[i])) return undefined;
+        const pre = prestaged.get(digest);
+        if (pre) {
+          prestaged.delete(digest);
+          if (pre.diffId !== diffIds[i]) {
+            await images.layers.discard({ staging: pre.staging, diffId: '', size: 0 });
+            throw bad(`layer ${digest} has diff ID ${pre.diffId}, the config says ${diffIds[i]}`);
+          }
+          const total = await images.content.size(digest);
+          opts.onProgress?.(byteMessage('Loading layer', shortDigest(diffIds[i]), total, total));
+          return { staging: pre.staging, diffId: pre.diffId, size: pre.size };
+        }
         const { staging, diffDir } = await images.layers.stage();
         try {
           // As docker: the layer's short diff ID, bytes of the archived layer file read so far.
@@ -179,7 +219,64 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
     await cleanup(images, brought, registered);
     await drain(src);
     throw e;
+  } finally {
+    for (const p of prestaged.values()) await images.layers.discard({ staging: p.staging, diffId: '', size: 0 });
   }
+}
+
+/** Members at least this large that look like layers are stored and unpacked on a worker as they arrive. */
+const FEED_MIN = 256 << 10;
+
+interface FeedMember {
+  name: string;
+  expected: string | undefined;
+  existed: boolean;
+  staging: string;
+  ingestPath: string;
+  feed: Feed;
+}
+
+/** A tar, or a compressed stream (which a layer is, if anything). */
+function looksLikeLayer(head: Buffer): boolean {
+  if (detectCompression(head) !== 'none') return true;
+  return head.length >= 263 && head.toString('latin1', 257, 262) === 'ustar';
+}
+
+/**
+ * Waits for every fed member, then keeps what they made: blobs go into the content store
+ * (a member named by a digest must hash to it), unpacked layers wait in `prestaged`. On any
+ * failure everything the feeds made is removed and the first error is thrown.
+ */
+async function settleFeeds(
+  images: ImageService,
+  feeds: FeedMember[],
+  files: Map<string, { digest: string; size: number }>,
+  brought: Set<string>,
+  prestaged: Map<string, { staging: string; diffId: string; size: number }>,
+): Promise<void> {
+  let failure: unknown;
+  for (const f of feeds.splice(0)) {
+    let r;
+    try {
+      r = await f.feed.result;
+      if (f.expected && r.digest !== f.expected) throw bad(`${f.name} does not match its digest: digest mismatch: expected ${f.expected}, got ${r.digest}`);
+    } catch (e) {
+      failure ??= e;
+    }
+    if (!r || failure) {
+      await rm(f.ingestPath, { force: true });
+      await images.layers.discard({ staging: f.staging, diffId: '', size: 0 });
+      continue;
+    }
+    if (await images.content.has(r.digest)) await rm(f.ingestPath, { force: true });
+    else await images.content.commit(f.ingestPath, r.digest);
+    if (!f.existed) brought.add(r.digest);
+    files.set(f.name, { digest: r.digest, size: r.size });
+    const other = prestaged.get(r.digest);
+    if (r.diffId && r.unpackedSize !== undefined && !other) prestaged.set(r.digest, { staging: f.staging, diffId: r.diffId, size: r.unpackedSize });
+    else await images.layers.discard({ staging: f.staging, diffId: '', size: 0 });
+  }
+  if (failure) throw failure;
 }
 
 /**
