@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { TestDaemon, NODE, BERTH, DOCKER, ROOT } from './harness.ts';
@@ -171,6 +172,13 @@ test('skopeo reads berth\'s archives; archives skopeo writes (docker and OCI) lo
   const ociArchive = join(dir, 'skopeo-oci.tar');
   r = spawnSync('skopeo', ['copy', `docker-archive:${file}`, `oci-archive:${ociArchive}:skopeo/made:oci`], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
+  // Gzip-compressed layers, as a registry would hold them.
+  const gzArchive = join(dir, 'skopeo-gz.tar');
+  r = spawnSync('skopeo', ['copy', '--dest-compress', `docker-archive:${file}`, `docker-archive:${gzArchive}:skopeo/made:gz`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(await ok(['load', '-i', gzArchive]), /Loaded image: skopeo\/made:gz/);
+  assert.equal(await ok(['run', '--rm', 'skopeo/made:gz', 'echo', 'gzip layers']), 'gzip layers\n');
+  await ok(['rmi', 'skopeo/made:gz']);
   assert.match(await ok(['load', '-i', dockerArchive]), /Loaded image: skopeo\/made:docker/);
   assert.equal(await ok(['run', '--rm', 'skopeo/made:docker', 'echo', 'docker-archive']), 'docker-archive\n');
   // A bare OCI layout names its image only by the short ref: berth loads it by ID.
@@ -239,6 +247,9 @@ test('bad archives: traversal, missing members, wrong digests, wrong diff IDs, g
     ['big digest mismatch', await makeTar([{ name: blob(bigConfig), data: bigConfig }, { name: blob(big), data: bigOther }, { name: 'manifest.json', data: man(bigConfig, [blob(big)]) }]), /does not match its digest/],
     ['big diff ID mismatch', await makeTar([{ name: blob(bigWrongDiff), data: bigWrongDiff }, { name: blob(big), data: big }, { name: 'manifest.json', data: man(bigWrongDiff, [blob(big)]) }]), /has diff ID sha256:[0-9a-f]{64}, the config says/],
     ['cut off in a big layer', cutOff.subarray(0, 2048 + (300 << 10)), /unexpected end of archive/],
+    // Compressed layers take the other road (this thread stores, a worker unpacks).
+    ['big gzip digest mismatch', await makeTar([{ name: blob(bigConfig), data: bigConfig }, { name: blob(gzipSync(big, { level: 0 })), data: gzipSync(bigOther, { level: 0 }) }, { name: 'manifest.json', data: man(bigConfig, [blob(gzipSync(big, { level: 0 }))]) }]), /does not match its digest/],
+    ['big gzip diff ID mismatch', await makeTar([{ name: blob(bigWrongDiff), data: bigWrongDiff }, { name: blob(gzipSync(big, { level: 0 })), data: gzipSync(big, { level: 0 }) }, { name: 'manifest.json', data: man(bigWrongDiff, [blob(gzipSync(big, { level: 0 }))]) }]), /has diff ID sha256:[0-9a-f]{64}, the config says/],
   );
   const leftovers = () => [readdirSync(join(d.dataRoot, 'overlay2')).sort(), readdirSync(join(d.dataRoot, 'ingest')).sort()];
   const leftBefore = leftovers();

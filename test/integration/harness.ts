@@ -216,3 +216,40 @@ function removeCgroups(parent: string): void {
     walk(dir);
   }
 }
+
+export interface PrivateDockerd {
+  host: string;
+  version: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A dockerd of our own when Debian's docker.io is installed: its own data root, exec root,
+ * socket and containerd namespace, no bridge and no firewall rules, so it touches nothing
+ * outside `dir`. Undefined when dockerd is not installed or does not come up.
+ */
+export async function startPrivateDockerd(dir: string): Promise<PrivateDockerd | undefined> {
+  if (spawnSync('sh', ['-c', 'command -v dockerd'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const sock = join(dir, 'docker.sock');
+  const proc = spawn('dockerd', [
+    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${sock}`,
+    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false',
+    '--containerd-namespace', `berth-${process.pid}`, '--containerd-plugins-namespace', `berth-${process.pid}-plugins`,
+  ], { stdio: 'ignore', detached: true });
+  const host = `unix://${sock}`;
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    }
+    spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
+  };
+  for (let i = 0; i < 150; i++) {
+    const v = spawnSync(DOCKER, ['version', '--format', '{{.Server.Version}}'], { env: { ...process.env, DOCKER_HOST: host }, encoding: 'utf8' });
+    if (v.status === 0) return { host, version: v.stdout.trim(), stop };
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  return undefined;
+}

@@ -55,23 +55,32 @@ export interface LayerJob {
 }
 
 /**
- * A blob whose bytes the caller feeds in (an archive member during `load`): stored into the
- * ingest area while hashed and, from the same stream, unpacked into a staging directory in
- * case it is a layer. Whether it is one is only known once the archive's manifest has been
- * read, so an unpack failure is a result (no diffId), not an error.
+ * A blob whose bytes the caller feeds in (an archive member during `load`), unpacked into a
+ * staging directory in case it is a layer; the caller stores the blob itself, from the same
+ * chunks, on its own thread. Whether the blob is a layer is only known once the archive's
+ * manifest has been read, so an unpack failure is a result (no diffId), not an error.
  */
 export interface FeedLayerJob {
   feed: true;
-  ingestPath: string;
   diffDir: string;
+  /**
+   * When set, the worker also stores the blob there (hashing it): best for an uncompressed
+   * member, whose one hash is also its diff ID. Otherwise the caller stores it, and the
+   * worker's thread is left for decompressing and unpacking.
+   */
+  ingestPath?: string;
 }
 
 export interface FeedLayerResult {
-  digest: string;
-  size: number;
-  /** Set when the blob unpacked as a layer. */
+  /** Whether it unpacked as a layer. */
+  layer: boolean;
+  /** Its diff ID; for an uncompressed layer it is the blob's own digest, which the caller has. */
   diffId?: string;
+  sameAsBlob?: boolean;
   unpackedSize?: number;
+  /** In store mode: the blob's digest and size. */
+  digest?: string;
+  size?: number;
 }
 
 export interface LayerJobResult {
@@ -136,6 +145,28 @@ export async function runLayerJob(job: LayerJob | LocalLayerJob | PackLayerJob, 
 }
 
 export async function runFeed(job: FeedLayerJob, input: Readable): Promise<FeedLayerResult> {
+  if (job.ingestPath !== undefined) return runFeedStore({ ...job, ingestPath: job.ingestPath }, input);
+  try {
+    const d = await decompressStream(input);
+    // An uncompressed layer's diff ID is its blob digest, which the caller computes anyway.
+    const r = await applyTar(d.stream, job.diffDir, spawnFsOps, { hash: d.compression !== 'none' });
+    return d.compression === 'none' ? { layer: true, sameAsBlob: true, unpackedSize: r.size } : { layer: true, diffId: r.diffId, unpackedSize: r.size };
+  } catch {
+    // Not a layer (or not one we can read): drain what is still coming.
+    input.resume();
+    await new Promise<void>((resolve) => {
+      if (input.readableEnded || input.destroyed) resolve();
+      else {
+        input.once('end', resolve);
+        input.once('close', resolve);
+      }
+    });
+    return { layer: false };
+  }
+}
+
+/** Store mode: the worker also hashes and writes the blob (used for uncompressed members). */
+async function runFeedStore(job: FeedLayerJob & { ingestPath: string }, input: Readable): Promise<FeedLayerResult> {
   // One hash for the blob; an uncompressed layer's diff ID is that same hash, so the unpacker
   // does not hash it again (docker's archives carry uncompressed layers).
   const tap = new DigestTap();
@@ -169,7 +200,7 @@ export async function runFeed(job: FeedLayerJob, input: Readable): Promise<FeedL
   }
   const u = await unpacked;
   const digest = tap.digest();
-  return { digest, size: tap.size, ...(u ? { diffId: u.sameAsBlob ? digest : u.diffId, unpackedSize: u.size } : {}) };
+  return { layer: !!u, digest, size: tap.size, ...(u ? { diffId: u.sameAsBlob ? digest : u.diffId, unpackedSize: u.size } : {}) };
 }
 
 async function runLocal(job: LocalLayerJob, onBytes: (current: number) => void): Promise<LayerJobResult> {

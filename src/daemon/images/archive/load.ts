@@ -19,6 +19,11 @@ import { parseImageConfig } from '../../../store/metadata/images.ts';
 import { chainIds, checkDepth } from '../../../store/layer/store.ts';
 import { layerWorkers, type Feed } from '../workers.ts';
 import { rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DigestTap } from '../../../lib/digest.ts';
+import { FileSink } from '../../../lib/filesink.ts';
 import { MEDIA, shortId, type ImageService } from '../service.ts';
 import { byteMessage, shortDigest } from '../progress.ts';
 import { platformMatches, type Platform } from '../../../lib/platform.ts';
@@ -90,18 +95,47 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
           for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
         };
         if (h.size >= FEED_MIN && looksLikeLayer(head)) {
-          // Stored and unpacked at once on a worker; whether it is a layer is settled later.
+          // Stored here (hashed, written) while a worker unpacks the same chunks; whether it is
+          // a layer is settled once the manifest has been read.
           const { staging, diffDir } = await images.layers.stage();
           const ingestPath = images.content.tempPath();
-          const feed = layerWorkers.feed({ feed: true, ingestPath, diffDir });
-          feeds.push({ name, expected, existed, staging, ingestPath, feed });
+          // Uncompressed: the worker does it all, with one hash (the digest is the diff ID).
+          // Compressed: this thread stores the blob, the worker decompresses and unpacks.
+          if (detectCompression(head) === 'none') {
+            const feed = layerWorkers.feed({ feed: true, diffDir, ingestPath });
+            feeds.push({ name, expected, existed, staging, ingestPath, feed, workerStores: true });
+            try {
+              for await (const c of rest()) await feed.write(c);
+              feed.end();
+            } catch (e) {
+              feed.abort();
+              throw e;
+            }
+            continue;
+          }
+          const feed = layerWorkers.feed({ feed: true, diffDir });
+          const member: FeedMember = { name, expected, existed, staging, ingestPath, feed };
+          feeds.push(member);
+          const blobIn = new PassThrough({ highWaterMark: 1 << 20 });
+          const tap = new DigestTap();
+          const stored = pipeline(blobIn, tap, new FileSink(ingestPath, { mode: 0o644, sync: true }));
+          stored.catch(() => {});
           try {
-            for await (const c of rest()) await feed.write(c);
+            for await (const c of rest()) {
+              const room = blobIn.write(c);
+              await feed.write(c);
+              if (!room) await Promise.race([once(blobIn, 'drain'), stored]);
+            }
+            blobIn.end();
             feed.end();
+            await stored;
           } catch (e) {
             feed.abort();
+            blobIn.destroy();
             throw e;
           }
+          member.digest = tap.digest();
+          member.size = tap.size;
           continue;
         }
         let got;
@@ -234,6 +268,11 @@ interface FeedMember {
   staging: string;
   ingestPath: string;
   feed: Feed;
+  /** The worker stores the blob too (and reports its digest and size). */
+  workerStores?: boolean;
+  /** Set once the member was read and stored whole. */
+  digest?: string;
+  size?: number;
 }
 
 /** A tar, or a compressed stream (which a layer is, if anything). */
@@ -259,21 +298,26 @@ async function settleFeeds(
     let r;
     try {
       r = await f.feed.result;
-      if (f.expected && r.digest !== f.expected) throw bad(`${f.name} does not match its digest: digest mismatch: expected ${f.expected}, got ${r.digest}`);
+      if (f.workerStores) {
+        f.digest = r.digest;
+        f.size = r.size;
+      }
+      if (f.digest === undefined || f.size === undefined) throw bad(`${f.name} was not read whole`);
+      if (f.expected && f.digest !== f.expected) throw bad(`${f.name} does not match its digest: digest mismatch: expected ${f.expected}, got ${f.digest}`);
     } catch (e) {
       failure ??= e;
     }
-    if (!r || failure) {
+    if (!r || failure || f.digest === undefined || f.size === undefined) {
       await rm(f.ingestPath, { force: true });
       await images.layers.discard({ staging: f.staging, diffId: '', size: 0 });
       continue;
     }
-    if (await images.content.has(r.digest)) await rm(f.ingestPath, { force: true });
-    else await images.content.commit(f.ingestPath, r.digest);
-    if (!f.existed) brought.add(r.digest);
-    files.set(f.name, { digest: r.digest, size: r.size });
-    const other = prestaged.get(r.digest);
-    if (r.diffId && r.unpackedSize !== undefined && !other) prestaged.set(r.digest, { staging: f.staging, diffId: r.diffId, size: r.unpackedSize });
+    if (await images.content.has(f.digest)) await rm(f.ingestPath, { force: true });
+    else await images.content.commit(f.ingestPath, f.digest);
+    if (!f.existed) brought.add(f.digest);
+    files.set(f.name, { digest: f.digest, size: f.size });
+    const diffId = r.sameAsBlob ? f.digest : r.diffId;
+    if (r.layer && diffId && r.unpackedSize !== undefined && !prestaged.has(f.digest)) prestaged.set(f.digest, { staging: f.staging, diffId, size: r.unpackedSize });
     else await images.layers.discard({ staging: f.staging, diffId: '', size: 0 });
   }
   if (failure) throw failure;

@@ -1,0 +1,103 @@
+/**
+ * Interop with a real dockerd (Debian's docker.io, started privately by the test: its own
+ * data root and socket, no bridge, no firewall rules): archives berth saves load in dockerd and
+ * run there, archives dockerd saves load in berth, with the same image IDs both ways, deletions
+ * (whiteouts) and symlinks intact; flat exports go across through import.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestDaemon, DOCKER, startPrivateDockerd, type PrivateDockerd } from './harness.ts';
+
+let d: TestDaemon;
+let dockerd: PrivateDockerd | undefined;
+let dir: string;
+
+before(async () => {
+  dir = mkdtempSync('/tmp/bt-dockerd-');
+  dockerd = await startPrivateDockerd(join(dir, 'dockerd'));
+  if (!dockerd) return;
+  d = await TestDaemon.start();
+  await d.importBusybox();
+});
+
+after(async () => {
+  await d?.cleanup();
+  await dockerd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(DOCKER, args, { env: { ...process.env, DOCKER_HOST: dockerd!.host, DOCKER_CONFIG: join(dir, 'docker-config') } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function dok(args: string[]): Promise<string> {
+  const r = await docker(args);
+  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await d.berth(args);
+  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const skip = () => (dockerd ? false : 'dockerd (Debian\'s docker.io) is not installed or did not start');
+
+test('berth\'s archives load and run in dockerd, with the same image IDs', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  await ok(['run', '--name', 'src', 'busybox', 'sh', '-c', 'echo made-in-berth > /made; rm /bin/true; ln -s /made /link']);
+  await ok(['commit', 'src', 'berth/made:1']);
+  const file = join(dir, 'berth.tar');
+  await ok(['save', '-o', file, 'berth/made:1', 'busybox']);
+  const loaded = await dok(['load', '-i', file]);
+  assert.match(loaded, /Loaded image: berth\/made:1/);
+  assert.match(loaded, /Loaded image: busybox:latest/);
+  for (const ref of ['berth/made:1', 'busybox:latest']) {
+    assert.equal((await dok(['image', 'inspect', '-f', '{{.Id}}', ref])).trim(), (await ok(['image', 'inspect', '-f', '{{.Id}}', ref])).trim(), ref);
+  }
+  assert.equal(await dok(['run', '--rm', '--network', 'none', 'berth/made:1', 'sh', '-c', 'cat /link; ls /bin/true 2>&1 || echo gone']), 'made-in-berth\nls: /bin/true: No such file or directory\ngone\n');
+  await ok(['rm', 'src']);
+  await ok(['rmi', 'berth/made:1']);
+});
+
+test('dockerd\'s archives (its own layout) load and run in berth, with the same image IDs', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  await dok(['run', '--name', 'dsrc', '--network', 'none', 'busybox', 'sh', '-c', 'echo made-in-docker > /made; rm -r /usr; mkdir -p /deep/er && echo x > /deep/er/f']);
+  await dok(['commit', 'dsrc', 'docker/made:1']);
+  const file = join(dir, 'docker.tar');
+  await dok(['save', '-o', file, 'docker/made:1']);
+  assert.match(await ok(['load', '-i', file]), /Loaded image: docker\/made:1/);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Id}}', 'docker/made:1'])).trim(), (await dok(['image', 'inspect', '-f', '{{.Id}}', 'docker/made:1'])).trim());
+  assert.equal(await ok(['run', '--rm', 'docker/made:1', 'sh', '-c', 'cat /made /deep/er/f; [ -e /usr ] || echo no-usr']), 'made-in-docker\nx\nno-usr\n');
+  // History as dockerd recorded it.
+  assert.match(await ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'docker/made:1']), /echo made-in-docker/);
+  await dok(['rm', 'dsrc']);
+  await ok(['rmi', 'docker/made:1']);
+});
+
+test('flat exports go across: berth export into docker import, docker export into berth import', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  await ok(['create', '--name', 'bexp', 'busybox']);
+  const bfile = join(dir, 'berth-export.tar');
+  await ok(['export', '-o', bfile, 'bexp']);
+  await dok(['import', '-c', 'CMD ["sh"]', bfile, 'from/berth:1']);
+  assert.equal(await dok(['run', '--rm', '--network', 'none', 'from/berth:1', 'echo', 'imported']), 'imported\n');
+  await dok(['create', '--name', 'dexp', 'from/berth:1']);
+  const dfile = join(dir, 'docker-export.tar');
+  await dok(['export', '-o', dfile, 'dexp']);
+  await ok(['import', dfile, 'from/docker:1']);
+  assert.equal(await ok(['run', '--rm', 'from/docker:1', 'echo', 'round trip']), 'round trip\n');
+  await ok(['rm', 'bexp']);
+  await dok(['rm', 'dexp']);
+});
