@@ -404,7 +404,15 @@ export class ContainerService {
       await this.store.save(c);
       return;
     }
-    if (!c.running) throw notModified('container already stopped');
+    if (!c.running) {
+      // It may have exited just now, its exit still being recorded: a policy restart must not
+      // follow a stop the user asked for.
+      if (c.rec.HostConfig.RestartPolicy.Name !== 'no' && c.rec.HostConfig.RestartPolicy.Name !== '' && !c.rec.HasBeenManuallyStopped) {
+        c.rec.HasBeenManuallyStopped = true;
+        await this.store.save(c);
+      }
+      throw notModified('container already stopped');
+    }
     const sig = parseSignal(opts.signal || c.rec.Config.StopSignal || 'SIGTERM');
     const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
     c.rec.HasBeenManuallyStopped = true;
