@@ -65,6 +65,8 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
   const feeds: FeedMember[] = [];
   /** Blobs unpacked while they were read, by digest, until an image claims them. */
   const prestaged = new Map<string, { staging: string; diffId: string; size: number }>();
+  // The workers start while the archive's first bytes arrive.
+  layerWorkers.warm();
   try {
     const { stream } = await decompressStream(src);
     let count = 0;
