@@ -231,10 +231,13 @@ export interface PrivateDockerd {
 export async function startPrivateDockerd(dir: string): Promise<PrivateDockerd | undefined> {
   if (spawnSync('sh', ['-c', 'command -v dockerd'], { stdio: 'ignore' }).status !== 0) return undefined;
   const sock = join(dir, 'docker.sock');
+  // Its containers' cgroups go under one of ours, removed with it (v1 controllers or v2).
+  const cgroupParent = `/berth-dockerd-${process.pid}`;
   const proc = spawn('dockerd', [
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${sock}`,
     '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false',
     '--containerd-namespace', `berth-${process.pid}`, '--containerd-plugins-namespace', `berth-${process.pid}-plugins`,
+    '--cgroup-parent', cgroupParent,
   ], { stdio: 'ignore', detached: true });
   const host = `unix://${sock}`;
   const stop = async () => {
@@ -243,6 +246,7 @@ export async function startPrivateDockerd(dir: string): Promise<PrivateDockerd |
       await new Promise((r) => proc.once('exit', r));
     }
     spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l; rm -rf ${dir}`]);
+    removeCgroups(cgroupParent);
   };
   for (let i = 0; i < 150; i++) {
     const v = spawnSync(DOCKER, ['version', '--format', '{{.Server.Version}}'], { env: { ...process.env, DOCKER_HOST: host }, encoding: 'utf8' });
