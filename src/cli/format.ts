@@ -132,50 +132,58 @@ export async function validateFormat(format: string, emptyRow: object, errors: T
 }
 
 /**
- * One template over one object, as `version` and `info` run it: straight to the output with
- * a newline after it, even when it fails (the error follows).
+ * One template over one object, written straight out. `version` and `info` (newline: true)
+ * end it with a newline, written even when it fails, before the error; `system df -v` writes
+ * the result alone. Exec errors come as Go prints them.
  */
-export async function renderOne(ctx: { stdout: NodeJS.WritableStream }, obj: unknown, format: string, opts: { name?: string } = {}): Promise<void> {
+export async function renderOne(
+  ctx: { stdout: NodeJS.WritableStream },
+  obj: unknown,
+  format: string,
+  opts: { name?: string; newline: boolean; errors: TemplateErrorStyle },
+): Promise<void> {
   const { parseTemplate, dockerFuncs, dockerPreFormat } = await engine();
   const { format: body } = dockerPreFormat(format);
   let tmpl;
   try {
     tmpl = parseTemplate(body, { funcs: dockerFuncs, name: opts.name });
   } catch (e) {
-    throw templateError(e, 'template parsing error: ', 64);
+    throw templateError(e, opts.errors.parse, opts.errors.parseExit);
   }
   let out: string;
   try {
     out = tmpl.execute(obj);
   } catch (e) {
-    ctx.stdout.write('\n');
-    throw templateError(e, '');
+    if (opts.newline) ctx.stdout.write('\n');
+    throw templateError(e, opts.errors.exec);
   }
-  ctx.stdout.write(out + '\n');
+  ctx.stdout.write(opts.newline ? out + '\n' : out);
 }
+
+/** version, info and inspect: bad templates exit 64, exec errors print bare. */
+export const INSPECT_ERRORS: TemplateErrorStyle = { parse: 'template parsing error: ', exec: '', parseExit: 64 };
 
 /** Map-typed fields of docker's inspect structs: a missing key in them is "<no value>", not an error. */
 const MAP_FIELDS = new Set(['Labels', 'Options', 'ExposedPorts', 'Volumes', 'Ports', 'PortBindings', 'Networks', 'Annotations', 'DriverOpts', 'Sysctls', 'StorageOpt', 'Tmpfs', 'Data', 'DriverOptions']);
-/** Struct fields docker omits from JSON when empty: absent, a template still sees their zero value. */
-const OPTIONAL_FIELDS: [string, () => unknown][] = [
-  ...['StopSignal', 'MacAddress', 'WorkingDir', 'User', 'Variant', 'OsVersion', 'Comment', 'Author', 'Parent', 'DockerVersion', 'Created', 'Container', 'Domainname'].map((k): [string, () => unknown] => [k, () => '']),
-  ...['Node', 'Health', 'Healthcheck', 'Descriptor', 'Identity', 'ContainerConfig', 'ImageManifestDescriptor', 'Init', 'StopTimeout', 'SizeRw', 'SizeRootFs'].map((k): [string, () => unknown] => [k, () => null]),
-  ...['ArgsEscaped', 'NetworkDisabled'].map((k): [string, () => unknown] => [k, () => false]),
-  ...['Shell', 'OnBuild', 'Entrypoint', 'Cmd', 'Env', 'Manifests', 'Mounts'].map((k): [string, () => unknown] => [k, () => []]),
-];
-const OPTIONAL_MAPS = ['ExposedPorts', 'Volumes', 'Labels', 'Annotations'];
+/**
+ * Struct fields docker omits from JSON when empty: absent (or null), a template still sees
+ * their zero value — "", <nil>, false, [] or map[].
+ */
+const STRING_FIELDS = ['StopSignal', 'MacAddress', 'WorkingDir', 'User', 'Variant', 'OsVersion', 'Comment', 'Author', 'Parent', 'DockerVersion', 'Created', 'Container', 'Domainname'];
+const POINTER_FIELDS = ['Node', 'Health', 'Healthcheck', 'Descriptor', 'Identity', 'ContainerConfig', 'ImageManifestDescriptor', 'Init', 'StopTimeout', 'SizeRw', 'SizeRootFs'];
+const BOOL_FIELDS = ['ArgsEscaped', 'NetworkDisabled'];
+const SLICE_FIELDS = new Set(['Shell', 'OnBuild', 'Entrypoint', 'Cmd', 'Env', 'Manifests', 'Mounts']);
+const OPTIONAL_MAPS = new Set(['ExposedPorts', 'Volumes', 'Labels', 'Annotations']);
 
 /**
  * Inspect data as docker's TemplateInspector sees it: struct fields that do not exist are an
  * error ("map has no entry for key", from its raw-JSON fallback with missingkey=error), keys
  * of map-typed fields and absent optional fields are not.
  */
-const SLICE_FIELDS = new Set(['Shell', 'OnBuild', 'Entrypoint', 'Cmd', 'Env', 'Manifests', 'Mounts']);
-
 function inspectView(v: unknown, key: string, parentKey: string, lenient: symbol): unknown {
   // Typed nil slices and maps print as "[]" and "map[]"; time.Time fields as Go prints them.
   if (v === null && SLICE_FIELDS.has(key)) return [];
-  if (v === null && OPTIONAL_MAPS.includes(key)) return { [lenient]: true };
+  if (v === null && OPTIONAL_MAPS.has(key)) return { [lenient]: true };
   if (key === 'LastTagTime' && typeof v === 'string' && !Number.isNaN(Date.parse(v))) return new Date(v);
   if (Array.isArray(v)) return v.map((x) => inspectView(x, '', key, lenient));
   if (!v || typeof v !== 'object') return v;
@@ -185,8 +193,14 @@ function inspectView(v: unknown, key: string, parentKey: string, lenient: symbol
   for (const [k, x] of Object.entries(o)) out[k] = isMap ? inspectView(x, '', '', lenient) : inspectView(x, k, key, lenient);
   if (isMap) out[lenient] = true;
   else {
-    for (const [f, zero] of OPTIONAL_FIELDS) if (!Object.hasOwn(out, f)) Object.defineProperty(out, f, { value: zero(), enumerable: false });
-    for (const f of OPTIONAL_MAPS) if (!Object.hasOwn(out, f)) Object.defineProperty(out, f, { value: { [lenient]: true }, enumerable: false });
+    const zero = (f: string, value: unknown) => {
+      if (!Object.hasOwn(out, f)) Object.defineProperty(out, f, { value, enumerable: false });
+    };
+    for (const f of STRING_FIELDS) zero(f, '');
+    for (const f of POINTER_FIELDS) zero(f, null);
+    for (const f of BOOL_FIELDS) zero(f, false);
+    for (const f of SLICE_FIELDS) zero(f, []);
+    for (const f of OPTIONAL_MAPS) zero(f, { [lenient]: true });
   }
   return out;
 }
@@ -220,7 +234,7 @@ export async function inspectEach(
     try {
       tmpl = parseTemplate(body, { funcs: dockerFuncs, missingKey: 'error' });
     } catch (e) {
-      throw templateError(e, 'template parsing error: ', 64);
+      throw templateError(e, INSPECT_ERRORS.parse, INSPECT_ERRORS.parseExit);
     }
     let out = '';
     for (const r of refs) {

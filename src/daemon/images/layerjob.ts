@@ -98,6 +98,19 @@ export class JobHttpError extends EngineError {
   }
 }
 
+/** One stream read twice (blob file and unpacker), an error in it reaching both. */
+function tee(src: Readable): [PassThrough, PassThrough] {
+  const a = new PassThrough({ highWaterMark: 1 << 20 });
+  const b = new PassThrough({ highWaterMark: 1 << 20 });
+  src.on('error', (e) => {
+    a.destroy(e);
+    b.destroy(e);
+  });
+  src.pipe(a);
+  src.pipe(b);
+  return [a, b];
+}
+
 export async function runLayerJob(job: LayerJob | LocalLayerJob | PackLayerJob, onBytes: (current: number) => void, signal?: AbortSignal): Promise<LayerJobResult> {
   if ('file' in job) return runLocal(job, onBytes);
   if ('pack' in job) return runPack(job);
@@ -118,16 +131,9 @@ export async function runLayerJob(job: LayerJob | LocalLayerJob | PackLayerJob, 
     throw invalidParameter(`blob ${job.digest}: the registry sent ${len} bytes, the manifest says ${job.size}`);
   }
   const counter = new ProgressTap(onBytes);
-  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
   res.body.on('error', (e) => counter.destroy(e));
-  counter.on('error', (e) => {
-    toStore.destroy(e);
-    toUnpack.destroy(e);
-  });
   res.body.pipe(counter);
-  counter.pipe(toStore);
-  counter.pipe(toUnpack);
+  const [toStore, toUnpack] = tee(counter);
   const tap = new DigestTap();
   const stored = pipeline(toStore, tap, new FileSink(job.ingestPath, { mode: 0o644, sync: true }));
   const unpacked = decompressStream(toUnpack).then((d) => applyTar(d.stream, job.diffDir, spawnFsOps));
@@ -170,16 +176,9 @@ async function runFeedStore(job: FeedLayerJob & { ingestPath: string }, input: R
   // One hash for the blob; an uncompressed layer's diff ID is that same hash, so the unpacker
   // does not hash it again (docker's archives carry uncompressed layers).
   const tap = new DigestTap();
-  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
   input.on('error', (e) => tap.destroy(e));
-  tap.on('error', (e) => {
-    toStore.destroy(e);
-    toUnpack.destroy(e);
-  });
   input.pipe(tap);
-  tap.pipe(toStore);
-  tap.pipe(toUnpack);
+  const [toStore, toUnpack] = tee(tap);
   const stored = pipeline(toStore, new FileSink(job.ingestPath, { mode: 0o644, sync: true }));
   const unpacked = decompressStream(toUnpack)
     .then(async (d) => {
@@ -218,14 +217,7 @@ async function runLocal(job: LocalLayerJob, onBytes: (current: number) => void):
 /** One pass: the tar goes to the blob file (hashed) and to the unpacker at once. */
 async function runPack(job: PackLayerJob): Promise<PackLayerResult> {
   const tarStream = packTree(job.pack, { whiteouts: true, exclude: new Set(job.exclude) });
-  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
-  tarStream.on('error', (e) => {
-    toStore.destroy(e);
-    toUnpack.destroy(e);
-  });
-  tarStream.pipe(toStore);
-  tarStream.pipe(toUnpack);
+  const [toStore, toUnpack] = tee(tarStream);
   const tap = new DigestTap();
   const [s1, s2] = await Promise.allSettled([
     pipeline(toStore, tap, new FileSink(job.ingestPath, { mode: 0o644, sync: true })),

@@ -9,11 +9,6 @@ import { progressString } from '../../lib/progressbar.ts';
 export type ProgressMessage = Record<string, unknown>;
 export type ProgressSink = (m: ProgressMessage) => void;
 
-/** docker's JSONProgress.String() as dockerd renders it: "[=====>      ]  1.23MB/4.56MB". */
-export function progressBar(current: number, total: number | undefined): string {
-  return progressString({ current, total });
-}
-
 export function shortDigest(d: string): string {
   return d.replace(/^sha256:/, '').slice(0, 12);
 }
@@ -55,7 +50,7 @@ export function byteProgress(sink: ProgressSink, id: string, what: string, total
 
 /** A byte-counter message: "Downloading [==>   ] 12MB/50MB". */
 export function byteMessage(what: string, id: string, current: number, total: number | undefined): ProgressMessage {
-  return { status: what, progressDetail: { current, ...(total ? { total } : {}) }, progress: progressBar(current, total), id };
+  return { status: what, progressDetail: { current, ...(total ? { total } : {}) }, progress: progressString({ current, total }), id };
 }
 
 /** Runs `tasks` with at most `limit` at a time; results in order. */

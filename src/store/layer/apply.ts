@@ -46,10 +46,7 @@ const writeFile = (p: string, d: Buffer, o: { mode: number }) => (sync ? Promise
 async function writeSmallFile(p: string, data: Buffer, uid: number, gid: number, mode: number, mtime: Date): Promise<void> {
   if (!sync) {
     await writeFile(p, data, { mode: 0o600 });
-    await lchown(p, uid, gid);
-    await chmod(p, mode);
-    await utimes(p, mtime, mtime);
-    return;
+    return setFileMeta(p, uid, gid, mode, mtime);
   }
   const fd = fss.openSync(p, 'w', 0o600);
   try {
@@ -61,6 +58,13 @@ async function writeSmallFile(p: string, data: Buffer, uid: number, gid: number,
   } finally {
     fss.closeSync(fd);
   }
+}
+
+/** Owner, then mode (chown clears setuid bits), then times, by path. */
+async function setFileMeta(p: string, uid: number, gid: number, mode: number, mtime: Date): Promise<void> {
+  await lchown(p, uid, gid);
+  await chmod(p, mode);
+  await utimes(p, mtime, mtime);
 }
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -186,9 +190,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { 
             await writeSmallFile(abs, await entry.read(), h.uid, h.gid, mode, mtime);
           } else {
             await pipeline(entry.chunks(), new FileSink(abs, { mode: 0o600 }));
-            await lchown(abs, h.uid, h.gid);
-            await chmod(abs, mode); // after chown, which clears setuid bits
-            await utimes(abs, mtime, mtime);
+            await setFileMeta(abs, h.uid, h.gid, mode, mtime);
           }
           kinds.set(rel, 'file');
           size += h.size;

@@ -87,7 +87,7 @@ export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlag
     try {
       return await ctx.client.imageInspect(n);
     } catch (e) {
-      throw new Error(`Error: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
     }
   }, p.flags.format);
   return 0;

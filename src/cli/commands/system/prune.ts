@@ -1,8 +1,8 @@
 /** `berth image prune`, `container prune`, `system prune` and `system df`, with docker's prompts and tables. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { StatusError, type CliContext } from '../../context.ts';
+import type { CliContext } from '../../context.ts';
 import type { DiskUsage as SystemDf } from '../../../api/types.ts';
-import { humanSize, renderRows, renderTable, shortId, structRow, ago, goTimeString, sortedJson, fieldOrderJson } from '../../format.ts';
+import { humanSize, renderOne, renderRows, renderTable, shortId, structRow, ago, goTimeString, sortedJson, fieldOrderJson } from '../../format.ts';
 import { parseFilterFlags, psRow } from '../container/ps.ts';
 
 /** Asks on the terminal (or reads a line from piped stdin); true for y/Y. */
@@ -120,6 +120,7 @@ const ACTIVE = new Set(['running', 'paused', 'restarting']);
 
 export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<number> {
   const du = await ctx.client.systemDf();
+  if (p.flags.verbose && p.flags.format && p.flags.format !== 'table') return dfVerboseFormat(ctx, du, p.flags.format);
   const total = du.LayersSize;
   let used = 0;
   for (const i of du.Images) if (i.Containers > 0 && i.Size !== -1 && i.SharedSize !== -1) used += i.Size - i.SharedSize;
@@ -131,7 +132,6 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
     structRow('*formatter.diskUsageVolumesContext', { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
     structRow('*formatter.diskUsageBuilderContext', { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
   ];
-  if (p.flags.verbose && p.flags.format && p.flags.format !== 'table') return dfVerboseFormat(ctx, du, p.flags.format);
   if (p.flags.format && p.flags.format !== 'table') {
     ctx.stdout.write(await renderRows(rows, p.flags.format, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
     return 0;
@@ -175,24 +175,12 @@ function dfImageRow(i: SystemDf['Images'][number], trunc: boolean): Record<strin
  * exec errors come bare, as docker prints them.
  */
 async function dfVerboseFormat(ctx: CliContext, du: SystemDf, format: string): Promise<number> {
-  const { dockerPreFormat, parseTemplate, dockerFuncs } = await import('../../../lib/gotemplate/index.ts');
-  const { format: body } = dockerPreFormat(format);
-  let tmpl;
-  try {
-    tmpl = parseTemplate(body, { funcs: dockerFuncs });
-  } catch (e) {
-    throw new StatusError(1, `template parsing error: ${(e as Error).message}`);
-  }
   const data = fieldOrderJson(structRow('*formatter.diskUsageContext', {
     Images: du.Images.map((i) => sortedJson(structRow('*formatter.imageContext', dfImageRow(i, false)))),
     Containers: du.Containers.map((c) => sortedJson(psRow({ ...c, SizeRootFs: 0 }, false))), // docker: "Don't display the virtual size"
     Volumes: [] as unknown[],
     BuildCache: [] as unknown[],
   }));
-  try {
-    ctx.stdout.write(tmpl.execute(data));
-  } catch (e) {
-    throw new StatusError(1, (e as Error).message);
-  }
+  await renderOne(ctx, data, format, { newline: false, errors: { parse: 'template parsing error: ', exec: '' } });
   return 0;
 }

@@ -3,7 +3,7 @@ import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../../api/version.ts';
 import { kindOf } from '../../../errdefs/index.ts';
-import { fieldOrderJson, inspectEach, renderOne, structRow } from '../../format.ts';
+import { INSPECT_ERRORS, fieldOrderJson, inspectEach, renderOne, structRow } from '../../format.ts';
 import type { VersionResponse } from '../../../api/types.ts';
 
 declare const BERTH_BUILD_TIME: string | undefined;
@@ -49,7 +49,7 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
     };
     // Go structs for unknown fields' errors, marshalled in field order as docker's are.
     const data = fieldOrderJson(structRow('system.versionInfo', { Client: fieldOrderJson(alias(structRow('system.clientVersion', client), 'ApiVersion', 'APIVersion')), Server: server ? alias(server, 'ApiVersion', 'APIVersion') : null }));
-    await renderOne(ctx, data, p.flags.format, { name: 'version' });
+    await renderOne(ctx, data, p.flags.format, { name: 'version', newline: true, errors: INSPECT_ERRORS });
   } else {
     let out = `Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}\n Node version:      ${process.versions.node}\n Built:             ${client.BuildTime || 'unknown'}\n OS/Arch:           ${client.Os}/${client.Arch}\n Context:           ${client.Context}\n`;
     if (server) {
@@ -77,7 +77,7 @@ export const infoCommand = defineCommand({
 export async function info(ctx: CliContext, p: Parsed<typeof infoFlags>): Promise<number> {
   const i = await ctx.client.info();
   if (p.flags.format) {
-    await renderOne(ctx, fieldOrderJson(structRow('system.dockerInfo', i)), p.flags.format);
+    await renderOne(ctx, fieldOrderJson(structRow('system.dockerInfo', i)), p.flags.format, { newline: true, errors: INSPECT_ERRORS });
     return 0;
   }
   const g = (k: string) => i[k] as unknown;
@@ -128,8 +128,10 @@ export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, o
       }
       return await ctx.client.imageInspect(n);
     } catch (e) {
-      if (kindOf(e) === 'NotFound') throw new Error(type === 'container' ? `Error: No such container: ${n}` : type === 'image' ? `Error: No such image: ${n}` : `Error: No such object: ${n}`);
-      throw new Error(`Error: ${e instanceof Error ? e.message : String(e)}`);
+      // As the docker CLI: a lookup of any kind that finds nothing is "No such object"; one of a
+      // given type passes the daemon's answer on.
+      if (kindOf(e) === 'NotFound' && !type) throw new Error(`Error: No such object: ${n}`);
+      throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
     }
   }, p.flags.format);
   return 0;

@@ -1,15 +1,18 @@
 /**
  * `docker load`: reads an image archive — docker's (manifest.json with per-layer files, old
- * or new), or a bare OCI image layout (index.json + blobs) — streaming: every file goes
- * straight into the content store (blobs named by digest are verified against their names),
- * small metadata files are kept in memory. Then each image's layers are unpacked (on the
- * worker pool), checked against the config's diff IDs, and the image and its tags recorded.
- * A bad archive changes nothing: blobs it brought that no image uses are removed again, and
- * its names are never used as paths.
+ * or new), or a bare OCI image layout (index.json + blobs) — streaming: small metadata files
+ * are kept in memory, every other member goes into the content store (blobs named by digest
+ * are verified against their names), and members that look like layers are unpacked by a
+ * worker while they arrive. Then each image's layers are checked against the config's diff
+ * IDs (layers not unpacked yet are unpacked now) and the image and its tags recorded. A bad
+ * archive changes nothing: blobs it brought that no image uses and staged layers are removed
+ * again, and its names are never used as paths.
  */
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { posix } from 'node:path';
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { once } from 'node:events';
 import { readTar } from '../../../lib/tar/reader.ts';
 import { TarFormatError } from '../../../lib/tar/header.ts';
 import { invalidParameter } from '../../../errdefs/index.ts';
@@ -18,12 +21,6 @@ import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString }
 import { parseImageConfig } from '../../../store/metadata/images.ts';
 import { chainIds, checkDepth } from '../../../store/layer/store.ts';
 import { layerWorkers, type Feed } from '../workers.ts';
-import { rm } from 'node:fs/promises';
-import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { DigestTap } from '../../../lib/digest.ts';
-import { FileSink } from '../../../lib/filesink.ts';
 import { MEDIA, shortId, type ImageService } from '../service.ts';
 import { byteMessage, shortDigest } from '../progress.ts';
 import { platformMatches, type Platform } from '../../../lib/platform.ts';
@@ -67,6 +64,19 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
   const prestaged = new Map<string, { staging: string; diffId: string; size: number }>();
   // The workers start while the archive's first bytes arrive.
   layerWorkers.warm();
+  /** A member into the content store; one named by a digest must hash to it. */
+  const ingest = async (from: Readable, name: string, expected: string | undefined, existed: boolean) => {
+    let got;
+    try {
+      got = await images.content.ingest(from, expected ? { digest: expected } : {});
+    } catch (e) {
+      if (expected) throw bad(`${name} does not match its digest: ${(e as Error).message}`);
+      throw e;
+    }
+    if (!existed) brought.add(got.digest);
+    files.set(name, got);
+    return got;
+  };
   try {
     const { stream } = await decompressStream(src);
     let count = 0;
@@ -97,58 +107,34 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
           for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
         };
         if (h.size >= FEED_MIN && looksLikeLayer(head)) {
-          // Stored here (hashed, written) while a worker unpacks the same chunks; whether it is
-          // a layer is settled once the manifest has been read.
+          // A worker unpacks the chunks as they arrive; whether this is a layer is settled once
+          // the manifest has been read. Uncompressed, the worker stores the blob too, with one
+          // hash (its digest is its diff ID); compressed, this thread stores it meanwhile.
           const { staging, diffDir } = await images.layers.stage();
-          const ingestPath = images.content.tempPath();
-          // Uncompressed: the worker does it all, with one hash (the digest is the diff ID).
-          // Compressed: this thread stores the blob, the worker decompresses and unpacks.
-          if (detectCompression(head) === 'none') {
-            const feed = layerWorkers.feed({ feed: true, diffDir, ingestPath });
-            feeds.push({ name, expected, existed, staging, ingestPath, feed, workerStores: true });
-            try {
-              for await (const c of rest()) await feed.write(c);
-              feed.end();
-            } catch (e) {
-              feed.abort();
-              throw e;
-            }
-            continue;
-          }
-          const feed = layerWorkers.feed({ feed: true, diffDir });
+          const ingestPath = detectCompression(head) === 'none' ? images.content.tempPath() : undefined;
+          const feed = layerWorkers.feed({ feed: true, diffDir, ...(ingestPath ? { ingestPath } : {}) });
           const member: FeedMember = { name, expected, existed, staging, ingestPath, feed };
           feeds.push(member);
-          const blobIn = new PassThrough({ highWaterMark: 1 << 20 });
-          const tap = new DigestTap();
-          const stored = pipeline(blobIn, tap, new FileSink(ingestPath, { mode: 0o644, sync: true }));
-          stored.catch(() => {});
+          const blobIn = ingestPath ? undefined : new PassThrough({ highWaterMark: 1 << 20 });
+          const ingested = blobIn ? ingest(blobIn, name, expected, existed) : undefined;
+          ingested?.catch(() => {});
           try {
             for await (const c of rest()) {
-              const room = blobIn.write(c);
+              const room = blobIn ? blobIn.write(c) : true;
               await feed.write(c);
-              if (!room) await Promise.race([once(blobIn, 'drain'), stored]);
+              if (!room) await Promise.race([once(blobIn!, 'drain'), ingested]);
             }
-            blobIn.end();
+            blobIn?.end();
             feed.end();
-            await stored;
+            if (ingested) member.digest = (await ingested).digest;
           } catch (e) {
             feed.abort();
-            blobIn.destroy();
+            blobIn?.destroy();
             throw e;
           }
-          member.digest = tap.digest();
-          member.size = tap.size;
           continue;
         }
-        let got;
-        try {
-          got = await images.content.ingest(Readable.from(rest(), { objectMode: false }), expected ? { digest: expected } : {});
-        } catch (e) {
-          if (expected) throw bad(`${name} does not match its digest: ${(e as Error).message}`);
-          throw e;
-        }
-        if (!existed) brought.add(got.digest);
-        files.set(name, got);
+        await ingest(Readable.from(rest(), { objectMode: false }), name, expected, existed);
       }
     } catch (e) {
       // What the feeds made is removed; the archive's own error is the one reported. The
@@ -268,13 +254,11 @@ interface FeedMember {
   expected: string | undefined;
   existed: boolean;
   staging: string;
-  ingestPath: string;
+  /** Where the worker stores the blob, when it does (uncompressed members). */
+  ingestPath: string | undefined;
   feed: Feed;
-  /** The worker stores the blob too (and reports its digest and size). */
-  workerStores?: boolean;
-  /** Set once the member was read and stored whole. */
+  /** The blob's digest, once stored. */
   digest?: string;
-  size?: number;
 }
 
 /** A tar, or a compressed stream (which a layer is, if anything). */
@@ -284,9 +268,10 @@ function looksLikeLayer(head: Buffer): boolean {
 }
 
 /**
- * Waits for every fed member, then keeps what they made: blobs go into the content store
- * (a member named by a digest must hash to it), unpacked layers wait in `prestaged`. On any
- * failure everything the feeds made is removed and the first error is thrown.
+ * Waits for every fed member, then keeps what they made: blobs the workers stored go into the
+ * content store (a member named by a digest must hash to it), unpacked layers wait in
+ * `prestaged`. On any failure everything the feeds made is removed and the first error is
+ * thrown.
  */
 async function settleFeeds(
   images: ImageService,
@@ -300,26 +285,28 @@ async function settleFeeds(
     let r;
     try {
       r = await f.feed.result;
-      if (f.workerStores) {
-        f.digest = r.digest;
-        f.size = r.size;
+      if (f.ingestPath) {
+        if (r.digest === undefined || r.size === undefined) throw bad(`${f.name} was not stored`);
+        if (f.expected && r.digest !== f.expected) throw bad(`${f.name} does not match its digest: digest mismatch: expected ${f.expected}, got ${r.digest}`);
       }
-      if (f.digest === undefined || f.size === undefined) throw bad(`${f.name} was not read whole`);
-      if (f.expected && f.digest !== f.expected) throw bad(`${f.name} does not match its digest: digest mismatch: expected ${f.expected}, got ${f.digest}`);
     } catch (e) {
       failure ??= e;
     }
-    if (!r || failure || f.digest === undefined || f.size === undefined) {
-      await rm(f.ingestPath, { force: true });
+    if (!r || failure || (!f.ingestPath && f.digest === undefined)) {
+      if (f.ingestPath) await rm(f.ingestPath, { force: true });
       await images.layers.discard({ staging: f.staging, diffId: '', size: 0 });
       continue;
     }
-    if (await images.content.has(f.digest)) await rm(f.ingestPath, { force: true });
-    else await images.content.commit(f.ingestPath, f.digest);
-    if (!f.existed) brought.add(f.digest);
-    files.set(f.name, { digest: f.digest, size: f.size });
-    const diffId = r.sameAsBlob ? f.digest : r.diffId;
-    if (r.layer && diffId && r.unpackedSize !== undefined && !prestaged.has(f.digest)) prestaged.set(f.digest, { staging: f.staging, diffId, size: r.unpackedSize });
+    if (f.ingestPath && r.digest !== undefined && r.size !== undefined) {
+      if (await images.content.has(r.digest)) await rm(f.ingestPath, { force: true });
+      else await images.content.commit(f.ingestPath, r.digest);
+      if (!f.existed) brought.add(r.digest);
+      files.set(f.name, { digest: r.digest, size: r.size });
+      f.digest = r.digest;
+    }
+    const digest = f.digest!;
+    const diffId = r.sameAsBlob ? digest : r.diffId;
+    if (r.layer && diffId && r.unpackedSize !== undefined && !prestaged.has(digest)) prestaged.set(digest, { staging: f.staging, diffId, size: r.unpackedSize });
     else await images.layers.discard({ staging: f.staging, diffId: '', size: 0 });
   }
   if (failure) throw failure;
