@@ -73,7 +73,8 @@ test('commit → run → diff: the new image has the changes, deletions included
 });
 
 test('commit of a running container freezes it meanwhile and it keeps running; --pause=false too', async () => {
-  await ok(['run', '-d', '--name', 'busy', 'busybox', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done']);
+  await ok(['run', '-d', '--name', 'busy', 'busybox', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done']);
+  // The counter is replaced by rename, so a reader never sees it half written.
   await new Promise((r) => setTimeout(r, 300));
   const a = (await ok(['commit', 'busy', 'busy/snap:1'])).trim();
   const b = (await ok(['commit', '--pause=false', 'busy', 'busy/snap:2'])).trim();
