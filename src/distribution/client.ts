@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { invalidParameter, notFound, unauthorized, forbidden, unavailable, system, type EngineError } from '../errdefs/index.ts';
 import { send, readBody, header, type HttpOptions, type HttpResponse } from './http.ts';
 import { basicHeader, fetchToken, parseChallenges, errorText, type Challenge, type Credentials } from './auth.ts';
+import { CANONICAL_ALGORITHM, digestAlgorithm } from '../lib/digest.ts';
 import { MEDIA_TYPES } from './media.ts';
 
 export interface Endpoint {
@@ -183,10 +184,16 @@ export class RegistryClient {
     return u.pathname + u.search;
   }
 
-  /** Uploads a blob: POST to open the upload, then one PUT with the whole content. */
+  /**
+   * Uploads a blob: POST to open the upload, then one PUT with the whole content. A blob named
+   * by another algorithm than sha256 says so on the POST (`digest-algorithm`, distribution-spec
+   * 1.1), so a registry can hash it with that algorithm as it arrives; others ignore it.
+   */
   async pushBlob(repo: string, digest: string, size: number, content: () => Readable): Promise<void> {
     const scope = RegistryClient.pushScope(repo);
-    const open = await this.request(`/v2/${repo}/blobs/uploads/`, scope, { method: 'POST', headers: { 'Content-Length': '0' } });
+    const alg = digestAlgorithm(digest);
+    const query = alg === CANONICAL_ALGORITHM ? '' : `?digest-algorithm=${alg}`;
+    const open = await this.request(`/v2/${repo}/blobs/uploads/${query}`, scope, { method: 'POST', headers: { 'Content-Length': '0' } });
     if (open.status !== 202) await this.fail(open, `upload of ${digest}`);
     open.body.resume();
     const loc = header(open, 'location');

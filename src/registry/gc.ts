@@ -1,14 +1,21 @@
 /**
- * `berth registry gc`: mark and sweep. Marks every manifest revision of every repository
- * (with `deleteUntagged`, only those reachable from a tag, directly or through an index),
- * its config and layers; sweeps every other blob, layer links to swept blobs, and upload
- * sessions older than `uploadTtlMs`. Run it with the server stopped or in read-only mode:
- * an upload that finishes during the sweep may lose its blob before a manifest refers to it.
+ * `berth registry gc`: mark and sweep, over every digest algorithm the layout stores.
+ *
+ * Mark: every manifest revision of every repository (with `deleteUntagged`, only those a tag
+ * reaches — directly, through an index, or as a referrer: a manifest whose `subject` is kept
+ * is kept, so deleting untagged manifests never strips a kept image of its signatures or
+ * SBOMs), its config and layers. Sweep: every other blob, layer links to swept blobs, and
+ * upload sessions older than `uploadTtlMs`. Referrers records are rewritten from the kept
+ * manifests themselves, which also drops entries a crash left behind.
+ *
+ * Run it with the server stopped or in read-only mode: an upload that finishes during the
+ * sweep may lose its blob before a manifest refers to it.
  */
 import { readdir, rm, stat, unlink, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDigest } from '../lib/digest.ts';
 import type { RegistryStorage } from './storage/storage.ts';
-import { INDEX_TYPES } from './manifest.ts';
+import type { ReferrerDescriptor } from './storage/referrers.ts';
 
 export interface GcOptions {
   dryRun?: boolean;
@@ -25,7 +32,34 @@ export interface GcResult {
   deletedUploads: string[];
 }
 
+/** What marking needs of one manifest, read leniently: a manifest stored under older rules must still protect its blobs. */
+interface ManifestRefs {
+  blobs: string[];
+  children: string[];
+  subject?: string;
+}
+
 const list = (dir: string) => readdir(dir).catch(() => [] as string[]);
+
+function digestsOf(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  return v.map((d: { digest?: unknown } | null) => d?.digest).filter((d): d is string => typeof d === 'string' && isDigest(d));
+}
+
+function refsOf(body: Buffer): ManifestRefs {
+  let doc: { config?: { digest?: unknown }; layers?: unknown; manifests?: unknown; subject?: { digest?: unknown } };
+  try {
+    doc = JSON.parse(body.toString('utf8')) as typeof doc;
+  } catch {
+    return { blobs: [], children: [] };
+  }
+  const subject = doc?.subject?.digest;
+  return {
+    blobs: [...digestsOf([doc?.config]), ...digestsOf(doc?.layers)],
+    children: digestsOf(doc?.manifests),
+    ...(typeof subject === 'string' && isDigest(subject) ? { subject } : {}),
+  };
+}
 
 export async function collectGarbage(storage: RegistryStorage, opts: GcOptions = {}): Promise<GcResult> {
   const log = opts.log ?? (() => {});
@@ -35,56 +69,64 @@ export async function collectGarbage(storage: RegistryStorage, opts: GcOptions =
 
   for (const repo of await storage.listRepositories()) {
     log(`${repo}`);
-    const revisions = (await list(p.revisionsDir(repo))).map((h) => `sha256:${h}`);
-    let keep = new Set(revisions);
+    const refs = new Map<string, ManifestRefs>();
+    for (const d of await storage.listRevisions(repo)) {
+      const m = await storage.getManifest(repo, d).catch(() => undefined);
+      if (m) refs.set(d, refsOf(m.body));
+    }
+    const referrers = new Map<string, string[]>();
+    for (const [d, r] of refs) if (r.subject) referrers.set(r.subject, [...(referrers.get(r.subject) ?? []), d]);
+
+    let keep = new Set(refs.keys());
     if (opts.deleteUntagged) {
       keep = new Set();
       const queue: string[] = [];
       for (const t of await storage.listTags(repo)) queue.push(await storage.resolveTag(repo, t).catch(() => ''));
       while (queue.length) {
         const d = queue.pop()!;
-        if (!d || keep.has(d) || !revisions.includes(d)) continue;
+        const r = refs.get(d);
+        if (!r || keep.has(d)) continue;
         keep.add(d);
-        const m = await storage.getManifest(repo, d).catch(() => undefined);
-        if (m && INDEX_TYPES.includes(m.mediaType)) for (const c of (JSON.parse(m.body.toString()) as { manifests?: { digest: string }[] }).manifests ?? []) queue.push(c.digest);
+        queue.push(...r.children, ...(referrers.get(d) ?? []));
       }
-      for (const d of revisions) {
+      for (const d of refs.keys()) {
         if (keep.has(d)) continue;
         log(`${repo}: manifest eligible for deletion: ${d}`);
         result.deletedManifests.push(`${repo}@${d}`);
-        if (!opts.dryRun) await unlink(p.revision(repo, d)).catch(() => {});
+        if (!opts.dryRun) await storage.unlinkManifest(repo, d);
       }
     }
     for (const d of keep) {
-      const m = await storage.getManifest(repo, d).catch(() => undefined);
-      if (!m) continue;
       marked.add(d);
       log(`${repo}: marking manifest ${d}`);
-      if (INDEX_TYPES.includes(m.mediaType)) continue;
-      const doc = JSON.parse(m.body.toString()) as { config?: { digest: string }; layers?: { digest: string }[] };
-      for (const b of [doc.config, ...(doc.layers ?? [])]) {
-        if (b?.digest && !marked.has(b.digest)) {
-          marked.add(b.digest);
-          log(`${repo}: marking blob ${b.digest}`);
-        }
+      for (const b of refs.get(d)!.blobs) {
+        if (marked.has(b)) continue;
+        marked.add(b);
+        log(`${repo}: marking blob ${b}`);
       }
     }
+    if (!opts.dryRun) await rewriteReferrers(storage, repo, keep, refs);
   }
   result.marked = marked.size;
 
-  for (const h of await list(p.blobsDir)) {
-    const d = `sha256:${h}`;
-    if (marked.has(d) || h.includes('.')) continue;
-    const size = (await stat(join(p.blobsDir, h)).catch(() => undefined))?.size ?? 0;
-    log(`blob eligible for deletion: ${d}`);
-    result.deletedBlobs.push(d);
-    result.freedBytes += size;
-    if (!opts.dryRun) await unlink(join(p.blobsDir, h)).catch(() => {});
+  for (const alg of p.algorithms) {
+    for (const h of await list(p.blobsDir(alg))) {
+      const d = `${alg}:${h}`;
+      if (marked.has(d) || !isDigest(d)) continue;
+      const size = (await stat(join(p.blobsDir(alg), h)).catch(() => undefined))?.size ?? 0;
+      log(`blob eligible for deletion: ${d}`);
+      result.deletedBlobs.push(d);
+      result.freedBytes += size;
+      if (!opts.dryRun) await unlink(join(p.blobsDir(alg), h)).catch(() => {});
+    }
   }
   if (!opts.dryRun) {
     const gone = new Set(result.deletedBlobs);
     for (const repo of await listLinkedRepos(storage)) {
-      for (const h of await list(p.layersDir(repo))) if (gone.has(`sha256:${h}`)) await unlink(join(p.layersDir(repo), h)).catch(() => {});
+      for (const alg of p.algorithms) {
+        const dir = p.layersDir(repo, alg);
+        for (const h of await list(dir)) if (gone.has(`${alg}:${h}`)) await unlink(join(dir, h)).catch(() => {});
+      }
     }
   }
 
@@ -98,6 +140,34 @@ export async function collectGarbage(storage: RegistryStorage, opts: GcOptions =
     if (!opts.dryRun) await rm(p.upload(u), { recursive: true, force: true });
   }
   return result;
+}
+
+/**
+ * Rewrites the repository's referrers records from its kept manifests: every subject that has
+ * a record or a kept referrer gets exactly the kept referrers (no record when there are none).
+ */
+async function rewriteReferrers(storage: RegistryStorage, repo: string, keep: Set<string>, refs: Map<string, ManifestRefs>): Promise<void> {
+  const bySubject = new Map<string, ReferrerDescriptor[]>();
+  for (const alg of storage.paths.algorithms) {
+    for (const f of await list(storage.paths.referrersDir(repo, alg))) {
+      const subject = `${alg}:${f.replace(/\.json$/, '')}`;
+      if (f.endsWith('.json') && isDigest(subject)) bySubject.set(subject, []);
+    }
+  }
+  for (const d of keep) {
+    const subject = refs.get(d)?.subject;
+    if (!subject) continue;
+    const r = await storage.referrerOf(repo, d).catch(() => undefined);
+    if (r) bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r.entry]);
+  }
+  for (const [subject, entries] of bySubject) {
+    if (!sameEntries(await storage.referrers.list(repo, subject), entries)) await storage.referrers.replace(repo, subject, entries);
+  }
+}
+
+function sameEntries(a: ReferrerDescriptor[], b: ReferrerDescriptor[]): boolean {
+  const key = (l: ReferrerDescriptor[]) => l.map((d) => JSON.stringify(d)).sort().join('\n');
+  return a.length === b.length && key(a) === key(b);
 }
 
 /** Repositories with layer links, including those that hold no manifest yet. */

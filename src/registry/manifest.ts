@@ -1,7 +1,8 @@
 /**
  * Manifest validation on PUT: the four media types the registry stores (Docker schema2
  * manifest and manifest list, OCI manifest and index), what each references, and the checks
- * distribution makes before accepting one.
+ * distribution makes before accepting one. Also what the referrers API needs of a manifest:
+ * its `subject` and the descriptor it is listed with.
  */
 import { RegistryError } from './errcode.ts';
 import { checkDigest } from './names.ts';
@@ -36,6 +37,14 @@ export interface ParsedManifest {
   blobs: string[];
   /** Child manifests (of an index) that must already be in the repository. */
   manifests: Descriptor[];
+  /**
+   * The digest of the manifest this one refers to (`subject`), which need not exist: the spec
+   * lets referrers be pushed before their subject.
+   */
+  subject?: string;
+  /** What the referrers API lists it as: `artifactType`, else an image manifest's config media type. */
+  artifactType?: string;
+  annotations?: Record<string, string>;
 }
 
 const invalid = (why: string) => new RegistryError('MANIFEST_INVALID', `manifest invalid: ${why}`);
@@ -79,10 +88,11 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (declared !== undefined && declared !== mediaType) throw invalid(`mediaType ${JSON.stringify(declared)} does not match Content-Type ${JSON.stringify(mediaType)}`);
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
 
+  const refs = referrerFields(doc);
   if (INDEX_TYPES.includes(mediaType)) {
     if (!Array.isArray(doc.manifests)) throw invalid('manifests must be a list');
     const manifests = doc.manifests.map((m, i) => descriptor(m, `manifests[${i}]`));
-    return { mediaType, blobs: [], manifests };
+    return { mediaType, blobs: [], manifests, ...refs };
   }
   const config = descriptor(doc.config, 'config');
   if (!Array.isArray(doc.layers)) throw invalid('layers must be a list');
@@ -92,7 +102,23 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     if (l.urls?.length || (l.mediaType && FOREIGN.includes(l.mediaType))) continue;
     blobs.push(l.digest);
   }
-  return { mediaType, blobs, manifests: [] };
+  // An image manifest without an artifactType is listed as its config's type (spec, "Listing Referrers").
+  const artifactType = refs.artifactType ?? (typeof config.mediaType === 'string' && config.mediaType ? config.mediaType : undefined);
+  return { mediaType, blobs, manifests: [], ...refs, ...(artifactType !== undefined ? { artifactType } : {}) };
+}
+
+/**
+ * `subject`, `artifactType` and `annotations`. A subject must be a valid descriptor (its digest
+ * names a record on disk); the other two are only copied into referrers entries, so ill-typed
+ * values are left out rather than made a reason to refuse a manifest that was accepted before.
+ */
+function referrerFields(doc: Record<string, unknown>): Pick<ParsedManifest, 'subject' | 'artifactType' | 'annotations'> {
+  const out: Pick<ParsedManifest, 'subject' | 'artifactType' | 'annotations'> = {};
+  if (doc.subject !== undefined && doc.subject !== null) out.subject = descriptor(doc.subject, 'subject').digest;
+  if (typeof doc.artifactType === 'string' && doc.artifactType) out.artifactType = doc.artifactType;
+  const a = doc.annotations;
+  if (a && typeof a === 'object' && !Array.isArray(a) && Object.values(a).every((v) => typeof v === 'string')) out.annotations = a as Record<string, string>;
+  return out;
 }
 
 /** What a client that does not accept indexes gets instead: the linux/amd64 entry. */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isValidName, isValidTag, checkDigest } from './names.ts';
+import { isValidName, isValidTag, checkDigest, checkAlgorithm } from './names.ts';
+import { RegistryError } from './errcode.ts';
 import { route } from './router.ts';
 import { parseScope, covers } from './auth/access.ts';
 import { parseRange } from './handlers/blobs.ts';
@@ -15,9 +16,28 @@ test('tags and digests', () => {
   assert.ok(isValidTag('latest') && isValidTag('v1.2_3-rc') && isValidTag('_x'));
   assert.ok(!isValidTag('.x') && !isValidTag('-x') && !isValidTag('a'.repeat(129)) && !isValidTag('a/b'));
   assert.equal(checkDigest(`sha256:${'a'.repeat(64)}`), `sha256:${'a'.repeat(64)}`);
+  assert.equal(checkDigest(`sha512:${'a'.repeat(128)}`), `sha512:${'a'.repeat(128)}`);
   assert.throws(() => checkDigest('sha256:abc'), /invalid digest/);
-  assert.throws(() => checkDigest(`sha512:${'a'.repeat(128)}`), /unsupported digest algorithm/);
   assert.throws(() => checkDigest(null), /invalid digest/);
+});
+
+test('sha512 digests need 128 hex digits; other algorithms are DIGEST_INVALID (400), never a path', () => {
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof RegistryError);
+      return `${e.code} ${e.status} ${e.message}`;
+    }
+    return 'no error';
+  };
+  assert.equal(code(() => checkDigest(`sha512:${'a'.repeat(64)}`)), 'DIGEST_INVALID 400 invalid digest');
+  assert.equal(code(() => checkDigest(`sha512:${'A'.repeat(128)}`)), 'DIGEST_INVALID 400 invalid digest');
+  assert.equal(code(() => checkDigest(`sha384:${'a'.repeat(96)}`)), 'DIGEST_INVALID 400 unsupported digest algorithm: sha384');
+  assert.equal(code(() => checkDigest('md5:d41d8cd98f00b204e9800998ecf8427e')), 'DIGEST_INVALID 400 unsupported digest algorithm: md5');
+  assert.equal(code(() => checkDigest('sha256:../../etc')), 'DIGEST_INVALID 400 invalid digest');
+  assert.equal(checkAlgorithm('sha512'), 'sha512');
+  assert.equal(code(() => checkAlgorithm('sha1')), 'DIGEST_INVALID 400 unsupported digest algorithm: sha1');
 });
 
 test('routes are recognised from the end of the path, so names may contain route words', () => {
@@ -27,6 +47,9 @@ test('routes are recognised from the end of the path, so names may contain route
   assert.deepEqual(route('/v2/a/blobs/uploads/'), { kind: 'uploads', name: 'a', param: '' });
   assert.deepEqual(route('/v2/a/blobs/uploads/u-1'), { kind: 'upload', name: 'a', param: 'u-1' });
   assert.deepEqual(route('/v2/tags/tags/list'), { kind: 'tags', name: 'tags', param: '' });
+  assert.deepEqual(route('/v2/a/b/referrers/sha512:x'), { kind: 'referrers', name: 'a/b', param: 'sha512:x' });
+  assert.deepEqual(route('/v2/referrers/blobs/referrers/sha256:x'), { kind: 'referrers', name: 'referrers/blobs', param: 'sha256:x' });
+  assert.equal(route('/v2/a/referrers/'), undefined);
   assert.equal(route('/v2/a/other'), undefined);
   assert.throws(() => route('/v2/A/tags/list'), /invalid repository name/);
 });
@@ -50,6 +73,7 @@ test('byte ranges and upload content ranges', () => {
   assert.deepEqual(parseRange('bytes=50-500', 100), { start: 50, end: 99 });
   assert.equal(parseRange('bytes=100-', 100), null);
   assert.equal(parseRange('bytes=0-1,5-6', 100), undefined);
+  assert.equal(parseRange('bytes=50-10', 100), null, 'an invalid range (last < first) is rejected with 416');
   assert.equal(contentRangeStart('0-9', 10), 0);
   assert.equal(contentRangeStart('bytes 10-19/*', 10), 10);
   assert.equal(contentRangeStart(undefined, 10), undefined);

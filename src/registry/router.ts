@@ -4,7 +4,7 @@
  */
 import { checkName } from './names.ts';
 
-export type RouteKind = 'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'uploads' | 'upload' | 'token';
+export type RouteKind = 'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'uploads' | 'upload' | 'referrers' | 'token';
 
 export interface Route {
   kind: RouteKind;
@@ -12,7 +12,7 @@ export interface Route {
   param: string;
 }
 
-const REPO_ROUTE = /^\/v2\/(.+)\/(?:(tags)\/list|(manifests)\/([^/]+)|blobs\/(uploads)\/?([^/]*)|(blobs)\/([^/]+))$/;
+const REPO_ROUTE = /^\/v2\/(.+)\/(?:(tags)\/list|(manifests)\/([^/]+)|blobs\/(uploads)\/?([^/]*)|(blobs)\/([^/]+)|(referrers)\/([^/]+))$/;
 
 /** The route for a path; undefined for paths the API does not have. Throws NAME_INVALID. */
 export function route(pathname: string): Route | undefined {
@@ -25,5 +25,6 @@ export function route(pathname: string): Route | undefined {
   if (m[2]) return { kind: 'tags', name, param: '' };
   if (m[3]) return { kind: 'manifest', name, param: decodeURIComponent(m[4]) };
   if (m[5]) return m[6] ? { kind: 'upload', name, param: m[6] } : { kind: 'uploads', name, param: '' };
+  if (m[9]) return { kind: 'referrers', name, param: decodeURIComponent(m[10]) };
   return { kind: 'blob', name, param: decodeURIComponent(m[8]) };
 }

@@ -18,6 +18,7 @@ import { getBlob, deleteBlob } from './handlers/blobs.ts';
 import { startUpload, uploadStatus, patchUpload, finishUpload, cancelUpload } from './handlers/uploads.ts';
 import { getManifest, putManifest, deleteManifest } from './handlers/manifests.ts';
 import { listTags, catalog } from './handlers/listing.ts';
+import { listReferrers } from './handlers/referrers.ts';
 import { tokenEndpoint } from './handlers/token.ts';
 
 export type AuthMode = 'none' | 'htpasswd' | 'token';
@@ -47,6 +48,7 @@ const HANDLERS: Record<Exclude<Route['kind'], 'token' | 'uploads'>, Table> = {
   manifest: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
   blob: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob },
   upload: { GET: uploadStatus, PATCH: patchUpload, PUT: finishUpload, DELETE: cancelUpload },
+  referrers: { GET: listReferrers },
 };
 
 function sendBase(c: RequestContext): void {
@@ -76,12 +78,19 @@ export class RegistryServer {
   private readonly access: AccessController;
   private readonly htpasswd: Htpasswd | undefined;
   private readonly signer: TokenSigner | undefined;
+  /**
+   * Mounts without `from` link any blob the registry has. Not with tokens: a token service
+   * (`--token-realm`) may grant access per repository, and the digest alone must not reach
+   * another repository's content.
+   */
+  private readonly anonymousMount: boolean;
   private server: Server | undefined;
 
   constructor(opts: RegistryOptions) {
     this.opts = opts;
     this.storage = new RegistryStorage(opts.root);
     const mode = opts.auth ?? (opts.htpasswd ? 'htpasswd' : 'none');
+    this.anonymousMount = mode !== 'token';
     if (mode !== 'none' && !opts.htpasswd) throw new Error(`--auth ${mode} needs an htpasswd file (--htpasswd)`);
     this.htpasswd = opts.htpasswd ? new Htpasswd(opts.htpasswd) : undefined;
     if (mode === 'token') {
@@ -160,7 +169,7 @@ export class RegistryServer {
       const ctx: RequestContext = { req, res, url, storage: this.storage, name: r.name, param: r.param };
       if (r.kind === 'uploads') {
         if (method !== 'POST') throw new RegistryError('UNSUPPORTED');
-        await startUpload(ctx, mountAllowed);
+        await startUpload(ctx, { fromAllowed: mountAllowed, anonymous: this.anonymousMount });
         return;
       }
       const h = HANDLERS[r.kind][method];

@@ -29,8 +29,9 @@ export async function startRegistry(opts: Partial<RegistryOptions> = {}): Promis
 
 export const digestOf = (b: Buffer | string): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-export async function pushBlob(url: string, repo: string, data: Buffer, headers: Record<string, string> = {}): Promise<string> {
-  const d = digestOf(data);
+/** Pushes a blob in one POST, named by `alg` (sha256 or sha512); returns its digest. */
+export async function pushBlob(url: string, repo: string, data: Buffer, headers: Record<string, string> = {}, alg: 'sha256' | 'sha512' = 'sha256'): Promise<string> {
+  const d = `${alg}:` + createHash(alg).update(data).digest('hex');
   const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${d}`, { method: 'POST', body: new Uint8Array(data), headers });
   if (res.status !== 201) throw new Error(`push blob: HTTP ${res.status} ${await res.text()}`);
   return d;

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { EngineError, invalidParameter, notFound, system } from '../../errdefs/index.ts';
-import { DigestTap } from '../../lib/digest.ts';
+import { DigestTap, digestAlgorithm } from '../../lib/digest.ts';
 import { FileSink } from '../../lib/filesink.ts';
 import { decompressStream } from '../../lib/decompress.ts';
 import { send, readBody } from '../../distribution/http.ts';
@@ -134,7 +134,7 @@ export async function runLayerJob(job: LayerJob | LocalLayerJob | PackLayerJob, 
   res.body.on('error', (e) => counter.destroy(e));
   res.body.pipe(counter);
   const [toStore, toUnpack] = tee(counter);
-  const tap = new DigestTap();
+  const tap = new DigestTap(digestAlgorithm(job.digest));
   const stored = pipeline(toStore, tap, new FileSink(job.ingestPath, { mode: 0o644, sync: true }));
   const unpacked = decompressStream(toUnpack).then((d) => applyTar(d.stream, job.diffDir, spawnFsOps));
   const [s1, s2] = await Promise.allSettled([stored, unpacked]);
@@ -205,7 +205,7 @@ async function runFeedStore(job: FeedLayerJob & { ingestPath: string }, input: R
 async function runLocal(job: LocalLayerJob, onBytes: (current: number) => void): Promise<LayerJobResult> {
   const src = createReadStream(job.file, { highWaterMark: 1 << 20 });
   const counter = new ProgressTap(onBytes);
-  const tap = new DigestTap();
+  const tap = new DigestTap(digestAlgorithm(job.digest));
   src.on('error', (e) => tap.destroy(notFound(`content ${job.digest}: not found`, e)));
   counter.on('error', (e) => tap.destroy(e));
   src.pipe(counter).pipe(tap);

@@ -6,7 +6,7 @@
  * pull leaves blobs at most (the ingest area and staging layers are cleaned at start).
  */
 import { EngineError, kindOf, notFound, invalidParameter, system, messageOf } from '../../errdefs/index.ts';
-import { sha256 } from '../../lib/digest.ts';
+import { digestAlgorithm, digestOf, matchesDigest, sha256 } from '../../lib/digest.ts';
 import { familiarName, familiarString, referenceString, type Reference } from '../../lib/reference.ts';
 import { log } from '../../lib/log.ts';
 import { RegistryClient, type Endpoint } from '../../distribution/client.ts';
@@ -94,7 +94,8 @@ export async function pullImage(images: ImageService, access: RegistryAccess, re
       }
       throw e;
     }
-    const topDigest = sha256(top.body);
+    // Pulled by digest, the body is checked (and named) with that digest's algorithm (sha512 too).
+    const topDigest = ref.digest ? digestOf(top.body, digestAlgorithm(ref.digest)) : sha256(top.body);
     if (ref.digest && ref.digest !== topDigest) throw invalidParameter(`manifest verification failed for digest ${ref.digest}`);
     progress({ status: `Pulling from ${familiarName(ref).replace(/^[^/]*\.[^/]*\//, '')}`, id: ref.digest ?? tagOrDigest });
     let parsed = parseManifest(top.body, top.mediaType);
@@ -105,7 +106,7 @@ export async function pullImage(images: ImageService, access: RegistryAccess, re
       const d = selectPlatform(parsed, platform);
       if (!d) throw notFound(`no matching manifest for ${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''} in the manifest list entries`);
       const m = await client.getManifest(remotePath(ref), d.digest);
-      if (sha256(m.body) !== d.digest) throw invalidParameter(`manifest verification failed for digest ${d.digest}`);
+      if (!matchesDigest(m.body, d.digest)) throw invalidParameter(`manifest verification failed for digest ${d.digest}`);
       parsed = parseManifest(m.body, m.mediaType);
       if (parsed.kind !== 'manifest') throw invalidParameter('a manifest list may not point at another manifest list');
       manifestBody = m.body;
@@ -127,7 +128,7 @@ export async function pullImage(images: ImageService, access: RegistryAccess, re
     await fetchLayers(images, access, client, remotePath(ref), manifest.layers, config.rootfs.diff_ids, progress, opts.signal);
     for (const l of manifest.layers) rememberSource(ref.domain, remotePath(ref), l.digest);
     // 4. Register: manifest, image, tag and digest reference.
-    await images.content.write(manifestBody);
+    await images.content.write(manifestBody, manifestDigest);
     const before = images.images.resolveRef(referenceString(ref.digest ? ref : { ...ref, digest: undefined }));
     await images.images.add(manifest.config.digest, { manifest: manifestDigest });
     void manifestType;

@@ -1,10 +1,17 @@
-/** GET/HEAD/DELETE /v2/<name>/blobs/<digest>: blobs, with single byte ranges. */
+/**
+ * GET/HEAD/DELETE /v2/<name>/blobs/<digest>: blobs (sha256 or sha512), with single byte
+ * ranges. `Docker-Content-Digest` is the digest asked for, in its own algorithm.
+ */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { checkDigest } from '../names.ts';
 import { sendEmpty, type RequestContext } from './context.ts';
 
-/** Parses `bytes=a-b`, `bytes=a-`, `bytes=-n` against a size; null when unsatisfiable. */
+/**
+ * Parses `bytes=a-b`, `bytes=a-`, `bytes=-n` against a size; null when unsatisfiable or
+ * invalid (`b < a`: RFC 9110 §14.2 lets a server reject an invalid range, as Go's
+ * net/http does with 416), undefined for what is not one byte range (served whole).
+ */
 export function parseRange(header: string, size: number): { start: number; end: number } | null | undefined {
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined; // not a single range: serve it all
@@ -18,7 +25,7 @@ export function parseRange(header: string, size: number): { start: number; end: 
   } else {
     start = Number(m[1]);
     end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-    if (m[2] !== '' && Number(m[2]) < start) return undefined;
+    if (m[2] !== '' && Number(m[2]) < start) return null;
   }
   if (start >= size) return null;
   return { start, end };

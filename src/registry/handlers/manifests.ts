@@ -1,9 +1,11 @@
 /**
  * /v2/<name>/manifests/<reference>: GET/HEAD by tag or digest with content negotiation, PUT
  * with validation (every referenced blob and child manifest must already be in the
- * repository), DELETE of a tag or of a manifest with its tags.
+ * repository; the subject need not be), DELETE of a tag or of a manifest with its tags.
+ * A manifest PUT by digest is named by that digest's algorithm (sha256 or sha512), by tag
+ * with sha256; `?tag=` parameters on a PUT tag it too (answered with `OCI-Tag`).
  */
-import { createHash } from 'node:crypto';
+import { CANONICAL_ALGORITHM, digestAlgorithm, digestOf } from '../../lib/digest.ts';
 import { RegistryError } from '../errcode.ts';
 import { checkDigest, isDigestRef, isValidTag } from '../names.ts';
 import { INDEX_TYPES, MANIFEST_MAX_BYTES, MANIFEST_TYPES, defaultPlatformChild, parseManifest } from '../manifest.ts';
@@ -40,14 +42,24 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : m.body);
 }
 
+/** The tags a PUT creates: the reference when it is a tag, and every `?tag=`. */
+function tagsToPut(ref: string, byDigest: boolean, url: URL): { tags: string[]; params: string[] } {
+  const params = [...new Set(url.searchParams.getAll('tag'))];
+  for (const t of [...(byDigest ? [] : [ref]), ...params]) {
+    if (!isValidTag(t)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(t)}`, { tag: t });
+  }
+  return { tags: byDigest ? params : [...new Set([ref, ...params])], params };
+}
+
 export async function putManifest(ctx: RequestContext): Promise<void> {
   const ref = ctx.param;
   const byDigest = isDigestRef(ref);
   if (byDigest) checkDigest(ref);
-  else if (!isValidTag(ref)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(ref)}`, { tag: ref });
+  const { tags, params } = tagsToPut(ref, byDigest, ctx.url);
   const body = await readBody(ctx.req, MANIFEST_MAX_BYTES, () => new RegistryError('MANIFEST_INVALID', `manifest invalid: larger than ${MANIFEST_MAX_BYTES} bytes`));
   const parsed = parseManifest(body, ctx.req.headers['content-type']);
-  const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
+  // Named as the client names it: a sha512 reference is checked and stored as sha512.
+  const digest = digestOf(body, byDigest ? digestAlgorithm(ref) : CANONICAL_ALGORITHM);
   if (byDigest && ref !== digest) throw new RegistryError('DIGEST_INVALID', undefined, { digest: ref, actual: digest });
   for (const b of parsed.blobs) {
     await ctx.storage.statBlob(ctx.name, b).catch(() => {
@@ -57,8 +69,12 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   for (const m of parsed.manifests) {
     if (!(await ctx.storage.hasManifest(ctx.name, m.digest))) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', undefined, { digest: m.digest });
   }
-  await ctx.storage.putManifest(ctx.name, parsed.mediaType, body, byDigest ? undefined : ref);
-  sendEmpty(ctx.res, 201, { Location: `/v2/${ctx.name}/manifests/${digest}`, 'Docker-Content-Digest': digest });
+  await ctx.storage.putManifest(ctx.name, { ...parsed, body, digest }, tags);
+  const headers: Record<string, string> = { Location: `/v2/${ctx.name}/manifests/${digest}`, 'Docker-Content-Digest': digest };
+  // Tells the client the registry indexed the subject, so it need not maintain a referrers tag.
+  if (parsed.subject !== undefined) headers['OCI-Subject'] = parsed.subject;
+  if (params.length) headers['OCI-Tag'] = params.join(', ');
+  sendEmpty(ctx.res, 201, headers);
 }
 
 export async function deleteManifest(ctx: RequestContext): Promise<void> {

@@ -1,10 +1,13 @@
 /**
  * Blob uploads: POST starts a session (or uploads monolithically with `?digest=`, or mounts a
- * blob from another repository with `?mount=&from=`), PATCH appends chunks, GET reports how
- * far it got (so a client can resume), PUT with `?digest=` ends it, DELETE cancels it.
+ * blob from another repository with `?mount=&from=`, or from wherever the registry has it with
+ * `?mount=` alone), PATCH appends chunks, GET reports how far it got (so a client can resume),
+ * PUT with `?digest=` ends it, DELETE cancels it. Digests may be sha256 or sha512; a session
+ * hashes with the algorithm of `?digest=` or `?digest-algorithm=` as bytes arrive.
  */
+import { digestAlgorithm } from '../../lib/digest.ts';
 import { RegistryError } from '../errcode.ts';
-import { checkDigest, isValidName } from '../names.ts';
+import { checkAlgorithm, checkDigest, isValidName } from '../names.ts';
 import { sendEmpty, type RequestContext } from './context.ts';
 
 const rangeOf = (size: number) => `0-${Math.max(0, size - 1)}`;
@@ -28,26 +31,42 @@ function contentLength(ctx: RequestContext): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-export async function startUpload(ctx: RequestContext, mountAllowed: boolean): Promise<void> {
+/** What the server decided a mount may do. */
+export interface MountPolicy {
+  /** The client may read the `from` repository. */
+  fromAllowed: boolean;
+  /**
+   * A mount without `from` may link the blob from wherever the registry has it. The spec lets
+   * a registry treat `from` as optional; the server allows it only where every account that
+   * may push may also read every repository, so it reveals nothing the client could not pull.
+   */
+  anonymous: boolean;
+}
+
+/** Whether a mount can link `digest` into the repository without an upload. */
+async function mountable(ctx: RequestContext, digest: string, from: string | null, policy: MountPolicy): Promise<boolean> {
+  if (from === null || from === '') return policy.anonymous && ctx.storage.hasBlob(digest);
+  if (!policy.fromAllowed || !isValidName(from)) return false;
+  return ctx.storage.statBlob(from, digest).then(() => true, () => false);
+}
+
+export async function startUpload(ctx: RequestContext, policy: MountPolicy): Promise<void> {
   const { storage, name, url, res } = ctx;
   const mount = url.searchParams.get('mount');
-  const from = url.searchParams.get('from');
   if (mount !== null) {
     const digest = checkDigest(mount);
-    if (mountAllowed && from && isValidName(from)) {
-      const found = await storage.statBlob(from, digest).then(() => true, () => false);
-      if (found) {
-        ctx.req.resume();
-        await storage.linkBlob(name, digest);
-        sendEmpty(res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
-        return;
-      }
+    if (await mountable(ctx, digest, url.searchParams.get('from'), policy)) {
+      ctx.req.resume();
+      await storage.linkBlob(name, digest);
+      sendEmpty(res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
+      return;
     }
   }
   const digestParam = url.searchParams.get('digest');
-  const uuid = await storage.startUpload(name);
-  if (digestParam !== null) {
-    const digest = checkDigest(digestParam);
+  const digest = digestParam !== null ? checkDigest(digestParam) : undefined;
+  const algParam = url.searchParams.get('digest-algorithm');
+  const uuid = await storage.startUpload(name, digest ? digestAlgorithm(digest) : algParam !== null ? checkAlgorithm(algParam) : undefined);
+  if (digest) {
     try {
       await storage.finishUpload(name, uuid, digest, ctx.req);
     } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * The registry's content-addressed storage (layout in paths.ts): blobs, upload sessions,
- * repository links, manifests and tags. Every blob is verified against its digest before it
- * gets its name; nothing partial is ever visible under `blobs/`.
+ * repository links, manifests, tags and the referrers index. Every blob is verified against
+ * its digest, with that digest's algorithm, before it gets its name; nothing partial is ever
+ * visible under `blobs/`.
  */
 import { FileSink } from '../../lib/filesink.ts';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
@@ -12,10 +13,16 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic, fsyncDir } from '../../lib/atomic.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
+import { CANONICAL_ALGORITHM, digestAlgorithm, isDigest, matchesDigest, type DigestAlgorithm } from '../../lib/digest.ts';
 import { RegistryError } from '../errcode.ts';
+import { parseManifest } from '../manifest.ts';
 import { RegistryPaths } from './paths.ts';
+import { ReferrersIndex, type ReferrerDescriptor } from './referrers.ts';
+import { migrateLayout } from './layout.ts';
 
 interface HashState {
+  /** The algorithm the session hashes with as bytes arrive; a different final digest means hashing the file again. */
+  algorithm: DigestAlgorithm;
   hash: Hash;
   size: number;
 }
@@ -31,19 +38,35 @@ export interface StoredManifest {
   body: Buffer;
 }
 
+/** A validated manifest to store, with what the referrers index needs of it. */
+export interface ManifestToPut {
+  mediaType: string;
+  body: Buffer;
+  /** The body's digest, in the algorithm the client names it by. */
+  digest: string;
+  subject?: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
 const isENOENT = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 export class RegistryStorage {
   readonly paths: RegistryPaths;
+  readonly referrers: ReferrersIndex;
   private readonly hashes = new Map<string, HashState>();
   private readonly locks = new KeyedMutex();
 
   constructor(root: string) {
     this.paths = new RegistryPaths(root);
+    this.referrers = new ReferrersIndex(this.paths, (name, subject) => this.scanReferrers(name, subject));
   }
 
+  /** Creates the layout, or brings an older one up to date (see layout.ts). */
   async init(): Promise<void> {
-    for (const d of [this.paths.blobsDir, this.paths.reposDir, this.paths.uploadsDir]) await mkdir(d, { recursive: true });
+    const dirs = [...this.paths.algorithms.map((a) => this.paths.blobsDir(a)), this.paths.reposDir, this.paths.uploadsDir];
+    for (const d of dirs) await mkdir(d, { recursive: true });
+    await migrateLayout(this);
   }
 
   // ---- blobs -------------------------------------------------------------------------------
@@ -80,23 +103,23 @@ export class RegistryStorage {
     }
   }
 
-  /** Stores small content (manifests) by digest, atomically. */
-  async putContent(data: Buffer): Promise<string> {
-    const digest = 'sha256:' + createHash('sha256').update(data).digest('hex');
+  /** Stores small content (manifests) by digest, atomically; the digest is checked, not trusted. */
+  async putContent(data: Buffer, digest: string): Promise<void> {
+    if (!matchesDigest(data, digest)) throw new Error(`internal error: content stored as ${digest} does not hash to it`);
     if (!(await this.hasBlob(digest))) await writeFileAtomic(this.paths.blob(digest), data);
-    return digest;
   }
 
   // ---- uploads ----------------------------------------------------------------------------
 
-  async startUpload(name: string): Promise<string> {
+  /** Opens a session that hashes with `algorithm` as bytes arrive (the final digest's, when known). */
+  async startUpload(name: string, algorithm: DigestAlgorithm = CANONICAL_ALGORITHM): Promise<string> {
     const uuid = randomUUID();
     const dir = this.paths.upload(uuid);
     await mkdir(dir, { recursive: true });
     await writeFile(`${dir}/data`, '');
     const info: UploadInfo = { repo: name, startedAt: new Date().toISOString() };
     await writeFile(`${dir}/info.json`, JSON.stringify(info));
-    this.hashes.set(uuid, { hash: createHash('sha256'), size: 0 });
+    this.hashes.set(uuid, { algorithm, hash: createHash(algorithm), size: 0 });
     return uuid;
   }
 
@@ -169,8 +192,11 @@ export class RegistryStorage {
         size = await this.append(uuid, size, body);
       }
       const data = `${this.paths.upload(uuid)}/data`;
+      const alg = digestAlgorithm(digest);
       const state = this.hashes.get(uuid);
-      const actual = state && state.size === size ? 'sha256:' + state.hash.digest('hex') : await hashFile(data);
+      // The running hash is used when it saw every byte and is of the right algorithm;
+      // otherwise (a restart, a failed chunk, a digest of another algorithm) the file is read again.
+      const actual = state && state.size === size && state.algorithm === alg ? `${alg}:${state.hash.digest('hex')}` : await hashFile(data, alg);
       this.hashes.delete(uuid);
       if (actual !== digest) {
         await rm(this.paths.upload(uuid), { recursive: true, force: true });
@@ -183,7 +209,7 @@ export class RegistryStorage {
         await fh.close();
       }
       await rename(data, this.paths.blob(digest));
-      await fsyncDir(this.paths.blobsDir);
+      await fsyncDir(this.paths.blobsDir(alg));
       await rm(this.paths.upload(uuid), { recursive: true, force: true });
       await this.linkBlob(name, digest);
       return size;
@@ -200,16 +226,19 @@ export class RegistryStorage {
 
   // ---- manifests and tags ------------------------------------------------------------------
 
-  async putManifest(name: string, mediaType: string, body: Buffer, tag?: string): Promise<string> {
-    const digest = await this.putContent(body);
-    const rev = this.paths.revision(name, digest);
+  /**
+   * Stores a manifest in a repository and points `tags` at it. Its referrers entry is written
+   * before the revision link, so a crash in between leaves an entry that readers drop, never a
+   * referrer missing from its subject's list.
+   */
+  async putManifest(name: string, m: ManifestToPut, tags: string[] = []): Promise<void> {
+    await this.putContent(m.body, m.digest);
+    if (m.subject !== undefined) await this.referrers.add(name, m.subject, referrerEntry(m));
+    const rev = this.paths.revision(name, m.digest);
     await mkdir(dirname(rev), { recursive: true });
-    await writeFile(rev, mediaType);
-    if (tag !== undefined) {
-      await mkdir(this.paths.tagsDir(name), { recursive: true });
-      await writeFileAtomic(this.paths.tag(name, tag), digest);
-    }
-    return digest;
+    await writeFile(rev, m.mediaType);
+    if (tags.length) await mkdir(this.paths.tagsDir(name), { recursive: true });
+    for (const tag of tags) await writeFileAtomic(this.paths.tag(name, tag), m.digest);
   }
 
   async hasManifest(name: string, digest: string): Promise<boolean> {
@@ -217,12 +246,15 @@ export class RegistryStorage {
   }
 
   async resolveTag(name: string, tag: string): Promise<string> {
+    let digest: string;
     try {
-      return (await readFile(this.paths.tag(name, tag), 'utf8')).trim();
+      digest = (await readFile(this.paths.tag(name, tag), 'utf8')).trim();
     } catch (e) {
       if (isENOENT(e)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { tag });
       throw e;
     }
+    if (!isDigest(digest)) throw new RegistryError('UNKNOWN', `tag ${tag} of ${name} holds no valid digest`);
+    return digest;
   }
 
   /** A manifest by digest, verified: a corrupted file is reported, never served. */
@@ -236,8 +268,7 @@ export class RegistryStorage {
       if (isENOENT(e)) throw new RegistryError('MANIFEST_UNKNOWN', undefined, { digest });
       throw e;
     }
-    const actual = 'sha256:' + createHash('sha256').update(body).digest('hex');
-    if (actual !== digest) throw new RegistryError('UNKNOWN', `stored manifest ${digest} is corrupted`);
+    if (!matchesDigest(body, digest)) throw new RegistryError('UNKNOWN', `stored manifest ${digest} is corrupted`);
     return { digest, mediaType, body };
   }
 
@@ -256,7 +287,60 @@ export class RegistryStorage {
     for (const t of await this.listTags(name).catch(() => [])) {
       if ((await this.resolveTag(name, t).catch(() => '')) === digest) await rm(this.paths.tag(name, t), { force: true });
     }
-    await unlink(this.paths.revision(name, digest));
+    await this.unlinkManifest(name, digest);
+  }
+
+  /**
+   * Removes a manifest's revision link and then its entry among its subject's referrers (in
+   * that order: a crash in between leaves an entry readers drop). Tags are the caller's.
+   */
+  async unlinkManifest(name: string, digest: string): Promise<void> {
+    const ref = await this.referrerOf(name, digest).catch(() => undefined);
+    await unlink(this.paths.revision(name, digest)).catch((e: unknown) => {
+      if (!isENOENT(e)) throw e;
+    });
+    if (ref) await this.referrers.remove(name, ref.subject, digest);
+  }
+
+  /** Every manifest revision of a repository, all algorithms. */
+  async listRevisions(name: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const alg of this.paths.algorithms) {
+      for (const h of await readdir(this.paths.revisionsDir(name, alg)).catch(() => [] as string[])) {
+        if (isDigest(`${alg}:${h}`)) out.push(`${alg}:${h}`);
+      }
+    }
+    return out;
+  }
+
+  // ---- referrers ---------------------------------------------------------------------------
+
+  /**
+   * The referrers of `subject` in a repository, from the index. Entries whose manifest is no
+   * longer in the repository (left by a crash between two writes) are dropped here.
+   */
+  async listReferrers(name: string, subject: string): Promise<ReferrerDescriptor[]> {
+    const out: ReferrerDescriptor[] = [];
+    for (const d of await this.referrers.list(name, subject)) if (await this.hasManifest(name, d.digest)) out.push(d);
+    return out;
+  }
+
+  /** The subject a stored manifest refers to and its referrers entry; undefined without a subject. */
+  async referrerOf(name: string, digest: string): Promise<{ subject: string; entry: ReferrerDescriptor } | undefined> {
+    const m = await this.getManifest(name, digest);
+    const p = parseManifest(m.body, m.mediaType);
+    if (p.subject === undefined) return undefined;
+    return { subject: p.subject, entry: referrerEntry({ ...p, body: m.body, digest }) };
+  }
+
+  /** The referrers of `subject` found by reading every manifest of the repository (the index's source of truth). */
+  private async scanReferrers(name: string, subject: string): Promise<ReferrerDescriptor[]> {
+    const out: ReferrerDescriptor[] = [];
+    for (const d of await this.listRevisions(name)) {
+      const r = await this.referrerOf(name, d).catch(() => undefined);
+      if (r?.subject === subject) out.push(r.entry);
+    }
+    return out;
   }
 
   async repoExists(name: string): Promise<boolean> {
@@ -293,8 +377,19 @@ export class RegistryStorage {
   }
 }
 
-export async function hashFile(path: string): Promise<string> {
-  const h = createHash('sha256');
+export async function hashFile(path: string, algorithm: DigestAlgorithm = CANONICAL_ALGORITHM): Promise<string> {
+  const h = createHash(algorithm);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return 'sha256:' + h.digest('hex');
+  return `${algorithm}:${h.digest('hex')}`;
+}
+
+/** How a manifest is listed among the referrers of its subject (spec, "Listing Referrers"). */
+function referrerEntry(m: Pick<ManifestToPut, 'mediaType' | 'body' | 'digest' | 'artifactType' | 'annotations'>): ReferrerDescriptor {
+  return {
+    mediaType: m.mediaType,
+    digest: m.digest,
+    size: m.body.length,
+    ...(m.artifactType !== undefined ? { artifactType: m.artifactType } : {}),
+    ...(m.annotations !== undefined ? { annotations: m.annotations } : {}),
+  };
 }

@@ -4,12 +4,16 @@
  * On-disk layout (owned by this file; version 1):
  *
  *   <root>/
- *     blobs/sha256/<hex>     immutable blob whose sha256 is <hex>
+ *     blobs/<alg>/<hex>      immutable blob whose <alg> digest is <hex>; <alg> is sha256 (what
+ *                            Berth names its own content by) or sha512 (content a registry
+ *                            names so); a blob lives under the algorithm its referrer names it by
  *     ingest/<random>        in-flight writes; renamed into blobs/ only after the digest
  *                            and size are verified, removed at start-up if left by a crash
  *
- * Every read of a blob through this store re-verifies its digest (small blobs on read, large
- * ones as the stream ends), so a corrupted disk is reported, never served.
+ * Every read of a blob through this store re-verifies its digest with the digest's own
+ * algorithm (small blobs on read, large ones as the stream ends), so a corrupted disk is
+ * reported, never served. Version 1 stores written before sha512 was known have only
+ * blobs/sha256 and need no migration.
  */
 import { FileSink } from '../../lib/filesink.ts';
 import { createReadStream } from 'node:fs';
@@ -19,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
-import { DigestTap, digestHex, sha256 } from '../../lib/digest.ts';
+import { ALGORITHMS, DigestTap, digestAlgorithm, digestHex, digestOf, isDigest, matchesDigest, type DigestAlgorithm } from '../../lib/digest.ts';
 import { fsyncDir } from '../../lib/atomic.ts';
 import { invalidParameter, notFound, system } from '../../errdefs/index.ts';
 
@@ -39,13 +43,18 @@ export class ContentStore {
   }
 
   async init(): Promise<void> {
-    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+    for (const alg of ALGORITHMS) await mkdir(this.blobsDir(alg), { recursive: true });
     await rm(join(this.root, 'ingest'), { recursive: true, force: true });
     await mkdir(join(this.root, 'ingest'), { recursive: true });
   }
 
+  private blobsDir(alg: DigestAlgorithm): string {
+    return join(this.root, 'blobs', alg);
+  }
+
+  /** Where the blob named `digest` lives; throws InvalidParameter for a malformed or unsupported digest. */
   blobPath(digest: string): string {
-    return join(this.root, 'blobs', 'sha256', digestHex(digest));
+    return join(this.blobsDir(digestAlgorithm(digest)), digestHex(digest));
   }
 
   async has(digest: string): Promise<boolean> {
@@ -73,7 +82,7 @@ export class ContentStore {
     } catch {
       throw notFound(`content ${digest}: not found`);
     }
-    if (sha256(data) !== digest) throw system(`content ${digest}: digest mismatch on disk (corrupted blob)`);
+    if (!matchesDigest(data, digest)) throw system(`content ${digest}: digest mismatch on disk (corrupted blob)`);
     return data;
   }
 
@@ -88,14 +97,15 @@ export class ContentStore {
 
   /** A stream of the blob that fails at its end if the bytes do not match the digest. */
   openVerified(digest: string): Readable {
-    const hash = createHash('sha256');
+    const alg = digestAlgorithm(digest);
+    const hash = createHash(alg);
     const check = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
         hash.update(chunk);
         cb(null, chunk);
       },
       flush(cb: TransformCallback) {
-        const got = 'sha256:' + hash.digest('hex');
+        const got = `${alg}:${hash.digest('hex')}`;
         cb(got === digest ? null : system(`content ${digest}: digest mismatch on disk (corrupted blob)`));
       },
     });
@@ -104,8 +114,12 @@ export class ContentStore {
     return src.pipe(check);
   }
 
+  /**
+   * Stores a small blob. It is named by sha256 unless `expected` names it by another
+   * algorithm, in which case it is hashed (and stored) with that one.
+   */
   async write(data: Uint8Array, expected?: string): Promise<{ digest: string; size: number }> {
-    const digest = sha256(data);
+    const digest = digestOf(data, expected ? digestAlgorithm(expected) : undefined);
     if (expected && expected !== digest) {
       throw invalidParameter(`digest mismatch: expected ${expected}, got ${digest}`);
     }
@@ -123,12 +137,13 @@ export class ContentStore {
   }
 
   /**
-   * Streams `src` into the store, hashing on the way; the blob becomes visible only once it
-   * is complete and matches `expected` (when given). "Already exists" is success.
+   * Streams `src` into the store, hashing on the way (with the algorithm of `expected.digest`,
+   * sha256 without one); the blob becomes visible only once it is complete and matches
+   * `expected` (when given). "Already exists" is success.
    */
   async ingest(src: Readable, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }> {
     const tmp = join(this.root, 'ingest', randomBytes(8).toString('hex'));
-    const tap = new DigestTap();
+    const tap = new DigestTap(expected?.digest ? digestAlgorithm(expected.digest) : undefined);
     try {
       await pipeline(src, tap, new FileSink(tmp, { mode: 0o644, sync: true }));
       const digest = tap.digest();
@@ -158,15 +173,23 @@ export class ContentStore {
   /** Moves a finished temp file (already verified to hash to `digest`) into place. */
   async commit(tmp: string, digest: string): Promise<void> {
     await rename(tmp, this.blobPath(digest));
-    await fsyncDir(join(this.root, 'blobs', 'sha256'));
+    await fsyncDir(this.blobsDir(digestAlgorithm(digest)));
   }
 
   async delete(digest: string): Promise<void> {
     await rm(this.blobPath(digest), { force: true });
   }
 
+  /** Every blob's digest, all algorithms. */
   async list(): Promise<string[]> {
-    const names = await readdir(join(this.root, 'blobs', 'sha256'));
-    return names.filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
+    const out: string[] = [];
+    for (const alg of ALGORITHMS) {
+      const names = await readdir(this.blobsDir(alg)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return [] as string[];
+        throw e;
+      });
+      for (const n of names) if (isDigest(`${alg}:${n}`)) out.push(`${alg}:${n}`);
+    }
+    return out;
   }
 }
