@@ -56,9 +56,10 @@ if (!fresh || process.argv.includes('--force')) {
     banner: { js: banner },
   });
   // The launchers turn on V8's compile cache (in the system's temp dir) before loading the
-  // bundles: the CLI then starts without recompiling its code on every run.
+  // bundles: the CLI then starts without recompiling its code on every run. They also name
+  // the process (Node 24 names its main thread "MainThread"), so pidof/pgrep -x/ps find it.
   for (const name of ['berth', 'berthd']) {
-    writeFileSync(join(dist, `${name}.js`), `#!${nodeBin}\n// Launcher: compile cache first, then the bundle.\nimport module from 'node:module';\nmodule.enableCompileCache?.();\nawait import('./${name}-main.js');\n`);
+    writeFileSync(join(dist, `${name}.js`), `#!${nodeBin}\n// Launcher: process name, compile cache, then the bundle.\nprocess.title = '${name}';\nimport module from 'node:module';\nmodule.enableCompileCache?.();\nawait import('./${name}-main.js');\n`);
   }
   for (const o of outs) chmodSync(o, 0o755);
 }

@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 # System packages: the OCI runtimes, a static busybox for the default image, the default
-# seccomp profile, tools for layers (setfattr) and for the tests (tmux, iproute2), and what
-# the interop tests and the bench compare with: skopeo, Debian's registry, umoci,
-# oci-image-tool and docker.io (a dockerd the tests start privately; nothing starts it here).
+# seccomp profile, tini (--init), tools for layers (setfattr) and for the tests (tmux,
+# iproute2), and what the interop tests and the bench compare with: skopeo, Debian's
+# registry, umoci, oci-image-tool, python3-docker (docker-py) and docker.io (a dockerd the
+# tests start privately; nothing starts it here).
 need=""
-for pkg in crun runc busybox-static golang-github-containers-common attr iproute2 gcc make libc6-dev libseccomp-dev tmux skopeo docker-registry umoci oci-image-tool docker.io openssl curl; do
+for pkg in crun runc busybox-static golang-github-containers-common attr iproute2 gcc make libc6-dev libseccomp-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker openssl curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

@@ -54,24 +54,39 @@ export interface LogConfig {
   Config: Record<string, string>;
 }
 
-/** Host-dependent configuration, `HostConfig` in inspect. */
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
+}
+
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+}
+
+/**
+ * Host-dependent configuration, `HostConfig` in inspect: moby's container.HostConfig with
+ * Resources embedded, in its field order. Optional fields are Go's omitempty ones.
+ */
 export interface HostConfig {
   Binds: string[] | null;
   ContainerIDFile: string;
   LogConfig: LogConfig;
   NetworkMode: string;
-  PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
+  PortBindings: Record<string, { HostIp: string; HostPort: string }[]> | null;
   RestartPolicy: RestartPolicy;
   AutoRemove: boolean;
   VolumeDriver: string;
   VolumesFrom: string[] | null;
   ConsoleSize: [number, number];
+  Annotations?: Record<string, string>;
   CapAdd: string[] | null;
   CapDrop: string[] | null;
   CgroupnsMode: string;
-  Dns: string[];
-  DnsOptions: string[];
-  DnsSearch: string[];
+  Dns: string[] | null;
+  DnsOptions: string[] | null;
+  DnsSearch: string[] | null;
   ExtraHosts: string[] | null;
   GroupAdd: string[] | null;
   IpcMode: string;
@@ -83,9 +98,12 @@ export interface HostConfig {
   PublishAllPorts: boolean;
   ReadonlyRootfs: boolean;
   SecurityOpt: string[] | null;
+  StorageOpt?: Record<string, string>;
+  Tmpfs?: Record<string, string>;
   UTSMode: string;
   UsernsMode: string;
   ShmSize: number;
+  Sysctls?: Record<string, string>;
   Runtime: string;
   Isolation: string;
   CpuShares: number;
@@ -93,22 +111,35 @@ export interface HostConfig {
   NanoCpus: number;
   CgroupParent: string;
   BlkioWeight: number;
+  BlkioWeightDevice: { Path: string; Weight: number }[] | null;
+  BlkioDeviceReadBps: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps: ThrottleDevice[] | null;
   CpuPeriod: number;
   CpuQuota: number;
   CpuRealtimePeriod: number;
   CpuRealtimeRuntime: number;
   CpusetCpus: string;
   CpusetMems: string;
-  Devices: unknown[];
+  Devices: DeviceMapping[] | null;
+  DeviceCgroupRules: string[] | null;
+  DeviceRequests: unknown[] | null;
+  KernelMemoryTCP?: number;
   MemoryReservation: number;
   MemorySwap: number;
   MemorySwappiness: number | null;
   OomKillDisable: boolean | null;
   PidsLimit: number | null;
   Ulimits: Ulimit[] | null;
-  Init: boolean | null;
-  MaskedPaths?: string[];
-  ReadonlyPaths?: string[];
+  CpuCount: number;
+  CpuPercent: number;
+  IOMaximumIOps: number;
+  IOMaximumBandwidth: number;
+  Mounts?: unknown[];
+  MaskedPaths: string[] | null;
+  ReadonlyPaths: string[] | null;
+  Init?: boolean;
 }
 
 export interface ContainerState {
@@ -243,6 +274,9 @@ export interface ImageInspect {
   Parent: string;
   Comment: string;
   Created: string;
+  /** API < 1.45 only: the committing container and its config. */
+  Container?: string;
+  ContainerConfig?: Partial<ContainerConfig>;
   DockerVersion: string;
   Author: string;
   Config: Partial<ContainerConfig>;

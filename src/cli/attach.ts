@@ -66,10 +66,15 @@ export function runSession(ctx: CliContext, sock: Socket, opts: SessionOptions):
       stdin.setRawMode(true);
       rawActive = true;
     }
-    const watcher = new EscapeWatcher(opts.detachKeys ?? parseDetachKeys(DEFAULT_DETACH_KEYS));
+    // Detach keys belong to a terminal; without one stdin is data, copied byte for byte (as
+    // docker's CLI and daemon do), with backpressure so a large upload is not buffered whole.
+    const watcher = opts.tty ? new EscapeWatcher(opts.detachKeys ?? parseDetachKeys(DEFAULT_DETACH_KEYS)) : undefined;
     stdin.on('data', (d: Buffer) => {
-      const r = watcher.push(d);
-      if (r.data.length) sock.write(r.data);
+      const r = watcher ? watcher.push(d) : { data: d, detached: false };
+      if (r.data.length && !sock.write(r.data)) {
+        stdin.pause();
+        sock.once('drain', () => stdin.resume());
+      }
       if (r.detached) {
         detached = true;
         sock.destroy();

@@ -175,7 +175,7 @@ export class Client {
 
   /** POST /images/load: docker's JSON message stream. */
   async imageLoad(src: Readable, quiet: boolean, platforms: string[] = [], length?: number): Promise<Readable> {
-    return this.t.check(await this.t.send('POST', '/images/load', { stream: src, ...(length !== undefined ? { streamLength: length } : {}), query: { quiet: quiet ? '1' : undefined, platform: platformParams(platforms) }, headers: { 'Content-Type': 'application/x-tar' } }));
+    return this.t.check(await this.t.send('POST', '/images/load', { stream: src, ...(length !== undefined ? { streamLength: length } : {}), query: { quiet: quiet ? '1' : '0', platform: platformParams(platforms) }, headers: { 'Content-Type': 'application/x-tar' } }));
   }
 
   async imageImport(src: Readable, q: { source?: string; repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string }): Promise<Readable> {

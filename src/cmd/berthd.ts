@@ -7,7 +7,7 @@ import { readFileSync, existsSync, mkdirSync, writeFileSync, rmSync } from 'node
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
+import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION, checkMinVersion } from '../api/version.ts';
 import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
 import { messageOf } from '../errdefs/index.ts';
 import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
@@ -37,9 +37,10 @@ interface FileConfig {
   'insecure-registries'?: string[];
   'max-concurrent-downloads'?: number;
   'max-concurrent-uploads'?: number;
+  'min-api-version'?: string;
 }
 const FILE_KEYS = new Set(['data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
-  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads']);
+  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version']);
 
 const HELP = `
 Usage:  berthd [OPTIONS]
@@ -141,6 +142,11 @@ function findRuntimes(extra: Record<string, { path: string }> | undefined): Reco
   }
   for (const [name, r] of Object.entries(extra ?? {})) out[name] = r.path;
   return out;
+}
+
+/** docker-init is tini-static; Debian's tini package installs it as /usr/bin/tini-static. */
+function findInit(): string | undefined {
+  return ['/usr/bin/docker-init', '/usr/sbin/docker-init', '/usr/libexec/docker/docker-init', '/usr/bin/tini-static'].find((p) => existsSync(p));
 }
 
 function checkPidfile(pidfile: string): void {
@@ -254,6 +260,10 @@ async function main(): Promise<void> {
   }
   const maxDownloads = Number(args['max-concurrent-downloads'] ?? file['max-concurrent-downloads'] ?? 3);
   if (!Number.isInteger(maxDownloads) || maxDownloads < 1) fail('max-concurrent-downloads must be a positive integer');
+  // moby reads DOCKER_MIN_API_VERSION; daemon.json's min-api-version is Berth's own key.
+  const minApiVersion = process.env.DOCKER_MIN_API_VERSION || file['min-api-version'] || MIN_API_VERSION;
+  const badMin = checkMinVersion(String(minApiVersion));
+  if (badMin) fail(`${process.env.DOCKER_MIN_API_VERSION ? 'DOCKER_MIN_API_VERSION' : `min-api-version in ${configFile}`}: ${badMin}`);
   const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
   const daemon = await Daemon.open({
     dataRoot,
@@ -262,6 +272,7 @@ async function main(): Promise<void> {
     warnings,
     registry,
     maxConcurrentDownloads: maxDownloads,
+    minApiVersion,
     // How long a registry may stay silent (tests shorten it to exercise stalls).
     registryTimeoutMs: Number(process.env.BERTH_REGISTRY_TIMEOUT_MS ?? 30_000),
     runtime: {
@@ -271,6 +282,8 @@ async function main(): Promise<void> {
       cgroupParent: args['cgroup-parent'] ?? file['cgroup-parent'] ?? '/berth',
       cgroupVersion: cgv,
       swapAccounting,
+      kernelTcp: cgv === 1 && existsSync('/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes'),
+      ...(findInit() ? { initPath: findInit()! } : {}),
       seccomp: new SeccompProfiles(args['seccomp-profile'] ?? file['seccomp-profile'] ?? '/usr/share/containers/seccomp.json'),
       ...(existsSync(join(dirname(shimPath), 'berth-seccomp-bpf'))
         ? { seccompBpf: new SeccompBpfCache(join(dirname(shimPath), 'berth-seccomp-bpf'), join(execRoot, 'seccomp')) }
@@ -285,7 +298,7 @@ async function main(): Promise<void> {
   router.add(containerRoutes(daemon.containerBackend()));
   router.add(imageRoutes(daemon.imageBackend()));
   router.add(execRoutes(daemon.execBackend()));
-  const server = new ApiServer(router);
+  const server = new ApiServer(router, minApiVersion);
   await server.listen(sock);
   log.info('API listen on ' + sock, { version: ENGINE_VERSION, runtime: defaultRuntime, dataRoot });
 

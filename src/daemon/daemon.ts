@@ -13,7 +13,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION } from '../api/version.ts';
+import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
 import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary } from '../api/types.ts';
 import { invalidParameter, notImplemented, system } from '../errdefs/index.ts';
 import { ContentStore } from '../store/content/store.ts';
@@ -39,6 +39,7 @@ import { parseNormalizedNamed, withDefaultTag } from '../lib/reference.ts';
 import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
 import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
 import { pullImage, withEndpoints, type RegistryAccess } from './images/pull.ts';
+import { inspectDistribution } from './images/distribution.ts';
 import { pushImage } from './images/push.ts';
 import type { ProgressSink } from './images/progress.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
@@ -52,6 +53,8 @@ export interface DaemonConfig {
   registry: RegistrySettings;
   maxConcurrentDownloads: number;
   registryTimeoutMs: number;
+  /** The oldest API version served (MIN_API_VERSION unless configured higher). */
+  minApiVersion: string;
 }
 
 export class Daemon implements SystemBackend {
@@ -115,12 +118,12 @@ export class Daemon implements SystemBackend {
     return {
       Platform: { Name: 'Berth' },
       Components: [
-        { Name: 'Engine', Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, Arch: arch, BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: `node${process.versions.node}`, KernelVersion: release(), MinAPIVersion: MIN_API_VERSION, Os: 'linux' } },
+        { Name: 'Engine', Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, Arch: arch, BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: `node${process.versions.node}`, KernelVersion: release(), MinAPIVersion: this.config.minApiVersion, Os: 'linux' } },
         { Name: this.config.runtime.defaultRuntime, Version: '', Details: { Path: this.config.runtime.runtimes[this.config.runtime.defaultRuntime] ?? '' } },
       ],
       Version: ENGINE_VERSION,
       ApiVersion: API_VERSION,
-      MinAPIVersion: MIN_API_VERSION,
+      MinAPIVersion: this.config.minApiVersion,
       GitCommit: '',
       GoVersion: `node${process.versions.node}`,
       Os: 'linux',
@@ -244,7 +247,7 @@ export class Daemon implements SystemBackend {
       create: (container, body) => ex.create(container, body),
       inspect: (id) => ex.inspect(id),
       check: (id) => ex.check(id),
-      start: (id, opts, stream) => ex.start(id, { detach: opts.detach, ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}) }, stream),
+      start: (id, opts, stream) => ex.start(id, opts, stream),
       resize: (id, rows, cols) => ex.resize(id, rows, cols),
     };
   }
@@ -365,6 +368,7 @@ export class Daemon implements SystemBackend {
       push: (opts, progress) => this.push(opts, progress),
       login: (body) => this.login(body),
       search: (opts) => this.search(opts),
+      distribution: (name, auth) => inspectDistribution(this.registryAccess, parseNormalizedNamed(name), decodeRegistryAuth(auth)),
     };
   }
 
@@ -411,7 +415,8 @@ export class Daemon implements SystemBackend {
   /** POST /images/create?fromImage=: `docker pull` (the tag may also be a digest). */
   private async pull(opts: { image: string; tag?: string; platform?: string; auth?: string }, progress: ProgressSink, signal: AbortSignal): Promise<void> {
     let name = opts.image;
-    if (opts.tag) name += opts.tag.startsWith('sha256:') ? `@${opts.tag}` : `:${opts.tag}`;
+    // A tag never contains ':', so one that does is a digest of any algorithm (moby: digest.Parse).
+    if (opts.tag) name += opts.tag.includes(':') ? `@${opts.tag}` : `:${opts.tag}`;
     const ref = parseNormalizedNamed(name);
     const creds = decodeRegistryAuth(opts.auth);
     const pullOpts = { ...(opts.platform ? { platform: opts.platform } : {}), ...(creds ? { credentials: creds } : {}), signal };
@@ -432,7 +437,7 @@ export class Daemon implements SystemBackend {
   }
 
   /** POST /auth: logs in to a registry by asking it for /v2/ with the credentials. */
-  private async login(body: unknown): Promise<{ Status: string; IdentityToken: string }> {
+  private async login(body: string): Promise<{ Status: string; IdentityToken: string }> {
     const c = parseAuthBody(body);
     const server = (c.serveraddress ?? DOCKER_HUB_AUTH_KEY).replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     const domain = server === 'index.docker.io' || server === '' ? 'docker.io' : server;

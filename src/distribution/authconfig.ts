@@ -2,7 +2,8 @@
  * docker's AuthConfig as it travels: base64url JSON in X-Registry-Auth, a JSON body for
  * POST /auth, and `auths` entries in a client config file ({"auth": base64("user:pass")}).
  */
-import { invalidParameter } from '../errdefs/index.ts';
+import { invalidParameter, messageOf } from '../errdefs/index.ts';
+import { decodeGo, go } from '../lib/gojson.ts';
 import type { Credentials } from './auth.ts';
 
 export interface AuthConfig extends Credentials {
@@ -11,22 +12,31 @@ export interface AuthConfig extends Credentials {
   auth?: string;
 }
 
-function fromObject(v: unknown): AuthConfig {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalidParameter('invalid auth configuration: expected a JSON object');
-  const o = v as Record<string, unknown>;
-  const str = (k: string) => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
+/** moby's registry.AuthConfig, decoded as dockerd decodes it (keys case-insensitive). */
+const AuthConfigType = go.struct('registry.AuthConfig', {
+  username: go.string,
+  password: go.string,
+  auth: go.string,
+  email: go.string,
+  serveraddress: go.string,
+  identitytoken: go.string,
+  registrytoken: go.string,
+});
+
+function fromText(text: string): AuthConfig {
+  const o = decodeGo(text, AuthConfigType) ?? {};
   const c: AuthConfig = {};
-  const set = <K extends keyof AuthConfig>(k: K, val: AuthConfig[K] | undefined) => {
-    if (val !== undefined) c[k] = val;
+  const set = <K extends keyof AuthConfig>(k: K, val: string | undefined) => {
+    if (val) c[k] = val;
   };
-  set('username', str('username'));
-  set('password', str('password'));
-  set('identitytoken', str('identitytoken'));
-  set('registrytoken', str('registrytoken'));
-  set('serveraddress', str('serveraddress'));
-  const auth = str('auth');
-  if (auth && !c.username) {
-    const plain = Buffer.from(auth, 'base64').toString('utf8');
+  set('username', o.username);
+  set('password', o.password);
+  set('identitytoken', o.identitytoken);
+  set('registrytoken', o.registrytoken);
+  set('serveraddress', o.serveraddress);
+  set('email', o.email);
+  if (o.auth && !c.username) {
+    const plain = Buffer.from(o.auth, 'base64').toString('utf8');
     const i = plain.indexOf(':');
     if (i > 0) {
       c.username = plain.slice(0, i);
@@ -39,18 +49,19 @@ function fromObject(v: unknown): AuthConfig {
 /** Decodes X-Registry-Auth (base64url or base64 JSON); an empty or "{}" header means none. */
 export function decodeRegistryAuth(header: string | undefined): AuthConfig | undefined {
   if (!header) return undefined;
-  let json: unknown;
+  let c: AuthConfig;
   try {
-    json = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
-  } catch {
-    throw invalidParameter('invalid X-Registry-Auth header: not base64-encoded JSON');
+    c = fromText(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  } catch (e) {
+    throw invalidParameter(`invalid X-Registry-Auth header: ${messageOf(e)}`);
   }
-  const c = fromObject(json);
   return c.username || c.identitytoken || c.registrytoken ? c : undefined;
 }
 
-export function parseAuthBody(body: unknown): AuthConfig {
-  return fromObject(body);
+/** The body of POST /auth. */
+export function parseAuthBody(text: string): AuthConfig {
+  if (!text.trim()) throw invalidParameter('invalid auth configuration: request body is empty');
+  return fromText(text);
 }
 
 export function encodeRegistryAuth(c: AuthConfig): string {

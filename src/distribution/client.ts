@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { invalidParameter, notFound, unauthorized, forbidden, unavailable, system, type EngineError } from '../errdefs/index.ts';
 import { send, readBody, header, type HttpOptions, type HttpResponse } from './http.ts';
 import { basicHeader, fetchToken, parseChallenges, errorText, type Challenge, type Credentials } from './auth.ts';
-import { CANONICAL_ALGORITHM, digestAlgorithm } from '../lib/digest.ts';
+import { CANONICAL_ALGORITHM, digestAlgorithm, matchesDigest } from '../lib/digest.ts';
 import { MEDIA_TYPES } from './media.ts';
 
 export interface Endpoint {
@@ -149,6 +149,15 @@ export class RegistryClient {
     if (res.status !== 200) await this.fail(res, `manifest for ${repo}:${ref}`);
     const body = await readBody(res, MANIFEST_MAX);
     return { mediaType: (header(res, 'content-type') ?? '').split(';')[0].trim(), digest: header(res, 'docker-content-digest'), body };
+  }
+
+  /** A small blob (an image config), read whole and checked against its digest. */
+  async readBlob(repo: string, digest: string, limit = 8 << 20): Promise<Buffer> {
+    const res = await this.request(`/v2/${repo}/blobs/${digest}`, RegistryClient.pullScope(repo));
+    if (res.status !== 200) await this.fail(res, `blob ${digest}`);
+    const body = await readBody(res, limit);
+    if (!matchesDigest(body, digest)) throw invalidParameter(`blob ${digest}: the registry sent content of another digest`);
+    return body;
   }
 
   async openBlob(repo: string, digest: string, signal?: AbortSignal): Promise<{ stream: Readable; size: number | undefined }> {

@@ -105,11 +105,12 @@ export class ShimClient {
   private connect(): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const s = connect(this.socketPath);
+      const fail = (e: Error) => reject(gone(e));
       s.once('connect', () => {
-        s.off('error', reject);
+        s.off('error', fail);
         resolve(s);
       });
-      s.once('error', reject);
+      s.once('error', fail);
     });
   }
 
@@ -127,8 +128,10 @@ export class ShimClient {
           resolve(buf.slice(0, nl));
         }
       });
-      s.on('error', reject);
-      s.on('close', () => reject(system(`berth-shim closed the connection on "${line}"`)));
+      // A shim that exits as the request arrives refuses, resets or never reads it (EPIPE):
+      // all mean the same, that the process has ended.
+      s.on('error', (e) => reject(gone(e)));
+      s.on('close', () => reject(Object.assign(system(`berth-shim closed the connection on "${line}"`), { [SHIM_GONE]: true })));
       s.write(line + '\n');
     });
   }
@@ -212,6 +215,18 @@ export class ShimClient {
       return false;
     }
   }
+}
+
+const SHIM_GONE = Symbol.for('berth.shimGone');
+const GONE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+
+function gone(e: Error): Error {
+  return GONE_CODES.has((e as NodeJS.ErrnoException).code ?? '') ? Object.assign(e, { [SHIM_GONE]: true }) : e;
+}
+
+/** True if a request failed because the shim had gone (its process ended). */
+export function isShimGone(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[SHIM_GONE] === true;
 }
 
 function parseExit(text: string): ExitInfo {

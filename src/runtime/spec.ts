@@ -22,7 +22,7 @@ export interface OciDeviceRule {
 
 export interface OciResources {
   devices?: OciDeviceRule[];
-  memory?: { limit?: number; swap?: number; reservation?: number; swappiness?: number; disableOOMKiller?: boolean };
+  memory?: { limit?: number; swap?: number; reservation?: number; swappiness?: number; disableOOMKiller?: boolean; kernelTCP?: number };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
 }
@@ -46,6 +46,7 @@ export interface OciSpec {
   process: OciProcess;
   root: { path: string; readonly: boolean };
   hostname: string;
+  domainname?: string;
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
@@ -143,8 +144,9 @@ export const withRoot = (path: string, readonly: boolean): SpecOpt => (s) => {
   s.root = { path, readonly };
 };
 
-export const withHostname = (hostname: string): SpecOpt => (s) => {
+export const withHostname = (hostname: string, domainname = ''): SpecOpt => (s) => {
   s.hostname = hostname;
+  if (domainname) s.domainname = domainname;
 };
 
 export const withProcess = (p: { args: string[]; env: string[]; cwd: string; terminal: boolean; uid: number; gid: number; additionalGids?: number[]; consoleSize?: { height: number; width: number } }): SpecOpt => (s) => {

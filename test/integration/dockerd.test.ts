@@ -6,10 +6,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestDaemon, DOCKER, startPrivateDockerd, type PrivateDockerd } from './harness.ts';
+import { TestDaemon, DOCKER, ROOT, startPrivateDockerd, type PrivateDockerd } from './harness.ts';
+import { legacyArchive } from './synthetic.ts';
 
 let d: TestDaemon;
 let dockerd: PrivateDockerd | undefined;
@@ -100,4 +101,23 @@ test('flat exports go across: berth export into docker import, docker export int
   assert.equal(await ok(['run', '--rm', 'from/docker:1', 'echo', 'round trip']), 'round trip\n');
   await ok(['rm', 'bexp']);
   await dok(['rm', 'dexp']);
+});
+
+test('the oldest archive layout (repositories, <id>/json, <id>/layer.tar) loads as in dockerd: same image IDs, parents, history', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  const rootfs = spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout;
+  const file = join(dir, 'legacy.tar');
+  writeFileSync(file, await legacyArchive(rootfs, 'old/legacy', 'v1'));
+  await dok(['load', '-i', file]);
+  const loaded = await ok(['load', '-i', file]);
+  assert.match(loaded, /Loaded image: old\/legacy:v1/);
+  const fmt = '{{.Id}} {{.Parent}} {{json .Config.Cmd}} {{.Author}} {{.DockerVersion}}';
+  assert.equal((await ok(['image', 'inspect', '-f', fmt, 'old/legacy:v1'])).trim(), (await dok(['image', 'inspect', '-f', fmt, 'old/legacy:v1'])).trim());
+  const parent = (await ok(['image', 'inspect', '-f', '{{.Parent}}', 'old/legacy:v1'])).trim();
+  assert.match(parent, /^sha256:[a-f0-9]{64}$/, 'the base v1 image is an image of its own, the parent');
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Id}}', parent])).trim(), (await dok(['image', 'inspect', '-f', '{{.Id}}', parent])).trim());
+  const hist = ['history', '--no-trunc', '--format', '{{.ID}} {{.CreatedBy}} {{.Comment}}', 'old/legacy:v1'];
+  assert.equal(await ok(hist), await dok(hist));
+  assert.equal(await ok(['run', '--rm', 'old/legacy:v1']), 'legacy\n');
+  await ok(['rmi', 'old/legacy:v1']);
 });

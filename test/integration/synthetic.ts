@@ -110,3 +110,54 @@ export async function uploadIndex(base: string, repo: string, tag: string, image
   if (r.status !== 201) throw new Error(`index put: ${r.status} ${await r.text()}`);
   return sha(index);
 }
+
+/**
+ * An archive in docker's pre-1.10 layout (`repositories`, `<id>/json`, `<id>/layer.tar`,
+ * `<id>/VERSION`, no manifest.json): a base v1 image holding `rootfsTar` made by docker 1.6
+ * (converted through moby's V1Image), and a child made by docker 1.9 adding /legacy.txt, with
+ * keys docker never knew, tagged `repo:tag`.
+ */
+export async function legacyArchive(rootfsTar: Buffer, repo: string, tag: string): Promise<Buffer> {
+  const baseId = 'a'.repeat(63) + '1';
+  const childId = 'b'.repeat(63) + '2';
+  const base = {
+    id: baseId,
+    created: '2015-06-01T10:00:00.123456700Z',
+    container: 'c'.repeat(64),
+    container_config: { Hostname: 'c1', Cmd: ['/bin/sh', '-c', '#(nop) ADD file:abc in /'], Env: null, Labels: { z: '1', a: '<&>' } },
+    docker_version: '1.6.2',
+    config: { Cmd: 'sh', Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Volumes: null },
+    architecture: 'amd64',
+    os: 'linux',
+    Size: 12345,
+    unknown_old_key: 'dropped by V1Image',
+  };
+  const child = {
+    id: childId,
+    parent: baseId,
+    created: '2016-01-02T03:04:05Z',
+    container_config: { Cmd: ['/bin/sh', '-c', 'echo legacy > /legacy.txt'] },
+    docker_version: '1.9.1',
+    author: 'Old Docker <old@example.com>',
+    config: { Cmd: ['cat', '/legacy.txt'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Labels: { b: '2', a: '1' } },
+    architecture: 'amd64',
+    os: 'linux',
+    Size: 7,
+    kept_custom: { b: 1.50, a: [1, 2] },
+    throwaway: true,
+  };
+  const childLayer = await tarOf([{ name: 'legacy.txt', data: Buffer.from('legacy\n') }]);
+  const pack = tar.pack();
+  const add = (name: string, data: Buffer | string) => pack.entry({ name, mode: 0o644, mtime: new Date(1_700_000_000_000) }, data);
+  // Numbers as old docker wrote them (1.50 stays 1.50 in the config dockerd makes).
+  add('repositories', JSON.stringify({ [repo]: { [tag]: childId } }));
+  for (const [id, json, layer] of [[baseId, JSON.stringify(base), rootfsTar], [childId, JSON.stringify(child).replace('"b":1.5', '"b":1.50'), childLayer]] as const) {
+    add(`${id}/VERSION`, '1.0');
+    add(`${id}/json`, json);
+    add(`${id}/layer.tar`, layer);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

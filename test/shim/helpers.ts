@@ -194,7 +194,8 @@ export async function waitExit(sock: string): Promise<ExitInfo> {
   try {
     r = await request(sock, 'wait');
   } catch (e) {
-    if (!['ENOENT', 'ECONNREFUSED', 'ECONNRESET'].includes((e as NodeJS.ErrnoException).code!)) throw e;
+    // A shim exiting as the request arrives refuses it, resets it, or never reads it (EPIPE).
+    if (!['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes((e as NodeJS.ErrnoException).code!)) throw e;
   }
   if (r === '') r = fs.readFileSync(path.join(path.dirname(sock), 'exit.json'), 'utf8');
   if (!r.endsWith('\n')) throw new Error(`bad wait reply ${JSON.stringify(r)}`);

@@ -29,13 +29,17 @@ for (const [name, runtime] of [['crun', CRUN], ['runc', RUNC]]) {
       startShim(env, { id, runtime, bundle: env.bundle(['true']), extra: ['--exec-process', env.processFile(args, terminal), ...extra] });
 
     test('runs echo in the container and records its exit code', async () => {
-      const e = await exec(['sh', '-c', 'echo hi; echo oops >&2; exit 4']);
+      // The process waits for a file the test makes once it has asked its questions: a shim
+      // whose exec had already ended would refuse them (the old EPIPE flake).
+      const go = `go-${process.pid}-${name}`;
+      const e = await exec(['sh', '-c', `while [ ! -e /tmp/${go} ]; do sleep 0.01; done; echo hi; echo oops >&2; exit 4`]);
       assert.deepEqual(e.report, { ok: true, pid: 0 });
       assert.equal(await request(e.sock, 'kill 9'), 'err not started\n');
       const a = await attach(e.sock, 'oe');
       await sleep(50);
       assert.match(await request(e.sock, 'start'), /^ok [1-9]\d*\n$/);
       assert.equal(await request(e.sock, 'start'), 'err already started\n');
+      fs.writeFileSync(path.join(env.rootfs, 'tmp', go), '');
       await a.closed;
       assert.deepEqual(demux(a.data()), [{ stream: 1, data: 'hi\n' }, { stream: 2, data: 'oops\n' }]);
       assert.equal((await waitExit(e.sock)).exitCode, 4);

@@ -4,84 +4,59 @@
  * every value checked before anything is written, so a bad request changes nothing.
  */
 import { cpus } from 'node:os';
-import type { ContainerConfig, ContainerCreateRequest, HostConfig, ImageConfigFile } from '../../api/types.ts';
-import { invalidParameter } from '../../errdefs/index.ts';
+import type { ContainerConfig, HostConfig, ImageConfigFile } from '../../api/types.ts';
+import { invalidParameter, notFound } from '../../errdefs/index.ts';
+import { parseSignal } from '../../lib/signal.ts';
+import { EndpointSettingsType, HealthConfigType, type ContainerConfigInput, type HostConfigInput, type NetworkingConfigInput } from '../server/bodies.ts';
+import { isSet } from './fields.ts';
+import { parseSecurityOpts } from './security.ts';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/spec.ts';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const MIN_MEMORY = 6 * 1024 * 1024;
-
-function strArray(v: unknown, field: string): string[] | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'string') return [v];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalidParameter(`invalid ${field}: expected an array of strings`);
-  return v as string[];
-}
-
-function str(v: unknown, field: string): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw invalidParameter(`invalid ${field}: expected a string`);
-  return v;
-}
-
-function bool(v: unknown, field: string): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw invalidParameter(`invalid ${field}: expected a boolean`);
-  return v;
-}
-
-function int(v: unknown, field: string, dflt = 0): number {
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !Number.isInteger(v)) throw invalidParameter(`invalid ${field}: expected an integer`);
-  return v;
-}
-
-function labels(v: unknown): Record<string, string> {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalidParameter('invalid Labels: expected an object');
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    if (typeof val !== 'string') throw invalidParameter(`invalid label ${k}: expected a string value`);
-    out[k] = val;
-  }
-  return out;
-}
 
 function envKey(e: string): string {
   const i = e.indexOf('=');
   return i < 0 ? e : e.slice(0, i);
 }
 
-/** Validates the portable part of a create request. */
-export function decodeConfig(req: ContainerCreateRequest): ContainerConfig {
-  if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalidParameter('invalid container config: expected a JSON object');
-  const env = strArray(req.Env, 'Env');
+/** Validates the portable part of a create request (already decoded as Go decodes it). */
+export function decodeConfig(req: ContainerConfigInput): ContainerConfig {
+  const env = req.Env ?? null;
   for (const e of env ?? []) {
     if (e.startsWith('=') || e === '') throw invalidParameter(`invalid environment variable: ${e}`);
   }
+  if (req.StopSignal) {
+    try {
+      parseSignal(req.StopSignal);
+    } catch {
+      throw invalidParameter(`Invalid signal: ${req.StopSignal}`);
+    }
+  }
   return {
-    Hostname: str(req.Hostname, 'Hostname'),
-    Domainname: str(req.Domainname, 'Domainname'),
-    User: str(req.User, 'User'),
-    AttachStdin: bool(req.AttachStdin, 'AttachStdin'),
-    AttachStdout: bool(req.AttachStdout, 'AttachStdout'),
-    AttachStderr: bool(req.AttachStderr, 'AttachStderr'),
-    ...(req.ExposedPorts ? { ExposedPorts: req.ExposedPorts } : {}),
-    Tty: bool(req.Tty, 'Tty'),
-    OpenStdin: bool(req.OpenStdin, 'OpenStdin'),
-    StdinOnce: bool(req.StdinOnce, 'StdinOnce'),
+    Hostname: req.Hostname ?? '',
+    Domainname: req.Domainname ?? '',
+    User: req.User ?? '',
+    AttachStdin: req.AttachStdin ?? false,
+    AttachStdout: req.AttachStdout ?? false,
+    AttachStderr: req.AttachStderr ?? false,
+    ...(req.ExposedPorts && Object.keys(req.ExposedPorts).length ? { ExposedPorts: req.ExposedPorts as Record<string, Record<string, never>> } : {}),
+    Tty: req.Tty ?? false,
+    OpenStdin: req.OpenStdin ?? false,
+    StdinOnce: req.StdinOnce ?? false,
     Env: env,
-    Cmd: strArray(req.Cmd, 'Cmd'),
-    Image: str(req.Image, 'Image'),
-    Volumes: (req.Volumes as ContainerConfig['Volumes']) ?? null,
-    WorkingDir: str(req.WorkingDir, 'WorkingDir'),
-    Entrypoint: strArray(req.Entrypoint, 'Entrypoint'),
-    OnBuild: strArray(req.OnBuild, 'OnBuild'),
-    Labels: labels(req.Labels),
-    ...(req.StopSignal ? { StopSignal: str(req.StopSignal, 'StopSignal') } : {}),
-    ...(req.StopTimeout !== undefined && req.StopTimeout !== null ? { StopTimeout: int(req.StopTimeout, 'StopTimeout') } : {}),
-    ...(req.Healthcheck ? { Healthcheck: req.Healthcheck } : {}),
+    Cmd: req.Cmd ?? null,
+    ...(req.Healthcheck && isSet(req.Healthcheck, HealthConfigType) ? { Healthcheck: req.Healthcheck } : {}),
+    Image: req.Image ?? '',
+    Volumes: (req.Volumes as ContainerConfig['Volumes'] | undefined) ?? null,
+    WorkingDir: req.WorkingDir ?? '',
+    Entrypoint: req.Entrypoint ?? null,
     ...(req.NetworkDisabled ? { NetworkDisabled: true } : {}),
+    OnBuild: req.OnBuild ?? null,
+    Labels: req.Labels ?? {},
+    ...(req.StopSignal ? { StopSignal: req.StopSignal } : {}),
+    ...(req.StopTimeout !== undefined ? { StopTimeout: req.StopTimeout } : {}),
+    ...(req.Shell?.length ? { Shell: req.Shell } : {}),
   };
 }
 
@@ -126,112 +101,243 @@ export interface HostConfigDefaults {
   runtimes: string[];
   cgroupVersion: 1 | 2;
   swapAccounting: boolean;
+  /** The init binary for --init (tini), if installed. */
+  initPath?: string;
+  /** The host supports memory.kmem.tcp limits (cgroup v1). */
+  kernelTcp: boolean;
 }
 
-/** Validates the host part of a create request and fills docker's defaults. */
-export function decodeHostConfig(h: Partial<HostConfig> | undefined, d: HostConfigDefaults, warnings: string[]): HostConfig {
-  const hc = (h ?? {}) as Record<string, unknown>;
-  if (typeof hc !== 'object' || Array.isArray(hc)) throw invalidParameter('invalid HostConfig: expected an object');
-  const runtime = str(hc.Runtime, 'Runtime') || d.defaultRuntime;
+const RESTART_NAMES = ['', 'no', 'always', 'unless-stopped', 'on-failure'];
+const LOG_OPTS_APPLIED = new Set(['max-size', 'max-file']);
+/** Sysctls docker accepts for a container: namespaced ones only (docker/cli opts.ValidateSysctl). */
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+const DEVICE_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
+
+/** host | private | '' for namespace modes; `container:<name>` is not supported yet. */
+function namespaceMode(field: string, what: string, v: string, allowed: string[]): string {
+  if (v.startsWith('container:')) {
+    throw invalidParameter(`HostConfig.${field} is not supported by Berth yet (sharing another container's ${what} namespace); the container was not created`);
+  }
+  if (!allowed.includes(v)) throw invalidParameter(`invalid ${what} mode: ${v}`);
+  return v;
+}
+
+function networkMode(v: string | undefined): string {
+  const m = v || 'default';
+  if (m === 'default' || m === 'bridge') return 'bridge';
+  if (m === 'none' || m === 'host') return m;
+  if (m.startsWith('container:')) {
+    throw invalidParameter('HostConfig.NetworkMode is not supported by Berth yet (sharing another container\'s network namespace); the container was not created');
+  }
+  throw notFound(`network ${m} not found`);
+}
+
+function checkLogConfig(type: string, opts: Record<string, string>): void {
+  if (type !== 'json-file' && type !== 'none') throw invalidParameter(`logger: no log driver named '${type}' is registered`);
+  for (const [k, v] of Object.entries(opts)) {
+    if (type === 'none') throw invalidParameter(`unknown log opt '${k}' for none log driver`);
+    if (LOG_OPTS_APPLIED.has(k)) continue;
+    if (k === 'compress' && ['false', '0', 'f'].includes(v.toLowerCase())) continue;
+    if (['compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'].includes(k)) {
+      throw invalidParameter(`HostConfig.LogConfig: log-opt ${k} is not supported by Berth yet (max-size and max-file are); the container was not created`);
+    }
+    throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
+  }
+}
+
+function checkSysctls(sysctls: Record<string, string>, network: string, ipc: string): void {
+  for (const k of Object.keys(sysctls)) {
+    const ipcKey = IPC_SYSCTLS.has(k) || k.startsWith('fs.mqueue.');
+    if (!ipcKey && !k.startsWith('net.')) throw invalidParameter(`sysctl '${k}' is not whitelisted`);
+    if (ipcKey && ipc === 'host') throw invalidParameter(`sysctl '${k}' is not allowed in host IPC namespace`);
+    if (k.startsWith('net.') && network === 'host') throw invalidParameter(`sysctl '${k}' is not allowed in host network namespace`);
+  }
+}
+
+function checkRestartPolicy(p: { Name?: string; MaximumRetryCount?: number } | undefined): HostConfig['RestartPolicy'] {
+  const name = p?.Name ?? '';
+  const count = p?.MaximumRetryCount ?? 0;
+  if (!RESTART_NAMES.includes(name)) {
+    throw invalidParameter(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  if (count !== 0 && name !== 'on-failure') throw invalidParameter(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  if (count < 0) throw invalidParameter('invalid restart policy: maximum retry count must be a positive integer');
+  return { Name: (name || 'no') as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count };
+}
+
+/**
+ * Validates the host part of a create request and fills docker's defaults, so that inspect
+ * shows every field as docker does. `config` is the portable part (hostname checks).
+ */
+export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigDefaults, warnings: string[], config?: ContainerConfigInput): HostConfig {
+  const h = hc ?? {};
+  const runtime = h.Runtime || d.defaultRuntime;
   if (!d.runtimes.includes(runtime)) throw invalidParameter(`unknown or invalid runtime name: ${runtime}`);
-  const memory = int(hc.Memory, 'Memory');
-  let memorySwap = int(hc.MemorySwap, 'MemorySwap');
-  if (memory !== 0 && memory < MIN_MEMORY) throw invalidParameter('Minimum memory limit allowed is 6MB');
+  const memory = h.Memory ?? 0;
+  let memorySwap = h.MemorySwap ?? 0;
   if (memory < 0) throw invalidParameter('invalid Memory: must not be negative');
+  if (memory !== 0 && memory < MIN_MEMORY) throw invalidParameter('Minimum memory limit allowed is 6MB');
   if (memorySwap > 0 && memory === 0) throw invalidParameter('You should always set the Memory limit when using Memoryswap limit, see usage');
   if (memorySwap > 0 && memorySwap < memory) throw invalidParameter('Minimum memoryswap limit should be larger than memory limit, see usage');
   if (memorySwap > 0 && !d.swapAccounting) {
     warnings.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
     memorySwap = -1;
   }
-  const nanoCpus = int(hc.NanoCpus, 'NanoCpus');
-  const cpuQuota = int(hc.CpuQuota, 'CpuQuota');
-  const cpuPeriod = int(hc.CpuPeriod, 'CpuPeriod');
+  const reservation = h.MemoryReservation ?? 0;
+  if (reservation < 0) throw invalidParameter('invalid MemoryReservation: must not be negative');
+  if (memory > 0 && reservation > 0 && reservation > memory) throw invalidParameter('Minimum memory limit can not be less than memory reservation limit, see usage');
+  let swappiness: number | null = h.MemorySwappiness ?? null;
+  if (swappiness === -1) swappiness = null;
+  if (swappiness !== null && (swappiness < 0 || swappiness > 100)) throw invalidParameter(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
+  const nanoCpus = h.NanoCpus ?? 0;
+  const cpuQuota = h.CpuQuota ?? 0;
+  const cpuPeriod = h.CpuPeriod ?? 0;
   if (nanoCpus > 0 && cpuPeriod > 0) throw invalidParameter('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (nanoCpus > 0 && cpuQuota > 0) throw invalidParameter('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+  if (cpuPeriod !== 0 && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw invalidParameter('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+  if (cpuQuota > 0 && cpuQuota < 1000) throw invalidParameter('CPU cfs quota can not be less than 1ms (i.e. 1000)');
   const ncpu = cpus().length;
   if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) {
     throw invalidParameter(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
   }
-  const cpuShares = int(hc.CpuShares, 'CpuShares');
+  const cpuShares = h.CpuShares ?? 0;
   if (cpuShares < 0) throw invalidParameter('invalid CpuShares: must not be negative');
   if (cpuShares > 0 && cpuShares < 2) warnings.push('Your kernel does not support CPU shares below 2; shares set to 2.');
-  const pidsLimit = hc.PidsLimit === undefined || hc.PidsLimit === null ? null : int(hc.PidsLimit, 'PidsLimit');
-  const logConfig = (hc.LogConfig as HostConfig['LogConfig'] | undefined) ?? { Type: '', Config: {} };
-  const logType = logConfig.Type || 'json-file';
-  if (logType !== 'json-file' && logType !== 'none') throw invalidParameter(`logger: no log driver named '${logType}' is registered`);
-  for (const k of Object.keys(logConfig.Config ?? {})) {
-    if (!['max-size', 'max-file', 'compress', 'labels', 'env', 'tag'].includes(k)) throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
+  const pidsLimit = h.PidsLimit !== undefined && h.PidsLimit > 0 ? h.PidsLimit : null;
+  const oomScoreAdj = h.OomScoreAdj ?? 0;
+  if (oomScoreAdj < -1000 || oomScoreAdj > 1000) throw invalidParameter(`Invalid value ${oomScoreAdj}, range for oom score adj is [-1000, 1000]`);
+  let oomKillDisable = h.OomKillDisable ?? false;
+  if (oomKillDisable && d.cgroupVersion === 2) {
+    warnings.push('Your kernel does not support OomKillDisable. OomKillDisable discarded.');
+    oomKillDisable = false;
+  } else if (oomKillDisable && memory === 0) {
+    warnings.push('OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.');
   }
-  const restart = (hc.RestartPolicy as HostConfig['RestartPolicy'] | undefined) ?? { Name: 'no', MaximumRetryCount: 0 };
-  if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(restart.Name ?? '')) {
-    throw invalidParameter(`invalid restart policy '${restart.Name}'`);
-  }
-  const autoRemove = bool(hc.AutoRemove, 'AutoRemove');
-  if (autoRemove && restart.Name && restart.Name !== 'no') {
-    throw invalidParameter(`can't create 'AutoRemove' container with restart policy`);
-  }
-  const ulimits = (hc.Ulimits as HostConfig['Ulimits']) ?? null;
+  if (h.KernelMemory) warnings.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
+  const kernelTcp = h.KernelMemoryTCP ?? 0;
+  if (kernelTcp && !d.kernelTcp) throw invalidParameter('HostConfig.KernelMemoryTCP: your kernel does not support kernel memory TCP limits; the container was not created');
+  if (kernelTcp < 0) throw invalidParameter('invalid KernelMemoryTCP: must not be negative');
+
+  const logType = h.LogConfig?.Type || 'json-file';
+  const logOpts = h.LogConfig?.Config ?? {};
+  checkLogConfig(logType, logOpts);
+  const restart = checkRestartPolicy(h.RestartPolicy);
+  const autoRemove = h.AutoRemove ?? false;
+  if (autoRemove && restart.Name !== 'no') throw invalidParameter(`can't create 'AutoRemove' container with restart policy`);
+  const ulimits = h.Ulimits ?? null;
   for (const u of ulimits ?? []) {
-    if (typeof u?.Name !== 'string' || typeof u.Soft !== 'number' || typeof u.Hard !== 'number') throw invalidParameter('invalid Ulimits entry');
-    if (u.Soft > u.Hard) throw invalidParameter(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`);
+    if (!u.Name) throw invalidParameter('invalid Ulimits entry: a name is required');
+    if ((u.Soft ?? 0) > (u.Hard ?? 0)) throw invalidParameter(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft ?? 0} > ${u.Hard ?? 0}`);
   }
-  const shmSize = int(hc.ShmSize, 'ShmSize');
+  const shmSize = h.ShmSize ?? 0;
   if (shmSize < 0) throw invalidParameter('SHM size can not be less than 0');
-  const networkMode = str(hc.NetworkMode, 'NetworkMode') || 'bridge';
+
+  const network = networkMode(h.NetworkMode);
+  const ipc = namespaceMode('IpcMode', 'IPC', h.IpcMode || 'private', ['private', 'shareable', 'none', 'host']);
+  const pid = namespaceMode('PidMode', 'PID', h.PidMode ?? '', ['', 'host']);
+  const uts = namespaceMode('UTSMode', 'UTS', h.UTSMode ?? '', ['', 'host']);
+  if (uts === 'host' && config?.Hostname) throw invalidParameter('conflicting options: hostname and the UTS mode');
+  if (h.UsernsMode && h.UsernsMode !== 'host') {
+    throw invalidParameter('HostConfig.UsernsMode is not supported by Berth yet (user namespace remapping); the container was not created');
+  }
+  const cgroupns = h.CgroupnsMode || (d.cgroupVersion === 2 ? 'private' : 'host');
+  if (cgroupns !== 'host' && cgroupns !== 'private') throw invalidParameter(`invalid cgroup namespace mode: ${cgroupns}`);
+  const isolation = h.Isolation ?? '';
+  if (isolation !== '' && isolation.toLowerCase() !== 'default') throw invalidParameter(`invalid isolation '${isolation}' on linux`);
+  const security = parseSecurityOpts(h.SecurityOpt);
+  const sysctls = h.Sysctls ?? {};
+  checkSysctls(sysctls, network, ipc);
+  for (const r of h.DeviceCgroupRules ?? []) {
+    if (!DEVICE_RULE.test(r)) throw invalidParameter(`invalid device cgroup format '${r}'`);
+  }
+  if (h.Init && !d.initPath) throw invalidParameter('HostConfig.Init: no init binary is installed (install tini: apt-get install tini); the container was not created');
+  const privileged = h.Privileged ?? false;
+  const defaultPaths = (list: readonly string[]) => (privileged || security.systemPathsUnconfined ? null : [...list]);
+
   return {
-    Binds: strArray(hc.Binds, 'Binds'),
-    ContainerIDFile: str(hc.ContainerIDFile, 'ContainerIDFile'),
-    LogConfig: { Type: logType, Config: { ...(logConfig.Config ?? {}) } },
-    NetworkMode: networkMode === 'default' ? 'bridge' : networkMode,
-    PortBindings: (hc.PortBindings as HostConfig['PortBindings']) ?? {},
-    RestartPolicy: { Name: restart.Name || 'no', MaximumRetryCount: restart.MaximumRetryCount ?? 0 },
+    Binds: h.Binds ?? null,
+    ContainerIDFile: h.ContainerIDFile ?? '',
+    LogConfig: { Type: logType, Config: { ...logOpts } },
+    NetworkMode: network,
+    PortBindings: (h.PortBindings as HostConfig['PortBindings'] | undefined) ?? null,
+    RestartPolicy: restart,
     AutoRemove: autoRemove,
-    VolumeDriver: str(hc.VolumeDriver, 'VolumeDriver'),
-    VolumesFrom: strArray(hc.VolumesFrom, 'VolumesFrom'),
-    ConsoleSize: Array.isArray(hc.ConsoleSize) ? [int(hc.ConsoleSize[0], 'ConsoleSize'), int(hc.ConsoleSize[1], 'ConsoleSize')] : [0, 0],
-    CapAdd: strArray(hc.CapAdd, 'CapAdd'),
-    CapDrop: strArray(hc.CapDrop, 'CapDrop'),
-    CgroupnsMode: str(hc.CgroupnsMode, 'CgroupnsMode') || (d.cgroupVersion === 2 ? 'private' : 'host'),
-    Dns: strArray(hc.Dns, 'Dns') ?? [],
-    DnsOptions: strArray(hc.DnsOptions, 'DnsOptions') ?? [],
-    DnsSearch: strArray(hc.DnsSearch, 'DnsSearch') ?? [],
-    ExtraHosts: strArray(hc.ExtraHosts, 'ExtraHosts'),
-    GroupAdd: strArray(hc.GroupAdd, 'GroupAdd'),
-    IpcMode: str(hc.IpcMode, 'IpcMode') || 'private',
-    Cgroup: str(hc.Cgroup, 'Cgroup'),
-    Links: strArray(hc.Links, 'Links'),
-    OomScoreAdj: int(hc.OomScoreAdj, 'OomScoreAdj'),
-    PidMode: str(hc.PidMode, 'PidMode'),
-    Privileged: bool(hc.Privileged, 'Privileged'),
-    PublishAllPorts: bool(hc.PublishAllPorts, 'PublishAllPorts'),
-    ReadonlyRootfs: bool(hc.ReadonlyRootfs, 'ReadonlyRootfs'),
-    SecurityOpt: strArray(hc.SecurityOpt, 'SecurityOpt'),
-    UTSMode: str(hc.UTSMode, 'UTSMode'),
-    UsernsMode: str(hc.UsernsMode, 'UsernsMode'),
+    VolumeDriver: h.VolumeDriver ?? '',
+    VolumesFrom: h.VolumesFrom ?? null,
+    ConsoleSize: h.ConsoleSize ?? [0, 0],
+    ...(h.Annotations && Object.keys(h.Annotations).length ? { Annotations: h.Annotations } : {}),
+    CapAdd: h.CapAdd ?? null,
+    CapDrop: h.CapDrop ?? null,
+    CgroupnsMode: cgroupns,
+    Dns: h.Dns ?? null,
+    DnsOptions: h.DnsOptions ?? null,
+    DnsSearch: h.DnsSearch ?? null,
+    ExtraHosts: h.ExtraHosts ?? null,
+    GroupAdd: h.GroupAdd ?? null,
+    IpcMode: ipc,
+    Cgroup: h.Cgroup ?? '',
+    Links: h.Links ?? null,
+    OomScoreAdj: oomScoreAdj,
+    PidMode: pid,
+    Privileged: privileged,
+    PublishAllPorts: h.PublishAllPorts ?? false,
+    ReadonlyRootfs: h.ReadonlyRootfs ?? false,
+    SecurityOpt: h.SecurityOpt ?? null,
+    ...(h.StorageOpt && Object.keys(h.StorageOpt).length ? { StorageOpt: h.StorageOpt } : {}),
+    ...(h.Tmpfs && Object.keys(h.Tmpfs).length ? { Tmpfs: h.Tmpfs } : {}),
+    UTSMode: uts,
+    UsernsMode: h.UsernsMode ?? '',
     ShmSize: shmSize || 64 * 1024 * 1024,
+    ...(Object.keys(sysctls).length ? { Sysctls: sysctls } : {}),
     Runtime: runtime,
-    Isolation: '',
+    Isolation: isolation,
     CpuShares: cpuShares,
     Memory: memory,
     NanoCpus: nanoCpus,
-    CgroupParent: str(hc.CgroupParent, 'CgroupParent'),
-    BlkioWeight: int(hc.BlkioWeight, 'BlkioWeight'),
+    CgroupParent: h.CgroupParent ?? '',
+    BlkioWeight: h.BlkioWeight ?? 0,
+    BlkioWeightDevice: (h.BlkioWeightDevice as HostConfig['BlkioWeightDevice'] | undefined) ?? null,
+    BlkioDeviceReadBps: (h.BlkioDeviceReadBps as HostConfig['BlkioDeviceReadBps'] | undefined) ?? null,
+    BlkioDeviceWriteBps: (h.BlkioDeviceWriteBps as HostConfig['BlkioDeviceWriteBps'] | undefined) ?? null,
+    BlkioDeviceReadIOps: (h.BlkioDeviceReadIOps as HostConfig['BlkioDeviceReadIOps'] | undefined) ?? null,
+    BlkioDeviceWriteIOps: (h.BlkioDeviceWriteIOps as HostConfig['BlkioDeviceWriteIOps'] | undefined) ?? null,
     CpuPeriod: cpuPeriod,
     CpuQuota: cpuQuota,
-    CpuRealtimePeriod: 0,
-    CpuRealtimeRuntime: 0,
-    CpusetCpus: str(hc.CpusetCpus, 'CpusetCpus'),
-    CpusetMems: str(hc.CpusetMems, 'CpusetMems'),
-    Devices: [],
-    MemoryReservation: int(hc.MemoryReservation, 'MemoryReservation'),
+    CpuRealtimePeriod: h.CpuRealtimePeriod ?? 0,
+    CpuRealtimeRuntime: h.CpuRealtimeRuntime ?? 0,
+    CpusetCpus: h.CpusetCpus ?? '',
+    CpusetMems: h.CpusetMems ?? '',
+    Devices: (h.Devices as HostConfig['Devices'] | undefined) ?? null,
+    DeviceCgroupRules: h.DeviceCgroupRules ?? null,
+    DeviceRequests: h.DeviceRequests ?? null,
+    ...(kernelTcp ? { KernelMemoryTCP: kernelTcp } : {}),
+    MemoryReservation: reservation,
     MemorySwap: memorySwap,
-    MemorySwappiness: hc.MemorySwappiness === undefined ? null : (hc.MemorySwappiness as number | null),
-    OomKillDisable: hc.OomKillDisable === undefined ? null : (hc.OomKillDisable as boolean | null),
+    MemorySwappiness: swappiness,
+    OomKillDisable: oomKillDisable,
     PidsLimit: pidsLimit,
-    Ulimits: ulimits,
-    Init: hc.Init === undefined ? null : (hc.Init as boolean | null),
-    MaskedPaths: bool(hc.Privileged, 'Privileged') ? [] : [...DEFAULT_MASKED_PATHS],
-    ReadonlyPaths: bool(hc.Privileged, 'Privileged') ? [] : [...DEFAULT_READONLY_PATHS],
+    Ulimits: ulimits?.map((u) => ({ Name: u.Name ?? '', Soft: u.Soft ?? 0, Hard: u.Hard ?? 0 })) ?? null,
+    CpuCount: h.CpuCount ?? 0,
+    CpuPercent: h.CpuPercent ?? 0,
+    IOMaximumIOps: h.IOMaximumIOps ?? 0,
+    IOMaximumBandwidth: h.IOMaximumBandwidth ?? 0,
+    ...(h.Mounts?.length ? { Mounts: h.Mounts } : {}),
+    MaskedPaths: h.MaskedPaths ?? defaultPaths(DEFAULT_MASKED_PATHS),
+    ReadonlyPaths: h.ReadonlyPaths ?? defaultPaths(DEFAULT_READONLY_PATHS),
+    ...(h.Init !== undefined ? { Init: h.Init } : {}),
   };
+}
+
+/**
+ * NetworkingConfig: until networks exist, an endpoint may only name the container's own
+ * network, with no settings (docker-compose and the CLI send such an entry).
+ */
+export function checkNetworkingConfig(n: NetworkingConfigInput | undefined, mode: string): void {
+  for (const [name, settings] of Object.entries(n?.EndpointsConfig ?? {})) {
+    const own = name === mode || (mode === 'bridge' && name === 'default');
+    if (!own) throw notFound(`network ${name} not found`);
+    if (isSet(settings, EndpointSettingsType)) {
+      throw invalidParameter(`NetworkingConfig.EndpointsConfig: endpoint settings (addresses, aliases, links) are not supported by Berth yet (the networking issue); the container was not created`);
+    }
+  }
 }

@@ -115,11 +115,18 @@ export class Container {
     this.notify(['not-running', 'next-exit'], exit.exitCode);
   }
 
+  /** Waiting out a restart policy's back-off: docker shows it as restarting until it runs again. */
+  setRestarting(): void {
+    this.rec.State.Restarting = true;
+    this.rec.State.Status = 'restarting';
+  }
+
   /** A start that failed after create: docker shows such a container as created with an error. */
   setStartFailed(error: string, exitCode: number): void {
     const s = this.rec.State;
     s.Error = error;
     s.ExitCode = exitCode;
+    s.Restarting = false;
     if (s.Status !== 'created') {
       s.Status = 'exited';
       s.FinishedAt = new Date().toISOString();

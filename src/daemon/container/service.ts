@@ -11,20 +11,22 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { joinStreams } from './streams.ts';
-import type { ContainerCreateRequest } from '../../api/types.ts';
+import { hostname as osHostname } from 'node:os';
+import type { ContainerCreateInput } from '../server/bodies.ts';
+import { refuseUnsupported } from './fields.ts';
 import { conflict, invalidParameter, notFound, notModified, system, EngineError, messageOf } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import { generateName, validContainerName } from '../../lib/names.ts';
 import { newId } from '../../lib/idprefix.ts';
 import { parseSignal } from '../../lib/signal.ts';
-import { launchShim, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
+import { isShimGone, launchShim, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
 import type { SeccompBpfCache, SeccompProfiles } from '../../runtime/seccomp.ts';
 import { withSeccompBpf } from '../../runtime/spec.ts';
 import type { ImageService } from '../images/service.ts';
 import { Container, newState, type ContainerRecord, type WaitCondition } from './container.ts';
 import { ContainerStore } from './store.ts';
-import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
+import { checkNetworkingConfig, decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
 import { containerSpec } from './spec.ts';
 import { lookupUser } from './user.ts';
 import { daemonLimits, hasSysResource } from '../../lib/rlimits.ts';
@@ -40,6 +42,10 @@ export interface RuntimeSettings {
   seccomp: SeccompProfiles;
   /** Precompiled filters for crun; undefined to let the runtime compile them. */
   seccompBpf?: SeccompBpfCache;
+  /** tini, run as the container's init with --init (docker-init is the same program). */
+  initPath?: string;
+  /** memory.kmem.tcp limits are available (cgroup v1). */
+  kernelTcp: boolean;
 }
 
 export interface ContainerPaths {
@@ -99,10 +105,11 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- create
 
-  async create(req: ContainerCreateRequest, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+  async create(req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
     const warnings: string[] = [];
     // 1. Validate everything before touching anything.
     if (name !== undefined && name !== '') validContainerName(name);
+    refuseUnsupported(req);
     const user = decodeConfig(req);
     if (!user.Image) throw invalidParameter('Config cannot be empty in order to create a container');
     const hostConfig = decodeHostConfig(req.HostConfig, {
@@ -110,7 +117,10 @@ export class ContainerService {
       runtimes: Object.keys(this.rt.runtimes),
       cgroupVersion: this.rt.cgroupVersion,
       swapAccounting: this.rt.swapAccounting,
-    }, warnings);
+      kernelTcp: this.rt.kernelTcp,
+      ...(this.rt.initPath ? { initPath: this.rt.initPath } : {}),
+    }, warnings, req);
+    checkNetworkingConfig(req.NetworkingConfig, hostConfig.NetworkMode);
     checkUlimits(hostConfig.Ulimits ?? []);
     // The image cannot be deleted (rmi, prune) between here and the container's record.
     const found = this.images.lookup(user.Image);
@@ -121,7 +131,8 @@ export class ContainerService {
       const config = mergeImageConfig(user, image.config);
       const { path, args } = entrypointAndArgs(config);
       const id = this.newContainerId();
-      config.Hostname ||= id.slice(0, 12);
+      // The host's name where the container shares the host's UTS or network namespace.
+      config.Hostname ||= hostConfig.UTSMode === 'host' || hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
       const cname = name ? name.replace(/^\//, '') : this.generateUniqueName();
 
       // 2. Reserve the name, then build the container's directories; undo on failure.
@@ -207,29 +218,33 @@ export class ContainerService {
       const i = e.indexOf(':');
       return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
     });
-    await writeFile(rec.HostsPath, [
-      '127.0.0.1\tlocalhost',
-      '::1\tlocalhost ip6-localhost ip6-loopback',
-      'fe00::\tip6-localnet',
-      'ff00::\tip6-mcastprefix',
-      'ff02::1\tip6-allnodes',
-      'ff02::2\tip6-allrouters',
-      ...extra,
-      `127.0.1.1\t${fqdn === host ? host : `${fqdn} ${host}`}`,
-      '',
-    ].join('\n'));
+    // In the host's network namespace the container sees the host's own hosts file (docker).
+    const base = rec.HostConfig.NetworkMode === 'host'
+      ? [(await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n')).replace(/\n$/, '')]
+      : [
+          '127.0.0.1\tlocalhost',
+          '::1\tlocalhost ip6-localhost ip6-loopback',
+          'fe00::\tip6-localnet',
+          'ff00::\tip6-mcastprefix',
+          'ff02::1\tip6-allnodes',
+          'ff02::2\tip6-allrouters',
+        ];
+    const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`127.0.1.1\t${fqdn === host ? host : `${fqdn} ${host}`}`];
+    await writeFile(rec.HostsPath, [...base, ...extra, ...self, ''].join('\n'));
     let resolv: string;
     try {
       resolv = await readFile('/etc/resolv.conf', 'utf8');
     } catch {
       resolv = '';
     }
-    const h = rec.HostConfig;
-    if (h.Dns.length || h.DnsSearch.length || h.DnsOptions.length) {
-      const lines = resolv.split('\n').filter((l) => !(h.Dns.length && l.startsWith('nameserver')) && !(h.DnsSearch.length && l.startsWith('search')) && !(h.DnsOptions.length && l.startsWith('options')));
-      for (const s of h.Dns) lines.push(`nameserver ${s}`);
-      if (h.DnsSearch.length) lines.push(`search ${h.DnsSearch.join(' ')}`);
-      if (h.DnsOptions.length) lines.push(`options ${h.DnsOptions.join(' ')}`);
+    const dns = rec.HostConfig.Dns ?? [];
+    const search = rec.HostConfig.DnsSearch ?? [];
+    const options = rec.HostConfig.DnsOptions ?? [];
+    if (dns.length || search.length || options.length) {
+      const lines = resolv.split('\n').filter((l) => !(dns.length && l.startsWith('nameserver')) && !(search.length && l.startsWith('search')) && !(options.length && l.startsWith('options')));
+      for (const s of dns) lines.push(`nameserver ${s}`);
+      if (search.length) lines.push(`search ${search.join(' ')}`);
+      if (options.length) lines.push(`options ${options.join(' ')}`);
       resolv = lines.filter((l) => l !== '').join('\n') + '\n';
     }
     await writeFile(rec.ResolvConfPath, resolv);
@@ -252,6 +267,11 @@ export class ContainerService {
 
   private async startLocked(c: Container): Promise<void> {
     if (c.removed) throw conflict(`No such container: ${c.id}`);
+    // A start asked for during a restart back-off starts it now (the timer's start is moot).
+    if (c.restartTimer) {
+      clearTimeout(c.restartTimer);
+      c.restartTimer = undefined;
+    }
     const s = c.state;
     if (s.Paused) throw conflict('cannot start a paused container, try unpause instead');
     if (s.Running) throw notModified('container already started');
@@ -271,6 +291,7 @@ export class ContainerService {
         cgroupParent: this.rt.cgroupParent,
         seccomp: this.rt.seccomp,
         swapAccounting: this.rt.swapAccounting,
+        ...(this.rt.initPath ? { initPath: this.rt.initPath } : {}),
       });
       if (rec.Runtime === 'crun' && spec.linux.seccomp && this.rt.seccompBpf) {
         const bpf = await this.rt.seccompBpf.get(spec.linux.seccomp);
@@ -341,44 +362,48 @@ export class ContainerService {
       if (c.generation !== generation || c.removed) return;
       await this.locks.with(c.id, () => this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false }));
       if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true }).catch((e: unknown) => log.warn('auto-remove failed', { id: c.id, error: e }));
-      else this.maybeRestart(c);
+      else if (c.state.Restarting) this.scheduleRestart(c);
     };
     shim.wait().then(done, async () => done(await shim.readExit()));
   }
 
-  /** docker's restart policies: no, always, unless-stopped, on-failure[:N], with backoff. */
-  private maybeRestart(c: Container): void {
+  /** docker's restart policies: no, always, unless-stopped, on-failure[:N]. */
+  private restartWanted(c: Container): boolean {
     const p = c.rec.HostConfig.RestartPolicy;
-    if (c.removed || c.rec.HasBeenManuallyStopped || c.state.Running) return;
-    const exitCode = c.state.ExitCode;
-    const wanted =
-      p.Name === 'always' || p.Name === 'unless-stopped' ||
-      (p.Name === 'on-failure' && exitCode !== 0 && (p.MaximumRetryCount <= 0 || c.rec.RestartCount < p.MaximumRetryCount));
-    if (!wanted) return;
+    if (c.removed || c.rec.HasBeenManuallyStopped || c.state.Running || c.rec.HostConfig.AutoRemove) return false;
+    return p.Name === 'always' || p.Name === 'unless-stopped' ||
+      (p.Name === 'on-failure' && c.state.ExitCode !== 0 && (p.MaximumRetryCount <= 0 || c.rec.RestartCount < p.MaximumRetryCount));
+  }
+
+  /**
+   * Waits out the back-off, then starts the container again. The container reads
+   * `restarting` from its exit until it runs again, as in docker (moby's SetRestarting).
+   */
+  private scheduleRestart(c: Container): void {
     // Back off from 100 ms, doubling up to a minute; a container that ran 10 s starts over.
     const ranMs = Date.parse(c.state.FinishedAt) - Date.parse(c.state.StartedAt);
     c.restartDelay = ranMs >= 10_000 ? 100 : Math.min(60_000, Math.max(100, c.restartDelay * 2));
-    c.rec.State.Restarting = true;
-    c.rec.State.Status = 'restarting';
+    if (c.restartTimer) clearTimeout(c.restartTimer);
     c.restartTimer = setTimeout(() => {
       c.restartTimer = undefined;
-      if (c.removed || c.rec.HasBeenManuallyStopped) return;
+      if (c.removed || c.rec.HasBeenManuallyStopped || !c.state.Restarting) return;
       c.rec.RestartCount++;
-      c.rec.State.Restarting = false;
-      c.rec.State.Status = 'exited';
       this.start(c.id).catch((e: unknown) => {
         log.warn('restarting container failed', { id: c.id, error: e });
-        this.maybeRestart(c);
+        if (this.restartWanted(c)) {
+          c.setRestarting();
+          this.scheduleRestart(c);
+        }
       });
     }, c.restartDelay);
     c.restartTimer.unref();
   }
 
-  /** Cancels a pending policy restart (stop, kill, rm). Returns true if one was pending. */
+  /** Cancels a pending policy restart (stop, kill, rm, start). Returns true if one was pending. */
   private cancelRestart(c: Container): boolean {
-    if (!c.restartTimer) return false;
-    clearTimeout(c.restartTimer);
+    if (c.restartTimer) clearTimeout(c.restartTimer);
     c.restartTimer = undefined;
+    if (!c.state.Restarting) return false;
     c.rec.State.Restarting = false;
     c.rec.State.Status = 'exited';
     return true;
@@ -391,6 +416,7 @@ export class ContainerService {
     const wasRemoving = c.state.Status === 'removing';
     c.setStopped(exit);
     if (wasRemoving) c.rec.State.Status = 'removing';
+    else if (this.restartWanted(c)) c.setRestarting();
     await this.store.save(c).catch((e: unknown) => log.warn('saving container state', { id: c.id, error: e }));
     if (shimDir) await rm(shimDir, { recursive: true, force: true }).catch(() => {});
   }
@@ -442,8 +468,15 @@ export class ContainerService {
   }
 
   private async signal(c: Container, sig: number): Promise<void> {
-    if (!c.shimDir) throw conflict(`Cannot kill container: ${c.id}: container ${c.id} is not running`);
-    await new ShimClient(c.shimDir).kill(sig);
+    const notRunning = () => conflict(`Cannot kill container: ${c.id}: container ${c.id} is not running`);
+    if (!c.shimDir) throw notRunning();
+    try {
+      await new ShimClient(c.shimDir).kill(sig);
+    } catch (e) {
+      // The process ended as the signal was on its way.
+      if (isShimGone(e)) throw notRunning();
+      throw e;
+    }
   }
 
   async restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
@@ -456,6 +489,9 @@ export class ContainerService {
 
   async remove(ref: string, opts: { force?: boolean }): Promise<void> {
     const c = this.store.get(ref);
+    if (c.state.Restarting && !opts.force) {
+      throw conflict(`cannot remove container "${c.rec.Name}": container is restarting: stop the container before removing or force remove`);
+    }
     this.cancelRestart(c);
     if (c.running && !opts.force) {
       if (c.state.Paused) throw conflict(`cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`);
@@ -510,9 +546,11 @@ export class ContainerService {
     const stdin = opts.stdin && (c.rec.Config.OpenStdin || c.rec.Config.Tty);
     const flags = (stdin ? 'i' : '') + (opts.stdout ? 'o' : '') + (opts.stderr ? 'e' : '');
     if (!flags) throw invalidParameter('at least one stream must be attached');
+    // Detach keys apply only to a terminal, as in moby's CopyStreams: without one, stdin is
+    // data and is copied byte for byte.
     const join = {
       stdin,
-      ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
+      ...(opts.detachKeys && c.rec.Config.Tty ? { detachKeys: opts.detachKeys } : {}),
       ...(opts.raw && !c.rec.Config.Tty ? { stripFrames: true } : {}),
     };
     await new Promise<void>((resolve, reject) => {
@@ -591,7 +629,11 @@ export class ContainerService {
       await this.remove(c.id, { force: true });
       return;
     }
-    if (!c.state.Running) return;
+    if (!c.state.Running) {
+      // Its restart back-off was under way when berthd stopped: carry it on.
+      if (c.state.Restarting) this.scheduleRestart(c);
+      return;
+    }
     const shim = new ShimClient(this.shimDir(c.id));
     if (await shim.alive()) {
       c.shimDir = this.shimDir(c.id);
@@ -603,6 +645,7 @@ export class ContainerService {
     if (!exit) c.rec.State.Error = 'container monitor exited without recording an exit status';
     await this.store.save(c);
     if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true });
+    else if (c.state.Restarting) this.scheduleRestart(c);
   }
 }
 

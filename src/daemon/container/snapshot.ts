@@ -18,6 +18,9 @@ import { checkDepth } from '../../store/layer/store.ts';
 import { setFrozen } from '../../runtime/freezer.ts';
 import { MEDIA, type ImageService } from '../images/service.ts';
 import { parseChanges } from '../images/changes.ts';
+import { ContainerConfigType, type ContainerConfigInput } from '../server/bodies.ts';
+import { decodeConfig } from './config.ts';
+import { isSet } from './fields.ts';
 import { layerWorkers } from '../images/workers.ts';
 import type { Container } from './container.ts';
 
@@ -72,6 +75,8 @@ export interface CommitOptions {
   author?: string;
   comment?: string;
   changes: string[];
+  /** The request body's Config (docker-py's `conf`): its set fields override the container's. */
+  config?: ContainerConfigInput;
   pause: boolean;
   /** The container's cgroup path, to freeze it while the layer is taken. */
   cgroupPath: string;
@@ -113,7 +118,9 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   await images.layers.commit({ staging, diffId, size }, parentChain);
 
   const created = new Date().toISOString();
-  const cfg: ContainerConfig = { ...c.rec.Config, ...changes };
+  // moby: the body's config, then the --change instructions, over the container's config.
+  const fromBody = opts.config ? Object.fromEntries(Object.entries(decodeConfig(opts.config)).filter(([k, v]) => isSet(v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]))) : {};
+  const cfg: ContainerConfig = { ...c.rec.Config, ...fromBody, ...changes };
   const prev = base.config;
   const config: ImageConfigFile = {
     architecture: prev.architecture,

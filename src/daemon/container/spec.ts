@@ -6,17 +6,23 @@ import type { ExecUser } from './user.ts';
 import type { SeccompProfiles } from '../../runtime/seccomp.ts';
 import {
   buildSpec, withCapabilities, withCgroupsPath, withHostname, withMounts, withOomScoreAdj, withPrivileged,
-  withProcess, withResources, withRlimits, withRoot, withSeccomp, withShmSize, DEFAULT_CAPS, ALL_CAPS,
-  type OciResources, type OciSpec, type SpecOpt,
+  withNamespace, withProcess, withResources, withRlimits, withRoot, withSeccomp, withShmSize, DEFAULT_CAPS, ALL_CAPS,
+  type OciDeviceRule, type OciResources, type OciSpec, type SpecOpt,
 } from '../../runtime/spec.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
+import { parseSecurityOpts } from './security.ts';
 
 export interface SpecEnv {
   rootfs: string;
   cgroupParent: string;
   seccomp: SeccompProfiles;
   swapAccounting: boolean;
+  /** tini, bind-mounted as /sbin/docker-init for --init. */
+  initPath?: string;
 }
+
+/** Where docker puts its init in the container. */
+const INIT_PATH = '/sbin/docker-init';
 
 function normalizeCap(c: string): string {
   const u = c.toUpperCase();
@@ -69,6 +75,8 @@ export function resources(rec: ContainerRecord, swapAccounting: boolean): OciRes
     if (h.MemoryReservation > 0) r.memory.reservation = h.MemoryReservation;
     if (h.MemorySwappiness !== null && h.MemorySwappiness >= 0) r.memory.swappiness = h.MemorySwappiness;
   }
+  if (h.OomKillDisable) r.memory = { ...r.memory, disableOOMKiller: true };
+  if (h.KernelMemoryTCP) r.memory = { ...r.memory, kernelTCP: h.KernelMemoryTCP };
   const cpu: NonNullable<OciResources['cpu']> = {};
   if (h.CpuShares > 0) cpu.shares = Math.max(2, h.CpuShares);
   if (h.NanoCpus > 0) {
@@ -85,14 +93,44 @@ export function resources(rec: ContainerRecord, swapAccounting: boolean): OciRes
   return r;
 }
 
+/** `--device-cgroup-rule "c 1:3 mr"` → an allow rule after the defaults. */
+function deviceRule(rule: string): OciDeviceRule {
+  const [type, nums, access] = rule.split(' ');
+  const [major, minor] = nums.split(':');
+  return {
+    allow: true,
+    type: type as OciDeviceRule['type'],
+    ...(major !== '*' ? { major: Number(major) } : {}),
+    ...(minor !== '*' ? { minor: Number(minor) } : {}),
+    access,
+  };
+}
+
+/** The namespace options (host modes, ipc none, private cgroup namespace) and sysctls. */
+function withNamespaces(h: ContainerRecord['HostConfig']): SpecOpt {
+  return (s) => {
+    if (h.NetworkMode === 'host') withNamespace('network', 'host')(s);
+    if (h.PidMode === 'host') withNamespace('pid', 'host')(s);
+    if (h.UTSMode === 'host') withNamespace('uts', 'host')(s);
+    if (h.IpcMode === 'host') withNamespace('ipc', 'host')(s);
+    // --ipc none: a private IPC namespace without /dev/shm (moby).
+    if (h.IpcMode === 'none' || h.IpcMode === 'host') s.mounts = s.mounts.filter((m) => m.destination !== '/dev/shm');
+    if (h.IpcMode === 'host') s.mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
+    if (h.CgroupnsMode === 'private') withNamespace('cgroup', 'private')(s);
+    if (h.Sysctls && Object.keys(h.Sysctls).length) s.linux.sysctl = { ...h.Sysctls };
+  };
+}
+
 export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv): OciSpec {
   const h = rec.HostConfig;
   const caps = capabilities(h.CapAdd, h.CapDrop);
+  const security = parseSecurityOpts(h.SecurityOpt);
+  const init = h.Init === true && env.initPath;
   const opts: SpecOpt[] = [
     withRoot(env.rootfs, h.ReadonlyRootfs),
-    withHostname(rec.Config.Hostname),
+    withHostname(rec.Config.Hostname, rec.Config.Domainname),
     withProcess({
-      args: [rec.Path, ...rec.Args],
+      args: init ? [INIT_PATH, '--', rec.Path, ...rec.Args] : [rec.Path, ...rec.Args],
       env: processEnv(rec),
       cwd: rec.Config.WorkingDir || '/',
       terminal: rec.Config.Tty,
@@ -107,7 +145,9 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
       { destination: '/etc/resolv.conf', type: 'bind', source: rec.ResolvConfPath, options: ['rbind', 'rprivate', 'rw'] },
       { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate', 'rw'] },
       { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate', 'rw'] },
+      ...(init ? [{ destination: INIT_PATH, type: 'bind', source: init, options: ['bind', 'ro'] }] : []),
     ]),
+    withNamespaces(h),
     withShmSize(h.ShmSize),
     withResources(resources(rec, env.swapAccounting)),
     withCgroupsPath(`${h.CgroupParent || env.cgroupParent}/${rec.ID}`),
@@ -115,9 +155,14 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
     withOomScoreAdj(h.OomScoreAdj),
   ];
   if (h.Privileged) opts.push(withPrivileged());
-  if (h.SecurityOpt?.some((o) => o === 'seccomp=unconfined' || o === 'seccomp:unconfined')) opts.push(withSeccomp(undefined));
-  if (h.SecurityOpt?.some((o) => o === 'no-new-privileges' || o === 'no-new-privileges=true' || o === 'no-new-privileges:true')) {
-    opts.push((s) => { s.process.noNewPrivileges = true; });
-  }
+  if (security.seccomp === 'unconfined') opts.push(withSeccomp(undefined));
+  if (security.noNewPrivileges) opts.push((s) => { s.process.noNewPrivileges = true; });
+  opts.push((s) => {
+    // The record holds the paths (docker's defaults unless the request gave its own).
+    s.linux.maskedPaths = [...(h.MaskedPaths ?? [])];
+    s.linux.readonlyPaths = [...(h.ReadonlyPaths ?? [])];
+    if (h.DeviceCgroupRules?.length && !h.Privileged) s.linux.resources.devices = [...(s.linux.resources.devices ?? []), ...h.DeviceCgroupRules.map(deviceRule)];
+    if (h.Annotations) s.annotations = { ...(s.annotations ?? {}), ...h.Annotations };
+  });
   return buildSpec(opts);
 }

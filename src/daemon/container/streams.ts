@@ -8,13 +8,15 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EscapeWatcher } from '../../lib/escape.ts';
 import { earlyEof } from '../../lib/hijack.ts';
-import { Demuxer } from '../../lib/stdcopy.ts';
+import { Demuxer, frame } from '../../lib/stdcopy.ts';
 
 export interface JoinOptions {
   stdin: boolean;
   detachKeys?: number[];
   /** Remove the stdcopy headers from the shim's output (clients that want raw bytes). */
   stripFrames?: boolean;
+  /** Frame the shim's raw (terminal) output as stdout (an exec started with `Tty: false`). */
+  frameOutput?: boolean;
   /** Awaited after the shim's output ends and before the client's connection is closed. */
   beforeEnd?: () => Promise<void>;
 }
@@ -43,6 +45,8 @@ export function joinStreams(shim: Socket, client: Duplex, opts: JoinOptions): Pr
         const frames = demuxer.push(chunk);
         if (!frames.length) return;
         d = Buffer.concat(frames.map((f) => f.data));
+      } else if (opts.frameOutput) {
+        d = frame(1, chunk);
       }
       if (!client.write(d)) {
         shim.pause();

@@ -85,7 +85,7 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     return id ? images.descendants(id) : new Set<string>();
   });
   list = list.filter((c) => {
-    if (!explicitAll && !c.running) return false;
+    if (!explicitAll && !c.running && !c.state.Restarting) return false;
     if (status?.length && !status.includes(c.status)) return false;
     const names = f.get('name');
     if (names?.length && !names.some((n) => new RegExp(n).test(c.rec.Name) || new RegExp(n).test(c.name))) return false;
@@ -127,7 +127,8 @@ export function inspectContainer(c: Container, graph: Record<string, string>): C
     Created: r.Created,
     Path: r.Path,
     Args: r.Args,
-    State: { ...r.State },
+    // moby counts a container in its restart back-off as running (SetRestarting).
+    State: { ...r.State, Running: r.State.Running || r.State.Restarting },
     Image: r.Image,
     ResolvConfPath: r.ResolvConfPath,
     HostnamePath: r.HostnamePath,

@@ -18,21 +18,11 @@ import { launchShim, runtimeErrorExitCode, ShimClient, ShimStartError, type Exit
 import { ALL_CAPS, type OciProcess } from '../../runtime/spec.ts';
 import type { ContainerService } from '../container/service.ts';
 import { joinStreams } from '../container/streams.ts';
+import type { ExecCreateInput } from '../server/bodies.ts';
 import { lookupUser } from '../container/user.ts';
 
-export interface ExecConfig {
-  User?: string;
-  Privileged?: boolean;
-  Tty?: boolean;
-  ConsoleSize?: [number, number] | null;
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  DetachKeys?: string;
-  Env?: string[] | null;
-  WorkingDir?: string;
-  Cmd?: string[] | null;
-}
+/** The exec's configuration as created (POST /containers/{id}/exec, decoded). */
+export type ExecConfig = ExecCreateInput;
 
 export interface ExecInspect {
   ID: string;
@@ -64,12 +54,6 @@ interface ExecRecord {
   markExited: () => void;
 }
 
-function strList(v: unknown, field: string): string[] | null {
-  if (v === undefined || v === null) return null;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalidParameter(`invalid ${field}: expected an array of strings`);
-  return v as string[];
-}
-
 export class ExecService {
   private readonly execRoot: string;
   private readonly containers: ContainerService;
@@ -98,15 +82,13 @@ export class ExecService {
     for (const [id, e] of this.execs) if (e.containerId === containerId) this.execs.delete(id);
   }
 
-  create(ref: string, body: unknown): { Id: string } {
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('invalid exec config: expected a JSON object');
-    const b = body as ExecConfig;
-    const cmd = strList(b.Cmd, 'Cmd') ?? [];
+  create(ref: string, b: ExecConfig): { Id: string } {
+    const cmd = b.Cmd ?? [];
     if (cmd.length === 0) throw invalidParameter('No exec command specified');
     const target = this.containers.execTarget(ref);
-    const env = strList(b.Env, 'Env') ?? [];
+    const env = b.Env ?? [];
     for (const e of env) if (e.startsWith('=') || e === '') throw invalidParameter(`invalid environment variable: ${e}`);
-    const detachKeys = parseDetachKeys(typeof b.DetachKeys === 'string' && b.DetachKeys ? b.DetachKeys : DEFAULT_DETACH_KEYS);
+    const detachKeys = parseDetachKeys(b.DetachKeys || DEFAULT_DETACH_KEYS);
     const id = newId();
     let markExited!: () => void;
     const exited = new Promise<void>((r) => (markExited = r));
@@ -144,12 +126,11 @@ export class ExecService {
     };
   }
 
-  /** Tells a start handler, before it hijacks, whether the stream will have a TTY. */
-  check(id: string): { tty: boolean } {
+  /** Lets a start handler fail with an error before it hijacks the connection. */
+  check(id: string): void {
     const e = this.get(id);
     if (e.started) throw conflict(`Error: Exec command ${id} has already run`);
     this.containers.execTarget(e.containerId);
-    return { tty: e.config.Tty };
   }
 
   /** The process.json for the runtime: the container's process, changed as the exec asks. */
@@ -184,7 +165,7 @@ export class ExecService {
    * Starts the exec. With `client` (a hijacked connection) the process's streams are joined
    * to it and this resolves when they end; without, it runs detached.
    */
-  async start(id: string, opts: { detach: boolean; consoleSize?: [number, number]; detachKeys?: number[] }, client?: Duplex): Promise<void> {
+  async start(id: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] }, client?: Duplex): Promise<void> {
     const e = this.get(id);
     if (e.started) throw conflict(`Error: Exec command ${id} has already run`);
     e.started = true;
@@ -228,15 +209,21 @@ export class ExecService {
       const flags = (e.config.AttachStdin ? 'i' : '') + (e.config.AttachStdout ? 'o' : '') + (e.config.AttachStderr ? 'e' : '');
       if (flags) {
         const s = await shim.attach(flags);
+        // The client reads the stream framed as its start request said, whatever terminal
+        // the process got at create (moby frames by execStartCheck.Tty).
+        const framedTty = opts.tty ?? e.config.Tty;
         joined = joinStreams(s, client, {
           stdin: e.config.AttachStdin,
-          detachKeys: opts.detachKeys ?? e.detachKeys,
+          // Only a terminal has detach keys (moby's CopyStreams); other stdin is data.
+          ...(e.config.Tty ? { detachKeys: e.detachKeys } : {}),
+          ...(framedTty && !e.config.Tty ? { stripFrames: true } : {}),
+          ...(!framedTty && e.config.Tty ? { frameOutput: true } : {}),
           // The client asks for the exit code as soon as the stream ends: record it first.
           beforeEnd: async () => {
             await settled;
             await e.exited;
             // dockerd writes a start failure into the stream; the client then reads the exit code.
-            if (startError) client.write(e.config.Tty ? Buffer.from(`${startError}\r\n`) : frame(1, Buffer.from(`${startError}\r\n`)));
+            if (startError) client.write(framedTty ? Buffer.from(`${startError}\r\n`) : frame(1, Buffer.from(`${startError}\r\n`)));
           },
         });
       }

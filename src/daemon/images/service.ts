@@ -25,6 +25,13 @@ export const MEDIA = {
   ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
 } as const;
 
+/** moby's zero container.Config as image inspect shows it (omitempty fields left out). */
+const EMPTY_CONTAINER_CONFIG: Partial<ContainerConfig> = {
+  Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+  Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+  WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null as unknown as Record<string, string>,
+};
+
 /** What the image service needs to know about containers (for delete conflicts). */
 export interface ImageUsers {
   /** Containers using image `id`: their short IDs and whether they run. */
@@ -330,6 +337,9 @@ export class ImageService {
       Parent: img.rec.parent ?? '',
       Comment: c.comment ?? (c.history?.length ? c.history[c.history.length - 1].comment ?? '' : ''),
       Created: c.created ?? img.rec.added,
+      // Shown below API 1.45 only (the route drops them for newer clients, as moby does).
+      Container: c.container ?? '',
+      ContainerConfig: { ...EMPTY_CONTAINER_CONFIG, ...(c.container_config ?? {}) },
       DockerVersion: c.docker_version ?? '',
       Author: c.author ?? '',
       Config: c.config ?? {},

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { markEarlyEof } from '../../lib/hijack.ts';
+import type { GoDecoder } from '../../lib/gojson.ts';
 
 export interface Ctx {
   req: IncomingMessage;
@@ -62,32 +63,9 @@ export function parseFilters(q: URLSearchParams): Map<string, string[]> {
   return out;
 }
 
-/** Reads the request body (up to a limit); for upgraded connections, Content-Length bytes from the socket. */
+/** Reads the request body (up to a limit); on upgraded connections, from the raw socket. */
 export async function readBody(ctx: Ctx, limit = MAX_JSON): Promise<Buffer> {
-  if (ctx.upgrade) {
-    const len = Number(ctx.req.headers['content-length'] ?? 0);
-    if (!len) return Buffer.alloc(0);
-    if (len > limit) throw invalidParameter('request body too large');
-    let buf = ctx.upgrade.head;
-    const sock = ctx.upgrade.socket;
-    while (buf.length < len) {
-      const chunk = await new Promise<Buffer | null>((resolve) => {
-        // Pause at once: a client may half-close right after its body (docker exec -i
-        // </dev/null), and an 'end' emitted while we are not listening would be lost.
-        const onData = (d: Buffer) => { sock.pause(); cleanup(); resolve(d); };
-        const onEnd = () => { cleanup(); resolve(null); };
-        const cleanup = () => { sock.off('data', onData); sock.off('end', onEnd); sock.off('close', onEnd); };
-        sock.on('data', onData);
-        sock.once('end', onEnd);
-        sock.once('close', onEnd);
-      });
-      if (!chunk) break;
-      buf = Buffer.concat([buf, chunk]);
-    }
-    sock.pause();
-    ctx.upgrade.head = buf.subarray(len);
-    return buf.subarray(0, len);
-  }
+  if (ctx.upgrade) return readUpgradeBody(ctx, limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of ctx.req) {
@@ -98,16 +76,82 @@ export async function readBody(ctx: Ctx, limit = MAX_JSON): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function readJson(ctx: Ctx): Promise<unknown> {
+const BODY_READ = Symbol('berth.upgradeBodyRead');
+
+/**
+ * The body of an upgrade request (Content-Length or chunked), read from the bytes Node had
+ * already taken off the socket and then from the socket itself. What follows the body stays
+ * in `head`: only bytes sent after the request are the stream's (stdin of attach and exec).
+ */
+async function readUpgradeBody(ctx: Ctx, limit: number): Promise<Buffer> {
+  const up = ctx.upgrade!;
+  const marked = up as unknown as Record<symbol, boolean>;
+  if (marked[BODY_READ]) return Buffer.alloc(0);
+  marked[BODY_READ] = true;
+  const sock = up.socket;
+  let buf = up.head;
+  const more = async (): Promise<boolean> => {
+    const chunk = await new Promise<Buffer | null>((resolve) => {
+      // Pause at once: a client may half-close right after its body (docker exec -i
+      // </dev/null), and an 'end' emitted while we are not listening would be lost.
+      const onData = (d: Buffer) => { sock.pause(); cleanup(); resolve(d); };
+      const onEnd = () => { cleanup(); resolve(null); };
+      const cleanup = () => { sock.off('data', onData); sock.off('end', onEnd); sock.off('close', onEnd); };
+      sock.on('data', onData);
+      sock.once('end', onEnd);
+      sock.once('close', onEnd);
+    });
+    if (!chunk) return false;
+    buf = Buffer.concat([buf, chunk]);
+    return true;
+  };
+  const need = async (n: number) => {
+    while (buf.length < n) if (!(await more())) throw invalidParameter('unexpected EOF in the request body');
+  };
+  let body: Buffer;
+  if (/chunked/i.test(String(ctx.req.headers['transfer-encoding'] ?? ''))) {
+    const parts: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      let eol = buf.indexOf('\r\n');
+      while (eol < 0) {
+        if (!(await more())) throw invalidParameter('unexpected EOF in the request body');
+        eol = buf.indexOf('\r\n');
+      }
+      const len = parseInt(buf.subarray(0, eol).toString('latin1').split(';')[0].trim(), 16);
+      if (!Number.isInteger(len) || len < 0) throw invalidParameter('malformed chunked request body');
+      size += len;
+      if (size > limit) throw invalidParameter('request body too large');
+      await need(eol + 2 + len + 2);
+      parts.push(buf.subarray(eol + 2, eol + 2 + len));
+      buf = buf.subarray(eol + 2 + len + 2);
+      if (len === 0) break;
+    }
+    body = Buffer.concat(parts);
+  } else {
+    const len = Number(ctx.req.headers['content-length'] ?? 0);
+    if (!Number.isSafeInteger(len) || len < 0) throw invalidParameter('invalid Content-Length');
+    if (len > limit) throw invalidParameter('request body too large');
+    await need(len);
+    body = buf.subarray(0, len);
+    buf = buf.subarray(len);
+  }
+  sock.pause();
+  up.head = buf;
+  return body;
+}
+
+/**
+ * Reads a JSON body and decodes it as dockerd's encoding/json would into the Go type `t`
+ * (field names case-insensitive, unknown fields ignored, wrong types refused by field name).
+ * An empty body is undefined.
+ */
+export async function readJson<R>(ctx: Ctx, decoder: GoDecoder<R>): Promise<R | undefined> {
   const body = await readBody(ctx);
   if (body.length === 0) return undefined;
   const ct = ctx.req.headers['content-type'];
   if (ct && !/json/i.test(ct)) throw invalidParameter(`unsupported Content-Type header (${ct}): must be 'application/json'`);
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw invalidParameter(`invalid JSON: ${(e as Error).message}`, e);
-  }
+  return decoder.decode(body.toString('utf8'));
 }
 
 export function writeJson(ctx: Ctx, status: number, value: unknown): void {
@@ -134,8 +178,10 @@ export function noContent(ctx: Ctx, status = 204): void {
  * Takes over the connection for a raw bidirectional stream (docker's hijack). With an
  * `Upgrade: tcp` request this answers 101; otherwise the plain 200 hijack of old clients.
  */
-export function hijack(ctx: Ctx, contentType: string): Duplex {
+export async function hijack(ctx: Ctx, contentType: string): Promise<Duplex> {
   if (ctx.upgrade) {
+    // A body sent with the request (dockerode's attach options) is not stdin: drop it.
+    await readUpgradeBody(ctx, MAX_JSON);
     const { socket, head } = ctx.upgrade;
     socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
     // Stay paused: stdin that arrives before the container's streams are connected must wait.

@@ -28,8 +28,12 @@ export class ApiServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Duplex>();
 
-  constructor(router: Router) {
+  /** The oldest API version answered (the daemon's configured floor). */
+  private readonly minVersion: string;
+
+  constructor(router: Router, minVersion = MIN_API_VERSION) {
     this.router = router;
+    this.minVersion = minVersion;
   }
 
   async listen(socketPath: string): Promise<void> {
@@ -89,8 +93,8 @@ export class ApiServer {
     const ctx: Ctx = { req, res, params: {}, query: url.searchParams, version, upgrade, signal: abort.signal };
     const started = Date.now();
     try {
-      if (m && compareVersions(version, MIN_API_VERSION) < 0) {
-        throw invalidParameter(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      if (m && compareVersions(version, this.minVersion) < 0) {
+        throw invalidParameter(`client version ${version} is too old. Minimum supported API version is ${this.minVersion}, please upgrade your client to a newer version`);
       }
       if (m && compareVersions(version, API_VERSION) > 0) {
         throw invalidParameter(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);

@@ -32,10 +32,11 @@ export interface PackOptions {
 
 /**
  * Files the runtime creates in a container's own layer as mount points for /etc/hostname,
- * /etc/hosts and /etc/resolv.conf when the image lacks them. Docker keeps them in a separate
- * init layer, so they never show in `diff` or land in `commit`; neither do they here.
+ * /etc/hosts, /etc/resolv.conf and --init's /sbin/docker-init when the image lacks them.
+ * Docker keeps them in a separate init layer, so they never show in `diff` or land in
+ * `commit`; neither do they here.
  */
-const MOUNT_POINT_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', '.dockerenv'];
+const MOUNT_POINT_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', '.dockerenv', 'sbin/docker-init'];
 
 export async function mountPointFiles(upper: string, lowers: string[]): Promise<Set<string>> {
   const out = new Set<string>();

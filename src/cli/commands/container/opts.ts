@@ -37,6 +37,7 @@ function restartPolicy(v: string): HostConfig['RestartPolicy'] {
   const [name, count] = v.split(':');
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw new Error(`invalid restart policy format: ${v}`);
   if (count !== undefined && name !== 'on-failure') throw new Error(`maximum retry count cannot be used with restart policy '${name}'`);
+  if (count !== undefined && !/^[+-]?\d+$/.test(count)) throw new Error('invalid restart policy format: maximum retry count must be an integer');
   return { Name: name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
 }
 
@@ -104,7 +105,7 @@ export const containerFlags = defineFlags({
   pull: { long: 'pull', kind: 'string', help: 'Pull image before running ("always", "missing", "never")', default: 'missing' },
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress the pull output' },
   readOnly: { long: 'read-only', kind: 'bool', help: "Mount the container's root filesystem as read only" },
-  restart: { long: 'restart', kind: 'string', help: 'Restart policy to apply when a container exits', default: 'no', parse: restartPolicy, defaultText: '"no"' },
+  restart: { long: 'restart', kind: 'string', help: 'Restart policy to apply when a container exits', parse: restartPolicy, defaultText: '"no"' },
   runtime: { long: 'runtime', kind: 'string', help: 'Runtime to use for this container' },
   securityOpt: { long: 'security-opt', kind: 'stringArray', help: 'Security Options' },
   shmSize: { long: 'shm-size', kind: 'string', help: 'Size of /dev/shm', typeName: 'bytes', parse: memBytes },
@@ -204,7 +205,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     OomKillDisable: f.oomKillDisable,
     OomScoreAdj: f.oomScoreAdj ?? 0,
     Ulimits: f.ulimit.length ? f.ulimit : null,
-    RestartPolicy: f.restart,
+    RestartPolicy: f.restart ?? { Name: 'no', MaximumRetryCount: 0 },
     LogConfig: logConfig(f.logDriver, f.logOpt),
     NetworkMode: f.network ?? 'default',
     Dns: f.dns,
@@ -214,7 +215,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     GroupAdd: f.groupAdd.length ? f.groupAdd : null,
     CgroupParent: f.cgroupParent ?? '',
     ShmSize: f.shmSize ?? 0,
-    Init: f.init ? true : null,
+    ...(f.init ? { Init: true } : {}),
     ConsoleSize: tty && f.tty ? [tty.rows, tty.cols] : [0, 0],
     ...(f.runtime ? { Runtime: f.runtime } : {}),
   };

@@ -24,6 +24,7 @@ import { layerWorkers, type Feed } from '../workers.ts';
 import { MEDIA, shortId, type ImageService } from '../service.ts';
 import { byteMessage, shortDigest } from '../progress.ts';
 import { platformMatches, type Platform } from '../../../lib/platform.ts';
+import { legacyIds, legacyImages, legacyTags } from './legacy.ts';
 
 const METADATA_MAX = 16 << 20;
 const METADATA = /^(manifest\.json|index\.json|oci-layout|repositories|[^/]+\.json|[^/]+\/json|[^/]+\/VERSION)$/;
@@ -42,6 +43,10 @@ interface ImageEntry {
   config: string;
   layers: string[];
   tags: string[];
+  /** The config digest of the image it was built on (legacy archives record the chain). */
+  parent?: string;
+  /** A parent image of another in the archive, with no tag of its own: loaded silently. */
+  intermediate?: boolean;
 }
 
 const bad = (why: string) => invalidParameter(`invalid archive: ${why}`);
@@ -159,7 +164,20 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
       if (!existed) brought.add(w.digest);
       return w;
     };
-    const entries = await imageEntries(images, metadata, resolve);
+    const lookup = (name: string): string | undefined => {
+      let n = memberName(name);
+      for (let i = 0; i < 16 && links.has(n); i++) n = links.get(n)!;
+      return files.get(n)?.digest;
+    };
+    const writeConfig = async (config: Buffer): Promise<string> => {
+      const existed = await images.content.has('sha256:' + createHash('sha256').update(config).digest('hex'));
+      const w = await images.content.write(config);
+      if (!existed) brought.add(w.digest);
+      return w.digest;
+    };
+    const entries = metadata.has('manifest.json') || metadata.has('index.json') || !legacyIds(metadata).length
+      ? await imageEntries(images, metadata, resolve)
+      : await legacyEntries(images, metadata, lookup, (d) => prestaged.get(d)?.diffId, writeConfig);
     if (!entries.length) throw bad('it holds no images');
 
     const loaded: string[] = [];
@@ -221,8 +239,9 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
       }
       const manifest = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: await images.content.size(configDigest) }, layers };
       const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
-      await images.images.add(configDigest, { manifest: man.digest });
+      await images.images.add(configDigest, { manifest: man.digest, ...(e.parent ? { parent: e.parent } : {}) });
       if (!e.tags.length) {
+        if (e.intermediate) continue;
         opts.onMessage(`Loaded image ID: ${configDigest}`);
         loaded.push(configDigest);
         continue;
@@ -401,6 +420,36 @@ async function imageEntries(images: ImageService, metadata: Map<string, Buffer>,
     return [...merged.values()];
   }
   throw bad('no manifest.json or index.json found');
+}
+
+/** docker's pre-1.10 layout: each v1 image becomes an image, tagged from `repositories`. */
+async function legacyEntries(
+  images: ImageService,
+  metadata: Map<string, Buffer>,
+  lookup: (name: string) => string | undefined,
+  knownDiffId: (digest: string) => string | undefined,
+  writeConfig: (config: Buffer) => Promise<string>,
+): Promise<ImageEntry[]> {
+  const tags = legacyTags(metadata);
+  const built = await legacyImages(images, metadata, lookup, knownDiffId);
+  const byV1 = new Map<string, ImageEntry>();
+  const parents = new Set(built.map((b) => b.parent).filter(Boolean));
+  for (const b of built) {
+    byV1.set(b.v1Id, {
+      config: await writeConfig(b.config),
+      layers: b.layers,
+      tags: [],
+      ...(b.parent ? { parent: byV1.get(b.parent)!.config } : {}),
+      ...(parents.has(b.v1Id) ? { intermediate: true } : {}),
+    });
+  }
+  for (const [ref, id] of tags) {
+    const e = byV1.get(id);
+    if (!e) throw bad(`invalid target ID: ${id}`);
+    parseNormalizedNamed(ref);
+    e.tags.push(ref);
+  }
+  return [...byV1.values()];
 }
 
 function goArch(): string {

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
+import type { ContainerConfigInput, ContainerCreateInput } from '../../bodies.ts';
 import type {
-  ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
+  ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
 } from '../../../../api/types.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -30,7 +31,7 @@ export interface LogChunk {
 
 /** What the container routes need from the daemon. */
 export interface ContainerBackend {
-  create(req: ContainerCreateRequest, name: string | undefined): Promise<ContainerCreateResponse>;
+  create(req: ContainerCreateInput, name: string | undefined): Promise<ContainerCreateResponse>;
   list(opts: { all: boolean; limit: number; filters: Map<string, string[]> }): ContainerSummary[];
   /** Fills SizeRw and SizeRootFs (`ps --size`): walks each container's writable layer. */
   addSizes(list: ContainerSummary[]): Promise<void>;
@@ -56,5 +57,5 @@ export interface ContainerBackend {
   /** POST /containers/prune. */
   prune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
   /** POST /commit. */
-  commit(ref: string, opts: { repo?: string; tag?: string; author?: string; comment?: string; changes: string[]; pause: boolean }): Promise<string>;
+  commit(ref: string, opts: { repo?: string; tag?: string; author?: string; comment?: string; changes: string[]; config?: ContainerConfigInput; pause: boolean }): Promise<string>;
 }

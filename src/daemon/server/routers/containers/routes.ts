@@ -1,10 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { versionAtLeast } from '../../../../api/version.ts';
-import type { ContainerCreateRequest } from '../../../../api/types.ts';
+import { bodies } from '../../bodies.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
 import {
-  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readBody, readJson, writeJson, type Ctx,
+  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { ContainerBackend, LogChunk, WaitCondition } from './backend.ts';
@@ -78,10 +78,10 @@ export function containerRoutes(b: ContainerBackend): Route[] {
     {
       method: 'POST', path: '/containers/create',
       handler: async (ctx) => {
-        const body = await readJson(ctx);
+        const body = await readJson(ctx, bodies.containerCreate);
         if (body === undefined) throw invalidParameter('config cannot be empty in order to create a container');
         const name = ctx.query.get('name') ?? undefined;
-        writeJson(ctx, 201, await b.create(body as ContainerCreateRequest, name));
+        writeJson(ctx, 201, await b.create(body, name));
       },
     },
     {
@@ -110,9 +110,11 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const q = ctx.query;
         const container = q.get('container') ?? '';
         if (!container) throw invalidParameter('No container specified');
-        // A JSON body, when given, is the Config changes docker-py sends; --change strings come in the query.
-        await readBody(ctx).catch(() => Buffer.alloc(0));
+        // A JSON body, when given, is a Config whose set fields the image takes (docker-py's
+        // `conf`); --change instructions come in the query.
+        const config = await readJson(ctx, bodies.containerConfig);
         const id = await b.commit(container, {
+          ...(config ? { config } : {}),
           ...(q.get('repo') ? { repo: q.get('repo')! } : {}),
           ...(q.get('tag') ? { tag: q.get('tag')! } : {}),
           ...(q.get('author') ? { author: q.get('author')! } : {}),
@@ -241,7 +243,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       handler: async (ctx) => {
         const q = ctx.query;
         const { tty } = b.streamInfo(ctx.params.id);
-        const stream: Duplex = hijack(ctx, tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MUX);
+        const stream: Duplex = await hijack(ctx, tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MUX);
         const streams = { stdin: boolValue(q, 'stdin'), stdout: boolValue(q, 'stdout'), stderr: boolValue(q, 'stderr') };
         if (boolValue(q, 'logs')) {
           // Replay what was logged before joining the live stream, as docker's attach?logs=1 does.

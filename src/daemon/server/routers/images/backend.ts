@@ -23,6 +23,9 @@ export interface ImageBackend {
   pull(opts: { image: string; tag?: string; platform?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
   push(opts: { name: string; tag?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
   /** POST /auth: checks credentials against the registry. */
-  login(body: unknown): Promise<{ Status: string; IdentityToken: string }>;
+  /** `body`: the AuthConfig JSON as sent (decoded as dockerd decodes it). */
+  login(body: string): Promise<{ Status: string; IdentityToken: string }>;
   search(opts: { term: string; limit: number; auth?: string }): Promise<{ name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }[]>;
+  /** GET /distribution/{name}/json: the registry's descriptor and platforms for a reference. */
+  distribution(name: string, auth: string | undefined): Promise<{ Descriptor: { mediaType: string; digest: string; size: number }; Platforms: unknown[] | null }>;
 }

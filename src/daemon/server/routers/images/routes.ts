@@ -1,5 +1,6 @@
+import { versionAtLeast } from '../../../../api/version.ts';
 import { invalidParameter, messageOf } from '../../../../errdefs/index.ts';
-import { boolValue, noContent, parseFilters, readJson, writeJson, type Ctx } from '../../httputils.ts';
+import { boolValue, boolValueOrDefault, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +19,11 @@ async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
 }
 
 /** Streams docker's JSON progress messages; after the first byte, errors go in-band. */
-async function jsonStream(ctx: Ctx, work: (emit: (m: Record<string, unknown>) => void) => Promise<void>): Promise<void> {
+/**
+ * A JSON-lines progress response. Errors after the first line go in-band; with `inBand`, all
+ * of them do, with status 200 (moby's load: the client reads the cause from the stream).
+ */
+async function jsonStream(ctx: Ctx, work: (emit: (m: Record<string, unknown>) => void) => Promise<void>, opts: { inBand?: boolean } = {}): Promise<void> {
   const res = ctx.res!;
   let started = false;
   const emit = (m: Record<string, unknown>) => {
@@ -31,7 +36,7 @@ async function jsonStream(ctx: Ctx, work: (emit: (m: Record<string, unknown>) =>
   try {
     await work(emit);
   } catch (e) {
-    if (!started) throw e;
+    if (!started && !opts.inBand) throw e;
     const message = messageOf(e);
     emit({ errorDetail: { message }, error: message });
   }
@@ -45,17 +50,31 @@ export function imageRoutes(b: ImageBackend): Route[] {
       method: 'GET', path: '/images/json',
       handler: async (ctx) => writeJson(ctx, 200, b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query) })),
     },
-    { method: 'GET', path: '/images/{name*}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.name)) },
+    {
+      method: 'GET', path: '/images/{name*}/json',
+      handler: async (ctx) => {
+        const img = await b.inspect(ctx.params.name);
+        // moby's version gates: Container and ContainerConfig below 1.45, VirtualSize below 1.44.
+        if (versionAtLeast(ctx.version, '1.45')) {
+          delete img.Container;
+          delete img.ContainerConfig;
+        }
+        if (!versionAtLeast(ctx.version, '1.44')) img.VirtualSize = img.Size;
+        writeJson(ctx, 200, img);
+      },
+    },
     { method: 'POST', path: '/images/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
     { method: 'GET', path: '/images/get', handler: async (ctx) => sendArchive(ctx, await b.save(ctx.query.getAll('names'), platformQuery(ctx.query.getAll('platform')))) },
     { method: 'GET', path: '/images/{name*}/get', handler: async (ctx) => sendArchive(ctx, await b.save([ctx.params.name], platformQuery(ctx.query.getAll('platform')))) },
     {
       method: 'POST', path: '/images/load',
       handler: async (ctx) => {
-        // quiet silences the per-layer progress; the "Loaded image" lines come either way.
-        const quiet = boolValue(ctx.query, 'quiet');
+        // quiet (moby's default when absent) silences the per-layer progress; the "Loaded
+        // image" lines come either way.
+        const quiet = boolValueOrDefault(ctx.query, 'quiet', true);
         const platform = platformQuery(ctx.query.getAll('platform'));
-        await jsonStream(ctx, (emit) => b.load(ctx.req, (line) => emit({ stream: `${line}\n` }), quiet ? undefined : (m) => emit(m), platform));
+        // As moby: whatever goes wrong with the archive is reported in the stream, status 200.
+        await jsonStream(ctx, (emit) => b.load(ctx.req, (line) => emit({ stream: `${line}\n` }), quiet ? undefined : (m) => emit(m), platform), { inBand: true });
       },
     },
     { method: 'GET', path: '/images/{name*}/history', handler: async (ctx) => writeJson(ctx, 200, b.history(ctx.params.name)) },
@@ -87,8 +106,15 @@ export function imageRoutes(b: ImageBackend): Route[] {
       },
     },
     {
+      method: 'GET', path: '/distribution/{name*}/json',
+      handler: async (ctx) => {
+        const auth = ctx.req.headers['x-registry-auth'];
+        writeJson(ctx, 200, await b.distribution(ctx.params.name, typeof auth === 'string' ? auth : undefined));
+      },
+    },
+    {
       method: 'POST', path: '/auth',
-      handler: async (ctx) => writeJson(ctx, 200, await b.login(await readJson(ctx))),
+      handler: async (ctx) => writeJson(ctx, 200, await b.login((await readBody(ctx)).toString('utf8'))),
     },
     {
       method: 'GET', path: '/images/search',
