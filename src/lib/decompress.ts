@@ -24,6 +24,7 @@ export function detectCompression(head: Buffer): Compression {
 export async function peek(src: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
   const chunks: Buffer[] = [];
   let len = 0;
+  let ended = false;
   while (len < n) {
     const c = src.read() as Buffer | null;
     if (c !== null) {
@@ -52,9 +53,15 @@ export async function peek(src: Readable, n: number): Promise<{ head: Buffer; st
       src.on('end', onEnd);
       src.on('error', onError);
     });
-    if (!more) break;
+    if (!more) {
+      ended = true;
+      break;
+    }
   }
   const head = Buffer.concat(chunks);
+  // A stream shorter than n has ended: its bytes cannot go back into it (unshift after 'end'
+  // loses them), so they become a stream of their own.
+  if (ended || src.readableEnded) return { head, stream: Readable.from(head.length ? [head] : [], { objectMode: false }) };
   if (head.length) src.unshift(head);
   return { head, stream: src };
 }

@@ -256,3 +256,22 @@ export function encodeGoJson(v: unknown, opts: { sortKeys?: boolean } = {}): str
   if (opts.sortKeys) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, x]) => `${goStringLiteral(k)}:${encodeGoJson(x)}`).join(',')}}`;
 }
+
+/** A value of a Go type that is not its zero value (the first field of a struct set). */
+export function goSample(t: GoType): unknown {
+  switch (t.k) {
+    case 'string': return 'x';
+    case 'bool': return true;
+    case 'int': return 1;
+    case 'float': return 1.5;
+    case 'any': return 1;
+    case 'strslice': return ['x'];
+    case 'slice': return [goSample(t.elem)];
+    case 'array': return Array.from({ length: t.len }, () => goSample(t.elem));
+    case 'map': return { k: goSample(t.elem) };
+    case 'struct': {
+      const [first] = Object.entries(t.fields);
+      return first ? { [first[0]]: goSample(first[1]) } : {};
+    }
+  }
+}

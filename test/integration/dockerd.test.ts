@@ -121,3 +121,34 @@ test('the oldest archive layout (repositories, <id>/json, <id>/layer.tar) loads 
   assert.equal(await ok(['run', '--rm', 'old/legacy:v1']), 'legacy\n');
   await ok(['rmi', 'old/legacy:v1']);
 });
+
+test('inspect shows every HostConfig and Config field dockerd shows, with docker\'s zero values', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  // The same create through the same docker CLI, against dockerd and against berthd.
+  if ((await docker(['image', 'inspect', 'busybox'])).code !== 0) {
+    await ok(['save', '-o', join(dir, 'bb.tar'), 'busybox']);
+    await dok(['load', '-i', join(dir, 'bb.tar')]);
+  }
+  await dok(['create', '--name', 'keys', '--network', 'none', 'busybox']);
+  const r = await d.docker(['create', '--name', 'keys', '--network', 'none', 'busybox']);
+  assert.equal(r.code, 0, r.stderr);
+  const theirs = JSON.parse(await dok(['inspect', 'keys']))[0];
+  const ours = JSON.parse((await d.docker(['inspect', 'keys'])).stdout)[0];
+  // API 1.41 (dockerd 20.10) still shows the kernel memory limits moby 28 leaves out at zero.
+  const dropped = new Set(['KernelMemory', 'KernelMemoryTCP']);
+  // (Field order is moby 28's, which moved ConsoleSize up since 20.10.)
+  assert.deepEqual(Object.keys(ours.HostConfig).sort(), Object.keys(theirs.HostConfig).filter((k) => !dropped.has(k)).sort(), 'HostConfig fields');
+  assert.deepEqual(Object.keys(ours.Config), Object.keys(theirs.Config), 'Config fields, in docker\'s order');
+  // Values that depend on the engine or its version are left out.
+  const hostSpecific = new Set(['Runtime', 'MaskedPaths', 'ReadonlyPaths', 'ConsoleSize']);
+  for (const k of Object.keys(ours.HostConfig)) {
+    if (hostSpecific.has(k)) continue;
+    assert.deepEqual(ours.HostConfig[k], theirs.HostConfig[k], `HostConfig.${k}`);
+  }
+  for (const k of Object.keys(ours.Config)) {
+    if (k === 'Hostname' || k === 'Image') continue;
+    assert.deepEqual(ours.Config[k], theirs.Config[k], `Config.${k}`);
+  }
+  await dok(['rm', 'keys']);
+  await ok(['rm', 'keys']);
+});

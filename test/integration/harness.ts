@@ -77,7 +77,12 @@ export class TestDaemon {
     const d = new TestDaemon(opts.runtime ?? 'crun');
     if (opts.config) writeFileSync(join(d.root, 'daemon.json'), JSON.stringify(opts.config));
     d.env = opts.env ?? {};
-    await d.startDaemon(opts.extraArgs ?? []);
+    try {
+      await d.startDaemon(opts.extraArgs ?? []);
+    } catch (e) {
+      await d.cleanup();
+      throw e;
+    }
     return d;
   }
 

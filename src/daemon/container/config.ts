@@ -5,14 +5,13 @@
  */
 import { cpus } from 'node:os';
 import type { ContainerConfig, HostConfig, ImageConfigFile } from '../../api/types.ts';
-import { invalidParameter, notFound } from '../../errdefs/index.ts';
+import { invalidParameter } from '../../errdefs/index.ts';
 import { parseSignal } from '../../lib/signal.ts';
 import { EndpointSettingsType, HealthConfigType, type ContainerConfigInput, type HostConfigInput, type NetworkingConfigInput } from '../server/bodies.ts';
 import { isSet } from './fields.ts';
 import { parseSecurityOpts } from './security.ts';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/spec.ts';
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const MIN_MEMORY = 6 * 1024 * 1024;
 
 function envKey(e: string): string {
@@ -48,7 +47,8 @@ export function decodeConfig(req: ContainerConfigInput): ContainerConfig {
     Cmd: req.Cmd ?? null,
     ...(req.Healthcheck && isSet(req.Healthcheck, HealthConfigType) ? { Healthcheck: req.Healthcheck } : {}),
     Image: req.Image ?? '',
-    Volumes: (req.Volumes as ContainerConfig['Volumes'] | undefined) ?? null,
+    // An empty map reads null, as dockerd shows it (the docker CLI always sends {}).
+    Volumes: req.Volumes && Object.keys(req.Volumes).length ? (req.Volumes as ContainerConfig['Volumes']) : null,
     WorkingDir: req.WorkingDir ?? '',
     Entrypoint: req.Entrypoint ?? null,
     ...(req.NetworkDisabled ? { NetworkDisabled: true } : {}),
@@ -67,9 +67,12 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageConfigFile):
   if (!out.User) out.User = ic.User ?? '';
   if (ic.ExposedPorts) out.ExposedPorts = { ...ic.ExposedPorts, ...(out.ExposedPorts ?? {}) };
   const userEnv = out.Env ?? [];
-  const keys = new Set(userEnv.map(envKey));
-  const imageEnv = (ic.Env ?? []).filter((e) => !keys.has(envKey(e)));
-  out.Env = [...imageEnv, ...userEnv];
+  if (userEnv.length === 0) {
+    out.Env = ic.Env ? [...ic.Env] : null;
+  } else {
+    const keys = new Set(userEnv.map(envKey));
+    out.Env = [...(ic.Env ?? []).filter((e) => !keys.has(envKey(e))), ...userEnv];
+  }
   out.Labels = { ...(ic.Labels ?? {}), ...out.Labels };
   const resetEntrypoint = out.Entrypoint !== null && out.Entrypoint.length === 1 && out.Entrypoint[0] === '';
   if (resetEntrypoint) {
@@ -83,7 +86,6 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageConfigFile):
   if (!out.StopSignal && ic.StopSignal) out.StopSignal = ic.StopSignal;
   if (!out.Healthcheck && ic.Healthcheck) out.Healthcheck = ic.Healthcheck;
   if (ic.OnBuild && !out.OnBuild) out.OnBuild = null;
-  if (!out.Env.some((e) => envKey(e) === 'PATH')) out.Env.unshift(DEFAULT_PATH);
   return out;
 }
 
@@ -129,7 +131,9 @@ function networkMode(v: string | undefined): string {
   if (m.startsWith('container:')) {
     throw invalidParameter('HostConfig.NetworkMode is not supported by Berth yet (sharing another container\'s network namespace); the container was not created');
   }
-  throw notFound(`network ${m} not found`);
+  // At create, not at start as dockerd does: nothing is left half-made, and the docker CLI
+  // does not take a 404 here for a missing image to pull.
+  throw invalidParameter(`network ${m} not found`);
 }
 
 function checkLogConfig(type: string, opts: Record<string, string>): void {
@@ -335,7 +339,7 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
 export function checkNetworkingConfig(n: NetworkingConfigInput | undefined, mode: string): void {
   for (const [name, settings] of Object.entries(n?.EndpointsConfig ?? {})) {
     const own = name === mode || (mode === 'bridge' && name === 'default');
-    if (!own) throw notFound(`network ${name} not found`);
+    if (!own) throw invalidParameter(`network ${name} not found`);
     if (isSet(settings, EndpointSettingsType)) {
       throw invalidParameter(`NetworkingConfig.EndpointsConfig: endpoint settings (addresses, aliases, links) are not supported by Berth yet (the networking issue); the container was not created`);
     }

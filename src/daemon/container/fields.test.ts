@@ -1,36 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { GoType } from '../../lib/gojson.ts';
-import { ContainerConfigType, ContainerCreateBody, HostConfigType, NetworkingConfigType } from '../server/bodies.ts';
-import { CREATE_FIELDS, isSet, refuseUnsupported } from './fields.ts';
-
-/** Every field of the create body, by wire path. */
-export function createFieldPaths(): { path: string; type: GoType }[] {
-  const out: { path: string; type: GoType }[] = [];
-  for (const [k, t] of Object.entries(ContainerConfigType.fields)) out.push({ path: k, type: t });
-  for (const [k, t] of Object.entries(HostConfigType.fields)) out.push({ path: `HostConfig.${k}`, type: t });
-  for (const [k, t] of Object.entries(NetworkingConfigType.fields)) out.push({ path: `NetworkingConfig.${k}`, type: t });
-  return out;
-}
-
-/** A value of a Go type that is not its zero value. */
-export function sampleOf(t: GoType): unknown {
-  switch (t.k) {
-    case 'string': return 'x';
-    case 'bool': return true;
-    case 'int': return 1;
-    case 'float': return 1.5;
-    case 'any': return 1;
-    case 'strslice': return ['x'];
-    case 'slice': return [sampleOf(t.elem)];
-    case 'array': return Array.from({ length: t.len }, () => sampleOf(t.elem));
-    case 'map': return { k: sampleOf(t.elem) };
-    case 'struct': {
-      const [first] = Object.entries(t.fields);
-      return first ? { [first[0]]: sampleOf(first[1]) } : {};
-    }
-  }
-}
+import { goSample } from '../../lib/gojson.ts';
+import { ContainerConfigType, ContainerCreateBody } from '../server/bodies.ts';
+import { CREATE_FIELDS, createFieldPaths, isSet, refuseUnsupported } from './fields.ts';
 
 test('every field of the create body is applied, refused, or a documented no-op', () => {
   const paths = createFieldPaths();
@@ -49,7 +21,7 @@ test('each refused field, set to anything but its zero value, is refused by name
     if (!('refused' in p)) continue;
     refused++;
     const [top, field] = path.includes('.') ? path.split('.') : [undefined, path];
-    const req = top ? { [top]: { [field]: sampleOf(type) } } : { [field]: sampleOf(type) };
+    const req = top ? { [top]: { [field]: goSample(type) } } : { [field]: goSample(type) };
     assert.throws(() => refuseUnsupported(req), (e: Error) => e.message.startsWith(`${path} is not supported by Berth yet`), path);
     const zero = top ? { [top]: { [field]: type.k === 'map' ? {} : type.k === 'slice' ? [] : undefined } } : {};
     assert.doesNotThrow(() => refuseUnsupported(zero), path);

@@ -5,7 +5,7 @@
  * Linux. `fields.test.ts` checks that every field of the Go types in server/bodies.ts is here.
  */
 import { invalidParameter } from '../../errdefs/index.ts';
-import { ContainerConfigType, HostConfigType, type ContainerCreateInput } from '../server/bodies.ts';
+import { ContainerConfigType, HostConfigType, NetworkingConfigType, type ContainerCreateInput } from '../server/bodies.ts';
 import type { GoType } from '../../lib/gojson.ts';
 
 export type FieldPolicy =
@@ -158,4 +158,13 @@ export function refuseUnsupported(req: ContainerCreateInput): void {
     check(k, v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]);
   }
   for (const [k, v] of Object.entries(req.HostConfig ?? {})) check(`HostConfig.${k}`, v, HostConfigType.fields[k as keyof typeof HostConfigType.fields]);
+}
+
+/** Every field of the create body by wire path, with its Go type. */
+export function createFieldPaths(): { path: string; type: GoType }[] {
+  return [
+    ...Object.entries(ContainerConfigType.fields).map(([k, type]) => ({ path: k, type })),
+    ...Object.entries(HostConfigType.fields).map(([k, type]) => ({ path: `HostConfig.${k}`, type })),
+    ...Object.entries(NetworkingConfigType.fields).map(([k, type]) => ({ path: `NetworkingConfig.${k}`, type })),
+  ];
 }

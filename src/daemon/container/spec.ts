@@ -128,7 +128,8 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
   const init = h.Init === true && env.initPath;
   const opts: SpecOpt[] = [
     withRoot(env.rootfs, h.ReadonlyRootfs),
-    withHostname(rec.Config.Hostname, rec.Config.Domainname),
+    // In the host's UTS namespace the runtime may not set a name: the host's is the one.
+    ...(h.UTSMode === 'host' ? [] : [withHostname(rec.Config.Hostname, rec.Config.Domainname)]),
     withProcess({
       args: init ? [INIT_PATH, '--', rec.Path, ...rec.Args] : [rec.Path, ...rec.Args],
       env: processEnv(rec),

@@ -9,9 +9,7 @@ import { progressString } from '../../lib/progressbar.ts';
 export type ProgressMessage = Record<string, unknown>;
 export type ProgressSink = (m: ProgressMessage) => void;
 
-export function shortDigest(d: string): string {
-  return d.replace(/^sha256:/, '').slice(0, 12);
-}
+export { shortId as shortDigest } from '../../lib/idprefix.ts';
 
 export function status(id: string, text: string): ProgressMessage {
   return { status: text, progressDetail: {}, id };

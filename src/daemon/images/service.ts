@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig, ImageHistoryItem } from '../../api/types.ts';
 import { conflict, invalidParameter, notFound } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
+import { shortId } from '../../lib/idprefix.ts';
 import { decompressStream, type Compression } from '../../lib/decompress.ts';
 import {
   parseNormalizedNamed, withDefaultTag, familiarString, referenceString, familiarName, fullName, type Reference,
@@ -53,9 +54,7 @@ export interface ImportOptions {
   platform?: { os: string; architecture: string };
 }
 
-export function shortId(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
-}
+export { shortId };
 
 function layerMediaType(c: Compression): string {
   return c === 'gzip' ? MEDIA.ociLayerGzip : c === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerTar;

@@ -64,9 +64,11 @@ function envValue(v: string): string {
 export const containerFlags = defineFlags({
   attach: { short: 'a', long: 'attach', kind: 'stringArray', help: 'Attach to STDIN, STDOUT or STDERR', parse: attachStream },
   addHost: { long: 'add-host', kind: 'stringArray', help: 'Add a custom host-to-IP mapping (host:ip)' },
+  annotation: { long: 'annotation', kind: 'stringArray', help: 'Add an annotation to the container (passed through to the OCI runtime)', typeName: 'map', defaultText: 'map[]' },
   capAdd: { long: 'cap-add', kind: 'stringArray', help: 'Add Linux capabilities' },
   capDrop: { long: 'cap-drop', kind: 'stringArray', help: 'Drop Linux capabilities' },
   cgroupParent: { long: 'cgroup-parent', kind: 'string', help: 'Optional parent cgroup for the container' },
+  cgroupns: { long: 'cgroupns', kind: 'string', help: 'Cgroup namespace to use (host|private)\n\'host\':    Run the container in the Docker host\'s cgroup namespace\n\'private\': Run the container in its own private cgroup namespace\n\'\':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)' },
   cidfile: { long: 'cidfile', kind: 'string', help: 'Write the container ID to the file' },
   cpuPeriod: { long: 'cpu-period', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
   cpuQuota: { long: 'cpu-quota', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
@@ -75,6 +77,7 @@ export const containerFlags = defineFlags({
   cpusetCpus: { long: 'cpuset-cpus', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
   cpusetMems: { long: 'cpuset-mems', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
   detachKeys: { long: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
+  deviceCgroupRule: { long: 'device-cgroup-rule', kind: 'stringArray', help: 'Add a rule to the cgroup allowed devices list' },
   dns: { long: 'dns', kind: 'stringArray', help: 'Set custom DNS servers' },
   dnsOption: { long: 'dns-option', kind: 'stringArray', help: 'Set DNS options' },
   dnsSearch: { long: 'dns-search', kind: 'stringArray', help: 'Set custom DNS search domains' },
@@ -87,6 +90,8 @@ export const containerFlags = defineFlags({
   hostname: { short: 'h', long: 'hostname', kind: 'string', help: 'Container host name' },
   init: { long: 'init', kind: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
   interactive: { short: 'i', long: 'interactive', kind: 'bool', help: 'Keep STDIN open even if not attached' },
+  ipc: { long: 'ipc', kind: 'string', help: 'IPC mode to use' },
+  isolation: { long: 'isolation', kind: 'string', help: 'Container isolation technology' },
   label: { short: 'l', long: 'label', kind: 'stringArray', help: 'Set meta data on a container' },
   labelFile: { long: 'label-file', kind: 'stringArray', help: 'Read in a line delimited file of labels' },
   logDriver: { long: 'log-driver', kind: 'string', help: 'Logging driver for the container' },
@@ -97,8 +102,10 @@ export const containerFlags = defineFlags({
   memorySwappiness: { long: 'memory-swappiness', kind: 'int', help: 'Tune container memory swappiness (0 to 100)', default: -1 },
   name: { long: 'name', kind: 'string', help: 'Assign a name to the container' },
   network: { long: 'network', kind: 'string', help: 'Connect a container to a network', typeName: 'network' },
+  noHealthcheck: { long: 'no-healthcheck', kind: 'bool', help: 'Disable any container-specified HEALTHCHECK' },
   oomKillDisable: { long: 'oom-kill-disable', kind: 'bool', help: 'Disable OOM Killer' },
   oomScoreAdj: { long: 'oom-score-adj', kind: 'int', help: "Tune host's OOM preferences (-1000 to 1000)" },
+  pid: { long: 'pid', kind: 'string', help: 'PID namespace to use' },
   pidsLimit: { long: 'pids-limit', kind: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
   platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
   privileged: { long: 'privileged', kind: 'bool', help: 'Give extended privileges to this container' },
@@ -111,9 +118,12 @@ export const containerFlags = defineFlags({
   shmSize: { long: 'shm-size', kind: 'string', help: 'Size of /dev/shm', typeName: 'bytes', parse: memBytes },
   stopSignal: { long: 'stop-signal', kind: 'string', help: 'Signal to stop the container', parse: stopSignal },
   stopTimeout: { long: 'stop-timeout', kind: 'int', help: 'Timeout (in seconds) to stop a container' },
+  sysctl: { long: 'sysctl', kind: 'stringArray', help: 'Sysctl options', typeName: 'map', defaultText: 'map[]' },
   tty: { short: 't', long: 'tty', kind: 'bool', help: 'Allocate a pseudo-TTY' },
   ulimit: { long: 'ulimit', kind: 'stringArray', help: 'Ulimit options', typeName: 'ulimit', parse: ulimit },
   user: { short: 'u', long: 'user', kind: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  userns: { long: 'userns', kind: 'string', help: 'User namespace to use' },
+  uts: { long: 'uts', kind: 'string', help: 'UTS namespace to use' },
   workdir: { short: 'w', long: 'workdir', kind: 'string', help: 'Working directory inside the container' },
 });
 
@@ -156,6 +166,18 @@ function toLabels(list: string[]): Record<string, string> {
     if (eq === 0) throw new StatusError(125, `invalid label format: "${l}"`);
     if (eq < 0) out[l] = '';
     else out[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  return out;
+}
+
+/** KEY=VALUE options (--sysctl, --annotation), as docker's MapOpts. */
+function keyValues(list: string[], what: string): Record<string, string> | undefined {
+  if (!list.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new StatusError(125, `invalid argument "${kv}" for "--${what}" flag: ${what} must be of the form KEY=VALUE`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return out;
 }
@@ -218,6 +240,15 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     ...(f.init ? { Init: true } : {}),
     ConsoleSize: tty && f.tty ? [tty.rows, tty.cols] : [0, 0],
     ...(f.runtime ? { Runtime: f.runtime } : {}),
+    PidMode: f.pid ?? '',
+    IpcMode: f.ipc ?? '',
+    UTSMode: f.uts ?? '',
+    UsernsMode: f.userns ?? '',
+    CgroupnsMode: f.cgroupns ?? '',
+    Isolation: f.isolation ?? '',
+    DeviceCgroupRules: f.deviceCgroupRule.length ? f.deviceCgroupRule : null,
+    ...(f.sysctl.length ? { Sysctls: keyValues(f.sysctl, 'sysctl') } : {}),
+    ...(f.annotation.length ? { Annotations: keyValues(f.annotation, 'annotation') } : {}),
   };
   return {
     Hostname: f.hostname ?? '',
@@ -240,6 +271,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     Labels: labels,
     ...(f.stopSignal ? { StopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { StopTimeout: f.stopTimeout } : {}),
+    ...(f.noHealthcheck ? { Healthcheck: { Test: ['NONE'] } } : {}),
     HostConfig: hostConfig,
   };
 }

@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { readTar } from '../../../lib/tar/reader.ts';
 import { TarFormatError } from '../../../lib/tar/header.ts';
 import { invalidParameter } from '../../../errdefs/index.ts';
+import { isDigest } from '../../../lib/digest.ts';
 import { decompressStream, detectCompression } from '../../../lib/decompress.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString } from '../../../lib/reference.ts';
 import { parseImageConfig } from '../../../store/metadata/images.ts';
@@ -101,8 +102,8 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
           metadata.set(name, Buffer.from(await entry.read()));
           continue;
         }
-        const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
-        const expected = m ? `sha256:${m[1]}` : undefined;
+        const m = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(name);
+        const expected = m && isDigest(`${m[1]}:${m[2]}`) ? `${m[1]}:${m[2]}` : undefined;
         const existed = expected ? await images.content.has(expected) : false;
         const it = entry.chunks();
         const first = await it.next();
@@ -388,7 +389,7 @@ async function imageEntries(images: ImageService, metadata: Map<string, Buffer>,
     const out: ImageEntry[] = [];
     const visit = async (desc: { digest?: string; mediaType?: string; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }, tags: string[], depth: number): Promise<void> => {
       if (depth > 4 || typeof desc.digest !== 'string') throw bad('index.json has a malformed or too deeply nested entry');
-      await resolve(`blobs/sha256/${desc.digest.replace(/^sha256:/, '')}`, 'manifest');
+      await resolve(blobName(desc.digest), 'manifest');
       const doc = (await images.content.readJson(desc.digest)) as { mediaType?: string; manifests?: typeof desc[]; config?: { digest: string }; layers?: { digest: string }[] };
       const type = doc.mediaType ?? desc.mediaType;
       if (Array.isArray(doc.manifests) || (type && INDEX_TYPES.includes(type))) {
@@ -400,8 +401,8 @@ async function imageEntries(images: ImageService, metadata: Map<string, Buffer>,
       }
       if (!doc.config?.digest || !Array.isArray(doc.layers)) throw bad(`manifest ${desc.digest} has no config or layers`);
       const layers: string[] = [];
-      for (const l of doc.layers) layers.push((await resolve(`blobs/sha256/${l.digest.replace(/^sha256:/, '')}`, 'layer')).digest);
-      out.push({ config: (await resolve(`blobs/sha256/${doc.config.digest.replace(/^sha256:/, '')}`, 'config')).digest, layers, tags });
+      for (const l of doc.layers) layers.push((await resolve(blobName(l.digest), 'layer')).digest);
+      out.push({ config: (await resolve(blobName(doc.config.digest), 'config')).digest, layers, tags });
     };
     const index = parse('index.json') as { manifests?: { digest?: string; mediaType?: string; annotations?: Record<string, string> }[] };
     if (!Array.isArray(index?.manifests)) throw bad('index.json has no manifests');
@@ -450,6 +451,11 @@ async function legacyEntries(
     e.tags.push(ref);
   }
   return [...byV1.values()];
+}
+
+/** An OCI layout's member for a blob: blobs/<algorithm>/<hex>. */
+function blobName(digest: string): string {
+  return `blobs/${digest.replace(':', '/')}`;
 }
 
 function goArch(): string {

@@ -108,7 +108,7 @@ export async function saveImages(images: ImageService, names: string[], platform
     if (written.has(digest)) return;
     written.add(digest);
     const size = await images.content.size(digest);
-    await put(encodeHeader({ name: `blobs/sha256/${digest.slice(7)}`, type: 'file', size }));
+    await put(encodeHeader({ name: blobPath(digest), type: 'file', size }));
     let n = 0;
     for await (const chunk of createReadStream(images.content.blobPath(digest), { highWaterMark: 1 << 20 })) {
       n += (chunk as Buffer).length;
@@ -127,8 +127,8 @@ export async function saveImages(images: ImageService, names: string[], platform
       for (const l of p.manifest.layers) await addBlob(l.digest, written);
       await addBlob(p.img.rec.id, written);
       await addBlob(p.manifest.digest, written);
-      const layerPaths = p.manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`);
-      manifestJson.push({ Config: `blobs/sha256/${p.img.rec.id.slice(7)}`, RepoTags: p.refs.length ? p.refs.map((r) => familiarString(r)) : null, Layers: layerPaths });
+      const layerPaths = p.manifest.layers.map((l) => blobPath(l.digest));
+      manifestJson.push({ Config: blobPath(p.img.rec.id), RepoTags: p.refs.length ? p.refs.map((r) => familiarString(r)) : null, Layers: layerPaths });
       const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: p.manifest.digest, size: p.manifest.size };
       if (!p.refs.length) index.push(desc);
       for (const r of p.refs) {
@@ -147,4 +147,9 @@ export async function saveImages(images: ImageService, names: string[], platform
     out.destroy(e instanceof Error ? e : new Error(String(e)));
   });
   return out;
+}
+
+/** An OCI layout's name for a blob: blobs/<algorithm>/<hex>. */
+function blobPath(digest: string): string {
+  return `blobs/${digest.replace(':', '/')}`;
 }
