@@ -276,7 +276,8 @@ export interface ImageInspect {
   Created: string;
   /** API < 1.45 only: the committing container and its config. */
   Container?: string;
-  ContainerConfig?: Partial<ContainerConfig>;
+  /** moby's container.Config as Go writes it (its zero value has `Labels: null`). */
+  ContainerConfig?: Record<string, unknown>;
   DockerVersion: string;
   Author: string;
   Config: Partial<ContainerConfig>;

@@ -343,6 +343,9 @@ test('image inspect below API 1.45 carries Container and ContainerConfig (docker
   assert.deepEqual(old.ContainerConfig.Cmd, ['sh', '-c', 'echo x > /x']);
   assert.equal(old.VirtualSize, undefined, 'VirtualSize only below 1.44');
   assert.equal(JSON.parse((await api('GET', '/v1.43/images/committed:1/json')).body).VirtualSize, old.Size);
+  const listed = JSON.parse((await api('GET', '/v1.41/images/json')).body) as { Size: number; VirtualSize?: number }[];
+  assert.ok(listed.every((i) => i.VirtualSize === i.Size), 'the image list below 1.44 has VirtualSize');
+  assert.ok((JSON.parse((await api('GET', '/v1.50/images/json')).body) as object[]).every((i) => !('VirtualSize' in i)));
   const imported = JSON.parse((await api('GET', '/v1.44/images/busybox/json')).body);
   assert.equal(imported.Container, '');
   assert.equal(imported.ContainerConfig.Cmd, null, 'an image not committed has docker\'s empty ContainerConfig');

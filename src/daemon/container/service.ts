@@ -581,7 +581,13 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (!c.running || !c.shimDir) throw conflict(`Container ${c.id} is not running`);
     if (!c.rec.Config.Tty) return;
-    await new ShimClient(c.shimDir).resize(rows, cols);
+    try {
+      await new ShimClient(c.shimDir).resize(rows, cols);
+    } catch (e) {
+      // The process ended as the resize was on its way.
+      if (isShimGone(e)) throw conflict(`Container ${c.id} is not running`);
+      throw e;
+    }
   }
 
   /** `docker diff`. */

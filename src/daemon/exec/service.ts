@@ -14,7 +14,7 @@ import { newId } from '../../lib/idprefix.ts';
 import { log } from '../../lib/log.ts';
 import { frame } from '../../lib/stdcopy.ts';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../lib/escape.ts';
-import { launchShim, runtimeErrorExitCode, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
+import { isShimGone, launchShim, runtimeErrorExitCode, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
 import { ALL_CAPS, type OciProcess } from '../../runtime/spec.ts';
 import type { ContainerService } from '../container/service.ts';
 import { joinStreams } from '../container/streams.ts';
@@ -249,7 +249,10 @@ export class ExecService {
     const e = this.get(id);
     if (!e.running) return; // docker accepts a resize that races the start
     if (!e.config.Tty) return;
-    await new ShimClient(e.stateDir).resize(rows, cols);
+    // An exec ending as the resize arrives is no error: there is nothing left to resize.
+    await new ShimClient(e.stateDir).resize(rows, cols).catch((err: unknown) => {
+      if (!isShimGone(err)) throw err;
+    });
   }
 }
 

@@ -27,10 +27,10 @@ export const MEDIA = {
 } as const;
 
 /** moby's zero container.Config as image inspect shows it (omitempty fields left out). */
-const EMPTY_CONTAINER_CONFIG: Partial<ContainerConfig> = {
+const EMPTY_CONTAINER_CONFIG: Readonly<Record<string, unknown>> = {
   Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
   Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
-  WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null as unknown as Record<string, string>,
+  WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
 };
 
 /** What the image service needs to know about containers (for delete conflicts). */

@@ -29,7 +29,7 @@ export function execRoutes(b: ExecBackend): Route[] {
       method: 'POST', path: '/exec/{id}/start',
       handler: async (ctx) => {
         const body = (await readJson(ctx, bodies.execStart)) ?? {};
-        const size = body.ConsoleSize ? (body.ConsoleSize as [number, number]) : undefined;
+        const size = body.ConsoleSize;
         if (body.Detach === true) {
           await b.start(ctx.params.id, { detach: true, tty: body.Tty === true, ...(size ? { consoleSize: size } : {}) });
           if (ctx.upgrade) ctx.upgrade.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');

@@ -48,7 +48,12 @@ export function imageRoutes(b: ImageBackend): Route[] {
   return [
     {
       method: 'GET', path: '/images/json',
-      handler: async (ctx) => writeJson(ctx, 200, b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query) })),
+      handler: async (ctx) => {
+        const list = b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query) });
+        // Below 1.44 each summary also carries VirtualSize (moby's version gate).
+        if (!versionAtLeast(ctx.version, '1.44')) for (const i of list) i.VirtualSize = i.Size;
+        writeJson(ctx, 200, list);
+      },
     },
     {
       method: 'GET', path: '/images/{name*}/json',
