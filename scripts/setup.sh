@@ -5,13 +5,13 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-# System packages: the OCI runtimes, a static busybox for the default image, the default
-# seccomp profile, tini (--init), tools for layers (setfattr) and for the tests (tmux,
-# iproute2), and what the interop tests and the bench compare with: skopeo, Debian's
-# registry, umoci, oci-image-tool, python3-docker (docker-py) and docker.io (a dockerd the
-# tests start privately; nothing starts it here).
+# System packages: the OCI runtimes, a static busybox for the default image, tini (--init),
+# tools for layers (setfattr) and for the tests (tmux, iproute2), and what the interop tests and the bench compare with: skopeo, Debian's
+# registry, umoci, oci-image-tool, python3-docker (docker-py), docker.io (a dockerd the
+# tests start privately; nothing starts it here) and moby's source as Debian packages it
+# (golang-github-docker-docker-dev: the seccomp profile docker publishes, for a test).
 need=""
-for pkg in crun runc busybox-static golang-github-containers-common attr iproute2 gcc make libc6-dev libseccomp-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker openssl curl; do
+for pkg in crun runc busybox-static attr iproute2 gcc make libc6-dev libseccomp-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker golang-github-docker-docker-dev openssl curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then
@@ -20,6 +20,9 @@ if [ -n "$need" ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
+
+# The group whose members may use berthd's socket (as docker's `docker` group).
+getent group berth >/dev/null 2>&1 || groupadd --system berth
 
 # npm packages, including the pinned Node 24 (node_modules/node/bin/node).
 if [ ! -x node_modules/node/bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -23,7 +23,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,7 +45,7 @@
 
 static struct {
 	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file;
-	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file;
+	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
 	int tty, stdin_, stdin_once;
 	long long log_max_size;
 	int log_max_file;
@@ -67,6 +69,10 @@ static const struct opt {
 	{"overlay-data", &o.ov_data, NULL},
 	{"overlay-cwd", &o.ov_cwd, NULL},
 	{"oom-file", &o.oom_file, NULL},
+	{"ro-paths", &o.ro_paths, NULL},
+	{"shm-path", &o.shm_path, NULL},
+	{"shm-size", &o.shm_size, NULL},
+	{"oom-score-adj", &o.oom_adj, NULL},
 	{"tty", NULL, &o.tty},
 	{"stdin", NULL, &o.stdin_},
 	{"stdin-once", NULL, &o.stdin_once},
@@ -84,7 +90,8 @@ static int out_fd = -1, err_fd = -1; /* container output (pipes, or a dup of the
 static int in_fd = -1;        /* container stdin (pipe, or a dup of the pty master) */
 static int pty = -1;          /* pty master, kept for resize */
 static int stdin_eof;         /* close in_fd once inq is flushed; ignore further input */
-static int mounted, started, exited, finalized, paused, exit_code, oom_killed;
+static int mounted, shm_mounted, started, exited, finalized, paused, exit_code, oom_killed;
+static void unmount_all(void);
 static pid_t cpid;            /* the supervised process */
 static struct timespec exited_at;
 static int64_t drain_until, close_until;
@@ -1043,9 +1050,7 @@ static void finalize(void)
 	oom_killed = read_oom(); /* before delete removes the cgroup */
 	if (!o.exec_proc)
 		rt_delete();
-	if (mounted && umount2(o.ov_target, MNT_DETACH) < 0)
-		logmsg("umount %s: %s", o.ov_target, strerror(errno));
-	mounted = 0;
+	unmount_all();
 	write_exit_json();
 	logmsg("exited: %s", exit_json);
 	finalized = 1;
@@ -1257,8 +1262,7 @@ static void report(const char *err, pid_t pid)
 	}
 	if (err) { /* leave nothing behind before berthd hears about it */
 		logmsg("%s", err);
-		if (mounted && umount2(o.ov_target, MNT_DETACH) < 0)
-			logmsg("umount %s: %s", o.ov_target, strerror(errno));
+		unmount_all();
 		unlink(p_sock);
 		unlink(p_console);
 	}
@@ -1294,6 +1298,60 @@ static int parent(int rfd)
 	return strncmp(b, "{\"ok\":true", 10) ? 1 : 0;
 }
 
+/* The overlay root and a shareable /dev/shm, lazily, so a joined container keeps its view. */
+static void unmount_all(void)
+{
+	if (mounted && umount2(o.ov_target, MNT_DETACH) < 0)
+		logmsg("umount %s: %s", o.ov_target, strerror(errno));
+	mounted = 0;
+	if (shm_mounted && umount2(o.shm_path, MNT_DETACH) < 0)
+		logmsg("umount %s: %s", o.shm_path, strerror(errno));
+	shm_mounted = 0;
+}
+
+/*
+ * What runc does and crun 1.8 does not: read-only paths keep the nosuid, nodev and noexec of
+ * the mount they sit on (/proc), and /dev/core is no link to a /proc/kcore that is not there.
+ * Done in a child that joins the created container's mount namespace, before it starts.
+ */
+static int harden(pid_t pid)
+{
+	char ns[64], root[64];
+	snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
+	snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+	pid_t c = fork();
+	if (c < 0)
+		return -1;
+	if (c == 0) {
+		int nfd = open(ns, O_RDONLY | O_CLOEXEC);
+		int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (nfd < 0 || rfd < 0 || setns(nfd, CLONE_NEWNS) < 0 || fchdir(rfd) < 0 || chroot(".") < 0)
+			_exit(1);
+		int bad = 0;
+		for (char *p = strtok(o.ro_paths, ":"); p; p = strtok(NULL, ":")) {
+			struct statvfs v;
+			const char *rel = p + (*p == '/');
+			if (statvfs(rel, &v) < 0 || !(v.f_flag & ST_RDONLY))
+				continue; /* not there, or not made read-only: nothing to keep */
+			unsigned long want = ST_NOSUID | ST_NODEV | ST_NOEXEC;
+			if ((v.f_flag & want) == want)
+				continue;
+			if (mount(NULL, rel, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+				bad = 1;
+		}
+		struct stat st;
+		char link[32];
+		ssize_t n = readlink("dev/core", link, sizeof link - 1);
+		if (n > 0 && stat("dev/core", &st) < 0 && errno == ENOENT)
+			unlink("dev/core");
+		_exit(bad);
+	}
+	int st;
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 static void container_create(void)
 {
 	char msg[PATH_MAX + 1024];
@@ -1311,6 +1369,15 @@ static void container_create(void)
 		}
 		mounted = 1;
 	}
+	if (o.shm_path) { /* --ipc shareable: a /dev/shm others can join, on the host side */
+		char data[64];
+		snprintf(data, sizeof data, "mode=1777,size=%s", o.shm_size ? o.shm_size : "65536k");
+		if (mount("shm", o.shm_path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0) {
+			snprintf(msg, sizeof msg, "mount shm on %s: %s", o.shm_path, strerror(errno));
+			report(msg, 0);
+		}
+		shm_mounted = 1;
+	}
 	const char *a[] = { "create", "--bundle", o.bundle, "--pid-file", p_pidf, o.id, NULL, NULL, NULL };
 	if (o.tty) {
 		a[5] = "--console-socket";
@@ -1321,6 +1388,8 @@ static void container_create(void)
 	unlink(p_pidf);
 	int st = launch(a);
 	if (st == 0 && (cpid = read_pid()) > 0) {
+		if (o.ro_paths && harden(cpid) < 0)
+			logmsg("could not harden the read-only paths of %s", o.id);
 		report(NULL, cpid);
 		return;
 	}
@@ -1342,6 +1411,17 @@ int main(int argc, char **argv)
 	char msg[PATH_MAX + 64];
 
 	parse_args(argc, argv);
+	/*
+	 * The container's OOM score, set here so that the runtime and the container inherit it
+	 * rather than berthd's (crun 1.8 writes no oomScoreAdj of 0).
+	 */
+	if (o.oom_adj) {
+		int ofd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (ofd < 0 || write(ofd, o.oom_adj, strlen(o.oom_adj)) < 0)
+			fprintf(stderr, "berth-shim: cannot set oom_score_adj %s: %s\n", o.oom_adj, strerror(errno));
+		if (ofd >= 0)
+			close(ofd);
+	}
 	/* make sure 0-2 are taken so our own fds never land there */
 	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
 		;

@@ -2,6 +2,8 @@
  * The `berth` command tree and dispatcher: parse → find the handler → run → exit code,
  * printing errors the way the docker CLI does.
  */
+import type { ClientTls } from '../client/dial.ts';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defineCommand, defineFlags, type AnyCommand, type Parsed } from './flags/spec.ts';
@@ -39,6 +41,11 @@ const globalFlags = defineFlags({
   debug: { short: 'D', long: 'debug', kind: 'bool', help: 'Enable debug mode' },
   host: { short: 'H', long: 'host', kind: 'stringArray', help: 'Daemon socket to connect to', typeName: 'list' },
   logLevel: { short: 'l', long: 'log-level', kind: 'string', help: 'Set the logging level ("debug", "info", "warn", "error", "fatal")', default: 'info' },
+  tls: { long: 'tls', kind: 'bool', help: 'Use TLS; implied by --tlsverify' },
+  tlscacert: { long: 'tlscacert', kind: 'string', help: 'Trust certs signed only by this CA', defaultText: '"~/.berth/ca.pem"' },
+  tlscert: { long: 'tlscert', kind: 'string', help: 'Path to TLS certificate file', defaultText: '"~/.berth/cert.pem"' },
+  tlskey: { long: 'tlskey', kind: 'string', help: 'Path to TLS key file', defaultText: '"~/.berth/key.pem"' },
+  tlsverify: { long: 'tlsverify', kind: 'bool', help: 'Use TLS and verify the remote' },
   version: { short: 'v', long: 'version', kind: 'bool', help: 'Print version information and quit' },
 });
 
@@ -145,6 +152,30 @@ export const root = defineCommand({
   ],
 });
 
+/**
+ * TLS as docker's CLI sets it up: --tlsverify (or BERTH_TLS_VERIFY / DOCKER_TLS_VERIFY) checks
+ * the daemon against the CA; --tls alone encrypts without checking. Files default to
+ * ca.pem, cert.pem and key.pem in BERTH_CERT_PATH, DOCKER_CERT_PATH or the config directory.
+ */
+function clientTls(g: { tls: boolean; tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }, configDir: string): ClientTls | undefined {
+  const verify = g.tlsverify || !!(process.env.BERTH_TLS_VERIFY || process.env.DOCKER_TLS_VERIFY);
+  if (!verify && !g.tls) return undefined;
+  const dir = process.env.BERTH_CERT_PATH || process.env.DOCKER_CERT_PATH || configDir;
+  const file = (given: string | undefined, name: string, required: boolean): Buffer | undefined => {
+    const path = given ?? join(dir, name);
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      if (required || given) throw new StatusError(1, `could not read ${name.replace('.pem', '')} file ${path}: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+  const ca = file(g.tlscacert, 'ca.pem', verify);
+  const cert = file(g.tlscert, 'cert.pem', false);
+  const key = file(g.tlskey, 'key.pem', false);
+  return { verify, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
 function defaultHost(hosts: string[]): string {
   if (hosts.length) return hosts[hosts.length - 1];
   return process.env.BERTH_HOST || process.env.DOCKER_HOST || 'unix:///run/berth/berth.sock';
@@ -188,12 +219,19 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const host = defaultHost(g.host);
+  const configDir = g.config ?? process.env.BERTH_CONFIG ?? join(homedir(), '.berth');
+  let tls: ClientTls | undefined;
+  try {
+    tls = clientTls(g, configDir);
+  } catch (e) {
+    return report(io, e);
+  }
   const ctx: CliContext = {
     ...io,
-    client: new Client(host),
+    client: new Client(host, tls),
     host,
     commandPath: inv.commandPath,
-    configDir: g.config ?? process.env.BERTH_CONFIG ?? join(homedir(), '.berth'),
+    configDir,
   };
   try {
     return await handler(ctx, inv.parsed);

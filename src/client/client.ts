@@ -1,4 +1,5 @@
 /** Engine API calls used by the CLI, one method per endpoint. */
+import type { ClientTls } from './dial.ts';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type {
@@ -24,8 +25,8 @@ function filtersParam(f: Map<string, string[]> | undefined): string | undefined 
 export class Client {
   readonly t: Transport;
 
-  constructor(host: string) {
-    this.t = new Transport(host);
+  constructor(host: string, tls?: ClientTls) {
+    this.t = new Transport(host, undefined, tls);
   }
 
   version(): Promise<VersionResponse> {

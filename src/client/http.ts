@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { API_VERSION } from '../api/version.ts';
 import { EngineError, type ErrorKind } from '../errdefs/index.ts';
 import { wireRequest, type WireResponse } from './wire.ts';
+import { dialer, type ClientTls, type Dialer } from './dial.ts';
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined | string[]>;
@@ -54,23 +55,28 @@ function buildPath(path: string, query: RequestOptions['query'], version: string
 }
 
 export class Transport {
-  readonly socketPath: string;
   readonly host: string;
   readonly version: string;
+  private readonly dial: Dialer;
 
-  constructor(host: string, version = API_VERSION) {
+  constructor(host: string, version = API_VERSION, tls?: ClientTls) {
     this.host = host;
-    this.socketPath = host.startsWith('unix://') ? host.slice(7) : host;
+    this.dial = dialer(host, tls);
     this.version = version;
   }
 
   private connectError(e: NodeJS.ErrnoException): Error {
     if (e.name === 'AbortError') return e;
+    if (e.code === 'EARLYEOF') return new EngineError('Unavailable', `error during connect: ${e.message}`, { cause: e });
     if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
       return new EngineError('Unavailable', `Cannot connect to the Berth daemon at ${this.host}. Is berthd running?`, { cause: e });
     }
     if (e.code === 'EACCES') {
       return new EngineError('Forbidden', `permission denied while trying to connect to the Berth daemon socket at ${this.host}`, { cause: e });
+    }
+    if (e.code?.startsWith('ERR_TLS') || e.code?.startsWith('ERR_SSL') || /certificate|SSL|TLS/i.test(e.message)) {
+      const reason = (e as { reason?: string }).reason ?? e.message;
+      return new EngineError('Unavailable', `error during connect: tls: ${reason} (check --tlsverify, --tlscacert, --tlscert and --tlskey)`, { cause: e });
     }
     return new EngineError('Unavailable', `error during connect: ${e.message}`, { cause: e });
   }
@@ -84,7 +90,7 @@ export class Transport {
       headers['Content-Type'] = 'application/json';
     }
     try {
-      return await wireRequest(this.socketPath, {
+      return await wireRequest(this.dial, {
         method, path: buildPath(path, opts.query, this.version), headers,
         ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       });

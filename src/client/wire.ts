@@ -1,11 +1,12 @@
 /**
- * A small HTTP/1.1 client over a Unix socket, made for the CLI's start-up time: loading
+ * A small HTTP/1.1 client over the daemon's socket (see dial.ts), made for the CLI's start-up time: loading
  * node:http and its first request cost ~25 ms here (the module itself, and net.isIPv6's
  * regex compiled for the default host), more than the rest of a `berth ps`. It speaks just
  * what the Engine API needs: one request per connection, Content-Length, chunked and
  * close-delimited bodies, chunked uploads, and `Upgrade: tcp` hijacks.
  */
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import type { Dialer } from './dial.ts';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 
 export interface WireRequest {
@@ -99,9 +100,9 @@ function writeSized(src: Readable, sock: Socket): void {
   src.pipe(sock, { end: false });
 }
 
-export function wireRequest(socketPath: string, req: WireRequest): Promise<WireResponse> {
+export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireResponse> {
+  const { socket: sock, ready } = await dial();
   return new Promise((resolve, reject) => {
-    const sock = createConnection(socketPath);
     let settled = false;
     const fail = (e: Error) => {
       if (settled) return;
@@ -115,7 +116,7 @@ export function wireRequest(socketPath: string, req: WireRequest): Promise<WireR
       req.signal.addEventListener('abort', onAbort, { once: true });
     }
     sock.once('error', fail);
-    sock.once('connect', () => {
+    sock.once(ready, () => {
       let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: api\r\nUser-Agent: Berth-Client\r\n`;
       const headers: Record<string, string> = { ...req.headers };
       if (req.body) headers['Content-Length'] = String(req.body.length);
@@ -127,6 +128,8 @@ export function wireRequest(socketPath: string, req: WireRequest): Promise<WireR
       if (req.body) sock.write(req.body);
       if (req.stream) (req.streamLength !== undefined ? writeSized : writeChunked)(req.stream, sock);
     });
+    // A connection that ends before the response's headers is a failure, never a silent success.
+    const early = () => fail(Object.assign(new Error('unexpected EOF: the daemon closed the connection before answering'), { code: 'EARLYEOF' }));
     let buf: Buffer = Buffer.alloc(0);
     const onData = (d: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
@@ -145,6 +148,8 @@ export function wireRequest(socketPath: string, req: WireRequest): Promise<WireR
       }
       settled = true;
       sock.off('error', fail);
+      sock.off('end', early);
+      sock.off('close', early);
       if (rest.length) sock.unshift(rest);
       if (status === 101) {
         req.signal?.removeEventListener('abort', onAbort);
@@ -154,6 +159,8 @@ export function wireRequest(socketPath: string, req: WireRequest): Promise<WireR
       resolve({ status, headers: hdrs, body: bodyOf(sock, status, req.method, hdrs), socket: sock });
     };
     sock.on('data', onData);
+    sock.once('end', early);
+    sock.once('close', early);
   });
 }
 

@@ -15,6 +15,7 @@ import { validateSettings } from '../distribution/resolve.ts';
 import { Daemon } from '../daemon/daemon.ts';
 import { Router } from '../daemon/server/router.ts';
 import { ApiServer } from '../daemon/server/server.ts';
+import { DEFAULT_GROUP, parseEndpoints } from '../daemon/server/endpoints.ts';
 import { systemRoutes } from '../daemon/server/routers/system/routes.ts';
 import { containerRoutes } from '../daemon/server/routers/containers/routes.ts';
 import { imageRoutes } from '../daemon/server/routers/images/routes.ts';
@@ -38,9 +39,15 @@ interface FileConfig {
   'max-concurrent-downloads'?: number;
   'max-concurrent-uploads'?: number;
   'min-api-version'?: string;
+  group?: string;
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
 }
 const FILE_KEYS = new Set(['data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
-  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version']);
+  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey']);
 
 const HELP = `
 Usage:  berthd [OPTIONS]
@@ -56,13 +63,19 @@ Options:
       --exec-root string          Root directory for execution state files (default "/run/berth")
       --insecure-registry list    Enable insecure registry communication (127.0.0.0/8 always is)
   -h, --help                      Print usage
-  -H, --host list                 Daemon socket to listen on (default unix:///run/berth/berth.sock)
+  -G, --group string              Group for the unix socket (default "berth")
+  -H, --host list                 Daemon socket(s) to listen on: unix:///path or tcp://HOST:PORT (default unix:///run/berth/berth.sock)
   -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
   -p, --pidfile string            Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list      Preferred registry mirror for docker.io
-      --seccomp-profile string    Path to the default seccomp profile (default "/usr/share/containers/seccomp.json")
+      --seccomp-profile string    Path to the default seccomp profile, or "unconfined" (default: docker's, built in)
       --shim-path string          Path to berth-shim (default: next to this installation)
+      --tls                       Use TLS; implied by --tlsverify
+      --tlscacert string          Trust certs signed only by this CA
+      --tlscert string            Path to TLS certificate file
+      --tlskey string             Path to TLS key file
+      --tlsverify                 Use TLS and verify the remote (client certificates required)
   -v, --version                   Print version information and quit
 `;
 
@@ -89,12 +102,6 @@ function readFileConfig(path: string, explicit: boolean): FileConfig {
   const unknown = Object.keys(v as object).filter((k) => !FILE_KEYS.has(k));
   if (unknown.length) fail(`unable to configure the daemon with file ${path}: the following directives don't match any configuration option: ${unknown.join(', ')}`);
   return v as FileConfig;
-}
-
-function socketPath(host: string): string {
-  if (host.startsWith('unix://')) return host.slice('unix://'.length);
-  if (host.startsWith('/')) return host;
-  fail(`invalid host "${host}": only unix:// sockets are supported`);
 }
 
 /** The shim lives at <install>/shim/berth-shim; the bundle is <install>/dist/berthd.js. */
@@ -184,6 +191,12 @@ async function main(): Promise<void> {
         'registry-mirror': { type: 'string', multiple: true },
         'insecure-registry': { type: 'string', multiple: true },
         'max-concurrent-downloads': { type: 'string' },
+        group: { type: 'string', short: 'G' },
+        tls: { type: 'boolean' },
+        tlsverify: { type: 'boolean' },
+        tlscacert: { type: 'string' },
+        tlscert: { type: 'string' },
+        tlskey: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -211,8 +224,19 @@ async function main(): Promise<void> {
   const dataRoot = resolve(args['data-root'] ?? file['data-root'] ?? '/var/lib/berth');
   const execRoot = resolve(args['exec-root'] ?? file['exec-root'] ?? '/run/berth');
   const hosts = args.host ?? file.hosts ?? [`unix://${join(execRoot, 'berth.sock')}`];
-  if (hosts.length !== 1) fail('exactly one -H/--host is supported');
-  const sock = socketPath(hosts[0]);
+  const groupName = args.group ?? file.group;
+  let listen: ReturnType<typeof parseEndpoints>;
+  try {
+    listen = parseEndpoints(hosts, {
+      tls: args.tls ?? file.tls ?? false,
+      verify: args.tlsverify ?? file.tlsverify ?? false,
+      ...(args.tlscacert ?? file.tlscacert ? { ca: args.tlscacert ?? file.tlscacert } : {}),
+      ...(args.tlscert ?? file.tlscert ? { cert: args.tlscert ?? file.tlscert } : {}),
+      ...(args.tlskey ?? file.tlskey ? { key: args.tlskey ?? file.tlskey } : {}),
+    }, { name: groupName ?? DEFAULT_GROUP, explicit: groupName !== undefined });
+  } catch (e) {
+    fail(messageOf(e));
+  }
   const pidfile = args.pidfile ?? join(execRoot, 'berthd.pid');
 
   const warnings: string[] = [];
@@ -243,7 +267,7 @@ async function main(): Promise<void> {
 
   mkdirSync(dataRoot, { recursive: true, mode: 0o711 });
   mkdirSync(execRoot, { recursive: true, mode: 0o700 });
-  mkdirSync(dirname(sock), { recursive: true });
+  for (const ep of listen.endpoints) if (ep.kind === 'unix') mkdirSync(dirname(ep.path), { recursive: true });
   checkPidfile(pidfile);
   writeFileSync(pidfile, `${process.pid}\n`);
 
@@ -264,6 +288,13 @@ async function main(): Promise<void> {
   const minApiVersion = process.env.DOCKER_MIN_API_VERSION || file['min-api-version'] || MIN_API_VERSION;
   const badMin = checkMinVersion(String(minApiVersion));
   if (badMin) fail(`${process.env.DOCKER_MIN_API_VERSION ? 'DOCKER_MIN_API_VERSION' : `min-api-version in ${configFile}`}: ${badMin}`);
+  // Seccomp fails closed: a profile that is missing or does not parse stops berthd.
+  let seccomp: SeccompProfiles;
+  try {
+    seccomp = SeccompProfiles.fromSetting(args['seccomp-profile'] ?? file['seccomp-profile']);
+  } catch (e) {
+    fail(messageOf(e));
+  }
   const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
   const daemon = await Daemon.open({
     dataRoot,
@@ -284,7 +315,7 @@ async function main(): Promise<void> {
       swapAccounting,
       kernelTcp: cgv === 1 && existsSync('/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes'),
       ...(findInit() ? { initPath: findInit()! } : {}),
-      seccomp: new SeccompProfiles(args['seccomp-profile'] ?? file['seccomp-profile'] ?? '/usr/share/containers/seccomp.json'),
+      seccomp,
       ...(existsSync(join(dirname(shimPath), 'berth-seccomp-bpf'))
         ? { seccompBpf: new SeccompBpfCache(join(dirname(shimPath), 'berth-seccomp-bpf'), join(execRoot, 'seccomp')) }
         : {}),
@@ -299,8 +330,11 @@ async function main(): Promise<void> {
   router.add(imageRoutes(daemon.imageBackend()));
   router.add(execRoutes(daemon.execBackend()));
   const server = new ApiServer(router, minApiVersion);
-  await server.listen(sock);
-  log.info('API listen on ' + sock, { version: ENGINE_VERSION, runtime: defaultRuntime, dataRoot });
+  for (const w of listen.warnings) log.warn(w);
+  for (const ep of listen.endpoints) {
+    await server.listen(ep);
+    log.info(`API listen on ${ep.kind === 'unix' ? ep.path : `${ep.host}:${ep.port}`}`, { version: ENGINE_VERSION, runtime: defaultRuntime, dataRoot });
+  }
 
   let stopping = false;
   const shutdown = async (sig: string) => {
@@ -310,7 +344,7 @@ async function main(): Promise<void> {
     // Containers keep running under their shims; the next berthd picks them up again.
     await server.close();
     rmSync(pidfile, { force: true });
-    rmSync(sock, { force: true });
+    for (const ep of listen.endpoints) if (ep.kind === 'unix') rmSync(ep.path, { force: true });
     log.info('Daemon shutdown complete');
     process.exit(0);
   };

@@ -147,7 +147,7 @@ export class Daemon implements SystemBackend {
     const runtimes: Record<string, { path: string }> = {};
     for (const [name, path] of Object.entries(rt.runtimes)) runtimes[name] = { path };
     const warnings = [...this.config.warnings];
-    if (!rt.seccomp.available()) warnings.push('WARNING: no default seccomp profile found; containers run without seccomp');
+    if (!rt.seccomp.available()) warnings.push('WARNING: seccomp-profile is "unconfined": containers run without seccomp unless they ask for a profile');
     if (!rt.swapAccounting) warnings.push('WARNING: No swap limit support');
     return {
       ID: this.id,
@@ -209,7 +209,7 @@ export class Daemon implements SystemBackend {
       ContainerdCommit: { ID: '' },
       RuncCommit: { ID: '' },
       InitCommit: { ID: '' },
-      SecurityOptions: rt.seccomp.available() ? ['name=seccomp,profile=builtin'] : [],
+      SecurityOptions: rt.seccomp.available() ? [`name=seccomp,profile=${rt.seccomp.name}`] : [],
       CDISpecDirs: [],
       Warnings: warnings,
     };

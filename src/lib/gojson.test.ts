@@ -62,3 +62,10 @@ test('Go\'s encoding: HTML-safe strings, numbers as written, keys in order or so
   assert.equal(encodeGoJson(v), '{"b":1.50,"a":[1e3,null,true]}');
   assert.equal(encodeGoJson(v, { sortKeys: true }), '{"a":[1e3,null,true],"b":1.50}');
 });
+
+test('JSON nested deeper than Go\'s limit is refused with its message, not a stack overflow', () => {
+  const deep = '{"Extra":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}';
+  assert.throws(() => decodeGo(deep, Host), { message: "invalid character '[' exceeded max depth" });
+  const ok = '{"Extra":' + '['.repeat(999) + ']'.repeat(999) + '}';
+  assert.ok(decodeGo(ok, Host));
+});

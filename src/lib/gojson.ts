@@ -212,7 +212,33 @@ export function goDecoder<T extends GoType>(t: T): GoDecoder<Infer<T>> {
   return { type: t, decode: (text) => decodeGoText(text, t) as Infer<T> | undefined };
 }
 
+/**
+ * The deepest nesting taken. encoding/json allows 10,000; parsing that deep would overflow
+ * the stack here, and no Engine API body comes near 1,000, so that is the limit (Go's message).
+ */
+const MAX_DEPTH = 1_000;
+
+/** Refuses JSON nested deeper than Go accepts, before parsing it recursively. */
+function checkDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) throw invalidParameter(`invalid character '${text[i]}' exceeded max depth`);
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+}
+
 function decodeGoText(text: string, t: GoType): unknown {
+  checkDepth(text);
   let parsed: unknown;
   try {
     parsed = parseKeepingNumbers(text);

@@ -1,6 +1,6 @@
 /**
- * Docker-format seccomp profiles (the format of moby's default profile and of Debian's
- * containers-common /usr/share/containers/seccomp.json) turned into the OCI spec's
+ * Docker-format seccomp profiles (moby's default profile, built in as seccomp-default.ts, and
+ * the profiles users give with --security-opt seccomp=…) turned into the OCI spec's
  * `linux.seccomp` for one container: rules are kept or dropped by architecture and by the
  * container's capabilities, exactly as moby's `profiles/seccomp.setupSeccomp` decides.
  */
@@ -12,51 +12,11 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.ts';
 import { log } from '../lib/log.ts';
 import { invalidParameter } from '../errdefs/index.ts';
+import { DEFAULT_PROFILE } from './seccomp-default.ts';
+import { decodeGo, go } from '../lib/gojson.ts';
 
-export interface OciSeccompArg {
-  index: number;
-  value: number;
-  valueTwo?: number;
-  op: string;
-}
-
-export interface OciSeccompSyscall {
-  names: string[];
-  action: string;
-  errnoRet?: number;
-  args?: OciSeccompArg[];
-}
-
-export interface OciSeccomp {
-  defaultAction: string;
-  defaultErrnoRet?: number;
-  architectures?: string[];
-  syscalls: OciSeccompSyscall[];
-}
-
-interface ProfileFilter {
-  caps?: string[];
-  arches?: string[];
-  minKernel?: string;
-}
-
-interface ProfileSyscall {
-  name?: string;
-  names?: string[];
-  action: string;
-  errnoRet?: number;
-  args?: OciSeccompArg[] | null;
-  includes?: ProfileFilter;
-  excludes?: ProfileFilter;
-}
-
-interface Profile {
-  defaultAction: string;
-  defaultErrnoRet?: number;
-  archMap?: { architecture: string; subArchitectures?: string[] }[];
-  architectures?: string[];
-  syscalls?: ProfileSyscall[];
-}
+export type { OciSeccomp, OciSeccompArg, OciSeccompSyscall, Profile, ProfileFilter, ProfileSyscall } from './seccomp-types.ts';
+import type { OciSeccomp, OciSeccompSyscall, Profile, ProfileFilter, ProfileSyscall } from './seccomp-types.ts';
 
 /** Go's GOARCH for this machine, which docker's profiles use in `arches`. */
 export function goArch(): string {
@@ -90,17 +50,65 @@ function kernelAtLeast(min: string): boolean {
   return kernel[0] > wmaj || (kernel[0] === wmaj && (kernel[1] ?? 0) >= wmin);
 }
 
+/** moby's types.Seccomp, decoded as dockerd decodes a profile (encoding/json). */
+const FilterType = go.struct('seccomp.Filter', { caps: go.slice(go.string), arches: go.slice(go.string), minKernel: go.named('seccomp.KernelVersion') });
+const ProfileType = go.struct('seccomp.Seccomp', {
+  defaultAction: go.named('specs.LinuxSeccompAction'),
+  defaultErrnoRet: go.uint,
+  architectures: go.slice(go.string),
+  archMap: go.slice(go.struct('seccomp.Architecture', { architecture: go.string, subArchitectures: go.slice(go.string) })),
+  syscalls: go.slice(go.struct('seccomp.Syscall', {
+    names: go.slice(go.string),
+    action: go.named('specs.LinuxSeccompAction'),
+    errnoRet: go.uint,
+    args: go.slice(go.struct('specs.LinuxSeccompArg', { index: go.uint, value: go.uint64, valueTwo: go.uint64, op: go.named('specs.LinuxSeccompOperator') })),
+    name: go.string,
+    comment: go.string,
+    includes: FilterType,
+    excludes: FilterType,
+  })),
+});
+
+const ACTIONS = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_NOTIFY']);
+const OPS = new Set(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']);
+
+/** Parses a docker-format profile and checks it as moby does, so a bad one fails at create. */
 export function parseProfile(text: string): Profile {
-  let p: unknown;
+  let p;
   try {
-    p = JSON.parse(text);
+    p = decodeGo(text, ProfileType);
   } catch (e) {
-    throw invalidParameter(`decoding seccomp profile failed: ${(e as Error).message}`, e);
+    throw invalidParameter(`decoding seccomp profile failed: ${(e as Error).message.replace(/^invalid JSON: /, '')}`, e);
   }
-  if (!p || typeof p !== 'object' || typeof (p as Profile).defaultAction !== 'string') {
-    throw invalidParameter('decoding seccomp profile failed: missing defaultAction');
+  const bad = (why: string) => invalidParameter(`decoding seccomp profile failed: ${why}`);
+  if (!p || !p.defaultAction) throw bad('the profile has no defaultAction');
+  if (!ACTIONS.has(p.defaultAction)) throw bad(`unknown action ${JSON.stringify(p.defaultAction)}`);
+  if (p.archMap?.length && p.architectures?.length) throw bad("both 'architectures' and 'archMap' are specified in the seccomp profile, use either 'architectures' or 'archMap'");
+  const syscalls: ProfileSyscall[] = [];
+  for (const c of p.syscalls ?? []) {
+    if (c.name && c.names?.length) throw bad("use either 'name' or 'names'");
+    if (!c.action || !ACTIONS.has(c.action)) throw bad(`unknown action ${JSON.stringify(c.action ?? '')}`);
+    for (const a of c.args ?? []) if (!a.op || !OPS.has(a.op)) throw bad(`unknown operator ${JSON.stringify(a.op ?? '')}`);
+    const filter = (f: typeof c.includes): ProfileFilter | undefined => (f ? { ...(f.caps ? { caps: f.caps } : {}), ...(f.arches ? { arches: f.arches } : {}), ...(f.minKernel ? { minKernel: f.minKernel } : {}) } : undefined);
+    const inc = filter(c.includes);
+    const exc = filter(c.excludes);
+    syscalls.push({
+      ...(c.names ? { names: c.names } : {}),
+      ...(c.name ? { name: c.name } : {}),
+      action: c.action,
+      ...(c.errnoRet !== undefined ? { errnoRet: c.errnoRet } : {}),
+      ...(c.args?.length ? { args: c.args.map((a) => ({ index: a.index ?? 0, value: a.value ?? 0, valueTwo: a.valueTwo ?? 0, op: a.op! })) } : {}),
+      ...(inc ? { includes: inc } : {}),
+      ...(exc ? { excludes: exc } : {}),
+    });
   }
-  return p as Profile;
+  return {
+    defaultAction: p.defaultAction,
+    ...(p.defaultErrnoRet !== undefined ? { defaultErrnoRet: p.defaultErrnoRet } : {}),
+    ...(p.architectures ? { architectures: p.architectures } : {}),
+    ...(p.archMap ? { archMap: p.archMap.map((m) => ({ architecture: m.architecture ?? '', subArchitectures: m.subArchitectures ?? [] })) } : {}),
+    syscalls,
+  };
 }
 
 /** Builds the OCI seccomp section for a container with capability set `caps` (CAP_ names). */
@@ -134,38 +142,59 @@ export function toOciSeccomp(profile: Profile, caps: string[]): OciSeccomp {
   return out;
 }
 
-/** Loads and caches the default profile; undefined when none is installed. */
+/**
+ * The daemon's seccomp profiles: its default (docker's, built in; or one loaded from a file at
+ * start, which must parse or berthd does not start; or none when set to "unconfined") and the
+ * per-container profiles of `--security-opt seccomp=…`, each turned into OCI seccomp once per
+ * capability set.
+ */
 export class SeccompProfiles {
-  private readonly path: string;
-  private profile: Profile | null | undefined;
+  /** What `info` reports: "builtin", the file, or "unconfined". */
+  readonly name: string;
+  private readonly base: Profile | undefined;
   private readonly cache = new Map<string, OciSeccomp>();
 
-  constructor(path: string) {
-    this.path = path;
+  private constructor(name: string, base: Profile | undefined) {
+    this.name = name;
+    this.base = base;
   }
 
-  available(): boolean {
-    return this.load() !== null;
-  }
-
-  private load(): Profile | null {
-    if (this.profile === undefined) {
-      try {
-        this.profile = parseProfile(readFileSync(this.path, 'utf8'));
-      } catch {
-        this.profile = null;
-      }
+  /**
+   * From the daemon's `seccomp-profile` setting: unset or "builtin" is docker's profile,
+   * "unconfined" none, anything else a file that must exist and parse (the error names it).
+   */
+  static fromSetting(setting: string | undefined): SeccompProfiles {
+    if (setting === undefined || setting === '' || setting === 'builtin') return new SeccompProfiles('builtin', DEFAULT_PROFILE);
+    if (setting === 'unconfined') return new SeccompProfiles('unconfined', undefined);
+    let text: string;
+    try {
+      text = readFileSync(setting, 'utf8');
+    } catch (e) {
+      throw invalidParameter(`opening seccomp profile (${setting}) failed: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, e);
     }
-    return this.profile;
+    try {
+      return new SeccompProfiles(setting, parseProfile(text));
+    } catch (e) {
+      throw invalidParameter(`loading seccomp profile (${setting}) failed: ${(e as Error).message}`, e);
+    }
   }
 
-  forCaps(caps: string[]): OciSeccomp | undefined {
-    const p = this.load();
-    if (!p) return undefined;
-    const key = [...caps].sort().join(',');
+  /** False when the daemon runs containers without seccomp by default ("unconfined"). */
+  available(): boolean {
+    return this.base !== undefined;
+  }
+
+  /**
+   * The OCI seccomp section for a container with capabilities `caps`: from its own profile
+   * (the JSON of `--security-opt seccomp=`) or the daemon's; undefined for none.
+   */
+  forCaps(caps: string[], custom?: string): OciSeccomp | undefined {
+    const profile = custom === undefined ? this.base : parseProfile(custom);
+    if (!profile) return undefined;
+    const key = `${custom === undefined ? '' : createHash('sha256').update(custom).digest('hex')}|${[...caps].sort().join(',')}`;
     let s = this.cache.get(key);
     if (!s) {
-      s = toOciSeccomp(p, caps);
+      s = toOciSeccomp(profile, caps);
       this.cache.set(key, s);
     }
     return s;

@@ -28,6 +28,15 @@ export interface ShimLaunchOptions {
   execProcess?: string;
   overlay?: { target: string; data: string; cwd: string };
   oomFile?: string;
+  /**
+   * Read-only paths whose mount flags the shim makes match runc's (nosuid, nodev, noexec
+   * kept) before the start; given for crun, which only adds ro. Also drops a dangling /dev/core.
+   */
+  roPaths?: string[];
+  /** The container's OOM score: the shim takes it before starting the runtime. */
+  oomScoreAdj?: number;
+  /** --ipc shareable: the shim mounts a tmpfs of `size` bytes here before create, unmounts it at exit. */
+  shm?: { path: string; size: number };
 }
 
 export interface ExitInfo {
@@ -65,6 +74,9 @@ function launchArgs(o: ShimLaunchOptions): string[] {
   if (o.execProcess) a.push('--exec-process', o.execProcess);
   if (o.overlay) a.push('--overlay-target', o.overlay.target, '--overlay-data', o.overlay.data, '--overlay-cwd', o.overlay.cwd);
   if (o.oomFile) a.push('--oom-file', o.oomFile);
+  if (o.roPaths) a.push('--ro-paths', o.roPaths.join(':'));
+  if (o.shm) a.push('--shm-path', o.shm.path, '--shm-size', String(o.shm.size));
+  if (o.oomScoreAdj !== undefined) a.push('--oom-score-adj', String(o.oomScoreAdj));
   return a;
 }
 

@@ -3,7 +3,10 @@
  * createSpec) with composable options applied to it. Data in, data out: nothing here
  * touches the file system or the runtime.
  */
+import { readFileSync } from 'node:fs';
 import type { OciSeccomp } from './seccomp.ts';
+import { hostDevices, type OciDevice, type OciDeviceRule } from './devices.ts';
+export type { OciDeviceRule } from './devices.ts';
 
 export interface OciMount {
   destination: string;
@@ -12,13 +15,6 @@ export interface OciMount {
   options?: string[];
 }
 
-export interface OciDeviceRule {
-  allow: boolean;
-  type?: 'a' | 'c' | 'b';
-  major?: number;
-  minor?: number;
-  access?: string;
-}
 
 export interface OciResources {
   devices?: OciDeviceRule[];
@@ -50,6 +46,7 @@ export interface OciSpec {
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
+    devices?: OciDevice[];
     resources: OciResources;
     cgroupsPath?: string;
     seccomp?: OciSeccomp;
@@ -68,6 +65,9 @@ export const DEFAULT_CAPS = [
   'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
+/** Kernel numbers of ALL_CAPS, in its order. */
+const CAP_NUMBERS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40];
+
 export const ALL_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
   'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
@@ -78,6 +78,23 @@ export const ALL_CAPS = [
   'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
   'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
+
+/**
+ * The capabilities berthd can grant: those of ALL_CAPS in its own bounding set (a sandboxed
+ * host may withhold some, CAP_SYS_RESOURCE say). --privileged and --cap-add ALL mean these;
+ * asking the runtime for more fails the start with "capset: Operation not permitted".
+ */
+export const GRANTABLE_CAPS: readonly string[] = (() => {
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (!m) return ALL_CAPS;
+    const bnd = BigInt(`0x${m[1]}`);
+    return ALL_CAPS.filter((_, i) => (bnd >> BigInt(CAP_NUMBERS[i])) & 1n);
+  } catch {
+    return ALL_CAPS;
+  }
+})();
+
 
 export const DEFAULT_MASKED_PATHS = [
   '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys',
@@ -190,13 +207,15 @@ export const withShmSize = (bytes: number): SpecOpt => (s) => {
   if (shm && bytes > 0) shm.options = [...(shm.options ?? []).filter((o) => !o.startsWith('size=')), `size=${Math.floor(bytes / 1024)}k`];
 };
 
+/** Always explicit, as dockerd sets it: otherwise the container inherits the daemon's score. */
 export const withOomScoreAdj = (adj: number): SpecOpt => (s) => {
-  if (adj) s.process.oomScoreAdj = adj;
+  s.process.oomScoreAdj = adj;
 };
 
-/** --privileged: every capability, all devices, no masked paths, no seccomp, rw /sys. */
+/** --privileged: every capability, the host's devices, no masked paths, no seccomp, rw /sys. */
 export const withPrivileged = (): SpecOpt => (s) => {
-  s.process.capabilities = { bounding: [...ALL_CAPS], effective: [...ALL_CAPS], permitted: [...ALL_CAPS] };
+  s.process.capabilities = { bounding: [...GRANTABLE_CAPS], effective: [...GRANTABLE_CAPS], permitted: [...GRANTABLE_CAPS] };
+  s.linux.devices = hostDevices();
   s.linux.resources.devices = [{ allow: true, access: 'rwm' }];
   s.linux.maskedPaths = [];
   s.linux.readonlyPaths = [];

@@ -10,6 +10,8 @@ import { parseSignal } from '../../lib/signal.ts';
 import { EndpointSettingsType, HealthConfigType, type ContainerConfigInput, type HostConfigInput, type NetworkingConfigInput } from '../server/bodies.ts';
 import { isSet } from './fields.ts';
 import { parseSecurityOpts } from './security.ts';
+import { capabilities } from './spec.ts';
+import { deviceMappings } from '../../runtime/devices.ts';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/spec.ts';
 
 const MIN_MEMORY = 6 * 1024 * 1024;
@@ -115,11 +117,9 @@ const LOG_OPTS_APPLIED = new Set(['max-size', 'max-file']);
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 const DEVICE_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
 
-/** host | private | '' for namespace modes; `container:<name>` is not supported yet. */
-function namespaceMode(field: string, what: string, v: string, allowed: string[]): string {
-  if (v.startsWith('container:')) {
-    throw invalidParameter(`HostConfig.${field} is not supported by Berth yet (sharing another container's ${what} namespace); the container was not created`);
-  }
+/** The namespace modes docker takes: `allowed`, or `container:NAME` (joined at start). */
+function namespaceMode(what: string, v: string, allowed: string[]): string {
+  if (v.startsWith('container:') && v.length > 'container:'.length) return v;
   if (!allowed.includes(v)) throw invalidParameter(`invalid ${what} mode: ${v}`);
   return v;
 }
@@ -128,9 +128,7 @@ function networkMode(v: string | undefined): string {
   const m = v || 'default';
   if (m === 'default' || m === 'bridge') return 'bridge';
   if (m === 'none' || m === 'host') return m;
-  if (m.startsWith('container:')) {
-    throw invalidParameter('HostConfig.NetworkMode is not supported by Berth yet (sharing another container\'s network namespace); the container was not created');
-  }
+  if (m.startsWith('container:') && m.length > 'container:'.length) return m;
   // At create, not at start as dockerd does: nothing is left half-made, and the docker CLI
   // does not take a 404 here for a missing image to pull.
   throw invalidParameter(`network ${m} not found`);
@@ -237,10 +235,11 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
   if (shmSize < 0) throw invalidParameter('SHM size can not be less than 0');
 
   const network = networkMode(h.NetworkMode);
-  const ipc = namespaceMode('IpcMode', 'IPC', h.IpcMode || 'private', ['private', 'shareable', 'none', 'host']);
-  const pid = namespaceMode('PidMode', 'PID', h.PidMode ?? '', ['', 'host']);
-  const uts = namespaceMode('UTSMode', 'UTS', h.UTSMode ?? '', ['', 'host']);
-  if (uts === 'host' && config?.Hostname) throw invalidParameter('conflicting options: hostname and the UTS mode');
+  const ipc = namespaceMode('IPC', h.IpcMode || 'private', ['private', 'shareable', 'none', 'host']);
+  const pid = namespaceMode('PID', h.PidMode ?? '', ['', 'host']);
+  const uts = namespaceMode('UTS', h.UTSMode ?? '', ['', 'host']);
+  if (uts !== '' && config?.Hostname) throw invalidParameter('conflicting options: hostname and the UTS mode');
+  if (network.startsWith('container:') && config?.Hostname) throw invalidParameter('conflicting options: hostname and the network mode');
   if (h.UsernsMode && h.UsernsMode !== 'host') {
     throw invalidParameter('HostConfig.UsernsMode is not supported by Berth yet (user namespace remapping); the container was not created');
   }
@@ -255,6 +254,9 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
     if (!DEVICE_RULE.test(r)) throw invalidParameter(`invalid device cgroup format '${r}'`);
   }
   if (h.Init && !d.initPath) throw invalidParameter('HostConfig.Init: no init binary is installed (install tini: apt-get install tini); the container was not created');
+  capabilities(h.CapAdd ?? null, h.CapDrop ?? null); // unknown or ungrantable ones fail here, at create
+  const devices = (h.Devices ?? []).map((m) => ({ PathOnHost: m.PathOnHost ?? '', PathInContainer: m.PathInContainer ?? '', CgroupPermissions: m.CgroupPermissions ?? '' }));
+  deviceMappings(devices); // a path that is no device fails here
   const privileged = h.Privileged ?? false;
   const defaultPaths = (list: readonly string[]) => (privileged || security.systemPathsUnconfined ? null : [...list]);
 
@@ -311,7 +313,7 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
     CpuRealtimeRuntime: h.CpuRealtimeRuntime ?? 0,
     CpusetCpus: h.CpusetCpus ?? '',
     CpusetMems: h.CpusetMems ?? '',
-    Devices: (h.Devices as HostConfig['Devices'] | undefined) ?? null,
+    Devices: h.Devices ? devices : null,
     DeviceCgroupRules: h.DeviceCgroupRules ?? null,
     DeviceRequests: h.DeviceRequests ?? null,
     ...(kernelTcp ? { KernelMemoryTCP: kernelTcp } : {}),

@@ -21,7 +21,7 @@ const noop = (why: string): FieldPolicy => ({ noop: why });
 
 const VOLUMES = 'volumes and mounts (a later issue)';
 const PORTS = 'published ports (the networking issue)';
-const DEVICES = 'devices (a later issue)';
+const DEVICES = 'device requests (GPUs)';
 const HEALTH = 'health checks (a later issue)';
 
 /** Keyed by the wire path: `Hostname`, `HostConfig.Binds`, `NetworkingConfig.EndpointsConfig`. */
@@ -55,7 +55,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.Binds': refused(VOLUMES),
   'HostConfig.ContainerIDFile': noop('the client writes the file; dockerd only records the name'),
   'HostConfig.LogConfig': applied,
-  'HostConfig.NetworkMode': applied,
+  'HostConfig.NetworkMode': applied, // bridge (loopback only until networks land), none, host, container:NAME
   'HostConfig.PortBindings': refused(PORTS),
   'HostConfig.RestartPolicy': applied,
   'HostConfig.AutoRemove': applied,
@@ -104,7 +104,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.CpuRealtimeRuntime': refused('real-time CPU scheduling'),
   'HostConfig.CpusetCpus': applied,
   'HostConfig.CpusetMems': applied,
-  'HostConfig.Devices': refused(DEVICES),
+  'HostConfig.Devices': applied,
   'HostConfig.DeviceCgroupRules': applied,
   'HostConfig.DeviceRequests': refused(DEVICES),
   'HostConfig.KernelMemory': noop('deprecated; moby discards it (with a warning)'),

@@ -5,10 +5,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { invalidParameter } from '../../errdefs/index.ts';
+import { parseProfile } from '../../runtime/seccomp.ts';
 
 export interface SecurityOptions {
   noNewPrivileges: boolean;
-  seccomp: 'default' | 'unconfined';
+  /** The daemon's profile, none, or the container's own (the profile's JSON, as the CLI sends it). */
+  seccomp: 'default' | 'unconfined' | { profile: string };
   /** systempaths=unconfined: no masked or read-only /proc and /sys paths. */
   systemPathsUnconfined: boolean;
 }
@@ -54,9 +56,13 @@ export function parseSecurityOpts(opts: readonly string[] | null | undefined): S
         break;
       }
       case 'seccomp':
+        // The docker CLI sends a profile's content, not its path (it reads the file itself).
         if (value === 'unconfined') out.seccomp = 'unconfined';
         else if (value === 'builtin' || value === '') out.seccomp = 'default';
-        else throw invalidParameter(`HostConfig.SecurityOpt: custom seccomp profiles are not supported by Berth yet (seccomp=unconfined and seccomp=builtin are); the container was not created`);
+        else {
+          parseProfile(value);
+          out.seccomp = { profile: value };
+        }
         break;
       case 'systempaths':
         if (value !== 'unconfined') throw invalidParameter(`invalid --security-opt 2: ${JSON.stringify(opt)}`);

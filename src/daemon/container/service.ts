@@ -27,7 +27,7 @@ import type { ImageService } from '../images/service.ts';
 import { Container, newState, type ContainerRecord, type WaitCondition } from './container.ts';
 import { ContainerStore } from './store.ts';
 import { checkNetworkingConfig, decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
-import { containerSpec } from './spec.ts';
+import { containerSpec, type NamespaceKind } from './spec.ts';
 import { lookupUser } from './user.ts';
 import { daemonLimits, hasSysResource } from '../../lib/rlimits.ts';
 
@@ -122,6 +122,7 @@ export class ContainerService {
     }, warnings, req);
     checkNetworkingConfig(req.NetworkingConfig, hostConfig.NetworkMode);
     checkUlimits(hostConfig.Ulimits ?? []);
+    this.checkNamespaceDonors(hostConfig);
     // The image cannot be deleted (rmi, prune) between here and the container's record.
     const found = this.images.lookup(user.Image);
     const releaseImage = await this.images.usage.lock(found.rec.id);
@@ -286,7 +287,12 @@ export class ContainerService {
       const layerDirs = await this.images.snapshots.layerDirs(c.id);
       const user = await lookupUser(layerDirs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
       const mount = await this.images.snapshots.mountFor(c.id);
+      const joins = this.namespaceJoins(rec);
+      this.shareNetworkFiles(rec);
+      const shm = await this.shmFor(rec);
       const spec = containerSpec(rec, user, {
+        joins,
+        ...(shm ? { shm: shm.source } : {}),
         rootfs: mount.target,
         cgroupParent: this.rt.cgroupParent,
         seccomp: this.rt.seccomp,
@@ -316,6 +322,9 @@ export class ContainerService {
         stdinOnce: rec.Config.StdinOnce,
         overlay: mount,
         oomFile: this.oomFile(spec.linux.cgroupsPath ?? ''),
+        ...(rec.Runtime === 'crun' ? { roPaths: spec.linux.readonlyPaths ?? [] } : {}),
+        ...(shm?.own ? { shm: { path: shm.source, size: rec.HostConfig.ShmSize } } : {}),
+        oomScoreAdj: rec.HostConfig.OomScoreAdj,
       });
       const t2 = performance.now();
       const shim = new ShimClient(shimDir);
@@ -341,6 +350,70 @@ export class ContainerService {
       await rm(shimDir, { recursive: true, force: true }).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The namespaces a container shares with another (`--pid/--ipc/--uts/--network
+   * container:NAME`): that container must be running, as in docker.
+   */
+  private namespaceJoins(rec: ContainerRecord): Partial<Record<NamespaceKind, string>> {
+    const out: Partial<Record<NamespaceKind, string>> = {};
+    const modes: [NamespaceKind, string, string][] = [
+      ['pid', rec.HostConfig.PidMode, 'PID'], ['ipc', rec.HostConfig.IpcMode, 'IPC'],
+      ['uts', rec.HostConfig.UTSMode, 'UTS'], ['network', rec.HostConfig.NetworkMode, 'network'],
+    ];
+    for (const [kind, mode, what] of modes) {
+      if (!mode.startsWith('container:')) continue;
+      const target = this.store.get(mode.slice('container:'.length));
+      if (!target.running || !target.state.Pid) throw conflict(`cannot join ${what} of a non running container: ${target.id}`);
+      if (kind === 'ipc' && !['shareable', 'host'].includes(target.rec.HostConfig.IpcMode)) {
+        throw conflict(`container ${target.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+      }
+      out[kind] = `/proc/${target.state.Pid}/ns/${kind === 'network' ? 'net' : kind}`;
+    }
+    return out;
+  }
+
+  /**
+   * A `container:NAME` mode must name a container that exists (it must run only at start).
+   * Refused as a bad parameter: the docker CLI would take a 404 for a missing image.
+   */
+  private checkNamespaceDonors(h: ContainerRecord['HostConfig']): void {
+    for (const mode of [h.PidMode, h.IpcMode, h.UTSMode, h.NetworkMode]) {
+      if (!mode.startsWith('container:')) continue;
+      const name = mode.slice('container:'.length);
+      if (!this.store.tryGet(name)) throw invalidParameter(`No such container: ${name}`);
+    }
+  }
+
+  /**
+   * The host side of /dev/shm: the container's own tmpfs under containers/<id>/mounts/shm when
+   * it is shareable (its shim mounts it), or its IPC donor's.
+   */
+  private async shmFor(rec: ContainerRecord): Promise<{ source: string; own: boolean } | undefined> {
+    const ipc = rec.HostConfig.IpcMode;
+    if (ipc === 'shareable') {
+      const source = join(this.store.dir(rec.ID), 'mounts', 'shm');
+      await mkdir(source, { recursive: true, mode: 0o700 });
+      return { source, own: true };
+    }
+    if (!ipc.startsWith('container:')) return undefined;
+    const donor = this.store.get(ipc.slice('container:'.length)).rec;
+    return { source: donor.HostConfig.IpcMode === 'host' ? '/dev/shm' : join(this.store.dir(donor.ID), 'mounts', 'shm'), own: false };
+  }
+
+  /**
+   * In another container's network namespace, a container uses that container's hostname,
+   * hosts and resolv.conf (moby's initializeNetworkingPaths), recorded as it starts.
+   */
+  private shareNetworkFiles(rec: ContainerRecord): void {
+    if (!rec.HostConfig.NetworkMode.startsWith('container:')) return;
+    const nc = this.store.get(rec.HostConfig.NetworkMode.slice('container:'.length)).rec;
+    rec.HostnamePath = nc.HostnamePath;
+    rec.HostsPath = nc.HostsPath;
+    rec.ResolvConfPath = nc.ResolvConfPath;
+    rec.Config.Hostname = nc.Config.Hostname;
+    rec.Config.Domainname = nc.Config.Domainname;
   }
 
   private runtimePath(name: string): string {

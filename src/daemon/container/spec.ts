@@ -6,13 +6,20 @@ import type { ExecUser } from './user.ts';
 import type { SeccompProfiles } from '../../runtime/seccomp.ts';
 import {
   buildSpec, withCapabilities, withCgroupsPath, withHostname, withMounts, withOomScoreAdj, withPrivileged,
-  withNamespace, withProcess, withResources, withRlimits, withRoot, withSeccomp, withShmSize, DEFAULT_CAPS, ALL_CAPS,
+  withNamespace, withProcess, withResources, withRlimits, withRoot, withSeccomp, withShmSize, DEFAULT_CAPS, ALL_CAPS, GRANTABLE_CAPS,
   type OciDeviceRule, type OciResources, type OciSpec, type SpecOpt,
 } from '../../runtime/spec.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { parseSecurityOpts } from './security.ts';
+import { deviceMappings } from '../../runtime/devices.ts';
+
+export type NamespaceKind = 'pid' | 'ipc' | 'uts' | 'network';
 
 export interface SpecEnv {
+  /** Namespaces joined from another container (`container:NAME` modes): kind → /proc/<pid>/ns path. */
+  joins?: Partial<Record<NamespaceKind, string>>;
+  /** The host directory mounted as /dev/shm (--ipc shareable, or the donor's for container:NAME). */
+  shm?: string;
   rootfs: string;
   cgroupParent: string;
   seccomp: SeccompProfiles;
@@ -37,15 +44,21 @@ export function capabilities(add: string[] | null, drop: string[] | null): strin
   for (const c of [...a, ...d]) {
     if (c !== 'ALL' && !ALL_CAPS.includes(c)) throw invalidParameter(`unknown capability: "${c}"`);
   }
-  let caps = a.includes('ALL') ? [...ALL_CAPS] : [...DEFAULT_CAPS];
+  for (const c of a) {
+    if (c !== 'ALL' && !GRANTABLE_CAPS.includes(c)) throw invalidParameter(`capability ${c} cannot be granted: berthd itself does not hold it (it is not in its bounding set)`);
+  }
+  let caps = a.includes('ALL') ? [...GRANTABLE_CAPS] : [...DEFAULT_CAPS];
   if (d.includes('ALL')) caps = [];
   caps = caps.filter((c) => !d.includes(c));
   for (const c of a) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
   return caps;
 }
 
-/** moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM, then the container's own env wins. */
-export function processEnv(rec: ContainerRecord): string[] {
+/**
+ * moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM, then the container's own env wins;
+ * and HOME from the user's passwd entry ("/" without one) when the env has none, as runc sets it.
+ */
+export function processEnv(rec: ContainerRecord, home = '/'): string[] {
   const base = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${rec.Config.Hostname}`];
   if (rec.Config.Tty) base.push('TERM=xterm');
   const env = [...base];
@@ -56,6 +69,7 @@ export function processEnv(rec: ContainerRecord): string[] {
     if (i >= 0) env[i] = e;
     else env.push(e);
   }
+  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${home}`);
   return env;
 }
 
@@ -107,8 +121,14 @@ function deviceRule(rule: string): OciDeviceRule {
 }
 
 /** The namespace options (host modes, ipc none, private cgroup namespace) and sysctls. */
-function withNamespaces(h: ContainerRecord['HostConfig']): SpecOpt {
+function withNamespaces(h: ContainerRecord['HostConfig'], joins: SpecEnv['joins'], shm: string | undefined): SpecOpt {
   return (s) => {
+    for (const [kind, path] of Object.entries(joins ?? {})) withNamespace(kind, { path })(s);
+    // A shareable IPC namespace's /dev/shm lives on the host, and its joiners mount it too.
+    if (shm) {
+      s.mounts = s.mounts.filter((m) => m.destination !== '/dev/shm');
+      s.mounts.push({ destination: '/dev/shm', type: 'bind', source: shm, options: ['rbind', 'rprivate'] });
+    }
     if (h.NetworkMode === 'host') withNamespace('network', 'host')(s);
     if (h.PidMode === 'host') withNamespace('pid', 'host')(s);
     if (h.UTSMode === 'host') withNamespace('uts', 'host')(s);
@@ -128,11 +148,11 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
   const init = h.Init === true && env.initPath;
   const opts: SpecOpt[] = [
     withRoot(env.rootfs, h.ReadonlyRootfs),
-    // In the host's UTS namespace the runtime may not set a name: the host's is the one.
-    ...(h.UTSMode === 'host' ? [] : [withHostname(rec.Config.Hostname, rec.Config.Domainname)]),
+    // In the host's (or another container's) UTS namespace the runtime may not set a name.
+    ...(h.UTSMode !== '' ? [] : [withHostname(rec.Config.Hostname, rec.Config.Domainname)]),
     withProcess({
       args: init ? [INIT_PATH, '--', rec.Path, ...rec.Args] : [rec.Path, ...rec.Args],
-      env: processEnv(rec),
+      env: processEnv(rec, user.home),
       cwd: rec.Config.WorkingDir || '/',
       terminal: rec.Config.Tty,
       uid: user.uid,
@@ -141,14 +161,14 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
       consoleSize: { height: h.ConsoleSize[0], width: h.ConsoleSize[1] },
     }),
     withCapabilities(caps),
-    withSeccomp(env.seccomp.forCaps(caps)),
+    withSeccomp(security.seccomp === 'unconfined' ? undefined : env.seccomp.forCaps(caps, typeof security.seccomp === 'object' ? security.seccomp.profile : undefined)),
     withMounts([
       { destination: '/etc/resolv.conf', type: 'bind', source: rec.ResolvConfPath, options: ['rbind', 'rprivate', 'rw'] },
       { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate', 'rw'] },
       { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate', 'rw'] },
       ...(init ? [{ destination: INIT_PATH, type: 'bind', source: init, options: ['bind', 'ro'] }] : []),
     ]),
-    withNamespaces(h),
+    withNamespaces(h, env.joins, env.shm),
     withShmSize(h.ShmSize),
     withResources(resources(rec, env.swapAccounting)),
     withCgroupsPath(`${h.CgroupParent || env.cgroupParent}/${rec.ID}`),
@@ -156,12 +176,17 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
     withOomScoreAdj(h.OomScoreAdj),
   ];
   if (h.Privileged) opts.push(withPrivileged());
-  if (security.seccomp === 'unconfined') opts.push(withSeccomp(undefined));
   if (security.noNewPrivileges) opts.push((s) => { s.process.noNewPrivileges = true; });
   opts.push((s) => {
     // The record holds the paths (docker's defaults unless the request gave its own).
     s.linux.maskedPaths = [...(h.MaskedPaths ?? [])];
     s.linux.readonlyPaths = [...(h.ReadonlyPaths ?? [])];
+    if (h.Devices?.length) {
+      const mapped = deviceMappings(h.Devices);
+      const taken = new Set(mapped.devices.map((d) => d.path));
+      s.linux.devices = [...(s.linux.devices ?? []).filter((d) => !taken.has(d.path)), ...mapped.devices];
+      if (!h.Privileged) s.linux.resources.devices = [...(s.linux.resources.devices ?? []), ...mapped.rules];
+    }
     if (h.DeviceCgroupRules?.length && !h.Privileged) s.linux.resources.devices = [...(s.linux.resources.devices ?? []), ...h.DeviceCgroupRules.map(deviceRule)];
     if (h.Annotations) s.annotations = { ...(s.annotations ?? {}), ...h.Annotations };
   });

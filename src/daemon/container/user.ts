@@ -56,7 +56,6 @@ export function resolveUser(spec: string, passwdText: string | undefined, groupT
     name = u.name;
   } else if (userPart === '') {
     uid = 0;
-    home = '/root';
   } else if (isNum(userPart)) {
     uid = Number(userPart);
   } else {
@@ -68,17 +67,18 @@ export function resolveUser(spec: string, passwdText: string | undefined, groupT
     else if (isNum(groupPart)) gid = Number(groupPart);
     else throw invalidParameter(`unable to find group ${groupPart}: no matching entries in group file`);
   }
-  const additional = new Set<number>();
+  // moby's getUser: the primary group, the user's memberships (implicit form only), --group-add.
+  const additional = [gid];
   if (name && groupPart === undefined) {
-    for (const g of groups) if (g.members.includes(name) && g.gid !== gid) additional.add(g.gid);
+    for (const g of groups) if (g.members.includes(name)) additional.push(g.gid);
   }
   for (const ga of groupAdd) {
     const g = groups.find((e) => e.name === ga || (isNum(ga) && e.gid === Number(ga)));
-    if (g) additional.add(g.gid);
-    else if (isNum(ga)) additional.add(Number(ga));
+    if (g) additional.push(g.gid);
+    else if (isNum(ga)) additional.push(Number(ga));
     else throw invalidParameter(`Unable to find group ${ga}: no matching entries in group file`);
   }
-  return { uid, gid, additionalGids: [...additional], home };
+  return { uid, gid, additionalGids: additional, home };
 }
 
 /** Reads `path` from the topmost layer directory that has it (no whiteout handling needed for /etc files in practice). */
@@ -100,7 +100,7 @@ export async function lookupUser(layerDirs: string[], spec: string, groupAdd: st
     const [uid, gid] = spec.split(':').map(Number);
     const passwd = await readFromLayers(layerDirs, 'etc/passwd');
     const home = passwd ? parsePasswd(passwd).find((e) => e.uid === uid)?.home : undefined;
-    return { uid, gid, additionalGids: [], home: home || '/' };
+    return { uid, gid, additionalGids: [gid], home: home || '/' };
   }
   const [passwd, group] = await Promise.all([readFromLayers(layerDirs, 'etc/passwd'), readFromLayers(layerDirs, 'etc/group')]);
   return resolveUser(spec, passwd, group, groupAdd);

@@ -15,7 +15,7 @@ import { log } from '../../lib/log.ts';
 import { frame } from '../../lib/stdcopy.ts';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../lib/escape.ts';
 import { isShimGone, launchShim, runtimeErrorExitCode, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
-import { ALL_CAPS, type OciProcess } from '../../runtime/spec.ts';
+import { GRANTABLE_CAPS, type OciProcess } from '../../runtime/spec.ts';
 import type { ContainerService } from '../container/service.ts';
 import { joinStreams } from '../container/streams.ts';
 import type { ExecCreateInput } from '../server/bodies.ts';
@@ -147,6 +147,12 @@ export class ExecService {
       else env.push(kv);
     }
     const user = e.config.User ? await lookupUser(await target.layerDirs(), e.config.User) : undefined;
+    // HOME follows the exec's user unless the container or the exec set one (runc's rule).
+    if (user && ![...(target.container.rec.Config.Env ?? []), ...(e.config.Env ?? [])].some((kv) => kv.startsWith('HOME='))) {
+      const i = env.findIndex((kv) => kv.startsWith('HOME='));
+      if (i >= 0) env[i] = `HOME=${user.home}`;
+      else env.push(`HOME=${user.home}`);
+    }
     const proc: OciProcess = {
       ...p,
       terminal: e.config.Tty,
@@ -154,7 +160,7 @@ export class ExecService {
       env,
       cwd: e.config.WorkingDir || p.cwd,
       ...(user ? { user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) } } : {}),
-      ...(e.config.Privileged ? { capabilities: { bounding: [...ALL_CAPS], effective: [...ALL_CAPS], permitted: [...ALL_CAPS] } } : {}),
+      ...(e.config.Privileged ? { capabilities: { bounding: [...GRANTABLE_CAPS], effective: [...GRANTABLE_CAPS], permitted: [...GRANTABLE_CAPS] } } : {}),
     };
     delete proc.consoleSize;
     if (e.config.Tty && consoleSize && consoleSize[0] > 0 && consoleSize[1] > 0) proc.consoleSize = { height: consoleSize[0], width: consoleSize[1] };
@@ -186,6 +192,7 @@ export class ExecService {
         stdin: e.config.AttachStdin && !opts.detach,
         stdinOnce: e.config.AttachStdin && !opts.detach,
         execProcess: join(e.stateDir, 'process.json'),
+        oomScoreAdj: target.container.rec.HostConfig.OomScoreAdj,
       });
     } catch (err) {
       e.exitCode = 126;

@@ -25,6 +25,10 @@ export type Handler = (ctx: Ctx) => Promise<void>;
 
 const MAX_JSON = 8 * 1024 * 1024;
 
+/** Marks the error of a body refused for its size (the server closes such connections). */
+export const TOO_LARGE = Symbol.for('berth.requestTooLarge');
+const tooLarge = () => Object.assign(invalidParameter('request body too large'), { [TOO_LARGE]: true });
+
 /** docker's BoolValue: "", "0", "no", "false", "none" are false; anything else true. */
 export function boolValue(q: URLSearchParams, key: string): boolean {
   const v = q.get(key);
@@ -66,11 +70,12 @@ export function parseFilters(q: URLSearchParams): Map<string, string[]> {
 /** Reads the request body (up to a limit); on upgraded connections, from the raw socket. */
 export async function readBody(ctx: Ctx, limit = MAX_JSON): Promise<Buffer> {
   if (ctx.upgrade) return readUpgradeBody(ctx, limit);
+  if (Number(ctx.req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of ctx.req) {
     size += (c as Buffer).length;
-    if (size > limit) throw invalidParameter('request body too large');
+    if (size > limit) throw tooLarge();
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
@@ -121,7 +126,7 @@ async function readUpgradeBody(ctx: Ctx, limit: number): Promise<Buffer> {
       const len = parseInt(buf.subarray(0, eol).toString('latin1').split(';')[0].trim(), 16);
       if (!Number.isInteger(len) || len < 0) throw invalidParameter('malformed chunked request body');
       size += len;
-      if (size > limit) throw invalidParameter('request body too large');
+      if (size > limit) throw tooLarge();
       await need(eol + 2 + len + 2);
       parts.push(buf.subarray(eol + 2, eol + 2 + len));
       buf = buf.subarray(eol + 2 + len + 2);
@@ -131,7 +136,7 @@ async function readUpgradeBody(ctx: Ctx, limit: number): Promise<Buffer> {
   } else {
     const len = Number(ctx.req.headers['content-length'] ?? 0);
     if (!Number.isSafeInteger(len) || len < 0) throw invalidParameter('invalid Content-Length');
-    if (len > limit) throw invalidParameter('request body too large');
+    if (len > limit) throw tooLarge();
     await need(len);
     body = buf.subarray(0, len);
     buf = buf.subarray(len);

@@ -3,13 +3,14 @@
  * one error path (kind → status in httpstatus.ts), and hijacked connections for streams.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, chown, rm } from 'node:fs/promises';
 import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION, compareVersions } from '../../api/version.ts';
 import { invalidParameter, messageOf, notFound, kindOf } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { statusFromError } from './httpstatus.ts';
-import type { Ctx } from './httputils.ts';
+import { TOO_LARGE, type Ctx } from './httputils.ts';
 import type { Router } from './router.ts';
 
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
@@ -23,9 +24,14 @@ export function commonHeaders(): Record<string, string> {
   };
 }
 
+/** Where the API listens: a Unix socket (mode 0660, owned by `gid`), or TCP, with TLS or not. */
+export type ListenEndpoint =
+  | { kind: 'unix'; path: string; gid?: number }
+  | { kind: 'tcp'; host: string; port: number; tls?: { cert: Buffer; key: Buffer; ca?: Buffer } };
+
 export class ApiServer {
   private readonly router: Router;
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
   private readonly sockets = new Set<Duplex>();
 
   /** The oldest API version answered (the daemon's configured floor). */
@@ -36,9 +42,14 @@ export class ApiServer {
     this.minVersion = minVersion;
   }
 
-  async listen(socketPath: string): Promise<void> {
-    await rm(socketPath, { force: true });
-    const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 });
+  async listen(ep: ListenEndpoint): Promise<void> {
+    const opts = { keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 };
+    // With a CA, clients must present a certificate it signed (dockerd's --tlsverify).
+    const tls = ep.kind === 'tcp' ? ep.tls : undefined;
+    const server: Server = tls
+      // allowHalfOpen: the docker CLI ends its side of a TLS attach (close_notify) and reads on.
+      ? createHttpsServer({ ...opts, allowHalfOpen: true, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) })
+      : createServer(opts);
     // A client may half-close after sending its request; dockerd still answers, so must we
     // (Node's default aborts the request and closes the socket).
     (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
@@ -49,28 +60,33 @@ export class ApiServer {
       if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else sock.destroy();
     });
-    server.on('connection', (s) => {
+    server.on('tlsClientError', (err: Error) => log.debug('TLS handshake failed', { error: err.message }));
+    server.on(tls ? 'secureConnection' : 'connection', (s: Duplex) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
+    if (ep.kind === 'unix') await rm(ep.path, { force: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => {
+      const done = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      // dockerd's backlog: a burst of clients connecting at once is queued, not refused.
+      if (ep.kind === 'unix') server.listen(ep.path, 4096, done);
+      else server.listen(ep.port, ep.host, 4096, done);
     });
-    await chmod(socketPath, 0o660);
-    this.server = server;
+    if (ep.kind === 'unix') {
+      await chmod(ep.path, 0o660);
+      if (ep.gid !== undefined) await chown(ep.path, 0, ep.gid);
+    }
+    this.servers.push(server);
   }
 
   async close(): Promise<void> {
-    const s = this.server;
-    if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      for (const sock of this.sockets) sock.destroy();
-    });
+    const closed = Promise.all(this.servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const sock of this.sockets) sock.destroy();
+    await closed;
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse | undefined, upgrade: { socket: Duplex; head: Buffer } | undefined): Promise<void> {
@@ -108,8 +124,16 @@ export class ApiServer {
       await found.handler(ctx);
     } catch (e) {
       // Read what the client is still sending first: otherwise it may hit a closed socket
-      // while uploading and report a broken pipe instead of our error.
-      if (res && !upgrade && !res.headersSent) await drainRequest(req, 10_000);
+      // while uploading and report a broken pipe instead of our error. A body refused for
+      // its size is not read: the answer goes out at once and the connection closes.
+      if (res && !upgrade && !res.headersSent) {
+        if (isTooLarge(e)) {
+          res.setHeader('Connection', 'close');
+          res.once('finish', () => req.socket.destroy());
+        } else {
+          await drainRequest(req, 10_000);
+        }
+      }
       this.fail(ctx, e);
     } finally {
       conn.off('close', onClose);
@@ -147,6 +171,10 @@ export class ApiServer {
   }
 }
 
+function isTooLarge(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[TOO_LARGE] === true;
+}
+
 /** Discards the rest of a request body (bounded in time). */
 function drainRequest(req: IncomingMessage, timeoutMs: number): Promise<void> {
   if (req.complete || req.readableEnded || req.destroyed) return Promise.resolve();
@@ -163,6 +191,9 @@ function drainRequest(req: IncomingMessage, timeoutMs: number): Promise<void> {
     req.on('close', done);
     req.on('error', done);
     req.unpipe();
+    // A 'readable' listener (an abandoned async iterator) would keep resume() from reading.
+    req.removeAllListeners('readable');
+    req.on('data', () => {});
     req.resume();
   });
 }

@@ -111,6 +111,8 @@ export class ContentStore {
     });
     const src = createReadStream(this.blobPath(digest));
     src.on('error', (e) => check.destroy(notFound(`content ${digest}: not found`, e)));
+    // A reader that stops early destroys the verifier; the file must close with it.
+    check.on('close', () => src.destroy());
     return src.pipe(check);
   }
 

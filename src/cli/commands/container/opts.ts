@@ -41,6 +41,26 @@ function restartPolicy(v: string): HostConfig['RestartPolicy'] {
   return { Name: name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
 }
 
+/** docker's parseDevice: HOST[:CONTAINER][:PERMS], PERMS a mix of r, w and m. */
+function deviceMapping(v: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const parts = v.split(':');
+  if (parts.length > 3) throw new Error(`invalid device specification: ${v}`);
+  const mode = (m: string) => /^[rwm]{1,3}$/.test(m);
+  let perms = 'rwm';
+  let dst = '';
+  if (parts.length === 3) {
+    if (!mode(parts[2])) throw new Error(`bad mode specified: ${parts[2]}`);
+    perms = parts[2];
+    dst = parts[1];
+  } else if (parts.length === 2) {
+    if (mode(parts[1])) perms = parts[1];
+    else dst = parts[1];
+  }
+  const src = parts[0];
+  if (!src.startsWith('/') || (dst && !dst.startsWith('/'))) throw new Error(`bad format for path: ${v}`);
+  return { PathOnHost: src, PathInContainer: dst || src, CgroupPermissions: perms };
+}
+
 function stopSignal(v: string): string {
   parseSignal(v);
   return v;
@@ -77,6 +97,7 @@ export const containerFlags = defineFlags({
   cpusetCpus: { long: 'cpuset-cpus', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
   cpusetMems: { long: 'cpuset-mems', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
   detachKeys: { long: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
+  device: { long: 'device', kind: 'stringArray', help: 'Add a host device to the container', parse: deviceMapping },
   deviceCgroupRule: { long: 'device-cgroup-rule', kind: 'stringArray', help: 'Add a rule to the cgroup allowed devices list' },
   dns: { long: 'dns', kind: 'stringArray', help: 'Set custom DNS servers' },
   dnsOption: { long: 'dns-option', kind: 'stringArray', help: 'Set DNS options' },
@@ -170,6 +191,35 @@ function toLabels(list: string[]): Record<string, string> {
   return out;
 }
 
+/**
+ * --security-opt as docker's CLI passes it on: a seccomp profile is read here and sent as its
+ * compacted JSON (the daemon never opens client paths); `bogus` without = or : is refused.
+ */
+export function securityOpts(list: string[]): string[] {
+  return list.map((opt) => {
+    let sep = opt.indexOf('=');
+    if (sep < 0 && opt !== 'no-new-privileges') {
+      sep = opt.indexOf(':');
+      if (sep < 0) throw new StatusError(125, `Invalid --security-opt: ${JSON.stringify(opt)}`);
+    }
+    const key = sep < 0 ? opt : opt.slice(0, sep);
+    const value = sep < 0 ? '' : opt.slice(sep + 1);
+    if (key !== 'seccomp' || value === 'unconfined' || value === 'builtin') return opt;
+    let text: string;
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new StatusError(125, `opening seccomp profile (${value}) failed: open ${value}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    }
+    try {
+      return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+    } catch (e) {
+      throw new StatusError(125, `compacting json for seccomp profile (${value}) failed: ${(e as Error).message}`);
+    }
+  });
+}
+
 /** KEY=VALUE options (--sysctl, --annotation), as docker's MapOpts. */
 function keyValues(list: string[], what: string): Record<string, string> | undefined {
   if (!list.length) return undefined;
@@ -212,7 +262,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     ReadonlyRootfs: f.readOnly,
     CapAdd: f.capAdd.length ? f.capAdd : null,
     CapDrop: f.capDrop.length ? f.capDrop : null,
-    SecurityOpt: f.securityOpt.length ? f.securityOpt : null,
+    SecurityOpt: f.securityOpt.length ? securityOpts(f.securityOpt) : null,
     Memory: f.memory ?? 0,
     MemorySwap: f.memorySwap ?? 0,
     MemoryReservation: f.memoryReservation ?? 0,
@@ -246,6 +296,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     UsernsMode: f.userns ?? '',
     CgroupnsMode: f.cgroupns ?? '',
     Isolation: f.isolation ?? '',
+    Devices: f.device,
     DeviceCgroupRules: f.deviceCgroupRule.length ? f.deviceCgroupRule : null,
     ...(f.sysctl.length ? { Sysctls: keyValues(f.sysctl, 'sysctl') } : {}),
     ...(f.annotation.length ? { Annotations: keyValues(f.annotation, 'annotation') } : {}),

@@ -11,7 +11,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { posix } from 'node:path';
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { readTar } from '../../../lib/tar/reader.ts';
 import { TarFormatError } from '../../../lib/tar/header.ts';
@@ -348,17 +348,24 @@ async function drain(src: Readable, timeoutMs = 30_000): Promise<void> {
     src.once('end', done);
     src.once('error', done);
     src.once('close', done);
+    // An abandoned async iterator leaves its 'readable' listener, and resume() does nothing
+    // while one is attached: the rest of the upload would never be read.
+    src.removeAllListeners('readable');
+    src.on('data', () => {});
     src.resume();
   });
 }
 
+/** The first bytes of a stored blob (to tell its compression), read and closed at once. */
 async function readHead(images: ImageService, digest: string): Promise<Buffer> {
-  const s = images.content.openVerified(digest);
-  for await (const c of s) {
-    s.destroy();
-    return c as Buffer;
+  const fh = await open(images.content.blobPath(digest), 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
-  return Buffer.alloc(0);
 }
 
 /** The images an archive describes: docker's manifest.json first, else the OCI index. */
@@ -378,7 +385,7 @@ async function imageEntries(images: ImageService, metadata: Map<string, Buffer>,
       const m = raw as { Config?: unknown; Layers?: unknown; RepoTags?: unknown };
       if (typeof m?.Config !== 'string' || !Array.isArray(m.Layers) || !m.Layers.every((l) => typeof l === 'string')) throw bad(`manifest.json entry ${i} needs Config and Layers`);
       const tags = Array.isArray(m.RepoTags) ? m.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-      for (const t of tags) parseNormalizedNamed(t);
+      for (const t of tags) checkTag(t);
       const layers: string[] = [];
       for (const l of m.Layers as string[]) layers.push((await resolve(l, 'layer')).digest);
       out.push({ config: (await resolve(m.Config, 'config')).digest, layers, tags });
@@ -408,6 +415,7 @@ async function imageEntries(images: ImageService, metadata: Map<string, Buffer>,
     if (!Array.isArray(index?.manifests)) throw bad('index.json has no manifests');
     for (const d of index.manifests) {
       const name = d.annotations?.['io.containerd.image.name'];
+      if (name) checkTag(name);
       const tags = name ? [name] : [];
       await visit(d, tags, 0);
     }
@@ -447,10 +455,19 @@ async function legacyEntries(
   for (const [ref, id] of tags) {
     const e = byV1.get(id);
     if (!e) throw bad(`invalid target ID: ${id}`);
-    parseNormalizedNamed(ref);
+    checkTag(ref);
     e.tags.push(ref);
   }
   return [...byV1.values()];
+}
+
+/**
+ * An archive names its images by tag only (moby: "invalid tag"): a digest it claims would
+ * resolve locally as if pulled, though nothing checked it.
+ */
+function checkTag(t: string): void {
+  const r = parseNormalizedNamed(t);
+  if (r.digest || !r.tag) throw bad(`invalid tag ${JSON.stringify(t)}`);
 }
 
 /** An OCI layout's member for a blob: blobs/<algorithm>/<hex>. */

@@ -1,0 +1,38 @@
+/**
+ * How the CLI reaches the daemon: a Unix socket (`unix:///run/berth/berth.sock`), or TCP
+ * (`tcp://HOST:PORT`), with TLS when asked (--tls, --tlsverify, as docker's CLI: the client
+ * certificate and the CA from the cert path). node:tls is loaded only for a TLS connection.
+ */
+import { createConnection, type Socket } from 'node:net';
+
+export interface ClientTls {
+  /** Check the daemon's certificate against `ca` (--tlsverify); else accept any. */
+  verify: boolean;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** Opens a connection; `ready` is the event after which requests may be written. */
+export type Dialer = () => Promise<{ socket: Socket; ready: 'connect' | 'secureConnect' }>;
+
+export function dialer(host: string, tls?: ClientTls): Dialer {
+  if (host.startsWith('unix://') || host.startsWith('/')) {
+    const path = host.startsWith('/') ? host : host.slice('unix://'.length);
+    return async () => ({ socket: createConnection(path), ready: 'connect' });
+  }
+  const m = /^tcp:\/\/(\[[^\]]*\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
+  if (!m) throw new Error(`unsupported host "${host}": use unix:///path or tcp://HOST:PORT`);
+  const addr = m[1].replace(/^\[|\]$/g, '');
+  const port = Number(m[2] ?? (tls ? 2376 : 2375));
+  if (!tls) return async () => ({ socket: createConnection({ host: addr, port }), ready: 'connect' });
+  return async () => {
+    const { connect } = await import('node:tls');
+    const socket = connect({
+      host: addr, port, servername: /^[\d.:]+$/.test(addr) ? undefined : addr,
+      rejectUnauthorized: tls.verify,
+      ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}),
+    });
+    return { socket, ready: 'secureConnect' };
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * `-H` addresses as dockerd takes them: `unix:///path` (mode 0660, group `berth` by default, as
+ * docker's socket belongs to the `docker` group) and `tcp://HOST:PORT`, which needs TLS with
+ * client certificates unless it is bound to the loopback interface.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { invalidParameter } from '../../errdefs/index.ts';
+import type { ListenEndpoint } from './server.ts';
+
+export const DEFAULT_GROUP = 'berth';
+
+export interface TlsFiles {
+  /** --tls: serve TLS; --tlsverify: and require client certificates signed by the CA. */
+  tls: boolean;
+  verify: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** A group's ID from /etc/group, or undefined. */
+export function groupId(name: string, groupFile = '/etc/group'): number | undefined {
+  if (/^\d+$/.test(name)) return Number(name);
+  for (const line of readFileSync(groupFile, 'utf8').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 3) return Number(f[2]);
+  }
+  return undefined;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+function read(path: string | undefined, what: string): Buffer {
+  if (!path) throw invalidParameter(`--tlsverify needs --${what}`);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw invalidParameter(`could not read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The endpoints of `hosts`, with the warnings to log. Throws for an address that is malformed,
+ * unsupported, or a TCP port open to the network without --tlsverify.
+ */
+export function parseEndpoints(hosts: string[], tls: TlsFiles, group: { name: string; explicit: boolean }): { endpoints: ListenEndpoint[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const endpoints: ListenEndpoint[] = [];
+  let gid: number | undefined;
+  let gidLooked = false;
+  for (const host of hosts) {
+    if (host.startsWith('unix://') || host.startsWith('/')) {
+      const path = host.startsWith('/') ? host : host.slice('unix://'.length);
+      if (!path.startsWith('/')) throw invalidParameter(`invalid host "${host}": the socket path must be absolute`);
+      if (!gidLooked) {
+        gidLooked = true;
+        gid = groupId(group.name);
+        if (gid === undefined) {
+          if (group.explicit) throw invalidParameter(`group ${group.name} not found (create it, or give another with -G)`);
+          warnings.push(`could not change group ${path} to ${group.name}: group ${group.name} not found; the socket is root's only`);
+        }
+      }
+      endpoints.push({ kind: 'unix', path, ...(gid !== undefined ? { gid } : {}) });
+      continue;
+    }
+    const m = /^tcp:\/\/(\[[^\]]*\]|[^:/]*)(?::(\d+))?\/?$/.exec(host);
+    if (!m) throw invalidParameter(`invalid host "${host}": use unix:///path or tcp://HOST:PORT`);
+    const addr = m[1].replace(/^\[|\]$/g, '') || '0.0.0.0';
+    const port = Number(m[2] ?? (tls.tls || tls.verify ? 2376 : 2375));
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidParameter(`invalid host "${host}": bad port`);
+    if (tls.verify || tls.tls) {
+      endpoints.push({
+        kind: 'tcp', host: addr, port,
+        tls: { cert: read(tls.cert, 'tlscert'), key: read(tls.key, 'tlskey'), ...(tls.verify ? { ca: read(tls.ca, 'tlscacert') } : {}) },
+      });
+      if (!tls.verify) warnings.push(`${host} serves TLS without --tlsverify: any client that reaches it has root access on this machine`);
+      continue;
+    }
+    if (!isLoopback(addr)) {
+      throw invalidParameter(`refusing to listen on ${host} without --tlsverify: anyone on the network could take root on this machine (bind to 127.0.0.1, or use --tlsverify)`);
+    }
+    warnings.push('Binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network.');
+    endpoints.push({ kind: 'tcp', host: addr, port });
+  }
+  return { endpoints, warnings };
+}

@@ -1,0 +1,281 @@
+/**
+ * Isolation, side by side: the same probes in a default Berth container and in a default
+ * container of a private dockerd (Debian's docker.io, as the other interop tests start it),
+ * and Berth is never weaker — capabilities, seccomp (keyring, namespaces, clone flags, mount,
+ * bpf, perf, kexec, modules, io_uring), masked and read-only paths with their mount flags,
+ * host processes, the API socket, the OOM score. Then the security options and bad input.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { TestDaemon, DOCKER, ROOT, startPrivateDockerd, type PrivateDockerd } from './harness.ts';
+
+let d: TestDaemon;
+let dockerd: PrivateDockerd | undefined;
+let dir: string;
+
+before(async () => {
+  dir = mkdtempSync('/tmp/bt-iso-');
+  // The probe image: busybox plus a static binary that tries the calls a container must not make.
+  const rootfs = join(dir, 'rootfs');
+  spawnSync('mkdir', ['-p', rootfs]);
+  const bb = spawnSync('sh', ['-c', `sh ${join(ROOT, 'scripts', 'mkbusybox.sh')} | tar -x -C ${rootfs}`]);
+  assert.equal(bb.status, 0, bb.stderr.toString());
+  const cc = spawnSync('gcc', ['-static', '-O1', '-o', join(rootfs, 'probe'), join(ROOT, 'test', 'integration', 'probe.c')], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  spawnSync('tar', ['-C', rootfs, '-cf', join(dir, 'probe.tar'), '.']);
+  d = await TestDaemon.start();
+  const imp = await d.berth(['import', '-c', 'CMD ["sh"]', join(dir, 'probe.tar'), 'probe:1']);
+  assert.equal(imp.code, 0, imp.stderr);
+  dockerd = await startPrivateDockerd(join(dir, 'dockerd'));
+  if (dockerd) {
+    const r = await docker(['import', '-c', 'CMD ["sh"]', join(dir, 'probe.tar'), 'probe:1']);
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+after(async () => {
+  await d?.cleanup();
+  await dockerd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(DOCKER, args, { env: { ...process.env, DOCKER_HOST: dockerd!.host, DOCKER_CONFIG: join(dir, 'docker-config') } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await d.berth(args);
+  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** What the probes see, as "key value" lines. */
+const SURVEY = [
+  '/probe',
+  'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\\t" | sed "s/:/ /"',
+  // Read-only /proc paths and their mount flags.
+  'for p in /proc/bus /proc/fs /proc/irq /proc/sys; do echo "ro$p $(grep " $p " /proc/mounts | cut -d" " -f4 | tr , "\\n" | grep -E "^(ro|nosuid|nodev|noexec)$" | sort | tr "\\n" ,)"; done',
+  // Masked paths read as nothing.
+  'for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /sys/firmware /proc/acpi /proc/scsi; do echo "masked$p $(cat $p 2>/dev/null | head -c 64 | wc -c; ls $p 2>/dev/null | wc -l)" | tr -s " "; done',
+  'echo "processes $(ls -d /proc/[0-9]* | wc -l)"',
+  'echo "oom_score_adj $(cat /proc/self/oom_score_adj)"',
+  'echo "dev_core $(ls /dev/core 2>/dev/null | wc -l)"',
+].join('; ');
+
+function parse(out: string): Map<string, string> {
+  return new Map(out.trim().split('\n').map((l) => {
+    const i = l.indexOf(' ');
+    return [l.slice(0, i), l.slice(i + 1).trim()] as [string, string];
+  }));
+}
+
+test('a default Berth container is no weaker than a default dockerd container, probe by probe', async (t) => {
+  if (!dockerd) return t.skip('dockerd (Debian\'s docker.io) is not installed or did not start');
+  const ours = parse(await ok(['run', '--rm', 'probe:1', 'sh', '-c', SURVEY]));
+  const r = await docker(['run', '--rm', '--network', 'none', 'probe:1', 'sh', '-c', SURVEY]);
+  assert.equal(r.code, 0, r.stderr);
+  const theirs = parse(r.stdout);
+  assert.ok(theirs.size >= 30, `the survey ran in dockerd: ${r.stdout}`);
+  for (const [key, value] of theirs) {
+    assert.ok(ours.has(key), `${key} was probed in Berth`);
+    const mine = ours.get(key)!;
+    if (/^(keyctl|add_key|request_key|unshare_|setns|clone|mount|bpf|perf|kexec|init_module|io_uring|personality|syslog|acct|settimeofday)/.test(key)) {
+      // Refused in dockerd means refused here (the errno may differ: ENOSYS or EPERM).
+      if (value !== '0') assert.notEqual(mine, '0', `${key}: dockerd refuses it (errno ${value}), Berth allowed it`);
+      continue;
+    }
+    if (key === 'processes') {
+      assert.ok(Number(mine) <= Number(value) + 1, `host processes: Berth sees ${mine}, dockerd ${value}`);
+      continue;
+    }
+    assert.equal(mine, value, key);
+  }
+  // The keyring and user namespaces are what Berth got wrong before: check them outright.
+  for (const key of ['keyctl', 'add_key', 'request_key', 'unshare_user', 'clone_newuser', 'setns', 'mount']) assert.notEqual(ours.get(key), '0', key);
+  assert.equal(ours.get('clone3'), '38', 'clone3 fails with ENOSYS, as in docker (so libc falls back to clone)');
+  assert.equal(ours.get('Seccomp'), '2');
+  assert.equal(ours.get('dev_core'), '0', 'no /dev/core link to a /proc/kcore that is not there');
+});
+
+test('the API socket is out of reach and the OOM score is the container\'s, not the daemon\'s', async () => {
+  // Containers get their own score, whatever berthd's (a daemon set to -500 would otherwise
+  // shield them all; lowering needs CAP_SYS_RESOURCE, so the test raises it instead).
+  writeFileSync(`/proc/${d.pid}/oom_score_adj`, '500');
+  try {
+    const s = parse(await ok(['run', '--rm', 'probe:1', 'sh', '-c', `echo "oom $(cat /proc/self/oom_score_adj)"; echo "sock $(ls ${d.sock} /run/berth/berth.sock 2>/dev/null | wc -l)"`]));
+    assert.equal(s.get('oom'), '0');
+    assert.equal(s.get('sock'), '0');
+    const adj = parse(await ok(['run', '--rm', '--oom-score-adj', '300', 'probe:1', 'sh', '-c', 'echo "oom $(cat /proc/self/oom_score_adj)"']));
+    assert.equal(adj.get('oom'), '300');
+    await ok(['run', '-d', '--name', 'oomexec', 'probe:1', 'sleep', '600']);
+    assert.equal((await ok(['exec', 'oomexec', 'cat', '/proc/self/oom_score_adj'])).trim(), '0', 'exec\'d processes too');
+    await ok(['rm', '-f', 'oomexec']);
+  } finally {
+    writeFileSync(`/proc/${d.pid}/oom_score_adj`, '0', { flag: 'w' });
+  }
+});
+
+test('--security-opt: a seccomp profile file is applied (berth and docker CLI), bad ones refused; no-new-privileges; unconfined', async () => {
+  const profile = JSON.parse(readFileSync('/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json', 'utf8')) as { syscalls: { names: string[] }[] };
+  for (const rule of profile.syscalls) rule.names = rule.names.filter((n) => !['mkdir', 'mkdirat'].includes(n));
+  const file = join(dir, 'nomkdir.json');
+  writeFileSync(file, JSON.stringify(profile));
+  for (const cli of ['berth', 'docker'] as const) {
+    const run = (args: string[]) => (cli === 'berth' ? d.berth(args) : d.docker(args));
+    const r = await run(['run', '--rm', '--security-opt', `seccomp=${file}`, 'probe:1', 'sh', '-c', 'mkdir /x && echo made || echo refused']);
+    assert.equal(r.stdout, 'refused\n', `${cli}: ${r.stderr}`);
+    const missing = await run(['run', '--rm', '--security-opt', 'seccomp=/nonexistent.json', 'probe:1', 'true']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /opening seccomp profile \(\/nonexistent.json\) failed/);
+  }
+  assert.equal(await ok(['run', '--rm', 'probe:1', 'mkdir', '/y']), '', 'the default profile allows mkdir');
+  const bad = await d.berth(['run', '--rm', '--security-opt', 'seccomp={"defaultAction":"SCMP_ACT_NOPE"}', 'probe:1', 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /opening seccomp profile|decoding seccomp profile failed/);
+  const status = (opts: string[]) => ok(['run', '--rm', ...opts, 'probe:1', 'sh', '-c', 'grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\\t"']);
+  assert.equal(await status([]), 'NoNewPrivs:0\nSeccomp:2\n');
+  assert.equal(await status(['--security-opt', 'no-new-privileges']), 'NoNewPrivs:1\nSeccomp:2\n');
+  assert.equal(await status(['--security-opt', 'no-new-privileges=false']), 'NoNewPrivs:0\nSeccomp:2\n');
+  assert.equal(await status(['--security-opt', 'seccomp=unconfined']), 'NoNewPrivs:0\nSeccomp:0\n');
+  const sysctlBad = await d.berth(['run', '--rm', '--sysctl', 'kernel.hostname=x', 'probe:1', 'true']);
+  assert.match(sysctlBad.stderr, /sysctl 'kernel.hostname' is not whitelisted/);
+});
+
+test('--privileged, --cap-add/--cap-drop, --read-only, --user with groups and HOME, --device', async () => {
+  const priv = await ok(['run', '--rm', '--privileged', 'probe:1', 'sh', '-c', 'ls /dev | wc -l; grep -c " /proc/sys .*ro," /proc/mounts; /probe | grep "^mount "']);
+  const [devs, roSys, mount] = priv.trim().split('\n');
+  assert.ok(Number(devs) > 20, 'the host\'s devices');
+  assert.equal(roSys, '0', '/proc/sys is writable');
+  assert.equal(mount, 'mount 0', 'mount is allowed');
+  const caps = await ok(['run', '--rm', '--cap-drop', 'ALL', '--cap-add', 'net_raw', '--cap-add', 'CAP_CHOWN', 'probe:1', 'sh', '-c', 'grep CapEff /proc/self/status']);
+  assert.equal(caps.trim(), 'CapEff:\t0000000000002001');
+  const ro = await d.berth(['run', '--rm', '--read-only', 'probe:1', 'touch', '/x']);
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.stderr, /Read-only file system/);
+  for (const u of [['-u', '1000:1000', '--group-add', '27'], ['-u', 'nobody'], ['-u', '0:27']]) {
+    const ours = await ok(['run', '--rm', ...u, 'probe:1', 'sh', '-c', 'id; echo "HOME=$HOME"']);
+    if (dockerd) assert.equal(ours, (await docker(['run', '--rm', '--network', 'none', ...u, 'probe:1', 'sh', '-c', 'id; echo "HOME=$HOME"'])).stdout, `as dockerd: ${u.join(' ')}`);
+    else assert.match(ours, /^uid=/);
+  }
+  // A device the defaults do not allow, with read permission only: opening it to write is refused.
+  const dev = await ok(['run', '--rm', '--device', '/dev/loop-control:/dev/lc:r', 'probe:1', 'sh', '-c', 'ls -l /dev/lc | cut -c1; (echo x > /dev/lc) 2>&1 | grep -c "Operation not permitted"']);
+  assert.equal(dev, 'c\n1\n');
+  const rw = await ok(['run', '--rm', '--device', '/dev/loop-control:/dev/lc', 'probe:1', 'sh', '-c', '(echo x > /dev/lc) 2>&1 | grep -c "Operation not permitted"; true']);
+  assert.equal(rw, '0\n');
+});
+
+test('input that cannot poison state: huge numbers, deep JSON, fake digests in archives, fast refusals, no descriptor leaks, many clients', async () => {
+  const api = (method: string, path: string, body: string | Buffer, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const huge = await api('POST', '/v1.50/containers/create', '{"Image":"probe:1","HostConfig":{"Memory":1180591620717411303424}}');
+  assert.equal(huge.status, 400);
+  assert.match(JSON.parse(huge.body).message, /cannot unmarshal number 1180591620717411303424 into Go struct field HostConfig.HostConfig.Memory of type int64/);
+  const deep = await api('POST', '/v1.50/containers/create', `{"Image":"probe:1","Labels":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`);
+  assert.equal(deep.status, 400);
+  assert.match(JSON.parse(deep.body).message, /exceeded max depth/);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'nothing was created');
+
+  // An archive that claims a digest for its tag is refused: it would resolve as if pulled.
+  const saved = join(dir, 'probe.save.tar');
+  await ok(['save', '-o', saved, 'probe:1']);
+  const x = join(dir, 'x');
+  spawnSync('mkdir', ['-p', x]);
+  spawnSync('tar', ['-C', x, '-xf', saved]);
+  const manifest = JSON.parse(readFileSync(join(x, 'manifest.json'), 'utf8')) as { RepoTags: string[] }[];
+  manifest[0].RepoTags = [`evil/image@sha256:${'0'.repeat(64)}`];
+  writeFileSync(join(x, 'manifest.json'), JSON.stringify(manifest));
+  spawnSync('tar', ['-C', x, '-cf', join(dir, 'fake.tar'), '.']);
+  const fake = await d.berth(['load', '-i', join(dir, 'fake.tar')]);
+  assert.notEqual(fake.code, 0);
+  assert.match(fake.stderr, /invalid tag "evil\/image@sha256:0+"/);
+  assert.notEqual((await d.berth(['image', 'inspect', `evil/image@sha256:${'0'.repeat(64)}`])).code, 0);
+
+  // A bad archive of several hundred KB is refused as soon as it is seen to be bad.
+  const garbage = join(dir, 'garbage.tar');
+  writeFileSync(garbage, Buffer.concat([Buffer.from('not a tar'), Buffer.alloc(600 << 10, 7)]));
+  const refused = await d.berth(['load', '-i', garbage], { timeoutMs: 10_000 });
+  assert.equal(refused.code, 1, 'answered before the 10 s guard (it used to take 30 s)');
+  assert.match(refused.stderr, /invalid archive/);
+
+  // Loading an image already present, again and again, leaks no descriptor.
+  const fds = () => readdirSync(`/proc/${d.pid}/fd`).length;
+  await ok(['load', '-i', saved]);
+  const before = fds();
+  for (let i = 0; i < 15; i++) await ok(['load', '-i', saved]);
+  assert.ok(fds() <= before + 2, `descriptors: ${before} → ${fds()}`);
+
+  // An over-size body is refused at once and its connection closed.
+  const big = await new Promise<string>((resolve) => {
+    const s = connect(d.sock);
+    let text = '';
+    s.on('data', (c: Buffer) => (text += c.toString()));
+    s.on('close', () => resolve(text));
+    s.write(`POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 << 20}\r\n\r\n{`);
+  });
+  assert.match(big, /^HTTP\/1.1 400/);
+  assert.match(big, /request body too large/);
+
+  // A thousand clients at once are all answered.
+  const pings = await Promise.all(Array.from({ length: 1000 }, () => new Promise<number>((resolve) => {
+    const req = request({ socketPath: d.sock, path: '/_ping', agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  })));
+  assert.equal(pings.filter((s) => s === 200).length, 1000);
+  assert.equal((await ok(['version', '--format', '{{.Server.Version}}'])).trim().length > 0, true, 'berthd still answers');
+});
+
+test('the API socket belongs to the berth group; TCP needs TLS with client certificates except on 127.0.0.1', async () => {
+  const gid = spawnSync('getent', ['group', 'berth'], { encoding: 'utf8' }).stdout.split(':')[2];
+  const st = spawnSync('stat', ['-c', '%a %g', d.sock], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(st, `660 ${gid}`);
+  const certs = join(dir, 'certs');
+  spawnSync('mkdir', ['-p', certs]);
+  const sh = (cmd: string) => assert.equal(spawnSync('sh', ['-c', cmd], { cwd: certs }).status, 0, cmd);
+  sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 1 -subj /CN=berth-test-ca');
+  sh('openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=localhost');
+  sh('printf "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n" > s.ext && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server-cert.pem -days 1 -extfile s.ext');
+  sh('openssl req -newkey rsa:2048 -nodes -keyout key.pem -out client.csr -subj /CN=client');
+  sh('printf "extendedKeyUsage=clientAuth\\n" > c.ext && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out cert.pem -days 1 -extfile c.ext');
+  for (const f of readdirSync(certs)) chmodSync(join(certs, f), 0o600);
+  const port = 20000 + (process.pid % 20000);
+  const tcp = await TestDaemon.start({ extraArgs: ['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', join(certs, 'ca.pem'), '--tlscert', join(certs, 'server-cert.pem'), '--tlskey', join(certs, 'server-key.pem')] });
+  try {
+    const tlsArgs = ['--tlsverify', '--tlscacert', join(certs, 'ca.pem'), '--tlscert', join(certs, 'cert.pem'), '--tlskey', join(certs, 'key.pem'), '-H', `tcp://127.0.0.1:${port}`];
+    const v = spawnSync(DOCKER, [...tlsArgs, 'version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: join(dir, 'docker-config') } });
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /berth/);
+    const b = await tcp.berth([...tlsArgs, 'version', '--format', '{{.Server.Version}}']);
+    assert.equal(b.code, 0, b.stderr);
+    copyFileSync(join(certs, 'ca.pem'), join(dir, 'ca-only.pem'));
+    const noCert = await tcp.berth(['--tlsverify', '--tlscacert', join(dir, 'ca-only.pem'), '--tlscert', '/nonexistent', '-H', `tcp://127.0.0.1:${port}`, 'ps']);
+    assert.notEqual(noCert.code, 0);
+    const plain = await tcp.berth(['-H', `tcp://127.0.0.1:${port}`, 'ps']);
+    assert.notEqual(plain.code, 0, 'plain HTTP to the TLS port is an error, not an empty success');
+  } finally {
+    await tcp.cleanup();
+  }
+  await assert.rejects(TestDaemon.start({ extraArgs: ['-H', `tcp://0.0.0.0:${port + 1}`] }), /refusing to listen on tcp:\/\/0.0.0.0:\d+ without --tlsverify/);
+});
