@@ -150,7 +150,7 @@ function checkLogConfig(type: string, opts: Record<string, string>): void {
 function checkSysctls(sysctls: Record<string, string>, network: string, ipc: string): void {
   for (const k of Object.keys(sysctls)) {
     const ipcKey = IPC_SYSCTLS.has(k) || k.startsWith('fs.mqueue.');
-    if (!ipcKey && !k.startsWith('net.')) throw invalidParameter(`sysctl '${k}' is not whitelisted`);
+    if (!ipcKey && !k.startsWith('net.')) throw invalidParameter(`sysctl '${k}' is not allowed: only namespaced sysctls (kernel IPC, fs.mqueue.*, net.*) can be set in a container`);
     if (ipcKey && ipc === 'host') throw invalidParameter(`sysctl '${k}' is not allowed in host IPC namespace`);
     if (k.startsWith('net.') && network === 'host') throw invalidParameter(`sysctl '${k}' is not allowed in host network namespace`);
   }

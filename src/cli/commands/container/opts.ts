@@ -41,6 +41,14 @@ function restartPolicy(v: string): HostConfig['RestartPolicy'] {
   return { Name: name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
 }
 
+/** docker's opts.ValidateSysctl: namespaced sysctls only (IPC ones, fs.mqueue.*, net.*). */
+function sysctlOpt(v: string): string {
+  const [key, value] = v.split('=');
+  const ipc = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'];
+  if (value === undefined || !(ipc.includes(key) || key.startsWith('net.') || key.startsWith('fs.mqueue.'))) throw new Error(`sysctl '${v}' is not allowed`);
+  return v;
+}
+
 /** docker's parseDevice: HOST[:CONTAINER][:PERMS], PERMS a mix of r, w and m. */
 function deviceMapping(v: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
   const parts = v.split(':');
@@ -139,7 +147,7 @@ export const containerFlags = defineFlags({
   shmSize: { long: 'shm-size', kind: 'string', help: 'Size of /dev/shm', typeName: 'bytes', parse: memBytes },
   stopSignal: { long: 'stop-signal', kind: 'string', help: 'Signal to stop the container', parse: stopSignal },
   stopTimeout: { long: 'stop-timeout', kind: 'int', help: 'Timeout (in seconds) to stop a container' },
-  sysctl: { long: 'sysctl', kind: 'stringArray', help: 'Sysctl options', typeName: 'map', defaultText: 'map[]' },
+  sysctl: { long: 'sysctl', kind: 'stringArray', help: 'Sysctl options', typeName: 'map', defaultText: 'map[]', parse: sysctlOpt },
   tty: { short: 't', long: 'tty', kind: 'bool', help: 'Allocate a pseudo-TTY' },
   ulimit: { long: 'ulimit', kind: 'stringArray', help: 'Ulimit options', typeName: 'ulimit', parse: ulimit },
   user: { short: 'u', long: 'user', kind: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
