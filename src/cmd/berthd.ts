@@ -3,7 +3,7 @@
  * the host (cgroups, runtimes, shim), opens the daemon and serves the API.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync, existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, writeFileSync, rmSync, chmodSync, chownSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,8 @@ import { Daemon } from '../daemon/daemon.ts';
 import { Router } from '../daemon/server/router.ts';
 import { ApiServer } from '../daemon/server/server.ts';
 import { DEFAULT_GROUP, parseEndpoints } from '../daemon/server/endpoints.ts';
+import { checkTraversable, loadRemap } from '../daemon/usernsremap.ts';
+import { setLayerIdMapping } from '../lib/idmap.ts';
 import { systemRoutes } from '../daemon/server/routers/system/routes.ts';
 import { containerRoutes } from '../daemon/server/routers/containers/routes.ts';
 import { imageRoutes } from '../daemon/server/routers/images/routes.ts';
@@ -40,6 +42,7 @@ interface FileConfig {
   'max-concurrent-uploads'?: number;
   'min-api-version'?: string;
   group?: string;
+  'userns-remap'?: string;
   tls?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
@@ -47,7 +50,7 @@ interface FileConfig {
   tlskey?: string;
 }
 const FILE_KEYS = new Set(['data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
-  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey']);
+  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'userns-remap', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey']);
 
 const HELP = `
 Usage:  berthd [OPTIONS]
@@ -72,6 +75,7 @@ Options:
       --seccomp-profile string    Path to the default seccomp profile, or "unconfined" (default: docker's, built in)
       --shim-path string          Path to berth-shim (default: next to this installation)
       --tls                       Use TLS; implied by --tlsverify
+      --userns-remap string       User/Group setting for user namespaces ("default" creates the berthremap user)
       --tlscacert string          Trust certs signed only by this CA
       --tlscert string            Path to TLS certificate file
       --tlskey string             Path to TLS key file
@@ -192,6 +196,7 @@ async function main(): Promise<void> {
         'insecure-registry': { type: 'string', multiple: true },
         'max-concurrent-downloads': { type: 'string' },
         group: { type: 'string', short: 'G' },
+        'userns-remap': { type: 'string' },
         tls: { type: 'boolean' },
         tlsverify: { type: 'boolean' },
         tlscacert: { type: 'string' },
@@ -221,7 +226,17 @@ async function main(): Promise<void> {
   if (!isLogLevel(level)) fail(`unable to parse logging level: ${level}`);
   setLogLevel(level as LogLevel);
 
-  const dataRoot = resolve(args['data-root'] ?? file['data-root'] ?? '/var/lib/berth');
+  const baseRoot = resolve(args['data-root'] ?? file['data-root'] ?? '/var/lib/berth');
+  // userns-remap: container root is an unprivileged host user, and the daemon's state lives
+  // in <data-root>/<uid>.<gid>, with every layer stored shifted (moby's layout).
+  let remap: ReturnType<typeof loadRemap>;
+  try {
+    remap = loadRemap(args['userns-remap'] ?? file['userns-remap'] ?? '');
+  } catch (e) {
+    fail(messageOf(e));
+  }
+  const dataRoot = remap ? join(baseRoot, `${remap.mapping.root.uid}.${remap.mapping.root.gid}`) : baseRoot;
+  if ((args['userns-remap'] ?? file['userns-remap']) === 'root') log.warn('User namespaces: root cannot be remapped with itself; user namespaces are OFF');
   const execRoot = resolve(args['exec-root'] ?? file['exec-root'] ?? '/run/berth');
   const hosts = args.host ?? file.hosts ?? [`unix://${join(execRoot, 'berth.sock')}`];
   const groupName = args.group ?? file.group;
@@ -265,7 +280,20 @@ async function main(): Promise<void> {
   for (const w of warnings) log.warn(w);
   const swapAccounting = cgv === 1 ? existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') : true;
 
+  mkdirSync(baseRoot, { recursive: true, mode: 0o711 });
   mkdirSync(dataRoot, { recursive: true, mode: 0o711 });
+  if (remap) {
+    chmodSync(baseRoot, 0o711);
+    try {
+      checkTraversable(baseRoot);
+    } catch (e) {
+      fail(messageOf(e));
+    }
+    chownSync(dataRoot, 0, remap.mapping.root.gid);
+    chmodSync(dataRoot, 0o710);
+    setLayerIdMapping(remap.mapping);
+    log.info('User namespaces: ID ranges will be mapped', { user: remap.user, uids: remap.mapping.spec.uids, gids: remap.mapping.spec.gids });
+  }
   mkdirSync(execRoot, { recursive: true, mode: 0o700 });
   for (const ep of listen.endpoints) if (ep.kind === 'unix') mkdirSync(dirname(ep.path), { recursive: true });
   checkPidfile(pidfile);
@@ -313,6 +341,7 @@ async function main(): Promise<void> {
       cgroupParent: args['cgroup-parent'] ?? file['cgroup-parent'] ?? '/berth',
       cgroupVersion: cgv,
       swapAccounting,
+      ...(remap ? { idmap: remap.mapping } : {}),
       kernelTcp: cgv === 1 && existsSync('/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes'),
       ...(findInit() ? { initPath: findInit()! } : {}),
       seccomp,

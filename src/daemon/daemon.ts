@@ -75,7 +75,7 @@ export class Daemon implements SystemBackend {
 
   static async open(config: DaemonConfig): Promise<Daemon> {
     const content = new ContentStore(config.dataRoot);
-    const snapshots = new OverlaySnapshotter(config.dataRoot);
+    const snapshots = new OverlaySnapshotter(config.dataRoot, config.runtime.idmap?.root);
     const layers = new LayerStore(config.dataRoot, snapshots, spawnFsOps);
     const imageStore = new ImageStore(config.dataRoot, content);
     await content.init();
@@ -209,7 +209,11 @@ export class Daemon implements SystemBackend {
       ContainerdCommit: { ID: '' },
       RuncCommit: { ID: '' },
       InitCommit: { ID: '' },
-      SecurityOptions: rt.seccomp.available() ? [`name=seccomp,profile=${rt.seccomp.name}`] : [],
+      SecurityOptions: [
+        ...(rt.seccomp.available() ? [`name=seccomp,profile=${rt.seccomp.name}`] : []),
+        ...(rt.idmap ? ['name=userns'] : []),
+        ...(rt.cgroupVersion === 2 ? ['name=cgroupns'] : []),
+      ],
       CDISpecDirs: [],
       Warnings: warnings,
     };

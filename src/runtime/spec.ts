@@ -46,6 +46,8 @@ export interface OciSpec {
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
+    uidMappings?: { containerID: number; hostID: number; size: number }[];
+    gidMappings?: { containerID: number; hostID: number; size: number }[];
     devices?: OciDevice[];
     resources: OciResources;
     cgroupsPath?: string;

@@ -5,7 +5,7 @@
  * test fails.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, rmdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, rmdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,8 @@ export class TestDaemon {
   private constructor(runtime: string) {
     // Short paths: the shims' Unix sockets live under the exec root (108-byte limit).
     this.root = mkdtempSync('/tmp/bt-');
+    // Traversable (o+x), as /var/lib is: a remapped container root must reach its root filesystem.
+    chmodSync(this.root, 0o711);
     this.dataRoot = join(this.root, 'data');
     this.execRoot = join(this.root, 'run');
     this.sock = join(this.execRoot, 'berth.sock');

@@ -109,6 +109,8 @@ export interface HostConfigDefaults {
   initPath?: string;
   /** The host supports memory.kmem.tcp limits (cgroup v1). */
   kernelTcp: boolean;
+  /** userns-remap is on: containers get a user namespace unless --userns=host. */
+  userns?: boolean;
 }
 
 const RESTART_NAMES = ['', 'no', 'always', 'unless-stopped', 'on-failure'];
@@ -240,8 +242,13 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
   const uts = namespaceMode('UTS', h.UTSMode ?? '', ['', 'host']);
   if (uts !== '' && config?.Hostname) throw invalidParameter('conflicting options: hostname and the UTS mode');
   if (network.startsWith('container:') && config?.Hostname) throw invalidParameter('conflicting options: hostname and the network mode');
-  if (h.UsernsMode && h.UsernsMode !== 'host') {
-    throw invalidParameter('HostConfig.UsernsMode is not supported by Berth yet (user namespace remapping); the container was not created');
+  if (h.UsernsMode && h.UsernsMode !== 'host') throw invalidParameter(`invalid USER mode: ${h.UsernsMode}`);
+  if (d.userns && h.UsernsMode !== 'host') {
+    // moby's verifyPlatformContainerSettings (two spaces as in moby); IPC too, which fails at start there.
+    if (h.Privileged) throw invalidParameter('privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode');
+    if (network === 'host') throw invalidParameter('cannot share the host\'s network namespace when user namespaces are enabled');
+    if (h.PidMode === 'host') throw invalidParameter('cannot share the host PID namespace when user namespaces are enabled');
+    if (h.IpcMode === 'host') throw invalidParameter('cannot share the host\'s IPC namespace when user namespaces are enabled');
   }
   const cgroupns = h.CgroupnsMode || (d.cgroupVersion === 2 ? 'private' : 'host');
   if (cgroupns !== 'host' && cgroupns !== 'private') throw invalidParameter(`invalid cgroup namespace mode: ${cgroupns}`);

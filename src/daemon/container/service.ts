@@ -6,9 +6,10 @@
  * for every step that changes something, so a failure leaves nothing half-made.
  */
 import { containerChanges, exportContainer, commitContainer, type CommitOptions } from './snapshot.ts';
-import { mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { IdMapping } from '../../lib/idmap.ts';
 import type { Duplex, Readable } from 'node:stream';
 import { joinStreams } from './streams.ts';
 import { hostname as osHostname } from 'node:os';
@@ -46,6 +47,8 @@ export interface RuntimeSettings {
   initPath?: string;
   /** memory.kmem.tcp limits are available (cgroup v1). */
   kernelTcp: boolean;
+  /** userns-remap: containers run in a user namespace with these mappings (layers are stored shifted). */
+  idmap?: IdMapping;
 }
 
 export interface ContainerPaths {
@@ -118,6 +121,7 @@ export class ContainerService {
       cgroupVersion: this.rt.cgroupVersion,
       swapAccounting: this.rt.swapAccounting,
       kernelTcp: this.rt.kernelTcp,
+      userns: this.rt.idmap !== undefined,
       ...(this.rt.initPath ? { initPath: this.rt.initPath } : {}),
     }, warnings, req);
     checkNetworkingConfig(req.NetworkingConfig, hostConfig.NetworkMode);
@@ -142,6 +146,8 @@ export class ContainerService {
       undo.defer(() => this.store.releaseName(cname));
       const dir = this.store.dir(id);
       await mkdir(dir, { recursive: true, mode: 0o710 });
+      // Under userns-remap, container root must reach its bind-mounted files in here.
+      if (this.remapped(hostConfig)) await chown(dir, 0, this.rt.idmap!.root.gid);
       undo.defer(() => rm(dir, { recursive: true, force: true }));
       const chain = this.images.topChain(image);
       const parentCache = chain ? this.images.layers.mustGet(chain).cacheId : undefined;
@@ -208,7 +214,17 @@ export class ContainerService {
         // keep looking in lower layers
       }
     }
-    await mkdir(join(dirs[0], wd), { recursive: true, mode: 0o755 });
+    const made = await mkdir(join(dirs[0], wd), { recursive: true, mode: 0o755 });
+    // New directories in the container's layer belong to container root (moby: WithOnlyNew).
+    const root = this.rt.idmap?.root;
+    if (root && made) {
+      for (let p = join(dirs[0], wd); p.length >= made.length; p = dirname(p)) await chown(p, root.uid, root.gid);
+    }
+  }
+
+  /** True when the container runs in a user namespace of its own (userns-remap, not --userns=host). */
+  private remapped(h: ContainerRecord['HostConfig']): boolean {
+    return this.rt.idmap !== undefined && h.UsernsMode !== 'host';
   }
 
   private async writeEtcFiles(rec: ContainerRecord): Promise<void> {
@@ -249,6 +265,8 @@ export class ContainerService {
       resolv = lines.filter((l) => l !== '').join('\n') + '\n';
     }
     await writeFile(rec.ResolvConfPath, resolv);
+    const root = this.remapped(rec.HostConfig) ? this.rt.idmap!.root : undefined;
+    if (root) for (const f of [rec.HostnamePath, rec.HostsPath, rec.ResolvConfPath]) await chown(f, root.uid, root.gid);
   }
 
   // ---------------------------------------------------------------- start
@@ -292,6 +310,7 @@ export class ContainerService {
       const shm = await this.shmFor(rec);
       const spec = containerSpec(rec, user, {
         joins,
+        ...(this.remapped(rec.HostConfig) ? { idmap: this.rt.idmap! } : {}),
         ...(shm ? { shm: shm.source } : {}),
         rootfs: mount.target,
         cgroupParent: this.rt.cgroupParent,
@@ -356,8 +375,8 @@ export class ContainerService {
    * The namespaces a container shares with another (`--pid/--ipc/--uts/--network
    * container:NAME`): that container must be running, as in docker.
    */
-  private namespaceJoins(rec: ContainerRecord): Partial<Record<NamespaceKind, string>> {
-    const out: Partial<Record<NamespaceKind, string>> = {};
+  private namespaceJoins(rec: ContainerRecord): Partial<Record<NamespaceKind | 'user', string>> {
+    const out: Partial<Record<NamespaceKind | 'user', string>> = {};
     const modes: [NamespaceKind, string, string][] = [
       ['pid', rec.HostConfig.PidMode, 'PID'], ['ipc', rec.HostConfig.IpcMode, 'IPC'],
       ['uts', rec.HostConfig.UTSMode, 'UTS'], ['network', rec.HostConfig.NetworkMode, 'network'],
@@ -366,6 +385,8 @@ export class ContainerService {
       if (!mode.startsWith('container:')) continue;
       const target = this.store.get(mode.slice('container:'.length));
       if (!target.running || !target.state.Pid) throw conflict(`cannot join ${what} of a non running container: ${target.id}`);
+      // In another container's namespaces under userns-remap, its user namespace comes too.
+      if (this.remapped(rec.HostConfig)) out.user = `/proc/${target.state.Pid}/ns/user`;
       if (kind === 'ipc' && !['shareable', 'host'].includes(target.rec.HostConfig.IpcMode)) {
         throw conflict(`container ${target.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
       }
@@ -395,6 +416,10 @@ export class ContainerService {
     if (ipc === 'shareable') {
       const source = join(this.store.dir(rec.ID), 'mounts', 'shm');
       await mkdir(source, { recursive: true, mode: 0o700 });
+      if (this.remapped(rec.HostConfig)) {
+        await chown(dirname(source), 0, this.rt.idmap!.root.gid);
+        await chmod(dirname(source), 0o710);
+      }
       return { source, own: true };
     }
     if (!ipc.startsWith('container:')) return undefined;
@@ -698,6 +723,11 @@ export class ContainerService {
   /** Rebuilds state at daemon start: reconnects to live shims, records exits that happened while down. */
   async restore(): Promise<void> {
     const containers = await this.store.load();
+    if (this.rt.idmap) {
+      // containers/ is on the way to every container's bind-mounted files (moby: 0710 root:<gid>).
+      await chown(this.store.root, 0, this.rt.idmap.root.gid);
+      await chmod(this.store.root, 0o710);
+    }
     await Promise.all(containers.map((c) => this.restoreOne(c).catch((e: unknown) => log.warn('restoring container', { id: c.id, error: e }))));
   }
 

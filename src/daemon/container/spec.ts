@@ -11,13 +11,16 @@ import {
 } from '../../runtime/spec.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { parseSecurityOpts } from './security.ts';
+import type { IdMapping } from '../../lib/idmap.ts';
 import { deviceMappings } from '../../runtime/devices.ts';
 
 export type NamespaceKind = 'pid' | 'ipc' | 'uts' | 'network';
 
 export interface SpecEnv {
   /** Namespaces joined from another container (`container:NAME` modes): kind → /proc/<pid>/ns path. */
-  joins?: Partial<Record<NamespaceKind, string>>;
+  joins?: Partial<Record<NamespaceKind | 'user', string>>;
+  /** userns-remap: a user namespace with these mappings (cgroup mounts then writable, as moby). */
+  idmap?: IdMapping;
   /** The host directory mounted as /dev/shm (--ipc shareable, or the donor's for container:NAME). */
   shm?: string;
   rootfs: string;
@@ -121,9 +124,14 @@ function deviceRule(rule: string): OciDeviceRule {
 }
 
 /** The namespace options (host modes, ipc none, private cgroup namespace) and sysctls. */
-function withNamespaces(h: ContainerRecord['HostConfig'], joins: SpecEnv['joins'], shm: string | undefined): SpecOpt {
+function withNamespaces(h: ContainerRecord['HostConfig'], joins: SpecEnv['joins'], shm: string | undefined, idmap: IdMapping | undefined): SpecOpt {
   return (s) => {
-    for (const [kind, path] of Object.entries(joins ?? {})) withNamespace(kind, { path })(s);
+    if (idmap) {
+      withNamespace('user', joins?.user ? { path: joins.user } : 'private')(s);
+      if (!joins?.user) Object.assign(s.linux, idmap.ociMappings());
+      for (const m of s.mounts) if (m.type === 'cgroup') m.options = (m.options ?? []).filter((o) => o !== 'ro');
+    }
+    for (const [kind, path] of Object.entries(joins ?? {})) if (kind !== 'user') withNamespace(kind, { path })(s);
     // A shareable IPC namespace's /dev/shm lives on the host, and its joiners mount it too.
     if (shm) {
       s.mounts = s.mounts.filter((m) => m.destination !== '/dev/shm');
@@ -168,7 +176,7 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
       { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate', 'rw'] },
       ...(init ? [{ destination: INIT_PATH, type: 'bind', source: init, options: ['bind', 'ro'] }] : []),
     ]),
-    withNamespaces(h, env.joins, env.shm),
+    withNamespaces(h, env.joins, env.shm, env.idmap),
     withShmSize(h.ShmSize),
     withResources(resources(rec, env.swapAccounting)),
     withCgroupsPath(`${h.CgroupParent || env.cgroupParent}/${rec.ID}`),

@@ -3,7 +3,8 @@
  * `{type:'cancel', id}`; out: `{type:'progress', id, current}`, `{type:'done', id, result}`,
  * `{type:'failed', id, error:{kind, message, status}}`. Bundled as dist/layer-worker.js.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { IdMapping, setLayerIdMapping, type IdMapSpec } from '../../lib/idmap.ts';
 import { PassThrough } from 'node:stream';
 import { kindOf, messageOf } from '../../errdefs/index.ts';
 import { runLayerJob, runFeed, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob, type FeedLayerJob } from './layerjob.ts';
@@ -18,6 +19,9 @@ export type WorkerReply =
   | { type: 'ack'; id: number; bytes: number }
   | { type: 'done'; id: number; result: { diffId?: string; unpackedSize?: number; digest?: string; size?: number } }
   | { type: 'failed'; id: number; error: { kind: string | undefined; message: string; status?: number } };
+
+const spec = (workerData as { idmap?: IdMapSpec } | null)?.idmap;
+if (spec) setLayerIdMapping(new IdMapping(spec));
 
 const port = parentPort;
 if (port) {

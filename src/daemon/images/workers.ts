@@ -4,6 +4,7 @@
  * worker with the fewest jobs; a worker that dies fails its jobs and is replaced. When the
  * worker script is missing (running from sources), jobs run on the event loop instead.
  */
+import { layerIdMapping } from '../../lib/idmap.ts';
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -63,7 +64,8 @@ export class LayerWorkers {
 
   private spawn(): Slot {
     // A pull allocates a chunk per network read; a larger young generation means far fewer scavenges.
-    const worker = new Worker(this.script!, { resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+    // Workers store layers with the daemon's userns-remap mapping, if any (workerData).
+    const worker = new Worker(this.script!, { resourceLimits: { maxYoungGenerationSizeMb: 64 }, workerData: { idmap: layerIdMapping()?.spec } });
     worker.unref();
     const slot: Slot = { worker, jobs: new Map() };
     worker.on('message', (m: WorkerReply) => {

@@ -20,6 +20,7 @@ import { readTar } from '../../lib/tar/reader.ts';
 import { TarFormatError } from '../../lib/tar/header.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import type { FsOps } from './fsops.ts';
+import { layerIdMapping, type IdMapping } from '../../lib/idmap.ts';
 
 /**
  * The file operations of unpacking. In a worker thread (pulls, loads, commits) they are made
@@ -108,9 +109,13 @@ interface DirTimes {
  * Applies `src` (an uncompressed tar stream) to `root`. The caller owns `root` and removes it
  * when this throws.
  */
-export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { hash?: boolean } = {}): Promise<ApplyResult> {
+export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { hash?: boolean; idmap?: IdMapping } = {}): Promise<ApplyResult> {
   // A caller that already hashes these exact bytes (an uncompressed blob) says hash: false.
   const hash = opts.hash === false ? undefined : createHash('sha256');
+  // With userns-remap every owner is stored as the host sees it (moby's IDMap.ToHost).
+  const idmap = opts.idmap ?? layerIdMapping();
+  const owner = (uid: number, gid: number) => (idmap ? idmap.toHost(uid, gid) : { uid, gid });
+  const rootPair = owner(0, 0);
   let total = 0;
   const onData = (c: Buffer) => {
     hash?.update(c);
@@ -131,6 +136,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { 
     }
     await ensureParent(parent, original);
     await mkdir(join(root, parent), { mode: 0o755 });
+    if (idmap) await lchown(join(root, parent), rootPair.uid, rootPair.gid);
     kinds.set(parent, 'dir');
   };
 
@@ -146,6 +152,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { 
     for await (const entry of readTar(src, { onData })) {
       const h = entry.header;
       entries++;
+      if (idmap) Object.assign(h, owner(h.uid, h.gid));
       const rel = cleanEntryPath(h.name);
       if (rel === '') {
         // The root directory entry ("./"): only its metadata matters.
@@ -166,6 +173,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { 
         const target = posix.join(dir, base.slice(WHITEOUT_PREFIX.length));
         await removeExisting(target);
         await ops.whiteout(join(root, target));
+        if (idmap) await lchown(join(root, target), rootPair.uid, rootPair.gid);
         kinds.set(target, 'other');
         continue;
       }
@@ -237,6 +245,7 @@ export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { 
     throw wrapTarError(e);
   }
   if (entries === 0 && total === 0) throw invalidParameter('archive is empty');
+  if (idmap && !dirs.some((d) => d.path === root)) await lchown(root, rootPair.uid, rootPair.gid);
   // Directory modes and times last: adding entries changed their mtimes.
   for (let i = dirs.length - 1; i >= 0; i--) {
     const d = dirs[i];

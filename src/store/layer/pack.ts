@@ -6,6 +6,7 @@
  * symlinks, hard links (within the tree), devices and FIFOs are kept; sockets are skipped,
  * as docker does.
  */
+import { layerIdMapping, type IdMapping } from '../../lib/idmap.ts';
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as fss from 'node:fs';
@@ -24,6 +25,8 @@ const readlink = (p: string) => (sync ? Promise.resolve(fss.readlinkSync(p)) : f
 const readFile = (p: string) => (sync ? Promise.resolve(fss.readFileSync(p)) : fsp.readFile(p));
 
 export interface PackOptions {
+  /** The userns-remap mapping the tree is stored with (default: the process's). */
+  idmap?: IdMapping;
   /** Translate overlay whiteouts and opaque directories into OCI whiteout files. */
   whiteouts?: boolean;
   /** Relative paths to leave out. */
@@ -119,6 +122,9 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
   };
   const links = new Map<string, string>();
   let xattrs = new Map<string, [string, Buffer][]>();
+  // With userns-remap, owners go back to the container's view (moby's IDMap.ToContainer).
+  const idmap = opts.idmap ?? layerIdMapping();
+  const own = (st: { uid: number; gid: number }) => (idmap ? idmap.toContainer(st.uid, st.gid) : { uid: st.uid, gid: st.gid });
   const walk = async (rel: string, opaque: Set<string>): Promise<void> => {
     const names = (await readdir(join(root, rel))).sort();
     for (const name of names) {
@@ -126,12 +132,15 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
       if (opts.exclude?.has(path)) continue;
       const abs = join(root, path);
       const st = await lstat(abs);
-      const base = { name: path, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime, xattrs: xattrs.get(path) };
-      if (st.isCharacterDevice() && st.rdev === 0 && opts.whiteouts) {
-        await entry({ name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, type: 'file', uid: st.uid, gid: st.gid, mode: 0o644, mtime: st.mtime, size: 0 });
+      const whiteout = st.isCharacterDevice() && st.rdev === 0 && opts.whiteouts;
+      // The kernel makes overlay whiteouts as host root, outside any mapping: they are root's.
+      const ids = whiteout && idmap ? { uid: 0, gid: 0 } : own(st);
+      const base = { name: path, uid: ids.uid, gid: ids.gid, mode: st.mode & 0o7777, mtime: st.mtime, xattrs: xattrs.get(path) };
+      if (whiteout) {
+        await entry({ name: rel ? `${rel}/.wh.${name}` : `.wh.${name}`, type: 'file', uid: ids.uid, gid: ids.gid, mode: 0o644, mtime: st.mtime, size: 0 });
       } else if (st.isDirectory()) {
         await entry({ ...base, type: 'directory' });
-        if (opts.whiteouts && opaque.has(path)) await entry({ name: `${path}/.wh..wh..opq`, type: 'file', uid: st.uid, gid: st.gid, mtime: st.mtime, mode: 0o644, size: 0 });
+        if (opts.whiteouts && opaque.has(path)) await entry({ name: `${path}/.wh..wh..opq`, type: 'file', uid: ids.uid, gid: ids.gid, mtime: st.mtime, mode: 0o644, size: 0 });
         await walk(path, opaque);
       } else if (st.isSymbolicLink()) {
         await entry({ ...base, type: 'symlink', linkname: await readlink(abs) });

@@ -17,7 +17,7 @@
  * The mount itself is done by berth-shim (it is on the container start path, and spawning
  * `mount` costs ~10 ms), so this class only returns what to mount.
  */
-import { mkdir, readFile, rm, symlink, writeFile, readdir, rename, lstat, readlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, symlink, writeFile, readdir, rename, lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { notFound } from '../../errdefs/index.ts';
@@ -41,13 +41,33 @@ function shortName(): string {
 
 export class OverlaySnapshotter {
   readonly home: string;
+  /**
+   * With userns-remap, the host IDs of container root: layer and container directories are
+   * theirs (0710 root:<its group> above them), so the runtime can reach the root filesystem
+   * from inside the user namespace.
+   */
+  private readonly root: { uid: number; gid: number } | undefined;
 
-  constructor(dataRoot: string) {
+  constructor(dataRoot: string, root?: { uid: number; gid: number }) {
     this.home = join(dataRoot, 'overlay2');
+    this.root = root;
+  }
+
+  /** 0710 root:<remapped group> for a directory on the way to a root filesystem. */
+  private async traversable(dir: string): Promise<void> {
+    if (!this.root) return;
+    await chown(dir, 0, this.root.gid);
+    await chmod(dir, 0o710);
+  }
+
+  /** Owned by container root (with userns-remap). */
+  private async rootOwned(path: string): Promise<void> {
+    if (this.root) await chown(path, this.root.uid, this.root.gid);
   }
 
   async init(): Promise<void> {
     await mkdir(join(this.home, 'l'), { recursive: true });
+    await this.traversable(this.home);
     // Remove leftovers of layers that were being unpacked when the daemon stopped.
     for (const name of await readdir(this.home)) {
       if (name.startsWith('.staging-')) await rm(join(this.home, name), { recursive: true, force: true });
@@ -73,6 +93,7 @@ export class OverlaySnapshotter {
   }
 
   async commitLayer(staging: string, id: string, parentId: string | undefined): Promise<void> {
+    await this.traversable(staging);
     const short = shortName();
     await writeFile(join(staging, 'link'), short);
     if (parentId) await writeFile(join(staging, 'lower'), await this.lowerChain(parentId));
@@ -98,6 +119,8 @@ export class OverlaySnapshotter {
     await mkdir(join(dir, 'diff'), { recursive: true, mode: 0o755 });
     await mkdir(join(dir, 'work'), { mode: 0o700 });
     await mkdir(join(dir, 'merged'), { mode: 0o700 });
+    await this.traversable(dir);
+    for (const d of ['diff', 'work', 'merged']) await this.rootOwned(join(dir, d));
     const short = shortName();
     await writeFile(join(dir, 'link'), short);
     if (parentId) await writeFile(join(dir, 'lower'), await this.lowerChain(parentId));
@@ -113,6 +136,7 @@ export class OverlaySnapshotter {
       // overlayfs needs a lower dir; an image with no layers gets an empty one
       const empty = join(dir, 'empty');
       await mkdir(empty, { recursive: true });
+      await this.rootOwned(empty);
       lower = empty;
     }
     return {
