@@ -34,6 +34,11 @@ class Dechunker extends Transform {
   private remaining = -1; // bytes left in the current chunk, -1 = expecting a size line
   private done = false;
 
+  /** A chunked body that stops before its last chunk was cut off: an error, never an end. */
+  override _flush(cb: TransformCallback): void {
+    cb(this.done ? null : Object.assign(new Error('unexpected EOF: the daemon closed the connection mid-response'), { code: 'EARLYEOF' }));
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     try {
@@ -195,7 +200,7 @@ function bodyOf(sock: Socket, status: number, method: string, h: Record<string, 
       }
     });
     sock.on('error', (e) => out.destroy(e));
-    sock.on('close', () => { if (left > 0) out.destroy(new Error('the daemon closed the connection mid-response')); });
+    sock.on('close', () => { if (left > 0) out.destroy(Object.assign(new Error('unexpected EOF: the daemon closed the connection mid-response'), { code: 'EARLYEOF' })); });
     return out;
   }
   sock.on('close', () => sock.destroyed || sock.destroy());

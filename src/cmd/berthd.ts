@@ -17,6 +17,7 @@ import { Router } from '../daemon/server/router.ts';
 import { ApiServer } from '../daemon/server/server.ts';
 import { DEFAULT_GROUP, parseEndpoints } from '../daemon/server/endpoints.ts';
 import { checkTraversable, loadRemap } from '../daemon/usernsremap.ts';
+import { lockDataRoot } from '../daemon/rootlock.ts';
 import { setLayerIdMapping } from '../lib/idmap.ts';
 import { systemRoutes } from '../daemon/server/routers/system/routes.ts';
 import { containerRoutes } from '../daemon/server/routers/containers/routes.ts';
@@ -296,6 +297,11 @@ async function main(): Promise<void> {
   }
   mkdirSync(execRoot, { recursive: true, mode: 0o700 });
   for (const ep of listen.endpoints) if (ep.kind === 'unix') mkdirSync(dirname(ep.path), { recursive: true });
+  try {
+    await lockDataRoot(dataRoot);
+  } catch (e) {
+    fail(messageOf(e));
+  }
   checkPidfile(pidfile);
   writeFileSync(pidfile, `${process.pid}\n`);
 

@@ -86,15 +86,28 @@ export class Daemon implements SystemBackend {
     const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images);
     const d = new Daemon(config, images, containers);
     await containers.restore();
+    // Content an operation cut short left unrecorded, then directories no record owns.
+    if (!containers.store.problems.length) await images.collectGarbage(containers.chainsInUse());
     await d.removeOrphanDirs();
     d.id = await d.engineId();
     return d;
   }
 
   /** Layer directories that neither a layer record nor a container owns were left by a crash. */
+  /** What start-up set aside or could not read: shown by `info` among the warnings. */
+  private startupProblems(): string[] {
+    return [...this.images.images.problems, ...this.images.layers.problems, ...this.containers.store.problems];
+  }
+
   private async removeOrphanDirs(): Promise<void> {
+    // A layer or image record that could not be read might own any directory: keep them all.
+    if (this.images.images.problems.length || this.images.layers.problems.length) {
+      log.warn('records were set aside at start-up: unreferenced layer directories are kept this time');
+      return;
+    }
     const keep = this.images.layers.cacheIds();
     for (const c of this.containers.store.all()) keep.add(c.id);
+    for (const id of this.containers.store.setAsideIds) keep.add(id);
     keep.add('l');
     const names = await readdir(this.images.snapshots.home);
     await this.images.removeOrphanLayerDirs(keep, names.filter((n) => !n.startsWith('.')));
@@ -146,7 +159,7 @@ export class Daemon implements SystemBackend {
     }
     const runtimes: Record<string, { path: string }> = {};
     for (const [name, path] of Object.entries(rt.runtimes)) runtimes[name] = { path };
-    const warnings = [...this.config.warnings];
+    const warnings = [...this.config.warnings, ...this.startupProblems()];
     if (!rt.seccomp.available()) warnings.push('WARNING: seccomp-profile is "unconfined": containers run without seccomp unless they ask for a profile');
     if (!rt.swapAccounting) warnings.push('WARNING: No swap limit support');
     return {
@@ -363,7 +376,7 @@ export class Daemon implements SystemBackend {
       },
       save: (names, platform) => saveImages(is, names, platform),
       load: async (src, onMessage, onProgress, platform) => {
-        await loadImages(is, src, { onMessage, onProgress, platform });
+        await is.track(() => loadImages(is, src, { onMessage, onProgress, platform }));
       },
       remove: (name, opts) => is.remove(name, opts),
       tag: (name, repo, tag) => is.tag(name, repo, tag),
@@ -401,14 +414,14 @@ export class Daemon implements SystemBackend {
       }
       src = res.body;
     }
-    return this.images.importImage(src, {
+    return this.images.track(() => this.images.importImage(src, {
       ...(opts.repo ? { repo: opts.repo } : {}),
       ...(opts.tag ? { tag: opts.tag } : {}),
       ...(opts.message ? { message: opts.message } : {}),
       config,
       source: opts.source,
       ...(platform ? { platform } : {}),
-    });
+    }));
   }
 
   private get registryAccess(): RegistryAccess {
@@ -425,19 +438,19 @@ export class Daemon implements SystemBackend {
     const creds = decodeRegistryAuth(opts.auth);
     const pullOpts = { ...(opts.platform ? { platform: opts.platform } : {}), ...(creds ? { credentials: creds } : {}), signal };
     if (ref.tag || ref.digest) {
-      await pullImage(this.images, this.registryAccess, ref, pullOpts, progress);
+      await this.images.track(() => pullImage(this.images, this.registryAccess, ref, pullOpts, progress));
       return;
     }
     // No tag at all: every tag of the repository (docker pull --all-tags).
     const tags = await withEndpoints(this.registryAccess, ref.domain, creds, (c) => c.tags(ref.path));
     if (!tags.length) throw notImplemented('the repository has no tags');
-    for (const tag of tags.sort()) await pullImage(this.images, this.registryAccess, { ...ref, tag }, pullOpts, progress);
+    for (const tag of tags.sort()) await this.images.track(() => pullImage(this.images, this.registryAccess, { ...ref, tag }, pullOpts, progress));
   }
 
   private async push(opts: { name: string; tag?: string; auth?: string }, progress: ProgressSink): Promise<void> {
     const ref = parseNormalizedNamed(opts.tag ? `${opts.name}:${opts.tag}` : opts.name);
     if (ref.digest) throw invalidParameter('cannot push a digest reference');
-    await pushImage(this.images, this.registryAccess, withDefaultTag(ref), decodeRegistryAuth(opts.auth), progress);
+    await this.images.track(() => pushImage(this.images, this.registryAccess, withDefaultTag(ref), decodeRegistryAuth(opts.auth), progress));
   }
 
   /** POST /auth: logs in to a registry by asking it for /v2/ with the credentials. */

@@ -95,3 +95,13 @@ export class StagingDir {
     if (!this.done) await rm(this.path, { recursive: true, force: true });
   }
 }
+
+/**
+ * Moves an unreadable record out of the way (`<path>.corrupt-<time>`), keeping its bytes for
+ * whoever wants to look; returns the new name. State that cannot be read is never deleted.
+ */
+export async function setAside(path: string): Promise<string> {
+  const to = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await rename(path, to);
+  return to;
+}

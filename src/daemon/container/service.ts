@@ -6,7 +6,7 @@
  * for every step that changes something, so a failure leaves nothing half-made.
  */
 import { containerChanges, exportContainer, commitContainer, type CommitOptions } from './snapshot.ts';
-import { chmod, chown, mkdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { IdMapping } from '../../lib/idmap.ts';
@@ -22,6 +22,8 @@ import { generateName, validContainerName } from '../../lib/names.ts';
 import { newId } from '../../lib/idprefix.ts';
 import { parseSignal } from '../../lib/signal.ts';
 import { isShimGone, launchShim, ShimClient, ShimStartError, type ExitInfo } from '../../runtime/shim.ts';
+import { forceDelete } from '../../runtime/runtime.ts';
+import { unmountUnder } from '../../lib/mounts.ts';
 import type { SeccompBpfCache, SeccompProfiles } from '../../runtime/seccomp.ts';
 import { withSeccompBpf } from '../../runtime/spec.ts';
 import type { ImageService } from '../images/service.ts';
@@ -71,6 +73,9 @@ export interface AttachOptions {
   raw?: boolean;
 }
 
+/** State.Error when a container's monitor died without recording its exit. */
+const MONITOR_DIED = 'the container monitor (berth-shim) died unexpectedly; the container was stopped';
+
 const RUNTIME_ERROR_PREFIX = 'failed to create task for container: OCI runtime create failed';
 
 export class ContainerService {
@@ -91,6 +96,11 @@ export class ContainerService {
       containersUsing: (id) => this.store.all().filter((c) => c.rec.Image === id).map((c) => ({ id: c.id, running: c.running })),
       chainsInUse: () => new Set(this.store.all().map((c) => c.rec.ImageChainId).filter(Boolean)),
     });
+  }
+
+  /** Layer chains containers stand on (for the collection of unreferenced layers). */
+  chainsInUse(): Set<string> {
+    return new Set(this.store.all().map((c) => c.rec.ImageChainId).filter(Boolean));
   }
 
   private shimDir(id: string): string {
@@ -458,7 +468,10 @@ export class ContainerService {
   private watchExit(c: Container, shim: ShimClient, generation: number): void {
     const done = async (exit: ExitInfo | undefined) => {
       if (c.generation !== generation || c.removed) return;
-      await this.locks.with(c.id, () => this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false }));
+      // No exit recorded: the monitor itself died (killed, say). The container must not live
+      // on unsupervised: it is stopped and its root unmounted, and the error says why.
+      if (!exit) await this.reapMonitor(c.id, c.rec.Runtime).catch((e: unknown) => log.warn('cleaning up after a dead monitor', { id: c.id, error: e }));
+      await this.locks.with(c.id, () => this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false, error: MONITOR_DIED }));
       if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true }).catch((e: unknown) => log.warn('auto-remove failed', { id: c.id, error: e }));
       else if (c.state.Restarting) this.scheduleRestart(c);
     };
@@ -507,7 +520,7 @@ export class ContainerService {
     return true;
   }
 
-  private async recordExit(c: Container, exit: ExitInfo): Promise<void> {
+  private async recordExit(c: Container, exit: ExitInfo & { error?: string }): Promise<void> {
     if (!c.state.Running && c.state.Status !== 'removing') return;
     const shimDir = c.shimDir;
     c.shimDir = undefined;
@@ -701,7 +714,7 @@ export class ContainerService {
   /** `docker commit`, with the container held so it is not removed meanwhile. */
   async commit(ref: string, opts: Omit<CommitOptions, 'cgroupPath'>): Promise<string> {
     const c = this.store.get(ref);
-    return this.locks.with(c.id, () => commitContainer(this.images, c, { ...opts, cgroupPath: `${c.rec.HostConfig.CgroupParent || this.rt.cgroupParent}/${c.id}` }));
+    return this.locks.with(c.id, () => this.images.track(() => commitContainer(this.images, c, { ...opts, cgroupPath: `${c.rec.HostConfig.CgroupParent || this.rt.cgroupParent}/${c.id}` })));
   }
 
   /** What exec needs of a running container: its bundle, runtime, and image layers. */
@@ -729,16 +742,21 @@ export class ContainerService {
       await chmod(this.store.root, 0o710);
     }
     await Promise.all(containers.map((c) => this.restoreOne(c).catch((e: unknown) => log.warn('restoring container', { id: c.id, error: e }))));
+    await this.reapOrphanMonitors();
   }
 
   private async restoreOne(c: Container): Promise<void> {
     if (c.state.Status === 'removing') {
       c.rec.State.Status = 'exited';
       c.rec.State.Running = false;
+      await this.reapMonitor(c.id, c.rec.Runtime);
       await this.remove(c.id, { force: true });
       return;
     }
     if (!c.state.Running) {
+      // A start cut short by a crash (the record was never marked running): roll it back,
+      // whatever the monitor got to — the client never heard that it succeeded.
+      if (existsSync(this.shimDir(c.id))) await this.reapMonitor(c.id, c.rec.Runtime);
       // Its restart back-off was under way when berthd stopped: carry it on.
       if (c.state.Restarting) this.scheduleRestart(c);
       return;
@@ -750,11 +768,41 @@ export class ContainerService {
       return;
     }
     const exit = await shim.readExit();
-    await this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false });
-    if (!exit) c.rec.State.Error = 'container monitor exited without recording an exit status';
+    if (!exit) await this.reapMonitor(c.id, c.rec.Runtime);
+    await this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false, error: MONITOR_DIED });
     await this.store.save(c);
     if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true });
     else if (c.state.Restarting) this.scheduleRestart(c);
+  }
+
+  /**
+   * Clears what a container's monitor leaves when it is gone, or stopped mid-start: the shim
+   * (asked to kill the container, then waited for), else the runtime's state and processes
+   * (delete --force), the root filesystem's mount, and the monitor's directory.
+   */
+  private async reapMonitor(id: string, runtime: string): Promise<void> {
+    const dir = this.shimDir(id);
+    const shim = new ShimClient(dir);
+    if (await shim.alive()) {
+      const exited = shim.wait().catch(() => undefined);
+      await shim.kill(9).catch(() => {});
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    const rt = this.rt.runtimes[runtime];
+    if (rt) await forceDelete(rt, join(this.paths.execRoot, 'runtime', runtime), id);
+    await unmountUnder(join(this.images.snapshots.dir(id), 'merged'));
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** Monitors with no container record (a removal cut short): their containers go too. */
+  async reapOrphanMonitors(): Promise<void> {
+    const dir = join(this.paths.execRoot, 'c');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const id of names) {
+      if (this.store.tryGet(id)) continue;
+      log.warn('removing the leftovers of a container with no record', { id });
+      for (const rt of Object.keys(this.rt.runtimes)) await this.reapMonitor(id, rt);
+    }
   }
 }
 

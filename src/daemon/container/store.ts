@@ -12,9 +12,9 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../lib/atomic.ts';
 import { log } from '../../lib/log.ts';
-import { conflict, invalidParameter, notFound } from '../../errdefs/index.ts';
+import { setAside, writeJsonAtomic } from '../../lib/atomic.ts';
+import { conflict, invalidParameter, messageOf, notFound } from '../../errdefs/index.ts';
 import { Container, type ContainerRecord } from './container.ts';
 
 export class ContainerStore {
@@ -45,11 +45,21 @@ export class ContainerStore {
           await rm(this.dir(id), { recursive: true, force: true });
           continue;
         }
-        log.warn('ignoring unreadable container record', { id, error: e });
+        // Set aside, never deleted: its layer and files stay, and its ID is not reused.
+        const file = join(this.dir(id), 'config.v2.json');
+        const moved = await setAside(file).catch(() => file);
+        this.setAsideIds.add(id);
+        this.problems.push(`WARNING: the record of container ${id} is unreadable (${messageOf(e)}); it was moved to ${moved} and the container left out`);
+        log.warn('unreadable container record set aside', { id, file: moved, error: e });
       }
     }
     return [...this.byId.values()];
   }
+
+  /** Containers whose records could not be read: their directories and layers are kept. */
+  readonly setAsideIds = new Set<string>();
+  /** What load() set aside, for `info` warnings. */
+  readonly problems: string[] = [];
 
   all(): Container[] {
     return [...this.byId.values()];

@@ -39,8 +39,11 @@ async function pushableManifest(images: ImageService, img: Image, progress: Prog
   doc.layers = manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
   const newBody = Buffer.from(JSON.stringify(doc));
   const w = await images.content.write(newBody);
+  const previous = img.rec.manifest;
   img.rec.manifest = w.digest;
   await images.images.update(img);
+  // The uncompressed blobs and the manifest naming them are nobody's now: they go.
+  await images.dropUnreferencedBlobs([previous, ...plain.map((l) => l.digest)]);
   return { manifest, body: newBody };
 }
 

@@ -312,7 +312,10 @@ export class ImageService {
         log.warn('prune: could not remove image', { id, error: e });
       }
     }
-    return { ImagesDeleted: records.length ? records : null, SpaceReclaimed: Math.max(0, sizeBefore - this.layersSize()) };
+    const reclaimed = Math.max(0, sizeBefore - this.layersSize());
+    // And what nothing refers to at all (crash leftovers): `system prune` reclaims it too.
+    const gc = await this.collectGarbage(this.users.chainsInUse());
+    return { ImagesDeleted: records.length ? records : null, SpaceReclaimed: reclaimed + (gc?.bytes ?? 0) };
   }
 
   async inspect(name: string): Promise<ImageInspect> {
@@ -448,14 +451,8 @@ export class ImageService {
     }
     const blobs = img.rec.manifest ? await this.manifestLayers(img.rec.manifest) : [];
     await this.images.delete(id);
-    await this.content.delete(id).catch(() => {});
-    if (img.rec.manifest) await this.content.delete(img.rec.manifest).catch(() => {});
-    // Layer blobs go too unless another image's manifest lists them.
-    if (blobs.length) {
-      const kept = new Set<string>();
-      for (const other of this.images.all()) if (other.rec.manifest) for (const b of await this.manifestLayers(other.rec.manifest)) kept.add(b);
-      for (const b of blobs) if (!kept.has(b)) await this.content.delete(b).catch(() => {});
-    }
+    // Its config, manifest and layer blobs go too, unless another image needs them.
+    await this.dropUnreferencedBlobs([id, ...(img.rec.manifest ? [img.rec.manifest] : []), ...blobs]);
     records.push({ Deleted: id });
     for (const chain of await this.releaseLayers(chainIds(img.config.rootfs.diff_ids))) records.push({ Deleted: chain });
     return records;
@@ -500,12 +497,84 @@ export class ImageService {
     return removed;
   }
 
+  /** Blobs some image needs: its config, its manifest and the layers the manifest lists. */
+  private async referencedBlobs(): Promise<Set<string>> {
+    const used = new Set<string>();
+    for (const img of this.images.all()) {
+      used.add(img.rec.id);
+      if (img.rec.manifest) {
+        used.add(img.rec.manifest);
+        for (const b of await this.manifestLayers(img.rec.manifest)) used.add(b);
+      }
+    }
+    return used;
+  }
+
+  /** Deletes those of `candidates` no image needs any more (a replaced manifest, say). */
+  async dropUnreferencedBlobs(candidates: string[]): Promise<void> {
+    const used = await this.referencedBlobs();
+    for (const d of candidates) if (!used.has(d)) await this.content.delete(d).catch(() => {});
+  }
+
+  /**
+   * Operations that bring content (pull, push, load, import, commit) run counted, so that a
+   * collection never takes blobs or layers that one of them has stored but not yet recorded.
+   */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.inflight++;
+    try {
+      return await work();
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private inflight = 0;
+
+  /**
+   * What nothing refers to, left by operations cut short (a pull, load, import or commit
+   * killed mid-way) or by older versions: blobs no image needs and layers no image or
+   * container stands on. At start-up and in `system prune`; skipped while content is in flight
+   * or when records were set aside at start (what they referred to cannot be known).
+   */
+  async collectGarbage(layersInUse: Set<string>): Promise<{ blobs: number; layers: number; bytes: number } | undefined> {
+    if (this.inflight > 0 || this.images.problems.length || this.layers.problems.length) return undefined;
+    const used = await this.referencedBlobs();
+    let blobs = 0;
+    let bytes = 0;
+    for (const d of await this.content.list()) {
+      if (used.has(d)) continue;
+      bytes += await this.content.size(d).catch(() => 0);
+      await this.content.delete(d).catch(() => {});
+      blobs++;
+    }
+    const needed = new Set(layersInUse);
+    for (const img of this.images.all()) for (const c of chainIds(img.config.rootfs.diff_ids)) needed.add(c);
+    // Top-down, so a layer goes only after the layers above it.
+    const doomed = this.layers.all().filter((l) => !needed.has(l.chainId)).sort((a, b) => depthOf(this.layers, b.chainId) - depthOf(this.layers, a.chainId));
+    let layers = 0;
+    for (const l of doomed) {
+      if (this.layers.all().some((o) => o.parent === l.chainId)) continue;
+      bytes += l.size;
+      await this.layers.remove(l.chainId).then(() => layers++, (e: unknown) => log.warn('could not remove an unreferenced layer', { chain: l.chainId, error: e }));
+    }
+    if (blobs || layers) log.info('removed unreferenced content', { blobs, layers, bytes });
+    return { blobs, layers, bytes };
+  }
+
   /** Cleans overlay directories no record refers to (left by crashes). */
   async removeOrphanLayerDirs(keep: Set<string>, list: string[]): Promise<void> {
     for (const name of list) {
       if (!keep.has(name)) await rm(this.snapshots.dir(name), { recursive: true, force: true });
     }
   }
+}
+
+/** How many layers a chain stands on. */
+function depthOf(layers: LayerStore, chain: string): number {
+  let n = 0;
+  for (let c: string | undefined = chain; c; c = layers.get(c)?.parent) n++;
+  return n;
 }
 
 function goArchName(): string {

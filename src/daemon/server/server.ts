@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { connect } from 'node:net';
 import { chmod, chown, rm } from 'node:fs/promises';
 import { API_VERSION, MIN_API_VERSION, ENGINE_VERSION, compareVersions } from '../../api/version.ts';
 import { invalidParameter, messageOf, notFound, kindOf } from '../../errdefs/index.ts';
@@ -65,7 +66,11 @@ export class ApiServer {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    if (ep.kind === 'unix') await rm(ep.path, { force: true });
+    if (ep.kind === 'unix') {
+      // A socket that answers belongs to a live daemon: never take it over.
+      if (await answers(ep.path)) throw new Error(`another daemon is listening on ${ep.path}`);
+      await rm(ep.path, { force: true });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const done = () => {
@@ -169,6 +174,17 @@ export class ApiServer {
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(ctx.req.method === 'HEAD' ? undefined : body);
   }
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
 
 function isTooLarge(e: unknown): boolean {

@@ -126,12 +126,20 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
   const idmap = opts.idmap ?? layerIdMapping();
   const own = (st: { uid: number; gid: number }) => (idmap ? idmap.toContainer(st.uid, st.gid) : { uid: st.uid, gid: st.gid });
   const walk = async (rel: string, opaque: Set<string>): Promise<void> => {
-    const names = (await readdir(join(root, rel))).sort();
+    const names = (await readdir(join(root, rel)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' && rel) return [] as string[]; // a directory removed as it was walked
+      throw e;
+    })).sort();
     for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
       if (opts.exclude?.has(path)) continue;
       const abs = join(root, path);
-      const st = await lstat(abs);
+      // A running container not paused for the commit may remove a file as it is listed.
+      const st = await lstat(abs).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (!st) continue;
       const whiteout = st.isCharacterDevice() && st.rdev === 0 && opts.whiteouts;
       // The kernel makes overlay whiteouts as host root, outside any mapping: they are root's.
       const ids = whiteout && idmap ? { uid: 0, gid: 0 } : own(st);
@@ -154,8 +162,11 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
         if (st.nlink > 1) links.set(key, path);
         if (st.size <= SMALL_FILE) {
           // One read instead of a stream's open/read/close: most files in a layer are small.
-          const data = await readFile(abs);
-          await entry({ ...base, type: 'file', size: data.length }, data);
+          const data = await readFile(abs).catch((e: NodeJS.ErrnoException) => {
+            if (e.code === 'ENOENT') return undefined; // removed as it was listed
+            throw e;
+          });
+          if (data) await entry({ ...base, type: 'file', size: data.length }, data);
           continue;
         }
         // The header promises st.size bytes: a file that grows or shrinks while a running

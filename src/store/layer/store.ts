@@ -15,11 +15,11 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { writeJsonAtomic } from '../../lib/atomic.ts';
+import { setAside, writeJsonAtomic } from '../../lib/atomic.ts';
 import { sha256 } from '../../lib/digest.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import { log } from '../../lib/log.ts';
-import { invalidParameter, notFound } from '../../errdefs/index.ts';
+import { invalidParameter, messageOf, notFound } from '../../errdefs/index.ts';
 import type { OverlaySnapshotter } from '../snapshots/overlay.ts';
 import { applyTar } from './apply.ts';
 import type { FsOps } from './fsops.ts';
@@ -89,10 +89,22 @@ export class LayerStore {
         if (!(await this.snapshots.exists(rec.cacheId))) throw new Error(`directory ${rec.cacheId} is missing`);
         this.layers.set(rec.chainId, rec);
       } catch (e) {
-        log.warn('ignoring broken layer record', { file: name, error: e });
+        if (/directory .* is missing/.test(messageOf(e))) {
+          // A record whose layer is gone describes nothing: keep it out, keep the file.
+          this.problems.push(`WARNING: layer record ${join(this.dir, name)} names a directory that is missing; the layer is left out`);
+          log.warn('layer record without its directory', { file: name, error: e });
+          continue;
+        }
+        const file = join(this.dir, name);
+        const moved = await setAside(file).catch(() => file);
+        this.problems.push(`WARNING: the layer record ${file} is unreadable (${messageOf(e)}); it was moved to ${moved}`);
+        log.warn('unreadable layer record set aside', { file: moved, error: e });
       }
     }
   }
+
+  /** Records init() set aside or left out, for `info` warnings. */
+  readonly problems: string[] = [];
 
   get(chain: string): LayerRecord | undefined {
     return this.layers.get(chain);

@@ -13,9 +13,9 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../lib/atomic.ts';
+import { setAside, writeJsonAtomic } from '../../lib/atomic.ts';
 import { log } from '../../lib/log.ts';
-import { notFound, invalidParameter } from '../../errdefs/index.ts';
+import { notFound, invalidParameter, messageOf } from '../../errdefs/index.ts';
 import type { ImageConfigFile } from '../../api/types.ts';
 import type { ContentStore } from '../content/store.ts';
 
@@ -73,7 +73,11 @@ export class ImageStore {
         const blob = await this.content.read(rec.id);
         this.images.set(rec.id, { rec, config: parseImageConfig(blob), configSize: blob.length });
       } catch (e) {
-        log.warn('ignoring broken image record', { file: name, error: e });
+        // Set aside, never deleted; and nothing it might hold (layers, blobs) is collected.
+        const file = join(this.dir, 'images', name);
+        const moved = await setAside(file).catch(() => file);
+        this.problems.push(`WARNING: the image record ${file} is unreadable (${messageOf(e)}); it was moved to ${moved}`);
+        log.warn('unreadable image record set aside', { file: moved, error: e });
       }
     }
     try {
@@ -82,9 +86,16 @@ export class ImageStore {
         if (this.images.has(id)) this.indexRef(ref, id);
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('unreadable repositories.json; tags lost', { error: e });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        const moved = await setAside(this.reposFile).catch(() => this.reposFile);
+        this.problems.push(`WARNING: ${this.reposFile} is unreadable (${messageOf(e)}); it was moved to ${moved} and the tags it held are missing`);
+        log.warn('unreadable repositories.json set aside', { file: moved, error: e });
+      }
     }
   }
+
+  /** Records init() set aside, for `info` warnings; none means everything was read. */
+  readonly problems: string[] = [];
 
   get(id: string): Image | undefined {
     return this.images.get(id);

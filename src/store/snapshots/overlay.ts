@@ -21,6 +21,8 @@ import { chmod, chown, mkdir, readFile, rm, symlink, writeFile, readdir, rename,
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { notFound } from '../../errdefs/index.ts';
+import { unmountUnder } from '../../lib/mounts.ts';
+import { log } from '../../lib/log.ts';
 
 /** What the runtime side needs to mount a container's root filesystem. */
 export interface OverlayMount {
@@ -68,9 +70,13 @@ export class OverlaySnapshotter {
   async init(): Promise<void> {
     await mkdir(join(this.home, 'l'), { recursive: true });
     await this.traversable(this.home);
-    // Remove leftovers of layers that were being unpacked when the daemon stopped.
+    // Remove leftovers of layers that were being unpacked, or removed, when the daemon stopped
+    // (a container's root may still be mounted there if its monitor died with it).
     for (const name of await readdir(this.home)) {
-      if (name.startsWith('.staging-')) await rm(join(this.home, name), { recursive: true, force: true });
+      if (!name.startsWith('.staging-')) continue;
+      const dir = join(this.home, name);
+      await unmountUnder(dir);
+      await rm(dir, { recursive: true, force: true }).catch((e: unknown) => log.warn('could not remove a leftover layer directory', { dir, error: e }));
     }
   }
 
@@ -225,6 +231,8 @@ export class OverlaySnapshotter {
       }
     }
     if (short) await rm(join(this.home, 'l', short), { force: true });
+    // A root left mounted (its monitor died) would make the removal fail half-way.
+    await unmountUnder(join(dir, 'merged'));
     // Rename first so a crash mid-delete leaves a staging dir that init() removes.
     const doomed = join(this.home, `.staging-rm-${id}`);
     await rename(dir, doomed);

@@ -5,11 +5,13 @@
  * stored (layers stay compressed, as pulled): nothing is recompressed, and the archive is a
  * straight copy of the content store.
  */
+import { createHash } from 'node:crypto';
+import { digestAlgorithm } from '../../../lib/digest.ts';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { once } from 'node:events';
 import { encodeHeader, padding, END } from '../../../lib/tar/header.ts';
-import { invalidParameter, notFound } from '../../../errdefs/index.ts';
+import { invalidParameter, notFound, system } from '../../../errdefs/index.ts';
 import { formatPlatform, platformMatches, type Platform } from '../../../lib/platform.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString, familiarName, fullName, type Reference } from '../../../lib/reference.ts';
 import { log } from '../../../lib/log.ts';
@@ -104,17 +106,24 @@ export async function saveImages(images: ImageService, names: string[], platform
     await put(buf);
     await put(padding(buf.length));
   };
-  const addBlob = async (digest: string, written: Set<string>) => {
+  const addBlob = async (digest: string, written: Set<string>, image: string) => {
     if (written.has(digest)) return;
     written.add(digest);
     const size = await images.content.size(digest);
     await put(encodeHeader({ name: blobPath(digest), type: 'file', size }));
     let n = 0;
+    // Hashed as it is written (no second pass): a damaged blob ends the archive with an error
+    // naming it and its image, never a good-looking archive of bad content.
+    const hash = createHash(digestAlgorithm(digest));
     for await (const chunk of createReadStream(images.content.blobPath(digest), { highWaterMark: 1 << 20 })) {
       n += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
       await put(chunk as Buffer);
     }
     if (n !== size) throw new Error(`blob ${digest} changed size while it was saved`);
+    if (`${digestAlgorithm(digest)}:${hash.digest('hex')}` !== digest) {
+      throw system(`blob ${digest} of image ${image} is corrupted: its content no longer matches its digest (remove the image and pull or load it again)`);
+    }
     await put(padding(size));
   };
 
@@ -124,9 +133,10 @@ export async function saveImages(images: ImageService, names: string[], platform
     const manifestJson: { Config: string; RepoTags: string[] | null; Layers: string[] }[] = [];
     const repositories: Record<string, Record<string, string>> = {};
     for (const p of plans) {
-      for (const l of p.manifest.layers) await addBlob(l.digest, written);
-      await addBlob(p.img.rec.id, written);
-      await addBlob(p.manifest.digest, written);
+      const name = p.refs[0] ? familiarString(p.refs[0]) : p.img.rec.id;
+      for (const l of p.manifest.layers) await addBlob(l.digest, written, name);
+      await addBlob(p.img.rec.id, written, name);
+      await addBlob(p.manifest.digest, written, name);
       const layerPaths = p.manifest.layers.map((l) => blobPath(l.digest));
       manifestJson.push({ Config: blobPath(p.img.rec.id), RepoTags: p.refs.length ? p.refs.map((r) => familiarString(r)) : null, Layers: layerPaths });
       const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: p.manifest.digest, size: p.manifest.size };
