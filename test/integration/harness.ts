@@ -90,6 +90,25 @@ export class TestDaemon {
 
   private env: Record<string, string> = {};
 
+  /** The environment of the next startDaemon (BERTH_FAILPOINT, say). */
+  setEnv(env: Record<string, string>): void {
+    this.env = env;
+  }
+
+  /** Waits for berthd to exit by itself (a failpoint). */
+  async exited(timeoutMs = 30_000): Promise<boolean> {
+    const p = this.proc;
+    if (!p) return true;
+    if (p.exitCode !== null || p.signalCode !== null) return true;
+    return new Promise((r) => {
+      const t = setTimeout(() => r(false), timeoutMs);
+      p.once('exit', () => {
+        clearTimeout(t);
+        r(true);
+      });
+    });
+  }
+
   async startDaemon(extraArgs: string[] = []): Promise<void> {
     const cfg = join(this.root, 'daemon.json');
     if (!existsSync(cfg)) writeFileSync(cfg, '{}\n');

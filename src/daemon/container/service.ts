@@ -5,6 +5,7 @@
  * Each operation takes the container's lock, runs as ordered steps, and registers an undo
  * for every step that changes something, so a failure leaves nothing half-made.
  */
+import { failpoint } from '../../lib/failpoint.ts';
 import { containerChanges, exportContainer, commitContainer, type CommitOptions } from './snapshot.ts';
 import { chmod, chown, mkdir, readdir, rm, writeFile, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -188,6 +189,7 @@ export class ContainerService {
       };
       await this.writeEtcFiles(rec);
       const c = new Container(rec);
+      failpoint('create-before-record');
       await this.store.save(c);
       this.store.add(c);
       undo.move();
@@ -367,7 +369,9 @@ export class ContainerService {
       await Promise.all(waiting.map((p) => p.connect(shim).catch((e: unknown) => log.warn('attach failed', { id: c.id, error: e }))));
       // 5. Go.
       const t3 = performance.now();
+      failpoint('start-before-run');
       const pid = await shim.start();
+      failpoint('start-before-record');
       c.setRunning(pid, new Date().toISOString());
       await this.store.save(c);
       log.debug('container started', { id: c.id, specMs: (t1 - t0).toFixed(1), shimCreateMs: (t2 - t1).toFixed(1), startMs: (performance.now() - t3).toFixed(1) });
@@ -555,6 +559,7 @@ export class ContainerService {
     c.rec.HasBeenManuallyStopped = true;
     const exited = c.wait('not-running');
     await this.signal(c, sig).catch(() => {});
+    failpoint('stop-after-signal');
     if (timeout >= 0) {
       const graceful = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
       if (graceful) return;
@@ -622,6 +627,7 @@ export class ContainerService {
     await this.locks.with(c.id, async () => {
       // Rename the record away first: a crash mid-removal must not resurrect a half-deleted container.
       await rm(join(this.store.dir(c.id), 'config.v2.json'), { force: true });
+      failpoint('rm-after-record');
       this.store.delete(c);
       await this.images.snapshots.remove(c.id).catch((e: unknown) => log.warn('removing container layer', { id: c.id, error: e }));
       await rm(this.store.dir(c.id), { recursive: true, force: true });
@@ -769,6 +775,8 @@ export class ContainerService {
     }
     const exit = await shim.readExit();
     if (!exit) await this.reapMonitor(c.id, c.rec.Runtime);
+    // It ended while berthd was away: its monitor's directory goes with the recorded exit.
+    c.shimDir = this.shimDir(c.id);
     await this.recordExit(c, exit ?? { exitCode: 255, exitedAt: new Date().toISOString(), oomKilled: false, error: MONITOR_DIED });
     await this.store.save(c);
     if (c.rec.HostConfig.AutoRemove) await this.remove(c.id, { force: true });
@@ -783,13 +791,24 @@ export class ContainerService {
   private async reapMonitor(id: string, runtime: string): Promise<void> {
     const dir = this.shimDir(id);
     const shim = new ShimClient(dir);
+    const rt = this.rt.runtimes[runtime];
+    const rtRoot = join(this.paths.execRoot, 'runtime', runtime);
     if (await shim.alive()) {
       const exited = shim.wait().catch(() => undefined);
-      await shim.kill(9).catch(() => {});
-      await Promise.race([exited, sleep(10_000)]);
+      // A container never started takes no signal through its monitor: the runtime ends it.
+      if (!(await shim.kill(9).then(() => true, () => false)) && rt) await forceDelete(rt, rtRoot, id);
+      if ((await Promise.race([exited.then(() => true), sleep(3_000).then(() => false)])) === false) {
+        const pid = Number(await readFile(join(dir, 'shim.pid'), 'utf8').catch(() => '0'));
+        if (pid > 0) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
     }
-    const rt = this.rt.runtimes[runtime];
-    if (rt) await forceDelete(rt, join(this.paths.execRoot, 'runtime', runtime), id);
+    if (rt) await forceDelete(rt, rtRoot, id);
     await unmountUnder(join(this.images.snapshots.dir(id), 'merged'));
     await rm(dir, { recursive: true, force: true });
   }

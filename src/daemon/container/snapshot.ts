@@ -3,6 +3,7 @@
  * image), `docker export` (its whole root filesystem as a tar) and `docker commit` (its
  * writable layer as a new image layer, with OCI whiteouts, on top of its image).
  */
+import { failpoint } from '../../lib/failpoint.ts';
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -150,6 +151,7 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
     layers: [...prevLayers, { mediaType: MEDIA.ociLayerTar, digest: blob.digest, size: blob.size }],
   };
   const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
+  failpoint('commit-before-image');
   await images.images.add(cfgBlob.digest, { manifest: man.digest, parent: base.rec.id });
   if (ref) await images.images.setRef(referenceString(ref), cfgBlob.digest);
   return cfgBlob.digest;

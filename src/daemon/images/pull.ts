@@ -5,6 +5,7 @@
  * exists is "Already exists"), and only then register the image and its tags. An interrupted
  * pull leaves blobs at most (the ingest area and staging layers are cleaned at start).
  */
+import { failpoint } from '../../lib/failpoint.ts';
 import { EngineError, kindOf, notFound, invalidParameter, system, messageOf } from '../../errdefs/index.ts';
 import { digestAlgorithm, digestOf, matchesDigest, sha256 } from '../../lib/digest.ts';
 import { familiarName, familiarString, referenceString, type Reference } from '../../lib/reference.ts';
@@ -128,6 +129,7 @@ export async function pullImage(images: ImageService, access: RegistryAccess, re
     await fetchLayers(images, access, client, remotePath(ref), manifest.layers, config.rootfs.diff_ids, progress, opts.signal);
     for (const l of manifest.layers) rememberSource(ref.domain, remotePath(ref), l.digest);
     // 4. Register: manifest, image, tag and digest reference.
+    failpoint('pull-before-image');
     await images.content.write(manifestBody, manifestDigest);
     const before = images.images.resolveRef(referenceString(ref.digest ? ref : { ...ref, digest: undefined }));
     await images.images.add(manifest.config.digest, { manifest: manifestDigest });

@@ -4,6 +4,7 @@
  * ("Mounted from …"), then the config and the manifest. Uncompressed layers (from `import`)
  * are gzip-compressed once, in parallel, and the compressed blobs kept for later pushes.
  */
+import { failpoint } from '../../lib/failpoint.ts';
 import { createGzip, constants as zconst } from 'node:zlib';
 import { notFound, invalidParameter, kindOf, messageOf } from '../../errdefs/index.ts';
 import { sha256 } from '../../lib/digest.ts';
@@ -66,6 +67,7 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
         const size = await images.content.size(manifest.config.digest);
         await client.pushBlob(repo, manifest.config.digest, size, () => images.content.openVerified(manifest.config.digest));
       }
+      failpoint('push-before-manifest');
       const digest = (await client.putManifest(repo, tag, manifest.mediaType, body)) ?? sha256(body);
       const bodyDigest = sha256(body);
       if (digest !== bodyDigest) throw invalidParameter(`the registry stored the manifest as ${digest}, expected ${bodyDigest}`);

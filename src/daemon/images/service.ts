@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig, ImageHistoryItem } from '../../api/types.ts';
 import { conflict, invalidParameter, notFound } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
+import { failpoint } from '../../lib/failpoint.ts';
 import { shortId } from '../../lib/idprefix.ts';
 import { decompressStream, type Compression } from '../../lib/decompress.ts';
 import {
@@ -141,6 +142,7 @@ export class ImageService {
     }
     // 1. Keep the archive as it came, as the layer blob.
     const blob = await this.content.ingest(src);
+    failpoint('import-after-blob');
     let layerChain: string | undefined;
     try {
       // 2. Unpack it (verifying it is a tar) into a layer directory.
@@ -305,6 +307,7 @@ export class ImageService {
       const l = img.config.config?.Labels ?? {};
       if (labels.length && !labels.every((lf) => matchLabel(l, lf))) continue;
       if (notLabels.some((lf) => matchLabel(l, lf))) continue;
+      if (records.length) failpoint('prune-after-first');
       try {
         for (const r of refs.slice(0, -1)) records.push(...(await this.remove(familiarString(parseNormalizedNamed(r)))));
         records.push(...(await this.remove(refs.length ? familiarString(parseNormalizedNamed(refs[refs.length - 1])) : id)));

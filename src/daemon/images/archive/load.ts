@@ -8,6 +8,7 @@
  * archive changes nothing: blobs it brought that no image uses and staged layers are removed
  * again, and its names are never used as paths.
  */
+import { failpoint } from '../../../lib/failpoint.ts';
 import { PassThrough, Readable } from 'node:stream';
 import { posix } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -240,6 +241,7 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
       }
       const manifest = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: await images.content.size(configDigest) }, layers };
       const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
+      failpoint('load-before-image');
       await images.images.add(configDigest, { manifest: man.digest, ...(e.parent ? { parent: e.parent } : {}) });
       if (!e.tags.length) {
         if (e.intermediate) continue;

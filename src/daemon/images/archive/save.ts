@@ -5,6 +5,7 @@
  * stored (layers stay compressed, as pulled): nothing is recompressed, and the archive is a
  * straight copy of the content store.
  */
+import { failpoint } from '../../../lib/failpoint.ts';
 import { createHash } from 'node:crypto';
 import { digestAlgorithm } from '../../../lib/digest.ts';
 import { createReadStream } from 'node:fs';
@@ -121,6 +122,7 @@ export async function saveImages(images: ImageService, names: string[], platform
       await put(chunk as Buffer);
     }
     if (n !== size) throw new Error(`blob ${digest} changed size while it was saved`);
+    failpoint('save-after-blob');
     if (`${digestAlgorithm(digest)}:${hash.digest('hex')}` !== digest) {
       throw system(`blob ${digest} of image ${image} is corrupted: its content no longer matches its digest (remove the image and pull or load it again)`);
     }

@@ -1,0 +1,287 @@
+/**
+ * Crashes: berthd is killed (SIGKILL, through BERTH_FAILPOINT at a named step of its work) in
+ * the middle of each multi-step operation; the client must see a failure, and the next berthd
+ * must start, agree with its data root (nothing mounted, running, stored or unpacked that no
+ * record explains) and let the operation succeed when retried. Then killed monitors, corrupt
+ * records, a second daemon on the same data root, and blobs damaged on disk.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestDaemon, mountsUnder, NODE, BERTH } from './harness.ts';
+import { startBerthRegistry, type RunningRegistry } from './registries.ts';
+
+let d: TestDaemon;
+let reg: RunningRegistry;
+let dir: string;
+
+before(async () => {
+  dir = mkdtempSync('/tmp/bt-crash-');
+  d = await TestDaemon.start();
+  await d.importBusybox();
+  reg = await startBerthRegistry();
+  await ok(['tag', 'busybox', `${reg.host}/crash/busybox:1`]);
+  await ok(['push', `${reg.host}/crash/busybox:1`]);
+  await ok(['rmi', `${reg.host}/crash/busybox:1`]);
+});
+
+after(async () => {
+  await d?.cleanup();
+  await reg?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function ok(args: string[], input?: Buffer): Promise<string> {
+  const r = await d.berth(args, input ? { input } : {});
+  assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs `args` against a berthd that kills itself at `point`; returns the CLI's result. */
+async function crashAt(point: string, args: string[], input?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+  await d.stopDaemon();
+  d.setEnv({ BERTH_FAILPOINT: point });
+  await d.startDaemon();
+  const r = await d.berth(args, input ? { input } : {});
+  assert.ok(await d.exited(), `berthd reached the failpoint ${point}`);
+  d.setEnv({});
+  await d.startDaemon();
+  return r;
+}
+
+/** The data root agrees with the records: nothing stored, mounted or running that none explains. */
+async function consistent(): Promise<void> {
+  const ids = (await ok(['ps', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
+  const running = (await ok(['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+  const overlay = join(d.dataRoot, 'overlay2');
+  const layerRecs = readdirSync(join(d.dataRoot, 'layerdb', 'sha256')).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(d.dataRoot, 'layerdb', 'sha256', n), 'utf8')) as { cacheId: string });
+  const owned = new Set([...ids, ...layerRecs.map((l) => l.cacheId), 'l']);
+  const dirs = readdirSync(overlay);
+  assert.deepEqual(dirs.filter((n) => !owned.has(n)), [], 'overlay directories no record owns');
+  for (const l of layerRecs) assert.ok(existsSync(join(overlay, l.cacheId, 'diff')), `layer ${l.cacheId} has its directory`);
+  const mounts = await mountsUnder(d.dataRoot);
+  assert.deepEqual(mounts.filter((m) => !running.some((id) => m === join(overlay, id, 'merged'))), [], 'mounts of no running container');
+  const monitors = existsSync(join(d.execRoot, 'c')) ? readdirSync(join(d.execRoot, 'c')) : [];
+  assert.deepEqual(monitors.filter((id) => !running.includes(id)), [], 'monitors of no running container');
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'ingest')), [], 'nothing half-ingested');
+  // Every blob is some image's: what an operation cut short stored was collected at start.
+  const images = (await ok(['images', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
+  const needed = new Set<string>();
+  for (const id of images) {
+    const m = (await ok(['image', 'inspect', '-f', '{{.Id}}', id])).trim();
+    needed.add(m);
+  }
+  const blobs = readdirSync(join(d.dataRoot, 'blobs', 'sha256')).map((h) => `sha256:${h}`);
+  for (const id of needed) assert.ok(blobs.includes(id), `the config of ${id} is stored`);
+  assert.ok(blobs.length <= needed.size * 3 + 3, `no stray blobs: ${blobs.length} blobs for ${needed.size} images`);
+}
+
+test('container operations cut short: create, start (run -d), stop, rm — the client sees the failure, the next berthd cleans up, a retry works', async () => {
+  const create = await crashAt('create-before-record', ['create', '--name', 'c1', 'busybox', 'true']);
+  assert.notEqual(create.code, 0, 'create reports the failure');
+  await consistent();
+  await ok(['create', '--name', 'c1', 'busybox', 'true']);
+
+  for (const point of ['start-before-run', 'start-before-record']) {
+    const run = await crashAt(point, ['run', '-d', '--name', `r-${point}`, 'busybox', 'sleep', '300']);
+    assert.notEqual(run.code, 0, `run -d reports the failure (${point})`);
+    assert.match(run.stderr, /unexpected EOF|Cannot connect|closed the connection/);
+    await consistent();
+    const state = (await ok(['inspect', '-f', '{{.State.Status}}', `r-${point}`])).trim();
+    assert.equal(state, 'created', 'the start was rolled back');
+    await ok(['start', `r-${point}`]);
+    assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', `r-${point}`])).trim(), 'true');
+    await ok(['rm', '-f', `r-${point}`]);
+    await consistent();
+  }
+
+  // The stop's signal went out before the crash: the exit it caused is recorded after it.
+  await ok(['run', '-d', '--name', 's1', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+  const stop = await crashAt('stop-after-signal', ['stop', 's1']);
+  assert.notEqual(stop.code, 0, 'stop reports the failure');
+  await consistent();
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 's1'])).trim(), 'exited 0');
+
+  const rm = await crashAt('rm-after-record', ['rm', 's1']);
+  assert.notEqual(rm.code, 0, 'rm reports the failure');
+  await consistent();
+  assert.notEqual((await d.berth(['inspect', 's1'])).code, 0, 'the half-removed container is gone');
+  await ok(['rm', 'c1']);
+  await consistent();
+});
+
+test('image operations cut short: pull, load, import, commit, save, push, prune — failures reported, nothing stranded, retries work', async () => {
+  const name = `${reg.host}/crash/busybox:1`;
+  const pull = await crashAt('pull-before-image', ['pull', name]);
+  assert.notEqual(pull.code, 0, `pull reports the failure: ${pull.stdout}`);
+  await consistent();
+  await ok(['pull', name]);
+
+  const archive = join(dir, 'bb.tar');
+  await ok(['save', '-o', archive, name]);
+  await ok(['rmi', name]);
+  const load = await crashAt('load-before-image', ['load', '-i', archive]);
+  assert.notEqual(load.code, 0, 'load reports the failure');
+  await consistent();
+  await ok(['load', '-i', archive]);
+
+  const rootfs = spawnSync('sh', [join(process.cwd(), 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout;
+  const imp = await crashAt('import-after-blob', ['import', '-', 'imported:1'], rootfs);
+  assert.notEqual(imp.code, 0, 'import reports the failure');
+  await consistent();
+  await ok(['import', '-', 'imported:1'], rootfs);
+
+  await ok(['run', '--name', 'comm', 'busybox', 'sh', '-c', 'echo x > /x']);
+  const commit = await crashAt('commit-before-image', ['commit', 'comm', 'committed:1']);
+  assert.notEqual(commit.code, 0, 'commit reports the failure');
+  await consistent();
+  await ok(['commit', 'comm', 'committed:1']);
+  await ok(['rm', 'comm']);
+
+  const out = join(dir, 'saved.tar');
+  const save = await crashAt('save-after-blob', ['save', '-o', out, 'committed:1']);
+  assert.notEqual(save.code, 0, 'save reports the failure');
+  assert.ok(!existsSync(out), 'no partial archive is left');
+  assert.ok(!readdirSync(dir).some((n) => n.includes('saved.tar')), 'nor its temporary file');
+
+  await ok(['tag', 'committed:1', `${reg.host}/crash/committed:1`]);
+  const push = await crashAt('push-before-manifest', ['push', `${reg.host}/crash/committed:1`]);
+  assert.notEqual(push.code, 0, 'push reports the failure');
+  await consistent();
+  await ok(['push', `${reg.host}/crash/committed:1`]);
+
+  await ok(['rmi', 'imported:1', 'committed:1', `${reg.host}/crash/committed:1`]);
+  // Two images no container uses: the prune dies after the first.
+  await ok(['import', '-c', 'CMD ["one"]', '-', 'p1:1'], rootfs);
+  await ok(['import', '-c', 'CMD ["two"]', '-', 'p2:1'], rootfs);
+  const prune = await crashAt('prune-after-first', ['image', 'prune', '-a', '-f']);
+  assert.notEqual(prune.code, 0, 'image prune reports the failure');
+  await consistent();
+});
+
+test('logs -f through a daemon that dies reports the failure', async () => {
+  await ok(['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'while :; do echo tick; sleep 0.2; done']);
+  const logs = spawn(NODE, [BERTH, 'logs', '-f', 'talker'], { env: { ...process.env, BERTH_HOST: d.host } });
+  let seen = '';
+  logs.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+  const code = new Promise<number>((r) => logs.on('close', (c) => r(c ?? -1)));
+  for (let i = 0; i < 50 && !seen.includes('tick'); i++) await new Promise((r) => setTimeout(r, 100));
+  await d.stopDaemon('SIGKILL');
+  assert.notEqual(await code, 0, 'logs -f exits with an error when the daemon dies');
+  await d.startDaemon();
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'talker'])).trim(), 'true', 'the container lived on');
+  await ok(['rm', '-f', 'talker']);
+  await consistent();
+});
+
+test('a killed monitor takes its container down, unmounts it and says so; restart policies apply after a restart', async () => {
+  await ok(['run', '-d', '--name', 'orphan', 'busybox', 'sleep', '300']);
+  const id = (await ok(['inspect', '-f', '{{.Id}}', 'orphan'])).trim();
+  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'orphan'])).trim());
+  const shimPid = Number(readFileSync(join(d.execRoot, 'c', id, 'shim.pid'), 'utf8'));
+  process.kill(shimPid, 'SIGKILL');
+  for (let i = 0; i < 100; i++) {
+    if ((await ok(['inspect', '-f', '{{.State.Running}}', 'orphan'])).trim() === 'false') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal((await ok(['inspect', '-f', '{{.State.ExitCode}} {{.State.Error}}', 'orphan'])).trim(), '255 the container monitor (berth-shim) died unexpectedly; the container was stopped');
+  assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z', 'the container\'s process is gone');
+  assert.deepEqual(await mountsUnder(join(d.dataRoot, 'overlay2', id)), [], 'its root is unmounted');
+  await ok(['start', 'orphan']);
+  await ok(['rm', '-f', 'orphan']);
+
+  // Containers that exited while berthd was down restart by their policies when it is back.
+  for (const policy of ['always', 'unless-stopped', 'on-failure']) await ok(['run', '-d', '--name', `p-${policy}`, '--restart', policy, 'busybox', 'sh', '-c', 'sleep 1; exit 3']);
+  await ok(['run', '-d', '--name', 'p-no', 'busybox', 'sh', '-c', 'sleep 1; exit 3']);
+  await d.stopDaemon('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1500));
+  await d.startDaemon();
+  for (const policy of ['always', 'unless-stopped', 'on-failure']) {
+    let count = 0;
+    for (let i = 0; i < 50 && count === 0; i++) {
+      count = Number((await ok(['inspect', '-f', '{{.RestartCount}}', `p-${policy}`])).trim());
+      if (!count) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(count >= 1, `${policy}: restarted after berthd came back`);
+  }
+  assert.equal((await ok(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'p-no'])).trim(), '0 exited');
+  await ok(['rm', '-f', 'p-always', 'p-unless-stopped', 'p-on-failure', 'p-no']);
+  await consistent();
+});
+
+test('corrupt records are set aside and reported, never a reason to delete data or refuse to start', async () => {
+  await ok(['create', '--name', 'broken', 'busybox', 'true']);
+  const id = (await ok(['inspect', '-f', '{{.Id}}', 'broken'])).trim();
+  await ok(['import', '-', 'fragile:1'], spawnSync('sh', [join(process.cwd(), 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout);
+  const imageId = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'fragile:1'])).trim();
+  await d.stopDaemon();
+  truncateSync(join(d.dataRoot, 'containers', id, 'config.v2.json'), 20);
+  const imageRecord = join(d.dataRoot, 'image', 'images', `${imageId.slice(7)}.json`);
+  assert.ok(existsSync(imageRecord));
+  truncateSync(imageRecord, 10);
+  await d.startDaemon();
+  const warnings = (await ok(['info', '--format', '{{json .Warnings}}'])).trim();
+  assert.match(warnings, new RegExp(`the record of container ${id} is unreadable`));
+  assert.match(warnings, /image record .* is unreadable/);
+  assert.ok(existsSync(join(d.dataRoot, 'overlay2', id, 'diff')), 'the container\'s layer is kept');
+  assert.ok(readdirSync(join(d.dataRoot, 'containers', id)).some((n) => n.startsWith('config.v2.json.corrupt-')), 'its record is kept aside');
+  assert.ok(existsSync(join(d.dataRoot, 'blobs', 'sha256', imageId.slice(7))), 'the image\'s config blob is kept');
+  // Clean up what the test broke, by hand, as a user would after reading the warnings.
+  await d.stopDaemon();
+  rmSync(join(d.dataRoot, 'containers', id), { recursive: true, force: true });
+  for (const f of readdirSync(join(d.dataRoot, 'image', 'images'))) if (f.includes('.corrupt-')) rmSync(join(d.dataRoot, 'image', 'images', f));
+  await d.startDaemon();
+  await consistent();
+});
+
+test('a second berthd on the same data root is refused, and the first one\'s socket is never taken', async () => {
+  const second = spawnSync(NODE, [join(process.cwd(), 'dist', 'berthd.js'), '--data-root', d.dataRoot, '--exec-root', join(dir, 'run2'), '-H', `unix://${join(dir, 'second.sock')}`], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, new RegExp(`the data root ${d.dataRoot} is in use by another berthd \\(pid ${d.pid}\\)`));
+  const third = spawnSync(NODE, [join(process.cwd(), 'dist', 'berthd.js'), '--data-root', join(dir, 'data3'), '--exec-root', join(dir, 'run3'), '-H', d.host], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(third.status, 1);
+  assert.match(third.stderr, /another daemon is listening on/);
+  rmSync(join(dir, 'data3'), { recursive: true, force: true });
+  assert.equal((await ok(['version', '--format', '{{.Server.Os}}'])).trim(), 'linux', 'the first daemon still answers');
+});
+
+test('a blob damaged on disk: save fails naming the image, the registry will not serve it', async () => {
+  await ok(['import', '-', 'damaged:1'], spawnSync('sh', [join(process.cwd(), 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout);
+  const manifest = JSON.parse((await ok(['image', 'inspect', '-f', '{{json .}}', 'damaged:1'])).trim()) as { Id: string };
+  const layers = readdirSync(join(d.dataRoot, 'blobs', 'sha256')).map((h) => join(d.dataRoot, 'blobs', 'sha256', h));
+  // The biggest blob is the layer: flip a byte in it.
+  const layer = layers.sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0];
+  const buf = readFileSync(layer);
+  buf[buf.length >> 1] ^= 0xff;
+  writeFileSync(layer, buf);
+  const out = join(dir, 'damaged.tar');
+  const save = await d.berth(['save', '-o', out, 'damaged:1']);
+  assert.notEqual(save.code, 0);
+  assert.match(save.stderr, /unexpected EOF|corrupted/);
+  assert.match(d.readLog(), /of image damaged:1 is corrupted/);
+  assert.ok(!existsSync(out));
+  void manifest;
+  await ok(['rmi', '-f', 'damaged:1']);
+});
+
+test('killed at any instant of run -d (a fixed set of delays), berthd starts again and agrees with itself', async () => {
+  for (const delay of [10, 40, 70, 100, 150, 250]) {
+    const run = spawn(NODE, [BERTH, 'run', '-d', '--name', `kill-${delay}`, 'busybox', 'sleep', '300'], { env: { ...process.env, BERTH_HOST: d.host }, stdio: 'ignore' });
+    // Listened for at once: a run that finishes before the kill closes before it.
+    const closed = new Promise((r) => run.on('close', r));
+    await new Promise((r) => setTimeout(r, delay));
+    await d.stopDaemon('SIGKILL');
+    await closed;
+    await d.startDaemon();
+    await consistent();
+    const exists = (await d.berth(['inspect', '-f', '{{.State.Status}}', `kill-${delay}`])).stdout.trim();
+    assert.ok(['', 'created', 'running'].includes(exists), `after a kill at ${delay} ms: ${exists}`);
+    if (exists) {
+      if (exists === 'created') await ok(['start', `kill-${delay}`]);
+      await ok(['rm', '-f', `kill-${delay}`]);
+    }
+    await consistent();
+  }
+});
