@@ -40,10 +40,13 @@ export async function peek(src: Readable, n: number): Promise<{ head: Buffer; st
         cleanup();
         reject(e);
       };
+      // Destroyed without an error: nothing more will come, and no 'end' either.
+      const onClose = () => onError(src.errored ?? new Error('the stream was closed before its first bytes'));
       const cleanup = () => {
         src.off('readable', onReadable);
         src.off('end', onEnd);
         src.off('error', onError);
+        src.off('close', onClose);
       };
       const done = (v: boolean) => {
         cleanup();
@@ -52,6 +55,7 @@ export async function peek(src: Readable, n: number): Promise<{ head: Buffer; st
       src.on('readable', onReadable);
       src.on('end', onEnd);
       src.on('error', onError);
+      src.on('close', onClose);
     });
     if (!more) {
       ended = true;
@@ -66,6 +70,16 @@ export async function peek(src: Readable, n: number): Promise<{ head: Buffer; st
   return { head, stream: src };
 }
 
+/**
+ * A decompressed stream its reader stops early (an error, no space left) stops its source:
+ * piped into a stage no one reads, the source would otherwise wait for ever on backpressure.
+ */
+function stopsSource(out: Readable, src: Readable): void {
+  out.on('close', () => {
+    if (!out.readableEnded && !src.destroyed) src.destroy(out.errored ?? new Error('the decompressed stream was closed early'));
+  });
+}
+
 function external(cmd: string, src: Readable): Readable {
   const p = spawn(cmd, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
@@ -73,6 +87,10 @@ function external(cmd: string, src: Readable): Readable {
   src.pipe(p.stdin);
   p.stdin.on('error', () => {});
   const out = p.stdout;
+  out.on('close', () => {
+    if (!out.readableEnded) p.kill();
+  });
+  stopsSource(out, src);
   p.on('error', (e) => out.destroy(invalidParameter(`${cmd} is needed to read this archive: ${e.message}`)));
   p.on('close', (code) => {
     if (code !== 0) out.destroy(invalidParameter(`${cmd}: ${err.trim() || `exit status ${code}`}`));
@@ -88,11 +106,13 @@ export async function decompressStream(src: Readable): Promise<{ stream: Readabl
       const gz = createGunzip({ chunkSize: 1 << 20 });
       stream.on('error', (e) => gz.destroy(e));
       gz.on('error', () => {});
+      stopsSource(gz, stream);
       return { stream: stream.pipe(gz), compression };
     }
     case 'zstd': {
       const z = createZstdDecompress({ chunkSize: 1 << 20 });
       stream.on('error', (e) => z.destroy(e));
+      stopsSource(z, stream);
       return { stream: stream.pipe(z), compression };
     }
     case 'bzip2':

@@ -203,7 +203,7 @@ export class DemuxStream extends Transform {
 }
 
 /** Resolves on 'drain'; rejects if the stream errors or closes first. */
-function waitDrain(w: Writable): Promise<void> {
+export function waitDrain(w: Writable): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const cleanup = () => {
       w.off('drain', onDrain);

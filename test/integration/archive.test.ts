@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { TestDaemon, NODE, BERTH, DOCKER, ROOT } from './harness.ts';
+import { imageOf, makeImage, manyFilesLayer, ociArchive } from './synthetic.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -426,4 +427,36 @@ test('--platform on save and load: the image\'s own platform works, another is r
   assert.equal(dl.status, 0, dl.stderr);
   assert.match(dl.stdout, /Loaded image: plat:1/);
   await ok(['rmi', 'plat:1']);
+});
+
+test('loading gzip layers, one already present, never stalls and leaves nothing behind (repeatedly)', async () => {
+  // The blob store and the unpacker read each layer side by side. A wait for the blob store
+  // to drain was once started after the drain had come, and the load stopped reading for
+  // good. The failpoint slows the blob store so that it fills while the unpacker (many small
+  // files) holds the feed back, as a slow disk does.
+  const e = await TestDaemon.start({ env: { BERTH_FAILPOINT: 'load-blob-store=delay:2,load-unpack=delay:2' } });
+  try {
+    const shared = (await makeImage([8_000_000])).layers[0];
+    const more = [...(await makeImage([8_000_000])).layers, await manyFilesLayer(15_000, 1024), (await makeImage([8_000_000])).layers[0]];
+    const one = join(dir, 'one.tar');
+    const four = join(dir, 'four.tar');
+    writeFileSync(one, await ociArchive([{ ref: 'stall/one:1', image: imageOf([shared]) }]));
+    writeFileSync(four, await ociArchive([{ ref: 'stall/four:1', image: imageOf([shared, ...more]) }]));
+    const load = async (file: string) => {
+      const r = await e.berth(['load', '-q', '-i', file], { timeoutMs: 30_000 });
+      assert.equal(r.code, 0, `load ${file}: ${r.code} ${r.stderr}`);
+      return r.stdout;
+    };
+    assert.equal(await load(one), 'Loaded image: stall/one:1\n');
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await load(four), 'Loaded image: stall/four:1\n');
+      const r = await e.berth(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', 'stall/four:1']);
+      assert.equal(r.stdout.trim(), '4');
+      assert.equal((await e.berth(['rmi', 'stall/four:1'])).code, 0);
+    }
+    assert.deepEqual(readdirSync(join(e.dataRoot, 'ingest')), []);
+    assert.deepEqual(readdirSync(join(e.dataRoot, 'overlay2')).filter((n) => n.startsWith('.')), [], 'no staging left');
+  } finally {
+    await e.cleanup();
+  }
 });

@@ -75,8 +75,14 @@ export class TestDaemon {
     return `unix://${this.sock}`;
   }
 
-  static async start(opts: { runtime?: string; extraArgs?: string[]; env?: Record<string, string>; config?: Record<string, unknown> } = {}): Promise<TestDaemon> {
+  static async start(opts: { runtime?: string; extraArgs?: string[]; env?: Record<string, string>; config?: Record<string, unknown>; tmpfsDataRootMb?: number } = {}): Promise<TestDaemon> {
     const d = new TestDaemon(opts.runtime ?? 'crun');
+    if (opts.tmpfsDataRootMb) {
+      // A small data root, to run out of space on purpose (unmounted by cleanup()).
+      spawnSync('mkdir', ['-p', d.dataRoot]);
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsDataRootMb}m`, 'tmpfs', d.dataRoot]);
+      if (m.status !== 0) throw new Error(`mount tmpfs: ${m.stderr.toString()}`);
+    }
     if (opts.config) writeFileSync(join(d.root, 'daemon.json'), JSON.stringify(opts.config));
     d.env = opts.env ?? {};
     try {

@@ -41,8 +41,20 @@ export async function makeImage(sizes: number[], cmd: string[] = ['sh'], opts: {
     const packed = zstd ? zstdCompressSync(raw) : gzipSync(raw, { level: 1 });
     layers.push({ digest: sha(packed), data: packed, mediaType: `application/vnd.oci.image.layer.v1.tar+${zstd ? 'zstd' : 'gzip'}`, diffId: sha(raw) });
   }
+  return imageOf(layers, cmd, opts.arch);
+}
+
+/** A gzip layer of many small files of random bytes (slow to unpack, for its size). */
+export async function manyFilesLayer(count: number, size: number): Promise<Blob> {
+  const raw = await tarOf(Array.from({ length: count }, (_, i) => ({ name: `many/${i}`, data: randomBytes(size) })));
+  const packed = gzipSync(raw, { level: 1 });
+  return { digest: sha(packed), data: packed, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: sha(raw) };
+}
+
+/** An image made of given layers (shared with other images, say). */
+export function imageOf(layers: Blob[], cmd: string[] = ['sh'], arch?: string): SyntheticImage {
   const configData = Buffer.from(JSON.stringify({
-    architecture: opts.arch ?? (process.arch === 'x64' ? 'amd64' : process.arch),
+    architecture: arch ?? (process.arch === 'x64' ? 'amd64' : process.arch),
     os: 'linux',
     created: new Date().toISOString(),
     config: { Cmd: cmd, Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
@@ -57,6 +69,28 @@ export async function makeImage(sizes: number[], cmd: string[] = ['sh'], opts: {
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.data.length })),
   }));
   return { config, layers, manifest, manifestDigest: sha(manifest) };
+}
+
+/** An OCI image layout archive (what `docker save` writes, less manifest.json) of images named by ref. */
+export async function ociArchive(images: { ref: string; image: SyntheticImage }[]): Promise<Buffer> {
+  const blobs = new Map<string, Buffer>();
+  for (const { image } of images) {
+    for (const b of [image.config, ...image.layers]) blobs.set(b.digest, b.data);
+    blobs.set(image.manifestDigest, image.manifest);
+  }
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: images.map(({ ref, image }) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifestDigest, size: image.manifest.length,
+      annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref.split(':').pop() },
+    })),
+  };
+  return tarOf([
+    { name: 'oci-layout', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+    { name: 'index.json', data: Buffer.from(JSON.stringify(index)) },
+    ...[...blobs].map(([digest, data]) => ({ name: `blobs/sha256/${digest.slice(7)}`, data })),
+  ]);
 }
 
 /** Uploads an image's blobs and manifest to `base` (http://127.0.0.1:port) as repo:tag. */

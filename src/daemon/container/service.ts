@@ -532,8 +532,13 @@ export class ContainerService {
     c.setStopped(exit);
     if (wasRemoving) c.rec.State.Status = 'removing';
     else if (this.restartWanted(c)) c.setRestarting();
-    await this.store.save(c).catch((e: unknown) => log.warn('saving container state', { id: c.id, error: e }));
-    if (shimDir) await rm(shimDir, { recursive: true, force: true }).catch(() => {});
+    const saved = await this.store.save(c).then(() => true, (e: unknown) => {
+      log.warn('saving container state', { id: c.id, error: e });
+      return false;
+    });
+    // The monitor's exit.json is the record of the exit until the container's record holds
+    // it: if that could not be written (no space left), it stays for the next start to read.
+    if (shimDir && saved) await rm(shimDir, { recursive: true, force: true }).catch(() => {});
   }
 
   // ---------------------------------------------------------------- stop / kill

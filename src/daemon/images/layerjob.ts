@@ -98,14 +98,38 @@ export class JobHttpError extends EngineError {
   }
 }
 
-/** One stream read twice (blob file and unpacker), an error in it reaching both. */
-function tee(src: Readable): [PassThrough, PassThrough] {
+/** Marks the error a tee gives the other reader when one stops: the first reader's is the cause. */
+const SECONDARY = Symbol('berth.teeSecondary');
+
+/** The cause among two settled results: a real error before one a tee passed on. */
+function firstCause(a: PromiseSettledResult<unknown>, b: PromiseSettledResult<unknown>): unknown {
+  const errs = [a, b].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  return errs.find((e) => !(typeof e === 'object' && e !== null && SECONDARY in e)) ?? errs[0];
+}
+
+/**
+ * One stream read twice (blob file and unpacker). An error in it reaches both; a reader that
+ * fails (no space left, say) stops the other and the source at once, so nothing waits on a
+ * stream no one reads any more (a stalled transfer, an open file).
+ */
+function tee(src: Readable, opts: { secondOptional?: boolean } = {}): [PassThrough, PassThrough] {
   const a = new PassThrough({ highWaterMark: 1 << 20 });
   const b = new PassThrough({ highWaterMark: 1 << 20 });
   src.on('error', (e) => {
     a.destroy(e);
     b.destroy(e);
   });
+  const stopAll = (from: PassThrough, other: PassThrough) => from.on('close', () => {
+    if (from.readableEnded) return;
+    const e = from.errored ?? Object.assign(new Error('a reader of the layer stream went away'), { [SECONDARY]: true });
+    other.destroy(e);
+    src.destroy(e);
+  });
+  stopAll(a, b);
+  // An optional second reader (an unpacker trying a blob that may not be a layer) that stops
+  // early only leaves; the first goes on.
+  if (opts.secondOptional) b.on('close', () => { if (!b.readableEnded) src.unpipe(b); });
+  else stopAll(b, a);
   src.pipe(a);
   src.pipe(b);
   return [a, b];
@@ -133,13 +157,17 @@ export async function runLayerJob(job: LayerJob | LocalLayerJob | PackLayerJob, 
   const counter = new ProgressTap(onBytes);
   res.body.on('error', (e) => counter.destroy(e));
   res.body.pipe(counter);
-  const [toStore, toUnpack] = tee(counter);
+  // An unpacker that fails lets the download finish, so a damaged blob is named as one
+  // (digest mismatch) rather than by whatever its bytes did to the tar reader.
+  const [toStore, toUnpack] = tee(counter, { secondOptional: true });
   const tap = new DigestTap(digestAlgorithm(job.digest));
   const stored = pipeline(toStore, tap, new FileSink(job.ingestPath, { mode: 0o644, sync: true }));
   const unpacked = decompressStream(toUnpack).then((d) => applyTar(d.stream, job.diffDir, spawnFsOps));
   const [s1, s2] = await Promise.allSettled([stored, unpacked]);
   try {
-    if (s1.status === 'rejected') throw s1.reason;
+    // The blob's own failure first (a cut transfer, no space), then what it says about the
+    // data (a damaged blob is why its tar did not read), then the unpacker's.
+    if (s1.status === 'rejected') throw firstCause(s1, s2);
     if (tap.size !== job.size) throw invalidParameter(`size mismatch for ${job.digest}: expected ${job.size} bytes, got ${tap.size}`);
     if (tap.digest() !== job.digest) throw invalidParameter(`digest mismatch: expected ${job.digest}, got ${tap.digest()}`);
     if (s2.status === 'rejected') throw s2.reason;
@@ -178,7 +206,7 @@ async function runFeedStore(job: FeedLayerJob & { ingestPath: string }, input: R
   const tap = new DigestTap();
   input.on('error', (e) => tap.destroy(e));
   input.pipe(tap);
-  const [toStore, toUnpack] = tee(tap);
+  const [toStore, toUnpack] = tee(tap, { secondOptional: true });
   const stored = pipeline(toStore, new FileSink(job.ingestPath, { mode: 0o644, sync: true }));
   const unpacked = decompressStream(toUnpack)
     .then(async (d) => {
@@ -209,6 +237,10 @@ async function runLocal(job: LocalLayerJob, onBytes: (current: number) => void):
   src.on('error', (e) => tap.destroy(notFound(`content ${job.digest}: not found`, e)));
   counter.on('error', (e) => tap.destroy(e));
   src.pipe(counter).pipe(tap);
+  // An unpacker that stops early (no space left) closes the blob file too.
+  tap.on('close', () => {
+    if (!tap.readableEnded) src.destroy();
+  });
   const r = await applyTar((await decompressStream(tap)).stream, job.diffDir, spawnFsOps);
   if (tap.digest() !== job.digest) throw system(`content ${job.digest}: digest mismatch on disk (corrupted blob)`);
   return { diffId: r.diffId, unpackedSize: r.size };
@@ -224,8 +256,11 @@ async function runPack(job: PackLayerJob): Promise<PackLayerResult> {
     applyTar(toUnpack, job.diffDir, spawnFsOps),
   ]);
   if (s1.status === 'rejected' || s2.status === 'rejected') {
+    // Stop the walk too: it would wait on its output for ever, holding the file it was
+    // reading open (a deleted container's space would never come back).
+    tarStream.destroy();
     await rm(job.ingestPath, { force: true });
-    throw s1.status === 'rejected' ? s1.reason : (s2 as PromiseRejectedResult).reason;
+    throw firstCause(s1, s2);
   }
   return { digest: tap.digest(), size: tap.size, diffId: s2.value.diffId, unpackedSize: s2.value.size };
 }

@@ -6,6 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { IdMapping, setLayerIdMapping, type IdMapSpec } from '../../lib/idmap.ts';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { failpointDelay } from '../../lib/failpoint.ts';
 import { kindOf, messageOf } from '../../errdefs/index.ts';
 import { runLayerJob, runFeed, JobHttpError, type LayerJob, type LocalLayerJob, type PackLayerJob, type FeedLayerJob } from './layerjob.ts';
 
@@ -27,6 +29,9 @@ const port = parentPort;
 if (port) {
   const running = new Map<number, AbortController>();
   const feeds = new Map<number, PassThrough>();
+  // The load-unpack failpoint: the unpacker takes each chunk this late (a slow disk).
+  const slowFeed = failpointDelay('load-unpack');
+  let feedQueue = Promise.resolve();
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'cancel') {
       running.get(m.id)?.abort();
@@ -38,10 +43,16 @@ if (port) {
       const input = feeds.get(m.id);
       const n = m.data.byteLength;
       // Acknowledged once the stream takes it on: the sender's window for backpressure.
-      input?.write(Buffer.from(m.data.buffer, m.data.byteOffset, n), () => post({ type: 'ack', id: m.id, bytes: n }));
+      const take = () => void input?.write(Buffer.from(m.data.buffer, m.data.byteOffset, n), () => post({ type: 'ack', id: m.id, bytes: n }));
+      if (slowFeed) feedQueue = feedQueue.then(() => sleep(slowFeed)).then(take);
+      else take();
       return;
     }
     if (m.type === 'end') {
+      if (slowFeed) {
+        void feedQueue.then(() => feeds.get(m.id)?.end());
+        return;
+      }
       feeds.get(m.id)?.end();
       return;
     }

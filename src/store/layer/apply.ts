@@ -241,7 +241,8 @@ export async function applyTar(src: Readable, root: string, ops: FsOps, opts: { 
       for (const [k, v] of h.xattrs) await ops.setXattr(abs, k, v);
     }
   } catch (e) {
-    src.destroy();
+    // The cause travels upstream too (a tee feeding this and a blob file stops with it).
+    src.destroy(e instanceof Error ? e : undefined);
     throw wrapTarError(e);
   }
   if (entries === 0 && total === 0) throw invalidParameter('archive is empty');

@@ -8,8 +8,8 @@
  * archive changes nothing: blobs it brought that no image uses and staged layers are removed
  * again, and its names are never used as paths.
  */
-import { failpoint } from '../../../lib/failpoint.ts';
-import { PassThrough, Readable } from 'node:stream';
+import { failpoint, failpointDelay } from '../../../lib/failpoint.ts';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
@@ -123,13 +123,18 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
           const member: FeedMember = { name, expected, existed, staging, ingestPath, feed };
           feeds.push(member);
           const blobIn = ingestPath ? undefined : new PassThrough({ highWaterMark: 1 << 20 });
-          const ingested = blobIn ? ingest(blobIn, name, expected, existed) : undefined;
+          const slow = failpointDelay('load-blob-store');
+          const ingested = blobIn ? ingest(slow ? blobIn.pipe(slowly(slow)) : blobIn, name, expected, existed) : undefined;
           ingested?.catch(() => {});
           try {
             for await (const c of rest()) {
-              const room = blobIn ? blobIn.write(c) : true;
+              // The wait for 'drain' starts with the write that may call for it: the feed's
+              // write below yields, and a drain emitted meanwhile must not be missed (that
+              // stalled a load for ever, the archive no longer read).
+              const drained = blobIn && !blobIn.write(c) ? once(blobIn, 'drain') : undefined;
+              drained?.catch(() => {});
               await feed.write(c);
-              if (!room) await Promise.race([once(blobIn!, 'drain'), ingested]);
+              if (drained) await Promise.race([drained, ingested]);
             }
             blobIn?.end();
             feed.end();
@@ -338,6 +343,11 @@ async function settleFeeds(
  * Reads what the client is still sending, so it can finish its upload and read our error
  * instead of failing with a broken pipe. Bounded: a client that never ends is cut off.
  */
+/** A stage that holds each chunk for `ms` (the load-blob-store failpoint). */
+function slowly(ms: number): Transform {
+  return new Transform({ highWaterMark: 1 << 16, transform: (c: Buffer, _e, cb) => void setTimeout(() => cb(null, c), ms) });
+}
+
 async function drain(src: Readable, timeoutMs = 30_000): Promise<void> {
   if (src.readableEnded || src.destroyed) return;
   src.unpipe();

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { digestAlgorithm } from '../../../lib/digest.ts';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { once } from 'node:events';
+import { waitDrain } from '../../../lib/stdcopy.ts';
 import { encodeHeader, padding, END } from '../../../lib/tar/header.ts';
 import { invalidParameter, notFound, system } from '../../../errdefs/index.ts';
 import { formatPlatform, platformMatches, type Platform } from '../../../lib/platform.ts';
@@ -99,7 +99,7 @@ export async function saveImages(images: ImageService, names: string[], platform
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   // Blobs go straight from their files into the archive: ustar headers around them, no copies.
   const put = async (b: Buffer) => {
-    if (!out.write(b)) await once(out, 'drain');
+    if (!out.write(b)) await waitDrain(out);
   };
   const addFile = async (name: string, data: Buffer | string) => {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;

@@ -9,6 +9,7 @@ import {
 import type { Route } from '../../router.ts';
 import type { ContainerBackend, LogChunk, WaitCondition } from './backend.ts';
 import { acceptKey, WebSocketStream } from '../../../../lib/websocket.ts';
+import { waitDrain } from '../../../../lib/stdcopy.ts';
 
 const RAW = 'application/vnd.docker.raw-stream';
 const MUX = 'application/vnd.docker.multiplexed-stream';
@@ -197,7 +198,8 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         res.writeHead(200, { 'Content-Type': tty || !versionAtLeast(ctx.version, '1.42') ? RAW : MUX });
         res.flushHeaders();
         for await (const batch of entries) {
-          if (!res.write(encodeLogBatch(batch, tty, timestamps))) await new Promise((r) => res.once('drain', r));
+          // A client gone while its output waits ends this follower (it would wait for ever).
+          if (!res.write(encodeLogBatch(batch, tty, timestamps))) await waitDrain(res);
           if (ctx.signal.aborted) break;
         }
         res.end();
@@ -248,7 +250,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         if (boolValue(q, 'logs')) {
           // Replay what was logged before joining the live stream, as docker's attach?logs=1 does.
           for await (const batch of b.logs(ctx.params.id, { stdout: streams.stdout, stderr: streams.stderr, follow: false, timestamps: false, tail: -1, signal: ctx.signal })) {
-            if (!stream.write(encodeLogBatch(batch, tty, false))) await new Promise((r) => stream.once('drain', r));
+            if (!stream.write(encodeLogBatch(batch, tty, false))) await waitDrain(stream);
           }
         }
         if (!boolValue(q, 'stream')) {
