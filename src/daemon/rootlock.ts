@@ -17,7 +17,6 @@ export async function lockDataRoot(dataRoot: string): Promise<void> {
   const p = spawn('flock', ['-n', '-E', '99', file, 'sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
   // Our end of the pipe stays open for good; it closes only with this process.
   p.stdin.on('error', () => {});
-  p.unref();
   const got = await new Promise<'locked' | 'busy' | string>((resolve) => {
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -25,6 +24,9 @@ export async function lockDataRoot(dataRoot: string): Promise<void> {
     p.once('error', (e) => resolve(`cannot run flock: ${e.message}`));
     p.once('exit', (code) => resolve(code === 99 ? 'busy' : `flock exited ${code}: ${err.trim()}`));
   });
+  // Only now: unreferenced while flock was still deciding, its exit could go unseen (its
+  // pipes closed, nothing else pending) and berthd would end, status 0, without a word.
+  p.unref();
   (p.stdout as unknown as { unref?: () => void }).unref?.();
   (p.stderr as unknown as { unref?: () => void }).unref?.();
   if (got === 'busy') {

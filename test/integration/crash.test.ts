@@ -238,10 +238,10 @@ test('corrupt records are set aside and reported, never a reason to delete data 
 
 test('a second berthd on the same data root is refused, and the first one\'s socket is never taken', async () => {
   const second = spawnSync(NODE, [join(process.cwd(), 'dist', 'berthd.js'), '--data-root', d.dataRoot, '--exec-root', join(dir, 'run2'), '-H', `unix://${join(dir, 'second.sock')}`], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(second.status, 1);
+  assert.equal(second.status, 1, `second berthd: ${second.status} ${second.signal} ${second.stdout} ${second.stderr}`);
   assert.match(second.stderr, new RegExp(`the data root ${d.dataRoot} is in use by another berthd \\(pid ${d.pid}\\)`));
   const third = spawnSync(NODE, [join(process.cwd(), 'dist', 'berthd.js'), '--data-root', join(dir, 'data3'), '--exec-root', join(dir, 'run3'), '-H', d.host], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(third.status, 1);
+  assert.equal(third.status, 1, `third berthd: ${third.status} ${third.signal} ${third.stdout} ${third.stderr}`);
   assert.match(third.stderr, /another daemon is listening on/);
   rmSync(join(dir, 'data3'), { recursive: true, force: true });
   assert.equal((await ok(['version', '--format', '{{.Server.Os}}'])).trim(), 'linux', 'the first daemon still answers');

@@ -145,7 +145,10 @@ test('an interrupted pull leaves nothing half-registered and the next one succee
   const big = await makeImage([40 << 20, 40 << 20]);
   await uploadImage(reg.url, 'syn/big', 'v1', big);
   const p = d.berth(['pull', `${reg.host}/syn/big:v1`]);
-  await new Promise((r) => setTimeout(r, 700));
+  // Killed while a layer is on its way in (not after a fixed time: a fast machine finishes first).
+  const ingest = join(d.dataRoot, 'ingest');
+  for (let i = 0; i < 500 && readdirSync(ingest).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(readdirSync(ingest).length > 0, 'a download under way');
   await d.stopDaemon('SIGKILL');
   await p;
   await d.startDaemon();

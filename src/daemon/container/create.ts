@@ -1,0 +1,189 @@
+/**
+ * `docker create`: everything validated before anything is made, then the name, directories,
+ * container layer, /etc files and the record, each undone if a later step fails.
+ */
+import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { hostname as osHostname } from 'node:os';
+import { failpoint } from '../../lib/failpoint.ts';
+import { generateName, validContainerName } from '../../lib/names.ts';
+import { newId } from '../../lib/idprefix.ts';
+import { daemonLimits, hasSysResource } from '../../lib/rlimits.ts';
+import { invalidParameter, notFound } from '../../errdefs/index.ts';
+import type { ContainerCreateInput } from '../server/bodies.ts';
+import { refuseUnsupported } from './fields.ts';
+import { Container, newState, type ContainerRecord } from './container.ts';
+import { checkNetworkingConfig, decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
+import { remapped, type ContainerDeps } from './deps.ts';
+import { checkNamespaceDonors } from './namespaces.ts';
+
+export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+  const warnings: string[] = [];
+  // 1. Validate everything before touching anything.
+  if (name !== undefined && name !== '') validContainerName(name);
+  refuseUnsupported(req);
+  const user = decodeConfig(req);
+  if (!user.Image) throw invalidParameter('Config cannot be empty in order to create a container');
+  const hostConfig = decodeHostConfig(req.HostConfig, {
+    defaultRuntime: d.rt.defaultRuntime,
+    runtimes: Object.keys(d.rt.runtimes),
+    cgroupVersion: d.rt.cgroupVersion,
+    swapAccounting: d.rt.swapAccounting,
+    kernelTcp: d.rt.kernelTcp,
+    userns: d.rt.idmap !== undefined,
+    ...(d.rt.initPath ? { initPath: d.rt.initPath } : {}),
+  }, warnings, req);
+  checkNetworkingConfig(req.NetworkingConfig, hostConfig.NetworkMode);
+  checkUlimits(hostConfig.Ulimits ?? []);
+  checkNamespaceDonors(d, hostConfig);
+  // The image cannot be deleted (rmi, prune) between here and the container's record.
+  const found = d.images.lookup(user.Image);
+  const releaseImage = await d.images.usage.lock(found.rec.id);
+  try {
+    const image = d.images.images.get(found.rec.id);
+    if (!image) throw notFound(`No such image: ${user.Image}`);
+    const config = mergeImageConfig(user, image.config);
+    const { path, args } = entrypointAndArgs(config);
+    const id = newContainerId(d);
+    // The host's name where the container shares the host's UTS or network namespace.
+    config.Hostname ||= hostConfig.UTSMode === 'host' || hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+    const cname = name ? name.replace(/^\//, '') : generateUniqueName(d);
+
+    // 2. Reserve the name, then build the container's directories; undo on failure.
+    await using undo = new AsyncDisposableStack();
+    d.store.reserveName(cname, id);
+    undo.defer(() => d.store.releaseName(cname));
+    const dir = d.store.dir(id);
+    await mkdir(dir, { recursive: true, mode: 0o710 });
+    // Under userns-remap, container root must reach its bind-mounted files in here.
+    if (remapped(d, hostConfig)) await chown(dir, 0, d.rt.idmap!.root.gid);
+    undo.defer(() => rm(dir, { recursive: true, force: true }));
+    const chain = d.images.topChain(image);
+    const parentCache = chain ? d.images.layers.mustGet(chain).cacheId : undefined;
+    await d.images.snapshots.createContainerLayer(id, parentCache);
+    undo.defer(() => d.images.snapshots.remove(id).catch(() => {}));
+    await ensureWorkingDir(d, id, config.WorkingDir);
+
+    const rec: ContainerRecord = {
+      version: 1,
+      ID: id,
+      Created: new Date().toISOString(),
+      Path: path,
+      Args: args,
+      Config: config,
+      HostConfig: hostConfig,
+      State: newState(),
+      Image: image.rec.id,
+      ImageChainId: chain,
+      Name: `/${cname}`,
+      RestartCount: 0,
+      Driver: 'overlay2',
+      LogPath: hostConfig.LogConfig.Type === 'none' ? '' : join(dir, `${id}-json.log`),
+      HostnamePath: join(dir, 'hostname'),
+      HostsPath: join(dir, 'hosts'),
+      ResolvConfPath: join(dir, 'resolv.conf'),
+      Runtime: hostConfig.Runtime,
+      HasBeenManuallyStopped: false,
+    };
+    await writeEtcFiles(d, rec);
+    const c = new Container(rec);
+    failpoint('create-before-record');
+    await d.store.save(c);
+    d.store.add(c);
+    undo.move();
+    return { Id: id, Warnings: warnings };
+  } finally {
+    releaseImage();
+  }
+}
+
+function newContainerId(d: ContainerDeps): string {
+  for (;;) {
+    const id = newId();
+    if (!d.store.tryGet(id)) return id;
+  }
+}
+
+function generateUniqueName(d: ContainerDeps): string {
+  for (let i = 0; i < 10; i++) {
+    const n = generateName(i);
+    if (!d.store.hasName(n)) return n;
+  }
+  return newId().slice(0, 12);
+}
+
+/** Creates a missing WORKDIR in the container's own layer, as docker does at start. */
+async function ensureWorkingDir(d: ContainerDeps, id: string, wd: string): Promise<void> {
+  if (!wd || wd === '/') return;
+  if (!wd.startsWith('/')) throw invalidParameter(`the working directory '${wd}' is invalid, it needs to be an absolute path`);
+  const dirs = await d.images.snapshots.layerDirs(id);
+  for (const dir of dirs) {
+    try {
+      if ((await stat(join(dir, wd))).isDirectory()) return;
+    } catch {
+      // keep looking in lower layers
+    }
+  }
+  const made = await mkdir(join(dirs[0], wd), { recursive: true, mode: 0o755 });
+  // New directories in the container's layer belong to container root (moby: WithOnlyNew).
+  const root = d.rt.idmap?.root;
+  if (root && made) {
+    for (let p = join(dirs[0], wd); p.length >= made.length; p = dirname(p)) await chown(p, root.uid, root.gid);
+  }
+}
+
+async function writeEtcFiles(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
+  const host = rec.Config.Hostname;
+  const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname}` : host;
+  await writeFile(rec.HostnamePath, `${host}\n`);
+  const extra = (rec.HostConfig.ExtraHosts ?? []).map((e) => {
+    const i = e.indexOf(':');
+    return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
+  });
+  // In the host's network namespace the container sees the host's own hosts file (docker).
+  const base = rec.HostConfig.NetworkMode === 'host'
+    ? [(await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n')).replace(/\n$/, '')]
+    : [
+        '127.0.0.1\tlocalhost',
+        '::1\tlocalhost ip6-localhost ip6-loopback',
+        'fe00::\tip6-localnet',
+        'ff00::\tip6-mcastprefix',
+        'ff02::1\tip6-allnodes',
+        'ff02::2\tip6-allrouters',
+      ];
+  const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`127.0.1.1\t${fqdn === host ? host : `${fqdn} ${host}`}`];
+  await writeFile(rec.HostsPath, [...base, ...extra, ...self, ''].join('\n'));
+  let resolv: string;
+  try {
+    resolv = await readFile('/etc/resolv.conf', 'utf8');
+  } catch {
+    resolv = '';
+  }
+  const dns = rec.HostConfig.Dns ?? [];
+  const search = rec.HostConfig.DnsSearch ?? [];
+  const options = rec.HostConfig.DnsOptions ?? [];
+  if (dns.length || search.length || options.length) {
+    const lines = resolv.split('\n').filter((l) => !(dns.length && l.startsWith('nameserver')) && !(search.length && l.startsWith('search')) && !(options.length && l.startsWith('options')));
+    for (const s of dns) lines.push(`nameserver ${s}`);
+    if (search.length) lines.push(`search ${search.join(' ')}`);
+    if (options.length) lines.push(`options ${options.join(' ')}`);
+    resolv = lines.filter((l) => l !== '').join('\n') + '\n';
+  }
+  await writeFile(rec.ResolvConfPath, resolv);
+  const root = remapped(d, rec.HostConfig) ? d.rt.idmap!.root : undefined;
+  if (root) for (const f of [rec.HostnamePath, rec.HostsPath, rec.ResolvConfPath]) await chown(f, root.uid, root.gid);
+}
+
+/** Rejects ulimits the daemon cannot grant (above its own hard limit without CAP_SYS_RESOURCE). */
+function checkUlimits(ulimits: { Name: string; Soft: number; Hard: number }[]): void {
+  if (!ulimits.length) return;
+  const limits = daemonLimits();
+  const canRaise = hasSysResource();
+  for (const u of ulimits) {
+    const own = limits.get(u.Name);
+    if (!own) throw invalidParameter(`invalid ulimit type: ${u.Name}`);
+    if (!canRaise && u.Hard > own.hard) {
+      throw invalidParameter(`ulimit ${u.Name}: hard limit ${u.Hard} is above the daemon's own hard limit ${own.hard}, and berthd lacks CAP_SYS_RESOURCE to raise it`);
+    }
+  }
+}

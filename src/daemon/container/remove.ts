@@ -1,0 +1,44 @@
+/** `docker rm`: a running container only with force; the record goes first, so a crash mid-way resurrects nothing. */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { conflict, system } from '../../errdefs/index.ts';
+import { failpoint } from '../../lib/failpoint.ts';
+import { log } from '../../lib/log.ts';
+import { shimDir, sleep, type ContainerDeps } from './deps.ts';
+import { cancelRestart } from './monitor.ts';
+import { signalContainer } from './stop.ts';
+
+export async function removeContainer(d: ContainerDeps, ref: string, opts: { force?: boolean }): Promise<void> {
+  const c = d.store.get(ref);
+  if (c.state.Restarting && !opts.force) {
+    throw conflict(`cannot remove container "${c.rec.Name}": container is restarting: stop the container before removing or force remove`);
+  }
+  cancelRestart(c);
+  if (c.running && !opts.force) {
+    if (c.state.Paused) throw conflict(`cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`);
+    throw conflict(`cannot remove container "${c.rec.Name}": container is ${c.state.Status}: stop the container before removing or force remove`);
+  }
+  if (c.state.Status === 'removing') throw conflict(`removal of container ${c.id} is already in progress`);
+  const exited = c.wait('not-running');
+  c.setRemoving();
+  if (c.running) {
+    await signalContainer(c, 9).catch(() => {});
+    await Promise.race([exited, sleep(15_000)]);
+    if (c.running) {
+      c.rec.State.Status = 'running';
+      throw system(`cannot remove container "${c.rec.Name}": could not kill running container ${c.id}, cannot remove`);
+    }
+  }
+  await d.locks.with(c.id, async () => {
+    // Remove the record first: a crash mid-removal must not resurrect a half-deleted container.
+    await rm(join(d.store.dir(c.id), 'config.v2.json'), { force: true });
+    failpoint('rm-after-record');
+    d.store.delete(c);
+    await d.images.snapshots.remove(c.id).catch((e: unknown) => log.warn('removing container layer', { id: c.id, error: e }));
+    await rm(d.store.dir(c.id), { recursive: true, force: true });
+    await rm(shimDir(d, c.id), { recursive: true, force: true });
+    d.pending.delete(c.id);
+    c.setRemoved();
+    for (const fn of d.removedListeners) fn(c.id);
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * berthd's start: every saved container reconciled with its monitor. Live ones are re-adopted,
+ * exits that happened meanwhile recorded, starts and removals a crash cut short finished or
+ * rolled back, and restart policies carried on.
+ */
+import { chmod, chown } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { log } from '../../lib/log.ts';
+import { ShimClient } from '../../runtime/shim.ts';
+import type { Container } from './container.ts';
+import { shimDir, type ContainerDeps } from './deps.ts';
+import { monitorDied, reapMonitor, reapOrphanMonitors, recordExit, scheduleRestart, watchExit } from './monitor.ts';
+
+export async function restoreContainers(d: ContainerDeps): Promise<void> {
+  const containers = await d.store.load();
+  if (d.rt.idmap) {
+    // containers/ is on the way to every container's bind-mounted files (moby: 0710 root:<gid>).
+    await chown(d.store.root, 0, d.rt.idmap.root.gid);
+    await chmod(d.store.root, 0o710);
+  }
+  await Promise.all(containers.map((c) => restoreOne(d, c).catch((e: unknown) => log.warn('restoring container', { id: c.id, error: e }))));
+  await reapOrphanMonitors(d);
+}
+
+async function restoreOne(d: ContainerDeps, c: Container): Promise<void> {
+  if (c.state.Status === 'removing') {
+    c.rec.State.Status = 'exited';
+    c.rec.State.Running = false;
+    await reapMonitor(d, c.id, c.rec.Runtime);
+    await d.ops.remove(c.id, { force: true });
+    return;
+  }
+  if (!c.state.Running) {
+    // A start cut short by a crash (the record was never marked running): roll it back,
+    // whatever the monitor got to — the client never heard that it succeeded.
+    if (existsSync(shimDir(d, c.id))) await reapMonitor(d, c.id, c.rec.Runtime);
+    // Its restart back-off was under way when berthd stopped: carry it on.
+    if (c.state.Restarting) scheduleRestart(d, c);
+    return;
+  }
+  const shim = new ShimClient(shimDir(d, c.id));
+  if (await shim.alive()) {
+    c.shimDir = shimDir(d, c.id);
+    watchExit(d, c, shim, ++c.generation);
+    return;
+  }
+  const exit = await shim.readExit();
+  if (!exit) await reapMonitor(d, c.id, c.rec.Runtime);
+  // It ended while berthd was away: its monitor's directory goes with the recorded exit.
+  c.shimDir = shimDir(d, c.id);
+  await recordExit(d, c, exit ?? monitorDied());
+  await d.store.save(c);
+  if (c.rec.HostConfig.AutoRemove) await d.ops.remove(c.id, { force: true });
+  else if (c.state.Restarting) scheduleRestart(d, c);
+}

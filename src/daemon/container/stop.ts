@@ -1,0 +1,73 @@
+/** `docker stop`, `kill` and `restart`. */
+import { conflict, EngineError, notModified } from '../../errdefs/index.ts';
+import { failpoint } from '../../lib/failpoint.ts';
+import { log } from '../../lib/log.ts';
+import { parseSignal } from '../../lib/signal.ts';
+import { isShimGone, ShimClient } from '../../runtime/shim.ts';
+import type { Container } from './container.ts';
+import { sleep, type ContainerDeps } from './deps.ts';
+import { cancelRestart } from './monitor.ts';
+
+export async function stopContainer(d: ContainerDeps, ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+  const c = d.store.get(ref);
+  if (cancelRestart(c)) {
+    c.rec.HasBeenManuallyStopped = true;
+    await d.store.save(c);
+    return;
+  }
+  if (!c.running) {
+    // It may have exited just now, its exit still being recorded: a policy restart must not
+    // follow a stop the user asked for.
+    if (c.rec.HostConfig.RestartPolicy.Name !== 'no' && c.rec.HostConfig.RestartPolicy.Name !== '' && !c.rec.HasBeenManuallyStopped) {
+      c.rec.HasBeenManuallyStopped = true;
+      await d.store.save(c);
+    }
+    throw notModified('container already stopped');
+  }
+  const sig = parseSignal(opts.signal || c.rec.Config.StopSignal || 'SIGTERM');
+  const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
+  c.rec.HasBeenManuallyStopped = true;
+  const exited = c.wait('not-running');
+  await signalContainer(c, sig).catch(() => {});
+  failpoint('stop-after-signal');
+  if (timeout >= 0) {
+    const graceful = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    if (graceful) return;
+    log.info('container did not stop gracefully; killing it', { id: c.id, timeout });
+  }
+  await signalContainer(c, 9).catch(() => {});
+  await exited;
+}
+
+export async function killContainer(d: ContainerDeps, ref: string, signal: string | undefined): Promise<void> {
+  const c = d.store.get(ref);
+  const sig = parseSignal(signal || 'SIGKILL');
+  if (cancelRestart(c)) {
+    c.rec.HasBeenManuallyStopped = true;
+    return;
+  }
+  if (!c.running) throw conflict(`Cannot kill container: ${ref}: container ${c.id} is not running`);
+  if (sig === 9) c.rec.HasBeenManuallyStopped = true;
+  const exited = c.wait('not-running');
+  await signalContainer(c, sig);
+  if (sig === 9) await Promise.race([exited, sleep(10_000)]);
+}
+
+/** A signal to the container's process, through its monitor. */
+export async function signalContainer(c: Container, sig: number): Promise<void> {
+  const notRunning = () => conflict(`Cannot kill container: ${c.id}: container ${c.id} is not running`);
+  if (!c.shimDir) throw notRunning();
+  try {
+    await new ShimClient(c.shimDir).kill(sig);
+  } catch (e) {
+    // The process ended as the signal was on its way.
+    if (isShimGone(e)) throw notRunning();
+    throw e;
+  }
+}
+
+export async function restartContainer(d: ContainerDeps, ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+  const c = d.store.get(ref);
+  if (c.running) await stopContainer(d, c.id, opts).catch((e: unknown) => { if (!(e instanceof EngineError && e.kind === 'NotModified')) throw e; });
+  await d.ops.start(c.id);
+}
