@@ -136,7 +136,7 @@ export interface HostConfig {
   CpuPercent: number;
   IOMaximumIOps: number;
   IOMaximumBandwidth: number;
-  Mounts?: unknown[];
+  Mounts?: Mount[];
   MaskedPaths: string[] | null;
   ReadonlyPaths: string[] | null;
   Init?: boolean;
@@ -154,6 +154,20 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+}
+
+/** HostConfig.Mounts entry (mount.Mount); every field optional on the wire. */
+export interface Mount {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean; ReadOnlyNonRecursive?: boolean; ReadOnlyForceRecursive?: boolean };
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; Subpath?: string; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } };
+  ImageOptions?: { Subpath?: string };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] | null };
+  ClusterOptions?: Record<string, never>;
 }
 
 export interface MountPoint {
@@ -240,8 +254,20 @@ export interface DiskUsage {
   LayersSize: number;
   Images: ImageSummary[];
   Containers: ContainerSummary[];
-  Volumes: unknown[];
+  Volumes: Volume[];
   BuildCache: unknown[];
+}
+
+/** A volume (GET /volumes/{name}); UsageData only in /system/df. */
+export interface Volume {
+  CreatedAt: string;
+  Driver: string;
+  Labels: Record<string, string> | null;
+  Mountpoint: string;
+  Name: string;
+  Options: Record<string, string> | null;
+  Scope: 'local';
+  UsageData?: { RefCount: number; Size: number };
 }
 
 /** GET /images/{name}/history: one entry per history step, newest first. */

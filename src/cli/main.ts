@@ -33,6 +33,9 @@ import {
 } from './commands/registry/registry.ts';
 import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
 import { ENGINE_VERSION } from '../api/version.ts';
+import {
+  volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand, volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm,
+} from './commands/volume/volume.ts';
 
 type Handler = (ctx: CliContext, p: Parsed) => Promise<number>;
 
@@ -144,6 +147,13 @@ export const root = defineCommand({
     {
       name: 'system', usage: 'COMMAND', short: 'Manage Berth', group: 'management',
       subcommands: [cmd(dfCommand, H(df)), cmd({ ...infoCommand }, H(info)), cmd(systemPruneCommand, H(systemPrune))],
+    },
+    {
+      name: 'volume', usage: 'COMMAND', short: 'Manage volumes', group: 'management',
+      subcommands: [
+        cmd(volumeCreateCommand, H(volumeCreate)), cmd(volumeInspectCommand, H(volumeInspect)), cmd(volumeLsCommand, H(volumeLs)),
+        cmd(volumePruneCommand, H(volumePrune)), cmd(volumeRmCommand, H(volumeRm)),
+      ],
     },
     {
       name: 'registry', usage: 'COMMAND', short: 'Run a private image registry', group: 'management',

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type {
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
-  ImageInspect, ImageSummary, VersionResponse,
+  ImageInspect, ImageSummary, VersionResponse, Volume,
 } from '../api/types.ts';
 import { Transport } from './http.ts';
 import { parsePlatform } from '../lib/platform.ts';
@@ -151,6 +151,26 @@ export class Client {
 
   buildPrune(all: boolean): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
     return this.t.json('POST', '/build/prune', { query: { all: all || undefined } });
+  }
+
+  volumeList(filters: Map<string, string[]>): Promise<{ Volumes: Volume[]; Warnings: string[] | null }> {
+    return this.t.json('GET', '/volumes', { query: { filters: filtersParam(filters) } });
+  }
+
+  volumeCreate(body: { Name?: string; Driver?: string; DriverOpts?: Record<string, string>; Labels?: Record<string, string> }): Promise<Volume> {
+    return this.t.json('POST', '/volumes/create', { body });
+  }
+
+  volumeInspect(name: string): Promise<Volume> {
+    return this.t.json('GET', `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  volumeRemove(name: string, force: boolean): Promise<void> {
+    return this.t.call('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: force || undefined } });
+  }
+
+  volumePrune(filters: Map<string, string[]>): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.t.json('POST', '/volumes/prune', { query: { filters: filtersParam(filters) } });
   }
 
   systemDf(): Promise<DiskUsage> {

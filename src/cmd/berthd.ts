@@ -20,6 +20,7 @@ import { checkTraversable, loadRemap } from '../daemon/usernsremap.ts';
 import { lockDataRoot } from '../daemon/rootlock.ts';
 import { setLayerIdMapping } from '../lib/idmap.ts';
 import { systemRoutes } from '../daemon/server/routers/system/routes.ts';
+import { volumeRoutes } from '../daemon/server/routers/volumes/routes.ts';
 import { containerRoutes } from '../daemon/server/routers/containers/routes.ts';
 import { imageRoutes } from '../daemon/server/routers/images/routes.ts';
 import { execRoutes } from '../daemon/server/routers/exec/routes.ts';
@@ -364,6 +365,7 @@ async function main(): Promise<void> {
   router.add(containerRoutes(daemon.containerBackend()));
   router.add(imageRoutes(daemon.imageBackend()));
   router.add(execRoutes(daemon.execBackend()));
+  router.add(volumeRoutes(daemon.volumeBackend()));
   const server = new ApiServer(router, minApiVersion);
   for (const w of listen.warnings) log.warn(w);
   for (const ep of listen.endpoints) {

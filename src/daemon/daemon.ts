@@ -5,7 +5,10 @@
 import { send } from '../distribution/http.ts';
 import { dirSize } from '../lib/dirsize.ts';
 import { log } from '../lib/log.ts';
-import { parseUntil, matchLabel } from './images/service.ts';
+import { parseUntil, matchLabel } from '../lib/filters.ts';
+import { VolumeService } from './volumes/service.ts';
+import type { VolumeBackend } from './server/routers/volumes/backend.ts';
+import { VolumeStore } from './volumes/store.ts';
 import { saveImages } from './images/archive/save.ts';
 import { loadImages } from './images/archive/load.ts';
 import { hostname, cpus, totalmem, release } from 'node:os';
@@ -61,14 +64,16 @@ export class Daemon implements SystemBackend {
   readonly config: DaemonConfig;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly volumes: VolumeService;
   readonly execs: ExecService;
   private id = '';
   private access: RegistryAccess | undefined;
 
-  private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService) {
+  private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService, volumes: VolumeService) {
     this.config = config;
     this.images = images;
     this.containers = containers;
+    this.volumes = volumes;
     this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers);
     containers.onRemoved((id) => this.execs.forget(id));
   }
@@ -83,8 +88,10 @@ export class Daemon implements SystemBackend {
     await layers.init();
     await imageStore.init();
     const images = new ImageService(content, imageStore, layers, snapshots);
-    const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images);
-    const d = new Daemon(config, images, containers);
+    const volumes = new VolumeService(new VolumeStore(config.dataRoot, config.runtime.idmap?.root));
+    await volumes.init();
+    const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images, volumes);
+    const d = new Daemon(config, images, containers, volumes);
     await containers.restore();
     // Content an operation cut short left unrecorded, then directories no record owns.
     if (!containers.store.problems.length) await images.collectGarbage(containers.chainsInUse());
@@ -96,7 +103,7 @@ export class Daemon implements SystemBackend {
   /** Layer directories that neither a layer record nor a container owns were left by a crash. */
   /** What start-up set aside or could not read: shown by `info` among the warnings. */
   private startupProblems(): string[] {
-    return [...this.images.images.problems, ...this.images.layers.problems, ...this.containers.store.problems];
+    return [...this.images.images.problems, ...this.images.layers.problems, ...this.containers.store.problems, ...this.volumes.store.problems];
   }
 
   private async removeOrphanDirs(): Promise<void> {
@@ -258,6 +265,17 @@ export class Daemon implements SystemBackend {
     };
   }
 
+  volumeBackend(): VolumeBackend {
+    const vs = this.volumes;
+    return {
+      list: (filters) => vs.list(filters),
+      create: (body) => vs.create({ ...(body.Name ? { Name: body.Name } : {}), ...(body.Driver ? { Driver: body.Driver } : {}), DriverOpts: body.DriverOpts ?? null, Labels: body.Labels ?? null }),
+      inspect: (name) => vs.get(name),
+      remove: (name, force) => vs.remove(name, force),
+      prune: (filters, all) => vs.prune(filters, all),
+    };
+  }
+
   execBackend(): ExecBackend {
     const ex = this.execs;
     return {
@@ -311,7 +329,7 @@ export class Daemon implements SystemBackend {
     const images = this.images.list({ all: true, sharedSize: true });
     const containers = this.listContainers({ all: true, limit: -1, filters: new Map() });
     await this.addContainerSizes(containers);
-    return { LayersSize: this.images.layersSize(), Images: images, Containers: containers, Volumes: [], BuildCache: [] };
+    return { LayersSize: this.images.layersSize(), Images: images, Containers: containers, Volumes: await this.volumes.usage(), BuildCache: [] };
   }
 
   private listContainers(opts: { all: boolean; limit: number; filters: Map<string, string[]> }) {

@@ -223,12 +223,10 @@ test('dockerode: the JSON body sent with an attach request is not the container\
 test('fields Berth cannot apply are refused by name at create, through the docker CLI and the API; nothing is created', async () => {
   const before = (await ok(['ps', '-aq'])).trim();
   const cases: [string[], RegExp][] = [
-    [['-v', '/tmp:/host'], /HostConfig.Binds is not supported by Berth yet/],
     [['-p', '8080:80'], /HostConfig.PortBindings is not supported by Berth yet/],
     [['--network', 'nosuchnet'], /network nosuchnet not found/],
     [['--network', 'container:other'], /No such container: other/],
     [['--ipc', 'container:other'], /No such container: other/],
-    [['--tmpfs', '/run'], /HostConfig.Tmpfs is not supported by Berth yet/],
     [['--health-cmd', 'true'], /Healthcheck is not supported by Berth yet/],
     [['--security-opt', 'bogus=1'], /invalid --security-opt 2: "bogus=1"/],
     [['--device', '/nonexistent'], /error gathering device information while adding custom device "\/nonexistent": no such file or directory/],

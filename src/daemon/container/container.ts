@@ -7,6 +7,7 @@
  */
 import type { ContainerConfig, ContainerState, HostConfig } from '../../api/types.ts';
 import { conflict } from '../../errdefs/index.ts';
+import type { MountPointRecord } from './mountspec.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -34,6 +35,8 @@ export interface ContainerRecord {
   Runtime: string;
   /** True while an explicit stop is in progress, so the exit isn't treated as a crash. */
   HasBeenManuallyStopped: boolean;
+  /** Volumes, binds and --mount tmpfs, by destination (absent in records made before volumes). */
+  MountPoints?: Record<string, MountPointRecord>;
 }
 
 export function newState(): ContainerState {

@@ -16,6 +16,8 @@ import { Container, newState, type ContainerRecord } from './container.ts';
 import { checkNetworkingConfig, decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
 import { checkNamespaceDonors } from './namespaces.ts';
+import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
+import { withReadOnlyRoot } from './snapshot.ts';
 
 export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
   const warnings: string[] = [];
@@ -36,6 +38,8 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   checkNetworkingConfig(req.NetworkingConfig, hostConfig.NetworkMode);
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
+  // Mounts are parsed before anything is made; volumes come after the image is known (its
+  // VOLUMEs count too).
   // The image cannot be deleted (rmi, prune) between here and the container's record.
   const found = d.images.lookup(user.Image);
   const releaseImage = await d.images.usage.lock(found.rec.id);
@@ -43,6 +47,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     const image = d.images.images.get(found.rec.id);
     if (!image) throw notFound(`No such image: ${user.Image}`);
     const config = mergeImageConfig(user, image.config);
+    const points = planMounts(d, hostConfig, config);
     const { path, args } = entrypointAndArgs(config);
     const id = newContainerId(d);
     // The host's name where the container shares the host's UTS or network namespace.
@@ -63,6 +68,11 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     await d.images.snapshots.createContainerLayer(id, parentCache);
     undo.defer(() => d.images.snapshots.remove(id).catch(() => {}));
     await ensureWorkingDir(d, id, config.WorkingDir);
+    // 3. Volumes: created (named ones on first use), held until the record names them, and
+    // filled from the image where they cover one of its directories.
+    const mounts = await createVolumes(d.volumes, points);
+    undo.defer(() => mounts.undo());
+    if (needsImageView(points)) await withReadOnlyRoot(d.images, id, (root) => populateVolumes(d.volumes, root, points, id));
 
     const rec: ContainerRecord = {
       version: 1,
@@ -84,6 +94,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
       ResolvConfPath: join(dir, 'resolv.conf'),
       Runtime: hostConfig.Runtime,
       HasBeenManuallyStopped: false,
+      MountPoints: Object.fromEntries(points),
     };
     await writeEtcFiles(d, rec);
     const c = new Container(rec);
@@ -91,6 +102,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     await d.store.save(c);
     d.store.add(c);
     undo.move();
+    mounts.release();
     return { Id: id, Warnings: warnings };
   } finally {
     releaseImage();

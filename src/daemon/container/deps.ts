@@ -11,6 +11,7 @@ import { invalidParameter, system } from '../../errdefs/index.ts';
 import type { SeccompBpfCache, SeccompProfiles } from '../../runtime/seccomp.ts';
 import type { ShimClient } from '../../runtime/shim.ts';
 import type { ImageService } from '../images/service.ts';
+import type { VolumeService } from '../volumes/service.ts';
 import type { ContainerRecord } from './container.ts';
 import type { ContainerStore } from './store.ts';
 
@@ -49,13 +50,14 @@ export interface ContainerDeps {
   readonly paths: ContainerPaths;
   readonly rt: RuntimeSettings;
   readonly images: ImageService;
+  readonly volumes: VolumeService;
   readonly locks: KeyedMutex;
   readonly pending: Map<string, PendingAttach[]>;
   readonly removedListeners: ((id: string) => void)[];
   /** The operations others call back into. */
   readonly ops: {
     start(ref: string): Promise<void>;
-    remove(ref: string, opts: { force?: boolean }): Promise<void>;
+    remove(ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void>;
   };
 }
 

@@ -19,7 +19,6 @@ const applied: FieldPolicy = { applied: true };
 const refused = (what: string): FieldPolicy => ({ refused: what });
 const noop = (why: string): FieldPolicy => ({ noop: why });
 
-const VOLUMES = 'volumes and mounts (a later issue)';
 const PORTS = 'published ports (the networking issue)';
 const DEVICES = 'device requests (GPUs)';
 const HEALTH = 'health checks (a later issue)';
@@ -41,7 +40,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   Healthcheck: refused(HEALTH),
   ArgsEscaped: noop('Windows-only: moby ignores it on Linux'),
   Image: applied,
-  Volumes: refused(VOLUMES),
+  Volumes: applied,
   WorkingDir: applied,
   Entrypoint: applied,
   NetworkDisabled: applied,
@@ -52,15 +51,15 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   StopTimeout: applied,
   Shell: applied, // image metadata, kept for commit
 
-  'HostConfig.Binds': refused(VOLUMES),
+  'HostConfig.Binds': applied,
   'HostConfig.ContainerIDFile': noop('the client writes the file; dockerd only records the name'),
   'HostConfig.LogConfig': applied,
   'HostConfig.NetworkMode': applied, // bridge (loopback only until networks land), none, host, container:NAME
   'HostConfig.PortBindings': refused(PORTS),
   'HostConfig.RestartPolicy': applied,
   'HostConfig.AutoRemove': applied,
-  'HostConfig.VolumeDriver': refused(VOLUMES),
-  'HostConfig.VolumesFrom': refused(VOLUMES),
+  'HostConfig.VolumeDriver': applied, // local only: any other driver is refused by name
+  'HostConfig.VolumesFrom': applied,
   'HostConfig.ConsoleSize': applied,
   'HostConfig.Annotations': applied,
   'HostConfig.CapAdd': applied,
@@ -81,7 +80,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.ReadonlyRootfs': applied,
   'HostConfig.SecurityOpt': applied,
   'HostConfig.StorageOpt': refused('storage options (overlay2 supports them only over xfs with pquota)'),
-  'HostConfig.Tmpfs': refused(VOLUMES),
+  'HostConfig.Tmpfs': applied,
   'HostConfig.UTSMode': applied,
   'HostConfig.UsernsMode': applied,
   'HostConfig.ShmSize': applied,
@@ -119,7 +118,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.CpuPercent': refused('CPU percent (a Windows setting)'),
   'HostConfig.IOMaximumIOps': refused('maximum I/O operations (a Windows setting)'),
   'HostConfig.IOMaximumBandwidth': refused('maximum I/O bandwidth (a Windows setting)'),
-  'HostConfig.Mounts': refused(VOLUMES),
+  'HostConfig.Mounts': applied,
   'HostConfig.MaskedPaths': applied,
   'HostConfig.ReadonlyPaths': applied,
   'HostConfig.Init': applied,

@@ -27,7 +27,7 @@ export function watchExit(d: ContainerDeps, c: Container, shim: ShimClient, gene
     // on unsupervised: it is stopped and its root unmounted, and the error says why.
     if (!exit) await reapMonitor(d, c.id, c.rec.Runtime).catch((e: unknown) => log.warn('cleaning up after a dead monitor', { id: c.id, error: e }));
     await d.locks.with(c.id, () => recordExit(d, c, exit ?? monitorDied()));
-    if (c.rec.HostConfig.AutoRemove) await d.ops.remove(c.id, { force: true }).catch((e: unknown) => log.warn('auto-remove failed', { id: c.id, error: e }));
+    if (c.rec.HostConfig.AutoRemove) await d.ops.remove(c.id, { force: true, volumes: c.rec.HostConfig.AutoRemove }).catch((e: unknown) => log.warn('auto-remove failed', { id: c.id, error: e }));
     else if (c.state.Restarting) scheduleRestart(d, c);
   };
   shim.wait().then(done, async () => done(await shim.readExit()));
@@ -41,6 +41,7 @@ export async function recordExit(d: ContainerDeps, c: Container, exit: ExitInfo 
   c.setStopped(exit);
   if (wasRemoving) c.rec.State.Status = 'removing';
   else if (restartWanted(c)) c.setRestarting();
+  await d.volumes.deactivate(c.id).catch((e: unknown) => log.warn('unmounting volumes', { id: c.id, error: e }));
   const saved = await d.store.save(c).then(() => true, (e: unknown) => {
     log.warn('saving container state', { id: c.id, error: e });
     return false;

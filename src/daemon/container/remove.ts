@@ -6,9 +6,10 @@ import { failpoint } from '../../lib/failpoint.ts';
 import { log } from '../../lib/log.ts';
 import { shimDir, sleep, type ContainerDeps } from './deps.ts';
 import { cancelRestart } from './monitor.ts';
+import { removeAnonymousVolumes } from './mounts.ts';
 import { signalContainer } from './stop.ts';
 
-export async function removeContainer(d: ContainerDeps, ref: string, opts: { force?: boolean }): Promise<void> {
+export async function removeContainer(d: ContainerDeps, ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
   const c = d.store.get(ref);
   if (c.state.Restarting && !opts.force) {
     throw conflict(`cannot remove container "${c.rec.Name}": container is restarting: stop the container before removing or force remove`);
@@ -41,4 +42,5 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
     c.setRemoved();
     for (const fn of d.removedListeners) fn(c.id);
   });
+  if (opts.volumes) await removeAnonymousVolumes(d.volumes, c.rec);
 }

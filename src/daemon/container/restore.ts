@@ -27,7 +27,7 @@ async function restoreOne(d: ContainerDeps, c: Container): Promise<void> {
     c.rec.State.Status = 'exited';
     c.rec.State.Running = false;
     await reapMonitor(d, c.id, c.rec.Runtime);
-    await d.ops.remove(c.id, { force: true });
+    await d.ops.remove(c.id, { force: true, volumes: c.rec.HostConfig.AutoRemove });
     return;
   }
   if (!c.state.Running) {
@@ -50,6 +50,6 @@ async function restoreOne(d: ContainerDeps, c: Container): Promise<void> {
   c.shimDir = shimDir(d, c.id);
   await recordExit(d, c, exit ?? monitorDied());
   await d.store.save(c);
-  if (c.rec.HostConfig.AutoRemove) await d.ops.remove(c.id, { force: true });
+  if (c.rec.HostConfig.AutoRemove) await d.ops.remove(c.id, { force: true, volumes: c.rec.HostConfig.AutoRemove });
   else if (c.state.Restarting) scheduleRestart(d, c);
 }

@@ -10,6 +10,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { conflict } from '../../errdefs/index.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import type { ImageService } from '../images/service.ts';
+import type { VolumeService } from '../volumes/service.ts';
 import type { ContainerCreateInput } from '../server/bodies.ts';
 import { attachContainer, resizeContainer, type AttachOptions } from './attach.ts';
 import type { Container, WaitCondition } from './container.ts';
@@ -30,13 +31,14 @@ export class ContainerService {
   readonly store: ContainerStore;
   private readonly d: ContainerDeps;
 
-  constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService) {
+  constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService, volumes: VolumeService) {
     this.store = new ContainerStore(paths.dataRoot);
     this.d = {
       store: this.store,
       paths,
       rt,
       images,
+      volumes,
       locks: new KeyedMutex(),
       pending: new Map<string, PendingAttach[]>(),
       removedListeners: [],
@@ -48,6 +50,9 @@ export class ContainerService {
     images.setUsers({
       containersUsing: (id) => this.store.all().filter((c) => c.rec.Image === id).map((c) => ({ id: c.id, running: c.running })),
       chainsInUse: () => this.chainsInUse(),
+    });
+    volumes.setUsers({
+      containersUsing: (name) => this.store.all().filter((c) => Object.values(c.rec.MountPoints ?? {}).some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.id),
     });
   }
 
@@ -85,7 +90,7 @@ export class ContainerService {
     return restartContainer(this.d, ref, opts);
   }
 
-  remove(ref: string, opts: { force?: boolean }): Promise<void> {
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
     return removeContainer(this.d, ref, opts);
   }
 
@@ -139,7 +144,14 @@ export class ContainerService {
   }
 
   /** Rebuilds state at daemon start: reconnects to live shims, records exits that happened while down. */
-  restore(): Promise<void> {
-    return restoreContainers(this.d);
+  async restore(): Promise<void> {
+    await restoreContainers(this.d);
+    // Option volumes stay mounted only for the containers that still run.
+    const running = new Map<string, string[]>();
+    for (const c of this.store.all()) {
+      if (!c.running) continue;
+      for (const m of Object.values(c.rec.MountPoints ?? {})) if (m.Type === 'volume' && m.Name) running.set(m.Name, [...(running.get(m.Name) ?? []), c.id]);
+    }
+    await this.d.volumes.settleMounts(running);
   }
 }

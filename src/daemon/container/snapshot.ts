@@ -70,6 +70,26 @@ export async function exportContainer(images: ImageService, c: Container): Promi
   return out;
 }
 
+/**
+ * Runs `fn` with the container's root filesystem mounted read-only at a private directory
+ * (its own layer over its image's), unmounted afterwards whatever happens.
+ */
+export async function withReadOnlyRoot<T>(images: ImageService, id: string, fn: (root: string) => Promise<T>): Promise<T> {
+  const target = join(images.snapshots.dir(id), `view-${randomBytes(6).toString('hex')}`);
+  await mkdir(target, { mode: 0o700 });
+  try {
+    const m = await images.snapshots.readOnlyMountFor(id, target);
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,${m.data}`, target], m.cwd);
+    try {
+      return await fn(target);
+    } finally {
+      await run('umount', [target]).catch(() => run('umount', ['-l', target]).catch((e: unknown) => log.warn('unmounting a root filesystem view', { target, error: e })));
+    }
+  } finally {
+    await rm(target, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
 export interface CommitOptions {
   repo?: string;
   tag?: string;

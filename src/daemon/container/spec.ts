@@ -4,6 +4,7 @@
 import type { ContainerRecord } from './container.ts';
 import type { ExecUser } from './user.ts';
 import type { SeccompProfiles } from '../../runtime/seccomp.ts';
+import type { OciMount } from '../../runtime/spec.ts';
 import {
   buildSpec, withCapabilities, withCgroupsPath, withHostname, withMounts, withOomScoreAdj, withPrivileged,
   withNamespace, withProcess, withResources, withRlimits, withRoot, withSeccomp, withShmSize, DEFAULT_CAPS, ALL_CAPS, GRANTABLE_CAPS,
@@ -29,6 +30,8 @@ export interface SpecEnv {
   swapAccounting: boolean;
   /** tini, bind-mounted as /sbin/docker-init for --init. */
   initPath?: string;
+  /** Volumes, binds and tmpfs mounts, shallowest first. */
+  mounts?: OciMount[];
 }
 
 /** Where docker puts its init in the container. */
@@ -171,10 +174,14 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
     withCapabilities(caps),
     withSeccomp(security.seccomp === 'unconfined' ? undefined : env.seccomp.forCaps(caps, typeof security.seccomp === 'object' ? security.seccomp.profile : undefined)),
     withMounts([
-      { destination: '/etc/resolv.conf', type: 'bind', source: rec.ResolvConfPath, options: ['rbind', 'rprivate', 'rw'] },
-      { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate', 'rw'] },
-      { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate', 'rw'] },
+      // The user's own mount at one of these paths wins, as in docker.
+      ...[
+        { destination: '/etc/resolv.conf', type: 'bind', source: rec.ResolvConfPath, options: ['rbind', 'rprivate', 'rw'] },
+        { destination: '/etc/hostname', type: 'bind', source: rec.HostnamePath, options: ['rbind', 'rprivate', 'rw'] },
+        { destination: '/etc/hosts', type: 'bind', source: rec.HostsPath, options: ['rbind', 'rprivate', 'rw'] },
+      ].filter((m) => !(env.mounts ?? []).some((u) => u.destination === m.destination)),
       ...(init ? [{ destination: INIT_PATH, type: 'bind', source: init, options: ['bind', 'ro'] }] : []),
+      ...(env.mounts ?? []),
     ]),
     withNamespaces(h, env.joins, env.shm, env.idmap),
     withShmSize(h.ShmSize),

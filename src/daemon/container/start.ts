@@ -12,6 +12,7 @@ import { withSeccompBpf } from '../../runtime/spec.ts';
 import type { Container } from './container.ts';
 import { remapped, runtimePath, runtimeRoot, shimDir, type ContainerDeps } from './deps.ts';
 import { watchExit } from './monitor.ts';
+import { resolveMountTargets, specMounts } from './mounts.ts';
 import { namespaceJoins, shareNetworkFiles, shmFor } from './namespaces.ts';
 import { runtimeError } from './runtime-error.ts';
 import { containerSpec } from './spec.ts';
@@ -24,7 +25,7 @@ export async function startContainer(d: ContainerDeps, ref: string): Promise<voi
   } catch (e) {
     // docker removes an --rm container whose start failed: nothing is left behind.
     if (c.rec.HostConfig.AutoRemove && !(e instanceof EngineError && e.kind === 'NotModified')) {
-      await d.ops.remove(c.id, { force: true }).catch((err: unknown) => log.warn('auto-remove after failed start', { id: c.id, error: err }));
+      await d.ops.remove(c.id, { force: true, volumes: c.rec.HostConfig.AutoRemove }).catch((err: unknown) => log.warn('auto-remove after failed start', { id: c.id, error: err }));
     }
     throw e;
   }
@@ -54,7 +55,9 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     const joins = namespaceJoins(d, rec);
     shareNetworkFiles(d, rec);
     const shm = await shmFor(d, rec);
+    const userMounts = await resolveMountTargets(d, c.id, await specMounts(d, rec));
     const spec = containerSpec(rec, user, {
+      mounts: userMounts,
       joins,
       ...(remapped(d, rec.HostConfig) ? { idmap: d.rt.idmap! } : {}),
       ...(shm ? { shm: shm.source } : {}),
@@ -111,6 +114,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     log.debug('container started', { id: c.id, specMs: (t1 - t0).toFixed(1), shimCreateMs: (t2 - t1).toFixed(1), startMs: (performance.now() - t3).toFixed(1) });
   } catch (e) {
     c.shimDir = undefined;
+    await d.volumes.deactivate(c.id).catch(() => {});
     const err = e instanceof ShimStartError ? runtimeError(e, rec.Runtime, rec.Path) : e;
     c.setStartFailed(messageOf(err), (err instanceof EngineError ? err.exitCode : undefined) ?? 128);
     await d.store.save(c).catch(() => {});

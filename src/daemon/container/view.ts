@@ -2,6 +2,7 @@
  * Read views of containers in docker's JSON shapes: `GET /containers/json` summaries (with
  * docker's filters and status strings) and `GET /containers/{id}/json`.
  */
+import { mountsView } from './mounts.ts';
 import type { ContainerInspect, ContainerSummary } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { humanDuration } from '../../lib/units.ts';
@@ -96,6 +97,9 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     const exited = f.get('exited');
     if (exited?.length && (c.status !== 'exited' || !exited.some((e) => Number(e) === c.state.ExitCode))) return false;
     if (ancestors && !ancestors.some((set) => set.has(c.rec.Image))) return false;
+    // docker's volume filter: a volume's name, or any mount's destination.
+    const vols = f.get('volume');
+    if (vols?.length && !vols.some((v) => Object.values(c.rec.MountPoints ?? {}).some((m) => m.Name === v || m.Destination === v))) return false;
     return true;
   });
   if (opts.limit > 0) list = list.slice(0, opts.limit);
@@ -115,7 +119,7 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
       Status: statusString(c, now),
       HostConfig: { NetworkMode: c.rec.HostConfig.NetworkMode },
       NetworkSettings: { Networks: {} },
-      Mounts: [],
+      Mounts: mountsView(c.rec),
     };
   });
 }
@@ -144,7 +148,7 @@ export function inspectContainer(c: Container, graph: Record<string, string>): C
     ExecIDs: null,
     HostConfig: r.HostConfig,
     GraphDriver: { Name: 'overlay2', Data: graph },
-    Mounts: [],
+    Mounts: mountsView(r),
     Config: r.Config,
     NetworkSettings: {
       Bridge: '',

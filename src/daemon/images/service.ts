@@ -2,6 +2,8 @@
  * Image service: import, lookup, list, inspect, tag and delete, with docker's semantics for
  * what "rmi" untags and deletes and when it refuses.
  */
+import { matchLabel, parseUntil } from '../../lib/filters.ts';
+import { unmountUnder } from '../../lib/mounts.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import type { Readable } from 'node:stream';
 import { rm } from 'node:fs/promises';
@@ -568,7 +570,10 @@ export class ImageService {
   /** Cleans overlay directories no record refers to (left by crashes). */
   async removeOrphanLayerDirs(keep: Set<string>, list: string[]): Promise<void> {
     for (const name of list) {
-      if (!keep.has(name)) await rm(this.snapshots.dir(name), { recursive: true, force: true });
+      if (keep.has(name)) continue;
+      // A view of a root filesystem a crash left mounted in there must not stop the removal.
+      await unmountUnder(this.snapshots.dir(name));
+      await rm(this.snapshots.dir(name), { recursive: true, force: true });
     }
   }
 }
@@ -601,19 +606,6 @@ function isSingleReference(refs: Reference[]): boolean {
 /** `reference=` filter: path.Match-style glob on the familiar name or name:tag. */
 const IMAGE_FILTERS = ['dangling', 'label', 'before', 'since', 'reference', 'until'];
 
-/** docker's `until` filter value: a Unix timestamp, an RFC 3339 date, or a duration ago ("24h"). */
-export function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(v);
-  if (m) {
-    const unit = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'h'];
-    return Date.now() - Number(m[1]) * unit;
-  }
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidParameter(`invalid filter 'until=${v}': not a timestamp, date or duration`);
-  return t;
-}
-
 export function matchReference(pattern: string, familiar: string): boolean {
   const re = new RegExp('^' + pattern.split('').map((ch) => (ch === '*' ? '[^/]*' : ch === '?' ? '[^/]' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('') + '$');
   const colon = familiar.lastIndexOf(':');
@@ -621,10 +613,4 @@ export function matchReference(pattern: string, familiar: string): boolean {
   return re.test(familiar) || re.test(name);
 }
 
-export function matchLabel(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}
-
-export { familiarName };
+export { familiarName, matchLabel, parseUntil };

@@ -216,7 +216,17 @@ export const ExecStartBody = go.struct('container.ExecStartOptions', {
   ConsoleSize: go.array(go.uint, 2),
 });
 
+/** POST /volumes/create. */
+export const VolumeCreateBody = go.struct('volume.CreateOptions', {
+  Name: go.string,
+  Driver: go.string,
+  DriverOpts: strMap,
+  Labels: strMap,
+  ClusterVolumeSpec: go.struct('volume.ClusterVolumeSpec', {}),
+});
+
 export type ContainerCreateInput = Infer<typeof ContainerCreateBody>;
+export type VolumeCreateInput = Infer<typeof VolumeCreateBody>;
 export type ContainerConfigInput = Infer<typeof ContainerConfigType>;
 export type HostConfigInput = Infer<typeof HostConfigType>;
 export type NetworkingConfigInput = Infer<typeof NetworkingConfigType>;
@@ -229,4 +239,5 @@ export const bodies = {
   containerConfig: goDecoder(ContainerConfigType),
   execCreate: goDecoder(ExecCreateBody),
   execStart: goDecoder(ExecStartBody),
+  volumeCreate: goDecoder(VolumeCreateBody),
 };

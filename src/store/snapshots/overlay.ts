@@ -231,8 +231,9 @@ export class OverlaySnapshotter {
       }
     }
     if (short) await rm(join(this.home, 'l', short), { force: true });
-    // A root left mounted (its monitor died) would make the removal fail half-way.
-    await unmountUnder(join(dir, 'merged'));
+    // A root left mounted (its monitor died, a view a crash left behind) would make the
+    // removal fail half-way.
+    await unmountUnder(dir);
     // Rename first so a crash mid-delete leaves a staging dir that init() removes.
     const doomed = join(this.home, `.staging-rm-${id}`);
     await rename(dir, doomed);

@@ -8,6 +8,7 @@ import { ramInBytes } from '../../../lib/units.ts';
 import { parseSignal } from '../../../lib/signal.ts';
 import { defineFlags, type FlagValues } from '../../flags/spec.ts';
 import { StatusError } from '../../context.ts';
+import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags } from './mountopts.ts';
 
 function memBytes(v: string): number {
   return ramInBytes(v);
@@ -153,6 +154,11 @@ export const containerFlags = defineFlags({
   user: { short: 'u', long: 'user', kind: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   userns: { long: 'userns', kind: 'string', help: 'User namespace to use' },
   uts: { long: 'uts', kind: 'string', help: 'UTS namespace to use' },
+  volume: { short: 'v', long: 'volume', kind: 'stringArray', help: 'Bind mount a volume', typeName: 'list' },
+  volumeDriver: { long: 'volume-driver', kind: 'string', help: 'Optional volume driver for the container' },
+  volumesFrom: { long: 'volumes-from', kind: 'stringArray', help: 'Mount volumes from the specified container(s)', typeName: 'list' },
+  mount: { long: 'mount', kind: 'stringArray', help: 'Attach a filesystem mount to the container', typeName: 'mount', parse: parseMountFlag },
+  tmpfs: { long: 'tmpfs', kind: 'stringArray', help: 'Mount a tmpfs directory', typeName: 'list' },
   workdir: { short: 'w', long: 'workdir', kind: 'string', help: 'Working directory inside the container' },
 });
 
@@ -262,6 +268,13 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
   let entrypoint: string[] | undefined;
   if (f.entrypoint) entrypoint = [f.entrypoint];
   else if (set.has('entrypoint')) entrypoint = [''];
+  let vols: ReturnType<typeof parseVolumeFlags>;
+  try {
+    vols = parseVolumeFlags(f.volume);
+  } catch (e) {
+    throw new StatusError(125, (e as Error).message);
+  }
+  const tmpfs = parseTmpfsFlags(f.tmpfs);
   const exposed: Record<string, Record<string, never>> = {};
   for (const p of f.expose) exposed[p.includes('/') ? p : `${p}/tcp`] = {};
   const hostConfig: Partial<HostConfig> = {
@@ -308,6 +321,11 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     DeviceCgroupRules: f.deviceCgroupRule.length ? f.deviceCgroupRule : null,
     ...(f.sysctl.length ? { Sysctls: keyValues(f.sysctl, 'sysctl') } : {}),
     ...(f.annotation.length ? { Annotations: keyValues(f.annotation, 'annotation') } : {}),
+    Binds: vols.binds.length ? vols.binds : null,
+    VolumesFrom: f.volumesFrom.length ? f.volumesFrom : null,
+    VolumeDriver: f.volumeDriver ?? '',
+    ...(f.mount.length ? { Mounts: f.mount } : {}),
+    ...(tmpfs ? { Tmpfs: tmpfs } : {}),
   };
   return {
     Hostname: f.hostname ?? '',
@@ -323,7 +341,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     Env: env,
     Cmd: cmd.length ? cmd : null,
     Image: image,
-    Volumes: null,
+    Volumes: vols.volumes,
     WorkingDir: f.workdir ?? '',
     Entrypoint: entrypoint ?? null,
     OnBuild: null,

@@ -1,31 +1,11 @@
 /** `berth image prune`, `container prune`, `system prune` and `system df`, with docker's prompts and tables. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
+import { confirm } from '../../confirm.ts';
 import type { DiskUsage as SystemDf } from '../../../api/types.ts';
 import { humanSize, renderOne, renderRows, renderTable, shortId, structRow, ago, goTimeString, sortedJson, fieldOrderJson } from '../../format.ts';
 import { parseFilterFlags, psRow } from '../container/ps.ts';
-
-/** Asks on the terminal (or reads a line from piped stdin); true for y/Y. */
-async function confirm(ctx: CliContext, warning: string): Promise<boolean> {
-  ctx.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = () => {
-      ctx.stdin.off('data', onData);
-      ctx.stdin.off('end', done);
-      ctx.stdin.pause();
-      resolve(buf.split('\n')[0]);
-    };
-    ctx.stdin.on('data', onData);
-    ctx.stdin.on('end', done);
-    ctx.stdin.resume();
-  });
-  return /^\s*y(es)?\s*$/i.test(line);
-}
+import { pruneVolumes } from '../volume/volume.ts';
 
 const imagePruneFlags = defineFlags({
   all: { short: 'a', long: 'all', kind: 'bool', help: 'Remove all unused images, not just dangling ones' },
@@ -101,9 +81,10 @@ export async function systemPrune(ctx: CliContext, p: Parsed<typeof systemPruneF
   ];
   if (!f.force && !(await confirm(ctx, `WARNING! This will remove:\n${items.map((i) => `  - ${i}`).join('\n')}\n`))) return 0;
   const c = await pruneContainers(ctx, f.filter);
+  const v = f.volumes ? await pruneVolumes(ctx, false, f.filter) : { text: '', space: 0 };
   const i = await pruneImages(ctx, f.all, f.filter);
   const b = await ctx.client.buildPrune(f.all);
-  ctx.stdout.write(`${c.text}${i.text}Total reclaimed space: ${humanSize(c.space + i.space + b.SpaceReclaimed)}\n`);
+  ctx.stdout.write(`${c.text}${v.text}${i.text}Total reclaimed space: ${humanSize(c.space + v.space + i.space + b.SpaceReclaimed)}\n`);
   return 0;
 }
 
@@ -126,10 +107,14 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
   for (const i of du.Images) if (i.Containers > 0 && i.Size !== -1 && i.SharedSize !== -1) used += i.Size - i.SharedSize;
   const cTotal = du.Containers.reduce((a, c) => a + (c.SizeRw ?? 0), 0);
   const cReclaim = du.Containers.filter((c) => !ACTIVE.has(c.State)).reduce((a, c) => a + (c.SizeRw ?? 0), 0);
+  const vols = du.Volumes ?? [];
+  const vSize = (v: (typeof vols)[number]) => (v.UsageData && v.UsageData.Size !== -1 ? v.UsageData.Size : 0);
+  const vTotal = vols.reduce((a, v) => a + vSize(v), 0);
+  const vReclaim = vols.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((a, v) => a + vSize(v), 0);
   const rows = [
     structRow('*formatter.diskUsageImagesContext', { Type: 'Images', TotalCount: String(du.Images.length), Active: String(du.Images.filter((i) => i.Containers > 0).length), Size: humanSize(total, 4), Reclaimable: pct(total - used, total) }),
     structRow('*formatter.diskUsageContainersContext', { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => ACTIVE.has(c.State)).length), Size: humanSize(cTotal, 4), Reclaimable: pct(cReclaim, cTotal) }),
-    structRow('*formatter.diskUsageVolumesContext', { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
+    structRow('*formatter.diskUsageVolumesContext', { Type: 'Local Volumes', TotalCount: String(vols.length), Active: String(vols.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize(vTotal, 4), Reclaimable: pct(vReclaim, vTotal) }),
     structRow('*formatter.diskUsageBuilderContext', { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' }),
   ];
   if (p.flags.format && p.flags.format !== 'table') {
@@ -147,7 +132,8 @@ export async function df(ctx: CliContext, p: Parsed<typeof dfFlags>): Promise<nu
   }));
   ctx.stdout.write(`Images space usage:\n\n${renderTable(imgRows, [['Repository', 'REPOSITORY'], ['Tag', 'TAG'], ['ID', 'IMAGE ID'], ['CreatedSince', 'CREATED'], ['Size', 'SIZE'], ['SharedSize', 'SHARED SIZE'], ['UniqueSize', 'UNIQUE SIZE'], ['Containers', 'CONTAINERS']])}\n`);
   ctx.stdout.write(`Containers space usage:\n\n${renderTable(ctrRows, [['ID', 'CONTAINER ID'], ['Image', 'IMAGE'], ['Command', 'COMMAND'], ['LocalVolumes', 'LOCAL VOLUMES'], ['Size', 'SIZE'], ['CreatedSince', 'CREATED'], ['Status', 'STATUS'], ['Names', 'NAMES']])}\n`);
-  ctx.stdout.write(`Local Volumes space usage:\n\n${renderTable([], [['Name', 'VOLUME NAME'], ['Links', 'LINKS'], ['Size', 'SIZE']])}\n`);
+  const volRows = vols.map((v) => ({ Name: v.Name, Links: String(v.UsageData?.RefCount ?? 0), Size: humanSize(v.UsageData?.Size ?? 0, 4) }));
+  ctx.stdout.write(`Local Volumes space usage:\n\n${renderTable(volRows, [['Name', 'VOLUME NAME'], ['Links', 'LINKS'], ['Size', 'SIZE']])}\n`);
   ctx.stdout.write('Build cache usage: 0B\n\n' + renderTable([], [['ID', 'CACHE ID'], ['Type', 'CACHE TYPE'], ['Size', 'SIZE'], ['Created', 'CREATED'], ['LastUsed', 'LAST USED'], ['Usage', 'USAGE'], ['Shared', 'SHARED']]));
   return 0;
 }

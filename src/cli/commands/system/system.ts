@@ -116,9 +116,10 @@ export const containerInspectCommand = defineCommand({
 
 export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, only?: 'container' | 'image'): Promise<number> {
   const type = only ?? p.flags.type;
-  if (type && !['container', 'image'].includes(type)) throw new StatusError(1, `"${type}" is not a valid value for --type`);
+  if (type && !['container', 'image', 'volume'].includes(type)) throw new StatusError(1, `"${type}" is not a valid value for --type`);
   await inspectEach(ctx, p.args, async (n) => {
     try {
+      if (type === 'volume') return await ctx.client.volumeInspect(n);
       if (type !== 'image') {
         try {
           return await ctx.client.containerInspect(n);
@@ -126,7 +127,13 @@ export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, o
           if (kindOf(e) !== 'NotFound' || type === 'container') throw e;
         }
       }
-      return await ctx.client.imageInspect(n);
+      if (type === 'image') return await ctx.client.imageInspect(n);
+      try {
+        return await ctx.client.imageInspect(n);
+      } catch (e) {
+        if (kindOf(e) !== 'NotFound') throw e;
+      }
+      return await ctx.client.volumeInspect(n);
     } catch (e) {
       // As the docker CLI: a lookup of any kind that finds nothing is "No such object"; one of a
       // given type passes the daemon's answer on.
