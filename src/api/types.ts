@@ -345,3 +345,12 @@ export interface VersionResponse {
   KernelVersion: string;
   BuildTime: string;
 }
+
+/** docker's container.PathStat: the X-Docker-Container-Path-Stat header (mode as Go's os.FileMode bits). */
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}

@@ -26,6 +26,7 @@ import {
 import { historyCommand, history } from './commands/image/history.ts';
 import { imagePruneCommand, imagePrune, containerPruneCommand, containerPrune, systemPruneCommand, systemPrune, dfCommand, df } from './commands/system/prune.ts';
 import { diffCommand, diff, commitCommand, commit, exportCommand, exportFs } from './commands/container/fs.ts';
+import { cpCommand, cp } from './commands/container/cp.ts';
 import { saveCommand, save, loadCommand, load } from './commands/image/archive.ts';
 import { pullCommand, pull, pushCommand, push, loginCommand, login, logoutCommand, logout, searchCommand, search } from './commands/image/registry.ts';
 import {
@@ -68,6 +69,7 @@ const containerSubs: AnyCommand[] = [
   cmd(commitCommand, H(commit)),
   cmd(diffCommand, H(diff)),
   cmd(exportCommand, H(exportFs)),
+  cmd(cpCommand, H(cp)),
   cmd(attachCommand, H(attach)),
   cmd(createCommand, H(create)),
   cmd(execCommand, H(exec)),
@@ -129,6 +131,7 @@ export const root = defineCommand({
     cmd({ ...infoCommand, group: 'common' }, H(info)),
     topLevel(sub(containerSubs, 'attach'), 'attach'),
     topLevel(sub(containerSubs, 'commit'), 'commit'),
+    topLevel(sub(containerSubs, 'cp'), 'cp'),
     topLevel(sub(containerSubs, 'create'), 'create'),
     topLevel(sub(containerSubs, 'diff'), 'diff'),
     topLevel(sub(containerSubs, 'export'), 'export'),

@@ -5,9 +5,10 @@ import type { Readable } from 'node:stream';
 import type {
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
-  ImageInspect, ImageSummary, VersionResponse, Volume,
+  ImageInspect, ImageSummary, PathStat, VersionResponse, Volume,
 } from '../api/types.ts';
-import { Transport } from './http.ts';
+import { EngineError } from '../errdefs/index.ts';
+import { Transport, readAll } from './http.ts';
 import { parsePlatform } from '../lib/platform.ts';
 
 export type DeleteRecord = { Untagged?: string; Deleted?: string };
@@ -185,6 +186,29 @@ export class Client {
     return this.t.check(await this.t.send('GET', `/containers/${encodeURIComponent(id)}/export`));
   }
 
+  /** HEAD /containers/{id}/archive: the path's stat. */
+  async containerStatPath(id: string, path: string): Promise<PathStat> {
+    const res = await this.t.send('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    await this.t.check(res);
+    return decodePathStat(res.headers['x-docker-container-path-stat']);
+  }
+
+  /** GET /containers/{id}/archive: a tar of the path, and its stat. */
+  async containerArchive(id: string, path: string): Promise<{ stat: PathStat; body: Readable }> {
+    const res = await this.t.send('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    const body = await this.t.check(res);
+    return { stat: decodePathStat(res.headers['x-docker-container-path-stat']), body };
+  }
+
+  /** PUT /containers/{id}/archive: extracts a tar into the directory `path`. */
+  async containerPutArchive(id: string, path: string, src: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
+    await readAll(await this.t.check(await this.t.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
+      stream: src,
+      query: { path, noOverwriteDirNonDir: opts.noOverwriteDirNonDir ? 'true' : undefined, copyUIDGID: opts.copyUIDGID ? 'true' : undefined },
+      headers: { 'Content-Type': 'application/x-tar' },
+    })));
+  }
+
   commit(container: string, q: { repo?: string; tag?: string; author?: string; comment?: string; changes?: string[]; pause?: boolean }): Promise<{ Id: string }> {
     return this.t.json('POST', '/commit', { query: { container, repo: q.repo, tag: q.tag, author: q.author, comment: q.comment, changes: q.changes, pause: q.pause === false ? '0' : undefined } });
   }
@@ -232,4 +256,13 @@ function platformParams(platforms: string[]): string[] | undefined {
     const v = parsePlatform(p);
     return JSON.stringify({ architecture: v.architecture, os: v.os, ...(v.variant ? { variant: v.variant } : {}) });
   });
+}
+
+function decodePathStat(header: string | undefined): PathStat {
+  if (!header) throw new EngineError('System', 'unable to get resource stat from response: the X-Docker-Container-Path-Stat header is missing');
+  try {
+    return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStat;
+  } catch (e) {
+    throw new EngineError('System', `unable to decode container path stat header: ${(e as Error).message}`);
+  }
 }

@@ -261,6 +261,9 @@ export class Daemon implements SystemBackend {
       changes: (ref) => cs.changes(ref),
       prune: (filters) => this.pruneContainers(filters),
       exportFs: (ref) => cs.exportFs(ref),
+      statPath: (ref, path) => cs.statPath(ref, path),
+      archivePath: (ref, path) => cs.archivePath(ref, path),
+      extractToDir: (ref, path, body, opts) => cs.extractToDir(ref, path, body, opts),
       commit: (ref, opts) => cs.commit(ref, opts),
     };
   }

@@ -18,6 +18,7 @@ import { createContainer } from './create.ts';
 import { runtimePath, runtimeRoot, type ContainerDeps, type ContainerPaths, type PendingAttach, type RuntimeSettings } from './deps.ts';
 import { removeContainer } from './remove.ts';
 import { restoreContainers } from './restore.ts';
+import { archivePath, cleanArchiveSpools, extractToDir, statPath, type ExtractOptions, type PathStat } from './archive.ts';
 import { containerChanges, exportContainer, commitContainer, type CommitOptions } from './snapshot.ts';
 import { startContainer } from './start.ts';
 import { killContainer, restartContainer, stopContainer } from './stop.ts';
@@ -117,6 +118,21 @@ export class ContainerService {
     return containerChanges(this.d.images, this.store.get(ref));
   }
 
+  /** HEAD /containers/{id}/archive. */
+  statPath(ref: string, path: string): Promise<PathStat> {
+    return statPath(this.d, ref, path);
+  }
+
+  /** GET /containers/{id}/archive. */
+  archivePath(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
+    return archivePath(this.d, ref, path);
+  }
+
+  /** PUT /containers/{id}/archive. */
+  extractToDir(ref: string, path: string, body: Readable, opts: ExtractOptions): Promise<void> {
+    return extractToDir(this.d, ref, path, body, opts);
+  }
+
   /** `docker export`. */
   exportFs(ref: string): Promise<Readable> {
     return exportContainer(this.d.images, this.store.get(ref));
@@ -146,6 +162,7 @@ export class ContainerService {
   /** Rebuilds state at daemon start: reconnects to live shims, records exits that happened while down. */
   async restore(): Promise<void> {
     await restoreContainers(this.d);
+    await cleanArchiveSpools(this.d.paths.dataRoot);
     // Option volumes stay mounted only for the containers that still run.
     const running = new Map<string, string[]>();
     for (const c of this.store.all()) {

@@ -2,8 +2,10 @@ import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { ContainerConfigInput, ContainerCreateInput } from '../../bodies.ts';
 import type {
-  ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
+  ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse, PathStat,
 } from '../../../../api/types.ts';
+
+export type { PathStat };
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -54,6 +56,12 @@ export interface ContainerBackend {
   changes(ref: string): Promise<{ Path: string; Kind: number }[]>;
   /** GET /containers/{id}/export: the root filesystem as a tar. */
   exportFs(ref: string): Promise<Readable>;
+  /** HEAD /containers/{id}/archive: the path's stat (X-Docker-Container-Path-Stat). */
+  statPath(ref: string, path: string): Promise<PathStat>;
+  /** GET /containers/{id}/archive: the stat and a tar of the path. */
+  archivePath(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }>;
+  /** PUT /containers/{id}/archive: a tar (compressed or not) extracted into a directory. */
+  extractToDir(ref: string, path: string, body: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
   /** POST /containers/prune. */
   prune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
   /** POST /commit. */

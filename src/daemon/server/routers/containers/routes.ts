@@ -7,7 +7,7 @@ import {
   boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
-import type { ContainerBackend, LogChunk, WaitCondition } from './backend.ts';
+import type { ContainerBackend, LogChunk, PathStat, WaitCondition } from './backend.ts';
 import { acceptKey, WebSocketStream } from '../../../../lib/websocket.ts';
 import { waitDrain } from '../../../../lib/stdcopy.ts';
 
@@ -74,6 +74,18 @@ export function encodeLogBatch(batch: LogChunk[], tty: boolean, timestamps: bool
   return out;
 }
 
+/** The `path` query parameter of the archive routes (docker's message, missing space and all). */
+function archivePathParam(q: URLSearchParams): string {
+  const p = q.get('path') ?? '';
+  if (!p) throw invalidParameter('bad parameter: pathcannot be empty');
+  return p;
+}
+
+/** X-Docker-Container-Path-Stat: base64 of the JSON, keys in Go's order. */
+function encodePathStat(s: PathStat): string {
+  return Buffer.from(JSON.stringify({ name: s.name, size: s.size, mode: s.mode, mtime: s.mtime, linkTarget: s.linkTarget })).toString('base64');
+}
+
 export function containerRoutes(b: ContainerBackend): Route[] {
   return [
     {
@@ -103,6 +115,37 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         const tar = await b.exportFs(ctx.params.id);
         ctx.res!.writeHead(200, { 'Content-Type': 'application/x-tar' });
         await pipeline(tar, ctx.res!).catch(() => ctx.res!.destroy());
+      },
+    },
+    {
+      method: 'HEAD', path: '/containers/{id}/archive',
+      handler: async (ctx) => {
+        const stat = await b.statPath(ctx.params.id, archivePathParam(ctx.query));
+        ctx.res!.writeHead(200, { 'X-Docker-Container-Path-Stat': encodePathStat(stat), 'Content-Type': 'application/json' });
+        ctx.res!.end();
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/archive',
+      handler: async (ctx) => {
+        const { stat, stream } = await b.archivePath(ctx.params.id, archivePathParam(ctx.query));
+        ctx.res!.writeHead(200, { 'X-Docker-Container-Path-Stat': encodePathStat(stat), 'Content-Type': 'application/x-tar' });
+        await pipeline(stream, ctx.res!).catch(() => {
+          stream.destroy();
+          ctx.res!.destroy();
+        });
+      },
+    },
+    {
+      method: 'PUT', path: '/containers/{id}/archive',
+      handler: async (ctx) => {
+        const path = archivePathParam(ctx.query);
+        await b.extractToDir(ctx.params.id, path, ctx.req, {
+          noOverwriteDirNonDir: boolValue(ctx.query, 'noOverwriteDirNonDir'),
+          copyUIDGID: boolValue(ctx.query, 'copyUIDGID'),
+        });
+        ctx.res!.writeHead(200);
+        ctx.res!.end();
       },
     },
     {

@@ -1,0 +1,217 @@
+/**
+ * The local side of `berth cp`: a tar of a local path (go-archive's TarWithOptions with the
+ * source directory included), entries renamed (RebaseArchiveEntries), and a tar extracted into a
+ * local directory (Untar with NoLchown and NoOverwriteDirNonDir: files belong to whoever runs
+ * the copy). Extraction never writes outside the target: a name that climbs out, a link that
+ * points out, or a path through a symlink (one already there or one the archive made) that
+ * leads elsewhere is refused.
+ */
+import { execFile } from 'node:child_process';
+import { constants, createReadStream } from 'node:fs';
+import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, realpath, rm, symlink, utimes } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { encodeHeader, padding, END, TarFormatError, type WriteHeader } from '../../../lib/tar/header.ts';
+import { readTar } from '../../../lib/tar/reader.ts';
+import { StatusError } from '../../context.ts';
+
+function writer(): { out: PassThrough; write: (b: Buffer) => Promise<void> } {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const write = async (b: Buffer): Promise<void> => {
+    if (out.destroyed) throw new Error('archive reader went away');
+    if (!out.write(b)) {
+      await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          out.off('close', closed);
+          resolve();
+        };
+        const closed = () => {
+          out.off('drain', done);
+          reject(new Error('archive reader went away'));
+        };
+        out.once('drain', done);
+        out.once('close', closed);
+      });
+    }
+  };
+  return { out, write };
+}
+
+/** A tar of `path` (a trailing `/.` means its contents), the top entry named `rebase` if given. */
+export function packLocal(path: string, rebase?: string): Readable {
+  const { out, write } = writer();
+  const contents = path === '.' || path.endsWith('/.');
+  const top = path.replace(/\/\.$/, '').replace(/(.)\/+$/, '$1') || '/';
+  const topName = rebase || (contents ? '.' : posix.basename(top) || '/');
+  const links = new Map<string, string>();
+  const entry = async (abs: string, name: string): Promise<void> => {
+    const st = await lstat(abs);
+    const h: WriteHeader = { name, type: 'file', uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000) };
+    if (st.isDirectory()) {
+      await write(encodeHeader({ ...h, type: 'directory' }));
+      for (const n of (await readdir(abs)).sort()) await entry(posix.join(abs, n), `${name.replace(/\/$/, '')}/${n}`);
+    } else if (st.isSymbolicLink()) {
+      await write(encodeHeader({ ...h, type: 'symlink', linkname: await readlink(abs) }));
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? links.get(key) : undefined;
+      if (first !== undefined) return write(encodeHeader({ ...h, type: 'link', linkname: first }));
+      if (st.nlink > 1) links.set(key, name);
+      await write(encodeHeader({ ...h, size: st.size }));
+      let sent = 0;
+      for await (const c of createReadStream(abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        const part = c.subarray(0, st.size - sent);
+        if (part.length) await write(part);
+        sent += part.length;
+        if (sent >= st.size) break;
+      }
+      if (sent < st.size) await write(Buffer.alloc(st.size - sent));
+      await write(padding(st.size));
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      const major = Math.floor(st.rdev / 256) & 0xfff;
+      const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+      await write(encodeHeader({ ...h, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor }));
+    } else if (st.isFIFO()) {
+      await write(encodeHeader({ ...h, type: 'fifo' }));
+    }
+    // Sockets are left out, as docker does.
+  };
+  void (async () => {
+    await entry(top, topName);
+    await write(END);
+    out.end();
+  })().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));
+  return out;
+}
+
+/** RebaseArchiveEntries: the first `from` in each name (and hard link target) becomes `to`. */
+export function rebaseEntries(src: Readable, from: string, to: string): Readable {
+  const { out, write } = writer();
+  const old = from === '/' ? '' : from;
+  const rename = (n: string) => (old === '' ? to + n : n.replace(old, to));
+  void (async () => {
+    for await (const e of readTar(src)) {
+      const h = e.header;
+      const wh: WriteHeader = {
+        name: rename(h.name), type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime,
+        linkname: h.type === 'link' ? rename(h.linkname) : h.linkname, uname: h.uname, gname: h.gname, devmajor: h.devmajor, devminor: h.devminor, xattrs: h.xattrs,
+      };
+      await write(encodeHeader(wh));
+      if (h.size > 0 && (h.type === 'file' || h.type === 'contiguous-file')) {
+        for await (const c of e.chunks()) await write(c);
+        await write(padding(h.size));
+      }
+    }
+    await write(END);
+    out.end();
+  })().catch((e: unknown) => {
+    src.destroy();
+    out.destroy(e instanceof Error ? e : new Error(String(e)));
+  });
+  return out;
+}
+
+function relName(name: string): string | undefined {
+  const out: string[] = [];
+  for (const p of name.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') {
+      if (!out.length) return undefined;
+      out.pop();
+    } else out.push(p);
+  }
+  return out.join('/');
+}
+
+const within = (p: string, root: string) => p === root || p.startsWith(root === '/' ? '/' : `${root}/`);
+
+/** Extracts `src` into the local directory `dir` (which must exist). */
+export async function extractLocal(src: Readable, dir: string): Promise<void> {
+  const root = await realpath(dir).catch(() => {
+    throw new StatusError(1, `stat ${dir}: no such file or directory`);
+  });
+  const dirs: { path: string; mode: number; mtime: Date }[] = [];
+  /** The parent of `rel` made (0755) or checked: its real path must stay under root. */
+  const parentOf = async (rel: string, name: string): Promise<string> => {
+    let cur = root;
+    for (const part of rel.split('/').slice(0, -1)) {
+      const next = `${cur}/${part}`;
+      const st = await lstat(next).catch(() => undefined);
+      if (!st) await mkdir(next, { mode: 0o755 });
+      else if (st.isSymbolicLink()) {
+        const real = await realpath(next).catch(() => undefined);
+        if (!real || !within(real, root)) throw new StatusError(1, `${JSON.stringify(name)} is outside of ${JSON.stringify(dir)}`);
+        cur = real;
+        continue;
+      } else if (!st.isDirectory()) throw new StatusError(1, `${JSON.stringify(name)}: ${next} is not a directory`);
+      cur = next;
+    }
+    return cur;
+  };
+  try {
+    for await (const e of readTar(src)) {
+      const h = e.header;
+      const rel = relName(h.name);
+      if (rel === undefined) throw new StatusError(1, `${JSON.stringify(h.name)} is outside of ${JSON.stringify(dir)}`);
+      if (rel === '') continue;
+      const parent = await parentOf(rel, h.name);
+      const path = `${parent}/${posix.basename(rel)}`;
+      const existing = await lstat(path).catch(() => undefined);
+      const isDir = h.type === 'directory';
+      if (existing?.isDirectory() && !isDir) throw new StatusError(1, `cannot overwrite directory ${JSON.stringify(path)} with non-directory ${JSON.stringify(dir)}`);
+      if (existing && !existing.isDirectory() && isDir) throw new StatusError(1, `cannot overwrite non-directory ${JSON.stringify(path)} with directory ${JSON.stringify(dir)}`);
+      if (existing && !(existing.isDirectory() && isDir)) await rm(path, { recursive: true, force: true });
+      const mode = h.mode & 0o7777;
+      switch (h.type) {
+        case 'directory':
+          if (!existing) await mkdir(path, { mode: 0o700 });
+          dirs.push({ path, mode, mtime: h.mtime });
+          break;
+        case 'file':
+        case 'contiguous-file': {
+          const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+          try {
+            for await (const c of e.chunks()) await fh.write(c);
+            await fh.chmod(mode);
+            await fh.utimes(h.mtime, h.mtime);
+          } finally {
+            await fh.close();
+          }
+          break;
+        }
+        case 'symlink':
+          if (!h.linkname.startsWith('/') && !within(posix.join(posix.dirname(path), h.linkname), root)) {
+            throw new StatusError(1, `invalid symlink ${JSON.stringify(path)} -> ${JSON.stringify(h.linkname)}`);
+          }
+          await symlink(h.linkname, path);
+          await lutimes(path, h.mtime, h.mtime);
+          break;
+        case 'link': {
+          const lrel = relName(h.linkname);
+          if (lrel === undefined || lrel === '') throw new StatusError(1, `invalid hardlink ${JSON.stringify(posix.join(dir, h.linkname))} -> ${JSON.stringify(h.linkname)}`);
+          const target = `${await parentOf(lrel, h.linkname)}/${posix.basename(lrel)}`;
+          await link(target, path);
+          break;
+        }
+        case 'character-device':
+        case 'block-device':
+        case 'fifo': {
+          const t = h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c';
+          const args = ['-m', mode.toString(8), path, t, ...(t === 'p' ? [] : [String(h.devmajor), String(h.devminor)])];
+          await new Promise<void>((resolve, reject) => execFile('mknod', args, (err, _o, stderr) => (err ? reject(new StatusError(1, `mknod ${path}: ${String(stderr).trim() || err.message}`)) : resolve())));
+          break;
+        }
+        default:
+          throw new StatusError(1, `unhandled tar header type ${h.typeflag}`);
+      }
+    }
+  } catch (e) {
+    src.destroy();
+    if (e instanceof TarFormatError) throw new StatusError(1, `archive/tar: ${e.message}`);
+    throw e;
+  }
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    await chmod(dirs[i].path, dirs[i].mode);
+    await utimes(dirs[i].path, dirs[i].mtime, dirs[i].mtime);
+  }
+}
