@@ -33,6 +33,68 @@ function dockerAvailable(): boolean {
   return existsSync('/var/run/docker.sock') && spawnSync('docker', ['version'], { stdio: 'ignore', env: { ...process.env, DOCKER_HOST: 'unix:///var/run/docker.sock' } }).status === 0;
 }
 
+/**
+ * Volumes and cp (issue 13). `BENCH_ONLY=volumes` runs just this and merges into results.json.
+ */
+async function volumeBench(d: TestDaemon, env: Record<string, string>, results: Record<string, unknown>): Promise<void> {
+  // Volumes: sequential write (fsync'd) and read of 512 MiB in a volume, in the container's
+  // overlay layer and on the host file system the data root is on (reads come from the page
+  // cache in all three). Then `cp` of a 1 GiB file both ways against `tar c | tar x` on the host.
+    const MiB = 512;
+    spawnSync(NODE, [BERTH, 'run', '-d', '--name', 'benchvol', '-v', 'benchvol:/vol', 'busybox', 'sleep', '3600'], { env: { ...process.env, ...env } });
+    const ddRate = (cmd: string, args: string[]): number => {
+      const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+      // busybox: "N bytes (…) copied, S seconds, …"; GNU: "N bytes (…) copied, S s, …"
+      const m = /(\d+) bytes .*copied, ([\d.]+) s/.exec(r.stderr);
+      if (!m) throw new Error(`dd: ${r.stderr}`);
+      return Number(m[1]) / Number(m[2]) / 1e6;
+    };
+    const inCtr = (sh: string) => ['exec', 'benchvol', 'sh', '-c', sh];
+    const rates = (where: string, run: (sh: string) => [string, string[]]) => {
+      const w: number[] = [];
+      const rd: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        w.push(ddRate(...run(`dd if=/dev/zero of=${where}/f bs=1M count=${MiB} conv=fsync 2>&1 >/dev/null | tail -1 >&2`)));
+        rd.push(ddRate(...run(`dd if=${where}/f of=/dev/null bs=1M 2>&1 >/dev/null | tail -1 >&2`)));
+        spawnSync(...run(`rm -f ${where}/f`), { env: { ...process.env, ...env } });
+      }
+      return { write_MBps: Math.round(median(w)), read_MBps: Math.round(median(rd)) };
+    };
+    const hostDir = join(d.root, 'hostio');
+    spawnSync('mkdir', ['-p', hostDir]);
+    const host = rates(hostDir, (sh) => ['sh', ['-c', sh]]);
+    const volume = rates('/vol', (sh) => [NODE, [BERTH, ...inCtr(sh)]]);
+    const overlay = rates('/root', (sh) => [NODE, [BERTH, ...inCtr(sh)]]);
+    results.volume_io_512MiB = {
+      host, volume, overlay,
+      volume_vs_host_write: Number((volume.write_MBps / host.write_MBps).toFixed(2)),
+      target_volume_vs_host: 0.95,
+    };
+
+    const big = join(d.root, 'cpsrc');
+    spawnSync('mkdir', ['-p', big, join(d.root, 'cpdst')]);
+    spawnSync('sh', ['-c', `head -c 1073741824 /dev/urandom > ${big}/big.bin`]);
+    const tarPipe: number[] = [];
+    const cpIn: number[] = [];
+    const cpOut: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      tarPipe.push(timeCmd('sh', ['-c', `tar c -C ${big} big.bin | tar x -C ${d.root}/cpdst && sync`]));
+      spawnSync('rm', ['-f', `${d.root}/cpdst/big.bin`]);
+      cpIn.push(timeCmd('sh', ['-c', `${NODE} ${BERTH} cp ${big}/big.bin benchvol:/tmp/ && sync`], env));
+      cpOut.push(timeCmd('sh', ['-c', `${NODE} ${BERTH} cp benchvol:/tmp/big.bin ${d.root}/cpdst/ && sync`], env));
+      spawnSync('rm', ['-f', `${d.root}/cpdst/big.bin`]);
+      spawnSync(NODE, [BERTH, ...inCtr('rm -f /tmp/big.bin')], { env: { ...process.env, ...env } });
+    }
+    spawnSync('rm', ['-rf', big, hostDir]);
+    spawnSync(NODE, [BERTH, 'rm', '-f', '-v', 'benchvol'], { env: { ...process.env, ...env } });
+    spawnSync(NODE, [BERTH, 'volume', 'rm', 'benchvol'], { env: { ...process.env, ...env } });
+    const t = median(tarPipe);
+    results.cp_1GiB = {
+      host_tar_pipe_ms: Math.round(t), cp_in_ms: Math.round(median(cpIn)), cp_out_ms: Math.round(median(cpOut)),
+      in_vs_tar: Number((t / median(cpIn)).toFixed(2)), out_vs_tar: Number((t / median(cpOut)).toFixed(2)), target: 0.8,
+    };
+}
+
 async function main(): Promise<void> {
   const d = await TestDaemon.start({ extraArgs: ['--log-level', 'debug'] });
   const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, node: process.versions.node };
@@ -40,6 +102,15 @@ async function main(): Promise<void> {
     await d.importBusybox();
     const env = { BERTH_HOST: d.host };
     const berth = (args: string[]) => timeCmd(NODE, [BERTH, ...args], env);
+    if (process.env.BENCH_ONLY === 'volumes') {
+      const file = join(ROOT, 'bench', 'results.json');
+      const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+      await volumeBench(d, env, previous);
+      const json = JSON.stringify(previous, null, 2);
+      process.stdout.write(json + '\n');
+      writeFileSync(file, json + '\n');
+      return;
+    }
 
     // CLI start-up: a command that needs no daemon.
     const cliStart = Array.from({ length: RUNS }, () => berth(['--version']));
@@ -252,6 +323,8 @@ async function main(): Promise<void> {
       const listQ = Array.from({ length: 5 }, () => berth(['images', '-q']));
       results.images_1000_ms = { table: median(list), quiet: median(listQ), target: 100 };
     }
+
+    await volumeBench(d, env, results);
 
     if (dockerAvailable()) {
       const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
