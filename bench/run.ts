@@ -37,35 +37,42 @@ function dockerAvailable(): boolean {
  * Volumes and cp (issue 13). `BENCH_ONLY=volumes` runs just this and merges into results.json.
  */
 async function volumeBench(d: TestDaemon, env: Record<string, string>, results: Record<string, unknown>): Promise<void> {
-  // Volumes: sequential write (fsync'd) and read of 512 MiB in a volume, in the container's
+  // Volumes: sequential write (fsync'd) and read of 1 GiB in a volume, in the container's
   // overlay layer and on the host file system the data root is on (reads come from the page
   // cache in all three). Then `cp` of a 1 GiB file both ways against `tar c | tar x` on the host.
-    const MiB = 512;
+    const MiB = 1024;
     spawnSync(NODE, [BERTH, 'run', '-d', '--name', 'benchvol', '-v', 'benchvol:/vol', 'busybox', 'sleep', '3600'], { env: { ...process.env, ...env } });
+    // Timed inside the container (or on the host) from /proc/uptime, so no exec overhead counts;
+    // busybox's dd prints no rate.
     const ddRate = (cmd: string, args: string[]): number => {
       const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
-      // busybox: "N bytes (…) copied, S seconds, …"; GNU: "N bytes (…) copied, S s, …"
-      const m = /(\d+) bytes .*copied, ([\d.]+) s/.exec(r.stderr);
-      if (!m) throw new Error(`dd: ${r.stderr}`);
-      return Number(m[1]) / Number(m[2]) / 1e6;
+      const m = /^T ([\d.]+) ([\d.]+)$/m.exec(r.stdout);
+      if (r.status !== 0 || !m) throw new Error(`dd: ${r.stderr}`);
+      return (MiB * 1048576) / (Number(m[2]) - Number(m[1])) / 1e6;
     };
+    const timed = (sh: string) => `s=$(cut -d' ' -f1 /proc/uptime); ${sh} 2>/dev/null; e=$(cut -d' ' -f1 /proc/uptime); echo "T $s $e"`;
     const inCtr = (sh: string) => ['exec', 'benchvol', 'sh', '-c', sh];
-    const rates = (where: string, run: (sh: string) => [string, string[]]) => {
-      const w: number[] = [];
-      const rd: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        w.push(ddRate(...run(`dd if=/dev/zero of=${where}/f bs=1M count=${MiB} conv=fsync 2>&1 >/dev/null | tail -1 >&2`)));
-        rd.push(ddRate(...run(`dd if=${where}/f of=/dev/null bs=1M 2>&1 >/dev/null | tail -1 >&2`)));
-        spawnSync(...run(`rm -f ${where}/f`), { env: { ...process.env, ...env } });
-      }
-      return { write_MBps: Math.round(median(w)), read_MBps: Math.round(median(rd)) };
-    };
+    // The three places take turns, five rounds, so drift in the disk's speed hits them alike.
     const hostDir = join(d.root, 'hostio');
     spawnSync('mkdir', ['-p', hostDir]);
-    const host = rates(hostDir, (sh) => ['sh', ['-c', sh]]);
-    const volume = rates('/vol', (sh) => [NODE, [BERTH, ...inCtr(sh)]]);
-    const overlay = rates('/root', (sh) => [NODE, [BERTH, ...inCtr(sh)]]);
-    results.volume_io_512MiB = {
+    const places: [string, string, (sh: string) => [string, string[]]][] = [
+      ['host', hostDir, (sh) => ['sh', ['-c', sh]]],
+      ['volume', '/vol', (sh) => [NODE, [BERTH, ...inCtr(sh)]]],
+      ['overlay', '/root', (sh) => [NODE, [BERTH, ...inCtr(sh)]]],
+    ];
+    const samples = new Map(places.map(([name]) => [name, { w: [] as number[], r: [] as number[] }]));
+    for (let i = 0; i < 5; i++) {
+      for (const [name, where, run] of places) {
+        samples.get(name)!.w.push(ddRate(...run(timed(`dd if=/dev/zero of=${where}/f bs=1M count=${MiB} conv=fsync`))));
+        samples.get(name)!.r.push(ddRate(...run(timed(`dd if=${where}/f of=/dev/null bs=1M`))));
+        spawnSync(...run(`rm -f ${where}/f; sync`), { env: { ...process.env, ...env } });
+      }
+    }
+    const rate = (name: string) => ({ write_MBps: Math.round(median(samples.get(name)!.w)), read_MBps: Math.round(median(samples.get(name)!.r)) });
+    const host = rate('host');
+    const volume = rate('volume');
+    const overlay = rate('overlay');
+    results.volume_io_1GiB = {
       host, volume, overlay,
       volume_vs_host_write: Number((volume.write_MBps / host.write_MBps).toFixed(2)),
       target_volume_vs_host: 0.95,
@@ -78,9 +85,13 @@ async function volumeBench(d: TestDaemon, env: Record<string, string>, results: 
     const cpIn: number[] = [];
     const cpOut: number[] = [];
     for (let i = 0; i < 3; i++) {
+      // Each timed copy starts with nothing dirty and ends with its data on disk.
+      spawnSync('sync');
       tarPipe.push(timeCmd('sh', ['-c', `tar c -C ${big} big.bin | tar x -C ${d.root}/cpdst && sync`]));
       spawnSync('rm', ['-f', `${d.root}/cpdst/big.bin`]);
+      spawnSync('sync');
       cpIn.push(timeCmd('sh', ['-c', `${NODE} ${BERTH} cp ${big}/big.bin benchvol:/tmp/ && sync`], env));
+      spawnSync('sync');
       cpOut.push(timeCmd('sh', ['-c', `${NODE} ${BERTH} cp benchvol:/tmp/big.bin ${d.root}/cpdst/ && sync`], env));
       spawnSync('rm', ['-f', `${d.root}/cpdst/big.bin`]);
       spawnSync(NODE, [BERTH, ...inCtr('rm -f /tmp/big.bin')], { env: { ...process.env, ...env } });

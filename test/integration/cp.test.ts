@@ -223,6 +223,33 @@ test('archives that would land outside their target are refused whole; nothing i
   }
   const listing = await api('GET', '/containers/esc/archive?path=/target');
   assert.deepEqual(tarNames(listing.body), ['target/'], 'nothing written by a refused archive');
+  // What is there already survives a refused archive that would have replaced it, and what
+  // a refused archive created (implied parents included) is gone again.
+  const seed = await api('PUT', '/containers/esc/archive?path=/target', tarOf([[{ name: 'keep.txt', type: 'file' }, Buffer.from('original\n')], [{ name: 'lnk', type: 'symlink', linkname: 'keep.txt' }]]));
+  assert.equal(seed.status, 200);
+  const refused = await api('PUT', '/containers/esc/archive?path=/target', tarOf([
+    [{ name: 'keep.txt', type: 'file' }, Buffer.from('replaced\n')],
+    [{ name: 'lnk', type: 'directory' }],
+    [{ name: 'lnk/inside', type: 'file' }, good],
+    [{ name: 'new/deep/file', type: 'file' }, good],
+    [{ name: '../escape', type: 'file' }, good],
+  ]));
+  assert.equal(refused.status, 400);
+  const after = await api('GET', '/containers/esc/archive?path=/target');
+  assert.deepEqual(tarNames(after.body), ['target/', 'target/keep.txt', 'target/lnk']);
+  assert.match(after.body.toString('latin1'), /original\n/);
+  // The same archive without its bad entry: the file replaced, the link turned into a directory.
+  const applied = await api('PUT', '/containers/esc/archive?path=/target', tarOf([
+    [{ name: 'keep.txt', type: 'file' }, Buffer.from('replaced\n')],
+    [{ name: 'lnk', type: 'directory', mode: 0o755 }],
+    [{ name: 'lnk/inside', type: 'file' }, good],
+    [{ name: 'new/deep/file', type: 'file' }, good],
+  ]));
+  assert.equal(applied.status, 200, applied.body.toString());
+  const shown = await api('GET', '/containers/esc/archive?path=/target');
+  assert.deepEqual(tarNames(shown.body), ['target/', 'target/keep.txt', 'target/lnk/', 'target/lnk/inside', 'target/new/', 'target/new/deep/', 'target/new/deep/file']);
+  assert.match(shown.body.toString('latin1'), /replaced\n/);
+  assert.ok(!tarNames(shown.body).some((n) => n.includes('.berth-cp-')), 'no temporary file left');
   const etc = tarNames((await api('GET', '/containers/esc/archive?path=/etc')).body);
   assert.ok(!etc.includes('etc/evil'));
   // A well-formed archive, gzip-compressed as testcontainers-go sends it, with absolute names at /.

@@ -32,6 +32,11 @@ const MAX_LINKS = 255;
 const PID = process.pid;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
+/** A path through an open directory: openat for code that has only paths (and for tools we spawn). */
+export function fdPath(fh: FileHandle, name = ''): string {
+  return name ? `/proc/${PID}/fd/${fh.fd}/${name}` : `/proc/${PID}/fd/${fh.fd}`;
+}
+
 /** ENOENT on a container path: the API's 404 ("Could not find the file …"). */
 export class PathNotFound extends Error {
   readonly path: string;
@@ -86,7 +91,7 @@ export class FsView {
    * written (FollowSymlinkInScope's answer for a broken link), else PathNotFound. `virtual`
    * holds entries that do not exist yet but must count (an archive being checked).
    */
-  async resolve(path: string, opts: { followLast?: boolean; lenient?: boolean; virtual?: Map<string, VirtualKind> } = {}): Promise<string> {
+  async resolve(path: string, opts: { followLast?: boolean; lenient?: boolean; virtual?: Map<string, VirtualKind>; shadowed?: (cpath: string) => boolean } = {}): Promise<string> {
     const followLast = opts.followLast ?? true;
     let pending = path.split('/').filter((s) => s !== '');
     let resolved: string[] = [];
@@ -106,9 +111,15 @@ export class FsView {
       if (v) {
         if (v.kind === 'symlink') link = v.target;
         else if (v.kind === 'file' && !last) throw notADirectory(path);
+      } else if (opts.shadowed?.(cpath)) {
+        // Below an entry the archive replaces but has not yet: the disk has the old one.
+        if (!last) {
+          if (opts.lenient) return posix.join('/', ...candidate, ...pending);
+          throw new PathNotFound(path);
+        }
       } else if (!this.mountAt(cpath)) {
         const st = await lstat(this.hostPath(cpath)).catch((e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') return undefined;
+          if (e.code === 'ENOENT' || (e.code === 'ENOTDIR' && opts.lenient)) return undefined;
           if (e.code === 'ENOTDIR') throw notADirectory(path);
           throw e;
         });
@@ -118,7 +129,10 @@ export class FsView {
           throw new PathNotFound(path);
         }
         if (st.isSymbolicLink()) link = await readlink(this.hostPath(cpath));
-        else if (!st.isDirectory() && !last) throw notADirectory(path);
+        else if (!st.isDirectory() && !last) {
+          if (opts.lenient) return posix.join('/', ...candidate, ...pending);
+          throw notADirectory(path);
+        }
       }
       if (link === undefined || (last && !followLast)) {
         resolved = candidate;
@@ -136,7 +150,7 @@ export class FsView {
    * (a mount's source where one is). `create` makes missing directories (mode 0755, owned by
    * `owner`), as an archive's implied parents are.
    */
-  async openDir(cpath: string, create?: { uid: number; gid: number }): Promise<FileHandle> {
+  async openDir(cpath: string, create?: { uid: number; gid: number; made?: (cpath: string) => void }): Promise<FileHandle> {
     let fh = await this.openMountOrRoot('/');
     let at = '';
     try {
@@ -149,9 +163,11 @@ export class FsView {
           const p = `/proc/${PID}/fd/${fh.fd}/${part}`;
           next = await open(p, DIR_FLAGS).catch(async (e: NodeJS.ErrnoException) => {
             if (e.code !== 'ENOENT' || !create) throw fsError(e, at);
-            await mkdir(p, { mode: 0o755 }).catch((me: NodeJS.ErrnoException) => {
+            const made = await mkdir(p, { mode: 0o755 }).then(() => true, (me: NodeJS.ErrnoException) => {
               if (me.code !== 'EEXIST') throw fsError(me, at);
+              return false;
             });
+            if (made) create.made?.(at);
             await lchown(p, create.uid, create.gid);
             return open(p, DIR_FLAGS).catch((e2: NodeJS.ErrnoException) => {
               throw fsError(e2, at);

@@ -7,14 +7,15 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { ContainerConfig, HostConfig, MountPoint } from '../../api/types.ts';
 import { EngineError, invalidParameter, messageOf, notFound, system } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
-import { resolveInRoot, resolveInScope } from '../../lib/scopedpath.ts';
 import type { OciMount } from '../../runtime/spec.ts';
 import type { VolumeService } from '../volumes/service.ts';
 import type { ContainerRecord } from './container.ts';
 import type { ContainerDeps } from './deps.ts';
+import { FsView } from './fsview.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
 import { checkTmpfsTargets, parseBind, parseMount, parseVolumesFrom, tmpfsOptions, type MountPointRecord } from './mountspec.ts';
 
@@ -142,7 +143,7 @@ export async function createVolumes(volumes: VolumeService, points: Map<string, 
 export async function populateVolumes(volumes: VolumeService, root: string, points: Map<string, MountPointRecord>, id: string): Promise<void> {
   for (const p of points.values()) {
     if (p.Type !== 'volume' || !p.Name) continue;
-    const inImage = await resolveInRoot(root, p.Destination);
+    const inImage = posix.join(root, await new FsView(root, [], false).resolve(p.Destination, { lenient: true }));
     const st = await lstat(inImage).catch(() => undefined);
     if (!st) continue;
     if (!st.isDirectory()) {
@@ -211,7 +212,7 @@ export async function resolveMountTargets(d: ContainerDeps, id: string, mounts: 
   if (!linked.some(Boolean)) return mounts;
   const resolved = new Map<OciMount, string>();
   await withReadOnlyRoot(d.images, id, async (root) => {
-    for (const [i, m] of own.entries()) if (linked[i]) resolved.set(m, await resolveInScope(root, m.destination));
+    for (const [i, m] of own.entries()) if (linked[i]) resolved.set(m, await new FsView(root, [], false).resolve(m.destination, { lenient: true }));
   });
   return mounts.map((m) => (resolved.has(m) ? { ...m, destination: resolved.get(m)! } : m)).sort((a, b) => depth(a.destination) - depth(b.destination));
 }

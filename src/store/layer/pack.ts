@@ -13,8 +13,9 @@ import * as fss from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { encodeHeader, padding, END, type WriteHeader } from '../../lib/tar/header.ts';
+import { tarSink, writeBody } from '../../lib/tar/writer.ts';
 
 // In a worker thread (commit runs there) the walk uses blocking calls: no thread-pool round
 // trip per call, which is what a layer of many small files costs otherwise.
@@ -95,24 +96,7 @@ export async function scanXattrs(root: string): Promise<{ opaque: Set<string>; p
 }
 
 export function packTree(root: string, opts: PackOptions = {}): Readable {
-  // A Node stream for callers; writes wait for it to drain, so memory stays bounded.
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const write = async (b: Buffer): Promise<void> => {
-    if (out.destroyed) throw new Error('archive reader went away');
-    if (!out.write(b)) {
-      await new Promise<void>((resolve, reject) => {
-        const done = (e?: Error) => {
-          out.off('drain', done);
-          out.off('close', closed);
-          if (e) reject(e);
-          else resolve();
-        };
-        const closed = () => done(new Error('archive reader went away'));
-        out.once('drain', done);
-        out.once('close', closed);
-      });
-    }
-  };
+  const { out, write } = tarSink();
   const entry = async (h: WriteHeader, body?: Buffer) => {
     await write(encodeHeader(h));
     if (body && body.length) {
@@ -169,18 +153,8 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
           if (data) await entry({ ...base, type: 'file', size: data.length }, data);
           continue;
         }
-        // The header promises st.size bytes: a file that grows or shrinks while a running
-        // container is exported is cut or zero-filled to that, keeping the archive valid.
         await write(encodeHeader({ ...base, type: 'file', size: st.size }));
-        let sent = 0;
-        for await (const c of createReadStream(abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-          const part = c.subarray(0, st.size - sent);
-          if (part.length) await write(part);
-          sent += part.length;
-          if (sent >= st.size) break;
-        }
-        if (sent < st.size) await write(Buffer.alloc(st.size - sent));
-        await write(padding(st.size));
+        await writeBody(write, createReadStream(abs, { highWaterMark: 1 << 20 }), st.size);
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {
         await entry({ ...base, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(st.rdev), devminor: minor(st.rdev) });
       } else if (st.isFIFO()) {

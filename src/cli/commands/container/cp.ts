@@ -10,6 +10,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PathStat } from '../../../api/types.ts';
 import { humanSizeWithPrecision } from '../../../lib/units.ts';
+import { goBase, preserveTrailing } from '../../../lib/archivepath.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { extractLocal, packLocal, rebaseEntries } from './cptar.ts';
@@ -45,16 +46,6 @@ export function resolveLocalPath(p: string): string {
   return preserveTrailing(resolvePath(p), p);
 }
 
-export function preserveTrailing(cleaned: string, original: string): string {
-  const curDir = (s: string) => s === '.' || s.endsWith('/.');
-  if (!curDir(cleaned) && curDir(original)) {
-    if (!cleaned.endsWith('/')) cleaned += '/';
-    cleaned += '.';
-  }
-  if (!cleaned.endsWith('/') && original.endsWith('/')) cleaned += '/';
-  return cleaned;
-}
-
 const assertsDirectory = (p: string) => p.endsWith('/') || p === '.' || p.endsWith('/.');
 
 /** go-archive's SplitPathDirEntry: the parent and the last element (a trailing `/.` kept as `.`). */
@@ -63,12 +54,6 @@ export function splitPathDirEntry(p: string): [string, string] {
   if (cleaned.length > 1 && cleaned.endsWith('/')) cleaned = cleaned.slice(0, -1);
   if (p === '.' || p.endsWith('/.')) cleaned = cleaned === '/' ? '/.' : `${cleaned}/.`;
   return [posix.dirname(cleaned), goBase(cleaned)];
-}
-
-export function goBase(p: string): string {
-  const t = p.replace(/\/+$/, '');
-  if (t === '') return p === '' ? '.' : '/';
-  return t.slice(t.lastIndexOf('/') + 1);
 }
 
 interface CopyInfo {
@@ -103,6 +88,10 @@ function rebaseName(path: string, resolved: string): { resolved: string; rebase:
 /** Counts bytes through a stream (the copy's size, as docker counts it: the tar's bytes). */
 class Counter extends Transform {
   n = 0;
+  constructor() {
+    super({ highWaterMark: 1 << 20 });
+  }
+
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
     this.n += chunk.length;
     cb(null, chunk);

@@ -10,36 +10,15 @@ import { execFile } from 'node:child_process';
 import { constants, createReadStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, realpath, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { encodeHeader, padding, END, TarFormatError, type WriteHeader } from '../../../lib/tar/header.ts';
 import { readTar } from '../../../lib/tar/reader.ts';
+import { tarSink, writeBody, writeChunks } from '../../../lib/tar/writer.ts';
 import { StatusError } from '../../context.ts';
-
-function writer(): { out: PassThrough; write: (b: Buffer) => Promise<void> } {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const write = async (b: Buffer): Promise<void> => {
-    if (out.destroyed) throw new Error('archive reader went away');
-    if (!out.write(b)) {
-      await new Promise<void>((resolve, reject) => {
-        const done = () => {
-          out.off('close', closed);
-          resolve();
-        };
-        const closed = () => {
-          out.off('drain', done);
-          reject(new Error('archive reader went away'));
-        };
-        out.once('drain', done);
-        out.once('close', closed);
-      });
-    }
-  };
-  return { out, write };
-}
 
 /** A tar of `path` (a trailing `/.` means its contents), the top entry named `rebase` if given. */
 export function packLocal(path: string, rebase?: string): Readable {
-  const { out, write } = writer();
+  const { out, write } = tarSink();
   const contents = path === '.' || path.endsWith('/.');
   const top = path.replace(/\/\.$/, '').replace(/(.)\/+$/, '$1') || '/';
   const topName = rebase || (contents ? '.' : posix.basename(top) || '/');
@@ -58,15 +37,7 @@ export function packLocal(path: string, rebase?: string): Readable {
       if (first !== undefined) return write(encodeHeader({ ...h, type: 'link', linkname: first }));
       if (st.nlink > 1) links.set(key, name);
       await write(encodeHeader({ ...h, size: st.size }));
-      let sent = 0;
-      for await (const c of createReadStream(abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-        const part = c.subarray(0, st.size - sent);
-        if (part.length) await write(part);
-        sent += part.length;
-        if (sent >= st.size) break;
-      }
-      if (sent < st.size) await write(Buffer.alloc(st.size - sent));
-      await write(padding(st.size));
+      await writeBody(write, createReadStream(abs, { highWaterMark: 1 << 20 }), st.size);
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       const major = Math.floor(st.rdev / 256) & 0xfff;
       const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
@@ -86,7 +57,7 @@ export function packLocal(path: string, rebase?: string): Readable {
 
 /** RebaseArchiveEntries: the first `from` in each name (and hard link target) becomes `to`. */
 export function rebaseEntries(src: Readable, from: string, to: string): Readable {
-  const { out, write } = writer();
+  const { out, write } = tarSink();
   const old = from === '/' ? '' : from;
   const rename = (n: string) => (old === '' ? to + n : n.replace(old, to));
   void (async () => {
@@ -171,7 +142,7 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
         case 'contiguous-file': {
           const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
           try {
-            for await (const c of e.chunks()) await fh.write(c);
+            await writeChunks(fh, e.chunks());
             await fh.chmod(mode);
             await fh.utimes(h.mtime, h.mtime);
           } finally {
