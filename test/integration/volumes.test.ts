@@ -248,6 +248,14 @@ test('volume commands: create with labels and options, ls filters/-q/--format, i
 });
 
 test('docker CLI and docker-py: volume create/ls/inspect/rm and containers with volumes', async () => {
+  // The tutorial's first example, through the docker CLI.
+  await dok(['run', '--name', 'demo2', '-v', '/chest', 'busybox', 'touch', '/chest/coins']);
+  const [tm] = JSON.parse(await dok(['inspect', '-f', '{{json .Mounts}}', 'demo2'])) as MountView[];
+  assert.equal(tm.Type, 'volume');
+  assert.equal(tm.Source, join(d.dataRoot, 'volumes', tm.Name!, '_data'));
+  assert.ok(existsSync(join(tm.Source, 'coins')));
+  await dok(['rm', '-v', 'demo2']);
+  assert.ok(!existsSync(tm.Source), 'docker rm -v removes the anonymous volume');
   assert.equal((await dok(['volume', 'create', '--label', 'via=docker', 'dvol'])).trim(), 'dvol');
   assert.match(await dok(['volume', 'ls']), /^local\s+dvol$/m);
   assert.equal(await dok(['run', '--rm', '-v', 'dvol:/d', 'busybox', 'sh', '-c', 'echo hi > /d/f; cat /d/f']), 'hi\n');
@@ -359,7 +367,8 @@ test('volume data and metadata survive a daemon restart; an unreadable record is
   await ok(['run', '--name', 'holder', '-v', 'persist:/p', 'busybox', 'true']);
   await ok(['volume', 'create', 'broken']);
   await ok(['run', '--rm', '-v', 'broken:/b', 'busybox', 'sh', '-c', 'echo kept > /b/f']);
-  await d.stopDaemon();
+  // Killed, not stopped: nothing gets a chance to flush or tidy up.
+  await d.stopDaemon('SIGKILL');
   writeFileSync(join(d.dataRoot, 'volumes', 'broken', 'volume.json'), '{not json');
   await d.startDaemon();
   assert.deepEqual(await volumes(), ['broken', 'persist']);
