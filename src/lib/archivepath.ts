@@ -22,3 +22,24 @@ export function goBase(p: string): string {
   if (t === '') return p === '' ? '.' : '/';
   return t.slice(t.lastIndexOf('/') + 1);
 }
+
+/**
+ * An archive entry's name cleaned to a path relative to where it is extracted, or undefined
+ * when its `..` components climb out of it (go-archive's breakout check).
+ */
+export function cleanEntryName(name: string): string | undefined {
+  const out: string[] = [];
+  for (const p of name.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') {
+      if (!out.length) return undefined;
+      out.pop();
+    } else out.push(p);
+  }
+  return out.join('/');
+}
+
+/** True when `p` is `root` or below it (both absolute, cleaned). */
+export function isWithin(p: string, root: string): boolean {
+  return p === root || p.startsWith(root === '/' ? '/' : `${root}/`);
+}

@@ -10,7 +10,6 @@ import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import type { PathStat } from '../../api/types.ts';
 import { EngineError, notFound } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
@@ -20,17 +19,13 @@ import { goBase, preserveTrailing } from '../../lib/archivepath.ts';
 import { tarSink, writeBody } from '../../lib/tar/writer.ts';
 import type { Container } from './container.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
+import { run } from './snapshot.ts';
 import { FsView, PathNotFound, fdPath, goFileMode, splitPath, type ViewMount } from './fsview.ts';
 
 export type { PathStat };
 
 const at = fdPath;
 
-function runTool(cmd: string, args: string[], cwd?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd }, (err, _o, stderr) => (err ? reject(new EngineError('System', `${cmd}: ${String(stderr).trim() || err.message}`)) : resolve()));
-  });
-}
 
 export interface OpenView {
   view: FsView;
@@ -52,8 +47,8 @@ export async function openView(d: ContainerDeps, c: Container): Promise<OpenView
     const m = await d.images.snapshots.mountFor(c.id);
     if (!(await mountsUnder(m.target)).includes(m.target)) {
       await mkdir(m.target, { recursive: true, mode: 0o700 });
-      await runTool('mount', ['-t', 'overlay', 'overlay', '-o', m.data, m.target], m.cwd);
-      undo.push(() => runTool('umount', [m.target]).catch(() => runTool('umount', ['-l', m.target])));
+      await run('mount', ['-t', 'overlay', 'overlay', '-o', m.data, m.target], m.cwd);
+      undo.push(() => run('umount', [m.target]).catch(() => run('umount', ['-l', m.target])));
     }
     const key = `archive-${c.id}-${randomBytes(4).toString('hex')}`;
     undo.push(() => d.volumes.deactivate(key));

@@ -26,6 +26,7 @@ import { readTar, type TarEntry } from '../../lib/tar/reader.ts';
 import { writeChunks } from '../../lib/tar/writer.ts';
 import type { TarHeader } from '../../lib/tar/header.ts';
 import { spawnFsOps } from '../../store/layer/fsops.ts';
+import { cleanEntryName, isWithin } from '../../lib/archivepath.ts';
 import { notFoundIn, openView } from './archive.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
 import { FsView, PathNotFound, fdPath, type VirtualKind } from './fsview.ts';
@@ -45,22 +46,7 @@ export async function cleanArchiveSpools(dataRoot: string): Promise<void> {
   for (const n of await readdir(dir).catch(() => [] as string[])) if (n.startsWith('cp-')) await rm(join(dir, n), { recursive: true, force: true });
 }
 
-function within(p: string, root: string): boolean {
-  return p === root || p.startsWith(root === '/' ? '/' : `${root}/`);
-}
 
-/** An archive name cleaned to a path relative to the target, or undefined when it climbs out. */
-function relName(name: string): string | undefined {
-  const out: string[] = [];
-  for (const p of name.split('/')) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') {
-      if (!out.length) return undefined;
-      out.pop();
-    } else out.push(p);
-  }
-  return out.join('/');
-}
 
 type Existing = 'dir' | 'other' | undefined;
 
@@ -87,15 +73,15 @@ const KNOWN = new Set(['directory', 'file', 'contiguous-file', 'symlink', 'link'
  * (`virtual`), and the state is updated with this one.
  */
 async function planEntry(view: FsView, dest: string, h: TarHeader, opts: ExtractOptions, state?: PlanState): Promise<Plan | undefined> {
-  const rel = relName(h.name);
+  const rel = cleanEntryName(h.name);
   if (rel === undefined) throw invalidParameter(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dest)}`);
   if (rel === '') return undefined; // the target itself: left as it is
   if (!KNOWN.has(h.type)) throw invalidParameter(`unhandled tar header type ${h.typeflag}`);
-  const shadowed = state ? (p: string) => [...state.deferred].some((r) => p !== r && within(p, r)) : undefined;
+  const shadowed = state ? (p: string) => [...state.deferred].some((r) => p !== r && isWithin(p, r)) : undefined;
   const resolveOpts = { followLast: true, lenient: true, ...(state ? { virtual: state.virtual, shadowed: shadowed! } : {}) };
   const target = posix.join(dest, rel);
   const parent = await view.resolve(posix.dirname(target), resolveOpts);
-  if (!within(parent, dest)) throw invalidParameter(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dest)}: its parent resolves to ${parent}`);
+  if (!isWithin(parent, dest)) throw invalidParameter(`${JSON.stringify(h.name)} is outside of ${JSON.stringify(dest)}: its parent resolves to ${parent}`);
   const base = posix.basename(target);
   const final = posix.join(parent, base);
   const v = state?.virtual.get(final);
@@ -107,14 +93,14 @@ async function planEntry(view: FsView, dest: string, h: TarHeader, opts: Extract
   if (opts.noOverwriteDirNonDir && existing === 'other' && isDir) throw invalidParameter(`cannot overwrite non-directory ${JSON.stringify(final)} with directory ${JSON.stringify(dest)}`);
   const plan: Plan = { parent, base, final, existing };
   if (h.type === 'link') {
-    const lrel = relName(h.linkname);
+    const lrel = cleanEntryName(h.linkname);
     const lt = lrel === undefined ? undefined : posix.join(dest, lrel);
-    if (lt === undefined || !within(lt, dest)) throw invalidParameter(`invalid hardlink ${JSON.stringify(posix.join(dest, h.linkname))} -> ${JSON.stringify(h.linkname)}`);
+    if (lt === undefined || !isWithin(lt, dest)) throw invalidParameter(`invalid hardlink ${JSON.stringify(posix.join(dest, h.linkname))} -> ${JSON.stringify(h.linkname)}`);
     const resolved = posix.join(await view.resolve(posix.dirname(lt), resolveOpts), posix.basename(lt));
-    if (!within(resolved, dest)) throw invalidParameter(`invalid hardlink ${JSON.stringify(resolved)} -> ${JSON.stringify(h.linkname)}`);
+    if (!isWithin(resolved, dest)) throw invalidParameter(`invalid hardlink ${JSON.stringify(resolved)} -> ${JSON.stringify(h.linkname)}`);
     plan.linkTarget = resolved;
   } else if (h.type === 'symlink' && !h.linkname.startsWith('/')) {
-    if (!within(posix.join(posix.dirname(target), h.linkname), dest)) throw invalidParameter(`invalid symlink ${JSON.stringify(target)} -> ${JSON.stringify(h.linkname)}`);
+    if (!isWithin(posix.join(posix.dirname(target), h.linkname), dest)) throw invalidParameter(`invalid symlink ${JSON.stringify(target)} -> ${JSON.stringify(h.linkname)}`);
   }
   if (state && (existing !== 'dir' || !isDir)) {
     // Replacing a directory drops what the archive put below it.
@@ -241,7 +227,7 @@ class Extraction {
     const h = e.header;
     const plan = await planEntry(this.view, this.dest, h, this.opts, this.state);
     if (!plan) return;
-    const blocked = [...this.state.deferred].some((r) => within(plan.final, r) || (plan.linkTarget !== undefined && within(plan.linkTarget, r)))
+    const blocked = [...this.state.deferred].some((r) => isWithin(plan.final, r) || (plan.linkTarget !== undefined && isWithin(plan.linkTarget, r)))
       || (plan.linkTarget !== undefined && this.renames.has(plan.linkTarget));
     const isDir = h.type === 'directory';
     const isFile = h.type === 'file' || h.type === 'contiguous-file';

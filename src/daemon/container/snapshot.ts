@@ -30,7 +30,8 @@ export async function containerChanges(images: ImageService, c: Container): Prom
   return listChanges(upper, lowers);
 }
 
-function run(cmd: string, args: string[], cwd?: string): Promise<void> {
+/** Runs a mount tool; its stderr is the error. */
+export function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';

@@ -15,6 +15,7 @@ import { encodeHeader, padding, END, TarFormatError, type WriteHeader } from '..
 import { readTar } from '../../../lib/tar/reader.ts';
 import { tarSink, writeBody, writeChunks } from '../../../lib/tar/writer.ts';
 import { StatusError } from '../../context.ts';
+import { cleanEntryName, isWithin } from '../../../lib/archivepath.ts';
 
 /** A tar of `path` (a trailing `/.` means its contents), the top entry named `rebase` if given. */
 export function packLocal(path: string, rebase?: string): Readable {
@@ -82,19 +83,7 @@ export function rebaseEntries(src: Readable, from: string, to: string): Readable
   return out;
 }
 
-function relName(name: string): string | undefined {
-  const out: string[] = [];
-  for (const p of name.split('/')) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') {
-      if (!out.length) return undefined;
-      out.pop();
-    } else out.push(p);
-  }
-  return out.join('/');
-}
 
-const within = (p: string, root: string) => p === root || p.startsWith(root === '/' ? '/' : `${root}/`);
 
 /** Extracts `src` into the local directory `dir` (which must exist). */
 export async function extractLocal(src: Readable, dir: string): Promise<void> {
@@ -111,7 +100,7 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
       if (!st) await mkdir(next, { mode: 0o755 });
       else if (st.isSymbolicLink()) {
         const real = await realpath(next).catch(() => undefined);
-        if (!real || !within(real, root)) throw new StatusError(1, `${JSON.stringify(name)} is outside of ${JSON.stringify(dir)}`);
+        if (!real || !isWithin(real, root)) throw new StatusError(1, `${JSON.stringify(name)} is outside of ${JSON.stringify(dir)}`);
         cur = real;
         continue;
       } else if (!st.isDirectory()) throw new StatusError(1, `${JSON.stringify(name)}: ${next} is not a directory`);
@@ -122,7 +111,7 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
   try {
     for await (const e of readTar(src)) {
       const h = e.header;
-      const rel = relName(h.name);
+      const rel = cleanEntryName(h.name);
       if (rel === undefined) throw new StatusError(1, `${JSON.stringify(h.name)} is outside of ${JSON.stringify(dir)}`);
       if (rel === '') continue;
       const parent = await parentOf(rel, h.name);
@@ -151,14 +140,14 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
           break;
         }
         case 'symlink':
-          if (!h.linkname.startsWith('/') && !within(posix.join(posix.dirname(path), h.linkname), root)) {
+          if (!h.linkname.startsWith('/') && !isWithin(posix.join(posix.dirname(path), h.linkname), root)) {
             throw new StatusError(1, `invalid symlink ${JSON.stringify(path)} -> ${JSON.stringify(h.linkname)}`);
           }
           await symlink(h.linkname, path);
           await lutimes(path, h.mtime, h.mtime);
           break;
         case 'link': {
-          const lrel = relName(h.linkname);
+          const lrel = cleanEntryName(h.linkname);
           if (lrel === undefined || lrel === '') throw new StatusError(1, `invalid hardlink ${JSON.stringify(posix.join(dir, h.linkname))} -> ${JSON.stringify(h.linkname)}`);
           const target = `${await parentOf(lrel, h.linkname)}/${posix.basename(lrel)}`;
           await link(target, path);
