@@ -37,6 +37,9 @@ import { ENGINE_VERSION } from '../api/version.ts';
 import {
   volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand, volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm,
 } from './commands/volume/volume.ts';
+import {
+  networkCreateCommand, networkInspectCommand, networkLsCommand, networkPruneCommand, networkRmCommand, networkCreate, networkInspect, networkLs, networkPrune, networkRm,
+} from './commands/network/network.ts';
 
 type Handler = (ctx: CliContext, p: Parsed) => Promise<number>;
 
@@ -156,6 +159,13 @@ export const root = defineCommand({
       subcommands: [
         cmd(volumeCreateCommand, H(volumeCreate)), cmd(volumeInspectCommand, H(volumeInspect)), cmd(volumeLsCommand, H(volumeLs)),
         cmd(volumePruneCommand, H(volumePrune)), cmd(volumeRmCommand, H(volumeRm)),
+      ],
+    },
+    {
+      name: 'network', usage: 'COMMAND', short: 'Manage networks', group: 'management',
+      subcommands: [
+        cmd(networkCreateCommand, H(networkCreate)), cmd(networkInspectCommand, H(networkInspect)), cmd(networkLsCommand, H(networkLs)),
+        cmd(networkPruneCommand, H(networkPrune)), cmd(networkRmCommand, H(networkRm)),
       ],
     },
     {

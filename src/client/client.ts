@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type {
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
-  ImageInspect, ImageSummary, PathStat, VersionResponse, Volume,
+  ImageInspect, ImageSummary, NetworkResource, PathStat, VersionResponse, Volume,
 } from '../api/types.ts';
 import { EngineError } from '../errdefs/index.ts';
 import { Transport, readAll } from './http.ts';
@@ -172,6 +172,26 @@ export class Client {
 
   volumePrune(filters: Map<string, string[]>): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
     return this.t.json('POST', '/volumes/prune', { query: { filters: filtersParam(filters) } });
+  }
+
+  networkList(filters: Map<string, string[]>): Promise<NetworkResource[]> {
+    return this.t.json('GET', '/networks', { query: { filters: filtersParam(filters) } });
+  }
+
+  networkCreate(body: { Name: string; Driver?: string; Internal?: boolean; Attachable?: boolean; EnableIPv6?: boolean; IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] }; Options?: Record<string, string>; Labels?: Record<string, string> }): Promise<{ Id: string; Warning: string }> {
+    return this.t.json('POST', '/networks/create', { body });
+  }
+
+  networkInspect(ref: string): Promise<NetworkResource> {
+    return this.t.json('GET', `/networks/${encodeURIComponent(ref)}`);
+  }
+
+  networkRemove(ref: string): Promise<void> {
+    return this.t.call('DELETE', `/networks/${encodeURIComponent(ref)}`);
+  }
+
+  networkPrune(filters: Map<string, string[]>): Promise<{ NetworksDeleted: string[] | null }> {
+    return this.t.json('POST', '/networks/prune', { query: { filters: filtersParam(filters) } });
   }
 
   systemDf(): Promise<DiskUsage> {

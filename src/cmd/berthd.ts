@@ -12,7 +12,9 @@ import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
 import { messageOf } from '../errdefs/index.ts';
 import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
 import { validateSettings } from '../distribution/resolve.ts';
-import { Daemon } from '../daemon/daemon.ts';
+import { Daemon, type NetworkSettings } from '../daemon/daemon.ts';
+import { DEFAULT_POOLS } from '../network/service.ts';
+import { networkRoutes } from '../daemon/server/routers/networks/routes.ts';
 import { Router } from '../daemon/server/router.ts';
 import { ApiServer } from '../daemon/server/server.ts';
 import { DEFAULT_GROUP, parseEndpoints } from '../daemon/server/endpoints.ts';
@@ -50,8 +52,13 @@ interface FileConfig {
   tlscacert?: string;
   tlscert?: string;
   tlskey?: string;
+  bridge?: string;
+  bip?: string;
+  'default-address-pools'?: { base: string; size: number }[];
+  mtu?: number;
+  iptables?: boolean;
 }
-const FILE_KEYS = new Set(['data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
+const FILE_KEYS = new Set(['bridge', 'bip', 'default-address-pools', 'mtu', 'iptables', 'data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
   'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'userns-remap', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey']);
 
 const HELP = `
@@ -204,6 +211,10 @@ async function main(): Promise<void> {
         tlscacert: { type: 'string' },
         tlscert: { type: 'string' },
         tlskey: { type: 'string' },
+        bridge: { type: 'string', short: 'b' },
+        bip: { type: 'string' },
+        mtu: { type: 'string' },
+        iptables: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -331,7 +342,9 @@ async function main(): Promise<void> {
     fail(messageOf(e));
   }
   const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
+  const network = networkSettings(args, file, configFile);
   const daemon = await Daemon.open({
+    network,
     dataRoot,
     execRoot,
     debug,
@@ -366,6 +379,7 @@ async function main(): Promise<void> {
   router.add(imageRoutes(daemon.imageBackend()));
   router.add(execRoutes(daemon.execBackend()));
   router.add(volumeRoutes(daemon.volumeBackend()));
+  router.add(networkRoutes(daemon.networkBackend()));
   const server = new ApiServer(router, minApiVersion);
   for (const w of listen.warnings) log.warn(w);
   for (const ep of listen.endpoints) {
@@ -395,3 +409,20 @@ main().catch((e: unknown) => {
   process.stderr.write(`berthd: failed to start daemon: ${messageOf(e)}\n`);
   process.exit(1);
 });
+
+/**
+ * The default bridge and address pools: `bridge` names the default bridge (Berth makes it when
+ * missing; dockerd wants an existing one), `bip` its address, `default-address-pools` where
+ * networks get subnets, `mtu`, and `iptables: false` to leave the firewall alone.
+ */
+function networkSettings(args: { bridge?: string; bip?: string; mtu?: string; iptables?: boolean }, file: FileConfig, configFile: string): NetworkSettings {
+  const bridge = args.bridge ?? file.bridge ?? 'berth0';
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(bridge)) fail(`bridge: invalid interface name ${JSON.stringify(bridge)} (at most 15 characters)`);
+  const bip = args.bip ?? file.bip;
+  if (bip !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(bip)) fail(`bip: invalid address ${JSON.stringify(bip)} (want A.B.C.D/N)`);
+  const pools = file['default-address-pools'] ?? DEFAULT_POOLS;
+  if (!Array.isArray(pools) || pools.some((p) => typeof p?.base !== 'string' || typeof p?.size !== 'number')) fail(`default-address-pools in ${configFile}: want [{"base":"A.B.C.D/N","size":N}, …]`);
+  const mtu = Number(args.mtu ?? file.mtu ?? 1500);
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) fail(`mtu: invalid value ${JSON.stringify(args.mtu ?? file.mtu)}`);
+  return { bridge, ...(bip ? { bip } : {}), pools, mtu, iptables: args.iptables ?? file.iptables ?? true };
+}

@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
-import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary } from '../api/types.ts';
+import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary, NetworkContainer, NetworkResource } from '../api/types.ts';
 import { invalidParameter, notImplemented, system } from '../errdefs/index.ts';
 import { ContentStore } from '../store/content/store.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
@@ -46,8 +46,21 @@ import { inspectDistribution } from './images/distribution.ts';
 import { pushImage } from './images/push.ts';
 import type { ProgressSink } from './images/progress.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
+import { NetworkService, type NetworkRecord } from '../network/service.ts';
+import { filterNetworks } from '../network/filters.ts';
+import type { NetworkBackend } from './server/routers/networks/backend.ts';
+
+/** daemon.json's networking keys, resolved (see cmd/berthd.ts). */
+export interface NetworkSettings {
+  bridge: string;
+  bip?: string;
+  pools: { base: string; size: number }[];
+  mtu: number;
+  iptables: boolean;
+}
 
 export interface DaemonConfig {
+  network: NetworkSettings;
   dataRoot: string;
   execRoot: string;
   runtime: RuntimeSettings;
@@ -65,15 +78,17 @@ export class Daemon implements SystemBackend {
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   readonly execs: ExecService;
   private id = '';
   private access: RegistryAccess | undefined;
 
-  private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService, volumes: VolumeService) {
+  private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService, volumes: VolumeService, networks: NetworkService) {
     this.config = config;
     this.images = images;
     this.containers = containers;
     this.volumes = volumes;
+    this.networks = networks;
     this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers);
     containers.onRemoved((id) => this.execs.forget(id));
   }
@@ -90,8 +105,10 @@ export class Daemon implements SystemBackend {
     const images = new ImageService(content, imageStore, layers, snapshots);
     const volumes = new VolumeService(new VolumeStore(config.dataRoot, config.runtime.idmap?.root));
     await volumes.init();
-    const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images, volumes);
-    const d = new Daemon(config, images, containers, volumes);
+    const networks = new NetworkService({ ...config.network, dataRoot: config.dataRoot, execRoot: config.execRoot });
+    await networks.init();
+    const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images, volumes, networks);
+    const d = new Daemon(config, images, containers, volumes, networks);
     await containers.restore();
     // Content an operation cut short left unrecorded, then directories no record owns.
     if (!containers.store.problems.length) await images.collectGarbage(containers.chainsInUse());
@@ -276,6 +293,51 @@ export class Daemon implements SystemBackend {
       inspect: (name) => vs.get(name),
       remove: (name, force) => vs.remove(name, force),
       prune: (filters, all) => vs.prune(filters, all),
+    };
+  }
+
+  networkBackend(): NetworkBackend {
+    const ns = this.networks;
+    const view = (rec: NetworkRecord, withContainers: boolean): NetworkResource => {
+      const containers: Record<string, NetworkContainer> = {};
+      if (withContainers) {
+        for (const c of this.containers.store.all()) {
+          for (const ep of Object.values(c.rec.Networks ?? {})) {
+            if (ep.NetworkID !== rec.Id || !ep.EndpointID) continue;
+            containers[c.id] = { Name: c.name, EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: `${ep.IPAddress}/${ep.IPPrefixLen}`, IPv6Address: '' };
+          }
+        }
+      }
+      return {
+        Name: rec.Name, Id: rec.Id, Created: rec.Created, Scope: rec.Scope, Driver: rec.Driver, EnableIPv4: rec.EnableIPv4, EnableIPv6: rec.EnableIPv6,
+        IPAM: rec.IPAM, Internal: rec.Internal, Attachable: rec.Attachable, Ingress: rec.Ingress, ConfigFrom: rec.ConfigFrom, ConfigOnly: rec.ConfigOnly,
+        Containers: containers, Options: rec.Options, Labels: rec.Labels,
+      };
+    };
+    const inUse = (rec: NetworkRecord) => this.containers.store.all().filter((c) => Object.values(c.rec.Networks ?? {}).some((ep) => ep.NetworkID === rec.Id && ep.EndpointID)).map((c) => c.id);
+    return {
+      list: (filters) => filterNetworks(ns.list(), filters, (rec) => inUse(rec).length > 0).map((rec) => view(rec, false)),
+      inspect: (ref) => view(ns.get(ref), true),
+      create: (body) => ns.create({
+        Name: body.Name ?? '', ...(body.Driver ? { Driver: body.Driver } : {}), Internal: body.Internal ?? false, Attachable: body.Attachable ?? false,
+        Labels: body.Labels ?? {}, Options: body.Options ?? {}, EnableIPv6: body.EnableIPv6 ?? false,
+        ...(body.IPAM ? { IPAM: { ...(body.IPAM.Driver ? { Driver: body.IPAM.Driver } : {}), Config: (body.IPAM.Config ?? []).map((c) => ({ ...(c.Subnet ? { Subnet: c.Subnet } : {}), ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}) })) } } : {}),
+      }),
+      remove: (ref) => ns.remove(ref, inUse(ns.get(ref))),
+      prune: async (filters) => {
+        for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new EngineError('InvalidParameter', `invalid filter '${k}'`);
+        const until = filters.get('until')?.map(parseUntil);
+        const deleted: string[] = [];
+        for (const rec of ns.list()) {
+          if (['bridge', 'host', 'none'].includes(rec.Name) || inUse(rec).length) continue;
+          if (until && !until.every((u) => Date.parse(rec.Created) < u)) continue;
+          if (!(filters.get('label') ?? []).every((l) => matchLabel(rec.Labels, l))) continue;
+          if ((filters.get('label!') ?? []).some((l) => matchLabel(rec.Labels, l))) continue;
+          await ns.remove(rec.Id, []);
+          deleted.push(rec.Name);
+        }
+        return { NetworksDeleted: deleted.length ? deleted : null };
+      },
     };
   }
 

@@ -13,7 +13,7 @@ let d: TestDaemon;
 
 before(async () => {
   d = new (TestDaemon as unknown as { new(r: string): TestDaemon })('crun');
-  writeFileSync(join(d.root, 'daemon.json'), JSON.stringify({ runtimes: { broken: { path: '/nonexistent/crun' } } }));
+  d.writeConfig({ runtimes: { broken: { path: '/nonexistent/crun' } } });
   await d.startDaemon();
   await d.importBusybox();
 });

@@ -50,7 +50,7 @@ test('berthd --help lists its options', () => {
 test('daemon.json settings apply and flags override them', async () => {
   const d = new (TestDaemon as unknown as { new(r: string): TestDaemon })('crun');
   daemons.push(d);
-  writeFileSync(join(d.root, 'daemon.json'), JSON.stringify({ 'default-runtime': 'runc', 'log-level': 'debug' }));
+  d.writeConfig({ 'default-runtime': 'runc', 'log-level': 'debug' });
   await d.startDaemon();
   const info = await d.berth(['info', '--format', '{{.DefaultRuntime}}']);
   assert.equal(info.stdout.trim(), 'crun', 'the --default-runtime flag wins over the file');

@@ -54,6 +54,10 @@ export class TestDaemon {
   readonly execRoot: string;
   readonly sock: string;
   readonly cgroupParent: string;
+  /** The default bridge's name and the /20 every network of this daemon takes its subnet from. */
+  readonly bridge: string;
+  readonly netRange: string;
+  readonly bip: string;
   readonly logFile: string;
   private proc: ChildProcess | undefined;
   readonly runtime: string;
@@ -67,6 +71,10 @@ export class TestDaemon {
     this.execRoot = join(this.root, 'run');
     this.sock = join(this.execRoot, 'berth.sock');
     this.cgroupParent = `/berth-test-${randomBytes(4).toString('hex')}`;
+    this.bridge = `bt-${randomBytes(4).toString('hex')}`;
+    const [a, b] = freeTestRange();
+    this.netRange = `10.${a}.${b * 16}.0/20`;
+    this.bip = `10.${a}.${b * 16}.1/24`;
     this.logFile = join(this.root, 'berthd.log');
     this.runtime = runtime;
   }
@@ -83,7 +91,8 @@ export class TestDaemon {
       const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsDataRootMb}m`, 'tmpfs', d.dataRoot]);
       if (m.status !== 0) throw new Error(`mount tmpfs: ${m.stderr.toString()}`);
     }
-    if (opts.config) writeFileSync(join(d.root, 'daemon.json'), JSON.stringify(opts.config));
+    // Its own bridge and addresses, so daemons running side by side never share either.
+    writeFileSync(join(d.root, 'daemon.json'), JSON.stringify({ bridge: d.bridge, bip: d.bip, 'default-address-pools': [{ base: d.netRange, size: 24 }], ...(opts.config ?? {}) }));
     d.env = opts.env ?? {};
     try {
       await d.startDaemon(opts.extraArgs ?? []);
@@ -95,6 +104,11 @@ export class TestDaemon {
   }
 
   private env: Record<string, string> = {};
+
+  /** Rewrites daemon.json for the next startDaemon, keeping this daemon's own bridge and addresses. */
+  writeConfig(config: Record<string, unknown>): void {
+    writeFileSync(join(this.root, 'daemon.json'), JSON.stringify({ bridge: this.bridge, bip: this.bip, 'default-address-pools': [{ base: this.netRange, size: 24 }], ...config }));
+  }
 
   /** The environment of the next startDaemon (BERTH_FAILPOINT, say). */
   setEnv(env: Record<string, string>): void {
@@ -187,6 +201,7 @@ export class TestDaemon {
     killShims(this.execRoot);
     unmountUnder(this.root);
     removeCgroups(this.cgroupParent);
+    removeTestNetworks(this.bridge, this.netRange);
     rmSync(this.root, { recursive: true, force: true });
   }
 
@@ -288,4 +303,44 @@ export async function startPrivateDockerd(dir: string): Promise<PrivateDockerd |
   }
   await stop();
   return undefined;
+}
+
+/** A 10.a.(b*16).0/20 no host route overlaps (another test daemon's bridges add routes). */
+function freeTestRange(): [number, number] {
+  const routes = readFileSync('/proc/net/route', 'utf8');
+  for (;;) {
+    const a = 200 + Math.floor(Math.random() * 50);
+    const b = Math.floor(Math.random() * 16);
+    // /proc/net/route holds destinations in little-endian hex: 10.a.x.y → yyxxaa0a.
+    const hex = (n: number) => n.toString(16).padStart(2, '0').toUpperCase();
+    const taken = routes.split('\n').some((l) => {
+      const dest = l.split('\t')[1];
+      if (!dest || dest.length !== 8) return false;
+      return dest.slice(6, 8) === hex(10) && dest.slice(4, 6) === hex(a) && Math.floor(parseInt(dest.slice(2, 4), 16) / 16) === b;
+    });
+    if (!taken) return [a, b];
+  }
+}
+
+/** The test daemon's bridges (its default one and those with an address in its range) and their firewall rules. */
+export function removeTestNetworks(bridge: string, range: string): void {
+  const prefix = range.split('.').slice(0, 2).join('.') + '.';
+  const third = Number(range.split('.')[2]);
+  const bridges = new Set([bridge]);
+  const addrs = spawnSync('ip', ['-o', '-4', 'addr', 'show', 'type', 'bridge'], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of addrs.split('\n')) {
+    const m = /^\d+: (\S+)\s+inet (\d+\.\d+\.(\d+)\.\d+)\//.exec(line);
+    if (m && m[2].startsWith(prefix) && Math.floor(Number(m[3]) / 16) === third / 16) bridges.add(m[1]);
+  }
+  for (const br of bridges) {
+    spawnSync('ip', ['link', 'del', 'dev', br], { stdio: 'ignore' });
+    for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD']]) {
+      const rules = spawnSync('iptables', ['-w', '-t', table, '-S', chain], { encoding: 'utf8' }).stdout ?? '';
+      for (const r of rules.split('\n')) {
+        if (!r.startsWith(`-A ${chain} `) || !r.includes(`berth:${br}`)) continue;
+        const args = r.slice(3).match(/"[^"]*"|\S+/g)!.map((x) => x.replace(/^"|"$/g, ''));
+        spawnSync('iptables', ['-w', '-t', table, '-D', ...args], { stdio: 'ignore' });
+      }
+    }
+  }
 }

@@ -129,11 +129,9 @@ function namespaceMode(what: string, v: string, allowed: string[]): string {
 function networkMode(v: string | undefined): string {
   const m = v || 'default';
   if (m === 'default' || m === 'bridge') return 'bridge';
-  if (m === 'none' || m === 'host') return m;
-  if (m.startsWith('container:') && m.length > 'container:'.length) return m;
-  // At create, not at start as dockerd does: nothing is left half-made, and the docker CLI
-  // does not take a 404 here for a missing image to pull.
-  throw invalidParameter(`network ${m} not found`);
+  if (m.startsWith('container:') && m.length === 'container:'.length) throw invalidParameter('invalid network mode: container:');
+  // A network name: checked against the networks at create (network.ts).
+  return m;
 }
 
 function checkLogConfig(type: string, opts: Record<string, string>): void {
@@ -341,16 +339,3 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
   };
 }
 
-/**
- * NetworkingConfig: until networks exist, an endpoint may only name the container's own
- * network, with no settings (docker-compose and the CLI send such an entry).
- */
-export function checkNetworkingConfig(n: NetworkingConfigInput | undefined, mode: string): void {
-  for (const [name, settings] of Object.entries(n?.EndpointsConfig ?? {})) {
-    const own = name === mode || (mode === 'bridge' && name === 'default');
-    if (!own) throw invalidParameter(`network ${name} not found`);
-    if (isSet(settings, EndpointSettingsType)) {
-      throw invalidParameter(`NetworkingConfig.EndpointsConfig: endpoint settings (addresses, aliases, links) are not supported by Berth yet (the networking issue); the container was not created`);
-    }
-  }
-}

@@ -7,6 +7,7 @@
  */
 import type { ContainerConfig, ContainerState, HostConfig } from '../../api/types.ts';
 import { conflict } from '../../errdefs/index.ts';
+import type { EndpointRecord } from '../../network/service.ts';
 import type { MountPointRecord } from './mountspec.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -37,6 +38,13 @@ export interface ContainerRecord {
   HasBeenManuallyStopped: boolean;
   /** Volumes, binds and --mount tmpfs, by destination (absent in records made before volumes). */
   MountPoints?: Record<string, MountPointRecord>;
+  /**
+   * The networks it is on, by name: what create asked for each, and the endpoint while it runs
+   * (absent in records made before networks: the container's NetworkMode is its one network).
+   */
+  Networks?: Record<string, EndpointRecord>;
+  /** Its network namespace's file while it runs with networks of its own. */
+  SandboxKey?: string;
 }
 
 export function newState(): ContainerState {

@@ -13,9 +13,10 @@ import { invalidParameter, notFound } from '../../errdefs/index.ts';
 import type { ContainerCreateInput } from '../server/bodies.ts';
 import { refuseUnsupported } from './fields.ts';
 import { Container, newState, type ContainerRecord } from './container.ts';
-import { checkNetworkingConfig, decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
+import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
 import { checkNamespaceDonors } from './namespaces.ts';
+import { planNetworks, type EndpointAsk } from './network.ts';
 import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
 
@@ -35,7 +36,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     userns: d.rt.idmap !== undefined,
     ...(d.rt.initPath ? { initPath: d.rt.initPath } : {}),
   }, warnings, req);
-  checkNetworkingConfig(req.NetworkingConfig, hostConfig.NetworkMode);
+  const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress);
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
   // Mounts are parsed before anything is made; volumes come after the image is known (its
@@ -95,6 +96,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
       Runtime: hostConfig.Runtime,
       HasBeenManuallyStopped: false,
       MountPoints: Object.fromEntries(points),
+      Networks: networks,
     };
     await writeEtcFiles(d, rec);
     const c = new Container(rec);
@@ -170,6 +172,12 @@ async function writeEtcFiles(d: ContainerDeps, rec: ContainerRecord): Promise<vo
     resolv = await readFile('/etc/resolv.conf', 'utf8');
   } catch {
     resolv = '';
+  }
+  // On a user-defined network the network's own DNS server answers, for container names too.
+  const first = Object.values(rec.Networks ?? {})[0];
+  const embedded = first?.NetworkID ? d.networks.nameserverFor(first.NetworkID) : undefined;
+  if (embedded && !(rec.HostConfig.Dns ?? []).length) {
+    resolv = [...resolv.split('\n').filter((l) => !/^\s*nameserver\s/.test(l) && l !== ''), `nameserver ${embedded}`, 'options ndots:0'].join('\n') + '\n';
   }
   const dns = rec.HostConfig.Dns ?? [];
   const search = rec.HostConfig.DnsSearch ?? [];

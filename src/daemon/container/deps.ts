@@ -12,6 +12,7 @@ import type { SeccompBpfCache, SeccompProfiles } from '../../runtime/seccomp.ts'
 import type { ShimClient } from '../../runtime/shim.ts';
 import type { ImageService } from '../images/service.ts';
 import type { VolumeService } from '../volumes/service.ts';
+import type { NetworkService } from '../../network/service.ts';
 import type { ContainerRecord } from './container.ts';
 import type { ContainerStore } from './store.ts';
 
@@ -51,6 +52,7 @@ export interface ContainerDeps {
   readonly rt: RuntimeSettings;
   readonly images: ImageService;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   readonly locks: KeyedMutex;
   readonly pending: Map<string, PendingAttach[]>;
   readonly removedListeners: ((id: string) => void)[];

@@ -44,7 +44,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   WorkingDir: applied,
   Entrypoint: applied,
   NetworkDisabled: applied,
-  MacAddress: refused('MAC addresses (the networking issue)'),
+  MacAddress: applied, // the primary network's endpoint MAC (network.ts), as the API before 1.44 sends it
   OnBuild: applied, // image metadata, kept for commit
   Labels: applied,
   StopSignal: applied,
@@ -54,7 +54,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.Binds': applied,
   'HostConfig.ContainerIDFile': noop('the client writes the file; dockerd only records the name'),
   'HostConfig.LogConfig': applied,
-  'HostConfig.NetworkMode': applied, // bridge (loopback only until networks land), none, host, container:NAME
+  'HostConfig.NetworkMode': applied, // bridge, a user-defined network, none, host, container:NAME
   'HostConfig.PortBindings': refused(PORTS),
   'HostConfig.RestartPolicy': applied,
   'HostConfig.AutoRemove': applied,
@@ -123,7 +123,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.ReadonlyPaths': applied,
   'HostConfig.Init': applied,
 
-  'NetworkingConfig.EndpointsConfig': applied, // checked against NetworkMode in config.ts
+  'NetworkingConfig.EndpointsConfig': applied, // planned and checked in network.ts
 };
 
 /**

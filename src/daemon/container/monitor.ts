@@ -10,6 +10,7 @@ import { forceDelete } from '../../runtime/runtime.ts';
 import { ShimClient, type ExitInfo } from '../../runtime/shim.ts';
 import type { Container } from './container.ts';
 import { runtimeRoot, shimDir, sleep, type ContainerDeps } from './deps.ts';
+import { disconnectNetworks } from './network.ts';
 
 /** State.Error when a container's monitor died without recording its exit. */
 export const MONITOR_DIED = 'the container monitor (berth-shim) died unexpectedly; the container was stopped';
@@ -42,6 +43,7 @@ export async function recordExit(d: ContainerDeps, c: Container, exit: ExitInfo 
   if (wasRemoving) c.rec.State.Status = 'removing';
   else if (restartWanted(c)) c.setRestarting();
   await d.volumes.deactivate(c.id).catch((e: unknown) => log.warn('unmounting volumes', { id: c.id, error: e }));
+  await disconnectNetworks(d, c.rec);
   const saved = await d.store.save(c).then(() => true, (e: unknown) => {
     log.warn('saving container state', { id: c.id, error: e });
     return false;

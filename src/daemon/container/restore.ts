@@ -6,6 +6,7 @@
 import { chmod, chown } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { log } from '../../lib/log.ts';
+import { clearEndpoints } from './network.ts';
 import { ShimClient } from '../../runtime/shim.ts';
 import type { Container } from './container.ts';
 import { shimDir, type ContainerDeps } from './deps.ts';
@@ -18,8 +19,21 @@ export async function restoreContainers(d: ContainerDeps): Promise<void> {
     await chown(d.store.root, 0, d.rt.idmap.root.gid);
     await chmod(d.store.root, 0o710);
   }
+  // Addresses of running containers are taken before anything can start and ask for one.
+  for (const c of containers) {
+    if (!c.state.Running) continue;
+    for (const ep of Object.values(c.rec.Networks ?? {})) if (ep.EndpointID) d.networks.reserve(ep);
+  }
   await Promise.all(containers.map((c) => restoreOne(d, c).catch((e: unknown) => log.warn('restoring container', { id: c.id, error: e }))));
   await reapOrphanMonitors(d);
+  // Sandboxes and veths that no running container owns (a start or exit cut short).
+  const running = containers.filter((c) => c.state.Running);
+  for (const c of containers) if (!c.state.Running && Object.values(c.rec.Networks ?? {}).some((ep) => ep.EndpointID)) {
+    clearEndpoints(c.rec);
+    await d.store.save(c).catch(() => {});
+  }
+  await d.networks.sweep(new Set(running.map((c) => c.id)), new Set(running.flatMap((c) => Object.values(c.rec.Networks ?? {}).map((ep) => ep.HostVeth ?? ''))))
+    .catch((e: unknown) => log.warn('removing stale network sandboxes', { error: e }));
 }
 
 async function restoreOne(d: ContainerDeps, c: Container): Promise<void> {

@@ -11,6 +11,7 @@ import { conflict } from '../../errdefs/index.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import type { ImageService } from '../images/service.ts';
 import type { VolumeService } from '../volumes/service.ts';
+import type { NetworkService } from '../../network/service.ts';
 import type { ContainerCreateInput } from '../server/bodies.ts';
 import { attachContainer, resizeContainer, type AttachOptions } from './attach.ts';
 import type { Container, WaitCondition } from './container.ts';
@@ -33,7 +34,7 @@ export class ContainerService {
   readonly store: ContainerStore;
   private readonly d: ContainerDeps;
 
-  constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService, volumes: VolumeService) {
+  constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService, volumes: VolumeService, networks: NetworkService) {
     this.store = new ContainerStore(paths.dataRoot);
     this.d = {
       store: this.store,
@@ -41,6 +42,7 @@ export class ContainerService {
       rt,
       images,
       volumes,
+      networks,
       locks: new KeyedMutex(),
       pending: new Map<string, PendingAttach[]>(),
       removedListeners: [],

@@ -13,6 +13,7 @@ import type { Container } from './container.ts';
 import { remapped, runtimePath, runtimeRoot, shimDir, type ContainerDeps } from './deps.ts';
 import { watchExit } from './monitor.ts';
 import { resolveMountTargets, specMounts } from './mounts.ts';
+import { connectNetworks, disconnectNetworks } from './network.ts';
 import { namespaceJoins, shareNetworkFiles, shmFor } from './namespaces.ts';
 import { runtimeError } from './runtime-error.ts';
 import { containerSpec } from './spec.ts';
@@ -53,6 +54,9 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     const user = await lookupUser(layerDirs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const mount = await d.images.snapshots.mountFor(c.id);
     const joins = namespaceJoins(d, rec);
+    // Its network namespace made and joined to its networks before the runtime creates it.
+    const sandbox = await connectNetworks(d, rec);
+    if (sandbox) joins.network = sandbox;
     shareNetworkFiles(d, rec);
     const shm = await shmFor(d, rec);
     const userMounts = await resolveMountTargets(d, c.id, await specMounts(d, rec));
@@ -115,6 +119,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
   } catch (e) {
     c.shimDir = undefined;
     await d.volumes.deactivate(c.id).catch(() => {});
+    await disconnectNetworks(d, rec);
     const err = e instanceof ShimStartError ? runtimeError(e, rec.Runtime, rec.Path) : e;
     c.setStartFailed(messageOf(err), (err instanceof EngineError ? err.exitCode : undefined) ?? 128);
     await d.store.save(c).catch(() => {});

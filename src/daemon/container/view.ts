@@ -6,7 +6,8 @@ import { mountsView } from './mounts.ts';
 import type { ContainerInspect, ContainerSummary } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { humanDuration } from '../../lib/units.ts';
-import type { Container } from './container.ts';
+import type { Container, ContainerRecord } from './container.ts';
+import type { EndpointRecord } from '../../network/service.ts';
 
 export interface ListOptions {
   all: boolean;
@@ -118,7 +119,7 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
       State: c.status,
       Status: statusString(c, now),
       HostConfig: { NetworkMode: c.rec.HostConfig.NetworkMode },
-      NetworkSettings: { Networks: {} },
+      NetworkSettings: { Networks: networksView(c.rec) },
       Mounts: mountsView(c.rec),
     };
   });
@@ -150,25 +151,43 @@ export function inspectContainer(c: Container, graph: Record<string, string>): C
     GraphDriver: { Name: 'overlay2', Data: graph },
     Mounts: mountsView(r),
     Config: r.Config,
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
-      Ports: {},
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: '',
-      Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      MacAddress: '',
-      Networks: {},
-    },
+    NetworkSettings: networkSettingsView(c),
+  };
+}
+
+/** The endpoints as docker shows them (the veth's host name is ours). */
+export function networksView(r: ContainerRecord): Record<string, Omit<EndpointRecord, 'HostVeth'>> {
+  const out: Record<string, Omit<EndpointRecord, 'HostVeth'>> = {};
+  for (const [name, ep] of Object.entries(r.Networks ?? {})) {
+    const { HostVeth: _veth, ...shown } = ep;
+    out[name] = shown;
+  }
+  return out;
+}
+
+/** NetworkSettings: the deprecated top-level fields are the default bridge's endpoint, as in docker. */
+function networkSettingsView(c: Container): Record<string, unknown> {
+  const r = c.rec;
+  const br = r.Networks?.bridge;
+  const running = c.state.Running && Object.values(r.Networks ?? {}).some((ep) => ep.EndpointID);
+  return {
+    Bridge: '',
+    SandboxID: running ? r.ID : '',
+    SandboxKey: running ? (r.SandboxKey ?? '') : '',
+    Ports: {},
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: br?.EndpointID ?? '',
+    Gateway: br?.Gateway ?? '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: br?.IPAddress ?? '',
+    IPPrefixLen: br?.IPPrefixLen ?? 0,
+    IPv6Gateway: '',
+    MacAddress: br?.MacAddress ?? '',
+    Networks: networksView(r),
   };
 }

@@ -225,7 +225,30 @@ export const VolumeCreateBody = go.struct('volume.CreateOptions', {
   ClusterVolumeSpec: go.struct('volume.ClusterVolumeSpec', {}),
 });
 
+/** POST /networks/create: moby's network.CreateRequest. */
+export const NetworkCreateBody = go.struct('network.CreateRequest', {
+  Name: go.string,
+  CheckDuplicate: go.bool,
+  Driver: go.string,
+  Scope: go.string,
+  EnableIPv4: go.bool,
+  EnableIPv6: go.bool,
+  IPAM: go.struct('network.IPAM', {
+    Driver: go.string,
+    Options: strMap,
+    Config: go.slice(go.struct('network.IPAMConfig', { Subnet: go.string, IPRange: go.string, Gateway: go.string, AuxiliaryAddresses: strMap })),
+  }),
+  Internal: go.bool,
+  Attachable: go.bool,
+  Ingress: go.bool,
+  ConfigOnly: go.bool,
+  ConfigFrom: go.struct('network.ConfigReference', { Network: go.string }),
+  Options: strMap,
+  Labels: strMap,
+});
+
 export type ContainerCreateInput = Infer<typeof ContainerCreateBody>;
+export type NetworkCreateInput = Infer<typeof NetworkCreateBody>;
 export type VolumeCreateInput = Infer<typeof VolumeCreateBody>;
 export type ContainerConfigInput = Infer<typeof ContainerConfigType>;
 export type HostConfigInput = Infer<typeof HostConfigType>;
@@ -240,4 +263,5 @@ export const bodies = {
   execCreate: goDecoder(ExecCreateBody),
   execStart: goDecoder(ExecStartBody),
   volumeCreate: goDecoder(VolumeCreateBody),
+  networkCreate: goDecoder(NetworkCreateBody),
 };

@@ -132,6 +132,11 @@ export const containerFlags = defineFlags({
   memorySwappiness: { long: 'memory-swappiness', kind: 'int', help: 'Tune container memory swappiness (0 to 100)', default: -1 },
   name: { long: 'name', kind: 'string', help: 'Assign a name to the container' },
   network: { long: 'network', kind: 'string', help: 'Connect a container to a network', typeName: 'network' },
+  networkAlias: { long: 'network-alias', kind: 'stringArray', help: 'Add network-scoped alias for the container', typeName: 'list' },
+  ip: { long: 'ip', kind: 'string', help: 'IPv4 address (e.g., 172.30.100.104)', typeName: 'ip' },
+  ip6: { long: 'ip6', kind: 'string', help: 'IPv6 address (e.g., 2001:db8::33)', typeName: 'ip' },
+  macAddress: { long: 'mac-address', kind: 'string', help: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
+  link: { long: 'link', kind: 'stringArray', help: 'Add link to another container', typeName: 'list' },
   noHealthcheck: { long: 'no-healthcheck', kind: 'bool', help: 'Disable any container-specified HEALTHCHECK' },
   oomKillDisable: { long: 'oom-kill-disable', kind: 'bool', help: 'Disable OOM Killer' },
   oomScoreAdj: { long: 'oom-score-adj', kind: 'int', help: "Tune host's OOM preferences (-1000 to 1000)" },
@@ -350,5 +355,21 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     ...(f.stopTimeout !== undefined ? { StopTimeout: f.stopTimeout } : {}),
     ...(f.noHealthcheck ? { Healthcheck: { Test: ['NONE'] } } : {}),
     HostConfig: hostConfig,
+    ...networkingConfig(f),
   };
+}
+
+/**
+ * --ip, --network-alias and --mac-address belong to the container's network (API 1.44+), as
+ * the docker CLI sends them: NetworkingConfig.EndpointsConfig[<network>].
+ */
+function networkingConfig(f: ContainerFlags): { NetworkingConfig?: { EndpointsConfig: Record<string, Record<string, unknown>> } } {
+  const ep: Record<string, unknown> = {};
+  if (f.ip || f.ip6) ep.IPAMConfig = { ...(f.ip ? { IPv4Address: f.ip } : {}), ...(f.ip6 ? { IPv6Address: f.ip6 } : {}) };
+  if (f.networkAlias.length) ep.Aliases = f.networkAlias;
+  if (f.macAddress) ep.MacAddress = f.macAddress;
+  if (f.link.length) ep.Links = f.link;
+  if (!Object.keys(ep).length) return {};
+  const net = !f.network || f.network === 'default' ? 'bridge' : f.network;
+  return { NetworkingConfig: { EndpointsConfig: { [net]: ep } } };
 }

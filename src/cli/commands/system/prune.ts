@@ -1,6 +1,7 @@
 /** `berth image prune`, `container prune`, `system prune` and `system df`, with docker's prompts and tables. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
+import { pruneNetworks } from '../network/network.ts';
 import { confirm } from '../../confirm.ts';
 import type { DiskUsage as SystemDf } from '../../../api/types.ts';
 import { humanSize, renderOne, renderRows, renderTable, shortId, structRow, ago, goTimeString, sortedJson, fieldOrderJson } from '../../format.ts';
@@ -81,10 +82,11 @@ export async function systemPrune(ctx: CliContext, p: Parsed<typeof systemPruneF
   ];
   if (!f.force && !(await confirm(ctx, `WARNING! This will remove:\n${items.map((i) => `  - ${i}`).join('\n')}\n`))) return 0;
   const c = await pruneContainers(ctx, f.filter);
+  const n = await pruneNetworks(ctx, f.filter);
   const v = f.volumes ? await pruneVolumes(ctx, false, f.filter) : { text: '', space: 0 };
   const i = await pruneImages(ctx, f.all, f.filter);
   const b = await ctx.client.buildPrune(f.all);
-  ctx.stdout.write(`${c.text}${v.text}${i.text}Total reclaimed space: ${humanSize(c.space + v.space + i.space + b.SpaceReclaimed)}\n`);
+  ctx.stdout.write(`${c.text}${n}${v.text}${i.text}Total reclaimed space: ${humanSize(c.space + v.space + i.space + b.SpaceReclaimed)}\n`);
   return 0;
 }
 

@@ -1,0 +1,146 @@
+/** `berth network create|ls|inspect|rm|prune`, with docker's output (cli/command/network). */
+import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
+import { errorText, StatusError, type CliContext } from '../../context.ts';
+import type { NetworkResource } from '../../../api/types.ts';
+import { inspectEach, renderRows, renderTable, structRow } from '../../format.ts';
+import { parseFilterFlags } from '../container/ps.ts';
+import { confirm } from '../../confirm.ts';
+
+const createFlags = defineFlags({
+  driver: { short: 'd', long: 'driver', kind: 'string', help: 'Driver to manage the Network', default: 'bridge' },
+  subnet: { long: 'subnet', kind: 'stringArray', help: 'Subnet in CIDR format that represents a network segment', typeName: 'strings' },
+  gateway: { long: 'gateway', kind: 'stringArray', help: 'IPv4 or IPv6 Gateway for the master subnet', typeName: 'strings' },
+  ipRange: { long: 'ip-range', kind: 'stringArray', help: 'Allocate container ip from a sub-range', typeName: 'strings' },
+  internal: { long: 'internal', kind: 'bool', help: 'Restrict external access to the network' },
+  attachable: { long: 'attachable', kind: 'bool', help: 'Enable manual container attachment' },
+  label: { long: 'label', kind: 'stringArray', help: 'Set metadata on a network', typeName: 'list' },
+  opt: { short: 'o', long: 'opt', kind: 'stringArray', help: 'Set driver specific options', typeName: 'map', defaultText: 'map[]' },
+  ipamDriver: { long: 'ipam-driver', kind: 'string', help: 'IP Address Management Driver', default: 'default' },
+  ipamOpt: { long: 'ipam-opt', kind: 'stringArray', help: 'Set IPAM driver specific options', typeName: 'map', defaultText: 'map[]' },
+  auxAddress: { long: 'aux-address', kind: 'stringArray', help: 'Auxiliary IPv4 or IPv6 addresses used by Network driver', typeName: 'map', defaultText: 'map[]' },
+  ipv6: { long: 'ipv6', kind: 'bool', help: 'Enable or disable IPv6 networking' },
+});
+
+export const networkCreateCommand = defineCommand({ name: 'create', usage: '[OPTIONS] NETWORK', short: 'Create a network', flags: createFlags, args: { min: 1, max: 1 } });
+
+function keyValues(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq < 0) out[kv] = '';
+    else out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+export async function networkCreate(ctx: CliContext, p: Parsed<typeof createFlags>): Promise<number> {
+  const f = p.flags;
+  if (f.subnet.length > 1 || f.gateway.length > 1 || f.ipRange.length > 1) throw new StatusError(1, 'Berth supports one IPv4 subnet per network');
+  if (f.gateway.length && !f.subnet.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
+  if (f.ipRange.length && !f.subnet.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
+  if (f.auxAddress.length) throw new StatusError(1, '--aux-address is not supported by Berth');
+  if (f.ipamOpt.length) throw new StatusError(1, '--ipam-opt is not supported by Berth (the default IPAM driver takes no options)');
+  const config = f.subnet.length ? [{ Subnet: f.subnet[0], ...(f.gateway[0] ? { Gateway: f.gateway[0] } : {}), ...(f.ipRange[0] ? { IPRange: f.ipRange[0] } : {}) }] : [];
+  const r = await ctx.client.networkCreate({
+    Name: p.args[0], Driver: f.driver, Internal: f.internal, Attachable: f.attachable, EnableIPv6: f.ipv6,
+    IPAM: { Driver: f.ipamDriver, Config: config }, Options: keyValues(f.opt), Labels: keyValues(f.label),
+  });
+  ctx.stdout.write(`${r.Id}\n`);
+  return 0;
+}
+
+const lsFlags = defineFlags({
+  filter: { short: 'f', long: 'filter', kind: 'stringArray', help: "Provide filter values (e.g. 'driver=bridge')", typeName: 'filter' },
+  format: { long: 'format', kind: 'string', help: "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+  noTrunc: { long: 'no-trunc', kind: 'bool', help: 'Do not truncate the output' },
+  quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Only display network IDs' },
+});
+
+export const networkLsCommand = defineCommand({ name: 'ls', aliases: ['list'], usage: '[OPTIONS]', short: 'List networks', flags: lsFlags, args: { max: 0 } });
+
+const HEADERS = { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv4: 'IPV4', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' };
+
+function networkRow(n: NetworkResource, trunc: boolean): Record<string, unknown> {
+  const labels = n.Labels ?? {};
+  return structRow('*formatter.networkContext', {
+    ID: trunc ? n.Id.slice(0, 12) : n.Id, Name: n.Name, Driver: n.Driver, Scope: n.Scope,
+    IPv4: String(n.EnableIPv4), IPv6: String(n.EnableIPv6), Internal: String(n.Internal),
+    Labels: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(','), Label: (k: string) => labels[k] ?? '',
+    CreatedAt: n.Created,
+  });
+}
+
+export async function networkLs(ctx: CliContext, p: Parsed<typeof lsFlags>): Promise<number> {
+  const f = p.flags;
+  const list = [...(await ctx.client.networkList(parseFilterFlags(f.filter)))].sort((a, b) => a.Name.localeCompare(b.Name, 'en', { numeric: true }));
+  const trunc = !f.noTrunc;
+  if (f.quiet && !f.format) {
+    for (const n of list) ctx.stdout.write(`${trunc ? n.Id.slice(0, 12) : n.Id}\n`);
+    return 0;
+  }
+  const rows = list.map((n) => networkRow(n, trunc));
+  if (!f.format || f.format === 'table') {
+    ctx.stdout.write(renderTable(rows, [['ID', 'NETWORK ID'], ['Name', 'NAME'], ['Driver', 'DRIVER'], ['Scope', 'SCOPE']]));
+    return 0;
+  }
+  ctx.stdout.write(await renderRows(rows, f.quiet ? '{{.ID}}' : f.format, HEADERS));
+  return 0;
+}
+
+const inspectFlags = defineFlags({
+  format: { short: 'f', long: 'format', kind: 'string', help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+  verbose: { short: 'v', long: 'verbose', kind: 'bool', help: 'Verbose output for diagnostics' },
+});
+
+export const networkInspectCommand = defineCommand({ name: 'inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', short: 'Display detailed information on one or more networks', flags: inspectFlags, args: { min: 1 } });
+
+export async function networkInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
+  await inspectEach(ctx, p.args, async (n) => {
+    try {
+      return await ctx.client.networkInspect(n);
+    } catch (e) {
+      throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }, p.flags.format);
+  return 0;
+}
+
+const rmFlags = defineFlags({
+  force: { short: 'f', long: 'force', kind: 'bool', help: 'Do not error if the network does not exist' },
+});
+
+export const networkRmCommand = defineCommand({ name: 'rm', aliases: ['remove'], usage: 'NETWORK [NETWORK...]', short: 'Remove one or more networks', flags: rmFlags, args: { min: 1 } });
+
+export async function networkRm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
+  const errors: string[] = [];
+  for (const n of p.args) {
+    try {
+      await ctx.client.networkRemove(n);
+      ctx.stdout.write(`${n}\n`);
+    } catch (e) {
+      if (p.flags.force && /not found/.test(errorText(e))) continue;
+      errors.push(errorText(e));
+    }
+  }
+  if (errors.length) throw new StatusError(1, errors.join('\n'));
+  return 0;
+}
+
+const pruneFlags = defineFlags({
+  filter: { long: 'filter', kind: 'stringArray', help: 'Provide filter values (e.g. "until=<timestamp>")', typeName: 'filter' },
+  force: { short: 'f', long: 'force', kind: 'bool', help: 'Do not prompt for confirmation' },
+});
+
+export const networkPruneCommand = defineCommand({ name: 'prune', usage: '[OPTIONS]', short: 'Remove all unused networks', flags: pruneFlags, args: { max: 0 } });
+
+/** The prune itself, for `network prune` and `system prune`: the text to print. */
+export async function pruneNetworks(ctx: CliContext, filterFlags: string[]): Promise<string> {
+  const r = await ctx.client.networkPrune(parseFilterFlags(filterFlags));
+  return r.NetworksDeleted?.length ? `Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n` : '';
+}
+
+export async function networkPrune(ctx: CliContext, p: Parsed<typeof pruneFlags>): Promise<number> {
+  if (!p.flags.force && !(await confirm(ctx, 'WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
+  ctx.stdout.write(await pruneNetworks(ctx, p.flags.filter));
+  return 0;
+}

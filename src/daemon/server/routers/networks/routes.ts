@@ -1,0 +1,35 @@
+/** The network endpoints: /networks, /networks/create, /networks/{id}, /networks/prune. */
+import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
+import { bodies } from '../../bodies.ts';
+import { noContent, parseFilters, readJson, writeJson } from '../../httputils.ts';
+import type { Route } from '../../router.ts';
+import type { NetworkBackend } from './backend.ts';
+
+export function networkRoutes(b: NetworkBackend): Route[] {
+  return [
+    { method: 'GET', path: '/networks', handler: async (ctx) => writeJson(ctx, 200, b.list(parseFilters(ctx.query))) },
+    {
+      method: 'POST', path: '/networks/create',
+      handler: async (ctx) => {
+        const body = await readJson(ctx, bodies.networkCreate);
+        if (!body) throw invalidParameter('network name cannot be empty');
+        writeJson(ctx, 201, await b.create(body));
+      },
+    },
+    { method: 'POST', path: '/networks/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
+    { method: 'GET', path: '/networks/{id}', handler: async (ctx) => writeJson(ctx, 200, b.inspect(ctx.params.id)) },
+    {
+      method: 'DELETE', path: '/networks/{id}',
+      handler: async (ctx) => {
+        await b.remove(ctx.params.id);
+        noContent(ctx);
+      },
+    },
+    ...(['connect', 'disconnect'] as const).map((op): Route => ({
+      method: 'POST', path: `/networks/{id}/${op}`,
+      handler: async () => {
+        throw notImplemented(`network ${op} is not supported by Berth yet: give the container its networks at create (--network, NetworkingConfig)`);
+      },
+    })),
+  ];
+}

@@ -1,0 +1,116 @@
+/**
+ * Links, addresses and network namespaces through iproute2 (Node has no netlink): a bridge per
+ * network, a network namespace per container kept as a bind-mounted file (libnetwork's
+ * sandbox: it exists before the runtime creates the container, which joins it), and a veth pair
+ * per endpoint, its container end made `eth0` in the namespace directly. Each step is one
+ * `ip -batch` run, so an endpoint costs three processes.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { EngineError } from '../errdefs/index.ts';
+
+function run(cmd: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', (e) => reject(new EngineError('System', `${cmd}: ${e.message}`)));
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new EngineError('System', `${cmd} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`))));
+    // A tool that fails early closes its stdin: its exit status tells, not an EPIPE.
+    p.stdin.on('error', () => {});
+    p.stdin.end(input ?? '');
+  });
+}
+
+function quiet(cmd: string, args: string[]): Promise<boolean> {
+  return new Promise((resolve) => execFile(cmd, args, (err) => resolve(!err)));
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  return quiet('ip', ['link', 'show', 'dev', name]);
+}
+
+/** The bridge with its gateway address, up; made if missing (an existing one is kept). */
+export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
+  if (!(await linkExists(name))) {
+    await run('ip', ['-batch', '-'], `link add name ${name} mtu ${mtu} type bridge\n`);
+  }
+  const addrs = await run('ip', ['-o', '-4', 'addr', 'show', 'dev', name]);
+  const lines = [`link set ${name} up`];
+  if (!addrs.includes(` ${gatewayCidr} `)) lines.unshift(`addr add ${gatewayCidr} dev ${name}`);
+  await run('ip', ['-batch', '-'], lines.join('\n') + '\n');
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  if (await linkExists(name)) await run('ip', ['link', 'del', 'dev', name]);
+}
+
+/**
+ * The directory of namespace files: a private mount of itself, as `ip netns` keeps /run/netns,
+ * or the bind mounts of the files would propagate (and could not be made).
+ */
+export async function prepareNetnsDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const mounts = await run('findmnt', ['-rno', 'TARGET', dir]).catch(() => '');
+  if (!mounts.split('\n').includes(dir)) await run('mount', ['--bind', dir, dir]);
+  await run('mount', ['--make-private', dir]);
+}
+
+/** A new network namespace kept at `path`, with its loopback up. */
+export async function createNetns(path: string): Promise<void> {
+  await writeFile(path, '', { mode: 0o600 });
+  try {
+    await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
+  } catch (e) {
+    await rm(path, { force: true });
+    throw e;
+  }
+}
+
+export async function deleteNetns(path: string): Promise<void> {
+  await quiet('umount', ['-l', path]);
+  await rm(path, { force: true });
+}
+
+export interface VethConfig {
+  hostName: string;
+  bridge: string;
+  netns: string;
+  ifName: string;
+  mac: string;
+  cidr: string;
+  gateway?: string;
+  mtu: number;
+}
+
+/** A veth from the bridge into the namespace, addressed, with the default route through it. */
+export async function addEndpoint(c: VethConfig): Promise<void> {
+  await run('ip', ['-batch', '-'], [
+    `link add ${c.hostName} mtu ${c.mtu} type veth peer name ${c.ifName} netns ${c.netns}`,
+    `link set ${c.hostName} master ${c.bridge} up`,
+  ].join('\n') + '\n');
+  try {
+    await run('nsenter', [`--net=${c.netns}`, 'ip', '-batch', '-'], [
+      `link set ${c.ifName} address ${c.mac}`,
+      `addr add ${c.cidr} dev ${c.ifName}`,
+      `link set ${c.ifName} up`,
+      ...(c.gateway ? [`route add default via ${c.gateway} dev ${c.ifName}`] : []),
+    ].join('\n') + '\n');
+  } catch (e) {
+    await deleteLink(c.hostName).catch(() => {});
+    throw e;
+  }
+}
+
+/** The links enslaved to a bridge (its veths). */
+export async function linksOf(bridge: string): Promise<string[]> {
+  const out = await run('ip', ['-o', 'link', 'show', 'master', bridge]).catch(() => '');
+  const names: string[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\d+: ([^:@]+)[@:]/.exec(line);
+    if (m) names.push(m[1]);
+  }
+  return names;
+}

@@ -1,0 +1,402 @@
+/**
+ * Networks (libnetwork's controller, for the bridge, host and null drivers):
+ *
+ *   <data-root>/network/<id>.json   one record per network, written atomically; the three
+ *                                   predefined ones (bridge, host, none) are made at first start
+ *                                   and keep their IDs
+ *   <exec-root>/netns/<container>   a container's network namespace (its sandbox), a bind-mounted
+ *                                   file made before the runtime creates the container
+ *
+ * A bridge network is a Linux bridge holding its gateway address, with masquerading and
+ * forwarding rules (nat.ts). An endpoint is a veth pair from the bridge into a sandbox, its
+ * address from the network's pool (ipam.ts). Endpoints exist while their container runs, as in
+ * docker; what is in use is rebuilt at start from the running containers' endpoints, and
+ * sandboxes and veths no running container owns are removed.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { conflict, invalidParameter, notFound } from '../errdefs/index.ts';
+import { writeJsonAtomic } from '../lib/atomic.ts';
+import { log } from '../lib/log.ts';
+import { formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, type Cidr } from './cidr.ts';
+import { AddressPool, macFor } from './ipam.ts';
+import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir } from './netlink.ts';
+import { addNetworkRules, enableForwarding, removeNetworkRules } from './nat.ts';
+import { NetworkDns } from './dns.ts';
+
+export interface IpamConfig {
+  Subnet: string;
+  Gateway: string;
+  IPRange?: string;
+}
+
+export interface NetworkRecord {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: 'bridge' | 'host' | 'null';
+  EnableIPv4: boolean;
+  EnableIPv6: boolean;
+  IPAM: { Driver: 'default'; Options: Record<string, string> | null; Config: IpamConfig[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+/** An endpoint as a container records it (docker's EndpointSettings, plus its veth). */
+export interface EndpointRecord {
+  IPAMConfig: { IPv4Address?: string } | null;
+  Links: string[] | null;
+  Aliases: string[] | null;
+  MacAddress: string;
+  DriverOpts: Record<string, string> | null;
+  GwPriority: number;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  DNSNames: string[] | null;
+  /** The host end of the veth (not shown). */
+  HostVeth?: string;
+}
+
+export interface NetworkConfig {
+  dataRoot: string;
+  execRoot: string;
+  /** The default bridge's name (berth0). */
+  bridge: string;
+  /** The default bridge's gateway address and prefix, when set. */
+  bip?: string;
+  /** Where networks without a subnet take theirs from. */
+  pools: { base: string; size: number }[];
+  mtu: number;
+  iptables: boolean;
+}
+
+export const DEFAULT_POOLS = [
+  { base: '172.17.0.0/16', size: 16 }, { base: '172.18.0.0/16', size: 16 }, { base: '172.19.0.0/16', size: 16 },
+  { base: '172.20.0.0/14', size: 16 }, { base: '172.24.0.0/14', size: 16 }, { base: '172.28.0.0/14', size: 16 },
+  { base: '192.168.0.0/16', size: 20 },
+];
+
+const BRIDGE_NAME = 'com.docker.network.bridge.name';
+const PREFIX = 'vb';
+
+interface Live {
+  rec: NetworkRecord;
+  pool?: AddressPool;
+  bridge?: string;
+  dns?: NetworkDns;
+  /** Names of the endpoints on it, by endpoint ID (what its DNS server answers). */
+  names: Map<string, { names: string[]; ip: string }>;
+}
+
+export class NetworkService {
+  private readonly cfg: NetworkConfig;
+  private readonly nets = new Map<string, Live>();
+  private readonly dir: string;
+  readonly netnsDir: string;
+
+  constructor(cfg: NetworkConfig) {
+    this.cfg = cfg;
+    this.dir = join(cfg.dataRoot, 'network');
+    this.netnsDir = join(cfg.execRoot, 'netns');
+  }
+
+  /** Loads the records, makes the predefined networks, brings bridges and rules up. */
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    for (const f of await readdir(this.dir)) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const rec = JSON.parse(await readFile(join(this.dir, f), 'utf8')) as NetworkRecord;
+        this.nets.set(rec.Id, { rec, names: new Map() });
+      } catch (e) {
+        log.warn('unreadable network record skipped', { file: f, error: e });
+      }
+    }
+    if (!this.byName('none')) await this.save(this.predefined('none', 'null'));
+    if (!this.byName('host')) await this.save(this.predefined('host', 'host'));
+    let bridge = this.byName('bridge');
+    if (!bridge) {
+      const subnet = this.cfg.bip ? parseCidr(this.cfg.bip, 'bip') : this.pickSubnet();
+      const gw = this.cfg.bip ? parseCidr(this.cfg.bip, 'bip').ip : subnet.base + 1;
+      const rec = this.predefined('bridge', 'bridge');
+      rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gw) }];
+      rec.Options = {
+        'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_icc': 'true',
+        'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+        [BRIDGE_NAME]: this.cfg.bridge, 'com.docker.network.driver.mtu': String(this.cfg.mtu),
+      };
+      await this.save(rec);
+      bridge = this.byName('bridge')!;
+    } else if (this.cfg.bip) {
+      // A changed bip moves the default bridge, as dockerd's does.
+      const subnet = parseCidr(this.cfg.bip, 'bip');
+      bridge.rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(subnet.ip) }];
+      bridge.rec.Options[BRIDGE_NAME] = this.cfg.bridge;
+      await this.save(bridge.rec);
+    }
+    await prepareNetnsDir(this.netnsDir);
+    if (this.cfg.iptables) await enableForwarding().catch((e: unknown) => log.warn('cannot enable IP forwarding', { error: e }));
+    for (const live of this.nets.values()) if (live.rec.Driver === 'bridge') await this.up(live);
+  }
+
+  private predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecord {
+    return {
+      Name: name, Id: randomBytes(32).toString('hex'), Created: new Date().toISOString(), Scope: 'local', Driver: driver,
+      EnableIPv4: driver === 'bridge', EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false,
+      Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false, Options: {}, Labels: {},
+    };
+  }
+
+  private async save(rec: NetworkRecord): Promise<void> {
+    await writeJsonAtomic(join(this.dir, `${rec.Id}.json`), rec, 0o600);
+    const live = this.nets.get(rec.Id);
+    if (live) live.rec = rec;
+    else this.nets.set(rec.Id, { rec, names: new Map() });
+  }
+
+  /** The bridge, its address pool and its rules. */
+  private async up(live: Live): Promise<void> {
+    const cfg = live.rec.IPAM.Config[0];
+    if (!cfg) return;
+    const subnet = parseCidr(cfg.Subnet);
+    const gw = parseIp(cfg.Gateway) ?? subnet.base + 1;
+    live.bridge = live.rec.Options[BRIDGE_NAME] || `br-${live.rec.Id.slice(0, 12)}`;
+    live.pool ??= new AddressPool(subnet, gw, cfg.IPRange ? parseCidr(cfg.IPRange, 'ip-range') : undefined);
+    await ensureBridge(live.bridge, `${formatIp(gw)}/${subnet.bits}`, this.mtuOf(live));
+    if (this.cfg.iptables) {
+      await addNetworkRules(live.bridge, formatCidr(subnet), { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' });
+    }
+    // User-defined networks resolve their containers' names (the default bridge does not, as in docker).
+    if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name) => this.resolveName(live, name));
+  }
+
+  private resolveName(live: Live, name: string): string[] {
+    const out: string[] = [];
+    for (const e of live.names.values()) if (e.names.some((n) => n.toLowerCase() === name)) out.push(e.ip);
+    return out;
+  }
+
+  /** The nameserver a container whose first network is `ref` uses: its DNS server, if it has one. */
+  nameserverFor(ref: string): string | undefined {
+    const live = this.find(ref);
+    return live?.dns ? live.rec.IPAM.Config[0]?.Gateway : undefined;
+  }
+
+  private mtuOf(live: Live): number {
+    return Number(live.rec.Options['com.docker.network.driver.mtu']) || this.cfg.mtu;
+  }
+
+  /** A subnet from the pools that no network and no host route overlaps. */
+  private pickSubnet(): Cidr {
+    const taken: Cidr[] = [...hostRoutes()];
+    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) taken.push(parseCidr(c.Subnet));
+    for (const p of this.cfg.pools) {
+      const base = parseCidr(p.base, 'pool');
+      for (let i = 0; i < 2 ** (p.size - base.bits); i++) {
+        const c: Cidr = { base: (base.base + i * 2 ** (32 - p.size)) >>> 0, bits: p.size };
+        if (!taken.some((t) => overlaps(t, c))) return c;
+      }
+    }
+    throw invalidParameter('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+  }
+
+  byName(name: string): Live | undefined {
+    for (const l of this.nets.values()) if (l.rec.Name === name) return l;
+    return undefined;
+  }
+
+  /** docker's lookup: full ID, then name, then a unique ID prefix. */
+  get(ref: string): NetworkRecord {
+    const live = this.find(ref);
+    if (!live) throw notFound(`network ${ref} not found`);
+    return live.rec;
+  }
+
+  private find(ref: string): Live | undefined {
+    const exact = this.nets.get(ref) ?? this.byName(ref);
+    if (exact) return exact;
+    const matches = [...this.nets.values()].filter((l) => l.rec.Id.startsWith(ref));
+    if (matches.length > 1) throw invalidParameter(`network ${ref} is ambiguous (${matches.length} matches found based on ID prefix)`);
+    return matches[0];
+  }
+
+  list(): NetworkRecord[] {
+    return [...this.nets.values()].map((l) => l.rec);
+  }
+
+  bridgeName(rec: NetworkRecord): string | undefined {
+    return this.nets.get(rec.Id)?.bridge;
+  }
+
+  async create(req: { Name: string; Driver?: string; Internal?: boolean; Attachable?: boolean; Labels?: Record<string, string>; Options?: Record<string, string>; IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] }; CheckDuplicate?: boolean; EnableIPv6?: boolean }): Promise<{ Id: string; Warning: string }> {
+    const name = req.Name;
+    if (!name) throw invalidParameter('network name cannot be empty');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidParameter(`invalid network name "${name}", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (['bridge', 'host', 'none'].includes(name) && this.byName(name)) throw conflict(`${name} is a pre-defined network and cannot be created`);
+    if (this.byName(name)) throw conflict(`network with name ${name} already exists`);
+    const driver = req.Driver || 'bridge';
+    if (driver === 'host' || driver === 'null') throw conflict(`only one instance of "${driver}" network is allowed`);
+    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+    if (req.EnableIPv6) throw invalidParameter('IPv6 networks are not supported by Berth yet');
+    if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw notFound(`plugin "${req.IPAM.Driver}" not found`);
+    const configs = req.IPAM?.Config ?? [];
+    if (configs.length > 1) throw invalidParameter('Berth supports one IPv4 subnet per network');
+    const options = { ...(req.Options ?? {}) };
+    for (const k of Object.keys(options)) {
+      if (![BRIDGE_NAME, 'com.docker.network.driver.mtu', 'com.docker.network.bridge.enable_ip_masquerade', 'com.docker.network.bridge.enable_icc'].includes(k)) {
+        throw invalidParameter(`network option ${k} is not supported by Berth`);
+      }
+    }
+    let subnet: Cidr & { ip?: number };
+    const c = configs[0];
+    if (c?.Subnet) {
+      subnet = parseCidr(c.Subnet, 'subnet');
+      if (subnet.ip !== subnet.base) throw invalidParameter(`invalid subnet ${c.Subnet}: it should be ${formatCidr(subnet)}`);
+      for (const l of this.nets.values()) {
+        for (const o of l.rec.IPAM.Config) if (overlaps(parseCidr(o.Subnet), subnet)) throw conflict(`invalid pool request: Pool overlaps with other one on this address space`);
+      }
+    } else {
+      if (c?.Gateway || c?.IPRange) throw invalidParameter('a gateway or an ip-range needs a subnet');
+      subnet = this.pickSubnet();
+    }
+    let gateway = subnet.base + 1;
+    if (c?.Gateway) {
+      const g = parseIp(c.Gateway);
+      if (g === undefined) throw invalidParameter(`invalid gateway address ${c.Gateway}`);
+      if (!overlaps({ base: g, bits: 32 }, subnet)) throw invalidParameter(`no matching subnet for gateway ${c.Gateway}`);
+      gateway = g;
+    }
+    if (c?.IPRange) {
+      const r = parseCidr(c.IPRange, 'ip-range');
+      if (r.bits < subnet.bits || !overlaps(r, subnet)) throw invalidParameter(`invalid ip-range ${c.IPRange}: it must be within the subnet ${formatCidr(subnet)}`);
+    }
+    const bridge = options[BRIDGE_NAME];
+    if (bridge && [...this.nets.values()].some((l) => l.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use`);
+    const rec = this.predefined(name, 'bridge');
+    rec.Internal = !!req.Internal;
+    rec.Attachable = !!req.Attachable;
+    rec.Labels = req.Labels ?? {};
+    rec.Options = options;
+    rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gateway), ...(c?.IPRange ? { IPRange: c.IPRange } : {}) }];
+    if (req.IPAM?.Config?.length === 0 || !req.IPAM) rec.IPAM.Options = {};
+    const live: Live = { rec, names: new Map() };
+    try {
+      await this.up(live);
+    } catch (e) {
+      await this.down(live);
+      throw e;
+    }
+    await this.save(rec);
+    this.nets.set(rec.Id, live);
+    return { Id: rec.Id, Warning: '' };
+  }
+
+  private async down(live: Live): Promise<void> {
+    live.dns?.close();
+    live.dns = undefined;
+    const bridge = live.bridge ?? live.rec.Options[BRIDGE_NAME] ?? `br-${live.rec.Id.slice(0, 12)}`;
+    if (this.cfg.iptables) await removeNetworkRules(bridge).catch(() => {});
+    await deleteLink(bridge).catch((e: unknown) => log.warn('removing a bridge', { bridge, error: e }));
+  }
+
+  /** Removes a user-defined network; `users` are the containers with an endpoint on it. */
+  async remove(ref: string, users: string[]): Promise<void> {
+    const live = this.find(ref);
+    if (!live) throw notFound(`network ${ref} not found`);
+    if (['bridge', 'host', 'none'].includes(live.rec.Name)) throw conflict(`${live.rec.Name} is a pre-defined network and cannot be removed`);
+    if (users.length) throw conflict(`error while removing network: network ${live.rec.Name} id ${live.rec.Id} has active endpoints`);
+    await this.down(live);
+    await rm(join(this.dir, `${live.rec.Id}.json`), { force: true });
+    this.nets.delete(live.rec.Id);
+  }
+
+  /** The container's network namespace file (made here, before the runtime creates it). */
+  sandboxPath(containerId: string): string {
+    return join(this.netnsDir, containerId);
+  }
+
+  async createSandbox(containerId: string): Promise<string> {
+    const path = this.sandboxPath(containerId);
+    await deleteNetns(path);
+    await createNetns(path);
+    return path;
+  }
+
+  /** The sandbox and the endpoints in it, gone. */
+  async deleteSandbox(containerId: string, endpoints: EndpointRecord[]): Promise<void> {
+    for (const ep of endpoints) this.release(ep);
+    // The veths go with the namespace: nothing else holds it once the container has exited.
+    await deleteNetns(this.sandboxPath(containerId));
+  }
+
+  /** An endpoint on `net` in the container's sandbox: address, veth, routes. */
+  async join(containerId: string, ref: string, opts: { ip?: string; aliases?: string[]; mac?: string; ifIndex: number; links?: string[]; dnsNames?: string[] }): Promise<EndpointRecord> {
+    const live = this.find(ref);
+    if (!live) throw notFound(`network ${ref} not found`);
+    if (!live.pool || !live.bridge) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
+    const ip = live.pool.allocate(opts.ip);
+    const endpointId = randomBytes(32).toString('hex');
+    const hostVeth = `${PREFIX}${endpointId.slice(0, 10)}`;
+    const mac = opts.mac || macFor(ip);
+    try {
+      await addEndpoint({
+        hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: `eth${opts.ifIndex}`, mac,
+        cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.ifIndex === 0 && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
+      });
+    } catch (e) {
+      live.pool.release(ip);
+      throw e;
+    }
+    live.names.set(endpointId, { names: opts.dnsNames ?? [], ip });
+    return {
+      IPAMConfig: opts.ip ? { IPv4Address: opts.ip } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
+      MacAddress: mac, DriverOpts: null, GwPriority: 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
+      IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: opts.dnsNames?.length ? opts.dnsNames : null,
+      HostVeth: hostVeth,
+    };
+  }
+
+  /** Gives an endpoint's address back to its network's pool. */
+  release(ep: EndpointRecord): void {
+    const live = this.nets.get(ep.NetworkID);
+    if (live?.pool && ep.IPAddress) live.pool.release(ep.IPAddress);
+    live?.names.delete(ep.EndpointID);
+  }
+
+  /** At start: the addresses of running containers' endpoints are taken. */
+  reserve(ep: EndpointRecord): void {
+    const live = this.nets.get(ep.NetworkID);
+    if (live?.pool && ep.IPAddress) live.pool.reserve(ep.IPAddress);
+    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress });
+  }
+
+  /** Stops the DNS servers (daemon shutdown). */
+  close(): void {
+    for (const l of this.nets.values()) l.dns?.close();
+  }
+
+  /** At start, after reserve(): sandboxes and veths that no running container owns. */
+  async sweep(live: Set<string>, liveVeths: Set<string>): Promise<void> {
+    for (const f of await readdir(this.netnsDir).catch(() => [] as string[])) {
+      if (!live.has(f)) await deleteNetns(join(this.netnsDir, f));
+    }
+    // Only veths on our own bridges: another daemon's are not ours to judge.
+    for (const l of this.nets.values()) {
+      if (!l.bridge) continue;
+      for (const v of await linksOf(l.bridge)) if (!liveVeths.has(v) && v.startsWith(PREFIX)) await deleteLink(v).catch(() => {});
+    }
+  }
+}

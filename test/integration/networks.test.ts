@@ -1,0 +1,223 @@
+/**
+ * Networking: the default bridge (addresses from the daemon's pool, a veth per container,
+ * /etc/hosts naming the container's address), none and host, user-defined bridge networks with
+ * static addresses, and the network commands through berth, the docker CLI and docker-py.
+ * Traffic goes only to containers on the test daemon's own bridges (its own names and subnets,
+ * removed by the harness whatever happens).
+ */
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { get } from 'node:http';
+import { TestDaemon } from './harness.ts';
+
+let d: TestDaemon;
+/** The first three octets of the daemon's /20, and a /24 in it for user networks. */
+let base: string;
+let userSubnet: string;
+
+before(async () => {
+  d = await TestDaemon.start();
+  await d.importBusybox();
+  const [a, b, c] = d.netRange.split('.');
+  base = `${a}.${b}.`;
+  userSubnet = `${a}.${b}.${Number(c) + 5}.0/24`;
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+afterEach(async () => {
+  const ids = (await d.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+  for (const id of ids) await d.berth(['rm', '-f', id]);
+  for (const n of (await d.berth(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean)) await d.berth(['network', 'rm', n]);
+});
+
+async function ok(args: string[]): Promise<string> {
+  const r = await d.berth(args);
+  assert.equal(r.code, 0, `berth ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+async function dok(args: string[]): Promise<string> {
+  const r = await d.docker(args);
+  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+function vethsOn(bridge: string): string[] {
+  return (spawnSync('ip', ['-o', 'link', 'show', 'master', bridge], { encoding: 'utf8' }).stdout ?? '').split('\n').filter(Boolean);
+}
+
+async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail('timed out');
+}
+
+test('the default bridge: an address from the pool, a gateway, /etc/hosts, reachable from the host and from containers', async () => {
+  await ok(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'echo hello-from-web > /www; mkdir -p /h && echo hi > /h/index.html; httpd -f -p 8080 -h /h']);
+  const ns = JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings}}', 'web'])) as Record<string, unknown> & { Networks: Record<string, Record<string, unknown>> };
+  const ip = ns.IPAddress as string;
+  assert.ok(ip.startsWith(base), ip);
+  assert.equal(ns.Gateway, d.bip.split('/')[0]);
+  assert.equal(ns.IPPrefixLen, 24);
+  assert.match(ns.MacAddress as string, /^02:42:0a(:[0-9a-f]{2}){3}$/);
+  assert.deepEqual(Object.keys(ns.Networks), ['bridge']);
+  assert.equal(ns.Networks.bridge.IPAddress, ip);
+  assert.match(ns.Networks.bridge.EndpointID as string, /^[0-9a-f]{64}$/);
+  assert.match(ns.SandboxKey as string, /netns/);
+  const bridgeId = (await ok(['network', 'inspect', '-f', '{{.Id}}', 'bridge'])).trim();
+  assert.equal(ns.Networks.bridge.NetworkID, bridgeId);
+  // The host reaches the container (over the test's own bridge), and so does another container.
+  await waitFor(async () => (await httpGet(`http://${ip}:8080/`).catch(() => '')) === 'hi\n');
+  const out = await ok(['run', '--rm', 'busybox', 'sh', '-c', `ip -4 route; wget -qO- http://${ip}:8080/; grep -v ip6 /etc/hosts | tail -1`]);
+  assert.match(out, new RegExp(`^default via ${d.bip.split('/')[0]} dev eth0`, 'm'));
+  assert.match(out, /^hi$/m);
+  assert.match(out, new RegExp(`^${base.replace(/\./g, '\\.')}\\d+\\.\\d+\\t[0-9a-f]{12}$`, 'm'));
+  // The network shows its container; the docker CLI reads the same.
+  const net = JSON.parse(await dok(['network', 'inspect', 'bridge'])) as { Containers: Record<string, { Name: string; IPv4Address: string }>; IPAM: { Config: { Subnet: string; Gateway: string }[] } }[];
+  assert.equal(net[0].IPAM.Config[0].Subnet, d.bip.replace(/\.1\//, '.0/'));
+  assert.deepEqual(Object.values(net[0].Containers).map((c) => [c.Name, c.IPv4Address]), [['web', `${ip}/24`]]);
+  // Stopped: no address; removed: no veth left on the bridge.
+  await ok(['stop', '-t', '0', 'web']);
+  assert.equal((await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}|{{.NetworkSettings.Networks.bridge.NetworkID}}', 'web'])).trim(), `|${bridgeId}`);
+  await ok(['rm', 'web']);
+  assert.deepEqual(vethsOn(d.bridge), []);
+});
+
+test('addresses are never handed out twice while in use, and survive a daemon restart', async () => {
+  const ips = new Set<string>();
+  for (const n of ['a1', 'a2', 'a3']) {
+    await ok(['run', '-d', '--name', n, 'busybox', 'sleep', '600']);
+    ips.add((await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', n])).trim());
+  }
+  assert.equal(ips.size, 3);
+  await d.stopDaemon();
+  await d.startDaemon();
+  assert.equal((await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'a1'])).trim(), [...ips][0]);
+  await ok(['run', '-d', '--name', 'a4', 'busybox', 'sleep', '600']);
+  const fourth = (await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'a4'])).trim();
+  assert.ok(!ips.has(fourth), `${fourth} was handed out again`);
+  // Still connected after the restart.
+  const out = await ok(['exec', 'a4', 'sh', '-c', `ping -c1 -W2 ${[...ips][0]} >/dev/null && echo reach`]);
+  assert.equal(out, 'reach\n');
+  assert.equal(vethsOn(d.bridge).length, 4);
+});
+
+test('--network none has only loopback; host shares the host\'s interfaces', async () => {
+  const none = await ok(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']);
+  assert.equal(none, 'lo\n');
+  const hostLinks = (spawnSync('ls', ['/sys/class/net'], { encoding: 'utf8' }).stdout).split('\n').filter(Boolean).sort();
+  const inHost = (await ok(['run', '--rm', '--network', 'host', 'busybox', 'ls', '/sys/class/net'])).split('\n').filter(Boolean).sort();
+  assert.ok(inHost.includes(d.bridge), 'the host network namespace has the test bridge');
+  assert.ok(hostLinks.every((l) => inHost.includes(l) || l.startsWith('vb')), `${hostLinks} vs ${inHost}`);
+  const bad = await d.berth(['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /network nosuchnet not found/);
+});
+
+test('user-defined networks: create with a subnet, static --ip, reach each other; rm refused in use; prune', async () => {
+  const gw = userSubnet.replace(/0\/24$/, '1');
+  const id = (await ok(['network', 'create', '--subnet', userSubnet, '--label', 'team=x', 'appnet'])).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const table = await ok(['network', 'ls', '--filter', 'name=appnet']);
+  assert.match(table, /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n[0-9a-f]{12}\s+appnet\s+bridge\s+local\n$/);
+  assert.equal((await ok(['network', 'ls', '-q', '--filter', 'label=team=x', '--no-trunc'])).trim(), id);
+  const staticIp = userSubnet.replace(/0\/24$/, '50');
+  await ok(['run', '-d', '--name', 'srv', '--network', 'appnet', '--ip', staticIp, '--network-alias', 'api', 'busybox', 'sleep', '600']);
+  const eps = JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'srv'])) as Record<string, { IPAddress: string; Gateway: string; Aliases: string[]; IPAMConfig: { IPv4Address: string } }>;
+  assert.deepEqual(Object.keys(eps), ['appnet']);
+  assert.equal(eps.appnet.IPAddress, staticIp);
+  assert.equal(eps.appnet.Gateway, gw);
+  assert.deepEqual(eps.appnet.Aliases, ['api']);
+  assert.deepEqual(eps.appnet.IPAMConfig, { IPv4Address: staticIp });
+  assert.equal(await ok(['run', '--rm', '--network', 'appnet', 'busybox', 'sh', '-c', `ping -c1 -W2 ${staticIp} >/dev/null && echo reach`]), 'reach\n');
+  const taken = await d.berth(['run', '--rm', '--network', 'appnet', '--ip', staticIp, 'busybox', 'true']);
+  assert.equal(taken.code, 125);
+  assert.match(taken.stderr, /Address already in use/);
+  const outside = await d.berth(['run', '--rm', '--network', 'appnet', '--ip', '192.0.2.200', 'busybox', 'true']);
+  assert.notEqual(outside.code, 0);
+  assert.match(outside.stderr, /no configured subnet or ip-range contain the IP address 192\.0\.2\.200/);
+  const onBridge = await d.berth(['run', '--rm', '--ip', `${base}0.9`, 'busybox', 'true']);
+  assert.match(onBridge.stderr, /user specified IP address is supported on user defined networks only/);
+  // Isolation: the default bridge cannot reach appnet's containers' addresses through their bridge.
+  const inUse = await d.berth(['network', 'rm', 'appnet']);
+  assert.equal(inUse.code, 1);
+  assert.match(inUse.stderr, /has active endpoints/);
+  await ok(['rm', '-f', 'srv']);
+  assert.equal((await ok(['network', 'prune', '-f'])).trim(), 'Deleted Networks:\nappnet');
+  assert.equal((await d.berth(['network', 'inspect', 'appnet'])).code, 1);
+});
+
+test('bad input: overlapping and invalid subnets, reserved names, unknown drivers; nothing left behind', async () => {
+  await ok(['network', 'create', '--subnet', userSubnet, 'first']);
+  const cases: [string[], RegExp][] = [
+    [['--subnet', userSubnet, 'second'], /Pool overlaps with other one on this address space/],
+    [['--subnet', '10.1.2.3/33', 'bad1'], /invalid subnet 10\.1\.2\.3\/33/],
+    [['--subnet', `${base}7.5/24`, 'bad2'], /invalid subnet/],
+    [['--subnet', 'nonsense', 'bad3'], /invalid subnet nonsense/],
+    [['--driver', 'overlay', 'bad4'], /plugin "overlay" not found/],
+    [['--gateway', '10.0.0.1', 'bad5'], /every ip-range or gateway must have a corresponding subnet/],
+    [['first'], /network with name first already exists/],
+    [['bridge'], /bridge is a pre-defined network and cannot be created/],
+    [['-o', 'bogus=1', 'bad6'], /network option bogus is not supported/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await d.berth(['network', 'create', ...args]);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, re, `${args.join(' ')}: ${r.stderr}`);
+  }
+  assert.deepEqual((await ok(['network', 'ls', '--format', '{{.Name}}', '--filter', 'type=custom'])).trim(), 'first');
+  const pre = await d.berth(['network', 'rm', 'bridge']);
+  assert.match(pre.stderr, /bridge is a pre-defined network and cannot be removed/);
+  await ok(['network', 'rm', 'first']);
+  const gone = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout;
+  assert.ok(!gone.includes(userSubnet.replace(/0\/24$/, '1/24')), 'the network\'s bridge is gone');
+});
+
+test('the docker CLI and docker-py create, list, use and remove networks', async () => {
+  const id = (await dok(['network', 'create', '--subnet', userSubnet, 'dknet'])).trim();
+  assert.match(await dok(['network', 'ls']), /dknet\s+bridge\s+local/);
+  await dok(['run', '-d', '--name', 'dk1', '--network', 'dknet', 'busybox', 'sleep', '600']);
+  const ip = (await dok(['inspect', '-f', '{{.NetworkSettings.Networks.dknet.IPAddress}}', 'dk1'])).trim();
+  assert.ok(ip.startsWith(userSubnet.replace(/0\/24$/, '')));
+  assert.equal(await dok(['run', '--rm', '--network', 'dknet', 'busybox', 'sh', '-c', `ping -c1 -W2 ${ip} >/dev/null && echo reach`]), 'reach\n');
+  await dok(['rm', '-f', 'dk1']);
+  await dok(['network', 'rm', id]);
+  const script = `
+import docker, json
+c = docker.from_env()
+n = c.networks.create("pynet", driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=${JSON.stringify(userSubnet)})]), labels={"k": "v"})
+got = c.networks.get("pynet").attrs
+names = sorted(x.name for x in c.networks.list())
+bridge = c.networks.get("bridge").attrs
+out = c.containers.run("busybox", ["sh", "-c", "ip -4 -o addr show eth0"], network="pynet", remove=True).decode()
+n.remove()
+print(json.dumps({"subnet": got["IPAM"]["Config"][0]["Subnet"], "labels": got["Labels"], "names": names, "gw": bridge["IPAM"]["Config"][0]["Gateway"], "out": out}))
+`;
+  const r = spawnSync('/usr/bin/python3', ['-c', script], { env: { ...process.env, DOCKER_HOST: d.host }, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { subnet: string; labels: Record<string, string>; names: string[]; gw: string; out: string };
+  assert.equal(res.subnet, userSubnet);
+  assert.deepEqual(res.labels, { k: 'v' });
+  assert.deepEqual(res.names, ['bridge', 'host', 'none', 'pynet']);
+  assert.equal(res.gw, d.bip.split('/')[0]);
+  assert.match(res.out, new RegExp(`inet ${userSubnet.replace(/0\/24$/, '').replace(/\./g, '\\.')}\\d+/24`));
+});
