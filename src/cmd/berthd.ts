@@ -16,7 +16,7 @@ import { Daemon, type NetworkSettings } from '../daemon/daemon.ts';
 import { DEFAULT_POOLS } from '../network/service.ts';
 import { networkRoutes } from '../daemon/server/routers/networks/routes.ts';
 import { Router } from '../daemon/server/router.ts';
-import { ApiServer } from '../daemon/server/server.ts';
+import { ApiServer, answers } from '../daemon/server/server.ts';
 import { DEFAULT_GROUP, parseEndpoints } from '../daemon/server/endpoints.ts';
 import { checkTraversable, loadRemap } from '../daemon/usernsremap.ts';
 import { lockDataRoot } from '../daemon/rootlock.ts';
@@ -309,6 +309,8 @@ async function main(): Promise<void> {
   }
   mkdirSync(execRoot, { recursive: true, mode: 0o700 });
   for (const ep of listen.endpoints) if (ep.kind === 'unix') mkdirSync(dirname(ep.path), { recursive: true });
+  // Checked before anything is set up (bridges, firewall rules), not only when listening.
+  for (const ep of listen.endpoints) if (ep.kind === 'unix' && (await answers(ep.path))) fail(`another daemon is listening on ${ep.path}`);
   try {
     await lockDataRoot(dataRoot);
   } catch (e) {

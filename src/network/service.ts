@@ -364,7 +364,7 @@ export class NetworkService {
     return {
       IPAMConfig: opts.ip ? { IPv4Address: opts.ip } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
       MacAddress: mac, DriverOpts: null, GwPriority: 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
-      IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: opts.dnsNames?.length ? opts.dnsNames : null,
+      IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
       HostVeth: hostVeth,
     };
   }

@@ -114,14 +114,15 @@ export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<s
     if (Object.keys(endpoints ?? {}).length) throw invalidParameter('conflicting options: container type network can\'t be used with other networks');
     return out;
   }
+  // The docker CLI keys its endpoint by the mode it was given: "default" is the bridge.
   const lookup = (name: string) => {
     try {
-      return d.networks.get(name);
+      return d.networks.get(name === 'default' ? 'bridge' : name);
     } catch {
       throw invalidParameter(`network ${name} not found`);
     }
   };
-  const primary = lookup(mode === 'default' ? 'bridge' : mode);
+  const primary = lookup(mode);
   const entries = Object.entries(endpoints ?? {});
   const userDefined = (n: { Name: string }) => !['bridge', 'host', 'none'].includes(n.Name);
   if ((primary.Name === 'host' || primary.Name === 'none') && entries.some(([n]) => lookup(n).Id !== primary.Id)) {

@@ -176,7 +176,8 @@ export class ApiServer {
   }
 }
 
-function answers(path: string): Promise<boolean> {
+/** True when something answers on the Unix socket: a live daemon's. */
+export function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
