@@ -214,7 +214,7 @@ export interface ContainerSummary {
   ImageID: string;
   Command: string;
   Created: number;
-  Ports: unknown[];
+  Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
   Labels: Record<string, string>;
   State: string;
   Status: string;

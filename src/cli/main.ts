@@ -18,6 +18,7 @@ import {
   startCommand, stopCommand, restartCommand, killCommand, rmCommand, waitCommand, start, stop, restart, kill, rm, wait,
 } from './commands/container/lifecycle.ts';
 import { psCommand, ps } from './commands/container/ps.ts';
+import { portCommand, port } from './commands/container/port.ts';
 import { logsCommand, logs } from './commands/container/logs.ts';
 import { attachCommand, attach, execCommand, exec } from './commands/container/interactive.ts';
 import {
@@ -80,6 +81,7 @@ const containerSubs: AnyCommand[] = [
   cmd({ ...killCommand }, H(kill)),
   cmd({ ...logsCommand }, H(logs)),
   cmd({ ...psCommand }, H(ps)),
+  cmd(portCommand, H(port)),
   cmd({ ...restartCommand }, H(restart)),
   cmd({ ...rmCommand }, H(rm)),
   cmd({ ...runCommand }, H(run)),
@@ -138,6 +140,7 @@ export const root = defineCommand({
     topLevel(sub(containerSubs, 'create'), 'create'),
     topLevel(sub(containerSubs, 'diff'), 'diff'),
     topLevel(sub(containerSubs, 'export'), 'export'),
+    topLevel(sub(containerSubs, 'port'), 'port'),
     cmd(inspectCommand, H(inspect)),
     topLevel(sub(containerSubs, 'kill'), 'kill'),
     topLevel(sub(containerSubs, 'logs'), 'logs'),

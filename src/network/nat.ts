@@ -1,7 +1,8 @@
 /**
  * Firewall rules through iptables, in chains of Berth's own: BERTH-POSTROUTING (nat) masquerades
  * what leaves a network's subnet for elsewhere, BERTH-FORWARD (filter) lets a bridge's traffic
- * through (an --internal network's only within itself). Every rule carries a comment naming its
+ * through (an --internal network's only within itself), BERTH-DNAT (nat) holds published ports
+ * (ports.ts). Every rule carries a comment naming its
  * bridge (`berth:<bridge>`), so a network's rules are found and removed by that, and stale ones
  * are cleared at start, without touching anyone else's.
  */
@@ -20,9 +21,34 @@ async function ensureRule(table: string, chain: string, rule: string[], insert =
   await iptables(['-t', table, insert ? '-I' : '-A', chain, ...(insert ? ['1'] : []), ...rule]);
 }
 
-async function ensureChain(table: string, chain: string, from: string): Promise<void> {
+async function ensureChain(table: string, chain: string, from: string, match: string[] = []): Promise<void> {
   await iptables(['-t', table, '-N', chain]).catch(() => {}); // exists already
-  await ensureRule(table, from, ['-j', chain], true);
+  await ensureRule(table, from, [...match, '-j', chain], true);
+}
+
+/** The rules of a chain, as `iptables -S` prints them (`-A CHAIN ...`). */
+export async function listRules(table: string, chain: string): Promise<string[]> {
+  const out = await iptables(['-t', table, '-S', chain]).catch(() => '');
+  return out.split('\n').filter((l) => l.startsWith(`-A ${chain} `));
+}
+
+/** Adds or deletes rules in one iptables-restore run: all of them, or none. */
+export function iptablesRestore(rules: { table: 'nat' | 'filter'; rule: string; op: '-A' | '-D' }[]): Promise<void> {
+  const text = (['nat', 'filter'] as const).map((t) => {
+    const mine = rules.filter((r) => r.table === t);
+    return mine.length ? `*${t}\n${mine.map((r) => `${r.op} ${r.rule}`).join('\n')}\nCOMMIT\n` : '';
+  }).join('');
+  return new Promise((resolve, reject) => {
+    const p = execFile('iptables-restore', ['-w', '--noflush'], (err, _out, stderr) => (err ? reject(new EngineError('System', `iptables-restore: ${String(stderr).trim() || err.message}`)) : resolve()));
+    p.stdin?.on('error', () => {});
+    p.stdin?.end(text);
+  });
+}
+
+/** The chain published ports' DNAT rules go in, reached for local destinations (loopback too). */
+export async function ensurePortChains(): Promise<void> {
+  await ensureChain('nat', 'BERTH-DNAT', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL']);
+  await ensureChain('nat', 'BERTH-DNAT', 'OUTPUT', ['-m', 'addrtype', '--dst-type', 'LOCAL']);
 }
 
 export async function enableForwarding(): Promise<void> {
@@ -40,6 +66,9 @@ export async function addNetworkRules(bridge: string, subnet: string, opts: { in
     return;
   }
   if (opts.masquerade) await ensureRule('nat', 'BERTH-POSTROUTING', ['-s', subnet, '!', '-o', bridge, ...tag, '-j', 'MASQUERADE']);
+  // Published ports reached on 127.0.0.1 arrive from loopback: the container answers the gateway.
+  await ensureRule('nat', 'BERTH-POSTROUTING', ['-s', '127.0.0.0/8', '-o', bridge, ...tag, '-j', 'MASQUERADE']);
+  await writeFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1');
   await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, ...tag, '-j', 'ACCEPT']);
   await ensureRule('filter', 'BERTH-FORWARD', ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...tag, '-j', 'ACCEPT']);
 }
@@ -49,7 +78,7 @@ export async function removeNetworkRules(bridge: string): Promise<void> {
   for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD']] as const) {
     const rules = await iptables(['-t', table, '-S', chain]).catch(() => '');
     for (const line of rules.split('\n')) {
-      if (!line.startsWith(`-A ${chain} `) || !line.includes(`berth:${bridge}`)) continue;
+      if (!line.startsWith(`-A ${chain} `) || !(line.includes(`"berth:${bridge}"`) || line.includes(`berth:${bridge} `))) continue;
       const args = line.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
       await iptables(['-t', table, '-D', ...args]).catch(() => {});
     }

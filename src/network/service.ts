@@ -22,7 +22,8 @@ import { log } from '../lib/log.ts';
 import { formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, type Cidr } from './cidr.ts';
 import { AddressPool, macFor } from './ipam.ts';
 import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir } from './netlink.ts';
-import { addNetworkRules, enableForwarding, removeNetworkRules } from './nat.ts';
+import { addNetworkRules, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
+import { PortMapper, type PortRequest, type PublishedPort } from './ports.ts';
 import { NetworkDns } from './dns.ts';
 
 export interface IpamConfig {
@@ -106,9 +107,11 @@ export class NetworkService {
   private readonly nets = new Map<string, Live>();
   private readonly dir: string;
   readonly netnsDir: string;
+  private readonly ports: PortMapper;
 
   constructor(cfg: NetworkConfig) {
     this.cfg = cfg;
+    this.ports = new PortMapper(cfg.iptables);
     this.dir = join(cfg.dataRoot, 'network');
     this.netnsDir = join(cfg.execRoot, 'netns');
   }
@@ -148,7 +151,10 @@ export class NetworkService {
       await this.save(bridge.rec);
     }
     await prepareNetnsDir(this.netnsDir);
-    if (this.cfg.iptables) await enableForwarding().catch((e: unknown) => log.warn('cannot enable IP forwarding', { error: e }));
+    if (this.cfg.iptables) {
+      await enableForwarding().catch((e: unknown) => log.warn('cannot enable IP forwarding', { error: e }));
+      await ensurePortChains();
+    }
     for (const live of this.nets.values()) if (live.rec.Driver === 'bridge') await this.up(live);
   }
 
@@ -383,9 +389,38 @@ export class NetworkService {
     if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress });
   }
 
-  /** Stops the DNS servers (daemon shutdown). */
+  /** Publishes a container's ports on the network its endpoint `ep` is on. */
+  async publish(containerId: string, ep: EndpointRecord, reqs: PortRequest[]): Promise<PublishedPort[]> {
+    const live = this.nets.get(ep.NetworkID);
+    if (!live?.bridge) throw invalidParameter('ports can be published only from a bridge network');
+    return this.ports.publish(containerId, live.bridge, ep.IPAddress, reqs);
+  }
+
+  async unpublish(containerId: string): Promise<void> {
+    await this.ports.unpublish(containerId);
+  }
+
+  /**
+   * At start: running containers' ports held and their rules in place again (`published`, by
+   * container: its endpoint and ports); rules of containers not running removed.
+   */
+  async restorePorts(published: { id: string; ep: EndpointRecord; ports: PublishedPort[] }[]): Promise<void> {
+    for (const live of this.nets.values()) {
+      if (!live.bridge) continue;
+      const mine = published.filter((p) => p.ep.NetworkID === live.rec.Id);
+      const present = await this.ports.tagged(live.bridge);
+      await this.ports.sweep(live.bridge, new Set(mine.map((p) => p.id.slice(0, 12))));
+      for (const p of mine) {
+        await this.ports.restore(p.id, live.bridge, p.ep.IPAddress, p.ports, new Set([...present].includes(p.id.slice(0, 12)) ? [p.id] : []))
+          .catch((e: unknown) => log.warn('restoring published ports', { id: p.id, error: e }));
+      }
+    }
+  }
+
+  /** Stops the DNS servers and port proxies (daemon shutdown). */
   close(): void {
     for (const l of this.nets.values()) l.dns?.close();
+    this.ports.close();
   }
 
   /** At start, after reserve(): sandboxes and veths that no running container owns. */

@@ -9,6 +9,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
+import { createServer } from 'node:net';
 import { TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
@@ -220,4 +221,113 @@ print(json.dumps({"subnet": got["IPAM"]["Config"][0]["Subnet"], "labels": got["L
   assert.deepEqual(res.names, ['bridge', 'host', 'none', 'pynet']);
   assert.equal(res.gw, d.bip.split('/')[0]);
   assert.match(res.out, new RegExp(`inet ${userSubnet.replace(/0\/24$/, '').replace(/\./g, '\\.')}\\d+/24`));
+});
+
+/** Host ports for this run: a block of 20 from a random base, so parallel runs do not collide. */
+const portBase = 20000 + Math.floor(Math.random() * 2000) * 20;
+
+function portRules(): string[] {
+  const nat = spawnSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8' }).stdout ?? '';
+  const filter = spawnSync('iptables', ['-S'], { encoding: 'utf8' }).stdout ?? '';
+  return `${nat}\n${filter}`.split('\n').filter((l) => l.includes(`berth-port:${d.bridge}:`));
+}
+
+function listening(port: number): boolean {
+  return (spawnSync('ss', ['-Htln', `sport = :${port}`], { encoding: 'utf8' }).stdout ?? '').trim() !== '';
+}
+
+test('published ports: -p on 127.0.0.1 answers the host, port and ps show it, stop frees it, a restart keeps it', async () => {
+  const p = portBase;
+  await ok(['run', '-d', '--name', 'web', '-p', `127.0.0.1:${p}:80`, '-p', `${p + 1}:81/udp`, 'busybox', 'sh', '-c', 'mkdir /h && echo published > /h/index.html && httpd -f -p 80 -h /h']);
+  await waitFor(async () => (await httpGet(`http://127.0.0.1:${p}/`).catch(() => '')) === 'published\n');
+  assert.equal(await ok(['port', 'web']), `80/tcp -> 127.0.0.1:${p}\n81/udp -> 0.0.0.0:${p + 1}\n`);
+  assert.equal(await ok(['port', 'web', '80']), `127.0.0.1:${p}\n`);
+  const none = await d.berth(['port', 'web', '90']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /No public port '90' published for web/);
+  assert.equal((await ok(['ps', '--format', '{{.Ports}}', '--filter', 'name=web'])).trim(), `127.0.0.1:${p}->80/tcp, 0.0.0.0:${p + 1}->81/udp`);
+  assert.equal((await ok(['ps', '-q', '--filter', 'publish=80/tcp'])).trim().length, 12);
+  assert.equal((await ok(['ps', '-q', '--filter', 'publish=8080'])).trim(), '');
+  // The docker CLI reads the same.
+  assert.equal(await dok(['port', 'web', '80/tcp']), `127.0.0.1:${p}\n`);
+  const ports = JSON.parse(await dok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web'])) as Record<string, unknown>;
+  assert.deepEqual(ports, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(p) }], '81/udp': [{ HostIp: '0.0.0.0', HostPort: String(p + 1) }] });
+  assert.equal(portRules().length, 6, 'DNAT, hairpin and forward rules for each port');
+  // Another container asking for the same port is refused, and keeps nothing.
+  const clash = await dok(['create', '--name', 'clash', '-p', `127.0.0.1:${p}:80`, 'busybox', 'true']).then(() => d.docker(['start', 'clash']));
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, new RegExp(`Bind for 127\\.0\\.0\\.1:${p} failed: port is already allocated`));
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}}', 'clash'])).trim(), 'created');
+  // berthd restarts: the container keeps serving on its port.
+  await d.stopDaemon();
+  assert.equal(await httpGet(`http://127.0.0.1:${p}/`), 'published\n', 'served by the kernel while berthd is down');
+  await d.startDaemon();
+  assert.equal(await httpGet(`http://127.0.0.1:${p}/`), 'published\n');
+  assert.ok(listening(p), 'the port is held again');
+  assert.equal(portRules().length, 6, 'rules neither lost nor doubled');
+  // Stopped: rules gone and the port free for the next container at once.
+  await ok(['stop', '-t', '0', 'web']);
+  assert.deepEqual(portRules(), []);
+  assert.ok(!listening(p));
+  assert.deepEqual(JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web'])), {});
+  await ok(['start', 'clash']);
+  await ok(['rm', '-f', 'web', 'clash']);
+  assert.deepEqual(portRules(), []);
+});
+
+test('-P publishes every exposed port on ephemeral host ports; a port held by another program fails the start cleanly', async () => {
+  await ok(['run', '-d', '--name', 'all', '-P', '--expose', '80', '--expose', '7000-7001/udp', 'busybox', 'sleep', '600']);
+  const ports = JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'all'])) as Record<string, { HostIp: string; HostPort: string }[]>;
+  assert.deepEqual(Object.keys(ports).sort(), ['7000/udp', '7001/udp', '80/tcp']);
+  const [lo, hi] = (spawnSync('cat', ['/proc/sys/net/ipv4/ip_local_port_range'], { encoding: 'utf8' }).stdout).trim().split(/\s+/).map(Number);
+  const hostPorts = Object.values(ports).map((b) => Number(b[0].HostPort));
+  assert.ok(hostPorts.every((n) => n >= lo && n <= hi), `${hostPorts} in ${lo}-${hi}`);
+  assert.equal(new Set(hostPorts).size, 3);
+  // Exposed without -P: listed, not published.
+  await ok(['run', '-d', '--name', 'exp', '--expose', '9000', 'busybox', 'sleep', '600']);
+  assert.equal((await ok(['ps', '--format', '{{.Ports}}', '--filter', 'name=exp'])).trim(), '9000/tcp');
+  assert.deepEqual(JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'exp'])), { '9000/tcp': null });
+  // A port another program holds: docker's "address already in use", nothing left behind.
+  const holder = createServer().listen(portBase + 5, '127.0.0.1');
+  await new Promise((r) => holder.once('listening', r));
+  try {
+    const r = await d.berth(['run', '-d', '--name', 'busy', '-p', `127.0.0.1:${portBase + 5}:80`, 'busybox', 'sleep', '600']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, new RegExp(`failed to bind host port for 127\\.0\\.0\\.1:${portBase + 5}:[0-9.]+:80/tcp: address already in use`));
+    assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.NetworkSettings.IPAddress}}', 'busy'])).trim(), 'created');
+    const allId = (await ok(['inspect', '-f', '{{.Id}}', 'all'])).slice(0, 12);
+    assert.deepEqual(portRules().filter((l) => !l.includes(allId)), []);
+  } finally {
+    holder.close();
+  }
+  assert.equal(vethsOn(d.bridge).length, 2, 'the failed start left no veth');
+});
+
+test('bad port specs are refused with docker\'s messages, before anything is made', async () => {
+  const cases: [string[], RegExp][] = [
+    [['-p', '65536:80'], /invalid hostPort: 65536/],
+    [['-p', '80:65536'], /invalid containerPort: 65536/],
+    [['-p', '80/bogus'], /invalid proto: bogus/],
+    [['-p', '8000-8002:80-81'], /invalid ranges specified for container and host Ports: 80-81 and 8000-8002/],
+    [['-p', '999.1.1.1:80:80'], /invalid IP address: 999\.1\.1\.1/],
+    [['--expose', 'x'], /invalid range format for --expose: x/],
+  ];
+  const before = (await ok(['ps', '-aq'])).trim();
+  for (const [args, msg] of cases) {
+    const r = await d.berth(['run', '--rm', ...args, 'busybox', 'true']);
+    assert.equal(r.code, 125, args.join(' '));
+    assert.match(r.stderr, msg);
+  }
+  // Through the API (docker-py), the daemon checks the same.
+  const py = spawnSync('python3', ['-c', `
+import docker, sys
+c = docker.DockerClient(base_url='${d.host}')
+try:
+    c.containers.create('busybox', 'true', ports={'80/tcp': ('127.0.0.1', 70000)})
+except docker.errors.APIError as e:
+    print(e.explanation)
+`], { encoding: 'utf8' });
+  assert.match(py.stdout, /invalid port specification: "70000"/, py.stderr);
+  assert.equal((await ok(['ps', '-aq'])).trim(), before);
+  assert.deepEqual(portRules(), []);
 });

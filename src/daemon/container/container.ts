@@ -8,6 +8,7 @@
 import type { ContainerConfig, ContainerState, HostConfig } from '../../api/types.ts';
 import { conflict } from '../../errdefs/index.ts';
 import type { EndpointRecord } from '../../network/service.ts';
+import type { PublishedPort } from '../../network/ports.ts';
 import type { MountPointRecord } from './mountspec.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -45,6 +46,8 @@ export interface ContainerRecord {
   Networks?: Record<string, EndpointRecord>;
   /** Its network namespace's file while it runs with networks of its own. */
   SandboxKey?: string;
+  /** The ports published while it runs (absent when it is not running). */
+  PublishedPorts?: PublishedPort[];
 }
 
 export function newState(): ContainerState {

@@ -16,6 +16,7 @@ import { Container, newState, type ContainerRecord } from './container.ts';
 import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
 import { checkNamespaceDonors } from './namespaces.ts';
+import { checkPortBindings } from './ports.ts';
 import { planNetworks, type EndpointAsk } from './network.ts';
 import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
@@ -36,6 +37,8 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     userns: d.rt.idmap !== undefined,
     ...(d.rt.initPath ? { initPath: d.rt.initPath } : {}),
   }, warnings, req);
+  const portWarning = checkPortBindings(hostConfig);
+  if (portWarning) warnings.push(portWarning);
   const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress);
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
@@ -48,6 +51,8 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     const image = d.images.images.get(found.rec.id);
     if (!image) throw notFound(`No such image: ${user.Image}`);
     const config = mergeImageConfig(user, image.config);
+    // A published port is an exposed one (the docker CLI says so itself; API clients may not).
+    for (const key of Object.keys(hostConfig.PortBindings ?? {})) (config.ExposedPorts ??= {})[key.includes('/') ? key : `${key}/tcp`] ??= {};
     const points = planMounts(d, hostConfig, config);
     const { path, args } = entrypointAndArgs(config);
     const id = newContainerId(d);

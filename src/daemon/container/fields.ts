@@ -19,7 +19,6 @@ const applied: FieldPolicy = { applied: true };
 const refused = (what: string): FieldPolicy => ({ refused: what });
 const noop = (why: string): FieldPolicy => ({ noop: why });
 
-const PORTS = 'published ports (the networking issue)';
 const DEVICES = 'device requests (GPUs)';
 const HEALTH = 'health checks (a later issue)';
 
@@ -55,7 +54,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.ContainerIDFile': noop('the client writes the file; dockerd only records the name'),
   'HostConfig.LogConfig': applied,
   'HostConfig.NetworkMode': applied, // bridge, a user-defined network, none, host, container:NAME
-  'HostConfig.PortBindings': refused(PORTS),
+  'HostConfig.PortBindings': applied,
   'HostConfig.RestartPolicy': applied,
   'HostConfig.AutoRemove': applied,
   'HostConfig.VolumeDriver': applied, // local only: any other driver is refused by name
@@ -76,7 +75,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.OomScoreAdj': applied,
   'HostConfig.PidMode': applied,
   'HostConfig.Privileged': applied,
-  'HostConfig.PublishAllPorts': refused(PORTS),
+  'HostConfig.PublishAllPorts': applied,
   'HostConfig.ReadonlyRootfs': applied,
   'HostConfig.SecurityOpt': applied,
   'HostConfig.StorageOpt': refused('storage options (overlay2 supports them only over xfs with pquota)'),

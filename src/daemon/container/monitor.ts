@@ -39,11 +39,13 @@ export async function recordExit(d: ContainerDeps, c: Container, exit: ExitInfo 
   const dir = c.shimDir;
   c.shimDir = undefined;
   const wasRemoving = c.state.Status === 'removing';
+  // Released before anyone waiting for the exit hears of it: `stop` then `run -p` on the
+  // same port must find it free.
+  await d.volumes.deactivate(c.id).catch((e: unknown) => log.warn('unmounting volumes', { id: c.id, error: e }));
+  await disconnectNetworks(d, c.rec);
   c.setStopped(exit);
   if (wasRemoving) c.rec.State.Status = 'removing';
   else if (restartWanted(c)) c.setRestarting();
-  await d.volumes.deactivate(c.id).catch((e: unknown) => log.warn('unmounting volumes', { id: c.id, error: e }));
-  await disconnectNetworks(d, c.rec);
   const saved = await d.store.save(c).then(() => true, (e: unknown) => {
     log.warn('saving container state', { id: c.id, error: e });
     return false;

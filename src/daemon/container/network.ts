@@ -11,6 +11,7 @@ import { log } from '../../lib/log.ts';
 import type { EndpointRecord } from '../../network/service.ts';
 import type { ContainerRecord } from './container.ts';
 import type { ContainerDeps } from './deps.ts';
+import { portRequests } from './ports.ts';
 
 /** True for modes with networks of their own (bridge and user-defined). */
 export function ownsNetworks(rec: ContainerRecord): boolean {
@@ -45,8 +46,12 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord): P
       rec.Networks![name] = { ...ep, IPAMConfig: asked.IPAMConfig };
     }
     await writeOwnAddress(rec);
+    // Ports are published from the first network's endpoint, as docker does.
+    const reqs = portRequests(rec);
+    rec.PublishedPorts = reqs.length ? await d.networks.publish(rec.ID, joined[0], reqs) : [];
     rec.SandboxKey = path;
   } catch (e) {
+    await d.networks.unpublish(rec.ID).catch(() => {});
     await d.networks.deleteSandbox(rec.ID, joined).catch(() => {});
     clearEndpoints(rec);
     throw e;
@@ -58,6 +63,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord): P
 export async function disconnectNetworks(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
   if (!ownsNetworks(rec)) return;
   const eps = Object.values(rec.Networks ?? {}).filter((e) => e.EndpointID);
+  await d.networks.unpublish(rec.ID).catch((e: unknown) => log.warn('removing published ports', { id: rec.ID, error: e }));
   await d.networks.deleteSandbox(rec.ID, eps).catch((e: unknown) => log.warn('removing a network sandbox', { id: rec.ID, error: e }));
   clearEndpoints(rec);
 }
@@ -65,6 +71,7 @@ export async function disconnectNetworks(d: ContainerDeps, rec: ContainerRecord)
 /** What a stopped container shows: the networks it is on, no address (docker). */
 export function clearEndpoints(rec: ContainerRecord): void {
   delete rec.SandboxKey;
+  delete rec.PublishedPorts;
   for (const [name, ep] of Object.entries(rec.Networks ?? {})) {
     rec.Networks![name] = { ...ep, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ep.IPAMConfig ? ep.MacAddress : '', DNSNames: null, HostVeth: undefined };
   }

@@ -32,6 +32,8 @@ export async function restoreContainers(d: ContainerDeps): Promise<void> {
     clearEndpoints(c.rec);
     await d.store.save(c).catch(() => {});
   }
+  await d.networks.restorePorts(running.filter((c) => c.rec.PublishedPorts?.length).map((c) => ({ id: c.id, ep: Object.values(c.rec.Networks ?? {})[0], ports: c.rec.PublishedPorts! })))
+    .catch((e: unknown) => log.warn('restoring published ports', { error: e }));
   await d.networks.sweep(new Set(running.map((c) => c.id)), new Set(running.flatMap((c) => Object.values(c.rec.Networks ?? {}).map((ep) => ep.HostVeth ?? ''))))
     .catch((e: unknown) => log.warn('removing stale network sandboxes', { error: e }));
 }

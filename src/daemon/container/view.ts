@@ -8,6 +8,7 @@ import { invalidParameter } from '../../errdefs/index.ts';
 import { humanDuration } from '../../lib/units.ts';
 import type { Container, ContainerRecord } from './container.ts';
 import type { EndpointRecord } from '../../network/service.ts';
+import { portList, portMap } from './ports.ts';
 
 export interface ListOptions {
   all: boolean;
@@ -63,6 +64,21 @@ function matchLabel(labels: Record<string, string>, f: string): boolean {
   return i < 0 ? f in labels : labels[f.slice(0, i)] === f.slice(i + 1);
 }
 
+/** Filter values as a set of "port/proto" keys; ranges expanded. */
+function portFilter(values: string[] | undefined): Set<string> | undefined {
+  if (!values?.length) return undefined;
+  const out = new Set<string>();
+  for (const v of values) {
+    const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(v);
+    if (!m) throw invalidParameter(`invalid port specification: "${v}"`);
+    const lo = Number(m[1]);
+    const hi = m[2] ? Number(m[2]) : lo;
+    if (hi < lo || hi > 65535 || hi - lo > 65535) throw invalidParameter(`invalid port specification: "${v}"`);
+    for (let p = lo; p <= hi; p++) out.add(`${p}/${m[3] ?? 'tcp'}`);
+  }
+  return out;
+}
+
 export function listContainers(all: Container[], opts: ListOptions, images: ImageNames): ContainerSummary[] {
   const f = opts.filters;
   validateFilters(f);
@@ -86,6 +102,8 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     const id = images.resolve(a);
     return id ? images.descendants(id) : new Set<string>();
   });
+  const publish = portFilter(f.get('publish'));
+  const expose = portFilter(f.get('expose'));
   list = list.filter((c) => {
     if (!explicitAll && !c.running && !c.state.Restarting) return false;
     if (status?.length && !status.includes(c.status)) return false;
@@ -98,6 +116,11 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     const exited = f.get('exited');
     if (exited?.length && (c.status !== 'exited' || !exited.some((e) => Number(e) === c.state.ExitCode))) return false;
     if (ancestors && !ancestors.some((set) => set.has(c.rec.Image))) return false;
+    // publish and expose match container ports ("80", "80/udp", "8000-8010/tcp"), as moby's list does.
+    if (publish && !Object.keys(c.rec.HostConfig.PortBindings ?? {}).some((k) => publish.has(k.includes('/') ? k : `${k}/tcp`))) return false;
+    if (expose && !Object.keys(c.rec.Config.ExposedPorts ?? {}).some((k) => expose.has(k))) return false;
+    const nets = f.get('network');
+    if (nets?.length && !nets.some((n) => Object.entries(c.rec.Networks ?? {}).some(([name, ep]) => name === n || ep.NetworkID === n || (n.length >= 12 && ep.NetworkID.startsWith(n))))) return false;
     // docker's volume filter: a volume's name, or any mount's destination.
     const vols = f.get('volume');
     if (vols?.length && !vols.some((v) => Object.values(c.rec.MountPoints ?? {}).some((m) => m.Name === v || m.Destination === v))) return false;
@@ -114,7 +137,7 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
       ImageID: c.rec.Image,
       Command: commandString(c),
       Created: Math.floor(Date.parse(c.rec.Created) / 1000),
-      Ports: [],
+      Ports: portList(c.rec, c.state.Running ? c.rec.PublishedPorts : undefined),
       Labels: c.rec.Config.Labels,
       State: c.status,
       Status: statusString(c, now),
@@ -174,7 +197,7 @@ function networkSettingsView(c: Container): Record<string, unknown> {
     Bridge: '',
     SandboxID: running ? r.ID : '',
     SandboxKey: running ? (r.SandboxKey ?? '') : '',
-    Ports: {},
+    Ports: portMap(r, c.state.Running ? r.PublishedPorts : undefined),
     HairpinMode: false,
     LinkLocalIPv6Address: '',
     LinkLocalIPv6PrefixLen: 0,

@@ -9,6 +9,7 @@ import { parseSignal } from '../../../lib/signal.ts';
 import { defineFlags, type FlagValues } from '../../flags/spec.ts';
 import { StatusError } from '../../context.ts';
 import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags } from './mountopts.ts';
+import { parseExpose, parsePublish, type PortBindings } from './portspec.ts';
 
 function memBytes(v: string): number {
   return ramInBytes(v);
@@ -116,6 +117,8 @@ export const containerFlags = defineFlags({
   env: { short: 'e', long: 'env', kind: 'stringArray', help: 'Set environment variables', parse: envValue },
   envFile: { long: 'env-file', kind: 'stringArray', help: 'Read in a file of environment variables' },
   expose: { long: 'expose', kind: 'stringArray', help: 'Expose a port or a range of ports' },
+  publish: { short: 'p', long: 'publish', kind: 'stringArray', help: "Publish a container's port(s) to the host", typeName: 'list' },
+  publishAll: { short: 'P', long: 'publish-all', kind: 'bool', help: 'Publish all exposed ports to random ports' },
   groupAdd: { long: 'group-add', kind: 'stringArray', help: 'Add additional groups to join' },
   hostname: { short: 'h', long: 'hostname', kind: 'string', help: 'Container host name' },
   init: { long: 'init', kind: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
@@ -281,7 +284,13 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
   }
   const tmpfs = parseTmpfsFlags(f.tmpfs);
   const exposed: Record<string, Record<string, never>> = {};
-  for (const p of f.expose) exposed[p.includes('/') ? p : `${p}/tcp`] = {};
+  const portBindings: PortBindings = {};
+  try {
+    for (const p of f.expose) parseExpose(p, exposed);
+    for (const p of f.publish) parsePublish(p, portBindings, exposed);
+  } catch (e) {
+    throw new StatusError(125, (e as Error).message);
+  }
   const hostConfig: Partial<HostConfig> = {
     AutoRemove: false,
     Privileged: f.privileged,
@@ -329,6 +338,8 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     Binds: vols.binds.length ? vols.binds : null,
     VolumesFrom: f.volumesFrom.length ? f.volumesFrom : null,
     VolumeDriver: f.volumeDriver ?? '',
+    PortBindings: portBindings,
+    PublishAllPorts: f.publishAll,
     ...(f.mount.length ? { Mounts: f.mount } : {}),
     ...(tmpfs ? { Tmpfs: tmpfs } : {}),
   };

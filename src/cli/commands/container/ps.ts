@@ -3,6 +3,7 @@ import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { ago, ellipsis, renderRows, renderTable, shortId, structRow, humanSize, validateFormat } from '../../format.ts';
 import type { ContainerSummary } from '../../../api/types.ts';
+import { displayPorts } from './portspec.ts';
 
 const psFlags = defineFlags({
   all: { short: 'a', long: 'all', kind: 'bool', help: 'Show all containers (default shows just running)' },
@@ -57,7 +58,7 @@ export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unkno
     Command: JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command),
     CreatedAt: goTime(c.Created),
     RunningFor: ago(c.Created),
-    Ports: '',
+    Ports: displayPorts(c.Ports ?? []),
     State: c.State,
     Status: c.Status,
     // docker's ContainerContext.Size: the writable layer, and the virtual size when known.

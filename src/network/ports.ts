@@ -1,0 +1,299 @@
+/**
+ * Published ports (libnetwork's portmapper and portallocator). Each binding is served by the
+ * kernel: a DNAT rule in BERTH-DNAT (reached from PREROUTING and OUTPUT for local addresses,
+ * loopback included, as the bridge routes 127/8 with route_localnet), an ACCEPT in
+ * BERTH-FORWARD and a hairpin masquerade, all tagged `berth-port:<bridge>:<container>`. berthd
+ * also holds the host port itself (a listening TCP socket, a bound UDP one): that reserves it
+ * against other programs, tells "address already in use" at start rather than later, and
+ * serves as a userland proxy wherever NAT does not apply (the daemon started with
+ * `iptables: false`). docker-proxy proxies every loopback connection in userland; here the
+ * kernel does, which is why loopback throughput is the kernel's.
+ */
+import { createServer, connect, type Server } from 'node:net';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { conflict, EngineError } from '../errdefs/index.ts';
+import { log } from '../lib/log.ts';
+import { iptablesRestore, listRules } from './nat.ts';
+
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+/** One binding asked for: a container port to a host address and port (0, or a range, to pick). */
+export interface PortRequest {
+  proto: 'tcp' | 'udp';
+  containerPort: number;
+  hostIp: string;
+  hostPortLow: number;
+  hostPortHigh: number;
+}
+
+/** A binding as made: what `NetworkSettings.Ports` shows. */
+export interface PublishedPort {
+  proto: 'tcp' | 'udp';
+  containerPort: number;
+  hostIp: string;
+  hostPort: number;
+}
+
+interface Held {
+  port: PublishedPort;
+  close: () => void;
+}
+
+const TAG = 'berth-port';
+
+export class PortMapper {
+  private readonly iptables: boolean;
+  /** "proto/port" → the holders of that host port, by host address. */
+  private readonly taken = new Map<string, Map<string, string>>();
+  private readonly held = new Map<string, Held[]>();
+  private readonly rules = new Map<string, { bridge: string; lines: string[] }>();
+  private nextEphemeral = 0;
+
+  constructor(iptables: boolean) {
+    this.iptables = iptables;
+  }
+
+  /**
+   * Publishes `reqs` for the container at `containerIp` on `bridge`; all or nothing. Ports
+   * asked for by number are checked against other containers first ("port is already
+   * allocated"), then bound.
+   */
+  async publish(cid: string, bridge: string, containerIp: string, reqs: PortRequest[]): Promise<PublishedPort[]> {
+    const done: Held[] = [];
+    try {
+      for (const r of reqs) done.push(await this.hold(cid, containerIp, r));
+      if (this.iptables && done.length) {
+        const lines = ruleLines(bridge, cid, containerIp, done.map((h) => h.port));
+        await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
+        this.rules.set(cid, { bridge, lines: lines.map((l) => `${l.table} ${l.rule}`) });
+      }
+    } catch (e) {
+      for (const h of done) this.free(cid, h);
+      throw e;
+    }
+    this.held.set(cid, done);
+    return done.map((h) => h.port);
+  }
+
+  /**
+   * After a daemon restart: the container's ports held again and its rules made where they
+   * are missing (`present` are the containers whose rules are in place).
+   */
+  async restore(cid: string, bridge: string, containerIp: string, ports: PublishedPort[], present: Set<string>): Promise<void> {
+    const done: Held[] = [];
+    for (const p of ports) {
+      try {
+        done.push(await this.hold(cid, containerIp, { proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPortLow: p.hostPort, hostPortHigh: p.hostPort }));
+      } catch (e) {
+        log.warn('cannot hold a published port again', { id: cid, port: p.hostPort, error: e });
+      }
+    }
+    this.held.set(cid, done);
+    if (!this.iptables || !ports.length) return;
+    const lines = ruleLines(bridge, cid, containerIp, ports);
+    this.rules.set(cid, { bridge, lines: lines.map((l) => `${l.table} ${l.rule}`) });
+    if (!present.has(cid)) await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
+  }
+
+  /** The container's ports given back and its rules removed (exit, failed start). */
+  async unpublish(cid: string): Promise<void> {
+    for (const h of this.held.get(cid) ?? []) this.free(cid, h);
+    this.held.delete(cid);
+    const r = this.rules.get(cid);
+    this.rules.delete(cid);
+    if (!r) return;
+    const lines = r.lines.map((l) => ({ table: l.slice(0, l.indexOf(' ')) as 'nat' | 'filter', rule: l.slice(l.indexOf(' ') + 1), op: '-D' as const }));
+    // Deleting exactly what was added is one process; a rule someone removed makes it fail,
+    // and then each rule of the container's is found by its tag.
+    await iptablesRestore(lines).catch(() => removeTagged(`${TAG}:${r.bridge}:${cid.slice(0, 12)}`));
+  }
+
+  /** The containers (short IDs) whose rules are on `bridge` now. */
+  async tagged(bridge: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (!this.iptables) return out;
+    for (const line of await listRules('nat', 'BERTH-DNAT')) {
+      const m = new RegExp(`${TAG}:${bridge.replace(/[.]/g, '\\.')}:([0-9a-f]{12})`).exec(line);
+      if (m) out.add(m[1]);
+    }
+    return out;
+  }
+
+  /** At start: rules on `bridge` for containers not running (`keep`, short IDs) removed. */
+  async sweep(bridge: string, keep: Set<string>): Promise<void> {
+    if (!this.iptables) return;
+    for (const short of await this.tagged(bridge)) if (!keep.has(short)) await removeTagged(`${TAG}:${bridge}:${short}`);
+  }
+
+  /** Every proxy closed (daemon shutdown); the kernel's rules stay for the running containers. */
+  close(): void {
+    for (const hs of this.held.values()) for (const h of hs) h.close();
+    this.held.clear();
+  }
+
+  private async hold(cid: string, containerIp: string, r: PortRequest): Promise<Held> {
+    const key = `${r.proto}/`;
+    const label = (port: number | string) => `${r.hostIp}:${port}`;
+    if (r.hostPortLow === 0) {
+      const [low, high] = ephemeralRange();
+      const span = high - low + 1;
+      for (let i = 0; i < span; i++) {
+        const port = low + ((this.nextEphemeral + i) % span);
+        if (this.conflicting(key + port, r.hostIp)) continue;
+        const h = await this.bind(cid, containerIp, { ...r, hostPortLow: port }, port).catch(() => undefined);
+        if (h) {
+          this.nextEphemeral = (port - low + 1) % span;
+          return h;
+        }
+      }
+      throw new EngineError('System', `no free host port for ${r.containerPort}/${r.proto}: the range ${low}-${high} is used up`);
+    }
+    let last: unknown;
+    for (let port = r.hostPortLow; port <= r.hostPortHigh; port++) {
+      if (this.conflicting(key + port, r.hostIp)) {
+        last = conflict(`Bind for ${label(port)} failed: port is already allocated`);
+        continue;
+      }
+      try {
+        return await this.bind(cid, containerIp, r, port);
+      } catch (e) {
+        last = e;
+      }
+    }
+    if (r.hostPortLow !== r.hostPortHigh && last instanceof EngineError && /already allocated/.test(last.message)) {
+      throw conflict(`Bind for ${label(`${r.hostPortLow}-${r.hostPortHigh}`)} failed: port is already allocated`);
+    }
+    throw last;
+  }
+
+  /** Another container holds the port on the same address, or on every address. */
+  private conflicting(key: string, hostIp: string): boolean {
+    const owners = this.taken.get(key);
+    if (!owners) return false;
+    return hostIp === '0.0.0.0' ? owners.size > 0 : owners.has(hostIp) || owners.has('0.0.0.0');
+  }
+
+  private async bind(cid: string, containerIp: string, r: PortRequest, port: number): Promise<Held> {
+    const published: PublishedPort = { proto: r.proto, containerPort: r.containerPort, hostIp: r.hostIp, hostPort: port };
+    const close = r.proto === 'tcp' ? await tcpProxy(r.hostIp, port, containerIp, r.containerPort) : await udpProxy(r.hostIp, port, containerIp, r.containerPort);
+    const key = `${r.proto}/${port}`;
+    if (!this.taken.has(key)) this.taken.set(key, new Map());
+    this.taken.get(key)!.set(r.hostIp, cid);
+    return { port: published, close };
+  }
+
+  private free(cid: string, h: Held): void {
+    h.close();
+    const key = `${h.port.proto}/${h.port.hostPort}`;
+    const owners = this.taken.get(key);
+    if (owners?.get(h.port.hostIp) === cid) owners.delete(h.port.hostIp);
+    if (owners && owners.size === 0) this.taken.delete(key);
+  }
+}
+
+/** The kernel's ephemeral range, where docker picks ports for -P and -p without a host port. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (a > 0 && b >= a) return [a, b];
+  } catch {
+    // not Linux's /proc: docker's defaults
+  }
+  return [32768, 60999];
+}
+
+function bindError(hostIp: string, port: number, containerIp: string, containerPort: number, proto: string, e: NodeJS.ErrnoException): EngineError {
+  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : e.code === 'EACCES' ? 'permission denied' : e.message;
+  return new EngineError('System', `failed to bind host port for ${hostIp}:${port}:${containerIp}:${containerPort}/${proto}: ${why}`);
+}
+
+/** The host port, listening; a connection that reaches it (no NAT) is relayed to the container. */
+function tcpProxy(hostIp: string, port: number, containerIp: string, containerPort: number): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const server: Server = createServer({ pauseOnConnect: true }, (client) => {
+      const upstream = connect({ host: containerIp, port: containerPort }, () => client.resume());
+      client.pipe(upstream).pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end);
+      upstream.on('error', end);
+    });
+    server.once('error', (e: NodeJS.ErrnoException) => reject(bindError(hostIp, port, containerIp, containerPort, 'tcp', e)));
+    server.listen({ host: hostIp, port, exclusive: true }, () => {
+      server.removeAllListeners('error');
+      server.on('error', () => {});
+      server.unref();
+      resolve(() => server.close());
+    });
+  });
+}
+
+/** The host port, bound; datagrams that reach it (no NAT) are relayed, replies sent back. */
+function udpProxy(hostIp: string, port: number, containerIp: string, containerPort: number): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const sock: UdpSocket = createSocket({ type: 'udp4', reuseAddr: false });
+    const peers = new Map<string, { s: UdpSocket; timer: NodeJS.Timeout }>();
+    sock.on('message', (msg, from) => {
+      const id = `${from.address}:${from.port}`;
+      let peer = peers.get(id);
+      if (!peer) {
+        const s = createSocket('udp4');
+        s.on('message', (reply) => sock.send(reply, from.port, from.address));
+        s.on('error', () => {});
+        peer = { s, timer: setTimeout(() => {}, 0) };
+        peers.set(id, peer);
+      }
+      clearTimeout(peer.timer);
+      const p = peer;
+      // docker-proxy's UDP connection timeout.
+      p.timer = setTimeout(() => {
+        p.s.close();
+        peers.delete(id);
+      }, 90_000);
+      p.timer.unref();
+      p.s.send(msg, containerPort, containerIp);
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => reject(bindError(hostIp, port, containerIp, containerPort, 'udp', e)));
+    sock.bind({ address: hostIp, port, exclusive: true }, () => {
+      sock.removeAllListeners('error');
+      sock.on('error', () => {});
+      sock.unref();
+      resolve(() => {
+        for (const p of peers.values()) {
+          clearTimeout(p.timer);
+          p.s.close();
+        }
+        sock.close();
+      });
+    });
+  });
+}
+
+/** The rules that serve a container's ports, in iptables-restore's terms. */
+function ruleLines(bridge: string, cid: string, containerIp: string, ports: PublishedPort[]): { table: 'nat' | 'filter'; rule: string }[] {
+  const tag = `-m comment --comment ${TAG}:${bridge}:${cid.slice(0, 12)}`;
+  const out: { table: 'nat' | 'filter'; rule: string }[] = [];
+  for (const p of ports) {
+    const dst = p.hostIp === '0.0.0.0' ? '' : `-d ${p.hostIp}/32 `;
+    out.push({ table: 'nat', rule: `BERTH-DNAT ${dst}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} ${tag} -j DNAT --to-destination ${containerIp}:${p.containerPort}` });
+    out.push({ table: 'nat', rule: `BERTH-POSTROUTING -s ${containerIp}/32 -d ${containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${tag} -j MASQUERADE` });
+    out.push({ table: 'filter', rule: `BERTH-FORWARD -d ${containerIp}/32 ! -i ${bridge} -o ${bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${tag} -j ACCEPT` });
+  }
+  return out;
+}
+
+async function removeTagged(tag: string): Promise<void> {
+  const del: { table: 'nat' | 'filter'; rule: string; op: '-D' }[] = [];
+  for (const [table, chain] of [['nat', 'BERTH-DNAT'], ['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD']] as const) {
+    for (const line of await listRules(table, chain)) {
+      if (line.includes(`${tag} `) || line.endsWith(tag) || line.includes(`"${tag}"`)) del.push({ table, rule: line.slice(3), op: '-D' });
+    }
+  }
+  if (del.length) await iptablesRestore(del).catch((e: unknown) => log.warn('removing port rules', { tag, error: e }));
+}
