@@ -41,6 +41,7 @@ import {
 import {
   networkCreateCommand, networkInspectCommand, networkLsCommand, networkPruneCommand, networkRmCommand, networkCreate, networkInspect, networkLs, networkPrune, networkRm,
 } from './commands/network/network.ts';
+import { networkConnectCommand, networkConnect, networkDisconnectCommand, networkDisconnect } from './commands/network/connect.ts';
 
 type Handler = (ctx: CliContext, p: Parsed) => Promise<number>;
 
@@ -167,7 +168,7 @@ export const root = defineCommand({
     {
       name: 'network', usage: 'COMMAND', short: 'Manage networks', group: 'management',
       subcommands: [
-        cmd(networkCreateCommand, H(networkCreate)), cmd(networkInspectCommand, H(networkInspect)), cmd(networkLsCommand, H(networkLs)),
+        cmd(networkConnectCommand, H(networkConnect)), cmd(networkCreateCommand, H(networkCreate)), cmd(networkDisconnectCommand, H(networkDisconnect)), cmd(networkInspectCommand, H(networkInspect)), cmd(networkLsCommand, H(networkLs)),
         cmd(networkPruneCommand, H(networkPrune)), cmd(networkRmCommand, H(networkRm)),
       ],
     },

@@ -186,6 +186,14 @@ export class Client {
     return this.t.json('GET', `/networks/${encodeURIComponent(ref)}`);
   }
 
+  networkConnect(ref: string, body: { Container: string; EndpointConfig: Record<string, unknown> }): Promise<void> {
+    return this.t.call('POST', `/networks/${encodeURIComponent(ref)}/connect`, { body });
+  }
+
+  networkDisconnect(ref: string, body: { Container: string; Force: boolean }): Promise<void> {
+    return this.t.call('POST', `/networks/${encodeURIComponent(ref)}/disconnect`, { body });
+  }
+
   networkRemove(ref: string): Promise<void> {
     return this.t.call('DELETE', `/networks/${encodeURIComponent(ref)}`);
   }

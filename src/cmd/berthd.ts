@@ -67,18 +67,23 @@ Usage:  berthd [OPTIONS]
 A self-sufficient runtime for containers, compatible with the Docker Engine API ${API_VERSION}.
 
 Options:
+  -b, --bridge string             Attach containers to a network bridge (default "berth0", made if missing)
+      --bip string                Specify default-bridge IPv4 network (e.g. 172.17.0.1/16)
       --cgroup-parent string      Set parent cgroup for all containers (default "/berth")
       --config-file string        Daemon configuration file (default "${DEFAULT_CONFIG}")
       --data-root string          Root directory of persistent Berth state (default "/var/lib/berth")
   -D, --debug                     Enable debug mode
+      --default-address-pool pool-options   Default address pools for node specific local networks (base=A.B.C.D/N,size=M)
       --default-runtime string    Default OCI runtime for containers (crun or runc) (default "crun")
       --exec-root string          Root directory for execution state files (default "/run/berth")
       --insecure-registry list    Enable insecure registry communication (127.0.0.0/8 always is)
+      --iptables                  Enable addition of iptables rules (default true; --iptables=false leaves the firewall alone)
   -h, --help                      Print usage
   -G, --group string              Group for the unix socket (default "berth")
   -H, --host list                 Daemon socket(s) to listen on: unix:///path or tcp://HOST:PORT (default unix:///run/berth/berth.sock)
   -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
+      --mtu int                   Set the containers network MTU (default 1500)
   -p, --pidfile string            Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list      Preferred registry mirror for docker.io
       --seccomp-profile string    Path to the default seccomp profile, or "unconfined" (default: docker's, built in)
@@ -187,8 +192,12 @@ function checkPidfile(pidfile: string): void {
 
 async function main(): Promise<void> {
   let args;
+  // Go's flag package takes --bool=false; parseArgs does not: given as --no-bool.
+  const argv = process.argv.slice(2).map((a) => (/^--[a-z-]+=(false|true)$/.test(a) ? (a.endsWith('=false') ? `--no-${a.slice(2, a.indexOf('='))}` : a.slice(0, a.indexOf('='))) : a));
   try {
     args = parseArgs({
+      args: argv,
+      allowNegative: true,
       options: {
         'config-file': { type: 'string' },
         'data-root': { type: 'string' },
@@ -213,6 +222,7 @@ async function main(): Promise<void> {
         tlskey: { type: 'string' },
         bridge: { type: 'string', short: 'b' },
         bip: { type: 'string' },
+        'default-address-pool': { type: 'string', multiple: true },
         mtu: { type: 'string' },
         iptables: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -417,12 +427,18 @@ main().catch((e: unknown) => {
  * missing; dockerd wants an existing one), `bip` its address, `default-address-pools` where
  * networks get subnets, `mtu`, and `iptables: false` to leave the firewall alone.
  */
-function networkSettings(args: { bridge?: string; bip?: string; mtu?: string; iptables?: boolean }, file: FileConfig, configFile: string): NetworkSettings {
+function networkSettings(args: { bridge?: string; bip?: string; mtu?: string; iptables?: boolean; 'default-address-pool'?: string[] }, file: FileConfig, configFile: string): NetworkSettings {
   const bridge = args.bridge ?? file.bridge ?? 'berth0';
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(bridge)) fail(`bridge: invalid interface name ${JSON.stringify(bridge)} (at most 15 characters)`);
   const bip = args.bip ?? file.bip;
   if (bip !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(bip)) fail(`bip: invalid address ${JSON.stringify(bip)} (want A.B.C.D/N)`);
-  const pools = file['default-address-pools'] ?? DEFAULT_POOLS;
+  // dockerd's --default-address-pool base=A.B.C.D/N,size=M (repeatable) replaces the file's.
+  const flagPools = args['default-address-pool']?.map((v) => {
+    const kv = Object.fromEntries(v.split(',').map((p) => p.split('=') as [string, string]));
+    if (!kv.base || !/^\d+$/.test(kv.size ?? '') || Object.keys(kv).some((k) => k !== 'base' && k !== 'size')) fail(`--default-address-pool: invalid value ${JSON.stringify(v)} (want base=A.B.C.D/N,size=M)`);
+    return { base: kv.base, size: Number(kv.size) };
+  });
+  const pools = flagPools ?? file['default-address-pools'] ?? DEFAULT_POOLS;
   if (!Array.isArray(pools) || pools.some((p) => typeof p?.base !== 'string' || typeof p?.size !== 'number')) fail(`default-address-pools in ${configFile}: want [{"base":"A.B.C.D/N","size":N}, …]`);
   const mtu = Number(args.mtu ?? file.mtu ?? 1500);
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) fail(`mtu: invalid value ${JSON.stringify(args.mtu ?? file.mtu)}`);

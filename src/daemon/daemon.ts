@@ -324,6 +324,8 @@ export class Daemon implements SystemBackend {
         ...(body.IPAM ? { IPAM: { ...(body.IPAM.Driver ? { Driver: body.IPAM.Driver } : {}), Config: (body.IPAM.Config ?? []).map((c) => ({ ...(c.Subnet ? { Subnet: c.Subnet } : {}), ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}) })) } } : {}),
       }),
       remove: (ref) => ns.remove(ref, inUse(ns.get(ref))),
+      connect: (net, container, ep) => this.containers.connectNetwork(container, net, ep),
+      disconnect: (net, container, force) => this.containers.disconnectNetwork(container, net, force),
       prune: async (filters) => {
         for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new EngineError('InvalidParameter', `invalid filter '${k}'`);
         const until = filters.get('until')?.map(parseUntil);

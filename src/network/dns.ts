@@ -1,8 +1,9 @@
 /**
  * The embedded DNS server of user-defined networks (docker's 127.0.0.11): one UDP socket per
  * network on its gateway address, port 53. It answers A queries for the names of the containers
- * on that network (container name, short ID, network aliases — compose's service names are
- * aliases), so containers on other networks cannot resolve them, and forwards every other query
+ * on the asking container's user-defined networks (container name, short ID, network aliases —
+ * compose's service names are aliases), so containers on other networks cannot resolve them;
+ * a container on several networks may ask any of their servers. It forwards every other query
  * to the host's resolvers, relaying their answer as it is. Containers on such a network get
  * its gateway as their nameserver.
  */
@@ -15,7 +16,8 @@ const TYPE_AAAA = 28;
 const CLASS_IN = 1;
 const TTL = 600;
 
-export type Lookup = (name: string) => string[];
+/** The addresses of `name` for the container at `from` (on any of its networks with DNS). */
+export type Lookup = (name: string, from: string) => string[];
 
 interface Question {
   name: string;
@@ -106,13 +108,13 @@ export class NetworkDns {
     const q = parseQuestion(msg);
     if (!q || q.cls !== CLASS_IN) return;
     const name = q.name.replace(/\.$/, '');
-    const ips = this.lookup(name);
+    const ips = this.lookup(name, address);
     if (ips.length) {
       // A container's name: its addresses for A, an empty answer for AAAA and the rest.
       this.sock.send(answer(msg, q, q.type === TYPE_A ? ips : [], false), port, address);
       return;
     }
-    if (!name.includes('.') && q.type !== TYPE_AAAA) {
+    if (!name.includes('.')) {
       // A single label that is no container here: nothing upstream knows it either.
       this.sock.send(answer(msg, q, [], true), port, address);
       return;

@@ -6,6 +6,7 @@
  * `ip -batch` run, so an endpoint costs three processes.
  */
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { EngineError } from '../errdefs/index.ts';
 
@@ -35,7 +36,11 @@ export async function linkExists(name: string): Promise<boolean> {
 /** The bridge with its gateway address, up; made if missing (an existing one is kept). */
 export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
   if (!(await linkExists(name))) {
-    await run('ip', ['-batch', '-'], `link add name ${name} mtu ${mtu} type bridge\n`);
+    // A fixed address of its own: a bridge otherwise takes its ports' lowest, so it changes as
+    // veths come and go, and containers keep sending to the gateway's old one until their
+    // ARP entries expire (seconds of lost DNS answers and connections).
+    const mac = ['02', ...randomBytes(5).toString('hex').match(/../g)!].join(':');
+    await run('ip', ['-batch', '-'], `link add name ${name} mtu ${mtu} address ${mac} type bridge\n`);
   }
   const addrs = await run('ip', ['-o', '-4', 'addr', 'show', 'dev', name]);
   const lines = [`link set ${name} up`];

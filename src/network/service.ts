@@ -69,6 +69,8 @@ export interface EndpointRecord {
   DNSNames: string[] | null;
   /** The host end of the veth (not shown). */
   HostVeth?: string;
+  /** The container end's name, eth0 and on (not shown). */
+  IfName?: string;
 }
 
 export interface NetworkConfig {
@@ -99,7 +101,7 @@ interface Live {
   bridge?: string;
   dns?: NetworkDns;
   /** Names of the endpoints on it, by endpoint ID (what its DNS server answers). */
-  names: Map<string, { names: string[]; ip: string }>;
+  names: Map<string, { names: string[]; ip: string; container: string }>;
 }
 
 export class NetworkService {
@@ -186,19 +188,29 @@ export class NetworkService {
       await addNetworkRules(live.bridge, formatCidr(subnet), { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' });
     }
     // User-defined networks resolve their containers' names (the default bridge does not, as in docker).
-    if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name) => this.resolveName(live, name));
+    if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name, from) => this.resolveName(live, name, from));
   }
 
-  private resolveName(live: Live, name: string): string[] {
+  /** `name` as the container at `from` (an address on `live`) sees it: on its networks with DNS. */
+  private resolveName(live: Live, name: string, from: string): string[] {
+    const asker = [...live.names.values()].find((e) => e.ip === from)?.container;
     const out: string[] = [];
-    for (const e of live.names.values()) if (e.names.some((n) => n.toLowerCase() === name)) out.push(e.ip);
+    for (const l of this.nets.values()) {
+      if (!l.dns) continue;
+      const entries = [...l.names.values()];
+      if (l !== live && !entries.some((e) => e.container === asker)) continue;
+      for (const e of entries) if (e.names.some((n) => n.toLowerCase() === name)) out.push(e.ip);
+    }
     return out;
   }
 
-  /** The nameserver a container whose first network is `ref` uses: its DNS server, if it has one. */
-  nameserverFor(ref: string): string | undefined {
-    const live = this.find(ref);
-    return live?.dns ? live.rec.IPAM.Config[0]?.Gateway : undefined;
+  /** The nameserver of a container on networks `refs`: the first one's DNS server that has one. */
+  nameserverFor(refs: string[]): string | undefined {
+    for (const ref of refs) {
+      const live = this.find(ref);
+      if (live?.dns) return live.rec.IPAM.Config[0]?.Gateway;
+    }
+    return undefined;
   }
 
   private mtuOf(live: Live): number {
@@ -349,7 +361,7 @@ export class NetworkService {
   }
 
   /** An endpoint on `net` in the container's sandbox: address, veth, routes. */
-  async join(containerId: string, ref: string, opts: { ip?: string; aliases?: string[]; mac?: string; ifIndex: number; links?: string[]; dnsNames?: string[] }): Promise<EndpointRecord> {
+  async join(containerId: string, ref: string, opts: { ip?: string; aliases?: string[]; mac?: string; ifName: string; gateway: boolean; links?: string[]; dnsNames?: string[] }): Promise<EndpointRecord> {
     const live = this.find(ref);
     if (!live) throw notFound(`network ${ref} not found`);
     if (!live.pool || !live.bridge) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
@@ -359,20 +371,26 @@ export class NetworkService {
     const mac = opts.mac || macFor(ip);
     try {
       await addEndpoint({
-        hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: `eth${opts.ifIndex}`, mac,
-        cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.ifIndex === 0 && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
+        hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
+        cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
       });
     } catch (e) {
       live.pool.release(ip);
       throw e;
     }
-    live.names.set(endpointId, { names: opts.dnsNames ?? [], ip });
+    live.names.set(endpointId, { names: opts.dnsNames ?? [], ip, container: containerId });
     return {
       IPAMConfig: opts.ip ? { IPv4Address: opts.ip } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
       MacAddress: mac, DriverOpts: null, GwPriority: 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
       IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
-      HostVeth: hostVeth,
+      HostVeth: hostVeth, IfName: opts.ifName,
     };
+  }
+
+  /** A running container's endpoint gone (disconnect): its veth removed, its address given back. */
+  async leave(ep: EndpointRecord): Promise<void> {
+    if (ep.HostVeth) await deleteLink(ep.HostVeth);
+    this.release(ep);
   }
 
   /** Gives an endpoint's address back to its network's pool. */
@@ -383,10 +401,10 @@ export class NetworkService {
   }
 
   /** At start: the addresses of running containers' endpoints are taken. */
-  reserve(ep: EndpointRecord): void {
+  reserve(containerId: string, ep: EndpointRecord): void {
     const live = this.nets.get(ep.NetworkID);
     if (live?.pool && ep.IPAddress) live.pool.reserve(ep.IPAddress);
-    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress });
+    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress, container: containerId });
   }
 
   /** Publishes a container's ports on the network its endpoint `ep` is on. */

@@ -223,7 +223,7 @@ test('dockerode: the JSON body sent with an attach request is not the container\
 test('fields Berth cannot apply are refused by name at create, through the docker CLI and the API; nothing is created', async () => {
   const before = (await ok(['ps', '-aq'])).trim();
   const cases: [string[], RegExp][] = [
-    [['-p', '8080:80'], /HostConfig.PortBindings is not supported by Berth yet/],
+    [['-p', '8080:80/sctp'], /sctp ports are not supported by Berth yet/],
     [['--network', 'nosuchnet'], /network nosuchnet not found/],
     [['--network', 'container:other'], /No such container: other/],
     [['--ipc', 'container:other'], /No such container: other/],

@@ -331,3 +331,55 @@ except docker.errors.APIError as e:
   assert.equal((await ok(['ps', '-aq'])).trim(), before);
   assert.deepEqual(portRules(), []);
 });
+
+test('user networks resolve names and aliases; connect and disconnect while running and while stopped (docker CLI, docker-py)', async () => {
+  await dok(['network', 'create', 'dnsnet']);
+  await dok(['run', '-d', '--name', 'srv', '--network', 'dnsnet', '--network-alias', 'api', 'busybox', 'sh', '-c', 'mkdir /h && echo from-srv > /h/index.html && httpd -f -p 80 -h /h']);
+  await dok(['run', '-d', '--name', 'cli', '--network', 'dnsnet', 'busybox', 'sleep', '600']);
+  const srvIp = (await dok(['inspect', '-f', '{{.NetworkSettings.Networks.dnsnet.IPAddress}}', 'srv'])).trim();
+  // Only names on the network are asked for: nothing goes to the host's resolvers.
+  await waitFor(async () => (await d.docker(['exec', 'cli', 'wget', '-qO-', 'http://srv/'])).stdout === 'from-srv\n');
+  assert.equal(await dok(['exec', 'cli', 'wget', '-qO-', 'http://api/']), 'from-srv\n');
+  assert.match(await dok(['exec', 'cli', 'nslookup', 'srv']), new RegExp(`Address: ${srvIp.replace(/\./g, '\\.')}`));
+  // A running container on the default bridge joins dnsnet: a second interface, its names resolve.
+  await dok(['run', '-d', '--name', 'lone', 'busybox', 'sleep', '600']);
+  await dok(['network', 'connect', '--alias', 'extra', 'dnsnet', 'lone']);
+  const links = await dok(['exec', 'lone', 'ls', '/sys/class/net']);
+  assert.deepEqual(links.split('\n').filter(Boolean).sort(), ['eth0', 'eth1', 'lo']);
+  assert.equal(await dok(['exec', 'lone', 'wget', '-qO-', 'http://api/']), 'from-srv\n');
+  assert.equal(await dok(['exec', 'cli', 'sh', '-c', 'ping -c1 -W2 lone >/dev/null && ping -c1 -W2 extra >/dev/null && echo both']), 'both\n');
+  const nets = JSON.parse(await dok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'lone'])) as Record<string, { Aliases: string[] | null; IPAddress: string }>;
+  assert.deepEqual(Object.keys(nets), ['bridge', 'dnsnet']);
+  assert.deepEqual(nets.dnsnet.Aliases, ['extra']);
+  const twice = await d.docker(['network', 'connect', 'dnsnet', 'lone']);
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /endpoint with name lone already exists in network dnsnet/);
+  const toHost = await d.docker(['network', 'connect', 'host', 'lone']);
+  assert.match(toHost.stderr, /container cannot be disconnected from host network or connected to host network/);
+  // Disconnected: the interface and the address are gone, the network no longer lists it.
+  await dok(['network', 'disconnect', 'dnsnet', 'lone']);
+  assert.deepEqual((await dok(['exec', 'lone', 'ls', '/sys/class/net'])).split('\n').filter(Boolean).sort(), ['eth0', 'lo']);
+  const inspect = JSON.parse(await dok(['network', 'inspect', 'dnsnet'])) as { Containers: Record<string, { Name: string }> }[];
+  assert.deepEqual(Object.values(inspect[0].Containers).map((c) => c.Name).sort(), ['cli', 'srv']);
+  const notOn = await d.docker(['network', 'disconnect', 'dnsnet', 'lone']);
+  assert.equal(notOn.code, 1);
+  assert.match(notOn.stderr, /is not connected to network dnsnet/);
+  assert.equal(vethsOn(d.bridge).length, 1, 'lone\'s own veth on the default bridge only');
+  // A stopped container: connected now, joined at its next start (docker-py this time).
+  await dok(['create', '--name', 'later', 'busybox', 'sleep', '600']);
+  const py = spawnSync('python3', ['-c', `
+import docker
+c = docker.DockerClient(base_url='${d.host}')
+c.networks.get('dnsnet').connect('later', aliases=['late'])
+c.containers.get('later').start()
+c.containers.get('later').reload()
+print(sorted(c.containers.get('later').attrs['NetworkSettings']['Networks']))
+`], { encoding: 'utf8' });
+  assert.equal(py.stdout.trim(), "['bridge', 'dnsnet']", py.stderr);
+  assert.equal(await dok(['exec', 'cli', 'sh', '-c', 'ping -c1 -W2 late >/dev/null && echo late-ok']), 'late-ok\n');
+  await dok(['stop', '-t', '0', 'later']);
+  await dok(['network', 'disconnect', 'bridge', 'later']);
+  await dok(['start', 'later']);
+  assert.deepEqual((await dok(['exec', 'later', 'ls', '/sys/class/net'])).split('\n').filter(Boolean).sort(), ['eth0', 'lo']);
+  assert.match(await dok(['exec', 'later', 'ip', '-4', '-o', 'addr', 'show', 'eth0']), new RegExp(srvIp.split('.').slice(0, 3).join('\\.')));
+});

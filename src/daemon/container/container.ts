@@ -83,6 +83,8 @@ export class Container {
   removed = false;
   /** A pending restart-policy restart, and the current back-off. */
   restartTimer: NodeJS.Timeout | undefined;
+  /** A policy restart's start under way: stop and kill wait for it, then act on what it made. */
+  restartInFlight: Promise<void> | undefined;
   restartDelay = 50;
 
   constructor(rec: ContainerRecord) {

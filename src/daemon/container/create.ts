@@ -17,7 +17,7 @@ import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } f
 import { remapped, type ContainerDeps } from './deps.ts';
 import { checkNamespaceDonors } from './namespaces.ts';
 import { checkPortBindings } from './ports.ts';
-import { planNetworks, type EndpointAsk } from './network.ts';
+import { planNetworks, resolvConf, type EndpointAsk } from './network.ts';
 import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
 
@@ -172,28 +172,7 @@ async function writeEtcFiles(d: ContainerDeps, rec: ContainerRecord): Promise<vo
       ];
   const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`127.0.1.1\t${fqdn === host ? host : `${fqdn} ${host}`}`];
   await writeFile(rec.HostsPath, [...base, ...extra, ...self, ''].join('\n'));
-  let resolv: string;
-  try {
-    resolv = await readFile('/etc/resolv.conf', 'utf8');
-  } catch {
-    resolv = '';
-  }
-  // On a user-defined network the network's own DNS server answers, for container names too.
-  const first = Object.values(rec.Networks ?? {})[0];
-  const embedded = first?.NetworkID ? d.networks.nameserverFor(first.NetworkID) : undefined;
-  if (embedded && !(rec.HostConfig.Dns ?? []).length) {
-    resolv = [...resolv.split('\n').filter((l) => !/^\s*nameserver\s/.test(l) && l !== ''), `nameserver ${embedded}`, 'options ndots:0'].join('\n') + '\n';
-  }
-  const dns = rec.HostConfig.Dns ?? [];
-  const search = rec.HostConfig.DnsSearch ?? [];
-  const options = rec.HostConfig.DnsOptions ?? [];
-  if (dns.length || search.length || options.length) {
-    const lines = resolv.split('\n').filter((l) => !(dns.length && l.startsWith('nameserver')) && !(search.length && l.startsWith('search')) && !(options.length && l.startsWith('options')));
-    for (const s of dns) lines.push(`nameserver ${s}`);
-    if (search.length) lines.push(`search ${search.join(' ')}`);
-    if (options.length) lines.push(`options ${options.join(' ')}`);
-    resolv = lines.filter((l) => l !== '').join('\n') + '\n';
-  }
+  const resolv = await resolvConf(d, rec);
   await writeFile(rec.ResolvConfPath, resolv);
   const root = remapped(d, rec.HostConfig) ? d.rt.idmap!.root : undefined;
   if (root) for (const f of [rec.HostnamePath, rec.HostsPath, rec.ResolvConfPath]) await chown(f, root.uid, root.gid);

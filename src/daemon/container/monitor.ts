@@ -76,13 +76,16 @@ export function scheduleRestart(d: ContainerDeps, c: Container): void {
     c.restartTimer = undefined;
     if (c.removed || c.rec.HasBeenManuallyStopped || !c.state.Restarting) return;
     c.rec.RestartCount++;
-    d.ops.start(c.id).catch((e: unknown) => {
+    const inFlight = d.ops.start(c.id).catch((e: unknown) => {
       log.warn('restarting container failed', { id: c.id, error: e });
       if (restartWanted(c)) {
         c.setRestarting();
         scheduleRestart(d, c);
       }
+    }).finally(() => {
+      if (c.restartInFlight === inFlight) c.restartInFlight = undefined;
     });
+    c.restartInFlight = inFlight;
   }, c.restartDelay);
   c.restartTimer.unref();
 }

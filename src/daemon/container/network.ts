@@ -6,10 +6,10 @@
  * need none of it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { invalidParameter } from '../../errdefs/index.ts';
+import { forbidden, invalidParameter } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
-import type { EndpointRecord } from '../../network/service.ts';
-import type { ContainerRecord } from './container.ts';
+import type { EndpointRecord, NetworkRecord } from '../../network/service.ts';
+import type { Container, ContainerRecord } from './container.ts';
 import type { ContainerDeps } from './deps.ts';
 import { portRequests } from './ports.ts';
 
@@ -35,7 +35,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord): P
     let i = 0;
     for (const [name, asked] of Object.entries(requestedNetworks(d, rec))) {
       const ep = await d.networks.join(rec.ID, asked.NetworkID || name, {
-        ifIndex: i++,
+        ifName: `eth${i}`, gateway: i++ === 0,
         ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
         ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
         ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
@@ -46,6 +46,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord): P
       rec.Networks![name] = { ...ep, IPAMConfig: asked.IPAMConfig };
     }
     await writeOwnAddress(rec);
+    await refreshResolvConf(d, rec);
     // Ports are published from the first network's endpoint, as docker does.
     const reqs = portRequests(rec);
     rec.PublishedPorts = reqs.length ? await d.networks.publish(rec.ID, joined[0], reqs) : [];
@@ -73,7 +74,7 @@ export function clearEndpoints(rec: ContainerRecord): void {
   delete rec.SandboxKey;
   delete rec.PublishedPorts;
   for (const [name, ep] of Object.entries(rec.Networks ?? {})) {
-    rec.Networks![name] = { ...ep, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ep.IPAMConfig ? ep.MacAddress : '', DNSNames: null, HostVeth: undefined };
+    rec.Networks![name] = { ...ep, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ep.IPAMConfig ? ep.MacAddress : '', DNSNames: null, HostVeth: undefined, IfName: undefined };
   }
 }
 
@@ -110,6 +111,18 @@ export interface EndpointAsk {
   DriverOpts?: Record<string, string> | null;
 }
 
+/** The endpoint settings Berth applies on `net`; anything else refused. */
+function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
+  const userDefined = !['bridge', 'host', 'none'].includes(net.Name);
+  if (ask?.IPAMConfig?.IPv6Address || ask?.IPAMConfig?.LinkLocalIPs?.length) throw invalidParameter('IPv6 and link-local addresses are not supported by Berth yet');
+  if (ask?.DriverOpts && Object.keys(ask.DriverOpts).length) throw invalidParameter('endpoint driver options are not supported by Berth');
+  if (ask?.IPAMConfig?.IPv4Address && !userDefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
+  if (ask?.Aliases?.length && !userDefined) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
+  if (ask?.Links?.length) throw invalidParameter('links are not supported by Berth yet');
+  if (ask?.MacAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(ask.MacAddress)) throw invalidParameter(`${ask.MacAddress} is not a valid mac address`);
+  if (net.Driver !== 'bridge' && ask && (ask.IPAMConfig?.IPv4Address || ask.Aliases?.length || ask.MacAddress)) throw invalidParameter(`network ${net.Name} takes no endpoint settings`);
+}
+
 /**
  * The networks a new container will be on (HostConfig.NetworkMode, then NetworkingConfig's
  * endpoints), checked now: every network must exist and every setting be one Berth applies.
@@ -131,7 +144,6 @@ export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<s
   };
   const primary = lookup(mode);
   const entries = Object.entries(endpoints ?? {});
-  const userDefined = (n: { Name: string }) => !['bridge', 'host', 'none'].includes(n.Name);
   if ((primary.Name === 'host' || primary.Name === 'none') && entries.some(([n]) => lookup(n).Id !== primary.Id)) {
     throw invalidParameter(`container cannot be disconnected from host network or connected to host network`);
   }
@@ -140,13 +152,7 @@ export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<s
     const net = lookup(name);
     const prev = out[net.Name];
     const ask = asked ?? undefined;
-    if (ask?.IPAMConfig?.IPv6Address || ask?.IPAMConfig?.LinkLocalIPs?.length) throw invalidParameter('IPv6 and link-local addresses are not supported by Berth yet');
-    if (ask?.DriverOpts && Object.keys(ask.DriverOpts).length) throw invalidParameter('endpoint driver options are not supported by Berth');
-    if (ask?.IPAMConfig?.IPv4Address && !userDefined(net)) throw invalidParameter('user specified IP address is supported on user defined networks only');
-    if (ask?.Aliases?.length && !userDefined(net)) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
-    if (ask?.Links?.length) throw invalidParameter('links are not supported by Berth yet');
-    if (ask?.MacAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(ask.MacAddress)) throw invalidParameter(`${ask.MacAddress} is not a valid mac address`);
-    if (net.Driver !== 'bridge' && ask && (ask.IPAMConfig?.IPv4Address || ask.Aliases?.length || ask.MacAddress)) throw invalidParameter(`network ${net.Name} takes no endpoint settings`);
+    checkEndpoint(net, ask);
     out[net.Name] = prev && !ask ? prev : template(net.Id, ask);
   }
   // --mac-address (the container-wide field, API < 1.44) goes to the primary network.
@@ -156,4 +162,124 @@ export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<s
     out[primary.Name].MacAddress ||= macAddress;
   }
   return out;
+}
+
+/**
+ * `network connect`: a running container joins now (a new ethN, names in the network's DNS),
+ * a stopped one at its next start. Refused where its network mode owns no networks.
+ */
+export async function connectContainer(d: ContainerDeps, c: Container, ref: string, ask: EndpointAsk): Promise<void> {
+  await d.locks.with(c.id, async () => {
+    const rec = c.rec;
+    const net = d.networks.get(ref);
+    const mode = rec.HostConfig.NetworkMode;
+    if (net.Name === 'host' || mode === 'host') throw invalidParameter('container cannot be disconnected from host network or connected to host network');
+    if (net.Name === 'none' || mode === 'none') throw invalidParameter('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+    if (mode.startsWith('container:')) throw invalidParameter('container sharing network namespace with another container or host cannot be connected to any other network');
+    checkEndpoint(net, ask);
+    const nets = requestedNetworks(d, rec);
+    if (Object.values(nets).some((ep) => ep.NetworkID === net.Id)) throw forbidden(`endpoint with name ${c.name} already exists in network ${net.Name}`);
+    const asked = template(net.Id, ask);
+    if (!c.state.Running || !rec.SandboxKey) {
+      nets[net.Name] = asked;
+      await d.store.save(c);
+      return;
+    }
+    const used = new Set(Object.values(nets).map((ep) => ep.IfName));
+    let n = 0;
+    while (used.has(`eth${n}`)) n++;
+    const live = Object.values(nets).filter((ep) => ep.EndpointID);
+    const ep = await d.networks.join(rec.ID, net.Id, {
+      ifName: `eth${n}`, gateway: !live.some((e) => e.Gateway),
+      ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
+      ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
+      ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
+      dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],
+    });
+    nets[net.Name] = { ...ep, IPAMConfig: asked.IPAMConfig };
+    try {
+      await refreshResolvConf(d, rec);
+      await d.store.save(c);
+    } catch (e) {
+      await d.networks.leave(ep).catch(() => {});
+      delete nets[net.Name];
+      throw e;
+    }
+  });
+}
+
+/** `network disconnect`: the endpoint gone now if it runs; the network off its list either way. */
+export async function disconnectContainer(d: ContainerDeps, c: Container, ref: string, force: boolean): Promise<void> {
+  await d.locks.with(c.id, async () => {
+    const rec = c.rec;
+    let net: NetworkRecord | undefined;
+    try {
+      net = d.networks.get(ref);
+    } catch (e) {
+      // --force takes a network that no longer exists off the container's list.
+      if (!force) throw e;
+    }
+    const mode = rec.HostConfig.NetworkMode;
+    if (net?.Name === 'host' || mode === 'host') throw invalidParameter('container cannot be disconnected from host network or connected to host network');
+    const nets = requestedNetworks(d, rec);
+    const name = Object.keys(nets).find((n) => (net ? nets[n].NetworkID === net.Id : n === ref || nets[n].NetworkID.startsWith(ref)));
+    if (!name) {
+      throw forbidden(c.state.Running ? `container ${c.id} is not connected to network ${net?.Name ?? ref}` : `container ${c.id} is not connected to the network ${net?.Name ?? ref}`);
+    }
+    const ep = nets[name];
+    if (ep.EndpointID) {
+      // Ports are published from the first network's endpoint: they go with it.
+      if (ep === Object.values(nets).find((e) => e.EndpointID) && rec.PublishedPorts?.length) {
+        await d.networks.unpublish(rec.ID);
+        rec.PublishedPorts = [];
+      }
+      await d.networks.leave(ep);
+    }
+    delete nets[name];
+    if (c.state.Running) await refreshResolvConf(d, rec);
+    await d.store.save(c);
+  });
+}
+
+/**
+ * The container's resolv.conf: the host's, with the embedded DNS server when it is on a
+ * user-defined network, then --dns, --dns-search and --dns-option applied.
+ */
+export async function resolvConf(d: ContainerDeps, rec: ContainerRecord): Promise<string> {
+  let resolv: string;
+  try {
+    resolv = await readFile('/etc/resolv.conf', 'utf8');
+  } catch {
+    resolv = '';
+  }
+  // On a user-defined network the network's own DNS server answers, for container names too.
+  const embedded = d.networks.nameserverFor(Object.values(rec.Networks ?? {}).map((ep) => ep.NetworkID).filter(Boolean));
+  if (embedded && !(rec.HostConfig.Dns ?? []).length) {
+    resolv = [...resolv.split('\n').filter((l) => !/^\s*nameserver\s/.test(l) && l !== ''), `nameserver ${embedded}`, 'options ndots:0'].join('\n') + '\n';
+  }
+  const dns = rec.HostConfig.Dns ?? [];
+  const search = rec.HostConfig.DnsSearch ?? [];
+  const options = rec.HostConfig.DnsOptions ?? [];
+  if (dns.length || search.length || options.length) {
+    const lines = resolv.split('\n').filter((l) => !(dns.length && l.startsWith('nameserver')) && !(search.length && l.startsWith('search')) && !(options.length && l.startsWith('options')));
+    for (const s of dns) lines.push(`nameserver ${s}`);
+    if (search.length) lines.push(`search ${search.join(' ')}`);
+    if (options.length) lines.push(`options ${options.join(' ')}`);
+    resolv = lines.filter((l) => l !== '').join('\n') + '\n';
+  }
+  return resolv;
+}
+
+/**
+ * Rewrites resolv.conf when the networks changed which nameserver it should name (a network
+ * connected or disconnected, at start or while running); left alone otherwise, so what a user
+ * wrote into it survives.
+ */
+export async function refreshResolvConf(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
+  if (!ownsNetworks(rec)) return;
+  const want = await resolvConf(d, rec);
+  const have = await readFile(rec.ResolvConfPath, 'utf8').catch(() => undefined);
+  if (have === undefined) return;
+  const servers = (t: string) => t.split('\n').filter((l) => /^\s*nameserver\s/.test(l)).join('\n');
+  if (servers(have) !== servers(want)) await writeFile(rec.ResolvConfPath, want);
 }

@@ -25,6 +25,7 @@ import { containerChanges, exportContainer, commitContainer, type CommitOptions 
 import { startContainer } from './start.ts';
 import { killContainer, restartContainer, stopContainer } from './stop.ts';
 import { ContainerStore } from './store.ts';
+import { connectContainer, disconnectContainer, type EndpointAsk } from './network.ts';
 
 export type { AttachOptions } from './attach.ts';
 export type { ContainerPaths, RuntimeSettings } from './deps.ts';
@@ -76,6 +77,15 @@ export class ContainerService {
 
   create(req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
     return createContainer(this.d, req, name);
+  }
+
+  /** POST /networks/{id}/connect: now if it runs, at its next start if not. */
+  connectNetwork(ref: string, network: string, ask: EndpointAsk): Promise<void> {
+    return connectContainer(this.d, this.store.get(ref), network, ask);
+  }
+
+  disconnectNetwork(ref: string, network: string, force: boolean): Promise<void> {
+    return disconnectContainer(this.d, this.store.get(ref), network, force);
   }
 
   start(ref: string): Promise<void> {

@@ -10,6 +10,8 @@ import { cancelRestart } from './monitor.ts';
 
 export async function stopContainer(d: ContainerDeps, ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
   const c = d.store.get(ref);
+  // A policy restart half done would otherwise finish after the stop and leave it running.
+  await c.restartInFlight;
   if (cancelRestart(c)) {
     c.rec.HasBeenManuallyStopped = true;
     await d.store.save(c);
@@ -42,6 +44,7 @@ export async function stopContainer(d: ContainerDeps, ref: string, opts: { signa
 export async function killContainer(d: ContainerDeps, ref: string, signal: string | undefined): Promise<void> {
   const c = d.store.get(ref);
   const sig = parseSignal(signal || 'SIGKILL');
+  await c.restartInFlight;
   if (cancelRestart(c)) {
     c.rec.HasBeenManuallyStopped = true;
     return;

@@ -179,10 +179,10 @@ export function inspectContainer(c: Container, graph: Record<string, string>): C
 }
 
 /** The endpoints as docker shows them (the veth's host name is ours). */
-export function networksView(r: ContainerRecord): Record<string, Omit<EndpointRecord, 'HostVeth'>> {
-  const out: Record<string, Omit<EndpointRecord, 'HostVeth'>> = {};
+export function networksView(r: ContainerRecord): Record<string, Omit<EndpointRecord, 'HostVeth' | 'IfName'>> {
+  const out: Record<string, Omit<EndpointRecord, 'HostVeth' | 'IfName'>> = {};
   for (const [name, ep] of Object.entries(r.Networks ?? {})) {
-    const { HostVeth: _veth, ...shown } = ep;
+    const { HostVeth: _veth, IfName: _if, ...shown } = ep;
     out[name] = shown;
   }
   return out;

@@ -247,7 +247,18 @@ export const NetworkCreateBody = go.struct('network.CreateRequest', {
   Labels: strMap,
 });
 
+/** POST /networks/{id}/connect and /disconnect. */
+export const NetworkConnectBody = go.struct('network.ConnectOptions', {
+  Container: go.string,
+  EndpointConfig: EndpointSettingsType,
+});
+export const NetworkDisconnectBody = go.struct('network.DisconnectOptions', {
+  Container: go.string,
+  Force: go.bool,
+});
+
 export type ContainerCreateInput = Infer<typeof ContainerCreateBody>;
+export type NetworkConnectInput = Infer<typeof NetworkConnectBody>;
 export type NetworkCreateInput = Infer<typeof NetworkCreateBody>;
 export type VolumeCreateInput = Infer<typeof VolumeCreateBody>;
 export type ContainerConfigInput = Infer<typeof ContainerConfigType>;
@@ -264,4 +275,6 @@ export const bodies = {
   execStart: goDecoder(ExecStartBody),
   volumeCreate: goDecoder(VolumeCreateBody),
   networkCreate: goDecoder(NetworkCreateBody),
+  networkConnect: goDecoder(NetworkConnectBody),
+  networkDisconnect: goDecoder(NetworkDisconnectBody),
 };

@@ -1,5 +1,5 @@
-/** The network endpoints: /networks, /networks/create, /networks/{id}, /networks/prune. */
-import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
+/** The network endpoints: /networks, /networks/create, /networks/{id}, /networks/prune, connect, disconnect. */
+import { invalidParameter } from '../../../../errdefs/index.ts';
 import { bodies } from '../../bodies.ts';
 import { noContent, parseFilters, readJson, writeJson } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
@@ -25,11 +25,23 @@ export function networkRoutes(b: NetworkBackend): Route[] {
         noContent(ctx);
       },
     },
-    ...(['connect', 'disconnect'] as const).map((op): Route => ({
-      method: 'POST', path: `/networks/{id}/${op}`,
-      handler: async () => {
-        throw notImplemented(`network ${op} is not supported by Berth yet: give the container its networks at create (--network, NetworkingConfig)`);
+    {
+      method: 'POST', path: '/networks/{id}/connect',
+      handler: async (ctx) => {
+        const body = await readJson(ctx, bodies.networkConnect);
+        if (!body?.Container) throw invalidParameter('no container specified');
+        await b.connect(ctx.params.id, body.Container, body.EndpointConfig ?? {});
+        noContent(ctx, 200);
       },
-    })),
+    },
+    {
+      method: 'POST', path: '/networks/{id}/disconnect',
+      handler: async (ctx) => {
+        const body = await readJson(ctx, bodies.networkDisconnect);
+        if (!body?.Container) throw invalidParameter('no container specified');
+        await b.disconnect(ctx.params.id, body.Container, body.Force ?? false);
+        noContent(ctx, 200);
+      },
+    },
   ];
 }
