@@ -178,6 +178,11 @@ export class TestDaemon {
     return runProcess(NODE, [BERTH, ...args], { ...opts, baseEnv: { BERTH_HOST: this.host, BERTH_CONFIG: join(this.root, 'berth-config') } });
   }
 
+  /** Debian's docker-compose (1.29, docker-py underneath) against this daemon. */
+  compose(args: string[], opts: RunOptions = {}): Promise<Result> {
+    return runProcess('docker-compose', args, { ...opts, baseEnv: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.root, 'docker-config') } });
+  }
+
   docker(args: string[], opts: RunOptions = {}): Promise<Result> {
     return runProcess(DOCKER, args, { ...opts, baseEnv: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.root, 'docker-config') } });
   }

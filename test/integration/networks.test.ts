@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
@@ -382,4 +384,53 @@ print(sorted(c.containers.get('later').attrs['NetworkSettings']['Networks']))
   await dok(['start', 'later']);
   assert.deepEqual((await dok(['exec', 'later', 'ls', '/sys/class/net'])).split('\n').filter(Boolean).sort(), ['eth0', 'lo']);
   assert.match(await dok(['exec', 'later', 'ip', '-4', '-o', 'addr', 'show', 'eth0']), new RegExp(srvIp.split('.').slice(0, 3).join('\\.')));
+});
+
+test('docker-compose 1.29: a project with a user network, service DNS, an alias and a published port; scale; down leaves nothing', async () => {
+  const dir = mkdtempSync('/tmp/bt-compose-');
+  const port = portBase + 10;
+  const file = join(dir, 'docker-compose.yml');
+  writeFileSync(file, `version: "3.7"
+services:
+  web:
+    image: busybox
+    command: sh -c 'mkdir -p /h && hostname > /h/index.html && httpd -f -p 80 -h /h'
+    networks:
+      appnet:
+        aliases: [frontend]
+    ports:
+      - "127.0.0.1:${port}:80"
+  worker:
+    image: busybox
+    command: sleep 600
+    networks: [appnet]
+networks:
+  appnet: {}
+`);
+  const compose = async (args: string[]) => {
+    const r = await d.compose(['-f', file, '-p', 'btdemo', ...args], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    await compose(['up', '-d']);
+    const webId = (await ok(['ps', '-q', '--filter', 'label=com.docker.compose.service=web'])).trim();
+    await waitFor(async () => (await httpGet(`http://127.0.0.1:${port}/`).catch(() => '')) === `${webId}\n`);
+    assert.match(await compose(['ps']), new RegExp(`btdemo_web_1 .* Up .*127\\.0\\.0\\.1:${port}->80/tcp`));
+    // Service names and aliases resolve on the project's network.
+    assert.equal(await compose(['exec', '-T', 'worker', 'wget', '-qO-', 'http://web/']), `${webId}\n`);
+    assert.equal(await compose(['exec', '-T', 'worker', 'wget', '-qO-', 'http://frontend/']), `${webId}\n`);
+    await compose(['up', '-d', '--scale', 'worker=3']);
+    assert.equal((await ok(['ps', '-q', '--filter', 'label=com.docker.compose.service=worker'])).trim().split('\n').length, 3);
+    const lookup = await compose(['exec', '-T', 'web', 'nslookup', 'worker']);
+    assert.equal((lookup.match(/^Address: \d+\.\d+\.\d+\.\d+$/gm) ?? []).length, 3, `three workers behind one name:\n${lookup}`);
+    await compose(['down', '-t', '1']);
+    assert.equal((await ok(['ps', '-aq'])).trim(), '');
+    assert.equal((await ok(['network', 'ls', '-q', '--filter', 'type=custom'])).trim(), '');
+    assert.deepEqual(portRules(), []);
+    assert.ok(!listening(port));
+  } finally {
+    await d.compose(['-f', file, '-p', 'btdemo', 'down', '-t', '0']);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
