@@ -67,8 +67,10 @@ export class Client {
     return this.t.call('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
   }
 
-  containerRemove(id: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
-    return this.t.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: opts.force || undefined, v: opts.volumes || undefined } });
+  containerRemove(id: string, opts: { force?: boolean; volumes?: boolean; link?: boolean }): Promise<void> {
+    // A link's name ("/parent/alias") keeps its slashes, as the docker CLI sends it.
+    const path = id.split('/').map(encodeURIComponent).join('/');
+    return this.t.call('DELETE', `/containers/${path}`, { query: { force: opts.force || undefined, v: opts.volumes || undefined, link: opts.link || undefined } });
   }
 
   /**

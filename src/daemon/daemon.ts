@@ -270,6 +270,7 @@ export class Daemon implements SystemBackend {
       kill: (ref, signal) => cs.kill(ref, signal),
       restart: (ref, opts) => cs.restart(ref, opts),
       remove: (ref, opts) => cs.remove(ref, opts),
+      removeLink: (name) => cs.removeLink(name),
       prepareWait: (ref, condition) => this.prepareWait(ref, condition),
       streamInfo: (ref) => ({ tty: cs.get(ref).rec.Config.Tty }),
       logs: (ref, opts) => this.logs(ref, opts),

@@ -101,7 +101,7 @@ interface Live {
   bridge?: string;
   dns?: NetworkDns;
   /** Names of the endpoints on it, by endpoint ID (what its DNS server answers). */
-  names: Map<string, { names: string[]; ip: string; container: string }>;
+  names: Map<string, { names: string[]; ip: string; container: string; links: Record<string, string> }>;
 }
 
 export class NetworkService {
@@ -193,7 +193,11 @@ export class NetworkService {
 
   /** `name` as the container at `from` (an address on `live`) sees it: on its networks with DNS. */
   private resolveName(live: Live, name: string, from: string): string[] {
-    const asker = [...live.names.values()].find((e) => e.ip === from)?.container;
+    const me = [...live.names.values()].find((e) => e.ip === from);
+    const asker = me?.container;
+    // A link on a user-defined network makes its alias a name for the asking container only.
+    const linked = me?.links[name];
+    if (linked !== undefined && linked !== name) return this.resolveName(live, linked, from);
     const out: string[] = [];
     for (const l of this.nets.values()) {
       if (!l.dns) continue;
@@ -378,7 +382,7 @@ export class NetworkService {
       live.pool.release(ip);
       throw e;
     }
-    live.names.set(endpointId, { names: opts.dnsNames ?? [], ip, container: containerId });
+    live.names.set(endpointId, { names: opts.dnsNames ?? [], ip, container: containerId, links: linkMap(opts.links) });
     return {
       IPAMConfig: opts.ip ? { IPv4Address: opts.ip } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
       MacAddress: mac, DriverOpts: null, GwPriority: 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
@@ -404,7 +408,7 @@ export class NetworkService {
   reserve(containerId: string, ep: EndpointRecord): void {
     const live = this.nets.get(ep.NetworkID);
     if (live?.pool && ep.IPAddress) live.pool.reserve(ep.IPAddress);
-    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress, container: containerId });
+    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(ep.Links ?? undefined) });
   }
 
   /** Publishes a container's ports on the network its endpoint `ep` is on. */
@@ -452,4 +456,14 @@ export class NetworkService {
       for (const v of await linksOf(l.bridge)) if (!liveVeths.has(v) && v.startsWith(PREFIX)) await deleteLink(v).catch(() => {});
     }
   }
+}
+
+/** Endpoint links ("name:alias", "name") as alias → name, lower-cased as DNS asks. */
+function linkMap(links: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of links ?? []) {
+    const [name, alias = name] = l.replace(/^\//, '').split(':');
+    out[alias.split('/').pop()!.toLowerCase()] = name.toLowerCase();
+  }
+  return out;
 }

@@ -434,3 +434,34 @@ networks:
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('legacy --link on the default bridge: hosts entry, environment, inspect, rm --link; links on a user network are DNS aliases', async () => {
+  await dok(['run', '-d', '--name', 'db', '-e', 'SECRET=s3', '--expose', '5432', 'busybox', 'sleep', '600']);
+  const dbIp = (await dok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'db'])).trim();
+  const dbId = (await dok(['inspect', '-f', '{{.Id}}', 'db'])).trim();
+  const out = await dok(['run', '--name', 'app', '--link', 'db:database', 'busybox', 'sh', '-c', 'grep database /etc/hosts; env | grep ^DATABASE | sort; ping -c1 -W2 database >/dev/null && echo reached']);
+  assert.equal(out, [
+    `${dbIp}\tdatabase ${dbId.slice(0, 12)} db`,
+    'DATABASE_ENV_SECRET=s3',
+    'DATABASE_NAME=/app/database',
+    `DATABASE_PORT=tcp://${dbIp}:5432`,
+    `DATABASE_PORT_5432_TCP=tcp://${dbIp}:5432`,
+    `DATABASE_PORT_5432_TCP_ADDR=${dbIp}`,
+    'DATABASE_PORT_5432_TCP_PORT=5432',
+    'DATABASE_PORT_5432_TCP_PROTO=tcp',
+    'reached', ''].join('\n'));
+  assert.deepEqual(JSON.parse(await dok(['inspect', '-f', '{{json .HostConfig.Links}}', 'app'])), ['/db:/app/database']);
+  assert.equal(await dok(['rm', '--link', '/app/database']), '/app/database\n');
+  assert.equal((await dok(['inspect', '-f', '{{json .HostConfig.Links}}', 'app'])).trim(), 'null');
+  const missing = await d.docker(['run', '--rm', '--link', 'nosuch:x', 'busybox', 'true']);
+  assert.equal(missing.code, 125);
+  assert.match(missing.stderr, /could not get container for nosuch/);
+  await dok(['stop', '-t', '0', 'db']);
+  const stopped = await d.berth(['run', '--name', 'late', '--link', 'db', 'busybox', 'true']);
+  assert.equal(stopped.code, 125);
+  assert.match(stopped.stderr, /Cannot link to a non running container: \/db AS \/late\/db/);
+  // On a user-defined network a link is an alias only the linking container resolves.
+  await dok(['network', 'create', 'linknet']);
+  await dok(['run', '-d', '--name', 'store', '--network', 'linknet', 'busybox', 'sleep', '600']);
+  assert.equal(await dok(['run', '--rm', '--network', 'linknet', '--link', 'store:cache', 'busybox', 'sh', '-c', 'ping -c1 -W2 cache >/dev/null && echo alias-ok']), 'alias-ok\n');
+});

@@ -17,7 +17,8 @@ import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } f
 import { remapped, type ContainerDeps } from './deps.ts';
 import { checkNamespaceDonors } from './namespaces.ts';
 import { checkPortBindings } from './ports.ts';
-import { planNetworks, resolvConf, type EndpointAsk } from './network.ts';
+import { hostsFile, planNetworks, resolvConf, type EndpointAsk } from './network.ts';
+import { recordLinks } from './links.ts';
 import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
 
@@ -59,6 +60,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     // The host's name where the container shares the host's UTS or network namespace.
     config.Hostname ||= hostConfig.UTSMode === 'host' || hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
     const cname = name ? name.replace(/^\//, '') : generateUniqueName(d);
+    hostConfig.Links = recordLinks(d, hostConfig.Links, hostConfig.NetworkMode, cname);
 
     // 2. Reserve the name, then build the container's directories; undo on failure.
     await using undo = new AsyncDisposableStack();
@@ -155,23 +157,7 @@ async function writeEtcFiles(d: ContainerDeps, rec: ContainerRecord): Promise<vo
   const host = rec.Config.Hostname;
   const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname}` : host;
   await writeFile(rec.HostnamePath, `${host}\n`);
-  const extra = (rec.HostConfig.ExtraHosts ?? []).map((e) => {
-    const i = e.indexOf(':');
-    return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
-  });
-  // In the host's network namespace the container sees the host's own hosts file (docker).
-  const base = rec.HostConfig.NetworkMode === 'host'
-    ? [(await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n')).replace(/\n$/, '')]
-    : [
-        '127.0.0.1\tlocalhost',
-        '::1\tlocalhost ip6-localhost ip6-loopback',
-        'fe00::\tip6-localnet',
-        'ff00::\tip6-mcastprefix',
-        'ff02::1\tip6-allnodes',
-        'ff02::2\tip6-allrouters',
-      ];
-  const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`127.0.1.1\t${fqdn === host ? host : `${fqdn} ${host}`}`];
-  await writeFile(rec.HostsPath, [...base, ...extra, ...self, ''].join('\n'));
+  await writeFile(rec.HostsPath, await hostsFile(rec, undefined, []));
   const resolv = await resolvConf(d, rec);
   await writeFile(rec.ResolvConfPath, resolv);
   const root = remapped(d, rec.HostConfig) ? d.rt.idmap!.root : undefined;

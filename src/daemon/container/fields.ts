@@ -71,7 +71,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   'HostConfig.GroupAdd': applied,
   'HostConfig.IpcMode': applied,
   'HostConfig.Cgroup': refused('joining another container\'s cgroup'),
-  'HostConfig.Links': refused('legacy container links (the networking issue)'),
+  'HostConfig.Links': applied, // legacy links on the default bridge (links.ts)
   'HostConfig.OomScoreAdj': applied,
   'HostConfig.PidMode': applied,
   'HostConfig.Privileged': applied,

@@ -12,6 +12,7 @@ import type { EndpointRecord, NetworkRecord } from '../../network/service.ts';
 import type { Container, ContainerRecord } from './container.ts';
 import type { ContainerDeps } from './deps.ts';
 import { portRequests } from './ports.ts';
+import { parseLink } from './links.ts';
 
 /** True for modes with networks of their own (bridge and user-defined). */
 export function ownsNetworks(rec: ContainerRecord): boolean {
@@ -27,7 +28,7 @@ export function requestedNetworks(d: ContainerDeps, rec: ContainerRecord): Recor
 }
 
 /** Makes the sandbox and joins every network; returns the namespace path for the spec. */
-export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord): Promise<string | undefined> {
+export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, linkHosts: string[]): Promise<string | undefined> {
   if (!ownsNetworks(rec)) return undefined;
   const path = await d.networks.createSandbox(rec.ID);
   const joined: EndpointRecord[] = [];
@@ -45,7 +46,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord): P
       joined.push(ep);
       rec.Networks![name] = { ...ep, IPAMConfig: asked.IPAMConfig };
     }
-    await writeOwnAddress(rec);
+    await writeFile(rec.HostsPath, await hostsFile(rec, Object.values(rec.Networks ?? {})[0]?.IPAddress || undefined, linkHosts));
     await refreshResolvConf(d, rec);
     // Ports are published from the first network's endpoint, as docker does.
     const reqs = portRequests(rec);
@@ -78,18 +79,31 @@ export function clearEndpoints(rec: ContainerRecord): void {
   }
 }
 
-/** /etc/hosts names the container by its address on its first network, as docker writes it. */
-async function writeOwnAddress(rec: ContainerRecord): Promise<void> {
-  const first = Object.values(rec.Networks ?? {})[0];
-  if (!first?.IPAddress) return;
-  const text = await readFile(rec.HostsPath, 'utf8').catch(() => undefined);
-  if (text === undefined) return;
-  const lines = text.split('\n').filter((l) => !/^127\.0\.1\.1\t/.test(l) && !l.startsWith(`${first.IPAddress}\t`));
+/**
+ * /etc/hosts as docker writes it: the standard entries (the host's own file on its network),
+ * --add-host entries, legacy links, and the container's own name on its first address
+ * (127.0.1.1 before it has one). Written whole at create and at each start.
+ */
+export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined, links: string[]): Promise<string> {
   const host = rec.Config.Hostname;
   const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname}` : host;
-  const self = `${first.IPAddress}\t${fqdn === host ? host : `${fqdn} ${host}`}`;
-  while (lines.length && lines[lines.length - 1] === '') lines.pop();
-  await writeFile(rec.HostsPath, [...lines, self, ''].join('\n'));
+  const extra = (rec.HostConfig.ExtraHosts ?? []).map((e) => {
+    const i = e.indexOf(':');
+    return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
+  });
+  // In the host's network namespace the container sees the host's own hosts file (docker).
+  const base = rec.HostConfig.NetworkMode === 'host'
+    ? [(await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n')).replace(/\n$/, '')]
+    : [
+        '127.0.0.1\tlocalhost',
+        '::1\tlocalhost ip6-localhost ip6-loopback',
+        'fe00::\tip6-localnet',
+        'ff00::\tip6-mcastprefix',
+        'ff02::1\tip6-allnodes',
+        'ff02::2\tip6-allrouters',
+      ];
+  const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`${ownIp ?? '127.0.1.1'}\t${fqdn === host ? host : `${fqdn} ${host}`}`];
+  return [...base, ...extra, ...links, ...self, ''].join('\n');
 }
 
 /** An endpoint as create records it: what was asked, no address yet. */
@@ -118,7 +132,8 @@ function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
   if (ask?.DriverOpts && Object.keys(ask.DriverOpts).length) throw invalidParameter('endpoint driver options are not supported by Berth');
   if (ask?.IPAMConfig?.IPv4Address && !userDefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
   if (ask?.Aliases?.length && !userDefined) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
-  if (ask?.Links?.length) throw invalidParameter('links are not supported by Berth yet');
+  if (ask?.Links?.length && !userDefined) throw invalidParameter('links are only supported for user-defined networks');
+  for (const l of ask?.Links ?? []) parseLink(l);
   if (ask?.MacAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(ask.MacAddress)) throw invalidParameter(`${ask.MacAddress} is not a valid mac address`);
   if (net.Driver !== 'bridge' && ask && (ask.IPAMConfig?.IPv4Address || ask.Aliases?.length || ask.MacAddress)) throw invalidParameter(`network ${net.Name} takes no endpoint settings`);
 }

@@ -25,6 +25,7 @@ import { containerChanges, exportContainer, commitContainer, type CommitOptions 
 import { startContainer } from './start.ts';
 import { killContainer, restartContainer, stopContainer } from './stop.ts';
 import { ContainerStore } from './store.ts';
+import { removeLink } from './links.ts';
 import { connectContainer, disconnectContainer, type EndpointAsk } from './network.ts';
 
 export type { AttachOptions } from './attach.ts';
@@ -86,6 +87,10 @@ export class ContainerService {
 
   disconnectNetwork(ref: string, network: string, force: boolean): Promise<void> {
     return disconnectContainer(this.d, this.store.get(ref), network, force);
+  }
+
+  removeLink(name: string): Promise<void> {
+    return removeLink(this.d, name);
   }
 
   start(ref: string): Promise<void> {

@@ -32,6 +32,8 @@ export interface SpecEnv {
   initPath?: string;
   /** Volumes, binds and tmpfs mounts, shallowest first. */
   mounts?: OciMount[];
+  /** Legacy links' variables (before the container's own env, which wins). */
+  linkEnv?: string[];
 }
 
 /** Where docker puts its init in the container. */
@@ -64,9 +66,10 @@ export function capabilities(add: string[] | null, drop: string[] | null): strin
  * moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM, then the container's own env wins;
  * and HOME from the user's passwd entry ("/" without one) when the env has none, as runc sets it.
  */
-export function processEnv(rec: ContainerRecord, home = '/'): string[] {
+export function processEnv(rec: ContainerRecord, home = '/', linkEnv: string[] = []): string[] {
   const base = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${rec.Config.Hostname}`];
   if (rec.Config.Tty) base.push('TERM=xterm');
+  base.push(...linkEnv);
   const env = [...base];
   for (const e of rec.Config.Env ?? []) {
     const key = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
@@ -163,7 +166,7 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
     ...(h.UTSMode !== '' ? [] : [withHostname(rec.Config.Hostname, rec.Config.Domainname)]),
     withProcess({
       args: init ? [INIT_PATH, '--', rec.Path, ...rec.Args] : [rec.Path, ...rec.Args],
-      env: processEnv(rec, user.home),
+      env: processEnv(rec, user.home, env.linkEnv),
       cwd: rec.Config.WorkingDir || '/',
       terminal: rec.Config.Tty,
       uid: user.uid,

@@ -14,6 +14,7 @@ import { remapped, runtimePath, runtimeRoot, shimDir, type ContainerDeps } from 
 import { watchExit } from './monitor.ts';
 import { resolveMountTargets, specMounts } from './mounts.ts';
 import { connectNetworks, disconnectNetworks } from './network.ts';
+import { resolveLinks } from './links.ts';
 import { namespaceJoins, shareNetworkFiles, shmFor } from './namespaces.ts';
 import { runtimeError } from './runtime-error.ts';
 import { containerSpec } from './spec.ts';
@@ -55,7 +56,8 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     const mount = await d.images.snapshots.mountFor(c.id);
     const joins = namespaceJoins(d, rec);
     // Its network namespace made and joined to its networks before the runtime creates it.
-    const sandbox = await connectNetworks(d, rec);
+    const links = resolveLinks(d, rec);
+    const sandbox = await connectNetworks(d, rec, links.hosts);
     if (sandbox) joins.network = sandbox;
     shareNetworkFiles(d, rec);
     const shm = await shmFor(d, rec);
@@ -66,6 +68,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
       ...(remapped(d, rec.HostConfig) ? { idmap: d.rt.idmap! } : {}),
       ...(shm ? { shm: shm.source } : {}),
       rootfs: mount.target,
+      linkEnv: links.env,
       cgroupParent: d.rt.cgroupParent,
       seccomp: d.rt.seccomp,
       swapAccounting: d.rt.swapAccounting,

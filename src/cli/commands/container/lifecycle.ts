@@ -127,7 +127,7 @@ export const rmCommand = defineCommand({
 });
 
 export function rm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
-  return forEach(ctx, p.args, (n) => ctx.client.containerRemove(n, { force: p.flags.force, volumes: p.flags.volumes }));
+  return forEach(ctx, p.args, (n) => ctx.client.containerRemove(n, { force: p.flags.force, volumes: p.flags.volumes, link: p.flags.link }));
 }
 
 export const waitCommand = defineCommand({

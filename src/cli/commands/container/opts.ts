@@ -339,6 +339,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     VolumesFrom: f.volumesFrom.length ? f.volumesFrom : null,
     VolumeDriver: f.volumeDriver ?? '',
     PortBindings: portBindings,
+    Links: f.link.length ? f.link : null,
     PublishAllPorts: f.publishAll,
     ...(f.mount.length ? { Mounts: f.mount } : {}),
     ...(tmpfs ? { Tmpfs: tmpfs } : {}),
@@ -379,8 +380,9 @@ function networkingConfig(f: ContainerFlags): { NetworkingConfig?: { EndpointsCo
   if (f.ip || f.ip6) ep.IPAMConfig = { ...(f.ip ? { IPv4Address: f.ip } : {}), ...(f.ip6 ? { IPv6Address: f.ip6 } : {}) };
   if (f.networkAlias.length) ep.Aliases = f.networkAlias;
   if (f.macAddress) ep.MacAddress = f.macAddress;
-  if (f.link.length) ep.Links = f.link;
-  if (!Object.keys(ep).length) return {};
   const net = !f.network || f.network === 'default' ? 'bridge' : f.network;
+  // Links are HostConfig's on the default bridge, the endpoint's too on a user-defined network.
+  if (f.link.length && !['bridge', 'host', 'none'].includes(net) && !net.startsWith('container:')) ep.Links = f.link;
+  if (!Object.keys(ep).length) return {};
   return { NetworkingConfig: { EndpointsConfig: { [net]: ep } } };
 }

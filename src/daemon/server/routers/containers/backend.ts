@@ -43,6 +43,8 @@ export interface ContainerBackend {
   kill(ref: string, signal: string | undefined): Promise<void>;
   restart(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  /** DELETE /containers/<parent>/<alias>?link=1. */
+  removeLink(name: string): Promise<void>;
   /** Looks the container up now (so a missing one fails before any header is sent) and returns the wait. */
   prepareWait(ref: string, condition: WaitCondition): () => Promise<ContainerWaitResponse>;
   /** Looks the container up and tells whether it has a TTY; throws NotFound. */

@@ -213,9 +213,11 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       },
     },
     {
-      method: 'DELETE', path: '/containers/{id}',
+      // Greedy: a link's name is "/parent/alias".
+      method: 'DELETE', path: '/containers/{id*}',
       handler: async (ctx) => {
-        await b.remove(ctx.params.id, { force: boolValue(ctx.query, 'force'), volumes: boolValue(ctx.query, 'v') });
+        if (boolValue(ctx.query, 'link')) await b.removeLink(ctx.params.id);
+        else await b.remove(ctx.params.id, { force: boolValue(ctx.query, 'force'), volumes: boolValue(ctx.query, 'v') });
         noContent(ctx);
       },
     },
