@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { TestDaemon, NODE, BERTH, ROOT, startPrivateDockerd } from '../test/integration/harness.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -106,6 +107,108 @@ async function volumeBench(d: TestDaemon, env: Record<string, string>, results: 
     };
 }
 
+/**
+ * Networking (issue 14): start latency on the default bridge against --network none, then a
+ * published port on 127.0.0.1: bulk TCP throughput (a container streaming /dev/zero, read for
+ * a fixed time) and HTTP requests per second (busybox httpd, new connection each, 8 at a time,
+ * for a fixed time). The same beside a private dockerd on a bridge of the bench's own, with
+ * its default userland proxy (docker-proxy, which carries loopback traffic).
+ */
+async function networkBench(d: TestDaemon, env: Record<string, string>, results: Record<string, unknown>): Promise<void> {
+  const { connect } = await import('node:net');
+  const { request } = await import('node:http');
+  const SECONDS = 3;
+  const stream = (port: number): Promise<number> => new Promise((resolve, reject) => {
+    let bytes = 0;
+    const s = connect({ host: '127.0.0.1', port });
+    const t0 = process.hrtime.bigint();
+    s.on('data', (c: Buffer) => (bytes += c.length));
+    s.on('error', reject);
+    setTimeout(() => {
+      s.destroy();
+      resolve(bytes / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6);
+    }, SECONDS * 1000);
+  });
+  const requests = async (port: number): Promise<number> => {
+    let n = 0;
+    const end = Date.now() + SECONDS * 1000;
+    const one = () => new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (Date.now() < end) {
+        await one();
+        n++;
+      }
+    }));
+    return n / SECONDS;
+  };
+  const waitServing = async (port: number) => {
+    for (let i = 0; i < 100; i++) {
+      if (await requests0(port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`nothing answers on 127.0.0.1:${port}`);
+  };
+  const requests0 = (port: number) => new Promise<boolean>((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+  const measure = async (cli: string[], cliEnv: Record<string, string>, base: number) => {
+    const run = (args: string[]) => spawnSync(cli[0], [...cli.slice(1), ...args], { env: { ...process.env, ...cliEnv }, encoding: 'utf8' });
+    const bridge: number[] = [];
+    const none: number[] = [];
+    for (let i = 0; i < 3; i++) timeCmd(cli[0], [...cli.slice(1), 'run', '--rm', 'busybox', 'true'], cliEnv);
+    for (let i = 0; i < RUNS; i++) {
+      bridge.push(timeCmd(cli[0], [...cli.slice(1), 'run', '--rm', 'busybox', 'true'], cliEnv));
+      none.push(timeCmd(cli[0], [...cli.slice(1), 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
+    }
+    const web = run(['run', '-d', '--name', 'benchweb', '-p', `127.0.0.1:${base}:80`, 'busybox', 'sh', '-c', 'mkdir /h && echo hello > /h/index.html && httpd -f -p 80 -h /h']);
+    const zero = run(['run', '-d', '--name', 'benchzero', '-p', `127.0.0.1:${base + 1}:80`, 'busybox', 'nc', '-ll', '-p', '80', '-e', 'cat', '/dev/zero']);
+    if (web.status !== 0 || zero.status !== 0) throw new Error(`bench containers: ${web.stderr}${zero.stderr}`);
+    try {
+      await waitServing(base);
+      const rps = await requests(base);
+      const mbs = await stream(base + 1);
+      return { run_bridge_ms: median(bridge), run_none_ms: median(none), bridge_overhead_ms: median(bridge) - median(none), http_requests_per_s: Math.round(rps), tcp_stream_MB_per_s: Math.round(mbs) };
+    } finally {
+      run(['rm', '-f', 'benchweb', 'benchzero']);
+    }
+  };
+  const base = 21000 + Math.floor(Math.random() * 1000) * 10;
+  const berthSide = await measure([NODE, BERTH], env, base);
+  results.network = { berth: berthSide, targets: { bridge_overhead_ms: 20, published_port: '>= dockerd (docker-proxy)' } };
+  // dockerd on a bridge of ours, in the test daemon's range (removed with it).
+  const [a, b, c] = d.netRange.split('.');
+  const dkBridge = `bt-dk${randomBytes(3).toString('hex')}`;
+  spawnSync('ip', ['link', 'add', dkBridge, 'type', 'bridge']);
+  spawnSync('ip', ['addr', 'add', `${a}.${b}.${Number(c) + 15}.1/24`, 'dev', dkBridge]);
+  spawnSync('ip', ['link', 'set', dkBridge, 'up']);
+  const dockerd = await startPrivateDockerd(join(d.root, 'dockerd-net'), { bridge: dkBridge });
+  try {
+    if (!dockerd) {
+      (results.network as Record<string, unknown>).dockerd = 'not measured: no dockerd installed (Debian\'s docker.io)';
+      return;
+    }
+    const denv = { DOCKER_HOST: dockerd.host };
+    const saved = spawnSync('sh', ['-c', `${NODE} ${BERTH} save busybox | docker load`], { env: { ...process.env, ...env, ...denv }, encoding: 'utf8' });
+    if (saved.status !== 0) throw new Error(`loading busybox into dockerd: ${saved.stderr}`);
+    (results.network as Record<string, unknown>).dockerd = { version: dockerd.version, ...(await measure(['docker'], denv, base + 5)) };
+  } finally {
+    await dockerd?.stop();
+    spawnSync('ip', ['link', 'del', dkBridge]);
+  }
+}
+
 async function main(): Promise<void> {
   const d = await TestDaemon.start({ extraArgs: ['--log-level', 'debug'] });
   const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, node: process.versions.node };
@@ -113,10 +216,11 @@ async function main(): Promise<void> {
     await d.importBusybox();
     const env = { BERTH_HOST: d.host };
     const berth = (args: string[]) => timeCmd(NODE, [BERTH, ...args], env);
-    if (process.env.BENCH_ONLY === 'volumes') {
+    if (process.env.BENCH_ONLY === 'volumes' || process.env.BENCH_ONLY === 'network') {
       const file = join(ROOT, 'bench', 'results.json');
       const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-      await volumeBench(d, env, previous);
+      if (process.env.BENCH_ONLY === 'volumes') await volumeBench(d, env, previous);
+      else await networkBench(d, env, previous);
       const json = JSON.stringify(previous, null, 2);
       process.stdout.write(json + '\n');
       writeFileSync(file, json + '\n');
@@ -336,6 +440,7 @@ async function main(): Promise<void> {
     }
 
     await volumeBench(d, env, results);
+    await networkBench(d, env, results);
 
     if (dockerAvailable()) {
       const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };

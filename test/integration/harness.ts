@@ -280,14 +280,15 @@ export interface PrivateDockerd {
  * socket and containerd namespace, no bridge and no firewall rules, so it touches nothing
  * outside `dir`. Undefined when dockerd is not installed or does not come up.
  */
-export async function startPrivateDockerd(dir: string): Promise<PrivateDockerd | undefined> {
+export async function startPrivateDockerd(dir: string, opts: { bridge?: string } = {}): Promise<PrivateDockerd | undefined> {
   if (spawnSync('sh', ['-c', 'command -v dockerd'], { stdio: 'ignore' }).status !== 0) return undefined;
   const sock = join(dir, 'docker.sock');
   // Its containers' cgroups go under one of ours, removed with it (v1 controllers or v2).
   const cgroupParent = `/berth-dockerd-${process.pid}`;
   const proc = spawn('dockerd', [
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${sock}`,
-    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false',
+    // On a bridge the caller made (the bench's, in its own range) or none; never the firewall.
+    opts.bridge ? `--bridge=${opts.bridge}` : '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false',
     '--containerd-namespace', `berth-${process.pid}`, '--containerd-plugins-namespace', `berth-${process.pid}-plugins`,
     '--cgroup-parent', cgroupParent,
   ], { stdio: 'ignore', detached: true });
