@@ -63,13 +63,28 @@ export async function prepareNetnsDir(dir: string): Promise<void> {
   await run('mount', ['--make-private', dir]);
 }
 
-/** A new network namespace kept at `path`, with its loopback up. */
-export async function createNetns(path: string): Promise<void> {
+/**
+ * A new network namespace kept at `path`, loopback up, with the veths `veths` (each made from
+ * inside, its host end sent out to berthd's namespace, then put on its bridge): one process in
+ * the namespace and one outside, whatever the number of endpoints. Nothing is left on failure.
+ */
+export async function createNetns(path: string, veths: VethConfig[] = []): Promise<void> {
   await writeFile(path, '', { mode: 0o600 });
+  const inside = ['link set lo up'];
+  for (const c of veths) {
+    inside.push(
+      `link add ${c.ifName} mtu ${c.mtu} address ${c.mac} type veth peer name ${c.hostName} mtu ${c.mtu} netns ${process.pid}`,
+      `addr add ${c.cidr} dev ${c.ifName}`,
+      `link set ${c.ifName} up`,
+      ...(c.gateway ? [`route add default via ${c.gateway} dev ${c.ifName}`] : []),
+    );
+  }
   try {
-    await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
+    await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], inside.join('\n') + '\n');
+    if (veths.length) await run('ip', ['-batch', '-'], veths.map((c) => `link set ${c.hostName} master ${c.bridge} up`).join('\n') + '\n');
   } catch (e) {
-    await rm(path, { force: true });
+    await deleteNetns(path);
+    for (const c of veths) await deleteLink(c.hostName).catch(() => {});
     throw e;
   }
 }

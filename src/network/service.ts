@@ -21,7 +21,7 @@ import { writeJsonAtomic } from '../lib/atomic.ts';
 import { log } from '../lib/log.ts';
 import { formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, type Cidr } from './cidr.ts';
 import { AddressPool, macFor } from './ipam.ts';
-import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir } from './netlink.ts';
+import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir, type VethConfig } from './netlink.ts';
 import { addNetworkRules, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
 import { PortMapper, type PortRequest, type PublishedPort } from './ports.ts';
 import { NetworkDns } from './dns.ts';
@@ -73,6 +73,19 @@ export interface EndpointRecord {
   IfName?: string;
 }
 
+/** What an endpoint is asked to be. */
+export interface JoinOptions {
+  ip?: string;
+  aliases?: string[];
+  mac?: string;
+  /** The interface in the container: eth0, eth1, … */
+  ifName: string;
+  /** Whether the default route goes through this network's gateway. */
+  gateway: boolean;
+  links?: string[];
+  dnsNames?: string[];
+}
+
 export interface NetworkConfig {
   dataRoot: string;
   execRoot: string;
@@ -110,6 +123,8 @@ export class NetworkService {
   private readonly dir: string;
   readonly netnsDir: string;
   private readonly ports: PortMapper;
+  /** Namespaces being removed, by container. */
+  private readonly removing = new Map<string, Promise<void>>();
 
   constructor(cfg: NetworkConfig) {
     this.cfg = cfg;
@@ -350,22 +365,46 @@ export class NetworkService {
     return join(this.netnsDir, containerId);
   }
 
-  async createSandbox(containerId: string): Promise<string> {
+  /**
+   * The sandbox with its endpoints (`joins`, the first one carrying the default route), made
+   * in one pass: one process inside the new namespace, one outside. All or nothing.
+   */
+  async createSandbox(containerId: string, joins: (JoinOptions & { ref: string })[]): Promise<{ path: string; endpoints: EndpointRecord[] }> {
     const path = this.sandboxPath(containerId);
+    await this.settle(containerId);
     await deleteNetns(path);
-    await createNetns(path);
-    return path;
+    const made: { live: Live; ep: EndpointRecord; veth: VethConfig; opts: JoinOptions }[] = [];
+    try {
+      for (const j of joins) made.push({ ...this.allocate(containerId, j.ref, j), opts: j });
+      await createNetns(path, made.map((m) => m.veth));
+    } catch (e) {
+      for (const m of made) m.live.pool!.release(m.ep.IPAddress);
+      throw e;
+    }
+    for (const m of made) m.live.names.set(m.ep.EndpointID, { names: m.opts.dnsNames ?? [], ip: m.ep.IPAddress, container: containerId, links: linkMap(m.opts.links) });
+    return { path, endpoints: made.map((m) => m.ep) };
   }
 
-  /** The sandbox and the endpoints in it, gone. */
-  async deleteSandbox(containerId: string, endpoints: EndpointRecord[]): Promise<void> {
+  /** Waits for the container's last sandbox to be gone (its removal is not waited for at exit). */
+  async settle(containerId: string): Promise<void> {
+    await this.removing.get(containerId);
+  }
+
+  /**
+   * The sandbox and the endpoints in it, gone. Addresses and ports are free at once; the
+   * namespace (and the veths with it) goes in the background, so an exit is not held up:
+   * settle() waits for it.
+   */
+  deleteSandbox(containerId: string, endpoints: EndpointRecord[]): void {
     for (const ep of endpoints) this.release(ep);
-    // The veths go with the namespace: nothing else holds it once the container has exited.
-    await deleteNetns(this.sandboxPath(containerId));
+    const done = deleteNetns(this.sandboxPath(containerId)).catch((e: unknown) => log.warn('removing a network namespace', { id: containerId, error: e })).finally(() => {
+      if (this.removing.get(containerId) === done) this.removing.delete(containerId);
+    });
+    this.removing.set(containerId, done);
   }
 
-  /** An endpoint on `net` in the container's sandbox: address, veth, routes. */
-  async join(containerId: string, ref: string, opts: { ip?: string; aliases?: string[]; mac?: string; ifName: string; gateway: boolean; links?: string[]; dnsNames?: string[] }): Promise<EndpointRecord> {
+  /** An address and a veth's settings for an endpoint on `ref` (nothing made yet). */
+  private allocate(containerId: string, ref: string, opts: JoinOptions): { live: Live; ep: EndpointRecord; veth: VethConfig } {
     const live = this.find(ref);
     if (!live) throw notFound(`network ${ref} not found`);
     if (!live.pool || !live.bridge) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
@@ -373,22 +412,30 @@ export class NetworkService {
     const endpointId = randomBytes(32).toString('hex');
     const hostVeth = `${PREFIX}${endpointId.slice(0, 10)}`;
     const mac = opts.mac || macFor(ip);
-    try {
-      await addEndpoint({
-        hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
-        cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
-      });
-    } catch (e) {
-      live.pool.release(ip);
-      throw e;
-    }
-    live.names.set(endpointId, { names: opts.dnsNames ?? [], ip, container: containerId, links: linkMap(opts.links) });
-    return {
+    const veth: VethConfig = {
+      hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
+      cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
+    };
+    const ep: EndpointRecord = {
       IPAMConfig: opts.ip ? { IPv4Address: opts.ip } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
       MacAddress: mac, DriverOpts: null, GwPriority: 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
       IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
       HostVeth: hostVeth, IfName: opts.ifName,
     };
+    return { live, ep, veth };
+  }
+
+  /** An endpoint on `ref` added to a running container's sandbox (network connect). */
+  async join(containerId: string, ref: string, opts: JoinOptions): Promise<EndpointRecord> {
+    const { live, ep, veth } = this.allocate(containerId, ref, opts);
+    try {
+      await addEndpoint(veth);
+    } catch (e) {
+      live.pool!.release(ep.IPAddress);
+      throw e;
+    }
+    live.names.set(ep.EndpointID, { names: opts.dnsNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(opts.links) });
+    return ep;
   }
 
   /** A running container's endpoint gone (disconnect): its veth removed, its address given back. */

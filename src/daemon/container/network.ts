@@ -30,31 +30,33 @@ export function requestedNetworks(d: ContainerDeps, rec: ContainerRecord): Recor
 /** Makes the sandbox and joins every network; returns the namespace path for the spec. */
 export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, linkHosts: string[]): Promise<string | undefined> {
   if (!ownsNetworks(rec)) return undefined;
-  const path = await d.networks.createSandbox(rec.ID);
-  const joined: EndpointRecord[] = [];
+  const t0 = performance.now();
+  const asks = Object.entries(requestedNetworks(d, rec));
+  const { path, endpoints } = await d.networks.createSandbox(rec.ID, asks.map(([name, asked], i) => ({
+    ref: asked.NetworkID || name,
+    ifName: `eth${i}`, gateway: i === 0,
+    ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
+    ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
+    ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
+    ...(asked.Links ? { links: asked.Links } : {}),
+    dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],
+  })));
+  const t1 = performance.now();
+  const joined = endpoints;
   try {
-    let i = 0;
-    for (const [name, asked] of Object.entries(requestedNetworks(d, rec))) {
-      const ep = await d.networks.join(rec.ID, asked.NetworkID || name, {
-        ifName: `eth${i}`, gateway: i++ === 0,
-        ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
-        ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
-        ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
-        ...(asked.Links ? { links: asked.Links } : {}),
-        dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],
-      });
-      joined.push(ep);
-      rec.Networks![name] = { ...ep, IPAMConfig: asked.IPAMConfig };
-    }
+    asks.forEach(([name, asked], i) => {
+      rec.Networks![name] = { ...endpoints[i], IPAMConfig: asked.IPAMConfig };
+    });
     await writeFile(rec.HostsPath, await hostsFile(rec, Object.values(rec.Networks ?? {})[0]?.IPAddress || undefined, linkHosts));
     await refreshResolvConf(d, rec);
     // Ports are published from the first network's endpoint, as docker does.
     const reqs = portRequests(rec);
     rec.PublishedPorts = reqs.length ? await d.networks.publish(rec.ID, joined[0], reqs) : [];
     rec.SandboxKey = path;
+    log.debug('networks connected', { id: rec.ID, sandboxMs: (t1 - t0).toFixed(1), totalMs: (performance.now() - t0).toFixed(1) });
   } catch (e) {
     await d.networks.unpublish(rec.ID).catch(() => {});
-    await d.networks.deleteSandbox(rec.ID, joined).catch(() => {});
+    d.networks.deleteSandbox(rec.ID, joined);
     clearEndpoints(rec);
     throw e;
   }
@@ -65,9 +67,11 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
 export async function disconnectNetworks(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
   if (!ownsNetworks(rec)) return;
   const eps = Object.values(rec.Networks ?? {}).filter((e) => e.EndpointID);
+  const t0 = performance.now();
   await d.networks.unpublish(rec.ID).catch((e: unknown) => log.warn('removing published ports', { id: rec.ID, error: e }));
-  await d.networks.deleteSandbox(rec.ID, eps).catch((e: unknown) => log.warn('removing a network sandbox', { id: rec.ID, error: e }));
+  d.networks.deleteSandbox(rec.ID, eps);
   clearEndpoints(rec);
+  log.debug('networks disconnected', { id: rec.ID, ms: (performance.now() - t0).toFixed(1) });
 }
 
 /** What a stopped container shows: the networks it is on, no address (docker). */

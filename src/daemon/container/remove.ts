@@ -35,6 +35,8 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
     await rm(join(d.store.dir(c.id), 'config.v2.json'), { force: true });
     failpoint('rm-after-record');
     d.store.delete(c);
+    // Its network namespace, removed in the background at exit, is gone before rm answers.
+    await d.networks.settle(c.id);
     await d.images.snapshots.remove(c.id).catch((e: unknown) => log.warn('removing container layer', { id: c.id, error: e }));
     await rm(d.store.dir(c.id), { recursive: true, force: true });
     await rm(shimDir(d, c.id), { recursive: true, force: true });
