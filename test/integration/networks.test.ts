@@ -465,3 +465,24 @@ test('legacy --link on the default bridge: hosts entry, environment, inspect, rm
   await dok(['run', '-d', '--name', 'store', '--network', 'linknet', 'busybox', 'sleep', '600']);
   assert.equal(await dok(['run', '--rm', '--network', 'linknet', '--link', 'store:cache', 'busybox', 'sh', '-c', 'ping -c1 -W2 cache >/dev/null && echo alias-ok']), 'alias-ok\n');
 });
+
+test('generated /etc/hosts, /etc/hostname and /etc/resolv.conf: --hostname, --add-host, --dns*, --mac-address; kept out of diff', async () => {
+  const out = await dok(['run', '--name', 'etc', '--hostname', 'box', '--domainname', 'example.test', '--add-host', 'db.local:10.1.2.3',
+    '--dns', '10.9.9.9', '--dns-search', 'corp.test', '--dns-option', 'ndots:2', '--mac-address', '02:42:ac:11:00:99',
+    'busybox', 'sh', '-c', 'cat /etc/hostname; grep -v ip6 /etc/hosts | grep -v localhost; cat /etc/resolv.conf; cat /sys/class/net/eth0/address; echo x >> /etc/hosts']);
+  const ip = (await dok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAMConfig}}|{{.HostConfig.ExtraHosts}}', 'etc'])).trim();
+  assert.equal(ip, '<nil>|[db.local:10.1.2.3]');
+  const lines = out.split('\n');
+  assert.equal(lines[0], 'box');
+  assert.equal(lines[1], '10.1.2.3\tdb.local');
+  assert.match(lines[2], new RegExp(`^${base.replace(/\./g, '\\.')}\\d+\\.\\d+\\tbox\\.example\\.test box$`));
+  assert.ok(lines.includes('nameserver 10.9.9.9'), out);
+  assert.ok(lines.includes('search corp.test'), out);
+  assert.ok(lines.includes('options ndots:2'), out);
+  assert.equal(lines.filter((l) => l.startsWith('nameserver')).length, 1);
+  assert.ok(lines.includes('02:42:ac:11:00:99'), out);
+  assert.equal(await dok(['diff', 'etc']), '', 'the generated files are not changes of the container');
+  const bad = await d.docker(['run', '--rm', '--mac-address', 'nope', 'busybox', 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /nope is not a valid mac address/);
+});
