@@ -12,6 +12,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
@@ -485,4 +486,24 @@ test('generated /etc/hosts, /etc/hostname and /etc/resolv.conf: --hostname, --ad
   const bad = await d.docker(['run', '--rm', '--mac-address', 'nope', 'busybox', 'true']);
   assert.equal(bad.code, 125);
   assert.match(bad.stderr, /nope is not a valid mac address/);
+});
+
+test('dockerode (testcontainers\' way): GET /networks/bridge gives the gateway; a container with PortBindings serves on its port', async () => {
+  const docker = new Docker({ socketPath: d.sock });
+  const bridge = await docker.getNetwork('bridge').inspect() as { Name: string; IPAM: { Config: { Subnet: string; Gateway: string }[] } };
+  assert.equal(bridge.Name, 'bridge');
+  assert.equal(bridge.IPAM.Config[0].Gateway, d.bip.split('/')[0]);
+  const port = portBase + 12;
+  const c = await docker.createContainer({
+    Image: 'busybox', Cmd: ['sh', '-c', 'mkdir /h && echo dockerode > /h/index.html && httpd -f -p 8080 -h /h'],
+    ExposedPorts: { '8080/tcp': {} }, HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
+  });
+  await c.start();
+  const info = await c.inspect();
+  assert.deepEqual(info.NetworkSettings.Ports, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+  const listed = (await docker.listContainers()).find((x) => x.Id === c.id);
+  assert.deepEqual(listed?.Ports, [{ IP: '127.0.0.1', PrivatePort: 8080, PublicPort: port, Type: 'tcp' }]);
+  await waitFor(async () => (await httpGet(`http://127.0.0.1:${port}/`).catch(() => '')) === 'dockerode\n');
+  await c.remove({ force: true });
+  assert.ok(!listening(port));
 });
