@@ -34,3 +34,21 @@ export function errorText(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return isDaemonError(e) ? `Error response from daemon: ${msg}` : msg;
 }
+
+/**
+ * `rm` of several objects (volumes, networks): each name printed as it goes, the errors
+ * together at the end with exit 1; `skip` tells errors to pass over (rm -f of a missing one).
+ */
+export async function removeEach(ctx: CliContext, names: string[], remove: (n: string) => Promise<void>, skip: (e: unknown) => boolean = () => false): Promise<number> {
+  const errors: string[] = [];
+  for (const n of names) {
+    try {
+      await remove(n);
+      ctx.stdout.write(`${n}\n`);
+    } catch (e) {
+      if (!skip(e)) errors.push(errorText(e));
+    }
+  }
+  if (errors.length) throw new StatusError(1, errors.join('\n'));
+  return 0;
+}

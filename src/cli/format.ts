@@ -205,6 +205,17 @@ function inspectView(v: unknown, key: string, parentKey: string, lenient: symbol
   return out;
 }
 
+/** A lookup for inspectEach whose failures read as the docker CLI prints the daemon's. */
+export function fromDaemon(fetch: (ref: string) => Promise<unknown>): (ref: string) => Promise<unknown> {
+  return async (ref) => {
+    try {
+      return await fetch(ref);
+    } catch (e) {
+      throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+}
+
 /**
  * docker inspect's output for several objects: the template is parsed first (a bad one exits
  * 64 before anything is fetched), results one per line; objects whose template fails add

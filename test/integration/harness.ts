@@ -178,6 +178,20 @@ export class TestDaemon {
     return runProcess(NODE, [BERTH, ...args], { ...opts, baseEnv: { BERTH_HOST: this.host, BERTH_CONFIG: join(this.root, 'berth-config') } });
   }
 
+  /** `berth ARGS` that must succeed: its stdout, or a failure naming the command and its stderr. */
+  async ok(args: string[]): Promise<string> {
+    const r = await this.berth(args);
+    if (r.code !== 0) throw new Error(`berth ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** The same through the docker CLI. */
+  async dockerOk(args: string[]): Promise<string> {
+    const r = await this.docker(args);
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  }
+
   /** Debian's docker-compose (1.29, docker-py underneath) against this daemon. */
   compose(args: string[], opts: RunOptions = {}): Promise<Result> {
     return runProcess('docker-compose', args, { ...opts, baseEnv: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.root, 'docker-config') } });

@@ -38,17 +38,8 @@ afterEach(async () => {
   for (const n of (await d.berth(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.split('\n').filter(Boolean)) await d.berth(['network', 'rm', n]);
 });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await d.berth(args);
-  assert.equal(r.code, 0, `berth ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-
-async function dok(args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[]) => d.ok(args);
+const dok = (args: string[]) => d.dockerOk(args);
 
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
-import { ago, goTimeString, humanSize, inspectEach, renderRows, renderTable, shortId, structRow } from '../../format.ts';
+import { ago, goTimeString, humanSize, fromDaemon, inspectEach, renderRows, renderTable, shortId, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
 import { jsonLines } from '../../../client/http.ts';
 import type { ImageSummary } from '../../../api/types.ts';
@@ -83,13 +83,7 @@ export const imageInspectCommand = defineCommand({
 });
 
 export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
-  await inspectEach(ctx, p.args, async (n) => {
-    try {
-      return await ctx.client.imageInspect(n);
-    } catch (e) {
-      throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }, p.flags.format);
+  await inspectEach(ctx, p.args, fromDaemon((n) => ctx.client.imageInspect(n)), p.flags.format);
   return 0;
 }
 

@@ -1,8 +1,8 @@
 /** `berth network create|ls|inspect|rm|prune`, with docker's output (cli/command/network). */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { errorText, StatusError, type CliContext } from '../../context.ts';
+import { errorText, removeEach, StatusError, type CliContext } from '../../context.ts';
 import type { NetworkResource } from '../../../api/types.ts';
-import { inspectEach, renderRows, renderTable, structRow } from '../../format.ts';
+import { fromDaemon, inspectEach, renderRows, renderTable, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
 import { confirm } from '../../confirm.ts';
 
@@ -95,13 +95,7 @@ const inspectFlags = defineFlags({
 export const networkInspectCommand = defineCommand({ name: 'inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', short: 'Display detailed information on one or more networks', flags: inspectFlags, args: { min: 1 } });
 
 export async function networkInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
-  await inspectEach(ctx, p.args, async (n) => {
-    try {
-      return await ctx.client.networkInspect(n);
-    } catch (e) {
-      throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }, p.flags.format);
+  await inspectEach(ctx, p.args, fromDaemon((n) => ctx.client.networkInspect(n)), p.flags.format);
   return 0;
 }
 
@@ -111,19 +105,8 @@ const rmFlags = defineFlags({
 
 export const networkRmCommand = defineCommand({ name: 'rm', aliases: ['remove'], usage: 'NETWORK [NETWORK...]', short: 'Remove one or more networks', flags: rmFlags, args: { min: 1 } });
 
-export async function networkRm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
-  const errors: string[] = [];
-  for (const n of p.args) {
-    try {
-      await ctx.client.networkRemove(n);
-      ctx.stdout.write(`${n}\n`);
-    } catch (e) {
-      if (p.flags.force && /not found/.test(errorText(e))) continue;
-      errors.push(errorText(e));
-    }
-  }
-  if (errors.length) throw new StatusError(1, errors.join('\n'));
-  return 0;
+export function networkRm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
+  return removeEach(ctx, p.args, (n) => ctx.client.networkRemove(n), (e) => p.flags.force && /not found/.test(errorText(e)));
 }
 
 const pruneFlags = defineFlags({

@@ -1,8 +1,8 @@
 /** `berth volume create|ls|inspect|rm|prune`, with docker's output (cli/command/volume). */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { errorText, StatusError, type CliContext } from '../../context.ts';
+import { removeEach, StatusError, type CliContext } from '../../context.ts';
 import type { Volume } from '../../../api/types.ts';
-import { humanSize, inspectEach, renderRows, renderTable, structRow } from '../../format.ts';
+import { humanSize, fromDaemon, inspectEach, renderRows, renderTable, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
 import { confirm } from '../../confirm.ts';
 
@@ -92,13 +92,7 @@ const inspectFlags = defineFlags({
 export const volumeInspectCommand = defineCommand({ name: 'inspect', usage: '[OPTIONS] VOLUME [VOLUME...]', short: 'Display detailed information on one or more volumes', flags: inspectFlags, args: { min: 1 } });
 
 export async function volumeInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
-  await inspectEach(ctx, p.args, async (n) => {
-    try {
-      return await ctx.client.volumeInspect(n);
-    } catch (e) {
-      throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }, p.flags.format);
+  await inspectEach(ctx, p.args, fromDaemon((n) => ctx.client.volumeInspect(n)), p.flags.format);
   return 0;
 }
 
@@ -108,18 +102,8 @@ const rmFlags = defineFlags({
 
 export const volumeRmCommand = defineCommand({ name: 'rm', aliases: ['remove'], usage: '[OPTIONS] VOLUME [VOLUME...]', short: 'Remove one or more volumes', flags: rmFlags, args: { min: 1 } });
 
-export async function volumeRm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
-  const errors: string[] = [];
-  for (const n of p.args) {
-    try {
-      await ctx.client.volumeRemove(n, p.flags.force);
-      ctx.stdout.write(`${n}\n`);
-    } catch (e) {
-      errors.push(errorText(e));
-    }
-  }
-  if (errors.length) throw new StatusError(1, errors.join('\n'));
-  return 0;
+export function volumeRm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
+  return removeEach(ctx, p.args, (n) => ctx.client.volumeRemove(n, p.flags.force));
 }
 
 const pruneFlags = defineFlags({
