@@ -498,3 +498,21 @@ test('dockerode (testcontainers\' way): GET /networks/bridge gives the gateway; 
   await c.remove({ force: true });
   assert.ok(!listening(port));
 });
+
+test('iptables: false leaves the firewall alone; published ports are relayed by berthd instead', async () => {
+  d.writeConfig({ iptables: false });
+  await d.stopDaemon();
+  await d.startDaemon();
+  try {
+    const port = portBase + 14;
+    await ok(['run', '-d', '--name', 'relay', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', 'mkdir /h && echo relayed > /h/index.html && httpd -f -p 80 -h /h']);
+    await waitFor(async () => (await httpGet(`http://127.0.0.1:${port}/`).catch(() => '')) === 'relayed\n');
+    assert.deepEqual(portRules(), [], 'no DNAT rules: the userland proxy serves');
+    await ok(['rm', '-f', 'relay']);
+    assert.ok(!listening(port));
+  } finally {
+    d.writeConfig({});
+    await d.stopDaemon();
+    await d.startDaemon();
+  }
+});
