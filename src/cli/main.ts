@@ -25,6 +25,7 @@ import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
 import { historyCommand, history } from './commands/image/history.ts';
+import { buildCommand, buildImage } from './commands/image/build.ts';
 import { imagePruneCommand, imagePrune, containerPruneCommand, containerPrune, systemPruneCommand, systemPrune, dfCommand, df } from './commands/system/prune.ts';
 import { diffCommand, diff, commitCommand, commit, exportCommand, exportFs } from './commands/container/fs.ts';
 import { cpCommand, cp } from './commands/container/cp.ts';
@@ -92,6 +93,7 @@ const containerSubs: AnyCommand[] = [
 ];
 
 const imageSubs: AnyCommand[] = [
+  cmd(buildCommand, H(buildImage)),
   cmd(imagePruneCommand, H(imagePrune)),
   cmd(historyCommand, H(history)),
   cmd(loadCommand, H(load)),
@@ -123,6 +125,7 @@ export const root = defineCommand({
     topLevel(sub(containerSubs, 'run'), 'run', 'common'),
     topLevel(sub(containerSubs, 'exec'), 'exec', 'common'),
     topLevel(sub(containerSubs, 'ls'), 'ps', 'common'),
+    topLevel(sub(imageSubs, 'build'), 'build', 'common'),
     topLevel(sub(imageSubs, 'pull'), 'pull', 'common'),
     topLevel(sub(imageSubs, 'push'), 'push', 'common'),
     topLevel(sub(imageSubs, 'ls'), 'images', 'common'),

@@ -30,7 +30,9 @@ export async function showProgress(body: Readable, out: NodeJS.WriteStream, opts
   for await (const m of jsonLines(body)) {
     if (typeof m.error === 'string' || m.errorDetail) {
       const msg = typeof m.error === 'string' ? m.error : String((m.errorDetail as { message?: string }).message);
-      throw new StatusError(1, msg);
+      // A failed build step's exit code is the client's (the docker CLI's jsonmessage).
+      const code = (m.errorDetail as { code?: number } | undefined)?.code;
+      throw new StatusError(typeof code === 'number' && code > 0 ? code : 1, msg);
     }
     if (m.aux && typeof m.aux === 'object') {
       aux.push(m.aux as Record<string, unknown>);

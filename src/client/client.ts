@@ -248,6 +248,11 @@ export class Client {
     return this.t.check(await this.t.send('GET', '/images/get', { query: { names, platform: platformParams(platforms) } }));
   }
 
+  /** POST /build: the classic builder's JSON message stream. */
+  async imageBuild(src: Readable | undefined, query: Record<string, string | string[] | undefined>): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', '/build', { ...(src ? { stream: src } : {}), query, headers: { 'Content-Type': 'application/x-tar' } }));
+  }
+
   /** POST /images/load: docker's JSON message stream. */
   async imageLoad(src: Readable, quiet: boolean, platforms: string[] = [], length?: number): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/images/load', { stream: src, ...(length !== undefined ? { streamLength: length } : {}), query: { quiet: quiet ? '1' : '0', platform: platformParams(platforms) }, headers: { 'Content-Type': 'application/x-tar' } }));

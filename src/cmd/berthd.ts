@@ -15,6 +15,7 @@ import { validateSettings } from '../distribution/resolve.ts';
 import { Daemon, type NetworkSettings } from '../daemon/daemon.ts';
 import { DEFAULT_POOLS } from '../network/service.ts';
 import { networkRoutes } from '../daemon/server/routers/networks/routes.ts';
+import { buildRoutes } from '../daemon/server/routers/build/routes.ts';
 import { Router } from '../daemon/server/router.ts';
 import { ApiServer, answers } from '../daemon/server/server.ts';
 import { DEFAULT_GROUP, parseEndpoints } from '../daemon/server/endpoints.ts';
@@ -392,6 +393,7 @@ async function main(): Promise<void> {
   router.add(execRoutes(daemon.execBackend()));
   router.add(volumeRoutes(daemon.volumeBackend()));
   router.add(networkRoutes(daemon.networkBackend()));
+  router.add(buildRoutes(daemon.buildBackend()));
   const server = new ApiServer(router, minApiVersion);
   for (const w of listen.warnings) log.warn(w);
   for (const ep of listen.endpoints) {

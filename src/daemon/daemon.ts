@@ -15,7 +15,7 @@ import { hostname, cpus, totalmem, release } from 'node:os';
 import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
 import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary, NetworkContainer, NetworkResource } from '../api/types.ts';
 import { invalidParameter, notImplemented, system } from '../errdefs/index.ts';
@@ -37,7 +37,9 @@ import { ExecService } from './exec/service.ts';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../lib/escape.ts';
 import type { SystemBackend } from './server/routers/system/backend.ts';
 import { randomUUID } from 'node:crypto';
-import { EngineError, kindOf } from '../errdefs/index.ts';
+import { EngineError, kindOf, messageOf } from '../errdefs/index.ts';
+import { BuildService } from './build/service.ts';
+import type { BuildRouteBackend } from './server/routers/build/routes.ts';
 import { parseNormalizedNamed, withDefaultTag } from '../lib/reference.ts';
 import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
 import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
@@ -80,6 +82,7 @@ export class Daemon implements SystemBackend {
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
   readonly execs: ExecService;
+  readonly builds: BuildService;
   private id = '';
   private access: RegistryAccess | undefined;
 
@@ -91,6 +94,11 @@ export class Daemon implements SystemBackend {
     this.networks = networks;
     this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers);
     containers.onRemoved((id) => this.execs.forget(id));
+    this.builds = new BuildService(images, containers, (ref, out, signal) => this.pull({ image: ref }, (m) => {
+      // Pull progress in a build shows as its status lines.
+      const msg = m as { id?: string; status?: string; progressDetail?: { current?: number } };
+      if (msg.status && !msg.progressDetail?.current) out(`${msg.id ? `${msg.id}: ` : ''}${msg.status}\n`);
+    }, signal), join(config.dataRoot, 'tmp'));
   }
 
   static async open(config: DaemonConfig): Promise<Daemon> {
@@ -110,6 +118,7 @@ export class Daemon implements SystemBackend {
     const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images, volumes, networks);
     const d = new Daemon(config, images, containers, volumes, networks);
     await containers.restore();
+    await d.builds.init();
     // Content an operation cut short left unrecorded, then directories no record owns.
     if (!containers.store.problems.length) await images.collectGarbage(containers.chainsInUse());
     await d.removeOrphanDirs();
@@ -340,6 +349,19 @@ export class Daemon implements SystemBackend {
           deleted.push(rec.Name);
         }
         return { NetworksDeleted: deleted.length ? deleted : null };
+      },
+    };
+  }
+
+  buildBackend(): BuildRouteBackend {
+    return {
+      build: (body, opts, out, signal) => this.builds.build(body, opts, out, signal),
+      fetchContext: async (url, signal) => {
+        const res = await fetch(url, { signal }).catch((e: unknown) => {
+          throw new EngineError('InvalidParameter', `unable to download the build context ${url}: ${messageOf(e)}`);
+        });
+        if (!res.ok || !res.body) throw new EngineError('InvalidParameter', `unable to download the build context ${url}: ${res.status} ${res.statusText}`);
+        return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
       },
     };
   }

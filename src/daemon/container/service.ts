@@ -25,6 +25,7 @@ import { containerChanges, exportContainer, commitContainer, type CommitOptions 
 import { startContainer } from './start.ts';
 import { killContainer, restartContainer, stopContainer } from './stop.ts';
 import { ContainerStore } from './store.ts';
+import { lookupUser } from './user.ts';
 import { removeLink } from './links.ts';
 import { connectContainer, disconnectContainer, type EndpointAsk } from './network.ts';
 
@@ -154,6 +155,13 @@ export class ContainerService {
   /** `docker export`. */
   exportFs(ref: string): Promise<Readable> {
     return exportContainer(this.d.images, this.store.get(ref));
+  }
+
+  /** uid and gid of `spec` (user[:group]) as the container's image files say. */
+  async userOf(ref: string, spec: string): Promise<{ uid: number; gid: number }> {
+    const c = this.store.get(ref);
+    const u = await lookupUser(await this.d.images.snapshots.layerDirs(c.id), spec);
+    return { uid: u.uid, gid: u.gid };
   }
 
   /** `docker commit`, with the container held so it is not removed meanwhile. */

@@ -102,6 +102,8 @@ export interface CommitOptions {
   pause: boolean;
   /** The container's cgroup path, to freeze it while the layer is taken. */
   cgroupPath: string;
+  /** The builder's: the new image's config as it is (not merged), its container_config and history line. */
+  build?: { config: Partial<ContainerConfig>; containerConfig: Partial<ContainerConfig>; createdBy: string };
 }
 
 /** `docker commit`: returns the new image ID. */
@@ -142,7 +144,7 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   const created = new Date().toISOString();
   // moby: the body's config, then the --change instructions, over the container's config.
   const fromBody = opts.config ? Object.fromEntries(Object.entries(decodeConfig(opts.config)).filter(([k, v]) => isSet(v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]))) : {};
-  const cfg: ContainerConfig = { ...c.rec.Config, ...fromBody, ...changes };
+  const cfg: Partial<ContainerConfig> = opts.build ? opts.build.config : { ...c.rec.Config, ...fromBody, ...changes };
   const prev = base.config;
   const config: ImageConfigFile = {
     architecture: prev.architecture,
@@ -153,13 +155,13 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
     ...(opts.comment ? { comment: opts.comment } : {}),
     config: cfg,
     container: c.id,
-    container_config: c.rec.Config,
+    container_config: opts.build ? opts.build.containerConfig : c.rec.Config,
     docker_version: ENGINE_VERSION,
     rootfs: { type: 'layers', diff_ids: [...prev.rootfs.diff_ids, diffId] },
     history: [...(prev.history ?? []), {
       created,
       ...(opts.author ? { author: opts.author } : {}),
-      created_by: [c.rec.Path, ...c.rec.Args].join(' '),
+      created_by: opts.build ? opts.build.createdBy : [c.rec.Path, ...c.rec.Args].join(' '),
       ...(opts.comment ? { comment: opts.comment } : {}),
     }],
   };

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { invalidParameter } from '../../errdefs/index.ts';
+import { invalidParameter, messageOf } from '../../errdefs/index.ts';
 import { markEarlyEof } from '../../lib/hijack.ts';
 import type { GoDecoder } from '../../lib/gojson.ts';
 
@@ -214,3 +214,31 @@ export async function hijack(ctx: Ctx, contentType: string): Promise<Duplex> {
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n\r\n`);
   return socket;
 }
+
+/**
+ * A JSON-lines progress response. Errors after the first line go in-band; with `inBand`, all
+ * of them do, with status 200 (moby's load: the client reads the cause from the stream).
+ */
+export async function jsonStream(ctx: Ctx, work: (emit: (m: Record<string, unknown>) => void) => Promise<void>, opts: { inBand?: boolean } = {}): Promise<void> {
+  const res = ctx.res!;
+  let started = false;
+  const emit = (m: Record<string, unknown>) => {
+    if (!started) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      started = true;
+    }
+    res.write(JSON.stringify(m) + '\r\n');
+  };
+  try {
+    await work(emit);
+  } catch (e) {
+    if (!started && !opts.inBand) throw e;
+    const message = messageOf(e);
+    // A build step's exit code travels with its error (the docker CLI exits with it).
+    const code = (e as { exitCode?: number }).exitCode;
+    emit({ errorDetail: { ...(code ? { code } : {}), message }, error: message });
+  }
+  if (!started) res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end();
+}
+

@@ -1,6 +1,6 @@
 import { versionAtLeast } from '../../../../api/version.ts';
 import { invalidParameter, messageOf } from '../../../../errdefs/index.ts';
-import { boolValue, boolValueOrDefault, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
+import { boolValue, boolValueOrDefault, jsonStream, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,32 +16,6 @@ async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
   } catch {
     res.destroy();
   }
-}
-
-/** Streams docker's JSON progress messages; after the first byte, errors go in-band. */
-/**
- * A JSON-lines progress response. Errors after the first line go in-band; with `inBand`, all
- * of them do, with status 200 (moby's load: the client reads the cause from the stream).
- */
-async function jsonStream(ctx: Ctx, work: (emit: (m: Record<string, unknown>) => void) => Promise<void>, opts: { inBand?: boolean } = {}): Promise<void> {
-  const res = ctx.res!;
-  let started = false;
-  const emit = (m: Record<string, unknown>) => {
-    if (!started) {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      started = true;
-    }
-    res.write(JSON.stringify(m) + '\r\n');
-  };
-  try {
-    await work(emit);
-  } catch (e) {
-    if (!started && !opts.inBand) throw e;
-    const message = messageOf(e);
-    emit({ errorDetail: { message }, error: message });
-  }
-  if (!started) res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.end();
 }
 
 export function imageRoutes(b: ImageBackend): Route[] {

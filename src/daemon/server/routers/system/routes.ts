@@ -26,7 +26,6 @@ export function systemRoutes(b: SystemBackend): Route[] {
     { method: 'GET', path: '/info', handler: async (ctx) => writeJson(ctx, 200, await b.info()) },
     { method: 'GET', path: '/system/df', handler: async (ctx) => writeJson(ctx, 200, await b.diskUsage()) },
     // Nothing to prune yet for what later issues add (build cache, networks): docker's empty answers.
-    { method: 'POST', path: '/build/prune', handler: async (ctx) => writeJson(ctx, 200, { CachesDeleted: null, SpaceReclaimed: 0 }) },
     {
       method: 'POST',
       path: '/swarm/leave',

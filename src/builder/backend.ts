@@ -1,0 +1,42 @@
+/**
+ * What the builder needs from the daemon: images (resolve, pull, commit, the cache's child
+ * lookup, tag), and containers to run RUN in and copy files into. The daemon implements it
+ * (src/daemon/build/backend.ts); the builder sees nothing else.
+ */
+import type { Readable } from 'node:stream';
+import type { ContainerConfig, ImageConfigFile } from '../api/types.ts';
+
+export type RunConfig = Partial<ContainerConfig>;
+
+export interface BuildImage {
+  /** sha256:… */
+  id: string;
+  config: ImageConfigFile;
+}
+
+export interface BuildBackend {
+  /** A local image; undefined when there is none. */
+  image(ref: string): BuildImage | undefined;
+  /** Pulls `ref`, writing docker's progress lines to `out`. */
+  pull(ref: string, out: (line: string) => void): Promise<BuildImage>;
+  /** An image whose parent is `parent` and whose container_config is `cacheKey` (docker's cache). */
+  cached(parent: string | undefined, cacheKey: RunConfig): BuildImage | undefined;
+  /** A new image: the parent's layers and `config`, with one history entry (no new layer). */
+  commitConfig(parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string): Promise<BuildImage>;
+  /** A container of `image` (the empty one for scratch) with `config`, not started. */
+  createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number }): Promise<string>;
+  /** Starts the container with its output going to `out`; resolves with its exit code. */
+  run(id: string, out: (chunk: Buffer) => void, signal: AbortSignal): Promise<number>;
+  /** Extracts a tar into the container at `dir` (docker's PUT archive, owners as in the tar). */
+  copyInto(id: string, dir: string, tar: Readable): Promise<void>;
+  /** What is at `path` in the container: a directory, something else, or nothing. */
+  stat(id: string, path: string): Promise<'dir' | 'other' | undefined>;
+  /** `path` in the container as a tar (docker's GET archive), for COPY --from. */
+  archive(id: string, path: string): Promise<Readable>;
+  /** The container's changes as a new image over `parent`, with `config`. */
+  commit(id: string, parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string): Promise<BuildImage>;
+  removeContainer(id: string): Promise<void>;
+  /** uid and gid of `user[:group]` as the image's /etc/passwd and /etc/group say. */
+  lookupUser(id: string, spec: string): Promise<{ uid: number; gid: number }>;
+  tag(id: string, ref: string): Promise<void>;
+}

@@ -1,0 +1,743 @@
+/**
+ * The classic builder (moby's builder/dockerfile): each instruction of each needed stage
+ * becomes an image whose parent is the previous step's, so the cache is the image store
+ * itself: a step is reused when a child of the current image was made with the same
+ * container_config (for COPY and ADD that names the sources' content hash). RUN runs in a
+ * container of the current image; COPY and ADD extract into one; both are committed. The
+ * other instructions change only the config and make no container. Output is the classic
+ * builder's ("Step 2/5 : RUN …", " ---> Running in …", " ---> Using cache", …).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { invalidParameter, EngineError } from '../errdefs/index.ts';
+import { tarSink, writeBody } from '../lib/tar/writer.ts';
+import { encodeHeader } from '../lib/tar/header.ts';
+import type { BuildBackend, BuildImage, RunConfig } from './backend.ts';
+import { parseDockerfile, parseKeyValues, type Instruction } from './dockerfile/parser.ts';
+import { processWord, processWords, type Env } from './dockerfile/lexer.ts';
+
+export interface BuildOptions {
+  /** The context, extracted. */
+  contextDir: string;
+  dockerfile: string;
+  tags: string[];
+  buildArgs: Map<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  quiet: boolean;
+  networkMode: string;
+  extraHosts: string[];
+  shmSize: number;
+  /** Remove intermediate containers of failed steps too (--force-rm); successful ones always go. */
+  forceRm: boolean;
+  signal: AbortSignal;
+}
+
+/** Lines of output (each ends with its own "\n" where docker's does) and the final ID. */
+export interface BuildOutput {
+  stream(text: string): void;
+  aux(id: string): void;
+}
+
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+
+interface Stage {
+  name: string;
+  index: number;
+  from: Instruction;
+  steps: Instruction[];
+  image?: BuildImage;
+}
+
+export class BuildError extends EngineError {
+  constructor(message: string, code = 1) {
+    super('InvalidParameter', message, { exitCode: code });
+  }
+}
+
+export async function build(be: BuildBackend, dockerfileText: string, opts: BuildOptions, out: BuildOutput): Promise<string> {
+  const df = parseDockerfile(dockerfileText);
+  const say = (s: string) => {
+    if (!opts.quiet) out.stream(s);
+  };
+  for (const w of df.warnings) say(`${w}\n`);
+  // ARGs before the first FROM are global: usable in FROM lines, and redeclared in stages.
+  const global = new Map<string, string>();
+  const usedArgs = new Set<string>();
+  const stages: Stage[] = [];
+  let first = true;
+  for (const ins of df.instructions) {
+    if (ins.cmd === 'from') {
+      first = false;
+      const words = processWords(ins.args, global, df.escape);
+      if (words.length !== 1 && !(words.length === 3 && words[1].toLowerCase() === 'as')) throw new BuildError(`Dockerfile parse error line ${ins.line}: FROM requires either one or three arguments`);
+      const name = words.length === 3 ? words[2].toLowerCase() : String(stages.length);
+      if (stages.some((s) => s.name === name)) throw new BuildError(`Dockerfile parse error line ${ins.line}: duplicate name ${name}`);
+      stages.push({ name, index: stages.length, from: ins, steps: [] });
+      continue;
+    }
+    if (first) {
+      if (ins.cmd !== 'arg') throw new BuildError(`Dockerfile parse error line ${ins.line}: ${ins.cmd.toUpperCase()} before FROM`.replace(/: .* before FROM$/, `: no build stage in current context`));
+      for (const [k, v] of argPairs(ins, global, df.escape)) {
+        const given = opts.buildArgs.get(k);
+        if (opts.buildArgs.has(k)) usedArgs.add(k);
+        global.set(k, given ?? v ?? '');
+      }
+      continue;
+    }
+    stages[stages.length - 1].steps.push(ins);
+  }
+  if (!stages.length) throw new BuildError(df.instructions.length ? 'Dockerfile parse error: no build stage in current context' : 'the Dockerfile (Dockerfile) cannot be empty');
+  let last = stages.length - 1;
+  if (opts.target !== undefined) {
+    last = stages.findIndex((s) => s.name === opts.target!.toLowerCase());
+    if (last < 0) throw new BuildError(`failed to reach build target ${opts.target} in Dockerfile`);
+  }
+  // Only the stages the target needs: its FROM and COPY --from chains.
+  const needed = new Set<number>();
+  const need = (i: number, trail: number[]) => {
+    if (trail.includes(i)) throw new BuildError(`circular dependency detected on stage: ${stages[i].name}`);
+    if (needed.has(i)) return;
+    needed.add(i);
+    const refs = [processWords(stages[i].from.args, global, df.escape)[0], ...stages[i].steps.filter((s) => s.flags.has('from') && (s.cmd === 'copy' || s.cmd === 'add')).map((s) => String(s.flags.get('from')))];
+    for (const r of refs) {
+      const j = stageIndex(stages, r, i);
+      if (j !== undefined) need(j, [...trail, i]);
+    }
+  };
+  need(last, []);
+  const total = stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.steps.length, 0);
+  let step = 0;
+  const ctx: Ctx = { be, opts, say, global, usedArgs, escape: df.escape, stages, total, step: () => ++step };
+  let final: BuildImage | undefined;
+  for (const stage of stages.slice(0, last + 1)) {
+    if (!needed.has(stage.index)) continue;
+    final = await runStage(ctx, stage);
+  }
+  const unused = [...opts.buildArgs.keys()].filter((k) => !usedArgs.has(k) && !PROXY_ARGS.has(k));
+  if (unused.length) say(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
+  if (!final) throw new BuildError('no image was built');
+  if (Object.keys(opts.labels).length) {
+    const cfg = { ...(final.config.config ?? {}), Labels: { ...(final.config.config?.Labels ?? {}), ...opts.labels } };
+    final = await be.commitConfig(final, cfg, { ...cfg, Cmd: nop(`LABEL ${Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`) }, nop(`LABEL ${Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`).join(' '));
+  }
+  out.aux(final.id);
+  say(`Successfully built ${final.id.slice(7, 19)}\n`);
+  for (const t of opts.tags) {
+    await be.tag(final.id, t);
+    say(`Successfully tagged ${t}\n`);
+  }
+  return final.id;
+}
+
+interface Ctx {
+  be: BuildBackend;
+  opts: BuildOptions;
+  say: (s: string) => void;
+  global: Map<string, string>;
+  usedArgs: Set<string>;
+  escape: string;
+  stages: Stage[];
+  total: number;
+  step: () => number;
+}
+
+function stageIndex(stages: Stage[], ref: string, before: number): number | undefined {
+  const byName = stages.findIndex((s, i) => i < before && s.name === ref.toLowerCase());
+  if (byName >= 0) return byName;
+  if (/^\d+$/.test(ref) && Number(ref) < before) return Number(ref);
+  return undefined;
+}
+
+function nop(text: string): string[] {
+  return ['/bin/sh', '-c', `#(nop) ${text}`];
+}
+
+function argPairs(ins: Instruction, env: Env, escape: string): [string, string | undefined][] {
+  const words = processWords(ins.args, env, escape);
+  if (!words.length) throw new BuildError(`Dockerfile parse error line ${ins.line}: ARG requires at least one argument`);
+  return words.map((w) => {
+    const eq = w.indexOf('=');
+    return eq < 0 ? [w, undefined] : [w.slice(0, eq), w.slice(eq + 1)];
+  });
+}
+
+function envMap(config: RunConfig): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of config.Env ?? []) {
+    const eq = e.indexOf('=');
+    if (eq > 0) m.set(e.slice(0, eq), e.slice(eq + 1));
+  }
+  return m;
+}
+
+async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
+  const { be, opts, say } = ctx;
+  const fromWords = processWords(stage.from.args, ctx.global, ctx.escape);
+  const base = fromWords[0];
+  say(`Step ${ctx.step()}/${ctx.total} : ${stage.from.original}\n`);
+  let image: BuildImage | undefined;
+  const prior = stageIndex(ctx.stages, base, stage.index);
+  if (prior !== undefined) {
+    image = ctx.stages[prior].image;
+  } else if (base.toLowerCase() !== 'scratch') {
+    image = opts.pull ? undefined : be.image(base);
+    if (!image) image = await be.pull(base, (l) => say(l));
+  }
+  if (stage.from.flags.has('platform')) {
+    const p = processWord(String(stage.from.flags.get('platform')), ctx.global, ctx.escape);
+    if (image && p && !p.startsWith(image.config.os)) throw new BuildError(`image ${base} is for ${image.config.os}/${image.config.architecture}, not ${p}`);
+  }
+  say(image ? ` ---> ${image.id.slice(7, 19)}\n` : ' ---> \n'.replace(' ---> \n', ''));
+  let config: RunConfig = structuredClone(image?.config.config ?? {});
+  config.Env ??= image ? config.Env : ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+  const args = new Map<string, string>();
+  const st: StageState = { image, config, args };
+  // ONBUILD triggers of the base image run first, as steps of this stage.
+  const triggers = image?.config.config?.OnBuild ?? [];
+  if (triggers.length) {
+    say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+    for (const t of triggers) {
+      const parsed = parseDockerfile(t).instructions[0];
+      if (!parsed) continue;
+      await runStep(ctx, st, parsed, false);
+    }
+    st.config.OnBuild = null;
+  }
+  for (const ins of stage.steps) {
+    if (opts.signal.aborted) throw new BuildError('the build was cancelled');
+    say(`Step ${ctx.step()}/${ctx.total} : ${ins.original}\n`);
+    await runStep(ctx, st, ins, true);
+  }
+  if (!st.image) {
+    // FROM scratch with only config steps still makes an image.
+    st.image = await be.commitConfig(undefined, st.config, { ...st.config, Cmd: nop('FROM scratch') }, nop('FROM scratch').join(' '));
+  }
+  stage.image = st.image;
+  return st.image;
+}
+
+interface StageState {
+  image: BuildImage | undefined;
+  config: RunConfig;
+  args: Map<string, string>;
+}
+
+/** The variables an instruction's words expand with: the config's env, then the stage's ARGs. */
+function wordEnv(st: StageState): Env {
+  const m = new Map(st.args);
+  for (const [k, v] of envMap(st.config)) m.set(k, v);
+  return m;
+}
+
+async function runStep(ctx: Ctx, st: StageState, ins: Instruction, announce: boolean): Promise<void> {
+  void announce;
+  const env = wordEnv(st);
+  const w = (s: string) => processWord(s, env, ctx.escape);
+  const ws = (s: string) => processWords(s, env, ctx.escape);
+  const cfg = st.config;
+  const meta = async (text: string, change: (c: RunConfig) => void) => {
+    change(cfg);
+    await commitMeta(ctx, st, text);
+  };
+  switch (ins.cmd) {
+    case 'env': {
+      const pairs = parseKeyValues(ins.args, 'env', ins.line).map(([k, v]) => [k, w(v)] as const);
+      const text = `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+      return meta(text, (c) => {
+        const m = envMap(c);
+        const order = (c.Env ?? []).map((e) => e.slice(0, e.indexOf('=')));
+        for (const [k, v] of pairs) {
+          if (!m.has(k)) order.push(k);
+          m.set(k, v);
+        }
+        c.Env = order.map((k) => `${k}=${m.get(k)}`);
+      });
+    }
+    case 'label': {
+      const pairs = parseKeyValues(ins.args, 'label', ins.line).map(([k, v]) => [w(k), w(v)] as const);
+      return meta(`LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, (c) => {
+        c.Labels = { ...(c.Labels ?? {}) };
+        for (const [k, v] of pairs) c.Labels[k] = v;
+      });
+    }
+    case 'maintainer':
+      return meta(`MAINTAINER ${ins.args}`, () => {});
+    case 'arg': {
+      for (const [k, v] of argPairs(ins, env, ctx.escape)) {
+        if (ctx.opts.buildArgs.has(k)) ctx.usedArgs.add(k);
+        const given = ctx.opts.buildArgs.get(k);
+        const value = given ?? v ?? ctx.global.get(k);
+        if (value !== undefined) st.args.set(k, value);
+        else st.args.delete(k);
+      }
+      // docker records ARG as a step of its own (no image when nothing else changes).
+      return meta(`ARG ${ins.args}`, () => {});
+    }
+    case 'expose': {
+      const ports = ws(ins.args).map((p) => {
+        const [n, proto = 'tcp'] = p.split('/');
+        if (!/^\d+(-\d+)?$/.test(n)) throw new BuildError(`Invalid containerPort: ${n}`);
+        return `${n}/${proto.toLowerCase()}`;
+      });
+      return meta(`EXPOSE ${ports.join(' ')}`, (c) => {
+        c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
+        for (const p of ports) c.ExposedPorts[p] = {};
+      });
+    }
+    case 'volume': {
+      const vols = ins.json ?? ws(ins.args);
+      if (!vols.length || vols.some((v) => v.trim() === '')) throw new BuildError('VOLUME specified can not be an empty string');
+      return meta(`VOLUME [${vols.join(' ')}]`, (c) => {
+        c.Volumes = { ...(c.Volumes ?? {}) };
+        for (const v of vols) c.Volumes[v] = {};
+      });
+    }
+    case 'user':
+      return meta(`USER ${w(ins.args)}`, (c) => {
+        c.User = w(ins.args);
+      });
+    case 'workdir': {
+      let dir = w(ins.args);
+      if (!dir) throw new BuildError('WORKDIR requires exactly one argument');
+      dir = posix.resolve(cfg.WorkingDir || '/', dir);
+      return meta(`WORKDIR ${dir}`, (c) => {
+        c.WorkingDir = dir;
+      });
+    }
+    case 'stopsignal':
+      return meta(`STOPSIGNAL ${w(ins.args)}`, (c) => {
+        c.StopSignal = w(ins.args);
+      });
+    case 'shell':
+      return meta(`SHELL ${JSON.stringify(ins.json)}`, (c) => {
+        c.Shell = ins.json!;
+      });
+    case 'cmd':
+    case 'entrypoint': {
+      const cmd = ins.json ?? [...(cfg.Shell ?? DEFAULT_SHELL), ins.args];
+      const shown = `[${cmd.map((x) => JSON.stringify(x)).join(' ')}]`;
+      return meta(`${ins.cmd.toUpperCase()} ${shown}`, (c) => {
+        if (ins.cmd === 'cmd') c.Cmd = cmd;
+        else {
+          c.Entrypoint = cmd;
+          // ENTRYPOINT resets a CMD inherited from the base image (moby).
+          c.Cmd = null;
+        }
+      });
+    }
+    case 'healthcheck': {
+      const hc = parseHealthcheck(ins, cfg);
+      return meta(`HEALTHCHECK ${hc.Test?.[0] === 'NONE' ? 'NONE' : `&{${JSON.stringify(hc.Test)} ${hc.Interval ?? 0} ${hc.Timeout ?? 0} ${hc.StartPeriod ?? 0} ${hc.Retries ?? 0}}`}`, (c) => {
+        c.Healthcheck = hc;
+      });
+    }
+    case 'onbuild': {
+      const trigger = ins.args.trim();
+      const inner = trigger.split(/\s+/)[0]?.toLowerCase();
+      if (inner === 'onbuild') throw new BuildError('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+      if (inner === 'from' || inner === 'maintainer') throw new BuildError(`${inner.toUpperCase()} isn't allowed as an ONBUILD trigger`);
+      return meta(`ONBUILD ${trigger}`, (c) => {
+        c.OnBuild = [...(c.OnBuild ?? []), trigger];
+      });
+    }
+    case 'run':
+      return runInstruction(ctx, st, ins);
+    case 'copy':
+    case 'add':
+      return copyInstruction(ctx, st, ins, env);
+    default:
+      throw new BuildError(`Dockerfile parse error line ${ins.line}: unknown instruction: ${ins.cmd.toUpperCase()}`);
+  }
+}
+
+function parseHealthcheck(ins: Instruction, cfg: RunConfig): NonNullable<RunConfig['Healthcheck']> {
+  const dur = (name: string): number | undefined => {
+    const v = ins.flags.get(name);
+    if (v === undefined || v === true) return undefined;
+    const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
+    if (!m) throw new BuildError(`Dockerfile parse error line ${ins.line}: invalid duration ${v} for --${name}`);
+    const mult = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2] as 'ns'];
+    return Math.round(Number(m[1]) * mult);
+  };
+  const rest = ins.args.trim();
+  if (/^none$/i.test(rest)) return { Test: ['NONE'] };
+  const m = /^cmd\s+([\s\S]*)$/i.exec(rest);
+  if (!m) throw new BuildError(`Dockerfile parse error line ${ins.line}: Unknown type "${rest.split(/\s+/)[0]}" in HEALTHCHECK (try CMD)`);
+  let json: string[] | undefined;
+  try {
+    const v = JSON.parse(m[1]) as unknown;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) json = v as string[];
+  } catch {
+    json = undefined;
+  }
+  void cfg;
+  const retries = ins.flags.get('retries');
+  return {
+    Test: json ? ['CMD', ...json] : ['CMD-SHELL', m[1]],
+    ...(dur('interval') !== undefined ? { Interval: dur('interval') } : {}),
+    ...(dur('timeout') !== undefined ? { Timeout: dur('timeout') } : {}),
+    ...(dur('start-period') !== undefined ? { StartPeriod: dur('start-period') } : {}),
+    ...(dur('start-interval') !== undefined ? { StartInterval: dur('start-interval') } : {}),
+    ...(typeof retries === 'string' ? { Retries: Number(retries) } : {}),
+  };
+}
+
+/** A config-only step: from the cache, or a new image with the same layers. */
+async function commitMeta(ctx: Ctx, st: StageState, text: string): Promise<void> {
+  const key: RunConfig = { ...st.config, Cmd: nop(text) };
+  if (await useCache(ctx, st, key)) return;
+  st.image = await ctx.be.commitConfig(st.image, st.config, key, nop(text).join(' '));
+  ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
+}
+
+async function useCache(ctx: Ctx, st: StageState, key: RunConfig): Promise<boolean> {
+  if (ctx.opts.noCache) return false;
+  const hit = ctx.be.cached(st.image?.id, key);
+  if (!hit) return false;
+  st.image = hit;
+  st.config = structuredClone(hit.config.config ?? {});
+  ctx.say(` ---> Using cache\n ---> ${hit.id.slice(7, 19)}\n`);
+  return true;
+}
+
+/** The build args in effect for RUN: given to the command, and part of its cache key (moby's "|N" prefix). */
+function runArgs(ctx: Ctx, st: StageState): string[] {
+  const env = envMap(st.config);
+  const out: string[] = [];
+  for (const [k, v] of [...st.args].sort(([a], [b]) => (a < b ? -1 : 1))) if (!env.has(k)) out.push(`${k}=${v}`);
+  void ctx;
+  return out;
+}
+
+async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promise<void> {
+  for (const f of ins.flags.keys()) if (f !== 'network') throw new BuildError(`Dockerfile parse error line ${ins.line}: RUN --${f} is not supported by Berth's builder yet`);
+  const shell = st.config.Shell ?? DEFAULT_SHELL;
+  let script = ins.args;
+  // Heredocs go to the shell as written: it reads them itself.
+  if (ins.heredocs.length) {
+    const only = /^<<-?(["']?)([a-zA-Z_][a-zA-Z0-9_]*)\1$/.exec(script.trim());
+    script = only && !ins.json ? ins.heredocs[0].content : `${script}\n${ins.heredocs.map((h) => `${h.content}${h.name}`).join('\n')}`;
+  }
+  const cmd = ins.json ?? [...shell, script];
+  const args = runArgs(ctx, st);
+  const keyCmd = args.length ? [`|${args.length}`, ...args, ...cmd] : cmd;
+  const key: RunConfig = { ...st.config, Cmd: keyCmd };
+  if (await useCache(ctx, st, key)) return;
+  const network = typeof ins.flags.get('network') === 'string' ? String(ins.flags.get('network')) : ctx.opts.networkMode;
+  const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args], Labels: st.config.Labels ?? {} };
+  const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize });
+  ctx.say(` ---> Running in ${id.slice(0, 12)}\n`);
+  let code: number;
+  try {
+    code = await ctx.be.run(id, (chunk) => ctx.say(chunk.toString('utf8')), ctx.opts.signal);
+  } catch (e) {
+    await ctx.be.removeContainer(id).catch(() => {});
+    throw e;
+  }
+  if (code !== 0) {
+    if (ctx.opts.forceRm || true) await ctx.be.removeContainer(id).catch(() => {});
+    const shown = ins.json ? JSON.stringify(cmd) : `${shell.join(' ')} ${script}`;
+    throw new BuildError(`The command '${shown}' returned a non-zero code: ${code}`, code);
+  }
+  try {
+    st.image = await ctx.be.commit(id, st.image, st.config, key, (ins.json ? cmd : [...shell, script]).join(' '));
+  } finally {
+    ctx.say(`Removing intermediate container ${id.slice(0, 12)}\n`);
+    await ctx.be.removeContainer(id).catch(() => {});
+  }
+  ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
+}
+
+// ---- COPY and ADD ---------------------------------------------------------------------
+
+interface Source {
+  /** Where the bytes come from: a path in the context, a temp file, or a tar of another image. */
+  kind: 'path' | 'tar' | 'content';
+  /** Context (or download) path, absolute. */
+  path?: string;
+  /** For heredocs and downloads: the file's name and content. */
+  name?: string;
+  content?: Buffer;
+  mtime?: Date;
+  /** For --from: a tar stream and its top-level name. */
+  tar?: () => Promise<Readable>;
+  /** What was written: for messages and the cache key. */
+  shown: string;
+  hash: string;
+  isDir: boolean;
+}
+
+async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: Env): Promise<void> {
+  const isAdd = ins.cmd === 'add';
+  const name = ins.cmd.toUpperCase();
+  for (const f of ins.flags.keys()) {
+    if (!['from', 'chown', 'chmod', 'link'].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
+  }
+  let words = ins.json ?? processWords(ins.args, env, ctx.escape);
+  if (ins.json) words = words.map((x) => processWord(x, env, ctx.escape));
+  const heredocNames = new Map(ins.heredocs.map((h) => [`<<${h.name}`, h]));
+  if (words.length < 2) throw new BuildError(`${name} requires at least two arguments, but only one was provided. Destination could not be determined.`);
+  const destRaw = words[words.length - 1];
+  const srcs = words.slice(0, -1);
+  const from = ins.flags.get('from');
+  const sources: Source[] = [];
+  let fromContainer: string | undefined;
+  try {
+    if (typeof from === 'string') {
+      const ref = processWord(from, env, ctx.escape);
+      const idx = stageIndex(ctx.stages, ref, ctx.stages.length);
+      const img = idx !== undefined ? ctx.stages[idx].image : (ctx.be.image(ref) ?? await ctx.be.pull(ref, (l) => ctx.say(l)));
+      if (!img && idx !== undefined) throw new BuildError(`stage ${ref} has not been built`);
+      fromContainer = await ctx.be.createContainer(img, { Cmd: ['true'] }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
+      for (const s of srcs) {
+        const p = posix.resolve('/', s);
+        const kind = await ctx.be.stat(fromContainer, p);
+        if (!kind) throw new BuildError(`COPY failed: stat ${p}: file does not exist`);
+        const c = fromContainer;
+        sources.push({ kind: 'tar', tar: () => ctx.be.archive(c, p), shown: s, hash: `${img!.id}:${p}`, isDir: kind === 'dir', name: posix.basename(p) });
+      }
+    } else {
+      for (const s of srcs) {
+        const h = heredocNames.get(s);
+        if (h) {
+          const content = Buffer.from(h.expand ? processWord(h.content.replace(/"/g, '\\"'), env, ctx.escape).replace(/\\"/g, '"') : h.content);
+          sources.push({ kind: 'content', name: h.name, content, shown: s, hash: sha(content), isDir: false });
+          continue;
+        }
+        if (isAdd && /^https?:\/\//i.test(s)) {
+          sources.push(await download(s, ctx));
+          continue;
+        }
+        sources.push(...(await contextSources(ctx.opts.contextDir, s, name)));
+      }
+    }
+    const dest = posix.resolve(st.config.WorkingDir || '/', destRaw) + (destRaw.endsWith('/') && destRaw !== '/' ? '/' : '');
+    if (sources.length > 1 && !destRaw.endsWith('/')) throw new BuildError(`When using ${name} with more than one source file, the destination must be a directory and end with a /`);
+    const chownSpec = typeof ins.flags.get('chown') === 'string' ? processWord(String(ins.flags.get('chown')), env, ctx.escape) : undefined;
+    const chmodSpec = typeof ins.flags.get('chmod') === 'string' ? String(ins.flags.get('chmod')) : undefined;
+    if (chmodSpec !== undefined && !/^[0-7]{3,4}$/.test(chmodSpec)) throw new BuildError(`invalid chmod parameter: ${chmodSpec}`);
+    const kinds = sources.length === 1 ? (sources[0].isDir ? 'dir' : 'file') : 'multi';
+    const hash = kinds === 'multi' ? sha(Buffer.from(sources.map((s) => s.hash).join(','))) : sources[0].hash.replace(/^sha256:/, '');
+    const text = `${name} ${chownSpec ? `--chown=${chownSpec} ` : ''}${chmodSpec ? `--chmod=${chmodSpec} ` : ''}${kinds}:${hash} in ${dest} `;
+    const key: RunConfig = { ...st.config, Cmd: nop(text) };
+    if (await useCache(ctx, st, key)) return;
+    const id = await ctx.be.createContainer(st.image, { ...st.config, Cmd: nop(text) }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
+    try {
+      const owner = chownSpec ? await ctx.be.lookupUser(id, chownSpec) : { uid: 0, gid: 0 };
+      const destIsDir = dest.endsWith('/') || (await ctx.be.stat(id, dest)) === 'dir';
+      for (const src of sources) {
+        if (isAdd && src.kind === 'path' && !src.isDir && (await isArchive(src.path!))) {
+          // ADD unpacks a local archive into the destination directory (a URL's stays a file).
+          await extractArchive(ctx, id, src.path!, dest.replace(/\/$/, '') || '/');
+          continue;
+        }
+        const target = src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest;
+        await placeSource(ctx, id, src, target, owner, chmodSpec ? parseInt(chmodSpec, 8) : undefined, isAdd);
+      }
+      st.image = await ctx.be.commit(id, st.image, st.config, key, nop(text).join(' '));
+    } finally {
+      await ctx.be.removeContainer(id).catch(() => {});
+    }
+    ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
+  } finally {
+    if (fromContainer) await ctx.be.removeContainer(fromContainer).catch(() => {});
+  }
+}
+
+function sha(b: Buffer | string): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** A source in the context: one path, or what a wildcard matches; never outside it. */
+async function contextSources(root: string, src: string, name: string): Promise<Source[]> {
+  const clean = posix.normalize(`/${src}`).slice(1);
+  if (posix.normalize(src).startsWith('../') || posix.normalize(src) === '..') throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} ()`);
+  let rels: string[];
+  if (/[*?[]/.test(clean)) {
+    rels = await glob(root, clean);
+    if (!rels.length) throw new BuildError(`${name} failed: no source files were specified`);
+  } else {
+    rels = [clean];
+  }
+  const out: Source[] = [];
+  for (const rel of rels) {
+    const abs = join(root, rel);
+    // The path itself may be a symlink: followed, but only within the context.
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch {
+      throw new BuildError(`${name} failed: file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`);
+    }
+    const rootReal = await realpath(root);
+    if (real !== rootReal && !real.startsWith(`${rootReal}/`)) throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} (${real})`);
+    const st = await lstat(real);
+    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: await treeHash(real), isDir: st.isDirectory() });
+  }
+  return out;
+}
+
+async function glob(root: string, pattern: string): Promise<string[]> {
+  const re = new RegExp(`^${pattern.split('/').map((seg) => seg.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('/')}$`);
+  const depth = pattern.split('/').length;
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string, d: number) => {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (d === depth) {
+        if (re.test(r)) out.push(r);
+      } else if (e.isDirectory()) {
+        await walk(join(dir, e.name), r, d + 1);
+      }
+    }
+  };
+  await walk(root, '', 1);
+  return out;
+}
+
+/** A content hash of a file or tree: names, modes, link targets and bytes (the cache key). */
+async function treeHash(path: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (p: string, rel: string) => {
+    const st = await lstat(p);
+    h.update(`${rel}\0${st.mode}\0`);
+    if (st.isSymbolicLink()) h.update(await readlink(p));
+    else if (st.isFile()) {
+      for await (const c of createReadStream(p)) h.update(c as Buffer);
+    } else if (st.isDirectory()) {
+      for (const n of (await readdir(p)).sort()) await walk(join(p, n), `${rel}/${n}`);
+    }
+  };
+  await walk(path, '.');
+  return h.digest('hex');
+}
+
+async function download(url: string, ctx: Ctx): Promise<Source> {
+  const res = await fetch(url, { signal: ctx.opts.signal }).catch((e: unknown) => {
+    throw new BuildError(`ADD failed: ${url}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  if (!res.ok) throw new BuildError(`ADD failed: ${url}: ${res.status} ${res.statusText}`);
+  const content = Buffer.from(await res.arrayBuffer());
+  const name = posix.basename(new URL(url).pathname) || 'download';
+  const lm = res.headers.get('last-modified');
+  return { kind: 'content', name, content, ...(lm ? { mtime: new Date(lm) } : {}), shown: url, hash: sha(content), isDir: false };
+}
+
+/** Writes one source at `target` in the container, as a tar extracted at its parent. */
+async function placeSource(ctx: Ctx, id: string, src: Source, target: string, owner: { uid: number; gid: number }, mode: number | undefined, isAdd: boolean): Promise<void> {
+  const base = target.endsWith('/') ? target.slice(0, -1) || '/' : target;
+
+  // Missing parent directories are made (root-owned, 0755), existing ones left as they are.
+  const parents: string[] = [];
+  for (let p = src.isDir ? base : posix.dirname(base); p !== '/'; p = posix.dirname(p)) {
+    if (await ctx.be.stat(id, p)) break;
+    parents.unshift(p);
+  }
+  const sink = tarSink();
+  const done = ctx.be.copyInto(id, '/', sink.out);
+  const put = async (h: Parameters<typeof encodeHeader>[0], body?: Buffer | (() => AsyncIterable<Buffer>)) => {
+    await sink.write(encodeHeader(h));
+    if (Buffer.isBuffer(body)) await writeBody(sink.write, (async function* () { yield body; })(), h.size ?? 0);
+    else if (typeof body === 'function') await writeBody(sink.write, body(), h.size ?? 0);
+  };
+  const strip = (p: string) => p.replace(/^\//, '');
+  const now = new Date();
+  try {
+    for (const p of parents) await put({ name: `${strip(p)}/`, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
+    if (src.kind === 'content') {
+      await put({ name: strip(base), type: 'file', mode: mode ?? 0o644, uid: owner.uid, gid: owner.gid, size: src.content!.length, mtime: src.mtime ?? now }, src.content);
+    } else if (src.kind === 'path') {
+      const walk = async (p: string, name: string, top: boolean) => {
+        const st = await lstat(p);
+        const m = mode ?? (st.mode & 0o7777);
+        if (st.isDirectory()) {
+          // A directory source's contents go into the destination, which stays as it is.
+          if (!top) await put({ name: `${name}/`, type: 'directory', mode: m, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
+          for (const n of (await readdir(p)).sort()) await walk(join(p, n), `${name}/${n}`, false);
+        } else if (st.isSymbolicLink()) {
+          await put({ name, type: 'symlink', linkname: await readlink(p), mode: 0o777, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
+        } else if (st.isFile()) {
+          await put({ name, type: 'file', mode: m, uid: owner.uid, gid: owner.gid, size: st.size, mtime: st.mtime }, () => createReadStream(p) as AsyncIterable<Buffer>);
+        }
+      };
+      await walk(src.path!, strip(base), true);
+    } else {
+      // From another image: its tar, renamed under the target, owners replaced when asked.
+      const { readTar } = await import('../lib/tar/reader.ts');
+      const tar = await src.tar!();
+      const top = src.name!;
+      for await (const e of readTar(tar)) {
+        const rest = e.header.name.replace(/^\.?\/?/, '');
+        if (rest !== top && !rest.startsWith(`${top}/`)) continue;
+        const sub = rest.slice(top.length);
+        const name = src.isDir ? `${strip(base)}${sub}` : strip(base);
+        if (src.isDir && sub === '' ) {
+          await put({ name: `${strip(base)}/`, type: 'directory', mode: mode ?? e.header.mode, uid: owner.uid, gid: owner.gid, mtime: e.header.mtime });
+          continue;
+        }
+        const type = e.header.type;
+        const h = { name: type === 'directory' ? `${name.replace(/\/$/, '')}/` : name.replace(/\/$/, ''), type, mode: mode ?? e.header.mode, uid: owner.uid, gid: owner.gid, mtime: e.header.mtime, size: type === 'file' ? e.header.size : 0, ...(e.header.linkname ? { linkname: e.header.linkname } : {}) };
+        if (type === 'file') await put(h as Parameters<typeof encodeHeader>[0], () => e.chunks());
+        else if (type === 'directory' || type === 'symlink') await put(h as Parameters<typeof encodeHeader>[0]);
+      }
+    }
+    await sink.write(Buffer.alloc(1024));
+    sink.out.end();
+  } catch (e) {
+    sink.out.destroy(e as Error);
+    await done.catch(() => {});
+    throw e;
+  }
+  await done;
+}
+
+async function isArchive(path: string): Promise<boolean> {
+  const fh = await (await import('node:fs/promises')).open(path, 'r');
+  try {
+    const b = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(b, 0, 512, 0);
+    const head = b.subarray(0, bytesRead);
+    if (head[0] === 0x1f && head[1] === 0x8b) return true; // gzip
+    if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
+    if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true; // xz
+    if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return true; // zstd
+    return bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** ADD of a local archive: its entries extracted in the destination directory. */
+async function extractArchive(ctx: Ctx, id: string, path: string, dir: string): Promise<void> {
+  await makeDirs(ctx, id, dir);
+  await ctx.be.copyInto(id, dir, createReadStream(path));
+}
+
+/** `dir` and its missing parents made in the container (root-owned, 0755); existing ones kept. */
+async function makeDirs(ctx: Ctx, id: string, dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = dir; p !== '/'; p = posix.dirname(p)) {
+    if (await ctx.be.stat(id, p)) break;
+    missing.unshift(p);
+  }
+  if (!missing.length) return;
+  const sink = tarSink();
+  const done = ctx.be.copyInto(id, '/', sink.out);
+  try {
+    for (const p of missing) await sink.write(encodeHeader({ name: `${p.slice(1)}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() }));
+    await sink.write(Buffer.alloc(1024));
+    sink.out.end();
+  } catch (e) {
+    sink.out.destroy(e as Error);
+    await done.catch(() => {});
+    throw e;
+  }
+  await done;
+}

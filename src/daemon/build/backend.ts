@@ -1,0 +1,167 @@
+/**
+ * The builder's backend over the daemon's services: images from the image service (the cache
+ * is its parent/child index and each image's container_config), containers from the
+ * container service (created, attached, started, archived into, committed and removed as any
+ * client would), pulls through the daemon's pull.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import type { ContainerConfig, ImageConfigFile } from '../../api/types.ts';
+import type { BuildBackend, BuildImage, RunConfig } from '../../builder/backend.ts';
+import { isNotFound, notFound } from '../../errdefs/index.ts';
+import { ENGINE_VERSION } from '../../api/version.ts';
+import type { ContainerService } from '../container/service.ts';
+import { MEDIA, type ImageService } from '../images/service.ts';
+
+const GO_MODE_DIR = 0x80000000;
+
+/** Fields of container_config the cache compares (moby's image cache compare()). */
+function cacheView(c: RunConfig | undefined): string {
+  const v = c ?? {};
+  return JSON.stringify([v.Cmd ?? null, v.Entrypoint ?? null, v.Env ?? null, v.Labels ?? {}, Object.keys(v.ExposedPorts ?? {}).sort(), Object.keys(v.Volumes ?? {}).sort(),
+    v.WorkingDir ?? '', v.User ?? '', v.OnBuild ?? null, v.Shell ?? null, v.Healthcheck ?? null, v.StopSignal ?? '']);
+}
+
+export class DaemonBuildBackend implements BuildBackend {
+  private readonly images: ImageService;
+  private readonly containers: ContainerService;
+  private readonly pullImage: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>;
+  private readonly signal: AbortSignal;
+  private scratch: BuildImage | undefined;
+  /** Containers this build made: all removed at the end, whatever happened. */
+  readonly made = new Set<string>();
+
+  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal) {
+    this.images = images;
+    this.containers = containers;
+    this.pullImage = pull;
+    this.signal = signal;
+  }
+
+  image(ref: string): BuildImage | undefined {
+    try {
+      const img = this.images.lookup(ref);
+      return { id: img.rec.id, config: img.config };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async pull(ref: string, out: (line: string) => void): Promise<BuildImage> {
+    await this.pullImage(ref, out, this.signal);
+    const img = this.image(ref);
+    if (!img) throw notFound(`No such image: ${ref}`);
+    return img;
+  }
+
+  cached(parent: string | undefined, key: RunConfig): BuildImage | undefined {
+    const want = cacheView(key);
+    let best: BuildImage | undefined;
+    for (const img of this.images.images.all()) {
+      if ((img.rec.parent || undefined) !== parent) continue;
+      if (cacheView(img.config.container_config) !== want) continue;
+      // The newest match, as moby's cache picks.
+      if (!best || (img.config.created ?? '') > (best.config.created ?? '')) best = { id: img.rec.id, config: img.config };
+    }
+    return best;
+  }
+
+  async commitConfig(parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
+    const created = new Date().toISOString();
+    const prev = parent?.config;
+    const file: ImageConfigFile = {
+      architecture: prev?.architecture ?? (process.arch === 'x64' ? 'amd64' : process.arch),
+      os: prev?.os ?? 'linux',
+      ...(prev?.variant ? { variant: prev.variant } : {}),
+      created,
+      config: config as Partial<ContainerConfig>,
+      container_config: key as Partial<ContainerConfig>,
+      docker_version: ENGINE_VERSION,
+      rootfs: { type: 'layers', diff_ids: [...(prev?.rootfs.diff_ids ?? [])] },
+      history: [...(prev?.history ?? []), { created, created_by: createdBy, empty_layer: true }],
+    };
+    const images = this.images;
+    return images.track(async () => {
+      const cfgBlob = await images.content.write(Buffer.from(JSON.stringify(file)));
+      const parentImg = parent ? images.images.get(parent.id) : undefined;
+      const layers = parentImg?.rec.manifest ? ((await images.content.readJson(parentImg.rec.manifest)) as { layers: unknown[] }).layers : [];
+      const manifest = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: cfgBlob.digest, size: cfgBlob.size }, layers };
+      const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
+      await images.images.add(cfgBlob.digest, { manifest: man.digest, ...(parent ? { parent: parent.id } : {}) });
+      return { id: cfgBlob.digest, config: file };
+    });
+  }
+
+  async createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number }): Promise<string> {
+    const base = image ?? (this.scratch ??= await this.commitConfig(undefined, {}, { Cmd: ['/bin/sh', '-c', '#(nop) FROM scratch'] }, ''));
+    const { Id } = await this.containers.create({
+      ...config,
+      Image: base.id,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        NetworkMode: host.networkMode,
+        ...(host.extraHosts.length ? { ExtraHosts: host.extraHosts } : {}),
+        ...(host.shmSize ? { ShmSize: host.shmSize } : {}),
+      },
+    } as Parameters<ContainerService['create']>[0], undefined);
+    this.made.add(Id);
+    return Id;
+  }
+
+  async run(id: string, out: (chunk: Buffer) => void, signal: AbortSignal): Promise<number> {
+    const c = this.containers.get(id);
+    const exited = this.containers.waitFor(c, 'next-exit');
+    const stream = new PassThrough();
+    stream.on('data', (d: Buffer) => out(d));
+    const attached = this.containers.attach(id, stream, { stdin: false, stdout: true, stderr: true, raw: true });
+    const abort = () => void this.containers.kill(id, 'SIGKILL').catch(() => {});
+    signal.addEventListener('abort', abort);
+    try {
+      await this.containers.start(id);
+      const r = await exited;
+      await attached.catch(() => {});
+      return r.exitCode;
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+  }
+
+  copyInto(id: string, dir: string, tar: Readable): Promise<void> {
+    return this.containers.extractToDir(id, dir, tar, { noOverwriteDirNonDir: false, copyUIDGID: true });
+  }
+
+  async stat(id: string, path: string): Promise<'dir' | 'other' | undefined> {
+    try {
+      const st = await this.containers.statPath(id, path);
+      return st.mode & GO_MODE_DIR ? 'dir' : 'other';
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async archive(id: string, path: string): Promise<Readable> {
+    return (await this.containers.archivePath(id, path)).stream;
+  }
+
+  async commit(id: string, parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
+    void parent;
+    const imageId = await this.containers.commit(id, { changes: [], pause: false, build: { config: config as Partial<ContainerConfig>, containerConfig: key as Partial<ContainerConfig>, createdBy } });
+    const img = this.images.images.get(imageId)!;
+    return { id: imageId, config: img.config };
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.containers.remove(id, { force: true, volumes: true });
+    this.made.delete(id);
+  }
+
+  lookupUser(id: string, spec: string): Promise<{ uid: number; gid: number }> {
+    return this.containers.userOf(id, spec.includes(':') ? spec : `${spec}:${spec}`);
+  }
+
+  async tag(id: string, ref: string): Promise<void> {
+    await this.images.tag(id, ref);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Builds: the context unpacked under <data-root>/tmp (build-*, removed after each build and
+ * at start), the Dockerfile read from it, the classic builder run over the daemon's services,
+ * and every container it made removed whatever happened.
+ */
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { build, type BuildOptions, type BuildOutput } from '../../builder/build.ts';
+import { invalidParameter } from '../../errdefs/index.ts';
+import { cleanEntryName } from '../../lib/archivepath.ts';
+import { log } from '../../lib/log.ts';
+import type { ContainerService } from '../container/service.ts';
+import type { ImageService } from '../images/service.ts';
+import { DaemonBuildBackend } from './backend.ts';
+import { unpackContext } from './context.ts';
+
+export type BuildRequest = Omit<BuildOptions, 'contextDir' | 'signal'>;
+
+export class BuildService {
+  private readonly images: ImageService;
+  private readonly containers: ContainerService;
+  private readonly pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>;
+  private readonly tmp: string;
+
+  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, tmp: string) {
+    this.images = images;
+    this.containers = containers;
+    this.pull = pull;
+    this.tmp = tmp;
+  }
+
+  /** Contexts a stopped daemon left behind. */
+  async init(): Promise<void> {
+    for (const f of await readdir(this.tmp).catch(() => [] as string[])) if (f.startsWith('build-')) await rm(join(this.tmp, f), { recursive: true, force: true });
+  }
+
+  async build(body: Readable, req: BuildRequest, out: BuildOutput, signal: AbortSignal): Promise<string> {
+    const dir = await unpackContext(body, this.tmp);
+    const backend = new DaemonBuildBackend(this.images, this.containers, this.pull, signal);
+    try {
+      const name = cleanEntryName(req.dockerfile || 'Dockerfile');
+      if (!name) throw invalidParameter(`the Dockerfile (${req.dockerfile}) must be within the build context`);
+      const text = await readFile(join(dir, name), 'utf8').catch(() => {
+        throw invalidParameter(`Cannot locate specified Dockerfile: ${req.dockerfile || 'Dockerfile'}`);
+      });
+      if (!text.trim()) throw invalidParameter(`the Dockerfile (${req.dockerfile || 'Dockerfile'}) cannot be empty`);
+      return await build(backend, text, { ...req, contextDir: dir, signal }, out);
+    } finally {
+      for (const id of backend.made) await this.containers.remove(id, { force: true, volumes: true }).catch((e: unknown) => log.warn('removing a build container', { id, error: e }));
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/** POST /build (the classic builder's JSON stream), /build/prune, /build/cancel. */
+import type { Readable } from 'node:stream';
+import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
+import { boolValue, boolValueOrDefault, jsonStream, writeJson } from '../../httputils.ts';
+import type { Route } from '../../router.ts';
+
+export interface BuildRequestOptions {
+  dockerfile: string;
+  tags: string[];
+  buildArgs: Map<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  quiet: boolean;
+  networkMode: string;
+  extraHosts: string[];
+  shmSize: number;
+  forceRm: boolean;
+}
+
+export interface BuildRouteBackend {
+  build(body: Readable, opts: BuildRequestOptions, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
+  /** A build context from an http(s) URL (remote=). */
+  fetchContext(url: string, signal: AbortSignal): Promise<Readable>;
+}
+
+function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
+  const v = q.get(name);
+  if (!v) return undefined;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    throw invalidParameter(`invalid ${name} parameter: ${v}`);
+  }
+}
+
+/** Parameters of the API Berth's builder cannot apply: refused by name when set. */
+const REFUSED: [string, (v: string) => boolean][] = [
+  ['squash', (v) => !['', '0', 'no', 'false', 'none'].includes(v.trim().toLowerCase())],
+  ['cpusetcpus', Boolean], ['cpusetmems', Boolean], ['cpushares', (v) => v !== '0'], ['cpuquota', (v) => v !== '0'], ['cpuperiod', (v) => v !== '0'],
+  ['memory', (v) => v !== '0'], ['memswap', (v) => v !== '0'], ['cgroupparent', Boolean], ['ulimits', (v) => v !== 'null' && v !== '[]'],
+  ['isolation', (v) => v !== '' && v !== 'default'], ['outputs', (v) => v !== '' && v !== 'null' && v !== '[]'], ['session', Boolean],
+];
+
+export function buildRoutes(b: BuildRouteBackend): Route[] {
+  return [
+    {
+      method: 'POST', path: '/build',
+      handler: async (ctx) => {
+        const q = ctx.query;
+        if (q.get('version') === '2') throw notImplemented('BuildKit (version=2) is not supported by Berth: use the classic builder (DOCKER_BUILDKIT=0)');
+        for (const [name, isSet] of REFUSED) {
+          const v = q.get(name);
+          if (v !== null && isSet(v)) throw invalidParameter(`the build option ${name} is not supported by Berth`);
+        }
+        if (!boolValueOrDefault(q, 'rm', true)) throw invalidParameter('the build option rm=false (keeping intermediate containers) is not supported by Berth');
+        const platform = q.get('platform');
+        if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${process.arch === 'x64' ? 'amd64' : process.arch})`);
+        const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
+        const abort = new AbortController();
+        // A client that goes away cancels the build.
+        ctx.res!.on('close', () => {
+          if (!ctx.res!.writableFinished) abort.abort();
+        });
+        const remote = q.get('remote');
+        const body = remote && /^https?:\/\//.test(remote) ? await b.fetchContext(remote, abort.signal) : ctx.req;
+        if (remote && !/^https?:\/\//.test(remote)) throw invalidParameter(`the build context ${remote} is not supported by Berth (an http(s) URL of a tar archive is)`);
+        const quiet = boolValue(q, 'q');
+        await jsonStream(ctx, async (emit) => {
+          await b.build(body, {
+            dockerfile: q.get('dockerfile') ?? 'Dockerfile',
+            tags: q.getAll('t'),
+            buildArgs: new Map(Object.entries(args)),
+            labels: jsonParam<Record<string, string>>(q, 'labels') ?? {},
+            ...(q.get('target') ? { target: q.get('target')! } : {}),
+            noCache: boolValue(q, 'nocache'),
+            pull: boolValue(q, 'pull'),
+            quiet,
+            networkMode: q.get('networkmode') || 'default',
+            extraHosts: (q.get('extrahosts') ?? '').split(',').filter(Boolean),
+            shmSize: Number(q.get('shmsize') ?? 0),
+            forceRm: boolValue(q, 'forcerm'),
+          }, { stream: (s) => emit({ stream: s }), aux: (id) => emit({ aux: { ID: id } }) }, abort.signal);
+        });
+      },
+    },
+    {
+      method: 'POST', path: '/build/prune',
+      handler: async (ctx) => writeJson(ctx, 200, { CachesDeleted: null, SpaceReclaimed: 0 }),
+    },
+    {
+      method: 'POST', path: '/build/cancel',
+      handler: async () => {
+        throw notImplemented('cancelling a build by ID is BuildKit\'s; close the build request to cancel it');
+      },
+    },
+  ];
+}

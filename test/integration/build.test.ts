@@ -1,0 +1,207 @@
+/**
+ * Dockerfile builds: the classic builder's output and cache through berth and the docker CLI
+ * (DOCKER_BUILDKIT=0), multi-stage builds, COPY/ADD rules, .dockerignore, ARG/ENV/ONBUILD,
+ * heredocs, failures that leave nothing behind, and docker-py and dockerode building through
+ * the API.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { TestDaemon, mountsUnder } from './harness.ts';
+
+let d: TestDaemon;
+let root: string;
+
+before(async () => {
+  d = await TestDaemon.start();
+  await d.importBusybox();
+  root = mkdtempSync('/tmp/bt-build-');
+});
+
+after(async () => {
+  await d?.cleanup();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const ok = (args: string[]) => d.ok(args);
+
+/** A context directory with these files. */
+function context(name: string, files: Record<string, string>): string {
+  const dir = join(root, name);
+  rmSync(dir, { recursive: true, force: true });
+  for (const [f, content] of Object.entries(files)) {
+    mkdirSync(join(dir, f, '..'), { recursive: true });
+    writeFileSync(join(dir, f), content);
+  }
+  return dir;
+}
+
+function steps(out: string): string[] {
+  return out.split('\n').filter((l) => /^Step \d+\/\d+ : |^ ---> (Using cache|Running in)/.test(l));
+}
+
+test('a tutorial Dockerfile through berth and the docker CLI: classic output, history, a working image, then all from cache', async () => {
+  const dir = context('tutorial', {
+    Dockerfile: 'FROM busybox\nLABEL maintainer="someone@example.com"\nENV APP_HOME=/app GREETING="hello world"\nWORKDIR $APP_HOME\nCOPY app.sh .\nRUN chmod +x app.sh && echo built > built.txt\nEXPOSE 8080\nCMD ["./app.sh"]\n',
+    'app.sh': '#!/bin/sh\necho "$GREETING from $(pwd) $(cat built.txt)"\n',
+  });
+  const r = await d.berth(['build', '-t', 'tut:1', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Sending build context to Berth daemon {2}\S+\nStep 1\/8 : FROM busybox\n ---> [0-9a-f]{12}\nStep 2\/8 : LABEL maintainer="someone@example.com"\n/);
+  assert.match(r.stdout, /Step 6\/8 : RUN chmod \+x app.sh && echo built > built.txt\n ---> Running in ([0-9a-f]{12})\nRemoving intermediate container \1\n ---> [0-9a-f]{12}\n/);
+  assert.match(r.stdout, /Successfully built ([0-9a-f]{12})\nSuccessfully tagged tut:1\n$/);
+  assert.equal(await ok(['run', '--rm', 'tut:1']), 'hello world from /app built\n');
+  const inspect = JSON.parse(await ok(['image', 'inspect', '-f', '{{json .Config}}', 'tut:1'])) as { Env: string[]; WorkingDir: string; ExposedPorts: Record<string, unknown>; Labels: Record<string, string>; Cmd: string[] };
+  assert.deepEqual(inspect.Env.slice(-2), ['APP_HOME=/app', 'GREETING=hello world']);
+  assert.equal(inspect.WorkingDir, '/app');
+  assert.deepEqual(Object.keys(inspect.ExposedPorts), ['8080/tcp']);
+  assert.equal(inspect.Labels.maintainer, 'someone@example.com');
+  const history = await ok(['history', '--format', '{{.CreatedBy}}', '--no-trunc', 'tut:1']);
+  assert.match(history.split('\n')[0], /^\/bin\/sh -c #\(nop\) CMD \["\.\/app\.sh"\]$/);
+  assert.match(history, /^\/bin\/sh -c chmod \+x app\.sh && echo built > built\.txt$/m);
+  assert.match(history, /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/app $/m);
+  // The docker CLI's legacy builder through berthd: the same steps, all from the cache now.
+  const dk = await d.docker(['build', '-t', 'tut:2', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(dk.code, 0, dk.stderr);
+  assert.equal(steps(dk.stdout).filter((l) => l === ' ---> Using cache').length, 7, dk.stdout);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Id}}', 'tut:2'])).trim(), (await ok(['image', 'inspect', '-f', '{{.Id}}', 'tut:1'])).trim());
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'no intermediate containers left');
+});
+
+test('the cache: a changed file reruns its COPY and what follows; --no-cache reruns all; ARG values are part of RUN\'s key', async () => {
+  const dir = context('cache', {
+    Dockerfile: 'FROM busybox\nARG V=1\nRUN echo first $V > /first\nCOPY data.txt /data.txt\nRUN cat /data.txt > /copy\n',
+    'data.txt': 'one\n',
+  });
+  await ok(['build', '-t', 'cache:1', dir]);
+  const again = await ok(['build', dir]);
+  assert.equal(steps(again).filter((l) => l === ' ---> Using cache').length, 4);
+  writeFileSync(join(dir, 'data.txt'), 'two\n');
+  const changed = steps(await ok(['build', '-t', 'cache:2', dir]));
+  assert.deepEqual(changed.filter((l) => l.startsWith(' --->')).map((l) => l.startsWith(' ---> Using') ? 'cache' : 'run'), ['cache', 'cache', 'run']);
+  assert.equal(await ok(['run', '--rm', 'cache:2', 'cat', '/copy']), 'two\n');
+  // Only the contents count, not the file's time.
+  utimesSync(join(dir, 'data.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  assert.equal(steps(await ok(['build', dir])).filter((l) => l === ' ---> Using cache').length, 4);
+  const arg = steps(await ok(['build', '--build-arg', 'V=2', dir]));
+  assert.equal(arg.filter((l) => l === ' ---> Using cache').length, 1, 'ARG itself from cache, the RUN that uses it not');
+  const none = steps(await ok(['build', '--no-cache', dir]));
+  assert.equal(none.filter((l) => l === ' ---> Using cache').length, 0);
+});
+
+test('multi-stage: COPY --from a stage, --target, unneeded stages skipped; the final image has only its stage\'s layers', async () => {
+  const dir = context('multi', {
+    Dockerfile: [
+      'FROM busybox AS builder', 'RUN mkdir -p /out && echo artifact > /out/result && dd if=/dev/zero of=/out/big bs=1024 count=512 2>/dev/null',
+      'FROM busybox AS unused', 'RUN echo never-run',
+      'FROM busybox', 'COPY --from=builder /out/result /result', 'CMD ["cat", "/result"]', '',
+    ].join('\n'),
+  });
+  const out = await ok(['build', '-t', 'multi:1', dir]);
+  assert.doesNotMatch(out, /never-run/);
+  assert.equal(await ok(['run', '--rm', 'multi:1']), 'artifact\n');
+  const layers = JSON.parse(await ok(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'multi:1'])) as string[];
+  const base = JSON.parse(await ok(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'busybox'])) as string[];
+  assert.equal(layers.length, base.length + 1, 'busybox and the one COPY');
+  await ok(['build', '--target', 'builder', '-t', 'multi:builder', dir]);
+  assert.equal(await ok(['run', '--rm', 'multi:builder', 'cat', '/out/result']), 'artifact\n');
+  const missing = await d.berth(['build', '--target', 'nosuch', dir]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /failed to reach build target nosuch in Dockerfile/);
+});
+
+test('COPY and ADD rules: directories, globs, trailing slashes, --chown/--chmod, ADD of a local tar, .dockerignore', async () => {
+  const dir = context('copy', {
+    Dockerfile: [
+      'FROM busybox',
+      'COPY dir /dst/dir/', 'COPY *.txt /txt/', 'COPY a.txt /renamed', 'COPY --chown=1000:1000 --chmod=600 a.txt /owned',
+      'ADD archive.tar /unpacked/', 'COPY . /ctx/', '',
+    ].join('\n'),
+    'dir/sub/x': 'x\n', 'a.txt': 'a\n', 'b.txt': 'b\n', 'secret.key': 'nope\n', 'logs/app.log': 'log\n', 'keep.log': 'kept\n',
+    '.dockerignore': '*.key\nlogs\n*.log\n!keep.log\n',
+  });
+  spawnSync('tar', ['-cf', join(dir, 'archive.tar'), '-C', join(dir, 'dir'), 'sub']);
+  await ok(['build', '-t', 'copy:1', dir]);
+  const out = await ok(['run', '--rm', 'copy:1', 'sh', '-c',
+    'cat /dst/dir/sub/x; ls /txt; cat /renamed; stat -c "%u:%g %a" /owned; cat /unpacked/sub/x; ls -a /ctx | sort | tr "\\n" " "']);
+  assert.equal(out, 'x\na.txt\nb.txt\na\n1000:1000 600\nx\n. .. .dockerignore Dockerfile a.txt archive.tar b.txt dir keep.log ');
+});
+
+test('ARG before FROM, --build-arg, ENV expansion, ONBUILD triggers, heredocs, SHELL', async () => {
+  const base = context('onbuild-base', { Dockerfile: 'FROM busybox\nONBUILD RUN echo triggered > /trigger\n' });
+  await ok(['build', '-t', 'onbase:1', base]);
+  const dir = context('args', {
+    Dockerfile: [
+      'ARG BASE=onbase:1', 'FROM $BASE', 'ARG WHO=nobody', 'ENV HELLO="hi ${WHO}"',
+      'RUN <<EOF', 'echo "$HELLO" > /hello', 'echo line2 >> /hello', 'EOF',
+      'COPY <<EOT /note.txt', 'a note', 'EOT',
+      'SHELL ["/bin/sh", "-ec"]', 'RUN test -f /trigger', '',
+    ].join('\n'),
+  });
+  const out = await ok(['build', '--build-arg', 'WHO=you', '--build-arg', 'UNUSED=1', '-t', 'args:1', dir]);
+  assert.match(out, /# Executing 1 build trigger/);
+  assert.match(out, /\[Warning\] One or more build-args \[UNUSED\] were not consumed/);
+  assert.equal(await ok(['run', '--rm', 'args:1', 'cat', '/hello', '/note.txt', '/trigger']), 'hi you\nline2\na note\ntriggered\n');
+  assert.equal((await ok(['image', 'inspect', '-f', '{{len .Config.OnBuild}}', 'args:1'])).trim(), '0', 'triggers run once, not inherited');
+});
+
+test('failures: a failing RUN exits with its code and leaves nothing; bad Dockerfiles and sources are refused with their line', async () => {
+  const before = (await ok(['images', '-q', '-a'])).trim().split('\n').length;
+  const dir = context('fail', { Dockerfile: 'FROM busybox\nRUN echo about to fail && exit 7\n' });
+  const r = await d.berth(['build', dir]);
+  assert.equal(r.code, 7);
+  assert.match(r.stdout, /about to fail/);
+  assert.match(r.stderr, /The command '\/bin\/sh -c echo about to fail && exit 7' returned a non-zero code: 7/);
+  const dk = await d.docker(['build', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(dk.code, 7, dk.stderr);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'the failed step\'s container is gone');
+  assert.deepEqual(mountsUnder(d.dataRoot).filter((m) => !m.includes('/netns')), []);
+  const cases: [Record<string, string>, RegExp, string[]?][] = [
+    [{ Dockerfile: 'FROM busybox\nRUN true\nRUNN x\n' }, /Dockerfile parse error line 3: unknown instruction: RUNN/],
+    [{ Dockerfile: 'FROM busybox\nCOPY ../outside /x\n' }, /forbidden path outside the build context: \.\.\/outside/],
+    [{ Dockerfile: 'FROM busybox\nCOPY missing.txt /x\n' }, /file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist/],
+    [{ Dockerfile: 'FROM busybox\nCOPY --from=nostage /a /b\n' }, /No such image: nostage|nostage/],
+    [{ Dockerfile: '' }, /cannot be empty/],
+    [{ Dockerfile: 'FROM busybox\nRUN <<EOF\necho never ends\n' }, /line 2: unterminated heredoc EOF/],
+    [{ Dockerfile: 'FROM busybox\nCOPY a b c\n', a: '', b: '' }, /When using COPY with more than one source file, the destination must be a directory and end with a \//],
+  ];
+  for (const [files, msg] of cases) {
+    const c = context('bad', files);
+    const res = await d.berth(['build', c]);
+    assert.notEqual(res.code, 0, JSON.stringify(files));
+    assert.match(res.stderr, msg, `${JSON.stringify(files)}: ${res.stderr}`);
+  }
+  // A symlink in the context that leads out of it is not followed.
+  const link = context('link', { Dockerfile: 'FROM busybox\nCOPY escape /x\n' });
+  symlinkSync('/etc', join(link, 'escape'));
+  const esc = await d.berth(['build', link]);
+  assert.notEqual(esc.code, 0);
+  assert.match(esc.stderr, /forbidden path outside the build context: escape/);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '');
+  void before;
+});
+
+test('docker-py and dockerode build through the API (fileobj, buildargs, labels, target; a tar stream)', async () => {
+  const py = spawnSync('python3', ['-c', `
+import docker, io
+c = docker.DockerClient(base_url='${d.host}')
+df = b'FROM busybox\\nARG X=0\\nRUN echo $X > /x\\nFROM busybox AS second\\nCOPY --from=0 /x /y\\n'
+img, logs = c.images.build(fileobj=io.BytesIO(df), tag='py:1', buildargs={'X': '42'}, labels={'made': 'py'}, target='second', rm=True)
+print(img.labels['made'], c.containers.run('py:1', 'cat /y', remove=True).decode().strip())
+try:
+    c.images.build(fileobj=io.BytesIO(df), squash=True)
+except docker.errors.APIError as e:
+    print('refused', e.explanation)
+`], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.match(py.stdout, /^py 42\nrefused the build option squash is not supported by Berth\n$/);
+  const docker = new Docker({ socketPath: d.sock });
+  const dir = context('dockerode', { Dockerfile: 'FROM busybox\nCOPY hello /hello\n', hello: 'from dockerode\n' });
+  const stream = await docker.buildImage({ context: dir, src: ['Dockerfile', 'hello'] }, { t: 'dockerode:1' });
+  const events = await new Promise<unknown[]>((resolve, reject) => docker.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))));
+  assert.ok(events.some((e) => typeof (e as { stream?: string }).stream === 'string' && (e as { stream: string }).stream.includes('Successfully tagged dockerode:1')));
+  assert.equal(await ok(['run', '--rm', 'dockerode:1', 'cat', '/hello']), 'from dockerode\n');
+});
