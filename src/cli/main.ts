@@ -25,7 +25,7 @@ import {
   imagesCommand, imageInspectCommand, rmiCommand, tagCommand, importCommand, images, imageInspect, rmi, tag, importImage,
 } from './commands/image/images.ts';
 import { historyCommand, history } from './commands/image/history.ts';
-import { buildCommand, buildImage } from './commands/image/build.ts';
+import { buildCommand, buildImage, builderPruneCommand, builderPrune } from './commands/image/build.ts';
 import { imagePruneCommand, imagePrune, containerPruneCommand, containerPrune, systemPruneCommand, systemPrune, dfCommand, df } from './commands/system/prune.ts';
 import { diffCommand, diff, commitCommand, commit, exportCommand, exportFs } from './commands/container/fs.ts';
 import { cpCommand, cp } from './commands/container/cp.ts';
@@ -167,6 +167,10 @@ export const root = defineCommand({
         cmd(volumeCreateCommand, H(volumeCreate)), cmd(volumeInspectCommand, H(volumeInspect)), cmd(volumeLsCommand, H(volumeLs)),
         cmd(volumePruneCommand, H(volumePrune)), cmd(volumeRmCommand, H(volumeRm)),
       ],
+    },
+    {
+      name: 'builder', usage: 'COMMAND', short: 'Manage builds', group: 'management',
+      subcommands: [{ ...sub(imageSubs, 'build'), name: 'build' }, cmd(builderPruneCommand, H(builderPrune))],
     },
     {
       name: 'network', usage: 'COMMAND', short: 'Manage networks', group: 'management',

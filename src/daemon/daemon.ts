@@ -356,6 +356,7 @@ export class Daemon implements SystemBackend {
   buildBackend(): BuildRouteBackend {
     return {
       build: (body, opts, out, signal) => this.builds.build(body, opts, out, signal),
+      prune: () => this.images.pruneBuildCache(),
       fetchContext: async (url, signal) => {
         const res = await fetch(url, { signal }).catch((e: unknown) => {
           throw new EngineError('InvalidParameter', `unable to download the build context ${url}: ${messageOf(e)}`);

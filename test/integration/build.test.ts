@@ -6,11 +6,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { TestDaemon, mountsUnder } from './harness.ts';
+import { TestDaemon, mountsUnder, NODE, BERTH } from './harness.ts';
+
+const BERTH_BIN = [NODE, BERTH];
 
 let d: TestDaemon;
 let root: string;
@@ -204,4 +207,63 @@ except docker.errors.APIError as e:
   const events = await new Promise<unknown[]>((resolve, reject) => docker.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))));
   assert.ok(events.some((e) => typeof (e as { stream?: string }).stream === 'string' && (e as { stream: string }).stream.includes('Successfully tagged dockerode:1')));
   assert.equal(await ok(['run', '--rm', 'dockerode:1', 'cat', '/hello']), 'from dockerode\n');
+});
+
+test('ADD of an http URL and a remote context URL (served on 127.0.0.1); builder prune clears the cache', async () => {
+  const tarDir = context('remote', { Dockerfile: 'FROM busybox\nADD http://127.0.0.1:PORT/file.txt /downloaded.txt\nRUN cat /downloaded.txt > /copy\n' });
+  const server = createServer((req, res) => {
+    if (req.url === '/file.txt') {
+      res.writeHead(200, { 'Last-Modified': new Date(2020, 0, 1).toUTCString() });
+      res.end('from the web\n');
+    } else if (req.url === '/context.tar') {
+      res.writeHead(200);
+      res.end(readFileSync(join(root, 'remote.tar')));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  try {
+    writeFileSync(join(tarDir, 'Dockerfile'), `FROM busybox\nADD http://127.0.0.1:${port}/file.txt /downloaded.txt\nRUN cat /downloaded.txt > /copy\n`);
+    spawnSync('tar', ['-cf', join(root, 'remote.tar'), '-C', tarDir, 'Dockerfile']);
+    await ok(['build', '-t', 'remote:1', `http://127.0.0.1:${port}/context.tar`]);
+    assert.equal(await ok(['run', '--rm', 'remote:1', 'cat', '/copy']), 'from the web\n');
+  } finally {
+    server.close();
+  }
+  // The cache of a build whose image is gone is what builder prune removes.
+  await ok(['rmi', 'remote:1']);
+  const before = (await ok(['images', '-aq'])).trim().split('\n').length;
+  const pruned = await ok(['builder', 'prune', '-f']);
+  assert.match(pruned, /Total reclaimed space: /);
+  const after = (await ok(['images', '-aq'])).trim().split('\n').length;
+  assert.ok(after < before, `${before} → ${after}`);
+  assert.ok((await ok(['images', '--format', '{{.Repository}}'])).includes('busybox'), 'tagged images stay');
+});
+
+test('a client that goes away cancels the build; a berthd killed mid-build leaves only the finished steps\' cache', async () => {
+  const dir = context('slow', { Dockerfile: 'FROM busybox\nRUN echo step1 > /s1\nRUN sleep 30\n' });
+  const proc = spawn(BERTH_BIN[0], [...BERTH_BIN.slice(1), 'build', dir], { env: { ...process.env, BERTH_HOST: d.host } });
+  let out = '';
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  for (let i = 0; i < 100 && !/Step 3\/3 : RUN sleep 30\n ---> Running in/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /Step 3\/3 : RUN sleep 30\n ---> Running in/);
+  proc.kill('SIGKILL');
+  for (let i = 0; i < 100 && (await ok(['ps', '-aq'])).trim() !== ''; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'the running step was stopped and its container removed');
+  // Again, and this time berthd dies instead.
+  const again = spawn(BERTH_BIN[0], [...BERTH_BIN.slice(1), 'build', dir], { env: { ...process.env, BERTH_HOST: d.host } });
+  let out2 = '';
+  again.stdout.on('data', (c: Buffer) => (out2 += c.toString()));
+  for (let i = 0; i < 100 && !/Step 3\/3 : RUN sleep 30\n ---> Running in/.test(out2); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out2, /Using cache/, 'step 2 came from the cache');
+  process.kill(d.pid!, 'SIGKILL');
+  assert.ok(await d.exited());
+  await new Promise((r) => again.once('exit', r));
+  await d.startDaemon();
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'the next start removed the build\'s container');
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'tmp')).filter((f) => f.startsWith('build-')), []);
+  const third = await ok(['build', '-t', 'slow:1', context('slow2', { Dockerfile: 'FROM busybox\nRUN echo step1 > /s1\nRUN echo done\n' })]);
+  assert.match(third, /Step 2\/3 : RUN echo step1 > \/s1\n ---> Using cache/);
 });

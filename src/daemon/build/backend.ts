@@ -30,7 +30,11 @@ export class DaemonBuildBackend implements BuildBackend {
   /** Containers this build made: all removed at the end, whatever happened. */
   readonly made = new Set<string>();
 
-  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal) {
+  /** Notes a container as it is made, for the next start to remove if the daemon dies. */
+  private readonly note: (id: string) => Promise<void>;
+
+  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal, note: (id: string) => Promise<void>) {
+    this.note = note;
     this.images = images;
     this.containers = containers;
     this.pullImage = pull;
@@ -106,6 +110,7 @@ export class DaemonBuildBackend implements BuildBackend {
       },
     } as Parameters<ContainerService['create']>[0], undefined);
     this.made.add(Id);
+    await this.note(Id);
     return Id;
   }
 
@@ -119,6 +124,8 @@ export class DaemonBuildBackend implements BuildBackend {
     signal.addEventListener('abort', abort);
     try {
       await this.containers.start(id);
+      // Cancelled while it was starting (a kill then finds nothing running): now it runs.
+      if (signal.aborted) abort();
       const r = await exited;
       await attached.catch(() => {});
       return r.exitCode;

@@ -3,7 +3,7 @@
  * at start), the Dockerfile read from it, the classic builder run over the daemon's services,
  * and every container it made removed whatever happened.
  */
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { build, type BuildOptions, type BuildOutput } from '../../builder/build.ts';
@@ -30,14 +30,26 @@ export class BuildService {
     this.tmp = tmp;
   }
 
-  /** Contexts a stopped daemon left behind. */
+  /**
+   * What a build cut short by a daemon crash left: its context and its intermediate containers
+   * (listed in build-*.containers as they are made). The images of steps that completed stay:
+   * they are the cache.
+   */
   async init(): Promise<void> {
-    for (const f of await readdir(this.tmp).catch(() => [] as string[])) if (f.startsWith('build-')) await rm(join(this.tmp, f), { recursive: true, force: true });
+    for (const f of await readdir(this.tmp).catch(() => [] as string[])) {
+      if (!f.startsWith('build-')) continue;
+      if (f.endsWith('.containers')) {
+        const ids = (await readFile(join(this.tmp, f), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+        for (const id of ids) await this.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+      }
+      await rm(join(this.tmp, f), { recursive: true, force: true });
+    }
   }
 
   async build(body: Readable, req: BuildRequest, out: BuildOutput, signal: AbortSignal): Promise<string> {
     const dir = await unpackContext(body, this.tmp);
-    const backend = new DaemonBuildBackend(this.images, this.containers, this.pull, signal);
+    const journal = `${dir}.containers`;
+    const backend = new DaemonBuildBackend(this.images, this.containers, this.pull, signal, (id) => appendFile(journal, `${id}\n`));
     try {
       const name = cleanEntryName(req.dockerfile || 'Dockerfile');
       if (!name) throw invalidParameter(`the Dockerfile (${req.dockerfile}) must be within the build context`);
@@ -49,6 +61,7 @@ export class BuildService {
     } finally {
       for (const id of backend.made) await this.containers.remove(id, { force: true, volumes: true }).catch((e: unknown) => log.warn('removing a build container', { id, error: e }));
       await rm(dir, { recursive: true, force: true });
+      await rm(journal, { force: true });
     }
   }
 }

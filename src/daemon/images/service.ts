@@ -323,6 +323,33 @@ export class ImageService {
     return { ImagesDeleted: records.length ? records : null, SpaceReclaimed: reclaimed + (gc?.bytes ?? 0) };
   }
 
+  /**
+   * `builder prune`: the classic builder's cache is its intermediate images. Those no tag,
+   * child or container holds go, leaves first (each image a build committed: one with a
+   * parent, or the empty base of a FROM scratch build).
+   */
+  async pruneBuildCache(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    const sizeBefore = this.layersSize();
+    const deleted: string[] = [];
+    for (let again = true; again;) {
+      again = false;
+      for (const img of this.images.all()) {
+        const id = img.rec.id;
+        const built = !!img.rec.parent || (img.config.container_config?.Cmd ?? []).join(' ').includes('#(nop) FROM scratch');
+        if (!built || this.images.refsOf(id).length || this.users.containersUsing(id).length) continue;
+        if (this.images.all().some((o) => o.rec.parent === id)) continue;
+        try {
+          await this.remove(id, { prune: false });
+          deleted.push(id);
+          again = true;
+        } catch (e) {
+          log.warn('builder prune: could not remove image', { id, error: e });
+        }
+      }
+    }
+    return { CachesDeleted: deleted.length ? deleted : null, SpaceReclaimed: Math.max(0, sizeBefore - this.layersSize()) };
+  }
+
   async inspect(name: string): Promise<ImageInspect> {
     const img = this.lookup(name);
     const { tags, digests } = this.familiarRefs(img.rec.id);

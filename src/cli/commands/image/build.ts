@@ -176,3 +176,30 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   return 0;
 }
 
+
+const builderPruneFlags = defineFlags({
+  all: { short: 'a', long: 'all', kind: 'bool', help: 'Remove all unused build cache, not just dangling ones' },
+  filter: { long: 'filter', kind: 'stringArray', help: 'Provide filter values (e.g. "until=24h")', typeName: 'filter' },
+  force: { short: 'f', long: 'force', kind: 'bool', help: 'Do not prompt for confirmation' },
+  keepStorage: { long: 'keep-storage', kind: 'string', help: 'Amount of disk space to keep for cache', typeName: 'bytes' },
+});
+
+export const builderPruneCommand = defineCommand({ name: 'prune', usage: '[OPTIONS]', short: 'Remove build cache', flags: builderPruneFlags, args: { max: 0 } });
+
+/**
+ * `berth builder prune`: the classic builder's cache is its intermediate images, so every one
+ * no tag, child or container holds is removed (with or without --all: there is no other kind).
+ */
+export async function builderPrune(ctx: CliContext, p: Parsed<typeof builderPruneFlags>): Promise<number> {
+  if (p.flags.keepStorage) throw new StatusError(125, '--keep-storage is not supported by Berth (the classic builder\'s cache is images)');
+  if (!p.flags.force) {
+    const { confirm } = await import('../../confirm.ts');
+    if (!(await confirm(ctx, `WARNING! This will remove all ${p.flags.all ? '' : 'dangling '}build cache.`))) return 0;
+  }
+  if (p.flags.filter.length) throw new StatusError(125, '--filter is not supported by Berth\'s builder prune (the classic builder\'s cache is images: see image prune --filter)');
+  const r = await ctx.client.buildPrune(p.flags.all);
+  const { humanSize: size } = await import('../../format.ts');
+  if (r.CachesDeleted?.length) ctx.stdout.write(`Deleted build cache objects:\n${r.CachesDeleted.map((id) => id.replace(/^sha256:/, '')).join('\n')}\n\n`);
+  ctx.stdout.write(`Total reclaimed space: ${size(r.SpaceReclaimed)}\n`);
+  return 0;
+}

@@ -1,7 +1,7 @@
 /** POST /build (the classic builder's JSON stream), /build/prune, /build/cancel. */
 import type { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
-import { boolValue, boolValueOrDefault, jsonStream, writeJson } from '../../httputils.ts';
+import { boolValue, boolValueOrDefault, jsonStream, parseFilters, writeJson } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 
 export interface BuildRequestOptions {
@@ -23,6 +23,7 @@ export interface BuildRouteBackend {
   build(body: Readable, opts: BuildRequestOptions, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
   /** A build context from an http(s) URL (remote=). */
   fetchContext(url: string, signal: AbortSignal): Promise<Readable>;
+  prune(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>;
 }
 
 function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
@@ -59,10 +60,16 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
         if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${process.arch === 'x64' ? 'amd64' : process.arch})`);
         const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
         const abort = new AbortController();
-        // A client that goes away cancels the build.
-        ctx.res!.on('close', () => {
+        // A client that goes away cancels the build: its connection closes, or (as the server
+        // keeps half-closed connections open) its end arrives once the context is read.
+        const gone = () => {
           if (!ctx.res!.writableFinished) abort.abort();
-        });
+        };
+        ctx.res!.on('close', gone);
+        ctx.req.socket.once('end', gone);
+        // Node stops reading a connection while its response is under way; reading on after the
+        // body is what lets a client's end be seen during a long step.
+        ctx.req.once('end', () => ctx.req.socket.resume());
         const remote = q.get('remote');
         const body = remote && /^https?:\/\//.test(remote) ? await b.fetchContext(remote, abort.signal) : ctx.req;
         if (remote && !/^https?:\/\//.test(remote)) throw invalidParameter(`the build context ${remote} is not supported by Berth (an http(s) URL of a tar archive is)`);
@@ -87,7 +94,10 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
     },
     {
       method: 'POST', path: '/build/prune',
-      handler: async (ctx) => writeJson(ctx, 200, { CachesDeleted: null, SpaceReclaimed: 0 }),
+      handler: async (ctx) => {
+        for (const k of parseFilters(ctx.query).keys()) throw invalidParameter(`the build cache filter ${k} is not supported by Berth`);
+        writeJson(ctx, 200, await b.prune());
+      },
     },
     {
       method: 'POST', path: '/build/cancel',
