@@ -209,6 +209,42 @@ async function networkBench(d: TestDaemon, env: Record<string, string>, results:
   }
 }
 
+/**
+ * Builds (issue 15): a cold build and a fully cached rebuild of a 6-step Dockerfile with a
+ * 1,000-file, 10 MB context, through berth and beside a private dockerd's classic builder
+ * (the docker CLI with DOCKER_BUILDKIT=0).
+ */
+async function buildBench(d: TestDaemon, env: Record<string, string>, results: Record<string, unknown>): Promise<void> {
+  const { mkdirSync: mk, writeFileSync: wf } = await import('node:fs');
+  const dir = join(d.root, 'bench-build');
+  mk(join(dir, 'src'), { recursive: true });
+  for (let i = 0; i < 1000; i++) wf(join(dir, 'src', `f${i}.dat`), randomBytes(10 * 1024));
+  wf(join(dir, 'Dockerfile'), 'FROM busybox\nENV APP=/app\nWORKDIR /app\nCOPY src/ /app/src/\nRUN ls /app/src | wc -l > /count\nCMD ["cat", "/count"]\n');
+  const cold = (cli: string[], cliEnv: Record<string, string>, tag: string) => timeCmd(cli[0], [...cli.slice(1), 'build', '-q', '--no-cache', '-t', tag, dir], cliEnv);
+  const cached = (cli: string[], cliEnv: Record<string, string>, tag: string) => timeCmd(cli[0], [...cli.slice(1), 'build', '-q', '-t', tag, dir], cliEnv);
+  const berthCli = [NODE, BERTH];
+  const coldB = Array.from({ length: 5 }, () => cold(berthCli, env, 'bench/build:1'));
+  const cachedB = Array.from({ length: 10 }, () => cached(berthCli, env, 'bench/build:1'));
+  const out: Record<string, unknown> = { berth: { cold_ms: Math.round(median(coldB)), cached_ms: Math.round(median(cachedB)) }, targets: { cold: 'no slower than BuildKit', cached_ms: 150 } };
+  results.build_6_steps_1000_files_10MB = out;
+  const dockerd = await startPrivateDockerd(join(d.root, 'dockerd-build'));
+  if (!dockerd) {
+    out.dockerd = 'not measured: no dockerd installed (Debian\'s docker.io)';
+    return;
+  }
+  try {
+    const denv = { DOCKER_HOST: dockerd.host, DOCKER_BUILDKIT: '0' };
+    const loaded = spawnSync('sh', ['-c', `${NODE} ${BERTH} save busybox | docker load`], { env: { ...process.env, ...env, ...denv }, encoding: 'utf8' });
+    if (loaded.status !== 0) throw new Error(`loading busybox into dockerd: ${loaded.stderr}`);
+    // dockerd runs without a bridge here: RUN needs no network.
+    const coldD = Array.from({ length: 3 }, () => timeCmd('docker', ['build', '-q', '--no-cache', '--network', 'none', '-t', 'bench/build:1', dir], denv));
+    const cachedD = Array.from({ length: 5 }, () => timeCmd('docker', ['build', '-q', '--network', 'none', '-t', 'bench/build:1', dir], denv));
+    out.dockerd_classic = { version: dockerd.version, cold_ms: Math.round(median(coldD)), cached_ms: Math.round(median(cachedD)) };
+  } finally {
+    await dockerd.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const d = await TestDaemon.start({ extraArgs: ['--log-level', 'debug'] });
   const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, node: process.versions.node };
@@ -216,10 +252,11 @@ async function main(): Promise<void> {
     await d.importBusybox();
     const env = { BERTH_HOST: d.host };
     const berth = (args: string[]) => timeCmd(NODE, [BERTH, ...args], env);
-    if (process.env.BENCH_ONLY === 'volumes' || process.env.BENCH_ONLY === 'network') {
+    if (process.env.BENCH_ONLY === 'volumes' || process.env.BENCH_ONLY === 'network' || process.env.BENCH_ONLY === 'build') {
       const file = join(ROOT, 'bench', 'results.json');
       const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
       if (process.env.BENCH_ONLY === 'volumes') await volumeBench(d, env, previous);
+      else if (process.env.BENCH_ONLY === 'build') await buildBench(d, env, previous);
       else await networkBench(d, env, previous);
       const json = JSON.stringify(previous, null, 2);
       process.stdout.write(json + '\n');
@@ -441,6 +478,7 @@ async function main(): Promise<void> {
 
     await volumeBench(d, env, results);
     await networkBench(d, env, results);
+    await buildBench(d, env, results);
 
     if (dockerAvailable()) {
       const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };

@@ -33,7 +33,7 @@ export interface BuildOptions {
   networkMode: string;
   extraHosts: string[];
   shmSize: number;
-  /** Remove intermediate containers of failed steps too (--force-rm); successful ones always go. */
+  /** --force-rm: what Berth always does (no container of a failed step is kept). */
   forceRm: boolean;
   signal: AbortSignal;
 }
@@ -427,11 +427,13 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
   }
   const cmd = ins.json ?? [...shell, script];
   const args = runArgs(ctx, st);
+  // The predefined proxy args reach RUN undeclared, and stay out of its cache key (moby).
+  const proxies = [...ctx.opts.buildArgs].filter(([k, v]) => PROXY_ARGS.has(k) && v !== null && !st.args.has(k)).map(([k, v]) => `${k}=${v}`);
   const keyCmd = args.length ? [`|${args.length}`, ...args, ...cmd] : cmd;
   const key: RunConfig = { ...st.config, Cmd: keyCmd };
   if (await useCache(ctx, st, key)) return;
   const network = typeof ins.flags.get('network') === 'string' ? String(ins.flags.get('network')) : ctx.opts.networkMode;
-  const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args], Labels: st.config.Labels ?? {} };
+  const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args, ...proxies], Labels: st.config.Labels ?? {} };
   const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize });
   ctx.say(` ---> Running in ${id.slice(0, 12)}\n`);
   let code: number;
@@ -442,7 +444,8 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     throw e;
   }
   if (code !== 0) {
-    if (ctx.opts.forceRm || true) await ctx.be.removeContainer(id).catch(() => {});
+    // The failed step's container goes too (docker keeps it unless --force-rm): a failed build leaves nothing.
+    await ctx.be.removeContainer(id).catch(() => {});
     const shown = ins.json ? JSON.stringify(cmd) : `${shell.join(' ')} ${script}`;
     throw new BuildError(`The command '${shown}' returned a non-zero code: ${code}`, code);
   }

@@ -167,7 +167,8 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   const res = await ctx.client.imageBuild(body, query);
   if (sending && !f.quiet) {
     const n = await sending.catch(() => 0);
-    ctx.stdout.write(`Sending build context to Berth daemon  ${humanSize(n).replace(/B$/, 'B')}\n`);
+    // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
+    ctx.stdout.write(`Sending build context to Berth daemon  ${humanSize(n, 4)}\n`);
   }
   const result = await showProgress(res, ctx.stdout as NodeJS.WriteStream, { quiet: f.quiet });
   const id = result.aux.map((a) => a.ID).find((x): x is string => typeof x === 'string');
