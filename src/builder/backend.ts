@@ -36,6 +36,10 @@ export interface BuildBackend {
   /** The container's changes as a new image over `parent`, with `config`. */
   commit(id: string, parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string): Promise<BuildImage>;
   removeContainer(id: string): Promise<void>;
+  /** What is at `path` in the container's image layers (symlinks not followed), or nothing. */
+  pathInfo(id: string, path: string): Promise<{ type: 'dir' | 'file' | 'symlink' | 'other'; mode: number; uid: number; gid: number; mtime: Date } | undefined>;
+  /** A tar as a new layer over `parent`'s, with `config` (COPY without a container diff). */
+  commitTar(parent: BuildImage | undefined, tar: Readable, config: RunConfig, cacheKey: RunConfig, createdBy: string): Promise<BuildImage>;
   /** uid and gid of `user[:group]` as the image's /etc/passwd and /etc/group say. */
   lookupUser(id: string, spec: string): Promise<{ uid: number; gid: number }>;
   tag(id: string, ref: string): Promise<void>;

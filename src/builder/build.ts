@@ -9,10 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidParameter, EngineError } from '../errdefs/index.ts';
+import { log } from '../lib/log.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
 import { encodeHeader } from '../lib/tar/header.ts';
 import type { BuildBackend, BuildImage, RunConfig } from './backend.ts';
@@ -22,6 +23,8 @@ import { processWord, processWords, type Env } from './dockerfile/lexer.ts';
 export interface BuildOptions {
   /** The context, extracted. */
   contextDir: string;
+  /** sha256 of each context file's content, by absolute path, when known (computed as it arrived). */
+  contentHashes?: Map<string, string>;
   dockerfile: string;
   tags: string[];
   buildArgs: Map<string, string | null>;
@@ -483,6 +486,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   for (const f of ins.flags.keys()) {
     if (!['from', 'chown', 'chmod', 'link'].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
   }
+  const t0 = performance.now();
   let words = ins.json ?? processWords(ins.args, env, ctx.escape);
   if (ins.json) words = words.map((x) => processWord(x, env, ctx.escape));
   const heredocNames = new Map(ins.heredocs.map((h) => [`<<${h.name}`, h]));
@@ -518,7 +522,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
           sources.push(await download(s, ctx));
           continue;
         }
-        sources.push(...(await contextSources(ctx.opts.contextDir, s, name)));
+        sources.push(...(await contextSources(ctx.opts.contextDir, s, name, ctx.opts.contentHashes)));
       }
     }
     const dest = posix.resolve(st.config.WorkingDir || '/', destRaw) + (destRaw.endsWith('/') && destRaw !== '/' ? '/' : '');
@@ -531,10 +535,19 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
     const text = `${name} ${chownSpec ? `--chown=${chownSpec} ` : ''}${chmodSpec ? `--chmod=${chmodSpec} ` : ''}${kinds}:${hash} in ${dest} `;
     const key: RunConfig = { ...st.config, Cmd: nop(text) };
     if (await useCache(ctx, st, key)) return;
+    const tA = performance.now();
     const id = await ctx.be.createContainer(st.image, { ...st.config, Cmd: nop(text) }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
+    const tB = performance.now();
     try {
       const owner = chownSpec ? await ctx.be.lookupUser(id, chownSpec) : { uid: 0, gid: 0 };
       const destIsDir = dest.endsWith('/') || (await ctx.be.stat(id, dest)) === 'dir';
+      const modeBits = chmodSpec ? parseInt(chmodSpec, 8) : undefined;
+      const archives = isAdd ? await Promise.all(sources.map((src) => (src.kind === 'path' && !src.isDir ? isArchive(src.path!) : Promise.resolve(false)))) : sources.map(() => false);
+      const placed = sources.map((src) => ({ src, target: src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest }));
+      if (!archives.some(Boolean) && await copyAsLayer(ctx, id, st, placed, owner, modeBits, key, nop(text).join(' '))) {
+        ctx.say(` ---> ${st.image!.id.slice(7, 19)}\n`);
+        return;
+      }
       for (const src of sources) {
         if (isAdd && src.kind === 'path' && !src.isDir && (await isArchive(src.path!))) {
           // ADD unpacks a local archive into the destination directory (a URL's stays a file).
@@ -542,9 +555,11 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
           continue;
         }
         const target = src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest;
-        await placeSource(ctx, id, src, target, owner, chmodSpec ? parseInt(chmodSpec, 8) : undefined, isAdd);
+        await placeSource(ctx, id, src, target, owner, chmodSpec ? parseInt(chmodSpec, 8) : undefined);
       }
+      const tC = performance.now();
       st.image = await ctx.be.commit(id, st.image, st.config, key, nop(text).join(' '));
+      log.debug('copy step', { createMs: (tB - tA).toFixed(1), placeMs: (tC - tB).toFixed(1), commitMs: (performance.now() - tC).toFixed(1), sourcesMs: (tA - t0).toFixed(1) });
     } finally {
       await ctx.be.removeContainer(id).catch(() => {});
     }
@@ -559,7 +574,7 @@ function sha(b: Buffer | string): string {
 }
 
 /** A source in the context: one path, or what a wildcard matches; never outside it. */
-async function contextSources(root: string, src: string, name: string): Promise<Source[]> {
+async function contextSources(root: string, src: string, name: string, known?: Map<string, string>): Promise<Source[]> {
   const clean = posix.normalize(`/${src}`).slice(1);
   if (posix.normalize(src).startsWith('../') || posix.normalize(src) === '..') throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} ()`);
   let rels: string[];
@@ -582,7 +597,7 @@ async function contextSources(root: string, src: string, name: string): Promise<
     const rootReal = await realpath(root);
     if (real !== rootReal && !real.startsWith(`${rootReal}/`)) throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} (${real})`);
     const st = await lstat(real);
-    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: await treeHash(real), isDir: st.isDirectory() });
+    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: await treeHash(real, known), isDir: st.isDirectory() });
   }
   return out;
 }
@@ -605,20 +620,35 @@ async function glob(root: string, pattern: string): Promise<string[]> {
   return out;
 }
 
-/** A content hash of a file or tree: names, modes, link targets and bytes (the cache key). */
-async function treeHash(path: string): Promise<string> {
+/**
+ * A content hash of a file or tree: names, modes, link targets and the files' content hashes
+ * (the cache key). Content hashes come from the context's arrival where known; directories
+ * are listed with their entries' stat calls in parallel.
+ */
+async function treeHash(path: string, known?: Map<string, string>): Promise<string> {
   const h = createHash('sha256');
-  const walk = async (p: string, rel: string) => {
-    const st = await lstat(p);
+  const fileHash = async (p: string): Promise<string> => {
+    const k = known?.get(p);
+    if (k) return k;
+    const fh = createHash('sha256');
+    for await (const c of createReadStream(p)) fh.update(c as Buffer);
+    return fh.digest('hex');
+  };
+  const walk = async (p: string, rel: string, st: import('node:fs').Stats) => {
     h.update(`${rel}\0${st.mode}\0`);
     if (st.isSymbolicLink()) h.update(await readlink(p));
-    else if (st.isFile()) {
-      for await (const c of createReadStream(p)) h.update(c as Buffer);
-    } else if (st.isDirectory()) {
-      for (const n of (await readdir(p)).sort()) await walk(join(p, n), `${rel}/${n}`);
+    else if (st.isFile()) h.update(await fileHash(p));
+    else if (st.isDirectory()) {
+      const names = (await readdir(p)).sort();
+      const stats = await Promise.all(names.map((n) => lstat(join(p, n))));
+      const files = await Promise.all(names.map((n, i) => (stats[i].isFile() ? fileHash(join(p, n)) : Promise.resolve(''))));
+      for (let i = 0; i < names.length; i++) {
+        if (stats[i].isFile()) h.update(`${rel}/${names[i]}\0${stats[i].mode}\0${files[i]}`);
+        else await walk(join(p, names[i]), `${rel}/${names[i]}`, stats[i]);
+      }
     }
   };
-  await walk(path, '.');
+  await walk(path, '.', await lstat(path));
   return h.digest('hex');
 }
 
@@ -633,10 +663,22 @@ async function download(url: string, ctx: Ctx): Promise<Source> {
   return { kind: 'content', name, content, ...(lm ? { mtime: new Date(lm) } : {}), shown: url, hash: sha(content), isDir: false };
 }
 
-/** Writes one source at `target` in the container, as a tar extracted at its parent. */
-async function placeSource(ctx: Ctx, id: string, src: Source, target: string, owner: { uid: number; gid: number }, mode: number | undefined, isAdd: boolean): Promise<void> {
-  const base = target.endsWith('/') ? target.slice(0, -1) || '/' : target;
+type Put = (h: Parameters<typeof encodeHeader>[0], body?: Buffer | (() => AsyncIterable<Buffer>)) => Promise<void>;
 
+/** A tar writer whose entries go to `sink`. */
+function tarPut(sink: ReturnType<typeof tarSink>): Put {
+  return async (h, body) => {
+    await sink.write(encodeHeader(h));
+    if (Buffer.isBuffer(body)) await writeBody(sink.write, (async function* () { yield body; })(), h.size ?? 0);
+    else if (typeof body === 'function') await writeBody(sink.write, body(), h.size ?? 0);
+  };
+}
+
+const strip = (p: string) => p.replace(/^\//, '');
+
+/** Writes one source at `target` in the container, as a tar extracted at its parent. */
+async function placeSource(ctx: Ctx, id: string, src: Source, target: string, owner: { uid: number; gid: number }, mode: number | undefined): Promise<void> {
+  const base = target.endsWith('/') ? target.slice(0, -1) || '/' : target;
   // Missing parent directories are made (root-owned, 0755), existing ones left as they are.
   const parents: string[] = [];
   for (let p = src.isDir ? base : posix.dirname(base); p !== '/'; p = posix.dirname(p)) {
@@ -645,52 +687,11 @@ async function placeSource(ctx: Ctx, id: string, src: Source, target: string, ow
   }
   const sink = tarSink();
   const done = ctx.be.copyInto(id, '/', sink.out);
-  const put = async (h: Parameters<typeof encodeHeader>[0], body?: Buffer | (() => AsyncIterable<Buffer>)) => {
-    await sink.write(encodeHeader(h));
-    if (Buffer.isBuffer(body)) await writeBody(sink.write, (async function* () { yield body; })(), h.size ?? 0);
-    else if (typeof body === 'function') await writeBody(sink.write, body(), h.size ?? 0);
-  };
-  const strip = (p: string) => p.replace(/^\//, '');
+  const put = tarPut(sink);
   const now = new Date();
   try {
     for (const p of parents) await put({ name: `${strip(p)}/`, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
-    if (src.kind === 'content') {
-      await put({ name: strip(base), type: 'file', mode: mode ?? 0o644, uid: owner.uid, gid: owner.gid, size: src.content!.length, mtime: src.mtime ?? now }, src.content);
-    } else if (src.kind === 'path') {
-      const walk = async (p: string, name: string, top: boolean) => {
-        const st = await lstat(p);
-        const m = mode ?? (st.mode & 0o7777);
-        if (st.isDirectory()) {
-          // A directory source's contents go into the destination, which stays as it is.
-          if (!top) await put({ name: `${name}/`, type: 'directory', mode: m, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
-          for (const n of (await readdir(p)).sort()) await walk(join(p, n), `${name}/${n}`, false);
-        } else if (st.isSymbolicLink()) {
-          await put({ name, type: 'symlink', linkname: await readlink(p), mode: 0o777, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
-        } else if (st.isFile()) {
-          await put({ name, type: 'file', mode: m, uid: owner.uid, gid: owner.gid, size: st.size, mtime: st.mtime }, () => createReadStream(p) as AsyncIterable<Buffer>);
-        }
-      };
-      await walk(src.path!, strip(base), true);
-    } else {
-      // From another image: its tar, renamed under the target, owners replaced when asked.
-      const { readTar } = await import('../lib/tar/reader.ts');
-      const tar = await src.tar!();
-      const top = src.name!;
-      for await (const e of readTar(tar)) {
-        const rest = e.header.name.replace(/^\.?\/?/, '');
-        if (rest !== top && !rest.startsWith(`${top}/`)) continue;
-        const sub = rest.slice(top.length);
-        const name = src.isDir ? `${strip(base)}${sub}` : strip(base);
-        if (src.isDir && sub === '' ) {
-          await put({ name: `${strip(base)}/`, type: 'directory', mode: mode ?? e.header.mode, uid: owner.uid, gid: owner.gid, mtime: e.header.mtime });
-          continue;
-        }
-        const type = e.header.type;
-        const h = { name: type === 'directory' ? `${name.replace(/\/$/, '')}/` : name.replace(/\/$/, ''), type, mode: mode ?? e.header.mode, uid: owner.uid, gid: owner.gid, mtime: e.header.mtime, size: type === 'file' ? e.header.size : 0, ...(e.header.linkname ? { linkname: e.header.linkname } : {}) };
-        if (type === 'file') await put(h as Parameters<typeof encodeHeader>[0], () => e.chunks());
-        else if (type === 'directory' || type === 'symlink') await put(h as Parameters<typeof encodeHeader>[0]);
-      }
-    }
+    await sourceEntries(put, src, base, owner, mode);
     await sink.write(Buffer.alloc(1024));
     sink.out.end();
   } catch (e) {
@@ -699,6 +700,101 @@ async function placeSource(ctx: Ctx, id: string, src: Source, target: string, ow
     throw e;
   }
   await done;
+}
+
+/**
+ * The fast COPY: the sources as a new layer written straight from the context (no container
+ * extraction, no diff of one), with the existing directories on the way copied up with their
+ * own owners, modes and times, as the overlay would. Declines (false) where a directory on
+ * the way is not a plain directory in the image (a symlink): the container path handles that.
+ */
+async function copyAsLayer(ctx: Ctx, id: string, st: StageState, placed: { src: Source; target: string }[], owner: { uid: number; gid: number }, mode: number | undefined, key: RunConfig, createdBy: string): Promise<boolean> {
+  const dirs = new Set<string>();
+  for (const { src, target } of placed) {
+    const base = target.endsWith('/') ? target.slice(0, -1) || '/' : target;
+    for (let p = src.isDir ? base : posix.dirname(base); p !== '/'; p = posix.dirname(p)) dirs.add(p);
+  }
+  const ordered = [...dirs].sort((x, y) => x.split('/').length - y.split('/').length || (x < y ? -1 : 1));
+  const infos = await Promise.all(ordered.map((p) => ctx.be.pathInfo(id, p)));
+  if (infos.some((i) => i && i.type !== 'dir')) return false;
+  const sink = tarSink();
+  const put = tarPut(sink);
+  const done = ctx.be.commitTar(st.image, sink.out, st.config, key, createdBy);
+  const now = new Date();
+  try {
+    for (let i = 0; i < ordered.length; i++) {
+      const info = infos[i];
+      await put(info
+        ? { name: `${strip(ordered[i])}/`, type: 'directory', mode: info.mode, uid: info.uid, gid: info.gid, mtime: info.mtime }
+        : { name: `${strip(ordered[i])}/`, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
+    }
+    for (const { src, target } of placed) await sourceEntries(put, src, target.endsWith('/') ? target.slice(0, -1) || '/' : target, owner, mode);
+    await sink.write(Buffer.alloc(1024));
+    sink.out.end();
+  } catch (e) {
+    sink.out.destroy(e as Error);
+    await done.catch(() => {});
+    throw e;
+  }
+  st.image = await done;
+  return true;
+}
+
+/** One source's entries at `base` (a directory source's contents go below it). */
+async function sourceEntries(put: Put, src: Source, base: string, owner: { uid: number; gid: number }, mode: number | undefined): Promise<void> {
+  const now = new Date();
+  if (src.kind === 'content') {
+    await put({ name: strip(base), type: 'file', mode: mode ?? 0o644, uid: owner.uid, gid: owner.gid, size: src.content!.length, mtime: src.mtime ?? now }, src.content);
+  } else if (src.kind === 'path') {
+    // Directories are listed with their stat calls in parallel and small files read ahead, a
+    // few dozen at once: many small files are bound by round trips, not bytes.
+    const SMALL = 256 * 1024;
+    const walk = async (p: string, name: string, top: boolean, st: import('node:fs').Stats, early?: Promise<Buffer>) => {
+      const m = mode ?? (st.mode & 0o7777);
+      if (st.isDirectory()) {
+        // A directory source's contents go into the destination, which stays as it is.
+        if (!top) await put({ name: `${name}/`, type: 'directory', mode: m, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
+        const names = (await readdir(p)).sort();
+        const stats = await Promise.all(names.map((n) => lstat(join(p, n))));
+        const ahead = new Map<number, Promise<Buffer>>();
+        let next = 0;
+        for (let i = 0; i < names.length; i++) {
+          for (; next < names.length && next < i + 32; next++) {
+            if (stats[next].isFile() && stats[next].size <= SMALL) ahead.set(next, readFile(join(p, names[next])));
+          }
+          const body = ahead.get(i);
+          ahead.delete(i);
+          await walk(join(p, names[i]), `${name}/${names[i]}`, false, stats[i], body);
+        }
+      } else if (st.isSymbolicLink()) {
+        await put({ name, type: 'symlink', linkname: await readlink(p), mode: 0o777, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
+      } else if (st.isFile()) {
+        const h = { name, type: 'file' as const, mode: m, uid: owner.uid, gid: owner.gid, size: st.size, mtime: st.mtime };
+        if (early) await put(h, await early);
+        else await put(h, () => createReadStream(p) as AsyncIterable<Buffer>);
+      }
+    };
+    await walk(src.path!, strip(base), true, await lstat(src.path!));
+  } else {
+    // From another image: its tar, renamed under the target, owners replaced when asked.
+    const { readTar } = await import('../lib/tar/reader.ts');
+    const tar = await src.tar!();
+    const top = src.name!;
+    for await (const e of readTar(tar)) {
+      const rest = e.header.name.replace(/^\.?\/?/, '');
+      if (rest !== top && !rest.startsWith(`${top}/`)) continue;
+      const sub = rest.slice(top.length);
+      const name = src.isDir ? `${strip(base)}${sub}` : strip(base);
+      if (src.isDir && sub === '' ) {
+        await put({ name: `${strip(base)}/`, type: 'directory', mode: mode ?? e.header.mode, uid: owner.uid, gid: owner.gid, mtime: e.header.mtime });
+        continue;
+      }
+      const type = e.header.type;
+      const h = { name: type === 'directory' ? `${name.replace(/\/$/, '')}/` : name.replace(/\/$/, ''), type, mode: mode ?? e.header.mode, uid: owner.uid, gid: owner.gid, mtime: e.header.mtime, size: type === 'file' ? e.header.size : 0, ...(e.header.linkname ? { linkname: e.header.linkname } : {}) };
+      if (type === 'file') await put(h as Parameters<typeof encodeHeader>[0], () => e.chunks());
+      else if (type === 'directory' || type === 'symlink') await put(h as Parameters<typeof encodeHeader>[0]);
+    }
+  }
 }
 
 async function isArchive(path: string): Promise<boolean> {

@@ -267,3 +267,13 @@ test('a client that goes away cancels the build; a berthd killed mid-build leave
   const third = await ok(['build', '-t', 'slow:1', context('slow2', { Dockerfile: 'FROM busybox\nRUN echo step1 > /s1\nRUN echo done\n' })]);
   assert.match(third, /Step 2\/3 : RUN echo step1 > \/s1\n ---> Using cache/);
 });
+
+test('COPY keeps what is on the way: /tmp stays 1777, a path through a symlink in the image lands where it points', async () => {
+  const dir = context('ontheway', {
+    Dockerfile: 'FROM busybox\nRUN mkdir /real && ln -s /real /link && chmod 700 /real\nCOPY f /tmp/f\nCOPY f /link/f\nCOPY f /new/deep/f\n',
+    f: 'data\n',
+  });
+  await ok(['build', '-t', 'onway:1', dir]);
+  assert.equal(await ok(['run', '--rm', 'onway:1', 'sh', '-c', 'stat -c "%a %n" /tmp /real /new /new/deep; cat /real/f /tmp/f /new/deep/f; readlink /link']),
+    '1777 /tmp\n700 /real\n755 /new\n755 /new/deep\ndata\ndata\ndata\n/real\n');
+});

@@ -159,6 +159,15 @@ export class DaemonBuildBackend implements BuildBackend {
     return { id: imageId, config: img.config };
   }
 
+  pathInfo(id: string, path: string): Promise<{ type: 'dir' | 'file' | 'symlink' | 'other'; mode: number; uid: number; gid: number; mtime: Date } | undefined> {
+    return this.containers.layerPathInfo(id, path);
+  }
+
+  async commitTar(parent: BuildImage | undefined, tar: Readable, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
+    const id = await this.images.track(() => this.images.commitLayer(parent?.id, tar, config as Partial<ContainerConfig>, key as Partial<ContainerConfig>, createdBy));
+    return { id, config: this.images.images.get(id)!.config };
+  }
+
   async removeContainer(id: string): Promise<void> {
     await this.containers.remove(id, { force: true, volumes: true });
     this.made.delete(id);

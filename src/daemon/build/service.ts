@@ -15,7 +15,7 @@ import type { ImageService } from '../images/service.ts';
 import { DaemonBuildBackend } from './backend.ts';
 import { unpackContext } from './context.ts';
 
-export type BuildRequest = Omit<BuildOptions, 'contextDir' | 'signal'>;
+export type BuildRequest = Omit<BuildOptions, 'contextDir' | 'signal' | 'contentHashes'>;
 
 export class BuildService {
   private readonly images: ImageService;
@@ -47,7 +47,9 @@ export class BuildService {
   }
 
   async build(body: Readable, req: BuildRequest, out: BuildOutput, signal: AbortSignal): Promise<string> {
-    const dir = await unpackContext(body, this.tmp);
+    const t0 = performance.now();
+    const { dir, hashes } = await unpackContext(body, this.tmp);
+    log.debug('build context unpacked', { ms: (performance.now() - t0).toFixed(1) });
     const journal = `${dir}.containers`;
     const backend = new DaemonBuildBackend(this.images, this.containers, this.pull, signal, (id) => appendFile(journal, `${id}\n`));
     try {
@@ -57,7 +59,7 @@ export class BuildService {
         throw invalidParameter(`Cannot locate specified Dockerfile: ${req.dockerfile || 'Dockerfile'}`);
       });
       if (!text.trim()) throw invalidParameter(`the Dockerfile (${req.dockerfile || 'Dockerfile'}) cannot be empty`);
-      return await build(backend, text, { ...req, contextDir: dir, signal }, out);
+      return await build(backend, text, { ...req, contextDir: dir, contentHashes: hashes, signal }, out);
     } finally {
       for (const id of backend.made) await this.containers.remove(id, { force: true, volumes: true }).catch((e: unknown) => log.warn('removing a build container', { id, error: e }));
       await rm(dir, { recursive: true, force: true });

@@ -7,6 +7,8 @@
  * for every step that changes something, so a failure leaves nothing half-made.
  */
 import type { Duplex, Readable } from 'node:stream';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { conflict } from '../../errdefs/index.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import type { ImageService } from '../images/service.ts';
@@ -162,6 +164,33 @@ export class ContainerService {
     const c = this.store.get(ref);
     const u = await lookupUser(await this.d.images.snapshots.layerDirs(c.id), spec);
     return { uid: u.uid, gid: u.gid };
+  }
+
+  /**
+   * What `path` is in the container's layers, read from the layer directories top down (a
+   * whiteout ends the search): a parent that is not a directory stops it. For the builder,
+   * whose containers are made, never started, and removed.
+   */
+  async layerPathInfo(ref: string, path: string): Promise<{ type: 'dir' | 'file' | 'symlink' | 'other'; mode: number; uid: number; gid: number; mtime: Date } | undefined> {
+    const c = this.store.get(ref);
+    const dirs = await this.d.images.snapshots.layerDirs(c.id);
+    const parts = path.split('/').filter(Boolean);
+    let info: { type: 'dir' | 'file' | 'symlink' | 'other'; mode: number; uid: number; gid: number; mtime: Date } | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const rel = parts.slice(0, i + 1).join('/');
+      info = undefined;
+      for (const dir of dirs) {
+        const st = await lstat(join(dir, rel)).catch(() => undefined);
+        if (!st) continue;
+        // A whiteout: deleted in this layer.
+        if (st.isCharacterDevice() && st.rdev === 0) return undefined;
+        info = { type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+        break;
+      }
+      if (!info) return undefined;
+      if (i < parts.length - 1 && info.type !== 'dir') return info;
+    }
+    return info;
   }
 
   /** `docker commit`, with the container held so it is not removed meanwhile. */

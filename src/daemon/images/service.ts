@@ -8,6 +8,7 @@ import { KeyedMutex } from '../../lib/mutex.ts';
 import type { Readable } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig, ImageHistoryItem } from '../../api/types.ts';
+import { ENGINE_VERSION } from '../../api/version.ts';
 import { conflict, invalidParameter, notFound } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { failpoint } from '../../lib/failpoint.ts';
@@ -178,6 +179,49 @@ export class ImageService {
       return cfg.digest;
     } catch (e) {
       await this.content.delete(blob.digest);
+      if (layerChain && !this.layerReferenced(layerChain)) await this.layers.remove(layerChain);
+      throw e;
+    }
+  }
+
+  /**
+   * The builder's COPY: a tar (made by the builder, uncompressed) becomes a new layer over
+   * `parentId`'s, with `config`, `container_config` and a history line; the image's parent is
+   * `parentId`.
+   */
+  async commitLayer(parentId: string | undefined, src: Readable, config: Partial<ContainerConfig>, containerConfig: Partial<ContainerConfig>, createdBy: string): Promise<string> {
+    const parent = parentId ? this.images.get(parentId) : undefined;
+    const blob = await this.content.ingest(src);
+    let layerChain: string | undefined;
+    try {
+      const layer = await this.layers.register(this.content.openVerified(blob.digest), parent ? this.topChain(parent) || undefined : undefined);
+      layerChain = layer.chainId;
+      const created = new Date().toISOString();
+      const prev = parent?.config;
+      const file: ImageConfigFile = {
+        architecture: prev?.architecture ?? goArchName(),
+        os: prev?.os ?? 'linux',
+        ...(prev?.variant ? { variant: prev.variant } : {}),
+        created,
+        config,
+        container_config: containerConfig,
+        docker_version: ENGINE_VERSION,
+        rootfs: { type: 'layers', diff_ids: [...(prev?.rootfs.diff_ids ?? []), layer.diffId] },
+        history: [...(prev?.history ?? []), { created, created_by: createdBy }],
+      };
+      const cfg = await this.content.write(Buffer.from(JSON.stringify(file)));
+      const prevLayers = parent?.rec.manifest ? ((await this.content.readJson(parent.rec.manifest)) as { layers: Descriptor[] }).layers : [];
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
+        layers: [...prevLayers, { mediaType: MEDIA.ociLayerTar, digest: blob.digest, size: blob.size }],
+      };
+      const man = await this.content.write(Buffer.from(JSON.stringify(manifest)));
+      await this.images.add(cfg.digest, { manifest: man.digest, ...(parentId ? { parent: parentId } : {}) });
+      return cfg.digest;
+    } catch (e) {
+      await this.content.delete(blob.digest).catch(() => {});
       if (layerChain && !this.layerReferenced(layerChain)) await this.layers.remove(layerChain);
       throw e;
     }

@@ -42,30 +42,70 @@ export const buildCommand = defineCommand({
 async function contextTar(dir: string | undefined, ignore: IgnorePattern[], keep: Set<string>, extra?: { name: string; content: Buffer }): Promise<{ stream: Readable; size: Promise<number> }> {
   const sink = tarSink();
   let total = 0;
-  const put = async (b: Buffer) => {
-    total += b.length;
+  // Headers and small bodies are gathered into writes of 256 KiB: one chunk each on the wire.
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (!batched) return;
+    const b = Buffer.concat(batch, batched);
+    batch = [];
+    batched = 0;
     await sink.write(b);
   };
+  const put = async (b: Buffer) => {
+    total += b.length;
+    batch.push(b);
+    batched += b.length;
+    if (batched >= 256 * 1024) await flush();
+  };
   const size = (async () => {
-    const walk = async (abs: string, rel: string) => {
-      for (const name of (await readdir(abs)).sort()) {
-        const r = rel ? `${rel}/${name}` : name;
+    // The tree is listed first (stat calls in parallel per directory), then written in order
+    // with small files read ahead, several at once: a context of many small files is bound by
+    // file system round trips, not bytes.
+    interface Item { rel: string; abs: string; st: import('node:fs').Stats }
+    const items: Item[] = [];
+    const list = async (abs: string, rel: string): Promise<void> => {
+      const names = (await readdir(abs)).sort();
+      const stats = await Promise.all(names.map((n) => lstat(join(abs, n))));
+      for (let i = 0; i < names.length; i++) {
+        const r = rel ? `${rel}/${names[i]}` : names[i];
+        const st = stats[i];
         if (isIgnored(r, ignore) && !keep.has(r)) {
           // An exception may still bring back something below an ignored directory.
-          const st = await lstat(join(abs, name));
           if (!st.isDirectory() || !ignore.some((p) => p.exclusion && p.text.startsWith(`${r}/`))) continue;
         }
-        const p = join(abs, name);
-        const st = await lstat(p);
+        items.push({ rel: r, abs: join(abs, names[i]), st });
+        if (st.isDirectory()) await list(join(abs, names[i]), r);
+      }
+    };
+    const SMALL = 256 * 1024;
+    const ahead = new Map<number, Promise<Buffer>>();
+    const prefetch = (from: number) => {
+      for (let j = from; j < items.length && ahead.size < 64; j++) {
+        const it = items[j];
+        if (!ahead.has(j) && it.st.isFile() && it.st.size <= SMALL) ahead.set(j, readFile(it.abs));
+      }
+    };
+    const walk = async (abs: string, rel: string) => {
+      await list(abs, rel);
+      for (let i = 0; i < items.length; i++) {
+        prefetch(i);
+        const { rel: r, abs: p, st } = items[i];
         const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
         if (st.isDirectory()) {
           await put(encodeHeader({ name: `${r}/`, type: 'directory', ...common }));
-          await walk(p, r);
         } else if (st.isSymbolicLink()) {
           await put(encodeHeader({ name: r, type: 'symlink', linkname: await readlink(p), ...common }));
         } else if (st.isFile()) {
           await put(encodeHeader({ name: r, type: 'file', size: st.size, ...common }));
-          await writeBody(put, createReadStream(p) as AsyncIterable<Buffer>, st.size);
+          const early = ahead.get(i);
+          ahead.delete(i);
+          if (early) {
+            const body = await early;
+            await writeBody(put, (async function* () { yield body; })(), st.size);
+          } else {
+            await writeBody(put, createReadStream(p) as AsyncIterable<Buffer>, st.size);
+          }
         }
       }
     };
@@ -76,6 +116,7 @@ async function contextTar(dir: string | undefined, ignore: IgnorePattern[], keep
         await writeBody(put, (async function* () { yield extra.content; })(), extra.content.length);
       }
       await put(Buffer.alloc(1024));
+      await flush();
       sink.out.end();
     } catch (e) {
       sink.out.destroy(e as Error);
