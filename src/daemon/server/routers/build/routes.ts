@@ -41,7 +41,8 @@ const REFUSED: [string, (v: string) => boolean][] = [
   ['squash', (v) => !['', '0', 'no', 'false', 'none'].includes(v.trim().toLowerCase())],
   ['cpusetcpus', Boolean], ['cpusetmems', Boolean], ['cpushares', (v) => v !== '0'], ['cpuquota', (v) => v !== '0'], ['cpuperiod', (v) => v !== '0'],
   ['memory', (v) => v !== '0'], ['memswap', (v) => v !== '0'], ['cgroupparent', Boolean], ['ulimits', (v) => v !== 'null' && v !== '[]'],
-  ['isolation', (v) => v !== '' && v !== 'default'], ['outputs', (v) => v !== '' && v !== 'null' && v !== '[]'], ['session', Boolean],
+  ['isolation', (v) => v !== '' && v !== 'default'],
+  // cachefrom needs nothing: every local image is already a cache candidate (see README). ['outputs', (v) => v !== '' && v !== 'null' && v !== '[]'], ['session', Boolean],
 ];
 
 export function buildRoutes(b: BuildRouteBackend): Route[] {
@@ -85,7 +86,8 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
             pull: boolValue(q, 'pull'),
             quiet,
             networkMode: q.get('networkmode') || 'default',
-            extraHosts: (q.get('extrahosts') ?? '').split(',').filter(Boolean),
+            // docker-py repeats the parameter; the docker CLI joins with commas.
+            extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean),
             shmSize: Number(q.get('shmsize') ?? 0),
             forceRm: boolValue(q, 'forcerm'),
           }, { stream: (s) => emit({ stream: s }), aux: (id) => emit({ aux: { ID: id } }) }, abort.signal);
