@@ -8,10 +8,8 @@
  * builder's ("Step 2/5 : RUN …", " ---> Running in …", " ---> Using cache", …).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
 import { invalidParameter, EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
@@ -19,12 +17,11 @@ import { encodeHeader } from '../lib/tar/header.ts';
 import type { BuildBackend, BuildImage, RunConfig } from './backend.ts';
 import { parseDockerfile, parseKeyValues, type Instruction } from './dockerfile/parser.ts';
 import { processWord, processWords, type Env } from './dockerfile/lexer.ts';
+import { resolveInContext, type ContextView } from './context.ts';
 
 export interface BuildOptions {
-  /** The context, extracted. */
-  contextDir: string;
-  /** sha256 of each context file's content, by absolute path, when known (computed as it arrived). */
-  contentHashes?: Map<string, string>;
+  /** The context. */
+  context: ContextView;
   dockerfile: string;
   tags: string[];
   buildArgs: Map<string, string | null>;
@@ -522,7 +519,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
           sources.push(await download(s, ctx));
           continue;
         }
-        sources.push(...(await contextSources(ctx.opts.contextDir, s, name, ctx.opts.contentHashes)));
+        sources.push(...contextSources(ctx.opts.context, s, name));
       }
     }
     const dest = posix.resolve(st.config.WorkingDir || '/', destRaw) + (destRaw.endsWith('/') && destRaw !== '/' ? '/' : '');
@@ -542,14 +539,14 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
       const owner = chownSpec ? await ctx.be.lookupUser(id, chownSpec) : { uid: 0, gid: 0 };
       const destIsDir = dest.endsWith('/') || (await ctx.be.stat(id, dest)) === 'dir';
       const modeBits = chmodSpec ? parseInt(chmodSpec, 8) : undefined;
-      const archives = isAdd ? await Promise.all(sources.map((src) => (src.kind === 'path' && !src.isDir ? isArchive(src.path!) : Promise.resolve(false)))) : sources.map(() => false);
+      const archives = isAdd ? await Promise.all(sources.map((src) => (src.kind === 'path' && !src.isDir ? isArchive(ctx.opts.context, src.path!) : Promise.resolve(false)))) : sources.map(() => false);
       const placed = sources.map((src) => ({ src, target: src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest }));
       if (!archives.some(Boolean) && await copyAsLayer(ctx, id, st, placed, owner, modeBits, key, nop(text).join(' '))) {
         ctx.say(` ---> ${st.image!.id.slice(7, 19)}\n`);
         return;
       }
       for (const src of sources) {
-        if (isAdd && src.kind === 'path' && !src.isDir && (await isArchive(src.path!))) {
+        if (isAdd && src.kind === 'path' && !src.isDir && (await isArchive(ctx.opts.context, src.path!))) {
           // ADD unpacks a local archive into the destination directory (a URL's stays a file).
           await extractArchive(ctx, id, src.path!, dest.replace(/\/$/, '') || '/');
           continue;
@@ -574,81 +571,57 @@ function sha(b: Buffer | string): string {
 }
 
 /** A source in the context: one path, or what a wildcard matches; never outside it. */
-async function contextSources(root: string, src: string, name: string, known?: Map<string, string>): Promise<Source[]> {
+function contextSources(view: ContextView, src: string, name: string): Source[] {
   const clean = posix.normalize(`/${src}`).slice(1);
   if (posix.normalize(src).startsWith('../') || posix.normalize(src) === '..') throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} ()`);
   let rels: string[];
   if (/[*?[]/.test(clean)) {
-    rels = await glob(root, clean);
+    rels = glob(view, clean);
     if (!rels.length) throw new BuildError(`${name} failed: no source files were specified`);
   } else {
     rels = [clean];
   }
   const out: Source[] = [];
   for (const rel of rels) {
-    const abs = join(root, rel);
     // The path itself may be a symlink: followed, but only within the context.
-    let real: string;
-    try {
-      real = await realpath(abs);
-    } catch {
-      throw new BuildError(`${name} failed: file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`);
-    }
-    const rootReal = await realpath(root);
-    if (real !== rootReal && !real.startsWith(`${rootReal}/`)) throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} (${real})`);
-    const st = await lstat(real);
-    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: await treeHash(real, known), isDir: st.isDirectory() });
+    const real = resolveInContext(view, rel);
+    if (real === 'outside') throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} (${view.readlink(rel) || rel})`);
+    if (real === undefined) throw new BuildError(`${name} failed: file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`);
+    const st = view.lstat(real)!;
+    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: treeHash(view, real), isDir: st.type === 'dir' });
   }
   return out;
 }
 
-async function glob(root: string, pattern: string): Promise<string[]> {
+function glob(view: ContextView, pattern: string): string[] {
   const re = new RegExp(`^${pattern.split('/').map((seg) => seg.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('/')}$`);
   const depth = pattern.split('/').length;
   const out: string[] = [];
-  const walk = async (dir: string, rel: string, d: number) => {
-    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
+  const walk = (rel: string, d: number) => {
+    for (const n of view.readdir(rel)) {
+      const r = rel ? `${rel}/${n}` : n;
       if (d === depth) {
         if (re.test(r)) out.push(r);
-      } else if (e.isDirectory()) {
-        await walk(join(dir, e.name), r, d + 1);
+      } else if (view.lstat(r)?.type === 'dir') {
+        walk(r, d + 1);
       }
     }
   };
-  await walk(root, '', 1);
+  walk('', 1);
   return out;
 }
 
-/**
- * A content hash of a file or tree: names, modes, link targets and the files' content hashes
- * (the cache key). Content hashes come from the context's arrival where known; directories
- * are listed with their entries' stat calls in parallel.
- */
-async function treeHash(path: string, known?: Map<string, string>): Promise<string> {
+/** A content hash of a file or tree: names, modes, link targets and the files' content hashes (the cache key). */
+function treeHash(view: ContextView, rel: string): string {
   const h = createHash('sha256');
-  const fileHash = async (p: string): Promise<string> => {
-    const k = known?.get(p);
-    if (k) return k;
-    const fh = createHash('sha256');
-    for await (const c of createReadStream(p)) fh.update(c as Buffer);
-    return fh.digest('hex');
+  const walk = (r: string, name: string) => {
+    const st = view.lstat(r)!;
+    h.update(`${name}\0${st.type}\0${st.mode}\0`);
+    if (st.type === 'symlink') h.update(view.readlink(r));
+    else if (st.type === 'file') h.update(view.hash(r));
+    else for (const n of view.readdir(r)) walk(r ? `${r}/${n}` : n, `${name}/${n}`);
   };
-  const walk = async (p: string, rel: string, st: import('node:fs').Stats) => {
-    h.update(`${rel}\0${st.mode}\0`);
-    if (st.isSymbolicLink()) h.update(await readlink(p));
-    else if (st.isFile()) h.update(await fileHash(p));
-    else if (st.isDirectory()) {
-      const names = (await readdir(p)).sort();
-      const stats = await Promise.all(names.map((n) => lstat(join(p, n))));
-      const files = await Promise.all(names.map((n, i) => (stats[i].isFile() ? fileHash(join(p, n)) : Promise.resolve(''))));
-      for (let i = 0; i < names.length; i++) {
-        if (stats[i].isFile()) h.update(`${rel}/${names[i]}\0${stats[i].mode}\0${files[i]}`);
-        else await walk(join(p, names[i]), `${rel}/${names[i]}`, stats[i]);
-      }
-    }
-  };
-  await walk(path, '.', await lstat(path));
+  walk(rel, '.');
   return h.digest('hex');
 }
 
@@ -691,7 +664,7 @@ async function placeSource(ctx: Ctx, id: string, src: Source, target: string, ow
   const now = new Date();
   try {
     for (const p of parents) await put({ name: `${strip(p)}/`, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
-    await sourceEntries(put, src, base, owner, mode);
+    await sourceEntries(ctx.opts.context, put, src, base, owner, mode);
     await sink.write(Buffer.alloc(1024));
     sink.out.end();
   } catch (e) {
@@ -728,7 +701,7 @@ async function copyAsLayer(ctx: Ctx, id: string, st: StageState, placed: { src: 
         ? { name: `${strip(ordered[i])}/`, type: 'directory', mode: info.mode, uid: info.uid, gid: info.gid, mtime: info.mtime }
         : { name: `${strip(ordered[i])}/`, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
     }
-    for (const { src, target } of placed) await sourceEntries(put, src, target.endsWith('/') ? target.slice(0, -1) || '/' : target, owner, mode);
+    for (const { src, target } of placed) await sourceEntries(ctx.opts.context, put, src, target.endsWith('/') ? target.slice(0, -1) || '/' : target, owner, mode);
     await sink.write(Buffer.alloc(1024));
     sink.out.end();
   } catch (e) {
@@ -741,40 +714,41 @@ async function copyAsLayer(ctx: Ctx, id: string, st: StageState, placed: { src: 
 }
 
 /** One source's entries at `base` (a directory source's contents go below it). */
-async function sourceEntries(put: Put, src: Source, base: string, owner: { uid: number; gid: number }, mode: number | undefined): Promise<void> {
+async function sourceEntries(view: ContextView, put: Put, src: Source, base: string, owner: { uid: number; gid: number }, mode: number | undefined): Promise<void> {
   const now = new Date();
   if (src.kind === 'content') {
     await put({ name: strip(base), type: 'file', mode: mode ?? 0o644, uid: owner.uid, gid: owner.gid, size: src.content!.length, mtime: src.mtime ?? now }, src.content);
   } else if (src.kind === 'path') {
-    // Directories are listed with their stat calls in parallel and small files read ahead, a
-    // few dozen at once: many small files are bound by round trips, not bytes.
+    // Small files are read ahead, a few dozen at once, while earlier ones are written.
     const SMALL = 256 * 1024;
-    const walk = async (p: string, name: string, top: boolean, st: import('node:fs').Stats, early?: Promise<Buffer>) => {
-      const m = mode ?? (st.mode & 0o7777);
-      if (st.isDirectory()) {
+    const walk = async (r: string, name: string, top: boolean, early?: Promise<Buffer>) => {
+      const st = view.lstat(r)!;
+      const m = mode ?? st.mode;
+      if (st.type === 'dir') {
         // A directory source's contents go into the destination, which stays as it is.
         if (!top) await put({ name: `${name}/`, type: 'directory', mode: m, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
-        const names = (await readdir(p)).sort();
-        const stats = await Promise.all(names.map((n) => lstat(join(p, n))));
+        const names = view.readdir(r);
+        const child = (n: string) => (r ? `${r}/${n}` : n);
         const ahead = new Map<number, Promise<Buffer>>();
         let next = 0;
         for (let i = 0; i < names.length; i++) {
           for (; next < names.length && next < i + 32; next++) {
-            if (stats[next].isFile() && stats[next].size <= SMALL) ahead.set(next, readFile(join(p, names[next])));
+            const cs = view.lstat(child(names[next]));
+            if (cs?.type === 'file' && cs.size <= SMALL) ahead.set(next, view.read(child(names[next])));
           }
           const body = ahead.get(i);
           ahead.delete(i);
-          await walk(join(p, names[i]), `${name}/${names[i]}`, false, stats[i], body);
+          await walk(child(names[i]), `${name}/${names[i]}`, false, body);
         }
-      } else if (st.isSymbolicLink()) {
-        await put({ name, type: 'symlink', linkname: await readlink(p), mode: 0o777, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
-      } else if (st.isFile()) {
+      } else if (st.type === 'symlink') {
+        await put({ name, type: 'symlink', linkname: view.readlink(r), mode: 0o777, uid: owner.uid, gid: owner.gid, mtime: st.mtime });
+      } else {
         const h = { name, type: 'file' as const, mode: m, uid: owner.uid, gid: owner.gid, size: st.size, mtime: st.mtime };
         if (early) await put(h, await early);
-        else await put(h, () => createReadStream(p) as AsyncIterable<Buffer>);
+        else await put(h, () => view.chunks(r));
       }
     };
-    await walk(src.path!, strip(base), true, await lstat(src.path!));
+    await walk(src.path!, strip(base), true);
   } else {
     // From another image: its tar, renamed under the target, owners replaced when asked.
     const { readTar } = await import('../lib/tar/reader.ts');
@@ -797,26 +771,27 @@ async function sourceEntries(put: Put, src: Source, base: string, owner: { uid: 
   }
 }
 
-async function isArchive(path: string): Promise<boolean> {
-  const fh = await (await import('node:fs/promises')).open(path, 'r');
-  try {
-    const b = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(b, 0, 512, 0);
-    const head = b.subarray(0, bytesRead);
-    if (head[0] === 0x1f && head[1] === 0x8b) return true; // gzip
-    if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
-    if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true; // xz
-    if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return true; // zstd
-    return bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
-  } finally {
-    await fh.close();
+async function isArchive(view: ContextView, rel: string): Promise<boolean> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of view.chunks(rel)) {
+    parts.push(c);
+    n += c.length;
+    if (n >= 512) break;
   }
+  const head = Buffer.concat(parts).subarray(0, 512);
+  const bytesRead = head.length;
+  if (head[0] === 0x1f && head[1] === 0x8b) return true; // gzip
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true; // xz
+  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return true; // zstd
+  return bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
 /** ADD of a local archive: its entries extracted in the destination directory. */
-async function extractArchive(ctx: Ctx, id: string, path: string, dir: string): Promise<void> {
+async function extractArchive(ctx: Ctx, id: string, rel: string, dir: string): Promise<void> {
   await makeDirs(ctx, id, dir);
-  await ctx.be.copyInto(id, dir, createReadStream(path));
+  await ctx.be.copyInto(id, dir, Readable.from(ctx.opts.context.chunks(rel)));
 }
 
 /** `dir` and its missing parents made in the container (root-owned, 0755); existing ones kept. */

@@ -1,125 +1,194 @@
 /**
- * The build context: the request body (a tar, plain or compressed, streamed) unpacked into a
- * private directory under <data-root>/tmp/build-*, removed after the build and at start.
- * Entries whose names climb out are refused; a path through a symlink the archive made is
- * refused too, so nothing lands outside the directory.
+ * The build context, as it arrives: the request body (a tar, plain or compressed, streamed)
+ * read once into an index of its entries, the file bodies appended to one spool file under
+ * <data-root>/tmp/build-* and hashed on the way. Nothing is unpacked: a step reads the bytes it
+ * needs from the spool, and a build that is all cache hits reads none (on this VM, writing a
+ * 1,000-file context out as files cost 0.3–0.9 s per build). Entry names that climb out are
+ * refused; the tree is the builder's to resolve, symlinks included (builder/context.ts).
  */
-import { createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, realpath, symlink, link, utimes } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { cleanEntryName } from '../../lib/archivepath.ts';
 import { decompressStream } from '../../lib/decompress.ts';
 import { readTar } from '../../lib/tar/reader.ts';
+import type { ContextStat, ContextView } from '../../builder/context.ts';
 
-/** The unpacked context, and the sha256 of each regular file's content by absolute path (the cache's). */
-export async function unpackContext(body: Readable, tmpRoot: string): Promise<{ dir: string; hashes: Map<string, string> }> {
-  const hashes = new Map<string, string>();
-  await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
-  const dir = await mkdtemp(join(tmpRoot, 'build-'));
-  const { stream } = await decompressStream(body);
-  // Directories known to be real ones of ours: checked once, not for every file below them.
-  const dirs = new Set<string>([dir]);
-  const safeParent = async (path: string) => {
-    // Every directory on the way must be a real one of ours (not a symlink the archive made).
-    const parts = path.slice(dir.length + 1).split('/').slice(0, -1);
-    let cur = dir;
-    for (const p of parts) {
-      cur = join(cur, p);
-      if (dirs.has(cur)) continue;
-      const st = await lstat(cur).catch(() => undefined);
-      if (!st) await mkdir(cur, { mode: 0o755 });
-      else if (!st.isDirectory()) throw invalidParameter(`invalid build context: ${path.slice(dir.length + 1)} is below a non-directory`);
-      dirs.add(cur);
+interface Entry extends ContextStat {
+  offset: number;
+  hash: string;
+  linkname: string;
+}
+
+export class SpooledContext implements ContextView {
+  readonly dir: string;
+  private readonly spool: string;
+  private readonly entries = new Map<string, Entry>();
+  private readonly kids = new Map<string, Set<string>>();
+  private reader: Promise<FileHandle> | undefined;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.spool = join(dir, 'bodies');
+    this.entries.set('', { type: 'dir', mode: 0o755, size: 0, mtime: new Date(), offset: 0, hash: '', linkname: '' });
+  }
+
+  static async receive(body: Readable, tmpRoot: string): Promise<SpooledContext> {
+    await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
+    const ctx = new SpooledContext(await mkdtemp(join(tmpRoot, 'build-')));
+    try {
+      await ctx.fill(body);
+    } catch (e) {
+      await ctx.close();
+      throw e;
     }
-  };
-  // Small files are written in the background, several at once, while the stream is read on
-  // (bounded in number and bytes); large ones are streamed in order.
-  const pending = new Set<Promise<void>>();
-  let pendingBytes = 0;
-  let failed: unknown;
-  const writeSmall = (path: string, name: string, body: Buffer, mode: number, mtime: Date) => {
-    const p = (async () => {
-      const fh = await open(path, 'wx', mode).catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'EEXIST' ? invalidParameter(`invalid build context: ${name} appears twice`) : err;
-      });
-      try {
-        await fh.writeFile(body);
-        if ((mode & 0o7777) !== (mode & 0o755)) await fh.chmod(mode);
-        await fh.utimes(mtime, mtime);
-      } finally {
-        await fh.close();
-      }
-    })().catch((e: unknown) => {
-      failed ??= e;
-    }).finally(() => {
-      pending.delete(p);
-      pendingBytes -= body.length;
-    });
-    pending.add(p);
-    pendingBytes += body.length;
-  };
-  const drain = async (max: number, maxBytes: number) => {
-    while (pending.size > max || pendingBytes > maxBytes) await Promise.race(pending);
-    if (failed) throw failed;
-  };
-  for await (const e of readTar(stream)) {
-    const name = cleanEntryName(e.header.name);
-    if (name === undefined) throw invalidParameter(`invalid build context: the entry ${e.header.name} is outside the context`);
-    if (name === '') continue;
-    const path = join(dir, name);
-    await safeParent(path);
-    const h = e.header;
-    switch (h.type) {
-      case 'directory': {
-        const st = await lstat(path).catch(() => undefined);
-        if (!st) await mkdir(path, { mode: 0o755 });
-        else if (!st.isDirectory()) throw invalidParameter(`invalid build context: ${name} is both a directory and a file`);
-        await chmod(path, h.mode & 0o7777);
-        break;
-      }
-      case 'file':
-        if (h.size <= 1 << 20) {
-          await drain(32, 64 << 20);
-          const body = await e.read();
-          hashes.set(path, createHash('sha256').update(body).digest('hex'));
-          writeSmall(path, name, body, h.mode & 0o7777, h.mtime);
-          break;
-        }
-        const hash = createHash('sha256');
-        await pipeline(e.chunks(), async function* (src: AsyncIterable<Buffer>) {
-          for await (const c of src) {
-            hash.update(c);
-            yield c;
+    return ctx;
+  }
+
+  private async fill(body: Readable): Promise<void> {
+    const { stream } = await decompressStream(body);
+    const out = await open(this.spool, 'wx', 0o600);
+    let offset = 0;
+    // Bodies are gathered into large writes.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async () => {
+      if (!batched) return;
+      await out.write(Buffer.concat(batch, batched));
+      batch = [];
+      batched = 0;
+    };
+    try {
+      for await (const e of readTar(stream)) {
+        const h = e.header;
+        const name = cleanEntryName(h.name);
+        if (name === undefined) throw invalidParameter(`invalid build context: the entry ${h.name} is outside the context`);
+        if (name === '') continue;
+        this.parentsOf(name);
+        const common = { mode: h.mode & 0o7777, mtime: h.mtime, linkname: '' };
+        switch (h.type) {
+          case 'directory':
+            this.put(name, { ...common, type: 'dir', size: 0, offset: 0, hash: '' });
+            break;
+          case 'file':
+          case 'contiguous-file': {
+            const hash = createHash('sha256');
+            const start = offset;
+            for await (const c of e.chunks()) {
+              hash.update(c);
+              batch.push(c);
+              batched += c.length;
+              offset += c.length;
+              if (batched >= 1 << 20) await flush();
+            }
+            this.put(name, { ...common, type: 'file', size: offset - start, offset: start, hash: hash.digest('hex') });
+            break;
           }
-        }, createWriteStream(path, { mode: h.mode & 0o7777, flags: 'wx' })).catch((err: NodeJS.ErrnoException) => {
-          if (err.code === 'EEXIST') throw invalidParameter(`invalid build context: ${name} appears twice`);
-          throw err;
-        });
-        hashes.set(path, hash.digest('hex'));
-        await chmod(path, h.mode & 0o7777);
-        await utimes(path, h.mtime, h.mtime);
-        break;
-      case 'symlink':
-        await symlink(h.linkname, path);
-        break;
-      case 'link': {
-        await drain(0, 0);
-        const target = cleanEntryName(h.linkname);
-        if (target === undefined || target === '') throw invalidParameter(`invalid build context: the link ${name} points outside the context`);
-        const real = await realpath(join(dir, target)).catch(() => '');
-        if (!real.startsWith(`${dir}/`)) throw invalidParameter(`invalid build context: the link ${name} points outside the context`);
-        await link(real, path);
-        break;
+          case 'symlink':
+            this.put(name, { ...common, type: 'symlink', size: 0, offset: 0, hash: '', linkname: h.linkname });
+            break;
+          case 'link': {
+            const target = cleanEntryName(h.linkname);
+            const t = target === undefined ? undefined : this.entries.get(target);
+            if (!t || t.type !== 'file') throw invalidParameter(`invalid build context: the link ${name} points to ${h.linkname}, which is not a file of the context`);
+            this.put(name, { ...t });
+            break;
+          }
+          default:
+            // Devices and fifos have no place in a context.
+            break;
+        }
       }
-      default:
-        // Devices and fifos have no place in a context.
-        break;
+      await flush();
+    } finally {
+      await out.close();
     }
   }
-  await drain(0, 0);
-  return { dir, hashes };
+
+  /** Parent directories of an entry, made when the archive names none; a non-directory on the way is refused. */
+  private parentsOf(name: string): void {
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts.slice(0, i).join('/');
+      const cur = this.entries.get(p);
+      if (!cur) this.put(p, { type: 'dir', mode: 0o755, size: 0, mtime: new Date(), offset: 0, hash: '', linkname: '' });
+      else if (cur.type !== 'dir') throw invalidParameter(`invalid build context: ${name} is below a non-directory`);
+    }
+  }
+
+  private put(name: string, e: Entry): void {
+    const prev = this.entries.get(name);
+    if (prev?.type === 'dir' && e.type === 'dir') {
+      // A directory named again keeps what is below it.
+      this.entries.set(name, e);
+      return;
+    }
+    if (prev?.type === 'dir') this.drop(name);
+    this.entries.set(name, e);
+    const slash = name.lastIndexOf('/');
+    const parent = slash < 0 ? '' : name.slice(0, slash);
+    let set = this.kids.get(parent);
+    if (!set) this.kids.set(parent, (set = new Set()));
+    set.add(slash < 0 ? name : name.slice(slash + 1));
+  }
+
+  private drop(name: string): void {
+    for (const k of this.kids.get(name) ?? []) this.drop(`${name}/${k}`);
+    this.kids.delete(name);
+    this.entries.delete(name);
+  }
+
+  lstat(rel: string): ContextStat | undefined {
+    const e = this.entries.get(rel);
+    return e ? { type: e.type, mode: e.mode, size: e.size, mtime: e.mtime } : undefined;
+  }
+
+  readdir(rel: string): string[] {
+    return [...(this.kids.get(rel) ?? [])].sort();
+  }
+
+  readlink(rel: string): string {
+    return this.entries.get(rel)?.linkname ?? '';
+  }
+
+  hash(rel: string): string {
+    return this.entries.get(rel)?.hash ?? '';
+  }
+
+  async read(rel: string): Promise<Buffer> {
+    const e = this.file(rel);
+    const buf = Buffer.alloc(e.size);
+    if (!e.size) return buf;
+    this.reader ??= open(this.spool, 'r');
+    const fh = await this.reader;
+    let got = 0;
+    while (got < e.size) {
+      const { bytesRead } = await fh.read(buf, got, e.size - got, e.offset + got);
+      if (!bytesRead) throw new Error(`the build context spool ended early at ${rel}`);
+      got += bytesRead;
+    }
+    return buf;
+  }
+
+  async *chunks(rel: string): AsyncIterable<Buffer> {
+    const e = this.file(rel);
+    if (!e.size) return;
+    for await (const c of createReadStream(this.spool, { start: e.offset, end: e.offset + e.size - 1, highWaterMark: 1 << 20 })) yield c as Buffer;
+  }
+
+  private file(rel: string): Entry {
+    const e = this.entries.get(rel);
+    if (!e || e.type !== 'file') throw invalidParameter(`${rel} is not a file of the build context`);
+    return e;
+  }
+
+  async close(): Promise<void> {
+    const r = this.reader;
+    this.reader = undefined;
+    if (r) await (await r).close().catch(() => {});
+    await rm(this.dir, { recursive: true, force: true });
+  }
 }

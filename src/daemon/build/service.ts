@@ -13,9 +13,10 @@ import { log } from '../../lib/log.ts';
 import type { ContainerService } from '../container/service.ts';
 import type { ImageService } from '../images/service.ts';
 import { DaemonBuildBackend } from './backend.ts';
-import { unpackContext } from './context.ts';
+import { SpooledContext } from './context.ts';
+import { resolveInContext } from '../../builder/context.ts';
 
-export type BuildRequest = Omit<BuildOptions, 'contextDir' | 'signal' | 'contentHashes'>;
+export type BuildRequest = Omit<BuildOptions, 'context' | 'signal'>;
 
 export class BuildService {
   private readonly images: ImageService;
@@ -48,21 +49,21 @@ export class BuildService {
 
   async build(body: Readable, req: BuildRequest, out: BuildOutput, signal: AbortSignal): Promise<string> {
     const t0 = performance.now();
-    const { dir, hashes } = await unpackContext(body, this.tmp);
-    log.debug('build context unpacked', { ms: (performance.now() - t0).toFixed(1) });
-    const journal = `${dir}.containers`;
+    const context = await SpooledContext.receive(body, this.tmp);
+    log.debug('build context received', { ms: (performance.now() - t0).toFixed(1) });
+    const journal = `${context.dir}.containers`;
     const backend = new DaemonBuildBackend(this.images, this.containers, this.pull, signal, (id) => appendFile(journal, `${id}\n`));
     try {
       const name = cleanEntryName(req.dockerfile || 'Dockerfile');
       if (!name) throw invalidParameter(`the Dockerfile (${req.dockerfile}) must be within the build context`);
-      const text = await readFile(join(dir, name), 'utf8').catch(() => {
-        throw invalidParameter(`Cannot locate specified Dockerfile: ${req.dockerfile || 'Dockerfile'}`);
-      });
+      const real = resolveInContext(context, name);
+      if (real === undefined || real === 'outside' || context.lstat(real)?.type !== 'file') throw invalidParameter(`Cannot locate specified Dockerfile: ${req.dockerfile || 'Dockerfile'}`);
+      const text = (await context.read(real)).toString('utf8');
       if (!text.trim()) throw invalidParameter(`the Dockerfile (${req.dockerfile || 'Dockerfile'}) cannot be empty`);
-      return await build(backend, text, { ...req, contextDir: dir, contentHashes: hashes, signal }, out);
+      return await build(backend, text, { ...req, context, signal }, out);
     } finally {
       for (const id of backend.made) await this.containers.remove(id, { force: true, volumes: true }).catch((e: unknown) => log.warn('removing a build container', { id, error: e }));
-      await rm(dir, { recursive: true, force: true });
+      await context.close();
       await rm(journal, { force: true });
     }
   }
