@@ -443,6 +443,10 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     await ctx.be.removeContainer(id).catch(() => {});
     throw e;
   }
+  if (ctx.opts.signal.aborted) {
+    await ctx.be.removeContainer(id).catch(() => {});
+    throw new BuildError('the build was cancelled');
+  }
   if (code !== 0) {
     // The failed step's container goes too (docker keeps it unless --force-rm): a failed build leaves nothing.
     await ctx.be.removeContainer(id).catch(() => {});

@@ -277,3 +277,29 @@ test('COPY keeps what is on the way: /tmp stays 1777, a path through a symlink i
   assert.equal(await ok(['run', '--rm', 'onway:1', 'sh', '-c', 'stat -c "%a %n" /tmp /real /new /new/deep; cat /real/f /tmp/f /new/deep/f; readlink /link']),
     '1777 /tmp\n700 /real\n755 /new\n755 /new/deep\ndata\ndata\ndata\n/real\n');
 });
+
+test('POST /build/cancel stops the build its client named (buildid)', async () => {
+  const dir = context('cancel', { Dockerfile: 'FROM busybox\nRUN sleep 30\n' });
+  spawnSync('tar', ['-cf', join(root, 'cancel.tar'), '-C', dir, 'Dockerfile']);
+  const { request } = await import('node:http');
+  const body = readFileSync(join(root, 'cancel.tar'));
+  const out = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method: 'POST', path: '/v1.41/build?buildid=abc123&nocache=1', headers: { 'Content-Type': 'application/x-tar', 'Content-Length': body.length } }, (res) => {
+      let text = '';
+      let sent = false;
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (!sent && text.includes('Running in')) {
+          sent = true;
+          const c2 = request({ socketPath: d.sock, method: 'POST', path: '/v1.41/build/cancel?id=abc123' }, (r2) => r2.resume());
+          c2.end();
+        }
+      });
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  assert.match(out, /"error":"the build was cancelled"/);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '');
+});

@@ -46,6 +46,13 @@ const REFUSED: [string, (v: string) => boolean][] = [
 ];
 
 export function buildRoutes(b: BuildRouteBackend): Route[] {
+  // Builds by the ID their client gave (buildid=), for /build/cancel.
+  const running = new Map<string, AbortController>();
+  const cancel = async (ctx: import('../../httputils.ts').Ctx) => {
+    // moby answers 200 whether or not such a build runs.
+    running.get(ctx.query.get('id') ?? '')?.abort();
+    writeJson(ctx, 200, {});
+  };
   return [
     {
       method: 'POST', path: '/build',
@@ -61,6 +68,11 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
         if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${process.arch === 'x64' ? 'amd64' : process.arch})`);
         const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
         const abort = new AbortController();
+        const buildId = q.get('buildid');
+        if (buildId) {
+          running.set(buildId, abort);
+          ctx.res!.on('close', () => running.delete(buildId));
+        }
         // A client that goes away cancels the build: its connection closes, or (as the server
         // keeps half-closed connections open) its end arrives once the context is read.
         const gone = () => {
@@ -101,11 +113,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
         writeJson(ctx, 200, await b.prune());
       },
     },
-    {
-      method: 'POST', path: '/build/cancel',
-      handler: async () => {
-        throw notImplemented('cancelling a build by ID is BuildKit\'s; close the build request to cancel it');
-      },
-    },
+    { method: 'POST', path: '/build/cancel', handler: cancel },
+    { method: 'GET', path: '/build/cancel', handler: cancel },
   ];
 }
