@@ -383,3 +383,20 @@ export interface NetworkResource {
   Options: Record<string, string>;
   Labels: Record<string, string>;
 }
+
+/** What a POST /build asks for (the query decoded), as the router hands it to the builder. */
+export interface BuildRequest {
+  dockerfile: string;
+  tags: string[];
+  buildArgs: Map<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  quiet: boolean;
+  networkMode: string;
+  extraHosts: string[];
+  shmSize: number;
+  /** --force-rm: what Berth always does (no container of a failed step is kept). */
+  forceRm: boolean;
+}

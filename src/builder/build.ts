@@ -14,27 +14,14 @@ import { invalidParameter, EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
 import { encodeHeader } from '../lib/tar/header.ts';
+import type { BuildRequest } from '../api/types.ts';
 import type { BuildBackend, BuildImage, RunConfig } from './backend.ts';
 import { parseDockerfile, parseKeyValues, type Instruction } from './dockerfile/parser.ts';
 import { processWord, processWords, type Env } from './dockerfile/lexer.ts';
 import { resolveInContext, type ContextView } from './context.ts';
 
-export interface BuildOptions {
-  /** The context. */
+export interface BuildOptions extends BuildRequest {
   context: ContextView;
-  dockerfile: string;
-  tags: string[];
-  buildArgs: Map<string, string | null>;
-  labels: Record<string, string>;
-  target?: string;
-  noCache: boolean;
-  pull: boolean;
-  quiet: boolean;
-  networkMode: string;
-  extraHosts: string[];
-  shmSize: number;
-  /** --force-rm: what Berth always does (no container of a failed step is kept). */
-  forceRm: boolean;
   signal: AbortSignal;
 }
 
@@ -83,7 +70,7 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
       continue;
     }
     if (first) {
-      if (ins.cmd !== 'arg') throw new BuildError(`Dockerfile parse error line ${ins.line}: ${ins.cmd.toUpperCase()} before FROM`.replace(/: .* before FROM$/, `: no build stage in current context`));
+      if (ins.cmd !== 'arg') throw new BuildError(`Dockerfile parse error line ${ins.line}: no build stage in current context`);
       for (const [k, v] of argPairs(ins, global, df.escape)) {
         const given = opts.buildArgs.get(k);
         if (opts.buildArgs.has(k)) usedArgs.add(k);
@@ -194,7 +181,7 @@ async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
     const p = processWord(String(stage.from.flags.get('platform')), ctx.global, ctx.escape);
     if (image && p && !p.startsWith(image.config.os)) throw new BuildError(`image ${base} is for ${image.config.os}/${image.config.architecture}, not ${p}`);
   }
-  say(image ? ` ---> ${image.id.slice(7, 19)}\n` : ' ---> \n'.replace(' ---> \n', ''));
+  if (image) say(` ---> ${image.id.slice(7, 19)}\n`);
   let config: RunConfig = structuredClone(image?.config.config ?? {});
   config.Env ??= image ? config.Env : ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
   const args = new Map<string, string>();
@@ -206,14 +193,14 @@ async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
     for (const t of triggers) {
       const parsed = parseDockerfile(t).instructions[0];
       if (!parsed) continue;
-      await runStep(ctx, st, parsed, false);
+      await runStep(ctx, st, parsed);
     }
     st.config.OnBuild = null;
   }
   for (const ins of stage.steps) {
     if (opts.signal.aborted) throw new BuildError('the build was cancelled');
     say(`Step ${ctx.step()}/${ctx.total} : ${ins.original}\n`);
-    await runStep(ctx, st, ins, true);
+    await runStep(ctx, st, ins);
   }
   if (!st.image) {
     // FROM scratch with only config steps still makes an image.
@@ -236,8 +223,7 @@ function wordEnv(st: StageState): Env {
   return m;
 }
 
-async function runStep(ctx: Ctx, st: StageState, ins: Instruction, announce: boolean): Promise<void> {
-  void announce;
+async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void> {
   const env = wordEnv(st);
   const w = (s: string) => processWord(s, env, ctx.escape);
   const ws = (s: string) => processWords(s, env, ctx.escape);
@@ -333,7 +319,7 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction, announce: boo
       });
     }
     case 'healthcheck': {
-      const hc = parseHealthcheck(ins, cfg);
+      const hc = parseHealthcheck(ins);
       return meta(`HEALTHCHECK ${hc.Test?.[0] === 'NONE' ? 'NONE' : `&{${JSON.stringify(hc.Test)} ${hc.Interval ?? 0} ${hc.Timeout ?? 0} ${hc.StartPeriod ?? 0} ${hc.Retries ?? 0}}`}`, (c) => {
         c.Healthcheck = hc;
       });
@@ -357,7 +343,7 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction, announce: boo
   }
 }
 
-function parseHealthcheck(ins: Instruction, cfg: RunConfig): NonNullable<RunConfig['Healthcheck']> {
+function parseHealthcheck(ins: Instruction): NonNullable<RunConfig['Healthcheck']> {
   const dur = (name: string): number | undefined => {
     const v = ins.flags.get(name);
     if (v === undefined || v === true) return undefined;
@@ -377,7 +363,6 @@ function parseHealthcheck(ins: Instruction, cfg: RunConfig): NonNullable<RunConf
   } catch {
     json = undefined;
   }
-  void cfg;
   const retries = ins.flags.get('retries');
   return {
     Test: json ? ['CMD', ...json] : ['CMD-SHELL', m[1]],
@@ -408,11 +393,10 @@ async function useCache(ctx: Ctx, st: StageState, key: RunConfig): Promise<boole
 }
 
 /** The build args in effect for RUN: given to the command, and part of its cache key (moby's "|N" prefix). */
-function runArgs(ctx: Ctx, st: StageState): string[] {
+function runArgs(st: StageState): string[] {
   const env = envMap(st.config);
   const out: string[] = [];
   for (const [k, v] of [...st.args].sort(([a], [b]) => (a < b ? -1 : 1))) if (!env.has(k)) out.push(`${k}=${v}`);
-  void ctx;
   return out;
 }
 
@@ -426,7 +410,7 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     script = only && !ins.json ? ins.heredocs[0].content : `${script}\n${ins.heredocs.map((h) => `${h.content}${h.name}`).join('\n')}`;
   }
   const cmd = ins.json ?? [...shell, script];
-  const args = runArgs(ctx, st);
+  const args = runArgs(st);
   // The predefined proxy args reach RUN undeclared, and stay out of its cache key (moby).
   const proxies = [...ctx.opts.buildArgs].filter(([k, v]) => PROXY_ARGS.has(k) && v !== null && !st.args.has(k)).map(([k, v]) => `${k}=${v}`);
   const keyCmd = args.length ? [`|${args.length}`, ...args, ...cmd] : cmd;
@@ -642,6 +626,25 @@ async function download(url: string, ctx: Ctx): Promise<Source> {
 
 type Put = (h: Parameters<typeof encodeHeader>[0], body?: Buffer | (() => AsyncIterable<Buffer>)) => Promise<void>;
 
+/**
+ * Streams a tar that `produce` writes (through `put`) into `consume` (an extraction or a
+ * layer commit), with the end marker; a failure on either side stops both.
+ */
+async function streamTar<T>(consume: (tar: Readable) => Promise<T>, produce: (put: Put) => Promise<void>): Promise<T> {
+  const sink = tarSink();
+  const done = consume(sink.out);
+  try {
+    await produce(tarPut(sink));
+    await sink.write(Buffer.alloc(1024));
+    sink.out.end();
+  } catch (e) {
+    sink.out.destroy(e as Error);
+    await done.catch(() => {});
+    throw e;
+  }
+  return done;
+}
+
 /** A tar writer whose entries go to `sink`. */
 function tarPut(sink: ReturnType<typeof tarSink>): Put {
   return async (h, body) => {
@@ -662,21 +665,11 @@ async function placeSource(ctx: Ctx, id: string, src: Source, target: string, ow
     if (await ctx.be.stat(id, p)) break;
     parents.unshift(p);
   }
-  const sink = tarSink();
-  const done = ctx.be.copyInto(id, '/', sink.out);
-  const put = tarPut(sink);
   const now = new Date();
-  try {
+  await streamTar((tar) => ctx.be.copyInto(id, '/', tar), async (put) => {
     for (const p of parents) await put({ name: `${strip(p)}/`, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
     await sourceEntries(ctx.opts.context, put, src, base, owner, mode);
-    await sink.write(Buffer.alloc(1024));
-    sink.out.end();
-  } catch (e) {
-    sink.out.destroy(e as Error);
-    await done.catch(() => {});
-    throw e;
-  }
-  await done;
+  });
 }
 
 /**
@@ -694,11 +687,8 @@ async function copyAsLayer(ctx: Ctx, id: string, st: StageState, placed: { src: 
   const ordered = [...dirs].sort((x, y) => x.split('/').length - y.split('/').length || (x < y ? -1 : 1));
   const infos = await Promise.all(ordered.map((p) => ctx.be.pathInfo(id, p)));
   if (infos.some((i) => i && i.type !== 'dir')) return false;
-  const sink = tarSink();
-  const put = tarPut(sink);
-  const done = ctx.be.commitTar(st.image, sink.out, st.config, key, createdBy);
   const now = new Date();
-  try {
+  st.image = await streamTar((tar) => ctx.be.commitTar(st.image, tar, st.config, key, createdBy), async (put) => {
     for (let i = 0; i < ordered.length; i++) {
       const info = infos[i];
       await put(info
@@ -706,14 +696,7 @@ async function copyAsLayer(ctx: Ctx, id: string, st: StageState, placed: { src: 
         : { name: `${strip(ordered[i])}/`, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
     }
     for (const { src, target } of placed) await sourceEntries(ctx.opts.context, put, src, target.endsWith('/') ? target.slice(0, -1) || '/' : target, owner, mode);
-    await sink.write(Buffer.alloc(1024));
-    sink.out.end();
-  } catch (e) {
-    sink.out.destroy(e as Error);
-    await done.catch(() => {});
-    throw e;
-  }
-  st.image = await done;
+  });
   return true;
 }
 
@@ -806,16 +789,8 @@ async function makeDirs(ctx: Ctx, id: string, dir: string): Promise<void> {
     missing.unshift(p);
   }
   if (!missing.length) return;
-  const sink = tarSink();
-  const done = ctx.be.copyInto(id, '/', sink.out);
-  try {
-    for (const p of missing) await sink.write(encodeHeader({ name: `${p.slice(1)}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() }));
-    await sink.write(Buffer.alloc(1024));
-    sink.out.end();
-  } catch (e) {
-    sink.out.destroy(e as Error);
-    await done.catch(() => {});
-    throw e;
-  }
-  await done;
+  const now = new Date();
+  await streamTar((tar) => ctx.be.copyInto(id, '/', tar), async (put) => {
+    for (const p of missing) await put({ name: `${p.slice(1)}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: now });
+  });
 }

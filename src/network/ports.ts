@@ -81,9 +81,9 @@ export class PortMapper {
 
   /**
    * After a daemon restart: the container's ports held again and its rules made where they
-   * are missing (`present` are the containers whose rules are in place).
+   * are missing (`rulesPresent`: the container's rules survived the restart).
    */
-  async restore(cid: string, bridge: string, containerIp: string, ports: PublishedPort[], present: Set<string>): Promise<void> {
+  async restore(cid: string, bridge: string, containerIp: string, ports: PublishedPort[], rulesPresent: boolean): Promise<void> {
     const done: Held[] = [];
     for (const p of ports) {
       try {
@@ -96,7 +96,7 @@ export class PortMapper {
     if (!this.iptables || !ports.length) return;
     const lines = ruleLines(bridge, cid, containerIp, ports);
     this.rules.set(cid, { bridge, lines: lines.map((l) => `${l.table} ${l.rule}`) });
-    if (!present.has(cid)) await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
+    if (!rulesPresent) await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
   }
 
   /** The container's ports given back and its rules removed (exit, failed start). */
@@ -123,10 +123,10 @@ export class PortMapper {
     return out;
   }
 
-  /** At start: rules on `bridge` for containers not running (`keep`, short IDs) removed. */
-  async sweep(bridge: string, keep: Set<string>): Promise<void> {
+  /** At start: rules on `bridge` of containers (short IDs) in `present` but not in `keep` removed. */
+  async sweep(bridge: string, present: Set<string>, keep: Set<string>): Promise<void> {
     if (!this.iptables) return;
-    for (const short of await this.tagged(bridge)) if (!keep.has(short)) await removeTagged(`${TAG}:${bridge}:${short}`);
+    for (const short of present) if (!keep.has(short)) await removeTagged(`${TAG}:${bridge}:${short}`);
   }
 
   /** Every proxy closed (daemon shutdown); the kernel's rules stay for the running containers. */

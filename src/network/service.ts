@@ -478,9 +478,9 @@ export class NetworkService {
       if (!live.bridge) continue;
       const mine = published.filter((p) => p.ep.NetworkID === live.rec.Id);
       const present = await this.ports.tagged(live.bridge);
-      await this.ports.sweep(live.bridge, new Set(mine.map((p) => p.id.slice(0, 12))));
+      await this.ports.sweep(live.bridge, present, new Set(mine.map((p) => p.id.slice(0, 12))));
       for (const p of mine) {
-        await this.ports.restore(p.id, live.bridge, p.ep.IPAddress, p.ports, new Set([...present].includes(p.id.slice(0, 12)) ? [p.id] : []))
+        await this.ports.restore(p.id, live.bridge, p.ep.IPAddress, p.ports, present.has(p.id.slice(0, 12)))
           .catch((e: unknown) => log.warn('restoring published ports', { id: p.id, error: e }));
       }
     }

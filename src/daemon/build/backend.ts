@@ -152,8 +152,7 @@ export class DaemonBuildBackend implements BuildBackend {
     return (await this.containers.archivePath(id, path)).stream;
   }
 
-  async commit(id: string, parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
-    void parent;
+  async commit(id: string, _parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
     const imageId = await this.containers.commit(id, { changes: [], pause: false, build: { config: config as Partial<ContainerConfig>, containerConfig: key as Partial<ContainerConfig>, createdBy } });
     const img = this.images.images.get(imageId)!;
     return { id: imageId, config: img.config };

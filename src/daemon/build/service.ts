@@ -6,7 +6,8 @@
 import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { build, type BuildOptions, type BuildOutput } from '../../builder/build.ts';
+import { build, type BuildOutput } from '../../builder/build.ts';
+import type { BuildRequest } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { cleanEntryName } from '../../lib/archivepath.ts';
 import { log } from '../../lib/log.ts';
@@ -16,7 +17,6 @@ import { DaemonBuildBackend } from './backend.ts';
 import { SpooledContext } from './context.ts';
 import { resolveInContext } from '../../builder/context.ts';
 
-export type BuildRequest = Omit<BuildOptions, 'context' | 'signal'>;
 
 export class BuildService {
   private readonly images: ImageService;

@@ -3,24 +3,10 @@ import type { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, parseFilters, writeJson } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
-
-export interface BuildRequestOptions {
-  dockerfile: string;
-  tags: string[];
-  buildArgs: Map<string, string | null>;
-  labels: Record<string, string>;
-  target?: string;
-  noCache: boolean;
-  pull: boolean;
-  quiet: boolean;
-  networkMode: string;
-  extraHosts: string[];
-  shmSize: number;
-  forceRm: boolean;
-}
+import type { BuildRequest } from '../../../../api/types.ts';
 
 export interface BuildRouteBackend {
-  build(body: Readable, opts: BuildRequestOptions, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
+  build(body: Readable, opts: BuildRequest, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
   /** A build context from an http(s) URL (remote=). */
   fetchContext(url: string, signal: AbortSignal): Promise<Readable>;
   prune(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>;
