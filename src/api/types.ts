@@ -400,3 +400,18 @@ export interface BuildRequest {
   /** --force-rm: what Berth always does (no container of a failed step is kept). */
   forceRm: boolean;
 }
+
+/** GET /events: one event (moby api/types/events.Message); status/id/from are the legacy fields. */
+export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin' | 'node' | 'service' | 'secret' | 'config' | 'builder';
+
+export interface EventMessage {
+  status?: string;
+  id?: string;
+  from?: string;
+  Type: EventType;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: 'local' | 'swarm';
+  time: number;
+  timeNano: number;
+}

@@ -34,6 +34,7 @@ import { pullCommand, pull, pushCommand, push, loginCommand, login, logoutComman
 import {
   registryServeCommand, registryGcCommand, registryHtpasswdCommand, registryServe, registryGc, registryHtpasswd,
 } from './commands/registry/registry.ts';
+import { eventsCommand, events } from './commands/system/events.ts';
 import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
 import { ENGINE_VERSION } from '../api/version.ts';
 import {
@@ -137,6 +138,7 @@ export const root = defineCommand({
     topLevel(sub(imageSubs, 'save'), 'save'),
     topLevel(sub(imageSubs, 'import'), 'import'),
     cmd({ ...versionCommand, group: 'common' }, H(version)),
+    cmd(eventsCommand, H(events)),
     cmd({ ...infoCommand, group: 'common' }, H(info)),
     topLevel(sub(containerSubs, 'attach'), 'attach'),
     topLevel(sub(containerSubs, 'commit'), 'commit'),
@@ -159,7 +161,7 @@ export const root = defineCommand({
     { name: 'image', usage: 'COMMAND', short: 'Manage images', group: 'management', subcommands: imageSubs },
     {
       name: 'system', usage: 'COMMAND', short: 'Manage Berth', group: 'management',
-      subcommands: [cmd(dfCommand, H(df)), cmd({ ...infoCommand }, H(info)), cmd(systemPruneCommand, H(systemPrune))],
+      subcommands: [cmd(dfCommand, H(df)), cmd({ ...eventsCommand }, H(events)), cmd({ ...infoCommand }, H(info)), cmd(systemPruneCommand, H(systemPrune))],
     },
     {
       name: 'volume', usage: 'COMMAND', short: 'Manage volumes', group: 'management',

@@ -38,6 +38,11 @@ export class Client {
     return this.t.json('GET', '/info');
   }
 
+  /** GET /events: newline-delimited JSON messages until `until` or the signal. */
+  async events(q: { since?: string; until?: string; filters?: Map<string, string[]> }, signal?: AbortSignal): Promise<Readable> {
+    return this.t.check(await this.t.send('GET', '/events', { query: { since: q.since, until: q.until, filters: filtersParam(q.filters) }, ...(signal ? { signal } : {}) }));
+  }
+
   // containers
   containerCreate(body: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
     return this.t.json('POST', '/containers/create', { body, query: { name } });

@@ -40,7 +40,7 @@ import { randomUUID } from 'node:crypto';
 import { EngineError, kindOf, messageOf } from '../errdefs/index.ts';
 import { BuildService } from './build/service.ts';
 import type { BuildRouteBackend } from './server/routers/build/routes.ts';
-import { parseNormalizedNamed, withDefaultTag } from '../lib/reference.ts';
+import { familiarString, parseNormalizedNamed, withDefaultTag } from '../lib/reference.ts';
 import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
 import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
 import { pullImage, withEndpoints, type RegistryAccess } from './images/pull.ts';
@@ -51,6 +51,7 @@ import { writeFileAtomic } from '../lib/atomic.ts';
 import { NetworkService, type NetworkRecord } from '../network/service.ts';
 import { filterNetworks } from '../network/filters.ts';
 import type { NetworkBackend } from './server/routers/networks/backend.ts';
+import { encodeEvent, EventsService } from './events/service.ts';
 
 /** daemon.json's networking keys, resolved (see cmd/berthd.ts). */
 export interface NetworkSettings {
@@ -83,16 +84,18 @@ export class Daemon implements SystemBackend {
   readonly networks: NetworkService;
   readonly execs: ExecService;
   readonly builds: BuildService;
+  readonly eventLog: EventsService;
   private id = '';
   private access: RegistryAccess | undefined;
 
-  private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService, volumes: VolumeService, networks: NetworkService) {
+  private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService, volumes: VolumeService, networks: NetworkService, events: EventsService) {
     this.config = config;
+    this.eventLog = events;
     this.images = images;
     this.containers = containers;
     this.volumes = volumes;
     this.networks = networks;
-    this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers);
+    this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers, events.sink);
     containers.onRemoved((id) => this.execs.forget(id));
     this.builds = new BuildService(images, containers, (ref, out, signal) => this.pull({ image: ref }, (m) => {
       // Pull progress in a build shows as its status lines.
@@ -115,8 +118,11 @@ export class Daemon implements SystemBackend {
     await volumes.init();
     const networks = new NetworkService({ ...config.network, dataRoot: config.dataRoot, execRoot: config.execRoot });
     await networks.init();
-    const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images, volumes, networks);
-    const d = new Daemon(config, images, containers, volumes, networks);
+    const events = new EventsService();
+    images.events = events.sink;
+    volumes.events = events.sink;
+    const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images, volumes, networks, events.sink);
+    const d = new Daemon(config, images, containers, volumes, networks, events);
     await containers.restore();
     await d.builds.init();
     // Content an operation cut short left unrecorded, then directories no record owns.
@@ -221,7 +227,7 @@ export class Daemon implements SystemBackend {
       LoggingDriver: 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: String(rt.cgroupVersion),
-      NEventsListener: 0,
+      NEventsListener: this.eventLog.listeners,
       KernelVersion: release(),
       OperatingSystem: os,
       OSVersion: '',
@@ -263,6 +269,13 @@ export class Daemon implements SystemBackend {
       CDISpecDirs: [],
       Warnings: warnings,
     };
+  }
+
+  events(f: { sinceNs?: bigint; untilNs?: bigint; filters: Map<string, string[]> }, signal: AbortSignal): AsyncIterable<string> {
+    const sub = this.eventLog.subscribe(f, signal);
+    return (async function* () {
+      for await (const m of sub) yield encodeEvent(m);
+    })();
   }
 
   // ------------------------------------------------------------------ containers
@@ -328,12 +341,21 @@ export class Daemon implements SystemBackend {
     return {
       list: (filters) => filterNetworks(ns.list(), filters, (rec) => inUse(rec).length > 0).map((rec) => view(rec, false)),
       inspect: (ref) => view(ns.get(ref), true),
-      create: (body) => ns.create({
-        Name: body.Name ?? '', ...(body.Driver ? { Driver: body.Driver } : {}), Internal: body.Internal ?? false, Attachable: body.Attachable ?? false,
-        Labels: body.Labels ?? {}, Options: body.Options ?? {}, EnableIPv6: body.EnableIPv6 ?? false,
-        ...(body.IPAM ? { IPAM: { ...(body.IPAM.Driver ? { Driver: body.IPAM.Driver } : {}), Config: (body.IPAM.Config ?? []).map((c) => ({ ...(c.Subnet ? { Subnet: c.Subnet } : {}), ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}) })) } } : {}),
-      }),
-      remove: (ref) => ns.remove(ref, inUse(ns.get(ref))),
+      create: async (body) => {
+        const r = await ns.create({
+          Name: body.Name ?? '', ...(body.Driver ? { Driver: body.Driver } : {}), Internal: body.Internal ?? false, Attachable: body.Attachable ?? false,
+          Labels: body.Labels ?? {}, Options: body.Options ?? {}, EnableIPv6: body.EnableIPv6 ?? false,
+          ...(body.IPAM ? { IPAM: { ...(body.IPAM.Driver ? { Driver: body.IPAM.Driver } : {}), Config: (body.IPAM.Config ?? []).map((c) => ({ ...(c.Subnet ? { Subnet: c.Subnet } : {}), ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}) })) } } : {}),
+        });
+        const rec = ns.get(r.Id);
+        this.eventLog.log('network', 'create', rec.Id, { name: rec.Name, type: rec.Driver });
+        return r;
+      },
+      remove: async (ref) => {
+        const rec = ns.get(ref);
+        await ns.remove(ref, inUse(rec));
+        this.eventLog.log('network', 'destroy', rec.Id, { name: rec.Name, type: rec.Driver });
+      },
       connect: (net, container, ep) => this.containers.connectNetwork(container, net, ep),
       disconnect: (net, container, force) => this.containers.disconnectNetwork(container, net, force),
       prune: async (filters) => {
@@ -346,6 +368,7 @@ export class Daemon implements SystemBackend {
           if (!(filters.get('label') ?? []).every((l) => matchLabel(rec.Labels, l))) continue;
           if ((filters.get('label!') ?? []).some((l) => matchLabel(rec.Labels, l))) continue;
           await ns.remove(rec.Id, []);
+          this.eventLog.log('network', 'destroy', rec.Id, { name: rec.Name, type: rec.Driver });
           deleted.push(rec.Name);
         }
         return { NetworksDeleted: deleted.length ? deleted : null };
@@ -483,9 +506,22 @@ export class Daemon implements SystemBackend {
         const dangling = filters.get('dangling')?.[0];
         return is.prune({ all: dangling === 'false' || dangling === '0', filters });
       },
-      save: (names, platform) => saveImages(is, names, platform),
+      save: async (names, platform) => {
+        const out = await saveImages(is, names, platform);
+        for (const n of names) this.eventLog.log('image', 'save', n, { name: n });
+        return out;
+      },
       load: async (src, onMessage, onProgress, platform) => {
-        await is.track(() => loadImages(is, src, { onMessage, onProgress, platform }));
+        const loaded: string[] = [];
+        await is.track(() => loadImages(is, src, {
+          onMessage: (line) => {
+            const m = /^Loaded image(?: ID)?: (.*)$/.exec(line);
+            if (m) loaded.push(m[1]);
+            onMessage(line);
+          },
+          onProgress, platform,
+        }));
+        for (const n of loaded) this.eventLog.log('image', 'load', n, { name: n });
       },
       remove: (name, opts) => is.remove(name, opts),
       tag: (name, repo, tag) => is.tag(name, repo, tag),
@@ -523,7 +559,7 @@ export class Daemon implements SystemBackend {
       }
       src = res.body;
     }
-    return this.images.track(() => this.images.importImage(src, {
+    const id = await this.images.track(() => this.images.importImage(src, {
       ...(opts.repo ? { repo: opts.repo } : {}),
       ...(opts.tag ? { tag: opts.tag } : {}),
       ...(opts.message ? { message: opts.message } : {}),
@@ -531,6 +567,8 @@ export class Daemon implements SystemBackend {
       source: opts.source,
       ...(platform ? { platform } : {}),
     }));
+    this.eventLog.log('image', 'import', id, { name: id });
+    return id;
   }
 
   private get registryAccess(): RegistryAccess {
@@ -548,18 +586,23 @@ export class Daemon implements SystemBackend {
     const pullOpts = { ...(opts.platform ? { platform: opts.platform } : {}), ...(creds ? { credentials: creds } : {}), signal };
     if (ref.tag || ref.digest) {
       await this.images.track(() => pullImage(this.images, this.registryAccess, ref, pullOpts, progress));
+      this.eventLog.log('image', 'pull', familiarString(ref), { name: familiarString(ref) });
       return;
     }
     // No tag at all: every tag of the repository (docker pull --all-tags).
     const tags = await withEndpoints(this.registryAccess, ref.domain, creds, (c) => c.tags(ref.path));
     if (!tags.length) throw notImplemented('the repository has no tags');
-    for (const tag of tags.sort()) await this.images.track(() => pullImage(this.images, this.registryAccess, { ...ref, tag }, pullOpts, progress));
+    for (const tag of tags.sort()) {
+      await this.images.track(() => pullImage(this.images, this.registryAccess, { ...ref, tag }, pullOpts, progress));
+      this.eventLog.log('image', 'pull', familiarString({ ...ref, tag }), { name: familiarString({ ...ref, tag }) });
+    }
   }
 
   private async push(opts: { name: string; tag?: string; auth?: string }, progress: ProgressSink): Promise<void> {
     const ref = parseNormalizedNamed(opts.tag ? `${opts.name}:${opts.tag}` : opts.name);
     if (ref.digest) throw invalidParameter('cannot push a digest reference');
     await this.images.track(() => pushImage(this.images, this.registryAccess, withDefaultTag(ref), decodeRegistryAuth(opts.auth), progress));
+    this.eventLog.log('image', 'push', familiarString(withDefaultTag(ref)), { name: familiarString(withDefaultTag(ref)) });
   }
 
   /** POST /auth: logs in to a registry by asking it for /v2/ with the credentials. */

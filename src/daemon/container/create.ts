@@ -21,6 +21,7 @@ import { hostsFile, planNetworks, resolvConf, type EndpointAsk } from './network
 import { recordLinks } from './links.ts';
 import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
+import { containerEvent } from './events.ts';
 
 export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
   const warnings: string[] = [];
@@ -111,6 +112,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     await d.store.save(c);
     d.store.add(c);
     undo.move();
+    containerEvent(d, c, 'create');
     mounts.release();
     return { Id: id, Warnings: warnings };
   } finally {

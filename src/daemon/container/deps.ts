@@ -15,6 +15,7 @@ import type { VolumeService } from '../volumes/service.ts';
 import type { NetworkService } from '../../network/service.ts';
 import type { ContainerRecord } from './container.ts';
 import type { ContainerStore } from './store.ts';
+import type { EventSink } from '../events/service.ts';
 
 export interface RuntimeSettings {
   /** name → binary path, e.g. { crun: '/usr/bin/crun', runc: '/usr/sbin/runc' } */
@@ -56,6 +57,7 @@ export interface ContainerDeps {
   readonly locks: KeyedMutex;
   readonly pending: Map<string, PendingAttach[]>;
   readonly removedListeners: ((id: string) => void)[];
+  readonly events: EventSink;
   /** The operations others call back into. */
   readonly ops: {
     start(ref: string): Promise<void>;

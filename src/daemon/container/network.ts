@@ -53,6 +53,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
     const reqs = portRequests(rec);
     rec.PublishedPorts = reqs.length ? await d.networks.publish(rec.ID, joined[0], reqs) : [];
     rec.SandboxKey = path;
+    for (const ep of joined) netEvent(d, 'connect', ep.NetworkID, rec.ID);
     log.debug('networks connected', { id: rec.ID, sandboxMs: (t1 - t0).toFixed(1), totalMs: (performance.now() - t0).toFixed(1) });
   } catch (e) {
     await d.networks.unpublish(rec.ID).catch(() => {});
@@ -63,6 +64,17 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
   return path;
 }
 
+/** docker's network connect/disconnect events: the network's ID, its name and type, and the container. */
+function netEvent(d: ContainerDeps, action: 'connect' | 'disconnect', networkId: string, container: string): void {
+  let net: NetworkRecord | undefined;
+  try {
+    net = d.networks.get(networkId);
+  } catch {
+    return;
+  }
+  d.events('network', action, net.Id, { container, name: net.Name, type: net.Driver });
+}
+
 /** Releases the endpoints and removes the sandbox (exit, failed start, removal). */
 export async function disconnectNetworks(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
   if (!ownsNetworks(rec)) return;
@@ -70,6 +82,7 @@ export async function disconnectNetworks(d: ContainerDeps, rec: ContainerRecord)
   const t0 = performance.now();
   await d.networks.unpublish(rec.ID).catch((e: unknown) => log.warn('removing published ports', { id: rec.ID, error: e }));
   d.networks.deleteSandbox(rec.ID, eps);
+  for (const ep of eps) netEvent(d, 'disconnect', ep.NetworkID, rec.ID);
   clearEndpoints(rec);
   log.debug('networks disconnected', { id: rec.ID, ms: (performance.now() - t0).toFixed(1) });
 }
@@ -219,6 +232,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
     try {
       await refreshResolvConf(d, rec);
       await d.store.save(c);
+      netEvent(d, 'connect', net.Id, rec.ID);
     } catch (e) {
       await d.networks.leave(ep).catch(() => {});
       delete nets[net.Name];
@@ -253,6 +267,7 @@ export async function disconnectContainer(d: ContainerDeps, c: Container, ref: s
         rec.PublishedPorts = [];
       }
       await d.networks.leave(ep);
+      netEvent(d, 'disconnect', ep.NetworkID, rec.ID);
     }
     delete nets[name];
     if (c.state.Running) await refreshResolvConf(d, rec);

@@ -8,6 +8,7 @@ import { shimDir, sleep, type ContainerDeps } from './deps.ts';
 import { cancelRestart } from './monitor.ts';
 import { removeAnonymousVolumes } from './mounts.ts';
 import { signalContainer } from './stop.ts';
+import { containerEvent } from './events.ts';
 
 export async function removeContainer(d: ContainerDeps, ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
   const c = d.store.get(ref);
@@ -42,6 +43,7 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
     await rm(shimDir(d, c.id), { recursive: true, force: true });
     d.pending.delete(c.id);
     c.setRemoved();
+    containerEvent(d, c, 'destroy');
     for (const fn of d.removedListeners) fn(c.id);
   });
   if (opts.volumes) await removeAnonymousVolumes(d.volumes, c.rec);

@@ -15,6 +15,7 @@ import type { ImageService } from '../images/service.ts';
 import type { VolumeService } from '../volumes/service.ts';
 import type { NetworkService } from '../../network/service.ts';
 import type { ContainerCreateInput } from '../server/bodies.ts';
+import type { EventSink } from '../events/service.ts';
 import { attachContainer, resizeContainer, type AttachOptions } from './attach.ts';
 import type { Container, WaitCondition } from './container.ts';
 import { createContainer } from './create.ts';
@@ -30,6 +31,7 @@ import { ContainerStore } from './store.ts';
 import { lookupUser } from './user.ts';
 import { removeLink } from './links.ts';
 import { connectContainer, disconnectContainer, type EndpointAsk } from './network.ts';
+import { containerEvent } from './events.ts';
 
 export type { AttachOptions } from './attach.ts';
 export type { ContainerPaths, RuntimeSettings } from './deps.ts';
@@ -39,7 +41,7 @@ export class ContainerService {
   readonly store: ContainerStore;
   private readonly d: ContainerDeps;
 
-  constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService, volumes: VolumeService, networks: NetworkService) {
+  constructor(paths: ContainerPaths, rt: RuntimeSettings, images: ImageService, volumes: VolumeService, networks: NetworkService, events: EventSink) {
     this.store = new ContainerStore(paths.dataRoot);
     this.d = {
       store: this.store,
@@ -51,6 +53,7 @@ export class ContainerService {
       locks: new KeyedMutex(),
       pending: new Map<string, PendingAttach[]>(),
       removedListeners: [],
+      events,
       ops: {
         start: (ref) => this.start(ref),
         remove: (ref, opts) => this.remove(ref, opts),
@@ -197,7 +200,11 @@ export class ContainerService {
   commit(ref: string, opts: Omit<CommitOptions, 'cgroupPath'>): Promise<string> {
     const c = this.store.get(ref);
     const { images, rt } = this.d;
-    return this.d.locks.with(c.id, () => images.track(() => commitContainer(images, c, { ...opts, cgroupPath: `${c.rec.HostConfig.CgroupParent || rt.cgroupParent}/${c.id}` })));
+    return this.d.locks.with(c.id, async () => {
+      const id = await images.track(() => commitContainer(images, c, { ...opts, cgroupPath: `${c.rec.HostConfig.CgroupParent || rt.cgroupParent}/${c.id}` }));
+      containerEvent(this.d, c, 'commit', { comment: opts.comment ?? '', imageID: id, imageRef: opts.repo ? `${opts.repo}${opts.tag ? `:${opts.tag}` : ''}` : '' });
+      return id;
+    });
   }
 
   /** What exec needs of a running container: its bundle, runtime, and image layers. */

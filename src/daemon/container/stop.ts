@@ -7,6 +7,7 @@ import { isShimGone, ShimClient } from '../../runtime/shim.ts';
 import type { Container } from './container.ts';
 import { sleep, type ContainerDeps } from './deps.ts';
 import { cancelRestart } from './monitor.ts';
+import { containerEvent } from './events.ts';
 
 export async function stopContainer(d: ContainerDeps, ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
   const c = d.store.get(ref);
@@ -30,16 +31,23 @@ export async function stopContainer(d: ContainerDeps, ref: string, opts: { signa
   const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
   c.rec.HasBeenManuallyStopped = true;
   const exited = c.wait('not-running');
+  containerEvent(d, c, 'kill', { signal: String(sig) });
   await signalContainer(c, sig).catch(() => {});
   failpoint('stop-after-signal');
   if (timeout >= 0) {
     const graceful = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
-    if (graceful) return;
+    if (graceful) {
+      containerEvent(d, c, 'stop');
+      return;
+    }
     log.info('container did not stop gracefully; killing it', { id: c.id, timeout });
   }
+  containerEvent(d, c, 'kill', { signal: '9' });
   await signalContainer(c, 9).catch(() => {});
   await exited;
+  containerEvent(d, c, 'stop');
 }
+
 
 export async function killContainer(d: ContainerDeps, ref: string, signal: string | undefined): Promise<void> {
   const c = d.store.get(ref);
@@ -53,6 +61,7 @@ export async function killContainer(d: ContainerDeps, ref: string, signal: strin
   if (sig === 9) c.rec.HasBeenManuallyStopped = true;
   const exited = c.wait('not-running');
   await signalContainer(c, sig);
+  containerEvent(d, c, 'kill', { signal: String(sig) });
   if (sig === 9) await Promise.race([exited, sleep(10_000)]);
 }
 
@@ -73,4 +82,5 @@ export async function restartContainer(d: ContainerDeps, ref: string, opts: { si
   const c = d.store.get(ref);
   if (c.running) await stopContainer(d, c.id, opts).catch((e: unknown) => { if (!(e instanceof EngineError && e.kind === 'NotModified')) throw e; });
   await d.ops.start(c.id);
+  containerEvent(d, c, 'restart');
 }

@@ -20,6 +20,8 @@ import type { ContainerService } from '../container/service.ts';
 import { joinStreams } from '../container/streams.ts';
 import type { ExecCreateInput } from '../server/bodies.ts';
 import { lookupUser } from '../container/user.ts';
+import type { EventSink } from '../events/service.ts';
+import { containerEvent } from '../container/events.ts';
 
 /** The exec's configuration as created (POST /containers/{id}/exec, decoded). */
 export type ExecConfig = ExecCreateInput;
@@ -60,7 +62,10 @@ export class ExecService {
   private readonly shimPath: string;
   private readonly execs = new Map<string, ExecRecord>();
 
-  constructor(execRoot: string, shimPath: string, containers: ContainerService) {
+  private readonly events: EventSink;
+
+  constructor(execRoot: string, shimPath: string, containers: ContainerService, events: EventSink) {
+    this.events = events;
     this.execRoot = execRoot;
     this.shimPath = shimPath;
     this.containers = containers;
@@ -106,6 +111,7 @@ export class ExecService {
       markExited,
       detachKeys,
     });
+    containerEvent({ events: this.events }, target.container, `exec_create: ${cmd.join(' ')}`, { execID: id });
     return { Id: id };
   }
 
@@ -205,6 +211,7 @@ export class ExecService {
       e.running = false;
       e.exitCode = exit?.exitCode ?? 255;
       e.markExited();
+      containerEvent({ events: this.events }, target.container, 'exec_die', { execID: e.id, exitCode: String(e.exitCode) });
       void cleanup();
     };
     shim.wait().then(record, async () => record(await shim.readExit()));
@@ -238,6 +245,7 @@ export class ExecService {
     try {
       e.pid = await shim.start();
       e.running = true;
+      containerEvent({ events: this.events }, target.container, `exec_start: ${e.cmd.join(' ')}`, { execID: e.id });
     } catch (err) {
       const msg = err instanceof ShimStartError ? execError(err.runtimeMessage, e.cmd[0]) : messageOf(err);
       e.exitCode = err instanceof ShimStartError ? runtimeErrorExitCode(err.runtimeMessage) ?? 126 : 126;

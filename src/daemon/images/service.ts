@@ -21,6 +21,7 @@ import type { ContentStore, Descriptor } from '../../store/content/store.ts';
 import type { Image, ImageStore } from '../../store/metadata/images.ts';
 import { chainIds, type LayerStore } from '../../store/layer/store.ts';
 import type { OverlaySnapshotter } from '../../store/snapshots/overlay.ts';
+import type { EventSink } from '../events/service.ts';
 
 export const MEDIA = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -79,6 +80,9 @@ export class ImageService {
     this.layers = layers;
     this.snapshots = snapshots;
   }
+
+  /** Where image events go (the daemon's event log). */
+  events: EventSink = () => {};
 
   setUsers(users: ImageUsers): void {
     this.users = users;
@@ -245,6 +249,7 @@ export class ImageService {
     if (ref.digest) throw invalidParameter('refusing to create a tag with a digest reference');
     ref = withDefaultTag(ref);
     await this.images.setRef(referenceString(ref), img.rec.id);
+    this.events('image', 'tag', img.rec.id, { name: familiarString(ref) });
   }
 
   familiarRefs(id: string): { tags: string[]; digests: string[] } {
@@ -463,7 +468,12 @@ export class ImageService {
   /** `docker rmi`, following moby's ImageDelete decision by decision. */
   async remove(name: string, opts: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
     const id = this.lookup(name).rec.id;
-    return this.usage.with(id, () => this.removeLocked(name, opts));
+    const records = await this.usage.with(id, () => this.removeLocked(name, opts));
+    for (const r of records) {
+      if ('Untagged' in r) this.events('image', 'untag', id, { name: r.Untagged });
+      else if (r.Deleted === id) this.events('image', 'delete', id, { name: id });
+    }
+    return records;
   }
 
   private async removeLocked(name: string, opts: { force?: boolean; prune?: boolean }): Promise<DeleteRecord[]> {

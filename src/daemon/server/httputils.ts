@@ -47,6 +47,14 @@ export function intValue(q: URLSearchParams, key: string): number | undefined {
   return Number(v);
 }
 
+/** `since`/`until` as the CLI sends them: "<seconds>[.<nanoseconds>]". */
+export function unixToNs(v: string | null): bigint | undefined {
+  if (v === null || v === '' || v === '0') return undefined;
+  const m = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(v);
+  if (!m) throw invalidParameter(`invalid value for time: ${v}`);
+  return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
 /** Filters arrive as JSON: {"k":{"v":true}} (current) or {"k":["v"]} (old clients). */
 export function parseFilters(q: URLSearchParams): Map<string, string[]> {
   const raw = q.get('filters');

@@ -15,6 +15,7 @@ import { mountsUnder } from '../../lib/mounts.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import { mountLocal, needsMount, unmountLocal, validateLocalOptions } from './local.ts';
 import { rfc3339, VolumeStore, type VolumeRecord } from './store.ts';
+import type { EventSink } from '../events/service.ts';
 
 /** The label docker puts on volumes created without a name (prune's default target). */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -86,6 +87,9 @@ export class VolumeService {
     return this.volumes.has(name);
   }
 
+  /** Where volume events go (the daemon's event log). */
+  events: EventSink = () => {};
+
   /** POST /volumes/create: idempotent for an existing name (its settings are kept, as docker's). */
   async create(o: CreateVolumeOptions): Promise<Volume> {
     const anonymous = !o.Name;
@@ -105,6 +109,7 @@ export class VolumeService {
       const rec: VolumeRecord = { Name: name, Driver: 'local', Labels: Object.keys(labels).length ? labels : null, Options: opts, CreatedAt: rfc3339(new Date()) };
       await this.store.create(rec);
       this.volumes.set(name, rec);
+      this.events('volume', 'create', name, { driver: 'local' });
       return this.view(rec);
     });
   }
@@ -187,6 +192,7 @@ export class VolumeService {
       await this.unmountIfActive(name);
       await this.store.remove(name);
       this.volumes.delete(name);
+      this.events('volume', 'destroy', name, { driver: 'local' });
     });
   }
 

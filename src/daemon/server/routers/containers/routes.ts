@@ -4,7 +4,7 @@ import { versionAtLeast } from '../../../../api/version.ts';
 import { bodies } from '../../bodies.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
 import {
-  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, writeJson, type Ctx,
+  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, unixToNs, writeJson, type Ctx,
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { ContainerBackend, LogChunk, PathStat, WaitCondition } from './backend.ts';
@@ -13,14 +13,6 @@ import { waitDrain } from '../../../../lib/stdcopy.ts';
 
 const RAW = 'application/vnd.docker.raw-stream';
 const MUX = 'application/vnd.docker.multiplexed-stream';
-
-/** `since`/`until` as the CLI sends them: "<seconds>[.<nanoseconds>]". */
-export function unixToNs(v: string | null): bigint | undefined {
-  if (v === null || v === '' || v === '0') return undefined;
-  const m = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(v);
-  if (!m) throw invalidParameter(`invalid value for time: ${v}`);
-  return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
-}
 
 /** `h`/`w` of a resize: positive integers (docker parses them with strconv.Atoi). */
 export function parseSize(q: URLSearchParams): { h: number; w: number } {

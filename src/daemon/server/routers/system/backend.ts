@@ -6,4 +6,9 @@ export interface SystemBackend {
   info(): Promise<Record<string, unknown>>;
   /** GET /system/df. */
   diskUsage(): Promise<Record<string, unknown>>;
+  /**
+   * GET /events: the stored events in range, then new ones until `untilNs` or the signal, each
+   * as its JSON text (timeNano exact). Throws on bad filters before yielding.
+   */
+  events(f: { sinceNs?: bigint; untilNs?: bigint; filters: Map<string, string[]> }, signal: AbortSignal): AsyncIterable<string>;
 }

@@ -1,5 +1,6 @@
 import { API_VERSION } from '../../../../api/version.ts';
-import { writeJson, type Ctx } from '../../httputils.ts';
+import { parseFilters, unixToNs, writeJson, type Ctx } from '../../httputils.ts';
+import { waitDrain } from '../../../../lib/stdcopy.ts';
 import type { Route } from '../../router.ts';
 import type { SystemBackend } from './backend.ts';
 
@@ -24,6 +25,21 @@ export function systemRoutes(b: SystemBackend): Route[] {
     { method: 'HEAD', path: '/_ping', handler: ping },
     { method: 'GET', path: '/version', handler: async (ctx) => writeJson(ctx, 200, b.version()) },
     { method: 'GET', path: '/info', handler: async (ctx) => writeJson(ctx, 200, await b.info()) },
+    {
+      method: 'GET', path: '/events',
+      handler: async (ctx) => {
+        const sinceNs = unixToNs(ctx.query.get('since'));
+        const untilNs = unixToNs(ctx.query.get('until'));
+        const events = b.events({ filters: parseFilters(ctx.query), ...(sinceNs !== undefined ? { sinceNs } : {}), ...(untilNs !== undefined ? { untilNs } : {}) }, ctx.signal);
+        const res = ctx.res!;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.flushHeaders();
+        for await (const m of events) {
+          if (!res.write(m + '\n')) await waitDrain(res);
+        }
+        res.end();
+      },
+    },
     { method: 'GET', path: '/system/df', handler: async (ctx) => writeJson(ctx, 200, await b.diskUsage()) },
     // Nothing to prune yet for what later issues add (build cache, networks): docker's empty answers.
     {
