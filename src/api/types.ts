@@ -415,3 +415,31 @@ export interface EventMessage {
   time: number;
   timeNano: number;
 }
+
+/** GET /containers/{id}/stats (moby api/types/container.StatsResponse). */
+export interface CpuStats {
+  cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
+}
+
+type BlkioEntries = { major: number; minor: number; op: string; value: number }[] | null;
+
+export interface ContainerStats {
+  read: string;
+  preread: string;
+  pids_stats: { current?: number; limit?: number };
+  blkio_stats: {
+    io_service_bytes_recursive: BlkioEntries; io_serviced_recursive: BlkioEntries; io_queue_recursive: BlkioEntries; io_service_time_recursive: BlkioEntries;
+    io_wait_time_recursive: BlkioEntries; io_merged_recursive: BlkioEntries; io_time_recursive: BlkioEntries; sectors_recursive: BlkioEntries;
+  };
+  num_procs: number;
+  storage_stats: Record<string, never>;
+  cpu_stats: CpuStats;
+  precpu_stats: CpuStats;
+  memory_stats: { usage?: number; max_usage?: number; stats?: Record<string, number>; failcnt?: number; limit?: number };
+  name: string;
+  id: string;
+  networks?: Record<string, { rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number; tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number }>;
+}

@@ -35,6 +35,8 @@ import {
   registryServeCommand, registryGcCommand, registryHtpasswdCommand, registryServe, registryGc, registryHtpasswd,
 } from './commands/registry/registry.ts';
 import { eventsCommand, events } from './commands/system/events.ts';
+import { pauseCommand, pause, unpauseCommand, unpause, renameCommand, rename, topCommand, top as topCmd, updateCommand, update } from './commands/container/operate.ts';
+import { statsCommand, stats } from './commands/container/stats.ts';
 import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
 import { ENGINE_VERSION } from '../api/version.ts';
 import {
@@ -85,6 +87,12 @@ const containerSubs: AnyCommand[] = [
   cmd({ ...logsCommand }, H(logs)),
   cmd({ ...psCommand }, H(ps)),
   cmd(portCommand, H(port)),
+  cmd(pauseCommand, H(pause)),
+  cmd(renameCommand, H(rename)),
+  cmd(statsCommand, H(stats)),
+  cmd(topCommand, H(topCmd)),
+  cmd(unpauseCommand, H(unpause)),
+  cmd(updateCommand, H(update)),
   cmd({ ...restartCommand }, H(restart)),
   cmd({ ...rmCommand }, H(rm)),
   cmd({ ...runCommand }, H(run)),
@@ -147,6 +155,12 @@ export const root = defineCommand({
     topLevel(sub(containerSubs, 'diff'), 'diff'),
     topLevel(sub(containerSubs, 'export'), 'export'),
     topLevel(sub(containerSubs, 'port'), 'port'),
+    topLevel(sub(containerSubs, 'pause'), 'pause'),
+    topLevel(sub(containerSubs, 'rename'), 'rename'),
+    topLevel(sub(containerSubs, 'stats'), 'stats'),
+    topLevel(sub(containerSubs, 'top'), 'top'),
+    topLevel(sub(containerSubs, 'unpause'), 'unpause'),
+    topLevel(sub(containerSubs, 'update'), 'update'),
     cmd(inspectCommand, H(inspect)),
     topLevel(sub(containerSubs, 'kill'), 'kill'),
     topLevel(sub(containerSubs, 'logs'), 'logs'),

@@ -68,6 +68,31 @@ export class Client {
     return this.t.call('POST', `/containers/${encodeURIComponent(id)}/restart`, { query: { t: opts.timeout, signal: opts.signal } });
   }
 
+  containerPause(id: string): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/pause`);
+  }
+
+  containerUnpause(id: string): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/unpause`);
+  }
+
+  containerRename(id: string, name: string): Promise<void> {
+    return this.t.call('POST', `/containers/${encodeURIComponent(id)}/rename`, { query: { name } });
+  }
+
+  containerTop(id: string, psArgs: string | undefined): Promise<{ Titles: string[]; Processes: string[][] }> {
+    return this.t.json('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs } });
+  }
+
+  containerUpdate(id: string, body: Record<string, unknown>): Promise<{ Warnings: string[] | null }> {
+    return this.t.json('POST', `/containers/${encodeURIComponent(id)}/update`, { body });
+  }
+
+  /** GET /containers/{id}/stats: newline-delimited JSON samples. */
+  async containerStats(id: string, stream: boolean, signal?: AbortSignal): Promise<Readable> {
+    return this.t.check(await this.t.send('GET', `/containers/${encodeURIComponent(id)}/stats`, { query: { stream: stream ? '1' : '0' }, ...(signal ? { signal } : {}) }));
+  }
+
   containerKill(id: string, signal?: string): Promise<void> {
     return this.t.call('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
   }

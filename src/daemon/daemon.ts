@@ -305,6 +305,15 @@ export class Daemon implements SystemBackend {
       archivePath: (ref, path) => cs.archivePath(ref, path),
       extractToDir: (ref, path, body, opts) => cs.extractToDir(ref, path, body, opts),
       commit: (ref, opts) => cs.commit(ref, opts),
+      pause: (ref) => cs.pause(ref),
+      unpause: (ref) => cs.unpause(ref),
+      rename: (ref, name) => cs.rename(ref, name),
+      top: (ref, psArgs) => cs.top(ref, psArgs),
+      update: (ref, body) => cs.update(ref, body),
+      stats: (ref, opts, signal) => {
+        cs.get(ref);
+        return cs.stats(ref, opts, signal);
+      },
     };
   }
 

@@ -444,6 +444,12 @@ export class NetworkService {
     this.release(ep);
   }
 
+  /** `docker rename`: the embedded DNS answers the container's new name, not the old one. */
+  renameEndpoint(ep: EndpointRecord, oldName: string, newName: string): void {
+    const entry = this.nets.get(ep.NetworkID)?.names.get(ep.EndpointID);
+    if (entry) entry.names = entry.names.map((n) => (n === oldName ? newName : n));
+  }
+
   /** Gives an endpoint's address back to its network's pool. */
   release(ep: EndpointRecord): void {
     const live = this.nets.get(ep.NetworkID);

@@ -21,6 +21,14 @@ export interface OciResources {
   memory?: { limit?: number; swap?: number; reservation?: number; swappiness?: number; disableOOMKiller?: boolean; kernelTCP?: number };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
+  blockIO?: {
+    weight?: number;
+    weightDevice?: { major: number; minor: number; weight: number }[];
+    throttleReadBpsDevice?: { major: number; minor: number; rate: number }[];
+    throttleWriteBpsDevice?: { major: number; minor: number; rate: number }[];
+    throttleReadIOPSDevice?: { major: number; minor: number; rate: number }[];
+    throttleWriteIOPSDevice?: { major: number; minor: number; rate: number }[];
+  };
 }
 
 export interface OciProcess {

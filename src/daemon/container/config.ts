@@ -13,6 +13,7 @@ import { parseSecurityOpts } from './security.ts';
 import { capabilities } from './spec.ts';
 import { deviceMappings } from '../../runtime/devices.ts';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/spec.ts';
+import { checkBlkio, type BlkioSupport } from './blkio.ts';
 
 const MIN_MEMORY = 6 * 1024 * 1024;
 
@@ -111,6 +112,8 @@ export interface HostConfigDefaults {
   kernelTcp: boolean;
   /** userns-remap is on: containers get a user namespace unless --userns=host. */
   userns?: boolean;
+  /** What the block I/O controller supports (blkioSupport); absent: everything. */
+  blkio?: BlkioSupport;
 }
 
 const RESTART_NAMES = ['', 'no', 'always', 'unless-stopped', 'on-failure'];
@@ -306,12 +309,14 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
     Memory: memory,
     NanoCpus: nanoCpus,
     CgroupParent: h.CgroupParent ?? '',
-    BlkioWeight: h.BlkioWeight ?? 0,
-    BlkioWeightDevice: (h.BlkioWeightDevice as HostConfig['BlkioWeightDevice'] | undefined) ?? null,
-    BlkioDeviceReadBps: (h.BlkioDeviceReadBps as HostConfig['BlkioDeviceReadBps'] | undefined) ?? null,
-    BlkioDeviceWriteBps: (h.BlkioDeviceWriteBps as HostConfig['BlkioDeviceWriteBps'] | undefined) ?? null,
-    BlkioDeviceReadIOps: (h.BlkioDeviceReadIOps as HostConfig['BlkioDeviceReadIOps'] | undefined) ?? null,
-    BlkioDeviceWriteIOps: (h.BlkioDeviceWriteIOps as HostConfig['BlkioDeviceWriteIOps'] | undefined) ?? null,
+    ...checkBlkio({
+      BlkioWeight: h.BlkioWeight ?? 0,
+      BlkioWeightDevice: (h.BlkioWeightDevice as HostConfig['BlkioWeightDevice'] | undefined) ?? null,
+      BlkioDeviceReadBps: (h.BlkioDeviceReadBps as HostConfig['BlkioDeviceReadBps'] | undefined) ?? null,
+      BlkioDeviceWriteBps: (h.BlkioDeviceWriteBps as HostConfig['BlkioDeviceWriteBps'] | undefined) ?? null,
+      BlkioDeviceReadIOps: (h.BlkioDeviceReadIOps as HostConfig['BlkioDeviceReadIOps'] | undefined) ?? null,
+      BlkioDeviceWriteIOps: (h.BlkioDeviceWriteIOps as HostConfig['BlkioDeviceWriteIOps'] | undefined) ?? null,
+    }, d.blkio ?? { weight: true, weightDevice: true, throttle: true }, warnings),
     CpuPeriod: cpuPeriod,
     CpuQuota: cpuQuota,
     CpuRealtimePeriod: h.CpuRealtimePeriod ?? 0,

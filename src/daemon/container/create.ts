@@ -22,6 +22,7 @@ import { recordLinks } from './links.ts';
 import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
 import { containerEvent } from './events.ts';
+import { blkioSupport } from './blkio.ts';
 
 export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
   const warnings: string[] = [];
@@ -37,6 +38,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     swapAccounting: d.rt.swapAccounting,
     kernelTcp: d.rt.kernelTcp,
     userns: d.rt.idmap !== undefined,
+    blkio: blkioSupport(d.rt.cgroupVersion),
     ...(d.rt.initPath ? { initPath: d.rt.initPath } : {}),
   }, warnings, req);
   const portWarning = checkPortBindings(hostConfig);

@@ -8,6 +8,7 @@ import { shimDir, sleep, type ContainerDeps } from './deps.ts';
 import { cancelRestart } from './monitor.ts';
 import { removeAnonymousVolumes } from './mounts.ts';
 import { signalContainer } from './stop.ts';
+import { thawAfterSignal } from './operate.ts';
 import { containerEvent } from './events.ts';
 
 export async function removeContainer(d: ContainerDeps, ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
@@ -25,6 +26,7 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
   c.setRemoving();
   if (c.running) {
     await signalContainer(c, 9).catch(() => {});
+    await thawAfterSignal(d, c);
     await Promise.race([exited, sleep(15_000)]);
     if (c.running) {
       c.rec.State.Status = 'running';

@@ -32,6 +32,11 @@ import { lookupUser } from './user.ts';
 import { removeLink } from './links.ts';
 import { connectContainer, disconnectContainer, type EndpointAsk } from './network.ts';
 import { containerEvent } from './events.ts';
+import { pauseContainer, renameContainer, topContainer, unpauseContainer } from './operate.ts';
+import { updateContainer } from './update.ts';
+import { emptyStats, sampleStats } from './stats.ts';
+import type { ContainerStats } from '../../api/types.ts';
+import type { ContainerUpdateInput } from '../server/bodies.ts';
 
 export type { AttachOptions } from './attach.ts';
 export type { ContainerPaths, RuntimeSettings } from './deps.ts';
@@ -135,6 +140,62 @@ export class ContainerService {
 
   resize(ref: string, rows: number, cols: number): Promise<void> {
     return resizeContainer(this.d, ref, rows, cols);
+  }
+
+  pause(ref: string): Promise<void> {
+    return pauseContainer(this.d, ref);
+  }
+
+  unpause(ref: string): Promise<void> {
+    return unpauseContainer(this.d, ref);
+  }
+
+  rename(ref: string, name: string): Promise<void> {
+    return renameContainer(this.d, ref, name);
+  }
+
+  top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    return topContainer(this.d, ref, psArgs);
+  }
+
+  update(ref: string, body: ContainerUpdateInput): Promise<{ Warnings: string[] }> {
+    return updateContainer(this.d, ref, body);
+  }
+
+  /**
+   * Stats samples a second apart: while it runs (stream), or one (with the previous second's
+   * CPU figures unless one-shot, as docker). A container not running gives docker's empty stats.
+   */
+  async *stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncGenerator<ContainerStats> {
+    const c = this.store.get(ref);
+    let prev: ContainerStats | undefined;
+    for (;;) {
+      if (signal.aborted || c.removed) return;
+      if (!c.running || c.state.Paused && !c.shimDir) {
+        yield emptyStats(c);
+        if (!opts.stream) return;
+      } else {
+        const s = await sampleStats(this.d, c);
+        if (prev) {
+          s.precpu_stats = prev.cpu_stats;
+          s.preread = prev.read;
+        }
+        if (opts.stream || opts.oneShot || prev) {
+          yield s;
+          if (!opts.stream) return;
+        }
+        prev = s;
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(done, 1000);
+        function done() {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          r();
+        }
+        signal.addEventListener('abort', done);
+      });
+    }
   }
 
   /** `docker diff`. */

@@ -14,6 +14,7 @@ import { invalidParameter } from '../../errdefs/index.ts';
 import { parseSecurityOpts } from './security.ts';
 import type { IdMapping } from '../../lib/idmap.ts';
 import { deviceMappings } from '../../runtime/devices.ts';
+import { ociBlockIO } from './blkio.ts';
 
 export type NamespaceKind = 'pid' | 'ipc' | 'uts' | 'network';
 
@@ -113,6 +114,8 @@ export function resources(rec: ContainerRecord, swapAccounting: boolean): OciRes
   if (h.CpusetMems) cpu.mems = h.CpusetMems;
   if (Object.keys(cpu).length) r.cpu = cpu;
   if (h.PidsLimit !== null && h.PidsLimit > 0) r.pids = { limit: h.PidsLimit };
+  const blockIO = ociBlockIO(h);
+  if (blockIO) r.blockIO = blockIO;
   return r;
 }
 

@@ -7,6 +7,7 @@ import { isShimGone, ShimClient } from '../../runtime/shim.ts';
 import type { Container } from './container.ts';
 import { sleep, type ContainerDeps } from './deps.ts';
 import { cancelRestart } from './monitor.ts';
+import { thawAfterSignal } from './operate.ts';
 import { containerEvent } from './events.ts';
 
 export async function stopContainer(d: ContainerDeps, ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
@@ -33,6 +34,7 @@ export async function stopContainer(d: ContainerDeps, ref: string, opts: { signa
   const exited = c.wait('not-running');
   containerEvent(d, c, 'kill', { signal: String(sig) });
   await signalContainer(c, sig).catch(() => {});
+  await thawAfterSignal(d, c);
   failpoint('stop-after-signal');
   if (timeout >= 0) {
     const graceful = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
@@ -62,6 +64,7 @@ export async function killContainer(d: ContainerDeps, ref: string, signal: strin
   const exited = c.wait('not-running');
   await signalContainer(c, sig);
   containerEvent(d, c, 'kill', { signal: String(sig) });
+  if (sig === 9 || sig === parseSignal(c.rec.Config.StopSignal || 'SIGTERM')) await thawAfterSignal(d, c);
   if (sig === 9) await Promise.race([exited, sleep(10_000)]);
 }
 

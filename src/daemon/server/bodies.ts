@@ -262,6 +262,13 @@ export type NetworkConnectInput = Infer<typeof NetworkConnectBody>;
 export type NetworkCreateInput = Infer<typeof NetworkCreateBody>;
 export type VolumeCreateInput = Infer<typeof VolumeCreateBody>;
 export type ContainerConfigInput = Infer<typeof ContainerConfigType>;
+/** POST /containers/{id}/update: moby's UpdateConfig (the resources and the restart policy). */
+export const ContainerUpdateBody = go.struct('container.UpdateConfig', {
+  ...resourceFields,
+  RestartPolicy: RestartPolicyType,
+});
+
+export type ContainerUpdateInput = Infer<typeof ContainerUpdateBody>;
 export type HostConfigInput = Infer<typeof HostConfigType>;
 export type NetworkingConfigInput = Infer<typeof NetworkingConfigType>;
 export type ExecCreateInput = Infer<typeof ExecCreateBody>;
@@ -271,6 +278,7 @@ export type ExecStartInput = Infer<typeof ExecStartBody>;
 export const bodies = {
   containerCreate: goDecoder(ContainerCreateBody),
   containerConfig: goDecoder(ContainerConfigType),
+  containerUpdate: goDecoder(ContainerUpdateBody),
   execCreate: goDecoder(ExecCreateBody),
   execStart: goDecoder(ExecStartBody),
   volumeCreate: goDecoder(VolumeCreateBody),

@@ -130,16 +130,25 @@ export function rm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> 
   return forEach(ctx, p.args, (n) => ctx.client.containerRemove(n, { force: p.flags.force, volumes: p.flags.volumes, link: p.flags.link }));
 }
 
-export const waitCommand = defineCommand({
-  name: 'wait', usage: 'CONTAINER [CONTAINER...]', short: 'Block until one or more containers stop, then print their exit codes',
-  aliasPaths: ['container wait', 'wait'], args: { min: 1 },
+const waitFlags = defineFlags({
+  condition: { long: 'condition', kind: 'string', help: 'Condition to wait for: not-running, next-exit or removed', default: 'not-running' },
 });
 
-export async function wait(ctx: CliContext, p: Parsed): Promise<number> {
+export const waitCommand = defineCommand({
+  name: 'wait', usage: '[OPTIONS] CONTAINER [CONTAINER...]', short: 'Block until one or more containers stop, then print their exit codes',
+  aliasPaths: ['container wait', 'wait'], flags: waitFlags, args: { min: 1 },
+});
+
+export async function wait(ctx: CliContext, p: Parsed<typeof waitFlags>): Promise<number> {
+  const condition = p.flags.condition ?? 'not-running';
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new StatusError(125, `invalid argument "${condition}" for "--condition" flag: must be not-running, next-exit or removed`);
   let failed = 0;
-  for (const n of p.args) {
+  // Registered for every container before any is waited on: a next-exit must not be missed.
+  const waits = await Promise.all(p.args.map((n) => ctx.client.containerWait(n, condition).catch((e: unknown) => e)));
+  for (const w of waits) {
     try {
-      const r = await (await ctx.client.containerWait(n, 'not-running')).result;
+      if (!(w && typeof w === 'object' && 'result' in w)) throw w;
+      const r = await (w as { result: Promise<{ StatusCode: number }> }).result;
       ctx.stdout.write(`${r.StatusCode}\n`);
     } catch (e) {
       failed++;

@@ -11,19 +11,58 @@ import { StatusError } from '../../context.ts';
 import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags } from './mountopts.ts';
 import { parseExpose, parsePublish, type PortBindings } from './portspec.ts';
 
-function memBytes(v: string): number {
+export function memBytes(v: string): number {
   return ramInBytes(v);
 }
 
 /** --memory-swap also accepts -1 (unlimited). */
-function memSwap(v: string): number {
+export function memSwap(v: string): number {
   return v === '-1' ? -1 : ramInBytes(v);
 }
 
-function nanoCpus(v: string): number {
+export function nanoCpus(v: string): number {
   const n = Number(v);
   if (!/^\d*\.?\d+$/.test(v) || !Number.isFinite(n)) throw new Error(`failed to parse ${v} as a rational number`);
   return Math.round(n * 1e9);
+}
+
+/** docker/cli opts.ValidateWeightDevice: "/dev/sda:200". */
+export function weightDevice(v: string): { Path: string; Weight: number } {
+  const i = v.lastIndexOf(':');
+  if (i < 0) throw new Error(`bad format: ${v}`);
+  const path = v.slice(0, i);
+  if (!path.startsWith('/dev/')) throw new Error(`bad format for device path: ${v}`);
+  const w = v.slice(i + 1);
+  const n = Number(w);
+  if (!/^\d+$/.test(w) || (n !== 0 && (n < 10 || n > 1000))) throw new Error(`invalid weight for device: ${v}`);
+  return { Path: path, Weight: n };
+}
+
+/** docker/cli opts.ValidateThrottleBpsDevice: "/dev/sda:1mb". */
+export function throttleBps(v: string): { Path: string; Rate: number } {
+  const i = v.lastIndexOf(':');
+  if (i < 0) throw new Error(`bad format: ${v}`);
+  const path = v.slice(0, i);
+  if (!path.startsWith('/dev/')) throw new Error(`bad format for device path: ${v}`);
+  let rate: number;
+  try {
+    rate = ramInBytes(v.slice(i + 1));
+  } catch {
+    rate = -1;
+  }
+  if (rate < 0) throw new Error(`invalid rate for device: ${v}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb`);
+  return { Path: path, Rate: rate };
+}
+
+/** docker/cli opts.ValidateThrottleIOpsDevice: "/dev/sda:1000". */
+export function throttleIops(v: string): { Path: string; Rate: number } {
+  const i = v.lastIndexOf(':');
+  if (i < 0) throw new Error(`bad format: ${v}`);
+  const path = v.slice(0, i);
+  if (!path.startsWith('/dev/')) throw new Error(`bad format for device path: ${v}`);
+  const r = v.slice(i + 1);
+  if (!/^\d+$/.test(r)) throw new Error(`invalid rate for device: ${v}. The correct format is <device-path>:<number>. Number must be a positive integer`);
+  return { Path: path, Rate: Number(r) };
 }
 
 function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
@@ -35,7 +74,7 @@ function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
   return { Name: m[1], Soft: soft, Hard: hard };
 }
 
-function restartPolicy(v: string): HostConfig['RestartPolicy'] {
+export function restartPolicy(v: string): HostConfig['RestartPolicy'] {
   const [name, count] = v.split(':');
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw new Error(`invalid restart policy format: ${v}`);
   if (count !== undefined && name !== 'on-failure') throw new Error(`maximum retry count cannot be used with restart policy '${name}'`);
@@ -95,6 +134,8 @@ export const containerFlags = defineFlags({
   attach: { short: 'a', long: 'attach', kind: 'stringArray', help: 'Attach to STDIN, STDOUT or STDERR', parse: attachStream },
   addHost: { long: 'add-host', kind: 'stringArray', help: 'Add a custom host-to-IP mapping (host:ip)' },
   annotation: { long: 'annotation', kind: 'stringArray', help: 'Add an annotation to the container (passed through to the OCI runtime)', typeName: 'map', defaultText: 'map[]' },
+  blkioWeight: { long: 'blkio-weight', kind: 'uint', bits: 16, help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable', defaultText: '0' },
+  blkioWeightDevice: { long: 'blkio-weight-device', kind: 'stringArray', help: 'Block IO weight (relative device weight)', typeName: 'list', defaultText: '[]', parse: weightDevice },
   capAdd: { long: 'cap-add', kind: 'stringArray', help: 'Add Linux capabilities' },
   capDrop: { long: 'cap-drop', kind: 'stringArray', help: 'Drop Linux capabilities' },
   cgroupParent: { long: 'cgroup-parent', kind: 'string', help: 'Optional parent cgroup for the container' },
@@ -107,6 +148,10 @@ export const containerFlags = defineFlags({
   cpusetCpus: { long: 'cpuset-cpus', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
   cpusetMems: { long: 'cpuset-mems', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
   detachKeys: { long: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
+  deviceReadBps: { long: 'device-read-bps', kind: 'stringArray', help: 'Limit read rate (bytes per second) from a device', typeName: 'list', defaultText: '[]', parse: throttleBps },
+  deviceReadIops: { long: 'device-read-iops', kind: 'stringArray', help: 'Limit read rate (IO per second) from a device', typeName: 'list', defaultText: '[]', parse: throttleIops },
+  deviceWriteBps: { long: 'device-write-bps', kind: 'stringArray', help: 'Limit write rate (bytes per second) to a device', typeName: 'list', defaultText: '[]', parse: throttleBps },
+  deviceWriteIops: { long: 'device-write-iops', kind: 'stringArray', help: 'Limit write rate (IO per second) to a device', typeName: 'list', defaultText: '[]', parse: throttleIops },
   device: { long: 'device', kind: 'stringArray', help: 'Add a host device to the container', parse: deviceMapping },
   deviceCgroupRule: { long: 'device-cgroup-rule', kind: 'stringArray', help: 'Add a rule to the cgroup allowed devices list' },
   dns: { long: 'dns', kind: 'stringArray', help: 'Set custom DNS servers' },
@@ -309,6 +354,12 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     CpusetCpus: f.cpusetCpus ?? '',
     CpusetMems: f.cpusetMems ?? '',
     PidsLimit: f.pidsLimit === undefined ? null : f.pidsLimit,
+    BlkioWeight: f.blkioWeight ?? 0,
+    BlkioWeightDevice: f.blkioWeightDevice.length ? f.blkioWeightDevice : null,
+    BlkioDeviceReadBps: f.deviceReadBps.length ? f.deviceReadBps : null,
+    BlkioDeviceWriteBps: f.deviceWriteBps.length ? f.deviceWriteBps : null,
+    BlkioDeviceReadIOps: f.deviceReadIops.length ? f.deviceReadIops : null,
+    BlkioDeviceWriteIOps: f.deviceWriteIops.length ? f.deviceWriteIops : null,
     OomKillDisable: f.oomKillDisable,
     OomScoreAdj: f.oomScoreAdj ?? 0,
     Ulimits: f.ulimit.length ? f.ulimit : null,

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import type { ContainerConfigInput, ContainerCreateInput } from '../../bodies.ts';
+import type { ContainerConfigInput, ContainerCreateInput, ContainerUpdateInput } from '../../bodies.ts';
 import type {
-  ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse, PathStat,
+  ContainerCreateResponse, ContainerInspect, ContainerStats, ContainerSummary, ContainerWaitResponse, PathStat,
 } from '../../../../api/types.ts';
 
 export type { PathStat };
@@ -66,6 +66,15 @@ export interface ContainerBackend {
   extractToDir(ref: string, path: string, body: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
   /** POST /containers/prune. */
   prune(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  rename(ref: string, name: string): Promise<void>;
+  /** GET /containers/{id}/top: `ps` with the caller's options, narrowed to the container. */
+  top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  /** POST /containers/{id}/update. */
+  update(ref: string, body: ContainerUpdateInput): Promise<{ Warnings: string[] }>;
+  /** GET /containers/{id}/stats: looks the container up now (404 before headers), then samples. */
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<ContainerStats>;
   /** POST /commit. */
   commit(ref: string, opts: { repo?: string; tag?: string; author?: string; comment?: string; changes: string[]; config?: ContainerConfigInput; pause: boolean }): Promise<string>;
 }

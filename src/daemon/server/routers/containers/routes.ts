@@ -161,6 +161,51 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         writeJson(ctx, 201, { Id: id });
       },
     },
+    {
+      method: 'POST', path: '/containers/{id}/pause',
+      handler: async (ctx) => {
+        await b.pause(ctx.params.id);
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/unpause',
+      handler: async (ctx) => {
+        await b.unpause(ctx.params.id);
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/rename',
+      handler: async (ctx) => {
+        await b.rename(ctx.params.id, ctx.query.get('name') ?? '');
+        noContent(ctx);
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/top',
+      handler: async (ctx) => writeJson(ctx, 200, await b.top(ctx.params.id, ctx.query.get('ps_args') ?? '')),
+    },
+    {
+      method: 'POST', path: '/containers/{id}/update',
+      handler: async (ctx) => writeJson(ctx, 200, await b.update(ctx.params.id, (await readJson(ctx, bodies.containerUpdate)) ?? {})),
+    },
+    {
+      method: 'GET', path: '/containers/{id}/stats',
+      handler: async (ctx) => {
+        const stream = boolValueOrDefault(ctx.query, 'stream', true);
+        const oneShot = boolValue(ctx.query, 'one-shot');
+        if (oneShot && stream) throw invalidParameter('cannot have stream=true and one-shot=true');
+        const samples = b.stats(ctx.params.id, { stream, oneShot }, ctx.signal);
+        const res = ctx.res!;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        if (stream) res.flushHeaders();
+        for await (const s of samples) {
+          if (!res.write(JSON.stringify(s) + '\n')) await waitDrain(res);
+        }
+        res.end();
+      },
+    },
     { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.id)) },
     {
       method: 'POST', path: '/containers/{id}/start',

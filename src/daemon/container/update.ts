@@ -1,0 +1,98 @@
+/**
+ * `docker update`: new resource limits and restart policy, kept in the record and, for a
+ * running container, applied at once through the runtime (moby daemon/update.go).
+ */
+import { writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import type { HostConfig } from '../../api/types.ts';
+import { conflict, invalidParameter, system } from '../../errdefs/index.ts';
+import { runtimeCommand } from '../../runtime/runtime.ts';
+import type { ContainerUpdateInput } from '../server/bodies.ts';
+import { blkioSupport, checkBlkio } from './blkio.ts';
+import { runtimePath, runtimeRoot, type ContainerDeps } from './deps.ts';
+import { containerEvent } from './events.ts';
+import { resources } from './spec.ts';
+
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+export async function updateContainer(d: ContainerDeps, ref: string, u: ContainerUpdateInput): Promise<{ Warnings: string[] }> {
+  const c = d.store.get(ref);
+  return d.locks.with(c.id, async () => {
+    const fail = (msg: string) => invalidParameter(`Cannot update container ${c.id}: ${msg}`);
+    const warnings: string[] = [];
+    const old = c.rec.HostConfig;
+    const h: HostConfig = structuredClone(old);
+    if ((u.NanoCpus ?? 0) > 0 && old.CpuPeriod > 0) throw fail('Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set');
+    if ((u.NanoCpus ?? 0) > 0 && old.CpuQuota > 0) throw fail('Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set');
+    if ((u.CpuPeriod ?? 0) > 0 && old.NanoCpus > 0) throw fail('Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
+    if ((u.CpuQuota ?? 0) > 0 && old.NanoCpus > 0) throw fail('Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set');
+    if (u.Memory) {
+      if (u.Memory < MIN_MEMORY) throw fail('Minimum memory limit allowed is 6MB');
+      if (!u.MemorySwap && old.MemorySwap > 0 && u.Memory > old.MemorySwap) {
+        throw fail('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+      }
+      h.Memory = u.Memory;
+    }
+    if (u.MemorySwap) {
+      if (u.MemorySwap > 0 && u.MemorySwap < h.Memory) throw fail('Minimum memoryswap limit should be larger than memory limit, see usage');
+      if (u.MemorySwap > 0 && !d.rt.swapAccounting) {
+        warnings.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
+      } else {
+        h.MemorySwap = u.MemorySwap;
+      }
+    }
+    if (u.MemoryReservation) {
+      if (h.Memory > 0 && u.MemoryReservation > h.Memory) throw fail('Minimum memory limit can not be less than memory reservation limit, see usage');
+      h.MemoryReservation = u.MemoryReservation;
+    }
+    if (u.KernelMemory) warnings.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
+    if (u.NanoCpus) {
+      const ncpu = cpus().length;
+      if (u.NanoCpus < 0 || u.NanoCpus > ncpu * 1e9) throw fail(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
+      h.NanoCpus = u.NanoCpus;
+    }
+    if (u.CpuShares) h.CpuShares = u.CpuShares;
+    if (u.CpuPeriod) {
+      if (u.CpuPeriod < 1000 || u.CpuPeriod > 1_000_000) throw fail('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+      h.CpuPeriod = u.CpuPeriod;
+    }
+    if (u.CpuQuota) {
+      if (u.CpuQuota > 0 && u.CpuQuota < 1000) throw fail('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+      h.CpuQuota = u.CpuQuota;
+    }
+    if (u.CpusetCpus) h.CpusetCpus = u.CpusetCpus;
+    if (u.CpusetMems) h.CpusetMems = u.CpusetMems;
+    if (u.PidsLimit !== undefined && u.PidsLimit !== null) h.PidsLimit = u.PidsLimit > 0 ? u.PidsLimit : null;
+    if (u.CpuRealtimePeriod || u.CpuRealtimeRuntime) throw fail('real-time CPU scheduling is not supported by Berth');
+    if (u.BlkioWeightDevice?.length || u.BlkioDeviceReadBps?.length || u.BlkioDeviceWriteBps?.length || u.BlkioDeviceReadIOps?.length || u.BlkioDeviceWriteIOps?.length || u.Devices?.length || u.DeviceCgroupRules?.length || u.Ulimits?.length || u.CgroupParent) {
+      throw fail('only --blkio-weight, --cpu*, --memory*, --pids-limit and --restart can be updated (as in docker)');
+    }
+    if (u.BlkioWeight) {
+      const b = checkBlkio({ ...h, BlkioWeight: u.BlkioWeight }, blkioSupport(d.rt.cgroupVersion), warnings);
+      h.BlkioWeight = b.BlkioWeight;
+    }
+    if (u.RestartPolicy?.Name) {
+      const p = u.RestartPolicy;
+      if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name ?? '')) throw fail(`invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+      if (old.AutoRemove && p.Name !== 'no') throw conflict(`Cannot update container ${c.id}: Restart policy cannot be updated because AutoRemove is enabled for the container`);
+      if ((p.MaximumRetryCount ?? 0) !== 0 && p.Name !== 'on-failure') throw fail(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+      h.RestartPolicy = { Name: p.Name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: p.MaximumRetryCount ?? 0 };
+    }
+    if (c.running && c.shimDir) {
+      const file = join(c.shimDir, 'update.json');
+      await writeFile(file, JSON.stringify(resources({ ...c.rec, HostConfig: h }, d.rt.swapAccounting)));
+      try {
+        await runtimeCommand(runtimePath(d, c.rec.Runtime), runtimeRoot(d, c.rec.Runtime), ['update', '--resources', file, c.id]);
+      } catch (e) {
+        throw system(`Cannot update container ${c.id}: ${(e as Error).message}`);
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+    c.rec.HostConfig = h;
+    await d.store.save(c);
+    containerEvent(d, c, 'update');
+    return { Warnings: warnings };
+  });
+}
