@@ -9,6 +9,14 @@ export interface HealthConfig {
   Timeout?: number;
   Retries?: number;
   StartPeriod?: number;
+  StartInterval?: number;
+}
+
+/** State.Health: the last results (oldest first, at most 5) and the current verdict. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
 }
 
 /** Container configuration that does not depend on the host (portable), `Config` in inspect. */
@@ -154,6 +162,7 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  Health?: HealthState;
 }
 
 /** HostConfig.Mounts entry (mount.Mount); every field optional on the wire. */

@@ -97,6 +97,7 @@ export class Daemon implements SystemBackend {
     this.networks = networks;
     this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers, events.sink);
     containers.onRemoved((id) => this.execs.forget(id));
+    containers.setProber((id, cmd, timeoutMs, maxOutput) => this.execs.probe(id, cmd, timeoutMs, maxOutput));
     this.builds = new BuildService(images, containers, (ref, out, signal) => this.pull({ image: ref }, (m) => {
       // Pull progress in a build shows as its status lines.
       const msg = m as { id?: string; status?: string; progressDetail?: { current?: number } };

@@ -28,6 +28,15 @@ export function decodeConfig(req: ContainerConfigInput): ContainerConfig {
   for (const e of env ?? []) {
     if (e.startsWith('=') || e === '') throw invalidParameter(`invalid environment variable: ${e}`);
   }
+  const hc = req.Healthcheck;
+  if (hc) {
+    // moby's validateHealthCheck: durations of 0 (the default) or at least 1ms.
+    for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval'] as const) {
+      const v = hc[k] ?? 0;
+      if (v !== 0 && v < 1e6) throw invalidParameter(`${k} in Healthcheck cannot be less than 1ms`);
+    }
+    if ((hc.Retries ?? 0) < 0) throw invalidParameter('Retries in Healthcheck cannot be negative');
+  }
   if (req.StopSignal) {
     try {
       parseSignal(req.StopSignal);
@@ -87,7 +96,21 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageConfigFile):
   if (!out.WorkingDir) out.WorkingDir = ic.WorkingDir ?? '';
   if (ic.Volumes) out.Volumes = { ...ic.Volumes, ...(out.Volumes ?? {}) };
   if (!out.StopSignal && ic.StopSignal) out.StopSignal = ic.StopSignal;
+  // moby's merge: the user's health check takes what it leaves unset from the image's.
   if (!out.Healthcheck && ic.Healthcheck) out.Healthcheck = ic.Healthcheck;
+  else if (out.Healthcheck && ic.Healthcheck) {
+    const u = out.Healthcheck;
+    const i = ic.Healthcheck;
+    out.Healthcheck = {
+      ...u,
+      ...(!u.Test?.length && i.Test ? { Test: i.Test } : {}),
+      ...(!u.Interval && i.Interval ? { Interval: i.Interval } : {}),
+      ...(!u.Timeout && i.Timeout ? { Timeout: i.Timeout } : {}),
+      ...(!u.StartPeriod && i.StartPeriod ? { StartPeriod: i.StartPeriod } : {}),
+      ...(!u.StartInterval && i.StartInterval ? { StartInterval: i.StartInterval } : {}),
+      ...(!u.Retries && i.Retries ? { Retries: i.Retries } : {}),
+    };
+  }
   if (ic.OnBuild && !out.OnBuild) out.OnBuild = null;
   return out;
 }

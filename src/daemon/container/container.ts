@@ -86,6 +86,8 @@ export class Container {
   /** A policy restart's start under way: stop and kill wait for it, then act on what it made. */
   restartInFlight: Promise<void> | undefined;
   restartDelay = 50;
+  /** The next health probe, while a health check runs. */
+  healthTimer: NodeJS.Timeout | undefined;
 
   constructor(rec: ContainerRecord) {
     this.rec = rec;

@@ -62,6 +62,8 @@ export interface ContainerDeps {
   readonly ops: {
     start(ref: string): Promise<void>;
     remove(ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void>;
+    /** Runs a health probe as an exec (set by the daemon once execs exist). */
+    probe?: (containerId: string, cmd: string[], timeoutMs: number, maxOutput: number) => Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   };
 }
 

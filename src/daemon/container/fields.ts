@@ -20,7 +20,6 @@ const refused = (what: string): FieldPolicy => ({ refused: what });
 const noop = (why: string): FieldPolicy => ({ noop: why });
 
 const DEVICES = 'device requests (GPUs)';
-const HEALTH = 'health checks (a later issue)';
 
 /** Keyed by the wire path: `Hostname`, `HostConfig.Binds`, `NetworkingConfig.EndpointsConfig`. */
 export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
@@ -36,7 +35,7 @@ export const CREATE_FIELDS: Readonly<Record<string, FieldPolicy>> = {
   StdinOnce: applied,
   Env: applied,
   Cmd: applied,
-  Healthcheck: refused(HEALTH),
+  Healthcheck: applied,
   ArgsEscaped: noop('Windows-only: moby ignores it on Linux'),
   Image: applied,
   Volumes: applied,
@@ -151,8 +150,6 @@ export function refuseUnsupported(req: ContainerCreateInput): void {
   };
   for (const [k, v] of Object.entries(req)) {
     if (k === 'HostConfig' || k === 'NetworkingConfig') continue;
-    // A health check of NONE disables the image's: nothing to run, so nothing is lost.
-    if (k === 'Healthcheck' && req.Healthcheck?.Test?.[0] === 'NONE') continue;
     check(k, v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]);
   }
   for (const [k, v] of Object.entries(req.HostConfig ?? {})) check(`HostConfig.${k}`, v, HostConfigType.fields[k as keyof typeof HostConfigType.fields]);

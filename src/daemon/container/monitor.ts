@@ -12,6 +12,7 @@ import type { Container } from './container.ts';
 import { runtimeRoot, shimDir, sleep, type ContainerDeps } from './deps.ts';
 import { disconnectNetworks } from './network.ts';
 import { containerEvent } from './events.ts';
+import { stopHealthMonitor } from './health.ts';
 
 /** State.Error when a container's monitor died without recording its exit. */
 export const MONITOR_DIED = 'the container monitor (berth-shim) died unexpectedly; the container was stopped';
@@ -45,6 +46,7 @@ export async function recordExit(d: ContainerDeps, c: Container, exit: ExitInfo 
   await d.volumes.deactivate(c.id).catch((e: unknown) => log.warn('unmounting volumes', { id: c.id, error: e }));
   await disconnectNetworks(d, c.rec);
   c.setStopped(exit);
+  stopHealthMonitor(c);
   if (exit.oomKilled) containerEvent(d, c, 'oom');
   containerEvent(d, c, 'die', { exitCode: String(exit.exitCode), execDuration: String(Math.max(0, Math.round((Date.parse(exit.exitedAt) - Date.parse(c.state.StartedAt)) / 1000))) });
   if (wasRemoving) c.rec.State.Status = 'removing';

@@ -10,6 +10,7 @@ import { clearEndpoints } from './network.ts';
 import { ShimClient } from '../../runtime/shim.ts';
 import type { Container } from './container.ts';
 import { shimDir, type ContainerDeps } from './deps.ts';
+import { startHealthMonitor } from './health.ts';
 import { monitorDied, reapMonitor, reapOrphanMonitors, recordExit, scheduleRestart, watchExit } from './monitor.ts';
 
 export async function restoreContainers(d: ContainerDeps): Promise<void> {
@@ -58,6 +59,8 @@ async function restoreOne(d: ContainerDeps, c: Container): Promise<void> {
   if (await shim.alive()) {
     c.shimDir = shimDir(d, c.id);
     watchExit(d, c, shim, ++c.generation);
+    // The health check carries on where it was.
+    startHealthMonitor(d, c, false);
     return;
   }
   const exit = await shim.readExit();

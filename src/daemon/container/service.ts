@@ -82,6 +82,11 @@ export class ContainerService {
     return this.store.get(ref);
   }
 
+  /** How health probes run (the exec service, made after this one). */
+  setProber(probe: NonNullable<ContainerDeps['ops']['probe']>): void {
+    this.d.ops.probe = probe;
+  }
+
   /** Calls `fn` with the ID of every container removed. */
   onRemoved(fn: (id: string) => void): void {
     this.d.removedListeners.push(fn);

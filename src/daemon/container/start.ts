@@ -20,6 +20,7 @@ import { runtimeError } from './runtime-error.ts';
 import { containerSpec } from './spec.ts';
 import { lookupUser } from './user.ts';
 import { containerEvent } from './events.ts';
+import { startHealthMonitor } from './health.ts';
 
 export async function startContainer(d: ContainerDeps, ref: string): Promise<void> {
   const c = d.store.get(ref);
@@ -118,6 +119,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     const pid = await shim.start();
     failpoint('start-before-record');
     c.setRunning(pid, new Date().toISOString());
+    startHealthMonitor(d, c, true);
     await d.store.save(c);
     containerEvent(d, c, 'start');
     log.debug('container started', { id: c.id, specMs: (t1 - t0).toFixed(1), shimCreateMs: (t2 - t1).toFixed(1), startMs: (performance.now() - t3).toFixed(1) });

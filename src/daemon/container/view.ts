@@ -33,6 +33,7 @@ export function statusString(c: Container, now = Date.now()): string {
   if (s.Running) {
     const up = humanDuration(now - Date.parse(s.StartedAt));
     if (s.Paused) return `Up ${up} (Paused)`;
+    if (s.Health) return `Up ${up} (${s.Health.Status === 'starting' ? 'health: starting' : s.Health.Status})`;
     return `Up ${up}`;
   }
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
@@ -51,6 +52,11 @@ function commandString(c: Container): string {
 function validateFilters(filters: Map<string, string[]>): void {
   for (const [k, vals] of filters) {
     if (!FILTER_KEYS.has(k)) throw invalidParameter(`invalid filter '${k}'`);
+    if (k === 'health') {
+      for (const v of vals) {
+        if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw invalidParameter(`Unrecognised filter value for health: ${v}`);
+      }
+    }
     if (k === 'status') {
       for (const v of vals) {
         if (!STATUSES.includes(v)) throw invalidParameter(`invalid filter 'status=${v}'`);
@@ -113,6 +119,8 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     if (ids?.length && !ids.some((i) => c.id.startsWith(i))) return false;
     const labels = f.get('label');
     if (labels?.length && !labels.every((l) => matchLabel(c.rec.Config.Labels, l))) return false;
+    const health = f.get('health');
+    if (health?.length && !health.includes(c.state.Health?.Status ?? 'none')) return false;
     const exited = f.get('exited');
     if (exited?.length && (c.status !== 'exited' || !exited.some((e) => Number(e) === c.state.ExitCode))) return false;
     if (ancestors && !ancestors.some((set) => set.has(c.rec.Image))) return false;

@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { conflict, invalidParameter, notFound, EngineError, messageOf } from '../../errdefs/index.ts';
 import { newId } from '../../lib/idprefix.ts';
 import { log } from '../../lib/log.ts';
@@ -258,6 +258,49 @@ export class ExecService {
     }
     startSettled();
     await joined;
+  }
+
+  /**
+   * A health probe: `cmd` run in the container as an exec, its output (stdout and stderr
+   * together, the first `maxOutput` bytes) kept; killed at the timeout (exit code -1).
+   */
+  async probe(containerId: string, cmd: string[], timeoutMs: number, maxOutput: number): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const e = this.get(Id);
+    const kept: Buffer[] = [];
+    let size = 0;
+    const sink = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        if (size < maxOutput) kept.push(chunk.subarray(0, maxOutput - size));
+        size += chunk.length;
+        cb();
+      },
+      final(cb) {
+        this.push(null);
+        cb();
+      },
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      // The probe's process ends; its exit is recorded as usual.
+      new ShimClient(e.stateDir).kill(9).catch(() => {});
+    }, timeoutMs);
+    try {
+      // Framed as a terminal asks: the streams arrive joined, unframed.
+      const started = await this.start(Id, { detach: false, tty: true }, sink).then(() => true, (err: unknown) => {
+        kept.push(Buffer.from(messageOf(err)));
+        return false;
+      });
+      // A start refused before any process (the container stopped meanwhile) records no exit.
+      if (started || e.exitCode !== null) await Promise.race([e.exited, new Promise((r) => setTimeout(r, timeoutMs + 5_000).unref())]);
+    } finally {
+      clearTimeout(timer);
+      // Probes are not user execs: they leave no record behind.
+      this.execs.delete(Id);
+    }
+    return { exitCode: timedOut ? -1 : e.exitCode ?? -1, output: Buffer.concat(kept).toString('utf8'), timedOut };
   }
 
   async resize(id: string, rows: number, cols: number): Promise<void> {

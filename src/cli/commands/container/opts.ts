@@ -65,6 +65,25 @@ export function throttleIops(v: string): { Path: string; Rate: number } {
   return { Path: path, Rate: Number(r) };
 }
 
+/** docker/cli's health options: --no-healthcheck, or a check made of the --health-* flags. */
+function healthConfig(f: { noHealthcheck: boolean; healthCmd?: string; healthInterval?: number; healthTimeout?: number; healthStartPeriod?: number; healthStartInterval?: number; healthRetries?: number }): { Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number } } {
+  const have = !!f.healthCmd || !!f.healthInterval || !!f.healthTimeout || !!f.healthStartPeriod || !!f.healthRetries || !!f.healthStartInterval;
+  if (f.noHealthcheck) {
+    if (have) throw new StatusError(125, '--no-healthcheck conflicts with --health-* options');
+    return { Healthcheck: { Test: ['NONE'] } };
+  }
+  if (!have) return {};
+  for (const [k, v] of [['interval', f.healthInterval], ['timeout', f.healthTimeout], ['retries', f.healthRetries], ['start-period', f.healthStartPeriod], ['start-interval', f.healthStartInterval]] as const) {
+    if ((v ?? 0) < 0) throw new StatusError(125, `--health-${k} cannot be negative`);
+  }
+  return {
+    Healthcheck: {
+      ...(f.healthCmd ? { Test: ['CMD-SHELL', f.healthCmd] } : {}),
+      Interval: f.healthInterval ?? 0, Timeout: f.healthTimeout ?? 0, StartPeriod: f.healthStartPeriod ?? 0, StartInterval: f.healthStartInterval ?? 0, Retries: f.healthRetries ?? 0,
+    },
+  };
+}
+
 function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
   if (!m) throw new Error(`invalid ulimit argument: ${v}`);
@@ -165,6 +184,12 @@ export const containerFlags = defineFlags({
   publish: { short: 'p', long: 'publish', kind: 'stringArray', help: "Publish a container's port(s) to the host", typeName: 'list' },
   publishAll: { short: 'P', long: 'publish-all', kind: 'bool', help: 'Publish all exposed ports to random ports' },
   groupAdd: { long: 'group-add', kind: 'stringArray', help: 'Add additional groups to join' },
+  healthCmd: { long: 'health-cmd', kind: 'string', help: 'Command to run to check health' },
+  healthInterval: { long: 'health-interval', kind: 'duration', help: 'Time between running the check (ms|s|m|h)', defaultText: '0s' },
+  healthRetries: { long: 'health-retries', kind: 'int', help: 'Consecutive failures needed to report unhealthy' },
+  healthStartInterval: { long: 'health-start-interval', kind: 'duration', help: 'Time between running the check during the start period (ms|s|m|h)', defaultText: '0s' },
+  healthStartPeriod: { long: 'health-start-period', kind: 'duration', help: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)', defaultText: '0s' },
+  healthTimeout: { long: 'health-timeout', kind: 'duration', help: 'Maximum time to allow one check to run (ms|s|m|h)', defaultText: '0s' },
   hostname: { short: 'h', long: 'hostname', kind: 'string', help: 'Container host name' },
   init: { long: 'init', kind: 'bool', help: 'Run an init inside the container that forwards signals and reaps processes' },
   interactive: { short: 'i', long: 'interactive', kind: 'bool', help: 'Keep STDIN open even if not attached' },
@@ -416,7 +441,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     Labels: labels,
     ...(f.stopSignal ? { StopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { StopTimeout: f.stopTimeout } : {}),
-    ...(f.noHealthcheck ? { Healthcheck: { Test: ['NONE'] } } : {}),
+    ...healthConfig(f),
     HostConfig: hostConfig,
     ...networkingConfig(f),
   };
