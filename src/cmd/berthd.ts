@@ -58,9 +58,12 @@ interface FileConfig {
   'default-address-pools'?: { base: string; size: number }[];
   mtu?: number;
   iptables?: boolean;
+  'live-restore'?: boolean;
+  'shutdown-stops-containers'?: boolean;
 }
 const FILE_KEYS = new Set(['bridge', 'bip', 'default-address-pools', 'mtu', 'iptables', 'data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
-  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'userns-remap', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey']);
+  'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'userns-remap', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey',
+  'live-restore', 'shutdown-stops-containers']);
 
 const HELP = `
 Usage:  berthd [OPTIONS]
@@ -82,11 +85,13 @@ Options:
   -h, --help                      Print usage
   -G, --group string              Group for the unix socket (default "berth")
   -H, --host list                 Daemon socket(s) to listen on: unix:///path or tcp://HOST:PORT (default unix:///run/berth/berth.sock)
+      --live-restore              Keep containers running while the daemon is down (default true; --live-restore=false stops them at shutdown)
   -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
       --mtu int                   Set the containers network MTU (default 1500)
   -p, --pidfile string            Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list      Preferred registry mirror for docker.io
+      --shutdown-stops-containers Stop running containers when the daemon shuts down (docker's behaviour without live-restore)
       --seccomp-profile string    Path to the default seccomp profile, or "unconfined" (default: docker's, built in)
       --shim-path string          Path to berth-shim (default: next to this installation)
       --tls                       Use TLS; implied by --tlsverify
@@ -226,6 +231,8 @@ async function main(): Promise<void> {
         'default-address-pool': { type: 'string', multiple: true },
         mtu: { type: 'string' },
         iptables: { type: 'boolean' },
+        'live-restore': { type: 'boolean' },
+        'shutdown-stops-containers': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -365,6 +372,7 @@ async function main(): Promise<void> {
     registry,
     maxConcurrentDownloads: maxDownloads,
     minApiVersion,
+    liveRestore: (args['shutdown-stops-containers'] ?? file['shutdown-stops-containers'] ?? false) ? false : (args['live-restore'] ?? file['live-restore'] ?? true),
     // How long a registry may stay silent (tests shorten it to exercise stalls).
     registryTimeoutMs: Number(process.env.BERTH_REGISTRY_TIMEOUT_MS ?? 30_000),
     runtime: {
@@ -398,7 +406,7 @@ async function main(): Promise<void> {
   for (const w of listen.warnings) log.warn(w);
   for (const ep of listen.endpoints) {
     await server.listen(ep);
-    log.info(`API listen on ${ep.kind === 'unix' ? ep.path : `${ep.host}:${ep.port}`}`, { version: ENGINE_VERSION, runtime: defaultRuntime, dataRoot });
+    log.info(`API listen on ${ep.kind === 'unix' ? ep.path : ep.kind === 'fd' ? `fd://${ep.fd}` : `${ep.host}:${ep.port}`}`, { version: ENGINE_VERSION, runtime: defaultRuntime, dataRoot });
   }
 
   let stopping = false;
@@ -406,8 +414,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`Processing signal '${sig}'`);
-    // Containers keep running under their shims; the next berthd picks them up again.
+    // Containers keep running under their shims and the next berthd picks them up again,
+    // unless asked to stop them (docker's shutdown without live-restore).
+    const stopContainers = !daemon.config.liveRestore;
     await server.close();
+    await daemon.containers.shutdown(stopContainers).catch((e: unknown) => log.warn('stopping containers at shutdown', { error: e }));
     rmSync(pidfile, { force: true });
     for (const ep of listen.endpoints) if (ep.kind === 'unix') rmSync(ep.path, { force: true });
     log.info('Daemon shutdown complete');

@@ -74,6 +74,8 @@ export interface DaemonConfig {
   registryTimeoutMs: number;
   /** The oldest API version served (MIN_API_VERSION unless configured higher). */
   minApiVersion: string;
+  /** Containers keep running while berthd is down; false: they are stopped at shutdown. */
+  liveRestore: boolean;
 }
 
 export class Daemon implements SystemBackend {
@@ -256,7 +258,7 @@ export class Daemon implements SystemBackend {
       Runtimes: runtimes,
       DefaultRuntime: rt.defaultRuntime,
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-      LiveRestoreEnabled: true,
+      LiveRestoreEnabled: this.config.liveRestore,
       Isolation: '',
       InitBinary: '',
       ContainerdCommit: { ID: '' },

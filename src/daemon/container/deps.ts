@@ -58,6 +58,8 @@ export interface ContainerDeps {
   readonly pending: Map<string, PendingAttach[]>;
   readonly removedListeners: ((id: string) => void)[];
   readonly events: EventSink;
+  /** Set when berthd is going down: no policy restarts and no probes start any more. */
+  shuttingDown: boolean;
   /** The operations others call back into. */
   readonly ops: {
     start(ref: string): Promise<void>;

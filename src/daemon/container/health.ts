@@ -70,7 +70,7 @@ export function stopHealthMonitor(c: Container): void {
 }
 
 async function runProbe(d: ContainerDeps, c: Container, cmd: string[], generation: number): Promise<void> {
-  if (!c.running || c.state.Paused || c.generation !== generation || !d.ops.probe) return;
+  if (!c.running || c.state.Paused || c.generation !== generation || !d.ops.probe || d.shuttingDown) return;
   const h = c.rec.Config.Healthcheck ?? {};
   const timeout = orDefault(h.Timeout, DEFAULTS.timeout);
   const start = new Date();

@@ -79,7 +79,7 @@ export function scheduleRestart(d: ContainerDeps, c: Container): void {
   if (c.restartTimer) clearTimeout(c.restartTimer);
   c.restartTimer = setTimeout(() => {
     c.restartTimer = undefined;
-    if (c.removed || c.rec.HasBeenManuallyStopped || !c.state.Restarting) return;
+    if (c.removed || c.rec.HasBeenManuallyStopped || !c.state.Restarting || d.shuttingDown) return;
     c.rec.RestartCount++;
     const inFlight = d.ops.start(c.id).catch((e: unknown) => {
       log.warn('restarting container failed', { id: c.id, error: e });

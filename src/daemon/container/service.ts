@@ -19,7 +19,7 @@ import type { EventSink } from '../events/service.ts';
 import { attachContainer, resizeContainer, type AttachOptions } from './attach.ts';
 import type { Container, WaitCondition } from './container.ts';
 import { createContainer } from './create.ts';
-import { runtimePath, runtimeRoot, type ContainerDeps, type ContainerPaths, type PendingAttach, type RuntimeSettings } from './deps.ts';
+import { runtimePath, runtimeRoot, sleep, type ContainerDeps, type ContainerPaths, type PendingAttach, type RuntimeSettings } from './deps.ts';
 import { removeContainer } from './remove.ts';
 import { restoreContainers } from './restore.ts';
 import { archivePath, statPath, type PathStat } from './archive.ts';
@@ -32,8 +32,10 @@ import { lookupUser } from './user.ts';
 import { removeLink } from './links.ts';
 import { connectContainer, disconnectContainer, type EndpointAsk } from './network.ts';
 import { containerEvent } from './events.ts';
-import { pauseContainer, renameContainer, topContainer, unpauseContainer } from './operate.ts';
+import { pauseContainer, renameContainer, thawAfterSignal, topContainer, unpauseContainer } from './operate.ts';
 import { updateContainer } from './update.ts';
+import { signalContainer } from './stop.ts';
+import { parseSignal } from '../../lib/signal.ts';
 import { emptyStats, sampleStats } from './stats.ts';
 import type { ContainerStats } from '../../api/types.ts';
 import type { ContainerUpdateInput } from '../server/bodies.ts';
@@ -59,6 +61,7 @@ export class ContainerService {
       pending: new Map<string, PendingAttach[]>(),
       removedListeners: [],
       events,
+      shuttingDown: false,
       ops: {
         start: (ref) => this.start(ref),
         remove: (ref, opts) => this.remove(ref, opts),
@@ -80,6 +83,33 @@ export class ContainerService {
 
   get(ref: string): Container {
     return this.store.get(ref);
+  }
+
+  /**
+   * berthd is going down: no more policy restarts or probes. With `stopContainers`
+   * (--shutdown-stops-containers, or live-restore off) the running containers are stopped
+   * as docker's daemon does, each with its stop signal and timeout, without counting as a
+   * user's stop: those with restart policies come back at the next start.
+   */
+  async shutdown(stopContainers: boolean): Promise<void> {
+    this.d.shuttingDown = true;
+    for (const c of this.store.all()) {
+      if (c.healthTimer) clearTimeout(c.healthTimer);
+      c.healthTimer = undefined;
+      if (c.restartTimer) clearTimeout(c.restartTimer);
+    }
+    if (!stopContainers) return;
+    await Promise.all(this.store.all().filter((c) => c.running).map(async (c) => {
+      const exited = c.wait('not-running');
+      const timeout = c.rec.Config.StopTimeout ?? 10;
+      await signalContainer(c, parseSignal(c.rec.Config.StopSignal || 'SIGTERM')).catch(() => {});
+      await thawAfterSignal(this.d, c);
+      if (await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)])) return;
+      await signalContainer(c, 9).catch(() => {});
+      await Promise.race([exited, sleep(5_000)]);
+    }).map((p) => p.then(() => {})));
+    // Each exit's record is written under the container's lock: wait for them.
+    await Promise.all(this.store.all().map((c) => this.d.locks.with(c.id, async () => {})));
   }
 
   /** How health probes run (the exec service, made after this one). */

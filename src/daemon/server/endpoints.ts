@@ -43,10 +43,26 @@ function read(path: string | undefined, what: string): Buffer {
 }
 
 /**
+ * `fd://` (every socket systemd passed, as docker.service's `-H fd://`) or `fd://N`: the
+ * listening sockets of socket activation (LISTEN_PID, LISTEN_FDS; the first is fd 3).
+ */
+function activatedSockets(host: string, env: NodeJS.ProcessEnv): ListenEndpoint[] {
+  const n = Number(env.LISTEN_FDS ?? 0);
+  if (Number(env.LISTEN_PID ?? 0) !== process.pid || !Number.isInteger(n) || n < 1) {
+    throw invalidParameter(`no sockets found via socket activation for ${host}: make sure the service was started by systemd (berthd.socket)`);
+  }
+  const fds = Array.from({ length: n }, (_, i) => 3 + i);
+  const want = host.slice('fd://'.length);
+  if (!want) return fds.map((fd) => ({ kind: 'fd', fd }));
+  if (!/^\d+$/.test(want) || !fds.includes(Number(want))) throw invalidParameter(`invalid host "${host}": systemd passed file descriptors ${fds.join(', ')}`);
+  return [{ kind: 'fd', fd: Number(want) }];
+}
+
+/**
  * The endpoints of `hosts`, with the warnings to log. Throws for an address that is malformed,
  * unsupported, or a TCP port open to the network without --tlsverify.
  */
-export function parseEndpoints(hosts: string[], tls: TlsFiles, group: { name: string; explicit: boolean }): { endpoints: ListenEndpoint[]; warnings: string[] } {
+export function parseEndpoints(hosts: string[], tls: TlsFiles, group: { name: string; explicit: boolean }, env: NodeJS.ProcessEnv = process.env): { endpoints: ListenEndpoint[]; warnings: string[] } {
   const warnings: string[] = [];
   const endpoints: ListenEndpoint[] = [];
   let gid: number | undefined;
@@ -64,6 +80,10 @@ export function parseEndpoints(hosts: string[], tls: TlsFiles, group: { name: st
         }
       }
       endpoints.push({ kind: 'unix', path, ...(gid !== undefined ? { gid } : {}) });
+      continue;
+    }
+    if (host.startsWith('fd://')) {
+      endpoints.push(...activatedSockets(host, env));
       continue;
     }
     const m = /^tcp:\/\/(\[[^\]]*\]|[^:/]*)(?::(\d+))?\/?$/.exec(host);

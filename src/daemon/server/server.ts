@@ -28,6 +28,8 @@ export function commonHeaders(): Record<string, string> {
 /** Where the API listens: a Unix socket (mode 0660, owned by `gid`), or TCP, with TLS or not. */
 export type ListenEndpoint =
   | { kind: 'unix'; path: string; gid?: number }
+  /** A socket systemd opened and passed (socket activation). */
+  | { kind: 'fd'; fd: number }
   | { kind: 'tcp'; host: string; port: number; tls?: { cert: Buffer; key: Buffer; ca?: Buffer } };
 
 export class ApiServer {
@@ -79,6 +81,7 @@ export class ApiServer {
       };
       // dockerd's backlog: a burst of clients connecting at once is queued, not refused.
       if (ep.kind === 'unix') server.listen(ep.path, 4096, done);
+      else if (ep.kind === 'fd') server.listen({ fd: ep.fd }, done);
       else server.listen(ep.port, ep.host, 4096, done);
     });
     if (ep.kind === 'unix') {

@@ -109,7 +109,7 @@ export async function update(ctx: CliContext, p: Parsed<typeof updateFlags>): Pr
   set('MemorySwap', f.memorySwap);
   set('PidsLimit', f.pidsLimit);
   set('RestartPolicy', f.restart);
-  if (!Object.keys(body).length) throw new StatusError(1, 'You must provide one or more flags when using this command.');
+  if (!Object.keys(body).length) throw new StatusError(1, 'you must provide one or more flags when using this command');
   const warns: string[] = [];
   const errs: string[] = [];
   for (const n of p.args) {
