@@ -38,3 +38,13 @@ for b in berth berthd; do
     ln -sf "$ROOT/dist/$b.js" /usr/local/bin/$b
   fi
 done
+
+# On a host run by systemd: berthd.service and berthd.socket, installed but not enabled
+# (`systemctl enable --now berthd`, as with docker).
+if [ -d /run/systemd/system ]; then
+  changed=""
+  for u in berthd.service berthd.socket; do
+    cmp -s "contrib/systemd/$u" "/etc/systemd/system/$u" || { install -m 0644 "contrib/systemd/$u" "/etc/systemd/system/$u"; changed=1; }
+  done
+  [ -z "$changed" ] || systemctl daemon-reload || true
+fi
