@@ -4,7 +4,6 @@
  * TLS options per registry (custom CA, or none at all for insecure registries).
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { unavailable } from '../errdefs/index.ts';
 
@@ -38,7 +37,9 @@ const DEFAULT_TIMEOUT = 30_000;
 function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
-    const fn = isHttps ? httpsRequest : httpRequest;
+    // node:https (and OpenSSL's TLS) is loaded on the first https request: an idle berthd
+    // that never talks to a TLS registry does not pay for it.
+    const fn = isHttps ? process.getBuiltinModule('node:https').request : httpRequest;
     const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT;
     const req = fn(url, {
       method: opts.method ?? 'GET',

@@ -88,7 +88,7 @@ function portFilter(values: string[] | undefined): Set<string> | undefined {
 export function listContainers(all: Container[], opts: ListOptions, images: ImageNames): ContainerSummary[] {
   const f = opts.filters;
   validateFilters(f);
-  let list = [...all].sort((a, b) => Date.parse(b.rec.Created) - Date.parse(a.rec.Created) || b.id.localeCompare(a.id));
+  let list = [...all].sort((a, b) => Date.parse(b.rec.Created) - Date.parse(a.rec.Created) || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0));
   const byRef = (ref: string) => all.find((c) => c.id === ref || c.name === ref.replace(/^\//, '') || c.id.startsWith(ref));
   const before = f.get('before')?.[0];
   const since = f.get('since')?.[0];

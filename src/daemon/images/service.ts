@@ -310,7 +310,7 @@ export class ImageService {
         Containers: opts.sharedSize ? this.users.containersUsing(img.rec.id).length : -1,
       });
     }
-    out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+    out.sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0));
     return out;
   }
 

@@ -3,7 +3,6 @@
  * one error path (kind → status in httpstatus.ts), and hijacked connections for streams.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect } from 'node:net';
 import { chmod, chown, rm } from 'node:fs/promises';
@@ -51,7 +50,7 @@ export class ApiServer {
     const tls = ep.kind === 'tcp' ? ep.tls : undefined;
     const server: Server = tls
       // allowHalfOpen: the docker CLI ends its side of a TLS attach (close_notify) and reads on.
-      ? createHttpsServer({ ...opts, allowHalfOpen: true, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) })
+      ? process.getBuiltinModule('node:https').createServer({ ...opts, allowHalfOpen: true, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) })
       : createServer(opts);
     // A client may half-close after sending its request; dockerd still answers, so must we
     // (Node's default aborts the request and closes the socket).

@@ -178,7 +178,7 @@ export class ImageStore {
 
   private async saveRefs(): Promise<void> {
     const refs: Record<string, string> = {};
-    for (const [r, id] of [...this.refs].sort(([a], [b]) => a.localeCompare(b))) refs[r] = id;
+    for (const [r, id] of [...this.refs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) refs[r] = id;
     await writeJsonAtomic(this.reposFile, { version: 1, refs });
   }
 }
