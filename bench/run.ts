@@ -252,11 +252,13 @@ async function main(): Promise<void> {
     await d.importBusybox();
     const env = { BERTH_HOST: d.host };
     const berth = (args: string[]) => timeCmd(NODE, [BERTH, ...args], env);
-    if (process.env.BENCH_ONLY === 'volumes' || process.env.BENCH_ONLY === 'network' || process.env.BENCH_ONLY === 'build') {
+    const only = process.argv.includes('scale') ? 'scale' : process.env.BENCH_ONLY;
+    if (only === 'volumes' || only === 'network' || only === 'build' || only === 'scale') {
       const file = join(ROOT, 'bench', 'results.json');
       const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-      if (process.env.BENCH_ONLY === 'volumes') await volumeBench(d, env, previous);
-      else if (process.env.BENCH_ONLY === 'build') await buildBench(d, env, previous);
+      if (only === 'scale') await (await import('./scale.ts')).scaleBench(d, previous);
+      else if (only === 'volumes') await volumeBench(d, env, previous);
+      else if (only === 'build') await buildBench(d, env, previous);
       else await networkBench(d, env, previous);
       const json = JSON.stringify(previous, null, 2);
       process.stdout.write(json + '\n');

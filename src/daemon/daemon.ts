@@ -12,7 +12,7 @@ import { VolumeStore } from './volumes/store.ts';
 import { saveImages } from './images/archive/save.ts';
 import { loadImages } from './images/archive/load.ts';
 import { hostname, cpus, totalmem, release } from 'node:os';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, statfs } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -76,6 +76,20 @@ export interface DaemonConfig {
   minApiVersion: string;
   /** Containers keep running while berthd is down; false: they are stopped at shutdown. */
   liveRestore: boolean;
+}
+
+/** docker's name for the file system under the data root (moby's FsMagic names). */
+async function backingFs(path: string): Promise<string> {
+  const names: Record<number, string> = {
+    0xef53: 'extfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x01021994: 'tmpfs', 0x794c7630: 'overlayfs', 0x2fc12fc1: 'zfs',
+    0x6969: 'nfs', 0x65735546: 'fuseblk', 0xf2f52010: 'f2fs', 0x858458f6: 'ramfs', 0x73717368: 'squashfs',
+  };
+  try {
+    const st = await statfs(path);
+    return names[st.type] ?? '<unknown>';
+  } catch {
+    return '<unknown>';
+  }
 }
 
 export class Daemon implements SystemBackend {
@@ -212,7 +226,7 @@ export class Daemon implements SystemBackend {
       ContainersStopped: all.length - running - paused,
       Images: this.images.images.all().length,
       Driver: 'overlay2',
-      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
+      DriverStatus: [['Backing Filesystem', await backingFs(this.config.dataRoot)], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
       Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'none'] },
       MemoryLimit: true,
       SwapLimit: rt.swapAccounting,
