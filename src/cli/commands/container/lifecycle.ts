@@ -5,21 +5,42 @@ import { kindOf } from '../../../errdefs/index.ts';
 import { startErrorStatus } from './run.ts';
 import { detachKeys, proxySignals, runSession, sessionStatus } from '../../attach.ts';
 
-/** Runs `op` for every argument, printing the name on success and the error otherwise. */
+/**
+ * Runs `op` for every argument, at most 50 at a time as docker/cli's parallelOperation does,
+ * printing each name (or its error) in the order given.
+ */
 async function forEach(ctx: CliContext, names: string[], op: (n: string) => Promise<void>, summary?: string): Promise<number> {
   const failed: string[] = [];
-  for (const n of names) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const limited = async (n: string): Promise<{ e: unknown } | undefined> => {
+    if (running >= PARALLEL) await new Promise<void>((r) => waiting.push(r));
+    running++;
     try {
       await op(n);
-      ctx.stdout.write(`${n}\n`);
+      return undefined;
     } catch (e) {
-      failed.push(n);
-      ctx.stderr.write(`${errorText(e)}\n`);
+      return { e };
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+  const results = names.map((n) => limited(n));
+  for (let i = 0; i < names.length; i++) {
+    const r = await results[i];
+    if (r) {
+      failed.push(names[i]);
+      ctx.stderr.write(`${errorText(r.e)}\n`);
+    } else {
+      ctx.stdout.write(`${names[i]}\n`);
     }
   }
   if (failed.length && summary) throw new StatusError(1, `Error: ${summary}: ${failed.join(', ')}`);
   return failed.length ? 1 : 0;
 }
+
+const PARALLEL = 50;
 
 export const startFlags = defineFlags({
   attach: { short: 'a', long: 'attach', kind: 'bool', help: 'Attach STDOUT/STDERR and forward signals' },
