@@ -227,7 +227,7 @@ test('fields Berth cannot apply are refused by name at create, through the docke
     [['--network', 'nosuchnet'], /network nosuchnet not found/],
     [['--network', 'container:other'], /No such container: other/],
     [['--ipc', 'container:other'], /No such container: other/],
-    [['--health-cmd', 'true'], /Healthcheck is not supported by Berth yet/],
+    [['--health-interval', '500us', '--health-cmd', 'true'], /Interval in Healthcheck cannot be less than 1ms/],
     [['--security-opt', 'bogus=1'], /invalid --security-opt 2: "bogus=1"/],
     [['--device', '/nonexistent'], /error gathering device information while adding custom device "\/nonexistent": no such file or directory/],
     [['--gpus', 'all'], /HostConfig.DeviceRequests is not supported by Berth yet/],
