@@ -303,3 +303,28 @@ test('POST /build/cancel stops the build its client named (buildid)', async () =
   assert.match(out, /"error":"the build was cancelled"/);
   assert.equal((await ok(['ps', '-aq'])).trim(), '');
 });
+
+test('testcontainers: GenericContainer.fromDockerfile builds with build args, and the HEALTHCHECK image is waited for until healthy', async () => {
+  // testcontainers reads its settings from the environment; Ryuk (its reaper image) cannot be
+  // pulled offline, so the test removes what it made itself.
+  process.env.DOCKER_HOST = d.host;
+  process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const dir = mkdtempSync('/tmp/bt-tc-');
+  try {
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nARG GREETING=hi\nRUN echo "$GREETING" > /greeting\nHEALTHCHECK --interval=200ms CMD test -f /greeting\nCMD ["sleep", "100"]\n');
+    const image = await GenericContainer.fromDockerfile(dir).withBuildArgs({ GREETING: 'hello-tc' }).build('tc-built:1', { deleteOnExit: false });
+    const c = await image.withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(30_000).start();
+    try {
+      const r = await c.exec(['cat', '/greeting']);
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.output.trim(), 'hello-tc');
+      assert.equal((await d.ok(['inspect', '-f', '{{.State.Health.Status}}', c.getId()])).trim(), 'healthy');
+    } finally {
+      await c.stop();
+    }
+    await d.ok(['rmi', 'tc-built:1']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
