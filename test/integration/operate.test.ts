@@ -74,6 +74,9 @@ test('events: docker events and docker-py see a container\'s life, in order, wit
   assert.equal(msg.Actor.Attributes.team, 'blue');
   assert.equal(msg.status, 'die');
   assert.equal(msg.from, 'busybox');
+  // Without --format, berth prints each event exactly as the docker CLI does.
+  const plain = ['events', '--since', since, '--until', until, '--filter', 'container=ev1'];
+  assert.equal(await ok(plain), await dok(plain));
   // docker-py streams them live, filtered by type.
   const got = python(`
 import threading

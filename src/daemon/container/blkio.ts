@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { HostConfig } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
+import type { OciResources } from '../../runtime/spec.ts';
 
 export interface BlkioSupport {
   weight: boolean;
@@ -13,8 +14,15 @@ export interface BlkioSupport {
   throttle: boolean;
 }
 
-/** What the block I/O controller offers here: weights need BFQ/CFQ, which many hosts lack. */
+let support: BlkioSupport | undefined;
+
+/** What the block I/O controller offers here (looked up once): weights need BFQ/CFQ, which many hosts lack. */
 export function blkioSupport(cgroupVersion: 1 | 2): BlkioSupport {
+  support ??= probeBlkio(cgroupVersion);
+  return support;
+}
+
+function probeBlkio(cgroupVersion: 1 | 2): BlkioSupport {
   if (cgroupVersion === 1) {
     const b = '/sys/fs/cgroup/blkio';
     const weight = existsSync(`${b}/blkio.weight`) || existsSync(`${b}/blkio.bfq.weight`);
@@ -79,14 +87,7 @@ export function deviceNumbers(path: string): { major: number; minor: number } {
   return { major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)), minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)) };
 }
 
-export interface OciBlockIO {
-  weight?: number;
-  weightDevice?: { major: number; minor: number; weight: number }[];
-  throttleReadBpsDevice?: { major: number; minor: number; rate: number }[];
-  throttleWriteBpsDevice?: { major: number; minor: number; rate: number }[];
-  throttleReadIOPSDevice?: { major: number; minor: number; rate: number }[];
-  throttleWriteIOPSDevice?: { major: number; minor: number; rate: number }[];
-}
+type OciBlockIO = NonNullable<OciResources['blockIO']>;
 
 export function ociBlockIO(h: Blkio): OciBlockIO | undefined {
   const b: OciBlockIO = {};

@@ -15,7 +15,7 @@ import { deviceMappings } from '../../runtime/devices.ts';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/spec.ts';
 import { checkBlkio, type BlkioSupport } from './blkio.ts';
 
-const MIN_MEMORY = 6 * 1024 * 1024;
+export const MIN_MEMORY = 6 * 1024 * 1024;
 
 function envKey(e: string): string {
   const i = e.indexOf('=');
@@ -182,7 +182,7 @@ function checkSysctls(sysctls: Record<string, string>, network: string, ipc: str
   }
 }
 
-function checkRestartPolicy(p: { Name?: string; MaximumRetryCount?: number } | undefined): HostConfig['RestartPolicy'] {
+export function checkRestartPolicy(p: { Name?: string; MaximumRetryCount?: number } | undefined): HostConfig['RestartPolicy'] {
   const name = p?.Name ?? '';
   const count = p?.MaximumRetryCount ?? 0;
   if (!RESTART_NAMES.includes(name)) {

@@ -19,7 +19,7 @@ import type { EventSink } from '../events/service.ts';
 import { attachContainer, resizeContainer, type AttachOptions } from './attach.ts';
 import type { Container, WaitCondition } from './container.ts';
 import { createContainer } from './create.ts';
-import { runtimePath, runtimeRoot, sleep, type ContainerDeps, type ContainerPaths, type PendingAttach, type RuntimeSettings } from './deps.ts';
+import { runtimePath, runtimeRoot, type ContainerDeps, type ContainerPaths, type PendingAttach, type RuntimeSettings } from './deps.ts';
 import { removeContainer } from './remove.ts';
 import { restoreContainers } from './restore.ts';
 import { archivePath, statPath, type PathStat } from './archive.ts';
@@ -32,10 +32,9 @@ import { lookupUser } from './user.ts';
 import { removeLink } from './links.ts';
 import { connectContainer, disconnectContainer, type EndpointAsk } from './network.ts';
 import { containerEvent } from './events.ts';
-import { pauseContainer, renameContainer, thawAfterSignal, topContainer, unpauseContainer } from './operate.ts';
+import { cgroupPath, pauseContainer, renameContainer, topContainer, unpauseContainer } from './operate.ts';
+import { stopHealthMonitor } from './health.ts';
 import { updateContainer } from './update.ts';
-import { signalContainer } from './stop.ts';
-import { parseSignal } from '../../lib/signal.ts';
 import { emptyStats, sampleStats } from './stats.ts';
 import type { ContainerStats } from '../../api/types.ts';
 import type { ContainerUpdateInput } from '../server/bodies.ts';
@@ -94,20 +93,11 @@ export class ContainerService {
   async shutdown(stopContainers: boolean): Promise<void> {
     this.d.shuttingDown = true;
     for (const c of this.store.all()) {
-      if (c.healthTimer) clearTimeout(c.healthTimer);
-      c.healthTimer = undefined;
+      stopHealthMonitor(c);
       if (c.restartTimer) clearTimeout(c.restartTimer);
     }
     if (!stopContainers) return;
-    await Promise.all(this.store.all().filter((c) => c.running).map(async (c) => {
-      const exited = c.wait('not-running');
-      const timeout = c.rec.Config.StopTimeout ?? 10;
-      await signalContainer(c, parseSignal(c.rec.Config.StopSignal || 'SIGTERM')).catch(() => {});
-      await thawAfterSignal(this.d, c);
-      if (await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)])) return;
-      await signalContainer(c, 9).catch(() => {});
-      await Promise.race([exited, sleep(5_000)]);
-    }).map((p) => p.then(() => {})));
+    await Promise.all(this.store.all().filter((c) => c.running).map((c) => stopContainer(this.d, c.id, { byDaemon: true }).catch(() => {})));
     // Each exit's record is written under the container's lock: wait for them.
     await Promise.all(this.store.all().map((c) => this.d.locks.with(c.id, async () => {})));
   }
@@ -206,7 +196,7 @@ export class ContainerService {
     let prev: ContainerStats | undefined;
     for (;;) {
       if (signal.aborted || c.removed) return;
-      if (!c.running || c.state.Paused && !c.shimDir) {
+      if (!c.running) {
         yield emptyStats(c);
         if (!opts.stream) return;
       } else {
@@ -295,9 +285,9 @@ export class ContainerService {
   /** `docker commit`, with the container held so it is not removed meanwhile. */
   commit(ref: string, opts: Omit<CommitOptions, 'cgroupPath'>): Promise<string> {
     const c = this.store.get(ref);
-    const { images, rt } = this.d;
+    const { images } = this.d;
     return this.d.locks.with(c.id, async () => {
-      const id = await images.track(() => commitContainer(images, c, { ...opts, cgroupPath: `${c.rec.HostConfig.CgroupParent || rt.cgroupParent}/${c.id}` }));
+      const id = await images.track(() => commitContainer(images, c, { ...opts, cgroupPath: cgroupPath(this.d, c) }));
       containerEvent(this.d, c, 'commit', { comment: opts.comment ?? '', imageID: id, imageRef: opts.repo ? `${opts.repo}${opts.tag ? `:${opts.tag}` : ''}` : '' });
       return id;
     });

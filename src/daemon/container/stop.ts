@@ -10,7 +10,11 @@ import { cancelRestart } from './monitor.ts';
 import { thawAfterSignal } from './operate.ts';
 import { containerEvent } from './events.ts';
 
-export async function stopContainer(d: ContainerDeps, ref: string, opts: { signal?: string; timeout?: number }): Promise<void> {
+/**
+ * `docker stop`. With `byDaemon` (berthd shutting down) the stop is not the user's: the
+ * container's restart policy still applies at the next start.
+ */
+export async function stopContainer(d: ContainerDeps, ref: string, opts: { signal?: string; timeout?: number; byDaemon?: boolean }): Promise<void> {
   const c = d.store.get(ref);
   // A policy restart half done would otherwise finish after the stop and leave it running.
   await c.restartInFlight;
@@ -30,7 +34,7 @@ export async function stopContainer(d: ContainerDeps, ref: string, opts: { signa
   }
   const sig = parseSignal(opts.signal || c.rec.Config.StopSignal || 'SIGTERM');
   const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
-  c.rec.HasBeenManuallyStopped = true;
+  if (!opts.byDaemon) c.rec.HasBeenManuallyStopped = true;
   const exited = c.wait('not-running');
   containerEvent(d, c, 'kill', { signal: String(sig) });
   await signalContainer(c, sig).catch(() => {});

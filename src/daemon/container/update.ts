@@ -13,8 +13,7 @@ import { blkioSupport, checkBlkio } from './blkio.ts';
 import { runtimePath, runtimeRoot, type ContainerDeps } from './deps.ts';
 import { containerEvent } from './events.ts';
 import { resources } from './spec.ts';
-
-const MIN_MEMORY = 6 * 1024 * 1024;
+import { checkRestartPolicy, MIN_MEMORY } from './config.ts';
 
 export async function updateContainer(d: ContainerDeps, ref: string, u: ContainerUpdateInput): Promise<{ Warnings: string[] }> {
   const c = d.store.get(ref);
@@ -73,11 +72,14 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
       h.BlkioWeight = b.BlkioWeight;
     }
     if (u.RestartPolicy?.Name) {
-      const p = u.RestartPolicy;
-      if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name ?? '')) throw fail(`invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-      if (old.AutoRemove && p.Name !== 'no') throw conflict(`Cannot update container ${c.id}: Restart policy cannot be updated because AutoRemove is enabled for the container`);
-      if ((p.MaximumRetryCount ?? 0) !== 0 && p.Name !== 'on-failure') throw fail(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-      h.RestartPolicy = { Name: p.Name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: p.MaximumRetryCount ?? 0 };
+      let policy;
+      try {
+        policy = checkRestartPolicy(u.RestartPolicy);
+      } catch (e) {
+        throw fail((e as Error).message);
+      }
+      if (old.AutoRemove && policy.Name !== 'no') throw conflict(`Cannot update container ${c.id}: Restart policy cannot be updated because AutoRemove is enabled for the container`);
+      h.RestartPolicy = policy;
     }
     if (c.running && c.shimDir) {
       const file = join(c.shimDir, 'update.json');

@@ -9,7 +9,7 @@ import { detachKeys, proxySignals, runSession, sessionStatus } from '../../attac
  * Runs `op` for every argument, at most 50 at a time as docker/cli's parallelOperation does,
  * printing each name (or its error) in the order given.
  */
-async function forEach(ctx: CliContext, names: string[], op: (n: string) => Promise<void>, summary?: string): Promise<number> {
+export async function forEach(ctx: CliContext, names: string[], op: (n: string) => Promise<void>, summary?: string): Promise<number> {
   const failed: string[] = [];
   let running = 0;
   const waiting: (() => void)[] = [];

@@ -2,21 +2,8 @@
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
 import { tabwrite } from '../../tabwriter.ts';
-import { memBytes, memSwap, nanoCpus, restartPolicy } from './opts.ts';
-
-async function eachContainer(ctx: CliContext, names: string[], op: (n: string) => Promise<void>): Promise<number> {
-  const errs: string[] = [];
-  for (const n of names) {
-    try {
-      await op(n);
-      ctx.stdout.write(`${n}\n`);
-    } catch (e) {
-      errs.push(errorText(e));
-    }
-  }
-  if (errs.length) throw new StatusError(1, errs.join('\n'));
-  return 0;
-}
+import { containerFlags, memBytes } from './opts.ts';
+import { forEach } from './lifecycle.ts';
 
 export const pauseCommand = defineCommand({
   name: 'pause', usage: 'CONTAINER [CONTAINER...]', short: 'Pause all processes within one or more containers',
@@ -24,7 +11,7 @@ export const pauseCommand = defineCommand({
 });
 
 export function pause(ctx: CliContext, p: Parsed): Promise<number> {
-  return eachContainer(ctx, p.args, (n) => ctx.client.containerPause(n));
+  return forEach(ctx, p.args, (n) => ctx.client.containerPause(n));
 }
 
 export const unpauseCommand = defineCommand({
@@ -33,7 +20,7 @@ export const unpauseCommand = defineCommand({
 });
 
 export function unpause(ctx: CliContext, p: Parsed): Promise<number> {
-  return eachContainer(ctx, p.args, (n) => ctx.client.containerUnpause(n));
+  return forEach(ctx, p.args, (n) => ctx.client.containerUnpause(n));
 }
 
 export const renameCommand = defineCommand({
@@ -65,22 +52,23 @@ export async function top(ctx: CliContext, p: Parsed): Promise<number> {
   return 0;
 }
 
+const c = containerFlags;
 const updateFlags = defineFlags({
-  blkioWeight: { long: 'blkio-weight', kind: 'uint', bits: 16, help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable', defaultText: '0' },
-  cpuPeriod: { long: 'cpu-period', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
-  cpuQuota: { long: 'cpu-quota', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  blkioWeight: c.blkioWeight,
+  cpuPeriod: c.cpuPeriod,
+  cpuQuota: c.cpuQuota,
   cpuRtPeriod: { long: 'cpu-rt-period', kind: 'int', help: 'Limit the CPU real-time period in microseconds' },
   cpuRtRuntime: { long: 'cpu-rt-runtime', kind: 'int', help: 'Limit the CPU real-time runtime in microseconds' },
-  cpuShares: { short: 'c', long: 'cpu-shares', kind: 'int', help: 'CPU shares (relative weight)' },
-  cpus: { long: 'cpus', kind: 'string', help: 'Number of CPUs', typeName: 'decimal', parse: nanoCpus },
-  cpusetCpus: { long: 'cpuset-cpus', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
-  cpusetMems: { long: 'cpuset-mems', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+  cpuShares: c.cpuShares,
+  cpus: c.cpus,
+  cpusetCpus: c.cpusetCpus,
+  cpusetMems: c.cpusetMems,
   kernelMemory: { long: 'kernel-memory', kind: 'string', help: 'Kernel memory limit (deprecated)', typeName: 'bytes', parse: memBytes },
-  memory: { short: 'm', long: 'memory', kind: 'string', help: 'Memory limit', typeName: 'bytes', parse: memBytes },
-  memoryReservation: { long: 'memory-reservation', kind: 'string', help: 'Memory soft limit', typeName: 'bytes', parse: memBytes },
-  memorySwap: { long: 'memory-swap', kind: 'string', help: "Swap limit equal to memory plus swap: -1 to enable unlimited swap", typeName: 'bytes', parse: memSwap },
-  pidsLimit: { long: 'pids-limit', kind: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
-  restart: { long: 'restart', kind: 'string', help: 'Restart policy to apply when a container exits', parse: restartPolicy },
+  memory: c.memory,
+  memoryReservation: c.memoryReservation,
+  memorySwap: c.memorySwap,
+  pidsLimit: c.pidsLimit,
+  restart: { ...c.restart, defaultText: undefined },
 });
 
 export const updateCommand = defineCommand({

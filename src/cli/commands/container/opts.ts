@@ -16,11 +16,11 @@ export function memBytes(v: string): number {
 }
 
 /** --memory-swap also accepts -1 (unlimited). */
-export function memSwap(v: string): number {
+function memSwap(v: string): number {
   return v === '-1' ? -1 : ramInBytes(v);
 }
 
-export function nanoCpus(v: string): number {
+function nanoCpus(v: string): number {
   const n = Number(v);
   if (!/^\d*\.?\d+$/.test(v) || !Number.isFinite(n)) throw new Error(`failed to parse ${v} as a rational number`);
   return Math.round(n * 1e9);
@@ -93,7 +93,7 @@ function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
   return { Name: m[1], Soft: soft, Hard: hard };
 }
 
-export function restartPolicy(v: string): HostConfig['RestartPolicy'] {
+function restartPolicy(v: string): HostConfig['RestartPolicy'] {
   const [name, count] = v.split(':');
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw new Error(`invalid restart policy format: ${v}`);
   if (count !== undefined && name !== 'on-failure') throw new Error(`maximum retry count cannot be used with restart policy '${name}'`);
