@@ -4,7 +4,6 @@
  */
 import type { ClientTls } from '../client/dial.ts';
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defineCommand, defineFlags, type AnyCommand, type Parsed } from './flags/spec.ts';
 import { parseCommandLine } from './flags/parse.ts';
@@ -269,7 +268,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const host = defaultHost(g.host);
-  const configDir = g.config ?? process.env.BERTH_CONFIG ?? join(homedir(), '.berth');
+  const configDir = g.config ?? process.env.BERTH_CONFIG ?? join(process.env.HOME || process.getBuiltinModule('node:os').homedir(), '.berth');
   let tls: ClientTls | undefined;
   try {
     tls = clientTls(g, configDir);

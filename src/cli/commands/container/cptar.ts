@@ -6,7 +6,6 @@
  * points out, or a path through a symlink (one already there or one the archive made) that
  * leads elsewhere is refused.
  */
-import { execFile } from 'node:child_process';
 import { constants, createReadStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, realpath, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -158,7 +157,7 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
         case 'fifo': {
           const t = h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c';
           const args = ['-m', mode.toString(8), path, t, ...(t === 'p' ? [] : [String(h.devmajor), String(h.devminor)])];
-          await new Promise<void>((resolve, reject) => execFile('mknod', args, (err, _o, stderr) => (err ? reject(new StatusError(1, `mknod ${path}: ${String(stderr).trim() || err.message}`)) : resolve())));
+          await new Promise<void>((resolve, reject) => process.getBuiltinModule('node:child_process').execFile('mknod', args, (err, _o, stderr) => (err ? reject(new StatusError(1, `mknod ${path}: ${String(stderr).trim() || err.message}`)) : resolve())));
           break;
         }
         default:

@@ -1,5 +1,4 @@
 /** `berth stats`: docker's columns and computations (cli/command/container/stats_helpers.go). */
-import { createInterface } from 'node:readline';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
 import type { ContainerStats } from '../../../api/types.ts';
@@ -122,7 +121,7 @@ export async function stats(ctx: CliContext, p: Parsed<typeof statsFlags>): Prom
     void (async () => {
       try {
         const res = await ctx.client.containerStats(n, true, abort.signal);
-        for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
+        for await (const line of process.getBuiltinModule('node:readline').createInterface({ input: res, crlfDelay: Infinity })) {
           if (line.trim()) latest.set(n, computeStats(n, JSON.parse(line) as ContainerStats));
         }
       } catch (e) {

@@ -5,7 +5,6 @@
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
@@ -148,7 +147,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       query.dockerfile = f.file;
     } else {
       // A Dockerfile on stdin, with an empty context.
-      const name = `.dockerfile.${randomBytes(10).toString('hex')}`;
+      const name = `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
       const t = await contextTar(undefined, [], new Set(), { name, content: data });
       body = t.stream;
       query.dockerfile = name;
@@ -163,7 +162,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     if (f.file === '-') {
       const chunks: Buffer[] = [];
       for await (const c of ctx.stdin) chunks.push(c as Buffer);
-      dfName = `.dockerfile.${randomBytes(10).toString('hex')}`;
+      dfName = `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
       extra = { name: dfName, content: Buffer.concat(chunks) };
     } else {
       const rel = relative(dir, dockerfile!);
@@ -171,7 +170,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       if (!dfSt) throw new StatusError(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dockerfile}: no such file or directory`);
       if (rel.startsWith('..')) {
         // A Dockerfile outside the context travels in it under a name of its own (docker).
-        dfName = `.dockerfile.${randomBytes(10).toString('hex')}`;
+        dfName = `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
         extra = { name: dfName, content: await readFile(dockerfile!) };
       } else {
         dfName = rel;

@@ -1,6 +1,5 @@
 /** `berth pull`, `push`, `login`, `logout`, `search`. */
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
 import { showProgress } from '../../progress.ts';
@@ -110,7 +109,7 @@ async function prompt(ctx: CliContext, question: string, hidden: boolean): Promi
       ctx.stdin.on('data', onData);
       ctx.stdin.resume();
     } else {
-      const rl = createInterface({ input: ctx.stdin, terminal: false });
+      const rl = process.getBuiltinModule('node:readline').createInterface({ input: ctx.stdin, terminal: false });
       rl.once('line', (l) => {
         rl.close();
         resolve(l.trim());

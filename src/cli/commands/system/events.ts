@@ -1,5 +1,4 @@
 /** `berth events`: the daemon's event stream, printed as docker prints it. */
-import { createInterface } from 'node:readline';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { getTimestamp } from '../../../lib/duration.ts';
@@ -56,7 +55,7 @@ export async function events(ctx: CliContext, p: Parsed<typeof eventsFlags>): Pr
   process.once('SIGTERM', onSig);
   try {
     const res = await ctx.client.events({ since: ts(f.since, '--since'), until: ts(f.until, '--until'), filters: parseFilterFlags(f.filter) }, abort.signal);
-    for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
+    for await (const line of process.getBuiltinModule('node:readline').createInterface({ input: res, crlfDelay: Infinity })) {
       if (!line.trim()) continue;
       const m = JSON.parse(line) as EventMessage;
       // JSON numbers lose nanoseconds: the exact time is read from the text.
