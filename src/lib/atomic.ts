@@ -105,3 +105,13 @@ export async function setAside(path: string): Promise<string> {
   await rename(path, to);
   return to;
 }
+
+/**
+ * Whether `name` is a record setAside() moved out of the way at an earlier start: loaders keep
+ * treating it as unreadable state (reported, its data kept) until someone removes it, so a second
+ * restart does not take the missing record for a create that never finished.
+ */
+export function isSetAside(name: string): boolean {
+  return /\.corrupt-\d{4}-\d\d-\d\dT[\d-]+Z$/.test(name);
+}
+

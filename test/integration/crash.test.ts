@@ -228,6 +228,18 @@ test('corrupt records are set aside and reported, never a reason to delete data 
   assert.ok(existsSync(join(d.dataRoot, 'overlay2', id, 'diff')), 'the container\'s layer is kept');
   assert.ok(readdirSync(join(d.dataRoot, 'containers', id)).some((n) => n.startsWith('config.v2.json.corrupt-')), 'its record is kept aside');
   assert.ok(existsSync(join(d.dataRoot, 'blobs', 'sha256', imageId.slice(7))), 'the image\'s config blob is kept');
+  // And at every start after that, until someone removes the set-aside files.
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    await d.stopDaemon(signal);
+    await d.startDaemon();
+    const again = (await ok(['info', '--format', '{{json .Warnings}}'])).trim();
+    assert.match(again, new RegExp(`the record of container ${id} was set aside`));
+    assert.match(again, /image record .* was set aside/);
+    assert.ok(existsSync(join(d.dataRoot, 'overlay2', id, 'diff')), `the container's layer is still kept (after ${signal})`);
+    assert.ok(readdirSync(join(d.dataRoot, 'containers', id)).some((n) => n.startsWith('config.v2.json.corrupt-')), 'its record is still kept aside');
+    assert.ok(existsSync(join(d.dataRoot, 'blobs', 'sha256', imageId.slice(7))), 'the image\'s config blob is still kept');
+    assert.equal((await d.berth(['inspect', 'broken'])).code, 1, 'the container stays out');
+  }
   // Clean up what the test broke, by hand, as a user would after reading the warnings.
   await d.stopDaemon();
   rmSync(join(d.dataRoot, 'containers', id), { recursive: true, force: true });

@@ -13,7 +13,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '../../lib/log.ts';
-import { setAside, writeJsonAtomic } from '../../lib/atomic.ts';
+import { isSetAside, setAside, writeJsonAtomic } from '../../lib/atomic.ts';
 import { conflict, invalidParameter, messageOf, notFound } from '../../errdefs/index.ts';
 import { Container, type ContainerRecord } from './container.ts';
 
@@ -41,6 +41,12 @@ export class ContainerStore {
         this.add(new Container(rec));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          const earlier = (await readdir(this.dir(id)).catch(() => [])).find((n) => n.startsWith('config.v2.json.') && isSetAside(n));
+          if (earlier) {
+            this.setAsideIds.add(id);
+            this.problems.push(`WARNING: the record of container ${id} was set aside as ${join(this.dir(id), earlier)} (unreadable); the container is left out until that file is removed`);
+            continue;
+          }
           // a create that crashed before writing its record: nothing refers to it
           await rm(this.dir(id), { recursive: true, force: true });
           continue;

@@ -15,7 +15,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { setAside, writeJsonAtomic } from '../../lib/atomic.ts';
+import { isSetAside, setAside, writeJsonAtomic } from '../../lib/atomic.ts';
 import { sha256 } from '../../lib/digest.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import { log } from '../../lib/log.ts';
@@ -80,6 +80,11 @@ export class LayerStore {
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     for (const name of await readdir(this.dir)) {
+      if (isSetAside(name)) {
+        // Set aside at an earlier start: still unknown state, so no layer directory is collected.
+        this.problems.push(`WARNING: the layer record ${join(this.dir, name)} was set aside (unreadable); unreferenced layers are kept until that file is removed`);
+        continue;
+      }
       if (!name.endsWith('.json')) continue;
       try {
         const rec = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as LayerRecord;

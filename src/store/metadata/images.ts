@@ -13,7 +13,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setAside, writeJsonAtomic } from '../../lib/atomic.ts';
+import { isSetAside, setAside, writeJsonAtomic } from '../../lib/atomic.ts';
 import { log } from '../../lib/log.ts';
 import { notFound, invalidParameter, messageOf } from '../../errdefs/index.ts';
 import type { ImageConfigFile } from '../../api/types.ts';
@@ -66,6 +66,11 @@ export class ImageStore {
   async init(): Promise<void> {
     await mkdir(join(this.dir, 'images'), { recursive: true });
     for (const name of await readdir(join(this.dir, 'images'))) {
+      if (isSetAside(name)) {
+        // Set aside at an earlier start: still unknown state, so still nothing is collected.
+        this.problems.push(`WARNING: the image record ${join(this.dir, 'images', name)} was set aside (unreadable); unreferenced content is kept until that file is removed`);
+        continue;
+      }
       if (!name.endsWith('.json')) continue;
       try {
         const rec = JSON.parse(await readFile(join(this.dir, 'images', name), 'utf8')) as ImageRecord;
@@ -79,6 +84,9 @@ export class ImageStore {
         this.problems.push(`WARNING: the image record ${file} is unreadable (${messageOf(e)}); it was moved to ${moved}`);
         log.warn('unreadable image record set aside', { file: moved, error: e });
       }
+    }
+    for (const name of await readdir(this.dir)) {
+      if (name.startsWith('repositories.json.') && isSetAside(name)) this.problems.push(`WARNING: ${join(this.dir, name)} was set aside (unreadable); the tags it held are missing`);
     }
     try {
       const repos = JSON.parse(await readFile(this.reposFile, 'utf8')) as { version: number; refs: Record<string, string> };
