@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -272,15 +272,20 @@ test('the API socket belongs to the berth group; TCP needs TLS with client certi
     assert.match(v.stdout, /berth/);
     const b = await tcp.berth([...tlsArgs, 'version', '--format', '{{.Server.Version}}']);
     assert.equal(b.code, 0, b.stderr);
-    copyFileSync(join(certs, 'ca.pem'), join(dir, 'ca-only.pem'));
-    const noCert = await tcp.berth(['--tlsverify', '--tlscacert', join(dir, 'ca-only.pem'), '--tlscert', '/nonexistent', '-H', `tcp://127.0.0.1:${port}`, 'ps']);
-    assert.notEqual(noCert.code, 0);
+    // The server itself refuses a client that shows no certificate (curl trusts the CA, sends none).
+    const url = `https://127.0.0.1:${port}/_ping`;
+    const withCert = spawnSync('curl', ['-sS', '--cacert', join(certs, 'ca.pem'), '--cert', join(certs, 'cert.pem'), '--key', join(certs, 'key.pem'), url], { encoding: 'utf8' });
+    assert.equal(withCert.stdout, 'OK', withCert.stderr);
+    const noCert = spawnSync('curl', ['-sS', '--cacert', join(certs, 'ca.pem'), url], { encoding: 'utf8' });
+    assert.notEqual(noCert.status, 0, 'a client without a certificate is refused by the server');
+    assert.notEqual(noCert.stdout, 'OK');
     const plain = await tcp.berth(['-H', `tcp://127.0.0.1:${port}`, 'ps']);
     assert.notEqual(plain.code, 0, 'plain HTTP to the TLS port is an error, not an empty success');
   } finally {
     await tcp.cleanup();
   }
   await assert.rejects(TestDaemon.start({ extraArgs: ['-H', `tcp://0.0.0.0:${port + 1}`] }), /refusing to listen on tcp:\/\/0.0.0.0:\d+ without --tlsverify/);
+  await assert.rejects(TestDaemon.start({ extraArgs: ['-H', `tcp://0.0.0.0:${port + 1}`, '--tls', '--tlscert', join(certs, 'server-cert.pem'), '--tlskey', join(certs, 'server-key.pem')] }), /with --tls but without --tlsverify/);
 });
 
 test('the same options through the docker CLI give the same containers as through berth', async () => {

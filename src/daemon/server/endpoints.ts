@@ -91,12 +91,17 @@ export function parseEndpoints(hosts: string[], tls: TlsFiles, group: { name: st
     const addr = m[1].replace(/^\[|\]$/g, '') || '0.0.0.0';
     const port = Number(m[2] ?? (tls.tls || tls.verify ? 2376 : 2375));
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidParameter(`invalid host "${host}": bad port`);
+    if (tls.tls && !tls.verify && !isLoopback(addr)) {
+      // Stricter than dockerd, which serves this with a warning: TLS without client certificates
+      // lets anyone who reaches the port drive the daemon, i.e. take root on this machine.
+      throw invalidParameter(`refusing to listen on ${host} with --tls but without --tlsverify: any client that reaches it would have root on this machine (add --tlsverify and --tlscacert, or bind to 127.0.0.1)`);
+    }
     if (tls.verify || tls.tls) {
       endpoints.push({
         kind: 'tcp', host: addr, port,
         tls: { cert: read(tls.cert, 'tlscert'), key: read(tls.key, 'tlskey'), ...(tls.verify ? { ca: read(tls.ca, 'tlscacert') } : {}) },
       });
-      if (!tls.verify) warnings.push(`${host} serves TLS without --tlsverify: any client that reaches it has root access on this machine`);
+      if (!tls.verify) warnings.push(`${host} serves TLS without --tlsverify: any local client can use it`);
       continue;
     }
     if (!isLoopback(addr)) {
