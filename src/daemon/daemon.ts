@@ -3,6 +3,7 @@
  * API routers declare. Only src/cmd/berthd.ts constructs it.
  */
 import { send } from '../distribution/http.ts';
+import { parseDockerRef, referenceString } from '../lib/reference.ts';
 import { dirSize } from '../lib/dirsize.ts';
 import { log } from '../lib/log.ts';
 import { parseUntil, matchLabel } from '../lib/filters.ts';
@@ -114,7 +115,8 @@ export class Daemon implements SystemBackend {
     this.execs = new ExecService(config.execRoot, config.runtime.shimPath, containers, events.sink);
     containers.onRemoved((id) => this.execs.forget(id));
     containers.setProber((id, cmd, timeoutMs, maxOutput) => this.execs.probe(id, cmd, timeoutMs, maxOutput));
-    this.builds = new BuildService(images, containers, (ref, out, signal) => this.pull({ image: ref }, (m) => {
+    // A name without a tag is `latest` here, as in moby's builder (in the API a bare name pulls every tag).
+    this.builds = new BuildService(images, containers, (ref, out, signal) => this.pull({ image: referenceString(parseDockerRef(ref)) }, (m) => {
       // Pull progress in a build shows as its status lines.
       const msg = m as { id?: string; status?: string; progressDetail?: { current?: number } };
       if (msg.status && !msg.progressDetail?.current) out(`${msg.id ? `${msg.id}: ` : ''}${msg.status}\n`);

@@ -166,7 +166,8 @@ test('failures: a failing RUN exits with its code and leaves nothing; bad Docker
     [{ Dockerfile: 'FROM busybox\nRUN true\nRUNN x\n' }, /Dockerfile parse error line 3: unknown instruction: RUNN/],
     [{ Dockerfile: 'FROM busybox\nCOPY ../outside /x\n' }, /forbidden path outside the build context: \.\.\/outside/],
     [{ Dockerfile: 'FROM busybox\nCOPY missing.txt /x\n' }, /file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist/],
-    [{ Dockerfile: 'FROM busybox\nCOPY --from=nostage /a /b\n' }, /No such image: nostage|nostage/],
+    // Not a stage, so an image: pulled (from a registry on 127.0.0.1 that is not there), with its default tag.
+    [{ Dockerfile: 'FROM busybox\nCOPY --from=127.0.0.1:1/nostage /a /b\n' }, /GET http:\/\/127\.0\.0\.1:1\/v2\/nostage\/manifests\/latest: connection refused/],
     [{ Dockerfile: '' }, /cannot be empty/],
     [{ Dockerfile: 'FROM busybox\nRUN <<EOF\necho never ends\n' }, /line 2: unterminated heredoc EOF/],
     [{ Dockerfile: 'FROM busybox\nCOPY a b c\n', a: '', b: '' }, /When using COPY with more than one source file, the destination must be a directory and end with a \//],

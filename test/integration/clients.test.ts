@@ -294,6 +294,38 @@ test('namespaces and the API floor: --pid/--uts/--ipc/--network host, --ipc none
   assert.notEqual((await ok(['run', '--rm', '--cgroupns', 'private', 'busybox', 'readlink', '/proc/self/ns/cgroup'])).trim(), hostNs('cgroup'));
   const noShm = await d.berth(['run', '--rm', '--ipc', 'none', 'busybox', 'sh', '-c', 'grep -c " /dev/shm " /proc/mounts']);
   assert.equal(noShm.stdout.trim(), '0', '--ipc none: no /dev/shm');
+  // container:NAME joins the donor's namespaces (and IPC only from a shareable donor, as moby).
+  await ok(['run', '-d', '--name', 'donor', '--ipc', 'shareable', '--hostname', 'donor-host', 'busybox', 'sleep', '300']);
+  await ok(['run', '-d', '--name', 'private', 'busybox', 'sleep', '300']);
+  try {
+    const donorPid = (await ok(['inspect', '-f', '{{.State.Pid}}', 'donor'])).trim();
+    const nsOf = (ns: string) => spawnSync('readlink', [`/proc/${donorPid}/ns/${ns}`], { encoding: 'utf8' }).stdout.trim();
+    const joined = await ok(['run', '--rm', '--network', 'container:donor', '--pid', 'container:donor', '--ipc', 'container:donor', '--uts', 'container:donor', 'busybox', 'sh', '-c', 'for n in net pid ipc uts; do readlink /proc/self/ns/$n; done; hostname; ps -o args | grep -c "^sleep 300"']);
+    assert.deepEqual(joined.trim().split('\n'), [nsOf('net'), nsOf('pid'), nsOf('ipc'), nsOf('uts'), 'donor-host', '1']);
+    const own = await ok(['run', '--rm', 'busybox', 'readlink', '/proc/self/ns/net']);
+    assert.notEqual(own.trim(), nsOf('net'));
+    const notShareable = await d.berth(['run', '--rm', '--ipc', 'container:private', 'busybox', 'true']);
+    assert.equal(notShareable.code, 125);
+    assert.match(notShareable.stderr, /non-shareable IPC/);
+  } finally {
+    await ok(['rm', '-f', 'donor', 'private']);
+  }
+  // NetworkDisabled (docker-py's network_disabled): no network at all, only loopback.
+  const disabled = python(`c = docker.from_env()
+ctr = c.containers.create('busybox', ['sh', '-c', 'ls /sys/class/net'], network_disabled=True)
+ctr.start(); ctr.wait()
+out = ctr.logs().decode()
+ctr.reload()
+nets = ctr.attrs['NetworkSettings']['Networks']
+try:
+    c.networks.get('bridge').connect(ctr)
+    refused = ''
+except docker.errors.APIError as e:
+    refused = str(e.explanation)
+ctr.remove()
+print(json.dumps({'out': out, 'disabled': ctr.attrs['Config'].get('NetworkDisabled'), 'nets': nets, 'refused': refused}))`).out as { out: string; disabled: boolean; nets: Record<string, unknown>; refused: string };
+  assert.deepEqual(disabled, { out: 'lo\n', disabled: true, nets: {}, refused: disabled.refused });
+  assert.match(disabled.refused, /has networking disabled/);
   const raised = await TestDaemon.start({ env: { DOCKER_MIN_API_VERSION: '1.30' } });
   try {
     const v = JSON.parse((await new Promise<string>((resolve, reject) => {

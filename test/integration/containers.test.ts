@@ -254,9 +254,13 @@ test('rmi of an image in use by a container is refused; import of a second image
 });
 
 test('bad input: unknown image, bad flags, empty command, corrupt import', async () => {
-  const r1 = await d.berth(['run', '--rm', 'nosuchimage']);
+  // A registry on 127.0.0.1 that is not there (never Docker Hub): said as docker says it, no pull chatter.
+  const r1 = await d.berth(['run', '--rm', '127.0.0.1:1/nosuchimage']);
   assert.equal(r1.code, 125);
-  assert.match(r1.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+  assert.equal(r1.stderr, "Unable to find image '127.0.0.1:1/nosuchimage:latest' locally\nberth: Error response from daemon: GET http://127.0.0.1:1/v2/nosuchimage/manifests/latest: connection refused\n\nRun 'berth run --help' for more information\n");
+  const r1b = await d.berth(['run', '--rm', '--pull', 'never', 'nosuchimage']);
+  assert.equal(r1b.code, 125);
+  assert.match(r1b.stderr, /No such image: nosuchimage:latest/);
   const r2 = await d.berth(['run', '--memory=abc', 'busybox']);
   assert.equal(r2.code, 125);
   assert.match(r2.stderr, /invalid argument "abc" for "-m, --memory" flag: invalid size: 'abc'/);

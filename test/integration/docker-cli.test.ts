@@ -86,7 +86,7 @@ test('docker run -d, ps, logs, stop, start, wait, inspect, rm', { skip }, async 
 });
 
 test('docker run of a missing image reports it and fails', { skip }, async () => {
-  const r = await d.docker(['run', '--rm', 'nosuchimage']);
+  const r = await d.docker(['run', '--rm', '127.0.0.1:1/nosuchimage']);
   assert.equal(r.code, 125);
-  assert.match(r.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+  assert.equal(r.stderr, "Unable to find image '127.0.0.1:1/nosuchimage:latest' locally\ndocker: Error response from daemon: GET http://127.0.0.1:1/v2/nosuchimage/manifests/latest: connection refused\n\nRun 'docker run --help' for more information\n");
 });

@@ -221,7 +221,11 @@ export class TestDaemon {
     unmountUnder(this.root);
     removeCgroups(this.cgroupParent);
     removeTestNetworks(this.bridge, this.netRange);
+    // No test may make berthd look up Docker Hub (no internet here, and none wanted): a lookup
+    // fails, and its error names the host in the log.
+    const hub = /[^\n]*(registry-1\.docker\.io|index\.docker\.io|auth\.docker\.io)[^\n]*/.exec(this.readLog());
     rmSync(this.root, { recursive: true, force: true });
+    if (hub) throw new Error(`berthd looked up Docker Hub during this test file: ${hub[0]}`);
   }
 
   readLog(): string {

@@ -14,10 +14,14 @@ import type { ContainerDeps } from './deps.ts';
 import { portRequests } from './ports.ts';
 import { parseLink } from './links.ts';
 
-/** True for modes with networks of their own (bridge and user-defined). */
+/**
+ * True for modes with networks of their own (bridge and user-defined), unless the container's
+ * networking is disabled (Config.NetworkDisabled: as moby, no network is allocated and the
+ * container has a namespace of its own with only loopback).
+ */
 export function ownsNetworks(rec: ContainerRecord): boolean {
   const m = rec.HostConfig.NetworkMode;
-  return m !== 'host' && m !== 'none' && !m.startsWith('container:');
+  return m !== 'host' && m !== 'none' && !m.startsWith('container:') && !rec.Config.NetworkDisabled;
 }
 
 /** The networks a container is on, by name, with what was asked for each (at create). */
@@ -208,6 +212,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
     if (net.Name === 'host' || mode === 'host') throw invalidParameter('container cannot be disconnected from host network or connected to host network');
     if (net.Name === 'none' || mode === 'none') throw invalidParameter('container cannot be connected to multiple networks with one of the networks in private (none) mode');
     if (mode.startsWith('container:')) throw invalidParameter('container sharing network namespace with another container or host cannot be connected to any other network');
+    if (rec.Config.NetworkDisabled) throw invalidParameter(`container ${c.name} has networking disabled (NetworkDisabled): it cannot be connected to a network`);
     checkEndpoint(net, ask);
     const nets = requestedNetworks(d, rec);
     if (Object.values(nets).some((ep) => ep.NetworkID === net.Id)) throw forbidden(`endpoint with name ${c.name} already exists in network ${net.Name}`);

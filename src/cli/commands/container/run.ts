@@ -54,7 +54,7 @@ export function startErrorStatus(msg: string): number {
 }
 
 async function pull(ctx: CliContext, image: string, platform: string | undefined, quiet: boolean): Promise<void> {
-  await pullWithProgress(ctx, image, { ...(platform ? { platform } : {}), quiet }, ctx.stderr);
+  await pullWithProgress(ctx, image, { ...(platform ? { platform } : {}), quiet, forRun: true }, ctx.stderr);
 }
 
 /** Creates the container, pulling the image first if it is missing (per --pull). */

@@ -28,10 +28,11 @@ export const pullCommand = defineCommand({
 });
 
 /** Pulls with progress on stderr-or-stdout as docker does (run prints to stderr). */
-export async function pullWithProgress(ctx: CliContext, image: string, opts: { platform?: string; quiet?: boolean; all?: boolean }, out: NodeJS.WriteStream): Promise<Reference> {
+export async function pullWithProgress(ctx: CliContext, image: string, opts: { platform?: string; quiet?: boolean; all?: boolean; forRun?: boolean }, out: NodeJS.WriteStream): Promise<Reference> {
   let ref = parseRef(image);
   if (!ref.tag && !ref.digest && !opts.all) {
-    if (!opts.quiet) out.write('Using default tag: latest\n');
+    // `pull` says so; `run`/`create` have already named the image with its tag ("Unable to find…").
+    if (!opts.quiet && !opts.forRun) out.write('Using default tag: latest\n');
     ref = withDefaultTag(ref);
   }
   const name = fullName(ref);
