@@ -230,6 +230,13 @@ test('update: memory, CPU, PIDs and restart policy change on a running container
   const bad = await d.docker(['update', '-m', '1m', 'up']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /Minimum memory limit allowed is 6MB/);
+  // What docker drops from an update unsaid is refused by name (docker-py sends what it is given).
+  const swappiness = python(`c.api.update_container('up', mem_reservation='32m', blkio_weight=300, cpu_shares=512)
+r = c.api._post_json(c.api._url('/containers/{0}/update', 'up'), data={'MemorySwappiness': 10, 'OomKillDisable': True})
+print(json.dumps([r.status_code, r.json()['message']]))`) as [number, string];
+  assert.equal(swappiness[0], 400);
+  assert.match(swappiness[1], /MemorySwappiness, OomKillDisable cannot be updated/);
+  assert.equal((await dok(['inspect', '-f', '{{.HostConfig.MemoryReservation}} {{.HostConfig.CpuShares}}', 'up'])).trim(), `${32 << 20} 512`, 'what can be updated was');
   const none = await d.docker(['update', 'up']);
   assert.match(none.stderr, /you must provide one or more flags when using this command/);
   // The policy applies: a failing container restarts at most 3 times.

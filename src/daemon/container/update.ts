@@ -64,8 +64,20 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
     if (u.CpusetMems) h.CpusetMems = u.CpusetMems;
     if (u.PidsLimit !== undefined && u.PidsLimit !== null) h.PidsLimit = u.PidsLimit > 0 ? u.PidsLimit : null;
     if (u.CpuRealtimePeriod || u.CpuRealtimeRuntime) throw fail('real-time CPU scheduling is not supported by Berth');
-    if (u.BlkioWeightDevice?.length || u.BlkioDeviceReadBps?.length || u.BlkioDeviceWriteBps?.length || u.BlkioDeviceReadIOps?.length || u.BlkioDeviceWriteIOps?.length || u.Devices?.length || u.DeviceCgroupRules?.length || u.Ulimits?.length || u.CgroupParent) {
-      throw fail('only --blkio-weight, --cpu*, --memory*, --pids-limit and --restart can be updated (as in docker)');
+    // moby copies only the fields above from an update and drops the rest unsaid; Berth names them.
+    const fixed: [string, boolean][] = [
+      ['BlkioWeightDevice', !!u.BlkioWeightDevice?.length], ['BlkioDeviceReadBps', !!u.BlkioDeviceReadBps?.length],
+      ['BlkioDeviceWriteBps', !!u.BlkioDeviceWriteBps?.length], ['BlkioDeviceReadIOps', !!u.BlkioDeviceReadIOps?.length],
+      ['BlkioDeviceWriteIOps', !!u.BlkioDeviceWriteIOps?.length], ['Devices', !!u.Devices?.length],
+      ['DeviceCgroupRules', !!u.DeviceCgroupRules?.length], ['DeviceRequests', !!u.DeviceRequests?.length],
+      ['Ulimits', !!u.Ulimits?.length], ['CgroupParent', !!u.CgroupParent], ['KernelMemoryTCP', !!u.KernelMemoryTCP],
+      ['MemorySwappiness', u.MemorySwappiness !== undefined && u.MemorySwappiness !== null && u.MemorySwappiness !== -1],
+      ['OomKillDisable', u.OomKillDisable === true], ['CpuCount', !!u.CpuCount], ['CpuPercent', !!u.CpuPercent],
+      ['IOMaximumIOps', !!u.IOMaximumIOps], ['IOMaximumBandwidth', !!u.IOMaximumBandwidth],
+    ];
+    const unchangeable = fixed.filter(([, set]) => set).map(([name]) => name);
+    if (unchangeable.length) {
+      throw fail(`${unchangeable.join(', ')} cannot be updated: only --blkio-weight, --cpu*, --memory*, --pids-limit and --restart can (as in docker)`);
     }
     if (u.BlkioWeight) {
       const b = checkBlkio({ ...h, BlkioWeight: u.BlkioWeight }, blkioSupport(d.rt.cgroupVersion), warnings);
