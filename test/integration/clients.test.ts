@@ -279,6 +279,10 @@ test('inspect echoes what was asked: Isolation, DeviceCgroupRules, sysctls, anno
   assert.ok(Number(shellPid) > 1, 'the command runs under the init');
   assert.equal((await d.docker(['run', '--rm', '--init', 'busybox', 'true'])).code, 0);
   await ok(['rm', 'echo']);
+  // A rule that allows what the default device list does not (/dev/fuse, 10:229), through the docker CLI.
+  const fuse = ['sh', '-c', 'mknod /tmp/f c 10 229 && (exec 3<>/tmp/f) 2>/dev/null && echo opened || echo refused'];
+  assert.equal((await d.docker(['run', '--rm', 'busybox', ...fuse])).stdout, 'refused\n');
+  assert.equal((await d.docker(['run', '--rm', '--device-cgroup-rule', 'c 10:229 rwm', 'busybox', ...fuse])).stdout, 'opened\n');
 });
 
 test('namespaces and the API floor: --pid/--uts/--ipc/--network host, --ipc none and --cgroupns private apply; DOCKER_MIN_API_VERSION raises the floor, a bad one stops berthd', async () => {
@@ -423,4 +427,21 @@ test('the CLI runs as a process named berth; min-api-version in daemon.json rais
   } finally {
     await raised.cleanup();
   }
+});
+
+test('API versions: a start request carrying a HostConfig is refused, not ignored; old clients get their defaults and lose newer fields', async () => {
+  assert.equal((await api('POST', '/v1.41/containers/create?name=oldapi', { Image: 'busybox', Cmd: ['true'], HostConfig: { Annotations: { a: 'b' } } })).status, 201);
+  const old = JSON.parse((await api('GET', '/v1.41/containers/oldapi/json')).body).HostConfig;
+  assert.equal(old.Annotations, undefined, 'Annotations came in 1.43');
+  const withBody = await api('POST', '/v1.41/containers/oldapi/start', { Binds: ['/tmp:/host'] });
+  assert.equal(withBody.status, 400);
+  assert.match(withBody.body, /starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24/);
+  const ancient = await api('POST', '/v1.22/containers/oldapi/start', { Binds: ['/tmp:/host'] });
+  assert.equal(ancient.status, 400);
+  assert.match(ancient.body, /a HostConfig in the start request \(API below 1.24\) is not supported by Berth/);
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}}', 'oldapi'])).trim(), 'created', 'nothing started');
+  assert.equal((await api('POST', '/v1.41/containers/oldapi/start', {})).status, 204, 'an empty object is no body (dockerode sends one)');
+  assert.equal((await api('POST', '/v1.39/containers/create?name=oldipc', { Image: 'busybox', Cmd: ['true'] })).status, 201);
+  assert.equal((await ok(['inspect', '-f', '{{.HostConfig.IpcMode}} {{.HostConfig.CgroupnsMode}}', 'oldipc'])).trim(), 'shareable host', 'the defaults API 1.39 clients expect');
+  await ok(['rm', '-f', 'oldapi', 'oldipc']);
 });

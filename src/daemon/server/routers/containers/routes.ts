@@ -2,9 +2,10 @@ import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { versionAtLeast } from '../../../../api/version.ts';
 import { bodies } from '../../bodies.ts';
+import { adaptCreateToVersion } from './versions.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
 import {
-  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readJson, unixToNs, writeJson, type Ctx,
+  boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readBody, readJson, unixToNs, writeJson, type Ctx,
 } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { ContainerBackend, LogChunk, PathStat, WaitCondition } from './backend.ts';
@@ -85,6 +86,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       handler: async (ctx) => {
         const body = await readJson(ctx, bodies.containerCreate);
         if (body === undefined) throw invalidParameter('config cannot be empty in order to create a container');
+        adaptCreateToVersion(body, ctx.version);
         const name = ctx.query.get('name') ?? undefined;
         writeJson(ctx, 201, await b.create(body, name));
       },
@@ -210,6 +212,14 @@ export function containerRoutes(b: ContainerBackend): Route[] {
     {
       method: 'POST', path: '/containers/{id}/start',
       handler: async (ctx) => {
+        // moby: a JSON object (over 7 bytes) here was a HostConfig, applied at start below API
+        // 1.24 and refused from 1.24 on. Berth takes the HostConfig only at create: it refuses
+        // such a body at every version rather than start without what it asks for.
+        if ((await readBody(ctx)).length > 7) {
+          throw invalidParameter(versionAtLeast(ctx.version, '1.24')
+            ? 'starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24'
+            : 'a HostConfig in the start request (API below 1.24) is not supported by Berth: give it when the container is created');
+        }
         await b.start(ctx.params.id);
         noContent(ctx);
       },
