@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { TestDaemon, NODE, BERTH } from './harness.ts';
+import { TestDaemon, NODE, BERTH, ROOT } from './harness.ts';
 import { startBerthRegistry, type RunningRegistry } from './registries.ts';
-import { makeCert } from '../registry/helpers.ts';
+import { makeCert, pushBlob } from '../registry/helpers.ts';
 import { makeImage, uploadImage } from './synthetic.ts';
 
 let d: TestDaemon;
@@ -280,4 +280,42 @@ test('a push cut off mid-upload leaves no partial blob or manifest; the next pus
   } finally {
     await src.stop();
   }
+});
+
+test('an image named entirely by sha512 (manifest, config, layer) pulls, runs, pushes and is removed by its ID', async () => {
+  await withRegistry({}, async (reg) => {
+    const layer = spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout as Buffer;
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: ['sha256:' + createHash('sha256').update(layer).digest('hex')] } }));
+    const cd = await pushBlob(reg.url, 'wide/box', config, {}, 'sha512');
+    const ld = await pushBlob(reg.url, 'wide/box', layer, {}, 'sha512');
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cd, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: ld, size: layer.length }],
+    }));
+    const md = 'sha512:' + createHash('sha512').update(manifest).digest('hex');
+    const put = await fetch(`${reg.url}/v2/wide/box/manifests/${md}?tag=v1`, { method: 'PUT', body: new Uint8Array(manifest), headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(put.status, 201);
+    const name = `${reg.host}/wide/box:v1`;
+    const pulled = await ok(['pull', name]);
+    // By tag the manifest is named by its canonical (sha256) digest, as moby names it.
+    assert.match(pulled, new RegExp(`Digest: sha256:${createHash('sha256').update(manifest).digest('hex')}`));
+    assert.equal(await ok(['run', '--rm', name, 'echo', 'wide']), 'wide\n');
+    const id = (await ok(['image', 'inspect', '-f', '{{.Id}}', name])).trim();
+    assert.equal(id, cd, 'the image ID is its config digest');
+    assert.equal((await ok(['images', '--no-trunc', '--format', '{{.ID}}', `${reg.host}/wide/box`])).trim(), cd);
+    assert.match(await ok(['pull', `${reg.host}/wide/box@${md}`]), new RegExp(`Digest: ${md}`));
+    assert.match(await ok(['image', 'inspect', '-f', '{{json .RepoDigests}}', name]), new RegExp(`wide/box@${md}`));
+    // The pull found the layer unpacked already ("Already exists"): its stored copy came from
+    // busybox's import, and stays for this image when busybox goes.
+    await ok(['rmi', 'busybox']);
+    await ok(['system', 'prune', '-f']);
+    assert.equal(await ok(['run', '--rm', name, 'echo', 'still']), 'still\n');
+    await ok(['tag', name, `${reg.host}/wide/copy:v1`]);
+    const pushed = await ok(['push', `${reg.host}/wide/copy:v1`]);
+    assert.match(pushed, /v1: digest: sha(256|512):[0-9a-f]+ size: \d+/);
+    assert.match(await ok(['rmi', '-f', id.slice(0, 19)]), new RegExp(`Deleted: ${cd}`));
+    await d.importBusybox();
+    assert.equal((await d.berth(['image', 'inspect', name])).code, 1);
+  });
 });

@@ -108,8 +108,9 @@ export class ImageService {
   lookup(name: string): Image {
     if (!name) throw invalidParameter('image name cannot be blank');
     const idLike = name.startsWith('sha256:') ? name.slice(7) : name;
-    if (/^[a-f0-9]{64}$/.test(idLike)) {
-      const img = this.images.get(`sha256:${idLike}`);
+    if (/^[a-f0-9]{64}$/.test(idLike) || /^sha512:[a-f0-9]{128}$/.test(name)) {
+      // A full ID: sha256 by default, sha512 when it says so (images whose config is named so).
+      const img = this.images.get(name.startsWith('sha512:') ? name : `sha256:${idLike}`);
       if (img) return img;
       throw notFound(`No such image: ${name}`);
     }
@@ -127,8 +128,8 @@ export class ImageService {
         if (img) return img;
       }
     }
-    if (/^(sha256:)?[a-f0-9]+$/.test(name)) {
-      const img = this.images.searchPrefix(idLike);
+    if (/^(sha256:|sha512:)?[a-f0-9]+$/.test(name)) {
+      const img = this.images.searchPrefix(name);
       if (img) return img;
     }
     if (!ref) throw invalidParameter('invalid reference format');
@@ -586,14 +587,57 @@ export class ImageService {
   /** Blobs some image needs: its config, its manifest and the layers the manifest lists. */
   private async referencedBlobs(): Promise<Set<string>> {
     const used = new Set<string>();
+    const stand = await this.standIns();
     for (const img of this.images.all()) {
       used.add(img.rec.id);
       if (img.rec.manifest) {
         used.add(img.rec.manifest);
         for (const b of await this.manifestLayers(img.rec.manifest)) used.add(b);
+        // A layer whose own blob was never fetched keeps the blob that stands in for it.
+        for (const d of await this.layerBlobs(img, stand)) if (d) used.add(d.digest);
       }
     }
     return used;
+  }
+
+  /**
+   * Every stored blob that holds a layer, by the layer's diffID: the uncompressed tar (named by
+   * the diffID itself) first, then compressed copies from images' manifests.
+   */
+  private async standIns(): Promise<Map<string, Descriptor>> {
+    const out = new Map<string, Descriptor>();
+    for (const img of this.images.all()) {
+      const diffIds = img.config.rootfs.diff_ids;
+      for (const id of diffIds) if (!out.has(id) && (await this.content.has(id))) out.set(id, { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: id, size: await this.content.size(id) });
+      if (!img.rec.manifest) continue;
+      const m = (await this.content.readJson(img.rec.manifest).catch(() => ({}))) as { layers?: Descriptor[] };
+      const layers = m.layers ?? [];
+      if (layers.length !== diffIds.length) continue;
+      for (let i = 0; i < layers.length; i++) if (!out.has(diffIds[i]) && (await this.content.has(layers[i].digest))) out.set(diffIds[i], layers[i]);
+    }
+    return out;
+  }
+
+  /**
+   * The blob of each of an image's layers: its manifest's own, or, where a pull found the layer
+   * already unpacked and so never fetched that blob ("Already exists"), another stored blob of
+   * the same content. Undefined where there is none.
+   */
+  async layerBlobs(img: Image, stand?: Map<string, Descriptor>): Promise<(Descriptor | undefined)[]> {
+    const diffIds = img.config.rootfs.diff_ids;
+    const m = img.rec.manifest ? ((await this.content.readJson(img.rec.manifest).catch(() => ({}))) as { layers?: Descriptor[] }) : {};
+    const layers = m.layers ?? [];
+    const out: (Descriptor | undefined)[] = [];
+    for (let i = 0; i < diffIds.length; i++) {
+      const own = layers.length === diffIds.length ? layers[i] : undefined;
+      if (own && (await this.content.has(own.digest))) {
+        out.push(own);
+        continue;
+      }
+      stand ??= await this.standIns();
+      out.push(stand.get(diffIds[i]));
+    }
+    return out;
   }
 
   /** Deletes those of `candidates` no image needs any more (a replaced manifest, say). */

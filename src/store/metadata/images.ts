@@ -143,10 +143,13 @@ export class ImageStore {
     if (changed) await this.saveRefs();
   }
 
-  /** Resolves an ID prefix (without "sha256:"); throws NotFound/ambiguity errors. */
+  /**
+   * Resolves an ID prefix: with its algorithm ("sha256:ab…", "sha512:…") among those IDs, without
+   * one among every ID's hex; throws the ambiguity error.
+   */
   searchPrefix(prefix: string): Image | undefined {
-    const p = prefix.startsWith('sha256:') ? prefix : `sha256:${prefix}`;
-    const matches = [...this.images.keys()].filter((id) => id.startsWith(p));
+    const withAlg = /^sha(256|512):/.test(prefix);
+    const matches = [...this.images.keys()].filter((id) => (withAlg ? id : id.slice(id.indexOf(':') + 1)).startsWith(prefix));
     if (matches.length > 1) throw invalidParameter(`multiple IDs found with provided prefix: ${prefix}`);
     return matches.length ? this.images.get(matches[0]) : undefined;
   }

@@ -94,7 +94,7 @@ export async function saveImages(images: ImageService, names: string[], platform
   }
   const plans = [];
   for (const s of selected) plans.push({ ...s, manifest: await manifestOf(images, s.img) });
-  for (const p of plans) for (const l of p.manifest.layers) if (!(await images.content.has(l.digest))) throw invalidParameter(`layer ${l.digest} of image ${p.img.rec.id} is not in the content store; pull the image again to save it`);
+  for (const p of plans) for (const l of p.manifest.layers) if (!(await images.content.has(l.digest))) throw invalidParameter(`layer ${l.digest} of image ${p.img.rec.id} is not in the content store (a pull found the layer already unpacked and did not fetch it): remove the image and pull it again to save it`);
 
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   // Blobs go straight from their files into the archive: ustar headers around them, no copies.
