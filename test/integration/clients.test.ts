@@ -330,6 +330,10 @@ ctr.remove()
 print(json.dumps({'out': out, 'disabled': ctr.attrs['Config'].get('NetworkDisabled'), 'nets': nets, 'refused': refused}))`).out as { out: string; disabled: boolean; nets: Record<string, unknown>; refused: string };
   assert.deepEqual(disabled, { out: 'lo\n', disabled: true, nets: {}, refused: disabled.refused });
   assert.match(disabled.refused, /has networking disabled/);
+  const published = await api('POST', '/v1.50/containers/create?name=nonet', { Image: 'busybox', NetworkDisabled: true, HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } } });
+  assert.equal(published.status, 400);
+  assert.match(published.body, /published ports need networking, and NetworkDisabled is set/);
+  assert.equal((await d.berth(['inspect', 'nonet'])).code, 1, 'nothing created');
   const raised = await TestDaemon.start({ env: { DOCKER_MIN_API_VERSION: '1.30' } });
   try {
     const v = JSON.parse((await new Promise<string>((resolve, reject) => {

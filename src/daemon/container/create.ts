@@ -43,13 +43,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   }, warnings, req);
   const portWarning = checkPortBindings(hostConfig);
   if (portWarning) warnings.push(portWarning);
-  const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress);
-  if (req.NetworkDisabled) {
-    // No network is allocated (moby): so nothing could be published or addressed.
-    if (Object.values(hostConfig.PortBindings ?? {}).some((b) => b?.length) || hostConfig.PublishAllPorts) throw invalidParameter('conflicting options: published ports need networking, and NetworkDisabled is set');
-    if (req.MacAddress || Object.values(networks).some((ep) => ep.IPAMConfig?.IPv4Address || ep.MacAddress || ep.Aliases?.length)) throw invalidParameter('conflicting options: endpoint settings need networking, and NetworkDisabled is set');
-    for (const k of Object.keys(networks)) delete networks[k];
-  }
+  const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress, req.NetworkDisabled ? hostConfig : undefined);
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
   // Mounts are parsed before anything is made; volumes come after the image is known (its

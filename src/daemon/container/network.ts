@@ -6,6 +6,7 @@
  * need none of it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import type { HostConfig } from '../../api/types.ts';
 import { forbidden, invalidParameter } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import type { EndpointRecord, NetworkRecord } from '../../network/service.ts';
@@ -161,10 +162,10 @@ function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
 
 /**
  * The networks a new container will be on (HostConfig.NetworkMode, then NetworkingConfig's
- * endpoints), checked now: every network must exist and every setting be one Berth applies.
+ * endpoints; none when `disabledFor` says its networking is disabled), checked now: every network must exist and every setting be one Berth applies.
  * Refused with a bad parameter, not docker's 404 (which the docker CLI takes for a missing image).
  */
-export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<string, EndpointAsk | null | undefined> | undefined, macAddress: string | undefined): Record<string, EndpointRecord> {
+export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<string, EndpointAsk | null | undefined> | undefined, macAddress: string | undefined, disabledFor?: Pick<HostConfig, 'PortBindings' | 'PublishAllPorts'>): Record<string, EndpointRecord> {
   const out: Record<string, EndpointRecord> = {};
   if (mode.startsWith('container:')) {
     if (Object.keys(endpoints ?? {}).length) throw invalidParameter('conflicting options: container type network can\'t be used with other networks');
@@ -196,6 +197,12 @@ export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<s
     if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(macAddress)) throw invalidParameter(`${macAddress} is not a valid mac address`);
     if (primary.Driver !== 'bridge') throw invalidParameter('conflicting options: mac-address and the network mode');
     out[primary.Name].MacAddress ||= macAddress;
+  }
+  if (disabledFor) {
+    // Config.NetworkDisabled: no network is allocated (moby), so nothing can be published or addressed.
+    if (Object.values(disabledFor.PortBindings ?? {}).some((b) => b?.length) || disabledFor.PublishAllPorts) throw invalidParameter('conflicting options: published ports need networking, and NetworkDisabled is set');
+    if (Object.values(out).some((ep) => ep.IPAMConfig?.IPv4Address || ep.MacAddress || ep.Aliases?.length)) throw invalidParameter('conflicting options: endpoint settings need networking, and NetworkDisabled is set');
+    return {};
   }
   return out;
 }

@@ -65,6 +65,11 @@ function layerMediaType(c: Compression): string {
   return c === 'gzip' ? MEDIA.ociLayerGzip : c === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerTar;
 }
 
+/** The stand-in blobs of layers (by diffID), computed at most once per collection or push. */
+export interface StandIns {
+  byDiffId?: Map<string, Descriptor>;
+}
+
 export class ImageService {
   readonly content: ContentStore;
   readonly images: ImageStore;
@@ -587,15 +592,13 @@ export class ImageService {
   /** Blobs some image needs: its config, its manifest and the layers the manifest lists. */
   private async referencedBlobs(): Promise<Set<string>> {
     const used = new Set<string>();
-    const stand = await this.standIns();
+    const stand: StandIns = {};
     for (const img of this.images.all()) {
       used.add(img.rec.id);
-      if (img.rec.manifest) {
-        used.add(img.rec.manifest);
-        for (const b of await this.manifestLayers(img.rec.manifest)) used.add(b);
-        // A layer whose own blob was never fetched keeps the blob that stands in for it.
-        for (const d of await this.layerBlobs(img, stand)) if (d) used.add(d.digest);
-      }
+      if (!img.rec.manifest) continue;
+      used.add(img.rec.manifest);
+      // Its layers' blobs, or those standing in for blobs a pull never fetched.
+      for (const d of await this.layerBlobs(img, stand)) if (d) used.add(d.digest);
     }
     return used;
   }
@@ -609,24 +612,27 @@ export class ImageService {
     for (const img of this.images.all()) {
       const diffIds = img.config.rootfs.diff_ids;
       for (const id of diffIds) if (!out.has(id) && (await this.content.has(id))) out.set(id, { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: id, size: await this.content.size(id) });
-      if (!img.rec.manifest) continue;
-      const m = (await this.content.readJson(img.rec.manifest).catch(() => ({}))) as { layers?: Descriptor[] };
-      const layers = m.layers ?? [];
+      const layers = await this.manifestDescriptors(img);
       if (layers.length !== diffIds.length) continue;
       for (let i = 0; i < layers.length; i++) if (!out.has(diffIds[i]) && (await this.content.has(layers[i].digest))) out.set(diffIds[i], layers[i]);
     }
     return out;
   }
 
+  private async manifestDescriptors(img: Image): Promise<Descriptor[]> {
+    if (!img.rec.manifest) return [];
+    const m = (await this.content.readJson(img.rec.manifest).catch(() => ({}))) as { layers?: Descriptor[] };
+    return m.layers ?? [];
+  }
+
   /**
    * The blob of each of an image's layers: its manifest's own, or, where a pull found the layer
    * already unpacked and so never fetched that blob ("Already exists"), another stored blob of
-   * the same content. Undefined where there is none.
+   * the same content (looked for only then, once per `stand`). Undefined where there is none.
    */
-  async layerBlobs(img: Image, stand?: Map<string, Descriptor>): Promise<(Descriptor | undefined)[]> {
+  async layerBlobs(img: Image, stand: StandIns = {}): Promise<(Descriptor | undefined)[]> {
     const diffIds = img.config.rootfs.diff_ids;
-    const m = img.rec.manifest ? ((await this.content.readJson(img.rec.manifest).catch(() => ({}))) as { layers?: Descriptor[] }) : {};
-    const layers = m.layers ?? [];
+    const layers = await this.manifestDescriptors(img);
     const out: (Descriptor | undefined)[] = [];
     for (let i = 0; i < diffIds.length; i++) {
       const own = layers.length === diffIds.length ? layers[i] : undefined;
@@ -634,8 +640,8 @@ export class ImageService {
         out.push(own);
         continue;
       }
-      stand ??= await this.standIns();
-      out.push(stand.get(diffIds[i]));
+      stand.byDiffId ??= await this.standIns();
+      out.push(stand.byDiffId.get(diffIds[i]));
     }
     return out;
   }

@@ -110,6 +110,11 @@ function isTar(head: Buffer): boolean {
   return (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') || (head[0] === 0x1f && head[1] === 0x8b) || head.subarray(0, 3).toString('latin1') === 'BZh';
 }
 
+/** The name a Dockerfile from stdin or outside the context travels under in the context (docker's). */
+function carriedDockerfileName(): string {
+  return `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
+}
+
 export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>): Promise<number> {
   const f = p.flags;
   const target = p.args[0];
@@ -147,7 +152,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       query.dockerfile = f.file;
     } else {
       // A Dockerfile on stdin, with an empty context.
-      const name = `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
+      const name = carriedDockerfileName();
       const t = await contextTar(undefined, [], new Set(), { name, content: data });
       body = t.stream;
       query.dockerfile = name;
@@ -162,7 +167,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     if (f.file === '-') {
       const chunks: Buffer[] = [];
       for await (const c of ctx.stdin) chunks.push(c as Buffer);
-      dfName = `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
+      dfName = carriedDockerfileName();
       extra = { name: dfName, content: Buffer.concat(chunks) };
     } else {
       const rel = relative(dir, dockerfile!);
@@ -170,7 +175,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       if (!dfSt) throw new StatusError(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dockerfile}: no such file or directory`);
       if (rel.startsWith('..')) {
         // A Dockerfile outside the context travels in it under a name of its own (docker).
-        dfName = `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
+        dfName = carriedDockerfileName();
         extra = { name: dfName, content: await readFile(dockerfile!) };
       } else {
         dfName = rel;
