@@ -272,6 +272,28 @@ test('the older plain hijack (no Upgrade header) carries stdin and output too', 
   assert.equal(body.subarray(8).toString(), 'echo-me\n');
 });
 
+test('a plain hijack discards the request body, even one that arrives after the headers', async () => {
+  const id = (await d.berth(['create', '-i', 'busybox', 'cat'])).stdout.trim();
+  const s = connect(d.sock);
+  const body = '{"stream":true,"stdin":true,"stdout":true,"stderr":true,"hijack":true}';
+  s.write(`POST /v1.41/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+  await sleep(200);
+  s.write(body.slice(0, 10));
+  await sleep(200);
+  s.write(body.slice(10));
+  let buf = Buffer.alloc(0);
+  s.on('data', (c: Buffer) => (buf = Buffer.concat([buf, c])));
+  const closed = new Promise<void>((r) => s.on('close', () => r()));
+  for (let i = 0; i < 50 && !buf.includes('\r\n\r\n'); i++) await sleep(20);
+  assert.equal((await d.berth(['start', id])).code, 0);
+  s.write('echo-me\n');
+  s.end();
+  await closed;
+  const out = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
+  assert.deepEqual([...out.subarray(0, 8)], [1, 0, 0, 0, 0, 0, 0, 8], out.toString('latin1'));
+  assert.equal(out.subarray(8).toString(), 'echo-me\n');
+});
+
 test('detach keys come from --detach-keys or the CLI config file', { skip: !hasTmux }, async () => {
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const cfg = `${d.root}/cli-config`;

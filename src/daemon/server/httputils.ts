@@ -207,6 +207,9 @@ export async function hijack(ctx: Ctx, contentType: string): Promise<Duplex> {
     }
     return socket;
   }
+  // The body of a plain request is not stdin either: read it all before the socket is
+  // taken from the parser, or what is still in flight would reach the process.
+  if (!ctx.req.readableEnded) await readBody(ctx, MAX_JSON);
   const res = ctx.res!;
   const socket = res.socket!;
   // Plain hijack (clients older than Upgrade: tcp): write the response head ourselves and take
