@@ -311,10 +311,17 @@ test('an image named entirely by sha512 (manifest, config, layer) pulls, runs, p
     await ok(['rmi', 'busybox']);
     await ok(['system', 'prune', '-f']);
     assert.equal(await ok(['run', '--rm', name, 'echo', 'still']), 'still\n');
+    // save writes the other stored copy too, under a manifest naming it; the archive loads back.
+    const archive = join(d.root, 'wide.tar');
+    await ok(['save', '-o', archive, name]);
     await ok(['tag', name, `${reg.host}/wide/copy:v1`]);
     const pushed = await ok(['push', `${reg.host}/wide/copy:v1`]);
     assert.match(pushed, /v1: digest: sha(256|512):[0-9a-f]+ size: \d+/);
     assert.match(await ok(['rmi', '-f', id.slice(0, 19)]), new RegExp(`Deleted: ${cd}`));
+    assert.match(await ok(['load', '-i', archive]), new RegExp(`Loaded image: ${reg.host}/wide/box:v1`));
+    assert.equal((await ok(['image', 'inspect', '-f', '{{.Id}}', name])).trim(), cd, 'same image ID after the round trip');
+    assert.equal(await ok(['run', '--rm', name, 'echo', 'loaded']), 'loaded\n');
+    await ok(['rmi', name]);
     await d.importBusybox();
     assert.equal((await d.berth(['image', 'inspect', name])).code, 1);
   });

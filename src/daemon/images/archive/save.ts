@@ -70,12 +70,23 @@ export function selectImages(images: ImageService, names: string[]): SavedImage[
   return [...byId.values()];
 }
 
-async function manifestOf(images: ImageService, img: Image): Promise<{ digest: string; size: number; layers: Descriptor[]; configMediaType: string }> {
+/**
+ * The manifest to save: the image's own, or, where a pull found some of its layers already
+ * unpacked and never fetched their blobs, a copy naming other stored blobs of the same layers
+ * (the image ID, its config's digest, is the same either way).
+ */
+async function manifestOf(images: ImageService, img: Image): Promise<{ digest: string; size: number; layers: Descriptor[]; body?: Buffer }> {
   if (!img.rec.manifest) throw invalidParameter(`image ${img.rec.id} has no manifest to save`);
-  const m = (await images.content.readJson(img.rec.manifest)) as { config: Descriptor; layers: Descriptor[] };
-  const size = await images.content.size(img.rec.manifest);
-  if (m.layers.length !== img.config.rootfs.diff_ids.length) throw invalidParameter(`image ${img.rec.id}: its manifest and config disagree on the layers`);
-  return { digest: img.rec.manifest, size, layers: m.layers, configMediaType: m.config.mediaType };
+  const stored = await images.content.read(img.rec.manifest);
+  const doc = JSON.parse(stored.toString('utf8')) as { layers: Descriptor[] };
+  if (doc.layers.length !== img.config.rootfs.diff_ids.length) throw invalidParameter(`image ${img.rec.id}: its manifest and config disagree on the layers`);
+  const blobs = await images.layerBlobs(img);
+  if (blobs.every((b, i) => b?.digest === doc.layers[i].digest)) return { digest: img.rec.manifest, size: stored.length, layers: doc.layers };
+  const missing = blobs.findIndex((b) => !b);
+  if (missing >= 0) throw invalidParameter(`layer ${img.config.rootfs.diff_ids[missing]} of image ${img.rec.id} has no stored blob to save: it was unpacked from an image that is gone (remove this image and pull it again)`);
+  doc.layers = blobs.map((l) => ({ mediaType: l!.mediaType, digest: l!.digest, size: l!.size }));
+  const body = Buffer.from(JSON.stringify(doc));
+  return { digest: `sha256:${createHash('sha256').update(body).digest('hex')}`, size: body.length, layers: doc.layers, body };
 }
 
 /** Streams the archive for `names`; errors before the first byte reject, later ones end the stream with an error. */
@@ -94,7 +105,6 @@ export async function saveImages(images: ImageService, names: string[], platform
   }
   const plans = [];
   for (const s of selected) plans.push({ ...s, manifest: await manifestOf(images, s.img) });
-  for (const p of plans) for (const l of p.manifest.layers) if (!(await images.content.has(l.digest))) throw invalidParameter(`layer ${l.digest} of image ${p.img.rec.id} is not in the content store (a pull found the layer already unpacked and did not fetch it): remove the image and pull it again to save it`);
 
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   // Blobs go straight from their files into the archive: ustar headers around them, no copies.
@@ -138,7 +148,11 @@ export async function saveImages(images: ImageService, names: string[], platform
       const name = p.refs[0] ? familiarString(p.refs[0]) : p.img.rec.id;
       for (const l of p.manifest.layers) await addBlob(l.digest, written, name);
       await addBlob(p.img.rec.id, written, name);
-      await addBlob(p.manifest.digest, written, name);
+      if (!p.manifest.body) await addBlob(p.manifest.digest, written, name);
+      else if (!written.has(p.manifest.digest)) {
+        written.add(p.manifest.digest);
+        await addFile(blobPath(p.manifest.digest), p.manifest.body);
+      }
       const layerPaths = p.manifest.layers.map((l) => blobPath(l.digest));
       manifestJson.push({ Config: blobPath(p.img.rec.id), RepoTags: p.refs.length ? p.refs.map((r) => familiarString(r)) : null, Layers: layerPaths });
       const desc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: p.manifest.digest, size: p.manifest.size };
