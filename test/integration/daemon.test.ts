@@ -39,6 +39,28 @@ test('a malformed daemon.json stops berthd with a clear message', () => {
   }
 });
 
+test('a seccomp-profile that is missing or malformed stops berthd, naming the file (never containers without seccomp)', () => {
+  const dir = mkdtempSync('/tmp/bt-scp-');
+  try {
+    const base = ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${join(dir, 'run', 's.sock')}`];
+    const missing = spawnSync(NODE, [BERTHD, ...base, '--seccomp-profile', join(dir, 'none.json')], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.match(missing.stderr, new RegExp(`opening seccomp profile \\(${join(dir, 'none.json')}\\) failed: no such file or directory`));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [');
+    const malformed = spawnSync(NODE, [BERTHD, ...base, '--seccomp-profile', bad], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(malformed.status, 1, malformed.stderr);
+    assert.match(malformed.stderr, new RegExp(`loading seccomp profile \\(${bad}\\) failed`));
+    writeFileSync(bad, '{"defaultAction": "SCMP_ACT_NOPE"}');
+    const unknown = spawnSync(NODE, [BERTHD, ...base, '--seccomp-profile', bad], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(unknown.status, 1, unknown.stderr);
+    assert.match(unknown.stderr, new RegExp(`loading seccomp profile \\(${bad}\\) failed`));
+    assert.ok(!existsSync(join(dir, 'run', 's.sock')), 'no socket was ever served');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('berthd --help lists its options', () => {
   const r = spawnSync(NODE, [BERTHD, '--help'], { encoding: 'utf8' });
   assert.equal(r.status, 0);

@@ -176,6 +176,43 @@ test('--privileged, --cap-add/--cap-drop, --read-only, --user with groups and HO
   assert.equal(rw, '0\n');
 });
 
+test('security options as docker takes them on a host without AppArmor or SELinux; systempaths=unconfined; seccomp=builtin; --privileged; --cgroupns host', async () => {
+  const seccomp = 'grep -E "^Seccomp:" /proc/self/status | tr -d "\\t"';
+  for (const cli of ['berth', 'docker'] as const) {
+    const run = (args: string[]) => (cli === 'berth' ? d.berth(args) : d.docker(args));
+    const builtin = await run(['run', '--rm', '--security-opt', 'seccomp=builtin', 'probe:1', 'sh', '-c', seccomp]);
+    assert.equal(builtin.stdout, 'Seccomp:2\n', `${cli}: ${builtin.stderr}`);
+    // No LSM here: a profile or label names nothing to apply (labels are not even read: any
+    // value goes), and docker runs the container as usual.
+    for (const opt of ['apparmor=unconfined', 'apparmor=docker-default', 'label=disable', 'label=type:svirt_apache_t', 'label=level:s0:c100,c200', 'label:user:u', 'label=bogus', 'label=nested']) {
+      const r = await run(['run', '--rm', '--security-opt', opt, 'probe:1', 'sh', '-c', seccomp]);
+      assert.equal(r.code, 0, `${cli} ${opt}: ${r.stderr}`);
+      assert.equal(r.stdout, 'Seccomp:2\n', `${cli} ${opt}`);
+      if (dockerd && cli === 'berth') assert.equal((await docker(['run', '--rm', '--network', 'none', '--security-opt', opt, 'probe:1', 'sh', '-c', seccomp])).stdout, r.stdout, `dockerd: ${opt}`);
+    }
+    // Unmasked, writable system paths.
+    const paths = 'echo "masked $(grep -cE " /proc/(kcore|keys|timer_list) " /proc/mounts)"; echo "ro $(grep -E " /proc/(sys|bus|fs|irq) " /proc/mounts | grep -c " ro,")"';
+    assert.equal((await run(['run', '--rm', 'probe:1', 'sh', '-c', paths])).stdout, 'masked 2\nro 4\n', `${cli}: the defaults (no /proc/kcore on this kernel)`);
+    assert.equal((await run(['run', '--rm', '--security-opt', 'systempaths=unconfined', 'probe:1', 'sh', '-c', paths])).stdout, 'masked 0\nro 0\n', cli);
+  }
+  // --privileged: every capability the host has, no seccomp, writable /sys and /proc/sys.
+  const hostBnd = /^CapBnd:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+  const priv = parse(await ok(['run', '--rm', '--privileged', 'probe:1', 'sh', '-c', 'grep -E "^(CapEff|CapBnd|Seccomp):" /proc/self/status | tr -d "\\t" | sed "s/:/ /"; echo "sys $(grep " /sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1)"; echo "procsys $(grep -c " /proc/sys " /proc/mounts)"']));
+  assert.equal(priv.get('CapEff'), hostBnd);
+  assert.equal(priv.get('CapBnd'), hostBnd);
+  assert.equal(priv.get('Seccomp'), '0');
+  assert.equal(priv.get('sys'), 'rw');
+  assert.equal(priv.get('procsys'), '0', '/proc/sys is not remounted read-only');
+  const unpriv = parse(await ok(['run', '--rm', 'probe:1', 'sh', '-c', 'echo "sys $(grep " /sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1)"']));
+  assert.equal(unpriv.get('sys'), 'ro');
+  // --cgroupns host: the container sees its cgroup's full path on the host, private sees "/".
+  const id = (await ok(['create', '--cgroupns', 'host', 'probe:1', 'sh', '-c', 'grep -m1 -E "(pids|memory)" /proc/self/cgroup | cut -d: -f3'])).trim();
+  await ok(['start', '-a', id]).then((out) => assert.ok(out.trim().endsWith(id) && out.trim().length > id.length + 1, out));
+  await ok(['rm', id]);
+  assert.equal(await ok(['run', '--rm', '--cgroupns', 'private', 'probe:1', 'sh', '-c', 'grep -m1 -E "(pids|memory)" /proc/self/cgroup | cut -d: -f3']), '/\n');
+  assert.equal((await d.berth(['run', '--rm', '--cgroupns', 'bogus', 'probe:1', 'true'])).code, 125);
+});
+
 test('input that cannot poison state: huge numbers, deep JSON, fake digests in archives, fast refusals, no descriptor leaks, many clients', async () => {
   const api = (method: string, path: string, body: string | Buffer, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {

@@ -77,3 +77,27 @@ test('what a user namespace cannot share is refused as moby refuses it; --userns
   }
   assert.equal(await ok(['run', '--rm', '--userns', 'host', '--privileged', 'busybox', 'sh', '-c', 'cat /proc/self/uid_map | tr -s " "']), ' 0 0 4294967295\n');
 });
+
+test('volumes under userns-remap: named, pre-filled from the image and anonymous ones belong to the mapped root; binds keep host owners', async () => {
+  const inside = await ok(['run', '--rm', '-v', 'remapped:/data', '-v', 'filled:/bin', '-v', '/anon', 'busybox', 'sh', '-c', 'touch /data/f /anon/g && stat -c %u /data/f /anon/g /bin/busybox /data /anon']);
+  assert.equal(inside, '0\n0\n0\n0\n0\n');
+  const mp = (name: string) => ok(['volume', 'inspect', '-f', '{{.Mountpoint}}', name]).then((s) => s.trim());
+  const remapped = await mp('remapped');
+  assert.ok(remapped.startsWith(join(d.dataRoot, `${start}.${start}`, 'volumes')), remapped);
+  assert.equal(statSync(join(remapped, 'f')).uid, start);
+  assert.equal(statSync(remapped).uid, start);
+  assert.equal(statSync(join(await mp('filled'), 'busybox')).uid, start, 'copied up from the image with the image\'s (shifted) owner');
+  assert.equal(await ok(['run', '--rm', '-v', 'remapped:/data', 'busybox', 'sh', '-c', 'echo more >> /data/f && cat /data/f']), 'more\n', 'a second container writes to it too');
+  // A bind mount is the host's directory as it is: root-owned is nobody's inside (read, not write).
+  const host = join(d.root, 'bind-root');
+  spawnSync('mkdir', ['-p', host]);
+  writeFileSync(join(host, 'r'), 'hostfile\n');
+  const bind = await d.berth(['run', '--rm', '-v', `${host}:/h`, 'busybox', 'sh', '-c', 'cat /h/r; stat -c %u /h/r; touch /h/w']);
+  assert.notEqual(bind.code, 0);
+  assert.equal(bind.stdout, 'hostfile\n65534\n');
+  assert.match(bind.stderr, /Permission denied/);
+  spawnSync('chown', [`${start}:${start}`, host]);
+  assert.equal(await ok(['run', '--rm', '-v', `${host}:/h`, 'busybox', 'sh', '-c', 'touch /h/w && stat -c %u /h/w']), '0\n');
+  assert.equal(statSync(join(host, 'w')).uid, start);
+  await ok(['volume', 'prune', '-af']);
+});
