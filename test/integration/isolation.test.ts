@@ -339,6 +339,16 @@ test('the same options through the docker CLI give the same containers as throug
     [['--oom-score-adj', '123'], 'cat /proc/self/oom_score_adj'],
     [['--ulimit', 'nofile=1024:2048'], 'ulimit -n; ulimit -Hn'],
     [['--init'], 'cat /proc/1/comm'],
+    [['--privileged'], 'grep -E "^(CapEff|Seccomp)" /proc/self/status; grep " /sys " /proc/mounts | cut -d" " -f4'],
+    [['--cap-add', 'ALL', '--cap-drop', 'CAP_NET_RAW'], 'grep CapEff /proc/self/status'],
+    [['--security-opt', 'seccomp=unconfined'], 'grep Seccomp: /proc/self/status'],
+    [['--security-opt', 'systempaths=unconfined'], 'grep -c " /proc/sys .*ro," /proc/mounts; true'],
+    [['--ipc', 'host'], 'readlink /proc/self/ns/ipc'],
+    [['--uts', 'host'], 'readlink /proc/self/ns/uts; hostname'],
+    [['--userns', 'host'], 'cat /proc/self/uid_map'],
+    [['--cgroupns', 'host'], 'readlink /proc/self/ns/cgroup'],
+    [['--device-cgroup-rule', 'c 10:229 rwm'], 'mknod /dev/fz c 10 229 && echo made'],
+    [['--tmpfs', '/t:size=1m,mode=1770'], 'grep " /t " /proc/mounts'],
   ];
   for (const [opts, cmd] of cases) {
     const ours = await ok(['run', '--rm', ...opts, 'probe:1', 'sh', '-c', cmd]);
