@@ -161,14 +161,16 @@ export class Daemon implements SystemBackend {
     // A layer or image record that could not be read might own any directory: keep them all.
     if (this.images.images.problems.length || this.images.layers.problems.length) {
       log.warn('records were set aside at start-up: unreferenced layer directories are kept this time');
-      return;
+    } else {
+      const keep = this.images.layers.cacheIds();
+      for (const c of this.containers.store.all()) keep.add(c.id);
+      for (const id of this.containers.store.setAsideIds) keep.add(id);
+      keep.add('l');
+      const names = await readdir(this.images.snapshots.home);
+      await this.images.removeOrphanLayerDirs(keep, names.filter((n) => !n.startsWith('.')));
     }
-    const keep = this.images.layers.cacheIds();
-    for (const c of this.containers.store.all()) keep.add(c.id);
-    for (const id of this.containers.store.setAsideIds) keep.add(id);
-    keep.add('l');
-    const names = await readdir(this.images.snapshots.home);
-    await this.images.removeOrphanLayerDirs(keep, names.filter((n) => !n.startsWith('.')));
+    const links = await this.images.snapshots.pruneLinks();
+    if (links) log.info('removed layer links to nothing', { links });
   }
 
   private async engineId(): Promise<string> {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { TestDaemon, mountsUnder, NODE, BERTH } from './harness.ts';
 import { startBerthRegistry, type RunningRegistry } from './registries.ts';
 
@@ -51,31 +52,71 @@ async function crashAt(point: string, args: string[], input?: Buffer): Promise<{
   return r;
 }
 
+function sha256hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
 /** The data root agrees with the records: nothing stored, mounted or running that none explains. */
 async function consistent(): Promise<void> {
   const ids = (await ok(['ps', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
   const running = (await ok(['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
   const overlay = join(d.dataRoot, 'overlay2');
-  const layerRecs = readdirSync(join(d.dataRoot, 'layerdb', 'sha256')).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(d.dataRoot, 'layerdb', 'sha256', n), 'utf8')) as { cacheId: string });
+  const layerDir = join(d.dataRoot, 'layerdb', 'sha256');
+  const layerRecs = readdirSync(layerDir).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(layerDir, n), 'utf8')) as { chainId: string; cacheId: string });
   const owned = new Set([...ids, ...layerRecs.map((l) => l.cacheId), 'l']);
   const dirs = readdirSync(overlay);
   assert.deepEqual(dirs.filter((n) => !owned.has(n)), [], 'overlay directories no record owns');
   for (const l of layerRecs) assert.ok(existsSync(join(overlay, l.cacheId, 'diff')), `layer ${l.cacheId} has its directory`);
+  for (const short of readdirSync(join(overlay, 'l'))) assert.ok(existsSync(join(overlay, 'l', short)), `the layer link l/${short} leads somewhere`);
   const mounts = await mountsUnder(d.dataRoot);
   assert.deepEqual(mounts.filter((m) => !running.some((id) => m === join(overlay, id, 'merged'))), [], 'mounts of no running container');
   const monitors = existsSync(join(d.execRoot, 'c')) ? readdirSync(join(d.execRoot, 'c')) : [];
   assert.deepEqual(monitors.filter((id) => !running.includes(id)), [], 'monitors of no running container');
   assert.deepEqual(readdirSync(join(d.dataRoot, 'ingest')), [], 'nothing half-ingested');
-  // Every blob is some image's: what an operation cut short stored was collected at start.
+  // Every layer and blob is some image's: what an operation cut short stored was collected at
+  // start. An image needs its config, its manifest, each layer's chain, and each layer's blob:
+  // its manifest's, or (for a layer a pull found unpacked already) another stored copy.
+  const recDir = join(d.dataRoot, 'image', 'images');
+  const records = readdirSync(recDir).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(recDir, n), 'utf8')) as { id: string; manifest?: string });
   const images = (await ok(['images', '-aq', '--no-trunc'])).split('\n').filter(Boolean);
-  const needed = new Set<string>();
-  for (const id of images) {
-    const m = (await ok(['image', 'inspect', '-f', '{{.Id}}', id])).trim();
-    needed.add(m);
+  assert.deepEqual(records.map((r) => r.id).sort(), [...new Set(images)].sort(), 'image records and the image list agree');
+  const blobFile = (digest: string) => join(d.dataRoot, 'blobs', ...digest.split(':'));
+  const blobs = new Set(['sha256', 'sha512'].flatMap((alg) => (existsSync(join(d.dataRoot, 'blobs', alg)) ? readdirSync(join(d.dataRoot, 'blobs', alg)) : []).map((h) => `${alg}:${h}`)));
+  const manifests = new Map(records.map((r) => [r.id, r.manifest && existsSync(blobFile(r.manifest)) ? (JSON.parse(readFileSync(blobFile(r.manifest), 'utf8')) as { layers: { digest: string }[] }).layers : []]));
+  const configs = new Map(records.map((r) => [r.id, (JSON.parse(readFileSync(blobFile(r.id), 'utf8')) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids]));
+  // Stored copies of each layer, by diffID: its uncompressed tar, and every manifest's blob of it.
+  const copies = new Map<string, string[]>();
+  for (const r of records) {
+    const diffIds = configs.get(r.id)!;
+    const layers = manifests.get(r.id)!;
+    diffIds.forEach((diffId, i) => {
+      const list = copies.get(diffId) ?? [];
+      for (const c of [diffId, layers.length === diffIds.length ? layers[i].digest : undefined]) if (c && blobs.has(c) && !list.includes(c)) list.push(c);
+      copies.set(diffId, list);
+    });
   }
-  const blobs = readdirSync(join(d.dataRoot, 'blobs', 'sha256')).map((h) => `sha256:${h}`);
-  for (const id of needed) assert.ok(blobs.includes(id), `the config of ${id} is stored`);
-  assert.ok(blobs.length <= needed.size * 3 + 3, `no stray blobs: ${blobs.length} blobs for ${needed.size} images`);
+  const needed = new Set<string>();
+  const standIns: string[][] = [];
+  const chains = new Set<string>();
+  for (const r of records) {
+    needed.add(r.id);
+    if (r.manifest) needed.add(r.manifest);
+    const diffIds = configs.get(r.id)!;
+    const layers = manifests.get(r.id)!;
+    let chain = '';
+    diffIds.forEach((diffId, i) => {
+      chain = chain ? `sha256:${sha256hex(`${chain} ${diffId}`)}` : diffId;
+      chains.add(chain);
+      const own = layers.length === diffIds.length ? layers[i].digest : undefined;
+      if (own && blobs.has(own)) needed.add(own);
+      else if (copies.get(diffId)?.length) standIns.push(copies.get(diffId)!);
+    });
+  }
+  // A layer without its own blob keeps exactly one other copy (whichever collection found first).
+  for (const set of standIns) if (!set.some((b) => needed.has(b))) needed.add(set[0]);
+  for (const id of needed) assert.ok(blobs.has(id) || !records.some((r) => r.id === id), `the config ${id} is stored`);
+  assert.deepEqual([...blobs].filter((b) => !needed.has(b)), [], 'blobs no image needs');
+  assert.deepEqual(layerRecs.map((l) => l.chainId).filter((c) => !chains.has(c)), [], 'layers no image needs');
 }
 
 test('container operations cut short: create, start (run -d), stop, rm — the client sees the failure, the next berthd cleans up, a retry works', async () => {
@@ -98,16 +139,19 @@ test('container operations cut short: create, start (run -d), stop, rm — the c
   }
 
   // The stop's signal went out before the crash: the exit it caused is recorded after it.
-  await ok(['run', '-d', '--name', 's1', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+  await ok(['run', '-d', '--name', 's1', '-v', '/anon', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']);
+  const anon = (await ok(['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', 's1'])).trim();
+  assert.match(anon, /^[0-9a-f]{64}$/);
   const stop = await crashAt('stop-after-signal', ['stop', 's1']);
   assert.notEqual(stop.code, 0, 'stop reports the failure');
   await consistent();
   assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 's1'])).trim(), 'exited 0');
 
-  const rm = await crashAt('rm-after-record', ['rm', 's1']);
+  const rm = await crashAt('rm-after-record', ['rm', '-v', 's1']);
   assert.notEqual(rm.code, 0, 'rm reports the failure');
   await consistent();
   assert.notEqual((await d.berth(['inspect', 's1'])).code, 0, 'the half-removed container is gone');
+  assert.ok(!(await ok(['volume', 'ls', '-q'])).includes(anon), 'and so is the anonymous volume rm -v was removing');
   await ok(['rm', 'c1']);
   await consistent();
 });
@@ -158,6 +202,76 @@ test('image operations cut short: pull, load, import, commit, save, push, prune 
   await ok(['import', '-c', 'CMD ["two"]', '-', 'p2:1'], rootfs);
   const prune = await crashAt('prune-after-first', ['image', 'prune', '-a', '-f']);
   assert.notEqual(prune.code, 0, 'image prune reports the failure');
+  await consistent();
+});
+
+test('every image operation killed at each layer step (directory committed, record written) and push after compressing: cleaned up, retried', async () => {
+  let n = 0;
+  // An image whose top layer nothing else has: busybox plus a file of its own.
+  const unique = async (tag: string): Promise<string> => {
+    const c = `u${++n}`;
+    await ok(['run', '--name', c, 'busybox', 'sh', '-c', `echo ${c}-${Date.now()} > /u`]);
+    await ok(['commit', c, tag]);
+    await ok(['rm', c]);
+    return (await ok(['run', '--rm', tag, 'cat', '/u'])).trim();
+  };
+  for (const point of ['layer-after-dir', 'layer-after-record']) {
+    const pulled = `${reg.host}/crash/steps:${point}`;
+    const mark = await unique(pulled);
+    await ok(['push', pulled]);
+    await ok(['rmi', pulled]);
+    assert.notEqual((await crashAt(point, ['pull', pulled])).code, 0, `pull killed at ${point} reports the failure`);
+    await consistent();
+    await ok(['pull', pulled]);
+    assert.equal((await ok(['run', '--rm', pulled, 'cat', '/u'])).trim(), mark, `pull retried after ${point}`);
+
+    const archive = join(dir, `steps-${point}.tar`);
+    await ok(['save', '-o', archive, pulled]);
+    await ok(['rmi', pulled]);
+    assert.notEqual((await crashAt(point, ['load', '-i', archive])).code, 0, `load killed at ${point} reports the failure`);
+    await consistent();
+    await ok(['load', '-i', archive]);
+    assert.equal((await ok(['run', '--rm', pulled, 'cat', '/u'])).trim(), mark, `load retried after ${point}`);
+    await ok(['rmi', pulled]);
+
+    const tree = join(dir, `tree-${point}`);
+    spawnSync('mkdir', ['-p', tree]);
+    writeFileSync(join(tree, 'only'), `${point}\n`);
+    const tarball = spawnSync('tar', ['-C', tree, '-c', '.'], { maxBuffer: 1 << 20 }).stdout;
+    assert.notEqual((await crashAt(point, ['import', '-', `imported:${point}`], tarball)).code, 0, `import killed at ${point} reports the failure`);
+    await consistent();
+    await ok(['import', '-', `imported:${point}`], tarball);
+    const exported = spawnSync('sh', ['-c', `"$NODE" "$BERTH" create imported:${point} x > /dev/null && "$NODE" "$BERTH" ps -aq | head -1`], { env: { ...process.env, NODE, BERTH, BERTH_HOST: d.host }, encoding: 'utf8' }).stdout.trim();
+    assert.equal((await ok(['cp', `${exported}:/only`, '-'])).includes(point), true, `import retried after ${point}`);
+    await ok(['rm', exported]);
+    await ok(['rmi', `imported:${point}`]);
+
+    await ok(['run', '--name', 'steps', 'busybox', 'sh', '-c', `echo ${point} > /x`]);
+    assert.notEqual((await crashAt(point, ['commit', 'steps', 'stepped:1'])).code, 0, `commit killed at ${point} reports the failure`);
+    await consistent();
+    await ok(['commit', 'steps', 'stepped:1']);
+    assert.equal(await ok(['run', '--rm', 'stepped:1', 'cat', '/x']), `${point}\n`, `commit retried after ${point}`);
+    await ok(['rm', 'steps']);
+    await ok(['rmi', 'stepped:1']);
+    await consistent();
+  }
+  // push of a committed image stores compressed copies of its layers first.
+  await ok(['run', '--name', 'steps', 'busybox', 'sh', '-c', 'echo p > /p']);
+  await ok(['commit', 'steps', `${reg.host}/crash/stepped:3`]);
+  await ok(['rm', 'steps']);
+  const push = await crashAt('push-after-compress', ['push', `${reg.host}/crash/stepped:3`]);
+  assert.notEqual(push.code, 0, 'push reports the failure');
+  await consistent();
+  await ok(['push', `${reg.host}/crash/stepped:3`]);
+  await ok(['rmi', `${reg.host}/crash/stepped:3`]);
+  // rm -v killed after the container's layer went: the rest goes at the next start.
+  await ok(['run', '-d', '--name', 'steps-v', '-v', '/anon', 'busybox', 'sleep', '300']);
+  const anon = (await ok(['inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', 'steps-v'])).trim();
+  const rm = await crashAt('rm-after-layer', ['rm', '-f', '-v', 'steps-v']);
+  assert.notEqual(rm.code, 0, 'rm reports the failure');
+  await consistent();
+  assert.notEqual((await d.berth(['inspect', 'steps-v'])).code, 0, 'the container is gone');
+  assert.ok(!(await ok(['volume', 'ls', '-q'])).includes(anon), 'and its anonymous volume');
   await consistent();
 });
 

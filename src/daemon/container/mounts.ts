@@ -248,12 +248,16 @@ export function mountsView(rec: ContainerRecord): MountPoint[] {
 }
 
 /** `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses one. */
-export async function removeAnonymousVolumes(volumes: VolumeService, rec: ContainerRecord): Promise<void> {
+/** The names of the container's anonymous volumes (`rm -v` removes them with it). */
+export function anonymousVolumes(rec: ContainerRecord): string[] {
+  return Object.values(rec.MountPoints ?? {}).filter((p) => p.Type === 'volume' && p.Anonymous && p.Name).map((p) => p.Name!);
+}
+
+export async function removeAnonymousVolumes(volumes: VolumeService, rec: ContainerRecord | string[]): Promise<void> {
   const errors: string[] = [];
-  for (const p of Object.values(rec.MountPoints ?? {})) {
-    if (p.Type !== 'volume' || !p.Anonymous || !p.Name) continue;
+  for (const name of Array.isArray(rec) ? rec : anonymousVolumes(rec)) {
     try {
-      await volumes.remove(p.Name, true);
+      await volumes.remove(name, true);
     } catch (e) {
       if (e instanceof EngineError && e.kind === 'Conflict') continue;
       errors.push(messageOf(e));

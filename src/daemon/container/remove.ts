@@ -6,7 +6,9 @@ import { failpoint } from '../../lib/failpoint.ts';
 import { log } from '../../lib/log.ts';
 import { shimDir, sleep, type ContainerDeps } from './deps.ts';
 import { cancelRestart } from './monitor.ts';
-import { removeAnonymousVolumes } from './mounts.ts';
+import { anonymousVolumes, removeAnonymousVolumes } from './mounts.ts';
+import { REMOVE_VOLUMES } from './store.ts';
+import { writeJsonAtomic } from '../../lib/atomic.ts';
 import { signalContainer } from './stop.ts';
 import { thawAfterSignal } from './operate.ts';
 import { containerEvent } from './events.ts';
@@ -33,7 +35,12 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
       throw system(`cannot remove container "${c.rec.Name}": could not kill running container ${c.id}, cannot remove`);
     }
   }
+  let volumesError: unknown;
   await d.locks.with(c.id, async () => {
+    // The anonymous volumes to remove with it are noted first: a crash after the record goes
+    // leaves the note, and the next start removes them (they are nobody's once the record is).
+    const anonymous = opts.volumes ? anonymousVolumes(c.rec) : [];
+    if (anonymous.length) await writeJsonAtomic(join(d.store.dir(c.id), REMOVE_VOLUMES), anonymous, 0o600);
     // Remove the record first: a crash mid-removal must not resurrect a half-deleted container.
     await rm(join(d.store.dir(c.id), 'config.v2.json'), { force: true });
     failpoint('rm-after-record');
@@ -41,6 +48,8 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
     // Its network namespace, removed in the background at exit, is gone before rm answers.
     await d.networks.settle(c.id);
     await d.images.snapshots.remove(c.id).catch((e: unknown) => log.warn('removing container layer', { id: c.id, error: e }));
+    failpoint('rm-after-layer');
+    if (anonymous.length) volumesError = await removeAnonymousVolumes(d.volumes, c.rec).then(() => undefined, (e: unknown) => e);
     await rm(d.store.dir(c.id), { recursive: true, force: true });
     await rm(shimDir(d, c.id), { recursive: true, force: true });
     d.pending.delete(c.id);
@@ -48,5 +57,5 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
     containerEvent(d, c, 'destroy');
     for (const fn of d.removedListeners) fn(c.id);
   });
-  if (opts.volumes) await removeAnonymousVolumes(d.volumes, c.rec);
+  if (volumesError) throw volumesError;
 }

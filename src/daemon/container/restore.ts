@@ -7,6 +7,7 @@ import { chmod, chown } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { log } from '../../lib/log.ts';
 import { clearEndpoints } from './network.ts';
+import { removeAnonymousVolumes } from './mounts.ts';
 import { ShimClient } from '../../runtime/shim.ts';
 import type { Container } from './container.ts';
 import { shimDir, type ContainerDeps } from './deps.ts';
@@ -27,6 +28,7 @@ export async function restoreContainers(d: ContainerDeps): Promise<void> {
   }
   await Promise.all(containers.map((c) => restoreOne(d, c).catch((e: unknown) => log.warn('restoring container', { id: c.id, error: e }))));
   await reapOrphanMonitors(d);
+  if (d.store.volumesToRemove.length) await removeAnonymousVolumes(d.volumes, d.store.volumesToRemove).catch((e: unknown) => log.warn('removing the volumes of an interrupted rm -v', { error: e }));
   // Sandboxes and veths that no running container owns (a start or exit cut short).
   const running = containers.filter((c) => c.state.Running);
   for (const c of containers) if (!c.state.Running && Object.values(c.rec.Networks ?? {}).some((ep) => ep.EndpointID)) {

@@ -7,6 +7,9 @@
  *     config.v2.json     the ContainerRecord (configuration + last known state), atomic writes
  *     <id>-json.log      json-file log, written by berth-shim (rotated as .1, .2, …)
  *     hostname, hosts, resolv.conf   bind-mounted into the container
+ *     remove-volumes.json   written by `rm -v` before the record goes: the anonymous volumes
+ *                        to remove with it (a directory left with only this is a removal a
+ *                        crash cut short: the next start removes those volumes, then it)
  *
  * Names are unique; IDs resolve by full ID, name, or unambiguous ID prefix, as in docker.
  */
@@ -16,6 +19,8 @@ import { log } from '../../lib/log.ts';
 import { isSetAside, setAside, writeJsonAtomic } from '../../lib/atomic.ts';
 import { conflict, invalidParameter, messageOf, notFound } from '../../errdefs/index.ts';
 import { Container, type ContainerRecord } from './container.ts';
+
+export const REMOVE_VOLUMES = 'remove-volumes.json';
 
 export class ContainerStore {
   readonly root: string;
@@ -47,7 +52,10 @@ export class ContainerStore {
             this.problems.push(`WARNING: the record of container ${id} was set aside as ${join(this.dir(id), earlier)} (unreadable); the container is left out until that file is removed`);
             continue;
           }
-          // a create that crashed before writing its record: nothing refers to it
+          // A create that crashed before writing its record, or a removal after it: nothing
+          // refers to it. A removal's anonymous volumes are noted for the caller to remove.
+          const names = await readFile(join(this.dir(id), REMOVE_VOLUMES), 'utf8').then((t) => JSON.parse(t) as unknown, () => []);
+          if (Array.isArray(names)) for (const n of names) if (typeof n === 'string') this.volumesToRemove.push(n);
           await rm(this.dir(id), { recursive: true, force: true });
           continue;
         }
@@ -62,6 +70,8 @@ export class ContainerStore {
     return [...this.byId.values()];
   }
 
+  /** Anonymous volumes of removals (`rm -v`) a crash cut short after the record went. */
+  readonly volumesToRemove: string[] = [];
   /** Containers whose records could not be read: their directories and layers are kept. */
   readonly setAsideIds = new Set<string>();
   /** What load() set aside, for `info` warnings. */

@@ -68,6 +68,7 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   progress({ status: `The push refers to repository [${fullName(ref)}]` });
   const repo = ref.path;
   const { manifest, body } = await pushableManifest(images, img, progress);
+  failpoint('push-after-compress');
   const layers = [...manifest.layers].reverse();
   for (const l of layers) progress(status(shortDigest(l.digest), 'Preparing'));
   if (layers.length > 5) for (const l of layers.slice(5)) progress(status(shortDigest(l.digest), 'Waiting'));

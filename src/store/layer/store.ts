@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { isSetAside, setAside, writeJsonAtomic } from '../../lib/atomic.ts';
 import { sha256 } from '../../lib/digest.ts';
+import { failpoint } from '../../lib/failpoint.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import { log } from '../../lib/log.ts';
 import { invalidParameter, messageOf, notFound } from '../../errdefs/index.ts';
@@ -180,6 +181,7 @@ export class LayerStore {
         }
         const cacheId = randomBytes(32).toString('hex');
         await this.snapshots.commitLayer(staged.staging, cacheId, parent ? this.mustGet(parent).cacheId : undefined);
+        failpoint('layer-after-dir');
         const rec: LayerRecord = {
           version: 1,
           chainId: chain,
@@ -190,6 +192,7 @@ export class LayerStore {
           created: new Date().toISOString(),
         };
         await writeJsonAtomic(join(this.dir, `${chain.slice(7)}.json`), rec);
+        failpoint('layer-after-record');
         this.layers.set(chain, rec);
         return rec;
       });

@@ -67,6 +67,20 @@ export class OverlaySnapshotter {
     if (this.root) await chown(path, this.root.uid, this.root.gid);
   }
 
+  /** Removes links in l/ whose layer directory is gone (a crash between the two steps). */
+  async pruneLinks(): Promise<number> {
+    let n = 0;
+    for (const short of await readdir(join(this.home, 'l'))) {
+      const link = join(this.home, 'l', short);
+      const target = await readlink(link).catch(() => '');
+      const id = /^\.\.\/([^/]+)\/diff$/.exec(target)?.[1];
+      if (id && !id.startsWith('.') && (await this.exists(id))) continue;
+      await rm(link, { force: true });
+      n++;
+    }
+    return n;
+  }
+
   async init(): Promise<void> {
     await mkdir(join(this.home, 'l'), { recursive: true });
     await this.traversable(this.home);
