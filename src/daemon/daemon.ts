@@ -375,7 +375,15 @@ export class Daemon implements SystemBackend {
         const r = await ns.create({
           Name: body.Name ?? '', ...(body.Driver ? { Driver: body.Driver } : {}), Internal: body.Internal ?? false, Attachable: body.Attachable ?? false,
           Labels: body.Labels ?? {}, Options: body.Options ?? {}, EnableIPv6: body.EnableIPv6 ?? false,
-          ...(body.IPAM ? { IPAM: { ...(body.IPAM.Driver ? { Driver: body.IPAM.Driver } : {}), Config: (body.IPAM.Config ?? []).map((c) => ({ ...(c.Subnet ? { Subnet: c.Subnet } : {}), ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}) })) } } : {}),
+          // Every field goes on: the service applies each or refuses it by name.
+          ...(body.EnableIPv4 !== undefined ? { EnableIPv4: body.EnableIPv4 } : {}), ...(body.Scope ? { Scope: body.Scope } : {}),
+          Ingress: body.Ingress ?? false, ConfigOnly: body.ConfigOnly ?? false, ...(body.ConfigFrom?.Network ? { ConfigFrom: { Network: body.ConfigFrom.Network } } : {}),
+          ...(body.IPAM ? {
+            IPAM: {
+              ...(body.IPAM.Driver ? { Driver: body.IPAM.Driver } : {}), ...(body.IPAM.Options ? { Options: body.IPAM.Options } : {}),
+              Config: (body.IPAM.Config ?? []).map((c) => ({ ...(c.Subnet ? { Subnet: c.Subnet } : {}), ...(c.Gateway ? { Gateway: c.Gateway } : {}), ...(c.IPRange ? { IPRange: c.IPRange } : {}), ...(c.AuxiliaryAddresses ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}) })),
+            },
+          } : {}),
         });
         const rec = ns.get(r.Id);
         this.eventLog.log('network', 'create', rec.Id, { name: rec.Name, type: rec.Driver });

@@ -52,6 +52,12 @@ export class AddressPool {
     if (n > this.last) this.last = n;
   }
 
+  /** Keeps an address out of the pool for good (an auxiliary address): never handed out. */
+  hold(ip: string): void {
+    const n = parseIp(ip);
+    if (n !== undefined) this.used.add(n);
+  }
+
   release(ip: string): void {
     const n = parseIp(ip);
     if (n !== undefined) this.used.delete(n);

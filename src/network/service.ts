@@ -30,6 +30,8 @@ export interface IpamConfig {
   Subnet: string;
   Gateway: string;
   IPRange?: string;
+  /** Addresses the network's other users hold (docker's --aux-address): never handed out. */
+  AuxiliaryAddresses?: Record<string, string>;
 }
 
 export interface NetworkRecord {
@@ -197,7 +199,10 @@ export class NetworkService {
     const subnet = parseCidr(cfg.Subnet);
     const gw = parseIp(cfg.Gateway) ?? subnet.base + 1;
     live.bridge = live.rec.Options[BRIDGE_NAME] || `br-${live.rec.Id.slice(0, 12)}`;
-    live.pool ??= new AddressPool(subnet, gw, cfg.IPRange ? parseCidr(cfg.IPRange, 'ip-range') : undefined);
+    if (!live.pool) {
+      live.pool = new AddressPool(subnet, gw, cfg.IPRange ? parseCidr(cfg.IPRange, 'ip-range') : undefined);
+      for (const ip of Object.values(cfg.AuxiliaryAddresses ?? {})) live.pool.hold(ip);
+    }
     await ensureBridge(live.bridge, `${formatIp(gw)}/${subnet.bits}`, this.mtuOf(live));
     if (this.cfg.iptables) {
       await addNetworkRules(live.bridge, formatCidr(subnet), { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' });
@@ -278,7 +283,11 @@ export class NetworkService {
     return this.nets.get(rec.Id)?.bridge;
   }
 
-  async create(req: { Name: string; Driver?: string; Internal?: boolean; Attachable?: boolean; Labels?: Record<string, string>; Options?: Record<string, string>; IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] }; CheckDuplicate?: boolean; EnableIPv6?: boolean }): Promise<{ Id: string; Warning: string }> {
+  async create(req: {
+    Name: string; Driver?: string; Internal?: boolean; Attachable?: boolean; Labels?: Record<string, string>; Options?: Record<string, string>;
+    IPAM?: { Driver?: string; Options?: Record<string, string>; Config?: { Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }[] };
+    CheckDuplicate?: boolean; EnableIPv4?: boolean; EnableIPv6?: boolean; Scope?: string; Ingress?: boolean; ConfigOnly?: boolean; ConfigFrom?: { Network?: string };
+  }): Promise<{ Id: string; Warning: string }> {
     const name = req.Name;
     if (!name) throw invalidParameter('network name cannot be empty');
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidParameter(`invalid network name "${name}", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -288,6 +297,10 @@ export class NetworkService {
     if (driver === 'host' || driver === 'null') throw conflict(`only one instance of "${driver}" network is allowed`);
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
     if (req.EnableIPv6) throw invalidParameter('IPv6 networks are not supported by Berth yet');
+    if (req.EnableIPv4 === false) throw invalidParameter('EnableIPv4: networks without IPv4 are not supported by Berth yet');
+    if (req.Scope && req.Scope !== 'local') throw invalidParameter(`Scope: a ${driver} network's scope can only be "local" (swarm is not part of Berth)`);
+    if (req.Ingress) throw invalidParameter('Ingress: ingress networks belong to swarm mode, which Berth does not have');
+    if (req.ConfigOnly || req.ConfigFrom?.Network) throw invalidParameter(`${req.ConfigOnly ? 'ConfigOnly' : 'ConfigFrom'}: configuration-only networks are not supported by Berth yet`);
     if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw notFound(`plugin "${req.IPAM.Driver}" not found`);
     const configs = req.IPAM?.Config ?? [];
     if (configs.length > 1) throw invalidParameter('Berth supports one IPv4 subnet per network');
@@ -320,6 +333,14 @@ export class NetworkService {
       const r = parseCidr(c.IPRange, 'ip-range');
       if (r.bits < subnet.bits || !overlaps(r, subnet)) throw invalidParameter(`invalid ip-range ${c.IPRange}: it must be within the subnet ${formatCidr(subnet)}`);
     }
+    const aux: Record<string, string> = {};
+    for (const [key, addr] of Object.entries(c?.AuxiliaryAddresses ?? {})) {
+      const ip = parseIp(addr);
+      if (ip === undefined) throw invalidParameter(`invalid auxiliary address ${key}=${addr}`);
+      if (!overlaps({ base: ip, bits: 32 }, subnet)) throw invalidParameter(`no matching subnet for aux-address ${addr}`);
+      if (ip === gateway) throw invalidParameter(`auxiliary address ${key}=${addr} is the gateway's`);
+      aux[key] = formatIp(ip);
+    }
     const bridge = options[BRIDGE_NAME];
     if (bridge && [...this.nets.values()].some((l) => l.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use`);
     const rec = this.predefined(name, 'bridge');
@@ -327,8 +348,9 @@ export class NetworkService {
     rec.Attachable = !!req.Attachable;
     rec.Labels = req.Labels ?? {};
     rec.Options = options;
-    rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gateway), ...(c?.IPRange ? { IPRange: c.IPRange } : {}) }];
-    if (req.IPAM?.Config?.length === 0 || !req.IPAM) rec.IPAM.Options = {};
+    rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gateway), ...(c?.IPRange ? { IPRange: c.IPRange } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) }];
+    // The default IPAM driver keeps its options and shows them, using none (as docker's).
+    rec.IPAM.Options = req.IPAM?.Options && Object.keys(req.IPAM.Options).length ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
     const live: Live = { rec, names: new Map() };
     try {
       await this.up(live);

@@ -187,6 +187,39 @@ test('bad input: overlapping and invalid subnets, reserved names, unknown driver
   assert.ok(!gone.includes(userSubnet.replace(/0\/24$/, '1/24')), 'the network\'s bridge is gone');
 });
 
+test('auxiliary addresses and IPAM options (docker CLI and berth): kept, shown, never handed out; swarm-only and config-only networks refused by name', async () => {
+  const net = userSubnet.replace(/0\/24$/, '');
+  for (const [cli, run] of [['docker', dok], ['berth', ok]] as const) {
+    await run(['network', 'create', '--subnet', userSubnet, '--aux-address', `router=${net}2`, '--aux-address', `printer=${net}3`, '--ipam-opt', 'com.example.pool=blue', 'auxnet']);
+    const ipam = JSON.parse(await ok(['network', 'inspect', '-f', '{{json .IPAM}}', 'auxnet'])) as { Options: Record<string, string>; Config: { AuxiliaryAddresses?: Record<string, string> }[] };
+    assert.deepEqual(ipam.Options, { 'com.example.pool': 'blue' }, cli);
+    assert.deepEqual(ipam.Config[0].AuxiliaryAddresses, { router: `${net}2`, printer: `${net}3` }, cli);
+    // .1 is the gateway and .2/.3 are held: the first container gets .4; asking for .2 is refused.
+    assert.equal((await ok(['run', '--rm', '--network', 'auxnet', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0 | awk \'{print $4}\''])).trim(), `${net}4/24`, cli);
+    const taken = await d.berth(['run', '--rm', '--network', 'auxnet', '--ip', `${net}2`, 'busybox', 'true']);
+    assert.notEqual(taken.code, 0);
+    assert.match(taken.stderr, /Address already in use/);
+    await ok(['network', 'rm', 'auxnet']);
+  }
+  const outside = await d.docker(['network', 'create', '--subnet', userSubnet, '--aux-address', 'far=192.0.2.9', 'auxbad']);
+  assert.notEqual(outside.code, 0);
+  assert.match(outside.stderr, /no matching subnet for aux-address 192\.0\.2\.9/);
+  // What belongs to swarm, or to networks that only carry configuration, is refused by name.
+  const refused: [string[], RegExp][] = [
+    [['--scope', 'swarm'], /Scope: /],
+    [['--ingress'], /Ingress: /],
+    [['--config-only'], /ConfigOnly: /],
+    [['--config-from', 'other'], /ConfigFrom: /],
+    [['--ipv4=false'], /EnableIPv4: /],
+  ];
+  for (const [args, re] of refused) {
+    const r = await d.docker(['network', 'create', ...args, 'refused']);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, re, `${args.join(' ')}: ${r.stderr}`);
+  }
+  assert.equal((await ok(['network', 'ls', '-q', '--filter', 'type=custom'])).trim(), '', 'nothing was made');
+});
+
 test('the docker CLI and docker-py create, list, use and remove networks', async () => {
   const id = (await dok(['network', 'create', '--subnet', userSubnet, 'dknet'])).trim();
   assert.match(await dok(['network', 'ls']), /dknet\s+bridge\s+local/);

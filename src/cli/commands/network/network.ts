@@ -38,12 +38,12 @@ export async function networkCreate(ctx: CliContext, p: Parsed<typeof createFlag
   if (f.subnet.length > 1 || f.gateway.length > 1 || f.ipRange.length > 1) throw new StatusError(1, 'Berth supports one IPv4 subnet per network');
   if (f.gateway.length && !f.subnet.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
   if (f.ipRange.length && !f.subnet.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
-  if (f.auxAddress.length) throw new StatusError(1, '--aux-address is not supported by Berth');
-  if (f.ipamOpt.length) throw new StatusError(1, '--ipam-opt is not supported by Berth (the default IPAM driver takes no options)');
-  const config = f.subnet.length ? [{ Subnet: f.subnet[0], ...(f.gateway[0] ? { Gateway: f.gateway[0] } : {}), ...(f.ipRange[0] ? { IPRange: f.ipRange[0] } : {}) }] : [];
+  const aux = keyValues(f.auxAddress);
+  if (Object.keys(aux).length && !f.subnet.length) throw new StatusError(1, `no matching subnet for aux-address ${Object.values(aux)[0]}`);
+  const config = f.subnet.length ? [{ Subnet: f.subnet[0], ...(f.gateway[0] ? { Gateway: f.gateway[0] } : {}), ...(f.ipRange[0] ? { IPRange: f.ipRange[0] } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) }] : [];
   const r = await ctx.client.networkCreate({
     Name: p.args[0], Driver: f.driver, Internal: f.internal, Attachable: f.attachable, EnableIPv6: f.ipv6,
-    IPAM: { Driver: f.ipamDriver, Config: config }, Options: keyValues(f.opt), Labels: keyValues(f.label),
+    IPAM: { Driver: f.ipamDriver, Config: config, ...(f.ipamOpt.length ? { Options: keyValues(f.ipamOpt) } : {}) }, Options: keyValues(f.opt), Labels: keyValues(f.label),
   });
   ctx.stdout.write(`${r.Id}\n`);
   return 0;
