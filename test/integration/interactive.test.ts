@@ -294,6 +294,39 @@ test('a plain hijack discards the request body, even one that arrives after the 
   assert.equal(out.subarray(8).toString(), 'echo-me\n');
 });
 
+test('exec start: the request body is not stdin, with Upgrade and without, even arriving after the headers', async () => {
+  await d.berth(['run', '-d', '--name', 'execbody', 'busybox', 'sleep', '300']);
+  for (const upgrade of [true, false]) {
+    const create = await new Promise<string>((resolve, reject) => {
+      const s = connect(d.sock);
+      const body = JSON.stringify({ AttachStdin: true, AttachStdout: true, AttachStderr: true, Cmd: ['cat'] });
+      s.write(`POST /v1.44/containers/execbody/exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      let t = '';
+      s.on('data', (c: Buffer) => (t += c.toString()));
+      s.on('close', () => resolve((JSON.parse(t.slice(t.indexOf('{'))) as { Id: string }).Id));
+      s.on('error', reject);
+    });
+    const s = connect(d.sock);
+    const body = '{"Detach":false,"Tty":false}';
+    s.write(`POST /v1.44/exec/${create}/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${upgrade ? 'Connection: Upgrade\r\nUpgrade: tcp\r\n' : ''}\r\n`);
+    await sleep(150);
+    s.write(body.slice(0, 7));
+    await sleep(150);
+    s.write(body.slice(7));
+    let buf = Buffer.alloc(0);
+    s.on('data', (c: Buffer) => (buf = Buffer.concat([buf, c])));
+    const closed = new Promise<void>((r) => s.on('close', () => r()));
+    for (let i = 0; i < 100 && !buf.includes('\r\n\r\n'); i++) await sleep(20);
+    s.write('only-this\n');
+    s.end();
+    await closed;
+    assert.match(buf.toString('latin1'), upgrade ? /^HTTP\/1\.1 101 UPGRADED\r\n/ : /^HTTP\/1\.1 200 OK\r\n/);
+    const out = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
+    assert.deepEqual([...out.subarray(0, 8)], [1, 0, 0, 0, 0, 0, 0, 10], `${upgrade ? 'Upgrade' : 'plain'}: ${out.toString('latin1')}`);
+    assert.equal(out.subarray(8).toString(), 'only-this\n');
+  }
+});
+
 test('detach keys come from --detach-keys or the CLI config file', { skip: !hasTmux }, async () => {
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const cfg = `${d.root}/cli-config`;

@@ -236,7 +236,25 @@ r = c.api._post_json(c.api._url('/containers/{0}/update', 'up'), data={'MemorySw
 print(json.dumps([r.status_code, r.json()['message']]))`) as [number, string];
   assert.equal(swappiness[0], 400);
   assert.match(swappiness[1], /MemorySwappiness, OomKillDisable cannot be updated/);
-  assert.equal((await dok(['inspect', '-f', '{{.HostConfig.MemoryReservation}} {{.HostConfig.CpuShares}}', 'up'])).trim(), `${32 << 20} 512`, 'what can be updated was');
+  // Each of them, one at a time, is refused naming it, and nothing of the request is applied.
+  const each = python(`fields = {
+  'BlkioWeightDevice': [{'Path': '/dev/null', 'Weight': 100}], 'BlkioDeviceReadBps': [{'Path': '/dev/null', 'Rate': 1024}],
+  'BlkioDeviceWriteBps': [{'Path': '/dev/null', 'Rate': 1024}], 'BlkioDeviceReadIOps': [{'Path': '/dev/null', 'Rate': 10}],
+  'BlkioDeviceWriteIOps': [{'Path': '/dev/null', 'Rate': 10}], 'Devices': [{'PathOnHost': '/dev/null', 'PathInContainer': '/dev/n2', 'CgroupPermissions': 'rwm'}],
+  'DeviceCgroupRules': ['c 1:3 rwm'], 'DeviceRequests': [{'Count': 1, 'Capabilities': [['gpu']]}], 'Ulimits': [{'Name': 'nofile', 'Soft': 10, 'Hard': 10}],
+  'CgroupParent': '/elsewhere', 'KernelMemoryTCP': 1 << 20, 'MemorySwappiness': 10, 'OomKillDisable': True, 'CpuCount': 1, 'CpuPercent': 50,
+  'IOMaximumIOps': 100, 'IOMaximumBandwidth': 1 << 20, 'CpuRealtimePeriod': 1000, 'CpuRealtimeRuntime': 100}
+out = []
+for k, v in fields.items():
+  r = c.api._post_json(c.api._url('/containers/{0}/update', 'up'), data={k: v, 'CpuShares': 256})
+  out.append([k, r.status_code, r.json()['message']])
+print(json.dumps(out))`) as [string, number, string][];
+  for (const [field, status, message] of each) {
+    assert.equal(status, 400, field);
+    assert.match(message, field.startsWith('CpuRealtime') ? /real-time CPU scheduling is not supported/ : new RegExp(`: ${field} cannot be updated`), field);
+  }
+  assert.equal(each.length, 19);
+  assert.equal((await dok(['inspect', '-f', '{{.HostConfig.MemoryReservation}} {{.HostConfig.CpuShares}}', 'up'])).trim(), `${32 << 20} 512`, 'what can be updated was, and the refused requests changed nothing');
   const none = await d.docker(['update', 'up']);
   assert.match(none.stderr, /you must provide one or more flags when using this command/);
   // The policy applies: a failing container restarts at most 3 times.

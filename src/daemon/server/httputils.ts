@@ -113,6 +113,8 @@ async function readUpgradeBody(ctx: Ctx, limit: number): Promise<Buffer> {
       sock.on('data', onData);
       sock.once('end', onEnd);
       sock.once('close', onEnd);
+      // An upgraded socket comes paused: a body still in flight would never be read.
+      sock.resume();
     });
     if (!chunk) return false;
     buf = Buffer.concat([buf, chunk]);
