@@ -46,13 +46,16 @@ test('a wrong type is refused with Go\'s message naming the field', () => {
   assert.throws(() => decodeGo('{"Tty":', Exec), /invalid JSON/);
 });
 
-test('integers must be integers within the field\'s range; exact beyond 2^53', () => {
+test('integers must be integers within the field\'s range; beyond 2^53 refused, never rounded', () => {
   assert.throws(() => decodeGo('{"BlkioWeight":70000}', Host), { message: 'json: cannot unmarshal number 70000 into Go struct field HostConfig.BlkioWeight of type uint16' });
   assert.throws(() => decodeGo('{"BlkioWeight":-1}', Host), /number -1 into Go struct field HostConfig.BlkioWeight of type uint16/);
   assert.throws(() => decodeGo('{"Memory":1e100}', Host), /number 1e100 into Go struct field HostConfig.Memory of type int64/);
   assert.throws(() => decodeGo('{"Memory":1.5}', Host), /number 1.5 into Go struct field HostConfig.Memory of type int64/);
   assert.throws(() => decodeGo('{"Memory":9223372036854775808}', Host), /of type int64/);
-  assert.deepEqual(decodeGo('{"Memory":9223372036854775807,"BlkioWeight":65535}', Host), { Memory: 9223372036854775807, BlkioWeight: 65535 });
+  // Within int64 but beyond 2^53: refused, never stored rounded (2^63-1 would round past int64).
+  assert.throws(() => decodeGo('{"Memory":9223372036854775807}', Host), { message: 'HostConfig.Memory: 9223372036854775807 is beyond what Berth keeps exactly (±9007199254740991); the request was refused' });
+  assert.throws(() => decodeGo('{"Memory":-9007199254740992}', Host), /HostConfig.Memory: -9007199254740992 is beyond/);
+  assert.deepEqual(decodeGo('{"Memory":9007199254740991,"BlkioWeight":65535}', Host), { Memory: 9007199254740991, BlkioWeight: 65535 });
   assert.deepEqual(decodeGo('{"Ratio":1e3,"Extra":{"n":1.5,"l":[true]}}', Host), { Ratio: 1000, Extra: { n: 1.5, l: [true] } });
 });
 

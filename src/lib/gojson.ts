@@ -156,6 +156,11 @@ function decodeValue(v: unknown, t: GoType, where: Where | undefined): unknown {
       if (!/^-?\d+$/.test(v.text)) typeError(`number ${v.text}`, t, where);
       const n = BigInt(v.text);
       if (n < t.min || n > t.max) typeError(`number ${v.text}`, t, where);
+      // Records and answers are JSON numbers (doubles): beyond 2^53 the value would be kept
+      // rounded, possibly out of the type's range, and no Go client could read it back.
+      if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw invalidParameter(`${where ? `${where.struct}.${where.path.join('.')}` : t.goName}: ${v.text} is beyond what Berth keeps exactly (±9007199254740991); the request was refused`);
+      }
       return Number(n);
     }
     case 'strslice':

@@ -226,6 +226,10 @@ test('input that cannot poison state: huge numbers, deep JSON, fake digests in a
   const huge = await api('POST', '/v1.50/containers/create', '{"Image":"probe:1","HostConfig":{"Memory":1180591620717411303424}}');
   assert.equal(huge.status, 400);
   assert.match(JSON.parse(huge.body).message, /cannot unmarshal number 1180591620717411303424 into Go struct field HostConfig.HostConfig.Memory of type int64/);
+  // Within int64 but past 2^53 it would be kept rounded (2^63-1 rounds past int64): refused too.
+  const wide = await api('POST', '/v1.50/containers/create', '{"Image":"probe:1","HostConfig":{"PidsLimit":9223372036854775807}}');
+  assert.equal(wide.status, 400);
+  assert.match(JSON.parse(wide.body).message, /PidsLimit: 9223372036854775807 is beyond what Berth keeps exactly/);
   const deep = await api('POST', '/v1.50/containers/create', `{"Image":"probe:1","Labels":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`);
   assert.equal(deep.status, 400);
   assert.match(JSON.parse(deep.body).message, /exceeded max depth/);
