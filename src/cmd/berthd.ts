@@ -311,6 +311,31 @@ async function main(): Promise<void> {
   for (const w of warnings) log.warn(w);
   const swapAccounting = cgv === 1 ? existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') : true;
 
+  // Settings are checked before anything is written: a bad one leaves no directory or pidfile.
+  const registry = {
+    mirrors: args['registry-mirror'] ?? file['registry-mirrors'] ?? [],
+    insecure: args['insecure-registry'] ?? file['insecure-registries'] ?? [],
+    certsDir: join(dirname(configFile), 'certs.d'),
+  };
+  if (!Array.isArray(registry.mirrors) || !Array.isArray(registry.insecure)) fail(`unable to configure the daemon with file ${configFile}: registry-mirrors and insecure-registries must be lists`);
+  try {
+    validateSettings(registry);
+  } catch (e) {
+    fail(messageOf(e));
+  }
+  const maxDownloads = Number(args['max-concurrent-downloads'] ?? file['max-concurrent-downloads'] ?? 3);
+  if (!Number.isInteger(maxDownloads) || maxDownloads < 1) fail('max-concurrent-downloads must be a positive integer');
+  // moby reads DOCKER_MIN_API_VERSION; daemon.json's min-api-version is Berth's own key.
+  const minApiVersion = process.env.DOCKER_MIN_API_VERSION || file['min-api-version'] || MIN_API_VERSION;
+  const badMin = checkMinVersion(String(minApiVersion));
+  if (badMin) fail(`${process.env.DOCKER_MIN_API_VERSION ? 'DOCKER_MIN_API_VERSION' : `min-api-version in ${configFile}`}: ${badMin}`);
+  // Seccomp fails closed: a profile that is missing or does not parse stops berthd.
+  let seccomp: SeccompProfiles;
+  try {
+    seccomp = SeccompProfiles.fromSetting(args['seccomp-profile'] ?? file['seccomp-profile']);
+  } catch (e) {
+    fail(messageOf(e));
+  }
   mkdirSync(baseRoot, { recursive: true, mode: 0o711 });
   mkdirSync(dataRoot, { recursive: true, mode: 0o711 });
   if (remap) {
@@ -337,30 +362,6 @@ async function main(): Promise<void> {
   checkPidfile(pidfile);
   writeFileSync(pidfile, `${process.pid}\n`);
 
-  const registry = {
-    mirrors: args['registry-mirror'] ?? file['registry-mirrors'] ?? [],
-    insecure: args['insecure-registry'] ?? file['insecure-registries'] ?? [],
-    certsDir: join(dirname(configFile), 'certs.d'),
-  };
-  if (!Array.isArray(registry.mirrors) || !Array.isArray(registry.insecure)) fail(`unable to configure the daemon with file ${configFile}: registry-mirrors and insecure-registries must be lists`);
-  try {
-    validateSettings(registry);
-  } catch (e) {
-    fail(messageOf(e));
-  }
-  const maxDownloads = Number(args['max-concurrent-downloads'] ?? file['max-concurrent-downloads'] ?? 3);
-  if (!Number.isInteger(maxDownloads) || maxDownloads < 1) fail('max-concurrent-downloads must be a positive integer');
-  // moby reads DOCKER_MIN_API_VERSION; daemon.json's min-api-version is Berth's own key.
-  const minApiVersion = process.env.DOCKER_MIN_API_VERSION || file['min-api-version'] || MIN_API_VERSION;
-  const badMin = checkMinVersion(String(minApiVersion));
-  if (badMin) fail(`${process.env.DOCKER_MIN_API_VERSION ? 'DOCKER_MIN_API_VERSION' : `min-api-version in ${configFile}`}: ${badMin}`);
-  // Seccomp fails closed: a profile that is missing or does not parse stops berthd.
-  let seccomp: SeccompProfiles;
-  try {
-    seccomp = SeccompProfiles.fromSetting(args['seccomp-profile'] ?? file['seccomp-profile']);
-  } catch (e) {
-    fail(messageOf(e));
-  }
   const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
   const network = networkSettings(args, file, configFile);
   const daemon = await Daemon.open({
