@@ -274,10 +274,11 @@ test('OOM: a container over its memory limit is killed with 137, OOMKilled true 
 
 test('health checks: starting → healthy / unhealthy in ps and inspect, health_status events, the probe log, timeouts, --no-healthcheck', async () => {
   const since = unixNow();
-  await dok(['run', '-d', '--name', 'hok', '--health-cmd', 'test -f /tmp/ready', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sh', '-c', 'sleep 1; touch /tmp/ready; sleep 100']);
+  // Enough retries that a slow machine cannot fail it before the file appears (then it is healthy).
+  await dok(['run', '-d', '--name', 'hok', '--health-cmd', 'test -f /tmp/ready', '--health-interval', '200ms', '--health-retries', '20', 'busybox', 'sh', '-c', 'sleep 1; touch /tmp/ready; sleep 100']);
+  assert.match(await dok(['ps', '--filter', 'name=hok', '--format', '{{.Status}}']), /\(health: starting\)/);
   await dok(['run', '-d', '--name', 'hbad', '--health-cmd', 'echo sick; exit 1', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '100']);
   await dok(['run', '-d', '--name', 'hslow', '--health-cmd', 'sleep 5', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1', 'busybox', 'sleep', '100']);
-  assert.match(await dok(['ps', '--filter', 'name=hok', '--format', '{{.Status}}']), /\(health: starting\)/);
   await waitFor(async () => (await dok(['inspect', '-f', '{{.State.Health.Status}}', 'hok'])).trim() === 'healthy');
   await waitFor(async () => (await dok(['inspect', '-f', '{{.State.Health.Status}}', 'hbad'])).trim() === 'unhealthy');
   await waitFor(async () => (await dok(['inspect', '-f', '{{.State.Health.Status}}', 'hslow'])).trim() === 'unhealthy');
