@@ -339,6 +339,8 @@ test('the same options through the docker CLI give the same containers as throug
     [['--sysctl', 'kernel.shm_rmid_forced=1'], 'cat /proc/sys/kernel/shm_rmid_forced'],
     [['--device', '/dev/loop-control:/dev/lc:r'], 'ls -l /dev/lc | cut -c1'],
     [['--security-opt', 'no-new-privileges'], 'grep NoNewPrivs /proc/self/status'],
+    [['--security-opt', 'no-new-privileges:true'], 'grep NoNewPrivs /proc/self/status'],
+    [['--security-opt', 'no-new-privileges=false'], 'grep NoNewPrivs /proc/self/status'],
     [['-u', 'nobody', '--group-add', '27'], 'id'],
     [['--oom-score-adj', '123'], 'cat /proc/self/oom_score_adj'],
     [['--ulimit', 'nofile=1024:2048'], 'ulimit -n; ulimit -Hn'],
@@ -353,7 +355,12 @@ test('the same options through the docker CLI give the same containers as throug
     [['--cgroupns', 'host'], 'readlink /proc/self/ns/cgroup'],
     [['--device-cgroup-rule', 'c 10:229 rwm'], 'mknod /dev/fz c 10 229 && echo made'],
     [['--tmpfs', '/t:size=1m,mode=1770'], 'grep " /t " /proc/mounts'],
+    [['--pid', 'container:nsref'], 'readlink /proc/self/ns/pid'],
+    [['--ipc', 'container:nsref'], 'readlink /proc/self/ns/ipc'],
+    [['--network', 'container:nsref'], 'readlink /proc/self/ns/net'],
   ];
+  // The container whose namespaces the container:NAME cases join.
+  await ok(['run', '-d', '--name', 'nsref', '--ipc', 'shareable', '--network', 'none', 'probe:1', 'sleep', '300']);
   for (const [opts, cmd] of cases) {
     const ours = await ok(['run', '--rm', ...opts, 'probe:1', 'sh', '-c', cmd]);
     const viaDocker = await d.docker(['run', '--rm', ...opts, 'probe:1', 'sh', '-c', cmd]);
@@ -361,11 +368,12 @@ test('the same options through the docker CLI give the same containers as throug
     assert.equal(viaDocker.stdout, ours, opts.join(' '));
   }
   // Refusals read the same too.
-  for (const opts of [['--security-opt', 'bogus=1'], ['--sysctl', 'kernel.hostname=x'], ['--cap-add', 'CAP_FLY']]) {
+  for (const opts of [['--security-opt', 'bogus=1'], ['--security-opt', 'bogus'], ['--sysctl', 'kernel.hostname=x'], ['--cap-add', 'CAP_FLY']]) {
     const viaDocker = await d.docker(['run', '--rm', ...opts, 'probe:1', 'true']);
     const ours = await d.berth(['run', '--rm', ...opts, 'probe:1', 'true']);
     assert.equal(viaDocker.code, 125, viaDocker.stderr);
     assert.equal(ours.code, 125, ours.stderr);
     assert.equal(viaDocker.stderr.split('\n')[0].replace(/^docker: /, ''), ours.stderr.split('\n')[0].replace(/^berth: /, ''), opts.join(' '));
   }
+  await ok(['rm', '-f', 'nsref']);
 });
