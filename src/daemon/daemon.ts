@@ -154,7 +154,7 @@ export class Daemon implements SystemBackend {
   /** Layer directories that neither a layer record nor a container owns were left by a crash. */
   /** What start-up set aside or could not read: shown by `info` among the warnings. */
   private startupProblems(): string[] {
-    return [...this.images.images.problems, ...this.images.layers.problems, ...this.containers.store.problems, ...this.volumes.store.problems];
+    return [...this.images.images.problems, ...this.images.layers.problems, ...this.containers.store.problems, ...this.volumes.store.problems, ...this.networks.problems];
   }
 
   private async removeOrphanDirs(): Promise<void> {

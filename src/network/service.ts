@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict, invalidParameter, notFound } from '../errdefs/index.ts';
-import { writeJsonAtomic } from '../lib/atomic.ts';
+import { conflict, invalidParameter, messageOf, notFound } from '../errdefs/index.ts';
+import { isSetAside, setAside, writeJsonAtomic } from '../lib/atomic.ts';
 import { log } from '../lib/log.ts';
 import { formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, type Cidr } from './cidr.ts';
 import { AddressPool, macFor } from './ipam.ts';
@@ -135,16 +135,28 @@ export class NetworkService {
     this.netnsDir = join(cfg.execRoot, 'netns');
   }
 
+  /** What init() set aside, for `info` warnings. */
+  readonly problems: string[] = [];
+
   /** Loads the records, makes the predefined networks, brings bridges and rules up. */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     for (const f of await readdir(this.dir)) {
+      if (isSetAside(f)) {
+        this.problems.push(`WARNING: a network record was set aside as ${join(this.dir, f)} (unreadable); that network is left out until the file is removed`);
+        continue;
+      }
       if (!f.endsWith('.json')) continue;
       try {
         const rec = JSON.parse(await readFile(join(this.dir, f), 'utf8')) as NetworkRecord;
+        if (typeof rec?.Id !== 'string' || typeof rec.Name !== 'string' || !rec.IPAM) throw new Error('not a network record');
         this.nets.set(rec.Id, { rec, names: new Map() });
       } catch (e) {
-        log.warn('unreadable network record skipped', { file: f, error: e });
+        // Set aside, never deleted: its bytes stay for whoever wants to look.
+        const file = join(this.dir, f);
+        const moved = await setAside(file).catch(() => file);
+        this.problems.push(`WARNING: the network record ${file} is unreadable (${messageOf(e)}); it was moved to ${moved} and that network left out`);
+        log.warn('unreadable network record set aside', { file: moved, error: e });
       }
     }
     if (!this.byName('none')) await this.save(this.predefined('none', 'null'));

@@ -362,6 +362,29 @@ test('corrupt records are set aside and reported, never a reason to delete data 
   await consistent();
 });
 
+test('an unreadable network record is set aside and reported at every start, never deleted', async () => {
+  const id = (await ok(['network', 'create', 'fragile-net'])).trim();
+  const record = join(d.dataRoot, 'network', `${id}.json`);
+  const original = readFileSync(record);
+  await d.stopDaemon();
+  truncateSync(record, 15);
+  await d.startDaemon();
+  assert.match((await ok(['info', '--format', '{{json .Warnings}}'])).trim(), /the network record .* is unreadable/);
+  assert.equal((await d.berth(['network', 'inspect', 'fragile-net'])).code, 1, 'the network is left out');
+  const aside = readdirSync(join(d.dataRoot, 'network')).filter((n) => n.startsWith(`${id}.json.corrupt-`));
+  assert.equal(aside.length, 1, 'its record is kept aside');
+  await d.stopDaemon();
+  await d.startDaemon();
+  assert.match((await ok(['info', '--format', '{{json .Warnings}}'])).trim(), /a network record was set aside as/, 'and reported at the next start too');
+  // Put back as a user would, then remove it properly (its bridge and rules go with it).
+  await d.stopDaemon();
+  rmSync(join(d.dataRoot, 'network', aside[0]));
+  writeFileSync(record, original);
+  await d.startDaemon();
+  await ok(['network', 'rm', 'fragile-net']);
+  assert.doesNotMatch((await ok(['info', '--format', '{{json .Warnings}}'])).trim(), /network record/);
+});
+
 test('a second berthd on the same data root is refused, and the first one\'s socket is never taken', async () => {
   const second = spawnSync(NODE, [join(process.cwd(), 'dist', 'berthd.js'), '--data-root', d.dataRoot, '--exec-root', join(dir, 'run2'), '-H', `unix://${join(dir, 'second.sock')}`], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(second.status, 1, `second berthd: ${second.status} ${second.signal} ${second.stdout} ${second.stderr}`);
