@@ -272,24 +272,37 @@ test('the older plain hijack (no Upgrade header) carries stdin and output too', 
   assert.equal(body.subarray(8).toString(), 'echo-me\n');
 });
 
-test('a plain hijack discards the request body, even one that arrives after the headers', async () => {
-  const id = (await d.berth(['create', '-i', 'busybox', 'cat'])).stdout.trim();
+/**
+ * A hijacked request whose body is sent in two pieces after its headers: returns once the
+ * response head is in, with `finish(stdin)` to send stdin, half-close and get what followed
+ * the head (the stream) and the whole response text.
+ */
+async function splitBodyHijack(head: string, body: string): Promise<{ finish: (stdin: string) => Promise<{ text: string; stream: Buffer }> }> {
   const s = connect(d.sock);
-  const body = '{"stream":true,"stdin":true,"stdout":true,"stderr":true,"hijack":true}';
-  s.write(`POST /v1.41/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
-  await sleep(200);
-  s.write(body.slice(0, 10));
-  await sleep(200);
-  s.write(body.slice(10));
   let buf = Buffer.alloc(0);
   s.on('data', (c: Buffer) => (buf = Buffer.concat([buf, c])));
   const closed = new Promise<void>((r) => s.on('close', () => r()));
-  for (let i = 0; i < 50 && !buf.includes('\r\n\r\n'); i++) await sleep(20);
+  s.write(`${head}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+  await sleep(150);
+  s.write(body.slice(0, 7));
+  await sleep(150);
+  s.write(body.slice(7));
+  for (let i = 0; i < 100 && !buf.includes('\r\n\r\n'); i++) await sleep(20);
+  return {
+    finish: async (stdin) => {
+      s.write(stdin);
+      s.end();
+      await closed;
+      return { text: buf.toString('latin1'), stream: buf.subarray(buf.indexOf('\r\n\r\n') + 4) };
+    },
+  };
+}
+
+test('a plain hijack discards the request body, even one that arrives after the headers', async () => {
+  const id = (await d.berth(['create', '-i', 'busybox', 'cat'])).stdout.trim();
+  const attach = await splitBodyHijack(`POST /v1.41/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\n`, '{"stream":true,"stdin":true,"stdout":true,"stderr":true,"hijack":true}');
   assert.equal((await d.berth(['start', id])).code, 0);
-  s.write('echo-me\n');
-  s.end();
-  await closed;
-  const out = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
+  const { stream: out } = await attach.finish('echo-me\n');
   assert.deepEqual([...out.subarray(0, 8)], [1, 0, 0, 0, 0, 0, 0, 8], out.toString('latin1'));
   assert.equal(out.subarray(8).toString(), 'echo-me\n');
 });
@@ -306,22 +319,9 @@ test('exec start: the request body is not stdin, with Upgrade and without, even 
       s.on('close', () => resolve((JSON.parse(t.slice(t.indexOf('{'))) as { Id: string }).Id));
       s.on('error', reject);
     });
-    const s = connect(d.sock);
-    const body = '{"Detach":false,"Tty":false}';
-    s.write(`POST /v1.44/exec/${create}/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${upgrade ? 'Connection: Upgrade\r\nUpgrade: tcp\r\n' : ''}\r\n`);
-    await sleep(150);
-    s.write(body.slice(0, 7));
-    await sleep(150);
-    s.write(body.slice(7));
-    let buf = Buffer.alloc(0);
-    s.on('data', (c: Buffer) => (buf = Buffer.concat([buf, c])));
-    const closed = new Promise<void>((r) => s.on('close', () => r()));
-    for (let i = 0; i < 100 && !buf.includes('\r\n\r\n'); i++) await sleep(20);
-    s.write('only-this\n');
-    s.end();
-    await closed;
-    assert.match(buf.toString('latin1'), upgrade ? /^HTTP\/1\.1 101 UPGRADED\r\n/ : /^HTTP\/1\.1 200 OK\r\n/);
-    const out = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
+    const start = await splitBodyHijack(`POST /v1.44/exec/${create}/start HTTP/1.1\r\nHost: x\r\n${upgrade ? 'Connection: Upgrade\r\nUpgrade: tcp\r\n' : ''}`, '{"Detach":false,"Tty":false}');
+    const { text, stream: out } = await start.finish('only-this\n');
+    assert.match(text, upgrade ? /^HTTP\/1\.1 101 UPGRADED\r\n/ : /^HTTP\/1\.1 200 OK\r\n/);
     assert.deepEqual([...out.subarray(0, 8)], [1, 0, 0, 0, 0, 0, 0, 10], `${upgrade ? 'Upgrade' : 'plain'}: ${out.toString('latin1')}`);
     assert.equal(out.subarray(8).toString(), 'only-this\n');
   }

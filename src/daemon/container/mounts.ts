@@ -247,15 +247,15 @@ export function mountsView(rec: ContainerRecord): MountPoint[] {
     }));
 }
 
-/** `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses one. */
 /** The names of the container's anonymous volumes (`rm -v` removes them with it). */
 export function anonymousVolumes(rec: ContainerRecord): string[] {
   return Object.values(rec.MountPoints ?? {}).filter((p) => p.Type === 'volume' && p.Anonymous && p.Name).map((p) => p.Name!);
 }
 
-export async function removeAnonymousVolumes(volumes: VolumeService, rec: ContainerRecord | string[]): Promise<void> {
+/** `rm -v` / `--rm`: the container's anonymous volumes go too, unless another container uses one. */
+export async function removeAnonymousVolumes(volumes: VolumeService, names: string[]): Promise<void> {
   const errors: string[] = [];
-  for (const name of Array.isArray(rec) ? rec : anonymousVolumes(rec)) {
+  for (const name of names) {
     try {
       await volumes.remove(name, true);
     } catch (e) {

@@ -49,7 +49,7 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
     await d.networks.settle(c.id);
     await d.images.snapshots.remove(c.id).catch((e: unknown) => log.warn('removing container layer', { id: c.id, error: e }));
     failpoint('rm-after-layer');
-    if (anonymous.length) volumesError = await removeAnonymousVolumes(d.volumes, c.rec).then(() => undefined, (e: unknown) => e);
+    if (anonymous.length) volumesError = await removeAnonymousVolumes(d.volumes, anonymous).then(() => undefined, (e: unknown) => e);
     await rm(d.store.dir(c.id), { recursive: true, force: true });
     await rm(shimDir(d, c.id), { recursive: true, force: true });
     d.pending.delete(c.id);

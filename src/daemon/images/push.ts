@@ -20,22 +20,12 @@ import { rememberSource, sourcesOf } from './sources.ts';
 
 /** The image's manifest with every layer compressed (compressing, once, those that are not). */
 async function pushableManifest(images: ImageService, img: Image, progress: ProgressSink): Promise<{ manifest: ImageManifest; body: Buffer }> {
-  let body: Buffer;
-  if (img.rec.manifest && (await images.content.has(img.rec.manifest))) body = await images.content.read(img.rec.manifest);
-  else throw invalidParameter(`image ${img.rec.id} has no manifest; re-import or re-pull it`);
+  if (!img.rec.manifest || !(await images.content.has(img.rec.manifest))) throw invalidParameter(`image ${img.rec.id} has no manifest; re-import or re-pull it`);
+  // Layers a pull found already unpacked were never fetched: another stored copy goes instead.
+  const { body } = await images.manifestWithStoredLayers(img, 'push');
   const parsed = parseManifest(body, MEDIA.ociManifest);
   if (parsed.kind !== 'manifest') throw invalidParameter('a local image must have a single-platform manifest');
-  let m: ImageManifest = parsed;
-  // Layers a pull found already unpacked were never fetched: another stored copy goes instead.
-  const blobs = await images.layerBlobs(img);
-  if (blobs.some((b, i) => b?.digest !== m.layers[i]?.digest)) {
-    const missing = blobs.findIndex((b) => !b);
-    if (missing >= 0) throw invalidParameter(`layer ${img.config.rootfs.diff_ids[missing]} of image ${img.rec.id} has no stored blob to push: it was unpacked from an image that is gone (remove this image and pull it again)`);
-    const doc = JSON.parse(body.toString('utf8')) as { layers: Descriptor[] };
-    doc.layers = blobs.map((l) => ({ mediaType: l!.mediaType, digest: l!.digest, size: l!.size }));
-    body = Buffer.from(JSON.stringify(doc));
-    m = { ...m, layers: doc.layers };
-  }
+  const m: ImageManifest = parsed;
   const plain = m.layers.filter((l) => l.mediaType === MEDIA.ociLayerTar || l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar');
   if (!plain.length) return { manifest: m, body };
   const replaced = new Map<string, Descriptor>();

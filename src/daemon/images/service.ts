@@ -646,6 +646,24 @@ export class ImageService {
     return out;
   }
 
+  /**
+   * The image's stored manifest made to name a stored blob for every layer: as it is, or, where
+   * a pull found layers already unpacked and never fetched their blobs, a copy naming the other
+   * stored copies (`layerBlobs`). `use` (push, save) names the operation when a layer has none.
+   */
+  async manifestWithStoredLayers(img: Image, use: string): Promise<{ body: Buffer; layers: Descriptor[]; substituted: boolean }> {
+    const stored = await this.content.read(img.rec.manifest!);
+    const doc = JSON.parse(stored.toString('utf8')) as { layers?: Descriptor[] };
+    const layers = doc.layers ?? [];
+    if (layers.length !== img.config.rootfs.diff_ids.length) throw invalidParameter(`image ${img.rec.id}: its manifest and config disagree on the layers`);
+    const blobs = await this.layerBlobs(img);
+    if (blobs.every((b, i) => b?.digest === layers[i].digest)) return { body: stored, layers, substituted: false };
+    const missing = blobs.findIndex((b) => !b);
+    if (missing >= 0) throw invalidParameter(`layer ${img.config.rootfs.diff_ids[missing]} of image ${img.rec.id} has no stored blob to ${use}: it was unpacked from an image that is gone (remove this image and pull it again)`);
+    doc.layers = blobs.map((l) => ({ mediaType: l!.mediaType, digest: l!.digest, size: l!.size }));
+    return { body: Buffer.from(JSON.stringify(doc)), layers: doc.layers, substituted: true };
+  }
+
   /** Deletes those of `candidates` no image needs any more (a replaced manifest, say). */
   async dropUnreferencedBlobs(candidates: string[]): Promise<void> {
     const used = await this.referencedBlobs();

@@ -7,7 +7,7 @@
  */
 import { failpoint } from '../../../lib/failpoint.ts';
 import { createHash } from 'node:crypto';
-import { digestAlgorithm } from '../../../lib/digest.ts';
+import { digestAlgorithm, sha256 } from '../../../lib/digest.ts';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { waitDrain } from '../../../lib/stdcopy.ts';
@@ -70,23 +70,12 @@ export function selectImages(images: ImageService, names: string[]): SavedImage[
   return [...byId.values()];
 }
 
-/**
- * The manifest to save: the image's own, or, where a pull found some of its layers already
- * unpacked and never fetched their blobs, a copy naming other stored blobs of the same layers
- * (the image ID, its config's digest, is the same either way).
- */
+/** The manifest to save: the image's own, or a copy naming other stored copies of its layers (see manifestWithStoredLayers). */
 async function manifestOf(images: ImageService, img: Image): Promise<{ digest: string; size: number; layers: Descriptor[]; body?: Buffer }> {
   if (!img.rec.manifest) throw invalidParameter(`image ${img.rec.id} has no manifest to save`);
-  const stored = await images.content.read(img.rec.manifest);
-  const doc = JSON.parse(stored.toString('utf8')) as { layers: Descriptor[] };
-  if (doc.layers.length !== img.config.rootfs.diff_ids.length) throw invalidParameter(`image ${img.rec.id}: its manifest and config disagree on the layers`);
-  const blobs = await images.layerBlobs(img);
-  if (blobs.every((b, i) => b?.digest === doc.layers[i].digest)) return { digest: img.rec.manifest, size: stored.length, layers: doc.layers };
-  const missing = blobs.findIndex((b) => !b);
-  if (missing >= 0) throw invalidParameter(`layer ${img.config.rootfs.diff_ids[missing]} of image ${img.rec.id} has no stored blob to save: it was unpacked from an image that is gone (remove this image and pull it again)`);
-  doc.layers = blobs.map((l) => ({ mediaType: l!.mediaType, digest: l!.digest, size: l!.size }));
-  const body = Buffer.from(JSON.stringify(doc));
-  return { digest: `sha256:${createHash('sha256').update(body).digest('hex')}`, size: body.length, layers: doc.layers, body };
+  const m = await images.manifestWithStoredLayers(img, 'save');
+  if (!m.substituted) return { digest: img.rec.manifest, size: m.body.length, layers: m.layers };
+  return { digest: sha256(m.body), size: m.body.length, layers: m.layers, body: m.body };
 }
 
 /** Streams the archive for `names`; errors before the first byte reject, later ones end the stream with an error. */
