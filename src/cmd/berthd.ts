@@ -29,6 +29,8 @@ import { imageRoutes } from '../daemon/server/routers/images/routes.ts';
 import { execRoutes } from '../daemon/server/routers/exec/routes.ts';
 
 const DEFAULT_CONFIG = '/etc/berth/daemon.json';
+/** What lives under the exec root: shims (c), execs (e), OCI runtime state, network namespaces, compiled seccomp filters. */
+const EXEC_ROOT_DIRS = ['c', 'e', 'runtime', 'netns', 'seccomp'];
 const KNOWN_RUNTIMES: Record<string, string[]> = { crun: ['/usr/bin/crun', '/usr/local/bin/crun'], runc: ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'] };
 
 interface FileConfig {
@@ -351,6 +353,14 @@ async function main(): Promise<void> {
     log.info('User namespaces: ID ranges will be mapped', { user: remap.user, uids: remap.mapping.spec.uids, gids: remap.mapping.spec.gids });
   }
   mkdirSync(execRoot, { recursive: true, mode: 0o700 });
+  // The default socket lives in the exec root, so a member of the socket's group must be able to
+  // pass through it (0711, as the socket is 0660 root:berth); what else lives there — shim and
+  // exec sockets, runtime state, network namespaces, the seccomp cache — stays root's (0700).
+  for (const sub of EXEC_ROOT_DIRS) {
+    mkdirSync(join(execRoot, sub), { recursive: true, mode: 0o700 });
+    chmodSync(join(execRoot, sub), 0o700);
+  }
+  chmodSync(execRoot, listen.endpoints.some((ep) => ep.kind === 'unix' && dirname(ep.path) === execRoot) ? 0o711 : 0o700);
   for (const ep of listen.endpoints) if (ep.kind === 'unix') mkdirSync(dirname(ep.path), { recursive: true });
   // Checked before anything is set up (bridges, firewall rules), not only when listening.
   for (const ep of listen.endpoints) if (ep.kind === 'unix' && (await answers(ep.path))) fail(`another daemon is listening on ${ep.path}`);

@@ -12,7 +12,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { TestDaemon, DOCKER, ROOT, startPrivateDockerd, type PrivateDockerd } from './harness.ts';
+import { TestDaemon, BERTH, DOCKER, NODE, ROOT, startPrivateDockerd, type PrivateDockerd } from './harness.ts';
 
 let d: TestDaemon;
 let dockerd: PrivateDockerd | undefined;
@@ -335,6 +335,60 @@ test('the API socket belongs to the berth group; TCP needs TLS with client certi
   }
   await assert.rejects(TestDaemon.start({ extraArgs: ['-H', `tcp://0.0.0.0:${port + 1}`] }), /refusing to listen on tcp:\/\/0.0.0.0:\d+ without --tlsverify/);
   await assert.rejects(TestDaemon.start({ extraArgs: ['-H', `tcp://0.0.0.0:${port + 1}`, '--tls', '--tlscert', join(certs, 'server-cert.pem'), '--tlskey', join(certs, 'server-key.pem')] }), /with --tls but without --tlsverify/);
+});
+
+test('-G and daemon.json "group" delegate the socket: a member reaches berthd through the docker CLI and berth, anyone else is refused', async () => {
+  const made: string[] = [];
+  const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  if (sh('getent group bt-sockg').status !== 0) {
+    assert.equal(sh('groupadd bt-sockg').status, 0);
+    made.push('groupdel bt-sockg');
+  }
+  for (const [user, groups] of [['bt-sockin', '-G bt-sockg'], ['bt-sockout', '']]) {
+    if (sh(`id ${user}`).status !== 0) {
+      assert.equal(sh(`useradd --no-create-home --shell /usr/sbin/nologin ${groups} ${user}`).status, 0);
+      made.unshift(`userdel ${user}`);
+    }
+  }
+  const g = await TestDaemon.start({ extraArgs: ['-G', 'bt-sockg'] });
+  const cfgs = mkdtempSync('/tmp/bt-sockcfg-');
+  chmodSync(cfgs, 0o711);
+  try {
+    const gid = sh('getent group bt-sockg').stdout.split(':')[2];
+    const as = (user: string, argv: string[]) => {
+      const cfg = mkdtempSync(join(cfgs, 'cfg-'));
+      spawnSync('chown', [user, cfg]);
+      return spawnSync('setpriv', ['--reuid', user, '--regid', user, '--init-groups', ...argv], { encoding: 'utf8', env: { PATH: process.env.PATH, DOCKER_CONFIG: cfg, BERTH_CONFIG: cfg, DOCKER_HOST: g.host, BERTH_HOST: g.host }, timeout: 30_000 });
+    };
+    const check = () => {
+      assert.equal(sh(`stat -c '%a %g' ${g.sock}`).stdout.trim(), `660 ${gid}`);
+      const member = as('bt-sockin', [DOCKER, 'version', '--format', '{{.Server.Version}}']);
+      assert.equal(member.status, 0, member.stderr);
+      assert.equal(member.stderr, '', 'no warning either');
+      const viaBerth = as('bt-sockin', [NODE, BERTH, 'ps', '-q']);
+      assert.equal(viaBerth.status, 0, viaBerth.stderr);
+      const outsider = as('bt-sockout', [DOCKER, 'version', '--format', '{{.Server.Version}}']);
+      assert.notEqual(outsider.status, 0);
+      assert.match(outsider.stderr, /permission denied/);
+      const outsiderBerth = as('bt-sockout', [NODE, BERTH, 'ps']);
+      assert.equal(outsiderBerth.status, 1);
+      assert.match(outsiderBerth.stderr, /permission denied while trying to connect to the Berth daemon socket/);
+      // The exec root is passable for the socket's sake, but what else is there stays root's.
+      for (const sub of readdirSync(g.execRoot)) {
+        if (sub === 'berth.sock' || sub === 'berthd.pid') continue;
+        assert.equal(sh(`stat -c %a ${join(g.execRoot, sub)}`).stdout.trim(), '700', sub);
+      }
+    };
+    check();
+    await g.stopDaemon();
+    g.writeConfig({ group: 'bt-sockg' });
+    await g.startDaemon();
+    check();
+  } finally {
+    await g.cleanup();
+    rmSync(cfgs, { recursive: true, force: true });
+    for (const cmd of made) sh(cmd);
+  }
 });
 
 test('the same options through the docker CLI give the same containers as through berth', async () => {
