@@ -213,7 +213,18 @@ test('security options as docker takes them on a host without AppArmor or SELinu
   assert.equal((await d.berth(['run', '--rm', '--cgroupns', 'bogus', 'probe:1', 'true'])).code, 125);
 });
 
+/** Files changed since `marker` outside berthd's own roots (other tests' /tmp/bt-* dirs aside). */
+function writtenOutside(marker: string): string[] {
+  const r = spawnSync('find', ['/etc', '/var', '/root', '/run', '/tmp', '/usr', '/opt', '/srv', '/home', '-xdev', '-newer', marker], { encoding: 'utf8' });
+  // Accounts made and removed by tests running beside this one (userns-remap, socket groups).
+  const accounts = /^\/etc\/(passwd|group|shadow|gshadow|subuid|subgid)-?$|^\/etc\/\.pwd\.lock$/;
+  return r.stdout.split('\n').filter((f) => f && f !== marker && !accounts.test(f) && !f.startsWith(d.dataRoot) && !f.startsWith(d.execRoot) && f !== d.logFile
+    && !(f.startsWith('/tmp/bt-') && !f.startsWith(`${d.root}/`)) && f !== d.root);
+}
+
 test('input that cannot poison state: huge numbers, deep JSON, fake digests in archives, fast refusals, no descriptor leaks, many clients', async () => {
+  const marker = join(dir, 'marker');
+  writeFileSync(marker, '');
   const api = (method: string, path: string, body: string | Buffer, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
       let text = '';
@@ -294,9 +305,30 @@ test('input that cannot poison state: huge numbers, deep JSON, fake digests in a
   })));
   assert.equal(pings.filter((s) => s === 200).length, 1000);
   assert.equal((await ok(['version', '--format', '{{.Server.Version}}'])).trim().length > 0, true, 'berthd still answers');
-  // Nothing the refused input brought stays behind: no ingest files, no staged layers.
+  // Sysctls a container cannot own are refused by berthd itself, not only by the CLIs: docker-py
+  // sends them unchecked.
+  const py = spawnSync('python3', ['-c', `import docker, json
+c = docker.DockerClient(base_url=${JSON.stringify(d.host)})
+out = []
+for kw in [dict(sysctls={'kernel.hostname': 'x'}), dict(sysctls={'net.ipv4.ip_forward': '1'}, network_mode='host'), dict(sysctls={'kernel.shm_rmid_forced': '1'}, ipc_mode='host'), dict(security_opt=['bogus=1'])]:
+    try:
+        c.containers.create('probe:1', 'true', **kw)
+        out.append('created')
+    except docker.errors.APIError as e:
+        out.append('%d %s' % (e.status_code, e.explanation))
+print(json.dumps(out))`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(py.status, 0, py.stderr);
+  const refusals = JSON.parse(py.stdout) as string[];
+  assert.match(refusals[0], /^400 sysctl 'kernel.hostname' is not allowed/);
+  assert.match(refusals[1], /^400 sysctl 'net.ipv4.ip_forward' is not allowed in host network namespace/);
+  assert.match(refusals[2], /^400 sysctl 'kernel.shm_rmid_forced' is not allowed in host IPC namespace/);
+  assert.match(refusals[3], /^400 invalid --security-opt 2: "bogus=1"/);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'none of them was created');
+  // Nothing the refused input brought stays behind: no ingest files, no staged layers, and
+  // nothing written outside berthd's roots.
   assert.deepEqual(readdirSync(join(d.dataRoot, 'ingest')), []);
   assert.deepEqual(readdirSync(join(d.dataRoot, 'overlay2')).filter((n) => n.startsWith('.')), []);
+  assert.deepEqual(writtenOutside(marker), []);
 });
 
 test('the API socket belongs to the berth group; TCP needs TLS with client certificates except on 127.0.0.1', async () => {

@@ -76,6 +76,15 @@ test('what a user namespace cannot share is refused as moby refuses it; --userns
     assert.match(r.stderr, message);
   }
   assert.equal(await ok(['run', '--rm', '--userns', 'host', '--privileged', 'busybox', 'sh', '-c', 'cat /proc/self/uid_map | tr -s " "']), ' 0 0 4294967295\n');
+  // The same through the docker CLI: its refusals, and --userns=host lifting them.
+  for (const [opts, message] of cases) {
+    const r = await d.docker(['run', '--rm', ...opts, 'busybox', 'true']);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  const viaDocker = await d.docker(['run', '--rm', '--userns=host', '--network', 'host', 'busybox', 'sh', '-c', 'cat /proc/self/uid_map | tr -s " "; touch /made && stat -c %u /made']);
+  assert.equal(viaDocker.stdout, ' 0 0 4294967295\n0\n', viaDocker.stderr);
+  assert.equal((await d.docker(['inspect', '-f', '{{.HostConfig.UsernsMode}}', (await d.docker(['create', '--userns=host', 'busybox'])).stdout.trim()])).stdout, 'host\n');
 });
 
 test('volumes under userns-remap: named, pre-filled from the image and anonymous ones belong to the mapped root; binds keep host owners', async () => {
