@@ -46,6 +46,8 @@ export class RegistryClient {
   readonly timeoutMs: number;
   private challenge: Challenge | undefined | null = undefined;
   private readonly tokens = new Map<string, string>();
+  /** Whether the endpoint has answered any request (it is there and speaks HTTP). */
+  answered = false;
 
   constructor(endpoint: Endpoint, opts: ClientOptions = {}) {
     this.endpoint = endpoint;
@@ -83,6 +85,7 @@ export class RegistryClient {
       });
     };
     let res = await go();
+    this.answered = true;
     if (res.status === 401 && !(opts.body && !Buffer.isBuffer(opts.body))) {
       const chs = parseChallenges(header(res, 'www-authenticate'));
       res.body.resume();

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { TestDaemon, mountsUnder, NODE, BERTH } from './harness.ts';
 import { startBerthRegistry, type RunningRegistry } from './registries.ts';
 
 let d: TestDaemon;
-let reg: RunningRegistry;
+let reg: RunningRegistry & { log(): string };
 let dir: string;
 
 before(async () => {
@@ -412,7 +412,35 @@ test('a blob damaged on disk: save fails naming the image, the registry will not
   assert.match(d.readLog(), /of image damaged:1 is corrupted/);
   assert.ok(!existsSync(out));
   void manifest;
-  await ok(['rmi', '-f', 'damaged:1']);
+  // push reads it through the same check: it fails naming the image, and the registry is left
+  // without a manifest that would name the damaged layer.
+  await ok(['tag', 'damaged:1', `${reg.host}/damaged:1`]);
+  const push = await d.berth(['push', `${reg.host}/damaged:1`]);
+  assert.notEqual(push.code, 0, push.stdout);
+  assert.match(push.stderr, /of image .*damaged:1 is corrupted/);
+  assert.equal((await fetch(`${reg.url}/v2/damaged/manifests/1`)).status, 404);
+  await ok(['rmi', '-f', 'damaged:1', `${reg.host}/damaged:1`]);
+
+  // The registry: a blob damaged in its storage is never served whole under its digest, the
+  // pull fails, and the server says which blob of which repository is damaged.
+  // An image of its own (a layer no other local image has, so the pull must fetch it).
+  const ctx = join(dir, 'intact');
+  spawnSync('mkdir', ['-p', ctx]);
+  writeFileSync(join(ctx, 'noise'), randomBytes(300 << 10));
+  spawnSync('tar', ['-C', ctx, '-cf', join(dir, 'intact.tar'), '.']);
+  await ok(['import', join(dir, 'intact.tar'), `${reg.host}/intact:1`]);
+  await ok(['push', `${reg.host}/intact:1`]);
+  const pushed = await (await fetch(`${reg.url}/v2/intact/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).json() as { layers: { digest: string }[] };
+  const stored = join(reg.root, 'data', 'blobs', 'sha256', pushed.layers[0].digest.slice('sha256:'.length));
+  const blob = readFileSync(stored);
+  blob[blob.length >> 1] ^= 0xff;
+  writeFileSync(stored, blob);
+  await ok(['rmi', `${reg.host}/intact:1`]);
+  const pull = await d.berth(['pull', `${reg.host}/intact:1`]);
+  assert.notEqual(pull.code, 0, pull.stdout);
+  assert.match(pull.stderr, /unexpected EOF|socket hang up|aborted/i, 'the transfer was cut off, not delivered whole');
+  assert.equal((await d.berth(['image', 'inspect', `${reg.host}/intact:1`])).code, 1, 'nothing was stored as pulled');
+  assert.match(reg.log(), /in intact is corrupted on disk/);
 });
 
 test('killed at any instant of run -d (a fixed set of delays), berthd starts again and agrees with itself', async () => {

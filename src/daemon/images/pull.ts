@@ -43,8 +43,8 @@ function isNetworkError(e: unknown): boolean {
 }
 
 /**
- * Runs `fn` against the endpoints of `domain` in order: a network failure (or a mirror's
- * error) moves to the next; the last error is the one reported.
+ * Runs `fn` against the endpoints of `domain` in order: a network failure before the endpoint
+ * answered (or a mirror's error) moves to the next; the last error is the one reported.
  */
 export async function withEndpoints<T>(access: RegistryAccess, domain: string, creds: Credentials | undefined, fn: (c: RegistryClient, e: Endpoint) => Promise<T>): Promise<T> {
   const all = endpointsFor(domain, access.settings);
@@ -58,6 +58,10 @@ export async function withEndpoints<T>(access: RegistryAccess, domain: string, c
       access.preferred.set(domain, e.url);
       return r;
     } catch (err) {
+      // An endpoint that answered and then failed mid-transfer is the registry, reached: its
+      // error is the one to report (as moby stops falling back once an endpoint is confirmed),
+      // not the next scheme's "wrong version number". Mirrors still give way to the next.
+      if (isNetworkError(err) && client.answered && !e.mirror) throw err;
       last = err;
       if (isNetworkError(err) || (e.mirror && kindOf(err) !== 'Cancelled')) {
         log.debug('registry endpoint failed, trying the next', { endpoint: e.url, error: messageOf(err) });

@@ -19,7 +19,7 @@ import { withEndpoints, type RegistryAccess } from './pull.ts';
 import { rememberSource, sourcesOf } from './sources.ts';
 
 /** The image's manifest with every layer compressed (compressing, once, those that are not). */
-async function pushableManifest(images: ImageService, img: Image, progress: ProgressSink): Promise<{ manifest: ImageManifest; body: Buffer }> {
+async function pushableManifest(images: ImageService, img: Image, name: string, progress: ProgressSink): Promise<{ manifest: ImageManifest; body: Buffer }> {
   if (!img.rec.manifest || !(await images.content.has(img.rec.manifest))) throw invalidParameter(`image ${img.rec.id} has no manifest; re-import or re-pull it`);
   // Layers a pull found already unpacked were never fetched: another stored copy goes instead.
   const { body } = await images.manifestWithStoredLayers(img, 'push');
@@ -31,7 +31,7 @@ async function pushableManifest(images: ImageService, img: Image, progress: Prog
   const replaced = new Map<string, Descriptor>();
   await limitConcurrency(4, plain.map((l) => async () => {
     const gz = createGzip({ level: zconst.Z_BEST_SPEED, chunkSize: 1 << 20 });
-    const src = images.content.openVerified(l.digest);
+    const src = images.content.openVerified(l.digest, name);
     src.on('error', (e) => gz.destroy(e));
     const r = await images.content.ingest(src.pipe(gz));
     replaced.set(l.digest, { mediaType: MEDIA.ociLayerGzip, digest: r.digest, size: r.size });
@@ -57,7 +57,7 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
   progress({ status: `The push refers to repository [${fullName(ref)}]` });
   const repo = ref.path;
-  const { manifest, body } = await pushableManifest(images, img, progress);
+  const { manifest, body } = await pushableManifest(images, img, `${familiarName(ref)}:${ref.tag ?? 'latest'}`, progress);
   failpoint('push-after-compress');
   const layers = [...manifest.layers].reverse();
   for (const l of layers) progress(status(shortDigest(l.digest), 'Preparing'));
@@ -67,7 +67,7 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
       await limitConcurrency(5, layers.map((l) => () => pushLayer(images, client, ref, repo, l, progress)));
       if (!(await client.hasBlob(repo, manifest.config.digest))) {
         const size = await images.content.size(manifest.config.digest);
-        await client.pushBlob(repo, manifest.config.digest, size, () => images.content.openVerified(manifest.config.digest));
+        await client.pushBlob(repo, manifest.config.digest, size, () => images.content.openVerified(manifest.config.digest, `${familiarName(ref)}:${ref.tag ?? 'latest'}`));
       }
       failpoint('push-before-manifest');
       const digest = (await client.putManifest(repo, tag, manifest.mediaType, body)) ?? sha256(body);
@@ -101,7 +101,7 @@ async function pushLayer(images: ImageService, client: RegistryClient, ref: Refe
   const size = await images.content.size(l.digest);
   await client.pushBlob(repo, l.digest, size, () => {
     const tap = byteProgress(progress, id, 'Pushing', size);
-    const src = images.content.openVerified(l.digest);
+    const src = images.content.openVerified(l.digest, `${familiarName(ref)}:${ref.tag ?? 'latest'}`);
     src.on('error', (e) => tap.destroy(e));
     return src.pipe(tap);
   });

@@ -72,16 +72,20 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   }
   // A whole blob is hashed as it goes out: a damaged one is cut off (the client sees a failed
   // transfer, not content under the wrong name) and logged by the server, at no extra read.
+  // The last chunk is held back until the hash is known, so a damaged blob never arrives whole.
   const alg = digest.slice(0, digest.indexOf(':'));
   const hash = createHash(alg);
+  let held: Buffer | undefined;
   const verify = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
-      cb(null, chunk);
+      const out = held;
+      held = chunk;
+      cb(null, out);
     },
     flush(cb) {
       const got = `${alg}:${hash.digest('hex')}`;
-      if (got === digest) return cb();
+      if (got === digest) return cb(null, held);
       // The server logs it; the client sees the transfer fail.
       cb(new Error(`blob ${digest} in ${ctx.name} is corrupted on disk (its content hashes to ${got}); it was not served whole`));
     },

@@ -96,7 +96,7 @@ export class ContentStore {
   }
 
   /** A stream of the blob that fails at its end if the bytes do not match the digest. */
-  openVerified(digest: string): Readable {
+  openVerified(digest: string, image?: string): Readable {
     const alg = digestAlgorithm(digest);
     const hash = createHash(alg);
     const check = new Transform({
@@ -106,7 +106,10 @@ export class ContentStore {
       },
       flush(cb: TransformCallback) {
         const got = `${alg}:${hash.digest('hex')}`;
-        cb(got === digest ? null : system(`content ${digest}: digest mismatch on disk (corrupted blob)`));
+        if (got === digest) return cb();
+        cb(system(image
+          ? `blob ${digest} of image ${image} is corrupted: its content no longer matches its digest (remove the image and pull or load it again)`
+          : `content ${digest}: digest mismatch on disk (corrupted blob)`));
       },
     });
     const src = createReadStream(this.blobPath(digest));
