@@ -4,6 +4,12 @@
  *   <data-root>/network/<id>.json   one record per network, written atomically; the three
  *                                   predefined ones (bridge, host, none) are made at first start
  *                                   and keep their IDs
+ *   <data-root>/network/bridges.json  the Linux bridges this daemon has made (a JSON array of
+ *                                   names), written before a bridge is made and after it is
+ *                                   removed: at start, those no record claims (a create
+ *                                   killed before its record was saved, a record set aside, a
+ *                                   renamed default bridge) are removed with their rules, and
+ *                                   no other daemon's bridges are touched
  *   <exec-root>/netns/<container>   a container's network namespace (its sandbox), a bind-mounted
  *                                   file made before the runtime creates the container
  *
@@ -18,6 +24,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalidParameter, messageOf, notFound } from '../errdefs/index.ts';
 import { isSetAside, setAside, writeJsonAtomic } from '../lib/atomic.ts';
+import { failpoint } from '../lib/failpoint.ts';
 import { log } from '../lib/log.ts';
 import { formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, type Cidr } from './cidr.ts';
 import { AddressPool, macFor } from './ipam.ts';
@@ -137,6 +144,50 @@ export class NetworkService {
 
   /** What init() set aside, for `info` warnings. */
   readonly problems: string[] = [];
+  /** Bridges this daemon made (bridges.json). */
+  private bridges = new Set<string>();
+
+  private get bridgesFile(): string {
+    return join(this.dir, 'bridges.json');
+  }
+
+  private async rememberBridge(name: string): Promise<void> {
+    if (this.bridges.has(name)) return;
+    this.bridges.add(name);
+    await writeJsonAtomic(this.bridgesFile, [...this.bridges].sort(), 0o600);
+  }
+
+  private async forgetBridge(name: string): Promise<void> {
+    if (!this.bridges.delete(name)) return;
+    await writeJsonAtomic(this.bridgesFile, [...this.bridges].sort(), 0o600);
+  }
+
+  private bridgeOf(rec: NetworkRecord): string {
+    return rec.Options[BRIDGE_NAME] || `br-${rec.Id.slice(0, 12)}`;
+  }
+
+  /** At start: bridges this daemon made that no record claims go, with their rules. */
+  private async sweepBridges(): Promise<void> {
+    try {
+      const names = JSON.parse(await readFile(this.bridgesFile, 'utf8')) as unknown;
+      if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error('not a list of bridge names');
+      this.bridges = new Set(names as string[]);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('unreadable bridges.json: no stale bridge is removed this time', { error: e });
+      this.bridges = new Set();
+    }
+    const claimed = new Set([...this.nets.values()].filter((l) => l.rec.Driver === 'bridge').map((l) => this.bridgeOf(l.rec)));
+    for (const name of [...this.bridges]) {
+      if (claimed.has(name)) continue;
+      log.info('removing a bridge no network claims', { bridge: name });
+      if (this.cfg.iptables) {
+        await removeNetworkRules(name).catch(() => {});
+        await this.ports.sweep(name, await this.ports.tagged(name), new Set());
+      }
+      await deleteLink(name).then(() => this.bridges.delete(name), (e: unknown) => log.warn('removing a stale bridge', { bridge: name, error: e }));
+    }
+    await writeJsonAtomic(this.bridgesFile, [...this.bridges].sort(), 0o600);
+  }
 
   /** Loads the records, makes the predefined networks, brings bridges and rules up. */
   async init(): Promise<void> {
@@ -146,7 +197,7 @@ export class NetworkService {
         this.problems.push(`WARNING: a network record was set aside as ${join(this.dir, f)} (unreadable); that network is left out until the file is removed`);
         continue;
       }
-      if (!f.endsWith('.json')) continue;
+      if (!f.endsWith('.json') || f === 'bridges.json') continue;
       try {
         const rec = JSON.parse(await readFile(join(this.dir, f), 'utf8')) as NetworkRecord;
         if (typeof rec?.Id !== 'string' || typeof rec.Name !== 'string' || !rec.IPAM) throw new Error('not a network record');
@@ -186,6 +237,7 @@ export class NetworkService {
       await enableForwarding().catch((e: unknown) => log.warn('cannot enable IP forwarding', { error: e }));
       await ensurePortChains();
     }
+    await this.sweepBridges();
     for (const live of this.nets.values()) if (live.rec.Driver === 'bridge') await this.up(live);
   }
 
@@ -210,11 +262,12 @@ export class NetworkService {
     if (!cfg) return;
     const subnet = parseCidr(cfg.Subnet);
     const gw = parseIp(cfg.Gateway) ?? subnet.base + 1;
-    live.bridge = live.rec.Options[BRIDGE_NAME] || `br-${live.rec.Id.slice(0, 12)}`;
+    live.bridge = this.bridgeOf(live.rec);
     if (!live.pool) {
       live.pool = new AddressPool(subnet, gw, cfg.IPRange ? parseCidr(cfg.IPRange, 'ip-range') : undefined);
       for (const ip of Object.values(cfg.AuxiliaryAddresses ?? {})) live.pool.hold(ip);
     }
+    await this.rememberBridge(live.bridge);
     await ensureBridge(live.bridge, `${formatIp(gw)}/${subnet.bits}`, this.mtuOf(live));
     if (this.cfg.iptables) {
       await addNetworkRules(live.bridge, formatCidr(subnet), { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' });
@@ -370,6 +423,7 @@ export class NetworkService {
       await this.down(live);
       throw e;
     }
+    failpoint('network-create-after-bridge');
     await this.save(rec);
     this.nets.set(rec.Id, live);
     return { Id: rec.Id, Warning: '' };
@@ -378,9 +432,10 @@ export class NetworkService {
   private async down(live: Live): Promise<void> {
     live.dns?.close();
     live.dns = undefined;
-    const bridge = live.bridge ?? live.rec.Options[BRIDGE_NAME] ?? `br-${live.rec.Id.slice(0, 12)}`;
+    const bridge = live.bridge ?? this.bridgeOf(live.rec);
     if (this.cfg.iptables) await removeNetworkRules(bridge).catch(() => {});
-    await deleteLink(bridge).catch((e: unknown) => log.warn('removing a bridge', { bridge, error: e }));
+    // Forgotten only once gone: one that could not be removed is tried again at the next start.
+    await deleteLink(bridge).then(() => this.forgetBridge(bridge), (e: unknown) => log.warn('removing a bridge', { bridge, error: e }));
   }
 
   /** Removes a user-defined network; `users` are the containers with an endpoint on it. */

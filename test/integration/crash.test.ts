@@ -52,6 +52,21 @@ async function crashAt(point: string, args: string[], input?: Buffer): Promise<{
   return r;
 }
 
+function hasBridge(name: string): boolean {
+  return spawnSync('ip', ['link', 'show', 'dev', name], { stdio: 'ignore' }).status === 0;
+}
+
+/** The br-* bridges on the host (where user-defined networks of every daemon live). */
+function bridgesNow(): string[] {
+  return spawnSync('ip', ['-o', 'link', 'show', 'type', 'bridge'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n): n is string => !!n && n.startsWith('br-'));
+}
+
+/** Berth's firewall rules tagged with `bridge`. */
+function rulesOf(bridge: string): string[] {
+  return [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['nat', 'BERTH-DNAT']].flatMap(([t, c]) =>
+    spawnSync('iptables', ['-w', '-t', t, '-S', c], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`berth:${bridge}`) || l.includes(`berth-port:${bridge}:`)));
+}
+
 function sha256hex(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
@@ -366,10 +381,14 @@ test('an unreadable network record is set aside and reported at every start, nev
   const id = (await ok(['network', 'create', 'fragile-net'])).trim();
   const record = join(d.dataRoot, 'network', `${id}.json`);
   const original = readFileSync(record);
+  const bridge = `br-${id.slice(0, 12)}`;
+  assert.ok(hasBridge(bridge));
   await d.stopDaemon();
   truncateSync(record, 15);
   await d.startDaemon();
   assert.match((await ok(['info', '--format', '{{json .Warnings}}'])).trim(), /the network record .* is unreadable/);
+  assert.ok(!hasBridge(bridge), 'the bridge of a network left out is removed');
+  assert.deepEqual(rulesOf(bridge), [], 'and its rules');
   assert.equal((await d.berth(['network', 'inspect', 'fragile-net'])).code, 1, 'the network is left out');
   const aside = readdirSync(join(d.dataRoot, 'network')).filter((n) => n.startsWith(`${id}.json.corrupt-`));
   assert.equal(aside.length, 1, 'its record is kept aside');
@@ -381,8 +400,25 @@ test('an unreadable network record is set aside and reported at every start, nev
   rmSync(join(d.dataRoot, 'network', aside[0]));
   writeFileSync(record, original);
   await d.startDaemon();
+  assert.ok(hasBridge(bridge), 'put back, the network has its bridge again');
+  assert.notDeepEqual(rulesOf(bridge), []);
   await ok(['network', 'rm', 'fragile-net']);
   assert.doesNotMatch((await ok(['info', '--format', '{{json .Warnings}}'])).trim(), /network record/);
+  assert.ok(!hasBridge(bridge));
+  assert.deepEqual(rulesOf(bridge), []);
+});
+
+test('a network create killed after its bridge was made: the next start removes the bridge and its rules; a retry works', async () => {
+  const before = new Set(bridgesNow());
+  const r = await crashAt('network-create-after-bridge', ['network', 'create', 'cut-net']);
+  assert.notEqual(r.code, 0, 'the client saw the failure');
+  assert.equal((await d.berth(['network', 'inspect', 'cut-net'])).code, 1);
+  const left = bridgesNow().filter((b) => !before.has(b));
+  assert.deepEqual(left, [], 'no bridge without a network');
+  const id = (await ok(['network', 'create', 'cut-net'])).trim();
+  assert.ok(hasBridge(`br-${id.slice(0, 12)}`));
+  await ok(['network', 'rm', 'cut-net']);
+  assert.deepEqual(bridgesNow().filter((b) => !before.has(b)), []);
 });
 
 test('a second berthd on the same data root is refused, and the first one\'s socket is never taken', async () => {
