@@ -4,10 +4,14 @@
  * on the asking container's user-defined networks (container name, short ID, network aliases —
  * compose's service names are aliases), so containers on other networks cannot resolve them;
  * a container on several networks may ask any of their servers. It forwards every other query
- * to the host's resolvers, relaying their answer as it is. Containers on such a network get
- * its gateway as their nameserver.
+ * to the asking container's `--dns` servers, or else the host's (loopback ones included: the
+ * server runs in the host's namespace, where 127.0.0.53 answers), one after another until one
+ * answers, relaying the answer as it is. It answers over TCP as well (what a resolver falls back
+ * to for a truncated answer), forwarding over TCP. Containers on such a network get its gateway
+ * as their nameserver.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer, connect, type Server, type Socket as TcpSocket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { log } from '../lib/log.ts';
 
@@ -18,6 +22,12 @@ const TTL = 600;
 
 /** The addresses of `name` for the container at `from` (on any of its networks with DNS). */
 export type Lookup = (name: string, from: string) => string[];
+
+/** The servers a query from the container at `from` is forwarded to (empty: the host's). */
+export type Upstreams = (from: string) => string[];
+
+/** How long one upstream server is given to answer before the next is asked. */
+const UPSTREAM_TIMEOUT_MS = 2000;
 
 interface Question {
   name: string;
@@ -70,29 +80,109 @@ export function answer(query: Buffer, q: Question, ips: string[], nxdomain: bool
   return Buffer.concat([head, ...records]);
 }
 
-/** The host's nameservers (what containers on the default bridge use too). */
+/**
+ * Nameservers from resolv.conf text. `loopback`: keep 127.x and ::1 ones (usable from the host's
+ * namespace, not from a container's). IPv4 only: the bridge networks are IPv4.
+ */
+export function nameservers(text: string, loopback: boolean): string[] {
+  return text.split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+    .filter((s): s is string => !!s && /^\d+\.\d+\.\d+\.\d+$/.test(s) && (loopback || !s.startsWith('127.')));
+}
+
+/** The host's nameservers as the embedded server (in the host's namespace) can use them. */
 export function hostResolvers(path = '/etc/resolv.conf'): string[] {
   try {
-    return readFileSync(path, 'utf8').split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((s): s is string => !!s && !s.startsWith('127.') && s !== '::1' && !s.includes(':'));
+    return nameservers(readFileSync(path, 'utf8'), true);
   } catch {
     return [];
   }
 }
 
+/** The host's resolvers, re-read at most every few seconds (resolv.conf changes under DHCP). */
+function cachedHostResolvers(): () => string[] {
+  let at = 0;
+  let servers: string[] = [];
+  return () => {
+    if (Date.now() - at > 5000) {
+      servers = hostResolvers();
+      at = Date.now();
+    }
+    return servers;
+  };
+}
+
+/** Reads 2-byte length-prefixed DNS messages (RFC 1035 4.2.2) from a TCP stream. */
+function onFrames(sock: TcpSocket, each: (msg: Buffer) => void): void {
+  let buf = Buffer.alloc(0);
+  sock.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const n = buf.readUInt16BE(0);
+      each(buf.subarray(2, 2 + n));
+      buf = buf.subarray(2 + n);
+    }
+  });
+}
+
+function frame(msg: Buffer): Buffer {
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(msg.length);
+  return Buffer.concat([len, msg]);
+}
+
+/** One query to one upstream over UDP or TCP: its answer, or undefined on timeout or error. */
+function ask(server: string, msg: Buffer, tcp: boolean): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: Buffer | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      close();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish(undefined), UPSTREAM_TIMEOUT_MS);
+    let close: () => void;
+    if (tcp) {
+      const s = connect(53, server);
+      close = () => s.destroy();
+      s.on('error', () => finish(undefined));
+      s.on('connect', () => s.write(frame(msg)));
+      onFrames(s, (reply) => finish(reply));
+    } else {
+      const s = createSocket('udp4');
+      close = () => s.close();
+      s.on('error', () => finish(undefined));
+      s.on('message', (reply) => finish(reply));
+      s.send(msg, 53, server);
+    }
+  });
+}
+
 export class NetworkDns {
   private readonly sock: Socket;
+  private readonly tcp: Server;
   private readonly lookup: Lookup;
-  private readonly upstream: string[];
+  private readonly upstreams: Upstreams;
+  private readonly host = cachedHostResolvers();
 
-  private constructor(sock: Socket, lookup: Lookup, upstream: string[]) {
+  private constructor(sock: Socket, tcp: Server, lookup: Lookup, upstreams: Upstreams) {
     this.sock = sock;
+    this.tcp = tcp;
     this.lookup = lookup;
-    this.upstream = upstream;
-    sock.on('message', (msg, rinfo) => this.handle(msg, rinfo.address, rinfo.port));
+    this.upstreams = upstreams;
+    sock.on('message', (msg, rinfo) => void this.handle(msg, rinfo.address, false).then((r) => r && this.sock.send(r, rinfo.port, rinfo.address)));
     sock.on('error', (e) => log.warn('embedded DNS server', { error: e }));
+    tcp.on('connection', (c) => {
+      c.on('error', () => c.destroy());
+      // A client that never finishes its query is not kept for ever.
+      c.setTimeout(10_000, () => c.destroy());
+      onFrames(c, (msg) => void this.handle(msg, c.remoteAddress ?? '', true).then((r) => r && !c.destroyed && c.write(frame(r))));
+    });
+    tcp.on('error', (e) => log.warn('embedded DNS server (tcp)', { error: e }));
   }
 
-  static async listen(address: string, lookup: Lookup, upstream: string[] = hostResolvers()): Promise<NetworkDns> {
+  static async listen(address: string, lookup: Lookup, upstreams: Upstreams = () => []): Promise<NetworkDns> {
     const sock = createSocket({ type: 'udp4', reuseAddr: true });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
@@ -101,46 +191,42 @@ export class NetworkDns {
         resolve();
       });
     });
-    return new NetworkDns(sock, lookup, upstream);
+    const tcp = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(53, address, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    return new NetworkDns(sock, tcp, lookup, upstreams);
   }
 
-  private handle(msg: Buffer, address: string, port: number): void {
+  /** The answer to one query from `address` (undefined: none to give). */
+  private async handle(msg: Buffer, address: string, tcp: boolean): Promise<Buffer | undefined> {
     const q = parseQuestion(msg);
-    if (!q || q.cls !== CLASS_IN) return;
+    if (!q || q.cls !== CLASS_IN) return undefined;
     const name = q.name.replace(/\.$/, '');
     const ips = this.lookup(name, address);
-    if (ips.length) {
-      // A container's name: its addresses for A, an empty answer for AAAA and the rest.
-      this.sock.send(answer(msg, q, q.type === TYPE_A ? ips : [], false), port, address);
-      return;
+    // A container's name: its addresses for A, an empty answer for AAAA and the rest.
+    if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips : [], false);
+    // A single label that is no container here: nothing upstream knows it either.
+    if (!name.includes('.')) return answer(msg, q, [], true);
+    const own = this.upstreams(address);
+    for (const server of own.length ? own : this.host()) {
+      const reply = await ask(server, msg, tcp);
+      if (reply) return reply;
     }
-    if (!name.includes('.')) {
-      // A single label that is no container here: nothing upstream knows it either.
-      this.sock.send(answer(msg, q, [], true), port, address);
-      return;
-    }
-    this.forward(msg, address, port);
-  }
-
-  /** Relays the query to the host's first resolver and its answer back (5 s at most). */
-  private forward(msg: Buffer, address: string, port: number): void {
-    const up = this.upstream[0];
-    if (!up) return;
-    const s = createSocket('udp4');
-    const timer = setTimeout(() => s.close(), 5000);
-    s.on('error', () => {
-      clearTimeout(timer);
-      s.close();
-    });
-    s.on('message', (reply) => {
-      clearTimeout(timer);
-      this.sock.send(reply, port, address);
-      s.close();
-    });
-    s.send(msg, 53, up);
+    return undefined;
   }
 
   close(): void {
     this.sock.close();
+    this.tcp.close();
   }
 }

@@ -93,6 +93,8 @@ export interface JoinOptions {
   gateway: boolean;
   links?: string[];
   dnsNames?: string[];
+  /** The container's --dns servers: where its embedded DNS server forwards other names. */
+  dns?: string[];
 }
 
 export interface NetworkConfig {
@@ -123,7 +125,7 @@ interface Live {
   bridge?: string;
   dns?: NetworkDns;
   /** Names of the endpoints on it, by endpoint ID (what its DNS server answers). */
-  names: Map<string, { names: string[]; ip: string; container: string; links: Record<string, string> }>;
+  names: Map<string, { names: string[]; ip: string; container: string; links: Record<string, string>; upstream: string[] }>;
 }
 
 export class NetworkService {
@@ -273,7 +275,13 @@ export class NetworkService {
       await addNetworkRules(live.bridge, formatCidr(subnet), { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' });
     }
     // User-defined networks resolve their containers' names (the default bridge does not, as in docker).
-    if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name, from) => this.resolveName(live, name, from));
+    if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name, from) => this.resolveName(live, name, from), (from) => this.upstreamOf(live, from));
+  }
+
+  /** The --dns servers of the container at `from` (an address on `live`). */
+  private upstreamOf(live: Live, from: string): string[] {
+    for (const e of live.names.values()) if (e.ip === from) return e.upstream;
+    return [];
   }
 
   /** `name` as the container at `from` (an address on `live`) sees it: on its networks with DNS. */
@@ -470,7 +478,7 @@ export class NetworkService {
       for (const m of made) m.live.pool!.release(m.ep.IPAddress);
       throw e;
     }
-    for (const m of made) m.live.names.set(m.ep.EndpointID, { names: m.opts.dnsNames ?? [], ip: m.ep.IPAddress, container: containerId, links: linkMap(m.opts.links) });
+    for (const m of made) m.live.names.set(m.ep.EndpointID, { names: m.opts.dnsNames ?? [], ip: m.ep.IPAddress, container: containerId, links: linkMap(m.opts.links), upstream: m.opts.dns ?? [] });
     return { path, endpoints: made.map((m) => m.ep) };
   }
 
@@ -523,7 +531,7 @@ export class NetworkService {
       live.pool!.release(ep.IPAddress);
       throw e;
     }
-    live.names.set(ep.EndpointID, { names: opts.dnsNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(opts.links) });
+    live.names.set(ep.EndpointID, { names: opts.dnsNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(opts.links), upstream: opts.dns ?? [] });
     return ep;
   }
 
@@ -546,11 +554,11 @@ export class NetworkService {
     live?.names.delete(ep.EndpointID);
   }
 
-  /** At start: the addresses of running containers' endpoints are taken. */
-  reserve(containerId: string, ep: EndpointRecord): void {
+  /** At start: the addresses of running containers' endpoints are taken (`dns`: its --dns servers). */
+  reserve(containerId: string, ep: EndpointRecord, dns: string[] = []): void {
     const live = this.nets.get(ep.NetworkID);
     if (live?.pool && ep.IPAddress) live.pool.reserve(ep.IPAddress);
-    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(ep.Links ?? undefined) });
+    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(ep.Links ?? undefined), upstream: dns });
   }
 
   /** Publishes a container's ports on the network its endpoint `ep` is on. */

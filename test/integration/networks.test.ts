@@ -6,6 +6,7 @@
  * removed by the harness whatever happens).
  */
 import { test, before, after, afterEach } from 'node:test';
+import { createSocket } from 'node:dgram';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
@@ -510,6 +511,55 @@ test('generated /etc/hosts, /etc/hostname and /etc/resolv.conf: --hostname, --ad
   const bad = await d.docker(['run', '--rm', '--mac-address', 'nope', 'busybox', 'true']);
   assert.equal(bad.code, 125);
   assert.match(bad.stderr, /nope is not a valid mac address/);
+});
+
+test('the embedded DNS server forwards other names to the container\'s --dns servers and still answers container names (docker CLI)', async () => {
+  await ok(['network', 'create', 'fwdnet']);
+  // An upstream nameserver of the test's own, on the default bridge's gateway address (no
+  // embedded server there): it knows one name.
+  const upstream = d.bip.split('/')[0];
+  const asked: string[] = [];
+  const server = createSocket('udp4');
+  server.on('message', (m, r) => {
+    // The question starts at byte 12; answer with one A record pointing back at it.
+    let off = 12;
+    const labels: string[] = [];
+    while (m[off]) {
+      labels.push(m.toString('latin1', off + 1, off + 1 + m[off]));
+      off += 1 + m[off];
+    }
+    const name = labels.join('.');
+    asked.push(name);
+    const head = Buffer.from(m.subarray(0, off + 5));
+    const known = name === 'far.example.test' && m.readUInt16BE(off + 1) === 1;
+    head.writeUInt16BE(0x8180 | (known ? 0 : 3), 2);
+    head.writeUInt16BE(known ? 1 : 0, 6);
+    const rr = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 77, 0, 9]);
+    server.send(known ? Buffer.concat([head, rr]) : head, r.port, r.address);
+  });
+  await new Promise<void>((r) => server.bind(53, upstream, r));
+  let open = true;
+  const close = () => {
+    if (open) server.close();
+    open = false;
+  };
+  after(close);
+  await ok(['run', '-d', '--name', 'peer', '--network', 'fwdnet', 'busybox', 'sleep', '300']);
+  const peer = (await ok(['inspect', '-f', '{{.NetworkSettings.Networks.fwdnet.IPAddress}}', 'peer'])).trim();
+  const gateway = (await ok(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'fwdnet'])).trim();
+  let out = '';
+  await waitFor(async () => {
+    out = await dok(['run', '--rm', '--network', 'fwdnet', '--dns', upstream, 'busybox', 'sh', '-c',
+      'grep nameserver /etc/resolv.conf; nslookup far.example.test 2>&1 | grep -A1 "^Name:" | grep Address; nslookup peer 2>&1 | grep -A1 "^Name:" | grep Address']);
+    return out.includes('10.77.0.9');
+  }, 15_000).catch(() => {});
+  const lines = out.trim().split('\n');
+  assert.equal(lines[0], `nameserver ${gateway}`, 'the network\'s own server stays the nameserver with --dns');
+  assert.match(lines[1] ?? '', /10\.77\.0\.9$/, `forwarded to the --dns server: ${out}`);
+  assert.match(lines[2] ?? '', new RegExp(`${peer.replace(/\./g, '\\.')}$`), `container names still resolve: ${out}`);
+  assert.ok(asked.includes('far.example.test'), 'the query reached the --dns server');
+  assert.ok(!asked.some((n) => n.startsWith('peer')), 'container names are answered by the network, never forwarded');
+  close();
 });
 
 test('dockerode (testcontainers\' way): GET /networks/bridge gives the gateway; a container with PortBindings serves on its port', async () => {

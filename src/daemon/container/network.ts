@@ -45,6 +45,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
     ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
     ...(asked.Links ? { links: asked.Links } : {}),
     dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],
+    dns: rec.HostConfig.Dns ?? [],
   })));
   const t1 = performance.now();
   const joined = endpoints;
@@ -239,6 +240,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
       ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
       ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
       dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],
+      dns: rec.HostConfig.Dns ?? [],
     });
     nets[net.Name] = { ...ep, IPAMConfig: asked.IPAMConfig };
     try {
@@ -292,28 +294,42 @@ export async function disconnectContainer(d: ContainerDeps, c: Container, ref: s
  * user-defined network, then --dns, --dns-search and --dns-option applied.
  */
 export async function resolvConf(d: ContainerDeps, rec: ContainerRecord): Promise<string> {
-  let resolv: string;
+  let host: string;
   try {
-    resolv = await readFile('/etc/resolv.conf', 'utf8');
+    host = await readFile('/etc/resolv.conf', 'utf8');
   } catch {
-    resolv = '';
+    host = '';
   }
-  // On a user-defined network the network's own DNS server answers, for container names too.
   const embedded = d.networks.nameserverFor(Object.values(rec.Networks ?? {}).map((ep) => ep.NetworkID).filter(Boolean));
-  if (embedded && !(rec.HostConfig.Dns ?? []).length) {
-    resolv = [...resolv.split('\n').filter((l) => !/^\s*nameserver\s/.test(l) && l !== ''), `nameserver ${embedded}`, 'options ndots:0'].join('\n') + '\n';
+  return containerResolvConf(host, { ...(embedded ? { embedded } : {}), dns: rec.HostConfig.Dns ?? [], search: rec.HostConfig.DnsSearch ?? [], options: rec.HostConfig.DnsOptions ?? [] });
+}
+
+/** Docker's fallback when the host names only loopback resolvers (moby libnetwork/resolvconf). */
+const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+
+/**
+ * resolv.conf for a container, from the host's text, as docker writes it:
+ * - on a user-defined network, the network's DNS server is the only nameserver (its `--dns`
+ *   servers are where that server forwards, as docker's 127.0.0.11 does), with `ndots:0`;
+ * - otherwise `--dns` replaces the host's nameservers; the host's loopback ones (127.0.0.53 of
+ *   systemd-resolved) cannot answer inside the container and are dropped, and when none is
+ *   left docker's defaults are used;
+ * - `--dns-search` and `--dns-option` replace the host's search and options lines.
+ */
+export function containerResolvConf(host: string, c: { embedded?: string; dns: string[]; search: string[]; options: string[] }): string {
+  const isServer = (l: string) => /^\s*nameserver\s/.test(l);
+  let lines = host.split('\n').filter((l) => l !== '');
+  if (c.embedded) {
+    lines = [...lines.filter((l) => !isServer(l)), `nameserver ${c.embedded}`, ...(c.options.length ? [] : ['options ndots:0'])];
+  } else if (c.dns.length) {
+    lines = [...lines.filter((l) => !isServer(l)), ...c.dns.map((s) => `nameserver ${s}`)];
+  } else {
+    const usable = lines.filter((l) => !(isServer(l) && /^\s*nameserver\s+(127\.|::1\b)/.test(l)));
+    lines = usable.some(isServer) || !lines.some(isServer) ? usable : [...usable, ...DEFAULT_NAMESERVERS.map((s) => `nameserver ${s}`)];
   }
-  const dns = rec.HostConfig.Dns ?? [];
-  const search = rec.HostConfig.DnsSearch ?? [];
-  const options = rec.HostConfig.DnsOptions ?? [];
-  if (dns.length || search.length || options.length) {
-    const lines = resolv.split('\n').filter((l) => !(dns.length && l.startsWith('nameserver')) && !(search.length && l.startsWith('search')) && !(options.length && l.startsWith('options')));
-    for (const s of dns) lines.push(`nameserver ${s}`);
-    if (search.length) lines.push(`search ${search.join(' ')}`);
-    if (options.length) lines.push(`options ${options.join(' ')}`);
-    resolv = lines.filter((l) => l !== '').join('\n') + '\n';
-  }
-  return resolv;
+  if (c.search.length) lines = [...lines.filter((l) => !/^\s*(search|domain)\s/.test(l)), `search ${c.search.join(' ')}`];
+  if (c.options.length) lines = [...lines.filter((l) => !/^\s*options\s/.test(l)), `options ${c.options.join(' ')}`];
+  return lines.join('\n') + '\n';
 }
 
 /**

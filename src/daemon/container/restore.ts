@@ -24,7 +24,7 @@ export async function restoreContainers(d: ContainerDeps): Promise<void> {
   // Addresses of running containers are taken before anything can start and ask for one.
   for (const c of containers) {
     if (!c.state.Running) continue;
-    for (const ep of Object.values(c.rec.Networks ?? {})) if (ep.EndpointID) d.networks.reserve(c.id, ep);
+    for (const ep of Object.values(c.rec.Networks ?? {})) if (ep.EndpointID) d.networks.reserve(c.id, ep, c.rec.HostConfig.Dns ?? []);
   }
   await Promise.all(containers.map((c) => restoreOne(d, c).catch((e: unknown) => log.warn('restoring container', { id: c.id, error: e }))));
   await reapOrphanMonitors(d);
