@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { TestDaemon, mountsUnder, NODE, BERTH } from './harness.ts';
+import { TestDaemon, cgroupDirs, mountsUnder, NODE, BERTH } from './harness.ts';
 import { startBerthRegistry, type RunningRegistry } from './registries.ts';
 
 let d: TestDaemon;
@@ -87,6 +87,16 @@ async function consistent(): Promise<void> {
   assert.deepEqual(mounts.filter((m) => !running.some((id) => m === join(overlay, id, 'merged'))), [], 'mounts of no running container');
   const monitors = existsSync(join(d.execRoot, 'c')) ? readdirSync(join(d.execRoot, 'c')) : [];
   assert.deepEqual(monitors.filter((id) => !running.includes(id)), [], 'monitors of no running container');
+  // Nor cgroups, runtime state or shim processes of a container that is not running.
+  const cgroups = cgroupDirs(d.cgroupParent).flatMap((p) => readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name));
+  assert.deepEqual([...new Set(cgroups)].filter((id) => !running.includes(id)), [], 'cgroups of no running container');
+  for (const rt of ['crun', 'runc']) {
+    const state = join(d.execRoot, 'runtime', rt);
+    assert.deepEqual((existsSync(state) ? readdirSync(state) : []).filter((id) => !running.includes(id)), [], `${rt} state of no running container`);
+  }
+  const shims = spawnSync('pgrep', ['-af', 'berth-shim'], { encoding: 'utf8' }).stdout.split('\n')
+    .filter((l) => l.includes(`${d.execRoot}/`) && !l.includes('--exec-process')).map((l) => /--id (\S+)/.exec(l)?.[1] ?? l);
+  assert.deepEqual(shims.filter((id) => !running.includes(id)), [], 'shim processes of no running container');
   assert.deepEqual(readdirSync(join(d.dataRoot, 'ingest')), [], 'nothing half-ingested');
   // Every layer and blob is some image's: what an operation cut short stored was collected at
   // start. An image needs its config, its manifest, each layer's chain, and each layer's blob:
@@ -132,6 +142,16 @@ async function consistent(): Promise<void> {
   for (const set of standIns) if (!set.some((b) => needed.has(b))) needed.add(set[0]);
   assert.deepEqual([...blobs].filter((b) => !needed.has(b)), [], 'blobs no image needs');
   assert.deepEqual(layerRecs.map((l) => l.chainId).filter((c) => !chains.has(c)), [], 'layers no image needs');
+  // system df counts what the lists show.
+  const df = new Map((await ok(['system', 'df', '--format', '{{.Type}}\t{{.TotalCount}}\t{{.Active}}'])).trim().split('\n').map((l) => {
+    const [type, total, active] = l.split('\t');
+    return [type, { total: Number(total), active: Number(active) }] as const;
+  }));
+  assert.equal(df.get('Images')?.total, new Set(images).size, 'system df: images');
+  assert.equal(df.get('Containers')?.total, ids.length, 'system df: containers');
+  assert.equal(df.get('Containers')?.active, running.length, 'system df: running containers');
+  const volumes = (await ok(['volume', 'ls', '-q'])).split('\n').filter(Boolean);
+  assert.equal(df.get('Local Volumes')?.total, volumes.length, 'system df: volumes');
 }
 
 test('container operations cut short: create, start (run -d), stop, rm — the client sees the failure, the next berthd cleans up, a retry works', async () => {
@@ -337,6 +357,59 @@ test('a killed monitor takes its container down, unmounts it and says so; restar
   }
   assert.equal((await ok(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'p-no'])).trim(), '0 exited');
   await ok(['rm', '-f', 'p-always', 'p-unless-stopped', 'p-on-failure', 'p-no']);
+  await consistent();
+});
+
+test('a monitor killed while berthd is down: the next start stops the container, unmounts it, says why; start and rm work', async () => {
+  await ok(['run', '-d', '--name', 'downshim', 'busybox', 'sleep', '300']);
+  const id = (await ok(['inspect', '-f', '{{.Id}}', 'downshim'])).trim();
+  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'downshim'])).trim());
+  const shimPid = Number(readFileSync(join(d.execRoot, 'c', id, 'shim.pid'), 'utf8'));
+  await d.stopDaemon('SIGKILL');
+  process.kill(shimPid, 'SIGKILL');
+  await d.startDaemon();
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}', 'downshim'])).trim(), 'exited 255 the container monitor (berth-shim) died unexpectedly; the container was stopped');
+  assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z', 'the container\'s process is gone');
+  assert.deepEqual(await mountsUnder(join(d.dataRoot, 'overlay2', id)), [], 'its root is unmounted');
+  await consistent();
+  await ok(['start', 'downshim']);
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'downshim'])).trim(), 'true');
+  await ok(['rm', '-f', 'downshim']);
+  await consistent();
+});
+
+test('the record of a running container set aside: the container is left running, untouched, and picked up again once the record is back', async () => {
+  await ok(['run', '-d', '--name', 'runbroken', 'busybox', 'sleep', '300']);
+  const id = (await ok(['inspect', '-f', '{{.Id}}', 'runbroken'])).trim();
+  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'runbroken'])).trim());
+  const record = join(d.dataRoot, 'containers', id, 'config.v2.json');
+  const original = readFileSync(record);
+  await d.stopDaemon('SIGKILL');
+  truncateSync(record, 30);
+  await d.startDaemon();
+  assert.match((await ok(['info', '--format', '{{json .Warnings}}'])).trim(), new RegExp(`the record of container ${id} is unreadable`));
+  assert.equal((await d.berth(['inspect', 'runbroken'])).code, 1, 'left out of the lists');
+  assert.ok(existsSync(`/proc/${pid}`), 'its process still runs');
+  assert.deepEqual(await mountsUnder(join(d.dataRoot, 'overlay2', id)), [join(d.dataRoot, 'overlay2', id, 'merged')], 'still mounted');
+  // The user puts the record back (as the warning says): the container is picked up, running.
+  await d.stopDaemon();
+  for (const f of readdirSync(join(d.dataRoot, 'containers', id))) if (f.startsWith('config.v2.json.corrupt-')) rmSync(join(d.dataRoot, 'containers', id, f));
+  writeFileSync(record, original);
+  await d.startDaemon();
+  assert.equal((await ok(['inspect', '-f', '{{.State.Running}} {{.State.Pid}}', 'runbroken'])).trim(), `true ${pid}`);
+  assert.equal((await ok(['exec', 'runbroken', 'echo', 'alive'])).trim(), 'alive');
+  await ok(['rm', '-f', 'runbroken']);
+  await consistent();
+});
+
+test('push of an imported image, then rmi: nothing of it stays, with no restart to collect it', async () => {
+  await ok(['import', '-', `${reg.host}/leaky:1`], spawnSync('sh', [join(process.cwd(), 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout);
+  await ok(['push', `${reg.host}/leaky:1`]);
+  await ok(['rmi', `${reg.host}/leaky:1`]);
+  await consistent();
+  // And pulled back then removed, the same.
+  await ok(['pull', `${reg.host}/leaky:1`]);
+  await ok(['rmi', `${reg.host}/leaky:1`]);
   await consistent();
 });
 

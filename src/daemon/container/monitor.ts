@@ -141,6 +141,12 @@ export async function reapOrphanMonitors(d: ContainerDeps): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const id of names) {
     if (d.store.tryGet(id)) continue;
+    // Its record is unreadable, not gone: the container is left running, untouched, for
+    // whoever restores the record (then it is picked up again at the next start).
+    if (d.store.setAsideIds.has(id)) {
+      log.warn('leaving a container whose record was set aside as it is', { id });
+      continue;
+    }
     log.warn('removing the leftovers of a container with no record', { id });
     for (const rt of Object.keys(d.rt.runtimes)) await reapMonitor(d, id, rt);
   }
