@@ -571,3 +571,80 @@ test('killed at any instant of run -d (a fixed set of delays), berthd starts aga
     await consistent();
   }
 });
+
+test('killed at fixed instants of pull, load, import, commit, push and rm, berthd starts again, agrees with itself, and the retry works', async () => {
+  // An image of its own (8 MiB that does not compress), so pull, load and push move real data.
+  const noise = join(dir, 'noise');
+  spawnSync('mkdir', ['-p', noise]);
+  writeFileSync(join(noise, 'blob'), randomBytes(8 << 20));
+  const noiseTar = join(dir, 'noise.tar');
+  spawnSync('tar', ['-C', noise, '-cf', noiseTar, '.']);
+  await ok(['import', noiseTar, `${reg.host}/kd/src:1`]);
+  await ok(['push', `${reg.host}/kd/src:1`]);
+  const saved = join(dir, 'kd.save.tar');
+  await ok(['save', '-o', saved, `${reg.host}/kd/src:1`]);
+  await ok(['rmi', `${reg.host}/kd/src:1`]);
+  const gone = async (ref: string) => {
+    await d.berth(['rmi', '-f', ref]);
+  };
+  let n = 0;
+  const ops: { name: string; prep: () => Promise<string[]>; after: () => Promise<void> }[] = [
+    { name: 'pull', prep: async () => ['pull', `${reg.host}/kd/src:1`], after: () => gone(`${reg.host}/kd/src:1`) },
+    { name: 'load', prep: async () => ['load', '-i', saved], after: () => gone(`${reg.host}/kd/src:1`) },
+    { name: 'import', prep: async () => ['import', noiseTar, 'kd-imp:1'], after: () => gone('kd-imp:1') },
+    {
+      name: 'commit',
+      prep: async () => {
+        await ok(['run', '-d', '--name', 'kd-c', 'busybox', 'sh', '-c', 'head -c 8388608 /dev/urandom > /big; sleep 300']);
+        for (let i = 0; i < 100 && (await d.berth(['exec', 'kd-c', 'sh', '-c', 'test $(wc -c < /big) = 8388608'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+        return ['commit', 'kd-c', 'kd-c:1'];
+      },
+      after: async () => {
+        await gone('kd-c:1');
+        await ok(['rm', '-f', 'kd-c']);
+      },
+    },
+    {
+      name: 'push',
+      prep: async () => {
+        // A new image each time, so every push uploads (and compresses) its layer.
+        writeFileSync(join(noise, 'blob'), randomBytes(8 << 20));
+        spawnSync('tar', ['-C', noise, '-cf', noiseTar, '.']);
+        await ok(['import', noiseTar, `${reg.host}/kd/push:${++n}`]);
+        return ['push', `${reg.host}/kd/push:${n}`];
+      },
+      after: () => gone(`${reg.host}/kd/push:${n}`),
+    },
+    {
+      name: 'rm',
+      prep: async () => {
+        await ok(['run', '-d', '--name', 'kd-rm', '-v', '/anon', 'busybox', 'sleep', '300']);
+        return ['rm', '-f', '-v', 'kd-rm'];
+      },
+      after: async () => {},
+    },
+  ];
+  for (const op of ops) {
+    for (const delay of [30, 120, 300]) {
+      const args = await op.prep();
+      const cli = spawn(NODE, [BERTH, ...args], { env: { ...process.env, BERTH_HOST: d.host }, stdio: 'ignore' });
+      const closed = new Promise((r) => cli.on('close', r));
+      await new Promise((r) => setTimeout(r, delay));
+      await d.stopDaemon('SIGKILL');
+      await closed;
+      await d.startDaemon();
+      await consistent();
+      // The retry succeeds (rm: the container is gone, either way).
+      if (op.name === 'rm') {
+        if ((await d.berth(['inspect', 'kd-rm'])).code === 0) await ok(args);
+        assert.equal((await d.berth(['inspect', 'kd-rm'])).code, 1, `${op.name} after a kill at ${delay} ms`);
+      } else {
+        const again = await d.berth(args);
+        assert.equal(again.code, 0, `${op.name} retried after a kill at ${delay} ms: ${again.stderr}`);
+      }
+      await op.after();
+      await consistent();
+    }
+  }
+  await d.berth(['volume', 'prune', '-f']);
+});
