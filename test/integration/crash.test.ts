@@ -450,6 +450,44 @@ test('corrupt records are set aside and reported, never a reason to delete data 
   await consistent();
 });
 
+test('an unreadable layer record or repositories.json is set aside and reported; nothing is deleted, and all is back once the files are', async () => {
+  const data = join(dir, 'layerrec');
+  spawnSync('mkdir', ['-p', data]);
+  writeFileSync(join(data, 'f'), randomBytes(64 << 10));
+  spawnSync('tar', ['-C', data, '-cf', join(dir, 'layerrec.tar'), '.']);
+  await ok(['import', join(dir, 'layerrec.tar'), 'layerrec:1']);
+  const diffId = (await ok(['image', 'inspect', '-f', '{{index .RootFS.Layers 0}}', 'layerrec:1'])).trim();
+  const layerFile = join(d.dataRoot, 'layerdb', 'sha256', `${diffId.slice(7)}.json`);
+  const layerRec = JSON.parse(readFileSync(layerFile, 'utf8')) as { cacheId: string };
+  const repos = join(d.dataRoot, 'image', 'repositories.json');
+  const saved = { layer: readFileSync(layerFile), repos: readFileSync(repos) };
+  await d.stopDaemon();
+  truncateSync(layerFile, 9);
+  truncateSync(repos, 9);
+  await d.startDaemon();
+  const warnings = (await ok(['info', '--format', '{{json .Warnings}}'])).trim();
+  assert.match(warnings, /the layer record .* is unreadable/);
+  assert.match(warnings, /repositories.json/);
+  assert.ok(existsSync(join(d.dataRoot, 'overlay2', layerRec.cacheId, 'diff', 'f')), 'the layer\'s files are kept');
+  assert.ok(existsSync(join(d.dataRoot, 'blobs', 'sha256', diffId.slice(7))), 'its blob too');
+  // Put back, as a user would after reading the warnings: the image and its tags are whole.
+  await d.stopDaemon();
+  for (const [dirOf, name] of [[join(d.dataRoot, 'layerdb', 'sha256'), `${diffId.slice(7)}.json`], [join(d.dataRoot, 'image'), 'repositories.json']]) {
+    for (const f of readdirSync(dirOf)) if (f.startsWith(`${name}.corrupt-`)) rmSync(join(dirOf, f));
+  }
+  writeFileSync(layerFile, saved.layer);
+  writeFileSync(repos, saved.repos);
+  await d.startDaemon();
+  assert.doesNotMatch((await ok(['info', '--format', '{{json .Warnings}}'])).trim(), /set aside|unreadable/);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{index .RootFS.Layers 0}}', 'layerrec:1'])).trim(), diffId);
+  await ok(['create', '--name', 'lr', 'layerrec:1', '/f']);
+  await ok(['cp', 'lr:/f', join(dir, 'layerrec.out')]);
+  assert.ok(readFileSync(join(dir, 'layerrec.out')).equals(readFileSync(join(data, 'f'))), 'the layer\'s content is whole');
+  await ok(['rm', 'lr']);
+  await ok(['rmi', 'layerrec:1']);
+  await consistent();
+});
+
 test('an unreadable network record is set aside and reported at every start, never deleted', async () => {
   const id = (await ok(['network', 'create', 'fragile-net'])).trim();
   const record = join(d.dataRoot, 'network', `${id}.json`);
