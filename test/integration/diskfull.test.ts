@@ -72,6 +72,21 @@ test('commit, load and pull that run out of space fail at once, saying so, and g
   assert.deepEqual(readdirSync(join(d.dataRoot, 'ingest')), []);
   assert.deepEqual(readdirSync(join(d.dataRoot, 'overlay2')).filter((n) => n.startsWith('.')), []);
   assert.deepEqual(deletedButOpen(), []);
+  // The same with a gzipped layer (docker save's of a pulled image, the case first seen) and
+  // through import: the space is given back each time.
+  spawnSync('sh', ['-c', `gzip -1 -c ${join(dir, 'layer.tar')} > ${join(dir, 'layer.tar.gz')}`]);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: cfgName, RepoTags: ['toobig:2'], Layers: ['layer.tar.gz'] }]));
+  spawnSync('tar', ['-C', dir, '-cf', join(dir, 'archive-gz.tar'), 'manifest.json', cfgName, 'layer.tar.gz']);
+  for (const args of [['load', '-i', join(dir, 'archive-gz.tar')], ['import', join(dir, 'layer.tar'), 'toobig:3']]) {
+    const r = await d.berth(args, { timeoutMs: 20_000 });
+    assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /no space left on device/i, args[0]);
+    assert.deepEqual(readdirSync(join(d.dataRoot, 'ingest')), [], args[0]);
+    assert.deepEqual(readdirSync(join(d.dataRoot, 'overlay2')).filter((n) => n.startsWith('.')), [], args[0]);
+    assert.deepEqual(deletedButOpen(), [], args[0]);
+    assert.ok(used() < base + (2 << 20), `${args[0]}: the space came back: ${used() - base} bytes more than before`);
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: cfgName, RepoTags: ['toobig:1'], Layers: ['layer.tar'] }]));
 
   // A pull of a layer bigger than the space left: not a "stalled transfer".
   const reg2 = await TestDaemon.start();
