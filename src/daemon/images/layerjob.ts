@@ -5,7 +5,7 @@
  * on the event loop or in a worker thread (layerworker.ts), where a pull's hashing,
  * decompression and file writes use the other cores. The caller commits the results.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -185,18 +185,36 @@ export async function runFeed(job: FeedLayerJob, input: Readable): Promise<FeedL
     // An uncompressed layer's diff ID is its blob digest, which the caller computes anyway.
     const r = await applyTar(d.stream, job.diffDir, spawnFsOps, { hash: d.compression !== 'none' });
     return d.compression === 'none' ? { layer: true, sameAsBlob: true, unpackedSize: r.size } : { layer: true, diffId: r.diffId, unpackedSize: r.size };
-  } catch {
+  } catch (e) {
+    // A full disk or an I/O error is the load's failure, at once; it is no sign of a member
+    // that is not a layer (taking it for one hid ENOSPC and stalled the load).
+    if (isSystemError(e)) throw e;
     // Not a layer (or not one we can read): drain what is still coming.
-    input.resume();
-    await new Promise<void>((resolve) => {
-      if (input.readableEnded || input.destroyed) resolve();
-      else {
-        input.once('end', resolve);
-        input.once('close', resolve);
-      }
-    });
+    await drainAll(input);
     return { layer: false };
   }
+}
+
+/** An error from a system call (ENOSPC, EIO, EDQUOT…), as opposed to data that is not a layer. */
+function isSystemError(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException | undefined;
+  return !!err && typeof err.syscall === 'string' && typeof err.code === 'string';
+}
+
+/**
+ * Reads `input` to its end, discarding it. Into a sink of its own rather than resume(): the
+ * pipe into the failed unpacker is torn down later, and that unpipe pauses the stream again
+ * (which stopped the acknowledgements the sender waits for: the load stalled at 0% CPU).
+ */
+async function drainAll(input: Readable): Promise<void> {
+  if (input.readableEnded || input.destroyed) return;
+  input.unpipe();
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  await new Promise<void>((resolve) => {
+    input.once('end', resolve);
+    input.once('close', resolve);
+    input.pipe(sink);
+  });
 }
 
 /** Store mode: the worker also hashes and writes the blob (used for uncompressed members). */
@@ -213,17 +231,24 @@ async function runFeedStore(job: FeedLayerJob & { ingestPath: string }, input: R
       const r = await applyTar(d.stream, job.diffDir, spawnFsOps, { hash: d.compression !== 'none' });
       return { ...r, sameAsBlob: d.compression === 'none' };
     })
-    .catch(() => {
+    .catch((e: unknown) => {
+      // A full disk stops the store too, and is the error reported.
+      if (isSystemError(e)) {
+        tap.destroy(e as Error);
+        throw e;
+      }
       // Not a layer (or not one we can read): the blob is still stored; keep the tee flowing.
       tap.unpipe(toUnpack);
       toUnpack.resume();
       return undefined;
     });
+  unpacked.catch(() => {});
   try {
     await stored;
   } catch (e) {
     await rm(job.ingestPath, { force: true });
-    throw e;
+    const cause = await unpacked.then(() => undefined, (u: unknown) => u);
+    throw cause ?? e;
   }
   const u = await unpacked;
   const digest = tap.digest();

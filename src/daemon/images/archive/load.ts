@@ -133,7 +133,9 @@ export async function loadImages(images: ImageService, src: Readable, opts: Load
               // stalled a load for ever, the archive no longer read).
               const drained = blobIn && !blobIn.write(c) ? once(blobIn, 'drain') : undefined;
               drained?.catch(() => {});
-              await feed.write(c);
+              // The blob store failing (a full disk) ends the member at once, whatever the
+              // unpacker is doing.
+              await (ingested ? Promise.race([feed.write(c), ingested]) : feed.write(c));
               if (drained) await Promise.race([drained, ingested]);
             }
             blobIn?.end();
