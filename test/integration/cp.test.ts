@@ -207,6 +207,59 @@ test('running and stopped containers; a read-only root; -a takes the container u
   assert.match(r.stderr, /container rootfs is marked read-only/);
 });
 
+test('tmpfs mounts of a running container are in the view (docker cp sees the directory below); a paused container works too', async () => {
+  await ok(['run', '-d', '--name', 'tmp', '--tmpfs', '/scratch', '--mount', 'type=tmpfs,target=/t2', 'busybox', 'sleep', '600']);
+  writeFileSync(join(local, 'in-tmpfs'), 'into the tmpfs\n');
+  await ok(['cp', join(local, 'in-tmpfs'), 'tmp:/scratch/']);
+  assert.equal(await ok(['exec', 'tmp', 'cat', '/scratch/in-tmpfs']), 'into the tmpfs\n');
+  assert.equal(await ok(['exec', 'tmp', 'sh', '-c', 'grep -c " /scratch tmpfs " /proc/mounts']), '1\n', 'it went into the mount, not below it');
+  await ok(['exec', 'tmp', 'sh', '-c', 'echo from the container > /t2/made']);
+  const dst = mkdtempSync(join(local, 'tmpfs-'));
+  await dok(['cp', 'tmp:/t2/made', join(dst, 'made')]);
+  assert.equal(readFileSync(join(dst, 'made'), 'utf8'), 'from the container\n');
+  // Paused: both ways still work (the files are reached from the host, nothing runs inside).
+  await ok(['pause', 'tmp']);
+  await ok(['cp', join(local, 'in-tmpfs'), 'tmp:/tmp/while-paused']);
+  await ok(['cp', 'tmp:/scratch/in-tmpfs', join(dst, 'paused-out')]);
+  assert.equal(readFileSync(join(dst, 'paused-out'), 'utf8'), 'into the tmpfs\n');
+  await ok(['unpause', 'tmp']);
+  assert.equal(await ok(['exec', 'tmp', 'cat', '/tmp/while-paused']), 'into the tmpfs\n');
+  // Stopped: the tmpfs is gone, and the view is the directory below, as docker's.
+  await ok(['stop', '-t', '0', 'tmp']);
+  const gone = await d.berth(['cp', 'tmp:/scratch/in-tmpfs', join(dst, 'never')]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /Could not find the file \/scratch\/in-tmpfs in container tmp/);
+});
+
+test('cp - reads a tar from stdin; -q and the progress line on a terminal', async () => {
+  await ok(['create', '--name', 'stdin', 'busybox']);
+  const dir = mkdtempSync(join(local, 'tarin-'));
+  writeFileSync(join(dir, 'a.txt'), 'from a tar on stdin\n');
+  const tar = spawnSync('tar', ['-C', dir, '-cf', '-', 'a.txt']).stdout;
+  const r = await d.berth(['cp', '-', 'stdin:/tmp'], { input: tar });
+  assert.equal(r.code, 0, r.stderr);
+  const out = await d.berth(['cp', 'stdin:/tmp/a.txt', '-']);
+  assert.match(out.stdout, /from a tar on stdin/);
+  // Not a tar: refused, nothing written.
+  const bad = await d.berth(['cp', '-', 'stdin:/tmp'], { input: Buffer.from('not a tar at all') });
+  assert.notEqual(bad.code, 0);
+  // On a terminal: the progress line (docker's "Copying to container - 2.05kB") and the
+  // summary; -q prints neither.
+  const big = join(local, 'big');
+  writeFileSync(big, randomBytes(32 << 20));
+  const berthCmd = `${NODE} ${BERTH}`;
+  const shown = spawnSync('script', ['-qec', `${berthCmd} cp ${big} stdin:/tmp/big`, '/dev/null'], { env: { ...process.env, BERTH_HOST: d.host }, encoding: 'utf8' });
+  assert.equal(shown.status, 0, shown.stdout);
+  assert.match(shown.stdout, /Copying to container - [\d.]+[kMG]?B/);
+  assert.match(shown.stdout, /Successfully copied 33\.6MB to stdin:\/tmp\/big/);
+  const quiet = spawnSync('script', ['-qec', `${berthCmd} cp -q ${big} stdin:/tmp/big2`, '/dev/null'], { env: { ...process.env, BERTH_HOST: d.host }, encoding: 'utf8' });
+  assert.equal(quiet.status, 0, quiet.stdout);
+  assert.equal(quiet.stdout, '');
+  const back = mkdtempSync(join(local, 'big-'));
+  await ok(['cp', 'stdin:/tmp/big2', join(back, 'big')]);
+  assert.ok(readFileSync(join(back, 'big')).equals(readFileSync(big)));
+});
+
 test('archives that would land outside their target are refused whole; nothing is written', async () => {
   await ok(['run', '--name', 'esc', 'busybox', 'mkdir', '-p', '/target']);
   const good = Buffer.from('fine\n');

@@ -2,7 +2,7 @@
  * Files out of a container (`docker cp`, the archive API): the container's file-system view
  * (fsview.ts) opened under its lock — held as moby holds it, for a GET until the tar has been
  * read —, the stat of a path (HEAD) and a tar of it (GET), on created, running and stopped
- * containers alike. Uploads (PUT) are extract.ts.
+ * containers alike, tmpfs mounts of a running one included. Uploads (PUT) are extract.ts.
  */
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, stat, type FileHandle } from 'node:fs/promises';
@@ -59,6 +59,16 @@ export async function openView(d: ContainerDeps, c: Container): Promise<OpenView
       const source = p.Type === 'volume' ? await d.volumes.activate(p.Name!, key) : p.Source;
       const dest = await new FsView(m.target, mounts, false).resolve(p.Destination, { lenient: true }).catch(() => p.Destination);
       mounts.push({ dest, source, rw: p.RW });
+    }
+    // tmpfs mounts live only in a running container's mount namespace: reached through its
+    // /proc/<pid>/root (docker's view skips them, so `docker cp` sees the directory below).
+    if (c.state.Running && c.state.Pid > 0) {
+      const tmpfs = [...Object.values(rec.MountPoints ?? {}).filter((p) => p.Type === 'tmpfs').map((p) => ({ dest: p.Destination, rw: p.RW })),
+        ...Object.entries(rec.HostConfig.Tmpfs ?? {}).map(([dest, opts]) => ({ dest, rw: !/(^|,)ro(,|$)/.test(opts) }))];
+      for (const t of tmpfs.sort((a, b) => splitPath(a.dest).length - splitPath(b.dest).length)) {
+        const dest = await new FsView(m.target, mounts, false).resolve(t.dest, { lenient: true }).catch(() => t.dest);
+        mounts.push({ dest, source: `/proc/${c.state.Pid}/root${dest}`, rw: t.rw });
+      }
     }
     for (const [dest, source] of [['/etc/resolv.conf', rec.ResolvConfPath], ['/etc/hostname', rec.HostnamePath], ['/etc/hosts', rec.HostsPath]] as const) {
       if (source && !mounts.some((x) => x.dest === dest) && (await lstat(source).catch(() => undefined))) mounts.push({ dest, source, rw: true });

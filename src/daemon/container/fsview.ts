@@ -1,8 +1,8 @@
 /**
  * A container's file system as its processes see it, from the host: its root with its volumes,
- * bind mounts and network files (/etc/hosts, /etc/resolv.conf, /etc/hostname) over it. tmpfs
- * mounts, /proc, /sys and /dev are not in the view (docker's archive view skips them too: one
- * sees the directory below).
+ * bind mounts, network files (/etc/hosts, /etc/resolv.conf, /etc/hostname) and, while it runs,
+ * its tmpfs mounts (through /proc/<pid>/root) over it. /proc, /sys and /dev are not in the view
+ * (docker's archive view skips them, and tmpfs mounts too: one sees the directory below).
  *
  * Paths resolve inside the container: every symlink is followed within its root (an absolute
  * link starts again at the root, `..` stops there, as moby's FollowSymlinkInScope). Resolution
