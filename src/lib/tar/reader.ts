@@ -4,6 +4,8 @@
  * when the next entry is asked for. After the end marker the rest of the stream is read too, so
  * a caller hashing the stream (a layer's DiffID) sees every byte.
  */
+import { Readable } from 'node:stream';
+import { chunksOf } from '../chunks.ts';
 import { BLOCK, TarFormatError, decodeBlock, decodePax, finishHeader, isZeroBlock, type TarHeader } from './header.ts';
 
 export interface TarEntry {
@@ -96,7 +98,16 @@ class Source {
 const truncated = () => new TarFormatError('unexpected end of archive');
 
 export async function* readTar(src: AsyncIterable<Buffer | string>, opts: ReadOptions = {}): AsyncGenerator<TarEntry> {
-  const s = new Source(src[Symbol.asyncIterator](), opts.onData);
+  // A Node stream is read chunk by chunk, uncopied (chunks.ts); any other iterable as it is.
+  const own = src instanceof Readable ? chunksOf(src) : undefined;
+  try {
+    yield* entries(new Source(own ?? src[Symbol.asyncIterator](), opts.onData));
+  } finally {
+    own?.release();
+  }
+}
+
+async function* entries(s: Source): AsyncGenerator<TarEntry> {
   let global = new Map<string, Buffer>();
   for (;;) {
     const first = await s.take(BLOCK);
