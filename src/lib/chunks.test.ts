@@ -57,3 +57,19 @@ test('release() hands a stream that has not ended back with what was queued, in 
   for await (const c of p) rest += (c as Buffer).toString();
   assert.equal(rest, '1234');
 });
+
+test('an error after the consumer stopped (released or returned) is not an uncaught exception', async () => {
+  const p = new PassThrough();
+  p.write(Buffer.from('x'));
+  const it = chunksOf(p);
+  await it.next();
+  it.release();
+  p.destroy(new Error('late'));
+  const q = new PassThrough();
+  q.write(Buffer.from('y'));
+  const it2 = chunksOf(q);
+  await it2.next();
+  await it2.return!();
+  q.destroy(new Error('later'));
+  await new Promise((r) => setTimeout(r, 20));
+});

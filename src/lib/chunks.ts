@@ -9,6 +9,8 @@ import type { Readable } from 'node:stream';
 
 const QUEUED = 8;
 
+function ignore(): void {}
+
 export interface ChunkIterator extends AsyncIterableIterator<Buffer> {
   /**
    * Stops listening, leaving the stream paused for whoever reads it next, with what was queued
@@ -52,8 +54,12 @@ export function chunksOf(r: Readable): ChunkIterator {
   const detach = () => {
     r.off('data', onData);
     r.off('end', onEnd);
-    r.off('error', onError);
     r.off('close', onClose);
+    // An error after we stopped listening (a tee destroying the stream it feeds with the other
+    // reader's error) must not go unheard: with no listener left it would crash the process
+    // (a layer worker died that way on a full disk). A later reader adds its own.
+    r.off('error', onError);
+    r.on('error', ignore);
   };
   const it: ChunkIterator = {
     release() {

@@ -1,7 +1,8 @@
 /**
  * Firewall rules through iptables, in chains of Berth's own: BERTH-POSTROUTING (nat) masquerades
  * what leaves a network's subnet for elsewhere, BERTH-FORWARD (filter) lets a bridge's traffic
- * through (an --internal network's only within itself), BERTH-DNAT (nat) holds published ports
+ * through (an --internal network's only within itself) after BERTH-ISOLATION-1/2 (filter) have
+ * dropped what goes from one network's bridge to another's, BERTH-DNAT (nat) holds published ports
  * (ports.ts). Every rule carries a comment naming its
  * bridge (`berth:<bridge>`), so a network's rules are found and removed by that, and stale ones
  * are cleared at start, without touching anyone else's.
@@ -59,6 +60,12 @@ export async function addNetworkRules(bridge: string, subnet: string, opts: { in
   await ensureChain('nat', 'BERTH-POSTROUTING', 'POSTROUTING');
   await ensureChain('filter', 'BERTH-FORWARD', 'FORWARD');
   const tag = ['-m', 'comment', '--comment', `berth:${bridge}`];
+  // Networks are isolated from each other, as docker's DOCKER-ISOLATION-STAGE-1/2: what comes
+  // in on one bridge and would leave by another bridge of Berth's is dropped, before any accept.
+  await iptables(['-t', 'filter', '-N', 'BERTH-ISOLATION-2']).catch(() => {}); // exists already
+  await ensureChain('filter', 'BERTH-ISOLATION-1', 'BERTH-FORWARD');
+  await ensureRule('filter', 'BERTH-ISOLATION-1', ['-i', bridge, '!', '-o', bridge, ...tag, '-j', 'BERTH-ISOLATION-2']);
+  await ensureRule('filter', 'BERTH-ISOLATION-2', ['-o', bridge, ...tag, '-j', 'DROP']);
   if (opts.internal) {
     await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, '-o', bridge, ...tag, '-j', 'ACCEPT']);
     await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, ...tag, '-j', 'DROP']);
@@ -73,9 +80,9 @@ export async function addNetworkRules(bridge: string, subnet: string, opts: { in
   await ensureRule('filter', 'BERTH-FORWARD', ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...tag, '-j', 'ACCEPT']);
 }
 
-/** Removes every rule tagged with the bridge, in both chains. */
+/** Removes every rule tagged with the bridge, in every chain of Berth's. */
 export async function removeNetworkRules(bridge: string): Promise<void> {
-  for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD']] as const) {
+  for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['filter', 'BERTH-ISOLATION-1'], ['filter', 'BERTH-ISOLATION-2']] as const) {
     const rules = await iptables(['-t', table, '-S', chain]).catch(() => '');
     for (const line of rules.split('\n')) {
       if (!line.startsWith(`-A ${chain} `) || !(line.includes(`"berth:${bridge}"`) || line.includes(`berth:${bridge} `))) continue;

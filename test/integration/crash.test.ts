@@ -63,7 +63,7 @@ function bridgesNow(): string[] {
 
 /** Berth's firewall rules tagged with `bridge`. */
 function rulesOf(bridge: string): string[] {
-  return [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['nat', 'BERTH-DNAT']].flatMap(([t, c]) =>
+  return [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['nat', 'BERTH-DNAT'], ['filter', 'BERTH-ISOLATION-1'], ['filter', 'BERTH-ISOLATION-2']].flatMap(([t, c]) =>
     spawnSync('iptables', ['-w', '-t', t, '-S', c], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`berth:${bridge}`) || l.includes(`berth-port:${bridge}:`)));
 }
 

@@ -162,6 +162,60 @@ test('user-defined networks: create with a subnet, static --ip, reach each other
   assert.equal((await d.berth(['network', 'inspect', 'appnet'])).code, 1);
 });
 
+test('networks are isolated from each other; --gateway, --ip-range, --internal, MTU, masquerade off, connect --ip, addresses released (docker CLI)', async () => {
+  const [a, b, c] = d.netRange.split('.');
+  const subA = `${a}.${b}.${Number(c) + 7}.0/24`;
+  const subB = `${a}.${b}.${Number(c) + 8}.0/24`;
+  const pre = `${a}.${b}.${Number(c) + 7}.`;
+  await dok(['network', 'create', '--subnet', subA, '--gateway', `${pre}254`, '--ip-range', `${pre}128/25`,
+    '-o', 'com.docker.network.driver.mtu=1400', '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'neta']);
+  await dok(['network', 'create', '--subnet', subB, 'netb']);
+  const cfg = JSON.parse(await dok(['network', 'inspect', '-f', '{{json .IPAM.Config}}', 'neta'])) as { Subnet: string; Gateway: string; IPRange: string }[];
+  assert.deepEqual(cfg, [{ Subnet: subA, Gateway: `${pre}254`, IPRange: `${pre}128/25` }]);
+  await dok(['run', '-d', '--name', 'ina', '--network', 'neta', 'busybox', 'sleep', '600']);
+  await dok(['run', '-d', '--name', 'inb', '--network', 'netb', 'busybox', 'sleep', '600']);
+  const ipA = (await dok(['inspect', '-f', '{{.NetworkSettings.Networks.neta.IPAddress}}', 'ina'])).trim();
+  const ipB = (await dok(['inspect', '-f', '{{.NetworkSettings.Networks.netb.IPAddress}}', 'inb'])).trim();
+  assert.ok(Number(ipA.split('.')[3]) >= 128, `an address from the ip-range: ${ipA}`);
+  assert.equal(await dok(['exec', 'ina', 'sh', '-c', 'cat /sys/class/net/eth0/mtu; ip route | grep default | cut -d" " -f3']), `1400\n${pre}254\n`);
+  // The same network reaches, another one does not (bounded: one ping, one second).
+  assert.equal(await dok(['run', '--rm', '--network', 'neta', 'busybox', 'sh', '-c', `ping -c1 -W2 ${ipA} >/dev/null && echo reach`]), 'reach\n');
+  assert.equal(await dok(['exec', 'inb', 'sh', '-c', `ping -c1 -W1 ${ipA} >/dev/null && echo reach || echo isolated`]), 'isolated\n');
+  assert.equal(await dok(['exec', 'ina', 'sh', '-c', `ping -c1 -W1 ${ipB} >/dev/null && echo reach || echo isolated`]), 'isolated\n');
+  // Masquerading is off for neta only.
+  const nat = spawnSync('iptables', ['-w', '-t', 'nat', '-S', 'BERTH-POSTROUTING'], { encoding: 'utf8' }).stdout;
+  assert.ok(!nat.split('\n').some((l) => l.includes(`-s ${subA}`) && l.includes('MASQUERADE')), 'no masquerade for neta');
+  assert.ok(nat.split('\n').some((l) => l.includes(`-s ${subB}`) && l.includes('MASQUERADE')), 'masquerade for netb');
+  // connect --ip: the container joins with the address asked for, and reaches the other side.
+  await dok(['network', 'connect', '--ip', `${pre}200`, 'neta', 'inb']);
+  assert.equal((await dok(['inspect', '-f', '{{.NetworkSettings.Networks.neta.IPAddress}}', 'inb'])).trim(), `${pre}200`);
+  assert.equal(await dok(['exec', 'inb', 'sh', '-c', `ping -c1 -W2 ${ipA} >/dev/null && echo reach`]), 'reach\n');
+  // A removed container's address is free again.
+  await dok(['rm', '-f', 'ina']);
+  await dok(['run', '-d', '--name', 'again', '--network', 'neta', '--ip', ipA, 'busybox', 'sleep', '600']);
+  assert.equal((await dok(['inspect', '-f', '{{.NetworkSettings.Networks.neta.IPAddress}}', 'again'])).trim(), ipA);
+  // --internal: no default route, nothing forwarded out; its own members still talk.
+  await dok(['network', 'create', '--internal', '--subnet', `${a}.${b}.${Number(c) + 9}.0/24`, 'neti']);
+  await dok(['run', '-d', '--name', 'ini', '--network', 'neti', 'busybox', 'sleep', '600']);
+  const ipI = (await dok(['inspect', '-f', '{{.NetworkSettings.Networks.neti.IPAddress}}', 'ini'])).trim();
+  assert.equal(await dok(['exec', 'ini', 'sh', '-c', 'ip route | grep -c default; true']), '0\n');
+  assert.equal(await dok(['run', '--rm', '--network', 'neti', 'busybox', 'sh', '-c', `ping -c1 -W2 ${ipI} >/dev/null && echo reach`]), 'reach\n');
+  assert.equal((await dok(['network', 'inspect', '-f', '{{.Internal}}', 'neti'])).trim(), 'true');
+});
+
+test('published port ranges: each port of the range answers, port shows them (docker CLI)', async () => {
+  const low = 20000 + (process.pid % 20000);
+  await dok(['run', '-d', '--name', 'ranged', '-p', `127.0.0.1:${low}-${low + 1}:80-81`, 'busybox', 'sh', '-c', 'mkdir -p /w80 /w81 && echo p80 > /w80/index.html && echo p81 > /w81/index.html && httpd -p 80 -h /w80 && httpd -p 81 -h /w81 && sleep 600']);
+  assert.equal(await dok(['port', 'ranged']), `80/tcp -> 127.0.0.1:${low}\n81/tcp -> 127.0.0.1:${low + 1}\n`);
+  let first = '';
+  await waitFor(async () => {
+    first = await httpGet(`http://127.0.0.1:${low}/`).catch(() => '');
+    return first === 'p80\n';
+  }, 10_000).catch(() => {});
+  assert.equal(first, 'p80\n');
+  assert.equal(await httpGet(`http://127.0.0.1:${low + 1}/`), 'p81\n');
+});
+
 test('bad input: overlapping and invalid subnets, reserved names, unknown drivers; nothing left behind', async () => {
   await ok(['network', 'create', '--subnet', userSubnet, 'first']);
   const cases: [string[], RegExp][] = [

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { TestDaemon, mountsUnder } from './harness.ts';
 
 let d: TestDaemon;
@@ -382,4 +383,52 @@ test('volume data and metadata survive a daemon restart; an unreadable record is
   assert.equal(inUse.code, 1);
   assert.match(inUse.stderr, /volume is in use/);
   assert.ok(readdirSync(join(d.dataRoot, 'volumes', 'broken')).some((f) => f.startsWith('volume.json.corrupt-')));
+});
+
+test('volume-opt in --mount, z/Z, targets with .. cleaned as docker does, a Dockerfile VOLUME through a build, dockerode', async () => {
+  // --mount volume-opt makes a new named volume with driver options (here a tmpfs volume).
+  const mounted = await dok(['run', '--rm', '--mount', 'type=volume,src=optvol,dst=/o,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=1m', 'busybox', 'sh', '-c', 'grep " /o " /proc/mounts | cut -d" " -f3']);
+  assert.equal(mounted, 'tmpfs\n');
+  assert.equal((await ok(['volume', 'inspect', '-f', '{{json .Options}}', 'optvol'])).trim(), '{"device":"tmpfs","o":"size=1m","type":"tmpfs"}');
+  await ok(['volume', 'rm', 'optvol']);
+  // z and Z are accepted (no SELinux here) and shown in the mount's Mode, as dockerd shows them.
+  await ok(['create', '--name', 'labels', '-v', 'zvol:/z:z', '-v', `${host}:/zz:ro,Z`, 'busybox']);
+  const modes = (await mountsOf('labels')).map((m) => `${m.Destination}=${m.Mode}:${m.RW}`).sort();
+  assert.deepEqual(modes, ['/z=z:true', '/zz=ro,Z:false']);
+  await ok(['rm', '-v', 'labels']);
+  await ok(['volume', 'rm', 'zvol']);
+  // A target with .. is cleaned (docker's filepath.Clean): it stays inside the container.
+  const dotdot = await ok(['run', '--name', 'dots', '-v', 'dotvol:/a/../../cleaned', 'busybox', 'sh', '-c', 'grep -c " /cleaned " /proc/mounts']);
+  assert.equal(dotdot, '1\n');
+  assert.equal((await mountsOf('dots'))[0].Destination, '/cleaned');
+  await ok(['rm', 'dots']);
+  await ok(['volume', 'rm', 'dotvol']);
+  // VOLUME in a Dockerfile: run gives an anonymous volume filled from the image.
+  const ctx = mkdtempSync(join(host, 'ctx-'));
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN mkdir /data && echo seed > /data/f\nVOLUME /data\n');
+  await ok(['build', '-q', '-t', 'volbuilt', ctx]);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{json .Config.Volumes}}', 'volbuilt'])).trim(), '{"/data":{}}');
+  await ok(['run', '--name', 'fromvol', 'volbuilt', 'sh', '-c', 'cat /data/f']).then((o) => assert.equal(o, 'seed\n'));
+  const [m] = await mountsOf('fromvol');
+  assert.equal(m.Type, 'volume');
+  assert.match(m.Name ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(readFileSync(join(m.Source, 'f'), 'utf8'), 'seed\n');
+  await ok(['rm', '-v', 'fromvol']);
+  assert.ok(!(await volumes()).includes(m.Name!));
+  await ok(['rmi', 'volbuilt']);
+  // dockerode (testcontainers' client): volumes, and files in and out through the archive API.
+  const api = new Docker({ socketPath: d.sock });
+  await api.createVolume({ Name: 'odevol', Labels: { by: 'dockerode' } });
+  const listed = await api.listVolumes({ filters: JSON.stringify({ label: ['by=dockerode'] }) });
+  assert.deepEqual(listed.Volumes.map((v) => v.Name), ['odevol']);
+  const c = await api.createContainer({ Image: 'busybox', Cmd: ['sleep', '60'], HostConfig: { Binds: ['odevol:/v'] } });
+  const tar = spawnSync('tar', ['-C', ctx, '-cf', '-', 'Dockerfile']).stdout;
+  await c.putArchive(tar, { path: '/v' });
+  const out = await c.getArchive({ path: '/v/Dockerfile' });
+  const chunks: Buffer[] = [];
+  for await (const chunk of out) chunks.push(chunk as Buffer);
+  assert.match(Buffer.concat(chunks).toString('latin1'), /VOLUME \/data/);
+  await c.remove({ force: true, v: true });
+  await api.getVolume('odevol').remove();
+  assert.ok(!(await volumes()).includes('odevol'));
 });

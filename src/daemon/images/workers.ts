@@ -88,7 +88,7 @@ export class LayerWorkers {
       slot.jobs.clear();
     };
     worker.on('error', (e) => {
-      log.warn('layer worker died', { error: e });
+      log.warn('layer worker died', { error: e, stack: (e as Error).stack });
       fail(e);
     });
     worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
