@@ -21,8 +21,8 @@ export interface BuildBackend {
   pull(ref: string, out: (line: string) => void): Promise<BuildImage>;
   /** An image whose parent is `parent` and whose container_config is `cacheKey` (docker's cache). */
   cached(parent: string | undefined, cacheKey: RunConfig): BuildImage | undefined;
-  /** A new image: the parent's layers and `config`, with one history entry (no new layer). */
-  commitConfig(parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string): Promise<BuildImage>;
+  /** A new image: the parent's layers and `config`, with one history entry (no new layer). `author`: MAINTAINER's. */
+  commitConfig(parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
   /** A container of `image` (the empty one for scratch) with `config`, not started. */
   createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number }): Promise<string>;
   /** Starts the container with its output going to `out`; resolves with its exit code. */
@@ -34,12 +34,12 @@ export interface BuildBackend {
   /** `path` in the container as a tar (docker's GET archive), for COPY --from. */
   archive(id: string, path: string): Promise<Readable>;
   /** The container's changes as a new image over `parent`, with `config`. */
-  commit(id: string, parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string): Promise<BuildImage>;
+  commit(id: string, parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
   removeContainer(id: string): Promise<void>;
   /** What is at `path` in the container's image layers (symlinks not followed), or nothing. */
   pathInfo(id: string, path: string): Promise<{ type: 'dir' | 'file' | 'symlink' | 'other'; mode: number; uid: number; gid: number; mtime: Date } | undefined>;
   /** A tar as a new layer over `parent`'s, with `config` (COPY without a container diff). */
-  commitTar(parent: BuildImage | undefined, tar: Readable, config: RunConfig, cacheKey: RunConfig, createdBy: string): Promise<BuildImage>;
+  commitTar(parent: BuildImage | undefined, tar: Readable, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
   /** uid and gid of `user[:group]` as the image's /etc/passwd and /etc/group say. */
   lookupUser(id: string, spec: string): Promise<{ uid: number; gid: number }>;
   tag(id: string, ref: string): Promise<void>;

@@ -142,8 +142,14 @@ function stageIndex(stages: Stage[], ref: string, before: number): number | unde
   return undefined;
 }
 
-function nop(text: string): string[] {
-  return ['/bin/sh', '-c', `#(nop) ${text}`];
+/**
+ * The Cmd a config-only step records (its cache key, and joined, its history line), as moby's
+ * withCmdComment: the shell in effect, "#(nop) " and the text as two words, so the history
+ * reads `/bin/sh -c #(nop)  CMD ["sh"]` (two spaces). WORKDIR, COPY and ADD use moby's
+ * withCmdCommentString, one word: `#(nop) WORKDIR /app`.
+ */
+function nop(text: string, shell: string[] = DEFAULT_SHELL, oneWord = false): string[] {
+  return oneWord ? [...shell, `#(nop) ${text}`] : [...shell, '#(nop) ', text];
 }
 
 function argPairs(ins: Instruction, env: Env, escape: string): [string, string | undefined][] {
@@ -185,7 +191,7 @@ async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
   let config: RunConfig = structuredClone(image?.config.config ?? {});
   config.Env ??= image ? config.Env : ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
   const args = new Map<string, string>();
-  const st: StageState = { image, config, args };
+  const st: StageState = { image, config, args, cmdSet: false };
   // ONBUILD triggers of the base image run first, as steps of this stage.
   const triggers = image?.config.config?.OnBuild ?? [];
   if (triggers.length) {
@@ -214,6 +220,10 @@ interface StageState {
   image: BuildImage | undefined;
   config: RunConfig;
   args: Map<string, string>;
+  /** Whether this stage has a CMD of its own (then ENTRYPOINT keeps it, as moby's cmdSet). */
+  cmdSet: boolean;
+  /** MAINTAINER's name: the Author of the stage's images. */
+  author?: string;
 }
 
 /** The variables an instruction's words expand with: the config's env, then the stage's ARGs. */
@@ -228,9 +238,9 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
   const w = (s: string) => processWord(s, env, ctx.escape);
   const ws = (s: string) => processWords(s, env, ctx.escape);
   const cfg = st.config;
-  const meta = async (text: string, change: (c: RunConfig) => void) => {
+  const meta = async (text: string, change: (c: RunConfig) => void, oneWord = false) => {
     change(cfg);
-    await commitMeta(ctx, st, text);
+    await commitMeta(ctx, st, text, oneWord);
   };
   switch (ins.cmd) {
     case 'env': {
@@ -254,6 +264,7 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
       });
     }
     case 'maintainer':
+      st.author = ins.args;
       return meta(`MAINTAINER ${ins.args}`, () => {});
     case 'arg': {
       for (const [k, v] of argPairs(ins, env, ctx.escape)) {
@@ -295,7 +306,7 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
       dir = posix.resolve(cfg.WorkingDir || '/', dir);
       return meta(`WORKDIR ${dir}`, (c) => {
         c.WorkingDir = dir;
-      });
+      }, true);
     }
     case 'stopsignal':
       return meta(`STOPSIGNAL ${w(ins.args)}`, (c) => {
@@ -310,11 +321,13 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
       const cmd = ins.json ?? [...(cfg.Shell ?? DEFAULT_SHELL), ins.args];
       const shown = `[${cmd.map((x) => JSON.stringify(x)).join(' ')}]`;
       return meta(`${ins.cmd.toUpperCase()} ${shown}`, (c) => {
-        if (ins.cmd === 'cmd') c.Cmd = cmd;
-        else {
+        if (ins.cmd === 'cmd') {
+          c.Cmd = cmd;
+          st.cmdSet = true;
+        } else {
           c.Entrypoint = cmd;
-          // ENTRYPOINT resets a CMD inherited from the base image (moby).
-          c.Cmd = null;
+          // ENTRYPOINT resets a CMD inherited from the base image, not one of this stage (moby).
+          if (!st.cmdSet) c.Cmd = null;
         }
       });
     }
@@ -375,10 +388,11 @@ function parseHealthcheck(ins: Instruction): NonNullable<RunConfig['Healthcheck'
 }
 
 /** A config-only step: from the cache, or a new image with the same layers. */
-async function commitMeta(ctx: Ctx, st: StageState, text: string): Promise<void> {
-  const key: RunConfig = { ...st.config, Cmd: nop(text) };
+async function commitMeta(ctx: Ctx, st: StageState, text: string, oneWord = false): Promise<void> {
+  const cmd = nop(text, st.config.Shell ?? DEFAULT_SHELL, oneWord);
+  const key: RunConfig = { ...st.config, Cmd: cmd };
   if (await useCache(ctx, st, key)) return;
-  st.image = await ctx.be.commitConfig(st.image, st.config, key, nop(text).join(' '));
+  st.image = await ctx.be.commitConfig(st.image, st.config, key, cmd.join(' '), st.author);
   ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
 }
 
@@ -406,7 +420,7 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
   let script = ins.args;
   // Heredocs go to the shell as written: it reads them itself.
   if (ins.heredocs.length) {
-    const only = /^<<-?(["']?)([a-zA-Z_][a-zA-Z0-9_]*)\1$/.exec(script.trim());
+    const only = /^<<-?(["']?)([^<"'\s]+)\1$/.exec(script.trim());
     script = only && !ins.json ? ins.heredocs[0].content : `${script}\n${ins.heredocs.map((h) => `${h.content}${h.name}`).join('\n')}`;
   }
   const cmd = ins.json ?? [...shell, script];
@@ -438,7 +452,8 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     throw new BuildError(`The command '${shown}' returned a non-zero code: ${code}`, code);
   }
   try {
-    st.image = await ctx.be.commit(id, st.image, st.config, key, (ins.json ? cmd : [...shell, script]).join(' '));
+    // History records what the cache key holds: build args in use as moby's `|N K=V` prefix.
+    st.image = await ctx.be.commit(id, st.image, st.config, key, keyCmd.join(' '), st.author);
   } finally {
     ctx.say(`Removing intermediate container ${id.slice(0, 12)}\n`);
     await ctx.be.removeContainer(id).catch(() => {});
@@ -493,7 +508,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
         const kind = await ctx.be.stat(fromContainer, p);
         if (!kind) throw new BuildError(`COPY failed: stat ${p}: file does not exist`);
         const c = fromContainer;
-        sources.push({ kind: 'tar', tar: () => ctx.be.archive(c, p), shown: s, hash: `${img!.id}:${p}`, isDir: kind === 'dir', name: posix.basename(p) });
+        sources.push({ kind: 'tar', tar: () => ctx.be.archive(c, p), shown: s, hash: sha(Buffer.from(`${img!.id}:${p}`)), isDir: kind === 'dir', name: posix.basename(p) });
       }
     } else {
       for (const s of srcs) {
@@ -518,10 +533,11 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
     const kinds = sources.length === 1 ? (sources[0].isDir ? 'dir' : 'file') : 'multi';
     const hash = kinds === 'multi' ? sha(Buffer.from(sources.map((s) => s.hash).join(','))) : sources[0].hash.replace(/^sha256:/, '');
     const text = `${name} ${chownSpec ? `--chown=${chownSpec} ` : ''}${chmodSpec ? `--chmod=${chmodSpec} ` : ''}${kinds}:${hash} in ${dest} `;
-    const key: RunConfig = { ...st.config, Cmd: nop(text) };
+    const cmd = nop(text, st.config.Shell ?? DEFAULT_SHELL, true);
+    const key: RunConfig = { ...st.config, Cmd: cmd };
     if (await useCache(ctx, st, key)) return;
     const tA = performance.now();
-    const id = await ctx.be.createContainer(st.image, { ...st.config, Cmd: nop(text) }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
+    const id = await ctx.be.createContainer(st.image, { ...st.config, Cmd: cmd }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
     const tB = performance.now();
     try {
       const owner = chownSpec ? await ctx.be.lookupUser(id, chownSpec) : { uid: 0, gid: 0 };
@@ -529,7 +545,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
       const modeBits = chmodSpec ? parseInt(chmodSpec, 8) : undefined;
       const archives = isAdd ? await Promise.all(sources.map((src) => (src.kind === 'path' && !src.isDir ? isArchive(ctx.opts.context, src.path!) : Promise.resolve(false)))) : sources.map(() => false);
       const placed = sources.map((src) => ({ src, target: src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest }));
-      if (!archives.some(Boolean) && await copyAsLayer(ctx, id, st, placed, owner, modeBits, key, nop(text).join(' '))) {
+      if (!archives.some(Boolean) && await copyAsLayer(ctx, id, st, placed, owner, modeBits, key, cmd.join(' '))) {
         ctx.say(` ---> ${st.image!.id.slice(7, 19)}\n`);
         return;
       }
@@ -543,7 +559,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
         await placeSource(ctx, id, src, target, owner, chmodSpec ? parseInt(chmodSpec, 8) : undefined);
       }
       const tC = performance.now();
-      st.image = await ctx.be.commit(id, st.image, st.config, key, nop(text).join(' '));
+      st.image = await ctx.be.commit(id, st.image, st.config, key, cmd.join(' '), st.author);
       log.debug('copy step', { createMs: (tB - tA).toFixed(1), placeMs: (tC - tB).toFixed(1), commitMs: (performance.now() - tC).toFixed(1), sourcesMs: (tA - t0).toFixed(1) });
     } finally {
       await ctx.be.removeContainer(id).catch(() => {});
@@ -688,7 +704,7 @@ async function copyAsLayer(ctx: Ctx, id: string, st: StageState, placed: { src: 
   const infos = await Promise.all(ordered.map((p) => ctx.be.pathInfo(id, p)));
   if (infos.some((i) => i && i.type !== 'dir')) return false;
   const now = new Date();
-  st.image = await streamTar((tar) => ctx.be.commitTar(st.image, tar, st.config, key, createdBy), async (put) => {
+  st.image = await streamTar((tar) => ctx.be.commitTar(st.image, tar, st.config, key, createdBy, st.author), async (put) => {
     for (let i = 0; i < ordered.length; i++) {
       const info = infos[i];
       await put(info

@@ -20,8 +20,12 @@ const TYPE_AAAA = 28;
 const CLASS_IN = 1;
 const TTL = 600;
 
-/** The addresses of `name` for the container at `from` (on any of its networks with DNS). */
-export type Lookup = (name: string, from: string) => string[];
+/**
+ * The addresses of `name` for the container at `from` (on any of its networks with DNS);
+ * undefined when `from` is no container of this network (it is refused: a container cannot
+ * learn another network's names by asking that network's server, nor use it as a resolver).
+ */
+export type Lookup = (name: string, from: string) => string[] | undefined;
 
 /** The servers a query from the container at `from` is forwarded to (empty: the host's). */
 export type Upstreams = (from: string) => string[];
@@ -57,11 +61,15 @@ export function parseQuestion(msg: Buffer): Question | undefined {
   return { name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(off), cls: msg.readUInt16BE(off + 2), end: off + 4 };
 }
 
-/** An answer to `query` with A records for `ips` (none: an empty answer, or NXDOMAIN). */
-export function answer(query: Buffer, q: Question, ips: string[], nxdomain: boolean): Buffer {
+const NXDOMAIN = 3;
+const REFUSED = 5;
+
+/** An answer to `query` with A records for `ips` (none: an empty answer, or NXDOMAIN/REFUSED). */
+export function answer(query: Buffer, q: Question, ips: string[], nxdomain: boolean | number): Buffer {
   const head = Buffer.from(query.subarray(0, q.end));
-  // QR, opcode kept, AA, RD kept, RA; rcode 0 or 3.
-  const flags = 0x8000 | (query.readUInt16BE(2) & 0x7900) | 0x0400 | 0x0080 | (nxdomain ? 3 : 0);
+  // QR, opcode kept, AA, RD kept, RA; rcode 0, 3 (NXDOMAIN) or the one given.
+  const rcode = typeof nxdomain === 'number' ? nxdomain : nxdomain ? NXDOMAIN : 0;
+  const flags = 0x8000 | (query.readUInt16BE(2) & 0x7900) | 0x0400 | 0x0080 | rcode;
   head.writeUInt16BE(flags, 2);
   head.writeUInt16BE(1, 4);
   head.writeUInt16BE(ips.length, 6);
@@ -213,6 +221,7 @@ export class NetworkDns {
     if (!q || q.cls !== CLASS_IN) return undefined;
     const name = q.name.replace(/\.$/, '');
     const ips = this.lookup(name, address);
+    if (ips === undefined) return answer(msg, q, [], REFUSED);
     // A container's name: its addresses for A, an empty answer for AAAA and the rest.
     if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips : [], false);
     // A single label that is no container here: nothing upstream knows it either.

@@ -285,11 +285,12 @@ export class NetworkService {
   }
 
   /** `name` as the container at `from` (an address on `live`) sees it: on its networks with DNS. */
-  private resolveName(live: Live, name: string, from: string): string[] {
+  private resolveName(live: Live, name: string, from: string): string[] | undefined {
     const me = [...live.names.values()].find((e) => e.ip === from);
-    const asker = me?.container;
+    if (!me) return undefined;
+    const asker = me.container;
     // A link on a user-defined network makes its alias a name for the asking container only.
-    const linked = me?.links[name];
+    const linked = me.links[name];
     if (linked !== undefined && linked !== name) return this.resolveName(live, linked, from);
     const out: string[] = [];
     for (const l of this.nets.values()) {

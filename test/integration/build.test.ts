@@ -63,7 +63,9 @@ test('a tutorial Dockerfile through berth and the docker CLI: classic output, hi
   assert.deepEqual(Object.keys(inspect.ExposedPorts), ['8080/tcp']);
   assert.equal(inspect.Labels.maintainer, 'someone@example.com');
   const history = await ok(['history', '--format', '{{.CreatedBy}}', '--no-trunc', 'tut:1']);
-  assert.match(history.split('\n')[0], /^\/bin\/sh -c #\(nop\) CMD \["\.\/app\.sh"\]$/);
+  // docker's own spacing: two after #(nop) for config steps, one for WORKDIR/COPY/ADD.
+  assert.match(history.split('\n')[0], /^\/bin\/sh -c #\(nop\) {2}CMD \["\.\/app\.sh"\]$/);
+  assert.match(history, /^\/bin\/sh -c #\(nop\) WORKDIR \/app$/m);
   assert.match(history, /^\/bin\/sh -c chmod \+x app\.sh && echo built > built\.txt$/m);
   assert.match(history, /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/app $/m);
   // The docker CLI's legacy builder through berthd: the same steps, all from the cache now.
@@ -72,6 +74,41 @@ test('a tutorial Dockerfile through berth and the docker CLI: classic output, hi
   assert.equal(steps(dk.stdout).filter((l) => l === ' ---> Using cache').length, 7, dk.stdout);
   assert.equal((await ok(['image', 'inspect', '-f', '{{.Id}}', 'tut:2'])).trim(), (await ok(['image', 'inspect', '-f', '{{.Id}}', 'tut:1'])).trim());
   assert.equal((await ok(['ps', '-aq'])).trim(), '', 'no intermediate containers left');
+});
+
+test('ENTRYPOINT keeps this stage\'s CMD, MAINTAINER is the Author, history as docker records it (SHELL, |N build args), STOPSIGNAL, -f, --iidfile, COPY --from an image', async () => {
+  const dir = context('semantics', {
+    'Build.df': [
+      'FROM busybox',
+      'MAINTAINER Jane Doe <jane@example.com>',
+      'ARG WHO',
+      'RUN echo "hi $WHO" > /who',
+      'CMD ["world"]',
+      'ENTRYPOINT ["echo", "hello"]',
+      'STOPSIGNAL SIGUSR1',
+      'SHELL ["/bin/sh", "-ec"]',
+      'ENV AFTER=shell',
+      'COPY --from=busybox /bin/busybox /opt/busybox',
+    ].join('\n') + '\n',
+  });
+  const iid = join(dir, 'iid.txt');
+  await ok(['build', '-f', join(dir, 'Build.df'), '--build-arg', 'WHO=you', '--iidfile', iid, '-t', 'sem:1', dir]);
+  const id = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'sem:1'])).trim();
+  assert.equal(readFileSync(iid, 'utf8'), id, '--iidfile holds the image ID');
+  assert.equal(await ok(['run', '--rm', 'sem:1']), 'hello world\n', 'ENTRYPOINT after CMD in the same stage keeps the CMD (moby)');
+  assert.equal((await ok(['image', 'inspect', '-f', '{{.Author}}|{{.Config.StopSignal}}|{{json .Config.Cmd}}', 'sem:1'])).trim(), 'Jane Doe <jane@example.com>|SIGUSR1|["world"]');
+  const history = (await ok(['history', '--format', '{{.CreatedBy}}', '--no-trunc', 'sem:1'])).split('\n');
+  assert.match(history[0], /^\/bin\/sh -ec #\(nop\) COPY file:[0-9a-f]{64} in \/opt\/busybox $/, 'the shell in effect');
+  assert.equal(history[1], '/bin/sh -ec #(nop)  ENV AFTER=shell');
+  assert.ok(history.includes('|1 WHO=you /bin/sh -c echo "hi $WHO" > /who'), history.join('\n'));
+  assert.ok(history.includes('/bin/sh -c #(nop)  MAINTAINER Jane Doe <jane@example.com>'));
+  assert.equal(await ok(['run', '--rm', '--entrypoint', 'cat', 'sem:1', '/who']), 'hi you\n');
+  assert.equal(await ok(['run', '--rm', '--entrypoint', '/opt/busybox', 'sem:1', 'echo', 'copied']), 'copied\n');
+  // A base image's CMD is still reset by ENTRYPOINT.
+  const reset = context('reset', { Dockerfile: 'FROM sem:1\nENTRYPOINT ["echo", "only"]\n' });
+  await ok(['build', '-t', 'sem:2', reset]);
+  assert.equal(await ok(['run', '--rm', 'sem:2']), 'only\n');
+  await ok(['rmi', 'sem:2', 'sem:1']);
 });
 
 test('the cache: a changed file reruns its COPY and what follows; --no-cache reruns all; ARG values are part of RUN\'s key', async () => {
@@ -202,6 +239,11 @@ except docker.errors.APIError as e:
 `], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
   assert.match(py.stdout, /^py 42\nrefused the build option squash is not supported by Berth\n$/);
+  // BuildKit's exporters and client sessions are refused by name, not ignored.
+  for (const [q, name] of [['outputs=%5B%7B%22type%22%3A%22local%22%7D%5D', 'outputs'], ['session=abc123', 'session']]) {
+    const r = spawnSync('curl', ['-s', '--unix-socket', d.sock, '-X', 'POST', '-H', 'Content-Type: application/x-tar', '--data-binary', '', `http://x/v1.41/build?${q}`], { encoding: 'utf8' });
+    assert.match(r.stdout, new RegExp(`the build option ${name} is not supported by Berth`), r.stdout);
+  }
   const docker = new Docker({ socketPath: d.sock });
   const dir = context('dockerode', { Dockerfile: 'FROM busybox\nCOPY hello /hello\n', hello: 'from dockerode\n' });
   const stream = await docker.buildImage({ context: dir, src: ['Dockerfile', 'hello'] }, { t: 'dockerode:1' });

@@ -213,10 +213,14 @@ test('security options as docker takes them on a host without AppArmor or SELinu
   assert.equal((await d.berth(['run', '--rm', '--cgroupns', 'bogus', 'probe:1', 'true'])).code, 125);
 });
 
-/** Files changed since `marker` outside berthd's own roots (other tests' /tmp/bt-* dirs and logs in /tmp aside). */
+/**
+ * Files changed since `marker` outside berthd's own roots. Other tests running beside this one
+ * write in /tmp (their /tmp/bt-* roots, mktemp's /tmp/tmp.* of scripts/mkbusybox.sh, logs):
+ * those are left aside.
+ */
 function writtenOutside(marker: string): string[] {
   // Files only: a directory's time changes whenever anyone adds to it (other tests in /tmp).
-  const r = spawnSync('find', ['/etc', '/var', '/root', '/run', '/tmp', '/usr', '/opt', '/srv', '/home', '-xdev', '-newer', marker, '!', '-type', 'd', '!', '-path', '/tmp/*.log'], { encoding: 'utf8' });
+  const r = spawnSync('find', ['/etc', '/var', '/root', '/run', '/tmp', '/usr', '/opt', '/srv', '/home', '-xdev', '-newer', marker, '!', '-type', 'd', '!', '-path', '/tmp/*.log', '!', '-path', '/tmp/tmp.*'], { encoding: 'utf8' });
   // Accounts made and removed by tests running beside this one (userns-remap, socket groups).
   const accounts = /^\/etc\/(passwd|group|shadow|gshadow|subuid|subgid)-?$|^\/etc\/\.pwd\.lock$/;
   return r.stdout.split('\n').filter((f) => f && f !== marker && !accounts.test(f) && !f.startsWith(d.dataRoot) && !f.startsWith(d.execRoot) && f !== d.logFile

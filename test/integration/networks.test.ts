@@ -194,6 +194,14 @@ test('networks are isolated from each other; --gateway, --ip-range, --internal, 
   await dok(['rm', '-f', 'ina']);
   await dok(['run', '-d', '--name', 'again', '--network', 'neta', '--ip', ipA, 'busybox', 'sleep', '600']);
   assert.equal((await dok(['inspect', '-f', '{{.NetworkSettings.Networks.neta.IPAddress}}', 'again'])).trim(), ipA);
+  // neta's DNS server answers its own containers only: asked by one on netb, it refuses.
+  const stranger = await d.docker(['run', '--rm', '--network', 'netb', 'busybox', 'nslookup', 'again', `${pre}254`]);
+  assert.doesNotMatch(stranger.stdout, new RegExp(`Address: ${ipA.replace(/\./g, '\\.')}`), stranger.stdout);
+  assert.match(stranger.stdout + stranger.stderr, /REFUSED/);
+  // After a daemon restart names still resolve (the table is rebuilt from running containers).
+  await d.stopDaemon();
+  await d.startDaemon();
+  assert.match(await dok(['exec', 'inb', 'nslookup', 'again']), new RegExp(`Address: ${ipA.replace(/\./g, '\\.')}`));
   // --internal: no default route, nothing forwarded out; its own members still talk.
   await dok(['network', 'create', '--internal', '--subnet', `${a}.${b}.${Number(c) + 9}.0/24`, 'neti']);
   await dok(['run', '-d', '--name', 'ini', '--network', 'neti', 'busybox', 'sleep', '600']);

@@ -52,3 +52,26 @@ test('variable substitution as docker applies it', () => {
   assert.throws(() => processWord('${U:?needs a value}', env), /U: needs a value/);
   assert.throws(() => processWord('"open', env), /matching double-quote/);
 });
+
+test('heredocs are shell words: not inside quotes, arithmetic or exec form; names as buildkit reads them', () => {
+  const df = parseDockerfile([
+    'FROM busybox',
+    'RUN echo "<<EOF" && echo $((1<<3))',
+    'RUN ["sh", "-c", "cat <<EOF"]',
+    'RUN cat <<EOF-1 >/a && cat <<-"END.txt" >/b',
+    'one',
+    'EOF-1',
+    '\ttwo $X',
+    'END.txt',
+    'RUN echo after',
+  ].join('\n'));
+  assert.deepEqual(df.instructions.map((i) => i.cmd), ['from', 'run', 'run', 'run', 'run']);
+  assert.deepEqual(df.instructions[1].heredocs, []);
+  assert.deepEqual(df.instructions[2].heredocs, []);
+  assert.deepEqual(df.instructions[2].json, ['sh', '-c', 'cat <<EOF']);
+  assert.deepEqual(df.instructions[3].heredocs, [
+    { name: 'EOF-1', content: 'one\n', expand: true },
+    { name: 'END.txt', content: 'two $X\n', expand: false },
+  ]);
+  assert.equal(df.instructions[4].args, 'echo after');
+});

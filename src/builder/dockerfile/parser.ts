@@ -103,9 +103,10 @@ export function parseDockerfile(text: string): Dockerfile {
     if (!INSTRUCTIONS.has(cmd)) throw parseError(start, `unknown instruction: ${m[1].toUpperCase()}`);
     const { flags, rest } = splitFlags(m[2], start);
     const ins: Instruction = { cmd, original: text, line: start, flags, args: rest, heredocs: [] };
-    if (['run', 'copy', 'add'].includes(cmd)) {
-      for (const h of rest.matchAll(/<<(-?)(["']?)([a-zA-Z_][a-zA-Z0-9_]*)\2/g)) {
-        const [, chomp, quote, name] = h;
+    const json = ['run', 'cmd', 'entrypoint', 'shell', 'copy', 'add', 'volume'].includes(cmd) && rest.startsWith('[') ? parseJsonArray(rest, start, cmd) : undefined;
+    if (['run', 'copy', 'add'].includes(cmd) && !json) {
+      for (const h of heredocWords(rest, escape)) {
+        const { chomp, quoted: quote, name } = h;
         const body: string[] = [];
         for (;;) {
           if (i >= lines.length) throw parseError(start, `unterminated heredoc ${name}`);
@@ -117,13 +118,63 @@ export function parseDockerfile(text: string): Dockerfile {
         ins.heredocs.push({ name, content: body.length ? `${body.join('\n')}\n` : '', expand: !quote });
       }
     }
-    if (['run', 'cmd', 'entrypoint', 'shell', 'copy', 'add', 'volume'].includes(cmd) && rest.startsWith('[')) {
-      ins.json = parseJsonArray(rest, start, cmd);
-    }
+    if (json) ins.json = json;
     if (cmd === 'shell' && !ins.json) throw parseError(start, 'SHELL requires the arguments to be in JSON form');
     instructions.push(ins);
   }
   return { instructions, escape, warnings };
+}
+
+/**
+ * The heredocs an instruction opens, as buildkit finds them: a shell word (quotes respected)
+ * that is `[n]<<[-]NAME`, NAME quoted or not (quoted: no expansion in the body). `<<` inside
+ * quotes or inside a word (`$((1<<2))`) is no heredoc, and exec form has none.
+ */
+export function heredocWords(text: string, escape: string): { chomp: boolean; quoted: boolean; name: string }[] {
+  const out: { chomp: boolean; quoted: boolean; name: string }[] = [];
+  for (const word of shellWords(text, escape)) {
+    const m = /^(\d*)<<(-?)([^<]*)$/.exec(word);
+    if (!m || !m[3]) continue;
+    const raw = m[3];
+    const quoted = /["']/.test(raw);
+    const name = raw.replace(/["']/g, '');
+    if (name) out.push({ chomp: m[2] === '-', quoted, name });
+  }
+  return out;
+}
+
+/** Splits shell text into words as written (quotes and escapes kept in them). */
+function shellWords(s: string, escape: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let quote: string | undefined;
+  let started = false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (quote) {
+      cur += ch;
+      if (ch === quote) quote = undefined;
+      else if (quote === '"' && ch === escape && i + 1 < s.length) cur += s[++i];
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      cur += ch;
+      started = true;
+    } else if (ch === escape && i + 1 < s.length) {
+      cur += ch + s[++i];
+      started = true;
+    } else if (/\s/.test(ch)) {
+      if (started) words.push(cur);
+      cur = '';
+      started = false;
+    } else {
+      cur += ch;
+      started = true;
+    }
+  }
+  if (started) words.push(cur);
+  return words;
 }
 
 /** A JSON array of strings, or undefined where moby falls back to the shell form. */

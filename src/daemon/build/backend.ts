@@ -70,7 +70,7 @@ export class DaemonBuildBackend implements BuildBackend {
     return best;
   }
 
-  async commitConfig(parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
+  async commitConfig(parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string, author?: string): Promise<BuildImage> {
     const created = new Date().toISOString();
     const prev = parent?.config;
     const file: ImageConfigFile = {
@@ -78,11 +78,12 @@ export class DaemonBuildBackend implements BuildBackend {
       os: prev?.os ?? 'linux',
       ...(prev?.variant ? { variant: prev.variant } : {}),
       created,
+      ...(author ? { author } : {}),
       config: config as Partial<ContainerConfig>,
       container_config: key as Partial<ContainerConfig>,
       docker_version: ENGINE_VERSION,
       rootfs: { type: 'layers', diff_ids: [...(prev?.rootfs.diff_ids ?? [])] },
-      history: [...(prev?.history ?? []), { created, created_by: createdBy, empty_layer: true }],
+      history: [...(prev?.history ?? []), { created, ...(author ? { author } : {}), created_by: createdBy, empty_layer: true }],
     };
     const images = this.images;
     return images.track(async () => {
@@ -152,8 +153,8 @@ export class DaemonBuildBackend implements BuildBackend {
     return (await this.containers.archivePath(id, path)).stream;
   }
 
-  async commit(id: string, _parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
-    const imageId = await this.containers.commit(id, { changes: [], pause: false, build: { config: config as Partial<ContainerConfig>, containerConfig: key as Partial<ContainerConfig>, createdBy } });
+  async commit(id: string, _parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string, author?: string): Promise<BuildImage> {
+    const imageId = await this.containers.commit(id, { changes: [], pause: false, ...(author ? { author } : {}), build: { config: config as Partial<ContainerConfig>, containerConfig: key as Partial<ContainerConfig>, createdBy } });
     const img = this.images.images.get(imageId)!;
     return { id: imageId, config: img.config };
   }
@@ -162,8 +163,8 @@ export class DaemonBuildBackend implements BuildBackend {
     return this.containers.layerPathInfo(id, path);
   }
 
-  async commitTar(parent: BuildImage | undefined, tar: Readable, config: RunConfig, key: RunConfig, createdBy: string): Promise<BuildImage> {
-    const id = await this.images.track(() => this.images.commitLayer(parent?.id, tar, config as Partial<ContainerConfig>, key as Partial<ContainerConfig>, createdBy));
+  async commitTar(parent: BuildImage | undefined, tar: Readable, config: RunConfig, key: RunConfig, createdBy: string, author?: string): Promise<BuildImage> {
+    const id = await this.images.track(() => this.images.commitLayer(parent?.id, tar, config as Partial<ContainerConfig>, key as Partial<ContainerConfig>, createdBy, author));
     return { id, config: this.images.images.get(id)!.config };
   }
 

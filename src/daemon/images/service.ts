@@ -199,7 +199,7 @@ export class ImageService {
    * `parentId`'s, with `config`, `container_config` and a history line; the image's parent is
    * `parentId`.
    */
-  async commitLayer(parentId: string | undefined, src: Readable, config: Partial<ContainerConfig>, containerConfig: Partial<ContainerConfig>, createdBy: string): Promise<string> {
+  async commitLayer(parentId: string | undefined, src: Readable, config: Partial<ContainerConfig>, containerConfig: Partial<ContainerConfig>, createdBy: string, author?: string): Promise<string> {
     const parent = parentId ? this.images.get(parentId) : undefined;
     const blob = await this.content.ingest(src);
     let layerChain: string | undefined;
@@ -213,11 +213,12 @@ export class ImageService {
         os: prev?.os ?? 'linux',
         ...(prev?.variant ? { variant: prev.variant } : {}),
         created,
+        ...(author ? { author } : {}),
         config,
         container_config: containerConfig,
         docker_version: ENGINE_VERSION,
         rootfs: { type: 'layers', diff_ids: [...(prev?.rootfs.diff_ids ?? []), layer.diffId] },
-        history: [...(prev?.history ?? []), { created, created_by: createdBy }],
+        history: [...(prev?.history ?? []), { created, ...(author ? { author } : {}), created_by: createdBy }],
       };
       const cfg = await this.content.write(Buffer.from(JSON.stringify(file)));
       const prevLayers = parent?.rec.manifest ? ((await this.content.readJson(parent.rec.manifest)) as { layers: Descriptor[] }).layers : [];

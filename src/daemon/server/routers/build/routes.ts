@@ -28,7 +28,10 @@ const REFUSED: [string, (v: string) => boolean][] = [
   ['cpusetcpus', Boolean], ['cpusetmems', Boolean], ['cpushares', (v) => v !== '0'], ['cpuquota', (v) => v !== '0'], ['cpuperiod', (v) => v !== '0'],
   ['memory', (v) => v !== '0'], ['memswap', (v) => v !== '0'], ['cgroupparent', Boolean], ['ulimits', (v) => v !== 'null' && v !== '[]'],
   ['isolation', (v) => v !== '' && v !== 'default'],
-  // cachefrom needs nothing: every local image is already a cache candidate (see README). ['outputs', (v) => v !== '' && v !== 'null' && v !== '[]'], ['session', Boolean],
+  // Exporters and client sessions (a context synced over a session, BuildKit's outputs) are
+  // BuildKit's; the classic builder has neither. (cachefrom needs nothing: every local image
+  // is already a cache candidate, see README.)
+  ['outputs', (v) => v !== '' && v !== 'null' && v !== '[]'], ['session', Boolean],
 ];
 
 export function buildRoutes(b: BuildRouteBackend): Route[] {
