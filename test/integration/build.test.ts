@@ -111,6 +111,37 @@ test('ENTRYPOINT keeps this stage\'s CMD, MAINTAINER is the Author, history as d
   await ok(['rmi', 'sem:2', 'sem:1']);
 });
 
+test('# escape=`, ADD of a gzipped tar, COPY --chown by name, proxy build args (in RUN, not in history or cache key), build --network none (docker CLI)', async () => {
+  const dir = context('more', {
+    Dockerfile: [
+      '# escape=`',
+      'FROM busybox',
+      'ADD layer.tar.gz /unpacked/',
+      'COPY --chown=nobody:nogroup a.txt /owned.txt',
+      'RUN echo "proxy=$HTTP_PROXY" > /proxy && `',
+      '    ip -o link | wc -l > /links',
+    ].join('\n') + '\n',
+    'a.txt': 'owned\n',
+  });
+  const inner = mkdtempSync(join(dir, 'inner-'));
+  writeFileSync(join(inner, 'in-archive.txt'), 'from the archive\n');
+  spawnSync('sh', ['-c', `tar -C ${inner} -czf ${join(dir, 'layer.tar.gz')} in-archive.txt && rm -r ${inner}`]);
+  const r = await d.docker(['build', '--network', 'none', '--build-arg', 'HTTP_PROXY=http://127.0.0.1:3128', '-t', 'more:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.doesNotMatch(r.stdout, /were not consumed/, 'proxy args need no ARG');
+  assert.equal(await ok(['run', '--rm', 'more:1', 'cat', '/unpacked/in-archive.txt']), 'from the archive\n');
+  assert.equal(await ok(['run', '--rm', 'more:1', 'stat', '-c', '%U:%G', '/owned.txt']), 'nobody:nogroup\n');
+  assert.equal(await ok(['run', '--rm', 'more:1', 'cat', '/proxy']), 'proxy=http://127.0.0.1:3128\n');
+  assert.equal(await ok(['run', '--rm', 'more:1', 'cat', '/links']), '1\n', 'the build ran without a network: loopback only');
+  const history = await ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'more:1']);
+  assert.doesNotMatch(history, /3128/, 'proxy values stay out of the history');
+  assert.match(history, /^\/bin\/sh -c echo "proxy=\$HTTP_PROXY" > \/proxy && {5}ip -o link \| wc -l > \/links$/m, 'the escape character continued the line');
+  // Another proxy value: still all from cache (proxies are not part of the key).
+  const again = await d.docker(['build', '--network', 'none', '--build-arg', 'HTTP_PROXY=http://127.0.0.1:9999', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(steps(again.stdout).filter((l) => l === ' ---> Using cache').length, 3, again.stdout);
+  await ok(['rmi', 'more:1']);
+});
+
 test('the cache: a changed file reruns its COPY and what follows; --no-cache reruns all; ARG values are part of RUN\'s key', async () => {
   const dir = context('cache', {
     Dockerfile: 'FROM busybox\nARG V=1\nRUN echo first $V > /first\nCOPY data.txt /data.txt\nRUN cat /data.txt > /copy\n',

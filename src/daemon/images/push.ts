@@ -5,7 +5,8 @@
  * are gzip-compressed once, in parallel, and the compressed blobs kept for later pushes.
  */
 import { failpoint } from '../../lib/failpoint.ts';
-import { createGzip, constants as zconst } from 'node:zlib';
+import { constants as zconst } from 'node:zlib';
+import { ParallelGzip } from '../../lib/pgzip.ts';
 import { notFound, invalidParameter, kindOf, messageOf } from '../../errdefs/index.ts';
 import { sha256 } from '../../lib/digest.ts';
 import { familiarName, fullName, referenceString, type Reference } from '../../lib/reference.ts';
@@ -30,7 +31,8 @@ async function pushableManifest(images: ImageService, img: Image, name: string, 
   if (!plain.length) return { manifest: m, body };
   const replaced = new Map<string, Descriptor>();
   await limitConcurrency(4, plain.map((l) => async () => {
-    const gz = createGzip({ level: zconst.Z_BEST_SPEED, chunkSize: 1 << 20 });
+    // Deflated on every core, and stored where the data does not compress (lib/pgzip.ts).
+    const gz = new ParallelGzip({ level: zconst.Z_BEST_SPEED });
     const src = images.content.openVerified(l.digest, name);
     src.on('error', (e) => gz.destroy(e));
     const r = await images.content.ingest(src.pipe(gz));
