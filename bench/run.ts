@@ -245,6 +245,55 @@ async function buildBench(d: TestDaemon, env: Record<string, string>, results: R
   }
 }
 
+/**
+ * Push of a new image (issue 17): one 100 MiB layer of random data, imported (so the engine must
+ * compress it), pushed to Debian's docker-registry on 127.0.0.1 (neutral for both engines), then
+ * pushed again unchanged; beside a private dockerd doing the same. `BENCH_ONLY=push`.
+ */
+async function pushBench(d: TestDaemon, env: Record<string, string>, results: Record<string, unknown>): Promise<void> {
+  const regs = await import('../test/integration/registries.ts');
+  if (!regs.HAS_DOCKER_REGISTRY) {
+    results.push_new_100MiB = 'not measured: Debian\'s docker-registry is not installed';
+    return;
+  }
+  const reg = await regs.startDockerRegistry();
+  const src = join(d.root, 'pushsrc');
+  const measure = (cli: string[], cliEnv: Record<string, string>, repo: string) => {
+    const first: number[] = [];
+    const again: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      spawnSync('sh', ['-c', `rm -rf ${src} && mkdir -p ${src} && head -c ${100 << 20} /dev/urandom > ${src}/blob && tar -C ${src} -cf ${src}.tar blob`]);
+      const ref = `${reg.host}/${repo}:${i}`;
+      const imp = spawnSync(cli[0], [...cli.slice(1), 'import', `${src}.tar`, ref], { env: { ...process.env, ...cliEnv } });
+      if (imp.status !== 0) throw new Error(`import: ${imp.stderr}`);
+      first.push(timeCmd(cli[0], [...cli.slice(1), 'push', ref], cliEnv));
+      again.push(timeCmd(cli[0], [...cli.slice(1), 'push', ref], cliEnv));
+      spawnSync(cli[0], [...cli.slice(1), 'rmi', ref], { env: { ...process.env, ...cliEnv } });
+    }
+    return { first_push_ms: Math.round(median(first)), repeated_push_ms: Math.round(median(again)) };
+  };
+  try {
+    const out: Record<string, unknown> = { berth: measure([NODE, BERTH], env, 'bench/berth') };
+    const dockerd = await startPrivateDockerd(join(d.root, 'dockerd-push'));
+    if (!dockerd) out.dockerd = 'not measured: no dockerd installed (Debian\'s docker.io)';
+    else {
+      try {
+        out.dockerd = { version: dockerd.version, ...measure(['docker'], { DOCKER_HOST: dockerd.host }, 'bench/dockerd') };
+      } finally {
+        await dockerd.stop();
+      }
+    }
+    const b = out.berth as { first_push_ms: number };
+    const k = out.dockerd as { first_push_ms?: number } | string;
+    if (typeof k === 'object' && k.first_push_ms) out.first_push_speedup_vs_dockerd = Number((k.first_push_ms / b.first_push_ms).toFixed(2));
+    out.target = 'first push >= 1.5x faster than dockerd; repeated pushes instant';
+    results.push_new_100MiB = out;
+  } finally {
+    await reg.stop();
+    spawnSync('rm', ['-rf', src, `${src}.tar`]);
+  }
+}
+
 async function main(): Promise<void> {
   const d = await TestDaemon.start({ extraArgs: ['--log-level', 'debug'] });
   const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, node: process.versions.node };
@@ -253,12 +302,13 @@ async function main(): Promise<void> {
     const env = { BERTH_HOST: d.host };
     const berth = (args: string[]) => timeCmd(NODE, [BERTH, ...args], env);
     const only = process.argv.includes('scale') ? 'scale' : process.env.BENCH_ONLY;
-    if (only === 'volumes' || only === 'network' || only === 'build' || only === 'scale') {
+    if (only === 'volumes' || only === 'network' || only === 'build' || only === 'scale' || only === 'push') {
       const file = join(ROOT, 'bench', 'results.json');
       const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
       if (only === 'scale') await (await import('./scale.ts')).scaleBench(d, previous);
       else if (only === 'volumes') await volumeBench(d, env, previous);
       else if (only === 'build') await buildBench(d, env, previous);
+      else if (only === 'push') await pushBench(d, env, previous);
       else await networkBench(d, env, previous);
       const json = JSON.stringify(previous, null, 2);
       process.stdout.write(json + '\n');
@@ -481,6 +531,7 @@ async function main(): Promise<void> {
     await volumeBench(d, env, results);
     await networkBench(d, env, results);
     await buildBench(d, env, results);
+    await pushBench(d, env, results);
 
     if (dockerAvailable()) {
       const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
