@@ -363,6 +363,19 @@ test('published ports: -p on 127.0.0.1 answers the host, port and ps show it, st
   await ok(['start', 'clash']);
   await ok(['rm', '-f', 'web', 'clash']);
   assert.deepEqual(portRules(), []);
+  // A container that dies while berthd is killed: its rules are swept at the next start, and
+  // its port is free again.
+  await ok(['run', '-d', '--name', 'dies', '-p', `127.0.0.1:${p}:80`, 'busybox', 'sleep', '600']);
+  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'dies'])).trim());
+  assert.equal(portRules().length, 3);
+  await d.stopDaemon('SIGKILL');
+  process.kill(pid, 'SIGKILL');
+  await d.startDaemon();
+  assert.equal((await ok(['inspect', '-f', '{{.State.Status}}', 'dies'])).trim(), 'exited');
+  assert.deepEqual(portRules(), [], 'the rules of a container that died while berthd was down are swept');
+  await ok(['run', '-d', '--name', 'after', '-p', `127.0.0.1:${p}:80`, 'busybox', 'sleep', '600']);
+  await ok(['rm', '-f', 'dies', 'after']);
+  assert.deepEqual(portRules(), []);
 });
 
 test('-P publishes every exposed port on ephemeral host ports; a port held by another program fails the start cleanly', async () => {
