@@ -583,6 +583,14 @@ test('generated /etc/hosts, /etc/hostname and /etc/resolv.conf: --hostname, --ad
   assert.equal(lines.filter((l) => l.startsWith('nameserver')).length, 1);
   assert.ok(lines.includes('02:42:ac:11:00:99'), out);
   assert.equal(await dok(['diff', 'etc']), '', 'the generated files are not changes of the container');
+  // Nor of an image committed from it: its new layer holds none of them.
+  await dok(['commit', 'etc', 'etc-committed:1']);
+  const layerDiff = (await ok(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'etc-committed:1']));
+  const top = (JSON.parse(layerDiff) as string[]).pop()!;
+  const saved = spawnSync('sh', ['-c', `"$NODE" "$BERTH" save etc-committed:1 | tar -xO blobs/sha256/${top.slice(7)} | tar -t`], { env: { ...process.env, NODE: process.execPath, BERTH: join(process.cwd(), 'dist', 'berth.js'), BERTH_HOST: d.host }, encoding: 'utf8' });
+  assert.equal(saved.status, 0, saved.stderr);
+  assert.doesNotMatch(saved.stdout, /etc\/(hosts|hostname|resolv\.conf)/, saved.stdout);
+  await ok(['rmi', 'etc-committed:1']);
   const bad = await d.docker(['run', '--rm', '--mac-address', 'nope', 'busybox', 'true']);
   assert.equal(bad.code, 125);
   assert.match(bad.stderr, /nope is not a valid mac address/);
