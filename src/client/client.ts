@@ -301,8 +301,8 @@ export class Client {
     return this.t.check(await this.t.send('POST', '/images/create', { query: { fromImage: image, tag, platform }, headers: { 'X-Registry-Auth': auth } }));
   }
 
-  async imagePush(name: string, tag: string | undefined, auth = 'e30='): Promise<Readable> {
-    return this.t.check(await this.t.send('POST', `/images/${name}/push`, { query: { tag }, headers: { 'X-Registry-Auth': auth } }));
+  async imagePush(name: string, tag: string | undefined, auth = 'e30=', compression?: string): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', `/images/${name}/push`, { query: { tag, compression }, headers: { 'X-Registry-Auth': auth } }));
   }
 
   login(body: { username: string; password: string; serveraddress: string }): Promise<{ Status: string; IdentityToken?: string }> {

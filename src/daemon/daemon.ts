@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
 import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary, NetworkContainer, NetworkResource } from '../api/types.ts';
-import { invalidParameter, notImplemented, system } from '../errdefs/index.ts';
+import { invalidParameter, notFound, notImplemented, system } from '../errdefs/index.ts';
 import { ContentStore } from '../store/content/store.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
 import { LayerStore } from '../store/layer/store.ts';
@@ -41,7 +41,7 @@ import { randomUUID } from 'node:crypto';
 import { EngineError, kindOf, messageOf } from '../errdefs/index.ts';
 import { BuildService } from './build/service.ts';
 import type { BuildRouteBackend } from './server/routers/build/routes.ts';
-import { familiarString, parseNormalizedNamed, withDefaultTag } from '../lib/reference.ts';
+import { familiarName, familiarString, parseNormalizedNamed } from '../lib/reference.ts';
 import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
 import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
 import { pullImage, withEndpoints, type RegistryAccess } from './images/pull.ts';
@@ -636,11 +636,16 @@ export class Daemon implements SystemBackend {
     }
   }
 
-  private async push(opts: { name: string; tag?: string; auth?: string }, progress: ProgressSink): Promise<void> {
+  private async push(opts: { name: string; tag?: string; auth?: string; compression: 'gzip' | 'zstd' }, progress: ProgressSink): Promise<void> {
     const ref = parseNormalizedNamed(opts.tag ? `${opts.name}:${opts.tag}` : opts.name);
     if (ref.digest) throw invalidParameter('cannot push a digest reference');
-    await this.images.track(() => pushImage(this.images, this.registryAccess, withDefaultTag(ref), decodeRegistryAuth(opts.auth), progress));
-    this.eventLog.log('image', 'push', familiarString(withDefaultTag(ref)), { name: familiarString(withDefaultTag(ref)) });
+    // No tag at all: every tag of the repository, one after another (moby; docker push -a).
+    const refs = ref.tag ? [ref] : this.images.images.allRefs().map(([r]) => parseNormalizedNamed(r)).filter((r) => r.tag && !r.digest && r.domain === ref.domain && r.path === ref.path);
+    if (!refs.length) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+    for (const r of refs) {
+      await this.images.track(() => pushImage(this.images, this.registryAccess, r, decodeRegistryAuth(opts.auth), progress, opts.compression));
+      this.eventLog.log('image', 'push', familiarString(r), { name: familiarString(r) });
+    }
   }
 
   /** POST /auth: logs in to a registry by asking it for /v2/ with the credentials. */

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -111,6 +111,44 @@ test('pull -a fetches every tag; search lists the catalog', { skip }, async () =
   const s = await ok(['search', `${reg.host}/tags`]);
   assert.match(s, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL\n/);
   assert.match(s, new RegExp(`^${reg.host}/tags/many\\s+0`, 'm'));
+});
+
+test('push --compression zstd stores OCI tar+zstd layers that pull back; push -a (berth and the docker CLI) pushes every tag', { skip }, async () => {
+  const dir = mkdtempSync('/tmp/bt-zstd-');
+  try {
+    writeFileSync(join(dir, 'f'), 'zstd layer content\n'.repeat(10_000));
+    spawnSync('tar', ['-C', dir, '-cf', join(dir, 'l.tar'), 'f']);
+    const name = `${reg.host}/zs/img:1`;
+    await ok(['import', join(dir, 'l.tar'), name]);
+    await ok(['push', '--compression', 'zstd', name]);
+    const m = await (await fetch(`${reg.url}/v2/zs/img/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).json() as { layers: { mediaType: string; digest: string }[] };
+    assert.deepEqual(m.layers.map((l) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+zstd']);
+    const blob = Buffer.from(await (await fetch(`${reg.url}/v2/zs/img/blobs/${m.layers[0].digest}`)).arrayBuffer());
+    assert.equal(blob.readUInt32LE(0), 0xfd2fb528, 'a zstd frame');
+    await ok(['rmi', name]);
+    await ok(['pull', name]);
+    await ok(['create', '--name', 'zs', name, '/f']);
+    await ok(['cp', 'zs:/f', join(dir, 'back')]);
+    assert.equal(readFileSync(join(dir, 'back'), 'utf8'), 'zstd layer content\n'.repeat(10_000));
+    await ok(['rm', 'zs']);
+    const bad = await d.berth(['push', '--compression', 'lz4', name]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /invalid argument "lz4" for "--compression" flag/);
+    // -a: every tag of the repository, through berth and through the docker CLI.
+    await ok(['tag', name, `${reg.host}/zs/img:2`]);
+    await ok(['tag', 'busybox', `${reg.host}/zs/img:3`]);
+    await ok(['push', '-a', `${reg.host}/zs/img`]);
+    const tags = await (await fetch(`${reg.url}/v2/zs/img/tags/list`)).json() as { tags: string[] };
+    assert.deepEqual(tags.tags.sort(), ['1', '2', '3']);
+    await ok(['tag', 'busybox', `${reg.host}/zs/other:a`]);
+    await ok(['tag', 'busybox', `${reg.host}/zs/other:b`]);
+    const viaDocker = await d.docker(['push', '-a', `${reg.host}/zs/other`]);
+    assert.equal(viaDocker.code, 0, viaDocker.stderr);
+    assert.deepEqual(((await (await fetch(`${reg.url}/v2/zs/other/tags/list`)).json()) as { tags: string[] }).tags.sort(), ['a', 'b']);
+    await ok(['rmi', name, `${reg.host}/zs/img:2`, `${reg.host}/zs/img:3`, `${reg.host}/zs/other:a`, `${reg.host}/zs/other:b`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a mirror configured in daemon.json serves docker.io pulls', { skip }, async () => {

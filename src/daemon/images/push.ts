@@ -5,7 +5,7 @@
  * are gzip-compressed once, in parallel, and the compressed blobs kept for later pushes.
  */
 import { failpoint } from '../../lib/failpoint.ts';
-import { constants as zconst } from 'node:zlib';
+import { constants as zconst, createZstdCompress } from 'node:zlib';
 import { ParallelGzip } from '../../lib/pgzip.ts';
 import { notFound, invalidParameter, kindOf, messageOf } from '../../errdefs/index.ts';
 import { sha256 } from '../../lib/digest.ts';
@@ -20,7 +20,7 @@ import { withEndpoints, type RegistryAccess } from './pull.ts';
 import { rememberSource, sourcesOf } from './sources.ts';
 
 /** The image's manifest with every layer compressed (compressing, once, those that are not). */
-async function pushableManifest(images: ImageService, img: Image, name: string, progress: ProgressSink): Promise<{ manifest: ImageManifest; body: Buffer }> {
+async function pushableManifest(images: ImageService, img: Image, name: string, compression: 'gzip' | 'zstd'): Promise<{ manifest: ImageManifest; body: Buffer }> {
   if (!img.rec.manifest || !(await images.content.has(img.rec.manifest))) throw invalidParameter(`image ${img.rec.id} has no manifest; re-import or re-pull it`);
   // Layers a pull found already unpacked were never fetched: another stored copy goes instead.
   const { body } = await images.manifestWithStoredLayers(img, 'push');
@@ -31,12 +31,13 @@ async function pushableManifest(images: ImageService, img: Image, name: string, 
   if (!plain.length) return { manifest: m, body };
   const replaced = new Map<string, Descriptor>();
   await limitConcurrency(4, plain.map((l) => async () => {
-    // Deflated on every core, and stored where the data does not compress (lib/pgzip.ts).
-    const gz = new ParallelGzip({ level: zconst.Z_BEST_SPEED });
+    // gzip: deflated on every core, and stored where the data does not compress (lib/pgzip.ts).
+    // zstd (asked for): OCI's tar+zstd, at zstd's default level 3.
+    const gz = compression === 'zstd' ? createZstdCompress() : new ParallelGzip({ level: zconst.Z_BEST_SPEED });
     const src = images.content.openVerified(l.digest, name);
     src.on('error', (e) => gz.destroy(e));
     const r = await images.content.ingest(src.pipe(gz));
-    replaced.set(l.digest, { mediaType: MEDIA.ociLayerGzip, digest: r.digest, size: r.size });
+    replaced.set(l.digest, { mediaType: compression === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerGzip, digest: r.digest, size: r.size });
   }));
   const manifest: ImageManifest = { ...m, layers: m.layers.map((l) => replaced.get(l.digest) ?? l) };
   const doc = JSON.parse(body.toString('utf8')) as { layers: Descriptor[] };
@@ -51,7 +52,7 @@ async function pushableManifest(images: ImageService, img: Image, name: string, 
   return { manifest, body: newBody };
 }
 
-export async function pushImage(images: ImageService, access: RegistryAccess, ref: Reference, creds: Credentials | undefined, progress: ProgressSink): Promise<{ digest: string; size: number }> {
+export async function pushImage(images: ImageService, access: RegistryAccess, ref: Reference, creds: Credentials | undefined, progress: ProgressSink, compression: 'gzip' | 'zstd' = 'gzip'): Promise<{ digest: string; size: number }> {
   const tag = ref.tag ?? 'latest';
   const key = referenceString({ ...ref, tag, digest: undefined });
   const id = images.images.resolveRef(key);
@@ -59,7 +60,7 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
   progress({ status: `The push refers to repository [${fullName(ref)}]` });
   const repo = ref.path;
-  const { manifest, body } = await pushableManifest(images, img, `${familiarName(ref)}:${ref.tag ?? 'latest'}`, progress);
+  const { manifest, body } = await pushableManifest(images, img, `${familiarName(ref)}:${ref.tag ?? 'latest'}`, compression);
   failpoint('push-after-compress');
   const layers = [...manifest.layers].reverse();
   for (const l of layers) progress(status(shortDigest(l.digest), 'Preparing'));

@@ -54,6 +54,7 @@ const pushFlags = defineFlags({
   allTags: { short: 'a', long: 'all-tags', kind: 'bool', help: 'Push all tags of an image to the repository' },
   disableContentTrust: { long: 'disable-content-trust', kind: 'bool', help: 'Skip image signing', default: true },
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress verbose output' },
+  compression: { long: 'compression', kind: 'string', help: 'Compression of layers that need compressing: gzip or zstd (Berth)', default: 'gzip' },
 });
 
 export const pushCommand = defineCommand({
@@ -69,7 +70,8 @@ export async function push(ctx: CliContext, p: Parsed<typeof pushFlags>): Promis
     if (!p.flags.quiet) ctx.stdout.write('Using default tag: latest\n');
     ref = withDefaultTag(ref);
   }
-  const res = await ctx.client.imagePush(familiarName(ref), ref.tag, registryAuthHeader(ctx, image));
+  if (p.flags.compression !== 'gzip' && p.flags.compression !== 'zstd') throw new StatusError(125, `invalid argument "${p.flags.compression}" for "--compression" flag: use gzip or zstd`);
+  const res = await ctx.client.imagePush(familiarName(ref), ref.tag, registryAuthHeader(ctx, image), p.flags.compression === 'gzip' ? undefined : p.flags.compression);
   await showProgress(res, ctx.stdout, { quiet: p.flags.quiet });
   if (p.flags.quiet) ctx.stdout.write(`${referenceString(ref)}\n`);
   return 0;

@@ -21,7 +21,8 @@ export interface ImageBackend {
   importImage(src: Readable, opts: { repo?: string; tag?: string; message?: string; changes: string[]; source: string; platform?: string }): Promise<string>;
   /** `auth` is the raw X-Registry-Auth header. */
   pull(opts: { image: string; tag?: string; platform?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
-  push(opts: { name: string; tag?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
+  /** No tag: every tag of the repository (docker push --all-tags). */
+  push(opts: { name: string; tag?: string; auth?: string; compression: 'gzip' | 'zstd' }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
   /** POST /auth: checks credentials against the registry. */
   /** `body`: the AuthConfig JSON as sent (decoded as dockerd decodes it). */
   login(body: string): Promise<{ Status: string; IdentityToken: string }>;

@@ -77,10 +77,16 @@ export function imageRoutes(b: ImageBackend): Route[] {
       method: 'POST', path: '/images/{name*}/push',
       handler: async (ctx) => {
         const auth = ctx.req.headers['x-registry-auth'];
+        // compression= is Berth's (gzip, the default, or zstd: OCI's tar+zstd layers).
+        const compression = ctx.query.get('compression') || 'gzip';
+        if (compression !== 'gzip' && compression !== 'zstd') throw invalidParameter(`unknown compression ${JSON.stringify(compression)}: use gzip or zstd`);
+        const platform = ctx.query.get('platform');
+        if (platform && platform !== '{}' && platform !== 'null') throw invalidParameter('push --platform is not supported by Berth: a local image has one platform');
         await jsonStream(ctx, (emit) => b.push({
           name: ctx.params.name,
           ...(ctx.query.get('tag') ? { tag: ctx.query.get('tag')! } : {}),
           ...(typeof auth === 'string' ? { auth } : {}),
+          compression,
         }, emit, ctx.signal));
       },
     },
