@@ -682,3 +682,24 @@ test('iptables: false leaves the firewall alone; published ports are relayed by 
     await d.startDaemon();
   }
 });
+
+test('with no bip, the default bridge takes the first pool subnet that no host route overlaps (docker0 may be there)', async () => {
+  // A host interface (a bare bridge: no dummy module here) holding the first /24 of the pool, as docker0 would.
+  const dummy = `bt-dm${process.pid % 100000}`;
+  // A corner of this file's /20 that none of its tests use: its last four /24s.
+  const [a, b, c] = d.netRange.split('.');
+  const first = `${a}.${b}.${Number(c) + 12}`;
+  assert.equal(spawnSync('ip', ['link', 'add', dummy, 'type', 'bridge']).status, 0);
+  let other: TestDaemon | undefined;
+  try {
+    spawnSync('ip', ['addr', 'add', `${first}.1/24`, 'dev', dummy]);
+    spawnSync('ip', ['link', 'set', dummy, 'up']);
+    other = await TestDaemon.start({ config: { bip: undefined, 'default-address-pools': [{ base: `${first}.0/22`, size: 24 }] } });
+    const subnet = (await other.ok(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', 'bridge'])).trim();
+    assert.notEqual(subnet, `${first}.0/24`, 'not the subnet a host route covers');
+    assert.equal(subnet, `${a}.${b}.${Number(c) + 13}.0/24`, 'the next one');
+  } finally {
+    await other?.cleanup();
+    spawnSync('ip', ['link', 'del', dummy]);
+  }
+});
