@@ -67,6 +67,14 @@ function rulesOf(bridge: string): string[] {
     spawnSync('iptables', ['-w', '-t', t, '-S', c], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`berth:${bridge}`) || l.includes(`berth-port:${bridge}:`)));
 }
 
+/** A running `sleep 300` container: its ID, its process and its monitor's. */
+async function sleeper(name: string): Promise<{ id: string; pid: number; shimPid: number }> {
+  await ok(['run', '-d', '--name', name, 'busybox', 'sleep', '300']);
+  const id = (await ok(['inspect', '-f', '{{.Id}}', name])).trim();
+  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', name])).trim());
+  return { id, pid, shimPid: Number(readFileSync(join(d.execRoot, 'c', id, 'shim.pid'), 'utf8')) };
+}
+
 function sha256hex(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
@@ -326,10 +334,7 @@ test('logs -f through a daemon that dies reports the failure', async () => {
 });
 
 test('a killed monitor takes its container down, unmounts it and says so; restart policies apply after a restart', async () => {
-  await ok(['run', '-d', '--name', 'orphan', 'busybox', 'sleep', '300']);
-  const id = (await ok(['inspect', '-f', '{{.Id}}', 'orphan'])).trim();
-  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'orphan'])).trim());
-  const shimPid = Number(readFileSync(join(d.execRoot, 'c', id, 'shim.pid'), 'utf8'));
+  const { id, pid, shimPid } = await sleeper('orphan');
   process.kill(shimPid, 'SIGKILL');
   for (let i = 0; i < 100; i++) {
     if ((await ok(['inspect', '-f', '{{.State.Running}}', 'orphan'])).trim() === 'false') break;
@@ -361,10 +366,7 @@ test('a killed monitor takes its container down, unmounts it and says so; restar
 });
 
 test('a monitor killed while berthd is down: the next start stops the container, unmounts it, says why; start and rm work', async () => {
-  await ok(['run', '-d', '--name', 'downshim', 'busybox', 'sleep', '300']);
-  const id = (await ok(['inspect', '-f', '{{.Id}}', 'downshim'])).trim();
-  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'downshim'])).trim());
-  const shimPid = Number(readFileSync(join(d.execRoot, 'c', id, 'shim.pid'), 'utf8'));
+  const { id, pid, shimPid } = await sleeper('downshim');
   await d.stopDaemon('SIGKILL');
   process.kill(shimPid, 'SIGKILL');
   await d.startDaemon();
@@ -379,9 +381,7 @@ test('a monitor killed while berthd is down: the next start stops the container,
 });
 
 test('the record of a running container set aside: the container is left running, untouched, and picked up again once the record is back', async () => {
-  await ok(['run', '-d', '--name', 'runbroken', 'busybox', 'sleep', '300']);
-  const id = (await ok(['inspect', '-f', '{{.Id}}', 'runbroken'])).trim();
-  const pid = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'runbroken'])).trim());
+  const { id, pid } = await sleeper('runbroken');
   const record = join(d.dataRoot, 'containers', id, 'config.v2.json');
   const original = readFileSync(record);
   await d.stopDaemon('SIGKILL');
