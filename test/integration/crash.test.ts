@@ -67,6 +67,18 @@ function rulesOf(bridge: string): string[] {
     spawnSync('iptables', ['-w', '-t', t, '-S', c], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`berth:${bridge}`) || l.includes(`berth-port:${bridge}:`)));
 }
 
+/** Runs `berth args`, kills berthd `delay` ms later, starts it again and checks it agrees with itself. */
+async function killedAfter(delay: number, args: string[]): Promise<void> {
+  const cli = spawn(NODE, [BERTH, ...args], { env: { ...process.env, BERTH_HOST: d.host }, stdio: 'ignore' });
+  // Listened for at once: a command that finishes before the kill closes before it.
+  const closed = new Promise((r) => cli.on('close', r));
+  await new Promise((r) => setTimeout(r, delay));
+  await d.stopDaemon('SIGKILL');
+  await closed;
+  await d.startDaemon();
+  await consistent();
+}
+
 /** A running `sleep 300` container: its ID, its process and its monitor's. */
 async function sleeper(name: string): Promise<{ id: string; pid: number; shimPid: number }> {
   await ok(['run', '-d', '--name', name, 'busybox', 'sleep', '300']);
@@ -592,14 +604,7 @@ test('a blob damaged on disk: save fails naming the image, the registry will not
 
 test('killed at any instant of run -d (a fixed set of delays), berthd starts again and agrees with itself', async () => {
   for (const delay of [10, 40, 70, 100, 150, 250]) {
-    const run = spawn(NODE, [BERTH, 'run', '-d', '--name', `kill-${delay}`, 'busybox', 'sleep', '300'], { env: { ...process.env, BERTH_HOST: d.host }, stdio: 'ignore' });
-    // Listened for at once: a run that finishes before the kill closes before it.
-    const closed = new Promise((r) => run.on('close', r));
-    await new Promise((r) => setTimeout(r, delay));
-    await d.stopDaemon('SIGKILL');
-    await closed;
-    await d.startDaemon();
-    await consistent();
+    await killedAfter(delay, ['run', '-d', '--name', `kill-${delay}`, 'busybox', 'sleep', '300']);
     const exists = (await d.berth(['inspect', '-f', '{{.State.Status}}', `kill-${delay}`])).stdout.trim();
     assert.ok(['', 'created', 'running'].includes(exists), `after a kill at ${delay} ms: ${exists}`);
     if (exists) {
@@ -665,13 +670,7 @@ test('killed at fixed instants of pull, load, import, commit, push and rm, berth
   for (const op of ops) {
     for (const delay of [30, 120, 300]) {
       const args = await op.prep();
-      const cli = spawn(NODE, [BERTH, ...args], { env: { ...process.env, BERTH_HOST: d.host }, stdio: 'ignore' });
-      const closed = new Promise((r) => cli.on('close', r));
-      await new Promise((r) => setTimeout(r, delay));
-      await d.stopDaemon('SIGKILL');
-      await closed;
-      await d.startDaemon();
-      await consistent();
+      await killedAfter(delay, args);
       // The retry succeeds (rm: the container is gone, either way).
       if (op.name === 'rm') {
         if ((await d.berth(['inspect', 'kd-rm'])).code === 0) await ok(args);
