@@ -12,6 +12,8 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { invalidParameter, EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
+import { formatDuration } from '../lib/duration.ts';
+import { quote, quoteRune } from '../lib/goquote.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
 import { encodeHeader } from '../lib/tar/header.ts';
 import type { BuildRequest } from '../api/types.ts';
@@ -333,7 +335,7 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
     }
     case 'healthcheck': {
       const hc = parseHealthcheck(ins);
-      return meta(`HEALTHCHECK ${hc.Test?.[0] === 'NONE' ? 'NONE' : `&{${JSON.stringify(hc.Test)} ${hc.Interval ?? 0} ${hc.Timeout ?? 0} ${hc.StartPeriod ?? 0} ${hc.Retries ?? 0}}`}`, (c) => {
+      return meta(`HEALTHCHECK ${healthText(hc)}`, (c) => {
         c.Healthcheck = hc;
       });
     }
@@ -385,6 +387,15 @@ function parseHealthcheck(ins: Instruction): NonNullable<RunConfig['Healthcheck'
     ...(dur('start-interval') !== undefined ? { StartInterval: dur('start-interval') } : {}),
     ...(typeof retries === 'string' ? { Retries: Number(retries) } : {}),
   };
+}
+
+/**
+ * HEALTHCHECK's history text as moby writes it: Go's %q of the *HealthConfig, each field
+ * quoted (`&{["CMD-SHELL" "curl -f x"] "30s" "5s" "0s" "0s" '\x03'}`), NONE included.
+ */
+export function healthText(hc: NonNullable<RunConfig['Healthcheck']>): string {
+  const d = (ns: number | undefined) => quote(formatDuration(BigInt(ns ?? 0)));
+  return `&{[${(hc.Test ?? []).map((t) => quote(t)).join(' ')}] ${d(hc.Interval)} ${d(hc.Timeout)} ${d(hc.StartPeriod)} ${d(hc.StartInterval)} ${quoteRune(hc.Retries ?? 0)}}`;
 }
 
 /** A config-only step: from the cache, or a new image with the same layers. */
