@@ -3,6 +3,10 @@
  * declared; field names and casing are the wire's.
  */
 
+/** Layer compressions `push` makes (Berth's `compression=`; gzip is docker's). */
+export const PUSH_COMPRESSIONS = ['gzip', 'zstd'] as const;
+export type PushCompression = (typeof PUSH_COMPRESSIONS)[number];
+
 export interface HealthConfig {
   Test?: string[];
   Interval?: number;

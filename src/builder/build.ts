@@ -114,7 +114,8 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
   if (!final) throw new BuildError('no image was built');
   if (Object.keys(opts.labels).length) {
     const cfg = { ...(final.config.config ?? {}), Labels: { ...(final.config.config?.Labels ?? {}), ...opts.labels } };
-    final = await be.commitConfig(final, cfg, { ...cfg, Cmd: nop(`LABEL ${Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`) }, nop(`LABEL ${Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`).join(' '));
+    const cmd = nop(`LABEL ${Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`, cfg.Shell ?? DEFAULT_SHELL);
+    final = await be.commitConfig(final, cfg, { ...cfg, Cmd: cmd }, cmd.join(' '));
   }
   out.aux(final.id);
   say(`Successfully built ${final.id.slice(7, 19)}\n`);
@@ -212,7 +213,8 @@ async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
   }
   if (!st.image) {
     // FROM scratch with only config steps still makes an image.
-    st.image = await be.commitConfig(undefined, st.config, { ...st.config, Cmd: nop('FROM scratch') }, nop('FROM scratch').join(' '));
+    const cmd = nop('FROM scratch');
+    st.image = await be.commitConfig(undefined, st.config, { ...st.config, Cmd: cmd }, cmd.join(' '));
   }
   stage.image = st.image;
   return st.image;

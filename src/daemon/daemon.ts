@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
-import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary, NetworkContainer, NetworkResource } from '../api/types.ts';
+import type { ContainerCreateRequest, ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary, NetworkContainer, NetworkResource, PushCompression } from '../api/types.ts';
 import { invalidParameter, notFound, notImplemented, system } from '../errdefs/index.ts';
 import { ContentStore } from '../store/content/store.ts';
 import { OverlaySnapshotter } from '../store/snapshots/overlay.ts';
@@ -636,7 +636,7 @@ export class Daemon implements SystemBackend {
     }
   }
 
-  private async push(opts: { name: string; tag?: string; auth?: string; compression: 'gzip' | 'zstd' }, progress: ProgressSink): Promise<void> {
+  private async push(opts: { name: string; tag?: string; auth?: string; compression: PushCompression }, progress: ProgressSink): Promise<void> {
     const ref = parseNormalizedNamed(opts.tag ? `${opts.name}:${opts.tag}` : opts.name);
     if (ref.digest) throw invalidParameter('cannot push a digest reference');
     // No tag at all: every tag of the repository, one after another (moby; docker push -a).

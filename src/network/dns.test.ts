@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer, connect } from 'node:net';
-import { NetworkDns, answer, nameservers, parseQuestion } from './dns.ts';
+import { NOERROR, NXDOMAIN, NetworkDns, answer, nameservers, parseQuestion } from './dns.ts';
 
 /** A query for `name` (type A), as a resolver sends it. */
 function query(name: string, id = 0x1234): Buffer {
@@ -24,11 +24,11 @@ test('an answer carries the question and the addresses', () => {
   const q = query('web.test');
   const parsed = parseQuestion(q)!;
   assert.equal(parsed.name, 'web.test');
-  const a = answer(q, parsed, ['10.1.2.3'], false);
+  const a = answer(q, parsed, ['10.1.2.3'], NOERROR);
   assert.equal(a.readUInt16BE(0), 0x1234);
   assert.equal(a.readUInt16BE(6), 1, 'one answer');
   assert.deepEqual([...a.subarray(a.length - 4)], [10, 1, 2, 3]);
-  assert.equal(answer(q, parsed, [], true).readUInt16BE(2) & 0xf, 3, 'NXDOMAIN');
+  assert.equal(answer(q, parsed, [], NXDOMAIN).readUInt16BE(2) & 0xf, 3, 'NXDOMAIN');
 });
 
 test('the embedded server: names it knows, NXDOMAIN for other single labels, the rest forwarded to the asker\'s servers in order, over UDP and TCP', async (t) => {
@@ -39,12 +39,12 @@ test('the embedded server: names it knows, NXDOMAIN for other single labels, the
   up.on('message', (m, r) => {
     replies.push('udp');
     const q = parseQuestion(m)!;
-    up.send(answer(m, q, ['192.0.2.7'], false), r.port, r.address);
+    up.send(answer(m, q, ['192.0.2.7'], NOERROR), r.port, r.address);
   });
   const upTcp = createServer((c) => c.on('data', (d: Buffer) => {
     replies.push('tcp');
     const m = d.subarray(2);
-    const a = answer(m, parseQuestion(m)!, ['192.0.2.8'], false);
+    const a = answer(m, parseQuestion(m)!, ['192.0.2.8'], NOERROR);
     const len = Buffer.alloc(2);
     len.writeUInt16BE(a.length);
     c.end(Buffer.concat([len, a]));

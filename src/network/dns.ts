@@ -61,14 +61,15 @@ export function parseQuestion(msg: Buffer): Question | undefined {
   return { name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(off), cls: msg.readUInt16BE(off + 2), end: off + 4 };
 }
 
-const NXDOMAIN = 3;
-const REFUSED = 5;
+/** Response codes (RFC 1035 4.1.1). */
+export const NOERROR = 0;
+export const NXDOMAIN = 3;
+export const REFUSED = 5;
 
-/** An answer to `query` with A records for `ips` (none: an empty answer, or NXDOMAIN/REFUSED). */
-export function answer(query: Buffer, q: Question, ips: string[], nxdomain: boolean | number): Buffer {
+/** An answer to `query` with A records for `ips` and response code `rcode`. */
+export function answer(query: Buffer, q: Question, ips: string[], rcode: number): Buffer {
   const head = Buffer.from(query.subarray(0, q.end));
-  // QR, opcode kept, AA, RD kept, RA; rcode 0, 3 (NXDOMAIN) or the one given.
-  const rcode = typeof nxdomain === 'number' ? nxdomain : nxdomain ? NXDOMAIN : 0;
+  // QR, opcode kept, AA, RD kept, RA, rcode.
   const flags = 0x8000 | (query.readUInt16BE(2) & 0x7900) | 0x0400 | 0x0080 | rcode;
   head.writeUInt16BE(flags, 2);
   head.writeUInt16BE(1, 4);
@@ -223,9 +224,9 @@ export class NetworkDns {
     const ips = this.lookup(name, address);
     if (ips === undefined) return answer(msg, q, [], REFUSED);
     // A container's name: its addresses for A, an empty answer for AAAA and the rest.
-    if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips : [], false);
+    if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips : [], NOERROR);
     // A single label that is no container here: nothing upstream knows it either.
-    if (!name.includes('.')) return answer(msg, q, [], true);
+    if (!name.includes('.')) return answer(msg, q, [], NXDOMAIN);
     const own = this.upstreams(address);
     for (const server of own.length ? own : this.host()) {
       const reply = await ask(server, msg, tcp);

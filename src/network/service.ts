@@ -125,7 +125,21 @@ interface Live {
   bridge?: string;
   dns?: NetworkDns;
   /** Names of the endpoints on it, by endpoint ID (what its DNS server answers). */
-  names: Map<string, { names: string[]; ip: string; container: string; links: Record<string, string>; upstream: string[] }>;
+  names: Map<string, NamedEndpoint>;
+}
+
+/** An endpoint as the network's DNS server knows it. */
+interface NamedEndpoint {
+  names: string[];
+  ip: string;
+  container: string;
+  links: Record<string, string>;
+  /** The container's --dns servers (where other names are forwarded). */
+  upstream: string[];
+}
+
+function namedEndpoint(container: string, ip: string, names: string[] | null | undefined, links: string[] | null | undefined, upstream: string[] | undefined): NamedEndpoint {
+  return { names: names ?? [], ip, container, links: linkMap(links ?? undefined), upstream: upstream ?? [] };
 }
 
 export class NetworkService {
@@ -153,15 +167,18 @@ export class NetworkService {
     return join(this.dir, 'bridges.json');
   }
 
+  private saveBridges(): Promise<void> {
+    return writeJsonAtomic(this.bridgesFile, [...this.bridges].sort(), 0o600);
+  }
+
   private async rememberBridge(name: string): Promise<void> {
     if (this.bridges.has(name)) return;
     this.bridges.add(name);
-    await writeJsonAtomic(this.bridgesFile, [...this.bridges].sort(), 0o600);
+    await this.saveBridges();
   }
 
   private async forgetBridge(name: string): Promise<void> {
-    if (!this.bridges.delete(name)) return;
-    await writeJsonAtomic(this.bridgesFile, [...this.bridges].sort(), 0o600);
+    if (this.bridges.delete(name)) await this.saveBridges();
   }
 
   private bridgeOf(rec: NetworkRecord): string {
@@ -186,9 +203,8 @@ export class NetworkService {
         await removeNetworkRules(name).catch(() => {});
         await this.ports.sweep(name, await this.ports.tagged(name), new Set());
       }
-      await deleteLink(name).then(() => this.bridges.delete(name), (e: unknown) => log.warn('removing a stale bridge', { bridge: name, error: e }));
+      await deleteLink(name).then(() => this.forgetBridge(name), (e: unknown) => log.warn('removing a stale bridge', { bridge: name, error: e }));
     }
-    await writeJsonAtomic(this.bridgesFile, [...this.bridges].sort(), 0o600);
   }
 
   /** Loads the records, makes the predefined networks, brings bridges and rules up. */
@@ -278,15 +294,20 @@ export class NetworkService {
     if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name, from) => this.resolveName(live, name, from), (from) => this.upstreamOf(live, from));
   }
 
+  /** The endpoint on `live` whose address is `from` (the container asking its DNS server). */
+  private endpointAt(live: Live, from: string): NamedEndpoint | undefined {
+    for (const e of live.names.values()) if (e.ip === from) return e;
+    return undefined;
+  }
+
   /** The --dns servers of the container at `from` (an address on `live`). */
   private upstreamOf(live: Live, from: string): string[] {
-    for (const e of live.names.values()) if (e.ip === from) return e.upstream;
-    return [];
+    return this.endpointAt(live, from)?.upstream ?? [];
   }
 
   /** `name` as the container at `from` (an address on `live`) sees it: on its networks with DNS. */
   private resolveName(live: Live, name: string, from: string): string[] | undefined {
-    const me = [...live.names.values()].find((e) => e.ip === from);
+    const me = this.endpointAt(live, from);
     if (!me) return undefined;
     const asker = me.container;
     // A link on a user-defined network makes its alias a name for the asking container only.
@@ -479,7 +500,7 @@ export class NetworkService {
       for (const m of made) m.live.pool!.release(m.ep.IPAddress);
       throw e;
     }
-    for (const m of made) m.live.names.set(m.ep.EndpointID, { names: m.opts.dnsNames ?? [], ip: m.ep.IPAddress, container: containerId, links: linkMap(m.opts.links), upstream: m.opts.dns ?? [] });
+    for (const m of made) m.live.names.set(m.ep.EndpointID, namedEndpoint(containerId, m.ep.IPAddress, m.opts.dnsNames, m.opts.links, m.opts.dns));
     return { path, endpoints: made.map((m) => m.ep) };
   }
 
@@ -532,7 +553,7 @@ export class NetworkService {
       live.pool!.release(ep.IPAddress);
       throw e;
     }
-    live.names.set(ep.EndpointID, { names: opts.dnsNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(opts.links), upstream: opts.dns ?? [] });
+    live.names.set(ep.EndpointID, namedEndpoint(containerId, ep.IPAddress, opts.dnsNames, opts.links, opts.dns));
     return ep;
   }
 
@@ -559,7 +580,7 @@ export class NetworkService {
   reserve(containerId: string, ep: EndpointRecord, dns: string[] = []): void {
     const live = this.nets.get(ep.NetworkID);
     if (live?.pool && ep.IPAddress) live.pool.reserve(ep.IPAddress);
-    if (live && ep.IPAddress) live.names.set(ep.EndpointID, { names: ep.DNSNames ?? [], ip: ep.IPAddress, container: containerId, links: linkMap(ep.Links ?? undefined), upstream: dns });
+    if (live && ep.IPAddress) live.names.set(ep.EndpointID, namedEndpoint(containerId, ep.IPAddress, ep.DNSNames, ep.Links, dns));
   }
 
   /** Publishes a container's ports on the network its endpoint `ep` is on. */

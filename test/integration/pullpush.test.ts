@@ -134,6 +134,12 @@ test('push --compression zstd stores OCI tar+zstd layers that pull back; push -a
     const bad = await d.berth(['push', '--compression', 'lz4', name]);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /invalid argument "lz4" for "--compression" flag/);
+    // The API refuses what it cannot apply by name (a client we did not write: curl).
+    for (const [q, message] of [['compression=lz4', /unknown compression \\"lz4\\": use gzip or zstd/], ['platform=%7B%22os%22%3A%22linux%22%7D', /push --platform is not supported by Berth/]] as const) {
+      const r = spawnSync('curl', ['-s', '-w', ' %{http_code}', '--unix-socket', d.sock, '-X', 'POST', `http://x/v1.50/images/${reg.host}/zs/img/push?tag=1&${q}`], { encoding: 'utf8' });
+      assert.match(r.stdout, / 400$/, r.stdout);
+      assert.match(r.stdout, message);
+    }
     // -a: every tag of the repository, through berth and through the docker CLI.
     await ok(['tag', name, `${reg.host}/zs/img:2`]);
     await ok(['tag', 'busybox', `${reg.host}/zs/img:3`]);

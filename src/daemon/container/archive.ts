@@ -54,21 +54,22 @@ export async function openView(d: ContainerDeps, c: Container): Promise<OpenView
     undo.push(() => d.volumes.deactivate(key));
     const mounts: ViewMount[] = [];
     const rec = c.rec;
-    const points = Object.values(rec.MountPoints ?? {}).filter((p) => p.Type !== 'tmpfs').sort((a, b) => splitPath(a.Destination).length - splitPath(b.Destination).length);
-    for (const p of points) {
-      const source = p.Type === 'volume' ? await d.volumes.activate(p.Name!, key) : p.Source;
-      const dest = await new FsView(m.target, mounts, false).resolve(p.Destination, { lenient: true }).catch(() => p.Destination);
-      mounts.push({ dest, source, rw: p.RW });
-    }
-    // tmpfs mounts live only in a running container's mount namespace: reached through its
-    // /proc/<pid>/root (docker's view skips them, so `docker cp` sees the directory below).
-    if (c.state.Running && c.state.Pid > 0) {
-      const tmpfs = [...Object.values(rec.MountPoints ?? {}).filter((p) => p.Type === 'tmpfs').map((p) => ({ dest: p.Destination, rw: p.RW })),
-        ...Object.entries(rec.HostConfig.Tmpfs ?? {}).map(([dest, opts]) => ({ dest, rw: !/(^|,)ro(,|$)/.test(opts) }))];
-      for (const t of tmpfs.sort((a, b) => splitPath(a.dest).length - splitPath(b.dest).length)) {
-        const dest = await new FsView(m.target, mounts, false).resolve(t.dest, { lenient: true }).catch(() => t.dest);
-        mounts.push({ dest, source: `/proc/${c.state.Pid}/root${dest}`, rw: t.rw });
-      }
+    // Volumes and binds; tmpfs mounts only while the container runs, for they live only in its
+    // mount namespace: reached through /proc/<pid>/root (docker's view skips them, so `docker
+    // cp` sees the directory below). Shallowest first, each target resolved through the ones
+    // before it.
+    const running = c.state.Running && c.state.Pid > 0;
+    const inNamespace = (dest: string) => Promise.resolve(`/proc/${c.state.Pid}/root${dest}`);
+    const points: { target: string; rw: boolean; source: (dest: string) => Promise<string> }[] = [
+      ...Object.values(rec.MountPoints ?? {}).filter((p) => p.Type !== 'tmpfs' || running).map((p) => ({
+        target: p.Destination, rw: p.RW,
+        source: p.Type === 'tmpfs' ? inNamespace : p.Type === 'volume' ? () => d.volumes.activate(p.Name!, key) : () => Promise.resolve(p.Source),
+      })),
+      ...(running ? Object.entries(rec.HostConfig.Tmpfs ?? {}).map(([target, opts]) => ({ target, rw: !/(^|,)ro(,|$)/.test(opts), source: inNamespace })) : []),
+    ];
+    for (const p of points.sort((a, b) => splitPath(a.target).length - splitPath(b.target).length)) {
+      const dest = await new FsView(m.target, mounts, false).resolve(p.target, { lenient: true }).catch(() => p.target);
+      mounts.push({ dest, source: await p.source(dest), rw: p.rw });
     }
     for (const [dest, source] of [['/etc/resolv.conf', rec.ResolvConfPath], ['/etc/hostname', rec.HostnamePath], ['/etc/hosts', rec.HostsPath]] as const) {
       if (source && !mounts.some((x) => x.dest === dest) && (await lstat(source).catch(() => undefined))) mounts.push({ dest, source, rw: true });

@@ -9,7 +9,8 @@ import { constants as zconst, createZstdCompress } from 'node:zlib';
 import { ParallelGzip } from '../../lib/pgzip.ts';
 import { notFound, invalidParameter, kindOf, messageOf } from '../../errdefs/index.ts';
 import { sha256 } from '../../lib/digest.ts';
-import { familiarName, fullName, referenceString, type Reference } from '../../lib/reference.ts';
+import { familiarName, familiarString, fullName, referenceString, type Reference } from '../../lib/reference.ts';
+import type { PushCompression } from '../../api/types.ts';
 import { RegistryClient } from '../../distribution/client.ts';
 import type { Credentials } from '../../distribution/auth.ts';
 import { MEDIA, parseManifest, type Descriptor, type ImageManifest } from '../../distribution/media.ts';
@@ -20,7 +21,7 @@ import { withEndpoints, type RegistryAccess } from './pull.ts';
 import { rememberSource, sourcesOf } from './sources.ts';
 
 /** The image's manifest with every layer compressed (compressing, once, those that are not). */
-async function pushableManifest(images: ImageService, img: Image, name: string, compression: 'gzip' | 'zstd'): Promise<{ manifest: ImageManifest; body: Buffer }> {
+async function pushableManifest(images: ImageService, img: Image, name: string, compression: PushCompression): Promise<{ manifest: ImageManifest; body: Buffer }> {
   if (!img.rec.manifest || !(await images.content.has(img.rec.manifest))) throw invalidParameter(`image ${img.rec.id} has no manifest; re-import or re-pull it`);
   // Layers a pull found already unpacked were never fetched: another stored copy goes instead.
   const { body } = await images.manifestWithStoredLayers(img, 'push');
@@ -52,25 +53,27 @@ async function pushableManifest(images: ImageService, img: Image, name: string, 
   return { manifest, body: newBody };
 }
 
-export async function pushImage(images: ImageService, access: RegistryAccess, ref: Reference, creds: Credentials | undefined, progress: ProgressSink, compression: 'gzip' | 'zstd' = 'gzip'): Promise<{ digest: string; size: number }> {
+export async function pushImage(images: ImageService, access: RegistryAccess, ref: Reference, creds: Credentials | undefined, progress: ProgressSink, compression: PushCompression = 'gzip'): Promise<{ digest: string; size: number }> {
   const tag = ref.tag ?? 'latest';
   const key = referenceString({ ...ref, tag, digest: undefined });
+  // How the image is named to the user (in a damaged blob's error).
+  const shown = familiarString({ ...ref, tag, digest: undefined });
   const id = images.images.resolveRef(key);
   const img = id ? images.images.get(id) : undefined;
   if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
   progress({ status: `The push refers to repository [${fullName(ref)}]` });
   const repo = ref.path;
-  const { manifest, body } = await pushableManifest(images, img, `${familiarName(ref)}:${ref.tag ?? 'latest'}`, compression);
+  const { manifest, body } = await pushableManifest(images, img, shown, compression);
   failpoint('push-after-compress');
   const layers = [...manifest.layers].reverse();
   for (const l of layers) progress(status(shortDigest(l.digest), 'Preparing'));
   if (layers.length > 5) for (const l of layers.slice(5)) progress(status(shortDigest(l.digest), 'Waiting'));
   return withEndpoints(access, ref.domain, creds, async (client) => {
     try {
-      await limitConcurrency(5, layers.map((l) => () => pushLayer(images, client, ref, repo, l, progress)));
+      await limitConcurrency(5, layers.map((l) => () => pushLayer(images, client, ref, shown, repo, l, progress)));
       if (!(await client.hasBlob(repo, manifest.config.digest))) {
         const size = await images.content.size(manifest.config.digest);
-        await client.pushBlob(repo, manifest.config.digest, size, () => images.content.openVerified(manifest.config.digest, `${familiarName(ref)}:${ref.tag ?? 'latest'}`));
+        await client.pushBlob(repo, manifest.config.digest, size, () => images.content.openVerified(manifest.config.digest, shown));
       }
       failpoint('push-before-manifest');
       const digest = (await client.putManifest(repo, tag, manifest.mediaType, body)) ?? sha256(body);
@@ -87,7 +90,7 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   });
 }
 
-async function pushLayer(images: ImageService, client: RegistryClient, ref: Reference, repo: string, l: Descriptor, progress: ProgressSink): Promise<void> {
+async function pushLayer(images: ImageService, client: RegistryClient, ref: Reference, shown: string, repo: string, l: Descriptor, progress: ProgressSink): Promise<void> {
   const id = shortDigest(l.digest);
   if (await client.hasBlob(repo, l.digest)) {
     progress(status(id, 'Layer already exists'));
@@ -104,7 +107,7 @@ async function pushLayer(images: ImageService, client: RegistryClient, ref: Refe
   const size = await images.content.size(l.digest);
   await client.pushBlob(repo, l.digest, size, () => {
     const tap = byteProgress(progress, id, 'Pushing', size);
-    const src = images.content.openVerified(l.digest, `${familiarName(ref)}:${ref.tag ?? 'latest'}`);
+    const src = images.content.openVerified(l.digest, shown);
     src.on('error', (e) => tap.destroy(e));
     return src.pipe(tap);
   });

@@ -25,7 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { ALGORITHMS, DigestTap, digestAlgorithm, digestHex, digestOf, isDigest, matchesDigest, type DigestAlgorithm } from '../../lib/digest.ts';
 import { fsyncDir } from '../../lib/atomic.ts';
-import { invalidParameter, notFound, system } from '../../errdefs/index.ts';
+import { invalidParameter, notFound, system, type EngineError } from '../../errdefs/index.ts';
 
 export interface Descriptor {
   mediaType: string;
@@ -33,6 +33,11 @@ export interface Descriptor {
   size: number;
   annotations?: Record<string, string>;
   platform?: { architecture: string; os: string; variant?: string };
+}
+
+/** The error for a stored blob whose bytes no longer match its digest, naming its image. */
+export function corruptedBlob(digest: string, image: string): EngineError {
+  return system(`blob ${digest} of image ${image} is corrupted: its content no longer matches its digest (remove the image and pull or load it again)`);
 }
 
 export class ContentStore {
@@ -95,7 +100,10 @@ export class ContentStore {
     }
   }
 
-  /** A stream of the blob that fails at its end if the bytes do not match the digest. */
+  /**
+   * A stream of the blob that fails at its end if the bytes do not match the digest (naming
+   * `image`, when given, as the one damaged).
+   */
   openVerified(digest: string, image?: string): Readable {
     const alg = digestAlgorithm(digest);
     const hash = createHash(alg);
@@ -107,9 +115,7 @@ export class ContentStore {
       flush(cb: TransformCallback) {
         const got = `${alg}:${hash.digest('hex')}`;
         if (got === digest) return cb();
-        cb(system(image
-          ? `blob ${digest} of image ${image} is corrupted: its content no longer matches its digest (remove the image and pull or load it again)`
-          : `content ${digest}: digest mismatch on disk (corrupted blob)`));
+        cb(image ? corruptedBlob(digest, image) : system(`content ${digest}: digest mismatch on disk (corrupted blob)`));
       },
     });
     const src = createReadStream(this.blobPath(digest));

@@ -1,4 +1,5 @@
 /** `berth pull`, `push`, `login`, `logout`, `search`. */
+import { PUSH_COMPRESSIONS } from '../../../api/types.ts';
 import { readFileSync } from 'node:fs';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, StatusError, type CliContext } from '../../context.ts';
@@ -70,7 +71,7 @@ export async function push(ctx: CliContext, p: Parsed<typeof pushFlags>): Promis
     if (!p.flags.quiet) ctx.stdout.write('Using default tag: latest\n');
     ref = withDefaultTag(ref);
   }
-  if (p.flags.compression !== 'gzip' && p.flags.compression !== 'zstd') throw new StatusError(125, `invalid argument "${p.flags.compression}" for "--compression" flag: use gzip or zstd`);
+  if (!(PUSH_COMPRESSIONS as readonly string[]).includes(p.flags.compression)) throw new StatusError(125, `invalid argument "${p.flags.compression}" for "--compression" flag: use ${PUSH_COMPRESSIONS.join(' or ')}`);
   const res = await ctx.client.imagePush(familiarName(ref), ref.tag, registryAuthHeader(ctx, image), p.flags.compression === 'gzip' ? undefined : p.flags.compression);
   await showProgress(res, ctx.stdout, { quiet: p.flags.quiet });
   if (p.flags.quiet) ctx.stdout.write(`${referenceString(ref)}\n`);

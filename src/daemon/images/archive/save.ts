@@ -12,7 +12,8 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { waitDrain } from '../../../lib/stdcopy.ts';
 import { encodeHeader, padding, END } from '../../../lib/tar/header.ts';
-import { invalidParameter, notFound, system } from '../../../errdefs/index.ts';
+import { invalidParameter, notFound } from '../../../errdefs/index.ts';
+import { corruptedBlob } from '../../../store/content/store.ts';
 import { formatPlatform, platformMatches, type Platform } from '../../../lib/platform.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString, familiarName, fullName, type Reference } from '../../../lib/reference.ts';
 import { log } from '../../../lib/log.ts';
@@ -123,7 +124,7 @@ export async function saveImages(images: ImageService, names: string[], platform
     if (n !== size) throw new Error(`blob ${digest} changed size while it was saved`);
     failpoint('save-after-blob');
     if (`${digestAlgorithm(digest)}:${hash.digest('hex')}` !== digest) {
-      throw system(`blob ${digest} of image ${image} is corrupted: its content no longer matches its digest (remove the image and pull or load it again)`);
+      throw corruptedBlob(digest, image);
     }
     await put(padding(size));
   };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Platform } from '../../../../lib/platform.ts';
-import type { ImageInspect, ImageSummary, ImageHistoryItem } from '../../../../api/types.ts';
+import type { ImageInspect, ImageSummary, ImageHistoryItem, PushCompression } from '../../../../api/types.ts';
 
 export type DeleteRecord = { Untagged: string } | { Deleted: string };
 
@@ -22,7 +22,7 @@ export interface ImageBackend {
   /** `auth` is the raw X-Registry-Auth header. */
   pull(opts: { image: string; tag?: string; platform?: string; auth?: string }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
   /** No tag: every tag of the repository (docker push --all-tags). */
-  push(opts: { name: string; tag?: string; auth?: string; compression: 'gzip' | 'zstd' }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
+  push(opts: { name: string; tag?: string; auth?: string; compression: PushCompression }, progress: (msg: Record<string, unknown>) => void, signal: AbortSignal): Promise<void>;
   /** POST /auth: checks credentials against the registry. */
   /** `body`: the AuthConfig JSON as sent (decoded as dockerd decodes it). */
   login(body: string): Promise<{ Status: string; IdentityToken: string }>;

@@ -1,3 +1,4 @@
+import { PUSH_COMPRESSIONS, type PushCompression } from '../../../../api/types.ts';
 import { versionAtLeast } from '../../../../api/version.ts';
 import { invalidParameter, messageOf } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
@@ -78,8 +79,8 @@ export function imageRoutes(b: ImageBackend): Route[] {
       handler: async (ctx) => {
         const auth = ctx.req.headers['x-registry-auth'];
         // compression= is Berth's (gzip, the default, or zstd: OCI's tar+zstd layers).
-        const compression = ctx.query.get('compression') || 'gzip';
-        if (compression !== 'gzip' && compression !== 'zstd') throw invalidParameter(`unknown compression ${JSON.stringify(compression)}: use gzip or zstd`);
+        const compression = (ctx.query.get('compression') || 'gzip') as PushCompression;
+        if (!PUSH_COMPRESSIONS.includes(compression)) throw invalidParameter(`unknown compression ${JSON.stringify(compression)}: use ${PUSH_COMPRESSIONS.join(' or ')}`);
         const platform = ctx.query.get('platform');
         if (platform && platform !== '{}' && platform !== 'null') throw invalidParameter('push --platform is not supported by Berth: a local image has one platform');
         await jsonStream(ctx, (emit) => b.push({
