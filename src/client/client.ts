@@ -1,7 +1,7 @@
 /** Engine API calls used by the CLI, one method per endpoint. */
 import type { ClientTls } from './dial.ts';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type {
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
@@ -261,9 +261,9 @@ export class Client {
   }
 
   /** PUT /containers/{id}/archive: extracts a tar into the directory `path`. */
-  async containerPutArchive(id: string, path: string, src: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
+  async containerPutArchive(id: string, path: string, src: Readable | ((dest: Writable) => Promise<void>), opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     await readAll(await this.t.check(await this.t.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
-      stream: src,
+      ...(typeof src === 'function' ? { produce: src } : { stream: src }),
       query: { path, noOverwriteDirNonDir: opts.noOverwriteDirNonDir ? 'true' : undefined, copyUIDGID: opts.copyUIDGID ? 'true' : undefined },
       headers: { 'Content-Type': 'application/x-tar' },
     })));

@@ -3,7 +3,7 @@
  * error kinds (the inverse of the server's httpstatus), so callers never read status codes.
  */
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { API_VERSION } from '../api/version.ts';
 import { EngineError, type ErrorKind } from '../errdefs/index.ts';
 import { wireRequest, type WireResponse } from './wire.ts';
@@ -16,6 +16,8 @@ export interface RequestOptions {
   stream?: Readable;
   /** Its length, when known (a file). */
   streamLength?: number;
+  /** A body written straight into the connection (see WireRequest.produce). */
+  produce?: (dest: Writable) => Promise<void>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -92,7 +94,7 @@ export class Transport {
     try {
       return await wireRequest(this.dial, {
         method, path: buildPath(path, opts.query, this.version), headers,
-        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.produce ? { produce: opts.produce } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       });
     } catch (e) {
       throw this.connectError(e as NodeJS.ErrnoException);

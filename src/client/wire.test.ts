@@ -49,3 +49,53 @@ test('a connection that ends before the headers, a chunked body without its last
   await assert.rejects(read('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'), /unexpected EOF/);
   await assert.rejects(read('garbage\r\n\r\n'), /malformed response from the daemon/);
 });
+
+test('a produced body goes chunked, whole; a producer that fails fails the request', async () => {
+  const { createServer: httpServer } = await import('node:http');
+  const { createHash, randomBytes } = await import('node:crypto');
+  const dir = mkdtempSync(join(tmpdir(), 'wire-'));
+  const path = join(dir, 's.sock');
+  const server = httpServer(async (req, res) => {
+    const h = createHash('sha256');
+    let n = 0;
+    try {
+      for await (const c of req) {
+        h.update(c as Buffer);
+        n += (c as Buffer).length;
+      }
+    } catch {
+      return;
+    }
+    res.end(`${req.headers['transfer-encoding']} ${n} ${h.digest('hex')}`);
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  const dial = async () => ({ socket: connect(path), ready: 'connect' as const });
+  try {
+    const data = randomBytes(9 * 1024 * 1024);
+    const buf = Buffer.alloc(1 << 20);
+    const res = await wireRequest(dial, {
+      method: 'PUT', path: '/x', headers: {},
+      // One buffer, refilled once each write's callback says the socket is done with it.
+      produce: async (dest) => {
+        for (let off = 0; off < data.length; off += buf.length) {
+          data.copy(buf, 0, off, off + buf.length);
+          await new Promise<void>((resolve, reject) => dest.write(buf, (e) => (e ? reject(e) : resolve())));
+        }
+      },
+    });
+    let text = '';
+    for await (const c of res.body) text += (c as Buffer).toString();
+    assert.equal(text, `chunked ${data.length} ${createHash('sha256').update(data).digest('hex')}`);
+
+    await assert.rejects(wireRequest(dial, {
+      method: 'PUT', path: '/x', headers: {},
+      produce: async (dest) => {
+        dest.write(Buffer.from('part'));
+        throw new Error('cannot read the local file');
+      },
+    }), /cannot read the local file/);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Dialer } from './dial.ts';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 
 export interface WireRequest {
   method: string;
@@ -17,6 +17,11 @@ export interface WireRequest {
   stream?: Readable;
   /** The stream's exact length when known (a file): sent as Content-Length, not chunked. */
   streamLength?: number;
+  /**
+   * A body written by a producer straight into the connection, chunked (no stream between, so
+   * the producer may reuse a buffer once its write's callback has run).
+   */
+  produce?: (dest: Writable) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -99,6 +104,36 @@ function writeChunked(src: Readable, sock: Socket): void {
   src.on('error', (e) => sock.destroy(e));
 }
 
+/** A producer's chunked body: a write's callback runs once the socket has written it. */
+class ChunkedBody extends Writable {
+  private readonly sock: Socket;
+  constructor(sock: Socket) {
+    super({ highWaterMark: 1 << 20 });
+    this.sock = sock;
+    sock.once('close', () => this.destroy());
+  }
+
+  override _write(b: Buffer, _e: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (b.length === 0) return cb();
+    // One writev for the chunk's size line, data and CRLF.
+    this.sock.cork();
+    this.sock.write(`${b.length.toString(16)}\r\n`);
+    this.sock.write(b);
+    this.sock.write('\r\n', (e) => cb(e));
+    this.sock.uncork();
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.sock.write('0\r\n\r\n', (e) => cb(e));
+  }
+}
+
+function writeProduced(produce: (dest: Writable) => Promise<void>, sock: Socket): void {
+  const body = new ChunkedBody(sock);
+  body.on('error', () => {}); // the socket's own error (or close) is what the request reports
+  produce(body).then(() => body.end(), (e: unknown) => sock.destroy(e instanceof Error ? e : new Error(String(e))));
+}
+
 /** A body of known length goes as it is; the stream must supply exactly that many bytes. */
 function writeSized(src: Readable, sock: Socket): void {
   src.on('error', (e) => sock.destroy(e));
@@ -126,12 +161,13 @@ export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireR
       const headers: Record<string, string> = { ...req.headers };
       if (req.body) headers['Content-Length'] = String(req.body.length);
       else if (req.stream && req.streamLength !== undefined) headers['Content-Length'] = String(req.streamLength);
-      else if (req.stream) headers['Transfer-Encoding'] = 'chunked';
+      else if (req.stream || req.produce) headers['Transfer-Encoding'] = 'chunked';
       if (!headers.Connection) headers.Connection = 'close';
       for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
       sock.write(head + '\r\n');
       if (req.body) sock.write(req.body);
       if (req.stream) (req.streamLength !== undefined ? writeSized : writeChunked)(req.stream, sock);
+      else if (req.produce) writeProduced(req.produce, sock);
     });
     // A connection that ends before the response's headers is a failure, never a silent success.
     const early = () => fail(Object.assign(new Error('unexpected EOF: the daemon closed the connection before answering'), { code: 'EARLYEOF' }));

@@ -150,7 +150,7 @@ export class DaemonBuildBackend implements BuildBackend {
   }
 
   async archive(id: string, path: string): Promise<Readable> {
-    return (await this.containers.archivePath(id, path)).stream;
+    return (await this.containers.archivePath(id, path)).tar.stream();
   }
 
   async commit(id: string, _parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string, author?: string): Promise<BuildImage> {

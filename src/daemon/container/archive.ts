@@ -8,15 +8,14 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { PathStat } from '../../api/types.ts';
 import { EngineError, notFound } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { mountsUnder } from '../../lib/mounts.ts';
-import { encodeHeader, END, type WriteHeader } from '../../lib/tar/header.ts';
+import { encodeHeader, type WriteHeader } from '../../lib/tar/header.ts';
 import { goBase, preserveTrailing } from '../../lib/archivepath.ts';
-import { tarSink, writeBody } from '../../lib/tar/writer.ts';
+import { tarSource, type TarSource, type TarWriter } from '../../lib/tar/writer.ts';
 import type { Container } from './container.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
 import { run } from './snapshot.ts';
@@ -127,8 +126,11 @@ export async function statPath(d: ContainerDeps, ref: string, path: string): Pro
   }
 }
 
-/** GET /containers/{id}/archive: the path's stat and a tar of it, streamed. */
-export async function archivePath(d: ContainerDeps, ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
+/**
+ * GET /containers/{id}/archive: the path's stat and a tar of it, made as it is read (the view
+ * stays open until then; `abandon` closes it when the tar is not wanted after all).
+ */
+export async function archivePath(d: ContainerDeps, ref: string, path: string): Promise<{ stat: PathStat; tar: TarSource & { abandon(): Promise<void> } }> {
   const c = d.store.get(ref);
   const v = await openView(d, c);
   let res: Awaited<ReturnType<typeof statAt>>;
@@ -142,7 +144,8 @@ export async function archivePath(d: ContainerDeps, ref: string, path: string): 
   const prefix = goBase(abs);
   const idmap = remapped(d, c.rec.HostConfig) ? d.rt.idmap : undefined;
   const own = (st: Stats) => (idmap ? idmap.toContainer(st.uid, st.gid) : { uid: st.uid, gid: st.gid });
-  const { out, write } = tarSink();
+  let w!: TarWriter;
+  const write = (b: Buffer) => w.write(b);
   const links = new Map<string, string>();
   const header = (name: string, st: Stats, extra: Partial<WriteHeader> & { type: WriteHeader['type'] }): WriteHeader => ({
     name, ...own(st), mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000), ...extra,
@@ -159,7 +162,7 @@ export async function archivePath(d: ContainerDeps, ref: string, path: string): 
       const fh = await openFile();
       try {
         await write(encodeHeader(header(name, st, { type: 'file', size: st.size })));
-        await writeBody(write, fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }), st.size);
+        await w.file(fh, st.size);
       } finally {
         await fh.close();
       }
@@ -197,31 +200,26 @@ export async function archivePath(d: ContainerDeps, ref: string, path: string): 
       }
     }
   };
-  void (async () => {
+  const produce = async (writer: TarWriter): Promise<void> => {
+    w = writer;
+    const { cpath, st } = res;
+    const top = await v.view.lstatAt(cpath);
     try {
-      const { cpath, st } = res;
-      const top = await v.view.lstatAt(cpath);
-      try {
-        const openTop = () => (top.name ? open(top.at, constants.O_RDONLY | (v.view.mountAt(cpath) ? 0 : constants.O_NOFOLLOW)) : open(top.at, constants.O_RDONLY));
-        if (st.isDirectory()) {
-          await entry(prefix === '/' ? '/' : `${prefix}/`, st, top.at, openTop);
-          const dir = await open(top.at, constants.O_RDONLY | constants.O_DIRECTORY | (top.name && !v.view.mountAt(cpath) ? constants.O_NOFOLLOW : 0));
-          try {
-            await walk(dir, cpath, prefix);
-          } finally {
-            await dir.close();
-          }
-        } else {
-          await entry(prefix, st, top.at, openTop);
+      const openTop = () => (top.name ? open(top.at, constants.O_RDONLY | (v.view.mountAt(cpath) ? 0 : constants.O_NOFOLLOW)) : open(top.at, constants.O_RDONLY));
+      if (st.isDirectory()) {
+        await entry(prefix === '/' ? '/' : `${prefix}/`, st, top.at, openTop);
+        const dir = await open(top.at, constants.O_RDONLY | constants.O_DIRECTORY | (top.name && !v.view.mountAt(cpath) ? constants.O_NOFOLLOW : 0));
+        try {
+          await walk(dir, cpath, prefix);
+        } finally {
+          await dir.close();
         }
-      } finally {
-        await top.parent.close();
+      } else {
+        await entry(prefix, st, top.at, openTop);
       }
-      await write(END);
-      out.end();
-    } catch (e) {
-      out.destroy(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      await top.parent.close();
     }
-  })().finally(() => void v.close());
-  return { stat: res.stat, stream: out };
+  };
+  return { stat: res.stat, tar: tarSource(produce, () => v.close()) };
 }

@@ -23,6 +23,7 @@ import { runtimePath, runtimeRoot, type ContainerDeps, type ContainerPaths, type
 import { removeContainer } from './remove.ts';
 import { restoreContainers } from './restore.ts';
 import { archivePath, statPath, type PathStat } from './archive.ts';
+import type { TarSource } from '../../lib/tar/writer.ts';
 import { cleanArchiveSpools, extractToDir, type ExtractOptions } from './extract.ts';
 import { containerChanges, exportContainer, commitContainer, type CommitOptions } from './snapshot.ts';
 import { startContainer } from './start.ts';
@@ -234,7 +235,7 @@ export class ContainerService {
   }
 
   /** GET /containers/{id}/archive. */
-  archivePath(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> {
+  archivePath(ref: string, path: string): Promise<{ stat: PathStat; tar: TarSource & { abandon(): Promise<void> } }> {
     return archivePath(this.d, ref, path);
   }
 

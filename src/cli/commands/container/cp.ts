@@ -99,7 +99,7 @@ class Counter extends Transform {
 }
 
 /** Live progress on a terminal stderr, docker's escape sequences; nothing otherwise. */
-function progress(ctx: CliContext, quiet: boolean, header: string, counter: Counter): () => void {
+function progress(ctx: CliContext, quiet: boolean, header: string, counter: { readonly n: number }): () => void {
   if (quiet || !ctx.stderr.isTTY) return () => {};
   ctx.stderr.write(`\x1b[s\x1b[?25l\x1b[u\x1b[2K${header}0B`);
   let last = -1;
@@ -196,15 +196,12 @@ async function copyToContainer(ctx: CliContext, srcPath: string, container: stri
   }
   const srcInfo = await copyInfoSourcePath(srcPath, follow);
   const plan = prepareArchiveCopy(srcInfo, dstInfo);
-  let tar: Readable = packLocal(srcInfo.path, srcInfo.rebaseName);
-  if (plan.rename) tar = rebaseEntries(tar, plan.rename[0], plan.rename[1]);
-  const counter = new Counter();
-  tar.on('error', (e) => counter.destroy(e));
-  const body = tar.pipe(counter);
+  const tar = packLocal(srcInfo.path, plan.rename ? plan.rename[1] : srcInfo.rebaseName);
+  const counter = { n: 0 };
   const done = progress(ctx, quiet, 'Copying to container - ', counter);
   let failure: unknown;
   try {
-    await ctx.client.containerPutArchive(container, plan.dir, body, { noOverwriteDirNonDir: true, copyUIDGID });
+    await ctx.client.containerPutArchive(container, plan.dir, (dest) => tar.writeTo(dest, (n) => (counter.n += n)), { noOverwriteDirNonDir: true, copyUIDGID });
   } catch (e) {
     failure = e;
   } finally {

@@ -6,53 +6,55 @@
  * points out, or a path through a symlink (one already there or one the archive made) that
  * leads elsewhere is refused.
  */
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, realpath, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { encodeHeader, padding, END, TarFormatError, type WriteHeader } from '../../../lib/tar/header.ts';
 import { readTar } from '../../../lib/tar/reader.ts';
-import { tarSink, writeBody, writeChunks } from '../../../lib/tar/writer.ts';
+import { tarSink, tarSource, writeChunks, type TarSource, type TarWriter } from '../../../lib/tar/writer.ts';
 import { StatusError } from '../../context.ts';
 import { cleanEntryName, isWithin } from '../../../lib/archivepath.ts';
 
-/** A tar of `path` (a trailing `/.` means its contents), the top entry named `rebase` if given. */
-export function packLocal(path: string, rebase?: string): Readable {
-  const { out, write } = tarSink();
+/**
+ * A tar of `path` (a trailing `/.` means its contents), the top entry named `name` if given
+ * (RebaseArchiveEntries' renaming done as the names are made, not by rewriting the tar).
+ */
+export function packLocal(path: string, name?: string): TarSource {
   const contents = path === '.' || path.endsWith('/.');
   const top = path.replace(/\/\.$/, '').replace(/(.)\/+$/, '$1') || '/';
-  const topName = rebase || (contents ? '.' : posix.basename(top) || '/');
+  const topName = name || (contents ? '.' : posix.basename(top) || '/');
   const links = new Map<string, string>();
-  const entry = async (abs: string, name: string): Promise<void> => {
+  const entry = async (w: TarWriter, abs: string, name: string): Promise<void> => {
     const st = await lstat(abs);
     const h: WriteHeader = { name, type: 'file', uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000) };
     if (st.isDirectory()) {
-      await write(encodeHeader({ ...h, type: 'directory' }));
-      for (const n of (await readdir(abs)).sort()) await entry(posix.join(abs, n), `${name.replace(/\/$/, '')}/${n}`);
+      await w.write(encodeHeader({ ...h, type: 'directory' }));
+      for (const n of (await readdir(abs)).sort()) await entry(w, posix.join(abs, n), `${name.replace(/\/$/, '')}/${n}`);
     } else if (st.isSymbolicLink()) {
-      await write(encodeHeader({ ...h, type: 'symlink', linkname: await readlink(abs) }));
+      await w.write(encodeHeader({ ...h, type: 'symlink', linkname: await readlink(abs) }));
     } else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? links.get(key) : undefined;
-      if (first !== undefined) return write(encodeHeader({ ...h, type: 'link', linkname: first }));
+      if (first !== undefined) return w.write(encodeHeader({ ...h, type: 'link', linkname: first }));
       if (st.nlink > 1) links.set(key, name);
-      await write(encodeHeader({ ...h, size: st.size }));
-      await writeBody(write, createReadStream(abs, { highWaterMark: 1 << 20 }), st.size);
+      const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        await w.write(encodeHeader({ ...h, size: st.size }));
+        await w.file(fh, st.size);
+      } finally {
+        await fh.close();
+      }
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       const major = Math.floor(st.rdev / 256) & 0xfff;
       const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
-      await write(encodeHeader({ ...h, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor }));
+      await w.write(encodeHeader({ ...h, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor }));
     } else if (st.isFIFO()) {
-      await write(encodeHeader({ ...h, type: 'fifo' }));
+      await w.write(encodeHeader({ ...h, type: 'fifo' }));
     }
     // Sockets are left out, as docker does.
   };
-  void (async () => {
-    await entry(top, topName);
-    await write(END);
-    out.end();
-  })().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));
-  return out;
+  return tarSource((w) => entry(w, top, topName), () => Promise.resolve());
 }
 
 /** RebaseArchiveEntries: the first `from` in each name (and hard link target) becomes `to`. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { TarSource } from '../../../../lib/tar/writer.ts';
 import type { Duplex } from 'node:stream';
 import type { ContainerConfigInput, ContainerCreateInput, ContainerUpdateInput } from '../../bodies.ts';
 import type {
@@ -61,7 +62,7 @@ export interface ContainerBackend {
   /** HEAD /containers/{id}/archive: the path's stat (X-Docker-Container-Path-Stat). */
   statPath(ref: string, path: string): Promise<PathStat>;
   /** GET /containers/{id}/archive: the stat and a tar of the path. */
-  archivePath(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }>;
+  archivePath(ref: string, path: string): Promise<{ stat: PathStat; tar: TarSource }>;
   /** PUT /containers/{id}/archive: a tar (compressed or not) extracted into a directory. */
   extractToDir(ref: string, path: string, body: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void>;
   /** POST /containers/prune. */

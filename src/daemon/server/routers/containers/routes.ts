@@ -122,12 +122,11 @@ export function containerRoutes(b: ContainerBackend): Route[] {
     {
       method: 'GET', path: '/containers/{id}/archive',
       handler: async (ctx) => {
-        const { stat, stream } = await b.archivePath(ctx.params.id, archivePathParam(ctx.query));
-        ctx.res!.writeHead(200, { 'X-Docker-Container-Path-Stat': encodePathStat(stat), 'Content-Type': 'application/x-tar' });
-        await pipeline(stream, ctx.res!).catch(() => {
-          stream.destroy();
-          ctx.res!.destroy();
-        });
+        const { stat, tar } = await b.archivePath(ctx.params.id, archivePathParam(ctx.query));
+        const res = ctx.res!;
+        res.writeHead(200, { 'X-Docker-Container-Path-Stat': encodePathStat(stat), 'Content-Type': 'application/x-tar' });
+        // Written straight into the response (no stream between), so its buffers can be reused.
+        await tar.writeTo(res).then(() => void res.end(), () => void res.destroy());
       },
     },
     {
