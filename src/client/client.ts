@@ -260,6 +260,16 @@ export class Client {
     return { stat: decodePathStat(res.headers['x-docker-container-path-stat']), body };
   }
 
+  /**
+   * The same tar as chunks of one reused buffer, each valid only until the next is asked for:
+   * for copies that write each chunk out at once (cp into a local directory).
+   */
+  async containerArchiveChunks(id: string, path: string): Promise<{ stat: PathStat; chunks: AsyncIterable<Buffer> }> {
+    const res = await this.t.send('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, reuseReads: true });
+    await this.t.check(res);
+    return { stat: decodePathStat(res.headers['x-docker-container-path-stat']), chunks: res.chunks };
+  }
+
   /** PUT /containers/{id}/archive: extracts a tar into the directory `path`. */
   async containerPutArchive(id: string, path: string, src: Readable | ((dest: Writable) => Promise<void>), opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     await readAll(await this.t.check(await this.t.send('PUT', `/containers/${encodeURIComponent(id)}/archive`, {

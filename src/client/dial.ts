@@ -4,6 +4,7 @@
  * certificate and the CA from the cert path). node:tls is loaded only for a TLS connection.
  */
 import { createConnection, type Socket } from 'node:net';
+import type { OnRead } from './reused.ts';
 
 export interface ClientTls {
   /** Check the daemon's certificate against `ca` (--tlsverify); else accept any. */
@@ -13,19 +14,22 @@ export interface ClientTls {
   key?: Buffer;
 }
 
-/** Opens a connection; `ready` is the event after which requests may be written. */
-export type Dialer = () => Promise<{ socket: Socket; ready: 'connect' | 'secureConnect' }>;
+/**
+ * Opens a connection; `ready` is the event after which requests may be written. Given `onread`,
+ * a plain connection reads through it (`reused`); a TLS one ignores it.
+ */
+export type Dialer = (onread?: OnRead) => Promise<{ socket: Socket; ready: 'connect' | 'secureConnect'; reused?: boolean }>;
 
 export function dialer(host: string, tls?: ClientTls): Dialer {
   if (host.startsWith('unix://') || host.startsWith('/')) {
     const path = host.startsWith('/') ? host : host.slice('unix://'.length);
-    return async () => ({ socket: createConnection(path), ready: 'connect' });
+    return async (onread) => ({ socket: createConnection({ path, ...(onread ? { onread } : {}) }), ready: 'connect', reused: !!onread });
   }
   const m = /^tcp:\/\/(\[[^\]]*\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
   if (!m) throw new Error(`unsupported host "${host}": use unix:///path or tcp://HOST:PORT`);
   const addr = m[1].replace(/^\[|\]$/g, '');
   const port = Number(m[2] ?? (tls ? 2376 : 2375));
-  if (!tls) return async () => ({ socket: createConnection({ host: addr, port }), ready: 'connect' });
+  if (!tls) return async (onread) => ({ socket: createConnection({ host: addr, port, ...(onread ? { onread } : {}) }), ready: 'connect', reused: !!onread });
   return async () => {
     const { connect } = await import('node:tls');
     const socket = connect({

@@ -20,6 +20,8 @@ export interface RequestOptions {
   produce?: (dest: Writable) => Promise<void>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Read the response through one reused buffer (see WireRequest.reuseReads). */
+  reuseReads?: boolean;
 }
 
 const KIND: Record<number, ErrorKind> = {
@@ -94,7 +96,7 @@ export class Transport {
     try {
       return await wireRequest(this.dial, {
         method, path: buildPath(path, opts.query, this.version), headers,
-        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.produce ? { produce: opts.produce } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.produce ? { produce: opts.produce } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.reuseReads ? { reuseReads: true } : {}),
       });
     } catch (e) {
       throw this.connectError(e as NodeJS.ErrnoException);

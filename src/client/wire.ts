@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Dialer } from './dial.ts';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { parseHead, ReusedReads, type Head } from './reused.ts';
 
 export interface WireRequest {
   method: string;
@@ -23,6 +24,11 @@ export interface WireRequest {
    */
   produce?: (dest: Writable) => Promise<void>;
   signal?: AbortSignal;
+  /**
+   * Read the response through one reused buffer (see reused.ts): its body is then best read
+   * from `chunks`, whose every chunk is valid only until the next is asked for.
+   */
+  reuseReads?: boolean;
 }
 
 export interface WireResponse {
@@ -30,6 +36,11 @@ export interface WireResponse {
   headers: Record<string, string>;
   /** The body; for a 101 answer, nothing (use `socket`). */
   body: Readable;
+  /**
+   * The body again, for requests made with `reuseReads`: chunks valid only until the next is
+   * asked for. Read `body` or `chunks`, not both.
+   */
+  chunks: AsyncIterable<Buffer>;
   socket: Socket;
 }
 
@@ -141,7 +152,9 @@ function writeSized(src: Readable, sock: Socket): void {
 }
 
 export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireResponse> {
-  const { socket: sock, ready } = await dial();
+  const reader = req.reuseReads ? new ReusedReads() : undefined;
+  const { socket: sock, ready, reused } = await dial(reader?.onread);
+  if (reader && reused) return reusedRequest(sock, ready, req, reader);
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (e: Error) => {
@@ -156,19 +169,7 @@ export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireR
       req.signal.addEventListener('abort', onAbort, { once: true });
     }
     sock.once('error', fail);
-    sock.once(ready, () => {
-      let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: api\r\nUser-Agent: Berth-Client\r\n`;
-      const headers: Record<string, string> = { ...req.headers };
-      if (req.body) headers['Content-Length'] = String(req.body.length);
-      else if (req.stream && req.streamLength !== undefined) headers['Content-Length'] = String(req.streamLength);
-      else if (req.stream || req.produce) headers['Transfer-Encoding'] = 'chunked';
-      if (!headers.Connection) headers.Connection = 'close';
-      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
-      sock.write(head + '\r\n');
-      if (req.body) sock.write(req.body);
-      if (req.stream) (req.streamLength !== undefined ? writeSized : writeChunked)(req.stream, sock);
-      else if (req.produce) writeProduced(req.produce, sock);
-    });
+    sock.once(ready, () => writeRequest(sock, req));
     // A connection that ends before the response's headers is a failure, never a silent success.
     const early = () => fail(Object.assign(new Error('unexpected EOF: the daemon closed the connection before answering'), { code: 'EARLYEOF' }));
     let buf: Buffer = Buffer.alloc(0);
@@ -178,15 +179,14 @@ export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireR
       if (end < 0) return;
       sock.off('data', onData);
       sock.pause();
-      const lines = buf.toString('latin1', 0, end).split('\r\n');
       const rest = buf.subarray(end + 4);
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0])?.[1] ?? 0);
-      if (!status) return fail(new Error(`malformed response from the daemon: ${lines[0]}`));
-      const hdrs: Record<string, string> = {};
-      for (const l of lines.slice(1)) {
-        const i = l.indexOf(':');
-        if (i > 0) hdrs[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      let head: Head;
+      try {
+        head = parseHead(buf.toString('latin1', 0, end));
+      } catch (e) {
+        return fail(e as Error);
       }
+      const { status, headers: hdrs } = head;
       settled = true;
       sock.off('error', fail);
       sock.off('end', early);
@@ -194,15 +194,53 @@ export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireR
       if (rest.length) sock.unshift(rest);
       if (status === 101) {
         req.signal?.removeEventListener('abort', onAbort);
-        resolve({ status, headers: hdrs, body: Readable.from([]), socket: sock });
+        const none = Readable.from([]);
+        resolve({ status, headers: hdrs, body: none, chunks: none, socket: sock });
         return;
       }
-      resolve({ status, headers: hdrs, body: bodyOf(sock, status, req.method, hdrs), socket: sock });
+      const body = bodyOf(sock, status, req.method, hdrs);
+      resolve({ status, headers: hdrs, body, chunks: body, socket: sock });
     };
     sock.on('data', onData);
     sock.once('end', early);
     sock.once('close', early);
   });
+}
+
+function writeRequest(sock: Socket, req: WireRequest): void {
+  let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: api\r\nUser-Agent: Berth-Client\r\n`;
+  const headers: Record<string, string> = { ...req.headers };
+  if (req.body) headers['Content-Length'] = String(req.body.length);
+  else if (req.stream && req.streamLength !== undefined) headers['Content-Length'] = String(req.streamLength);
+  else if (req.stream || req.produce) headers['Transfer-Encoding'] = 'chunked';
+  if (!headers.Connection) headers.Connection = 'close';
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  sock.write(head + '\r\n');
+  if (req.body) sock.write(req.body);
+  if (req.stream) (req.streamLength !== undefined ? writeSized : writeChunked)(req.stream, sock);
+  else if (req.produce) writeProduced(req.produce, sock);
+}
+
+/** A request whose response is read through one reused buffer (see reused.ts). */
+async function reusedRequest(sock: Socket, ready: string, req: WireRequest, reader: ReusedReads): Promise<WireResponse> {
+  const onAbort = () => sock.destroy(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+  if (req.signal?.aborted) onAbort();
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  sock.once(ready, () => writeRequest(sock, req));
+  const head = reader.head(sock);
+  // Flowing, so that the end of the connection is seen (reads go to onread, never to 'data').
+  sock.resume();
+  const { status, headers } = await head;
+  if (req.method === 'HEAD' || status === 204 || status === 304) {
+    sock.destroy();
+    const none = Readable.from([]);
+    return { status, headers, body: none, chunks: none, socket: sock };
+  }
+  // The body as a stream (error messages): each chunk copied out of the reused buffer.
+  const copied = async function* () {
+    for await (const c of reader) yield Buffer.from(c);
+  };
+  return { status, headers, body: Readable.from(copied(), { objectMode: false }), chunks: reader, socket: sock };
 }
 
 function bodyOf(sock: Socket, status: number, method: string, h: Record<string, string>): Readable {

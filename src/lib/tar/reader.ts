@@ -19,6 +19,12 @@ export interface TarEntry {
 export interface ReadOptions {
   /** Sees every chunk of the source, in order (for hashing and counting). */
   onData?: (chunk: Buffer) => void;
+  /**
+   * The source's chunks are valid only until the next is asked for (one reused buffer): what
+   * the reader keeps across reads is copied, and each body chunk it hands out is valid only
+   * until the next is asked for.
+   */
+  transient?: boolean;
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -30,9 +36,11 @@ class Source {
   private ended = false;
   private readonly it: AsyncIterator<Buffer | string>;
   private readonly onData?: (c: Buffer) => void;
-  constructor(it: AsyncIterator<Buffer | string>, onData?: (c: Buffer) => void) {
+  private readonly transient: boolean;
+  constructor(it: AsyncIterator<Buffer | string>, onData?: (c: Buffer) => void, transient = false) {
     this.it = it;
     this.onData = onData;
+    this.transient = transient;
   }
 
   /** Reads the next non-empty chunk into an empty buffer; false at the end of the stream. */
@@ -57,14 +65,14 @@ class Source {
     if (this.buf.length >= n) {
       const out = this.buf.subarray(0, n);
       this.buf = this.buf.subarray(n);
-      return out;
+      return this.transient ? Buffer.from(out) : out;
     }
-    const parts = [this.buf];
+    const parts = [this.transient ? Buffer.from(this.buf) : this.buf];
     let have = this.buf.length;
     this.buf = EMPTY;
     while (have < n && (await this.next())) {
       const c = this.buf.subarray(0, n - have);
-      parts.push(c);
+      parts.push(this.transient ? Buffer.from(c) : c);
       have += c.length;
       this.buf = this.buf.subarray(c.length);
     }
@@ -101,7 +109,7 @@ export async function* readTar(src: AsyncIterable<Buffer | string>, opts: ReadOp
   // A Node stream is read chunk by chunk, uncopied (chunks.ts); any other iterable as it is.
   const own = src instanceof Readable ? chunksOf(src) : undefined;
   try {
-    yield* entries(new Source(own ?? src[Symbol.asyncIterator](), opts.onData));
+    yield* entries(new Source(own ?? src[Symbol.asyncIterator](), opts.onData, opts.transient));
   } finally {
     own?.release();
   }

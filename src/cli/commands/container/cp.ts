@@ -6,14 +6,13 @@
  */
 import { lstat, readlink, realpath, stat } from 'node:fs/promises';
 import { resolve as resolvePath, posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PathStat } from '../../../api/types.ts';
 import { humanSizeWithPrecision } from '../../../lib/units.ts';
 import { goBase, preserveTrailing } from '../../../lib/archivepath.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
-import { extractLocal, packLocal, rebaseEntries } from './cptar.ts';
+import { extractLocal, packLocal, renamer } from './cptar.ts';
 
 const cpFlags = defineFlags({
   followLink: { short: 'L', long: 'follow-link', kind: 'bool', help: 'Always follow symbol link in SRC_PATH' },
@@ -85,19 +84,6 @@ function rebaseName(path: string, resolved: string): { resolved: string; rebase:
   return { resolved: r, rebase: goBase(path) !== goBase(r) ? goBase(path) : '' };
 }
 
-/** Counts bytes through a stream (the copy's size, as docker counts it: the tar's bytes). */
-class Counter extends Transform {
-  n = 0;
-  constructor() {
-    super({ highWaterMark: 1 << 20 });
-  }
-
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
-    this.n += chunk.length;
-    cb(null, chunk);
-  }
-}
-
 /** Live progress on a terminal stderr, docker's escape sequences; nothing otherwise. */
 function progress(ctx: CliContext, quiet: boolean, header: string, counter: { readonly n: number }): () => void {
   if (quiet || !ctx.stderr.isTTY) return () => {};
@@ -144,26 +130,34 @@ async function copyFromContainer(ctx: CliContext, container: string, srcPath: st
       srcPath = r.resolved;
     }
   }
-  const { stat, body } = await ctx.client.containerArchive(container, srcPath);
   if (dst === '-') {
+    const { body } = await ctx.client.containerArchive(container, srcPath);
     await pipeline(body, ctx.stdout as unknown as NodeJS.WritableStream);
     return 0;
   }
-  const counter = new Counter();
+  const { stat, chunks } = await ctx.client.containerArchiveChunks(container, srcPath);
+  const counter = { n: 0 };
+  const counted = async function* () {
+    for await (const c of chunks) {
+      counter.n += c.length;
+      yield c;
+    }
+  };
   const done = progress(ctx, quiet, 'Copying from container - ', counter);
-  let tar: Readable = body.pipe(counter);
-  body.on('error', (e) => counter.destroy(e));
   const srcInfo: CopyInfo = { path: srcPath, exists: true, isDir: isDirMode(stat.mode), ...(rebase ? { rebaseName: rebase } : {}) };
-  if (rebase) tar = rebaseEntries(tar, goBase(srcPath), rebase);
+  const renames: ((n: string) => string)[] = [];
+  if (rebase) renames.push(renamer(goBase(srcPath), rebase));
   let failure: unknown;
+  const tar = counted();
   try {
     const dstInfo = await copyInfoDestinationPath(dst);
     const plan = prepareArchiveCopy(srcInfo, dstInfo);
-    if (plan.rename) tar = rebaseEntries(tar, plan.rename[0], plan.rename[1]);
-    await extractLocal(tar, plan.dir);
+    if (plan.rename) renames.push(renamer(plan.rename[0], plan.rename[1]));
+    await extractLocal(tar, plan.dir, (n) => renames.reduce((m, r) => r(m), n));
   } catch (e) {
     failure = e;
-    tar.destroy();
+    // Closes the connection if the archive was not read to its end.
+    await tar.return(undefined);
   } finally {
     done();
   }

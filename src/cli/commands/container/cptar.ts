@@ -6,13 +6,12 @@
  * points out, or a path through a symlink (one already there or one the archive made) that
  * leads elsewhere is refused.
  */
-import { constants } from 'node:fs';
+import { constants, writeSync } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, realpath, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
-import { encodeHeader, padding, END, TarFormatError, type WriteHeader } from '../../../lib/tar/header.ts';
+import { encodeHeader, TarFormatError, type WriteHeader } from '../../../lib/tar/header.ts';
 import { readTar } from '../../../lib/tar/reader.ts';
-import { tarSink, tarSource, writeChunks, type TarSource, type TarWriter } from '../../../lib/tar/writer.ts';
+import { tarSource, type TarSource, type TarWriter } from '../../../lib/tar/writer.ts';
 import { StatusError } from '../../context.ts';
 import { cleanEntryName, isWithin } from '../../../lib/archivepath.ts';
 
@@ -57,37 +56,23 @@ export function packLocal(path: string, name?: string): TarSource {
   return tarSource((w) => entry(w, top, topName), () => Promise.resolve());
 }
 
-/** RebaseArchiveEntries: the first `from` in each name (and hard link target) becomes `to`. */
-export function rebaseEntries(src: Readable, from: string, to: string): Readable {
-  const { out, write } = tarSink();
+/** RebaseArchiveEntries' renaming: the first `from` in a name (or hard link target) becomes `to`. */
+export function renamer(from: string, to: string): (name: string) => string {
   const old = from === '/' ? '' : from;
-  const rename = (n: string) => (old === '' ? to + n : n.replace(old, to));
-  void (async () => {
-    for await (const e of readTar(src)) {
-      const h = e.header;
-      const wh: WriteHeader = {
-        name: rename(h.name), type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime,
-        linkname: h.type === 'link' ? rename(h.linkname) : h.linkname, uname: h.uname, gname: h.gname, devmajor: h.devmajor, devminor: h.devminor, xattrs: h.xattrs,
-      };
-      await write(encodeHeader(wh));
-      if (h.size > 0 && (h.type === 'file' || h.type === 'contiguous-file')) {
-        for await (const c of e.chunks()) await write(c);
-        await write(padding(h.size));
-      }
-    }
-    await write(END);
-    out.end();
-  })().catch((e: unknown) => {
-    src.destroy();
-    out.destroy(e instanceof Error ? e : new Error(String(e)));
-  });
-  return out;
+  return (n) => (old === '' ? to + n : n.replace(old, to));
 }
 
+/** The CLI does nothing else meanwhile, and a write straight from the still-warm buffer is the cheapest. */
+function writeFully(fd: number, b: Buffer): void {
+  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off);
+}
 
-
-/** Extracts `src` into the local directory `dir` (which must exist). */
-export async function extractLocal(src: Readable, dir: string): Promise<void> {
+/**
+ * Extracts `src` into the local directory `dir` (which must exist), each entry's name (and hard
+ * link target) passed through `rename`. The chunks may be transient (one reused buffer): each
+ * is written out before the next is asked for.
+ */
+export async function extractLocal(src: AsyncIterable<Buffer>, dir: string, rename: (name: string) => string = (n) => n): Promise<void> {
   const root = await realpath(dir).catch(() => {
     throw new StatusError(1, `stat ${dir}: no such file or directory`);
   });
@@ -110,12 +95,13 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
     return cur;
   };
   try {
-    for await (const e of readTar(src)) {
+    for await (const e of readTar(src, { transient: true })) {
       const h = e.header;
-      const rel = cleanEntryName(h.name);
-      if (rel === undefined) throw new StatusError(1, `${JSON.stringify(h.name)} is outside of ${JSON.stringify(dir)}`);
+      const name = rename(h.name);
+      const rel = cleanEntryName(name);
+      if (rel === undefined) throw new StatusError(1, `${JSON.stringify(name)} is outside of ${JSON.stringify(dir)}`);
       if (rel === '') continue;
-      const parent = await parentOf(rel, h.name);
+      const parent = await parentOf(rel, name);
       const path = `${parent}/${posix.basename(rel)}`;
       const existing = await lstat(path).catch(() => undefined);
       const isDir = h.type === 'directory';
@@ -132,7 +118,7 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
         case 'contiguous-file': {
           const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
           try {
-            await writeChunks(fh, e.chunks());
+            for await (const c of e.chunks()) writeFully(fh.fd, c);
             await fh.chmod(mode);
             await fh.utimes(h.mtime, h.mtime);
           } finally {
@@ -148,9 +134,10 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
           await lutimes(path, h.mtime, h.mtime);
           break;
         case 'link': {
-          const lrel = cleanEntryName(h.linkname);
-          if (lrel === undefined || lrel === '') throw new StatusError(1, `invalid hardlink ${JSON.stringify(posix.join(dir, h.linkname))} -> ${JSON.stringify(h.linkname)}`);
-          const target = `${await parentOf(lrel, h.linkname)}/${posix.basename(lrel)}`;
+          const lname = rename(h.linkname);
+          const lrel = cleanEntryName(lname);
+          if (lrel === undefined || lrel === '') throw new StatusError(1, `invalid hardlink ${JSON.stringify(posix.join(dir, lname))} -> ${JSON.stringify(lname)}`);
+          const target = `${await parentOf(lrel, lname)}/${posix.basename(lrel)}`;
           await link(target, path);
           break;
         }
@@ -167,7 +154,6 @@ export async function extractLocal(src: Readable, dir: string): Promise<void> {
       }
     }
   } catch (e) {
-    src.destroy();
     if (e instanceof TarFormatError) throw new StatusError(1, `archive/tar: ${e.message}`);
     throw e;
   }
