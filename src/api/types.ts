@@ -412,7 +412,16 @@ export interface BuildRequest {
   shmSize: number;
   /** --force-rm: what Berth always does (no container of a failed step is kept). */
   forceRm: boolean;
+  /** Berth's CLI: the context was laid out from a manifest (POST /berth/build/context); the body holds only the bodies it asked for. */
+  preparedContext?: string;
 }
+
+/**
+ * POST /berth/build/context (Berth's own): the build context's tree, one tuple per entry in
+ * tar order: [name, type, permission bits, mtime in ms, size, link target, stat key]. A file's
+ * stat key (device, inode, size, mtime, ctime) is "" when the file may still be changing.
+ */
+export type ContextManifestEntry = [string, 'dir' | 'file' | 'symlink', number, number, number, string, string];
 
 /** GET /events: one event (moby api/types/events.Message); status/id/from are the legacy fields. */
 export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin' | 'node' | 'service' | 'secret' | 'config' | 'builder';

@@ -3,12 +3,13 @@ import type { ClientTls } from './dial.ts';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type {
+  ContextManifestEntry,
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
   ImageInspect, ImageSummary, NetworkResource, PathStat, VersionResponse, Volume,
 } from '../api/types.ts';
 import { EngineError } from '../errdefs/index.ts';
-import { Transport, readAll } from './http.ts';
+import { Transport, isDaemonError, readAll } from './http.ts';
 import { parsePlatform } from '../lib/platform.ts';
 
 export type DeleteRecord = { Untagged?: string; Deleted?: string };
@@ -289,6 +290,19 @@ export class Client {
   }
 
   /** POST /build: the classic builder's JSON message stream. */
+  /**
+   * Berth's own: lays out a build context from its manifest; the answer names the files whose
+   * bodies the build must send. Undefined from a daemon that does not offer it (dockerd).
+   */
+  async prepareBuildContext(entries: ContextManifestEntry[]): Promise<{ ID: string; Need: string[] } | undefined> {
+    try {
+      return await this.t.json('POST', '/berth/build/context', { body: { Entries: entries } });
+    } catch (e) {
+      if (isDaemonError(e) && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
   async imageBuild(src: Readable | undefined, query: Record<string, string | string[] | undefined>): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/build', { ...(src ? { stream: src } : {}), query, headers: { 'Content-Type': 'application/x-tar' } }));
   }

@@ -5,6 +5,12 @@
  * needs from the spool, and a build that is all cache hits reads none (on this VM, writing a
  * 1,000-file context out as files cost 0.3–0.9 s per build). Entry names that climb out are
  * refused; the tree is the builder's to resolve, symlinks included (builder/context.ts).
+ *
+ * Berth's own CLI can send the tree first as a manifest (ContextManifest) with a stat key per
+ * file; bodies the daemon still holds from a recent build under the same key are taken from
+ * that build's spool, and only the others travel in the tar (ContextBodies, service.ts). A
+ * spool is shared by reference count: the contexts that read from it and the recent-bodies
+ * cache each hold one, and the last to let go removes it.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, mkdir, open, rm, type FileHandle } from 'node:fs/promises';
@@ -16,29 +22,84 @@ import { cleanEntryName } from '../../lib/archivepath.ts';
 import { decompressStream } from '../../lib/decompress.ts';
 import { readTar } from '../../lib/tar/reader.ts';
 import type { ContextStat, ContextView } from '../../builder/context.ts';
+import type { ContextManifestEntry as ManifestEntry } from '../../api/types.ts';
+
+/** One spool file of context bodies (bodies in a <tmp>/build-XXXXXX directory), removed with its directory when the last holder lets go. */
+export class Spool {
+  readonly dir: string;
+  readonly path: string;
+  /** Bytes written, once filled. */
+  size = 0;
+  private refs = 1;
+  private reader: Promise<FileHandle> | undefined;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.path = join(dir, 'bodies');
+  }
+
+  acquire(): Spool {
+    this.refs++;
+    return this;
+  }
+
+  async release(): Promise<void> {
+    if (--this.refs > 0) return;
+    const r = this.reader;
+    this.reader = undefined;
+    if (r) await (await r).close().catch(() => {});
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  handle(): Promise<FileHandle> {
+    return (this.reader ??= open(this.path, 'r'));
+  }
+}
 
 interface Entry extends ContextStat {
   offset: number;
   hash: string;
   linkname: string;
+  /** Where the body is (files only). */
+  spool?: Spool;
+  /** The sender's stat key for this body: the same key means the same bytes (files only, may be ""). */
+  key?: string;
+}
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+/** A file body as the recent-bodies cache keeps it. */
+export interface KeptBody {
+  spool: Spool;
+  offset: number;
+  size: number;
+  hash: string;
 }
 
 export class SpooledContext implements ContextView {
   readonly dir: string;
-  private readonly spool: string;
+  private readonly spool: Spool;
+  /** Every spool this context reads from, its own first; each holds one reference of ours. */
+  private readonly spools = new Set<Spool>();
   private readonly entries = new Map<string, Entry>();
   private readonly kids = new Map<string, Set<string>>();
-  private reader: Promise<FileHandle> | undefined;
+  /** Files a manifest named whose bodies must come in the tar, by name. */
+  private readonly needed = new Map<string, number>();
 
   private constructor(dir: string) {
     this.dir = dir;
-    this.spool = join(dir, 'bodies');
+    this.spool = new Spool(dir);
+    this.spools.add(this.spool);
     this.entries.set('', { type: 'dir', mode: 0o755, size: 0, mtime: new Date(), offset: 0, hash: '', linkname: '' });
   }
 
-  static async receive(body: Readable, tmpRoot: string): Promise<SpooledContext> {
+  private static async make(tmpRoot: string): Promise<SpooledContext> {
     await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
-    const ctx = new SpooledContext(await mkdtemp(join(tmpRoot, 'build-')));
+    return new SpooledContext(await mkdtemp(join(tmpRoot, 'build-')));
+  }
+
+  static async receive(body: Readable, tmpRoot: string): Promise<SpooledContext> {
+    const ctx = await SpooledContext.make(tmpRoot);
     try {
       await ctx.fill(body);
     } catch (e) {
@@ -48,9 +109,59 @@ export class SpooledContext implements ContextView {
     return ctx;
   }
 
-  private async fill(body: Readable): Promise<void> {
+  /**
+   * A context laid out from a manifest, with the bodies `kept` knows by stat key taken from
+   * their spools. `need` lists, in manifest order, the files whose bodies must follow (fillNeeded).
+   */
+  static async fromManifest(manifest: ManifestEntry[], kept: (key: string) => KeptBody | undefined, tmpRoot: string): Promise<{ ctx: SpooledContext; need: string[] }> {
+    const ctx = await SpooledContext.make(tmpRoot);
+    const need: string[] = [];
+    try {
+      for (const [raw, type, mode, mtimeMs, size, linkname, key] of manifest) {
+        const name = cleanEntryName(raw);
+        if (name === undefined) throw invalidParameter(`invalid build context: the entry ${raw} is outside the context`);
+        if (name === '') continue;
+        if (ctx.entries.has(name)) throw invalidParameter(`invalid build context manifest: ${raw} is named twice`);
+        ctx.parentsOf(name);
+        const common = { mode: mode & 0o7777, mtime: new Date(mtimeMs), linkname: '' };
+        if (type === 'dir') ctx.put(name, { ...common, type: 'dir', size: 0, offset: 0, hash: '' });
+        else if (type === 'symlink') ctx.put(name, { ...common, type: 'symlink', size: 0, offset: 0, hash: '', linkname });
+        else {
+          const k = key ? kept(key) : undefined;
+          if (size === 0) {
+            ctx.put(name, { ...common, type: 'file', size, offset: 0, hash: EMPTY_SHA256, spool: ctx.spool, key });
+          } else if (k && k.size === size) {
+            if (!ctx.spools.has(k.spool)) ctx.spools.add(k.spool.acquire());
+            ctx.put(name, { ...common, type: 'file', size, offset: k.offset, hash: k.hash, spool: k.spool, key });
+          } else {
+            // A placeholder until the body comes.
+            ctx.put(name, { ...common, type: 'file', size, offset: 0, hash: '', key });
+            need.push(name);
+            ctx.needed.set(name, size);
+          }
+        }
+      }
+    } catch (e) {
+      await ctx.close();
+      throw e;
+    }
+    return { ctx, need };
+  }
+
+  /** The bodies a manifest left out, as a tar of exactly those files. */
+  async fillNeeded(body: Readable): Promise<void> {
+    await this.fill(body, true);
+    if (this.needed.size) throw invalidParameter(`invalid build context: the archive lacks ${[...this.needed.keys()].slice(0, 3).join(', ')}${this.needed.size > 3 ? ', …' : ''}, named by its manifest`);
+  }
+
+  /** The files whose bodies are known by a stat key, for the recent-bodies cache. */
+  *keyedBodies(): Iterable<[string, KeptBody]> {
+    for (const e of this.entries.values()) if (e.type === 'file' && e.key && e.spool) yield [e.key, { spool: e.spool, offset: e.offset, size: e.size, hash: e.hash }];
+  }
+
+  private async fill(body: Readable, onlyNeeded = false): Promise<void> {
     const { stream } = await decompressStream(body);
-    const out = await open(this.spool, 'wx', 0o600);
+    const out = await open(this.spool.path, 'wx', 0o600);
     let offset = 0;
     // Bodies are gathered into large writes.
     let batch: Buffer[] = [];
@@ -67,6 +178,24 @@ export class SpooledContext implements ContextView {
         const name = cleanEntryName(h.name);
         if (name === undefined) throw invalidParameter(`invalid build context: the entry ${h.name} is outside the context`);
         if (name === '') continue;
+        if (onlyNeeded) {
+          const size = this.needed.get(name);
+          if (size === undefined || (h.type !== 'file' && h.type !== 'contiguous-file')) throw invalidParameter(`invalid build context: ${h.name} is not a file its manifest left out`);
+          const hash = createHash('sha256');
+          const start = offset;
+          for await (const c of e.chunks()) {
+            hash.update(c);
+            batch.push(c);
+            batched += c.length;
+            offset += c.length;
+            if (batched >= 1 << 20) await flush();
+          }
+          if (offset - start !== size) throw invalidParameter(`invalid build context: ${name} has ${offset - start} bytes, its manifest said ${size} (it changed while being sent)`);
+          const prev = this.entries.get(name)!;
+          this.entries.set(name, { ...prev, offset: start, hash: hash.digest('hex'), spool: this.spool });
+          this.needed.delete(name);
+          continue;
+        }
         this.parentsOf(name);
         const common = { mode: h.mode & 0o7777, mtime: h.mtime, linkname: '' };
         switch (h.type) {
@@ -84,7 +213,7 @@ export class SpooledContext implements ContextView {
               offset += c.length;
               if (batched >= 1 << 20) await flush();
             }
-            this.put(name, { ...common, type: 'file', size: offset - start, offset: start, hash: hash.digest('hex') });
+            this.put(name, { ...common, type: 'file', size: offset - start, offset: start, hash: hash.digest('hex'), spool: this.spool });
             break;
           }
           case 'symlink':
@@ -103,6 +232,7 @@ export class SpooledContext implements ContextView {
         }
       }
       await flush();
+      this.spool.size = offset;
     } finally {
       await out.close();
     }
@@ -162,8 +292,7 @@ export class SpooledContext implements ContextView {
     const e = this.file(rel);
     const buf = Buffer.alloc(e.size);
     if (!e.size) return buf;
-    this.reader ??= open(this.spool, 'r');
-    const fh = await this.reader;
+    const fh = await e.spool!.handle();
     let got = 0;
     while (got < e.size) {
       const { bytesRead } = await fh.read(buf, got, e.size - got, e.offset + got);
@@ -176,19 +305,18 @@ export class SpooledContext implements ContextView {
   async *chunks(rel: string): AsyncIterable<Buffer> {
     const e = this.file(rel);
     if (!e.size) return;
-    for await (const c of createReadStream(this.spool, { start: e.offset, end: e.offset + e.size - 1, highWaterMark: 1 << 20 })) yield c as Buffer;
+    for await (const c of createReadStream(e.spool!.path, { start: e.offset, end: e.offset + e.size - 1, highWaterMark: 1 << 20 })) yield c as Buffer;
   }
 
   private file(rel: string): Entry {
     const e = this.entries.get(rel);
-    if (!e || e.type !== 'file') throw invalidParameter(`${rel} is not a file of the build context`);
+    if (!e || e.type !== 'file' || !e.spool) throw invalidParameter(`${rel} is not a file of the build context`);
     return e;
   }
 
   async close(): Promise<void> {
-    const r = this.reader;
-    this.reader = undefined;
-    if (r) await (await r).close().catch(() => {});
-    await rm(this.dir, { recursive: true, force: true });
+    const held = [...this.spools];
+    this.spools.clear();
+    for (const s of held) await s.release();
   }
 }

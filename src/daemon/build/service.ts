@@ -7,7 +7,7 @@ import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { build, type BuildOutput } from '../../builder/build.ts';
-import type { BuildRequest } from '../../api/types.ts';
+import type { BuildRequest, ContextManifestEntry as ManifestEntry } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { cleanEntryName } from '../../lib/archivepath.ts';
 import { log } from '../../lib/log.ts';
@@ -15,6 +15,7 @@ import type { ContainerService } from '../container/service.ts';
 import type { ImageService } from '../images/service.ts';
 import { DaemonBuildBackend } from './backend.ts';
 import { SpooledContext } from './context.ts';
+import { ContextBodies } from './bodies.ts';
 import { resolveInContext } from '../../builder/context.ts';
 
 
@@ -23,12 +24,31 @@ export class BuildService {
   private readonly containers: ContainerService;
   private readonly pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>;
   private readonly tmp: string;
+  private readonly bodies: ContextBodies;
 
   constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, tmp: string) {
     this.images = images;
     this.containers = containers;
     this.pull = pull;
     this.tmp = tmp;
+    this.bodies = new ContextBodies(tmp);
+  }
+
+  /** A context laid out from Berth's manifest: the bodies the daemon does not hold are named in `need`. */
+  prepareContext(manifest: ManifestEntry[]): Promise<{ id: string; need: string[] }> {
+    return this.bodies.prepare(manifest);
+  }
+
+  private async receive(body: Readable, prepared: string | undefined): Promise<SpooledContext> {
+    if (!prepared) return SpooledContext.receive(body, this.tmp);
+    const ctx = this.bodies.take(prepared);
+    try {
+      await ctx.fillNeeded(body);
+    } catch (e) {
+      await ctx.close();
+      throw e;
+    }
+    return ctx;
   }
 
   /**
@@ -49,7 +69,7 @@ export class BuildService {
 
   async build(body: Readable, req: BuildRequest, out: BuildOutput, signal: AbortSignal): Promise<string> {
     const t0 = performance.now();
-    const context = await SpooledContext.receive(body, this.tmp);
+    const context = await this.receive(body, req.preparedContext);
     log.debug('build context received', { ms: (performance.now() - t0).toFixed(1) });
     const journal = `${context.dir}.containers`;
     const backend = new DaemonBuildBackend(this.images, this.containers, this.pull, signal, (id) => appendFile(journal, `${id}\n`));
@@ -63,6 +83,7 @@ export class BuildService {
       return await build(backend, text, { ...req, context, signal }, out);
     } finally {
       for (const id of backend.made) await this.containers.remove(id, { force: true, volumes: true }).catch((e: unknown) => log.warn('removing a build container', { id, error: e }));
+      await this.bodies.remember(context);
       await context.close();
       await rm(journal, { force: true });
     }

@@ -13,6 +13,7 @@ import { humanSize } from '../../format.ts';
 import { isIgnored, parseDockerignore, type IgnorePattern } from '../../../lib/dockerignore.ts';
 import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
 import { encodeHeader } from '../../../lib/tar/header.ts';
+import type { ContextManifestEntry } from '../../../api/types.ts';
 
 const buildFlags = defineFlags({
   tag: { short: 't', long: 'tag', kind: 'stringArray', help: 'Name and optionally a tag in the "name:tag" format', typeName: 'list' },
@@ -37,10 +38,92 @@ export const buildCommand = defineCommand({
   aliasPaths: ['image build', 'build', 'builder build'], flags: buildFlags, args: { min: 1, max: 1 },
 });
 
-/** Walks the context in name order, leaving out what .dockerignore says (never the Dockerfile). */
-async function contextTar(dir: string | undefined, ignore: IgnorePattern[], keep: Set<string>, extra?: { name: string; content: Buffer }): Promise<{ stream: Readable; size: Promise<number> }> {
+/** One entry of a context directory, as walked. */
+interface Walked {
+  rel: string;
+  abs: string;
+  type: 'dir' | 'file' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  size: number;
+  linkname: string;
+  /** Stat key of a file that has not changed lately (see fileKey), else "". */
+  key: string;
+}
+
+/** An entry's tar header, made only when it is sent or measured. */
+function headerOf(e: Walked): Buffer {
+  const common = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) };
+  if (e.type === 'dir') return encodeHeader({ name: `${e.rel}/`, type: 'directory', ...common });
+  if (e.type === 'symlink') return encodeHeader({ name: e.rel, type: 'symlink', linkname: e.linkname, ...common });
+  return encodeHeader({ name: e.rel, type: 'file', size: e.size, ...common });
+}
+
+/**
+ * A file's stat key: the same key means the same bytes. A file changed in the last two
+ * seconds gets none (and so is always sent): file times come from a coarse clock, and two
+ * writes of the same size within one tick would otherwise share a key.
+ */
+const SETTLED_MS = 2000;
+function fileKey(st: import('node:fs').Stats, now: number): string {
+  if (st.ctimeMs > now - SETTLED_MS || st.mtimeMs > now - SETTLED_MS) return '';
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/**
+ * Lists the context in name order, leaving out what .dockerignore says (never the Dockerfile).
+ * The CLI is a one-shot process: synchronous calls cost a fraction of the thread pool's round
+ * trips for many small files.
+ */
+function walkContext(dir: string, ignore: IgnorePattern[], keep: Set<string>): Walked[] {
+  const out: Walked[] = [];
+  const now = Date.now();
+  const walk = (abs: string, rel: string) => {
+    for (const name of readdirSync(abs).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = `${abs}/${name}`;
+      const st = lstatSync(p);
+      if (ignore.length && isIgnored(r, ignore) && !keep.has(r)) {
+        // An exception may still bring back something below an ignored directory.
+        if (!st.isDirectory() || !ignore.some((x) => x.exclusion && x.text.startsWith(`${r}/`))) continue;
+      }
+      const e: Walked = { rel: r, abs: p, type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, size: 0, linkname: '', key: '' };
+      if (st.isDirectory()) {
+        e.type = 'dir';
+        out.push(e);
+        walk(p, r);
+      } else if (st.isSymbolicLink()) {
+        e.type = 'symlink';
+        e.linkname = readlinkSync(p);
+        out.push(e);
+      } else if (st.isFile()) {
+        e.size = st.size;
+        e.key = fileKey(st, now);
+        out.push(e);
+      }
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** A Dockerfile carried in the context under a name of its own. */
+function carriedEntry(extra: { name: string; content: Buffer }): Walked {
+  return { rel: extra.name, abs: '', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeMs: Date.now(), size: extra.content.length, linkname: '', key: '' };
+}
+
+/** The size of the whole context as a tar, as docker reports it. */
+function tarSize(entries: Walked[]): number {
+  let n = 1024;
+  for (const e of entries) n += headerOf(e).length + Math.ceil(e.size / 512) * 512;
+  return n;
+}
+
+/** A tar of `entries` (bodies read as they are sent; `extra` is the carried Dockerfile's). */
+function contextTar(entries: Walked[], extra?: { name: string; content: Buffer }): Readable {
   const sink = tarSink();
-  let total = 0;
   // Headers and small bodies are gathered into writes of 256 KiB: one chunk each on the wire.
   let batch: Buffer[] = [];
   let batched = 0;
@@ -52,58 +135,46 @@ async function contextTar(dir: string | undefined, ignore: IgnorePattern[], keep
     await sink.write(b);
   };
   const put = async (b: Buffer) => {
-    total += b.length;
     batch.push(b);
     batched += b.length;
     if (batched >= 256 * 1024) await flush();
   };
-  const size = (async () => {
-    // The CLI is a one-shot process: the tree is listed and small files read with synchronous
-    // calls, which for many small files cost a fraction of the thread pool's round trips.
-    const SMALL = 256 * 1024;
-    const walk = async (abs: string, rel: string) => {
-      for (const name of readdirSync(abs).sort()) {
-        const r = rel ? `${rel}/${name}` : name;
-        const p = join(abs, name);
-        const st = lstatSync(p);
-        if (isIgnored(r, ignore) && !keep.has(r)) {
-          // An exception may still bring back something below an ignored directory.
-          if (!st.isDirectory() || !ignore.some((x) => x.exclusion && x.text.startsWith(`${r}/`))) continue;
-        }
-        const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-        if (st.isDirectory()) {
-          await put(encodeHeader({ name: `${r}/`, type: 'directory', ...common }));
-          await walk(p, r);
-        } else if (st.isSymbolicLink()) {
-          await put(encodeHeader({ name: r, type: 'symlink', linkname: readlinkSync(p), ...common }));
-        } else if (st.isFile()) {
-          await put(encodeHeader({ name: r, type: 'file', size: st.size, ...common }));
-          if (st.size <= SMALL) {
-            const body = readFileSync(p);
-            await writeBody(put, (async function* () { yield body; })(), st.size);
-          } else {
-            await writeBody(put, createReadStream(p) as AsyncIterable<Buffer>, st.size);
-          }
-        }
-      }
-    };
+  const SMALL = 256 * 1024;
+  void (async () => {
     try {
-      if (dir) await walk(dir, '');
-      if (extra) {
-        await put(encodeHeader({ name: extra.name, type: 'file', size: extra.content.length, mode: 0o644, mtime: new Date() }));
-        await writeBody(put, (async function* () { yield extra.content; })(), extra.content.length);
+      for (const e of entries) {
+        await put(headerOf(e));
+        if (e.type !== 'file') continue;
+        if (extra && e.abs === '') await writeBody(put, (async function* () { yield extra.content; })(), e.size);
+        else if (e.size <= SMALL) {
+          const body = readFileSync(e.abs);
+          await writeBody(put, (async function* () { yield body; })(), e.size);
+        } else {
+          await writeBody(put, createReadStream(e.abs) as AsyncIterable<Buffer>, e.size);
+        }
       }
       await put(Buffer.alloc(1024));
       await flush();
       sink.out.end();
     } catch (e) {
       sink.out.destroy(e as Error);
-      throw e;
     }
-    return total;
   })();
-  size.catch(() => {});
-  return { stream: sink.out, size };
+  return sink.out;
+}
+
+/**
+ * Berth's daemon is told the tree first and answers which bodies it lacks: a rebuild sends
+ * only the files changed since a recent build (docker's classic API sends everything every
+ * time). Only over a Unix socket, where the stat keys name files of the daemon's own host.
+ */
+async function preparedContext(ctx: CliContext, entries: Walked[]): Promise<{ id: string; send: Walked[] } | undefined> {
+  if (!ctx.client.t.host.startsWith('unix://')) return undefined;
+  const manifest: ContextManifestEntry[] = entries.map((e) => [e.rel, e.type, e.mode, Math.floor(e.mtimeMs / 1000) * 1000, e.size, e.linkname, e.key]);
+  const r = await ctx.client.prepareBuildContext(manifest);
+  if (!r) return undefined;
+  const need = new Set(r.Need);
+  return { id: r.ID, send: entries.filter((e) => e.type === 'file' && need.has(e.rel)) };
 }
 
 function isTar(head: Buffer): boolean {
@@ -138,7 +209,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   if (Object.keys(args).length) query.buildargs = JSON.stringify(args);
   if (f.label.length) query.labels = JSON.stringify(Object.fromEntries(f.label.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))));
   let body: Readable | undefined;
-  let sending: Promise<number> | undefined;
+  let contextSize: number | undefined;
   if (/^https?:\/\//.test(target) || /^git(@|:\/\/)/.test(target)) {
     if (!/^https?:\/\//.test(target)) throw new StatusError(125, `unable to prepare context: git contexts are not supported by Berth yet: ${target}`);
     query.remote = target;
@@ -153,8 +224,8 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     } else {
       // A Dockerfile on stdin, with an empty context.
       const name = carriedDockerfileName();
-      const t = await contextTar(undefined, [], new Set(), { name, content: data });
-      body = t.stream;
+      const extra = { name, content: data };
+      body = contextTar([carriedEntry(extra)], extra);
       query.dockerfile = name;
     }
   } else {
@@ -183,16 +254,18 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     }
     const ignoreText = await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => '');
     const keep = new Set([dfName, '.dockerignore']);
-    const t = await contextTar(dir, parseDockerignore(ignoreText), keep, extra);
-    body = t.stream;
-    sending = t.size;
+    const entries = walkContext(dir, parseDockerignore(ignoreText), keep);
+    if (extra) entries.push(carriedEntry(extra));
+    if (!f.quiet) contextSize = tarSize(entries);
+    const prepared = await preparedContext(ctx, entries);
+    if (prepared) query.berthcontext = prepared.id;
+    body = contextTar(prepared ? prepared.send : entries, extra);
     query.dockerfile = dfName;
   }
   const res = await ctx.client.imageBuild(body, query);
-  if (sending && !f.quiet) {
-    const n = await sending.catch(() => 0);
+  if (contextSize !== undefined && !f.quiet) {
     // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
-    ctx.stdout.write(`Sending build context to Berth daemon  ${humanSize(n, 4)}\n`);
+    ctx.stdout.write(`Sending build context to Berth daemon  ${humanSize(contextSize, 4)}\n`);
   }
   const result = await showProgress(res, ctx.stdout as NodeJS.WriteStream, { quiet: f.quiet });
   const id = result.aux.map((a) => a.ID).find((x): x is string => typeof x === 'string');

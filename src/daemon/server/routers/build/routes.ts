@@ -1,15 +1,39 @@
 /** POST /build (the classic builder's JSON stream), /build/prune, /build/cancel. */
 import type { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
-import { boolValue, boolValueOrDefault, jsonStream, parseFilters, writeJson } from '../../httputils.ts';
+import { boolValue, boolValueOrDefault, jsonStream, parseFilters, readBody, writeJson } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
-import type { BuildRequest } from '../../../../api/types.ts';
+import type { BuildRequest, ContextManifestEntry } from '../../../../api/types.ts';
 
 export interface BuildRouteBackend {
   build(body: Readable, opts: BuildRequest, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
   /** A build context from an http(s) URL (remote=). */
   fetchContext(url: string, signal: AbortSignal): Promise<Readable>;
   prune(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>;
+  /** Berth's extension: a context laid out from a manifest, and the files whose bodies must follow. */
+  prepareContext(manifest: ContextManifestEntry[]): Promise<{ id: string; need: string[] }>;
+}
+
+
+const MAX_MANIFEST = 64 * 1024 * 1024;
+
+/** Checks a manifest's shape entry by entry, naming the first that is wrong. */
+export function parseManifest(text: string): ContextManifestEntry[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw invalidParameter(`invalid build context manifest: ${(e as Error).message}`);
+  }
+  const entries = v !== null && typeof v === 'object' ? (v as Record<string, unknown>).Entries : undefined;
+  if (!Array.isArray(entries)) throw invalidParameter('invalid build context manifest: Entries must be a list');
+  const isInt = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  entries.forEach((e, i) => {
+    const ok = Array.isArray(e) && e.length === 7 && typeof e[0] === 'string' && ['dir', 'file', 'symlink'].includes(e[1] as string)
+      && isInt(e[2]) && typeof e[3] === 'number' && Number.isFinite(e[3]) && isInt(e[4]) && typeof e[5] === 'string' && typeof e[6] === 'string';
+    if (!ok) throw invalidParameter(`invalid build context manifest: entry ${i} is not [name, type, mode, mtime, size, linkname, key]: ${JSON.stringify(e)?.slice(0, 200)}`);
+  });
+  return entries as ContextManifestEntry[];
 }
 
 function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
@@ -91,8 +115,18 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
             extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean),
             shmSize: Number(q.get('shmsize') ?? 0),
             forceRm: boolValue(q, 'forcerm'),
+            ...(q.get('berthcontext') ? { preparedContext: q.get('berthcontext')! } : {}),
           }, { stream: (s) => emit({ stream: s }), aux: (id) => emit({ aux: { ID: id } }) }, abort.signal);
         });
+      },
+    },
+    {
+      // Berth's own: the CLI sends the tree with stat keys first and then only the bodies asked for.
+      method: 'POST', path: '/berth/build/context',
+      handler: async (ctx) => {
+        const manifest = parseManifest((await readBody(ctx, MAX_MANIFEST)).toString('utf8'));
+        const { id, need } = await b.prepareContext(manifest);
+        writeJson(ctx, 200, { ID: id, Need: need });
       },
     },
     {

@@ -1,0 +1,152 @@
+/**
+ * Berth's own context transfer: `berth build` tells berthd the context's tree with a stat key
+ * per file first, and sends only the bodies berthd does not hold from a recent build. What a
+ * user checks: rebuilds come out right whatever changed (same-size edits, edits just made, a
+ * restarted daemon), and what travels is only what changed. The manifest endpoint's refusals
+ * are checked through raw HTTP, as a client we did not write would see them.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestDaemon } from './harness.ts';
+
+let d: TestDaemon;
+let root: string;
+
+before(async () => {
+  d = await TestDaemon.start();
+  await d.importBusybox();
+  root = mkdtempSync('/tmp/bt-bctx-');
+});
+
+after(async () => {
+  await d?.cleanup();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+function api(method: string, path: string, body: string | Buffer, type: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': type } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The manifest `berth build` sends for a directory (no .dockerignore), with its stat keys. */
+function manifest(dir: string): unknown[] {
+  const out: unknown[] = [];
+  const now = Date.now();
+  const walk = (abs: string, rel: string) => {
+    for (const name of readdirSync(abs).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(abs, name));
+      if (st.isDirectory()) {
+        out.push([r, 'dir', st.mode & 0o7777, Math.floor(st.mtimeMs / 1000) * 1000, 0, '', '']);
+        walk(join(abs, name), r);
+      } else {
+        const settled = st.ctimeMs <= now - 2000 && st.mtimeMs <= now - 2000;
+        out.push([r, 'file', st.mode & 0o7777, Math.floor(st.mtimeMs / 1000) * 1000, st.size, '', settled ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '']);
+      }
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** The files berthd would ask `berth build` to send for this directory now. */
+async function needed(dir: string): Promise<string[]> {
+  const r = await api('POST', '/berth/build/context', JSON.stringify({ Entries: manifest(dir) }), 'application/json');
+  assert.equal(r.status, 200, r.body);
+  return (JSON.parse(r.body) as { Need: string[] }).Need;
+}
+
+function steps(out: string): string[] {
+  return out.split('\n').filter((l) => / ---> (Using cache|Running in)/.test(l)).map((l) => (l.includes('Using cache') ? 'cache' : 'run'));
+}
+
+test('a rebuild sends only what changed since a recent build and is never built from a stale body', async () => {
+  const dir = join(root, 'ctx');
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\nRUN cat /ctx/a.txt /ctx/sub/b.txt > /out\n');
+  writeFileSync(join(dir, 'a.txt'), 'one\n');
+  writeFileSync(join(dir, 'sub', 'b.txt'), 'bee\n');
+  writeFileSync(join(dir, 'empty'), '');
+  // Files changed in the last two seconds are always sent; let these settle.
+  await sleep(2100);
+  assert.deepEqual(await needed(dir), ['Dockerfile', 'a.txt', 'sub/b.txt'], 'a fresh daemon holds no bodies (an empty file needs none)');
+  const first = await d.ok(['build', '-t', 'bctx:1', dir]);
+  assert.match(first, /Sending build context to Berth daemon {2}\d/);
+  assert.equal(await d.ok(['run', '--rm', 'bctx:1', 'cat', '/out']), 'one\nbee\n');
+  assert.deepEqual(await needed(dir), [], 'after a build every settled body is held');
+
+  // An edit of the same size, built at once: the file has no key yet, so it travels.
+  writeFileSync(join(dir, 'a.txt'), 'two\n');
+  assert.deepEqual(await needed(dir), ['a.txt']);
+  assert.deepEqual(steps(await d.ok(['build', '-t', 'bctx:2', dir])), ['run'], 'COPY and RUN rerun');
+  assert.equal(await d.ok(['run', '--rm', 'bctx:2', 'cat', '/out']), 'two\nbee\n');
+
+  // Settled, it has a key berthd has not seen (its ctime moved), so it travels once more; the
+  // build is all cache, and afterwards nothing is needed.
+  await sleep(2100);
+  assert.deepEqual(await needed(dir), ['a.txt']);
+  assert.deepEqual(steps(await d.ok(['build', '-t', 'bctx:3', dir])), ['cache', 'cache']);
+  assert.deepEqual(await needed(dir), []);
+
+  // Another edit of the same size after settling: a new key, never the old body.
+  writeFileSync(join(dir, 'a.txt'), 'six\n');
+  await sleep(2100);
+  assert.deepEqual(await needed(dir), ['a.txt']);
+  await d.ok(['build', '-t', 'bctx:4', dir]);
+  assert.equal(await d.ok(['run', '--rm', 'bctx:4', 'cat', '/out']), 'six\nbee\n');
+
+  // A new file and a removed one.
+  writeFileSync(join(dir, 'sub', 'c.txt'), 'sea\n');
+  rmSync(join(dir, 'empty'));
+  await d.ok(['build', '-t', 'bctx:5', dir]);
+  assert.equal(await d.ok(['run', '--rm', 'bctx:5', 'ls', '/ctx', '/ctx/sub']), '/ctx:\nDockerfile\na.txt\nsub\n\n/ctx/sub:\nb.txt\nc.txt\n');
+
+  // A restarted berthd holds nothing and asks for every body again; builds stay right.
+  await d.stopDaemon();
+  await d.startDaemon();
+  assert.deepEqual(await needed(dir), ['Dockerfile', 'a.txt', 'sub/b.txt', 'sub/c.txt']);
+  assert.deepEqual(steps(await d.ok(['build', '-t', 'bctx:6', dir])), ['cache', 'cache']);
+  assert.equal(await d.ok(['run', '--rm', 'bctx:6', 'cat', '/out']), 'six\nbee\n');
+});
+
+test('the manifest endpoint refuses what is malformed, and a build must send exactly the bodies asked for', async () => {
+  const bad = async (body: string, re: RegExp) => {
+    const r = await api('POST', '/berth/build/context', body, 'application/json');
+    assert.equal(r.status, 400, r.body);
+    assert.match(JSON.parse(r.body).message, re);
+  };
+  await bad('{', /invalid build context manifest/);
+  await bad('{"Entries": 3}', /Entries must be a list/);
+  await bad('{"Entries": [["a", "fifo", 420, 0, 0, "", ""]]}', /entry 0 is not \[name, type/);
+  await bad('{"Entries": [["../x", "file", 420, 0, 1, "", ""]]}', /outside the context/);
+  await bad('{"Entries": [["a", "file", 420, 0, 1, "", ""], ["a", "file", 420, 0, 1, "", ""]]}', /a is named twice/);
+
+  const unknown = await api('POST', '/build?berthcontext=0123', Buffer.alloc(1024), 'application/x-tar');
+  assert.equal(unknown.status, 400);
+  assert.match(JSON.parse(unknown.body).message, /no prepared build context 0123/);
+
+  // Asked for Dockerfile and a.txt; a tar with only the Dockerfile is refused, naming a.txt.
+  const prep = await api('POST', '/berth/build/context', JSON.stringify({ Entries: [['Dockerfile', 'file', 0o644, 0, 14, '', ''], ['a.txt', 'file', 0o644, 0, 2, '', '']] }), 'application/json');
+  const { ID, Need } = JSON.parse(prep.body) as { ID: string; Need: string[] };
+  assert.deepEqual(Need, ['Dockerfile', 'a.txt']);
+  const { encodeHeader } = await import('../../src/lib/tar/header.ts');
+  const df = Buffer.from('FROM busybox\n\n');
+  const tar = Buffer.concat([encodeHeader({ name: 'Dockerfile', type: 'file', size: 14, mode: 0o644, mtime: new Date() }), df, Buffer.alloc(512 - 14), Buffer.alloc(1024)]);
+  const short = await api('POST', `/build?berthcontext=${ID}&q=1`, tar, 'application/x-tar');
+  assert.equal(short.status, 400, short.body);
+  assert.match(JSON.parse(short.body).message, /the archive lacks a\.txt, named by its manifest/);
+  // The prepared context was used up by that attempt.
+  const again = await api('POST', `/build?berthcontext=${ID}&q=1`, tar, 'application/x-tar');
+  assert.match(JSON.parse(again.body).message, /no prepared build context/);
+});
