@@ -213,6 +213,8 @@ test('COPY and ADD rules: directories, globs, trailing slashes, --chown/--chmod,
 test('ARG before FROM, --build-arg, ENV expansion, ONBUILD triggers, heredocs, SHELL', async () => {
   const base = context('onbuild-base', { Dockerfile: 'FROM busybox\nONBUILD RUN echo triggered > /trigger\n' });
   await ok(['build', '-t', 'onbase:1', base]);
+  assert.equal((await ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'onbase:1'])).split('\n')[0], '/bin/sh -c #(nop)  ONBUILD RUN echo triggered > /trigger', 'history as moby records an ONBUILD');
+  assert.equal((await ok(['image', 'inspect', '-f', '{{json .Config.OnBuild}}', 'onbase:1'])).trim(), '["RUN echo triggered > /trigger"]');
   const dir = context('args', {
     Dockerfile: [
       'ARG BASE=onbase:1', 'FROM $BASE', 'ARG WHO=nobody', 'ENV HELLO="hi ${WHO}"',
