@@ -23,11 +23,15 @@ export function goBase(p: string): string {
   return t.slice(t.lastIndexOf('/') + 1);
 }
 
+const CLEANABLE = /(^|\/)(\.\.?)?(\/|$)/;
+
 /**
  * An archive entry's name cleaned to a path relative to where it is extracted, or undefined
  * when its `..` components climb out of it (go-archive's breakout check).
  */
 export function cleanEntryName(name: string): string | undefined {
+  // Most names are clean already: no empty, "." or ".." segment.
+  if (!CLEANABLE.test(name)) return name;
   const out: string[] = [];
   for (const p of name.split('/')) {
     if (p === '' || p === '.') continue;

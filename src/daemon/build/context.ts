@@ -240,6 +240,9 @@ export class SpooledContext implements ContextView {
 
   /** Parent directories of an entry, made when the archive names none; a non-directory on the way is refused. */
   private parentsOf(name: string): void {
+    const slash = name.lastIndexOf('/');
+    // Archives name parents first: when the direct parent is a directory, so is every ancestor.
+    if (slash < 0 || this.entries.get(name.slice(0, slash))?.type === 'dir') return;
     const parts = name.split('/');
     for (let i = 1; i < parts.length; i++) {
       const p = parts.slice(0, i).join('/');

@@ -173,8 +173,10 @@ export class ImageStore {
     const img = this.images.get(id);
     if (!img) throw notFound(`No such image: ${id}`);
     const prev = this.refs.get(ref);
-    this.indexRef(ref, id);
-    await this.saveRefs();
+    if (prev !== id) {
+      this.indexRef(ref, id);
+      await this.saveRefs();
+    }
     img.rec.lastTagTime = new Date().toISOString();
     await this.update(img);
     return prev !== id ? prev : undefined;
