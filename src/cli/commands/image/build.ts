@@ -170,6 +170,10 @@ function contextTar(entries: Walked[], extra?: { name: string; content: Buffer }
  */
 async function preparedContext(ctx: CliContext, entries: Walked[]): Promise<{ id: string; send: Walked[] } | undefined> {
   if (!ctx.client.t.host.startsWith('unix://')) return undefined;
+  // A manifest past berthd's limit for it (64 MiB) would be refused: such a context goes whole.
+  let bytes = 0;
+  for (const e of entries) bytes += e.rel.length * 2 + e.linkname.length * 2 + 100;
+  if (bytes > 48 * 1024 * 1024) return undefined;
   const manifest: ContextManifestEntry[] = entries.map((e) => [e.rel, e.type, e.mode, Math.floor(e.mtimeMs / 1000) * 1000, e.size, e.linkname, e.key]);
   const r = await ctx.client.prepareBuildContext(manifest);
   if (!r) return undefined;
