@@ -7,7 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { EngineError } from '../errdefs/index.ts';
 
 function run(cmd: string, args: string[], input?: string): Promise<string> {
@@ -90,6 +90,9 @@ export async function createNetns(path: string, veths: VethConfig[] = []): Promi
 }
 
 export async function deleteNetns(path: string): Promise<void> {
+  // Every spawn is a fork of berthd, whose cost grows with its memory (and so with the number
+  // of containers): no umount for a namespace file that is not there.
+  if (!(await access(path).then(() => true, () => false))) return;
   await quiet('umount', ['-l', path]);
   await rm(path, { force: true });
 }

@@ -224,8 +224,9 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
   if (nanoCpus > 0 && cpuQuota > 0) throw invalidParameter('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   if (cpuPeriod !== 0 && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw invalidParameter('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
   if (cpuQuota > 0 && cpuQuota < 1000) throw invalidParameter('CPU cfs quota can not be less than 1ms (i.e. 1000)');
-  const ncpu = cpus().length;
-  if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) {
+  // os.cpus() reads /proc/cpuinfo: only when there is a limit to check.
+  const ncpu = nanoCpus !== 0 ? cpus().length : 0;
+  if (nanoCpus < 0 || (nanoCpus > 0 && nanoCpus > ncpu * 1e9)) {
     throw invalidParameter(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
   }
   const cpuShares = h.CpuShares ?? 0;
