@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION, checkMinVersion } from '../api/version.ts';
 import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
+import { Spawner, useSpawner } from '../lib/spawner.ts';
 import { messageOf } from '../errdefs/index.ts';
 import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
 import { validateSettings } from '../distribution/resolve.ts';
@@ -373,6 +374,9 @@ async function main(): Promise<void> {
   writeFileSync(pidfile, `${process.pid}\n`);
 
   const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
+  // Started first, while berthd is small: it runs the start path's commands (lib/spawner.ts).
+  const spawnerPath = join(dirname(shimPath), 'berth-spawner');
+  if (existsSync(spawnerPath)) useSpawner(Spawner.start(spawnerPath));
   const network = networkSettings(args, file, configFile);
   const daemon = await Daemon.open({
     network,

@@ -5,28 +5,22 @@
  * per endpoint, its container end made `eth0` in the namespace directly. Each step is one
  * `ip -batch` run, so an endpoint costs three processes.
  */
-import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { EngineError } from '../errdefs/index.ts';
+import { runCommand } from '../lib/spawner.ts';
 
-function run(cmd: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', (e) => reject(new EngineError('System', `${cmd}: ${e.message}`)));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new EngineError('System', `${cmd} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`))));
-    // A tool that fails early closes its stdin: its exit status tells, not an EPIPE.
-    p.stdin.on('error', () => {});
-    p.stdin.end(input ?? '');
+async function run(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await runCommand(cmd, args, input ?? '').catch((e: Error) => {
+    throw new EngineError('System', `${cmd}: ${e.message}`);
   });
+  if (r.code !== 0) throw new EngineError('System', `${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
+  return r.stdout;
 }
 
-function quiet(cmd: string, args: string[]): Promise<boolean> {
-  return new Promise((resolve) => execFile(cmd, args, (err) => resolve(!err)));
+async function quiet(cmd: string, args: string[]): Promise<boolean> {
+  const r = await runCommand(cmd, args).catch(() => undefined);
+  return r?.code === 0;
 }
 
 export async function linkExists(name: string): Promise<boolean> {

@@ -6,7 +6,7 @@
  * stream socket in its state directory. Every method here is one request on a fresh
  * connection, so nothing depends on a long-lived connection surviving a daemon restart.
  */
-import { spawn } from 'node:child_process';
+import { runCommand } from '../lib/spawner.ts';
 import { connect, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -81,26 +81,20 @@ function launchArgs(o: ShimLaunchOptions): string[] {
 }
 
 /** Starts a shim; resolves with the container's pid (0 in exec mode) once it reports ready. */
-export function launchShim(o: ShimLaunchOptions): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(o.shimPath, launchArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', (e) => reject(unavailable(`cannot run berth-shim (${o.shimPath}): ${e.message}`, e)));
-    p.on('close', (code) => {
-      let report: { ok?: boolean; pid?: number; error?: string } | undefined;
-      try {
-        report = JSON.parse(out.trim().split('\n').pop() ?? '') as typeof report;
-      } catch {
-        report = undefined;
-      }
-      if (report?.ok === true && typeof report.pid === 'number') return resolve(report.pid);
-      if (report && typeof report.error === 'string') return reject(new ShimStartError(report.error));
-      reject(system(`berth-shim failed (exit ${code}): ${err.trim() || out.trim() || 'no report'}`));
-    });
+export async function launchShim(o: ShimLaunchOptions): Promise<number> {
+  const r = await runCommand(o.shimPath, launchArgs(o)).catch((e: Error) => {
+    throw unavailable(`cannot run berth-shim (${o.shimPath}): ${e.message}`, e);
   });
+  const out = r.stdout;
+  let report: { ok?: boolean; pid?: number; error?: string } | undefined;
+  try {
+    report = JSON.parse(out.trim().split('\n').pop() ?? '') as typeof report;
+  } catch {
+    report = undefined;
+  }
+  if (report?.ok === true && typeof report.pid === 'number') return report.pid;
+  if (report && typeof report.error === 'string') throw new ShimStartError(report.error);
+  throw system(`berth-shim failed (exit ${r.code ?? r.signal}): ${r.stderr.trim() || out.trim() || 'no report'}`);
 }
 
 export class ShimClient {

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Spawner, spawnDirect } from './spawner.ts';
+
+const BIN = join(import.meta.dirname, '..', '..', 'shim', 'berth-spawner');
+
+test('berth-spawner runs commands as a direct spawn would: input, output, exit codes, signals, missing programs, many at once', { skip: !existsSync(BIN) && 'shim/berth-spawner not built' }, async () => {
+  const s = Spawner.start(BIN);
+  try {
+    for (const run of [(c: string, a: string[], i?: string) => s.run(c, a, i), spawnDirect]) {
+      assert.deepEqual(await run('cat', [], 'hello\n'), { code: 0, signal: null, stdout: 'hello\n', stderr: '' });
+      assert.deepEqual(await run('sh', ['-c', 'echo out; echo err >&2; exit 3']), { code: 3, signal: null, stdout: 'out\n', stderr: 'err\n' });
+      assert.deepEqual(await run('sh', ['-c', 'kill -TERM $$']), { code: null, signal: 'SIGTERM', stdout: '', stderr: '' });
+      await assert.rejects(run('/nonexistent/tool', []), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+      // A command that never reads a large input still reports its own status.
+      assert.equal((await run('sh', ['-c', 'exit 0'], 'x'.repeat(300_000))).code, 0);
+      // Output bigger than a pipe's buffer, and a command whose child keeps running briefly.
+      assert.equal((await run('head', ['-c', '500000', '/dev/zero'])).stdout.length, 500_000);
+    }
+    const many = await Promise.all(Array.from({ length: 40 }, (_, i) => s.run('sh', ['-c', `sleep 0.0${i % 10}; echo ${i}`])));
+    assert.deepEqual(many.map((r) => r.stdout), Array.from({ length: 40 }, (_, i) => `${i}\n`));
+    assert.ok(s.usable);
+  } finally {
+    s.close();
+  }
+});
+
+test('a command waited for through the spawner keeps the process alive until it answers', { skip: !existsSync(BIN) && 'shim/berth-spawner not built' }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `import { Spawner } from ${JSON.stringify(join(import.meta.dirname, 'spawner.ts'))};
+const s = Spawner.start(${JSON.stringify(BIN)});
+const r = await s.run('sh', ['-c', 'sleep 0.2; echo late']);
+process.stdout.write(r.stdout);
+s.close();`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.stdout, 'late\n', r.stderr);
+});
