@@ -12,7 +12,7 @@
  *   request: u32 length, u32 id, u32 argc, argc NUL-terminated strings, u32 inlen, input
  *   reply:   u32 length, u32 id, i32 status, u32 outlen, stdout, u32 errlen, stderr
  * status is the exit code, or -signal, or -1000 - errno when the command could not be run.
- * Each command gets the input on its stdin; stdout and stderr are collected (up to 1 MiB each)
+ * Each command gets the input on its stdin; stdout and stderr are collected (up to 64 MiB each)
  * until both are closed and the process has exited. Requests run concurrently. The spawner
  * exits when its stdin closes; commands already running are left to finish.
  */
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define MAX_JOBS 256
-#define MAX_OUT (1 << 20)
+#define MAX_OUT (64 << 20)
 #define MAX_REQ (1 << 20)
 
 struct buf {
