@@ -172,6 +172,19 @@ export class SpooledContext implements ContextView {
       batch = [];
       batched = 0;
     };
+    /** A file's body appended to the spool, hashed on the way. */
+    const spoolBody = async (chunks: AsyncIterable<Buffer>): Promise<{ offset: number; size: number; hash: string }> => {
+      const hash = createHash('sha256');
+      const start = offset;
+      for await (const c of chunks) {
+        hash.update(c);
+        batch.push(c);
+        batched += c.length;
+        offset += c.length;
+        if (batched >= 1 << 20) await flush();
+      }
+      return { offset: start, size: offset - start, hash: hash.digest('hex') };
+    };
     try {
       for await (const e of readTar(stream)) {
         const h = e.header;
@@ -181,18 +194,10 @@ export class SpooledContext implements ContextView {
         if (onlyNeeded) {
           const size = this.needed.get(name);
           if (size === undefined || (h.type !== 'file' && h.type !== 'contiguous-file')) throw invalidParameter(`invalid build context: ${h.name} is not a file its manifest left out`);
-          const hash = createHash('sha256');
-          const start = offset;
-          for await (const c of e.chunks()) {
-            hash.update(c);
-            batch.push(c);
-            batched += c.length;
-            offset += c.length;
-            if (batched >= 1 << 20) await flush();
-          }
-          if (offset - start !== size) throw invalidParameter(`invalid build context: ${name} has ${offset - start} bytes, its manifest said ${size} (it changed while being sent)`);
+          const b = await spoolBody(e.chunks());
+          if (b.size !== size) throw invalidParameter(`invalid build context: ${name} has ${b.size} bytes, its manifest said ${size} (it changed while being sent)`);
           const prev = this.entries.get(name)!;
-          this.entries.set(name, { ...prev, offset: start, hash: hash.digest('hex'), spool: this.spool });
+          this.entries.set(name, { ...prev, offset: b.offset, hash: b.hash, spool: this.spool });
           this.needed.delete(name);
           continue;
         }
@@ -204,16 +209,7 @@ export class SpooledContext implements ContextView {
             break;
           case 'file':
           case 'contiguous-file': {
-            const hash = createHash('sha256');
-            const start = offset;
-            for await (const c of e.chunks()) {
-              hash.update(c);
-              batch.push(c);
-              batched += c.length;
-              offset += c.length;
-              if (batched >= 1 << 20) await flush();
-            }
-            this.put(name, { ...common, type: 'file', size: offset - start, offset: start, hash: hash.digest('hex'), spool: this.spool });
+            this.put(name, { ...common, type: 'file', ...(await spoolBody(e.chunks())), spool: this.spool });
             break;
           }
           case 'symlink':
