@@ -299,6 +299,67 @@ async function pushBench(d: TestDaemon, env: Record<string, string>, results: Re
   }
 }
 
+/**
+ * Side by side (issue 17), `BENCH_ONLY=pairs`: the everyday rows, each measured on berth and on
+ * a private dockerd (docker CLI) in the same run, with the ratio dockerd/berth (> 1: berth is
+ * faster). Both engines run containers with `--network none` here (the bridge rows are in the
+ * network bench).
+ */
+async function pairsBench(d: TestDaemon, env: Record<string, string>, results: Record<string, unknown>): Promise<void> {
+  const dockerd = await startPrivateDockerd(join(d.root, 'dockerd-pairs'));
+  if (!dockerd) {
+    results.pairs = 'not measured: no dockerd installed (Debian\'s docker.io)';
+    return;
+  }
+  const denv = { DOCKER_HOST: dockerd.host };
+  try {
+    const loaded = spawnSync('sh', ['-c', `${NODE} ${BERTH} save busybox | docker load`], { env: { ...process.env, ...env, ...denv }, encoding: 'utf8' });
+    if (loaded.status !== 0) throw new Error(`loading busybox into dockerd: ${loaded.stderr}`);
+    type Cli = { run: (args: string[]) => number; sh: (args: string[]) => string };
+    const cli = (cmd: string[], cenv: Record<string, string>): Cli => ({
+      run: (args) => timeCmd(cmd[0], [...cmd.slice(1), ...args], cenv),
+      sh: (args) => {
+        const r = spawnSync(cmd[0], [...cmd.slice(1), ...args], { env: { ...process.env, ...cenv }, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`${cmd.join(' ')} ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      },
+    });
+    const engines: [string, Cli][] = [['berth', cli([NODE, BERTH], env)], ['dockerd', cli(['docker'], denv)]];
+    const rows: Record<string, Record<string, number>> = {};
+    const row = (name: string, n: number, f: (c: Cli) => number, warm = 2) => {
+      rows[name] = {};
+      for (const [e, c] of engines) {
+        for (let i = 0; i < warm; i++) f(c);
+        rows[name][`${e}_ms`] = Math.round(median(Array.from({ length: n }, () => f(c))) * 10) / 10;
+      }
+      rows[name].ratio = Math.round((rows[name].dockerd_ms / rows[name].berth_ms) * 100) / 100;
+    };
+    row('cli_start (--version, no daemon)', RUNS, (c) => c.run(['--version']));
+    row('version', RUNS, (c) => c.run(['version']));
+    row('run --rm --network none busybox true', RUNS, (c) => c.run(['run', '--rm', '--network', 'none', 'busybox', 'true']));
+    for (const [, c] of engines) c.sh(['run', '-d', '--name', 'pairexec', '--network', 'none', 'busybox', 'sleep', '600']);
+    row('exec CONTAINER true', RUNS, (c) => c.run(['exec', 'pairexec', 'true']));
+    row('ps with 1 running', RUNS, (c) => c.run(['ps']));
+    for (const [, c] of engines) c.sh(['run', '--name', 'pairlogs', '--network', 'none', 'busybox', 'sh', '-c', 'seq 1 100000']);
+    row('logs of 100,000 lines', 10, (c) => c.run(['logs', 'pairlogs']), 1);
+    for (const [, c] of engines) {
+      c.sh(['rm', '-f', 'pairexec', 'pairlogs']);
+      for (let i = 0; i < 100; i++) c.sh(['run', '-d', '--network', 'none', '--label', 'pairs=1', 'busybox', 'sleep', '600']);
+    }
+    row('ps with 100 running', RUNS, (c) => c.run(['ps']));
+    rows['rm -f of 100 running'] = {};
+    for (const [e, c] of engines) {
+      const ids = c.sh(['ps', '-q', '--filter', 'label=pairs=1']).split('\n').filter(Boolean);
+      rows['rm -f of 100 running'][`${e}_ms`] = Math.round(c.run(['rm', '-f', ...ids]));
+    }
+    const r = rows['rm -f of 100 running'];
+    r.ratio = Math.round((r.dockerd_ms / r.berth_ms) * 100) / 100;
+    results.pairs = { dockerd: dockerd.version, rows };
+  } finally {
+    await dockerd.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const d = await TestDaemon.start({ extraArgs: ['--log-level', 'debug'] });
   const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, node: process.versions.node };
@@ -307,13 +368,14 @@ async function main(): Promise<void> {
     const env = { BERTH_HOST: d.host };
     const berth = (args: string[]) => timeCmd(NODE, [BERTH, ...args], env);
     const only = process.argv.includes('scale') ? 'scale' : process.env.BENCH_ONLY;
-    if (only === 'volumes' || only === 'network' || only === 'build' || only === 'scale' || only === 'push') {
+    if (only === 'volumes' || only === 'network' || only === 'build' || only === 'scale' || only === 'push' || only === 'pairs') {
       const file = join(ROOT, 'bench', 'results.json');
       const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
       if (only === 'scale') await (await import('./scale.ts')).scaleBench(d, previous);
       else if (only === 'volumes') await volumeBench(d, env, previous);
       else if (only === 'build') await buildBench(d, env, previous);
       else if (only === 'push') await pushBench(d, env, previous);
+      else if (only === 'pairs') await pairsBench(d, env, previous);
       else await networkBench(d, env, previous);
       const json = JSON.stringify(previous, null, 2);
       process.stdout.write(json + '\n');
@@ -537,6 +599,7 @@ async function main(): Promise<void> {
     await networkBench(d, env, results);
     await buildBench(d, env, results);
     await pushBench(d, env, results);
+    await pairsBench(d, env, results);
 
     if (dockerAvailable()) {
       const denv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
