@@ -7,14 +7,17 @@
  * bridge (`berth:<bridge>`), so a network's rules are found and removed by that, and stale ones
  * are cleared at start, without touching anyone else's.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { EngineError } from '../errdefs/index.ts';
+import { runCommand } from '../lib/spawner.ts';
 
-function iptables(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('iptables', ['-w', ...args], (err, out, stderr) => (err ? reject(new EngineError('System', `iptables ${args.join(' ')}: ${String(stderr).trim() || err.message}`)) : resolve(String(out))));
+/** Runs through berth-spawner when berthd has one (lib/spawner.ts): published ports are set up on every start. */
+async function iptables(args: string[]): Promise<string> {
+  const r = await runCommand('iptables', ['-w', ...args]).catch((e: Error) => {
+    throw new EngineError('System', `iptables ${args.join(' ')}: ${e.message}`);
   });
+  if (r.code !== 0) throw new EngineError('System', `iptables ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
+  return r.stdout;
 }
 
 async function ensureRule(table: string, chain: string, rule: string[], insert = false): Promise<void> {
@@ -39,10 +42,10 @@ export function iptablesRestore(rules: { table: 'nat' | 'filter'; rule: string; 
     const mine = rules.filter((r) => r.table === t);
     return mine.length ? `*${t}\n${mine.map((r) => `${r.op} ${r.rule}`).join('\n')}\nCOMMIT\n` : '';
   }).join('');
-  return new Promise((resolve, reject) => {
-    const p = execFile('iptables-restore', ['-w', '--noflush'], (err, _out, stderr) => (err ? reject(new EngineError('System', `iptables-restore: ${String(stderr).trim() || err.message}`)) : resolve()));
-    p.stdin?.on('error', () => {});
-    p.stdin?.end(text);
+  return runCommand('iptables-restore', ['-w', '--noflush'], text).then((r) => {
+    if (r.code !== 0) throw new EngineError('System', `iptables-restore: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
+  }, (e: Error) => {
+    throw new EngineError('System', `iptables-restore: ${e.message}`);
   });
 }
 
