@@ -90,18 +90,19 @@ export function answer(query: Buffer, q: Question, ips: string[], rcode: number)
 }
 
 /**
- * Nameservers from resolv.conf text. `loopback`: keep 127.x and ::1 ones (usable from the host's
- * namespace, not from a container's). IPv4 only: the bridge networks are IPv4.
+ * Nameservers from resolv.conf text, loopback ones included (the embedded server runs in the
+ * host's namespace, where they answer; containers' resolv.conf is containerResolvConf's).
+ * IPv4 only: the bridge networks are IPv4.
  */
-export function nameservers(text: string, loopback: boolean): string[] {
+export function nameservers(text: string): string[] {
   return text.split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
-    .filter((s): s is string => !!s && /^\d+\.\d+\.\d+\.\d+$/.test(s) && (loopback || !s.startsWith('127.')));
+    .filter((s): s is string => !!s && /^\d+\.\d+\.\d+\.\d+$/.test(s));
 }
 
 /** The host's nameservers as the embedded server (in the host's namespace) can use them. */
 export function hostResolvers(path = '/etc/resolv.conf'): string[] {
   try {
-    return nameservers(readFileSync(path, 'utf8'), true);
+    return nameservers(readFileSync(path, 'utf8'));
   } catch {
     return [];
   }
