@@ -289,7 +289,6 @@ export class Client {
     return this.t.check(await this.t.send('GET', '/images/get', { query: { names, platform: platformParams(platforms) } }));
   }
 
-  /** POST /build: the classic builder's JSON message stream. */
   /**
    * Berth's own: lays out a build context from its manifest; the answer names the files whose
    * bodies the build must send. Undefined from a daemon that does not offer it (dockerd).
@@ -303,6 +302,7 @@ export class Client {
     }
   }
 
+  /** POST /build: the classic builder's JSON message stream. */
   async imageBuild(src: Readable | undefined, query: Record<string, string | string[] | undefined>): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/build', { ...(src ? { stream: src } : {}), query, headers: { 'Content-Type': 'application/x-tar' } }));
   }

@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Dialer } from './dial.ts';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
-import { parseHead, ReusedReads, type Head } from './reused.ts';
+import { BodyDecoder, parseHead, ReusedReads, type Head } from './reused.ts';
 
 export interface WireRequest {
   method: string;
@@ -44,54 +44,31 @@ export interface WireResponse {
   socket: Socket;
 }
 
-/** Decodes a chunked transfer-encoded body. */
+/** A chunked transfer-encoded body as a stream; the decoding is BodyDecoder's (reused.ts). */
 class Dechunker extends Transform {
-  private buf: Buffer = Buffer.alloc(0);
-  private remaining = -1; // bytes left in the current chunk, -1 = expecting a size line
-  private done = false;
-
-  /** A chunked body that stops before its last chunk was cut off: an error, never an end. */
-  override _flush(cb: TransformCallback): void {
-    cb(this.done ? null : Object.assign(new Error('unexpected EOF: the daemon closed the connection mid-response'), { code: 'EARLYEOF' }));
-  }
+  private readonly decoder = new BodyDecoder({ 'transfer-encoding': 'chunked' });
+  private ended = false;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     try {
-      this.drain();
+      for (const part of this.decoder.feed(chunk)) this.push(part);
+      if (this.decoder.done && !this.ended) {
+        this.ended = true;
+        this.push(null);
+      }
       cb();
     } catch (e) {
       cb(e as Error);
     }
   }
 
-  private drain(): void {
-    while (!this.done) {
-      if (this.remaining < 0) {
-        const nl = this.buf.indexOf('\r\n');
-        if (nl < 0) return;
-        const size = parseInt(this.buf.toString('latin1', 0, nl).split(';')[0], 16);
-        if (Number.isNaN(size)) throw new Error('malformed chunked encoding from the daemon');
-        this.buf = this.buf.subarray(nl + 2);
-        if (size === 0) {
-          this.done = true;
-          this.push(null);
-          return;
-        }
-        this.remaining = size;
-      }
-      if (this.remaining > 0) {
-        if (this.buf.length === 0) return;
-        const n = Math.min(this.remaining, this.buf.length);
-        this.push(this.buf.subarray(0, n));
-        this.buf = this.buf.subarray(n);
-        this.remaining -= n;
-      }
-      if (this.remaining === 0) {
-        if (this.buf.length < 2) return;
-        this.buf = this.buf.subarray(2);
-        this.remaining = -1;
-      }
+  /** A chunked body that stops before its last chunk was cut off: an error, never an end. */
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.decoder.end();
+      cb();
+    } catch (e) {
+      cb(e as Error);
     }
   }
 }

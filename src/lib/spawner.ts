@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import { EngineError } from '../errdefs/index.ts';
 import { log } from './log.ts';
 
 export interface CommandResult {
@@ -142,4 +143,16 @@ export function useSpawner(s: Spawner | undefined): void {
 /** Runs a short command to its end, with `input` on its stdin, collecting its output. */
 export function runCommand(cmd: string, args: string[], input = ''): Promise<CommandResult> {
   return current?.usable ? current.run(cmd, args, input) : spawnDirect(cmd, args, input);
+}
+
+/**
+ * The same, for commands whose failure is the daemon's: stdout on success; a System error naming
+ * the command as `shown` (default: the command line) and its stderr, or its status, otherwise.
+ */
+export async function runChecked(cmd: string, args: string[], input = '', shown = `${cmd} ${args.join(' ')}`): Promise<string> {
+  const r = await runCommand(cmd, args, input).catch((e: Error) => {
+    throw new EngineError('System', `${shown}: ${e.message}`);
+  });
+  if (r.code !== 0) throw new EngineError('System', `${shown}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
+  return r.stdout;
 }

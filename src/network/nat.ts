@@ -8,16 +8,11 @@
  * are cleared at start, without touching anyone else's.
  */
 import { writeFile } from 'node:fs/promises';
-import { EngineError } from '../errdefs/index.ts';
-import { runCommand } from '../lib/spawner.ts';
+import { runChecked } from '../lib/spawner.ts';
 
-/** Runs through berth-spawner when berthd has one (lib/spawner.ts): published ports are set up on every start. */
-async function iptables(args: string[]): Promise<string> {
-  const r = await runCommand('iptables', ['-w', ...args]).catch((e: Error) => {
-    throw new EngineError('System', `iptables ${args.join(' ')}: ${e.message}`);
-  });
-  if (r.code !== 0) throw new EngineError('System', `iptables ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
-  return r.stdout;
+/** Through berth-spawner when berthd has one (lib/spawner.ts): published ports are set up on every start. */
+function iptables(args: string[]): Promise<string> {
+  return runChecked('iptables', ['-w', ...args], '', `iptables ${args.join(' ')}`);
 }
 
 async function ensureRule(table: string, chain: string, rule: string[], insert = false): Promise<void> {
@@ -42,11 +37,7 @@ export function iptablesRestore(rules: { table: 'nat' | 'filter'; rule: string; 
     const mine = rules.filter((r) => r.table === t);
     return mine.length ? `*${t}\n${mine.map((r) => `${r.op} ${r.rule}`).join('\n')}\nCOMMIT\n` : '';
   }).join('');
-  return runCommand('iptables-restore', ['-w', '--noflush'], text).then((r) => {
-    if (r.code !== 0) throw new EngineError('System', `iptables-restore: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
-  }, (e: Error) => {
-    throw new EngineError('System', `iptables-restore: ${e.message}`);
-  });
+  return runChecked('iptables-restore', ['-w', '--noflush'], text, 'iptables-restore').then(() => {});
 }
 
 /** The chain published ports' DNAT rules go in, reached for local destinations (loopback too). */

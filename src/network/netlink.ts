@@ -7,16 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
-import { EngineError } from '../errdefs/index.ts';
-import { runCommand } from '../lib/spawner.ts';
-
-async function run(cmd: string, args: string[], input?: string): Promise<string> {
-  const r = await runCommand(cmd, args, input ?? '').catch((e: Error) => {
-    throw new EngineError('System', `${cmd}: ${e.message}`);
-  });
-  if (r.code !== 0) throw new EngineError('System', `${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
-  return r.stdout;
-}
+import { runChecked as run, runCommand } from '../lib/spawner.ts';
 
 async function quiet(cmd: string, args: string[]): Promise<boolean> {
   const r = await runCommand(cmd, args).catch(() => undefined);

@@ -16,8 +16,11 @@ import { TestDaemon } from './harness.ts';
 let d: TestDaemon;
 let root: string;
 
+/** berthd also listens here: over TCP the CLI sends whole contexts, as the classic API does. */
+const TCP = `tcp://127.0.0.1:${30000 + (process.pid % 20000)}`;
+
 before(async () => {
-  d = await TestDaemon.start();
+  d = await TestDaemon.start({ extraArgs: ['-H', TCP] });
   await d.importBusybox();
   root = mkdtempSync('/tmp/bt-bctx-');
 });
@@ -71,6 +74,28 @@ function steps(out: string): string[] {
   return out.split('\n').filter((l) => / ---> (Using cache|Running in)/.test(l)).map((l) => (l.includes('Using cache') ? 'cache' : 'run'));
 }
 
+/** The size `berth build` reports sending. */
+function sentSize(out: string): string {
+  const m = /^Sending build context to Berth daemon {2}(\S+)$/m.exec(out);
+  assert.ok(m, out);
+  return m[1];
+}
+
+test('over TCP the whole context travels as a tar, and the build is the same', async () => {
+  const dir = join(root, 'tcp');
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\nRUN cat /ctx/a.txt /ctx/sub/b.txt > /out\n');
+  writeFileSync(join(dir, 'a.txt'), 'one\n');
+  writeFileSync(join(dir, 'sub', 'b.txt'), 'bee\n');
+  await sleep(2100);
+  const viaTcp = await d.ok(['-H', TCP, 'build', '-t', 'bctcp:1', dir]);
+  assert.equal(await d.ok(['run', '--rm', 'bctcp:1', 'cat', '/out']), 'one\nbee\n');
+  assert.deepEqual(await needed(dir), ['Dockerfile', 'a.txt', 'sub/b.txt'], 'a whole tar leaves no bodies known by key');
+  const viaUnix = await d.ok(['build', '-t', 'bctcp:2', dir]);
+  assert.equal(sentSize(viaUnix), sentSize(viaTcp), 'the reported size is the context\'s, however little travels');
+  assert.equal((await d.ok(['image', 'inspect', '-f', '{{.Id}}', 'bctcp:2'])), await d.ok(['image', 'inspect', '-f', '{{.Id}}', 'bctcp:1']), 'the same image from the cache');
+});
+
 test('a rebuild sends only what changed since a recent build and is never built from a stale body', async () => {
   const dir = join(root, 'ctx');
   mkdirSync(join(dir, 'sub'), { recursive: true });
@@ -82,7 +107,6 @@ test('a rebuild sends only what changed since a recent build and is never built 
   await sleep(2100);
   assert.deepEqual(await needed(dir), ['Dockerfile', 'a.txt', 'sub/b.txt'], 'a fresh daemon holds no bodies (an empty file needs none)');
   const first = await d.ok(['build', '-t', 'bctx:1', dir]);
-  assert.match(first, /Sending build context to Berth daemon {2}\d/);
   assert.equal(await d.ok(['run', '--rm', 'bctx:1', 'cat', '/out']), 'one\nbee\n');
   assert.deepEqual(await needed(dir), [], 'after a build every settled body is held');
 
@@ -96,7 +120,9 @@ test('a rebuild sends only what changed since a recent build and is never built 
   // build is all cache, and afterwards nothing is needed.
   await sleep(2100);
   assert.deepEqual(await needed(dir), ['a.txt']);
-  assert.deepEqual(steps(await d.ok(['build', '-t', 'bctx:3', dir])), ['cache', 'cache']);
+  const third = await d.ok(['build', '-t', 'bctx:3', dir]);
+  assert.deepEqual(steps(third), ['cache', 'cache']);
+  assert.equal(sentSize(third), sentSize(first), 'the context\'s size, not what travelled');
   assert.deepEqual(await needed(dir), []);
 
   // Another edit of the same size after settling: a new key, never the old body.

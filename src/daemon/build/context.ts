@@ -100,13 +100,19 @@ export class SpooledContext implements ContextView {
 
   static async receive(body: Readable, tmpRoot: string): Promise<SpooledContext> {
     const ctx = await SpooledContext.make(tmpRoot);
+    await ctx.fillOrClose(body, false);
+    return ctx;
+  }
+
+  /** Fills from `body`; on failure the context is closed (nothing of it is left). */
+  private async fillOrClose(body: Readable, onlyNeeded: boolean): Promise<void> {
     try {
-      await ctx.fill(body);
+      await this.fill(body, onlyNeeded);
+      if (this.needed.size) throw invalidParameter(`invalid build context: the archive lacks ${[...this.needed.keys()].slice(0, 3).join(', ')}${this.needed.size > 3 ? ', …' : ''}, named by its manifest`);
     } catch (e) {
-      await ctx.close();
+      await this.close();
       throw e;
     }
-    return ctx;
   }
 
   /**
@@ -148,10 +154,9 @@ export class SpooledContext implements ContextView {
     return { ctx, need };
   }
 
-  /** The bodies a manifest left out, as a tar of exactly those files. */
-  async fillNeeded(body: Readable): Promise<void> {
-    await this.fill(body, true);
-    if (this.needed.size) throw invalidParameter(`invalid build context: the archive lacks ${[...this.needed.keys()].slice(0, 3).join(', ')}${this.needed.size > 3 ? ', …' : ''}, named by its manifest`);
+  /** The bodies a manifest left out, as a tar of exactly those files; on failure the context is closed. */
+  fillNeeded(body: Readable): Promise<void> {
+    return this.fillOrClose(body, true);
   }
 
   /** The files whose bodies are known by a stat key, for the recent-bodies cache. */
@@ -159,7 +164,7 @@ export class SpooledContext implements ContextView {
     for (const e of this.entries.values()) if (e.type === 'file' && e.key && e.spool) yield [e.key, { spool: e.spool, offset: e.offset, size: e.size, hash: e.hash }];
   }
 
-  private async fill(body: Readable, onlyNeeded = false): Promise<void> {
+  private async fill(body: Readable, onlyNeeded: boolean): Promise<void> {
     const { stream } = await decompressStream(body);
     const out = await open(this.spool.path, 'wx', 0o600);
     let offset = 0;

@@ -42,12 +42,7 @@ export class BuildService {
   private async receive(body: Readable, prepared: string | undefined): Promise<SpooledContext> {
     if (!prepared) return SpooledContext.receive(body, this.tmp);
     const ctx = this.bodies.take(prepared);
-    try {
-      await ctx.fillNeeded(body);
-    } catch (e) {
-      await ctx.close();
-      throw e;
-    }
+    await ctx.fillNeeded(body);
     return ctx;
   }
 

@@ -51,6 +51,8 @@ interface Walked {
   linkname: string;
   /** Stat key of a file that has not changed lately (see fileKey), else "". */
   key: string;
+  /** A carried Dockerfile's bytes (it has no file of its own in the context). */
+  content?: Buffer;
 }
 
 /** An entry's tar header, made only when it is sent or measured. */
@@ -111,7 +113,7 @@ function walkContext(dir: string, ignore: IgnorePattern[], keep: Set<string>): W
 
 /** A Dockerfile carried in the context under a name of its own. */
 function carriedEntry(extra: { name: string; content: Buffer }): Walked {
-  return { rel: extra.name, abs: '', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeMs: Date.now(), size: extra.content.length, linkname: '', key: '' };
+  return { rel: extra.name, abs: '', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeMs: Date.now(), size: extra.content.length, linkname: '', key: '', content: extra.content };
 }
 
 /** The size of the whole context as a tar, as docker reports it. */
@@ -121,8 +123,8 @@ function tarSize(entries: Walked[]): number {
   return n;
 }
 
-/** A tar of `entries` (bodies read as they are sent; `extra` is the carried Dockerfile's). */
-function contextTar(entries: Walked[], extra?: { name: string; content: Buffer }): Readable {
+/** A tar of `entries`, bodies read as they are sent. */
+function contextTar(entries: Walked[]): Readable {
   const sink = tarSink();
   // Headers and small bodies are gathered into writes of 256 KiB: one chunk each on the wire.
   let batch: Buffer[] = [];
@@ -145,9 +147,8 @@ function contextTar(entries: Walked[], extra?: { name: string; content: Buffer }
       for (const e of entries) {
         await put(headerOf(e));
         if (e.type !== 'file') continue;
-        if (extra && e.abs === '') await writeBody(put, (async function* () { yield extra.content; })(), e.size);
-        else if (e.size <= SMALL) {
-          const body = readFileSync(e.abs);
+        if (e.content || e.size <= SMALL) {
+          const body = e.content ?? readFileSync(e.abs);
           await writeBody(put, (async function* () { yield body; })(), e.size);
         } else {
           await writeBody(put, createReadStream(e.abs) as AsyncIterable<Buffer>, e.size);
@@ -228,8 +229,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     } else {
       // A Dockerfile on stdin, with an empty context.
       const name = carriedDockerfileName();
-      const extra = { name, content: data };
-      body = contextTar([carriedEntry(extra)], extra);
+      body = contextTar([carriedEntry({ name, content: data })]);
       query.dockerfile = name;
     }
   } else {
@@ -263,7 +263,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     if (!f.quiet) contextSize = tarSize(entries);
     const prepared = await preparedContext(ctx, entries);
     if (prepared) query.berthcontext = prepared.id;
-    body = contextTar(prepared ? prepared.send : entries, extra);
+    body = contextTar(prepared ? prepared.send : entries);
     query.dockerfile = dfName;
   }
   const res = await ctx.client.imageBuild(body, query);

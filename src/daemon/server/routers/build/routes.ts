@@ -14,7 +14,6 @@ export interface BuildRouteBackend {
   prepareContext(manifest: ContextManifestEntry[]): Promise<{ id: string; need: string[] }>;
 }
 
-
 const MAX_MANIFEST = 64 * 1024 * 1024;
 
 /** Checks a manifest's shape entry by entry, naming the first that is wrong. */
