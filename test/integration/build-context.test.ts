@@ -81,13 +81,21 @@ function sentSize(out: string): string {
   return m[1];
 }
 
-test('over TCP the whole context travels as a tar, and the build is the same', async () => {
-  const dir = join(root, 'tcp');
+/**
+ * A context whose Dockerfile copies it in and concatenates a.txt ("one") and sub/b.txt ("bee")
+ * into /out, with `more` files; settled (files changed in the last two seconds are always sent).
+ */
+async function context(name: string, more: Record<string, string> = {}): Promise<string> {
+  const dir = join(root, name);
   mkdirSync(join(dir, 'sub'), { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\nRUN cat /ctx/a.txt /ctx/sub/b.txt > /out\n');
-  writeFileSync(join(dir, 'a.txt'), 'one\n');
-  writeFileSync(join(dir, 'sub', 'b.txt'), 'bee\n');
+  const files = { Dockerfile: 'FROM busybox\nCOPY . /ctx/\nRUN cat /ctx/a.txt /ctx/sub/b.txt > /out\n', 'a.txt': 'one\n', 'sub/b.txt': 'bee\n', ...more };
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
   await sleep(2100);
+  return dir;
+}
+
+test('over TCP the whole context travels as a tar, and the build is the same', async () => {
+  const dir = await context('tcp');
   const viaTcp = await d.ok(['-H', TCP, 'build', '-t', 'bctcp:1', dir]);
   assert.equal(await d.ok(['run', '--rm', 'bctcp:1', 'cat', '/out']), 'one\nbee\n');
   assert.deepEqual(await needed(dir), ['Dockerfile', 'a.txt', 'sub/b.txt'], 'a whole tar leaves no bodies known by key');
@@ -97,14 +105,7 @@ test('over TCP the whole context travels as a tar, and the build is the same', a
 });
 
 test('a rebuild sends only what changed since a recent build and is never built from a stale body', async () => {
-  const dir = join(root, 'ctx');
-  mkdirSync(join(dir, 'sub'), { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\nRUN cat /ctx/a.txt /ctx/sub/b.txt > /out\n');
-  writeFileSync(join(dir, 'a.txt'), 'one\n');
-  writeFileSync(join(dir, 'sub', 'b.txt'), 'bee\n');
-  writeFileSync(join(dir, 'empty'), '');
-  // Files changed in the last two seconds are always sent; let these settle.
-  await sleep(2100);
+  const dir = await context('ctx', { empty: '' });
   assert.deepEqual(await needed(dir), ['Dockerfile', 'a.txt', 'sub/b.txt'], 'a fresh daemon holds no bodies (an empty file needs none)');
   const first = await d.ok(['build', '-t', 'bctx:1', dir]);
   assert.equal(await d.ok(['run', '--rm', 'bctx:1', 'cat', '/out']), 'one\nbee\n');
