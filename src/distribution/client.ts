@@ -222,6 +222,41 @@ export class RegistryClient {
     put.body.resume();
   }
 
+  /**
+   * A blob whose digest is known only once it is all sent (compressed on the way): a session,
+   * one streamed PATCH, then PUT with the digest (docker's streamed upload). `digest` is asked
+   * for after the PATCH is answered.
+   */
+  async pushStreamedBlob(repo: string, content: Readable, digest: () => Promise<string>): Promise<void> {
+    const scope = RegistryClient.pushScope(repo);
+    const open = await this.request(`/v2/${repo}/blobs/uploads/`, scope, { method: 'POST', headers: { 'Content-Length': '0' } });
+    if (open.status !== 202) {
+      content.destroy();
+      await this.fail(open, 'upload of a layer');
+    }
+    open.body.resume();
+    const loc = header(open, 'location');
+    if (!loc) {
+      content.destroy();
+      throw system('the registry opened an upload without a Location');
+    }
+    const at = new URL(loc, this.endpoint.url);
+    const patch = await this.request(at.pathname + at.search, scope, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: content,
+      timeoutMs: Math.max(this.timeoutMs, 120_000),
+    });
+    if (patch.status !== 202 && patch.status !== 204) await this.fail(patch, 'upload of a layer');
+    patch.body.resume();
+    const d = await digest();
+    const u = new URL(header(patch, 'location') ?? loc, this.endpoint.url);
+    u.searchParams.set('digest', d);
+    const put = await this.request(u.pathname + u.search, scope, { method: 'PUT', headers: { 'Content-Length': '0' } });
+    if (put.status !== 201 && put.status !== 204) await this.fail(put, `upload of ${d}`);
+    put.body.resume();
+  }
+
   async putManifest(repo: string, ref: string, mediaType: string, body: Buffer): Promise<string | undefined> {
     const res = await this.request(`/v2/${repo}/manifests/${ref}`, RegistryClient.pushScope(repo), {
       method: 'PUT', headers: { 'Content-Type': mediaType }, body,

@@ -201,6 +201,49 @@ test('an interrupted pull leaves nothing half-registered and the next one succee
   assert.equal((await ok(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', `${reg.host}/syn/big:v1`])).trim(), '2');
 });
 
+test('a push whose upload the registry refuses fails, stores nothing and keeps the image as it was; the next push succeeds', { skip }, async () => {
+  await ok(['run', '--name', 'refused', 'busybox', 'sh', '-c', 'echo refused > /r']);
+  const evil = await hostileRegistry({
+    'POST /v2/refuse/img/blobs/uploads/': (res) => {
+      res.writeHead(202, { Location: '/v2/refuse/img/blobs/uploads/u1', 'Content-Length': 0 });
+      res.end();
+    },
+    'PATCH /v2/refuse/img/blobs/uploads/u1': (res) => {
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end('{"errors":[{"code":"UNKNOWN","message":"disk on fire"}]}');
+    },
+  });
+  try {
+    const name = `${evil.host}/refuse/img:1`;
+    // A committed image's layer is stored uncompressed: the push compresses it as it uploads.
+    await ok(['commit', 'refused', name]);
+    const blobs = () => readdirSync(join(d.dataRoot, 'blobs', 'sha256')).sort();
+    const before = blobs();
+    const manifest = () => ok(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', name]);
+    const layers = await manifest();
+    const r = await d.berth(['push', name]);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /disk on fire|EPIPE|ECONNRESET|socket hang up/, r.stderr);
+    assert.deepEqual(blobs(), before, 'no compressed copy kept from the failed push');
+    assert.deepEqual(readdirSync(join(d.dataRoot, 'ingest')), [], 'nothing half-ingested');
+    assert.equal(await manifest(), layers);
+    const good = `${reg.host}/refuse/img:1`;
+    await ok(['tag', name, good]);
+    assert.match(await ok(['push', good]), /^[0-9a-f]{12}: Pushed$/m);
+    // The compressed copies were kept: pushing again sends nothing.
+    const again = await ok(['push', good]);
+    assert.doesNotMatch(again, /Pushed/, again);
+    assert.match(again, /^[0-9a-f]{12}: Layer already exists$/m);
+    await ok(['rm', 'refused']);
+    await ok(['rmi', name, good]);
+    assert.equal(await ok(['run', '--rm', good, 'cat', '/r']), 'refused\n', 'pulled back');
+    await ok(['rmi', good]);
+  } finally {
+    await d.berth(['rm', '-f', 'refused']);
+    await evil.close();
+  }
+});
+
 /** A registry that lies: wrong bytes, hostile tars, stalls. A peer to defend against, not a mock. */
 async function hostileRegistry(routes: Record<string, (res: import('node:http').ServerResponse) => void>): Promise<{ host: string; close: () => Promise<void> }> {
   const port = await freePort();

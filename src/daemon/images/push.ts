@@ -2,10 +2,12 @@
  * `docker push`: layers the registry lacks are uploaded (in parallel), layers it has in the
  * repository are skipped ("Layer already exists"), layers it has elsewhere are mounted
  * ("Mounted from …"), then the config and the manifest. Uncompressed layers (from `import`)
- * are gzip-compressed once, in parallel, and the compressed blobs kept for later pushes.
+ * are compressed as they upload (gzip on every core), and the compressed blobs kept for later
+ * pushes.
  */
 import { failpoint } from '../../lib/failpoint.ts';
 import { constants as zconst, createZstdCompress } from 'node:zlib';
+import { PassThrough } from 'node:stream';
 import { ParallelGzip } from '../../lib/pgzip.ts';
 import { notFound, invalidParameter, kindOf, messageOf } from '../../errdefs/index.ts';
 import { sha256 } from '../../lib/digest.ts';
@@ -20,26 +22,19 @@ import { byteProgress, limitConcurrency, shortDigest, status, type ProgressSink 
 import { withEndpoints, type RegistryAccess } from './pull.ts';
 import { rememberSource, sourcesOf } from './sources.ts';
 
-/** The image's manifest with every layer compressed (compressing, once, those that are not). */
-async function pushableManifest(images: ImageService, img: Image, name: string, compression: PushCompression): Promise<{ manifest: ImageManifest; body: Buffer }> {
+/** The image's stored manifest, and those of its layers that are stored uncompressed (from import or commit). */
+async function storedManifest(images: ImageService, img: Image): Promise<{ manifest: ImageManifest; body: Buffer; plain: Set<string> }> {
   if (!img.rec.manifest || !(await images.content.has(img.rec.manifest))) throw invalidParameter(`image ${img.rec.id} has no manifest; re-import or re-pull it`);
   // Layers a pull found already unpacked were never fetched: another stored copy goes instead.
   const { body } = await images.manifestWithStoredLayers(img, 'push');
   const parsed = parseManifest(body, MEDIA.ociManifest);
   if (parsed.kind !== 'manifest') throw invalidParameter('a local image must have a single-platform manifest');
-  const m: ImageManifest = parsed;
-  const plain = m.layers.filter((l) => l.mediaType === MEDIA.ociLayerTar || l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar');
-  if (!plain.length) return { manifest: m, body };
-  const replaced = new Map<string, Descriptor>();
-  await limitConcurrency(4, plain.map((l) => async () => {
-    // gzip: deflated on every core, and stored where the data does not compress (lib/pgzip.ts).
-    // zstd (asked for): OCI's tar+zstd, at zstd's default level 3.
-    const gz = compression === 'zstd' ? createZstdCompress() : new ParallelGzip({ level: zconst.Z_BEST_SPEED });
-    const src = images.content.openVerified(l.digest, name);
-    src.on('error', (e) => gz.destroy(e));
-    const r = await images.content.ingest(src.pipe(gz));
-    replaced.set(l.digest, { mediaType: compression === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerGzip, digest: r.digest, size: r.size });
-  }));
+  const plain = new Set(parsed.layers.filter((l) => l.mediaType === MEDIA.ociLayerTar || l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar').map((l) => l.digest));
+  return { manifest: parsed, body, plain };
+}
+
+/** The manifest naming the compressed copies of its plain layers, recorded as the image's; the plain blobs go. */
+async function recordCompressed(images: ImageService, img: Image, m: ImageManifest, body: Buffer, replaced: Map<string, Descriptor>): Promise<{ manifest: ImageManifest; body: Buffer }> {
   const manifest: ImageManifest = { ...m, layers: m.layers.map((l) => replaced.get(l.digest) ?? l) };
   const doc = JSON.parse(body.toString('utf8')) as { layers: Descriptor[] };
   doc.layers = manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
@@ -49,8 +44,48 @@ async function pushableManifest(images: ImageService, img: Image, name: string, 
   img.rec.manifest = w.digest;
   await images.images.update(img);
   // The uncompressed blobs and the manifest naming them are nobody's now: they go.
-  await images.dropUnreferencedBlobs([previous, ...plain.map((l) => l.digest)]);
+  await images.dropUnreferencedBlobs([...(previous ? [previous] : []), ...replaced.keys()]);
   return { manifest, body: newBody };
+}
+
+/**
+ * A plain layer compressed as it is uploaded (docker's streamed upload: the digest is sent
+ * last), and the compressed blob kept, so later pushes send it as it is.
+ * gzip: deflated on every core, and stored where the data does not compress (lib/pgzip.ts).
+ * zstd (asked for): OCI's tar+zstd, at zstd's default level 3.
+ */
+async function compressAndPush(images: ImageService, client: RegistryClient, ref: Reference, shown: string, l: Descriptor, compression: PushCompression, progress: ProgressSink): Promise<Descriptor> {
+  const id = shortDigest(l.digest);
+  const src = images.content.openVerified(l.digest, shown);
+  // Progress counts the layer's own bytes, as docker's does.
+  const tap = byteProgress(progress, id, 'Pushing', l.size);
+  const gz = compression === 'zstd' ? createZstdCompress() : new ParallelGzip({ level: zconst.Z_BEST_SPEED });
+  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+  const toRegistry = new PassThrough({ highWaterMark: 1 << 20 });
+  src.on('error', (e) => tap.destroy(e));
+  tap.on('error', (e) => gz.destroy(e));
+  gz.on('error', (e) => {
+    toStore.destroy(e);
+    toRegistry.destroy(e);
+  });
+  src.pipe(tap).pipe(gz);
+  gz.pipe(toStore);
+  gz.pipe(toRegistry);
+  const stored = images.content.ingest(toStore);
+  stored.catch(() => {});
+  try {
+    await client.pushStreamedBlob(ref.path, toRegistry, async () => (await stored).digest);
+  } catch (e) {
+    gz.destroy();
+    toStore.destroy();
+    const kept = await stored.catch(() => undefined);
+    if (kept) await images.dropUnreferencedBlobs([kept.digest]);
+    throw e;
+  }
+  const r = await stored;
+  progress(status(id, 'Pushed'));
+  rememberSource(ref.domain, ref.path, r.digest);
+  return { mediaType: compression === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerGzip, digest: r.digest, size: r.size };
 }
 
 export async function pushImage(images: ImageService, access: RegistryAccess, ref: Reference, creds: Credentials | undefined, progress: ProgressSink, compression: PushCompression = 'gzip'): Promise<{ digest: string; size: number }> {
@@ -63,14 +98,32 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
   progress({ status: `The push refers to repository [${fullName(ref)}]` });
   const repo = ref.path;
-  const { manifest, body } = await pushableManifest(images, img, shown, compression);
-  failpoint('push-after-compress');
-  const layers = [...manifest.layers].reverse();
+  const stored = await storedManifest(images, img);
+  const layers = [...stored.manifest.layers].reverse();
   for (const l of layers) progress(status(shortDigest(l.digest), 'Preparing'));
   if (layers.length > 5) for (const l of layers.slice(5)) progress(status(shortDigest(l.digest), 'Waiting'));
   return withEndpoints(access, ref.domain, creds, async (client) => {
     try {
-      await limitConcurrency(5, layers.map((l) => () => pushLayer(images, client, ref, shown, repo, l, progress)));
+      // Plain layers are compressed while they upload; a layer named twice goes once. After a
+      // failure no layer starts, and the error waits for those under way to clean up.
+      const compressed = new Map<string, Promise<Descriptor>>();
+      let failure: { e: unknown } | undefined;
+      await limitConcurrency(5, layers.map((l) => async () => {
+        if (failure) return;
+        try {
+          if (!stored.plain.has(l.digest)) return await pushLayer(images, client, ref, shown, repo, l, progress);
+          let p = compressed.get(l.digest);
+          if (!p) compressed.set(l.digest, (p = compressAndPush(images, client, ref, shown, l, compression, progress)));
+          await p;
+        } catch (e) {
+          failure ??= { e };
+        }
+      }));
+      if (failure) throw failure.e;
+      const replaced = new Map<string, Descriptor>();
+      for (const [digest, p] of compressed) replaced.set(digest, await p);
+      const { manifest, body } = replaced.size ? await recordCompressed(images, img, stored.manifest, stored.body, replaced) : stored;
+      failpoint('push-after-compress');
       if (!(await client.hasBlob(repo, manifest.config.digest))) {
         const size = await images.content.size(manifest.config.digest);
         await client.pushBlob(repo, manifest.config.digest, size, () => images.content.openVerified(manifest.config.digest, shown));
