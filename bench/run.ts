@@ -4,7 +4,7 @@
  * /var/run/docker.sock. Never used as a pass/fail test.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TestDaemon, NODE, BERTH, ROOT, startPrivateDockerd } from '../test/integration/harness.ts';
@@ -26,8 +26,40 @@ function timeCmd(cmd: string, args: string[], env: Record<string, string> = {}):
 }
 
 function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return NaN;
+  }
+  const m = /VmRSS:\s+(\d+) kB/.exec(text);
   return m ? Number(m[1]) : NaN;
+}
+
+/** Live processes: pid, parent, command name and command line. */
+function processes(): { pid: number; ppid: number; comm: string; cmd: string }[] {
+  const out: { pid: number; ppid: number; comm: string; cmd: string }[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      out.push({ pid: Number(p), ppid, comm: stat.slice(stat.indexOf('(') + 1, close), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** RSS of an engine's daemons (a process and its children named in `helpers`) and of its per-container monitors. */
+function engineRss(daemonPid: number, helpers: string[], isMonitor: (p: { comm: string; cmd: string }) => boolean): { daemons_kib: number; monitors_kib: number; monitors: number } {
+  const ps = processes();
+  const daemons = ps.filter((p) => p.pid === daemonPid || (p.ppid === daemonPid && helpers.includes(p.comm)));
+  const monitors = ps.filter(isMonitor);
+  const sum = (xs: { pid: number }[]) => xs.reduce((n, p) => n + (rssKiB(p.pid) || 0), 0);
+  return { daemons_kib: sum(daemons), monitors_kib: sum(monitors), monitors: monitors.length };
 }
 
 function dockerAvailable(): boolean {
@@ -334,6 +366,15 @@ async function pairsBench(d: TestDaemon, env: Record<string, string>, results: R
       }
       rows[name].ratio = Math.round((rows[name].dockerd_ms / rows[name].berth_ms) * 100) / 100;
     };
+    // Engine memory: the daemons (berthd and its spawner; dockerd and its containerd) idle, and
+    // per container with 100 running (the daemons' growth plus each container's monitor:
+    // berth-shim; containerd-shim-runc-v2).
+    const dockerdPid = Number(readFileSync(join(d.root, 'dockerd-pairs', 'docker.pid'), 'utf8').trim());
+    const memOf: Record<string, () => ReturnType<typeof engineRss>> = {
+      berth: () => engineRss(d.pid!, ['berth-spawner'], (p) => p.comm === 'berth-shim' && p.cmd.includes(d.execRoot) && !p.cmd.includes('--exec-process')),
+      dockerd: () => engineRss(dockerdPid, ['containerd'], (p) => p.comm.startsWith('containerd-shim') && p.cmd.includes(`berth-${process.pid}`)),
+    };
+    const idleMem = { berth: memOf.berth(), dockerd: memOf.dockerd() };
     row('cli_start (--version, no daemon)', RUNS, (c) => c.run(['--version']));
     row('version', RUNS, (c) => c.run(['version']));
     row('run --rm --network none busybox true', RUNS, (c) => c.run(['run', '--rm', '--network', 'none', 'busybox', 'true']));
@@ -347,6 +388,17 @@ async function pairsBench(d: TestDaemon, env: Record<string, string>, results: R
       for (let i = 0; i < 100; i++) c.sh(['run', '-d', '--network', 'none', '--label', 'pairs=1', 'busybox', 'sleep', '600']);
     }
     row('ps with 100 running', RUNS, (c) => c.run(['ps']));
+    await new Promise((r) => setTimeout(r, 2000));
+    const mem = (name: string, f: (e: 'berth' | 'dockerd') => number) => {
+      rows[name] = { berth_kib: f('berth'), dockerd_kib: f('dockerd') };
+      rows[name].ratio = Math.round((rows[name].dockerd_kib / rows[name].berth_kib) * 100) / 100;
+    };
+    const fullMem = { berth: memOf.berth(), dockerd: memOf.dockerd() };
+    for (const e of ['berth', 'dockerd'] as const) {
+      if (fullMem[e].monitors !== 100) throw new Error(`${e}: ${fullMem[e].monitors} container monitors found for 100 containers`);
+    }
+    mem('engine memory, idle (daemons\' RSS)', (e) => idleMem[e].daemons_kib);
+    mem('engine memory per container, 100 running', (e) => Math.round((fullMem[e].daemons_kib - idleMem[e].daemons_kib + fullMem[e].monitors_kib) / 100));
     rows['rm -f of 100 running'] = {};
     for (const [e, c] of engines) {
       const ids = c.sh(['ps', '-q', '--filter', 'label=pairs=1']).split('\n').filter(Boolean);

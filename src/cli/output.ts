@@ -1,9 +1,13 @@
 /** Where archive-producing commands (save, export) write: a file given with -o, or stdout. */
-import { rename, rm } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type * as StreamPromises from 'node:stream/promises';
 import { StatusError, type CliContext } from './context.ts';
 import { FileSink } from '../lib/filesink.ts';
+
+// Loaded on first use: each of these modules costs milliseconds of every command's start.
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
+const streamp = (): typeof StreamPromises => process.getBuiltinModule('node:stream/promises');
 
 /** Refuses a terminal as docker does, before asking the daemon for anything. */
 export function checkArchiveOutput(ctx: CliContext, out: string | undefined): void {
@@ -13,7 +17,7 @@ export function checkArchiveOutput(ctx: CliContext, out: string | undefined): vo
 /** Streams to stdout; a reader that stops early (`| head`) ends the command quietly. */
 export async function toStdout(ctx: CliContext, src: NodeJS.ReadableStream): Promise<void> {
   try {
-    await pipeline(src, ctx.stdout as unknown as NodeJS.WritableStream);
+    await streamp().pipeline(src, ctx.stdout as unknown as NodeJS.WritableStream);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
   }
@@ -30,10 +34,10 @@ export async function writeArchive(ctx: CliContext, out: string | undefined, src
   }
   const tmp = join(dirname(out), `.${basename(out)}.berth-${process.pid}`);
   try {
-    await pipeline(src, new FileSink(tmp, { mode: 0o644 }));
-    await rename(tmp, out);
+    await streamp().pipeline(src, new FileSink(tmp, { mode: 0o644 }));
+    await fsp().rename(tmp, out);
   } catch (e) {
-    await rm(tmp, { force: true });
+    await fsp().rm(tmp, { force: true });
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT' || err.code === 'EACCES') throw new StatusError(1, `failed to ${what}: invalid output path: ${err.message}`);
     throw e;

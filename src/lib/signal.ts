@@ -51,16 +51,22 @@ function buildSignalMap(): ReadonlyMap<string, number> {
   return m;
 }
 
-/** moby/sys/signal `SignalMap` for Linux: name without `SIG` → number. */
-export const SIGNAL_MAP: ReadonlyMap<string, number> = buildSignalMap();
+let byName: ReadonlyMap<string, number> | undefined;
+let byNumber: ReadonlyMap<number, string> | undefined;
+
+/** moby/sys/signal `SignalMap` for Linux: name without `SIG` → number. Made on first use (the CLI's start). */
+export function signalMap(): ReadonlyMap<string, number> {
+  return (byName ??= buildSignalMap());
+}
 
 /** Preferred name (without `SIG`) for each number; aliases CLD, IOT, POLL are not preferred. */
-const NAME_BY_NUMBER: ReadonlyMap<number, string> = (() => {
+function nameByNumber(): ReadonlyMap<number, string> {
+  if (byNumber) return byNumber;
   const aliases = new Set(['CLD', 'IOT', 'POLL']);
   const out = new Map<number, string>();
-  for (const [name, num] of SIGNAL_MAP) if (!aliases.has(name) && !out.has(num)) out.set(num, name);
-  return out;
-})();
+  for (const [name, num] of signalMap()) if (!aliases.has(name) && !out.has(num)) out.set(num, name);
+  return (byNumber = out);
+}
 
 export const SIGKILL = 9;
 export const SIGTERM = 15;
@@ -82,14 +88,14 @@ export function parseSignal(raw: string): number {
   }
   let name = raw.toUpperCase();
   if (name.startsWith('SIG')) name = name.slice(3);
-  const sig = SIGNAL_MAP.get(name);
+  const sig = signalMap().get(name);
   if (sig === undefined) throw invalidParameter(`Invalid signal: ${raw}`);
   return sig;
 }
 
 /** `SIGTERM` for 15, `SIGRTMIN+3` for 37; undefined for numbers with no Linux name. */
 export function signalName(num: number): string | undefined {
-  const name = NAME_BY_NUMBER.get(num);
+  const name = nameByNumber().get(num);
   return name === undefined ? undefined : 'SIG' + name;
 }
 

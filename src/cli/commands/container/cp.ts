@@ -4,15 +4,19 @@
  * file and the reverse, `-` for a tar on stdin or stdout, and the same messages. The local
  * side is written by cptar.ts.
  */
-import { lstat, readlink, realpath, stat } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { resolve as resolvePath, posix } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type * as StreamPromises from 'node:stream/promises';
 import type { PathStat } from '../../../api/types.ts';
 import { humanSizeWithPrecision } from '../../../lib/units.ts';
 import { goBase, preserveTrailing } from '../../../lib/archivepath.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { extractLocal, packLocal, renamer } from './cptar.ts';
+
+// Loaded on first use: each of these modules costs milliseconds of every command's start.
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
+const streamp = (): typeof StreamPromises => process.getBuiltinModule('node:stream/promises');
 
 const cpFlags = defineFlags({
   followLink: { short: 'L', long: 'follow-link', kind: 'bool', help: 'Always follow symbol link in SRC_PATH' },
@@ -132,7 +136,7 @@ async function copyFromContainer(ctx: CliContext, container: string, srcPath: st
   }
   if (dst === '-') {
     const { body } = await ctx.client.containerArchive(container, srcPath);
-    await pipeline(body, ctx.stdout as unknown as NodeJS.WritableStream);
+    await streamp().pipeline(body, ctx.stdout as unknown as NodeJS.WritableStream);
     return 0;
   }
   const { stat, chunks } = await ctx.client.containerArchiveChunks(container, srcPath);
@@ -209,9 +213,9 @@ async function copyToContainer(ctx: CliContext, srcPath: string, container: stri
 /** docker's ValidateOutputPath: the parent exists; an existing path is a directory or a file. */
 async function validateOutputPath(path: string): Promise<void> {
   const dir = posix.dirname(posix.normalize(path).replace(/(.)\/$/, '$1'));
-  const ds = await stat(dir).catch(() => undefined);
+  const ds = await fsp().stat(dir).catch(() => undefined);
   if (!ds) throw new StatusError(1, `invalid output path: directory ${JSON.stringify(dir)} does not exist`);
-  const st = await stat(path).catch(() => undefined);
+  const st = await fsp().stat(path).catch(() => undefined);
   if (st && !st.isDirectory() && !st.isFile()) {
     throw new StatusError(1, `invalid output path: ${JSON.stringify(path)} must be a directory or a regular file: got ${st.isBlockDevice() || st.isCharacterDevice() ? 'a device' : 'an irregular file'}`);
   }
@@ -221,10 +225,10 @@ async function validateOutputPath(path: string): Promise<void> {
 async function copyInfoDestinationPath(path: string): Promise<CopyInfo> {
   let p = path;
   for (let n = 0; ; n++) {
-    const st = await lstat(p).catch(() => undefined);
+    const st = await fsp().lstat(p).catch(() => undefined);
     if (!st) {
       const parent = posix.dirname(p.replace(/(.)\/+$/, '$1').replace(/\/\.$/, ''));
-      const ps = await stat(parent).catch((e: NodeJS.ErrnoException) => {
+      const ps = await fsp().stat(parent).catch((e: NodeJS.ErrnoException) => {
         throw new StatusError(1, `stat ${parent}: ${e.code === 'ENOTDIR' ? 'not a directory' : 'no such file or directory'}`);
       });
       if (!ps.isDirectory()) throw new StatusError(1, `stat ${parent}: not a directory`);
@@ -232,7 +236,7 @@ async function copyInfoDestinationPath(path: string): Promise<CopyInfo> {
     }
     if (!st.isSymbolicLink()) return { path: p, exists: true, isDir: st.isDirectory() };
     if (n >= 10) throw new StatusError(1, `too many symlinks in ${path}`);
-    const target = await readlink(p);
+    const target = await fsp().readlink(p);
     p = target.startsWith('/') ? target : posix.join(posix.dirname(p), target);
   }
 }
@@ -244,21 +248,21 @@ async function copyInfoSourcePath(path: string, follow: boolean): Promise<CopyIn
   const [dir, base] = splitPathDirEntry(path);
   try {
     if (follow) {
-      const r = rebaseName(path, await realpath(path));
+      const r = rebaseName(path, await fsp().realpath(path));
       resolved = r.resolved;
       rebase = r.rebase;
     } else {
-      resolved = preserveTrailing(posix.join(await realpath(dir), base), path);
+      resolved = preserveTrailing(posix.join(await fsp().realpath(dir), base), path);
       if (path.endsWith('/')) {
-        const st = await lstat(resolved.replace(/\/+$/, ''));
+        const st = await fsp().lstat(resolved.replace(/\/+$/, ''));
         if (st.isSymbolicLink()) {
-          const r = rebaseName(path, await realpath(resolved));
+          const r = rebaseName(path, await fsp().realpath(resolved));
           resolved = r.resolved;
           rebase = r.rebase;
         }
       }
     }
-    const st = await lstat(resolved.replace(/(.)\/+$/, '$1').replace(/\/\.$/, '') || '/');
+    const st = await fsp().lstat(resolved.replace(/(.)\/+$/, '$1').replace(/\/\.$/, '') || '/');
     return { path: resolved, exists: true, isDir: st.isDirectory(), ...(rebase ? { rebaseName: rebase } : {}) };
   } catch (e) {
     if (e instanceof StatusError) throw e;

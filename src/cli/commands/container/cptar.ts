@@ -7,13 +7,16 @@
  * leads elsewhere is refused.
  */
 import { constants, writeSync } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, realpath, rm, symlink, utimes } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { posix } from 'node:path';
 import { encodeHeader, TarFormatError, type WriteHeader } from '../../../lib/tar/header.ts';
 import { readTar } from '../../../lib/tar/reader.ts';
 import { tarSource, type TarSource, type TarWriter } from '../../../lib/tar/writer.ts';
 import { StatusError } from '../../context.ts';
 import { cleanEntryName, isWithin } from '../../../lib/archivepath.ts';
+
+// Loaded on first use: each of these modules costs milliseconds of every command's start.
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
 /**
  * A tar of `path` (a trailing `/.` means its contents), the top entry named `name` if given
@@ -25,19 +28,19 @@ export function packLocal(path: string, name?: string): TarSource {
   const topName = name || (contents ? '.' : posix.basename(top) || '/');
   const links = new Map<string, string>();
   const entry = async (w: TarWriter, abs: string, name: string): Promise<void> => {
-    const st = await lstat(abs);
+    const st = await fsp().lstat(abs);
     const h: WriteHeader = { name, type: 'file', uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000) };
     if (st.isDirectory()) {
       await w.write(encodeHeader({ ...h, type: 'directory' }));
-      for (const n of (await readdir(abs)).sort()) await entry(w, posix.join(abs, n), `${name.replace(/\/$/, '')}/${n}`);
+      for (const n of (await fsp().readdir(abs)).sort()) await entry(w, posix.join(abs, n), `${name.replace(/\/$/, '')}/${n}`);
     } else if (st.isSymbolicLink()) {
-      await w.write(encodeHeader({ ...h, type: 'symlink', linkname: await readlink(abs) }));
+      await w.write(encodeHeader({ ...h, type: 'symlink', linkname: await fsp().readlink(abs) }));
     } else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? links.get(key) : undefined;
       if (first !== undefined) return w.write(encodeHeader({ ...h, type: 'link', linkname: first }));
       if (st.nlink > 1) links.set(key, name);
-      const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const fh = await fsp().open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
         await w.write(encodeHeader({ ...h, size: st.size }));
         await w.file(fh, st.size);
@@ -73,7 +76,7 @@ function writeFully(fd: number, b: Buffer): void {
  * is written out before the next is asked for.
  */
 export async function extractLocal(src: AsyncIterable<Buffer>, dir: string, rename: (name: string) => string = (n) => n): Promise<void> {
-  const root = await realpath(dir).catch(() => {
+  const root = await fsp().realpath(dir).catch(() => {
     throw new StatusError(1, `stat ${dir}: no such file or directory`);
   });
   const dirs: { path: string; mode: number; mtime: Date }[] = [];
@@ -82,10 +85,10 @@ export async function extractLocal(src: AsyncIterable<Buffer>, dir: string, rena
     let cur = root;
     for (const part of rel.split('/').slice(0, -1)) {
       const next = `${cur}/${part}`;
-      const st = await lstat(next).catch(() => undefined);
-      if (!st) await mkdir(next, { mode: 0o755 });
+      const st = await fsp().lstat(next).catch(() => undefined);
+      if (!st) await fsp().mkdir(next, { mode: 0o755 });
       else if (st.isSymbolicLink()) {
-        const real = await realpath(next).catch(() => undefined);
+        const real = await fsp().realpath(next).catch(() => undefined);
         if (!real || !isWithin(real, root)) throw new StatusError(1, `${JSON.stringify(name)} is outside of ${JSON.stringify(dir)}`);
         cur = real;
         continue;
@@ -103,20 +106,20 @@ export async function extractLocal(src: AsyncIterable<Buffer>, dir: string, rena
       if (rel === '') continue;
       const parent = await parentOf(rel, name);
       const path = `${parent}/${posix.basename(rel)}`;
-      const existing = await lstat(path).catch(() => undefined);
+      const existing = await fsp().lstat(path).catch(() => undefined);
       const isDir = h.type === 'directory';
       if (existing?.isDirectory() && !isDir) throw new StatusError(1, `cannot overwrite directory ${JSON.stringify(path)} with non-directory ${JSON.stringify(dir)}`);
       if (existing && !existing.isDirectory() && isDir) throw new StatusError(1, `cannot overwrite non-directory ${JSON.stringify(path)} with directory ${JSON.stringify(dir)}`);
-      if (existing && !(existing.isDirectory() && isDir)) await rm(path, { recursive: true, force: true });
+      if (existing && !(existing.isDirectory() && isDir)) await fsp().rm(path, { recursive: true, force: true });
       const mode = h.mode & 0o7777;
       switch (h.type) {
         case 'directory':
-          if (!existing) await mkdir(path, { mode: 0o700 });
+          if (!existing) await fsp().mkdir(path, { mode: 0o700 });
           dirs.push({ path, mode, mtime: h.mtime });
           break;
         case 'file':
         case 'contiguous-file': {
-          const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+          const fh = await fsp().open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
           try {
             for await (const c of e.chunks()) writeFully(fh.fd, c);
             await fh.chmod(mode);
@@ -130,15 +133,15 @@ export async function extractLocal(src: AsyncIterable<Buffer>, dir: string, rena
           if (!h.linkname.startsWith('/') && !isWithin(posix.join(posix.dirname(path), h.linkname), root)) {
             throw new StatusError(1, `invalid symlink ${JSON.stringify(path)} -> ${JSON.stringify(h.linkname)}`);
           }
-          await symlink(h.linkname, path);
-          await lutimes(path, h.mtime, h.mtime);
+          await fsp().symlink(h.linkname, path);
+          await fsp().lutimes(path, h.mtime, h.mtime);
           break;
         case 'link': {
           const lname = rename(h.linkname);
           const lrel = cleanEntryName(lname);
           if (lrel === undefined || lrel === '') throw new StatusError(1, `invalid hardlink ${JSON.stringify(posix.join(dir, lname))} -> ${JSON.stringify(lname)}`);
           const target = `${await parentOf(lrel, lname)}/${posix.basename(lrel)}`;
-          await link(target, path);
+          await fsp().link(target, path);
           break;
         }
         case 'character-device':
@@ -158,7 +161,7 @@ export async function extractLocal(src: AsyncIterable<Buffer>, dir: string, rena
     throw e;
   }
   for (let i = dirs.length - 1; i >= 0; i--) {
-    await chmod(dirs[i].path, dirs[i].mode);
-    await utimes(dirs[i].path, dirs[i].mtime, dirs[i].mtime);
+    await fsp().chmod(dirs[i].path, dirs[i].mode);
+    await fsp().utimes(dirs[i].path, dirs[i].mtime, dirs[i].mtime);
   }
 }

@@ -2,8 +2,8 @@
  * `berth build`: the context (a directory less what .dockerignore leaves out, stdin, or a URL)
  * sent as a tar to POST /build, and the classic builder's output shown as it comes.
  */
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { lstat, readFile, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type * as FsPromises from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
@@ -14,6 +14,9 @@ import { isIgnored, parseDockerignore, type IgnorePattern } from '../../../lib/d
 import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
 import { encodeHeader } from '../../../lib/tar/header.ts';
 import type { ContextManifestEntry } from '../../../api/types.ts';
+
+// Loaded on first use: each of these modules costs milliseconds of every command's start.
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
 const buildFlags = defineFlags({
   tag: { short: 't', long: 'tag', kind: 'stringArray', help: 'Name and optionally a tag in the "name:tag" format', typeName: 'list' },
@@ -234,7 +237,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     }
   } else {
     const dir = resolve(target);
-    const st = await lstat(dir).catch(() => undefined);
+    const st = lstatSync(dir, { throwIfNoEntry: false });
     if (!st?.isDirectory()) throw new StatusError(1, `unable to prepare context: path "${target}" not found`);
     const dockerfile = f.file === '-' ? undefined : resolve(f.file ? (f.file.startsWith('/') ? f.file : resolve(f.file)) : join(dir, 'Dockerfile'));
     let extra: { name: string; content: Buffer } | undefined;
@@ -246,17 +249,17 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       extra = { name: dfName, content: Buffer.concat(chunks) };
     } else {
       const rel = relative(dir, dockerfile!);
-      const dfSt = await lstat(dockerfile!).catch(() => undefined);
+      const dfSt = lstatSync(dockerfile!, { throwIfNoEntry: false });
       if (!dfSt) throw new StatusError(1, `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dockerfile}: no such file or directory`);
       if (rel.startsWith('..')) {
         // A Dockerfile outside the context travels in it under a name of its own (docker).
         dfName = carriedDockerfileName();
-        extra = { name: dfName, content: await readFile(dockerfile!) };
+        extra = { name: dfName, content: readFileSync(dockerfile!) };
       } else {
         dfName = rel;
       }
     }
-    const ignoreText = await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => '');
+    const ignoreText = existsSync(join(dir, '.dockerignore')) ? readFileSync(join(dir, '.dockerignore'), 'utf8') : '';
     const keep = new Set([dfName, '.dockerignore']);
     const entries = walkContext(dir, parseDockerignore(ignoreText), keep);
     if (extra) entries.push(carriedEntry(extra));
@@ -274,7 +277,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   const result = await showProgress(res, ctx.stdout as NodeJS.WriteStream, { quiet: f.quiet });
   const id = result.aux.map((a) => a.ID).find((x): x is string => typeof x === 'string');
   if (f.quiet && id) ctx.stdout.write(`${id}\n`);
-  if (f.iidfile && id) await writeFile(f.iidfile, id);
+  if (f.iidfile && id) await fsp().writeFile(f.iidfile, id);
   return 0;
 }
 
