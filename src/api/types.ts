@@ -215,6 +215,9 @@ export interface ContainerInspect {
   ExecIDs: string[] | null;
   HostConfig: HostConfig;
   GraphDriver: { Name: string; Data: Record<string, string> };
+  /** With `size=1`: the writable layer's size, and that plus the image's. */
+  SizeRw?: number;
+  SizeRootFs?: number;
   Mounts: MountPoint[];
   Config: ContainerConfig;
   NetworkSettings: Record<string, unknown>;

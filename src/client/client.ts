@@ -53,8 +53,8 @@ export class Client {
     return this.t.json('GET', '/containers/json', { query: { all: opts.all || undefined, limit: opts.limit, size: opts.size || undefined, filters: filtersParam(opts.filters) } });
   }
 
-  containerInspect(id: string): Promise<ContainerInspect> {
-    return this.t.json('GET', `/containers/${encodeURIComponent(id)}/json`);
+  containerInspect(id: string, size = false): Promise<ContainerInspect> {
+    return this.t.json('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: size || undefined } });
   }
 
   containerStart(id: string): Promise<void> {

@@ -307,7 +307,7 @@ export class Daemon implements SystemBackend {
       create: (req, name) => cs.create(req, name),
       list: (opts) => this.listContainers(opts),
       addSizes: (list) => this.addContainerSizes(list),
-      inspect: (ref) => this.inspectContainer(ref),
+      inspect: (ref, size) => this.inspectContainer(ref, size),
       start: (ref) => cs.start(ref),
       stop: (ref, opts) => cs.stop(ref, opts),
       kill: (ref, signal) => cs.kill(ref, signal),
@@ -467,14 +467,16 @@ export class Daemon implements SystemBackend {
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: space };
   }
 
-  /** A container's writable layer (SizeRw) and that plus its image (SizeRootFs), as docker's `ps -s`. */
+  /** A container's writable layer (SizeRw) and that plus its image (SizeRootFs), as docker's `ps -s` and `inspect -s`. */
+  private async containerSizes(id: string, imageId: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const [upper] = await this.images.snapshots.layerDirs(id);
+    const SizeRw = await dirSize(upper);
+    const img = this.images.images.get(imageId);
+    return { SizeRw, SizeRootFs: SizeRw + (img ? this.images.size(img) : 0) };
+  }
+
   private async addContainerSizes(list: ContainerSummary[]): Promise<void> {
-    for (const c of list) {
-      const [upper] = await this.images.snapshots.layerDirs(c.Id);
-      c.SizeRw = await dirSize(upper);
-      const img = this.images.images.get(c.ImageID);
-      c.SizeRootFs = c.SizeRw + (img ? this.images.size(img) : 0);
-    }
+    for (const c of list) Object.assign(c, await this.containerSizes(c.Id, c.ImageID));
   }
 
   /** `docker system df`: images (shared layers counted once), containers' own layers, and the empty rest. */
@@ -498,9 +500,9 @@ export class Daemon implements SystemBackend {
     });
   }
 
-  private async inspectContainer(ref: string): Promise<ContainerInspect> {
+  private async inspectContainer(ref: string, size: boolean): Promise<ContainerInspect> {
     const c = this.containers.get(ref);
-    const view = inspectContainer(c, await this.images.snapshots.graphDriverData(c.id));
+    const view = inspectContainer(c, await this.images.snapshots.graphDriverData(c.id), size ? await this.containerSizes(c.id, c.rec.Image) : undefined);
     const execIds = this.execs.idsFor(c.id);
     view.ExecIDs = execIds.length ? execIds : null;
     return view;

@@ -72,6 +72,13 @@ const CASES: string[][] = [
   ['inspect', '-f', '{{ .State.Pid }} {{.State.Running}} {{json .Config.Cmd}}', 'c1'],
   ['inspect', '-f', '{{.Config.Labels.tier}} {{index .Config.Labels "tier"}} {{.Config.Labels.nope}} {{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}', 'c2'],
   ['inspect', '-f', '{{.Config.StopSignal}}|{{.Config.Healthcheck}}|{{.Config.Entrypoint}}|{{.HostConfig.RestartPolicy.Name}}', 'c2'],
+  // --size fills SizeRw and SizeRootFs (nil without it); networks are objects `inspect` finds too.
+  ['inspect', '-s', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'c2'],
+  ['container', 'inspect', '--size', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'c1'],
+  ['inspect', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'c2'],
+  ['inspect', '-f', '{{.Name}} {{.Driver}} {{.Scope}}', 'bridge', 'host'],
+  ['inspect', '--type', 'network', '-f', '{{.Name}}', 'none'],
+  ['inspect', '--type', 'network', '-f', '{{.Name}}', 'c2'],
   ['image', 'inspect', '-f', '{{.Config.Cmd}} {{.Os}}/{{.Architecture}} {{json .RootFS}} {{.Metadata.LastTagTime}}', 'busybox'],
   ['version', '-f', '{{.Client.APIVersion}} {{.Server.Version}}'],
   ['info', '-f', '{{.Containers}} {{.ContainersRunning}} {{json .Images}}'],
@@ -99,4 +106,15 @@ test('ps: a format that reads .Size asks for sizes; -s adds the column', async (
   const table = await d.berth(['ps', '-s']);
   assert.match(table.stdout.split('\n')[0], /NAMES +SIZE$/);
   assert.match(table.stdout.split('\n')[1], /c2 +0B \(virtual [\d.]+[kM]B\)$/);
+});
+
+test('inspect --size reports the writable layer and the whole root file system; inspect finds networks', async () => {
+  await d.ok(['exec', 'c2', 'sh', '-c', 'head -c 300000 /dev/zero > /grown']);
+  const sizes = (await d.ok(['inspect', '-s', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'c2'])).trim().split(' ').map(Number);
+  assert.ok(sizes[0] >= 300000 && sizes[0] < 400000, `SizeRw ${sizes[0]}`);
+  const image = Number((await d.ok(['image', 'inspect', '-f', '{{.Size}}', 'busybox'])).trim());
+  assert.equal(sizes[1], sizes[0] + image, 'SizeRootFs is the layer plus the image');
+  assert.equal(await d.ok(['inspect', '-f', '{{.SizeRw}}', 'c2']), '<nil>\n', 'no sizes unless asked');
+  assert.equal(await d.ok(['inspect', '-f', '{{.Name}}', 'bridge']), 'bridge\n');
+  await d.ok(['exec', 'c2', 'rm', '/grown']);
 });

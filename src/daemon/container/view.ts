@@ -156,7 +156,7 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
   });
 }
 
-export function inspectContainer(c: Container, graph: Record<string, string>): ContainerInspect {
+export function inspectContainer(c: Container, graph: Record<string, string>, sizes?: { SizeRw: number; SizeRootFs: number }): ContainerInspect {
   const r = c.rec;
   return {
     Id: r.ID,
@@ -180,6 +180,7 @@ export function inspectContainer(c: Container, graph: Record<string, string>): C
     ExecIDs: null,
     HostConfig: r.HostConfig,
     GraphDriver: { Name: 'overlay2', Data: graph },
+    ...sizes,
     Mounts: mountsView(r),
     Config: r.Config,
     NetworkSettings: networkSettingsView(c),

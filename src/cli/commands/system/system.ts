@@ -124,13 +124,14 @@ export const containerInspectCommand = defineCommand({
 
 export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, only?: 'container' | 'image'): Promise<number> {
   const type = only ?? p.flags.type;
-  if (type && !['container', 'image', 'volume'].includes(type)) throw new StatusError(1, `"${type}" is not a valid value for --type`);
+  if (type && !['container', 'image', 'volume', 'network'].includes(type)) throw new StatusError(1, `"${type}" is not a valid value for --type`);
   await inspectEach(ctx, p.args, async (n) => {
     try {
       if (type === 'volume') return await ctx.client.volumeInspect(n);
+      if (type === 'network') return await ctx.client.networkInspect(n);
       if (type !== 'image') {
         try {
-          return await ctx.client.containerInspect(n);
+          return await ctx.client.containerInspect(n, p.flags.size);
         } catch (e) {
           if (kindOf(e) !== 'NotFound' || type === 'container') throw e;
         }
@@ -141,7 +142,12 @@ export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, o
       } catch (e) {
         if (kindOf(e) !== 'NotFound') throw e;
       }
-      return await ctx.client.volumeInspect(n);
+      try {
+        return await ctx.client.volumeInspect(n);
+      } catch (e) {
+        if (kindOf(e) !== 'NotFound') throw e;
+      }
+      return await ctx.client.networkInspect(n);
     } catch (e) {
       // As the docker CLI: a lookup of any kind that finds nothing is "No such object"; one of a
       // given type passes the daemon's answer on.

@@ -38,7 +38,8 @@ export interface ContainerBackend {
   list(opts: { all: boolean; limit: number; filters: Map<string, string[]> }): ContainerSummary[];
   /** Fills SizeRw and SizeRootFs (`ps --size`): walks each container's writable layer. */
   addSizes(list: ContainerSummary[]): Promise<void>;
-  inspect(ref: string): Promise<ContainerInspect>;
+  /** With `size`, SizeRw and SizeRootFs too (`inspect --size`). */
+  inspect(ref: string, size: boolean): Promise<ContainerInspect>;
   start(ref: string): Promise<void>;
   stop(ref: string, opts: { signal?: string; timeout?: number }): Promise<void>;
   kill(ref: string, signal: string | undefined): Promise<void>;

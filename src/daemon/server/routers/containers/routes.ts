@@ -207,7 +207,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         res.end();
       },
     },
-    { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.id)) },
+    { method: 'GET', path: '/containers/{id}/json', handler: async (ctx) => writeJson(ctx, 200, await b.inspect(ctx.params.id, boolValue(ctx.query, 'size'))) },
     {
       method: 'POST', path: '/containers/{id}/start',
       handler: async (ctx) => {
