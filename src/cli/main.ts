@@ -277,7 +277,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ctx: CliContext = {
     ...io,
-    client: new Client(host, tls),
+    client: new Client(host, tls, process.env.DOCKER_API_VERSION || undefined),
     host,
     commandPath: inv.commandPath,
     configDir,

@@ -27,8 +27,9 @@ function filtersParam(f: Map<string, string[]> | undefined): string | undefined 
 export class Client {
   readonly t: Transport;
 
-  constructor(host: string, tls?: ClientTls) {
-    this.t = new Transport(host, undefined, tls);
+  /** `apiVersion` pins the API version (DOCKER_API_VERSION); else it is negotiated down if need be. */
+  constructor(host: string, tls?: ClientTls, apiVersion?: string) {
+    this.t = new Transport(host, apiVersion, tls);
   }
 
   version(): Promise<VersionResponse> {

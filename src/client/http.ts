@@ -3,7 +3,7 @@
  * error kinds (the inverse of the server's httpstatus), so callers never read status codes.
  */
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { API_VERSION } from '../api/version.ts';
 import { EngineError, type ErrorKind } from '../errdefs/index.ts';
 import { wireRequest, type WireResponse } from './wire.ts';
@@ -58,15 +58,43 @@ function buildPath(path: string, query: RequestOptions['query'], version: string
   return `/v${version}${path}${q ? `?${q}` : ''}`;
 }
 
+/** moby's answer to a client newer than the daemon (and berthd's). */
+const TOO_NEW = /client version \S+ is too new\. Maximum supported API version is (\d+\.\d+)/;
+
 export class Transport {
   readonly host: string;
-  readonly version: string;
+  /** The API version requests name: ours, or the daemon's lower one once it has said so. */
+  version: string;
+  private readonly pinned: boolean;
+  /** Whether the daemon has taken a request at `version` (or told its own in a ping). */
+  private settled = false;
   private readonly dial: Dialer;
 
-  constructor(host: string, version = API_VERSION, tls?: ClientTls) {
+  /**
+   * `pinned` (DOCKER_API_VERSION) is used as it is, as the docker CLI does. Otherwise requests
+   * go at our version, and an older daemon's "too new" answer brings it down to the daemon's
+   * and the request goes again: no ping before each command (the docker CLI's way) on the way
+   * to berthd, which always speaks ours.
+   */
+  constructor(host: string, pinned?: string, tls?: ClientTls) {
     this.host = host;
     this.dial = dialer(host, tls);
-    this.version = version;
+    this.version = pinned ?? API_VERSION;
+    this.pinned = !!pinned;
+  }
+
+  /** Before a body that cannot be sent twice: the daemon's version from /_ping. */
+  private async settleVersion(): Promise<void> {
+    let res: WireResponse;
+    try {
+      res = await wireRequest(this.dial, { method: 'GET', path: '/_ping', headers: {} });
+    } catch (e) {
+      throw this.connectError(e as NodeJS.ErrnoException);
+    }
+    await readAll(res.body);
+    const theirs = res.headers['api-version'];
+    if (theirs && /^\d+\.\d+$/.test(theirs) && compareVersions(theirs, this.version) < 0) this.version = theirs;
+    this.settled = true;
   }
 
   private connectError(e: NodeJS.ErrnoException): Error {
@@ -93,14 +121,45 @@ export class Transport {
       body = Buffer.from(JSON.stringify(opts.body));
       headers['Content-Type'] = 'application/json';
     }
+    const once = !!(opts.stream || opts.produce);
+    if (once && !this.settled && !this.pinned) await this.settleVersion();
+    const go = async (version: string) => {
+      try {
+        return await wireRequest(this.dial, {
+          method, path: buildPath(path, opts.query, version), headers,
+          ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.produce ? { produce: opts.produce } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.reuseReads ? { reuseReads: true } : {}),
+        });
+      } catch (e) {
+        throw this.connectError(e as NodeJS.ErrnoException);
+      }
+    };
+    const used = this.version;
+    let res: WireResponse;
     try {
-      return await wireRequest(this.dial, {
-        method, path: buildPath(path, opts.query, this.version), headers,
-        ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.produce ? { produce: opts.produce } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.reuseReads ? { reuseReads: true } : {}),
-      });
+      res = await go(used);
     } catch (e) {
-      throw this.connectError(e as NodeJS.ErrnoException);
+      // An older daemon may answer "too new" and close before the body was all written: the
+      // write fails first. Its ping tells its version, and the request goes again at it.
+      const code = (e as { cause?: NodeJS.ErrnoException }).cause?.code;
+      if (this.settled || this.pinned || once || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw e;
+      await this.settleVersion();
+      if (this.version === used) throw e;
+      return go(this.version);
     }
+    if (res.status !== 400 || this.pinned || once) {
+      this.settled = true;
+      return res;
+    }
+    const raw = await readAll(res.body);
+    const lower = TOO_NEW.exec(raw.toString('utf8'))?.[1];
+    if (!lower || compareVersions(lower, used) >= 0) {
+      this.settled = true;
+      return { ...res, body: Readable.from([raw]), chunks: Readable.from([raw]) };
+    }
+    // An older daemon: the request again at its highest version, and the next ones at it too.
+    if (compareVersions(lower, this.version) < 0) this.version = lower;
+    this.settled = true;
+    return go(this.version);
   }
 
   /** Throws the daemon's error for a non-2xx response; returns the body stream otherwise. */
@@ -136,6 +195,13 @@ export class Transport {
     await this.check(res);
     throw new EngineError('System', 'the daemon did not upgrade the connection');
   }
+}
+
+/** Orders API versions ("1.41" < "1.50"). */
+export function compareVersions(a: string, b: string): number {
+  const [am, an] = a.split('.').map(Number);
+  const [bm, bn] = b.split('.').map(Number);
+  return am - bm || an - bn;
 }
 
 export async function readAll(s: Readable): Promise<Buffer> {

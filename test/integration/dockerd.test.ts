@@ -152,3 +152,27 @@ test('inspect shows every HostConfig and Config field dockerd shows, with docker
   await dok(['rm', 'keys']);
   await ok(['rm', 'keys']);
 });
+
+test('the berth CLI talks to an older dockerd: its API version goes down to the daemon\'s, unless pinned', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  const theirs = (await dok(['version', '-f', '{{.Server.APIVersion}}'])).trim();
+  const at = (args: string[], env: Record<string, string> = {}) => d.berth(['-H', dockerd!.host, ...args], { env });
+  const v = await at(['version']);
+  assert.equal(v.code, 0, `version: ${v.stderr}`);
+  assert.match(v.stdout, new RegExp(`^ API version: +${theirs.replace('.', '\\.')} \\(downgraded from \\d+\\.\\d+\\)$`, 'm'));
+  assert.equal((await at(['version', '-f', '{{.Client.APIVersion}}'])).stdout, `${theirs}\n`);
+  // A body that cannot be sent twice (load) goes at the daemon's version from the start.
+  const saved = join(dir, 'busybox.tar');
+  await ok(['save', '-o', saved, 'busybox']);
+  const load = await at(['load', '-i', saved]);
+  assert.equal(load.code, 0, `load: ${load.stderr}`);
+  assert.match(load.stdout, /Loaded image: busybox:latest/);
+  const ps = await at(['run', '--rm', '--network', 'none', 'busybox', 'echo', 'older']);
+  assert.equal(ps.code, 0, `run: ${ps.stderr}`);
+  assert.equal(ps.stdout, 'older\n');
+  // DOCKER_API_VERSION pins the version, as for the docker CLI: too new is the daemon's error.
+  const pinned = await at(['ps'], { DOCKER_API_VERSION: '1.50' });
+  assert.equal(pinned.code, 1, pinned.stdout);
+  assert.match(pinned.stderr, /client version 1\.50 is too new/);
+  await dok(['rmi', 'busybox']);
+});

@@ -16,12 +16,13 @@ export const versionCommand = defineCommand({
   name: 'version', usage: '[OPTIONS]', short: 'Show the Berth version information', flags: versionFlags, args: { max: 0 },
 });
 
-function clientVersion() {
+/** The client's side; `api` is the version its requests used (lower than ours against an older daemon). */
+function clientVersion(api: string) {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   return {
     Platform: { Name: 'Berth' },
     Version: ENGINE_VERSION,
-    ApiVersion: API_VERSION,
+    ApiVersion: api,
     DefaultAPIVersion: API_VERSION,
     GitCommit: '',
     GoVersion: `node${process.versions.node}`,
@@ -33,7 +34,6 @@ function clientVersion() {
 }
 
 export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): Promise<number> {
-  const client = clientVersion();
   let server: VersionResponse | undefined;
   let serverErr: unknown;
   try {
@@ -41,6 +41,7 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
   } catch (e) {
     serverErr = e;
   }
+  const client = clientVersion(ctx.client.t.version);
   if (p.flags.format) {
     // Templates name Go fields (APIVersion); JSON has the tags (ApiVersion): offer both.
     const alias = <T extends object>(o: T, from: string, to: string): T => {
@@ -51,7 +52,7 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
     const data = fieldOrderJson(structRow('system.versionInfo', { Client: fieldOrderJson(alias(structRow('system.clientVersion', client), 'ApiVersion', 'APIVersion')), Server: server ? alias(server, 'ApiVersion', 'APIVersion') : null }));
     await renderOne(ctx, data, p.flags.format, { name: 'version', newline: true, errors: INSPECT_ERRORS });
   } else {
-    let out = `Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}\n Node version:      ${process.versions.node}\n Built:             ${client.BuildTime || 'unknown'}\n OS/Arch:           ${client.Os}/${client.Arch}\n Context:           ${client.Context}\n`;
+    let out = `Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}${client.ApiVersion !== API_VERSION ? ` (downgraded from ${API_VERSION})` : ''}\n Node version:      ${process.versions.node}\n Built:             ${client.BuildTime || 'unknown'}\n OS/Arch:           ${client.Os}/${client.Arch}\n Context:           ${client.Context}\n`;
     if (server) {
       const engine = server.Components.find((c) => c.Name === 'Engine');
       out += `\nServer: ${server.Platform.Name}\n Engine:\n  Version:          ${server.Version}\n  API version:      ${server.ApiVersion} (minimum version ${server.MinAPIVersion || MIN_API_VERSION})\n  Node version:     ${server.GoVersion.replace(/^node/, '')}\n  OS/Arch:          ${server.Os}/${server.Arch}\n  Experimental:     ${engine?.Details?.Experimental ?? 'false'}\n`;
