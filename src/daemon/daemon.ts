@@ -304,7 +304,7 @@ export class Daemon implements SystemBackend {
   containerBackend(): ContainerBackend {
     const cs = this.containers;
     return {
-      create: (req, name) => cs.create(req, name),
+      create: (req, name, platform) => cs.create(req, name, platform),
       list: (opts) => this.listContainers(opts),
       addSizes: (list) => this.addContainerSizes(list),
       inspect: (ref, size) => this.inspectContainer(ref, size),
@@ -480,11 +480,21 @@ export class Daemon implements SystemBackend {
   }
 
   /** `docker system df`: images (shared layers counted once), containers' own layers, and the empty rest. */
-  async diskUsage(): Promise<Record<string, unknown>> {
-    const images = this.images.list({ all: true, sharedSize: true });
-    const containers = this.listContainers({ all: true, limit: -1, filters: new Map() });
-    await this.addContainerSizes(containers);
-    return { LayersSize: this.images.layersSize(), Images: images, Containers: containers, Volumes: await this.volumes.usage(), BuildCache: [] };
+  /** `types` (API 1.42+): only those sections are computed; the others are null, as moby's. */
+  async diskUsage(types?: Set<string>): Promise<Record<string, unknown>> {
+    const want = (t: string) => !types || types.has(t);
+    let containers = null;
+    if (want('container')) {
+      containers = this.listContainers({ all: true, limit: -1, filters: new Map() });
+      await this.addContainerSizes(containers);
+    }
+    return {
+      LayersSize: want('image') ? this.images.layersSize() : 0,
+      Images: want('image') ? this.images.list({ all: true, sharedSize: true }) : null,
+      Containers: containers,
+      Volumes: want('volume') ? await this.volumes.usage() : null,
+      BuildCache: want('build-cache') ? [] : null,
+    };
   }
 
   private listContainers(opts: { all: boolean; limit: number; filters: Map<string, string[]> }) {

@@ -128,3 +128,42 @@ test('berth --help and berth run --help list what exists, in docker\'s layout', 
   assert.equal(badFlag.code, 125);
   assert.match(badFlag.stderr, /unknown flag: --bogus\nSee 'berth ps --help'\./);
 });
+
+test('query parameters are applied or refused by name: platform, shared-size, manifests, system df type, search filters, network scope', async () => {
+  const json = async (path: string, status = 200) => {
+    const r = await api('GET', path);
+    assert.equal(r.status, status, `${path}: ${r.body}`);
+    return JSON.parse(r.body) as Record<string, unknown> & { message?: string };
+  };
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  const other = arch === 'amd64' ? 'arm64' : 'amd64';
+  // An image's one platform is confirmed, another is not there.
+  assert.equal((await json(`/v1.50/images/busybox/json?platform=linux/${arch}`)).Architecture, arch);
+  assert.match((await json(`/v1.50/images/busybox/json?platform=linux/${other}`, 404)).message!, new RegExp(`wanted linux/${other}, actual: linux/${arch}`));
+  assert.match((await json(`/v1.50/images/busybox/history?platform=${encodeURIComponent(JSON.stringify({ os: 'linux', architecture: other }))}`, 404)).message!, /does not match the specified platform/);
+  const made = await api('POST', `/v1.50/containers/create?platform=linux/${other}`, { Image: 'busybox', Cmd: ['true'] });
+  assert.equal(made.status, 404, made.body);
+  assert.match(JSON.parse(made.body).message, /busybox was found but does not match the specified platform/);
+  const fine = await api('POST', `/v1.50/containers/create?platform=linux/${arch}`, { Image: 'busybox', Cmd: ['true'] });
+  assert.equal(fine.status, 201, fine.body);
+  assert.equal((await api('DELETE', `/v1.50/containers/${JSON.parse(fine.body).Id}`)).status, 204);
+  assert.match((await json('/v1.50/images/json?manifests=1', 400)).message!, /manifests=1 .* not supported by Berth/);
+  const del = await api('DELETE', `/v1.50/images/busybox?platforms=${encodeURIComponent(JSON.stringify({ os: 'linux', architecture: arch }))}`);
+  assert.equal(del.status, 400, del.body);
+  // shared-size fills SharedSize and Containers (-1 without it).
+  const plain = (await json('/v1.50/images/json')) as unknown as { SharedSize: number; Containers: number }[];
+  assert.equal(plain[0].SharedSize, -1);
+  const sized = (await json('/v1.50/images/json?shared-size=1')) as unknown as { SharedSize: number; Containers: number }[];
+  assert.ok(sized.every((i) => i.SharedSize >= 0 && i.Containers >= 0), JSON.stringify(sized));
+  // system df computes the sections asked for; the others are null.
+  const df = await json('/v1.50/system/df?type=image&type=volume');
+  assert.ok(Array.isArray(df.Images) && Array.isArray(df.Volumes), JSON.stringify(df));
+  assert.equal(df.Containers, null);
+  assert.equal(df.BuildCache, null);
+  assert.match((await json('/v1.50/system/df?type=images', 400)).message!, /unknown object type: images/);
+  // Every network of Berth's is local.
+  assert.equal((await json('/v1.50/networks/bridge?scope=local&verbose=true')).Name, 'bridge');
+  assert.match((await json('/v1.50/networks/bridge?scope=swarm', 404)).message!, /network bridge not found/);
+  assert.match((await json('/v1.50/networks/bridge?verbose=yes', 400)).message!, /invalid value for verbose/);
+  assert.match((await json('/v1.50/images/search?term=x&filters=%7B%22bogus%22%3A%7B%22x%22%3Atrue%7D%7D', 400)).message!, /invalid filter 'bogus'/);
+});

@@ -2,6 +2,7 @@
  * `docker create`: everything validated before anything is made, then the name, directories,
  * container layer, /etc files and the record, each undone if a later step fails.
  */
+import { formatPlatform, platformMatches, type Platform } from '../../lib/platform.ts';
 import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
@@ -24,7 +25,8 @@ import { withReadOnlyRoot } from './snapshot.ts';
 import { containerEvent } from './events.ts';
 import { blkioSupport } from './blkio.ts';
 
-export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+/** `platform` (the API's query parameter) must be the image's: the store holds one platform per image. */
+export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined, platform?: Platform): Promise<{ Id: string; Warnings: string[] }> {
   const warnings: string[] = [];
   // 1. Validate everything before touching anything.
   if (name !== undefined && name !== '') validContainerName(name);
@@ -54,6 +56,10 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   try {
     const image = d.images.images.get(found.rec.id);
     if (!image) throw notFound(`No such image: ${user.Image}`);
+    if (platform) {
+      const have = { os: image.config.os, architecture: image.config.architecture, ...(image.config.variant ? { variant: image.config.variant } : {}) };
+      if (!platformMatches(have, platform)) throw notFound(`image with reference ${user.Image} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform(have)}`);
+    }
     const config = mergeImageConfig(user, image.config);
     // A published port is an exposed one (the docker CLI says so itself; API clients may not).
     for (const key of Object.keys(hostConfig.PortBindings ?? {})) (config.ExposedPorts ??= {})[key.includes('/') ? key : `${key}/tcp`] ??= {};

@@ -6,6 +6,7 @@
  * Each operation takes the container's lock, runs as ordered steps, and registers an undo
  * for every step that changes something, so a failure leaves nothing half-made.
  */
+import type { Platform } from '../../lib/platform.ts';
 import type { Duplex, Readable } from 'node:stream';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -113,8 +114,8 @@ export class ContainerService {
     this.d.removedListeners.push(fn);
   }
 
-  create(req: ContainerCreateInput, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
-    return createContainer(this.d, req, name);
+  create(req: ContainerCreateInput, name: string | undefined, platform?: Platform): Promise<{ Id: string; Warnings: string[] }> {
+    return createContainer(this.d, req, name, platform);
   }
 
   /** POST /networks/{id}/connect: now if it runs, at its next start if not. */

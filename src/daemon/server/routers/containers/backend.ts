@@ -1,3 +1,4 @@
+import type { Platform } from '../../../../lib/platform.ts';
 import type { Readable } from 'node:stream';
 import type { TarSource } from '../../../../lib/tar/writer.ts';
 import type { Duplex } from 'node:stream';
@@ -34,7 +35,8 @@ export interface LogChunk {
 
 /** What the container routes need from the daemon. */
 export interface ContainerBackend {
-  create(req: ContainerCreateInput, name: string | undefined): Promise<ContainerCreateResponse>;
+  /** `platform`: the image's must match it. */
+  create(req: ContainerCreateInput, name: string | undefined, platform?: Platform): Promise<ContainerCreateResponse>;
   list(opts: { all: boolean; limit: number; filters: Map<string, string[]> }): ContainerSummary[];
   /** Fills SizeRw and SizeRootFs (`ps --size`): walks each container's writable layer. */
   addSizes(list: ContainerSummary[]): Promise<void>;

@@ -1,3 +1,4 @@
+import { platformQuery } from '../../../../lib/platform.ts';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { versionAtLeast } from '../../../../api/version.ts';
@@ -88,7 +89,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         if (body === undefined) throw invalidParameter('config cannot be empty in order to create a container');
         adaptCreateToVersion(body, ctx.version);
         const name = ctx.query.get('name') ?? undefined;
-        writeJson(ctx, 201, await b.create(body, name));
+        writeJson(ctx, 201, await b.create(body, name, platformQuery(ctx.query.getAll('platform'))));
       },
     },
     {

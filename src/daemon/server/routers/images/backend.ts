@@ -6,7 +6,8 @@ export type DeleteRecord = { Untagged: string } | { Deleted: string };
 
 /** What the image routes need from the daemon. */
 export interface ImageBackend {
-  list(opts: { all: boolean; filters: Map<string, string[]> }): ImageSummary[];
+  /** `sharedSize`: each image's SharedSize and Containers, as `docker system df -v` asks. */
+  list(opts: { all: boolean; filters: Map<string, string[]>; sharedSize: boolean }): ImageSummary[];
   inspect(name: string): Promise<ImageInspect>;
   history(name: string): ImageHistoryItem[];
   /** POST /images/prune. */

@@ -1,12 +1,12 @@
-import { PUSH_COMPRESSIONS, type PushCompression } from '../../../../api/types.ts';
+import { PUSH_COMPRESSIONS, type ImageInspect, type PushCompression } from '../../../../api/types.ts';
 import { versionAtLeast } from '../../../../api/version.ts';
-import { invalidParameter, messageOf } from '../../../../errdefs/index.ts';
+import { invalidParameter, messageOf, notFound } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImageBackend } from './backend.ts';
-import { platformQuery } from '../../../../lib/platform.ts';
+import { formatPlatform, platformMatches, platformQuery } from '../../../../lib/platform.ts';
 
 /** A tar archive as the response body; a failure after the first byte cuts the connection. */
 async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
@@ -19,12 +19,29 @@ async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
   }
 }
 
+/**
+ * The `platform` of inspect and history (API 1.49+): the store holds one platform per image, so
+ * it can only confirm that one (dockerd's graph-driver store does the same).
+ */
+function confirmPlatform(img: ImageInspect, name: string, values: string[]): void {
+  const want = platformQuery(values);
+  if (!want) return;
+  const have = { os: img.Os, architecture: img.Architecture, ...(img.Variant ? { variant: img.Variant } : {}) };
+  if (!platformMatches(have, want)) throw notFound(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
+}
+
+/** `manifests` (API 1.47+) asks for each image's manifest list, which Berth's single-platform images do not keep. */
+function refuseManifests(q: URLSearchParams): void {
+  if (boolValue(q, 'manifests')) throw invalidParameter('manifests=1 (an image\'s per-platform manifests) is not supported by Berth: each image holds one platform');
+}
+
 export function imageRoutes(b: ImageBackend): Route[] {
   return [
     {
       method: 'GET', path: '/images/json',
       handler: async (ctx) => {
-        const list = b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query) });
+        refuseManifests(ctx.query);
+        const list = b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query), sharedSize: boolValue(ctx.query, 'shared-size') });
         // Below 1.44 each summary also carries VirtualSize (moby's version gate).
         if (!versionAtLeast(ctx.version, '1.44')) for (const i of list) i.VirtualSize = i.Size;
         writeJson(ctx, 200, list);
@@ -33,7 +50,9 @@ export function imageRoutes(b: ImageBackend): Route[] {
     {
       method: 'GET', path: '/images/{name*}/json',
       handler: async (ctx) => {
+        refuseManifests(ctx.query);
         const img = await b.inspect(ctx.params.name);
+        confirmPlatform(img, ctx.params.name, ctx.query.getAll('platform'));
         // moby's version gates: Container and ContainerConfig below 1.45, VirtualSize below 1.44.
         if (versionAtLeast(ctx.version, '1.45')) {
           delete img.Container;
@@ -57,10 +76,17 @@ export function imageRoutes(b: ImageBackend): Route[] {
         await jsonStream(ctx, (emit) => b.load(ctx.req, (line) => emit({ stream: `${line}\n` }), quiet ? undefined : (m) => emit(m), platform), { inBand: true });
       },
     },
-    { method: 'GET', path: '/images/{name*}/history', handler: async (ctx) => writeJson(ctx, 200, b.history(ctx.params.name)) },
+    {
+      method: 'GET', path: '/images/{name*}/history',
+      handler: async (ctx) => {
+        if (ctx.query.getAll('platform').some((v) => v !== '')) confirmPlatform(await b.inspect(ctx.params.name), ctx.params.name, ctx.query.getAll('platform'));
+        writeJson(ctx, 200, b.history(ctx.params.name));
+      },
+    },
     {
       method: 'DELETE', path: '/images/{name*}',
       handler: async (ctx) => {
+        if (ctx.query.getAll('platforms').some((v) => v !== '')) throw invalidParameter('platforms (removing some platforms of an image) is not supported by Berth: each image holds one platform; remove the image');
         const records = await b.remove(ctx.params.name, { force: boolValue(ctx.query, 'force'), prune: !ctx.query.has('noprune') || !boolValue(ctx.query, 'noprune') });
         writeJson(ctx, 200, records);
       },
@@ -109,7 +135,24 @@ export function imageRoutes(b: ImageBackend): Route[] {
         if (!term) throw invalidParameter('a search term is required');
         const limit = Number(ctx.query.get('limit') ?? 25);
         const auth = ctx.req.headers['x-registry-auth'];
-        writeJson(ctx, 200, await b.search({ term, limit: Number.isFinite(limit) && limit > 0 ? limit : 25, ...(typeof auth === 'string' ? { auth } : {}) }));
+        const filters = parseFilters(ctx.query);
+        // moby's search filters: is-official, is-automated (booleans), stars (at least N).
+        const bool = (k: string) => {
+          const v = filters.get(k);
+          if (!v?.length) return undefined;
+          if (v.length > 1 || !['true', 'false', '1', '0'].includes(v[0])) throw invalidParameter(`invalid filter '${k}=${v.join(',')}'`);
+          return v[0] === 'true' || v[0] === '1';
+        };
+        for (const k of filters.keys()) if (!['is-official', 'is-automated', 'stars'].includes(k)) throw invalidParameter(`invalid filter '${k}'`);
+        const official = bool('is-official');
+        const automated = bool('is-automated');
+        const starsGiven = filters.get('stars') ?? [];
+        const stars = starsGiven.length ? Math.max(...starsGiven.map((v) => {
+          if (!/^\d+$/.test(v)) throw invalidParameter(`invalid filter 'stars=${v}'`);
+          return Number(v);
+        })) : 0;
+        const found = await b.search({ term, limit: Number.isFinite(limit) && limit > 0 ? limit : 25, ...(typeof auth === 'string' ? { auth } : {}) });
+        writeJson(ctx, 200, found.filter((r) => (official === undefined || r.is_official === official) && (automated === undefined || r.is_automated === automated) && r.star_count >= stars));
       },
     },
     {
@@ -118,6 +161,17 @@ export function imageRoutes(b: ImageBackend): Route[] {
         const q = ctx.query;
         const fromSrc = q.get('fromSrc');
         const fromImage = q.get('fromImage');
+        // As moby: a non-empty fromImage pulls, whatever else is set; otherwise fromSrc imports.
+        if (fromImage) {
+          const auth = ctx.req.headers['x-registry-auth'];
+          await jsonStream(ctx, (emit) => b.pull({
+            image: fromImage,
+            ...(q.get('tag') ? { tag: q.get('tag')! } : {}),
+            ...(q.get('platform') ? { platform: q.get('platform')! } : {}),
+            ...(typeof auth === 'string' ? { auth } : {}),
+          }, emit, ctx.signal));
+          return;
+        }
         if (fromSrc !== null) {
           await jsonStream(ctx, async (emit) => {
             const id = await b.importImage(ctx.req, {
@@ -130,16 +184,6 @@ export function imageRoutes(b: ImageBackend): Route[] {
             });
             emit({ status: id });
           });
-          return;
-        }
-        if (fromImage) {
-          const auth = ctx.req.headers['x-registry-auth'];
-          await jsonStream(ctx, (emit) => b.pull({
-            image: fromImage,
-            ...(q.get('tag') ? { tag: q.get('tag')! } : {}),
-            ...(q.get('platform') ? { platform: q.get('platform')! } : {}),
-            ...(typeof auth === 'string' ? { auth } : {}),
-          }, emit, ctx.signal));
           return;
         }
         throw invalidParameter('either fromSrc or fromImage must be set');

@@ -1,5 +1,5 @@
 /** The network endpoints: /networks, /networks/create, /networks/{id}, /networks/prune, connect, disconnect. */
-import { invalidParameter } from '../../../../errdefs/index.ts';
+import { invalidParameter, notFound } from '../../../../errdefs/index.ts';
 import { bodies } from '../../bodies.ts';
 import { noContent, parseFilters, readJson, writeJson } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
@@ -17,7 +17,20 @@ export function networkRoutes(b: NetworkBackend): Route[] {
       },
     },
     { method: 'POST', path: '/networks/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
-    { method: 'GET', path: '/networks/{id}', handler: async (ctx) => writeJson(ctx, 200, b.inspect(ctx.params.id)) },
+    {
+      method: 'GET', path: '/networks/{id}',
+      handler: async (ctx) => {
+        // verbose adds swarm services' detail (none here); every network of Berth's is local.
+        const verbose = ctx.query.get('verbose');
+        if (verbose !== null && verbose !== '' && !['1', '0', 'true', 'false', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(verbose)) {
+          throw invalidParameter(`invalid value for verbose: ${verbose}`);
+        }
+        const scope = ctx.query.get('scope') ?? '';
+        if (scope && !['local', 'swarm', 'global'].includes(scope)) throw invalidParameter(`invalid scope value: ${scope}`);
+        if (scope && scope !== 'local') throw notFound(`network ${ctx.params.id} not found`);
+        writeJson(ctx, 200, b.inspect(ctx.params.id));
+      },
+    },
     {
       method: 'DELETE', path: '/networks/{id}',
       handler: async (ctx) => {

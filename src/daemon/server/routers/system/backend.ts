@@ -5,7 +5,7 @@ export interface SystemBackend {
   version(): VersionResponse;
   info(): Promise<Record<string, unknown>>;
   /** GET /system/df. */
-  diskUsage(): Promise<Record<string, unknown>>;
+  diskUsage(types?: Set<string>): Promise<Record<string, unknown>>;
   /**
    * GET /events: the stored events in range, then new ones until `untilNs` or the signal, each
    * as its JSON text (timeNano exact). Throws on bad filters before yielding.

@@ -1,5 +1,6 @@
 import { API_VERSION } from '../../../../api/version.ts';
 import { parseFilters, unixToNs, writeJson, type Ctx } from '../../httputils.ts';
+import { invalidParameter } from '../../../../errdefs/index.ts';
 import { waitDrain } from '../../../../lib/stdcopy.ts';
 import type { Route } from '../../router.ts';
 import type { SystemBackend } from './backend.ts';
@@ -40,7 +41,14 @@ export function systemRoutes(b: SystemBackend): Route[] {
         res.end();
       },
     },
-    { method: 'GET', path: '/system/df', handler: async (ctx) => writeJson(ctx, 200, await b.diskUsage()) },
+    {
+      method: 'GET', path: '/system/df',
+      handler: async (ctx) => {
+        const given = ctx.query.getAll('type');
+        for (const t of given) if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalidParameter(`unknown object type: ${t}`);
+        writeJson(ctx, 200, await b.diskUsage(given.length ? new Set(given) : undefined));
+      },
+    },
     // Nothing to prune yet for what later issues add (build cache, networks): docker's empty answers.
     {
       method: 'POST',
