@@ -426,6 +426,9 @@ export interface BuildRequest {
  */
 export type ContextManifestEntry = [string, 'dir' | 'file' | 'symlink', number, number, number, string, string];
 
+/** The largest manifest berthd takes (POST /berth/build/context); a CLI sends a larger context whole. */
+export const MAX_CONTEXT_MANIFEST = 64 * 1024 * 1024;
+
 /** GET /events: one event (moby api/types/events.Message); status/id/from are the legacy fields. */
 export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin' | 'node' | 'service' | 'secret' | 'config' | 'builder';
 

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { invalidParameter, EngineError } from '../errdefs/index.ts';
+import { EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { quote, quoteRune } from '../lib/goquote.ts';

@@ -16,7 +16,6 @@ import { readFileSync } from 'node:fs';
 import { log } from '../lib/log.ts';
 
 const TYPE_A = 1;
-const TYPE_AAAA = 28;
 const CLASS_IN = 1;
 const TTL = 600;
 

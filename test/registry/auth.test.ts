@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { startRegistry, pushImage, pushBlob, errorCode, makeCert, type TestRegistry } from './helpers.ts';
+import { startRegistry, pushImage, pushBlob, errorCode, makeCert } from './helpers.ts';
 import { htpasswdLine, parseHtpasswd } from '../../src/registry/auth/htpasswd.ts';
 import { MEDIA } from '../../src/registry/manifest.ts';
 import { RegistryClient } from '../../src/distribution/client.ts';

@@ -15,7 +15,7 @@ import { defineCommand } from './spec.ts';
 import { FlagError } from './errors.ts';
 import { renderUsage } from './help.ts';
 import { exitCodeOf } from '../../errdefs/index.ts';
-import { container, containerLs, containerRm, image, imageLs, imageRm, logs, port, ps, rm, rmi, root, run, secret, tag, version } from './fixtures.ts';
+import { container, containerLs, containerRm, image, imageLs, imageRm, logs, port, ps, rm, rmi, root, run, secret, version } from './fixtures.ts';
 
 function flagError(fn: () => unknown): FlagError {
   try {

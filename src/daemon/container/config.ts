@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import type { ContainerConfig, HostConfig, ImageConfigFile } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 import { parseSignal } from '../../lib/signal.ts';
-import { EndpointSettingsType, HealthConfigType, type ContainerConfigInput, type HostConfigInput, type NetworkingConfigInput } from '../server/bodies.ts';
+import { HealthConfigType, type ContainerConfigInput, type HostConfigInput } from '../server/bodies.ts';
 import { isSet } from './fields.ts';
 import { parseSecurityOpts } from './security.ts';
 import { capabilities } from './spec.ts';

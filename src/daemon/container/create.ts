@@ -3,7 +3,7 @@
  * container layer, /etc files and the record, each undone if a later step fails.
  */
 import { formatPlatform, platformMatches, type Platform } from '../../lib/platform.ts';
-import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { failpoint } from '../../lib/failpoint.ts';
@@ -165,7 +165,6 @@ async function ensureWorkingDir(d: ContainerDeps, id: string, wd: string): Promi
 
 async function writeEtcFiles(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
   const host = rec.Config.Hostname;
-  const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname}` : host;
   await writeFile(rec.HostnamePath, `${host}\n`);
   await writeFile(rec.HostsPath, await hostsFile(rec, undefined, []));
   const resolv = await resolvConf(d, rec);

@@ -13,7 +13,7 @@ import { humanSize } from '../../format.ts';
 import { isIgnored, parseDockerignore, type IgnorePattern } from '../../../lib/dockerignore.ts';
 import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
 import { encodeHeader } from '../../../lib/tar/header.ts';
-import type { ContextManifestEntry } from '../../../api/types.ts';
+import { MAX_CONTEXT_MANIFEST, type ContextManifestEntry } from '../../../api/types.ts';
 
 // Loaded on first use: each of these modules costs milliseconds of every command's start.
 const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
@@ -174,10 +174,11 @@ function contextTar(entries: Walked[]): Readable {
  */
 async function preparedContext(ctx: CliContext, entries: Walked[]): Promise<{ id: string; send: Walked[] } | undefined> {
   if (!ctx.client.t.host.startsWith('unix://')) return undefined;
-  // A manifest past berthd's limit for it (64 MiB) would be refused: such a context goes whole.
+  // A manifest past berthd's limit for it would be refused: such a context goes whole. (The
+  // estimate is generous: a name's JSON may escape characters.)
   let bytes = 0;
   for (const e of entries) bytes += e.rel.length * 2 + e.linkname.length * 2 + 100;
-  if (bytes > 48 * 1024 * 1024) return undefined;
+  if (bytes > MAX_CONTEXT_MANIFEST * 0.75) return undefined;
   const manifest: ContextManifestEntry[] = entries.map((e) => [e.rel, e.type, e.mode, Math.floor(e.mtimeMs / 1000) * 1000, e.size, e.linkname, e.key]);
   const r = await ctx.client.prepareBuildContext(manifest);
   if (!r) return undefined;

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, parseFilters, readBody, writeJson } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
-import type { BuildRequest, ContextManifestEntry } from '../../../../api/types.ts';
+import { MAX_CONTEXT_MANIFEST, type BuildRequest, type ContextManifestEntry } from '../../../../api/types.ts';
 
 export interface BuildRouteBackend {
   build(body: Readable, opts: BuildRequest, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
@@ -14,7 +14,6 @@ export interface BuildRouteBackend {
   prepareContext(manifest: ContextManifestEntry[]): Promise<{ id: string; need: string[] }>;
 }
 
-const MAX_MANIFEST = 64 * 1024 * 1024;
 
 /** Checks a manifest's shape entry by entry, naming the first that is wrong. */
 export function parseManifest(text: string): ContextManifestEntry[] {
@@ -123,7 +122,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
       // Berth's own: the CLI sends the tree with stat keys first and then only the bodies asked for.
       method: 'POST', path: '/berth/build/context',
       handler: async (ctx) => {
-        const manifest = parseManifest((await readBody(ctx, MAX_MANIFEST)).toString('utf8'));
+        const manifest = parseManifest((await readBody(ctx, MAX_CONTEXT_MANIFEST)).toString('utf8'));
         const { id, need } = await b.prepareContext(manifest);
         writeJson(ctx, 200, { ID: id, Need: need });
       },

@@ -1,6 +1,6 @@
 import { PUSH_COMPRESSIONS, type ImageInspect, type PushCompression } from '../../../../api/types.ts';
 import { versionAtLeast } from '../../../../api/version.ts';
-import { invalidParameter, messageOf, notFound } from '../../../../errdefs/index.ts';
+import { invalidParameter, notFound } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { Readable } from 'node:stream';
