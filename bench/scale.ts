@@ -82,7 +82,8 @@ async function scenario(c: Cli, n: number, daemonPid: () => number, monitorComm:
   const t1 = Date.now();
   c.run(['rm', '-f', ...ids]);
   const rmS = (Date.now() - t1) / 1000;
-  await new Promise((r) => setTimeout(r, 3000));
+  // berthd gives a burst's memory back after 5 s without requests (lib/idlegc.ts).
+  await new Promise((r) => setTimeout(r, 8000));
   const daemonAfter = rssKiB(daemonPid());
   return {
     containers: n,

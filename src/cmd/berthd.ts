@@ -19,6 +19,7 @@ import { networkRoutes } from '../daemon/server/routers/networks/routes.ts';
 import { buildRoutes } from '../daemon/server/routers/build/routes.ts';
 import { Router } from '../daemon/server/router.ts';
 import { ApiServer, answers } from '../daemon/server/server.ts';
+import { IdleCollector } from '../lib/idlegc.ts';
 import { DEFAULT_GROUP, parseEndpoints } from '../daemon/server/endpoints.ts';
 import { checkTraversable, loadRemap } from '../daemon/usernsremap.ts';
 import { lockDataRoot } from '../daemon/rootlock.ts';
@@ -417,7 +418,9 @@ async function main(): Promise<void> {
   router.add(volumeRoutes(daemon.volumeBackend()));
   router.add(networkRoutes(daemon.networkBackend()));
   router.add(buildRoutes(daemon.buildBackend()));
-  const server = new ApiServer(router, minApiVersion);
+  // Memory a burst of requests grew goes back to the system once they stop (lib/idlegc.ts).
+  const idle = new IdleCollector();
+  const server = new ApiServer(router, minApiVersion, () => idle.touch());
   for (const w of listen.warnings) log.warn(w);
   for (const ep of listen.endpoints) {
     await server.listen(ep);
@@ -433,6 +436,7 @@ async function main(): Promise<void> {
     // unless asked to stop them (docker's shutdown without live-restore).
     const stopContainers = !daemon.config.liveRestore;
     await server.close();
+    idle.stop();
     await daemon.containers.shutdown(stopContainers).catch((e: unknown) => log.warn('stopping containers at shutdown', { error: e }));
     rmSync(pidfile, { force: true });
     for (const ep of listen.endpoints) if (ep.kind === 'unix') rmSync(ep.path, { force: true });

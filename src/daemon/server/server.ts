@@ -39,9 +39,13 @@ export class ApiServer {
   /** The oldest API version answered (the daemon's configured floor). */
   private readonly minVersion: string;
 
-  constructor(router: Router, minVersion = MIN_API_VERSION) {
+  /** Told of every request as it arrives (berthd's idle collection counts them). */
+  private readonly onRequest: () => void;
+
+  constructor(router: Router, minVersion = MIN_API_VERSION, onRequest: () => void = () => {}) {
     this.router = router;
     this.minVersion = minVersion;
+    this.onRequest = onRequest;
   }
 
   async listen(ep: ListenEndpoint): Promise<void> {
@@ -97,6 +101,7 @@ export class ApiServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse | undefined, upgrade: { socket: Duplex; head: Buffer } | undefined): Promise<void> {
+    this.onRequest();
     const url = new URL(req.url ?? '/', 'http://berth');
     let path = url.pathname;
     let version = API_VERSION;
