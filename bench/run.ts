@@ -378,6 +378,7 @@ async function pairsBench(d: TestDaemon, env: Record<string, string>, results: R
     row('cli_start (--version, no daemon)', RUNS, (c) => c.run(['--version']));
     row('version', RUNS, (c) => c.run(['version']));
     row('run --rm --network none busybox true', RUNS, (c) => c.run(['run', '--rm', '--network', 'none', 'busybox', 'true']));
+    row('ps with none running', RUNS, (c) => c.run(['ps']));
     for (const [, c] of engines) c.sh(['run', '-d', '--name', 'pairexec', '--network', 'none', 'busybox', 'sleep', '600']);
     row('exec CONTAINER true', RUNS, (c) => c.run(['exec', 'pairexec', 'true']));
     row('ps with 1 running', RUNS, (c) => c.run(['ps']));
