@@ -203,16 +203,26 @@ test('an interrupted pull leaves nothing half-registered and the next one succee
 
 test('a push whose upload the registry refuses fails, stores nothing and keeps the image as it was; the next push succeeds', { skip }, async () => {
   await ok(['run', '--name', 'refused', 'busybox', 'sh', '-c', 'echo refused > /r']);
-  const evil = await hostileRegistry({
-    'POST /v2/refuse/img/blobs/uploads/': (res) => {
+  // A registry that has no blob, opens upload sessions and fails every upload into them, whether
+  // streamed (PATCH, for a layer compressed on the way) or whole (PUT, for one compressed before).
+  const port = await freePort();
+  const srv: Server = createServer((req, res) => {
+    const url = req.url ?? '';
+    req.resume();
+    if (url === '/v2/') return void res.end('{}');
+    if (req.method === 'POST' && url.startsWith('/v2/refuse/img/blobs/uploads/')) {
       res.writeHead(202, { Location: '/v2/refuse/img/blobs/uploads/u1', 'Content-Length': 0 });
-      res.end();
-    },
-    'PATCH /v2/refuse/img/blobs/uploads/u1': (res) => {
+      return void res.end();
+    }
+    if (url.startsWith('/v2/refuse/img/blobs/uploads/u1')) {
       res.writeHead(500, { 'Content-Type': 'application/json' });
-      res.end('{"errors":[{"code":"UNKNOWN","message":"disk on fire"}]}');
-    },
+      return void res.end('{"errors":[{"code":"UNKNOWN","message":"disk on fire"}]}');
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' });
+    res.end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
   });
+  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', () => r()));
+  const evil = { host: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
   try {
     const name = `${evil.host}/refuse/img:1`;
     // A committed image's layer is stored uncompressed: the push compresses it as it uploads.
