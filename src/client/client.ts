@@ -294,9 +294,17 @@ export class Client {
    * Berth's own: lays out a build context from its manifest; the answer names the files whose
    * bodies the build must send. Undefined from a daemon that does not offer it (dockerd).
    */
-  async prepareBuildContext(entries: ContextManifestEntry[]): Promise<{ ID: string; Need: string[] } | undefined> {
+  /**
+   * Berth's own: a build context's tree with stat keys; berthd answers which bodies it lacks.
+   * Given the build's parameters, a context whose bodies berthd all holds is built at once and
+   * the answer is the build's stream. Against a daemon without the endpoint (404), undefined.
+   */
+  async prepareBuildContext(entries: ContextManifestEntry[], build?: Record<string, string | string[] | undefined>): Promise<{ ID: string; Need: string[] } | { built: Readable } | undefined> {
     try {
-      return await this.t.json('POST', '/berth/build/context', { body: { Entries: entries } });
+      const res = await this.t.send('POST', '/berth/build/context', { body: { Entries: entries }, ...(build ? { query: { ...build, build: '1' } } : {}) });
+      const body = await this.t.check(res);
+      if (res.headers['x-berth-build'] === '1') return { built: body };
+      return JSON.parse((await readAll(body)).toString('utf8')) as { ID: string; Need: string[] };
     } catch (e) {
       if (isDaemonError(e) && e.status === 404) return undefined;
       throw e;

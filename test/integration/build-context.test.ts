@@ -30,12 +30,12 @@ after(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-function api(method: string, path: string, body: string | Buffer, type: string): Promise<{ status: number; body: string }> {
+function api(method: string, path: string, body: string | Buffer, type: string): Promise<{ status: number; body: string; headers: import('node:http').IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': type } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
     });
     req.on('error', reject);
     req.end(body);
@@ -145,6 +145,26 @@ test('a rebuild sends only what changed since a recent build and is never built 
   assert.deepEqual(await needed(dir), ['Dockerfile', 'a.txt', 'sub/b.txt', 'sub/c.txt']);
   assert.deepEqual(steps(await d.ok(['build', '-t', 'bctx:6', dir])), ['cache', 'cache']);
   assert.equal(await d.ok(['run', '--rm', 'bctx:6', 'cat', '/out']), 'six\nbee\n');
+});
+
+test('a context whose bodies berthd holds is built from its manifest request alone', async () => {
+  const dir = await context('one');
+  await d.ok(['build', '-t', 'bcone:1', dir]);
+  const idOf = async (ref: string) => (await d.ok(['image', 'inspect', '-f', '{{.Id}}', ref])).trim();
+  const built = await api('POST', '/berth/build/context?build=1&t=bcone:2&q=1&dockerfile=Dockerfile', JSON.stringify({ Entries: manifest(dir) }), 'application/json');
+  assert.equal(built.status, 200, built.body);
+  assert.equal(built.headers['x-berth-build'], '1', 'the answer is the build\'s stream');
+  const aux = built.body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { aux?: { ID: string } }).find((m) => m.aux)?.aux?.ID;
+  assert.equal(aux, await idOf('bcone:1'));
+  assert.equal(await idOf('bcone:2'), await idOf('bcone:1'), 'tagged as asked');
+  // A body berthd lacks: the answer names it and nothing is built until it comes.
+  writeFileSync(join(dir, 'a.txt'), 'ten\n');
+  const asked = await api('POST', '/berth/build/context?build=1&t=bcone:3&q=1', JSON.stringify({ Entries: manifest(dir) }), 'application/json');
+  assert.equal(asked.headers['x-berth-build'], undefined);
+  assert.deepEqual((JSON.parse(asked.body) as { Need: string[] }).Need, ['a.txt']);
+  assert.notEqual((await d.berth(['image', 'inspect', 'bcone:3'])).code, 0, 'not built');
+  await d.ok(['build', '-t', 'bcone:3', dir]);
+  assert.equal(await d.ok(['run', '--rm', 'bcone:3', 'cat', '/out']), 'ten\nbee\n');
 });
 
 test('the manifest endpoint refuses what is malformed, and a build must send exactly the bodies asked for', async () => {

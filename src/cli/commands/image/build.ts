@@ -172,7 +172,7 @@ function contextTar(entries: Walked[]): Readable {
  * only the files changed since a recent build (docker's classic API sends everything every
  * time). Only over a Unix socket, where the stat keys name files of the daemon's own host.
  */
-async function preparedContext(ctx: CliContext, entries: Walked[]): Promise<{ id: string; send: Walked[] } | undefined> {
+async function preparedContext(ctx: CliContext, entries: Walked[], query: Record<string, string | string[] | undefined>): Promise<{ id: string; send: Walked[] } | { built: Readable } | undefined> {
   if (!ctx.client.t.host.startsWith('unix://')) return undefined;
   // A manifest past berthd's limit for it would be refused: such a context goes whole. (The
   // estimate is generous: a name's JSON may escape characters.)
@@ -180,8 +180,9 @@ async function preparedContext(ctx: CliContext, entries: Walked[]): Promise<{ id
   for (const e of entries) bytes += e.rel.length * 2 + e.linkname.length * 2 + 100;
   if (bytes > MAX_CONTEXT_MANIFEST * 0.75) return undefined;
   const manifest: ContextManifestEntry[] = entries.map((e) => [e.rel, e.type, e.mode, Math.floor(e.mtimeMs / 1000) * 1000, e.size, e.linkname, e.key]);
-  const r = await ctx.client.prepareBuildContext(manifest);
-  if (!r) return undefined;
+  // With the build's parameters: a context whose bodies berthd all holds is built at once.
+  const r = await ctx.client.prepareBuildContext(manifest, query);
+  if (!r || 'built' in r) return r;
   const need = new Set(r.Need);
   return { id: r.ID, send: entries.filter((e) => e.type === 'file' && need.has(e.rel)) };
 }
@@ -218,6 +219,8 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   if (Object.keys(args).length) query.buildargs = JSON.stringify(args);
   if (f.label.length) query.labels = JSON.stringify(Object.fromEntries(f.label.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))));
   let body: Readable | undefined;
+  /** The build's stream when berthd built from the manifest alone. */
+  let built: Readable | undefined;
   let contextSize: number | undefined;
   if (/^https?:\/\//.test(target) || /^git(@|:\/\/)/.test(target)) {
     if (!/^https?:\/\//.test(target)) throw new StatusError(125, `unable to prepare context: git contexts are not supported by Berth yet: ${target}`);
@@ -265,12 +268,15 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     const entries = walkContext(dir, parseDockerignore(ignoreText), keep);
     if (extra) entries.push(carriedEntry(extra));
     if (!f.quiet) contextSize = tarSize(entries);
-    const prepared = await preparedContext(ctx, entries);
-    if (prepared) query.berthcontext = prepared.id;
-    body = contextTar(prepared ? prepared.send : entries);
     query.dockerfile = dfName;
+    const prepared = await preparedContext(ctx, entries, query);
+    if (prepared && 'built' in prepared) built = prepared.built;
+    else {
+      if (prepared) query.berthcontext = prepared.id;
+      body = contextTar(prepared ? prepared.send : entries);
+    }
   }
-  const res = await ctx.client.imageBuild(body, query);
+  const res = built ?? await ctx.client.imageBuild(body, query);
   if (contextSize !== undefined && !f.quiet) {
     // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
     ctx.stdout.write(`Sending build context to Berth daemon  ${humanSize(contextSize, 4)}\n`);

@@ -1,5 +1,5 @@
 /** POST /build (the classic builder's JSON stream), /build/prune, /build/cancel. */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, parseFilters, readBody, writeJson } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
@@ -64,10 +64,8 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
     running.get(ctx.query.get('id') ?? '')?.abort();
     writeJson(ctx, 200, {});
   };
-  return [
-    {
-      method: 'POST', path: '/build',
-      handler: async (ctx) => {
+  /** The classic builder's run for a request's parameters; `prepared` is a context laid out from a manifest with nothing left to send. */
+  const runBuild = async (ctx: import('../../httputils.ts').Ctx, prepared?: string): Promise<void> => {
         const q = ctx.query;
         if (q.get('version') === '2') throw notImplemented('BuildKit (version=2) is not supported by Berth: use the classic builder (DOCKER_BUILDKIT=0)');
         for (const [name, isSet] of REFUSED) {
@@ -95,7 +93,8 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
         // body is what lets a client's end be seen during a long step.
         ctx.req.once('end', () => ctx.req.socket.resume());
         const remote = q.get('remote');
-        const body = remote && /^https?:\/\//.test(remote) ? await b.fetchContext(remote, abort.signal) : ctx.req;
+        // A prepared context with every body held gets an empty archive for the rest.
+        const body = prepared ? Readable.from([Buffer.alloc(1024)]) : remote && /^https?:\/\//.test(remote) ? await b.fetchContext(remote, abort.signal) : ctx.req;
         if (remote && !/^https?:\/\//.test(remote)) throw invalidParameter(`the build context ${remote} is not supported by Berth (an http(s) URL of a tar archive is)`);
         const quiet = boolValue(q, 'q');
         await jsonStream(ctx, async (emit) => {
@@ -113,18 +112,24 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
             extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean),
             shmSize: Number(q.get('shmsize') ?? 0),
             forceRm: boolValue(q, 'forcerm'),
-            ...(q.get('berthcontext') ? { preparedContext: q.get('berthcontext')! } : {}),
+            ...(prepared ?? q.get('berthcontext') ? { preparedContext: prepared ?? q.get('berthcontext')! } : {}),
           }, { stream: (s) => emit({ stream: s }), aux: (id) => emit({ aux: { ID: id } }) }, abort.signal);
         });
-      },
-    },
+  };
+  return [
+    { method: 'POST', path: '/build', handler: (ctx) => runBuild(ctx) },
     {
-      // Berth's own: the CLI sends the tree with stat keys first and then only the bodies asked for.
+      // Berth's own: the CLI sends the tree with stat keys first and then only the bodies asked
+      // for. With build=1 and the build's parameters, a context whose bodies berthd all holds is
+      // built at once: the answer is then the build's stream (X-Berth-Build: 1), and a rebuild of
+      // an unchanged context is one request.
       method: 'POST', path: '/berth/build/context',
       handler: async (ctx) => {
         const manifest = parseManifest((await readBody(ctx, MAX_CONTEXT_MANIFEST)).toString('utf8'));
         const { id, need } = await b.prepareContext(manifest);
-        writeJson(ctx, 200, { ID: id, Need: need });
+        if (need.length || !boolValue(ctx.query, 'build')) return writeJson(ctx, 200, { ID: id, Need: need });
+        ctx.res!.setHeader('X-Berth-Build', '1');
+        await runBuild(ctx, id);
       },
     },
     {
