@@ -1,13 +1,8 @@
 /** Where archive-producing commands (save, export) write: a file given with -o, or stdout. */
-import type * as FsPromises from 'node:fs/promises';
+import { fsp, streamp } from './lazy.ts';
 import { basename, dirname, join } from 'node:path';
-import type * as StreamPromises from 'node:stream/promises';
 import { StatusError, type CliContext } from './context.ts';
 import { FileSink } from '../lib/filesink.ts';
-
-// Loaded on first use: each of these modules costs milliseconds of every command's start.
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
-const streamp = (): typeof StreamPromises => process.getBuiltinModule('node:stream/promises');
 
 /** Refuses a terminal as docker does, before asking the daemon for anything. */
 export function checkArchiveOutput(ctx: CliContext, out: string | undefined): void {

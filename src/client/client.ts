@@ -291,10 +291,6 @@ export class Client {
   }
 
   /**
-   * Berth's own: lays out a build context from its manifest; the answer names the files whose
-   * bodies the build must send. Undefined from a daemon that does not offer it (dockerd).
-   */
-  /**
    * Berth's own: a build context's tree with stat keys; berthd answers which bodies it lacks.
    * Given the build's parameters, a context whose bodies berthd all holds is built at once and
    * the answer is the build's stream. Against a daemon without the endpoint (404), undefined.

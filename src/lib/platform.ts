@@ -1,5 +1,5 @@
 /** Image platforms ("linux/arm64/v8"): parsing, the API's query form, matching. */
-import { invalidParameter } from '../errdefs/index.ts';
+import { invalidParameter, notFound } from '../errdefs/index.ts';
 
 export function goArch(): string {
   return process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
@@ -53,4 +53,12 @@ export function platformMatches(have: Platform, want: Platform): boolean {
   if (!want.variant) return true;
   const hv = have.variant || (have.architecture === 'arm64' ? 'v8' : '');
   return hv === want.variant;
+}
+
+/**
+ * A wanted platform against an image's: the store holds one platform per image, so it can only
+ * confirm that one (as dockerd's graph-driver store). Throws docker's NotFound otherwise.
+ */
+export function confirmPlatform(name: string, have: Platform, want: Platform | undefined): void {
+  if (want && !platformMatches(have, want)) throw notFound(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
 }

@@ -2,7 +2,7 @@
  * `docker create`: everything validated before anything is made, then the name, directories,
  * container layer, /etc files and the record, each undone if a later step fails.
  */
-import { formatPlatform, platformMatches, type Platform } from '../../lib/platform.ts';
+import { confirmPlatform, type Platform } from '../../lib/platform.ts';
 import { chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
@@ -56,10 +56,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   try {
     const image = d.images.images.get(found.rec.id);
     if (!image) throw notFound(`No such image: ${user.Image}`);
-    if (platform) {
-      const have = { os: image.config.os, architecture: image.config.architecture, ...(image.config.variant ? { variant: image.config.variant } : {}) };
-      if (!platformMatches(have, platform)) throw notFound(`image with reference ${user.Image} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform(have)}`);
-    }
+    confirmPlatform(user.Image, image.config, platform);
     const config = mergeImageConfig(user, image.config);
     // A published port is an exposed one (the docker CLI says so itself; API clients may not).
     for (const key of Object.keys(hostConfig.PortBindings ?? {})) (config.ExposedPorts ??= {})[key.includes('/') ? key : `${key}/tcp`] ??= {};

@@ -51,16 +51,30 @@ export function byteMessage(what: string, id: string, current: number, total: nu
   return { status: what, progressDetail: { current, ...(total ? { total } : {}) }, progress: progressString({ current, total }), id };
 }
 
-/** Runs `tasks` with at most `limit` at a time; results in order. */
-export async function limitConcurrency<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+/**
+ * Runs `tasks` with at most `limit` at a time; results in order. After a failure no task
+ * starts, those under way are told through their signal, and the first error is thrown once
+ * they have all settled: whatever they made is theirs to clean up before the caller goes on.
+ */
+export async function limitConcurrency<T>(limit: number, tasks: ((signal: AbortSignal) => Promise<T>)[]): Promise<T[]> {
   const results: T[] = new Array(tasks.length);
+  const failed = new AbortController();
+  let first: { e: unknown } | undefined;
   let next = 0;
   const worker = async () => {
-    while (next < tasks.length) {
+    while (next < tasks.length && !first) {
       const i = next++;
-      results[i] = await tasks[i]();
+      try {
+        results[i] = await tasks[i](failed.signal);
+      } catch (e) {
+        if (!first) {
+          first = { e };
+          failed.abort();
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (first) throw first.e;
   return results;
 }

@@ -177,10 +177,11 @@ async function fetchLayers(images: ImageService, access: RegistryAccess, client:
     return { promise, resolve, reject };
   });
   const staged: StagedLayer[] = [];
-  const tasks = layers.map((l, i) => async () => {
+  // A layer that fails stops the others (their signal), and what they staged is discarded below.
+  const tasks = layers.map((l, i) => async (failed: AbortSignal) => {
     if (i < firstMissing) return;
     try {
-      const st = await fetchAndUnpack(images, client, repo, l, diffIds[i], progress, signal);
+      const st = await fetchAndUnpack(images, client, repo, l, diffIds[i], progress, signal ? AbortSignal.any([signal, failed]) : failed);
       staged.push(st);
       results[i].resolve(st);
     } catch (e) {
@@ -201,9 +202,10 @@ async function fetchLayers(images: ImageService, access: RegistryAccess, client:
     }
     await all;
   } catch (e) {
-    await all.catch(() => {});
+    // The first layer that failed tells why (the others may only have been stopped by it).
+    const first = await all.then(() => undefined, (x: unknown) => x);
     for (const st of staged) await images.layers.discard(st);
-    throw e;
+    throw first ?? e;
   }
 }
 

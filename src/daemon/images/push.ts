@@ -104,22 +104,14 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   if (layers.length > 5) for (const l of layers.slice(5)) progress(status(shortDigest(l.digest), 'Waiting'));
   return withEndpoints(access, ref.domain, creds, async (client) => {
     try {
-      // Plain layers are compressed while they upload; a layer named twice goes once. After a
-      // failure no layer starts, and the error waits for those under way to clean up.
+      // Plain layers are compressed while they upload; a layer named twice goes once.
       const compressed = new Map<string, Promise<Descriptor>>();
-      let failure: { e: unknown } | undefined;
       await limitConcurrency(5, layers.map((l) => async () => {
-        if (failure) return;
-        try {
-          if (!stored.plain.has(l.digest)) return await pushLayer(images, client, ref, shown, repo, l, progress);
-          let p = compressed.get(l.digest);
-          if (!p) compressed.set(l.digest, (p = compressAndPush(images, client, ref, shown, l, compression, progress)));
-          await p;
-        } catch (e) {
-          failure ??= { e };
-        }
+        if (!stored.plain.has(l.digest)) return pushLayer(images, client, ref, shown, repo, l, progress);
+        let p = compressed.get(l.digest);
+        if (!p) compressed.set(l.digest, (p = compressAndPush(images, client, ref, shown, l, compression, progress)));
+        await p;
       }));
-      if (failure) throw failure.e;
       const replaced = new Map<string, Descriptor>();
       for (const [digest, p] of compressed) replaced.set(digest, await p);
       const { manifest, body } = replaced.size ? await recordCompressed(images, img, stored.manifest, stored.body, replaced) : stored;

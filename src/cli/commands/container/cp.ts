@@ -4,19 +4,14 @@
  * file and the reverse, `-` for a tar on stdin or stdout, and the same messages. The local
  * side is written by cptar.ts.
  */
-import type * as FsPromises from 'node:fs/promises';
+import { fsp, streamp } from '../../lazy.ts';
 import { resolve as resolvePath, posix } from 'node:path';
-import type * as StreamPromises from 'node:stream/promises';
 import type { PathStat } from '../../../api/types.ts';
 import { humanSizeWithPrecision } from '../../../lib/units.ts';
 import { goBase, preserveTrailing } from '../../../lib/archivepath.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { extractLocal, packLocal, renamer } from './cptar.ts';
-
-// Loaded on first use: each of these modules costs milliseconds of every command's start.
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
-const streamp = (): typeof StreamPromises => process.getBuiltinModule('node:stream/promises');
 
 const cpFlags = defineFlags({
   followLink: { short: 'L', long: 'follow-link', kind: 'bool', help: 'Always follow symbol link in SRC_PATH' },

@@ -6,17 +6,14 @@
  * points out, or a path through a symlink (one already there or one the archive made) that
  * leads elsewhere is refused.
  */
+import { fsp } from '../../lazy.ts';
 import { constants, writeSync } from 'node:fs';
-import type * as FsPromises from 'node:fs/promises';
 import { posix } from 'node:path';
 import { encodeHeader, TarFormatError, type WriteHeader } from '../../../lib/tar/header.ts';
 import { readTar } from '../../../lib/tar/reader.ts';
 import { tarSource, type TarSource, type TarWriter } from '../../../lib/tar/writer.ts';
 import { StatusError } from '../../context.ts';
 import { cleanEntryName, isWithin } from '../../../lib/archivepath.ts';
-
-// Loaded on first use: each of these modules costs milliseconds of every command's start.
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
 /**
  * A tar of `path` (a trailing `/.` means its contents), the top entry named `name` if given

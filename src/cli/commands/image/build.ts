@@ -2,8 +2,8 @@
  * `berth build`: the context (a directory less what .dockerignore leaves out, stdin, or a URL)
  * sent as a tar to POST /build, and the classic builder's output shown as it comes.
  */
+import { fsp } from '../../lazy.ts';
 import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import type * as FsPromises from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
@@ -14,9 +14,6 @@ import { isIgnored, parseDockerignore, type IgnorePattern } from '../../../lib/d
 import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
 import { encodeHeader } from '../../../lib/tar/header.ts';
 import { MAX_CONTEXT_MANIFEST, type ContextManifestEntry } from '../../../api/types.ts';
-
-// Loaded on first use: each of these modules costs milliseconds of every command's start.
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
 const buildFlags = defineFlags({
   tag: { short: 't', long: 'tag', kind: 'stringArray', help: 'Name and optionally a tag in the "name:tag" format', typeName: 'list' },
@@ -287,7 +284,6 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   if (f.iidfile && id) await fsp().writeFile(f.iidfile, id);
   return 0;
 }
-
 
 const builderPruneFlags = defineFlags({
   all: { short: 'a', long: 'all', kind: 'bool', help: 'Remove all unused build cache, not just dangling ones' },

@@ -12,9 +12,9 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { waitDrain } from '../../../lib/stdcopy.ts';
 import { encodeHeader, padding, END } from '../../../lib/tar/header.ts';
-import { invalidParameter, notFound } from '../../../errdefs/index.ts';
+import { invalidParameter } from '../../../errdefs/index.ts';
 import { corruptedBlob } from '../../../store/content/store.ts';
-import { formatPlatform, platformMatches, type Platform } from '../../../lib/platform.ts';
+import { confirmPlatform, type Platform } from '../../../lib/platform.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString, familiarString, familiarName, fullName, type Reference } from '../../../lib/reference.ts';
 import { log } from '../../../lib/log.ts';
 import type { Image } from '../../../store/metadata/images.ts';
@@ -83,16 +83,7 @@ async function manifestOf(images: ImageService, img: Image): Promise<{ digest: s
 export async function saveImages(images: ImageService, names: string[], platform?: Platform): Promise<Readable> {
   if (!names.length) throw invalidParameter('no images to save');
   const selected = selectImages(images, names);
-  if (platform) {
-    // The store holds one platform per image: --platform can only confirm it (as dockerd's graph-driver store).
-    for (const s of selected) {
-      const have = { os: s.img.config.os, architecture: s.img.config.architecture, variant: s.img.config.variant };
-      if (!platformMatches(have, platform)) {
-        const name = s.refs[0] ? familiarString(s.refs[0]) : s.img.rec.id;
-        throw notFound(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(platform)}, actual: ${formatPlatform(have)}`);
-      }
-    }
-  }
+  for (const s of selected) confirmPlatform(s.refs[0] ? familiarString(s.refs[0]) : s.img.rec.id, s.img.config, platform);
   const plans = [];
   for (const s of selected) plans.push({ ...s, manifest: await manifestOf(images, s.img) });
 

@@ -66,55 +66,56 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
   };
   /** The classic builder's run for a request's parameters; `prepared` is a context laid out from a manifest with nothing left to send. */
   const runBuild = async (ctx: import('../../httputils.ts').Ctx, prepared?: string): Promise<void> => {
-        const q = ctx.query;
-        if (q.get('version') === '2') throw notImplemented('BuildKit (version=2) is not supported by Berth: use the classic builder (DOCKER_BUILDKIT=0)');
-        for (const [name, isSet] of REFUSED) {
-          const v = q.get(name);
-          if (v !== null && isSet(v)) throw invalidParameter(`the build option ${name} is not supported by Berth`);
-        }
-        if (!boolValueOrDefault(q, 'rm', true)) throw invalidParameter('the build option rm=false (keeping intermediate containers) is not supported by Berth');
-        const platform = q.get('platform');
-        if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${process.arch === 'x64' ? 'amd64' : process.arch})`);
-        const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
-        const abort = new AbortController();
-        const buildId = q.get('buildid');
-        if (buildId) {
-          running.set(buildId, abort);
-          ctx.res!.on('close', () => running.delete(buildId));
-        }
-        // A client that goes away cancels the build: its connection closes, or (as the server
-        // keeps half-closed connections open) its end arrives once the context is read.
-        const gone = () => {
-          if (!ctx.res!.writableFinished) abort.abort();
-        };
-        ctx.res!.on('close', gone);
-        ctx.req.socket.once('end', gone);
-        // Node stops reading a connection while its response is under way; reading on after the
-        // body is what lets a client's end be seen during a long step.
-        ctx.req.once('end', () => ctx.req.socket.resume());
-        const remote = q.get('remote');
-        // A prepared context with every body held gets an empty archive for the rest.
-        const body = prepared ? Readable.from([Buffer.alloc(1024)]) : remote && /^https?:\/\//.test(remote) ? await b.fetchContext(remote, abort.signal) : ctx.req;
-        if (remote && !/^https?:\/\//.test(remote)) throw invalidParameter(`the build context ${remote} is not supported by Berth (an http(s) URL of a tar archive is)`);
-        const quiet = boolValue(q, 'q');
-        await jsonStream(ctx, async (emit) => {
-          await b.build(body, {
-            dockerfile: q.get('dockerfile') ?? 'Dockerfile',
-            tags: q.getAll('t'),
-            buildArgs: new Map(Object.entries(args)),
-            labels: jsonParam<Record<string, string>>(q, 'labels') ?? {},
-            ...(q.get('target') ? { target: q.get('target')! } : {}),
-            noCache: boolValue(q, 'nocache'),
-            pull: boolValue(q, 'pull'),
-            quiet,
-            networkMode: q.get('networkmode') || 'default',
-            // docker-py repeats the parameter; the docker CLI joins with commas.
-            extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean),
-            shmSize: Number(q.get('shmsize') ?? 0),
-            forceRm: boolValue(q, 'forcerm'),
-            ...(prepared ?? q.get('berthcontext') ? { preparedContext: prepared ?? q.get('berthcontext')! } : {}),
-          }, { stream: (s) => emit({ stream: s }), aux: (id) => emit({ aux: { ID: id } }) }, abort.signal);
-        });
+    const q = ctx.query;
+    if (q.get('version') === '2') throw notImplemented('BuildKit (version=2) is not supported by Berth: use the classic builder (DOCKER_BUILDKIT=0)');
+    for (const [name, isSet] of REFUSED) {
+      const v = q.get(name);
+      if (v !== null && isSet(v)) throw invalidParameter(`the build option ${name} is not supported by Berth`);
+    }
+    if (!boolValueOrDefault(q, 'rm', true)) throw invalidParameter('the build option rm=false (keeping intermediate containers) is not supported by Berth');
+    const platform = q.get('platform');
+    if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${process.arch === 'x64' ? 'amd64' : process.arch})`);
+    const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
+    const abort = new AbortController();
+    const buildId = q.get('buildid');
+    if (buildId) {
+      running.set(buildId, abort);
+      ctx.res!.on('close', () => running.delete(buildId));
+    }
+    // A client that goes away cancels the build: its connection closes, or (as the server
+    // keeps half-closed connections open) its end arrives once the context is read.
+    const gone = () => {
+      if (!ctx.res!.writableFinished) abort.abort();
+    };
+    ctx.res!.on('close', gone);
+    ctx.req.socket.once('end', gone);
+    // Node stops reading a connection while its response is under way; reading on after the
+    // body is what lets a client's end be seen during a long step.
+    ctx.req.once('end', () => ctx.req.socket.resume());
+    const remote = q.get('remote');
+    const preparedId = prepared ?? q.get('berthcontext');
+    // A prepared context with every body held gets an empty archive for the rest.
+    const body = prepared ? Readable.from([Buffer.alloc(1024)]) : remote && /^https?:\/\//.test(remote) ? await b.fetchContext(remote, abort.signal) : ctx.req;
+    if (remote && !/^https?:\/\//.test(remote)) throw invalidParameter(`the build context ${remote} is not supported by Berth (an http(s) URL of a tar archive is)`);
+    const quiet = boolValue(q, 'q');
+    await jsonStream(ctx, async (emit) => {
+      await b.build(body, {
+        dockerfile: q.get('dockerfile') ?? 'Dockerfile',
+        tags: q.getAll('t'),
+        buildArgs: new Map(Object.entries(args)),
+        labels: jsonParam<Record<string, string>>(q, 'labels') ?? {},
+        ...(q.get('target') ? { target: q.get('target')! } : {}),
+        noCache: boolValue(q, 'nocache'),
+        pull: boolValue(q, 'pull'),
+        quiet,
+        networkMode: q.get('networkmode') || 'default',
+        // docker-py repeats the parameter; the docker CLI joins with commas.
+        extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean),
+        shmSize: Number(q.get('shmsize') ?? 0),
+        forceRm: boolValue(q, 'forcerm'),
+        ...(preparedId ? { preparedContext: preparedId } : {}),
+      }, { stream: (s) => emit({ stream: s }), aux: (id) => emit({ aux: { ID: id } }) }, abort.signal);
+    });
   };
   return [
     { method: 'POST', path: '/build', handler: (ctx) => runBuild(ctx) },

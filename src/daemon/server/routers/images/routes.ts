@@ -1,12 +1,12 @@
 import { PUSH_COMPRESSIONS, type ImageInspect, type PushCompression } from '../../../../api/types.ts';
 import { versionAtLeast } from '../../../../api/version.ts';
-import { invalidParameter, notFound } from '../../../../errdefs/index.ts';
+import { invalidParameter } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
 import type { Route } from '../../router.ts';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImageBackend } from './backend.ts';
-import { formatPlatform, platformMatches, platformQuery } from '../../../../lib/platform.ts';
+import { confirmPlatform, platformQuery } from '../../../../lib/platform.ts';
 
 /** A tar archive as the response body; a failure after the first byte cuts the connection. */
 async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
@@ -19,15 +19,9 @@ async function sendArchive(ctx: Ctx, archive: Readable): Promise<void> {
   }
 }
 
-/**
- * The `platform` of inspect and history (API 1.49+): the store holds one platform per image, so
- * it can only confirm that one (dockerd's graph-driver store does the same).
- */
-function confirmPlatform(img: ImageInspect, name: string, values: string[]): void {
-  const want = platformQuery(values);
-  if (!want) return;
-  const have = { os: img.Os, architecture: img.Architecture, ...(img.Variant ? { variant: img.Variant } : {}) };
-  if (!platformMatches(have, want)) throw notFound(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
+/** The `platform` of inspect and history (API 1.49+): the image's own, or docker's NotFound. */
+function confirmImagePlatform(img: ImageInspect, name: string, values: string[]): void {
+  confirmPlatform(name, { os: img.Os, architecture: img.Architecture, ...(img.Variant ? { variant: img.Variant } : {}) }, platformQuery(values));
 }
 
 /** `manifests` (API 1.47+) asks for each image's manifest list, which Berth's single-platform images do not keep. */
@@ -52,7 +46,7 @@ export function imageRoutes(b: ImageBackend): Route[] {
       handler: async (ctx) => {
         refuseManifests(ctx.query);
         const img = await b.inspect(ctx.params.name);
-        confirmPlatform(img, ctx.params.name, ctx.query.getAll('platform'));
+        confirmImagePlatform(img, ctx.params.name, ctx.query.getAll('platform'));
         // moby's version gates: Container and ContainerConfig below 1.45, VirtualSize below 1.44.
         if (versionAtLeast(ctx.version, '1.45')) {
           delete img.Container;
@@ -79,7 +73,7 @@ export function imageRoutes(b: ImageBackend): Route[] {
     {
       method: 'GET', path: '/images/{name*}/history',
       handler: async (ctx) => {
-        if (ctx.query.getAll('platform').some((v) => v !== '')) confirmPlatform(await b.inspect(ctx.params.name), ctx.params.name, ctx.query.getAll('platform'));
+        if (ctx.query.getAll('platform').some((v) => v !== '')) confirmImagePlatform(await b.inspect(ctx.params.name), ctx.params.name, ctx.query.getAll('platform'));
         writeJson(ctx, 200, b.history(ctx.params.name));
       },
     },
