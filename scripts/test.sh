@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 node_modules/node/bin/node node_modules/.bin/tsc -p .
 node_modules/node/bin/node node_modules/.bin/depcruise --config .dependency-cruiser.cjs src
-exec node_modules/node/bin/node --test --test-concurrency=2 --test-timeout=300000 "src/**/*.test.ts" "test/**/*.test.ts"
+exec node_modules/node/bin/node --test --test-concurrency=2 --test-timeout=300000 --test-global-setup=test/global-setup.ts "src/**/*.test.ts" "test/**/*.test.ts"
