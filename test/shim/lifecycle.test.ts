@@ -61,6 +61,24 @@ for (const [name, runtime] of [['crun', CRUN], ['runc', RUNC]]) {
       await until('shim exit', () => !fs.existsSync(e.sock));
     });
 
+    test('create and start run the runtime from a sealed copy, dropped once the process runs', async () => {
+      const memfds = (pid: number) =>
+        fs.readdirSync(`/proc/${pid}/fd`).map((f) => { try { return fs.readlinkSync(`/proc/${pid}/fd/${f}`); } catch { return ''; } }).filter((l) => l.startsWith('/memfd:'));
+      const s = await startShim(env, { id: `sealed-${name}`, runtime, bundle: env.bundle(['sh', '-c', 'echo up; sleep 100']) });
+      assert.equal(s.report.ok, true, s.report.error);
+      const shimPid = Number(fs.readFileSync(path.join(s.stateDir, 'shim.pid'), 'utf8'));
+      assert.deepEqual(memfds(shimPid), ['/memfd:berth_cloned:/proc/self/exe (deleted)']);
+      // crun and runc see all four seals and do not clone themselves again
+      const seals = execFileSync('python3', ['-c', `import fcntl,os; fd=os.open('/proc/${shimPid}/fd/' + [f for f in os.listdir('/proc/${shimPid}/fd') if os.readlink('/proc/${shimPid}/fd/'+f).startswith('/memfd:')][0], os.O_RDONLY); print(fcntl.fcntl(fd, 1034))`], { encoding: 'utf8' });
+      assert.equal(Number(seals), 1 | 2 | 4 | 8);
+      assert.match(await request(s.sock, 'start'), /^ok [1-9]\d*\n$/);
+      assert.deepEqual(memfds(shimPid), []);
+      await until('output', () => readLog(s.logPath!).some((l) => l.log === 'up\n'));
+      const w = waitExit(s.sock);
+      assert.equal(await request(s.sock, 'kill 9'), 'ok\n');
+      assert.equal((await w).exitCode, 137);
+    });
+
     test('with a tty and stdin', async () => {
       const e = await exec(['sh'], ['--tty', '--stdin'], true);
       const a = await attach(e.sock, 'io');
