@@ -22,8 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/mount.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -34,6 +32,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+
+#include "sealed.h"
 
 #define REQ_MAX 256               /* longest request line */
 #define LOG_LINE_MAX (16 * 1024)  /* partial lines are cut here */
@@ -48,6 +48,7 @@
 static struct {
 	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file;
 	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
+	char *runtime_exe;
 	int tty, stdin_, stdin_once;
 	long long log_max_size;
 	int log_max_file;
@@ -63,6 +64,7 @@ static const struct opt {
 	{"runtime", &o.runtime, NULL},
 	{"runtime-root", &o.rroot, NULL},
 	{"state-dir", &o.sdir, NULL},
+	{"runtime-exe", &o.runtime_exe, NULL},
 	{"log-path", &o.log_path, NULL},
 	{"log-max-size", &o.max_size, NULL},
 	{"log-max-file", &o.max_file, NULL},
@@ -403,37 +405,26 @@ static void log_eof(int s)
 extern char **environ;
 
 /*
- * crun and runc re-execute themselves from a sealed copy of their binary (CVE-2019-5736: so
- * that a container cannot write to the host's) unless they already run from one, a memfd with
- * all four seals. The shim makes that copy itself, once, and runs the runtime from it for the
- * create and start (or exec): each then skips its second exec and dynamic link (~4 ms here).
- * The copy is dropped once the process has started, so a running container holds none; later
- * commands (delete) run the binary by its path and clone it themselves.
+ * The runtime runs from a sealed copy of its binary (sealed.h): the spawner's, shared by every
+ * shim (--runtime-exe /proc/<spawner>/fd/N, opened here and kept), or else one of our own,
+ * dropped once the process has started so that a running container holds none.
  */
-static int rt_exe = -1;
+static int rt_exe = -1, rt_exe_shared;
 
 static void rt_exe_open(void)
 {
-	struct stat st;
-	off_t off = 0;
-	if (!strchr(o.runtime, '/'))
-		return; /* looked up in PATH by execvp: leave it to the runtime */
-	int bin = open(o.runtime, O_RDONLY | O_CLOEXEC);
-	if (bin < 0)
-		return; /* execvp reports it */
-	int fd = memfd_create("berth_cloned:/proc/self/exe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd >= 0 && fstat(bin, &st) == 0) {
-		while (off < st.st_size && sendfile(fd, bin, &off, st.st_size - off) > 0)
-			;
-		if (off == st.st_size &&
-		    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0) {
+	if (o.runtime_exe) {
+		int fd = open(o.runtime_exe, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && is_sealed_copy(fd)) {
 			rt_exe = fd;
-			fd = -1;
+			rt_exe_shared = 1;
+			return;
 		}
+		if (fd >= 0)
+			close(fd);
 	}
-	if (fd >= 0)
-		close(fd);
-	close(bin);
+	if (strchr(o.runtime, '/'))
+		rt_exe = sealed_copy(o.runtime);
 }
 
 /* Run RUNTIME --root R --log L --log-format json ARGS... with the given stdio. */
@@ -828,7 +819,8 @@ static void do_start(struct conn *c)
 		drain_discard(err_fd);
 		st = rt_wait(rt_spawn(a, devnull, devnull, devnull));
 	}
-	close_fd(&rt_exe);
+	if (!rt_exe_shared)
+		close_fd(&rt_exe);
 	if (st == 0) {
 		started = 1;
 		stdin_pump(); /* input (and an EOF) that arrived before the exec started */

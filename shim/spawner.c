@@ -15,6 +15,12 @@
  * Each command gets the input on its stdin; stdout and stderr are collected (up to 64 MiB each)
  * until both are closed and the process has exited. Requests run concurrently. The spawner
  * exits when its stdin closes; commands already running are left to finish.
+ *
+ * `--seal PATH` (repeatable, OCI runtimes): the i-th is copied once into a sealed memfd
+ * (sealed.h) held at fd SEAL_FD + i for the spawner's life. berth-shim opens it as
+ * /proc/<spawner>/fd/<SEAL_FD + i> and keeps it, so every shim runs the runtime from one shared
+ * copy; it outlives the spawner in the shims that hold it. A copy that cannot be made is simply
+ * absent (the shim then makes its own).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,9 +34,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sealed.h"
+
 #define MAX_JOBS 256
 #define MAX_OUT (64 << 20)
 #define MAX_REQ (1 << 20)
+#define SEAL_FD 100
 
 struct buf {
     char *p;
@@ -254,7 +263,19 @@ static void reap(void) {
     }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    for (int i = 1, n = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--seal") != 0 || i + 1 == argc) {
+            fprintf(stderr, "usage: berth-spawner [--seal PATH]...\n");
+            return 2;
+        }
+        int fd = sealed_copy(argv[++i]);
+        if (fd >= 0 && dup3(fd, SEAL_FD + n, O_CLOEXEC) < 0)
+            die("dup3");
+        if (fd >= 0)
+            close(fd);
+        n++;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) die("pipe2");
     struct sigaction sa = { 0 };

@@ -245,7 +245,15 @@ function report(ctx: Pick<CliContext, 'stderr'>, e: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  // process.stdin is made on first use: its stream (and, for a file, node's fs streams) costs
+  // ~2 ms at start that most commands never need.
+  const io = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    get stdin() {
+      return process.stdin;
+    },
+  };
   let inv;
   try {
     inv = parseCommandLine(root, argv);
@@ -276,7 +284,11 @@ export async function main(argv: string[]): Promise<number> {
     return report(io, e);
   }
   const ctx: CliContext = {
-    ...io,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    get stdin() {
+      return process.stdin;
+    },
     client: new Client(host, tls, process.env.DOCKER_API_VERSION || undefined),
     host,
     commandPath: inv.commandPath,

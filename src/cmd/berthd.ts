@@ -377,7 +377,7 @@ async function main(): Promise<void> {
   const shimPath = args['shim-path'] ?? process.env.BERTH_SHIM ?? defaultShimPath();
   // Started first, while berthd is small: it runs the start path's commands (lib/spawner.ts).
   const spawnerPath = join(dirname(shimPath), 'berth-spawner');
-  if (existsSync(spawnerPath)) useSpawner(Spawner.start(spawnerPath));
+  if (existsSync(spawnerPath)) useSpawner(Spawner.start(spawnerPath, [...new Set(Object.values(runtimes))]));
   const network = networkSettings(args, file, configFile);
   const daemon = await Daemon.open({
     network,

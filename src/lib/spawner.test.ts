@@ -37,3 +37,30 @@ s.close();`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(r.stdout, 'late\n', r.stderr);
 });
+
+test('berth-spawner holds a sealed copy of each runtime it was given, for berth-shim to run', { skip: !existsSync(BIN) && 'shim/berth-spawner not built' }, async () => {
+  const { mkdtempSync, readlinkSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'spawner-'));
+  const script = join(dir, 'runtime.sh');
+  writeFileSync(script, '#!/bin/sh\necho script\n', { mode: 0o755 });
+  const s = Spawner.start(BIN, ['/usr/bin/crun', script, join(dir, 'missing')]);
+  try {
+    // The copies are made before the first request is read: once one has run, they exist.
+    assert.equal((await s.run('true', [])).code, 0);
+    const copy = s.sealedCopy('/usr/bin/crun');
+    assert.ok(copy, 'a copy of crun');
+    assert.equal(readlinkSync(copy), '/memfd:berth_cloned:/proc/self/exe (deleted)');
+    // It runs as the binary does.
+    const r = await s.run(copy, ['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^crun version /);
+    // Nothing for a script (it cannot run from a memfd), a missing file, or a binary not asked for.
+    assert.throws(() => readlinkSync(s.sealedCopy(script)!), { code: 'ENOENT' });
+    assert.throws(() => readlinkSync(s.sealedCopy(join(dir, 'missing'))!), { code: 'ENOENT' });
+    assert.equal(s.sealedCopy('/usr/sbin/runc'), undefined);
+  } finally {
+    s.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -20,6 +20,8 @@ export interface CommandResult {
 
 /** The spawner's requests are capped (spawner.c MAX_REQ); bigger ones are spawned directly. */
 const MAX_REQUEST = 1 << 20;
+/** The descriptor of the spawner's first sealed copy (spawner.c SEAL_FD). */
+const SEAL_FD = 100;
 
 export class Spawner {
   private readonly proc: ChildProcess;
@@ -27,13 +29,19 @@ export class Spawner {
   private next = 1;
   private pending: Buffer = Buffer.alloc(0);
   private gone: Error | undefined;
+  private closed = false;
 
-  private constructor(path: string) {
-    this.proc = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** The binaries the spawner holds sealed copies of, in order (spawner.c `--seal`). */
+  private readonly sealed: string[];
+
+  private constructor(path: string, sealed: string[]) {
+    this.sealed = sealed;
+    this.proc = spawn(path, sealed.flatMap((p) => ['--seal', p]), { stdio: ['pipe', 'pipe', 'inherit'] });
     this.proc.unref();
     const fail = (e: Error) => {
       if (this.gone) return;
       this.gone = e;
+      if (this.closed) return;
       log.warn('berth-spawner stopped; commands are spawned directly', { error: e.message });
       for (const w of this.waiting.values()) w.reject(e);
       this.waiting.clear();
@@ -53,8 +61,18 @@ export class Spawner {
     else out.unref?.();
   }
 
-  static start(path: string): Spawner {
-    return new Spawner(path);
+  /** Starts the spawner; `sealed`: OCI runtimes it keeps a sealed copy of for berth-shim. */
+  static start(path: string, sealed: string[] = []): Spawner {
+    return new Spawner(path, sealed);
+  }
+
+  /**
+   * Where berth-shim finds the spawner's sealed copy of `binary` (spawner.c SEAL_FD), while the
+   * spawner runs; the shim checks the seals and otherwise makes its own.
+   */
+  sealedCopy(binary: string): string | undefined {
+    const i = this.sealed.indexOf(binary);
+    return i < 0 || this.gone || !this.proc.pid ? undefined : `/proc/${this.proc.pid}/fd/${SEAL_FD + i}`;
   }
 
   get usable(): boolean {
@@ -113,6 +131,7 @@ export class Spawner {
   }
 
   close(): void {
+    this.closed = true;
     this.proc.stdin?.end();
   }
 }
@@ -138,6 +157,11 @@ let current: Spawner | undefined;
 /** berthd's wiring: commands go through this spawner from now on. */
 export function useSpawner(s: Spawner | undefined): void {
   current = s;
+}
+
+/** The current spawner's sealed copy of an OCI runtime, for berth-shim's `--runtime-exe`. */
+export function sealedCopy(binary: string): string | undefined {
+  return current?.sealedCopy(binary);
 }
 
 /** Runs a short command to its end, with `input` on its stdin, collecting its output. */

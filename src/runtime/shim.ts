@@ -6,7 +6,7 @@
  * stream socket in its state directory. Every method here is one request on a fresh
  * connection, so nothing depends on a long-lived connection surviving a daemon restart.
  */
-import { runCommand } from '../lib/spawner.ts';
+import { runCommand, sealedCopy } from '../lib/spawner.ts';
 import { connect, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,6 +63,9 @@ export class ShimStartError extends EngineError {
 
 function launchArgs(o: ShimLaunchOptions): string[] {
   const a = ['--id', o.id, '--bundle', o.bundle, '--runtime', o.runtimePath, '--runtime-root', o.runtimeRoot, '--state-dir', o.stateDir];
+  // One sealed copy of the runtime for every shim, held by berth-spawner (shim/sealed.h).
+  const exe = sealedCopy(o.runtimePath);
+  if (exe) a.push('--runtime-exe', exe);
   if (o.logPath) {
     a.push('--log-path', o.logPath);
     if (o.logMaxSize) a.push('--log-max-size', String(o.logMaxSize));

@@ -1,10 +1,11 @@
 // berth-shim: exec mode, surviving berthd, overlay mounts.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CRUN, Env, RUNC, SHIM, alive, attach, buildShim, demux, isMounted, readLog, request, sleep, startShim, until, waitExit } from './helpers.ts';
+import { Spawner } from '../../src/lib/spawner.ts';
+import { CRUN, Env, ROOT, RUNC, SHIM, alive, attach, buildShim, demux, isMounted, readLog, request, sleep, startShim, until, waitExit } from './helpers.ts';
 
 let env: Env;
 before(() => {
@@ -77,6 +78,33 @@ for (const [name, runtime] of [['crun', CRUN], ['runc', RUNC]]) {
       const w = waitExit(s.sock);
       assert.equal(await request(s.sock, 'kill 9'), 'ok\n');
       assert.equal((await w).exitCode, 137);
+    });
+
+    test("with the spawner's sealed copy, every shim runs the runtime from that one and keeps it", async () => {
+      const sp = Spawner.start(path.join(ROOT, 'shim', 'berth-spawner'), [runtime]);
+      try {
+        // The spawner makes its copies before it reads a request: once one has run, they exist.
+        await sp.run('true', []);
+        const copy = sp.sealedCopy(runtime)!;
+        const ino = fs.statSync(copy).ino;
+        const held = (pid: number) =>
+          fs.readdirSync(`/proc/${pid}/fd`).map((f) => `/proc/${pid}/fd/${f}`).filter((f) => { try { return fs.readlinkSync(f).startsWith('/memfd:'); } catch { return false; } });
+        const s = await startShim(env, { id: `shared-${name}`, runtime, bundle: env.bundle(['sleep', '100']), extra: ['--runtime-exe', copy] });
+        assert.equal(s.report.ok, true, s.report.error);
+        const shimPid = Number(fs.readFileSync(path.join(s.stateDir, 'shim.pid'), 'utf8'));
+        assert.match(await request(s.sock, 'start'), /^ok [1-9]\d*\n$/);
+        // The shim still holds the shared copy (for the delete at exit), and no copy of its own.
+        assert.deepEqual(held(shimPid).map((f) => fs.statSync(f).ino), [ino]);
+        // ... which outlives the spawner.
+        sp.close();
+        await until('spawner exit', () => !fs.existsSync(copy));
+        const w = waitExit(s.sock);
+        assert.equal(await request(s.sock, 'kill 9'), 'ok\n');
+        assert.equal((await w).exitCode, 137);
+        await until('deleted', () => spawnSync(runtime, ['--root', env.runtimeRoot, 'state', `shared-${name}`]).status !== 0);
+      } finally {
+        sp.close();
+      }
     });
 
     test('with a tty and stdin', async () => {
