@@ -268,10 +268,30 @@ async function hostileRegistry(routes: Record<string, (res: import('node:http').
   return { host: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
 }
 
-function serveImage(img: { manifest: Buffer; config: { digest: string; data: Buffer }; layers: { digest: string; data: Buffer }[] }, overrides: Record<string, Buffer | 'stall'> = {}): Record<string, (res: import('node:http').ServerResponse) => void> {
+/** A blob sent 1 KiB every 20 ms; `aborted` once the client hung up before the end. */
+type Trickle = { trickle: true; aborted: boolean };
+
+function serveImage(img: { manifest: Buffer; config: { digest: string; data: Buffer }; layers: { digest: string; data: Buffer }[] }, overrides: Record<string, Buffer | 'stall' | Trickle> = {}): Record<string, (res: import('node:http').ServerResponse) => void> {
   const routes: Record<string, (res: import('node:http').ServerResponse) => void> = {};
   const blob = (digest: string, data: Buffer) => (res: import('node:http').ServerResponse) => {
     const o = overrides[digest];
+    if (typeof o === 'object' && 'trickle' in o) {
+      res.writeHead(200, { 'Content-Length': data.length, 'Docker-Content-Digest': digest });
+      let off = 0;
+      const t = setInterval(() => {
+        res.write(data.subarray(off, off + 1024));
+        off += 1024;
+        if (off >= data.length) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 20);
+      res.on('close', () => {
+        clearInterval(t);
+        if (off < data.length) o.aborted = true;
+      });
+      return;
+    }
     if (o === 'stall') {
       res.writeHead(200, { 'Content-Length': data.length });
       res.write(data.subarray(0, 100));
@@ -324,6 +344,34 @@ test('bad registries: wrong bytes, unknown media types, escaping tars, stalls â€
   assert.ok(!existsSync('/tmp/berth-escape'), 'nothing written outside the layer');
   // A registry that stalls mid-transfer.
   await check(serveImage(img, { [img.layers[0].digest]: 'stall' }), /stalled|timed out/);
+});
+
+test('a layer that fails while another is still downloading: its error, the other download stopped, nothing kept', { skip }, async () => {
+  const img = await makeImage([50_000, 400_000]);
+  const tampered = Buffer.from(img.layers[0].data);
+  tampered[tampered.length - 20] ^= 0xff;
+  const slow: Trickle = { trickle: true, aborted: false };
+  const r = await hostileRegistry(serveImage(img, { [img.layers[0].digest]: tampered, [img.layers[1].digest]: slow }));
+  try {
+    const out = await d.berth(['pull', `${r.host}/evil/img:v1`]);
+    assert.equal(out.code, 1, out.stdout);
+    // The failing layer's own error, not the stopped one's abort.
+    assert.match(out.stderr, /digest mismatch/);
+    assert.doesNotMatch(out.stderr, /abort/i);
+    // 400 KB at 1 KiB per 20 ms would take 8 s: the pull stopped the download instead.
+    for (let i = 0; i < 100 && !slow.aborted; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.ok(slow.aborted, 'the other layer stopped downloading');
+    assert.equal((await d.berth(['image', 'inspect', `${r.host}/evil/img:v1`])).code, 1, 'nothing registered');
+    assert.equal(readdirSync(join(d.dataRoot, 'ingest')).length, 0, 'no partial blob');
+    assert.ok(!readdirSync(join(d.dataRoot, 'overlay2')).some((n) => n.startsWith('.staging')), 'no partial layer');
+  } finally {
+    await r.close();
+  }
+  // The same image, served whole by a real registry, pulls.
+  await uploadImage(reg.url, 'syn/twolayer', 'v1', img);
+  await ok(['pull', `${reg.host}/syn/twolayer:v1`]);
+  assert.equal((await ok(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', `${reg.host}/syn/twolayer:v1`])).trim(), '2');
+  await ok(['rmi', `${reg.host}/syn/twolayer:v1`]);
 });
 
 function tarHeader(name: string, size: number): Buffer {
