@@ -5,12 +5,12 @@
  * client would), pulls through the daemon's pull.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { ContainerConfig, ImageConfigFile } from '../../api/types.ts';
+import type { ContainerConfig } from '../../api/types.ts';
 import type { BuildBackend, BuildImage, RunConfig } from '../../builder/backend.ts';
 import { isNotFound, notFound } from '../../errdefs/index.ts';
-import { ENGINE_VERSION } from '../../api/version.ts';
 import type { ContainerService } from '../container/service.ts';
-import { MEDIA, type ImageService } from '../images/service.ts';
+import type { ImageService } from '../images/service.ts';
+import { childConfig, writeChild } from '../images/childimage.ts';
 
 const GO_MODE_DIR = 0x80000000;
 
@@ -71,29 +71,13 @@ export class DaemonBuildBackend implements BuildBackend {
   }
 
   async commitConfig(parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string, author?: string): Promise<BuildImage> {
-    const created = new Date().toISOString();
-    const prev = parent?.config;
-    const file: ImageConfigFile = {
-      architecture: prev?.architecture ?? (process.arch === 'x64' ? 'amd64' : process.arch),
-      os: prev?.os ?? 'linux',
-      ...(prev?.variant ? { variant: prev.variant } : {}),
-      created,
-      ...(author ? { author } : {}),
-      config: config as Partial<ContainerConfig>,
-      container_config: key as Partial<ContainerConfig>,
-      docker_version: ENGINE_VERSION,
-      rootfs: { type: 'layers', diff_ids: [...(prev?.rootfs.diff_ids ?? [])] },
-      history: [...(prev?.history ?? []), { created, ...(author ? { author } : {}), created_by: createdBy, empty_layer: true }],
-    };
+    const file = childConfig(parent?.config, { created: new Date().toISOString(), ...(author ? { author } : {}), config: config as Partial<ContainerConfig>, containerConfig: key as Partial<ContainerConfig>, createdBy });
     const images = this.images;
     return images.track(async () => {
-      const cfgBlob = await images.content.write(Buffer.from(JSON.stringify(file)));
       const parentImg = parent ? images.images.get(parent.id) : undefined;
-      const layers = parentImg?.rec.manifest ? ((await images.content.readJson(parentImg.rec.manifest)) as { layers: unknown[] }).layers : [];
-      const manifest = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: cfgBlob.digest, size: cfgBlob.size }, layers };
-      const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
-      await images.images.add(cfgBlob.digest, { manifest: man.digest, ...(parent ? { parent: parent.id } : {}) });
-      return { id: cfgBlob.digest, config: file };
+      const made = await writeChild(images.content, parentImg?.rec.manifest, file);
+      await images.images.add(made.config, { manifest: made.manifest, ...(parent ? { parent: parent.id } : {}) });
+      return { id: made.config, config: file };
     });
   }
 

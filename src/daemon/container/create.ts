@@ -24,6 +24,7 @@ import { createVolumes, needsImageView, planMounts, populateVolumes } from './mo
 import { withReadOnlyRoot } from './snapshot.ts';
 import { containerEvent } from './events.ts';
 import { blkioSupport } from './blkio.ts';
+import { settleAll } from '../../lib/settle.ts';
 
 /** `platform` (the API's query parameter) must be the image's: the store holds one platform per image. */
 export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined, platform?: Platform): Promise<{ Id: string; Warnings: string[] }> {
@@ -162,10 +163,11 @@ async function ensureWorkingDir(d: ContainerDeps, id: string, wd: string): Promi
 
 async function writeEtcFiles(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
   const host = rec.Config.Hostname;
-  await writeFile(rec.HostnamePath, `${host}\n`);
-  await writeFile(rec.HostsPath, await hostsFile(rec, undefined, []));
-  const resolv = await resolvConf(d, rec);
-  await writeFile(rec.ResolvConfPath, resolv);
+  await settleAll([
+    writeFile(rec.HostnamePath, `${host}\n`),
+    hostsFile(rec, undefined, []).then((hosts) => writeFile(rec.HostsPath, hosts)),
+    resolvConf(d, rec).then((resolv) => writeFile(rec.ResolvConfPath, resolv)),
+  ]);
   const root = remapped(d, rec.HostConfig) ? d.rt.idmap!.root : undefined;
   if (root) for (const f of [rec.HostnamePath, rec.HostsPath, rec.ResolvConfPath]) await chown(f, root.uid, root.gid);
 }

@@ -9,8 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import type { ContainerConfig, ImageConfigFile } from '../../api/types.ts';
-import { ENGINE_VERSION } from '../../api/version.ts';
+import type { ContainerConfig } from '../../api/types.ts';
 import { conflict, invalidParameter, system } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString } from '../../lib/reference.ts';
@@ -18,6 +17,7 @@ import { packTree, listChanges, mountPointFiles, type ChangeKind } from '../../s
 import { checkDepth } from '../../store/layer/store.ts';
 import { setFrozen } from '../../runtime/freezer.ts';
 import { MEDIA, type ImageService } from '../images/service.ts';
+import { childConfig, writeChild } from '../images/childimage.ts';
 import { parseChanges } from '../images/changes.ts';
 import { ContainerConfigType, type ContainerConfigInput } from '../server/bodies.ts';
 import { decodeConfig } from './config.ts';
@@ -145,37 +145,19 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   // moby: the body's config, then the --change instructions, over the container's config.
   const fromBody = opts.config ? Object.fromEntries(Object.entries(decodeConfig(opts.config)).filter(([k, v]) => isSet(v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]))) : {};
   const cfg: Partial<ContainerConfig> = opts.build ? opts.build.config : { ...c.rec.Config, ...fromBody, ...changes };
-  const prev = base.config;
-  const config: ImageConfigFile = {
-    architecture: prev.architecture,
-    os: prev.os,
-    ...(prev.variant ? { variant: prev.variant } : {}),
+  const config = childConfig(base.config, {
     created,
     ...(opts.author ? { author: opts.author } : {}),
     ...(opts.comment ? { comment: opts.comment } : {}),
     config: cfg,
     container: c.id,
-    container_config: opts.build ? opts.build.containerConfig : c.rec.Config,
-    docker_version: ENGINE_VERSION,
-    rootfs: { type: 'layers', diff_ids: [...prev.rootfs.diff_ids, diffId] },
-    history: [...(prev.history ?? []), {
-      created,
-      ...(opts.author ? { author: opts.author } : {}),
-      created_by: opts.build ? opts.build.createdBy : [c.rec.Path, ...c.rec.Args].join(' '),
-      ...(opts.comment ? { comment: opts.comment } : {}),
-    }],
-  };
-  const cfgBlob = await images.content.write(Buffer.from(JSON.stringify(config)));
-  const prevLayers = base.rec.manifest ? ((await images.content.readJson(base.rec.manifest)) as { layers: unknown[] }).layers : [];
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA.ociManifest,
-    config: { mediaType: MEDIA.ociConfig, digest: cfgBlob.digest, size: cfgBlob.size },
-    layers: [...prevLayers, { mediaType: MEDIA.ociLayerTar, digest: blob.digest, size: blob.size }],
-  };
-  const man = await images.content.write(Buffer.from(JSON.stringify(manifest)));
+    containerConfig: opts.build ? opts.build.containerConfig : c.rec.Config,
+    createdBy: opts.build ? opts.build.createdBy : [c.rec.Path, ...c.rec.Args].join(' '),
+    diffId,
+  });
+  const made = await writeChild(images.content, base.rec.manifest, config, { mediaType: MEDIA.ociLayerTar, digest: blob.digest, size: blob.size });
   failpoint('commit-before-image');
-  await images.images.add(cfgBlob.digest, { manifest: man.digest, parent: base.rec.id });
-  if (ref) await images.images.setRef(referenceString(ref), cfgBlob.digest);
-  return cfgBlob.digest;
+  await images.images.add(made.config, { manifest: made.manifest, parent: base.rec.id });
+  if (ref) await images.images.setRef(referenceString(ref), made.config);
+  return made.config;
 }

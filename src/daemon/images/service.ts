@@ -8,7 +8,6 @@ import { KeyedMutex } from '../../lib/mutex.ts';
 import type { Readable } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import type { ImageConfigFile, ImageInspect, ImageSummary, ContainerConfig, ImageHistoryItem } from '../../api/types.ts';
-import { ENGINE_VERSION } from '../../api/version.ts';
 import { conflict, invalidParameter, notFound } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { failpoint } from '../../lib/failpoint.ts';
@@ -23,13 +22,10 @@ import { chainIds, type LayerStore } from '../../store/layer/store.ts';
 import type { OverlaySnapshotter } from '../../store/snapshots/overlay.ts';
 import type { EventSink } from '../events/service.ts';
 
-export const MEDIA = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayerTar: 'application/vnd.oci.image.layer.v1.tar',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
-} as const;
+export { MEDIA } from './media.ts';
+import { MEDIA } from './media.ts';
+import { childConfig, writeChild } from './childimage.ts';
+import { goArch } from '../../lib/platform.ts';
 
 /** moby's zero container.Config as image inspect shows it (omitempty fields left out). */
 const EMPTY_CONTAINER_CONFIG: Readonly<Record<string, unknown>> = {
@@ -165,7 +161,7 @@ export class ImageService {
       // 3. Config and manifest.
       const created = new Date().toISOString();
       const config: ImageConfigFile = {
-        architecture: opts.platform?.architecture ?? goArchName(),
+        architecture: opts.platform?.architecture ?? goArch(),
         os: opts.platform?.os ?? 'linux',
         created,
         config: opts.config ?? {},
@@ -206,31 +202,10 @@ export class ImageService {
     try {
       const layer = await this.layers.register(this.content.openVerified(blob.digest), parent ? this.topChain(parent) || undefined : undefined);
       layerChain = layer.chainId;
-      const created = new Date().toISOString();
-      const prev = parent?.config;
-      const file: ImageConfigFile = {
-        architecture: prev?.architecture ?? goArchName(),
-        os: prev?.os ?? 'linux',
-        ...(prev?.variant ? { variant: prev.variant } : {}),
-        created,
-        ...(author ? { author } : {}),
-        config,
-        container_config: containerConfig,
-        docker_version: ENGINE_VERSION,
-        rootfs: { type: 'layers', diff_ids: [...(prev?.rootfs.diff_ids ?? []), layer.diffId] },
-        history: [...(prev?.history ?? []), { created, ...(author ? { author } : {}), created_by: createdBy }],
-      };
-      const cfg = await this.content.write(Buffer.from(JSON.stringify(file)));
-      const prevLayers = parent?.rec.manifest ? ((await this.content.readJson(parent.rec.manifest)) as { layers: Descriptor[] }).layers : [];
-      const manifest = {
-        schemaVersion: 2,
-        mediaType: MEDIA.ociManifest,
-        config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
-        layers: [...prevLayers, { mediaType: MEDIA.ociLayerTar, digest: blob.digest, size: blob.size }],
-      };
-      const man = await this.content.write(Buffer.from(JSON.stringify(manifest)));
-      await this.images.add(cfg.digest, { manifest: man.digest, ...(parentId ? { parent: parentId } : {}) });
-      return cfg.digest;
+      const file = childConfig(parent?.config, { created: new Date().toISOString(), ...(author ? { author } : {}), config, containerConfig, createdBy, diffId: layer.diffId });
+      const made = await writeChild(this.content, parent?.rec.manifest, file, { mediaType: MEDIA.ociLayerTar, digest: blob.digest, size: blob.size });
+      await this.images.add(made.config, { manifest: made.manifest, ...(parentId ? { parent: parentId } : {}) });
+      return made.config;
     } catch (e) {
       await this.content.delete(blob.digest).catch(() => {});
       if (layerChain && !this.layerReferenced(layerChain)) await this.layers.remove(layerChain);
@@ -733,10 +708,6 @@ function depthOf(layers: LayerStore, chain: string): number {
   let n = 0;
   for (let c: string | undefined = chain; c; c = layers.get(c)?.parent) n++;
   return n;
-}
-
-function goArchName(): string {
-  return process.arch === 'x64' ? 'amd64' : process.arch;
 }
 
 /** moby's isSingleReference: all references belong to one repository. */

@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { notFound } from '../../errdefs/index.ts';
 import { unmountUnder } from '../../lib/mounts.ts';
 import { log } from '../../lib/log.ts';
+import { settleAll } from '../../lib/settle.ts';
 
 /** What the runtime side needs to mount a container's root filesystem. */
 export interface OverlayMount {
@@ -136,15 +137,18 @@ export class OverlaySnapshotter {
   /** Creates a container's writable layer on top of image layer `parentId`. */
   async createContainerLayer(id: string, parentId: string | undefined): Promise<void> {
     const dir = this.dir(id);
-    await mkdir(join(dir, 'diff'), { recursive: true, mode: 0o755 });
-    await mkdir(join(dir, 'work'), { mode: 0o700 });
-    await mkdir(join(dir, 'merged'), { mode: 0o700 });
-    await this.traversable(dir);
-    for (const d of ['diff', 'work', 'merged']) await this.rootOwned(join(dir, d));
     const short = shortName();
-    await writeFile(join(dir, 'link'), short);
-    if (parentId) await writeFile(join(dir, 'lower'), await this.lowerChain(parentId));
-    await symlink(`../${id}/diff`, join(this.home, 'l', short));
+    // On every run's path: independent steps go to the thread pool together, not one round
+    // trip after another.
+    await mkdir(join(dir, 'diff'), { recursive: true, mode: 0o755 });
+    await settleAll([
+      mkdir(join(dir, 'work'), { mode: 0o700 }),
+      mkdir(join(dir, 'merged'), { mode: 0o700 }),
+      this.traversable(dir),
+      writeFile(join(dir, 'link'), short),
+      parentId ? this.lowerChain(parentId).then((chain) => writeFile(join(dir, 'lower'), chain)) : undefined,
+    ]);
+    await settleAll([...['diff', 'work', 'merged'].map((d) => this.rootOwned(join(dir, d))), symlink(`../${id}/diff`, join(this.home, 'l', short))]);
   }
 
   async mountFor(id: string): Promise<OverlayMount> {
