@@ -20,6 +20,7 @@ export function goTimeString(unixSeconds: number): string {
 
 /** docker's stringutils.Ellipsis: cut to n display chars with a trailing "…". */
 export function ellipsis(s: string, n: number): string {
+  if (s.length <= n) return s; // no more code points than UTF-16 units
   const chars = [...s];
   if (chars.length <= n) return s;
   return chars.slice(0, n - 1).join('') + '…';

@@ -171,12 +171,15 @@ export async function readJson<R>(ctx: Ctx, decoder: GoDecoder<R>): Promise<R | 
 
 export function writeJson(ctx: Ctx, status: number, value: unknown): void {
   const res = ctx.res;
-  const body = JSON.stringify(value) + '\n';
+  // Encoded once: measuring a string and then writing it scans its UTF-8 twice (a list of
+  // 1,000 containers is ~700 KB).
+  const body = Buffer.from(JSON.stringify(value) + '\n');
   if (!res) {
-    ctx.upgrade?.socket.end(`HTTP/1.1 ${status} ${status === 200 ? 'OK' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const head = `HTTP/1.1 ${status} ${status === 200 ? 'OK' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    ctx.upgrade?.socket.end(Buffer.concat([Buffer.from(head), body]));
     return;
   }
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': body.length });
   res.end(ctx.req.method === 'HEAD' ? undefined : body);
 }
 

@@ -1,7 +1,7 @@
 /** `berth ps` / `container ls`: docker's columns, filters, truncation and --format. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
-import { ago, ellipsis, renderRows, renderTable, shortId, structRow, humanSize, validateFormat } from '../../format.ts';
+import { ago, ellipsis, goTimeString, renderRows, renderTable, shortId, structRow, humanSize, validateFormat } from '../../format.ts';
 import type { ContainerSummary } from '../../../api/types.ts';
 import { displayPorts } from './portspec.ts';
 
@@ -40,30 +40,30 @@ export function parseFilterFlags(list: string[]): Map<string, string[]> {
   return m;
 }
 
-function goTime(unix: number): string {
-  // docker prints time.Time's String(): "2026-11-23 21:31:08 +0000 UTC"
-  const d = new Date(unix * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000 UTC`;
+function image(c: ContainerSummary, trunc: boolean): string {
+  if (trunc && c.Image.startsWith('sha256:')) return shortId(c.Image);
+  if (trunc && c.Image.includes('@')) return c.Image.slice(0, c.Image.indexOf('@'));
+  return c.Image;
 }
 
+const command = (c: ContainerSummary, trunc: boolean): string => JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command);
+const names = (c: ContainerSummary): string => c.Names.map((n) => n.replace(/^\//, '')).join(',');
+// docker's ContainerContext.Size: the writable layer, and the virtual size when known.
+const size = (c: ContainerSummary): string => ((c.SizeRootFs ?? 0) > 0 ? `${humanSize(c.SizeRw ?? 0)} (virtual ${humanSize(c.SizeRootFs ?? 0)})` : humanSize(c.SizeRw ?? 0));
+
 export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unknown> {
-  let image = c.Image;
-  if (trunc && image.startsWith('sha256:')) image = shortId(image);
-  else if (trunc && image.includes('@')) image = image.slice(0, image.indexOf('@'));
   const labels = Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   const row = structRow('*formatter.ContainerContext', {
     ID: trunc ? shortId(c.Id) : c.Id,
-    Image: image,
-    Command: JSON.stringify(trunc ? ellipsis(c.Command, 20) : c.Command),
-    CreatedAt: goTime(c.Created),
+    Image: image(c, trunc),
+    Command: command(c, trunc),
+    CreatedAt: goTimeString(c.Created),
     RunningFor: ago(c.Created),
     Ports: displayPorts(c.Ports ?? []),
     State: c.State,
     Status: c.Status,
-    // docker's ContainerContext.Size: the writable layer, and the virtual size when known.
-    Size: (c.SizeRootFs ?? 0) > 0 ? `${humanSize(c.SizeRw ?? 0)} (virtual ${humanSize(c.SizeRootFs ?? 0)})` : humanSize(c.SizeRw ?? 0),
-    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
+    Size: size(c),
+    Names: names(c),
     Labels: labels,
     Mounts: '',
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).join(','),
@@ -73,6 +73,20 @@ export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unkno
   // ContainerContext.Label(name): one label's value, "" when absent.
   Object.defineProperty(row, 'Label', { value: (name: unknown) => (c.Labels ?? {})[String(name)] ?? '', enumerable: false });
   return row;
+}
+
+/** The default table's columns only: a `ps` of 1,000 containers makes nothing else. */
+function tableRow(c: ContainerSummary, trunc: boolean, withSize: boolean): Record<string, unknown> {
+  return {
+    ID: trunc ? shortId(c.Id) : c.Id,
+    Image: image(c, trunc),
+    Command: command(c, trunc),
+    RunningFor: ago(c.Created),
+    Status: c.Status,
+    Ports: displayPorts(c.Ports ?? []),
+    Names: names(c),
+    ...(withSize ? { Size: size(c) } : {}),
+  };
 }
 
 export async function ps(ctx: CliContext, p: Parsed<typeof psFlags>): Promise<number> {
@@ -93,12 +107,11 @@ export async function ps(ctx: CliContext, p: Parsed<typeof psFlags>): Promise<nu
     ctx.stdout.write(list.map((c) => (f.noTrunc ? c.Id : shortId(c.Id)) + '\n').join(''));
     return 0;
   }
-  const rows = list.map((c) => psRow(c, !f.noTrunc));
   if (!f.format || f.format === 'table' || f.format === DEFAULT_PS_FORMAT) {
     const cols: [string, string][] = [['ID', 'CONTAINER ID'], ['Image', 'IMAGE'], ['Command', 'COMMAND'], ['RunningFor', 'CREATED'], ['Status', 'STATUS'], ['Ports', 'PORTS'], ['Names', 'NAMES']];
-    ctx.stdout.write(renderTable(rows, f.size ? [...cols, ['Size', 'SIZE']] : cols));
+    ctx.stdout.write(renderTable(list.map((c) => tableRow(c, !f.noTrunc, f.size)), f.size ? [...cols, ['Size', 'SIZE']] : cols));
     return 0;
   }
-  ctx.stdout.write(await renderRows(rows, f.format, HEADERS));
+  ctx.stdout.write(await renderRows(list.map((c) => psRow(c, !f.noTrunc)), f.format, HEADERS));
   return 0;
 }
