@@ -17,7 +17,7 @@
  * The mount itself is done by berth-shim (it is on the container start path, and spawning
  * `mount` costs ~10 ms), so this class only returns what to mount.
  */
-import { chmod, chown, mkdir, readFile, rm, symlink, writeFile, readdir, rename, lstat, readlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, symlink, writeFile, readdir, rename, lstat, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { notFound } from '../../errdefs/index.ts';
@@ -251,10 +251,24 @@ export class OverlaySnapshotter {
     if (short) await rm(join(this.home, 'l', short), { force: true });
     // A root left mounted (its monitor died, a view a crash left behind) would make the
     // removal fail half-way.
-    await unmountUnder(dir);
+    if (await hasMountPoint(dir)) await unmountUnder(dir);
     // Rename first so a crash mid-delete leaves a staging dir that init() removes.
     const doomed = join(this.home, `.staging-rm-${id}`);
     await rename(dir, doomed);
     await rm(doomed, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether a directory directly in `dir` is a mount point (another device than `dir`'s): its
+ * root (`merged`) or a view (`view-*`), the only places Berth mounts in a layer. Looking costs a
+ * few stats, where reading /proc/self/mounts costs ~6 ms with 1,000 containers running, on
+ * every removal. A directory that cannot be looked at counts as one.
+ */
+async function hasMountPoint(dir: string): Promise<boolean> {
+  const own = await stat(dir).catch(() => undefined);
+  if (!own) return false;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const devs = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => stat(join(dir, e.name)).then((s) => s.dev, () => -1)));
+  return devs.some((dev) => dev !== own.dev);
 }
