@@ -270,10 +270,11 @@ int main(int argc, char **argv) {
             return 2;
         }
         int fd = sealed_copy(argv[++i]);
-        if (fd >= 0 && dup3(fd, SEAL_FD + n, O_CLOEXEC) < 0)
-            die("dup3");
-        if (fd >= 0)
+        if (fd >= 0 && fd != SEAL_FD + n) {
+            if (dup3(fd, SEAL_FD + n, O_CLOEXEC) < 0)
+                die("dup3");
             close(fd);
+        }
         n++;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -39,16 +39,18 @@ s.close();`;
 });
 
 test('berth-spawner holds a sealed copy of each runtime it was given, for berth-shim to run', { skip: !existsSync(BIN) && 'shim/berth-spawner not built' }, async () => {
-  const { mkdtempSync, readlinkSync, rmSync, writeFileSync } = await import('node:fs');
+  const { copyFileSync, mkdtempSync, readlinkSync, rmSync, utimesSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'spawner-'));
   const script = join(dir, 'runtime.sh');
   writeFileSync(script, '#!/bin/sh\necho script\n', { mode: 0o755 });
-  const s = Spawner.start(BIN, ['/usr/bin/crun', script, join(dir, 'missing')]);
+  const upgraded = join(dir, 'crun');
+  copyFileSync('/usr/bin/crun', upgraded);
+  const s = Spawner.start(BIN, ['/usr/bin/crun', script, join(dir, 'missing'), upgraded]);
   try {
     // The copies are made before the first request is read: once one has run, they exist.
     assert.equal((await s.run('true', [])).code, 0);
-    const copy = s.sealedCopy('/usr/bin/crun');
+    const copy = await s.sealedCopy('/usr/bin/crun');
     assert.ok(copy, 'a copy of crun');
     assert.equal(readlinkSync(copy), '/memfd:berth_cloned:/proc/self/exe (deleted)');
     // It runs as the binary does.
@@ -56,9 +58,13 @@ test('berth-spawner holds a sealed copy of each runtime it was given, for berth-
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^crun version /);
     // Nothing for a script (it cannot run from a memfd), a missing file, or a binary not asked for.
-    assert.throws(() => readlinkSync(s.sealedCopy(script)!), { code: 'ENOENT' });
-    assert.throws(() => readlinkSync(s.sealedCopy(join(dir, 'missing'))!), { code: 'ENOENT' });
-    assert.equal(s.sealedCopy('/usr/sbin/runc'), undefined);
+    assert.throws(() => readlinkSync(`/proc/${copy.split('/')[2]}/fd/101`), { code: 'ENOENT' }, 'no copy of the script (fd 101)');
+    assert.equal(await s.sealedCopy(join(dir, 'missing')), undefined);
+    assert.equal(await s.sealedCopy('/usr/sbin/runc'), undefined);
+    // A binary replaced since the copy was made (an upgrade) is run by its path.
+    assert.ok(await s.sealedCopy(upgraded));
+    utimesSync(upgraded, new Date(), new Date(Date.now() + 5000));
+    assert.equal(await s.sealedCopy(upgraded), undefined);
   } finally {
     s.close();
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import { statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { EngineError } from '../errdefs/index.ts';
 import { log } from './log.ts';
 
@@ -33,9 +35,12 @@ export class Spawner {
 
   /** The binaries the spawner holds sealed copies of, in order (spawner.c `--seal`). */
   private readonly sealed: string[];
+  /** Each one's file as it was copied: a binary replaced since (an upgrade) is run by its path. */
+  private readonly sealedStats: (Stats | undefined)[];
 
   private constructor(path: string, sealed: string[]) {
     this.sealed = sealed;
+    this.sealedStats = sealed.map((p) => statSync(p, { throwIfNoEntry: false }));
     this.proc = spawn(path, sealed.flatMap((p) => ['--seal', p]), { stdio: ['pipe', 'pipe', 'inherit'] });
     this.proc.unref();
     const fail = (e: Error) => {
@@ -68,11 +73,16 @@ export class Spawner {
 
   /**
    * Where berth-shim finds the spawner's sealed copy of `binary` (spawner.c SEAL_FD), while the
-   * spawner runs; the shim checks the seals and otherwise makes its own.
+   * spawner runs and the binary is the file it copied; the shim checks the seals and otherwise
+   * makes its own copy.
    */
-  sealedCopy(binary: string): string | undefined {
+  async sealedCopy(binary: string): Promise<string | undefined> {
     const i = this.sealed.indexOf(binary);
-    return i < 0 || this.gone || !this.proc.pid ? undefined : `/proc/${this.proc.pid}/fd/${SEAL_FD + i}`;
+    const was = this.sealedStats[i];
+    if (i < 0 || !was || this.gone || !this.proc.pid) return undefined;
+    const now = await stat(binary).catch(() => undefined);
+    if (!now || now.ino !== was.ino || now.dev !== was.dev || now.size !== was.size || now.mtimeMs !== was.mtimeMs) return undefined;
+    return `/proc/${this.proc.pid}/fd/${SEAL_FD + i}`;
   }
 
   get usable(): boolean {
@@ -160,7 +170,7 @@ export function useSpawner(s: Spawner | undefined): void {
 }
 
 /** The current spawner's sealed copy of an OCI runtime, for berth-shim's `--runtime-exe`. */
-export function sealedCopy(binary: string): string | undefined {
+export async function sealedCopy(binary: string): Promise<string | undefined> {
   return current?.sealedCopy(binary);
 }
 

@@ -63,9 +63,6 @@ export class ShimStartError extends EngineError {
 
 function launchArgs(o: ShimLaunchOptions): string[] {
   const a = ['--id', o.id, '--bundle', o.bundle, '--runtime', o.runtimePath, '--runtime-root', o.runtimeRoot, '--state-dir', o.stateDir];
-  // One sealed copy of the runtime for every shim, held by berth-spawner (shim/sealed.h).
-  const exe = sealedCopy(o.runtimePath);
-  if (exe) a.push('--runtime-exe', exe);
   if (o.logPath) {
     a.push('--log-path', o.logPath);
     if (o.logMaxSize) a.push('--log-max-size', String(o.logMaxSize));
@@ -85,7 +82,11 @@ function launchArgs(o: ShimLaunchOptions): string[] {
 
 /** Starts a shim; resolves with the container's pid (0 in exec mode) once it reports ready. */
 export async function launchShim(o: ShimLaunchOptions): Promise<number> {
-  const r = await runCommand(o.shimPath, launchArgs(o)).catch((e: Error) => {
+  const args = launchArgs(o);
+  // One sealed copy of the runtime for every shim, held by berth-spawner (shim/sealed.h).
+  const exe = await sealedCopy(o.runtimePath);
+  if (exe) args.push('--runtime-exe', exe);
+  const r = await runCommand(o.shimPath, args).catch((e: Error) => {
     throw unavailable(`cannot run berth-shim (${o.shimPath}): ${e.message}`, e);
   });
   const out = r.stdout;

@@ -85,7 +85,7 @@ for (const [name, runtime] of [['crun', CRUN], ['runc', RUNC]]) {
       try {
         // The spawner makes its copies before it reads a request: once one has run, they exist.
         await sp.run('true', []);
-        const copy = sp.sealedCopy(runtime)!;
+        const copy = (await sp.sealedCopy(runtime))!;
         const ino = fs.statSync(copy).ino;
         const held = (pid: number) =>
           fs.readdirSync(`/proc/${pid}/fd`).map((f) => `/proc/${pid}/fd/${f}`).filter((f) => { try { return fs.readlinkSync(f).startsWith('/memfd:'); } catch { return false; } });
