@@ -76,6 +76,9 @@ async function scenario(c: Cli, n: number, daemonPid: () => number, monitorComm:
   const daemonFull = rssKiB(daemonPid());
   const monitors = rssOf(monitorComm);
   const psMs = median(Array.from({ length: 7 }, () => c.run(['ps']).ms));
+  // Again once the daemon has settled (berthd collects after 5 s without requests).
+  await new Promise((r) => setTimeout(r, 6000));
+  const psSettledMs = median(Array.from({ length: 7 }, () => c.run(['ps']).ms));
   const listed = c.run(['ps', '-q']).out.trim().split('\n').filter(Boolean).length;
   const runMs = median(Array.from({ length: 7 }, () => c.run(['run', '--rm', 'busybox', 'true']).ms));
   const ids = c.run(['ps', '-aq']).out.trim().split('\n').filter(Boolean);
@@ -91,7 +94,7 @@ async function scenario(c: Cli, n: number, daemonPid: () => number, monitorComm:
     start_all_s: Math.round(startS * 10) / 10,
     start_each_ms: Math.round((startS * 1000) / n),
     start_progress_s: checkpoints,
-    ps_ms: { idle: Math.round(idlePs), at_n: Math.round(psMs) },
+    ps_ms: { idle: Math.round(idlePs), at_n: Math.round(psMs), at_n_settled: Math.round(psSettledMs) },
     run_rm_true_ms: { idle: Math.round(idleRun), at_n: Math.round(runMs), ratio: Math.round((runMs / idleRun) * 100) / 100 },
     rm_f_all_s: Math.round(rmS * 10) / 10,
     rss_kib: {
