@@ -5,13 +5,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { TestDaemon, DOCKER, ROOT } from './harness.ts';
+import { TestDaemon, DOCKER, ROOT, NODE, BERTH } from './harness.ts';
 import { HAS_DOCKER_REGISTRY, startDockerRegistry, freePort, type RunningRegistry } from './registries.ts';
 import { makeImage, uploadImage, imageFromTar, uploadIndex } from './synthetic.ts';
 
@@ -59,6 +59,75 @@ test('berth push then pull round trip, with docker\'s messages and digests', { s
   assert.equal(await ok(['run', '--rm', name, 'echo', 'pulled']), 'pulled\n');
   await ok(['rmi', name]);
   assert.equal((await ok(['pull', '-q', `${reg.host}/team/box@${digest}`])).trim(), `${reg.host}/team/box@${digest}`, 'pull by digest');
+});
+
+test('push progress: byte counts through the API, docker\'s bar on a terminal, only the result when piped', { skip }, async () => {
+  // A committed layer is stored plain, so this push compresses it as it uploads.
+  await ok(['run', '--name', 'progress-src', 'busybox', 'sh', '-c', 'head -c 3000000 /dev/urandom > /blob']);
+  const name = `${reg.host}/progress/img`;
+  try {
+    await ok(['commit', 'progress-src', `${name}:api`]);
+    const layer = (await ok(['image', 'inspect', '-f', '{{index .RootFS.Layers 1}}', `${name}:api`])).trim();
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request({ socketPath: d.sock, method: 'POST', path: `/v1.50/images/${encodeURIComponent(name)}/push?tag=api`, headers: { 'X-Registry-Auth': Buffer.from('{}').toString('base64') } }, (res) => {
+        let b = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (b += c));
+        res.on('end', () => resolve(b));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    type Msg = { status?: string; id?: string; error?: string; progressDetail?: { current?: number; total?: number }; aux?: { Tag: string; Digest: string } };
+    const msgs = body.trim().split('\n').map((l) => JSON.parse(l) as Msg);
+    assert.ok(!msgs.some((m) => m.error), body);
+    // The new layer's messages: Preparing, then byte counts that only grow and never pass the total, then Pushed.
+    const id = layer.slice(7, 19);
+    const mine = msgs.filter((m) => m.id === id);
+    assert.equal(mine[0].status, 'Preparing');
+    assert.equal(mine.at(-1)!.status, 'Pushed');
+    const counts = mine.filter((m) => m.status === 'Pushing').map((m) => m.progressDetail!);
+    assert.ok(counts.length > 0);
+    for (let i = 0; i < counts.length; i++) {
+      assert.ok(counts[i].total! > 3_000_000, `a total of the layer's bytes: ${JSON.stringify(counts[i])}`);
+      assert.ok(counts[i].current! <= counts[i].total!, JSON.stringify(counts[i]));
+      if (i) assert.ok(counts[i].current! >= counts[i - 1].current!, 'counts only grow');
+    }
+    assert.deepEqual(msgs.at(-1)!.aux?.Tag, 'api');
+    // Piped: the result lines only. Another image with the same layers (a second commit of the
+    // container) sends none again, as docker: the compressed copies kept from the first push
+    // are found, not made and uploaded anew. Each line is named by the layer's diff ID.
+    await ok(['commit', 'progress-src', `${name}:piped`]);
+    const piped = await ok(['push', `${name}:piped`]);
+    assert.doesNotMatch(piped, /Pushing|Pushed|\[=/, piped);
+    const diffIds = JSON.parse(await ok(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', `${name}:piped`])) as string[];
+    for (const d of diffIds) assert.match(piped, new RegExp(`^${d.slice(7, 19)}: Layer already exists$`, 'm'));
+    assert.match(piped, /^piped: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+    // A terminal: the bar while it goes, and the final lines as docker leaves them.
+    if (spawnSync('tmux', ['-V']).status === 0) {
+      await ok(['run', '--name', 'progress-tty', 'busybox', 'sh', '-c', 'head -c 3000000 /dev/urandom > /blob']);
+      await ok(['commit', 'progress-tty', `${name}:tty`]);
+      const session = `berth-push-${process.pid}`;
+      try {
+        spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '150', '-y', '20', `env BERTH_HOST=${d.host} ${NODE} ${BERTH} push ${name}:tty; echo EXIT=$?; sleep 600`], { env: { ...process.env, TERM: 'xterm' } });
+        let screen = '';
+        for (let i = 0; i < 200 && !/EXIT=\d/.test(screen); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          screen = spawnSync('tmux', ['capture-pane', '-p', '-t', session]).stdout.toString();
+        }
+        assert.match(screen, new RegExp(`^The push refers to repository \\[${reg.host}/progress/img\\]$`, 'm'));
+        assert.match(screen, /^[0-9a-f]{12}: Pushed$/m, 'the new layer');
+        assert.match(screen, /^[0-9a-f]{12}: Layer already exists$/m, 'busybox\'s');
+        assert.match(screen, /^tty: digest: sha256:[0-9a-f]{64} size: \d+\nEXIT=0$/m);
+        assert.doesNotMatch(screen, /Pushing|Preparing|Waiting/, 'every layer line ends as its final status');
+      } finally {
+        spawnSync('tmux', ['kill-session', '-t', session]);
+      }
+    }
+  } finally {
+    await d.berth(['rm', '-f', 'progress-src', 'progress-tty']);
+    for (const t of ['api', 'piped', 'tty']) await d.berth(['rmi', `${name}:${t}`]);
+  }
 });
 
 test('layers are downloaded in parallel, verified, unpacked once and shared', { skip }, async () => {

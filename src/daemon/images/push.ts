@@ -54,20 +54,31 @@ async function recordCompressed(images: ImageService, img: Image, m: ImageManife
  * gzip: deflated on every core, and stored where the data does not compress (lib/pgzip.ts).
  * zstd (asked for): OCI's tar+zstd, at zstd's default level 3.
  */
-async function compressAndPush(images: ImageService, client: RegistryClient, ref: Reference, shown: string, l: Descriptor, compression: PushCompression, progress: ProgressSink): Promise<Descriptor> {
-  const id = shortDigest(l.digest);
+async function compressAndPush(images: ImageService, client: RegistryClient, ref: Reference, shown: string, l: Descriptor, id: string, compression: PushCompression, progress: ProgressSink): Promise<Descriptor> {
   const src = images.content.openVerified(l.digest, shown);
   // Progress counts the layer's own bytes, as docker's does.
   const tap = byteProgress(progress, id, 'Pushing', l.size);
   const gz = compression === 'zstd' ? createZstdCompress() : new ParallelGzip({ level: zconst.Z_BEST_SPEED });
   const toStore = new PassThrough({ highWaterMark: 1 << 20 });
   const toRegistry = new PassThrough({ highWaterMark: 1 << 20 });
-  src.on('error', (e) => tap.destroy(e));
+  // The first failure of the layer's own streams (a blob damaged on disk) is what the push
+  // reports, rather than the upload it cut short.
+  let failure: unknown;
+  src.on('error', (e) => {
+    failure ??= e;
+    tap.destroy(e);
+  });
   tap.on('error', (e) => gz.destroy(e));
   gz.on('error', (e) => {
+    failure ??= e;
     toStore.destroy(e);
     toRegistry.destroy(e);
   });
+  // Their errors reach the push through `stored` and the upload: one that comes before the
+  // upload reads (a small layer read whole while the upload is being opened) must not be an
+  // unhandled 'error' that ends berthd.
+  toStore.on('error', () => {});
+  toRegistry.on('error', () => {});
   src.pipe(tap).pipe(gz);
   gz.pipe(toStore);
   gz.pipe(toRegistry);
@@ -80,7 +91,7 @@ async function compressAndPush(images: ImageService, client: RegistryClient, ref
     toStore.destroy();
     const kept = await stored.catch(() => undefined);
     if (kept) await images.dropUnreferencedBlobs([kept.digest]);
-    throw e;
+    throw failure ?? e;
   }
   const r = await stored;
   progress(status(id, 'Pushed'));
@@ -99,20 +110,35 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   progress({ status: `The push refers to repository [${fullName(ref)}]` });
   const repo = ref.path;
   const stored = await storedManifest(images, img);
+  // Each layer's lines are named by its diff ID, as docker's are (the blob's digest is another
+  // for a compressed layer): the manifest's layers and the config's diff IDs go in step.
+  const diffIds = img.config.rootfs.diff_ids;
+  const idOf = new Map(stored.manifest.layers.map((l, i) => [l.digest, shortDigest(diffIds[i] ?? l.digest)]));
+  const layerId = (l: Descriptor) => idOf.get(l.digest) ?? shortDigest(l.digest);
   const layers = [...stored.manifest.layers].reverse();
-  for (const l of layers) progress(status(shortDigest(l.digest), 'Preparing'));
-  if (layers.length > 5) for (const l of layers.slice(5)) progress(status(shortDigest(l.digest), 'Waiting'));
+  for (const l of layers) progress(status(layerId(l), 'Preparing'));
+  if (layers.length > 5) for (const l of layers.slice(5)) progress(status(layerId(l), 'Waiting'));
   return withEndpoints(access, ref.domain, creds, async (client) => {
     try {
-      // Plain layers are compressed while they upload; a layer named twice goes once.
+      // Plain layers are compressed while they upload, unless a compressed copy is stored
+      // already (pushed before with another image); a layer named twice goes once.
+      const diffOf = new Map(stored.manifest.layers.map((l, i) => [l.digest, diffIds[i] ?? l.digest]));
+      const kept = await images.compressedBlobs(new Set([...stored.plain].map((d) => diffOf.get(d) ?? d)), compression);
+      const reused = new Map<string, Descriptor>();
       const compressed = new Map<string, Promise<Descriptor>>();
       await limitConcurrency(5, layers.map((l) => async () => {
-        if (!stored.plain.has(l.digest)) return pushLayer(images, client, ref, shown, repo, l, progress);
+        if (!stored.plain.has(l.digest)) return pushLayer(images, client, ref, shown, repo, l, layerId(l), progress);
+        const copy = kept.get(diffOf.get(l.digest) ?? l.digest);
+        if (copy) {
+          if (reused.has(l.digest)) return;
+          reused.set(l.digest, copy);
+          return pushLayer(images, client, ref, shown, repo, copy, layerId(l), progress);
+        }
         let p = compressed.get(l.digest);
-        if (!p) compressed.set(l.digest, (p = compressAndPush(images, client, ref, shown, l, compression, progress)));
+        if (!p) compressed.set(l.digest, (p = compressAndPush(images, client, ref, shown, l, layerId(l), compression, progress)));
         await p;
       }));
-      const replaced = new Map<string, Descriptor>();
+      const replaced = new Map<string, Descriptor>(reused);
       for (const [digest, p] of compressed) replaced.set(digest, await p);
       const { manifest, body } = replaced.size ? await recordCompressed(images, img, stored.manifest, stored.body, replaced) : stored;
       failpoint('push-after-compress');
@@ -135,8 +161,7 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   });
 }
 
-async function pushLayer(images: ImageService, client: RegistryClient, ref: Reference, shown: string, repo: string, l: Descriptor, progress: ProgressSink): Promise<void> {
-  const id = shortDigest(l.digest);
+async function pushLayer(images: ImageService, client: RegistryClient, ref: Reference, shown: string, repo: string, l: Descriptor, id: string, progress: ProgressSink): Promise<void> {
   if (await client.hasBlob(repo, l.digest)) {
     progress(status(id, 'Layer already exists'));
     rememberSource(ref.domain, repo, l.digest);

@@ -595,6 +595,29 @@ export class ImageService {
     return out;
   }
 
+  /**
+   * Stored compressed blobs of the given layers (by diff ID) in any image's manifest, of one
+   * compression: a plain layer once pushed (its compressed copy kept) is not compressed and
+   * uploaded again for another image that has it. Docker's own gzip media type is the same bytes.
+   */
+  async compressedBlobs(diffIds: Set<string>, compression: 'gzip' | 'zstd'): Promise<Map<string, Descriptor>> {
+    const out = new Map<string, Descriptor>();
+    const types = compression === 'zstd' ? [MEDIA.ociLayerZstd] : [MEDIA.ociLayerGzip, 'application/vnd.docker.image.rootfs.diff.tar.gzip'];
+    if (!diffIds.size) return out;
+    for (const img of this.images.all()) {
+      const ids = img.config.rootfs.diff_ids;
+      if (!ids.some((d) => diffIds.has(d) && !out.has(d))) continue;
+      const layers = await this.manifestDescriptors(img);
+      if (layers.length !== ids.length) continue;
+      for (let i = 0; i < ids.length; i++) {
+        const l = layers[i];
+        if (!diffIds.has(ids[i]) || out.has(ids[i]) || !types.includes(l.mediaType) || !(await this.content.has(l.digest))) continue;
+        out.set(ids[i], { mediaType: compression === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerGzip, digest: l.digest, size: l.size });
+      }
+    }
+    return out;
+  }
+
   private async manifestDescriptors(img: Image): Promise<Descriptor[]> {
     if (!img.rec.manifest) return [];
     const m = (await this.content.readJson(img.rec.manifest).catch(() => ({}))) as { layers?: Descriptor[] };
