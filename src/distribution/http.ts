@@ -61,7 +61,13 @@ function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
     if (!body) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
     else {
+      // A body that fails, or is destroyed before its end (even before this request began to
+      // read it: its 'error' has then been and gone), ends the request: never a request left
+      // waiting for a body that will not come.
+      const cut = () => req.destroy(body.errored ?? unavailable(`${opts.method ?? 'GET'} ${url.href}: the request's body was cut off`));
+      if (body.destroyed && !body.readableEnded) return void cut();
       body.on('error', (e) => req.destroy(e));
+      body.on('close', () => body.readableEnded || cut());
       body.pipe(req);
     }
   });
