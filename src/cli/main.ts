@@ -284,17 +284,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return report(io, e);
   }
-  const ctx: CliContext = {
-    stdout: io.stdout,
-    stderr: io.stderr,
-    get stdin() {
-      return process.stdin;
-    },
+  // Assigned onto `io`, so that its stdin stays made on first use.
+  const ctx: CliContext = Object.assign(io, {
     client: new Client(host, tls, process.env.DOCKER_API_VERSION || undefined),
     host,
     commandPath: inv.commandPath,
     configDir,
-  };
+  });
   try {
     return await handler(ctx, inv.parsed);
   } catch (e) {

@@ -70,3 +70,13 @@ test('berth-spawner holds a sealed copy of each runtime it was given, for berth-
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a spawner that dies after close() fails the commands still waited for, rather than leaving them waiting', { skip: !existsSync(BIN) && 'shim/berth-spawner not built' }, async () => {
+  const s = Spawner.start(BIN);
+  const finishing = s.run('sh', ['-c', 'sleep 0.2; echo done']);
+  // This one ends the spawner itself (its parent) while it waits.
+  const orphaned = s.run('sh', ['-c', 'sleep 0.1; kill -9 $PPID; sleep 1']);
+  s.close();
+  await assert.rejects(orphaned, /berth-spawner exited/);
+  await assert.rejects(finishing, /berth-spawner exited/, 'its answer cannot come from a dead spawner');
+});

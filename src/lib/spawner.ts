@@ -46,8 +46,7 @@ export class Spawner {
     const fail = (e: Error) => {
       if (this.gone) return;
       this.gone = e;
-      if (this.closed) return;
-      log.warn('berth-spawner stopped; commands are spawned directly', { error: e.message });
+      if (!this.closed) log.warn('berth-spawner stopped; commands are spawned directly', { error: e.message });
       for (const w of this.waiting.values()) w.reject(e);
       this.waiting.clear();
     };

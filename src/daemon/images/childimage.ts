@@ -8,7 +8,7 @@ import type { ContainerConfig, ImageConfigFile } from '../../api/types.ts';
 import { ENGINE_VERSION } from '../../api/version.ts';
 import { goArch } from '../../lib/platform.ts';
 import type { ContentStore, Descriptor } from '../../store/content/store.ts';
-import { MEDIA } from './media.ts';
+import { MEDIA } from '../../distribution/media.ts';
 
 export interface ChildStep {
   created: string;

@@ -113,8 +113,9 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   // Each layer's lines are named by its diff ID, as docker's are (the blob's digest is another
   // for a compressed layer): the manifest's layers and the config's diff IDs go in step.
   const diffIds = img.config.rootfs.diff_ids;
-  const idOf = new Map(stored.manifest.layers.map((l, i) => [l.digest, shortDigest(diffIds[i] ?? l.digest)]));
-  const layerId = (l: Descriptor) => idOf.get(l.digest) ?? shortDigest(l.digest);
+  const diffOf = new Map(stored.manifest.layers.map((l, i) => [l.digest, diffIds[i] ?? l.digest]));
+  const diffId = (l: Descriptor) => diffOf.get(l.digest) ?? l.digest;
+  const layerId = (l: Descriptor) => shortDigest(diffId(l));
   const layers = [...stored.manifest.layers].reverse();
   for (const l of layers) progress(status(layerId(l), 'Preparing'));
   if (layers.length > 5) for (const l of layers.slice(5)) progress(status(layerId(l), 'Waiting'));
@@ -122,13 +123,12 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
     try {
       // Plain layers are compressed while they upload, unless a compressed copy is stored
       // already (pushed before with another image); a layer named twice goes once.
-      const diffOf = new Map(stored.manifest.layers.map((l, i) => [l.digest, diffIds[i] ?? l.digest]));
-      const kept = await images.compressedBlobs(new Set([...stored.plain].map((d) => diffOf.get(d) ?? d)), compression);
+      const kept = await images.compressedBlobs(new Set(stored.manifest.layers.filter((l) => stored.plain.has(l.digest)).map(diffId)), compression);
       const reused = new Map<string, Descriptor>();
       const compressed = new Map<string, Promise<Descriptor>>();
       await limitConcurrency(5, layers.map((l) => async () => {
         if (!stored.plain.has(l.digest)) return pushLayer(images, client, ref, shown, repo, l, layerId(l), progress);
-        const copy = kept.get(diffOf.get(l.digest) ?? l.digest);
+        const copy = kept.get(diffId(l));
         if (copy) {
           if (reused.has(l.digest)) return;
           reused.set(l.digest, copy);

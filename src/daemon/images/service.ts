@@ -22,8 +22,8 @@ import { chainIds, type LayerStore } from '../../store/layer/store.ts';
 import type { OverlaySnapshotter } from '../../store/snapshots/overlay.ts';
 import type { EventSink } from '../events/service.ts';
 
-export { MEDIA } from './media.ts';
-import { MEDIA } from './media.ts';
+export { MEDIA } from '../../distribution/media.ts';
+import { MEDIA } from '../../distribution/media.ts';
 import { childConfig, writeChild } from './childimage.ts';
 import { goArch } from '../../lib/platform.ts';
 
@@ -169,20 +169,11 @@ export class ImageService {
         history: [{ created, comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
       };
       if (opts.message) config.comment = opts.message;
-      const configBytes = Buffer.from(JSON.stringify(config));
-      const cfg = await this.content.write(configBytes);
-      const layerDesc: Descriptor = { mediaType: layerMediaType(compression), digest: blob.digest, size: blob.size };
-      const manifest = {
-        schemaVersion: 2,
-        mediaType: MEDIA.ociManifest,
-        config: { mediaType: MEDIA.ociConfig, digest: cfg.digest, size: cfg.size },
-        layers: [layerDesc],
-      };
-      const man = await this.content.write(Buffer.from(JSON.stringify(manifest)));
-      await this.images.add(cfg.digest, { manifest: man.digest });
+      const made = await writeChild(this.content, undefined, config, { mediaType: layerMediaType(compression), digest: blob.digest, size: blob.size });
+      await this.images.add(made.config, { manifest: made.manifest });
       // 4. Tag it; a tag moved away from another image leaves that one dangling, as in docker.
-      if (ref) await this.images.setRef(referenceString(ref), cfg.digest);
-      return cfg.digest;
+      if (ref) await this.images.setRef(referenceString(ref), made.config);
+      return made.config;
     } catch (e) {
       await this.content.delete(blob.digest);
       if (layerChain && !this.layerReferenced(layerChain)) await this.layers.remove(layerChain);
@@ -585,14 +576,24 @@ export class ImageService {
    */
   private async standIns(): Promise<Map<string, Descriptor>> {
     const out = new Map<string, Descriptor>();
+    for await (const [id, d] of this.storedLayerBlobs((id) => !out.has(id))) out.set(id, d);
+    return out;
+  }
+
+  /**
+   * Every stored blob of a layer, with its diff ID, image by image: the plain blob named by the
+   * diff ID, then the one the image's manifest names. `want` picks the layers looked at (asked
+   * again as the walk goes, so a caller can stop looking for one it has found).
+   */
+  private async *storedLayerBlobs(want: (diffId: string) => boolean): AsyncGenerator<[string, Descriptor]> {
     for (const img of this.images.all()) {
       const diffIds = img.config.rootfs.diff_ids;
-      for (const id of diffIds) if (!out.has(id) && (await this.content.has(id))) out.set(id, { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: id, size: await this.content.size(id) });
+      if (!diffIds.some(want)) continue;
+      for (const id of diffIds) if (want(id) && (await this.content.has(id))) yield [id, { mediaType: MEDIA.ociLayerTar, digest: id, size: await this.content.size(id) }];
       const layers = await this.manifestDescriptors(img);
       if (layers.length !== diffIds.length) continue;
-      for (let i = 0; i < layers.length; i++) if (!out.has(diffIds[i]) && (await this.content.has(layers[i].digest))) out.set(diffIds[i], layers[i]);
+      for (let i = 0; i < layers.length; i++) if (want(diffIds[i]) && (await this.content.has(layers[i].digest))) yield [diffIds[i], layers[i]];
     }
-    return out;
   }
 
   /**
@@ -602,18 +603,10 @@ export class ImageService {
    */
   async compressedBlobs(diffIds: Set<string>, compression: 'gzip' | 'zstd'): Promise<Map<string, Descriptor>> {
     const out = new Map<string, Descriptor>();
-    const types = compression === 'zstd' ? [MEDIA.ociLayerZstd] : [MEDIA.ociLayerGzip, 'application/vnd.docker.image.rootfs.diff.tar.gzip'];
-    if (!diffIds.size) return out;
-    for (const img of this.images.all()) {
-      const ids = img.config.rootfs.diff_ids;
-      if (!ids.some((d) => diffIds.has(d) && !out.has(d))) continue;
-      const layers = await this.manifestDescriptors(img);
-      if (layers.length !== ids.length) continue;
-      for (let i = 0; i < ids.length; i++) {
-        const l = layers[i];
-        if (!diffIds.has(ids[i]) || out.has(ids[i]) || !types.includes(l.mediaType) || !(await this.content.has(l.digest))) continue;
-        out.set(ids[i], { mediaType: compression === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerGzip, digest: l.digest, size: l.size });
-      }
+    const mediaType = compression === 'zstd' ? MEDIA.ociLayerZstd : MEDIA.ociLayerGzip;
+    const types: string[] = compression === 'zstd' ? [mediaType] : [mediaType, MEDIA.dockerLayer];
+    for await (const [id, l] of this.storedLayerBlobs((id) => diffIds.has(id) && !out.has(id))) {
+      if (types.includes(l.mediaType)) out.set(id, { mediaType, digest: l.digest, size: l.size });
     }
     return out;
   }

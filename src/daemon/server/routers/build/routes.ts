@@ -1,7 +1,8 @@
 /** POST /build (the classic builder's JSON stream), /build/prune, /build/cancel. */
 import { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
-import { boolValue, boolValueOrDefault, jsonStream, parseFilters, readBody, writeJson } from '../../httputils.ts';
+import { boolValue, boolValueOrDefault, jsonStream, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
+import { goArch } from '../../../../lib/platform.ts';
 import type { Route } from '../../router.ts';
 import { MAX_CONTEXT_MANIFEST, type BuildRequest, type ContextManifestEntry } from '../../../../api/types.ts';
 
@@ -13,7 +14,6 @@ export interface BuildRouteBackend {
   /** Berth's extension: a context laid out from a manifest, and the files whose bodies must follow. */
   prepareContext(manifest: ContextManifestEntry[]): Promise<{ id: string; need: string[] }>;
 }
-
 
 /** Checks a manifest's shape entry by entry, naming the first that is wrong. */
 export function parseManifest(text: string): ContextManifestEntry[] {
@@ -65,7 +65,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
     writeJson(ctx, 200, {});
   };
   /** The classic builder's run for a request's parameters; `prepared` is a context laid out from a manifest with nothing left to send. */
-  const runBuild = async (ctx: import('../../httputils.ts').Ctx, prepared?: string): Promise<void> => {
+  const runBuild = async (ctx: Ctx, prepared?: string): Promise<void> => {
     const q = ctx.query;
     if (q.get('version') === '2') throw notImplemented('BuildKit (version=2) is not supported by Berth: use the classic builder (DOCKER_BUILDKIT=0)');
     for (const [name, isSet] of REFUSED) {
@@ -74,7 +74,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
     }
     if (!boolValueOrDefault(q, 'rm', true)) throw invalidParameter('the build option rm=false (keeping intermediate containers) is not supported by Berth');
     const platform = q.get('platform');
-    if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${process.arch === 'x64' ? 'amd64' : process.arch})`);
+    if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${goArch()})`);
     const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
     const abort = new AbortController();
     const buildId = q.get('buildid');
