@@ -337,14 +337,15 @@ async function hostileRegistry(routes: Record<string, (res: import('node:http').
   return { host: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
 }
 
-/** A blob sent 1 KiB every 20 ms; `aborted` once the client hung up before the end. */
-type Trickle = { trickle: true; aborted: boolean };
+/** A blob sent 1 KiB every 20 ms; `started` once its request arrived, `aborted` once the client hung up before the end. */
+type Trickle = { trickle: true; started: boolean; aborted: boolean };
 
 function serveImage(img: { manifest: Buffer; config: { digest: string; data: Buffer }; layers: { digest: string; data: Buffer }[] }, overrides: Record<string, Buffer | 'stall' | Trickle> = {}): Record<string, (res: import('node:http').ServerResponse) => void> {
   const routes: Record<string, (res: import('node:http').ServerResponse) => void> = {};
   const blob = (digest: string, data: Buffer) => (res: import('node:http').ServerResponse) => {
     const o = overrides[digest];
     if (typeof o === 'object' && 'trickle' in o) {
+      o.started = true;
       res.writeHead(200, { 'Content-Length': data.length, 'Docker-Content-Digest': digest });
       let off = 0;
       const t = setInterval(() => {
@@ -419,8 +420,20 @@ test('a layer that fails while another is still downloading: its error, the othe
   const img = await makeImage([50_000, 400_000]);
   const tampered = Buffer.from(img.layers[0].data);
   tampered[tampered.length - 20] ^= 0xff;
-  const slow: Trickle = { trickle: true, aborted: false };
-  const r = await hostileRegistry(serveImage(img, { [img.layers[0].digest]: tampered, [img.layers[1].digest]: slow }));
+  const slow: Trickle = { trickle: true, started: false, aborted: false };
+  const routes = serveImage(img, { [img.layers[0].digest]: tampered, [img.layers[1].digest]: slow });
+  // The bad layer answers only once the slow one is downloading: otherwise the pull may fail
+  // before the slow layer's request reaches the registry, and there is nothing to stop.
+  const bad = `GET /v2/evil/img/blobs/${img.layers[0].digest}`;
+  const badRoute = routes[bad];
+  routes[bad] = (res) => {
+    const t = setInterval(() => {
+      if (!slow.started && !res.destroyed) return;
+      clearInterval(t);
+      badRoute(res);
+    }, 5);
+  };
+  const r = await hostileRegistry(routes);
   try {
     const out = await d.berth(['pull', `${r.host}/evil/img:v1`]);
     assert.equal(out.code, 1, out.stdout);
@@ -429,7 +442,7 @@ test('a layer that fails while another is still downloading: its error, the othe
     assert.doesNotMatch(out.stderr, /abort/i);
     // 400 KB at 1 KiB per 20 ms would take 8 s: the pull stopped the download instead.
     for (let i = 0; i < 100 && !slow.aborted; i++) await new Promise((res) => setTimeout(res, 20));
-    assert.ok(slow.aborted, 'the other layer stopped downloading');
+    assert.ok(slow.started && slow.aborted, 'the other layer stopped downloading');
     assert.equal((await d.berth(['image', 'inspect', `${r.host}/evil/img:v1`])).code, 1, 'nothing registered');
     assert.equal(readdirSync(join(d.dataRoot, 'ingest')).length, 0, 'no partial blob');
     assert.ok(!readdirSync(join(d.dataRoot, 'overlay2')).some((n) => n.startsWith('.staging')), 'no partial layer');
