@@ -143,7 +143,8 @@ test('# escape=`, ADD of a gzipped tar, COPY --chown by name, proxy build args (
   assert.equal(await ok(['run', '--rm', 'more:1', 'cat', '/proxy']), 'proxy=http://127.0.0.1:3128\n');
   assert.equal(await ok(['run', '--rm', 'more:1', 'cat', '/links']), '1\n', 'the build ran without a network: loopback only');
   const history = await ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'more:1']);
-  assert.doesNotMatch(history, /3128/, 'proxy values stay out of the history');
+  // (The proxy URL, not its port alone: a layer digest in the history may hold "3128".)
+  assert.doesNotMatch(history, /127\.0\.0\.1:3128/, 'proxy values stay out of the history');
   assert.match(history, /^\/bin\/sh -c echo "proxy=\$HTTP_PROXY" > \/proxy && {5}ip -o link \| wc -l > \/links$/m, 'the escape character continued the line');
   // Another proxy value: still all from cache (proxies are not part of the key).
   const again = await d.docker(['build', '--network', 'none', '--build-arg', 'HTTP_PROXY=http://127.0.0.1:9999', dir], { env: { DOCKER_BUILDKIT: '0' } });
