@@ -429,6 +429,29 @@ export type ContextManifestEntry = [string, 'dir' | 'file' | 'symlink', number, 
 /** The largest manifest berthd takes (POST /berth/build/context); a CLI sends a larger context whole. */
 export const MAX_CONTEXT_MANIFEST = 64 * 1024 * 1024;
 
+/**
+ * POST /berth/build/context/walk (Berth's own): a CLI on berthd's host names its context
+ * directory and berthd walks it, instead of the CLI listing every file. `Root` is the
+ * directory's "dev:ino" as the CLI sees it: berthd walks only the same directory (not one of
+ * the same name in another mount namespace). `Keep` are names .dockerignore cannot leave out;
+ * `Entries` are carried files (a Dockerfile from elsewhere) whose bodies follow.
+ */
+export interface ContextWalkRequest {
+  Path: string;
+  Root: string;
+  Keep: string[];
+  Entries: ContextManifestEntry[];
+}
+
+/**
+ * The answer when the build could not start at once: `Walked: false` when berthd did not walk
+ * (another directory, an error, a context too large: the CLI lists it itself); otherwise the
+ * prepared context's ID, the files whose bodies must follow (as walked) and the whole
+ * context's size as a tar. A build started at once answers with its stream, X-Berth-Build: 1
+ * and the size in X-Berth-Context-Size.
+ */
+export type ContextWalkAnswer = { Walked: false } | { Walked: true; ID: string; Need: ContextManifestEntry[]; ContextSize: number };
+
 /** GET /events: one event (moby api/types/events.Message); status/id/from are the legacy fields. */
 export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin' | 'node' | 'service' | 'secret' | 'config' | 'builder';
 

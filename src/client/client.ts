@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type {
   ContextManifestEntry,
+  ContextWalkAnswer,
+  ContextWalkRequest,
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
   ImageInspect, ImageSummary, NetworkResource, PathStat, VersionResponse, Volume,
@@ -301,6 +303,23 @@ export class Client {
       const body = await this.t.check(res);
       if (res.headers['x-berth-build'] === '1') return { built: body };
       return JSON.parse((await readAll(body)).toString('utf8')) as { ID: string; Need: string[] };
+    } catch (e) {
+      if (isDaemonError(e) && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Berth's own: berthd walks the context directory itself (see ContextWalkRequest); with the
+   * build's parameters, a context whose bodies it all holds is built at once. Against a daemon
+   * without the endpoint (404), undefined.
+   */
+  async walkBuildContext(req: ContextWalkRequest, build: Record<string, string | string[] | undefined>): Promise<ContextWalkAnswer | { built: Readable; contextSize: number } | undefined> {
+    try {
+      const res = await this.t.send('POST', '/berth/build/context/walk', { body: req, query: { ...build, build: '1' } });
+      const body = await this.t.check(res);
+      if (res.headers['x-berth-build'] === '1') return { built: body, contextSize: Number(res.headers['x-berth-context-size'] ?? 0) };
+      return JSON.parse((await readAll(body)).toString('utf8')) as ContextWalkAnswer;
     } catch (e) {
       if (isDaemonError(e) && e.status === 404) return undefined;
       throw e;

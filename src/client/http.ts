@@ -122,6 +122,9 @@ export class Transport {
       headers['Content-Type'] = 'application/json';
     }
     const once = !!(opts.stream || opts.produce);
+    // A body that failed (a file it could not read) is the request's failure, in its own terms.
+    let bodyError: Error | undefined;
+    opts.stream?.once('error', (e: Error) => (bodyError = e));
     if (once && !this.settled && !this.pinned) await this.settleVersion();
     const go = async (version: string) => {
       try {
@@ -130,7 +133,7 @@ export class Transport {
           ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.produce ? { produce: opts.produce } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.reuseReads ? { reuseReads: true } : {}),
         });
       } catch (e) {
-        throw this.connectError(e as NodeJS.ErrnoException);
+        throw bodyError ?? this.connectError(e as NodeJS.ErrnoException);
       }
     };
     const used = this.version;

@@ -130,7 +130,15 @@ function writeSized(src: Readable, sock: Socket): void {
 
 export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireResponse> {
   const reader = req.reuseReads ? new ReusedReads() : undefined;
+  // A body that fails before it is sent (a file it cannot read) fails the request, whenever
+  // that happens: before the connection is up nothing else listens to it.
+  let bodyError: Error | undefined;
+  req.stream?.once('error', (e: Error) => (bodyError = e));
   const { socket: sock, ready, reused } = await dial(reader?.onread);
+  if (bodyError) {
+    sock.destroy();
+    throw bodyError;
+  }
   if (reader && reused) return reusedRequest(sock, ready, req, reader);
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -140,6 +148,7 @@ export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireR
       sock.destroy();
       reject(e);
     };
+    req.stream?.once('error', fail);
     const onAbort = () => fail(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
     if (req.signal) {
       if (req.signal.aborted) return onAbort();

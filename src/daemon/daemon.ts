@@ -417,6 +417,7 @@ export class Daemon implements SystemBackend {
     return {
       build: (body, opts, out, signal) => this.builds.build(body, opts, out, signal),
       prepareContext: (manifest) => this.builds.prepareContext(manifest),
+      walkContext: (path, root, keep, carried, measure) => this.builds.walkContext(path, root, keep, carried, measure),
       prune: () => this.images.pruneBuildCache(),
       fetchContext: async (url, signal) => {
         const res = await fetch(url, { signal }).catch((e: unknown) => {

@@ -8,10 +8,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TestDaemon } from './harness.ts';
+import { BERTH, NODE, TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
 let root: string;
@@ -196,4 +197,75 @@ test('the manifest endpoint refuses what is malformed, and a build must send exa
   // The prepared context was used up by that attempt.
   const again = await api('POST', `/build?berthcontext=${ID}&q=1`, tar, 'application/x-tar');
   assert.match(JSON.parse(again.body).message, /no prepared build context/);
+});
+
+test('berthd walks the context of a root CLI on its host; another directory is not walked; a non-root CLI lists its context itself', async () => {
+  const dir = await context('walk', { '.dockerignore': 'skip.txt\n', 'skip.txt': 'no\n' });
+  const rootKey = () => {
+    const st = lstatSync(dir);
+    return `${st.dev}:${st.ino}`;
+  };
+  type Walk = { Walked: boolean; ID?: string; Need?: [string, string, number, number, number, string, string][]; ContextSize?: number };
+  const walk = async (body: unknown, query = '') => {
+    const r = await api('POST', `/berth/build/context/walk${query}`, JSON.stringify(body), 'application/json');
+    assert.equal(r.status, 200, r.body);
+    return { ...(JSON.parse(r.headers['x-berth-build'] ? '{}' : r.body) as Walk), headers: r.headers, body: r.body };
+  };
+  // Fresh: every body is needed, as walked (with its size), .dockerignore applied. Field names
+  // are matched as Go matches them.
+  const fresh = await walk({ path: dir, ROOT: rootKey(), Keep: ['Dockerfile', '.dockerignore'] });
+  assert.equal(fresh.Walked, true);
+  assert.deepEqual(fresh.Need?.map((e) => [e[0], e[4]]), [['.dockerignore', 9], ['Dockerfile', 67], ['a.txt', 4], ['sub/b.txt', 4]]);
+  assert.ok((fresh.ContextSize ?? 0) > 4 * 512, String(fresh.ContextSize));
+  // The same path seen as another directory (another mount namespace's): not walked.
+  assert.equal((await walk({ Path: dir, Root: '1:1', Keep: [] })).Walked, false);
+  assert.equal((await walk({ Path: join(dir, 'missing'), Root: rootKey(), Keep: [] })).Walked, false);
+
+  // Built by the CLI (as root: walked by berthd), then a rebuild is one request.
+  const first = await d.ok(['build', '-t', 'bcwalk:1', dir]);
+  assert.equal(await d.ok(['run', '--rm', 'bcwalk:1', 'ls', '-A', '/ctx']), '.dockerignore\nDockerfile\na.txt\nsub\n');
+  const built = await walk({ Path: dir, Root: rootKey(), Keep: ['Dockerfile', '.dockerignore'] }, '?build=1&t=bcwalk:2&dockerfile=Dockerfile');
+  assert.equal(built.headers['x-berth-build'], '1', built.body);
+  assert.equal(built.headers['x-berth-context-size'], String(fresh.ContextSize));
+  assert.match(built.body, /Successfully tagged bcwalk:2/);
+  // A carried Dockerfile (from outside the context) travels in its request; only it is needed.
+  const carried = await walk({ Path: dir, Root: rootKey(), Keep: ['.df'], Entries: [['.df', 'file', 0o644, 0, 13, '', '']] });
+  assert.deepEqual(carried.Need?.map((e) => e[0]), ['.df']);
+  const outside = join(root, 'Dockerfile.outside');
+  writeFileSync(outside, 'FROM busybox\nCOPY a.txt /a\n');
+  await d.ok(['build', '-f', outside, '-t', 'bcwalk:3', dir]);
+  assert.equal(await d.ok(['run', '--rm', 'bcwalk:3', 'cat', '/a']), 'one\n');
+
+  // A CLI that is not root lists the context itself (it must not reach what it cannot read),
+  // and builds the same image from the same bodies.
+  const cfg = mkdtempSync(join(root, 'cfg-'));
+  spawnSync('chown', ['65534', cfg]);
+  chmodSync(root, 0o755);
+  // (In the socket's group, as a member of the docker group would be.)
+  const group = String(lstatSync(d.sock).gid);
+  const asNobody = spawnSync('setpriv', ['--reuid', '65534', '--regid', group, '--clear-groups', NODE, BERTH, 'build', '-t', 'bcwalk:4', dir], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: cfg, BERTH_CONFIG: cfg, BERTH_HOST: d.host }, timeout: 60_000 });
+  assert.equal(asNobody.status, 0, asNobody.stderr);
+  assert.equal(sentSize(asNobody.stdout), sentSize(first), 'the same context');
+  assert.deepEqual(steps(asNobody.stdout), ['cache', 'cache'], 'from the bodies the walked build left');
+  // An unreadable file stops a non-root CLI's build with its error, as docker's CLI.
+  writeFileSync(join(dir, 'private.txt'), 'root only\n', { mode: 0o600 });
+  const denied = spawnSync('setpriv', ['--reuid', '65534', '--regid', group, '--clear-groups', NODE, BERTH, 'build', dir], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: cfg, BERTH_CONFIG: cfg, BERTH_HOST: d.host }, timeout: 60_000 });
+  assert.equal(denied.status, 1, denied.stdout);
+  assert.equal(denied.stderr, `error checking context: 'no permission to read from '${join(dir, 'private.txt')}''.\n`);
+  rmSync(join(dir, 'private.txt'));
+});
+
+test('the walk endpoint refuses what is malformed', async () => {
+  const bad = async (body: string, re: RegExp) => {
+    const r = await api('POST', '/berth/build/context/walk', body, 'application/json');
+    assert.equal(r.status, 400, r.body);
+    assert.match(JSON.parse(r.body).message, re);
+  };
+  await bad('[', /invalid build context walk request/);
+  await bad('[]', /not an object/);
+  await bad('{"Path": "relative", "Root": "1:2"}', /Path must be an absolute path/);
+  await bad('{"Path": "/tmp", "Root": "x"}', /Root must be "dev:ino"/);
+  await bad('{"Path": "/tmp", "Root": "1:2", "Keep": [1]}', /Keep must be a list of names/);
+  await bad('{"Path": "/tmp", "Root": "1:2", "Entries": [["a", "fifo", 420, 0, 0, "", ""]]}', /entry 0 is not \[name, type/);
+  await bad('{"Path": "/tmp", "Root": "1:2", "Extra": 1}', /unknown field extra/);
 });

@@ -3,7 +3,7 @@
  * at start), the Dockerfile read from it, the classic builder run over the daemon's services,
  * and every container it made removed whatever happened.
  */
-import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { build, type BuildOutput } from '../../builder/build.ts';
@@ -17,6 +17,10 @@ import { DaemonBuildBackend } from './backend.ts';
 import { SpooledContext } from './context.ts';
 import { ContextBodies } from './bodies.ts';
 import { resolveInContext } from '../../builder/context.ts';
+import { parseDockerignore } from '../../lib/dockerignore.ts';
+import { manifestTuple, tarSize, walkContext, type WalkEntry } from '../../lib/contextwalk.ts';
+import { MAX_CONTEXT_MANIFEST } from '../../api/types.ts';
+import { messageOf } from '../../errdefs/index.ts';
 
 
 export class BuildService {
@@ -32,6 +36,34 @@ export class BuildService {
     this.pull = pull;
     this.tmp = tmp;
     this.bodies = new ContextBodies(tmp);
+  }
+
+  /**
+   * A CLI's context directory walked here (POST /berth/build/context/walk), with the files it
+   * carries appended: the manifest it would have sent, and the context's size as a tar when
+   * `measure`. Undefined when this is not the directory the CLI sees (`root`, its
+   * "dev:ino"), the walk fails or the context is too large: the CLI then lists it itself, and
+   * meets any error there in its own terms.
+   */
+  async walkContext(path: string, root: string, keep: string[], carried: ManifestEntry[], measure: boolean): Promise<{ entries: ManifestEntry[]; size: number } | undefined> {
+    const t0 = performance.now();
+    try {
+      const st = await lstat(path);
+      if (!st.isDirectory() || `${st.dev}:${st.ino}` !== root) return undefined;
+      const ignore = await readFile(join(path, '.dockerignore'), 'utf8').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return '';
+        throw e;
+      });
+      const walked = await walkContext(path, parseDockerignore(ignore), new Set(keep), MAX_CONTEXT_MANIFEST * 0.75);
+      if (!walked) return undefined;
+      const extra = carried.map(([rel, type, mode, mtimeMs, size, linkname, key]): WalkEntry => ({ rel, abs: '', type, mode, uid: 0, gid: 0, mtimeMs, size, linkname, key }));
+      const all = [...walked, ...extra];
+      log.debug('build context walked', { path, entries: all.length, ms: (performance.now() - t0).toFixed(1) });
+      return { entries: all.map(manifestTuple), size: measure ? tarSize(all) : 0 };
+    } catch (e) {
+      log.debug('build context not walked', { path, error: messageOf(e) });
+      return undefined;
+    }
   }
 
   /** A context laid out from Berth's manifest: the bodies the daemon does not hold are named in `need`. */

@@ -3,16 +3,16 @@
  * sent as a tar to POST /build, and the classic builder's output shown as it comes.
  */
 import { fsp } from '../../lazy.ts';
-import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readFileSync, type Stats } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { showProgress } from '../../progress.ts';
 import { humanSize } from '../../format.ts';
-import { isIgnored, parseDockerignore, type IgnorePattern } from '../../../lib/dockerignore.ts';
+import { parseDockerignore } from '../../../lib/dockerignore.ts';
 import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
-import { encodeHeader } from '../../../lib/tar/header.ts';
+import { headerOf, manifestBytes, manifestTuple, tarSize, walkContextSync, type WalkEntry } from '../../../lib/contextwalk.ts';
 import { MAX_CONTEXT_MANIFEST, type ContextManifestEntry } from '../../../api/types.ts';
 
 const buildFlags = defineFlags({
@@ -38,89 +38,11 @@ export const buildCommand = defineCommand({
   aliasPaths: ['image build', 'build', 'builder build'], flags: buildFlags, args: { min: 1, max: 1 },
 });
 
-/** One entry of a context directory, as walked. */
-interface Walked {
-  rel: string;
-  abs: string;
-  type: 'dir' | 'file' | 'symlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeMs: number;
-  size: number;
-  linkname: string;
-  /** Stat key of a file that has not changed lately (see fileKey), else "". */
-  key: string;
-  /** A carried Dockerfile's bytes (it has no file of its own in the context). */
-  content?: Buffer;
-}
-
-/** An entry's tar header, made only when it is sent or measured. */
-function headerOf(e: Walked): Buffer {
-  const common = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtimeMs) };
-  if (e.type === 'dir') return encodeHeader({ name: `${e.rel}/`, type: 'directory', ...common });
-  if (e.type === 'symlink') return encodeHeader({ name: e.rel, type: 'symlink', linkname: e.linkname, ...common });
-  return encodeHeader({ name: e.rel, type: 'file', size: e.size, ...common });
-}
-
-/**
- * A file's stat key: the same key means the same bytes. A file changed in the last two
- * seconds gets none (and so is always sent): file times come from a coarse clock, and two
- * writes of the same size within one tick would otherwise share a key.
- */
-const SETTLED_MS = 2000;
-function fileKey(st: import('node:fs').Stats, now: number): string {
-  if (st.ctimeMs > now - SETTLED_MS || st.mtimeMs > now - SETTLED_MS) return '';
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-}
-
-/**
- * Lists the context in name order, leaving out what .dockerignore says (never the Dockerfile).
- * The CLI is a one-shot process: synchronous calls cost a fraction of the thread pool's round
- * trips for many small files.
- */
-function walkContext(dir: string, ignore: IgnorePattern[], keep: Set<string>): Walked[] {
-  const out: Walked[] = [];
-  const now = Date.now();
-  const walk = (abs: string, rel: string) => {
-    for (const name of readdirSync(abs).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = `${abs}/${name}`;
-      const st = lstatSync(p);
-      if (ignore.length && isIgnored(r, ignore) && !keep.has(r)) {
-        // An exception may still bring back something below an ignored directory.
-        if (!st.isDirectory() || !ignore.some((x) => x.exclusion && x.text.startsWith(`${r}/`))) continue;
-      }
-      const e: Walked = { rel: r, abs: p, type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, size: 0, linkname: '', key: '' };
-      if (st.isDirectory()) {
-        e.type = 'dir';
-        out.push(e);
-        walk(p, r);
-      } else if (st.isSymbolicLink()) {
-        e.type = 'symlink';
-        e.linkname = readlinkSync(p);
-        out.push(e);
-      } else if (st.isFile()) {
-        e.size = st.size;
-        e.key = fileKey(st, now);
-        out.push(e);
-      }
-    }
-  };
-  walk(dir, '');
-  return out;
-}
+type Walked = WalkEntry;
 
 /** A Dockerfile carried in the context under a name of its own. */
 function carriedEntry(extra: { name: string; content: Buffer }): Walked {
   return { rel: extra.name, abs: '', type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeMs: Date.now(), size: extra.content.length, linkname: '', key: '', content: extra.content };
-}
-
-/** The size of the whole context as a tar, as docker reports it. */
-function tarSize(entries: Walked[]): number {
-  let n = 1024;
-  for (const e of entries) n += headerOf(e).length + Math.ceil(e.size / 512) * 512;
-  return n;
 }
 
 /** A tar of `entries`, bodies read as they are sent. */
@@ -158,10 +80,17 @@ function contextTar(entries: Walked[]): Readable {
       await flush();
       sink.out.end();
     } catch (e) {
-      sink.out.destroy(e as Error);
+      sink.out.destroy(contextError(e) as Error);
     }
   })();
   return sink.out;
+}
+
+/** A context the CLI cannot read, in the docker CLI's words (its ValidateContextDirectory). */
+function contextError(e: unknown, listing = false): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if ((err.code !== 'EACCES' && err.code !== 'EPERM') || !err.path) return e;
+  return new StatusError(1, `error checking context: '${listing ? `can't stat '${err.path}'` : `no permission to read from '${err.path}'`}'.`);
 }
 
 /**
@@ -174,14 +103,31 @@ async function preparedContext(ctx: CliContext, entries: Walked[], query: Record
   // A manifest past berthd's limit for it would be refused: such a context goes whole. (The
   // estimate is generous: a name's JSON may escape characters.)
   let bytes = 0;
-  for (const e of entries) bytes += e.rel.length * 2 + e.linkname.length * 2 + 100;
+  for (const e of entries) bytes += manifestBytes(e);
   if (bytes > MAX_CONTEXT_MANIFEST * 0.75) return undefined;
-  const manifest: ContextManifestEntry[] = entries.map((e) => [e.rel, e.type, e.mode, Math.floor(e.mtimeMs / 1000) * 1000, e.size, e.linkname, e.key]);
+  const manifest: ContextManifestEntry[] = entries.map(manifestTuple);
   // With the build's parameters: a context whose bodies berthd all holds is built at once.
   const r = await ctx.client.prepareBuildContext(manifest, query);
   if (!r || 'built' in r) return r;
   const need = new Set(r.Need);
   return { id: r.ID, send: entries.filter((e) => e.type === 'file' && need.has(e.rel)) };
+}
+
+/**
+ * The context walked by berthd itself: over a Unix socket, for a root CLI (which can read all
+ * berthd can, so no file is reached that docker's CLI could not send), when berthd sees the
+ * same directory. Listing 1,000 files cost this one-shot process ~25 ms (each Stats object is
+ * built by code not yet compiled, and the garbage it leaves is collected twice); a running
+ * daemon does it in a few. Undefined when berthd did not walk: the CLI lists the context then.
+ */
+async function walkedByDaemon(ctx: CliContext, dir: string, st: Stats, keep: Set<string>, carried: Walked | undefined, query: Record<string, string | string[] | undefined>): Promise<{ built: Readable; contextSize: number } | { id: string; send: Walked[]; contextSize: number } | undefined> {
+  if (!ctx.client.t.host.startsWith('unix://') || process.getuid?.() !== 0) return undefined;
+  const r = await ctx.client.walkBuildContext({ Path: dir, Root: `${st.dev}:${st.ino}`, Keep: [...keep], Entries: carried ? [manifestTuple(carried)] : [] }, query);
+  if (!r) return undefined;
+  if ('built' in r) return r;
+  if (!r.Walked) return undefined;
+  const send = r.Need.map(([rel, type, mode, mtimeMs, size, linkname, key]): Walked => (rel === carried?.rel ? carried : { rel, abs: `${dir}/${rel}`, type, mode, uid: 0, gid: 0, mtimeMs, size, linkname, key }));
+  return { id: r.ID, send, contextSize: r.ContextSize };
 }
 
 function isTar(head: Buffer): boolean {
@@ -260,17 +206,32 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
         dfName = rel;
       }
     }
-    const ignoreText = existsSync(join(dir, '.dockerignore')) ? readFileSync(join(dir, '.dockerignore'), 'utf8') : '';
     const keep = new Set([dfName, '.dockerignore']);
-    const entries = walkContext(dir, parseDockerignore(ignoreText), keep);
-    if (extra) entries.push(carriedEntry(extra));
-    if (!f.quiet) contextSize = tarSize(entries);
     query.dockerfile = dfName;
-    const prepared = await preparedContext(ctx, entries, query);
-    if (prepared && 'built' in prepared) built = prepared.built;
-    else {
-      if (prepared) query.berthcontext = prepared.id;
-      body = contextTar(prepared ? prepared.send : entries);
+    const walked = await walkedByDaemon(ctx, dir, st, keep, extra ? carriedEntry(extra) : undefined, query);
+    if (walked) {
+      contextSize = walked.contextSize;
+      if ('built' in walked) built = walked.built;
+      else {
+        query.berthcontext = walked.id;
+        body = contextTar(walked.send);
+      }
+    } else {
+      const ignoreText = existsSync(join(dir, '.dockerignore')) ? readFileSync(join(dir, '.dockerignore'), 'utf8') : '';
+      let entries: Walked[];
+      try {
+        entries = walkContextSync(dir, parseDockerignore(ignoreText), keep);
+      } catch (e) {
+        throw contextError(e, true);
+      }
+      if (extra) entries.push(carriedEntry(extra));
+      if (!f.quiet) contextSize = tarSize(entries);
+      const prepared = await preparedContext(ctx, entries, query);
+      if (prepared && 'built' in prepared) built = prepared.built;
+      else {
+        if (prepared) query.berthcontext = prepared.id;
+        body = contextTar(prepared ? prepared.send : entries);
+      }
     }
   }
   const res = built ?? await ctx.client.imageBuild(body, query);

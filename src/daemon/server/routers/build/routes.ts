@@ -4,7 +4,7 @@ import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
 import { goArch } from '../../../../lib/platform.ts';
 import type { Route } from '../../router.ts';
-import { MAX_CONTEXT_MANIFEST, type BuildRequest, type ContextManifestEntry } from '../../../../api/types.ts';
+import { MAX_CONTEXT_MANIFEST, type BuildRequest, type ContextManifestEntry, type ContextWalkRequest } from '../../../../api/types.ts';
 
 export interface BuildRouteBackend {
   build(body: Readable, opts: BuildRequest, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
@@ -13,23 +13,46 @@ export interface BuildRouteBackend {
   prune(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>;
   /** Berth's extension: a context laid out from a manifest, and the files whose bodies must follow. */
   prepareContext(manifest: ContextManifestEntry[]): Promise<{ id: string; need: string[] }>;
+  /** Berth's extension: a CLI's context directory walked by the daemon (see ContextWalkRequest); undefined when it did not walk. */
+  walkContext(path: string, root: string, keep: string[], carried: ContextManifestEntry[], measure: boolean): Promise<{ entries: ContextManifestEntry[]; size: number } | undefined>;
 }
 
 /** Checks a manifest's shape entry by entry, naming the first that is wrong. */
 export function parseManifest(text: string): ContextManifestEntry[] {
-  let v: unknown;
+  const v = parseJson(text, 'build context manifest');
+  return checkEntries(v !== null && typeof v === 'object' ? (v as Record<string, unknown>).Entries : undefined, 'build context manifest');
+}
+
+/** A context walk request, checked field by field (Go's decoding: names case-insensitive). */
+export function parseWalkRequest(text: string): ContextWalkRequest {
+  const v = parseJson(text, 'build context walk request');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalidParameter('invalid build context walk request: not an object');
+  const f = new Map(Object.entries(v).map(([k, x]) => [k.toLowerCase(), x]));
+  for (const k of f.keys()) if (!['path', 'root', 'keep', 'entries'].includes(k)) throw invalidParameter(`invalid build context walk request: unknown field ${k}`);
+  const path = f.get('path');
+  const root = f.get('root');
+  const keep = f.get('keep') ?? [];
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) throw invalidParameter('invalid build context walk request: Path must be an absolute path');
+  if (typeof root !== 'string' || !/^\d+:\d+$/.test(root)) throw invalidParameter('invalid build context walk request: Root must be "dev:ino"');
+  if (!Array.isArray(keep) || !keep.every((k) => typeof k === 'string')) throw invalidParameter('invalid build context walk request: Keep must be a list of names');
+  return { Path: path, Root: root, Keep: keep as string[], Entries: checkEntries(f.get('entries') ?? [], 'build context walk request') };
+}
+
+function parseJson(text: string, what: string): unknown {
   try {
-    v = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
-    throw invalidParameter(`invalid build context manifest: ${(e as Error).message}`);
+    throw invalidParameter(`invalid ${what}: ${(e as Error).message}`);
   }
-  const entries = v !== null && typeof v === 'object' ? (v as Record<string, unknown>).Entries : undefined;
-  if (!Array.isArray(entries)) throw invalidParameter('invalid build context manifest: Entries must be a list');
+}
+
+function checkEntries(entries: unknown, what: string): ContextManifestEntry[] {
+  if (!Array.isArray(entries)) throw invalidParameter(`invalid ${what}: Entries must be a list`);
   const isInt = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
   entries.forEach((e, i) => {
     const ok = Array.isArray(e) && e.length === 7 && typeof e[0] === 'string' && ['dir', 'file', 'symlink'].includes(e[1] as string)
       && isInt(e[2]) && typeof e[3] === 'number' && Number.isFinite(e[3]) && isInt(e[4]) && typeof e[5] === 'string' && typeof e[6] === 'string';
-    if (!ok) throw invalidParameter(`invalid build context manifest: entry ${i} is not [name, type, mode, mtime, size, linkname, key]: ${JSON.stringify(e)?.slice(0, 200)}`);
+    if (!ok) throw invalidParameter(`invalid ${what}: entry ${i} is not [name, type, mode, mtime, size, linkname, key]: ${JSON.stringify(e)?.slice(0, 200)}`);
   });
   return entries as ContextManifestEntry[];
 }
@@ -130,6 +153,24 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
         const { id, need } = await b.prepareContext(manifest);
         if (need.length || !boolValue(ctx.query, 'build')) return writeJson(ctx, 200, { ID: id, Need: need });
         ctx.res!.setHeader('X-Berth-Build', '1');
+        await runBuild(ctx, id);
+      },
+    },
+    {
+      // Berth's own: a CLI on this host names its context directory and the daemon walks it
+      // (the CLI's listing of many files cost it more than the rest of a cached rebuild).
+      method: 'POST', path: '/berth/build/context/walk',
+      handler: async (ctx) => {
+        const req = parseWalkRequest((await readBody(ctx, MAX_CONTEXT_MANIFEST)).toString('utf8'));
+        const walked = await b.walkContext(req.Path, req.Root, req.Keep, req.Entries, !boolValue(ctx.query, 'q'));
+        if (!walked) return writeJson(ctx, 200, { Walked: false });
+        const { id, need } = await b.prepareContext(walked.entries);
+        if (need.length || !boolValue(ctx.query, 'build')) {
+          const wanted = new Set(need);
+          return writeJson(ctx, 200, { Walked: true, ID: id, Need: walked.entries.filter((e) => wanted.has(e[0])), ContextSize: walked.size });
+        }
+        ctx.res!.setHeader('X-Berth-Build', '1');
+        ctx.res!.setHeader('X-Berth-Context-Size', String(walked.size));
         await runBuild(ctx, id);
       },
     },
