@@ -480,6 +480,19 @@ test('the real docker CLI tags, pushes, removes and pulls through berthd', { ski
   const push = await d.docker(['push', name]);
   assert.equal(push.code, 0, push.stderr);
   assert.match(push.stdout, /1\.14: digest: sha256:[0-9a-f]{64} size: \d+/);
+  // Progress lines name each layer by its diff ID, as dockerd's; piped, the CLI shows only the
+  // final state of each (no byte counts).
+  const layer = (await ok(['image', 'inspect', '-f', '{{index .RootFS.Layers 0}}', name])).trim().slice('sha256:'.length, 'sha256:'.length + 12);
+  // (Mounted when an earlier test pushed busybox to another repository of this registry.)
+  assert.match(push.stdout, new RegExp(`^${layer}: (Pushed|Mounted from \\S+)$`, 'm'), push.stdout);
+  assert.doesNotMatch(push.stdout, /\[=|Pushing/, push.stdout);
+  // Another tag of the same repository: the layer is already there, nothing is uploaded.
+  assert.equal((await d.docker(['tag', 'busybox', `${name}-again`])).code, 0);
+  const again = await d.docker(['push', `${name}-again`]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`^${layer}: Layer already exists$`, 'm'), again.stdout);
+  assert.doesNotMatch(again.stdout, /Pushed/, again.stdout);
+  assert.equal((await d.docker(['rmi', `${name}-again`])).code, 0);
   assert.equal((await d.docker(['rmi', name])).code, 0);
   const pull = await d.docker(['pull', name]);
   assert.equal(pull.code, 0, pull.stderr);
