@@ -9,9 +9,13 @@
  * millisecond whatever berthd's size.
  *
  * Protocol on stdin/stdout, little-endian, one frame per request and per reply:
- *   request: u32 length, u32 id, u32 argc, argc NUL-terminated strings, u32 inlen, input
+ *   request: u32 length, u32 id, u32 argc, u32 timeout_ms, argc NUL-terminated strings,
+ *            u32 inlen, input
  *   reply:   u32 length, u32 id, i32 status, u32 outlen, stdout, u32 errlen, stderr
  * status is the exit code, or -signal, or -1000 - errno when the command could not be run.
+ * A command with a timeout runs in a process group of its own, killed (SIGKILL, status -9)
+ * once the timeout passes: a runtime stuck on a cgroup must not hold berthd's request forever,
+ * and an alarm would not do (a Go program such as runc catches SIGALRM and carries on).
  * Each command gets the input on its stdin; stdout and stderr are collected (up to 64 MiB each)
  * until both are closed and the process has exited. Requests run concurrently. The spawner
  * exits when its stdin closes; commands already running are left to finish.
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sealed.h"
@@ -53,6 +58,9 @@ struct job {
     int out_fd, err_fd, in_fd;
     int exited;
     int32_t status;
+    /* CLOCK_MONOTONIC ms after which the command's group is killed; 0: none. */
+    long long deadline;
+    int killed;
     struct buf out, err, in;
     size_t in_off;
 };
@@ -137,6 +145,12 @@ static void finish_if_done(struct job *j) {
     memset(j, 0, sizeof *j);
 }
 
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void fail_request(uint32_t id, int err) {
     struct buf none = { 0 };
     reply(id, -1000 - err, &none, &none);
@@ -144,9 +158,9 @@ static void fail_request(uint32_t id, int err) {
 
 /* Starts one request: argv and input parsed from `p`, `n` bytes. */
 static void start(const unsigned char *p, size_t n) {
-    if (n < 8) return;
-    uint32_t id = get32(p), argc = get32(p + 4);
-    size_t off = 8;
+    if (n < 12) return;
+    uint32_t id = get32(p), argc = get32(p + 4), timeout_ms = get32(p + 8);
+    size_t off = 12;
     if (argc == 0 || argc > 4096) {
         fail_request(id, EINVAL);
         return;
@@ -199,6 +213,7 @@ static void start(const unsigned char *p, size_t n) {
         signal(SIGCHLD, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (timeout_ms) setpgid(0, 0);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
@@ -208,6 +223,8 @@ static void start(const unsigned char *p, size_t n) {
         _exit(127);
     }
     free(argv);
+    /* Also here: the group must exist before a kill could be aimed at it. */
+    if (timeout_ms) setpgid(pid, pid);
     close(ex[1]);
     close(in[0]);
     close(out[1]);
@@ -228,6 +245,7 @@ static void start(const unsigned char *p, size_t n) {
     j->used = 1;
     j->id = id;
     j->pid = pid;
+    j->deadline = timeout_ms ? now_ms() + timeout_ms : 0;
     j->out_fd = out[0];
     j->err_fd = err[0];
     j->in_fd = in[1];
@@ -321,7 +339,20 @@ int main(int argc, char **argv) {
             }
         }
         if (!stdin_open && !busy) return 0;
-        if (poll(fds, (nfds_t)n, -1) < 0) {
+        /* Commands past their timeout are killed; poll wakes for the next one due. */
+        int wait = -1;
+        long long now = now_ms();
+        for (int i = 0; i < MAX_JOBS; i++) {
+            struct job *j = &jobs[i];
+            if (!j->used || j->exited || !j->deadline || j->killed) continue;
+            if (j->deadline <= now) {
+                kill(-j->pid, SIGKILL);
+                j->killed = 1;
+            } else if (wait < 0 || j->deadline - now < wait) {
+                wait = (int)(j->deadline - now);
+            }
+        }
+        if (poll(fds, (nfds_t)n, wait) < 0) {
             if (errno == EINTR) continue;
             die("poll");
         }

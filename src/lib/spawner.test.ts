@@ -27,6 +27,23 @@ test('berth-spawner runs commands as a direct spawn would: input, output, exit c
   }
 });
 
+test('a command with a timeout is killed when it passes, with what it started (its process group)', { skip: !existsSync(BIN) && 'shim/berth-spawner not built' }, async () => {
+  const s = Spawner.start(BIN);
+  try {
+    // The background sleep holds the output pipe: only a kill of the whole group ends the command.
+    const t0 = Date.now();
+    const r = await s.run('sh', ['-c', 'echo started; sleep 30 & sleep 30'], '', 300);
+    assert.deepEqual(r, { code: null, signal: 'SIGKILL', stdout: 'started\n', stderr: '' });
+    assert.ok(Date.now() - t0 < 10_000, 'ended by the timeout');
+    // Within its time a command is not touched; others run on meanwhile.
+    const [slow, quick] = await Promise.all([s.run('sh', ['-c', 'sleep 0.3; echo done'], '', 5_000), s.run('echo', ['quick'])]);
+    assert.deepEqual([slow.code, slow.stdout, quick.stdout], [0, 'done\n', 'quick\n']);
+    assert.equal((await spawnDirect('sleep', ['30'], '', 300)).signal, 'SIGKILL');
+  } finally {
+    s.close();
+  }
+});
+
 test('a command waited for through the spawner keeps the process alive until it answers', { skip: !existsSync(BIN) && 'shim/berth-spawner not built' }, async () => {
   const { spawnSync } = await import('node:child_process');
   const script = `import { Spawner } from ${JSON.stringify(join(import.meta.dirname, 'spawner.ts'))};

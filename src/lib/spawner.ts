@@ -120,16 +120,18 @@ export class Spawner {
     }
   }
 
-  run(cmd: string, args: string[], input = ''): Promise<CommandResult> {
+  /** Runs `cmd`; with `timeoutMs`, its process group is killed (SIGKILL) once that has passed. */
+  run(cmd: string, args: string[], input = '', timeoutMs = 0): Promise<CommandResult> {
     const parts = [cmd, ...args].map((a) => Buffer.from(`${a}\0`));
     const inBuf = Buffer.from(input);
-    const size = 12 + parts.reduce((n, p) => n + p.length, 0) + inBuf.length;
-    if (this.gone || size > MAX_REQUEST) return spawnDirect(cmd, args, input);
+    const size = 16 + parts.reduce((n, p) => n + p.length, 0) + inBuf.length;
+    if (this.gone || size > MAX_REQUEST) return spawnDirect(cmd, args, input, timeoutMs);
     const id = this.next++;
-    const head = Buffer.alloc(12);
+    const head = Buffer.alloc(16);
     head.writeUInt32LE(size, 0);
     head.writeUInt32LE(id, 4);
     head.writeUInt32LE(parts.length, 8);
+    head.writeUInt32LE(timeoutMs, 12);
     const inLen = Buffer.alloc(4);
     inLen.writeUInt32LE(inBuf.length, 0);
     return new Promise((resolve, reject) => {
@@ -146,9 +148,9 @@ export class Spawner {
 }
 
 /** The same, by spawning from this process. */
-export function spawnDirect(cmd: string, args: string[], input = ''): Promise<CommandResult> {
+export function spawnDirect(cmd: string, args: string[], input = '', timeoutMs = 0): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' as const } : {}) });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -174,8 +176,8 @@ export async function sealedCopy(binary: string): Promise<string | undefined> {
 }
 
 /** Runs a short command to its end, with `input` on its stdin, collecting its output. */
-export function runCommand(cmd: string, args: string[], input = ''): Promise<CommandResult> {
-  return current?.usable ? current.run(cmd, args, input) : spawnDirect(cmd, args, input);
+export function runCommand(cmd: string, args: string[], input = '', timeoutMs = 0): Promise<CommandResult> {
+  return current?.usable ? current.run(cmd, args, input, timeoutMs) : spawnDirect(cmd, args, input, timeoutMs);
 }
 
 /**
