@@ -4,7 +4,7 @@
  * `rm -r` fail with EBUSY and keep the daemon from cleaning up.
  */
 import { readFile } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
+import { runCommand } from './spawner.ts';
 
 /** Mount points at or below `prefix`, deepest first. */
 export async function mountsUnder(prefix: string): Promise<string[]> {
@@ -21,7 +21,7 @@ export async function mountsUnder(prefix: string): Promise<string[]> {
 export async function unmountUnder(prefix: string): Promise<number> {
   const targets = await mountsUnder(prefix);
   for (const t of targets) {
-    await new Promise<void>((resolve) => execFile('umount', ['-l', t], () => resolve()));
+    await runCommand('umount', ['-l', t]).catch(() => {});
   }
   return targets.length;
 }

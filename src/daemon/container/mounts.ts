@@ -4,7 +4,7 @@
  * volumes), volumes created and filled from the image (copy-up) then; bound into the spec at
  * start; anonymous volumes removed with the container when asked (`rm -v`, `--rm`).
  */
-import { execFile } from 'node:child_process';
+import { runCommand } from '../../lib/spawner.ts';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -153,9 +153,8 @@ export async function populateVolumes(volumes: VolumeService, root: string, poin
     if (!p.CopyData || !(await volumes.isEmpty(p.Name))) continue;
     const target = await volumes.activate(p.Name, id);
     try {
-      await new Promise<void>((resolve, reject) => {
-        execFile('cp', ['-a', '--', `${inImage}/.`, `${target}/`], (err, _o, stderr) => (err ? reject(system(`failed to populate volume: ${String(stderr).trim() || err.message}`)) : resolve()));
-      });
+      const r = await runCommand('cp', ['-a', '--', `${inImage}/.`, `${target}/`]).catch((e: Error) => ({ code: -1, signal: null, stdout: '', stderr: e.message }));
+      if (r.code !== 0) throw system(`failed to populate volume: ${r.stderr.trim() || `exit status ${r.code ?? r.signal}`}`);
     } finally {
       await volumes.deactivate(id);
     }

@@ -3,7 +3,7 @@
  * is a mount (tmpfs, a bind of a host directory, a block device), mounted while containers use
  * it; `size` needs filesystem quotas, which overlay2 over ext4 here does not have.
  */
-import { execFile } from 'node:child_process';
+import { runCommand } from '../../lib/spawner.ts';
 import { invalidParameter, system } from '../../errdefs/index.ts';
 
 const KEYS = ['type', 'o', 'device', 'size'];
@@ -25,16 +25,13 @@ export function needsMount(opts: Record<string, string> | null): opts is Record<
   return !!opts && 'type' in opts;
 }
 
-export function mountLocal(opts: Record<string, string>, target: string): Promise<void> {
+export async function mountLocal(opts: Record<string, string>, target: string): Promise<void> {
   const args = ['-t', opts.type, ...(opts.o ? ['-o', opts.o] : []), opts.device, target];
-  return new Promise((resolve, reject) => {
-    execFile('mount', args, (err, _out, stderr) => {
-      if (!err) return resolve();
-      reject(system(`failed to mount local volume: mount ${opts.device}:${target}, type: ${opts.type}${opts.o ? `, data: ${opts.o}` : ''}: ${String(stderr).trim() || err.message}`));
-    });
-  });
+  const r = await runCommand('mount', args).catch((e: Error) => ({ code: -1, signal: null, stdout: '', stderr: e.message }));
+  if (r.code === 0) return;
+  throw system(`failed to mount local volume: mount ${opts.device}:${target}, type: ${opts.type}${opts.o ? `, data: ${opts.o}` : ''}: ${r.stderr.trim() || `exit status ${r.code ?? r.signal}`}`);
 }
 
-export function unmountLocal(target: string): Promise<void> {
-  return new Promise((resolve) => execFile('umount', ['-l', target], () => resolve()));
+export async function unmountLocal(target: string): Promise<void> {
+  await runCommand('umount', ['-l', target]).catch(() => {});
 }
