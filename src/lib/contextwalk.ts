@@ -56,20 +56,26 @@ function entryOf(rel: string, abs: string, st: Stats, now: number): WalkEntry | 
   return e;
 }
 
+/** One directory entry as both walks take it; undefined when it is left out. */
+function visit(abs: string, rel: string, name: string, ignore: IgnorePattern[], keep: Set<string>, now: number): WalkEntry | undefined {
+  const r = rel ? `${rel}/${name}` : name;
+  const p = `${abs}/${name}`;
+  const st = lstatSync(p);
+  if (leftOut(r, st.isDirectory(), ignore, keep)) return undefined;
+  const e = entryOf(r, p, st, now);
+  if (e?.type === 'symlink') e.linkname = readlinkSync(p);
+  return e;
+}
+
 export function walkContextSync(dir: string, ignore: IgnorePattern[], keep: Set<string>): WalkEntry[] {
   const out: WalkEntry[] = [];
   const now = Date.now();
   const walk = (abs: string, rel: string) => {
     for (const name of readdirSync(abs).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = `${abs}/${name}`;
-      const st = lstatSync(p);
-      if (leftOut(r, st.isDirectory(), ignore, keep)) continue;
-      const e = entryOf(r, p, st, now);
+      const e = visit(abs, rel, name, ignore, keep, now);
       if (!e) continue;
       out.push(e);
-      if (e.type === 'dir') walk(p, r);
-      else if (e.type === 'symlink') e.linkname = readlinkSync(p);
+      if (e.type === 'dir') walk(e.abs, e.rel);
     }
   };
   walk(dir, '');
@@ -96,17 +102,12 @@ export async function walkContext(dir: string, ignore: IgnorePattern[], keep: Se
         slice = 0;
         await new Promise((r) => setImmediate(r));
       }
-      const r = rel ? `${rel}/${name}` : name;
-      const p = `${abs}/${name}`;
-      const st = lstatSync(p);
-      if (leftOut(r, st.isDirectory(), ignore, keep)) continue;
-      const e = entryOf(r, p, st, now);
+      const e = visit(abs, rel, name, ignore, keep, now);
       if (!e) continue;
       out.push(e);
-      if (e.type === 'symlink') e.linkname = readlinkSync(p);
       bytes += manifestBytes(e);
       if (bytes > maxBytes) return false;
-      if (e.type === 'dir' && !(await walk(p, r))) return false;
+      if (e.type === 'dir' && !(await walk(e.abs, e.rel))) return false;
     }
     return true;
   };
