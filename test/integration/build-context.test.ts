@@ -235,6 +235,10 @@ test('berthd walks the context of a root CLI on its host; another directory is n
   writeFileSync(outside, 'FROM busybox\nCOPY a.txt /a\n');
   await d.ok(['build', '-f', outside, '-t', 'bcwalk:3', dir]);
   assert.equal(await d.ok(['run', '--rm', 'bcwalk:3', 'cat', '/a']), 'one\n');
+  // And a Dockerfile from stdin, with the directory as the context.
+  const piped = await d.berth(['build', '-f', '-', '-t', 'bcwalk:5', dir], { input: 'FROM busybox\nCOPY sub/b.txt /b\n' });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(await d.ok(['run', '--rm', 'bcwalk:5', 'cat', '/b']), 'bee\n');
 
   // A CLI that is not root lists the context itself (it must not reach what it cannot read),
   // and builds the same image from the same bodies.
