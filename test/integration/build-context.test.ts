@@ -9,10 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BERTH, NODE, TestDaemon } from './harness.ts';
+import { BERTH, DOCKER, NODE, TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
 let root: string;
@@ -272,4 +272,23 @@ test('the walk endpoint refuses what is malformed', async () => {
   await bad('{"Path": "/tmp", "Root": "1:2", "Keep": [1]}', /Keep must be a list of names/);
   await bad('{"Path": "/tmp", "Root": "1:2", "Entries": [["a", "fifo", 420, 0, 0, "", ""]]}', /entry 0 is not \[name, type/);
   await bad('{"Path": "/tmp", "Root": "1:2", "Extra": 1}', /unknown field extra/);
+});
+
+test('the context path: a symbolic link to a directory is followed; a file or a missing path is refused as the docker CLI refuses it', async () => {
+  const dir = await context('linked');
+  const link = join(root, 'linked-link');
+  symlinkSync(dir, link);
+  await d.ok(['build', '-t', 'bclink:1', link]);
+  assert.equal(await d.ok(['run', '--rm', 'bclink:1', 'cat', '/out']), 'one\nbee\n');
+  const file = join(dir, 'a.txt');
+  for (const path of [file, join(root, 'no-such-dir')]) {
+    const ours = await d.berth(['build', path]);
+    assert.equal(ours.code, 1, ours.stdout);
+    assert.match(ours.stderr, path === file ? /^unable to prepare context: context must be a directory: / : /^unable to prepare context: path ".*no-such-dir" not found$/m);
+    if (existsSync(DOCKER)) {
+      const theirs = await d.docker(['build', path], { env: { DOCKER_BUILDKIT: '0' } });
+      // (After its banner on the legacy builder.)
+      assert.equal(ours.stderr.trim(), theirs.stderr.trim().split('\n').pop(), 'the docker CLI\'s words');
+    }
+  }
 });

@@ -3,7 +3,7 @@
  * sent as a tar to POST /build, and the classic builder's output shown as it comes.
  */
 import { fsp } from '../../lazy.ts';
-import { createReadStream, existsSync, lstatSync, readFileSync, type Stats } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
@@ -183,9 +183,11 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       query.dockerfile = name;
     }
   } else {
-    const dir = resolve(target);
-    const st = lstatSync(dir, { throwIfNoEntry: false });
-    if (!st?.isDirectory()) throw new StatusError(1, `unable to prepare context: path "${target}" not found`);
+    // A symbolic link to the context is followed, as the docker CLI does.
+    const st = statSync(target, { throwIfNoEntry: false });
+    if (!st) throw new StatusError(1, `unable to prepare context: path "${target}" not found`);
+    const dir = realpathSync(resolve(target));
+    if (!st.isDirectory()) throw new StatusError(1, `unable to prepare context: context must be a directory: ${dir}`);
     const dockerfile = f.file === '-' ? undefined : resolve(f.file ? (f.file.startsWith('/') ? f.file : resolve(f.file)) : join(dir, 'Dockerfile'));
     let extra: { name: string; content: Buffer } | undefined;
     let dfName: string;
