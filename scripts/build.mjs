@@ -64,7 +64,10 @@ if (!fresh || process.argv.includes('--force')) {
   // the process (Node 24 names its main thread "MainThread"), so pidof/pgrep -x/ps find it.
   for (const name of ['berth', 'berthd']) {
     const load = name === 'berth' ? `module.createRequire(import.meta.url)('./berth-main.cjs');` : `await import('./${name}-main.js');`;
-    writeFileSync(join(dist, `${name}.js`), `#!${nodeBin}\n// Launcher: process name, compile cache, then the bundle.\nprocess.title = '${name}';\nimport module from 'node:module';\nmodule.enableCompileCache?.();\n${load}\n`);
+    // `--` ends node's own options: node otherwise takes a `--env-file` among the command's
+    // arguments for its own and exits when that file is missing (nodejs/node#54232), so
+    // `berth run --env-file missing.env` would fail in node's words before berth ran.
+    writeFileSync(join(dist, `${name}.js`), `#!${nodeBin} --\n// Launcher: process name, compile cache, then the bundle.\nprocess.title = '${name}';\nimport module from 'node:module';\nmodule.enableCompileCache?.();\n${load}\n`);
   }
   for (const o of outs) chmodSync(o, 0o755);
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TestDaemon } from './harness.ts';
+import { BERTH, TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
 
@@ -123,10 +123,29 @@ test('berth --help and berth run --help list what exists, in docker\'s layout', 
   assert.match(run.stdout, /-m, --memory bytes +Memory limit/);
   const unknown = await d.berth(['frobnicate']);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /berth: 'frobnicate' is not a berth command\.\nSee 'berth --help'/);
+  // docker CLI 28's wording.
+  assert.equal(unknown.stderr, "berth: unknown command: berth frobnicate\n\nRun 'berth --help' for more information\n");
   const badFlag = await d.berth(['ps', '--bogus']);
   assert.equal(badFlag.code, 125);
-  assert.match(badFlag.stderr, /unknown flag: --bogus\nSee 'berth ps --help'\./);
+  assert.equal(badFlag.stderr, "unknown flag: --bogus\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information\n");
+  const noArg = await d.berth(['logs']);
+  assert.equal(noArg.code, 1);
+  assert.equal(noArg.stderr, "berth: 'berth logs' requires 1 argument\n\nUsage:  berth logs [OPTIONS] CONTAINER\n\nRun 'berth logs --help' for more information\n");
+  // Run as a user runs it (the launcher's #! line): a missing --env-file is berth's error in
+  // docker's words, not node's (node takes --env-file for its own unless told where its options end).
+  const { spawnSync } = await import('node:child_process');
+  const envFile = spawnSync(BERTH, ['run', '--rm', '--env-file', '/nonexistent/app.env', 'busybox', 'true'], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: d.host } });
+  assert.equal(envFile.status, 125, envFile.stderr);
+  assert.equal(envFile.stderr, "berth: open /nonexistent/app.env: no such file or directory\n\nRun 'berth run --help' for more information\n");
+  // A bad option is refused before anything is made, in docker's words.
+  const port = await d.berth(['run', '-p', '99999:80', 'busybox', 'true']);
+  assert.equal(port.code, 125);
+  assert.equal(port.stderr, "berth: invalid hostPort: 99999\n\nRun 'berth run --help' for more information\n");
+  // create reports a daemon's refusal plainly (exit 1), run with its prefix (125), as docker's.
+  const created = await d.berth(['create', '--name', 'bad/name', 'busybox']);
+  assert.equal(created.code, 1);
+  assert.equal(created.stderr, 'Error response from daemon: Invalid container name (bad/name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n');
+  assert.equal((await d.berth(['ps', '-aq'])).stdout, '', 'nothing made');
 });
 
 test('query parameters are applied or refused by name: platform, shared-size, manifests, system df type, search filters, network scope', async () => {

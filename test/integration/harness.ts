@@ -174,8 +174,9 @@ export class TestDaemon {
     this.proc = undefined;
   }
 
+  /** `berth ARGS` run as the launcher's #! line runs it (`node -- berth.js`). */
   berth(args: string[], opts: RunOptions = {}): Promise<Result> {
-    return runProcess(NODE, [BERTH, ...args], { ...opts, baseEnv: { BERTH_HOST: this.host, BERTH_CONFIG: join(this.root, 'berth-config') } });
+    return runProcess(NODE, ['--', BERTH, ...args], { ...opts, baseEnv: { BERTH_HOST: this.host, BERTH_CONFIG: join(this.root, 'berth-config') } });
   }
 
   /** `berth ARGS` that must succeed: its stdout, or a failure naming the command and its stderr. */

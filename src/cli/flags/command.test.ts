@@ -13,7 +13,6 @@ import {
 } from './parse.ts';
 import { defineCommand } from './spec.ts';
 import { FlagError } from './errors.ts';
-import { renderUsage } from './help.ts';
 import { exitCodeOf } from '../../errdefs/index.ts';
 import { container, containerLs, containerRm, image, imageLs, imageRm, logs, port, ps, rm, rmi, root, run, secret, version } from './fixtures.ts';
 
@@ -69,7 +68,7 @@ describe('resolveCommand', () => {
     const r = resolveCommand(root, ['ps', '-D']);
     assert.deepEqual(r.argv, ['-D']);
     const e = flagError(() => cli('ps', '-D'));
-    assert.equal(e.message, "unknown shorthand flag: 'D' in -D\nSee 'berth ps --help'.");
+    assert.equal(e.message, "unknown shorthand flag: 'D' in -D\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information");
   });
   it('-- before the command ends global flags', () => {
     const r = resolveCommand(root, ['-D', '--', 'ps']);
@@ -136,24 +135,22 @@ describe('resolveCommand', () => {
   });
   it('unknown command at the root', () => {
     const e = flagError(() => resolveCommand(root, ['foo', '--bar']));
-    assert.equal(e.message, "berth: 'foo' is not a berth command.\nSee 'berth --help'");
+    assert.equal(e.message, "berth: unknown command: berth foo\n\nRun 'berth --help' for more information");
     assert.equal(e.code, 'unknown-command');
     assert.equal(e.exitCode, 1);
     assert.equal(exitCodeOf(e), 1);
-    assert.equal(flagError(() => resolveCommand(root, ['-D', '-'])).message, "berth: '-' is not a berth command.\nSee 'berth --help'");
+    assert.equal(flagError(() => resolveCommand(root, ['-D', '-'])).message, "berth: unknown command: berth -\n\nRun 'berth --help' for more information");
   });
-  it('unknown subcommand of a management command prints its usage (docker cli.NoArgs)', () => {
+  it('unknown subcommand of a management command names it, with the command\'s use line (docker CLI 28)', () => {
     const e = flagError(() => resolveCommand(root, ['container', 'foo']));
     assert.equal(e.code, 'unknown-subcommand');
     assert.equal(e.exitCode, 1);
-    assert.equal(e.message, '\n' + renderUsage([root, container]).trimEnd());
-    assert.ok(e.message.startsWith('\nUsage:  berth container COMMAND\n\nManage containers\n\nCommands:\n'));
-    assert.ok(e.message.endsWith("Run 'berth container COMMAND --help' for more information on a command."));
+    assert.equal(e.message, "berth: unknown command: berth container foo\n\nUsage:  berth container\n\nRun 'berth container --help' for more information");
     assert.equal(e.detail, 'unknown command: berth container foo');
   });
-  it('global flag errors carry the root usage (docker FlagErrorFunc on a command with subcommands)', () => {
+  it('global flag errors carry the root\'s use line (docker FlagErrorFunc)', () => {
     const e = flagError(() => resolveCommand(root, ['--foo', 'ps']));
-    assert.equal(e.message, "unknown flag: --foo\nSee 'berth --help'.\n\n" + renderUsage([root]));
+    assert.equal(e.message, "unknown flag: --foo\n\nUsage:  berth [OPTIONS] COMMAND [ARG...]\n\nRun 'berth --help' for more information");
     assert.equal(e.detail, 'unknown flag: --foo');
     assert.equal(e.commandPath, 'berth');
     assert.equal(e.exitCode, 125);
@@ -163,9 +160,9 @@ describe('resolveCommand', () => {
       'invalid argument "loud" for "-l, --log-level" flag: unknown level loud',
     );
   });
-  it('flag errors on a management command carry its usage', () => {
+  it('flag errors on a management command carry its path as the use line', () => {
     const e = flagError(() => resolveCommand(root, ['image', '-q', 'ls']));
-    assert.equal(e.message, "unknown shorthand flag: 'q' in -q\nSee 'berth image --help'.\n\n" + renderUsage([root, image]));
+    assert.equal(e.message, "unknown shorthand flag: 'q' in -q\n\nUsage:  berth image\n\nRun 'berth image --help' for more information");
     assert.equal(e.commandPath, 'berth image');
   });
   it('typed globals', () => {
@@ -184,20 +181,20 @@ describe('parseCommand', () => {
     assert.deepEqual(q.args, ['a', 'b']);
     assert.equal(q.flags.force, true);
   });
-  it('flag errors: `<error>\\nSee \'berth run --help\'.`, exit 125', () => {
+  it('flag errors: the error, the use line and where to look (docker CLI 28), exit 125', () => {
     const e = flagError(() => parseCommand(run, ['--foo'], [root, run]));
-    assert.equal(e.message, "unknown flag: --foo\nSee 'berth run --help'.");
+    assert.equal(e.message, "unknown flag: --foo\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth run --help' for more information");
     assert.equal(e.exitCode, 125);
     assert.equal(e.commandPath, 'berth run');
-    assert.equal(flagError(() => parseCommand(run, ['--name'], [root, run])).message, "flag needs an argument: --name\nSee 'berth run --help'.");
-    assert.equal(flagError(() => parseCommand(run, ['-h'], [root, run])).message, "flag needs an argument: 'h' in -h\nSee 'berth run --help'.");
+    assert.equal(flagError(() => parseCommand(run, ['--name'], [root, run])).message, "flag needs an argument: --name\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth run --help' for more information");
+    assert.equal(flagError(() => parseCommand(run, ['-h'], [root, run])).message, "flag needs an argument: 'h' in -h\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth run --help' for more information");
     assert.equal(
       flagError(() => parseCommand(ps, ['-n', 'abc'], [root, ps])).message,
-      'invalid argument "abc" for "-n, --last" flag: strconv.ParseInt: parsing "abc": invalid syntax\nSee \'berth ps --help\'.',
+      'invalid argument "abc" for "-n, --last" flag: strconv.ParseInt: parsing "abc": invalid syntax\n\nUsage:  berth ps [OPTIONS]\n\nRun \'berth ps --help\' for more information',
     );
   });
   it('defaults the path to the command alone', () => {
-    assert.equal(flagError(() => parseCommand(run, ['--foo'])).message, "unknown flag: --foo\nSee 'run --help'.");
+    assert.equal(flagError(() => parseCommand(run, ['--foo'])).message, "unknown flag: --foo\n\nUsage:  run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'run --help' for more information");
   });
   it('help skips the argument-count check', () => {
     const p = parseCommand(rm, ['--help'], [root, rm]);
@@ -211,41 +208,41 @@ describe('argument counts (docker cli/required.go wording)', () => {
     const e = flagError(() => cli('rm'));
     assert.equal(
       e.message,
-      '"berth rm" requires at least 1 argument.\nSee \'berth rm --help\'.\n\nUsage:  berth rm [OPTIONS] CONTAINER [CONTAINER...]\n\nRemove one or more containers',
+      "berth: 'berth rm' requires at least 1 argument\n\nUsage:  berth rm [OPTIONS] CONTAINER [CONTAINER...]\n\nSee 'berth rm --help' for more information",
     );
-    assert.equal(e.detail, '"berth rm" requires at least 1 argument.');
+    assert.equal(e.detail, "berth: 'berth rm' requires at least 1 argument");
     assert.equal(e.code, 'arg-count');
     assert.equal(e.exitCode, 1);
     assert.equal(
       flagError(() => cli('run', '-d')).message,
-      '"berth run" requires at least 1 argument.\nSee \'berth run --help\'.\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nCreate and run a new container from an image',
+      "berth: 'berth run' requires at least 1 argument\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nSee 'berth run --help' for more information",
     );
-    assert.equal(flagError(() => cli('exec', 'c1')).detail, '"berth exec" requires at least 2 arguments.');
+    assert.equal(flagError(() => cli('exec', 'c1')).detail, "berth: 'berth exec' requires at least 2 arguments");
   });
   it('requires exactly N', () => {
     assert.equal(
       flagError(() => cli('tag', 'a')).message,
-      '"berth tag" requires exactly 2 arguments.\nSee \'berth tag --help\'.\n\nUsage:  berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\nCreate a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+      "berth: 'berth tag' requires 2 arguments\n\nUsage:  berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\nRun 'berth tag --help' for more information",
     );
-    assert.equal(flagError(() => cli('logs')).detail, '"berth logs" requires exactly 1 argument.');
-    assert.equal(flagError(() => cli('logs', 'a', 'b')).detail, '"berth logs" requires exactly 1 argument.');
-    assert.equal(flagError(() => cli('image', 'tag', 'a', 'b', 'c')).detail, '"berth image tag" requires exactly 2 arguments.');
+    assert.equal(flagError(() => cli('logs')).detail, "berth: 'berth logs' requires 1 argument");
+    assert.equal(flagError(() => cli('logs', 'a', 'b')).detail, "berth: 'berth logs' requires 1 argument");
+    assert.equal(flagError(() => cli('image', 'tag', 'a', 'b', 'c')).detail, "berth: 'berth image tag' requires 2 arguments");
   });
   it('requires at most N / accepts no arguments', () => {
-    assert.equal(flagError(() => cli('debug-dump', 'a', 'b')).detail, '"berth debug-dump" requires at most 1 argument.');
+    assert.equal(flagError(() => cli('debug-dump', 'a', 'b')).detail, "berth: 'berth debug-dump' requires at most 1 argument");
     assert.equal(
       flagError(() => cli('ps', 'x')).message,
-      '"berth ps" accepts no arguments.\nSee \'berth ps --help\'.\n\nUsage:  berth ps [OPTIONS]\n\nList containers',
+      "berth: 'berth ps' accepts no arguments\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information",
     );
-    assert.equal(flagError(() => cli('container', 'list', 'x')).detail, '"berth container ls" accepts no arguments.');
+    assert.equal(flagError(() => cli('container', 'list', 'x')).detail, "berth: 'berth container ls' accepts no arguments");
   });
   it('ranges: requires at least N and at most M', () => {
-    assert.equal(flagError(() => cli('port')).detail, '"berth port" requires at least 1 and at most 2 arguments.');
-    assert.equal(flagError(() => cli('port', 'a', 'b', 'c')).detail, '"berth port" requires at least 1 and at most 2 arguments.');
+    assert.equal(flagError(() => cli('port')).detail, "berth: 'berth port' requires at least 1 and at most 2 arguments");
+    assert.equal(flagError(() => cli('port', 'a', 'b', 'c')).detail, "berth: 'berth port' requires at least 1 and at most 2 arguments");
     const onePlural = defineCommand({ name: 'x', short: 's', args: { min: 0, max: 1 } });
-    assert.throws(() => checkArgs([root, onePlural], ['a', 'b']), { message: /^"berth x" requires at most 1 argument\./ });
+    assert.throws(() => checkArgs([root, onePlural], ['a', 'b']), { message: /^berth: 'berth x' requires at most 1 argument\n/ });
     const two = defineCommand({ name: 'y', short: 's', args: { min: 0, max: 2 } });
-    assert.throws(() => checkArgs([root, two], ['a', 'b', 'c']), { message: /^"berth y" requires at most 2 arguments\./ });
+    assert.throws(() => checkArgs([root, two], ['a', 'b', 'c']), { message: /^berth: 'berth y' requires at most 2 arguments\n/ });
   });
   it('passes when within bounds, and without a spec', () => {
     assert.doesNotThrow(() => cli('port', 'a'));
@@ -254,7 +251,7 @@ describe('argument counts (docker cli/required.go wording)', () => {
     assert.doesNotThrow(() => checkArgs([defineCommand({ name: 'z', short: '' })], ['a', 'b', 'c']));
   });
   it('counts args after -- too', () => {
-    assert.equal(flagError(() => cli('ps', '--', '-a')).detail, '"berth ps" accepts no arguments.');
+    assert.equal(flagError(() => cli('ps', '--', '-a')).detail, "berth: 'berth ps' accepts no arguments");
   });
   it('flag errors come before argument-count errors', () => {
     assert.equal(flagError(() => cli('rm', '--nope')).detail, 'unknown flag: --nope');

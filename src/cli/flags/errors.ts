@@ -17,9 +17,9 @@ export type FlagErrorCode =
   | 'invalid-value'
   /** `bad flag syntax: ---x` */
   | 'bad-syntax'
-  /** `"berth rm" requires at least 1 argument.` … */
+  /** `berth: 'berth rm' requires at least 1 argument` … */
   | 'arg-count'
-  /** `berth: 'foo' is not a berth command.` */
+  /** `berth: unknown command: berth foo` */
   | 'unknown-command'
   /** `berth container foo`: the management command's usage */
   | 'unknown-subcommand'
@@ -39,7 +39,7 @@ export interface FlagErrorInit {
   readonly detail: string;
   /** `berth run`; empty when parsing outside a command. */
   readonly commandPath?: string;
-  /** The full text to print; defaults to `detail` (+ `\nSee '<path> --help'.` for flag errors). */
+  /** The full text to print; defaults to `detail` (+ `\n\nRun '<path> --help' for more information` for flag errors). */
   readonly message?: string;
   readonly exitCode?: number;
 }
@@ -53,7 +53,7 @@ export class FlagError extends EngineError {
   constructor(code: FlagErrorCode, init: FlagErrorInit) {
     const commandPath = init.commandPath ?? '';
     const isFlag = code !== 'arg-count' && code !== 'unknown-command' && code !== 'unknown-subcommand' && code !== 'unknown-help-topic';
-    const message = init.message ?? (isFlag && commandPath !== '' ? `${init.detail}\nSee '${commandPath} --help'.` : init.detail);
+    const message = init.message ?? (isFlag && commandPath !== '' ? `${init.detail}\n\nRun '${commandPath} --help' for more information` : init.detail);
     super('InvalidParameter', message, { exitCode: init.exitCode ?? (isFlag ? FLAG_ERROR_EXIT_CODE : USAGE_ERROR_EXIT_CODE) });
     this.name = 'FlagError';
     this.code = code;
@@ -61,9 +61,9 @@ export class FlagError extends EngineError {
     this.commandPath = commandPath;
   }
 
-  /** The same error attributed to a command: docker's FlagErrorFunc text (plus the usage when the command has subcommands). */
-  withCommand(commandPath: string, usage?: string): FlagError {
-    const message = `${this.detail}\nSee '${commandPath} --help'.${usage === undefined ? '' : `\n\n${usage}`}`;
+  /** The same error attributed to a command: docker's FlagErrorFunc text (docker CLI 28), with the command's use line. */
+  withCommand(commandPath: string, useLine: string): FlagError {
+    const message = `${this.detail}\n\nUsage:  ${useLine}\n\nRun '${commandPath} --help' for more information`;
     return new FlagError(this.code, { detail: this.detail, commandPath, message, exitCode: this.exitCode });
   }
 }
@@ -91,32 +91,36 @@ function plural(word: string, n: number): string {
 }
 
 /**
- * The argument-count message for `args` and `count`, or undefined when it passes.
- * `useLine` is `berth rm [OPTIONS] CONTAINER [CONTAINER...]`, `short` the one-line description.
+ * The argument-count message for `args` and `count` (docker CLI 28's cli/required.go), or
+ * undefined when it passes. `useLine` is `berth rm [OPTIONS] CONTAINER [CONTAINER...]`.
  */
-export function argCountMessage(commandPath: string, useLine: string, short: string, spec: { min?: number; max?: number }, count: number): string | undefined {
+export function argCountMessage(rootName: string, commandPath: string, useLine: string, spec: { min?: number; max?: number }, count: number): string | undefined {
   // a minimum of 0 is no minimum: {min: 0, max: 1} is docker's RequiresMaxArgs(1)
   const min = spec.min === 0 ? undefined : spec.min;
   const max = spec.max;
   let what: string;
+  // docker's RequiresMinArgs alone says "See"; the others "Run" (its RequiresMaxArgs prints
+  // "SRun", a typo not copied).
+  let verb = 'Run';
   if (min !== undefined && max !== undefined) {
     if (count >= min && count <= max) return undefined;
     if (max === 0) what = 'accepts no arguments';
-    else if (min === max) what = `requires exactly ${min} ${plural('argument', min)}`;
+    else if (min === max) what = `requires ${min} ${plural('argument', min)}`;
     else what = `requires at least ${min} and at most ${max} ${plural('argument', max)}`;
   } else if (min !== undefined) {
     if (count >= min) return undefined;
     what = `requires at least ${min} ${plural('argument', min)}`;
+    verb = 'See';
   } else if (max !== undefined) {
     if (count <= max) return undefined;
     what = max === 0 ? 'accepts no arguments' : `requires at most ${max} ${plural('argument', max)}`;
   } else {
     return undefined;
   }
-  return `${goQuote(commandPath)} ${what}.\nSee '${commandPath} --help'.\n\nUsage:  ${useLine}\n\n${short}`;
+  return `${rootName}: '${commandPath}' ${what}\n\nUsage:  ${useLine}\n\n${verb} '${commandPath} --help' for more information`;
 }
 
-/** `berth: 'foo' is not a berth command.\nSee 'berth --help'` */
+/** `berth: unknown command: berth foo` and where to look (docker CLI 28). */
 export function unknownCommandMessage(rootName: string, name: string): string {
-  return `${rootName}: '${name}' is not a ${rootName} command.\nSee '${rootName} --help'`;
+  return `${rootName}: unknown command: ${rootName} ${name}\n\nRun '${rootName} --help' for more information`;
 }

@@ -19,7 +19,6 @@ import {
   goQuoteRune,
   unknownCommandMessage,
 } from './errors.ts';
-import { renderUsage } from './help.ts';
 import type {
   AnyCommand,
   CommandSpec,
@@ -153,7 +152,7 @@ export interface ParseOptions {
 
 /**
  * Parses `argv` against `flags`. Throws FlagError (`commandPath` empty; use
- * `parseCommand` to get docker's `See 'berth run --help'.` suffix).
+ * `parseCommand` to get docker's `Usage:` and `Run 'berth run --help' …` lines).
  */
 export function parseFlags<F extends FlagSpecs>(flags: F | undefined, argv: readonly string[], options: ParseOptions = {}): Parsed<F> {
   const idx = indexOf(flags);
@@ -287,12 +286,19 @@ function hasSubcommands(cmd: AnyCommand): boolean {
   return (cmd.subcommands?.length ?? 0) > 0;
 }
 
+/**
+ * cobra's UseLine as docker's errors show it: the root's is `berth [OPTIONS] COMMAND [ARG...]`,
+ * a management command's its path alone.
+ */
+function errorUseLine(path: readonly AnyCommand[]): string {
+  const cmd = path[path.length - 1];
+  if (!hasSubcommands(cmd)) return useLineOf(path);
+  return path.length === 1 ? `${cmd.name} [OPTIONS] COMMAND [ARG...]` : commandPathOf(path);
+}
+
 /** Re-throws a bare FlagError from parseFlags as docker's FlagErrorFunc text for `path`. */
 function attribute(e: unknown, path: readonly AnyCommand[]): never {
-  if (e instanceof FlagError && e.commandPath === '') {
-    const cmd = path[path.length - 1];
-    throw e.withCommand(commandPathOf(path), hasSubcommands(cmd) ? renderUsage(path) : undefined);
-  }
+  if (e instanceof FlagError && e.commandPath === '') throw e.withCommand(commandPathOf(path), errorUseLine(path));
   throw e;
 }
 
@@ -309,7 +315,7 @@ export function checkArgs(path: readonly AnyCommand[], args: readonly string[]):
   const cmd = path[path.length - 1];
   if (!cmd.args) return;
   const commandPath = commandPathOf(path);
-  const message = argCountMessage(commandPath, useLineOf(path), cmd.short, cmd.args, args.length);
+  const message = argCountMessage(path[0].name, commandPath, useLineOf(path), cmd.args, args.length);
   if (message !== undefined) {
     throw new FlagError('arg-count', { detail: message.slice(0, message.indexOf('\n')), commandPath, message });
   }
@@ -340,8 +346,8 @@ export function findSubcommand(cmd: AnyCommand, name: string): AnyCommand | unde
  * first positional (flag errors → FlagError with the root usage, exit 125), then command and
  * subcommand names/aliases. Returns the command and the argv left for it; or a help request
  * (`--help` before the command, `berth help X`, or no command / no subcommand given). Unknown
- * names throw docker's messages (`berth: 'foo' is not a berth command.`, or the management
- * command's usage for `berth container foo`).
+ * names throw docker's messages (`berth: unknown command: berth foo`, with the management
+ * command's use line for `berth container foo`).
  *
  * The root's `-v/--version` and such are the caller's: check `globals.flags` before showing
  * an implicit help.
@@ -399,12 +405,11 @@ export function resolveCommand<G extends FlagSpecs>(root: CommandSpec<G>, argv: 
     if (cmd === root) {
       throw new FlagError('unknown-command', { detail: unknownCommandMessage(root.name, tok), commandPath: root.name });
     }
-    // docker's cli.NoArgs on a command with subcommands: the error is "\n" + its usage
-    const usage = renderUsage(path).replace(/\n+$/, '');
+    const at = commandPathOf(path);
     throw new FlagError('unknown-subcommand', {
-      detail: `unknown command: ${commandPathOf(path)} ${tok}`,
-      commandPath: commandPathOf(path),
-      message: '\n' + usage,
+      detail: `unknown command: ${at} ${tok}`,
+      commandPath: at,
+      message: `${root.name}: unknown command: ${at} ${tok}\n\nUsage:  ${errorUseLine(path)}\n\nRun '${at} --help' for more information`,
     });
   }
 }

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
 import { errorText, StatusError } from '../../context.ts';
-import { containerFlags, createRequest } from './opts.ts';
+import { containerFlags, createRequest, type ContainerFlags } from './opts.ts';
 import { isNotFound } from '../../../errdefs/index.ts';
 import { isDaemonError } from '../../../client/http.ts';
 import { pullWithProgress } from '../image/registry.ts';
@@ -58,24 +58,26 @@ async function pull(ctx: CliContext, image: string, platform: string | undefined
 }
 
 /** Creates the container, pulling the image first if it is missing (per --pull). */
-async function createContainer(ctx: CliContext, req: ContainerCreateRequest, name: string | undefined, pullPolicy: string, platform: string | undefined, quiet: boolean): Promise<string> {
-  if (!['always', 'missing', 'never'].includes(pullPolicy)) {
-    throw new StatusError(125, `berth: invalid pull option: '${pullPolicy}': must be one of "always", "missing" or "never"`);
-  }
+/**
+ * Creates the container, pulling the image first if it is missing (per --pull). `fail` words a
+ * failure as the command does: `run` prefixes it and points to its help (exit 125), `create`
+ * returns it plainly (exit 1), as docker's.
+ */
+async function createContainer(ctx: CliContext, req: ContainerCreateRequest, name: string | undefined, pullPolicy: string, platform: string | undefined, quiet: boolean, fail: (e: unknown) => unknown): Promise<string> {
   const image = req.Image ?? '';
   let ref;
   try {
     ref = withDefaultTag(parseNormalizedNamed(image));
   } catch (e) {
-    throw runError(ctx, e);
+    throw fail(e);
   }
-  if (pullPolicy === 'always') await pull(ctx, image, platform, quiet).catch((e: unknown) => { throw runError(ctx, e); });
+  if (pullPolicy === 'always') await pull(ctx, image, platform, quiet).catch((e: unknown) => { throw fail(e); });
   try {
     const r = await ctx.client.containerCreate(req, name);
     for (const w of r.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
     return r.Id;
   } catch (e) {
-    if (!(isNotFound(e) && isDaemonError(e) && e.message.startsWith('No such image')) || pullPolicy === 'never') throw runError(ctx, e);
+    if (!(isNotFound(e) && isDaemonError(e) && e.message.startsWith('No such image')) || pullPolicy === 'never') throw fail(e);
   }
   ctx.stderr.write(`Unable to find image '${familiarString(ref)}' locally\n`);
   try {
@@ -84,7 +86,21 @@ async function createContainer(ctx: CliContext, req: ContainerCreateRequest, nam
     for (const w of r.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
     return r.Id;
   } catch (e) {
-    throw runError(ctx, e);
+    throw fail(e);
+  }
+}
+
+/**
+ * The request for run and create; a bad option or --pull value is docker's parse error
+ * (prefixed, pointing to the command's help, exit 125) before anything is sent.
+ */
+function parsedRequest(ctx: CliContext, f: ContainerFlags, set: ReadonlySet<string>, image: string, cmd: string[]): ContainerCreateRequest {
+  const pullPolicy = f.pull ?? 'missing';
+  if (!['always', 'missing', 'never'].includes(pullPolicy)) throw runError(ctx, new Error(`invalid pull option: '${pullPolicy}': must be one of "always", "missing" or "never"`));
+  try {
+    return createRequest(f, set, image, cmd, terminalSize(ctx));
+  } catch (e) {
+    throw runError(ctx, e, e instanceof StatusError ? e.status : 125);
   }
 }
 
@@ -94,8 +110,8 @@ function terminalSize(ctx: CliContext): { rows: number; cols: number } | undefin
 
 export async function create(ctx: CliContext, p: Parsed<typeof containerFlags>): Promise<number> {
   const [image, ...cmd] = p.args;
-  const req = createRequest(p.flags, p.set, image, cmd, terminalSize(ctx));
-  const id = await createContainer(ctx, req, p.flags.name, p.flags.pull ?? 'missing', p.flags.platform, p.flags.quiet);
+  const req = parsedRequest(ctx, p.flags, p.set, image, cmd);
+  const id = await createContainer(ctx, req, p.flags.name, p.flags.pull ?? 'missing', p.flags.platform, p.flags.quiet, (e) => e);
   if (p.flags.cidfile) writeFileSync(p.flags.cidfile, id);
   ctx.stdout.write(`${id}\n`);
   return 0;
@@ -104,8 +120,8 @@ export async function create(ctx: CliContext, p: Parsed<typeof containerFlags>):
 export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends { flags?: infer F } ? NonNullable<F> : never>): Promise<number> {
   const f = p.flags;
   const [image, ...cmd] = p.args;
-  if (f.detach && f.attach.length) throw new StatusError(125, 'berth: Conflicting options: -a and -d\n\nSee \'berth run --help\'.');
-  const req = createRequest(f, p.set, image, cmd, terminalSize(ctx));
+  if (f.detach && f.attach.length) throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
+  const req = parsedRequest(ctx, f, p.set, image, cmd);
   req.HostConfig = { ...req.HostConfig, AutoRemove: f.rm };
   if (f.detach) {
     req.AttachStdin = false;
@@ -114,17 +130,18 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
     req.StdinOnce = false;
   }
   if (f.tty && f.interactive && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
-  const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet);
+  const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet, (e) => runError(ctx, e));
   if (f.cidfile) writeFileSync(f.cidfile, id);
 
   if (f.detach) {
+    // The ID first, as docker's: a container that then fails to start is there to inspect.
+    ctx.stdout.write(`${id}\n`);
     try {
       await ctx.client.containerStart(id);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       throw runError(ctx, e, startErrorStatus(msg));
     }
-    ctx.stdout.write(`${id}\n`);
     return 0;
   }
 
