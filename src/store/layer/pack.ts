@@ -20,10 +20,18 @@ import { tarSink, writeBody } from '../../lib/tar/writer.ts';
 // In a worker thread (commit runs there) the walk uses blocking calls: no thread-pool round
 // trip per call, which is what a layer of many small files costs otherwise.
 const sync = !isMainThread;
-const lstat = (p: string) => (sync ? Promise.resolve(fss.lstatSync(p)) : fsp.lstat(p));
-const readdir = (p: string) => (sync ? Promise.resolve(fss.readdirSync(p)) : fsp.readdir(p));
-const readlink = (p: string) => (sync ? Promise.resolve(fss.readlinkSync(p)) : fsp.readlink(p));
-const readFile = (p: string) => (sync ? Promise.resolve(fss.readFileSync(p)) : fsp.readFile(p));
+/** A blocking call as a promise, its error a rejection as the asynchronous call's (the walk's `.catch`es rely on it). */
+function settled<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+const lstat = (p: string) => (sync ? settled(() => fss.lstatSync(p)) : fsp.lstat(p));
+const readdir = (p: string) => (sync ? settled(() => fss.readdirSync(p)) : fsp.readdir(p));
+const readlink = (p: string) => (sync ? settled(() => fss.readlinkSync(p)) : fsp.readlink(p));
+const readFile = (p: string) => (sync ? settled(() => fss.readFileSync(p)) : fsp.readFile(p));
 
 export interface PackOptions {
   /** The userns-remap mapping the tree is stored with (default: the process's). */
@@ -135,7 +143,11 @@ export function packTree(root: string, opts: PackOptions = {}): Readable {
         if (opts.whiteouts && opaque.has(path)) await entry({ name: `${path}/.wh..wh..opq`, type: 'file', uid: ids.uid, gid: ids.gid, mtime: st.mtime, mode: 0o644, size: 0 });
         await walk(path, opaque);
       } else if (st.isSymbolicLink()) {
-        await entry({ ...base, type: 'symlink', linkname: await readlink(abs) });
+        const linkname = await readlink(abs).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return undefined; // removed as it was listed
+          throw e;
+        });
+        if (linkname !== undefined) await entry({ ...base, type: 'symlink', linkname });
       } else if (st.isFile()) {
         const key = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? links.get(key) : undefined;
