@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BERTH, TestDaemon } from './harness.ts';
+import { BERTH, DOCKER, TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
 
@@ -145,6 +145,36 @@ test('berth --help and berth run --help list what exists, in docker\'s layout', 
   const created = await d.berth(['create', '--name', 'bad/name', 'busybox']);
   assert.equal(created.code, 1);
   assert.equal(created.stderr, 'Error response from daemon: Invalid container name (bad/name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n');
+  assert.equal((await d.berth(['ps', '-aq'])).stdout, '', 'nothing made');
+});
+
+test('bad options and names get the docker CLI\'s words and exit codes, and make nothing', async () => {
+  const cases: { args: string[]; stderr: string; code: number }[] = [
+    { args: ['run', '--label', '=x', 'busybox'], code: 125, stderr: 'invalid argument "=x" for "-l, --label" flag: invalid label \'=x\': empty name\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun \'berth run --help\' for more information\n' },
+    { args: ['run', '--add-host', 'bad', 'busybox'], code: 125, stderr: 'invalid argument "bad" for "--add-host" flag: bad format for add-host: "bad"\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun \'berth run --help\' for more information\n' },
+    { args: ['run', '--dns', 'notanip', 'busybox'], code: 125, stderr: 'invalid argument "notanip" for "--dns" flag: IP address is not correctly formatted: notanip\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun \'berth run --help\' for more information\n' },
+    // The daemon judges restart policies and stop signals, in its words.
+    { args: ['run', '--restart', 'bogus', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: invalid restart policy: unknown policy 'bogus'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'\n\nRun 'berth run --help' for more information\n" },
+    { args: ['run', '--stop-signal', 'BOGUS', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: Invalid signal: BOGUS\n\nRun 'berth run --help' for more information\n" },
+    // What cannot be found is 127 at create as at start.
+    { args: ['run', '--device', '/nonexistent/dev', 'busybox', 'true'], code: 127, stderr: '' },
+    { args: ['tag', 'busybox', 'Bad:Tag'], code: 1, stderr: 'Error parsing reference: "Bad:Tag" is not a valid repository/tag: invalid reference format: repository name (library/Bad) must be lowercase\n' },
+    { args: ['inspect', '--type', 'bogus', 'x'], code: 1, stderr: 'unknown type: "bogus": must be one of "config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"\n' },
+    { args: ['events', '--since', 'bogus', '--until', '1'], code: 1, stderr: 'failed to parse value as time or duration: "bogus"\n' },
+    { args: ['logs', '--since', 'bogus', 'logged'], code: 1, stderr: 'invalid value for "since": failed to parse value as time or duration: "bogus"\n' },
+  ];
+  await d.ok(['create', '--name', 'logged', 'busybox']);
+  for (const c of cases) {
+    const ours = await d.berth(c.args);
+    assert.equal(ours.code, c.code, `${c.args.join(' ')}: ${ours.stderr}`);
+    if (c.stderr) assert.equal(ours.stderr, c.stderr, c.args.join(' '));
+    if (existsSync(DOCKER)) {
+      const theirs = await d.docker(c.args);
+      assert.equal(theirs.code, ours.code, `docker ${c.args.join(' ')}`);
+      assert.equal(theirs.stderr.replace(/docker/g, 'berth'), ours.stderr, `docker ${c.args.join(' ')}`);
+    }
+  }
+  await d.ok(['rm', 'logged']);
   assert.equal((await d.berth(['ps', '-aq'])).stdout, '', 'nothing made');
 });
 

@@ -37,7 +37,7 @@ export async function logs(ctx: CliContext, p: Parsed<typeof logsFlags>): Promis
   try {
     const res = await ctx.client.containerLogs(info.Id, {
       stdout: true, stderr: true, follow: f.follow || undefined, timestamps: f.timestamps || undefined,
-      tail: f.tail ?? 'all', since: ts(f.since, '--since'), until: ts(f.until, '--until'), details: f.details || undefined,
+      tail: f.tail ?? 'all', since: ts(f.since, 'since'), until: ts(f.until, 'until'), details: f.details || undefined,
     }, abort.signal);
     if (info.Config.Tty) {
       for await (const c of res) if (!ctx.stdout.write(c as Buffer)) await new Promise((r) => ctx.stdout.once('drain', r));

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig } from '../../../api/types.ts';
 import { ramInBytes } from '../../../lib/units.ts';
-import { parseSignal } from '../../../lib/signal.ts';
+import { isIP } from 'node:net';
 import { defineFlags, type FlagValues } from '../../flags/spec.ts';
 import { StatusError } from '../../context.ts';
 import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags } from './mountopts.ts';
@@ -93,12 +93,40 @@ function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
   return { Name: m[1], Soft: soft, Hard: hard };
 }
 
+/** docker's opts.ParseRestartPolicy: the form only; the policy itself is the daemon's to judge (and word). */
 function restartPolicy(v: string): HostConfig['RestartPolicy'] {
-  const [name, count] = v.split(':');
-  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw new Error(`invalid restart policy format: ${v}`);
-  if (count !== undefined && name !== 'on-failure') throw new Error(`maximum retry count cannot be used with restart policy '${name}'`);
-  if (count !== undefined && !/^[+-]?\d+$/.test(count)) throw new Error('invalid restart policy format: maximum retry count must be an integer');
-  return { Name: name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count === undefined ? 0 : Number(count) };
+  const colon = v.indexOf(':');
+  const name = colon < 0 ? v : v.slice(0, colon);
+  const count = colon < 0 ? '' : v.slice(colon + 1);
+  if (colon >= 0 && name === '') throw new Error('invalid restart policy format: no policy provided before colon');
+  if (count !== '' && !/^[+-]?\d+$/.test(count)) throw new Error('invalid restart policy format: maximum retry count must be an integer');
+  return { Name: name as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count === '' ? 0 : Number(count) };
+}
+
+/** docker's opts.ValidateLabel. */
+function labelOpt(v: string): string {
+  const eq = v.indexOf('=');
+  if ((eq < 0 ? v : v.slice(0, eq)).trim() === '') throw new Error(`invalid label '${v}': empty name`);
+  return v;
+}
+
+/** docker's opts.ValidateIPAddress (the address as given is kept). */
+function ipAddressOpt(v: string): string {
+  if (isIP(v.trim()) === 0) throw new Error(`IP address is not correctly formatted: ${v}`);
+  return v;
+}
+
+/** docker's opts.ValidateExtraHost: NAME:IP or NAME=IP, the IP possibly in brackets, or host-gateway. */
+function extraHostOpt(v: string): string {
+  let sep = v.indexOf('=');
+  if (sep < 0) sep = v.indexOf(':');
+  if (sep <= 0) throw new Error(`bad format for add-host: ${JSON.stringify(v)}`);
+  let ip = v.slice(sep + 1);
+  if (ip !== 'host-gateway') {
+    if (ip.length > 2 && ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
+    if (isIP(ip.trim()) === 0) throw new Error(`invalid IP address in add-host: ${JSON.stringify(ip)}`);
+  }
+  return v;
 }
 
 /** docker's opts.ValidateSysctl: namespaced sysctls only (IPC ones, fs.mqueue.*, net.*). */
@@ -129,11 +157,6 @@ function deviceMapping(v: string): { PathOnHost: string; PathInContainer: string
   return { PathOnHost: src, PathInContainer: dst || src, CgroupPermissions: perms };
 }
 
-function stopSignal(v: string): string {
-  parseSignal(v);
-  return v;
-}
-
 function attachStream(v: string): string {
   const s = v.toLowerCase();
   if (!['stdin', 'stdout', 'stderr'].includes(s)) throw new Error(`valid streams are STDIN, STDOUT and STDERR`);
@@ -151,7 +174,7 @@ function envValue(v: string): string {
 
 export const containerFlags = defineFlags({
   attach: { short: 'a', long: 'attach', kind: 'stringArray', help: 'Attach to STDIN, STDOUT or STDERR', parse: attachStream },
-  addHost: { long: 'add-host', kind: 'stringArray', help: 'Add a custom host-to-IP mapping (host:ip)' },
+  addHost: { long: 'add-host', kind: 'stringArray', help: 'Add a custom host-to-IP mapping (host:ip)', parse: extraHostOpt },
   annotation: { long: 'annotation', kind: 'stringArray', help: 'Add an annotation to the container (passed through to the OCI runtime)', typeName: 'map', defaultText: 'map[]' },
   blkioWeight: { long: 'blkio-weight', kind: 'uint', bits: 16, help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable', defaultText: '0' },
   blkioWeightDevice: { long: 'blkio-weight-device', kind: 'stringArray', help: 'Block IO weight (relative device weight)', typeName: 'list', defaultText: '[]', parse: weightDevice },
@@ -173,7 +196,7 @@ export const containerFlags = defineFlags({
   deviceWriteIops: { long: 'device-write-iops', kind: 'stringArray', help: 'Limit write rate (IO per second) to a device', typeName: 'list', defaultText: '[]', parse: throttleIops },
   device: { long: 'device', kind: 'stringArray', help: 'Add a host device to the container', parse: deviceMapping },
   deviceCgroupRule: { long: 'device-cgroup-rule', kind: 'stringArray', help: 'Add a rule to the cgroup allowed devices list' },
-  dns: { long: 'dns', kind: 'stringArray', help: 'Set custom DNS servers' },
+  dns: { long: 'dns', kind: 'stringArray', help: 'Set custom DNS servers', parse: ipAddressOpt },
   dnsOption: { long: 'dns-option', kind: 'stringArray', help: 'Set DNS options' },
   dnsSearch: { long: 'dns-search', kind: 'stringArray', help: 'Set custom DNS search domains' },
   domainname: { long: 'domainname', kind: 'string', help: 'Container NIS domain name' },
@@ -195,7 +218,7 @@ export const containerFlags = defineFlags({
   interactive: { short: 'i', long: 'interactive', kind: 'bool', help: 'Keep STDIN open even if not attached' },
   ipc: { long: 'ipc', kind: 'string', help: 'IPC mode to use' },
   isolation: { long: 'isolation', kind: 'string', help: 'Container isolation technology' },
-  label: { short: 'l', long: 'label', kind: 'stringArray', help: 'Set meta data on a container' },
+  label: { short: 'l', long: 'label', kind: 'stringArray', help: 'Set meta data on a container', parse: labelOpt },
   labelFile: { long: 'label-file', kind: 'stringArray', help: 'Read in a line delimited file of labels' },
   logDriver: { long: 'log-driver', kind: 'string', help: 'Logging driver for the container' },
   logOpt: { long: 'log-opt', kind: 'stringArray', help: 'Log driver options' },
@@ -224,7 +247,8 @@ export const containerFlags = defineFlags({
   runtime: { long: 'runtime', kind: 'string', help: 'Runtime to use for this container' },
   securityOpt: { long: 'security-opt', kind: 'stringArray', help: 'Security Options' },
   shmSize: { long: 'shm-size', kind: 'string', help: 'Size of /dev/shm', typeName: 'bytes', parse: memBytes },
-  stopSignal: { long: 'stop-signal', kind: 'string', help: 'Signal to stop the container', parse: stopSignal },
+  // (Checked by the daemon, in its words, as docker's CLI leaves it.)
+  stopSignal: { long: 'stop-signal', kind: 'string', help: 'Signal to stop the container' },
   stopTimeout: { long: 'stop-timeout', kind: 'int', help: 'Timeout (in seconds) to stop a container' },
   sysctl: { long: 'sysctl', kind: 'stringArray', help: 'Sysctl options', typeName: 'map', defaultText: 'map[]', parse: sysctlOpt },
   tty: { short: 't', long: 'tty', kind: 'bool', help: 'Allocate a pseudo-TTY' },

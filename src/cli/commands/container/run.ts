@@ -130,7 +130,8 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
     req.StdinOnce = false;
   }
   if (f.tty && f.interactive && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
-  const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet, (e) => runError(ctx, e));
+  // docker's toStatusError: 127 / 126 for what cannot be found or invoked, at create as at start.
+  const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet, (e) => runError(ctx, e, startErrorStatus(e instanceof Error ? e.message : String(e))));
   if (f.cidfile) writeFileSync(f.cidfile, id);
 
   if (f.detach) {

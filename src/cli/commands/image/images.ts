@@ -7,6 +7,7 @@ import { ago, goTimeString, humanSize, fromDaemon, inspectEach, renderRows, rend
 import { parseFilterFlags } from '../container/ps.ts';
 import { jsonLines } from '../../../client/http.ts';
 import type { ImageSummary } from '../../../api/types.ts';
+import { parseNormalizedNamed } from '../../../lib/reference.ts';
 
 const imagesFlags = defineFlags({
   all: { short: 'a', long: 'all', kind: 'bool', help: 'Show all images (default hides intermediate images)' },
@@ -122,6 +123,14 @@ export const tagCommand = defineCommand({
 
 export async function tag(ctx: CliContext, p: Parsed): Promise<number> {
   const [src, target] = p.args;
+  // The target is checked here first, in the docker client's words.
+  let ref;
+  try {
+    ref = parseNormalizedNamed(target);
+  } catch (e) {
+    throw new StatusError(1, `Error parsing reference: ${JSON.stringify(target)} is not a valid repository/tag: ${(e as Error).message}`);
+  }
+  if (ref.digest) throw new StatusError(1, 'refusing to create a tag with a digest reference');
   await ctx.client.imageTag(src, target);
   return 0;
 }

@@ -18,12 +18,13 @@ export const eventsCommand = defineCommand({
   aliasPaths: ['system events', 'events'], flags: eventsFlags, args: { max: 0 },
 });
 
-function ts(v: string | undefined, flag: string): string | undefined {
+/** A --since/--until value as the API takes it; docker's CLI reports a bad one bare, with exit 1. */
+function ts(v: string | undefined): string | undefined {
   if (!v) return undefined;
   try {
     return getTimestamp(v, new Date());
   } catch (e) {
-    throw new StatusError(125, `invalid value for "${flag}": ${(e as Error).message}`);
+    throw new StatusError(1, (e as Error).message);
   }
 }
 
@@ -54,7 +55,7 @@ export async function events(ctx: CliContext, p: Parsed<typeof eventsFlags>): Pr
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   try {
-    const res = await ctx.client.events({ since: ts(f.since, '--since'), until: ts(f.until, '--until'), filters: parseFilterFlags(f.filter) }, abort.signal);
+    const res = await ctx.client.events({ since: ts(f.since), until: ts(f.until), filters: parseFilterFlags(f.filter) }, abort.signal);
     for await (const line of process.getBuiltinModule('node:readline').createInterface({ input: res, crlfDelay: Infinity })) {
       if (!line.trim()) continue;
       const m = JSON.parse(line) as EventMessage;

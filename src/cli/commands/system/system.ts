@@ -125,7 +125,9 @@ export const containerInspectCommand = defineCommand({
 
 export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, only?: 'container' | 'image'): Promise<number> {
   const type = only ?? p.flags.type;
-  if (type && !['container', 'image', 'volume', 'network'].includes(type)) throw new StatusError(1, `"${type}" is not a valid value for --type`);
+  const docker = ['config', 'container', 'image', 'network', 'node', 'plugin', 'secret', 'service', 'task', 'volume'];
+  if (type && !docker.includes(type)) throw new StatusError(1, `unknown type: "${type}": must be one of ${docker.map((t) => `"${t}"`).join(', ')}`);
+  if (type && !['container', 'image', 'volume', 'network'].includes(type)) throw new StatusError(1, `--type ${type}: Berth has no ${type}s (swarm and plugins are not supported)`);
   await inspectEach(ctx, p.args, async (n) => {
     try {
       if (type === 'volume') return await ctx.client.volumeInspect(n);
