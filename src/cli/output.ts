@@ -4,9 +4,20 @@ import { basename, dirname, join } from 'node:path';
 import { StatusError, type CliContext } from './context.ts';
 import { FileSink } from '../lib/filesink.ts';
 
-/** Refuses a terminal as docker does, before asking the daemon for anything. */
-export function checkArchiveOutput(ctx: CliContext, out: string | undefined): void {
+/**
+ * Refuses, before asking the daemon for anything, what docker refuses: a terminal, an output
+ * file in a directory that is not there, a named pipe (`what`: "save image", "export container").
+ */
+export async function checkArchiveOutput(ctx: CliContext, out: string | undefined, what: string): Promise<void> {
   if (!out && ctx.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  if (!out || out === '-') return;
+  const dir = dirname(out);
+  const ds = await fsp().stat(dir).catch((e: NodeJS.ErrnoException) => {
+    const reason = e.errno === undefined ? e.message : process.getBuiltinModule('node:util').getSystemErrorMessage(e.errno);
+    throw new StatusError(1, `failed to ${what}: invalid output path: stat ${dir}: ${reason}`);
+  });
+  if (!ds.isDirectory()) throw new StatusError(1, `failed to ${what}: invalid output path: stat ${dir}: not a directory`);
+  if ((await fsp().stat(out).catch(() => undefined))?.isFIFO()) throw new StatusError(1, `failed to ${what}: cannot write to a named pipe (FIFO)`);
 }
 
 /** Streams to stdout; a reader that stops early (`| head`) ends the command quietly. */

@@ -161,6 +161,10 @@ test('bad options and names get the docker CLI\'s words and exit codes, and make
     { args: ['tag', 'busybox', 'Bad:Tag'], code: 1, stderr: 'Error parsing reference: "Bad:Tag" is not a valid repository/tag: invalid reference format: repository name (library/Bad) must be lowercase\n' },
     { args: ['inspect', '--type', 'bogus', 'x'], code: 1, stderr: 'unknown type: "bogus": must be one of "config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"\n' },
     { args: ['events', '--since', 'bogus', '--until', '1'], code: 1, stderr: 'failed to parse value as time or duration: "bogus"\n' },
+    // An output path that cannot be written is refused before the daemon is asked.
+    { args: ['save', '-o', '/nonexistent/dir/x.tar', 'busybox'], code: 1, stderr: 'failed to save image: invalid output path: stat /nonexistent/dir: no such file or directory\n' },
+    { args: ['save', '-o', '/etc/passwd/x.tar', 'busybox'], code: 1, stderr: 'failed to save image: invalid output path: stat /etc/passwd: not a directory\n' },
+    { args: ['export', '-o', '/nonexistent/dir/x.tar', 'logged'], code: 1, stderr: 'failed to export container: invalid output path: stat /nonexistent/dir: no such file or directory\n' },
     { args: ['logs', '--since', 'bogus', 'logged'], code: 1, stderr: 'invalid value for "since": failed to parse value as time or duration: "bogus"\n' },
   ];
   await d.ok(['create', '--name', 'logged', 'busybox']);

@@ -56,7 +56,7 @@ export const exportCommand = defineCommand({
 });
 
 export async function exportFs(ctx: CliContext, p: Parsed<typeof exportFlags>): Promise<number> {
-  checkArchiveOutput(ctx, p.flags.output);
+  await checkArchiveOutput(ctx, p.flags.output, 'export container');
   await writeArchive(ctx, p.flags.output, await ctx.client.containerExport(p.args[0]), 'export container');
   return 0;
 }

@@ -17,7 +17,7 @@ export const saveCommand = defineCommand({
 });
 
 export async function save(ctx: CliContext, p: Parsed<typeof saveFlags>): Promise<number> {
-  checkArchiveOutput(ctx, p.flags.output);
+  await checkArchiveOutput(ctx, p.flags.output, 'save image');
   await writeArchive(ctx, p.flags.output, await ctx.client.imageSave(p.args, p.flags.platform), 'save image');
   return 0;
 }
