@@ -122,9 +122,6 @@ export class Transport {
       headers['Content-Type'] = 'application/json';
     }
     const once = !!(opts.stream || opts.produce);
-    // A body that failed (a file it could not read) is the request's failure, in its own terms.
-    let bodyError: Error | undefined;
-    opts.stream?.once('error', (e: Error) => (bodyError = e));
     if (once && !this.settled && !this.pinned) await this.settleVersion();
     const go = async (version: string) => {
       try {
@@ -133,7 +130,8 @@ export class Transport {
           ...(body ? { body } : {}), ...(opts.stream ? { stream: opts.stream } : {}), ...(opts.produce ? { produce: opts.produce } : {}), ...(opts.streamLength !== undefined ? { streamLength: opts.streamLength } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.reuseReads ? { reuseReads: true } : {}),
         });
       } catch (e) {
-        throw bodyError ?? this.connectError(e as NodeJS.ErrnoException);
+        // A body that failed (a file it could not read) is the request's failure, in its own terms.
+        throw opts.stream?.errored ?? this.connectError(e as NodeJS.ErrnoException);
       }
     };
     const used = this.version;

@@ -132,12 +132,11 @@ export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireR
   const reader = req.reuseReads ? new ReusedReads() : undefined;
   // A body that fails before it is sent (a file it cannot read) fails the request, whenever
   // that happens: before the connection is up nothing else listens to it.
-  let bodyError: Error | undefined;
-  req.stream?.once('error', (e: Error) => (bodyError = e));
+  req.stream?.on('error', () => {});
   const { socket: sock, ready, reused } = await dial(reader?.onread);
-  if (bodyError) {
+  if (req.stream?.errored) {
     sock.destroy();
-    throw bodyError;
+    throw req.stream.errored;
   }
   if (reader && reused) return reusedRequest(sock, ready, req, reader);
   return new Promise((resolve, reject) => {

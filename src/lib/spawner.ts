@@ -188,6 +188,6 @@ export async function runChecked(cmd: string, args: string[], input = '', shown 
   const r = await runCommand(cmd, args, input).catch((e: Error) => {
     throw new EngineError('System', `${shown}: ${e.message}`);
   });
-  if (r.code !== 0) throw new EngineError('System', `${shown}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
+  if (r.code !== 0) throw new EngineError('System', `${shown}: ${r.stderr.trim() || `exit status ${r.code ?? r.signal}`}`);
   return r.stdout;
 }

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BERTH, DOCKER, TestDaemon } from './harness.ts';
 
@@ -165,9 +165,13 @@ test('bad options and names get the docker CLI\'s words and exit codes, and make
     { args: ['save', '-o', '/nonexistent/dir/x.tar', 'busybox'], code: 1, stderr: 'failed to save image: invalid output path: stat /nonexistent/dir: no such file or directory\n' },
     { args: ['save', '-o', '/etc/passwd/x.tar', 'busybox'], code: 1, stderr: 'failed to save image: invalid output path: stat /etc/passwd: not a directory\n' },
     { args: ['export', '-o', '/nonexistent/dir/x.tar', 'logged'], code: 1, stderr: 'failed to export container: invalid output path: stat /nonexistent/dir: no such file or directory\n' },
+    { args: ['run', '-d', '-a', 'stdout', 'busybox'], code: 1, stderr: 'conflicting options: cannot specify both --attach and --detach\n' },
+    { args: ['save', '-o', '/tmp/bt-api-fifo', 'busybox'], code: 1, stderr: 'failed to save image: cannot write to a named pipe (FIFO)\n' },
     { args: ['logs', '--since', 'bogus', 'logged'], code: 1, stderr: 'invalid value for "since": failed to parse value as time or duration: "bogus"\n' },
   ];
   await d.ok(['create', '--name', 'logged', 'busybox']);
+  const { spawnSync } = await import('node:child_process');
+  spawnSync('mkfifo', ['/tmp/bt-api-fifo']);
   for (const c of cases) {
     const ours = await d.berth(c.args);
     assert.equal(ours.code, c.code, `${c.args.join(' ')}: ${ours.stderr}`);
@@ -178,8 +182,16 @@ test('bad options and names get the docker CLI\'s words and exit codes, and make
       assert.equal(theirs.stderr.replace(/docker/g, 'berth'), ours.stderr, `docker ${c.args.join(' ')}`);
     }
   }
+  rmSync('/tmp/bt-api-fifo', { force: true });
   await d.ok(['rm', 'logged']);
   assert.equal((await d.berth(['ps', '-aq'])).stdout, '', 'nothing made');
+  // run -d prints the container's ID before starting it (docker): one that fails to start is
+  // there to inspect, under the ID the user saw.
+  const failed = await d.berth(['run', '-d', 'busybox', 'nosuchcmd']);
+  assert.equal(failed.code, 127, failed.stderr);
+  assert.match(failed.stdout, /^[0-9a-f]{64}\n$/);
+  assert.equal((await d.ok(['inspect', '-f', '{{.State.Status}}', failed.stdout.trim()])).trim(), 'created');
+  await d.ok(['rm', failed.stdout.trim()]);
 });
 
 test('query parameters are applied or refused by name: platform, shared-size, manifests, system df type, search filters, network scope', async () => {

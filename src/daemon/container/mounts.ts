@@ -4,7 +4,7 @@
  * volumes), volumes created and filled from the image (copy-up) then; bound into the spec at
  * start; anonymous volumes removed with the container when asked (`rm -v`, `--rm`).
  */
-import { runCommand } from '../../lib/spawner.ts';
+import { runChecked } from '../../lib/spawner.ts';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -153,8 +153,7 @@ export async function populateVolumes(volumes: VolumeService, root: string, poin
     if (!p.CopyData || !(await volumes.isEmpty(p.Name))) continue;
     const target = await volumes.activate(p.Name, id);
     try {
-      const r = await runCommand('cp', ['-a', '--', `${inImage}/.`, `${target}/`]).catch((e: Error) => ({ code: -1, signal: null, stdout: '', stderr: e.message }));
-      if (r.code !== 0) throw system(`failed to populate volume: ${r.stderr.trim() || `exit status ${r.code ?? r.signal}`}`);
+      await runChecked('cp', ['-a', '--', `${inImage}/.`, `${target}/`], '', 'failed to populate volume');
     } finally {
       await volumes.deactivate(id);
     }

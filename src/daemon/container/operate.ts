@@ -1,5 +1,5 @@
 /** `docker pause`/`unpause` (the runtime's freezer), `rename` and `top`, as moby's daemon/{pause,rename,top_unix}.go. */
-import { runCommand } from '../../lib/spawner.ts';
+import { runChecked } from '../../lib/spawner.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalidParameter, system } from '../../errdefs/index.ts';
@@ -113,9 +113,9 @@ export async function topContainer(d: ContainerDeps, ref: string, psArgs: string
   if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
   const args = psArgs.trim() ? psArgs.trim().split(/\s+/) : ['-ef'];
   const pids = new Set(await containerPids(d, c));
-  const ps = await runCommand('ps', args).catch((e: Error) => ({ code: -1, signal: null, stdout: '', stderr: e.message }));
-  if (ps.code !== 0) throw invalidParameter(`Error running ps: ${ps.stderr.trim() || `exit status ${ps.code ?? ps.signal}`}`);
-  const out = ps.stdout;
+  const out = await runChecked('ps', args, '', 'Error running ps').catch((e: Error) => {
+    throw invalidParameter(e.message);
+  });
   const r = parsePs(out, pids);
   containerEvent(d, c, 'top');
   return r;

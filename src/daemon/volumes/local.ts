@@ -3,8 +3,8 @@
  * is a mount (tmpfs, a bind of a host directory, a block device), mounted while containers use
  * it; `size` needs filesystem quotas, which overlay2 over ext4 here does not have.
  */
-import { runCommand } from '../../lib/spawner.ts';
-import { invalidParameter, system } from '../../errdefs/index.ts';
+import { runChecked, runCommand } from '../../lib/spawner.ts';
+import { invalidParameter } from '../../errdefs/index.ts';
 
 const KEYS = ['type', 'o', 'device', 'size'];
 
@@ -27,9 +27,7 @@ export function needsMount(opts: Record<string, string> | null): opts is Record<
 
 export async function mountLocal(opts: Record<string, string>, target: string): Promise<void> {
   const args = ['-t', opts.type, ...(opts.o ? ['-o', opts.o] : []), opts.device, target];
-  const r = await runCommand('mount', args).catch((e: Error) => ({ code: -1, signal: null, stdout: '', stderr: e.message }));
-  if (r.code === 0) return;
-  throw system(`failed to mount local volume: mount ${opts.device}:${target}, type: ${opts.type}${opts.o ? `, data: ${opts.o}` : ''}: ${r.stderr.trim() || `exit status ${r.code ?? r.signal}`}`);
+  await runChecked('mount', args, '', `failed to mount local volume: mount ${opts.device}:${target}, type: ${opts.type}${opts.o ? `, data: ${opts.o}` : ''}`);
 }
 
 export async function unmountLocal(target: string): Promise<void> {

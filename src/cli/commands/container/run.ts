@@ -46,6 +46,11 @@ export function runError(ctx: CliContext, e: unknown, status = 125): StatusError
   return new StatusError(status, `berth: ${errorText(e)}\n\nRun '${ctx.commandPath} --help' for more information`);
 }
 
+/** A failure of `run` once its options are parsed, at create as at start (docker's toStatusError). */
+function runFailure(ctx: CliContext, e: unknown): StatusError {
+  return runError(ctx, e, startErrorStatus(e instanceof Error ? e.message : String(e)));
+}
+
 /** docker's runStartContainerErr: 127 for "not found", 126 for "cannot invoke". */
 export function startErrorStatus(msg: string): number {
   if (msg.includes('executable file not found') || msg.includes('no such file or directory') || msg.includes('system cannot find the file specified')) return 127;
@@ -57,7 +62,6 @@ async function pull(ctx: CliContext, image: string, platform: string | undefined
   await pullWithProgress(ctx, image, { ...(platform ? { platform } : {}), quiet, forRun: true }, ctx.stderr);
 }
 
-/** Creates the container, pulling the image first if it is missing (per --pull). */
 /**
  * Creates the container, pulling the image first if it is missing (per --pull). `fail` words a
  * failure as the command does: `run` prefixes it and points to its help (exit 125), `create`
@@ -130,19 +134,15 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
     req.StdinOnce = false;
   }
   if (f.tty && f.interactive && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
-  // docker's toStatusError: 127 / 126 for what cannot be found or invoked, at create as at start.
-  const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet, (e) => runError(ctx, e, startErrorStatus(e instanceof Error ? e.message : String(e))));
+  const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet, (e) => runFailure(ctx, e));
   if (f.cidfile) writeFileSync(f.cidfile, id);
 
   if (f.detach) {
     // The ID first, as docker's: a container that then fails to start is there to inspect.
     ctx.stdout.write(`${id}\n`);
-    try {
-      await ctx.client.containerStart(id);
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      throw runError(ctx, e, startErrorStatus(msg));
-    }
+    await ctx.client.containerStart(id).catch((e: unknown) => {
+      throw runFailure(ctx, e);
+    });
     return 0;
   }
 
@@ -155,8 +155,7 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
     await ctx.client.containerStart(id);
   } catch (e) {
     sock.destroy();
-    const msg = e instanceof Error ? e.message : String(e);
-    throw runError(ctx, e, startErrorStatus(msg));
+    throw runFailure(ctx, e);
   }
   session = runSession(ctx, sock, {
     tty: f.tty, stdin: wantStdin, detachKeys: keys.keys,
