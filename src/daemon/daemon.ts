@@ -15,7 +15,7 @@ import { loadImages } from './images/archive/load.ts';
 import { hostname, cpus, totalmem, release } from 'node:os';
 import { readFile, readdir, statfs } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { API_VERSION, ENGINE_VERSION } from '../api/version.ts';
 import type { ContainerInspect, VersionResponse, ContainerConfig, ContainerSummary, NetworkContainer, NetworkResource, PushCompression } from '../api/types.ts';
@@ -39,6 +39,7 @@ import type { SystemBackend } from './server/routers/system/backend.ts';
 import { randomUUID } from 'node:crypto';
 import { EngineError, kindOf, messageOf } from '../errdefs/index.ts';
 import { BuildService } from './build/service.ts';
+import { probeComponents, type Components } from './components.ts';
 import type { BuildRouteBackend } from './server/routers/build/routes.ts';
 import { familiarName, familiarString, parseNormalizedNamed } from '../lib/reference.ts';
 import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
@@ -103,6 +104,8 @@ export class Daemon implements SystemBackend {
   readonly eventLog: EventsService;
   private id = '';
   private access: RegistryAccess | undefined;
+  /** Asked once at start (components.ts); `version` and `info` wait for it. */
+  private components: Promise<Components> | undefined;
 
   private constructor(config: DaemonConfig, images: ImageService, containers: ContainerService, volumes: VolumeService, networks: NetworkService, events: EventsService) {
     this.config = config;
@@ -147,6 +150,8 @@ export class Daemon implements SystemBackend {
     if (!containers.store.problems.length) await images.collectGarbage(containers.chainsInUse());
     await d.removeOrphanDirs();
     d.id = await d.engineId();
+    const rt = config.runtime;
+    d.components = probeComponents({ name: rt.defaultRuntime, path: rt.runtimes[rt.defaultRuntime] }, rt.initPath);
     return d;
   }
 
@@ -185,13 +190,14 @@ export class Daemon implements SystemBackend {
 
   // ------------------------------------------------------------------ system
 
-  version(): VersionResponse {
+  async version(): Promise<VersionResponse> {
     const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+    const { runtime, init } = await this.componentVersions();
     return {
       Platform: { Name: 'Berth' },
       Components: [
         { Name: 'Engine', Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, Arch: arch, BuildTime: '', Experimental: 'false', GitCommit: '', GoVersion: `node${process.versions.node}`, KernelVersion: release(), MinAPIVersion: this.config.minApiVersion, Os: 'linux' } },
-        { Name: this.config.runtime.defaultRuntime, Version: '', Details: { Path: this.config.runtime.runtimes[this.config.runtime.defaultRuntime] ?? '' } },
+        ...[runtime, init].filter((c) => c !== undefined).map((c) => ({ Name: c.name, Version: c.version, Details: { GitCommit: c.commit } })),
       ],
       Version: ENGINE_VERSION,
       ApiVersion: API_VERSION,
@@ -205,7 +211,12 @@ export class Daemon implements SystemBackend {
     };
   }
 
+  private async componentVersions(): Promise<Components> {
+    return (await this.components) ?? { runtime: undefined, init: undefined };
+  }
+
   async info(): Promise<Record<string, unknown>> {
+    const { runtime, init } = await this.componentVersions();
     const all = this.containers.store.all();
     const running = all.filter((c) => c.running && !c.state.Paused).length;
     const paused = all.filter((c) => c.state.Paused).length;
@@ -277,10 +288,10 @@ export class Daemon implements SystemBackend {
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       LiveRestoreEnabled: this.config.liveRestore,
       Isolation: '',
-      InitBinary: '',
+      InitBinary: rt.initPath ? basename(rt.initPath) : '',
       ContainerdCommit: { ID: '' },
-      RuncCommit: { ID: '' },
-      InitCommit: { ID: '' },
+      RuncCommit: { ID: runtime?.commit ?? '' },
+      InitCommit: { ID: init?.commit ?? '' },
       SecurityOptions: [
         ...(rt.seccomp.available() ? [`name=seccomp,profile=${rt.seccomp.name}`] : []),
         ...(rt.idmap ? ['name=userns'] : []),

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TestDaemon, DOCKER, ROOT } from './harness.ts';
 
 let d: TestDaemon;
@@ -33,6 +33,17 @@ test('docker version and info talk to berthd', { skip }, async () => {
   assert.equal(v.trim(), '28.2.2-berth 1.50 1.50');
   const info = await docker(['info', '--format', '{{.Driver}} {{.OSType}} {{.DefaultRuntime}}']);
   assert.equal(info.trim(), 'overlay2 linux crun');
+  // The runtime and init versions, as dockerd reports runc's and docker-init's.
+  const crun = spawnSync('crun', ['--version'], { encoding: 'utf8' }).stdout;
+  const crunVersion = /^crun version (\S+)/m.exec(crun)![1]!;
+  const crunCommit = /^commit: (\S+)/m.exec(crun)![1]!;
+  const text = await docker(['version']);
+  assert.match(text, new RegExp(`\n crun:\n  Version:          ${crunVersion.replaceAll('.', '\\.')}\n  GitCommit:        ${crunCommit}\n`));
+  const initPath = ['/usr/bin/docker-init', '/usr/bin/tini-static'].find((p) => existsSync(p))!;
+  const init = await docker(['info', '--format', '{{.InitBinary}}|{{.RuncCommit.ID}}']);
+  assert.equal(init.trim(), `${basename(initPath)}|${crunCommit}`);
+  const tini = spawnSync(initPath, ['--version'], { encoding: 'utf8' }).stdout;
+  assert.match(text, new RegExp(`\n ${basename(initPath)}:\n  Version:          ${/tini version (\S+)/.exec(tini)![1]!.replaceAll('.', '\\.')}\n`));
 });
 
 test('docker import, images, tag, inspect, rmi', { skip }, async () => {

@@ -57,8 +57,8 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
       const engine = server.Components.find((c) => c.Name === 'Engine');
       out += `\nServer: ${server.Platform.Name}\n Engine:\n  Version:          ${server.Version}\n  API version:      ${server.ApiVersion} (minimum version ${server.MinAPIVersion || MIN_API_VERSION})\n  Node version:     ${server.GoVersion.replace(/^node/, '')}\n  OS/Arch:          ${server.Os}/${server.Arch}\n  Experimental:     ${engine?.Details?.Experimental ?? 'false'}\n`;
       for (const c of server.Components.filter((x) => x.Name !== 'Engine')) {
-        out += ` ${c.Name}:\n  Version:          ${c.Version || 'unknown'}\n`;
-        if (c.Details?.Path) out += `  Path:             ${c.Details.Path}\n`;
+        out += ` ${c.Name}:\n  Version:          ${c.Version}\n`;
+        for (const k of Object.keys(c.Details ?? {}).sort()) out += `  ${`${k}:`.padEnd(18)}${c.Details![k]}\n`;
       }
     }
     ctx.stdout.write(out);
@@ -92,6 +92,8 @@ export async function info(ctx: CliContext, p: Parsed<typeof infoFlags>): Promis
   out += ` Plugins:\n  Volume: ${(plugins.Volume ?? []).join(' ')}\n  Network: ${(plugins.Network ?? []).join(' ')}\n  Log: ${(plugins.Log ?? []).join(' ')}\n`;
   out += ` Swarm: inactive\n`;
   out += ` Runtimes: ${runtimes}\n Default Runtime: ${g('DefaultRuntime')}\n`;
+  const commit = (k: string) => (g(k) as { ID?: string } | undefined)?.ID ?? '';
+  out += ` Init Binary: ${g('InitBinary')}\n runc version: ${commit('RuncCommit')}\n init version: ${commit('InitCommit')}\n`;
   const sec = (g('SecurityOptions') as string[]) ?? [];
   if (sec.length) out += ` Security Options:\n${sec.map((s) => `  ${s.replace(/^name=/, '').replace(/,profile=/, '\n   Profile: ')}`).join('\n')}\n`;
   out += ` Kernel Version: ${g('KernelVersion')}\n Operating System: ${g('OperatingSystem')}\n OSType: ${g('OSType')}\n Architecture: ${g('Architecture')}\n`;

@@ -2,7 +2,7 @@ import type { VersionResponse } from '../../../../api/types.ts';
 
 /** What the system routes need from the daemon. */
 export interface SystemBackend {
-  version(): VersionResponse;
+  version(): Promise<VersionResponse>;
   info(): Promise<Record<string, unknown>>;
   /** GET /system/df. */
   diskUsage(types?: Set<string>): Promise<Record<string, unknown>>;

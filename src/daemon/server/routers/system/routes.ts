@@ -24,7 +24,7 @@ export function systemRoutes(b: SystemBackend): Route[] {
   return [
     { method: 'GET', path: '/_ping', handler: ping },
     { method: 'HEAD', path: '/_ping', handler: ping },
-    { method: 'GET', path: '/version', handler: async (ctx) => writeJson(ctx, 200, b.version()) },
+    { method: 'GET', path: '/version', handler: async (ctx) => writeJson(ctx, 200, await b.version()) },
     { method: 'GET', path: '/info', handler: async (ctx) => writeJson(ctx, 200, await b.info()) },
     {
       method: 'GET', path: '/events',
