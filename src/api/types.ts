@@ -409,12 +409,13 @@ export interface BuildRequest {
   target?: string;
   noCache: boolean;
   pull: boolean;
-  quiet: boolean;
   networkMode: string;
   extraHosts: string[];
   shmSize: number;
-  /** --force-rm: what Berth always does (no container of a failed step is kept). */
+  /** --force-rm: what Berth does whenever `remove` (no container of a failed step is kept). */
   forceRm: boolean;
+  /** rm (default true): a step's container is removed once committed; false keeps them all. */
+  remove: boolean;
   /** Berth's CLI: the context was laid out from a manifest (POST /berth/build/context); the body holds only the bodies it asked for. */
   preparedContext?: string;
 }

@@ -36,6 +36,8 @@ export interface BuildBackend {
   /** The container's changes as a new image over `parent`, with `config`. */
   commit(id: string, parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
   removeContainer(id: string): Promise<void>;
+  /** The container stays after the build (rm=false), and after a crash of the daemon. */
+  keepContainer(id: string): Promise<void>;
   /** What is at `path` in the container's image layers (symlinks not followed), or nothing. */
   pathInfo(id: string, path: string): Promise<{ type: 'dir' | 'file' | 'symlink' | 'other'; mode: number; uid: number; gid: number; mtime: Date } | undefined>;
   /** A tar as a new layer over `parent`'s, with `config` (COPY without a container diff). */

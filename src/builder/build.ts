@@ -52,9 +52,7 @@ export class BuildError extends EngineError {
 
 export async function build(be: BuildBackend, dockerfileText: string, opts: BuildOptions, out: BuildOutput): Promise<string> {
   const df = parseDockerfile(dockerfileText);
-  const say = (s: string) => {
-    if (!opts.quiet) out.stream(s);
-  };
+  const say = (s: string) => out.stream(s);
   for (const w of df.warnings) say(`${w}\n`);
   // ARGs before the first FROM are global: usable in FROM lines, and redeclared in stages.
   const global = new Map<string, string>();
@@ -192,7 +190,9 @@ async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
   }
   if (image) say(` ---> ${image.id.slice(7, 19)}\n`);
   let config: RunConfig = structuredClone(image?.config.config ?? {});
-  config.Env ??= image ? config.Env : ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+  // A stage without PATH gets the default one, as moby's builder (and BuildKit) give it: an
+  // imported base image has no environment at all.
+  if (!(config.Env ?? []).some((e) => e.startsWith('PATH='))) config.Env = [...(config.Env ?? []), 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
   const args = new Map<string, string>();
   const st: StageState = { image, config, args, cmdSet: false };
   // ONBUILD triggers of the base image run first, as steps of this stage.
@@ -459,8 +459,10 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     throw new BuildError('the build was cancelled');
   }
   if (code !== 0) {
-    // The failed step's container goes too (docker keeps it unless --force-rm): a failed build leaves nothing.
-    await ctx.be.removeContainer(id).catch(() => {});
+    // The failed step's container goes too unless rm=false asked to keep them all (docker keeps
+    // it unless --force-rm): a failed build leaves nothing.
+    if (ctx.opts.remove || ctx.opts.forceRm) await ctx.be.removeContainer(id).catch(() => {});
+    else await ctx.be.keepContainer(id);
     const shown = ins.json ? JSON.stringify(cmd) : `${shell.join(' ')} ${script}`;
     throw new BuildError(`The command '${shown}' returned a non-zero code: ${code}`, code);
   }
@@ -468,9 +470,12 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     // History records what the cache key holds: build args in use as moby's `|N K=V` prefix.
     st.image = await ctx.be.commit(id, st.image, st.config, key, keyCmd.join(' '), st.author);
   } finally {
-    ctx.say(`Removing intermediate container ${id.slice(0, 12)}\n`);
-    await ctx.be.removeContainer(id).catch(() => {});
+    if (ctx.opts.remove || ctx.opts.forceRm) {
+      ctx.say(`Removing intermediate container ${id.slice(0, 12)}\n`);
+      await ctx.be.removeContainer(id).catch(() => {});
+    }
   }
+  if (!ctx.opts.remove && !ctx.opts.forceRm) await ctx.be.keepContainer(id);
   ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
 }
 

@@ -428,7 +428,7 @@ export class Daemon implements SystemBackend {
     return {
       build: (body, opts, out, signal) => this.builds.build(body, opts, out, signal),
       prepareContext: (manifest) => this.builds.prepareContext(manifest),
-      walkContext: (path, root, keep, carried, measure) => this.builds.walkContext(path, root, keep, carried, measure),
+      walkContext: (path, root, keep, carried) => this.builds.walkContext(path, root, keep, carried),
       prune: () => this.images.pruneBuildCache(),
       fetchContext: async (url, signal) => {
         const res = await fetch(url, { signal }).catch((e: unknown) => {

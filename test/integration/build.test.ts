@@ -268,6 +268,52 @@ test('failures: a failing RUN exits with its code and leaves nothing; bad Docker
   void before;
 });
 
+test('build -q answers the image ID alone (berth, the docker CLI, docker-py); a quiet failure shows what was held back; an imported base gets the default PATH', async () => {
+  const dir = context('quiet', { Dockerfile: 'FROM busybox\nENV A=1\nRUN echo quiet > /q\n' });
+  const r = await d.berth(['build', '-q', '-t', 'quiet:1', '--iidfile', join(root, 'quiet.iid'), dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const id = (await ok(['image', 'inspect', '-f', '{{.Id}}', 'quiet:1'])).trim();
+  assert.equal(r.stdout, `${id}\n`);
+  assert.equal(r.stderr, '');
+  assert.equal(readFileSync(join(root, 'quiet.iid'), 'utf8'), id);
+  const dk = await d.docker(['build', '-q', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(dk.code, 0, dk.stderr);
+  assert.equal(dk.stdout, `${id}\n`, 'the docker CLI prints what the daemon answers');
+  const py = spawnSync('python3', ['-c', `
+import docker
+c = docker.DockerClient(base_url='${d.host}')
+img, logs = c.images.build(path='${dir}', quiet=True)
+print(img.id, [l for l in logs])
+`], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(py.stdout, `${id} [{'stream': '${id}\\n'}]\n`);
+  // moby's builder gives a stage without PATH the default one (busybox here is imported bare).
+  const env = JSON.parse(await ok(['image', 'inspect', '-f', '{{json .Config.Env}}', 'quiet:1'])) as string[];
+  assert.deepEqual(env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1']);
+  const fail = context('quietfail', { Dockerfile: 'FROM busybox\nRUN echo held back && exit 3\n' });
+  for (const res of [await d.berth(['build', '-q', fail]), await d.docker(['build', '-q', fail], { env: { DOCKER_BUILDKIT: '0' } })]) {
+    assert.equal(res.code, 3, res.stderr);
+    assert.equal(res.stdout, '');
+    assert.match(res.stderr, /^Sending build context to (Berth|Docker) daemon {2}\S+\r*\nStep 1\/2 : FROM busybox\n ---> [0-9a-f]{12}\nStep 2\/2 : RUN echo held back && exit 3\n ---> Running in [0-9a-f]{12}\nheld back\n/m);
+    assert.match(res.stderr, /The command '\/bin\/sh -c echo held back && exit 3' returned a non-zero code: 3\n$/);
+  }
+  // rm=false (docker-py's default, as above, and --rm=false) keeps each RUN's container, exited.
+  const keep = await d.berth(['build', '--rm=false', '--no-cache', dir]);
+  assert.equal(keep.code, 0, keep.stderr);
+  assert.doesNotMatch(keep.stdout, /Removing intermediate container/);
+  const ran = /---> Running in ([0-9a-f]{12})/.exec(keep.stdout)![1]!;
+  const kept = (await ok(['ps', '-a', '--format', '{{.ID}} {{.Status}} {{.Command}}'])).trim().split('\n');
+  // Config steps (ENV here) make no container in Berth's builder, so RUN's is the one kept.
+  assert.equal(kept.length, 1, kept.join('\n'));
+  assert.match(kept[0]!, new RegExp(`^${ran} Exited \\(0\\) .* "/bin/sh -c 'echo qu…"$`));
+  await ok(['rm', ran]);
+  // Nothing streamed yet: a quiet parse error is the request's own error.
+  const bad = await d.berth(['build', '-q', context('quietbad', { Dockerfile: 'FROM busybox\nRUNN x\n' })]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Dockerfile parse error line 2: unknown instruction: RUNN/);
+  assert.equal((await ok(['ps', '-aq'])).trim(), '');
+});
+
 test('docker-py and dockerode build through the API (fileobj, buildargs, labels, target; a tar stream)', async () => {
   const py = spawnSync('python3', ['-c', `
 import docker, io

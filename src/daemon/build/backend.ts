@@ -30,7 +30,7 @@ export class DaemonBuildBackend implements BuildBackend {
   /** Containers this build made: all removed at the end, whatever happened. */
   readonly made = new Set<string>();
 
-  /** Notes a container as it is made, for the next start to remove if the daemon dies. */
+  /** Notes a container as it is made ("-ID" once it is kept), for the next start to remove if the daemon dies. */
   private readonly note: (id: string) => Promise<void>;
 
   constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal, note: (id: string) => Promise<void>) {
@@ -154,6 +154,11 @@ export class DaemonBuildBackend implements BuildBackend {
 
   async removeContainer(id: string): Promise<void> {
     await this.containers.remove(id, { force: true, volumes: true });
+    this.made.delete(id);
+  }
+
+  async keepContainer(id: string): Promise<void> {
+    await this.note(`-${id}`);
     this.made.delete(id);
   }
 

@@ -40,12 +40,12 @@ export class BuildService {
 
   /**
    * A CLI's context directory walked here (POST /berth/build/context/walk), with the files it
-   * carries appended: the manifest it would have sent, and the context's size as a tar when
-   * `measure`. Undefined when this is not the directory the CLI sees (`root`, its
+   * carries appended: the manifest it would have sent, and the context's size as a tar.
+   * Undefined when this is not the directory the CLI sees (`root`, its
    * "dev:ino"), the walk fails or the context is too large: the CLI then lists it itself, and
    * meets any error there in its own terms.
    */
-  async walkContext(path: string, root: string, keep: string[], carried: ManifestEntry[], measure: boolean): Promise<{ entries: ManifestEntry[]; size: number } | undefined> {
+  async walkContext(path: string, root: string, keep: string[], carried: ManifestEntry[]): Promise<{ entries: ManifestEntry[]; size: number } | undefined> {
     const t0 = performance.now();
     try {
       const st = await lstat(path);
@@ -59,7 +59,7 @@ export class BuildService {
       const extra = carried.map(([rel, type, mode, mtimeMs, size, linkname, key]): WalkEntry => ({ rel, abs: '', type, mode, uid: 0, gid: 0, mtimeMs, size, linkname, key }));
       const all = [...walked, ...extra];
       log.debug('build context walked', { path, entries: all.length, ms: (performance.now() - t0).toFixed(1) });
-      return { entries: all.map(manifestTuple), size: measure ? tarSize(all) : 0 };
+      return { entries: all.map(manifestTuple), size: tarSize(all) };
     } catch (e) {
       log.debug('build context not walked', { path, error: messageOf(e) });
       return undefined;
@@ -80,15 +80,16 @@ export class BuildService {
 
   /**
    * What a build cut short by a daemon crash left: its context and its intermediate containers
-   * (listed in build-*.containers as they are made). The images of steps that completed stay:
-   * they are the cache.
+   * (listed in build-*.containers as they are made; "-ID" for one kept with rm=false). The
+   * images of steps that completed stay: they are the cache.
    */
   async init(): Promise<void> {
     for (const f of await readdir(this.tmp).catch(() => [] as string[])) {
       if (!f.startsWith('build-')) continue;
       if (f.endsWith('.containers')) {
-        const ids = (await readFile(join(this.tmp, f), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-        for (const id of ids) await this.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+        const lines = (await readFile(join(this.tmp, f), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+        const kept = new Set(lines.filter((l) => l.startsWith('-')).map((l) => l.slice(1)));
+        for (const id of lines.filter((l) => !l.startsWith('-') && !kept.has(l))) await this.containers.remove(id, { force: true, volumes: true }).catch(() => {});
       }
       await rm(join(this.tmp, f), { recursive: true, force: true });
     }

@@ -139,14 +139,17 @@ function carriedDockerfileName(): string {
   return `.dockerfile.${process.getBuiltinModule('node:crypto').randomBytes(10).toString('hex')}`;
 }
 
+function auxId(aux: Record<string, unknown>[]): string | undefined {
+  return aux.map((a) => a.ID).find((x): x is string => typeof x === 'string');
+}
+
 export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>): Promise<number> {
   const f = p.flags;
   const target = p.args[0];
-  if (f.rm === false) throw new StatusError(125, '--rm=false (keeping intermediate containers) is not supported by Berth');
   const query: Record<string, string | string[] | undefined> = {
     t: f.tag, target: f.target, nocache: f.noCache ? '1' : undefined, pull: f.pull ? '1' : undefined, q: f.quiet ? '1' : undefined,
     networkmode: f.network, extrahosts: f.addHost.length ? f.addHost.join(',') : undefined, forcerm: f.forceRm ? '1' : undefined,
-    rm: '1', platform: f.platform, version: '1',
+    rm: f.rm === false ? '0' : '1', platform: f.platform, version: '1',
   };
   if (f.shmSize) {
     const { ramInBytes } = await import('../../../lib/units.ts');
@@ -227,7 +230,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
         throw contextError(e, true);
       }
       if (extra) entries.push(carriedEntry(extra));
-      if (!f.quiet) contextSize = tarSize(entries);
+      contextSize = tarSize(entries);
       const prepared = await preparedContext(ctx, entries, query);
       if (prepared && 'built' in prepared) built = prepared.built;
       else {
@@ -237,13 +240,26 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     }
   }
   const res = built ?? await ctx.client.imageBuild(body, query);
-  if (contextSize !== undefined && !f.quiet) {
-    // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
-    ctx.stdout.write(`Sending build context to Berth daemon  ${humanSize(contextSize, 4)}\n`);
+  // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
+  const sending = contextSize === undefined ? '' : `Sending build context to Berth daemon  ${humanSize(contextSize, 4)}\n`;
+  let id: string | undefined;
+  if (f.quiet) {
+    // As the docker CLI: the daemon's quiet answer is the image's ID, printed as it comes; a
+    // failure shows what was held back, on stderr, before the error.
+    let held = '';
+    const sink = { isTTY: false, write: (s: string) => (held += s, true) } as unknown as NodeJS.WriteStream;
+    try {
+      const result = await showProgress(res, sink);
+      id = auxId(result.aux) ?? /^sha256:[0-9a-f]{64}$/m.exec(held)?.[0];
+    } catch (e) {
+      ctx.stderr.write(sending + held);
+      throw e;
+    }
+    ctx.stdout.write(held);
+  } else {
+    ctx.stdout.write(sending);
+    id = auxId((await showProgress(res, ctx.stdout as NodeJS.WriteStream)).aux);
   }
-  const result = await showProgress(res, ctx.stdout as NodeJS.WriteStream, { quiet: f.quiet });
-  const id = result.aux.map((a) => a.ID).find((x): x is string => typeof x === 'string');
-  if (f.quiet && id) ctx.stdout.write(`${id}\n`);
   if (f.iidfile && id) await fsp().writeFile(f.iidfile, id);
   return 0;
 }

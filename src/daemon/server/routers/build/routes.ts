@@ -14,7 +14,7 @@ export interface BuildRouteBackend {
   /** Berth's extension: a context laid out from a manifest, and the files whose bodies must follow. */
   prepareContext(manifest: ContextManifestEntry[]): Promise<{ id: string; need: string[] }>;
   /** Berth's extension: a CLI's context directory walked by the daemon (see ContextWalkRequest); undefined when it did not walk. */
-  walkContext(path: string, root: string, keep: string[], carried: ContextManifestEntry[], measure: boolean): Promise<{ entries: ContextManifestEntry[]; size: number } | undefined>;
+  walkContext(path: string, root: string, keep: string[], carried: ContextManifestEntry[]): Promise<{ entries: ContextManifestEntry[]; size: number } | undefined>;
 }
 
 /** Checks a manifest's shape entry by entry, naming the first that is wrong. */
@@ -95,7 +95,6 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
       const v = q.get(name);
       if (v !== null && isSet(v)) throw invalidParameter(`the build option ${name} is not supported by Berth`);
     }
-    if (!boolValueOrDefault(q, 'rm', true)) throw invalidParameter('the build option rm=false (keeping intermediate containers) is not supported by Berth');
     const platform = q.get('platform');
     if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${goArch()})`);
     const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
@@ -121,23 +120,36 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
     const body = prepared ? Readable.from([Buffer.alloc(1024)]) : remote && /^https?:\/\//.test(remote) ? await b.fetchContext(remote, abort.signal) : ctx.req;
     if (remote && !/^https?:\/\//.test(remote)) throw invalidParameter(`the build context ${remote} is not supported by Berth (an http(s) URL of a tar archive is)`);
     const quiet = boolValue(q, 'q');
-    await jsonStream(ctx, async (emit) => {
-      await b.build(body, {
-        dockerfile: q.get('dockerfile') ?? 'Dockerfile',
-        tags: q.getAll('t'),
-        buildArgs: new Map(Object.entries(args)),
-        labels: jsonParam<Record<string, string>>(q, 'labels') ?? {},
-        ...(q.get('target') ? { target: q.get('target')! } : {}),
-        noCache: boolValue(q, 'nocache'),
-        pull: boolValue(q, 'pull'),
-        quiet,
-        networkMode: q.get('networkmode') || 'default',
-        // docker-py repeats the parameter; the docker CLI joins with commas.
-        extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean),
-        shmSize: Number(q.get('shmsize') ?? 0),
-        forceRm: boolValue(q, 'forcerm'),
-        ...(preparedId ? { preparedContext: preparedId } : {}),
-      }, { stream: (s) => emit({ stream: s }), aux: (id) => emit({ aux: { ID: id } }) }, abort.signal);
+    await jsonStream(ctx, async (send) => {
+      // Quiet (moby's SuppressOutput): the output is held back and shown only if the build
+      // fails; a success answers the image's ID alone, as a stream line (docker-py and the
+      // docker CLI read it from there).
+      const held: Record<string, unknown>[] = [];
+      const emit = quiet ? (m: Record<string, unknown>) => void held.push(m) : send;
+      let id = '';
+      try {
+        await b.build(body, {
+          dockerfile: q.get('dockerfile') ?? 'Dockerfile',
+          tags: q.getAll('t'),
+          buildArgs: new Map(Object.entries(args)),
+          labels: jsonParam<Record<string, string>>(q, 'labels') ?? {},
+          ...(q.get('target') ? { target: q.get('target')! } : {}),
+          noCache: boolValue(q, 'nocache'),
+          pull: boolValue(q, 'pull'),
+          networkMode: q.get('networkmode') || 'default',
+          // docker-py repeats the parameter; the docker CLI joins with commas.
+          extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(',')).filter(Boolean),
+          shmSize: Number(q.get('shmsize') ?? 0),
+          forceRm: boolValue(q, 'forcerm'),
+          // docker-py sends rm=False unless told otherwise; an absent rm is true (moby, API >= 1.12).
+          remove: boolValueOrDefault(q, 'rm', true),
+          ...(preparedId ? { preparedContext: preparedId } : {}),
+        }, { stream: (s) => emit({ stream: s }), aux: (i) => { id = i; emit({ aux: { ID: i } }); } }, abort.signal);
+      } catch (e) {
+        for (const m of held) send(m);
+        throw e;
+      }
+      if (quiet) send({ stream: `${id}\n` });
     });
   };
   return [
@@ -162,7 +174,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
       method: 'POST', path: '/berth/build/context/walk',
       handler: async (ctx) => {
         const req = parseWalkRequest((await readBody(ctx, MAX_CONTEXT_MANIFEST)).toString('utf8'));
-        const walked = await b.walkContext(req.Path, req.Root, req.Keep, req.Entries, !boolValue(ctx.query, 'q'));
+        const walked = await b.walkContext(req.Path, req.Root, req.Keep, req.Entries);
         if (!walked) return writeJson(ctx, 200, { Walked: false });
         const { id, need } = await b.prepareContext(walked.entries);
         if (need.length || !boolValue(ctx.query, 'build')) {
