@@ -41,7 +41,7 @@ import { EngineError, kindOf, messageOf } from '../errdefs/index.ts';
 import { BuildService } from './build/service.ts';
 import { probeComponents, type Components } from './components.ts';
 import type { BuildRouteBackend } from './server/routers/build/routes.ts';
-import { familiarName, familiarString, parseNormalizedNamed } from '../lib/reference.ts';
+import { familiarName, familiarString, fullName, parseNormalizedNamed } from '../lib/reference.ts';
 import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
 import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
 import { pullImage, withEndpoints, type RegistryAccess } from './images/pull.ts';
@@ -665,7 +665,10 @@ export class Daemon implements SystemBackend {
     if (ref.digest) throw invalidParameter('cannot push a digest reference');
     // No tag at all: every tag of the repository, one after another (moby; docker push -a).
     const refs = ref.tag ? [ref] : this.images.images.allRefs().map(([r]) => parseNormalizedNamed(r)).filter((r) => r.tag && !r.digest && r.domain === ref.domain && r.path === ref.path);
-    if (!refs.length) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+    if (!refs.length) {
+      progress({ status: `The push refers to repository [${fullName(ref)}]` });
+      throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+    }
     for (const r of refs) {
       await this.images.track(() => pushImage(this.images, this.registryAccess, r, decodeRegistryAuth(opts.auth), progress, opts.compression));
       this.eventLog.log('image', 'push', familiarString(r), { name: familiarString(r) });

@@ -97,6 +97,10 @@ print(json.dumps(seen))
   const bad = await d.docker(['events', '--filter', 'bogus=1', '--until', unixNow()]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /invalid filter 'bogus'/);
+  // A window that ends before it begins is refused, naming both ends as they were sent.
+  const back = await d.docker(['events', '--since', '1000', '--until', '999']);
+  assert.equal(back.code, 1);
+  assert.equal(back.stderr, 'Error response from daemon: `since` time (1000) cannot be after `until` time (999)\n');
 });
 
 test('pause and unpause: processes freeze (docker ps shows Paused, exec is refused), then go on; stop and rm -f end a paused container', async () => {

@@ -250,6 +250,12 @@ test('a registry that is not there: a clear network error naming it', { skip }, 
   const run = await d.berth(['run', '--rm', '127.0.0.1:1/alpine']);
   assert.equal(run.code, 125);
   assert.match(run.stderr, /^Unable to find image '127\.0\.0\.1:1\/alpine:latest' locally\n/);
+  // Pushing what is not here names the repository first and fails in the stream, as dockerd.
+  for (const push of [await d.berth(['push', '127.0.0.1:1/nothing:v1']), await d.docker(['push', '127.0.0.1:1/nothing:v1'])]) {
+    assert.equal(push.code, 1, push.stderr);
+    assert.equal(push.stdout, 'The push refers to repository [127.0.0.1:1/nothing]\n');
+    assert.equal(push.stderr, 'An image does not exist locally with the tag: 127.0.0.1:1/nothing\n');
+  }
 });
 
 test('an interrupted pull leaves nothing half-registered and the next one succeeds', { skip }, async () => {

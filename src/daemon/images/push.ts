@@ -106,8 +106,10 @@ export async function pushImage(images: ImageService, access: RegistryAccess, re
   const shown = familiarString({ ...ref, tag, digest: undefined });
   const id = images.images.resolveRef(key);
   const img = id ? images.images.get(id) : undefined;
-  if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+  // The repository is named before the image is looked for, so a missing one is an error in
+  // the stream, as dockerd answers.
   progress({ status: `The push refers to repository [${fullName(ref)}]` });
+  if (!img) throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
   const repo = ref.path;
   const stored = await storedManifest(images, img);
   // Each layer's lines are named by its diff ID, as docker's are (the blob's digest is another

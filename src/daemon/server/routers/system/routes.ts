@@ -31,6 +31,9 @@ export function systemRoutes(b: SystemBackend): Route[] {
       handler: async (ctx) => {
         const sinceNs = unixToNs(ctx.query.get('since'));
         const untilNs = unixToNs(ctx.query.get('until'));
+        if (sinceNs !== undefined && untilNs !== undefined && sinceNs > untilNs) {
+          throw invalidParameter(`\`since\` time (${ctx.query.get('since')}) cannot be after \`until\` time (${ctx.query.get('until')})`);
+        }
         const events = b.events({ filters: parseFilters(ctx.query), ...(sinceNs !== undefined ? { sinceNs } : {}), ...(untilNs !== undefined ? { untilNs } : {}) }, ctx.signal);
         const res = ctx.res!;
         res.writeHead(200, { 'Content-Type': 'application/json' });
