@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BERTH, DOCKER, TestDaemon } from './harness.ts';
 
@@ -149,6 +149,7 @@ test('berth --help and berth run --help list what exists, in docker\'s layout', 
 });
 
 test('bad options and names get the docker CLI\'s words and exit codes, and make nothing', async () => {
+  const hostCpus = ['/sys/fs/cgroup/cpuset/cpuset.cpus', '/sys/fs/cgroup/cpuset.cpus.effective'].filter((p) => existsSync(p)).map((p) => readFileSync(p, 'utf8').trim())[0];
   const cases: { args: string[]; stderr: string; code: number }[] = [
     { args: ['run', '--label', '=x', 'busybox'], code: 125, stderr: 'invalid argument "=x" for "-l, --label" flag: invalid label \'=x\': empty name\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun \'berth run --help\' for more information\n' },
     { args: ['run', '--add-host', 'bad', 'busybox'], code: 125, stderr: 'invalid argument "bad" for "--add-host" flag: bad format for add-host: "bad"\n\nUsage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun \'berth run --help\' for more information\n' },
@@ -168,6 +169,12 @@ test('bad options and names get the docker CLI\'s words and exit codes, and make
     { args: ['run', '-d', '-a', 'stdout', 'busybox'], code: 1, stderr: 'conflicting options: cannot specify both --attach and --detach\n' },
     { args: ['save', '-o', '/tmp/bt-api-fifo', 'busybox'], code: 1, stderr: 'failed to save image: cannot write to a named pipe (FIFO)\n' },
     { args: ['logs', '--since', 'bogus', 'logged'], code: 1, stderr: 'invalid value for "since": failed to parse value as time or duration: "bogus"\n' },
+    // What the daemon refuses at create or start, in moby's words.
+    { args: ['run', '--rm', '--cpuset-cpus', '9999', 'busybox', 'true'], code: 125, stderr: `berth: Error response from daemon: Requested CPUs are not available - requested 9999, available: ${hostCpus}\n\nRun 'berth run --help' for more information\n` },
+    { args: ['run', '--rm', '--cpuset-cpus', '1-0', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: Invalid value 1-0 for cpuset cpus: invalid format: 1-0\n\nRun 'berth run --help' for more information\n" },
+    { args: ['run', '--rm', '--log-driver', 'nosuch', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: error looking up logging plugin nosuch: plugin "nosuch" not found\n\nRun \'berth run --help\' for more information\n' },
+    { args: ['run', '--rm', '--cap-add', 'NOSUCH', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: invalid CapAdd: unknown capability: "CAP_NOSUCH"\n\nRun \'berth run --help\' for more information\n' },
+    { args: ['run', '--rm', '--log-opt', 'max-size=abc', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: failed to initialize logging driver: invalid size: 'abc'\n\nRun 'berth run --help' for more information\n" },
   ];
   await d.ok(['create', '--name', 'logged', 'busybox']);
   const { spawnSync } = await import('node:child_process');

@@ -160,8 +160,15 @@ function networkMode(v: string | undefined): string {
   return m;
 }
 
+/** dockerd's built-in log drivers besides json-file and none. */
+const DOCKER_LOG_DRIVERS = new Set(['local', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
+
 function checkLogConfig(type: string, opts: Record<string, string>): void {
-  if (type !== 'json-file' && type !== 'none') throw invalidParameter(`logger: no log driver named '${type}' is registered`);
+  if (type !== 'json-file' && type !== 'none') {
+    if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (json-file and none are); the container was not created`);
+    // Any other name is a logging plugin to dockerd; Berth has none.
+    throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
+  }
   for (const [k, v] of Object.entries(opts)) {
     if (type === 'none') throw invalidParameter(`unknown log opt '${k}' for none log driver`);
     if (LOG_OPTS_APPLIED.has(k)) continue;

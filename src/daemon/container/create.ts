@@ -23,6 +23,7 @@ import { recordLinks } from './links.ts';
 import { createVolumes, needsImageView, planMounts, populateVolumes } from './mounts.ts';
 import { withReadOnlyRoot } from './snapshot.ts';
 import { containerEvent } from './events.ts';
+import { checkCpuset, cpusetAvailable } from './cpuset.ts';
 import { blkioSupport } from './blkio.ts';
 import { settleAll } from '../../lib/settle.ts';
 
@@ -44,6 +45,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     blkio: blkioSupport(d.rt.cgroupVersion),
     ...(d.rt.initPath ? { initPath: d.rt.initPath } : {}),
   }, warnings, req);
+  checkCpuset(hostConfig.CpusetCpus, hostConfig.CpusetMems, cpusetAvailable(d.rt.cgroupVersion));
   const portWarning = checkPortBindings(hostConfig);
   if (portWarning) warnings.push(portWarning);
   const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress, req.NetworkDisabled ? hostConfig : undefined);

@@ -9,5 +9,6 @@ test('--cap-add/--cap-drop with and without CAP_, and ALL', () => {
   assert.ok(c.includes('CAP_SYS_ADMIN') && !c.includes('CAP_NET_RAW') && !c.includes('CAP_MKNOD'));
   assert.deepEqual(capabilities(['ALL'], null), GRANTABLE_CAPS);
   assert.deepEqual(capabilities(['chown'], ['ALL']), ['CAP_CHOWN']);
-  assert.throws(() => capabilities(['CAP_FLY'], null), /unknown capability: "CAP_FLY"/);
+  assert.throws(() => capabilities(['CAP_FLY'], null), /: invalid CapAdd: unknown capability: "CAP_FLY"$/);
+  assert.throws(() => capabilities(null, ['fly']), /: invalid CapDrop: unknown capability: "CAP_FLY"$/);
 });

@@ -50,8 +50,8 @@ function normalizeCap(c: string): string {
 export function capabilities(add: string[] | null, drop: string[] | null): string[] {
   const a = (add ?? []).map(normalizeCap);
   const d = (drop ?? []).map(normalizeCap);
-  for (const c of [...a, ...d]) {
-    if (c !== 'ALL' && !ALL_CAPS.includes(c)) throw invalidParameter(`unknown capability: "${c}"`);
+  for (const [list, field] of [[a, 'CapAdd'], [d, 'CapDrop']] as const) {
+    for (const c of list) if (c !== 'ALL' && !ALL_CAPS.includes(c)) throw invalidParameter(`invalid ${field}: unknown capability: "${c}"`);
   }
   for (const c of a) {
     if (c !== 'ALL' && !GRANTABLE_CAPS.includes(c)) throw invalidParameter(`capability ${c} cannot be granted: berthd itself does not hold it (it is not in its bounding set)`);

@@ -5,6 +5,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failpoint } from '../../lib/failpoint.ts';
+import { ramInBytes } from '../../lib/units.ts';
 import { log } from '../../lib/log.ts';
 import { conflict, EngineError, invalidParameter, messageOf, notModified } from '../../errdefs/index.ts';
 import { launchShim, ShimClient, ShimStartError } from '../../runtime/shim.ts';
@@ -141,15 +142,18 @@ function oomFile(d: ContainerDeps, cgroupsPath: string): string {
     : join('/sys/fs/cgroup/memory', cgroupsPath, 'memory.oom_control');
 }
 
+/** The json-file driver's options, read as moby's driver reads them when the container starts. */
 function parseLogSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(v.trim());
-  if (!m) throw invalidParameter(`invalid value for max-size: ${v}`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(m[1]) * mult);
+  try {
+    return ramInBytes(v);
+  } catch (e) {
+    throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
+  }
 }
 
 function parseLogFiles(v: string): number {
+  if (!/^[+-]?\d+$/.test(v)) throw invalidParameter(`failed to initialize logging driver: strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw invalidParameter('max-file cannot be less than 1');
+  if (n < 1) throw invalidParameter('failed to initialize logging driver: max-file cannot be less than 1');
   return n;
 }

@@ -2,6 +2,7 @@
  * `docker update`: new resource limits and restart policy, kept in the record and, for a
  * running container, applied at once through the runtime (moby daemon/update.go).
  */
+import { checkCpuset, cpusetAvailable } from './cpuset.ts';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -60,6 +61,7 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
       if (u.CpuQuota > 0 && u.CpuQuota < 1000) throw fail('CPU cfs quota can not be less than 1ms (i.e. 1000)');
       h.CpuQuota = u.CpuQuota;
     }
+    checkCpuset(u.CpusetCpus ?? '', u.CpusetMems ?? '', cpusetAvailable(d.rt.cgroupVersion));
     if (u.CpusetCpus) h.CpusetCpus = u.CpusetCpus;
     if (u.CpusetMems) h.CpusetMems = u.CpusetMems;
     if (u.PidsLimit !== undefined && u.PidsLimit !== null) h.PidsLimit = u.PidsLimit > 0 ? u.PidsLimit : null;
