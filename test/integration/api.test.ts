@@ -170,7 +170,7 @@ test('bad options and names get the docker CLI\'s words and exit codes, and make
     { args: ['save', '-o', '/tmp/bt-api-fifo', 'busybox'], code: 1, stderr: 'failed to save image: cannot write to a named pipe (FIFO)\n' },
     { args: ['logs', '--since', 'bogus', 'logged'], code: 1, stderr: 'invalid value for "since": failed to parse value as time or duration: "bogus"\n' },
     // What the daemon refuses at create or start, in moby's words.
-    { args: ['run', '--rm', '--cpuset-cpus', '9999', 'busybox', 'true'], code: 125, stderr: `berth: Error response from daemon: Requested CPUs are not available - requested 9999, available: ${hostCpus}\n\nRun 'berth run --help' for more information\n` },
+    { args: ['run', '--rm', '--cpuset-cpus', '4095', 'busybox', 'true'], code: 125, stderr: `berth: Error response from daemon: Requested CPUs are not available - requested 4095, available: ${hostCpus}\n\nRun 'berth run --help' for more information\n` },
     { args: ['run', '--rm', '--cpuset-cpus', '1-0', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: Invalid value 1-0 for cpuset cpus: invalid format: 1-0\n\nRun 'berth run --help' for more information\n" },
     { args: ['run', '--rm', '--log-driver', 'nosuch', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: error looking up logging plugin nosuch: plugin "nosuch" not found\n\nRun \'berth run --help\' for more information\n' },
     { args: ['run', '--rm', '--cap-add', 'NOSUCH', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: invalid CapAdd: unknown capability: "CAP_NOSUCH"\n\nRun \'berth run --help\' for more information\n' },
