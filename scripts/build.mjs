@@ -2,7 +2,7 @@
 // fast) and compiles berth-shim. Idempotent: skips work whose inputs did not change.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, existsSync, statSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, existsSync, statSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +59,24 @@ if (!fresh || process.argv.includes('--force')) {
     chunkNames: 'chunks/[name]-[hash]',
     banner: { js: banner },
   });
+  // V8 keeps each script's source for lazy compilation: one character past Latin-1 makes it a
+  // two-byte string, twice the file's size in the daemon's heap for its whole life. esbuild
+  // escapes strings; what it leaves are comments it keeps (on class fields), made Latin-1 here.
+  const latin1Only = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) latin1Only(p);
+      else if (/\.c?js$/.test(e.name)) {
+        const text = readFileSync(p, 'utf8');
+        if (!/[^\x00-\xff]/.test(text)) continue;
+        const fixed = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\x00-\xff]/g, '?'));
+        const left = /[^\x00-\xff]/.exec(fixed);
+        if (left) throw new Error(`build: ${p} has a character past Latin-1 outside comments: ${JSON.stringify(fixed.slice(Math.max(0, left.index - 40), left.index + 10))}`);
+        writeFileSync(p, fixed);
+      }
+    }
+  };
+  latin1Only(dist);
   // The launchers turn on V8's compile cache (in the system's temp dir) before loading the
   // bundles: the CLI then starts without recompiling its code on every run. They also name
   // the process (Node 24 names its main thread "MainThread"), so pidof/pgrep -x/ps find it.
