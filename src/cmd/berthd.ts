@@ -29,6 +29,8 @@ import { volumeRoutes } from '../daemon/server/routers/volumes/routes.ts';
 import { containerRoutes } from '../daemon/server/routers/containers/routes.ts';
 import { imageRoutes } from '../daemon/server/routers/images/routes.ts';
 import { execRoutes } from '../daemon/server/routers/exec/routes.ts';
+import { swarmRoutes } from '../daemon/server/routers/swarm/routes.ts';
+import { pluginRoutes } from '../daemon/server/routers/plugins/routes.ts';
 
 const DEFAULT_CONFIG = '/etc/berth/daemon.json';
 /** What lives under the exec root: shims (c), execs (e), OCI runtime state, network namespaces, compiled seccomp filters. */
@@ -418,6 +420,8 @@ async function main(): Promise<void> {
   router.add(volumeRoutes(daemon.volumeBackend()));
   router.add(networkRoutes(daemon.networkBackend()));
   router.add(buildRoutes(daemon.buildBackend()));
+  router.add(swarmRoutes());
+  router.add(pluginRoutes());
   // Memory a burst of requests grew goes back to the system once they stop (lib/idlegc.ts).
   const idle = new IdleCollector();
   const server = new ApiServer(router, minApiVersion, () => idle.touch());

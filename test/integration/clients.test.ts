@@ -449,3 +449,39 @@ test('API versions: a start request carrying a HostConfig is refused, not ignore
   assert.equal((await ok(['inspect', '-f', '{{.HostConfig.IpcMode}} {{.HostConfig.CgroupnsMode}}', 'oldipc'])).trim(), 'shareable host', 'the defaults API 1.39 clients expect');
   await ok(['rm', '-f', 'oldapi', 'oldipc']);
 });
+
+test('swarm and plugins: the docker CLI and docker-py see an inactive swarm and no plugins, in dockerd\'s words; init and install are refused', async () => {
+  const noManager = 'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n';
+  for (const args of [['node', 'ls'], ['service', 'ls'], ['secret', 'ls'], ['config', 'ls'], ['service', 'inspect', 'x']]) {
+    const r = await d.docker(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, noManager, args.join(' '));
+  }
+  const leave = await d.docker(['swarm', 'leave']);
+  assert.equal(leave.stderr, 'Error response from daemon: This node is not part of a swarm\n');
+  const init = await d.docker(['swarm', 'init']);
+  assert.equal(init.code, 1);
+  assert.match(init.stderr, /swarm mode is not supported by Berth/);
+  const ls = await d.docker(['plugin', 'ls']);
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.equal(ls.stdout, 'ID        NAME      DESCRIPTION   ENABLED\n');
+  assert.equal((await d.docker(['plugin', 'ls', '--filter', 'enabled=true', '-q'])).stdout, '');
+  const inspect = await d.docker(['plugin', 'inspect', 'foo']);
+  assert.equal(inspect.code, 1);
+  assert.equal(inspect.stderr, 'Error response from daemon: plugin "foo" not found\n');
+  const py = spawnSync(PYTHON, ['-c', `
+import docker
+c = docker.DockerClient(base_url='${d.host}')
+print(c.plugins.list())
+try:
+    c.swarm.reload()
+except docker.errors.APIError as e:
+    print(e.status_code, e.explanation)
+try:
+    c.plugins.install('vieux/sshfs')
+except docker.errors.APIError as e:
+    print(e.status_code, e.explanation)
+`], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(py.stdout, '[]\n503 This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n501 plugins are not supported by Berth: none can be installed\n');
+});
