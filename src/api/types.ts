@@ -416,6 +416,8 @@ export interface BuildRequest {
   forceRm: boolean;
   /** rm (default true): a step's container is removed once committed; false keeps them all. */
   remove: boolean;
+  /** X-Registry-Config: the client's credentials by server, for the build's pulls. */
+  registryConfig?: string;
   /** Berth's CLI: the context was laid out from a manifest (POST /berth/build/context); the body holds only the bodies it asked for. */
   preparedContext?: string;
 }

@@ -26,6 +26,11 @@ function filtersParam(f: Map<string, string[]> | undefined): string | undefined 
   return JSON.stringify(o);
 }
 
+/** A build's X-Registry-Config header (the client's credentials for the build's pulls), when it has any. */
+function registryConfigHeaders(registryConfig: string | undefined): Record<string, string> {
+  return registryConfig ? { 'X-Registry-Config': registryConfig } : {};
+}
+
 export class Client {
   readonly t: Transport;
 
@@ -297,9 +302,9 @@ export class Client {
    * Given the build's parameters, a context whose bodies berthd all holds is built at once and
    * the answer is the build's stream. Against a daemon without the endpoint (404), undefined.
    */
-  async prepareBuildContext(entries: ContextManifestEntry[], build?: Record<string, string | string[] | undefined>): Promise<{ ID: string; Need: string[] } | { built: Readable } | undefined> {
+  async prepareBuildContext(entries: ContextManifestEntry[], build?: Record<string, string | string[] | undefined>, registryConfig?: string): Promise<{ ID: string; Need: string[] } | { built: Readable } | undefined> {
     try {
-      const res = await this.t.send('POST', '/berth/build/context', { body: { Entries: entries }, ...(build ? { query: { ...build, build: '1' } } : {}) });
+      const res = await this.t.send('POST', '/berth/build/context', { body: { Entries: entries }, ...(build ? { query: { ...build, build: '1' } } : {}), headers: registryConfigHeaders(registryConfig) });
       const body = await this.t.check(res);
       if (res.headers['x-berth-build'] === '1') return { built: body };
       return JSON.parse((await readAll(body)).toString('utf8')) as { ID: string; Need: string[] };
@@ -314,9 +319,9 @@ export class Client {
    * build's parameters, a context whose bodies it all holds is built at once. Against a daemon
    * without the endpoint (404), undefined.
    */
-  async walkBuildContext(req: ContextWalkRequest, build: Record<string, string | string[] | undefined>): Promise<ContextWalkAnswer | { built: Readable; contextSize: number } | undefined> {
+  async walkBuildContext(req: ContextWalkRequest, build: Record<string, string | string[] | undefined>, registryConfig?: string): Promise<ContextWalkAnswer | { built: Readable; contextSize: number } | undefined> {
     try {
-      const res = await this.t.send('POST', '/berth/build/context/walk', { body: req, query: { ...build, build: '1' } });
+      const res = await this.t.send('POST', '/berth/build/context/walk', { body: req, query: { ...build, build: '1' }, headers: registryConfigHeaders(registryConfig) });
       const body = await this.t.check(res);
       if (res.headers['x-berth-build'] === '1') return { built: body, contextSize: Number(res.headers['x-berth-context-size'] ?? 0) };
       return JSON.parse((await readAll(body)).toString('utf8')) as ContextWalkAnswer;
@@ -326,9 +331,9 @@ export class Client {
     }
   }
 
-  /** POST /build: the classic builder's JSON message stream. */
-  async imageBuild(src: Readable | undefined, query: Record<string, string | string[] | undefined>): Promise<Readable> {
-    return this.t.check(await this.t.send('POST', '/build', { ...(src ? { stream: src } : {}), query, headers: { 'Content-Type': 'application/x-tar' } }));
+  /** POST /build: the classic builder's JSON message stream; `registryConfig` is X-Registry-Config. */
+  async imageBuild(src: Readable | undefined, query: Record<string, string | string[] | undefined>, registryConfig?: string): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', '/build', { ...(src ? { stream: src } : {}), query, headers: { 'Content-Type': 'application/x-tar', ...registryConfigHeaders(registryConfig) } }));
   }
 
   /** POST /images/load: docker's JSON message stream. */

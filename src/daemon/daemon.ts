@@ -42,7 +42,7 @@ import { BuildService } from './build/service.ts';
 import { probeComponents, type Components } from './components.ts';
 import type { BuildRouteBackend } from './server/routers/build/routes.ts';
 import { familiarName, familiarString, fullName, parseNormalizedNamed } from '../lib/reference.ts';
-import { decodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
+import { decodeRegistryAuth, encodeRegistryAuth, parseAuthBody } from '../distribution/authconfig.ts';
 import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
 import { pullImage, withEndpoints, type RegistryAccess } from './images/pull.ts';
 import { inspectDistribution } from './images/distribution.ts';
@@ -118,7 +118,7 @@ export class Daemon implements SystemBackend {
     containers.onRemoved((id) => this.execs.forget(id));
     containers.setProber((id, cmd, timeoutMs, maxOutput) => this.execs.probe(id, cmd, timeoutMs, maxOutput));
     // A name without a tag is `latest` here, as in moby's builder (in the API a bare name pulls every tag).
-    this.builds = new BuildService(images, containers, (ref, out, signal) => this.pull({ image: referenceString(parseDockerRef(ref)) }, (m) => {
+    this.builds = new BuildService(images, containers, (ref, out, signal, auth) => this.pull({ image: referenceString(parseDockerRef(ref)), ...(auth ? { auth: encodeRegistryAuth(auth) } : {}) }, (m) => {
       // Pull progress in a build shows as its status lines.
       const msg = m as { id?: string; status?: string; progressDetail?: { current?: number } };
       if (msg.status && !msg.progressDetail?.current) out(`${msg.id ? `${msg.id}: ` : ''}${msg.status}\n`);

@@ -64,6 +64,45 @@ export function parseAuthBody(text: string): AuthConfig {
   return fromText(text);
 }
 
+/**
+ * X-Registry-Config (builds): base64url JSON of every credential the client holds, by server.
+ * Undecodable is taken as none, as moby takes it (a pull without credentials still works).
+ */
+export function decodeRegistryConfig(header: string | undefined): Map<string, AuthConfig> {
+  const out = new Map<string, AuthConfig>();
+  if (!header) return out;
+  let all: unknown;
+  try {
+    all = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  } catch {
+    return out;
+  }
+  if (!all || typeof all !== 'object' || Array.isArray(all)) return out;
+  for (const [server, v] of Object.entries(all as Record<string, unknown>)) {
+    try {
+      const c = fromText(JSON.stringify(v));
+      if (c.username || c.identitytoken || c.registrytoken) out.set(server, c);
+    } catch {
+      // one undecodable entry is no credential for that server
+    }
+  }
+  return out;
+}
+
+/**
+ * The credentials for a registry among a client's (moby's ResolveAuthConfig): Docker Hub's
+ * under its index URL, another's under its host name, or a key that names it with a scheme
+ * or path.
+ */
+export function resolveAuthConfig(auths: Map<string, AuthConfig>, domain: string): AuthConfig | undefined {
+  const hub = domain === 'docker.io' || domain === 'index.docker.io' || domain === 'registry-1.docker.io';
+  const key = hub ? 'https://index.docker.io/v1/' : domain;
+  const direct = auths.get(key);
+  if (direct || hub) return direct;
+  for (const [server, c] of auths) if (server.replace(/^https?:\/\//, '').replace(/\/.*$/, '') === key) return c;
+  return undefined;
+}
+
 export function encodeRegistryAuth(c: AuthConfig): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }

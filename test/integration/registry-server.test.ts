@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { TestDaemon, NODE, BERTH, ROOT } from './harness.ts';
@@ -185,6 +185,80 @@ for (const auth of ['htpasswd', 'token'] as const) {
     });
   });
 }
+
+test('builds pull private bases with the client\'s credentials (X-Registry-Config) from berth and the docker CLI; a credential helper (credsStore) keeps berth\'s logins', async () => {
+  const htpasswd = join(dir, 'htpasswd-build');
+  const r = cli(['registry', 'htpasswd', '--file', htpasswd, '--cost', '4', 'carol', 'pa55']);
+  assert.equal(r.status, 0, r.stderr);
+  // A helper as docker-credential-helpers' programs behave, keeping its secrets in a file.
+  const bin = join(dir, 'helper-bin');
+  const store = join(dir, 'helper-store.json');
+  spawnSync('mkdir', ['-p', bin]);
+  writeFileSync(join(bin, 'docker-credential-bttest'), `#!/usr/bin/python3
+import json, sys, os
+path = ${JSON.stringify(store)}
+db = json.load(open(path)) if os.path.exists(path) else {}
+action, data = sys.argv[1], sys.stdin.read().strip()
+if action == 'store':
+    c = json.loads(data); db[c['ServerURL']] = [c['Username'], c['Secret']]
+elif action == 'get':
+    if data not in db:
+        print('credentials not found in native keychain'); sys.exit(1)
+    print(json.dumps({'ServerURL': data, 'Username': db[data][0], 'Secret': db[data][1]}))
+elif action == 'erase':
+    db.pop(data, None)
+elif action == 'list':
+    print(json.dumps({k: v[0] for k, v in db.items()}))
+json.dump(db, open(path, 'w'))
+`, { mode: 0o755 });
+  const helperEnv = { PATH: `${bin}:${process.env.PATH}` };
+  await withRegistry({ htpasswd, auth: 'htpasswd' }, async (reg) => {
+    const base = `${reg.host}/private/base:1`;
+    const ctxDir = join(dir, 'private-build');
+    spawnSync('mkdir', ['-p', ctxDir]);
+    writeFileSync(join(ctxDir, 'Dockerfile'), `FROM ${base}\nRUN echo built on the private base > /note\n`);
+    await ok(['tag', 'busybox', base]);
+    await ok(['login', '-u', 'carol', '--password-stdin', reg.host], 'pa55\n');
+    await ok(['push', base]);
+    await ok(['rmi', base]);
+    // berth build sends its logins; berthd pulls the base with them.
+    const built = await d.berth(['build', '-t', 'onprivate:1', ctxDir]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(await ok(['run', '--rm', 'onprivate:1', 'cat', '/note']), 'built on the private base\n');
+    await ok(['rmi', 'onprivate:1', base]);
+    await ok(['logout', reg.host]);
+    const denied = await d.berth(['build', ctxDir]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /pull access denied|unauthorized/);
+    // The docker CLI's legacy builder sends X-Registry-Config from its own logins.
+    await dockerOk(['login', '-u', 'carol', '--password-stdin', reg.host], 'pa55\n');
+    const dk = await d.docker(['build', '-t', 'onprivate:2', ctxDir], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(dk.code, 0, dk.stderr);
+    await ok(['rmi', 'onprivate:2', base]);
+    await dockerOk(['logout', reg.host]);
+    // credsStore: logins go to the helper; the config file keeps the server's name only.
+    const cfgPath = join(d.root, 'berth-config', 'config.json');
+    writeFileSync(cfgPath, JSON.stringify({ credsStore: 'bttest' }));
+    const login = await d.berth(['login', '-u', 'carol', '--password-stdin', reg.host], { input: 'pa55\n', env: helperEnv });
+    assert.equal(login.code, 0, login.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(cfgPath, 'utf8')), { credsStore: 'bttest', auths: { [reg.host]: {} } });
+    assert.deepEqual(JSON.parse(readFileSync(store, 'utf8')), { [reg.host]: ['carol', 'pa55'] });
+    const viaHelper = await d.berth(['build', '-t', 'onprivate:3', ctxDir], { env: helperEnv });
+    assert.equal(viaHelper.code, 0, viaHelper.stderr);
+    await ok(['rmi', base]);
+    const pulled = await d.berth(['pull', base], { env: helperEnv });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const out = await d.berth(['logout', reg.host], { env: helperEnv });
+    assert.equal(out.stdout, `Removing login credentials for ${reg.host}\n`);
+    assert.deepEqual(JSON.parse(readFileSync(store, 'utf8')), {});
+    // A helper that is not installed is an error naming it, not a silent anonymous pull.
+    const missing = await d.berth(['pull', base]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /docker-credential-bttest.*executable file not found/);
+    rmSync(cfgPath);
+    await ok(['rmi', 'onprivate:3', base]);
+  });
+});
 
 test('berthd ↔ berth registry over TLS', async () => {
   const tls = makeCert(dir);

@@ -21,16 +21,21 @@ import { parseDockerignore } from '../../lib/dockerignore.ts';
 import { manifestTuple, tarSize, walkContext, type WalkEntry } from '../../lib/contextwalk.ts';
 import { MAX_CONTEXT_MANIFEST } from '../../api/types.ts';
 import { messageOf } from '../../errdefs/index.ts';
+import { decodeRegistryConfig, resolveAuthConfig, type AuthConfig } from '../../distribution/authconfig.ts';
+import { parseNormalizedNamed } from '../../lib/reference.ts';
 
+
+/** Pulls an image for a build, with the credentials the client gave for its registry. */
+export type BuildPull = (ref: string, out: (line: string) => void, signal: AbortSignal, auth: AuthConfig | undefined) => Promise<void>;
 
 export class BuildService {
   private readonly images: ImageService;
   private readonly containers: ContainerService;
-  private readonly pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>;
+  private readonly pull: BuildPull;
   private readonly tmp: string;
   private readonly bodies: ContextBodies;
 
-  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, tmp: string) {
+  constructor(images: ImageService, containers: ContainerService, pull: BuildPull, tmp: string) {
     this.images = images;
     this.containers = containers;
     this.pull = pull;
@@ -100,7 +105,10 @@ export class BuildService {
     const context = await this.receive(body, req.preparedContext);
     log.debug('build context received', { ms: (performance.now() - t0).toFixed(1) });
     const journal = `${context.dir}.containers`;
-    const backend = new DaemonBuildBackend(this.images, this.containers, this.pull, signal, (id) => appendFile(journal, `${id}\n`));
+    // The build's pulls (FROM, COPY --from an image) use the client's credentials for each registry.
+    const auths = decodeRegistryConfig(req.registryConfig);
+    const pull = (ref: string, out: (line: string) => void, sig: AbortSignal) => this.pull(ref, out, sig, resolveAuthConfig(auths, parseNormalizedNamed(ref).domain));
+    const backend = new DaemonBuildBackend(this.images, this.containers, pull, signal, (id) => appendFile(journal, `${id}\n`));
     try {
       const name = cleanEntryName(req.dockerfile || 'Dockerfile');
       if (!name) throw invalidParameter(`the Dockerfile (${req.dockerfile}) must be within the build context`);

@@ -14,6 +14,7 @@ import { parseDockerignore } from '../../../lib/dockerignore.ts';
 import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
 import { headerOf, manifestBytes, manifestTuple, tarSize, walkContextSync, type WalkEntry } from '../../../lib/contextwalk.ts';
 import { MAX_CONTEXT_MANIFEST, type ContextManifestEntry } from '../../../api/types.ts';
+import { registryConfigHeader } from '../../authstore.ts';
 
 const buildFlags = defineFlags({
   tag: { short: 't', long: 'tag', kind: 'stringArray', help: 'Name and optionally a tag in the "name:tag" format', typeName: 'list' },
@@ -98,7 +99,7 @@ function contextError(e: unknown, listing = false): unknown {
  * only the files changed since a recent build (docker's classic API sends everything every
  * time). Only over a Unix socket, where the stat keys name files of the daemon's own host.
  */
-async function preparedContext(ctx: CliContext, entries: Walked[], query: Record<string, string | string[] | undefined>): Promise<{ id: string; send: Walked[] } | { built: Readable } | undefined> {
+async function preparedContext(ctx: CliContext, entries: Walked[], query: Record<string, string | string[] | undefined>, registryConfig: string | undefined): Promise<{ id: string; send: Walked[] } | { built: Readable } | undefined> {
   if (!ctx.client.t.host.startsWith('unix://')) return undefined;
   // A manifest past berthd's limit for it would be refused: such a context goes whole. (The
   // estimate is generous: a name's JSON may escape characters.)
@@ -107,7 +108,7 @@ async function preparedContext(ctx: CliContext, entries: Walked[], query: Record
   if (bytes > MAX_CONTEXT_MANIFEST * 0.75) return undefined;
   const manifest: ContextManifestEntry[] = entries.map(manifestTuple);
   // With the build's parameters: a context whose bodies berthd all holds is built at once.
-  const r = await ctx.client.prepareBuildContext(manifest, query);
+  const r = await ctx.client.prepareBuildContext(manifest, query, registryConfig);
   if (!r || 'built' in r) return r;
   const need = new Set(r.Need);
   return { id: r.ID, send: entries.filter((e) => e.type === 'file' && need.has(e.rel)) };
@@ -120,9 +121,9 @@ async function preparedContext(ctx: CliContext, entries: Walked[], query: Record
  * built by code not yet compiled, and the garbage it leaves is collected twice); a running
  * daemon does it in a few. Undefined when berthd did not walk: the CLI lists the context then.
  */
-async function walkedByDaemon(ctx: CliContext, dir: string, st: Stats, keep: Set<string>, carried: Walked | undefined, query: Record<string, string | string[] | undefined>): Promise<{ built: Readable; contextSize: number } | { id: string; send: Walked[]; contextSize: number } | undefined> {
+async function walkedByDaemon(ctx: CliContext, dir: string, st: Stats, keep: Set<string>, carried: Walked | undefined, query: Record<string, string | string[] | undefined>, registryConfig: string | undefined): Promise<{ built: Readable; contextSize: number } | { id: string; send: Walked[]; contextSize: number } | undefined> {
   if (!ctx.client.t.host.startsWith('unix://') || process.getuid?.() !== 0) return undefined;
-  const r = await ctx.client.walkBuildContext({ Path: dir, Root: `${st.dev}:${st.ino}`, Keep: [...keep], Entries: carried ? [manifestTuple(carried)] : [] }, query);
+  const r = await ctx.client.walkBuildContext({ Path: dir, Root: `${st.dev}:${st.ino}`, Keep: [...keep], Entries: carried ? [manifestTuple(carried)] : [] }, query, registryConfig);
   if (!r) return undefined;
   if ('built' in r) return r;
   if (!r.Walked) return undefined;
@@ -164,6 +165,8 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   }
   if (Object.keys(args).length) query.buildargs = JSON.stringify(args);
   if (f.label.length) query.labels = JSON.stringify(Object.fromEntries(f.label.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))));
+  // The credentials the build's pulls may need (FROM a private registry), as the docker CLI sends them.
+  const registryConfig = registryConfigHeader(ctx);
   let body: Readable | undefined;
   /** The build's stream when berthd built from the manifest alone. */
   let built: Readable | undefined;
@@ -213,7 +216,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     }
     const keep = new Set([dfName, '.dockerignore']);
     query.dockerfile = dfName;
-    const walked = await walkedByDaemon(ctx, dir, st, keep, extra ? carriedEntry(extra) : undefined, query);
+    const walked = await walkedByDaemon(ctx, dir, st, keep, extra ? carriedEntry(extra) : undefined, query, registryConfig);
     if (walked) {
       contextSize = walked.contextSize;
       if ('built' in walked) built = walked.built;
@@ -231,7 +234,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       }
       if (extra) entries.push(carriedEntry(extra));
       contextSize = tarSize(entries);
-      const prepared = await preparedContext(ctx, entries, query);
+      const prepared = await preparedContext(ctx, entries, query, registryConfig);
       if (prepared && 'built' in prepared) built = prepared.built;
       else {
         if (prepared) query.berthcontext = prepared.id;
@@ -239,7 +242,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       }
     }
   }
-  const res = built ?? await ctx.client.imageBuild(body, query);
+  const res = built ?? await ctx.client.imageBuild(body, query, registryConfig);
   // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
   const sending = contextSize === undefined ? '' : `Sending build context to Berth daemon  ${humanSize(contextSize, 4)}\n`;
   let id: string | undefined;

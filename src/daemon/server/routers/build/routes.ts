@@ -144,6 +144,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
           // docker-py sends rm=False unless told otherwise; an absent rm is true (moby, API >= 1.12).
           remove: boolValueOrDefault(q, 'rm', true),
           ...(preparedId ? { preparedContext: preparedId } : {}),
+          ...(typeof ctx.req.headers['x-registry-config'] === 'string' ? { registryConfig: ctx.req.headers['x-registry-config'] } : {}),
         }, { stream: (s) => emit({ stream: s }), aux: (i) => { id = i; emit({ aux: { ID: i } }); } }, abort.signal);
       } catch (e) {
         for (const m of held) send(m);
