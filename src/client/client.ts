@@ -191,8 +191,8 @@ export class Client {
     return this.t.json('POST', '/containers/prune', { query: { filters: filtersParam(filters) } });
   }
 
-  buildPrune(all: boolean): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
-    return this.t.json('POST', '/build/prune', { query: { all: all || undefined } });
+  buildPrune(all: boolean, filters?: Map<string, string[]>): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.t.json('POST', '/build/prune', { query: { all: all || undefined, filters: filtersParam(filters) } });
   }
 
   volumeList(filters: Map<string, string[]>): Promise<{ Volumes: Volume[]; Warnings: string[] | null }> {

@@ -429,7 +429,7 @@ export class Daemon implements SystemBackend {
       build: (body, opts, out, signal) => this.builds.build(body, opts, out, signal),
       prepareContext: (manifest) => this.builds.prepareContext(manifest),
       walkContext: (path, root, keep, carried) => this.builds.walkContext(path, root, keep, carried),
-      prune: () => this.images.pruneBuildCache(),
+      prune: (filters) => this.images.pruneBuildCache(filters),
       fetchContext: async (url, signal) => {
         const res = await fetch(url, { signal }).catch((e: unknown) => {
           throw new EngineError('InvalidParameter', `unable to download the build context ${url}: ${messageOf(e)}`);

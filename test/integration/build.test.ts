@@ -364,14 +364,49 @@ test('ADD of an http URL and a remote context URL (served on 127.0.0.1); builder
   } finally {
     server.close();
   }
-  // The cache of a build whose image is gone is what builder prune removes.
-  await ok(['rmi', 'remote:1']);
+  // The cache of a build whose image is gone (rmi --no-prune keeps its parents) is what builder prune removes.
+  await ok(['rmi', '--no-prune', 'remote:1']);
   const before = (await ok(['images', '-aq'])).trim().split('\n').length;
   const pruned = await ok(['builder', 'prune', '-f']);
   assert.match(pruned, /Total reclaimed space: /);
   const after = (await ok(['images', '-aq'])).trim().split('\n').length;
   assert.ok(after < before, `${before} → ${after}`);
   assert.ok((await ok(['images', '--format', '{{.Repository}}'])).includes('busybox'), 'tagged images stay');
+});
+
+test('rmi takes an image\'s untagged parents with it (--no-prune keeps them), as docker; builder prune and system prune filter the build cache', async () => {
+  const a = context('prune-a', { Dockerfile: 'FROM busybox\nLABEL kind=a\nRUN echo a > /a\nRUN echo a2 > /a2\n' });
+  const b = context('prune-b', { Dockerfile: 'FROM busybox\nLABEL kind=b\nRUN echo b > /b\n' });
+  const count = async () => (await ok(['images', '-aq'])).trim().split('\n').length;
+  const start = await count();
+  await ok(['build', '-q', '-t', 'pa:1', a]);
+  assert.equal(await count(), start + 3);
+  const rmi = await ok(['rmi', 'pa:1']);
+  // The image, its two untagged parents and the two layers only they had.
+  assert.equal(rmi.replace(/[0-9a-f]{64}/g, 'ID'), 'Untagged: pa:1\nDeleted: sha256:ID\nDeleted: sha256:ID\nDeleted: sha256:ID\nDeleted: sha256:ID\nDeleted: sha256:ID\n');
+  assert.equal(await count(), start);
+  // The parents stay with --no-prune (through the docker CLI too), as the build cache.
+  await ok(['build', '-q', '-t', 'pa:1', a]);
+  await ok(['build', '-q', '-t', 'pb:1', b]);
+  const kept = await d.docker(['rmi', '--no-prune', 'pa:1', 'pb:1']);
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.equal(await count(), start + 3);
+  // system prune hands its filters to the build cache too (docker CLI): kind=a's cache stays.
+  const sys = await d.docker(['system', 'prune', '-f', '--filter', 'label=kind=b']);
+  assert.equal(sys.code, 0, sys.stderr);
+  assert.equal(await count(), start + 2);
+  // Nothing is older than an hour.
+  const old = await d.docker(['builder', 'prune', '-f', '--filter', 'until=1h']);
+  assert.equal(old.code, 0, old.stderr);
+  assert.equal(await count(), start + 2);
+  // builder prune by label: kind=a's cache goes.
+  const byLabel = await ok(['builder', 'prune', '-f', '--filter', 'label=kind=a']);
+  assert.match(byLabel, /^Deleted build cache objects:\n[0-9a-f]{64}\n[0-9a-f]{64}\n\nTotal reclaimed space: /);
+  assert.equal(await count(), start);
+  // BuildKit's record kinds mean nothing here: refused by name.
+  const kind = await d.berth(['builder', 'prune', '-f', '--filter', 'type=regular']);
+  assert.equal(kind.code, 1);
+  assert.match(kind.stderr, /the build cache filter type is not supported by Berth/);
 });
 
 test('a client that goes away cancels the build; a berthd killed mid-build leaves only the finished steps\' cache', async () => {

@@ -348,9 +348,29 @@ export class ImageService {
   /**
    * `builder prune`: the classic builder's cache is its intermediate images. Those no tag,
    * child or container holds go, leaves first (each image a build committed: one with a
-   * parent, or the empty base of a FROM scratch build).
+   * parent, or the empty base of a FROM scratch build). BuildKit's filters that mean something
+   * for images apply: `until` (or `unused-for`) by creation time, `label`/`label!` on the
+   * image's labels, `id` and `parent` by ID prefix; its record kinds (`type`, `description`,
+   * `inuse`, `shared`, `private`) are refused by name.
    */
-  async pruneBuildCache(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+  async pruneBuildCache(filters: Map<string, string[]> = new Map()): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    for (const k of filters.keys()) {
+      if (['type', 'description', 'inuse', 'shared', 'private'].includes(k)) throw invalidParameter(`the build cache filter ${k} is not supported by Berth (its build cache is images)`);
+      if (!['until', 'unused-for', 'label', 'label!', 'id', 'parent'].includes(k)) throw invalidParameter(`invalid filter '${k}'`);
+    }
+    const until = [...(filters.get('until') ?? []), ...(filters.get('unused-for') ?? [])].map(parseUntil);
+    const labels = filters.get('label') ?? [];
+    const notLabels = filters.get('label!') ?? [];
+    const ids = (filters.get('id') ?? []).map((v) => v.replace(/^sha256:/, ''));
+    const parents = (filters.get('parent') ?? []).map((v) => v.replace(/^sha256:/, ''));
+    const wanted = (img: { rec: { id: string; added: string; parent?: string }; config: { created?: string; config?: { Labels?: Record<string, string> | null } } }): boolean => {
+      const created = Date.parse(img.config.created ?? img.rec.added);
+      if (!until.every((u) => created < u)) return false;
+      const l = img.config.config?.Labels ?? {};
+      if (!labels.every((lf) => matchLabel(l, lf)) || notLabels.some((lf) => matchLabel(l, lf))) return false;
+      if (ids.length && !ids.some((p) => img.rec.id.slice(7).startsWith(p))) return false;
+      return !parents.length || parents.some((p) => (img.rec.parent ?? '').slice(7).startsWith(p));
+    };
     const sizeBefore = this.layersSize();
     const deleted: string[] = [];
     for (let again = true; again;) {
@@ -358,7 +378,7 @@ export class ImageService {
       for (const img of this.images.all()) {
         const id = img.rec.id;
         const built = !!img.rec.parent || (img.config.container_config?.Cmd ?? []).join(' ').includes('#(nop) FROM scratch');
-        if (!built || this.images.refsOf(id).length || this.users.containersUsing(id).length) continue;
+        if (!built || this.images.refsOf(id).length || this.users.containersUsing(id).length || !wanted(img)) continue;
         if (this.images.all().some((o) => o.rec.parent === id)) continue;
         try {
           await this.remove(id, { prune: false });
@@ -508,12 +528,41 @@ export class ImageService {
       await this.images.deleteRef(r);
       records.push({ Untagged: familiarString(parseNormalizedNamed(r)) });
     }
+    records.push(...await this.deleteImage(img));
+    // Its untagged parents go too, as far as nothing else holds them (moby's prune; --no-prune keeps them).
+    if (opts.prune) records.push(...await this.pruneParents(img.rec.parent));
+    return records;
+  }
+
+  /** The image, its config, manifest and layer blobs (those no other image needs) and its layers. */
+  private async deleteImage(img: Image): Promise<DeleteRecord[]> {
+    const id = img.rec.id;
     const blobs = img.rec.manifest ? await this.manifestLayers(img.rec.manifest) : [];
     await this.images.delete(id);
-    // Its config, manifest and layer blobs go too, unless another image needs them.
     await this.dropUnreferencedBlobs([id, ...(img.rec.manifest ? [img.rec.manifest] : []), ...blobs]);
-    records.push({ Deleted: id });
+    const records: DeleteRecord[] = [{ Deleted: id }];
     for (const chain of await this.releaseLayers(chainIds(img.config.rootfs.diff_ids))) records.push({ Deleted: chain });
+    return records;
+  }
+
+  /**
+   * moby's parent pruning after a delete: each parent in turn goes while it has no reference,
+   * no other child and no container; the first that is still held ends it, quietly.
+   */
+  private async pruneParents(parentId: string | undefined): Promise<DeleteRecord[]> {
+    const records: DeleteRecord[] = [];
+    for (let id = parentId; id;) {
+      // Under the image's lock, as a create that found it holds it until its record names it.
+      const next: string | undefined = await this.usage.with(id, async () => {
+        const img = this.images.get(id!);
+        if (!img || this.images.refsOf(id!).length || this.users.containersUsing(id!).length) return undefined;
+        if (this.images.all().some((o) => o.rec.parent === id)) return undefined;
+        records.push(...await this.deleteImage(img));
+        this.events('image', 'delete', id!, { name: id! });
+        return img.rec.parent ?? undefined;
+      });
+      id = next;
+    }
     return records;
   }
 

@@ -280,16 +280,21 @@ export const builderPruneCommand = defineCommand({ name: 'prune', usage: '[OPTIO
  * `berth builder prune`: the classic builder's cache is its intermediate images, so every one
  * no tag, child or container holds is removed (with or without --all: there is no other kind).
  */
+/** The docker CLI's list of deleted build cache objects (Berth's are image IDs). */
+export function buildCacheDeleted(ids: string[]): string {
+  return `Deleted build cache objects:\n${ids.map((id) => `${id.replace(/^sha256:/, '')}\n`).join('')}`;
+}
+
 export async function builderPrune(ctx: CliContext, p: Parsed<typeof builderPruneFlags>): Promise<number> {
   if (p.flags.keepStorage) throw new StatusError(125, '--keep-storage is not supported by Berth (the classic builder\'s cache is images)');
   if (!p.flags.force) {
     const { confirm } = await import('../../confirm.ts');
     if (!(await confirm(ctx, `WARNING! This will remove all ${p.flags.all ? '' : 'dangling '}build cache.`))) return 0;
   }
-  if (p.flags.filter.length) throw new StatusError(125, '--filter is not supported by Berth\'s builder prune (the classic builder\'s cache is images: see image prune --filter)');
-  const r = await ctx.client.buildPrune(p.flags.all);
+  const { parseFilterFlags } = await import('../container/ps.ts');
+  const r = await ctx.client.buildPrune(p.flags.all, parseFilterFlags(p.flags.filter));
   const { humanSize: size } = await import('../../format.ts');
-  if (r.CachesDeleted?.length) ctx.stdout.write(`Deleted build cache objects:\n${r.CachesDeleted.map((id) => id.replace(/^sha256:/, '')).join('\n')}\n\n`);
+  if (r.CachesDeleted?.length) ctx.stdout.write(`${buildCacheDeleted(r.CachesDeleted)}\n`);
   ctx.stdout.write(`Total reclaimed space: ${size(r.SpaceReclaimed)}\n`);
   return 0;
 }

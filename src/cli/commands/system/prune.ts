@@ -7,6 +7,7 @@ import type { DiskUsage as SystemDf } from '../../../api/types.ts';
 import { humanSize, renderOne, renderRows, renderTable, shortId, structRow, ago, goTimeString, sortedJson, fieldOrderJson } from '../../format.ts';
 import { parseFilterFlags, psRow } from '../container/ps.ts';
 import { pruneVolumes } from '../volume/volume.ts';
+import { buildCacheDeleted } from '../image/build.ts';
 
 const imagePruneFlags = defineFlags({
   all: { short: 'a', long: 'all', kind: 'bool', help: 'Remove all unused images, not just dangling ones' },
@@ -85,8 +86,10 @@ export async function systemPrune(ctx: CliContext, p: Parsed<typeof systemPruneF
   const n = await pruneNetworks(ctx, f.filter);
   const v = f.volumes ? await pruneVolumes(ctx, false, f.filter) : { text: '', space: 0 };
   const i = await pruneImages(ctx, f.all, f.filter);
-  const b = await ctx.client.buildPrune(f.all);
-  ctx.stdout.write(`${c.text}${n}${v.text}${i.text}Total reclaimed space: ${humanSize(c.space + v.space + i.space + b.SpaceReclaimed)}\n`);
+  // The same filters reach the build cache, as the docker CLI sends them.
+  const b = await ctx.client.buildPrune(f.all, parseFilterFlags(f.filter));
+  const bText = b.CachesDeleted?.length ? `${buildCacheDeleted(b.CachesDeleted)}\n` : '';
+  ctx.stdout.write(`${c.text}${n}${v.text}${i.text}${bText}Total reclaimed space: ${humanSize(c.space + v.space + i.space + b.SpaceReclaimed)}\n`);
   return 0;
 }
 

@@ -10,7 +10,8 @@ export interface BuildRouteBackend {
   build(body: Readable, opts: BuildRequest, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
   /** A build context from an http(s) URL (remote=). */
   fetchContext(url: string, signal: AbortSignal): Promise<Readable>;
-  prune(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>;
+  /** `all` is accepted: without BuildKit's shared records, every unused entry is the same set. */
+  prune(filters: Map<string, string[]>): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>;
   /** Berth's extension: a context laid out from a manifest, and the files whose bodies must follow. */
   prepareContext(manifest: ContextManifestEntry[]): Promise<{ id: string; need: string[] }>;
   /** Berth's extension: a CLI's context directory walked by the daemon (see ContextWalkRequest); undefined when it did not walk. */
@@ -190,8 +191,12 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
     {
       method: 'POST', path: '/build/prune',
       handler: async (ctx) => {
-        for (const k of parseFilters(ctx.query).keys()) throw invalidParameter(`the build cache filter ${k} is not supported by Berth`);
-        writeJson(ctx, 200, await b.prune());
+        // keep-storage and its successors ask to keep some of the cache by size: refused, not ignored.
+        for (const k of ['keep-storage', 'reserved-space', 'max-used-space', 'min-free-space']) {
+          const v = ctx.query.get(k);
+          if (v && v !== '0') throw invalidParameter(`the build cache option ${k} is not supported by Berth (its build cache is images)`);
+        }
+        writeJson(ctx, 200, await b.prune(parseFilters(ctx.query)));
       },
     },
     { method: 'POST', path: '/build/cancel', handler: cancel },
