@@ -7,7 +7,7 @@
  * stdout). Docker Hub's key is "https://index.docker.io/v1/", as in docker's config.
  */
 import { readFileSync, mkdirSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { childProcess } from './lazy.ts';
 import { join } from 'node:path';
 import type { CliContext } from './context.ts';
 import { StatusError } from './context.ts';
@@ -79,7 +79,7 @@ function helperFor(cfg: ConfigFile, key: string): string | undefined {
 /** Runs `docker-credential-<helper> <action>` with `input`; its stdout, or its failure as docker words it. */
 function runHelper(helper: string, action: 'get' | 'store' | 'erase' | 'list', input: string): { ok: boolean; out: string } {
   const program = `docker-credential-${helper}`;
-  const r = spawnSync(program, [action], { input, encoding: 'utf8' });
+  const r = childProcess().spawnSync(program, [action], { input, encoding: 'utf8' });
   if (r.error) {
     const missing = (r.error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new StatusError(1, `error getting credentials - err: ${missing ? `exec: "${program}": executable file not found in $PATH` : r.error.message}, out: \`\``);
