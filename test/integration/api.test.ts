@@ -239,3 +239,16 @@ test('query parameters are applied or refused by name: platform, shared-size, ma
   assert.match((await json('/v1.50/networks/bridge?verbose=yes', 400)).message!, /invalid value for verbose/);
   assert.match((await json('/v1.50/images/search?term=x&filters=%7B%22bogus%22%3A%7B%22x%22%3Atrue%7D%7D', 400)).message!, /invalid filter 'bogus'/);
 });
+
+test('the CLI loads only what a command needs: no child processes, HTTP stack, file promises or workers for ps, version or pull', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { NODE } = await import('./harness.ts');
+  const heavy = ['child_process', 'http', 'https', 'fs/promises', 'worker_threads', 'readline', 'zlib', 'crypto', 'vm'];
+  const probe = `process.on('exit', () => process.stderr.write('\\nLOADED ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ') + '\\n'));`;
+  for (const args of [['ps', '-a'], ['version'], ['images']]) {
+    const r = spawnSync(NODE, ['--import', `data:text/javascript,${encodeURIComponent(probe)}`, '--', BERTH, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: d.host, BERTH_CONFIG: join(d.root, 'berth-config') } });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = new Set(/LOADED (.*)\n/.exec(r.stderr)![1]!.split(' '));
+    assert.deepEqual(heavy.filter((m) => loaded.has(m)), [], `berth ${args.join(' ')} loaded modules it does not use`);
+  }
+});
