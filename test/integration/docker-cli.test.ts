@@ -81,6 +81,10 @@ test('docker run -d, ps, logs, stop, start, wait, inspect, rm', { skip }, async 
   assert.match(ps, new RegExp(`^CONTAINER ID\\s+IMAGE\\s+COMMAND\\s+CREATED\\s+STATUS\\s+PORTS\\s+NAMES\\n${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo started…"\\s+.* ago\\s+Up .*\\s+web\\n$`));
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await docker(['logs', 'web']), 'started\n');
+  // --details: each line after its (here empty) log attributes and a space, as dockerd writes it.
+  assert.equal(await docker(['logs', '--details', 'web']), ' started\n');
+  assert.match(await docker(['logs', '--details', '-t', 'web']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z  started\n$/);
+  assert.equal((await d.berth(['logs', '--details', 'web'])).stdout, ' started\n');
   assert.equal(await docker(['stop', 'web']), 'web\n');
   assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', 'web'])).trim(), '3');
   assert.equal(await docker(['start', 'web']), 'web\n');

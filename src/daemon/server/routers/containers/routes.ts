@@ -42,8 +42,11 @@ function fixedNano(t: string): string {
 }
 
 /** Frames a batch of log lines into one buffer (one write per batch, not per line). */
-export function encodeLogBatch(batch: LogChunk[], tty: boolean, timestamps: boolean): Buffer {
-  const stamps = timestamps ? batch.map((e) => `${fixedNano(e.buf.toString('latin1', e.timeStart, e.timeEnd))} `) : undefined;
+export function encodeLogBatch(batch: LogChunk[], tty: boolean, timestamps: boolean, details = false): Buffer {
+  // `details` puts each line's log attributes and a space before it (moby); Berth's lines carry
+  // none (the labels/env log options are refused at create), so it is the space alone.
+  const extra = details ? ' ' : '';
+  const stamps = timestamps ? batch.map((e) => `${fixedNano(e.buf.toString('latin1', e.timeStart, e.timeEnd))} ${extra}`) : details ? batch.map(() => extra) : undefined;
   let size = 0;
   for (let i = 0; i < batch.length; i++) {
     size += batch[i].logEnd - batch[i].logStart + (batch[i].nl ? 1 : 0) + (tty ? 0 : 8) + (stamps ? stamps[i].length : 0);
@@ -280,6 +283,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         if (!Number.isInteger(tail)) throw invalidParameter(`invalid value for "tail": ${tailRaw}`);
         const { tty } = b.streamInfo(ctx.params.id);
         const timestamps = boolValue(q, 'timestamps');
+        const details = boolValue(q, 'details');
         const sinceNs = unixToNs(q.get('since'));
         const untilNs = unixToNs(q.get('until'));
         const entries = b.logs(ctx.params.id, {
@@ -291,7 +295,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
         res.flushHeaders();
         for await (const batch of entries) {
           // A client gone while its output waits ends this follower (it would wait for ever).
-          if (!res.write(encodeLogBatch(batch, tty, timestamps))) await waitDrain(res);
+          if (!res.write(encodeLogBatch(batch, tty, timestamps, details))) await waitDrain(res);
           if (ctx.signal.aborted) break;
         }
         res.end();
