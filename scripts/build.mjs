@@ -51,6 +51,9 @@ if (!fresh || process.argv.includes('--force')) {
   // loader resolves, links and evaluates every chunk (measured: ~5 ms of each command's start).
   // Code a command needs only on demand is still evaluated only when asked for.
   await build({ ...common, format: 'cjs', entryPoints: { 'berth-main': join(root, 'src/cmd/berth.ts') }, outdir: dist, outExtension: { '.js': '.cjs' }, banner: { js: `#!${nodeBin}` } });
+  // `berth registry` and the Go template engine are required from their own files by the CLI
+  // when asked for (src/cmd/berth.ts, src/cli/format.ts).
+  await build({ ...common, format: 'cjs', entryPoints: { 'berth-registry': join(root, 'src/cmd/registry.ts'), 'berth-gotemplate': join(root, 'src/lib/gotemplate/index.ts') }, outdir: dist, outExtension: { '.js': '.cjs' } });
   await build({
     ...common,
     entryPoints: { 'berthd-main': join(root, 'src/cmd/berthd.ts'), 'layer-worker': join(root, 'src/daemon/images/layerworker.ts') },

@@ -38,12 +38,23 @@ export function structRow<T extends object>(typeName: string, fields: T): T {
   return Object.assign({ [STRUCT]: typeName }, fields) as T;
 }
 
+type Engine = typeof import('../lib/gotemplate/index.ts');
+
 /**
- * The Go template engine is loaded only when a --format asks for it: it is half of the
- * CLI's code, and default tables render without it, which keeps start-up short.
+ * The Go template engine is loaded only when a --format asks for it: default tables render
+ * without it. The CLI's build ships it as a file of its own beside the CLI's bundle, so that
+ * no other command even reads it (it marks Go structs with registry symbols, which cross the
+ * two bundles); run from source, it is the module itself.
  */
-function engine(): Promise<typeof import('../lib/gotemplate/index.ts')> {
-  return import('../lib/gotemplate/index.ts');
+async function engine(): Promise<Engine> {
+  if (typeof __dirname === 'string') {
+    const { createRequire } = await import('node:module');
+    const bundled = `${__dirname}/berth-gotemplate.cjs`;
+    const { existsSync } = await import('node:fs');
+    if (existsSync(bundled)) return createRequire(bundled)(bundled) as Engine;
+  }
+  const source = '../lib/gotemplate/index.ts';
+  return (await import(source)) as Engine;
 }
 
 /** A default table: columns of row fields, rendered directly. */
