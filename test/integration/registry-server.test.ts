@@ -255,6 +255,10 @@ json.dump(db, open(path, 'w'))
     const missing = await d.berth(['pull', base]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /docker-credential-bttest.*executable file not found/);
+    // A build whose pulls need none goes on, saying so (the docker CLI ignores it silently).
+    const warned = await d.berth(['build', '-q', ctxDir]);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /^WARNING: .*docker-credential-bttest.*; the build's pulls go without credentials\n$/);
     rmSync(cfgPath);
     await ok(['rmi', 'onprivate:3', base]);
   });

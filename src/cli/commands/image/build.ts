@@ -165,8 +165,14 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   }
   if (Object.keys(args).length) query.buildargs = JSON.stringify(args);
   if (f.label.length) query.labels = JSON.stringify(Object.fromEntries(f.label.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))));
-  // The credentials the build's pulls may need (FROM a private registry), as the docker CLI sends them.
-  const registryConfig = registryConfigHeader(ctx);
+  // The credentials the build's pulls may need (FROM a private registry), as the docker CLI sends
+  // them; a helper that cannot answer does not stop a build (nor the docker CLI's), but is said.
+  let registryConfig: string | undefined;
+  try {
+    registryConfig = registryConfigHeader(ctx);
+  } catch (e) {
+    ctx.stderr.write(`WARNING: ${e instanceof Error ? e.message : String(e)}; the build's pulls go without credentials\n`);
+  }
   let body: Readable | undefined;
   /** The build's stream when berthd built from the manifest alone. */
   let built: Readable | undefined;
