@@ -249,7 +249,8 @@ export async function inspectEach(
         errors.push(e instanceof Error ? e.message : String(e));
       }
     }
-    ctx.stdout.write(JSON.stringify(objs, null, 4) + '\n');
+    // No format: indented, four spaces; `--format json`: the docker CLI's jsonInspector, one line.
+    ctx.stdout.write((format ? JSON.stringify(objs) : JSON.stringify(objs, null, 4)) + '\n');
   } else {
     const { parseTemplate, dockerFuncs, dockerPreFormat, LENIENT } = await engine();
     const { format: body } = dockerPreFormat(format);

@@ -398,6 +398,15 @@ img = dc.images.get('committed:1')
 print(json.dumps({'container': img.attrs['Container'], 'cmd': img.attrs['ContainerConfig']['Cmd']}))
 `);
   assert.deepEqual(out, { container: id, cmd: ['sh', '-c', 'echo x > /x'] });
+  // Config's legacy fields (moby's legacyConfigFields): all of container.Config's up to 1.49,
+  // the eight without omitempty from 1.50, as null, "" or false where the image sets none.
+  const { out: legacy } = python(`
+dc = docker.DockerClient(base_url='${d.host}', version='1.41')
+c = dc.images.get('busybox').attrs['Config']
+print(json.dumps([c['Env'], c['Entrypoint'], c['Tty'], c['Hostname'], c['Cmd']]))
+`);
+  assert.deepEqual(legacy, [null, null, false, '', ['sh']]);
+  assert.deepEqual(Object.keys(now.Config), ['Cmd', 'Entrypoint', 'Env', 'Labels', 'OnBuild', 'User', 'Volumes', 'WorkingDir']);
   // docker-py's commit(conf=...): the body's Config reaches the image.
   const { out: conf } = python(`
 dc = docker.DockerClient(base_url='${d.host}', version='1.41')

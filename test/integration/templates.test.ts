@@ -80,6 +80,13 @@ const CASES: string[][] = [
   ['inspect', '--type', 'network', '-f', '{{.Name}}', 'none'],
   ['inspect', '--type', 'network', '-f', '{{.Name}}', 'c2'],
   ['image', 'inspect', '-f', '{{.Config.Cmd}} {{.Os}}/{{.Architecture}} {{json .RootFS}} {{.Metadata.LastTagTime}}', 'busybox'],
+  // The daemon's legacy Config fields (null, "") are not in the CLI's struct: json shows what the image sets.
+  ['image', 'inspect', '-f', '{{json .Config}} {{.Config.Env}} {{.Config.User}} {{.Config.Volumes}}', 'busybox'],
+  ['inspect', '-f', '{{json .Config}}', 'busybox'],
+  ['image', 'inspect', '-f', '{{.Config.Hostname}}', 'busybox'],
+  // --format json: one line, the docker CLI's jsonInspector.
+  ['image', 'inspect', '--format', 'json', 'busybox'],
+  ['volume', 'inspect', '-f', 'json', 'nosuch'],
   ['version', '-f', '{{.Client.APIVersion}} {{.Server.Version}}'],
   ['info', '-f', '{{.Containers}} {{.ContainersRunning}} {{json .Images}}'],
   ['ps', '--format', '{{.Names}} {{.Label "tier"}} {{.Labels}} {{upper .State}} {{title .State}} {{len .Names}} {{printf "%.3s" .Image}}'],

@@ -84,8 +84,27 @@ export const imageInspectCommand = defineCommand({
 });
 
 export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
-  await inspectEach(ctx, p.args, fromDaemon((n) => ctx.client.imageInspect(n)), p.flags.format);
+  const templated = !!p.flags.format && p.flags.format !== 'json';
+  await inspectEach(ctx, p.args, fromDaemon(async (n) => {
+    const img = await ctx.client.imageInspect(n);
+    return templated ? imageForTemplate(img) : img;
+  }), p.flags.format);
   return 0;
+}
+
+/** The OCI image config's fields, all omitempty (docker's DockerOCIImageConfig). */
+const OCI_CONFIG_KEYS = new Set(['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal', 'ArgsEscaped', 'Healthcheck', 'OnBuild', 'Shell']);
+
+/**
+ * An image as the docker CLI's templates see it: it decodes the answer into its Go struct, so
+ * the Config fields the daemon adds for older clients (null, "" or false) are gone, and a
+ * template's `json .Config` prints only what the image sets. The raw JSON is printed as it came.
+ */
+export function imageForTemplate<T extends object>(img: T): T {
+  const config = (img as { Config?: Record<string, unknown> | null }).Config;
+  if (!config) return img;
+  const empty = (v: unknown) => v === null || v === false || v === '' || v === 0 || (typeof v === 'object' && Object.keys(v as object).length === 0);
+  return { ...img, Config: Object.fromEntries(Object.entries(config).filter(([k, v]) => OCI_CONFIG_KEYS.has(k) && !empty(v))) };
 }
 
 const rmiFlags = defineFlags({

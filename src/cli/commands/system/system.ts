@@ -5,6 +5,7 @@ import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from '../../../api/versi
 import { kindOf } from '../../../errdefs/index.ts';
 import { INSPECT_ERRORS, fieldOrderJson, inspectEach, renderOne, structRow } from '../../format.ts';
 import type { VersionResponse } from '../../../api/types.ts';
+import { imageForTemplate } from '../image/images.ts';
 
 declare const BERTH_BUILD_TIME: string | undefined;
 
@@ -141,9 +142,13 @@ export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, o
           if (kindOf(e) !== 'NotFound' || type === 'container') throw e;
         }
       }
-      if (type === 'image') return await ctx.client.imageInspect(n);
+      const image = async () => {
+        const img = await ctx.client.imageInspect(n);
+        return p.flags.format && p.flags.format !== 'json' ? imageForTemplate(img) : img;
+      };
+      if (type === 'image') return await image();
       try {
-        return await ctx.client.imageInspect(n);
+        return await image();
       } catch (e) {
         if (kindOf(e) !== 'NotFound') throw e;
       }

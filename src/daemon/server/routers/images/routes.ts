@@ -25,6 +25,27 @@ function confirmImagePlatform(img: ImageInspect, name: string, values: string[])
 }
 
 /** `manifests` (API 1.47+) asks for each image's manifest list, which Berth's single-platform images do not keep. */
+/**
+ * An image's Config as moby 28 answers it: the OCI image config's fields (docker's
+ * DockerOCIImageConfig; what else a commit stored, such as Hostname, is not shown), over
+ * moby's legacyConfigFields — all of container.Config's (null, "" or false) for API 1.49 and
+ * lower, the eight without omitempty from 1.50 — with its keys sorted as Go writes a map.
+ * docker-py reads attrs['Config']['Env'].
+ */
+const OCI_CONFIG_KEYS = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal', 'ArgsEscaped', 'Healthcheck', 'OnBuild', 'Shell'];
+const LEGACY_CONFIG_CURRENT: Record<string, unknown> = { Cmd: null, Entrypoint: null, Env: null, Labels: null, OnBuild: null, User: '', Volumes: null, WorkingDir: '' };
+const LEGACY_CONFIG_1_49: Record<string, unknown> = {
+  ...LEGACY_CONFIG_CURRENT, AttachStderr: false, AttachStdin: false, AttachStdout: false, Domainname: '', Hostname: '', Image: '', OpenStdin: false, StdinOnce: false, Tty: false,
+};
+
+function withLegacyConfig(config: object, version: string): Record<string, unknown> {
+  // Its fields are omitempty, as Go's encoder reads that: no false, "", null or empty list or map.
+  const empty = (v: unknown) => v === undefined || v === null || v === false || v === '' || v === 0 || (typeof v === 'object' && Object.keys(v as object).length === 0);
+  const own = Object.entries(config).filter(([k, v]) => OCI_CONFIG_KEYS.includes(k) && !empty(v));
+  const merged: Record<string, unknown> = { ...(versionAtLeast(version, '1.50') ? LEGACY_CONFIG_CURRENT : LEGACY_CONFIG_1_49), ...Object.fromEntries(own) };
+  return Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
+}
+
 function refuseManifests(q: URLSearchParams): void {
   if (boolValue(q, 'manifests')) throw invalidParameter('manifests=1 (an image\'s per-platform manifests) is not supported by Berth: each image holds one platform');
 }
@@ -53,7 +74,7 @@ export function imageRoutes(b: ImageBackend): Route[] {
           delete img.ContainerConfig;
         }
         if (!versionAtLeast(ctx.version, '1.44')) img.VirtualSize = img.Size;
-        writeJson(ctx, 200, img);
+        writeJson(ctx, 200, { ...img, Config: withLegacyConfig(img.Config, ctx.version) });
       },
     },
     { method: 'POST', path: '/images/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
