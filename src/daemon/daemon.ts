@@ -222,8 +222,11 @@ export class Daemon implements SystemBackend {
     const paused = all.filter((c) => c.state.Paused).length;
     const rt = this.config.runtime;
     let os = 'Linux';
+    let osVersion = '';
     try {
-      os = /PRETTY_NAME="([^"]+)"/.exec(await readFile('/etc/os-release', 'utf8'))?.[1] ?? os;
+      const release = await readFile('/etc/os-release', 'utf8');
+      os = /PRETTY_NAME="([^"]+)"/.exec(release)?.[1] ?? os;
+      osVersion = /^VERSION_ID="?([^"\n]*)"?$/m.exec(release)?.[1] ?? '';
     } catch {
       // keep the generic name
     }
@@ -261,16 +264,21 @@ export class Daemon implements SystemBackend {
       NEventsListener: this.eventLog.listeners,
       KernelVersion: release(),
       OperatingSystem: os,
-      OSVersion: '',
+      OSVersion: osVersion,
       OSType: 'linux',
       Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
       IndexServerAddress: 'https://index.docker.io/v1/',
       RegistryConfig: {
-        AllowNondistributableArtifactsCIDRs: null,
-        AllowNondistributableArtifactsHostnames: null,
+        // Deprecated, and dropped by the route from API 1.49 (moby).
+        AllowNondistributableArtifactsCIDRs: [],
+        AllowNondistributableArtifactsHostnames: [],
         InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128', ...this.config.registry.insecure.filter((i) => i.includes('/'))],
-        IndexConfigs: Object.fromEntries(this.config.registry.insecure.filter((i) => !i.includes('/')).map((h) => [h, { Name: h, Mirrors: [], Secure: false, Official: false }])),
-        Mirrors: this.config.registry.mirrors.length ? this.config.registry.mirrors : null,
+        // Docker Hub's index is always listed, with the mirrors that serve it (moby).
+        IndexConfigs: {
+          'docker.io': { Name: 'docker.io', Mirrors: [...this.config.registry.mirrors], Secure: true, Official: true },
+          ...Object.fromEntries(this.config.registry.insecure.filter((i) => !i.includes('/')).map((h) => [h, { Name: h, Mirrors: [], Secure: false, Official: false }])),
+        },
+        Mirrors: [...this.config.registry.mirrors],
       },
       NCPU: cpus().length,
       MemTotal: totalmem(),

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -493,4 +493,20 @@ except docker.errors.APIError as e:
 `], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
   assert.equal(py.stdout, '[]\n503 This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n501 plugins are not supported by Berth: none can be installed\n');
+});
+
+test('info: the OS version, Docker Hub\'s index with its mirrors, and the deprecated registry fields only below API 1.49, as moby answers', async () => {
+  const osVersion = /^VERSION_ID="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  const now = JSON.parse((await api('GET', '/v1.50/info')).body) as { OSVersion: string; RegistryConfig: Record<string, unknown> };
+  assert.equal(now.OSVersion, osVersion);
+  assert.deepEqual((now.RegistryConfig.IndexConfigs as Record<string, unknown>)['docker.io'], { Name: 'docker.io', Mirrors: [], Secure: true, Official: true });
+  assert.deepEqual(now.RegistryConfig.Mirrors, []);
+  assert.ok(!('AllowNondistributableArtifactsCIDRs' in now.RegistryConfig));
+  const old = JSON.parse((await api('GET', '/v1.41/info')).body) as { RegistryConfig: Record<string, unknown> };
+  assert.deepEqual(old.RegistryConfig.AllowNondistributableArtifactsCIDRs, []);
+  // docker-py reads the index configs (docker.utils.resolve... through info()).
+  const { out } = python(`
+print(json.dumps(docker.DockerClient(base_url='${d.host}').info()['RegistryConfig']['IndexConfigs']['docker.io']['Official']))
+`);
+  assert.equal(out, true);
 });

@@ -40,6 +40,8 @@ test('bad configs are rejected before anything is created', () => {
   assert.throws(() => decodeHostConfig({ LogConfig: { Type: 'foo', Config: {} } }, defaults, w), /: error looking up logging plugin foo: plugin "foo" not found$/);
   const h = decodeHostConfig({ Memory: 64 << 20, MemorySwap: 128 << 20 }, { ...defaults, swapAccounting: false }, w);
   assert.equal(h.MemorySwap, -1);
+  assert.equal(decodeHostConfig({ Memory: 64 << 20 }, defaults, w).MemorySwap, 128 << 20, 'a memory limit alone allows as much swap again (moby)');
+  assert.equal(decodeHostConfig({}, defaults, w).MemorySwap, 0);
   assert.match(w[0], /swap limit capabilities/);
   assert.equal(decodeHostConfig({}, defaults, []).NetworkMode, 'bridge');
 });

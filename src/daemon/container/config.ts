@@ -218,6 +218,9 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
     warnings.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
     memorySwap = -1;
   }
+  // moby's adaptContainerSettings: a memory limit alone allows as much swap again (inspect
+  // shows it; update then refuses a memory limit above it without a new swap limit).
+  if (memory > 0 && memorySwap === 0) memorySwap = memory * 2;
   const reservation = h.MemoryReservation ?? 0;
   if (reservation < 0) throw invalidParameter('invalid MemoryReservation: must not be negative');
   if (memory > 0 && reservation > 0 && reservation > memory) throw invalidParameter('Minimum memory limit can not be less than memory reservation limit, see usage');

@@ -1,4 +1,4 @@
-import { API_VERSION } from '../../../../api/version.ts';
+import { API_VERSION, versionAtLeast } from '../../../../api/version.ts';
 import { parseFilters, unixToNs, writeJson, type Ctx } from '../../httputils.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
 import { waitDrain } from '../../../../lib/stdcopy.ts';
@@ -25,7 +25,18 @@ export function systemRoutes(b: SystemBackend): Route[] {
     { method: 'GET', path: '/_ping', handler: ping },
     { method: 'HEAD', path: '/_ping', handler: ping },
     { method: 'GET', path: '/version', handler: async (ctx) => writeJson(ctx, 200, await b.version()) },
-    { method: 'GET', path: '/info', handler: async (ctx) => writeJson(ctx, 200, await b.info()) },
+    {
+      method: 'GET', path: '/info',
+      handler: async (ctx) => {
+        const info = await b.info();
+        const reg = info.RegistryConfig as Record<string, unknown> | undefined;
+        if (reg && versionAtLeast(ctx.version, '1.49')) {
+          delete reg.AllowNondistributableArtifactsCIDRs;
+          delete reg.AllowNondistributableArtifactsHostnames;
+        }
+        writeJson(ctx, 200, info);
+      },
+    },
     {
       method: 'GET', path: '/events',
       handler: async (ctx) => {
