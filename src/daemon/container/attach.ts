@@ -1,4 +1,5 @@
 /** `docker attach` and `resize`: clients joined to a container's streams, before or after its start. */
+import { containerEvent } from './events.ts';
 import type { Duplex } from 'node:stream';
 import { conflict, invalidParameter } from '../../errdefs/index.ts';
 import { isShimGone, ShimClient } from '../../runtime/shim.ts';
@@ -27,6 +28,7 @@ export async function attachContainer(d: ContainerDeps, ref: string, client: Dup
   const stdin = opts.stdin && (c.rec.Config.OpenStdin || c.rec.Config.Tty);
   const flags = (stdin ? 'i' : '') + (opts.stdout ? 'o' : '') + (opts.stderr ? 'e' : '');
   if (!flags) throw invalidParameter('at least one stream must be attached');
+  containerEvent(d, c, 'attach');
   // Detach keys apply only to a terminal, as in moby's CopyStreams: without one, stdin is
   // data and is copied byte for byte.
   const join = {

@@ -44,11 +44,14 @@ export async function recordExit(d: ContainerDeps, c: Container, exit: ExitInfo 
   // Released before anyone waiting for the exit hears of it: `stop` then `run -p` on the
   // same port must find it free.
   await d.volumes.deactivate(c.id).catch((e: unknown) => log.warn('unmounting volumes', { id: c.id, error: e }));
-  await disconnectNetworks(d, c.rec);
+  const afterDie: (() => void)[] = [];
+  await disconnectNetworks(d, c.rec, afterDie);
+  const startedAt = c.state.StartedAt;
   c.setStopped(exit);
   stopHealthMonitor(c);
   if (exit.oomKilled) containerEvent(d, c, 'oom');
-  containerEvent(d, c, 'die', { exitCode: String(exit.exitCode), execDuration: String(Math.max(0, Math.round((Date.parse(exit.exitedAt) - Date.parse(c.state.StartedAt)) / 1000))) });
+  containerEvent(d, c, 'die', { exitCode: String(exit.exitCode), execDuration: String(Math.max(0, Math.round((Date.parse(exit.exitedAt) - Date.parse(startedAt)) / 1000))) });
+  for (const f of afterDie) f();
   if (wasRemoving) c.rec.State.Status = 'removing';
   else if (restartWanted(c)) c.setRestarting();
   const saved = await d.store.save(c).then(() => true, (e: unknown) => {

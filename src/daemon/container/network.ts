@@ -5,6 +5,7 @@
  * gone, as docker releases addresses of stopped containers. `--network host|none|container:`
  * need none of it.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { HostConfig } from '../../api/types.ts';
 import { forbidden, invalidParameter } from '../../errdefs/index.ts';
@@ -34,7 +35,10 @@ export function requestedNetworks(d: ContainerDeps, rec: ContainerRecord): Recor
 
 /** Makes the sandbox and joins every network; returns the namespace path for the spec. */
 export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, linkHosts: string[]): Promise<string | undefined> {
-  if (!ownsNetworks(rec)) return undefined;
+  if (!ownsNetworks(rec)) {
+    joinBuiltinNetwork(d, rec);
+    return undefined;
+  }
   const t0 = performance.now();
   const asks = Object.entries(requestedNetworks(d, rec));
   const { path, endpoints } = await d.networks.createSandbox(rec.ID, asks.map(([name, asked], i) => ({
@@ -81,14 +85,47 @@ function netEvent(d: ContainerDeps, action: 'connect' | 'disconnect', networkId:
   d.events('network', action, net.Id, { container, name: net.Name, type: net.Driver });
 }
 
+/**
+ * The none and host networks: nothing to make, but moby gives the container an endpoint on
+ * them while it runs, with network connect and disconnect events, as on any other network.
+ */
+function builtinEndpoint(rec: ContainerRecord): EndpointRecord | undefined {
+  const m = rec.HostConfig.NetworkMode;
+  return (m === 'none' || m === 'host') && !rec.Config.NetworkDisabled ? rec.Networks?.[m] : undefined;
+}
+
+function joinBuiltinNetwork(d: ContainerDeps, rec: ContainerRecord): void {
+  const ep = builtinEndpoint(rec);
+  if (!ep?.NetworkID) return;
+  ep.EndpointID = randomBytes(32).toString('hex');
+  netEvent(d, 'connect', ep.NetworkID, rec.ID);
+}
+
+/** Leaves the none or host network now; the returned function says so. */
+function leaveBuiltinNetwork(d: ContainerDeps, rec: ContainerRecord): () => void {
+  const ep = builtinEndpoint(rec);
+  if (!ep?.EndpointID) return () => {};
+  ep.EndpointID = '';
+  return () => netEvent(d, 'disconnect', ep.NetworkID, rec.ID);
+}
+
 /** Releases the endpoints and removes the sandbox (exit, failed start, removal). */
-export async function disconnectNetworks(d: ContainerDeps, rec: ContainerRecord): Promise<void> {
-  if (!ownsNetworks(rec)) return;
+export async function disconnectNetworks(d: ContainerDeps, rec: ContainerRecord, events: (() => void)[] | undefined = undefined): Promise<void> {
+  // At an exit the disconnect events follow the die event, as moby's come from its cleanup.
+  const announce = (f: () => void) => (events ? events.push(f) : f());
+  if (!ownsNetworks(rec)) {
+    const ep = builtinEndpoint(rec);
+    if (ep?.EndpointID) announce(leaveBuiltinNetwork(d, rec));
+    return;
+  }
   const eps = Object.values(rec.Networks ?? {}).filter((e) => e.EndpointID);
   const t0 = performance.now();
   await d.networks.unpublish(rec.ID).catch((e: unknown) => log.warn('removing published ports', { id: rec.ID, error: e }));
   d.networks.deleteSandbox(rec.ID, eps);
-  for (const ep of eps) netEvent(d, 'disconnect', ep.NetworkID, rec.ID);
+  const gone = eps.map((ep) => ep.NetworkID);
+  announce(() => {
+    for (const id of gone) netEvent(d, 'disconnect', id, rec.ID);
+  });
   clearEndpoints(rec);
   log.debug('networks disconnected', { id: rec.ID, ms: (performance.now() - t0).toFixed(1) });
 }

@@ -27,6 +27,8 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
   const exited = c.wait('not-running');
   c.setRemoving();
   if (c.running) {
+    // moby's forced removal kills first, with its event.
+    containerEvent(d, c, 'kill', { signal: '9' });
     await signalContainer(c, 9).catch(() => {});
     await thawAfterSignal(d, c);
     await Promise.race([exited, sleep(15_000)]);
