@@ -98,11 +98,15 @@ print(json.dumps(seen))
   const since2 = unixNow();
   await d.docker(['run', '--rm', '--name', 'ev3', '--network', 'none', 'busybox', 'sh', '-c', 'exit 2']);
   await dok(['run', '-d', '--name', 'ev4', '--network', 'host', 'busybox', 'sleep', '100']);
+  await dok(['exec', 'ev4', 'true']);
   await dok(['rm', '-f', 'ev4']);
   const seq = (await dok(['events', '--since', since2, '--until', (Date.now() / 1000 + 1).toFixed(3), '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'])).trim().split('\n');
   assert.deepEqual(seq, [
     'container create ev3', 'container attach ev3', 'network connect none', 'container start ev3', 'container die ev3', 'network disconnect none', 'container destroy ev3',
-    'container create ev4', 'network connect host', 'container start ev4', 'container kill ev4', 'container die ev4', 'network disconnect host', 'container destroy ev4',
+    'container create ev4', 'network connect host', 'container start ev4',
+    // moby's exec actions: the program, a space, its arguments.
+    'container exec_create: true  ev4', 'container exec_start: true  ev4', 'container exec_die ev4',
+    'container kill ev4', 'container die ev4', 'network disconnect host', 'container destroy ev4',
   ]);
   // A filter docker does not know is refused.
   const bad = await d.docker(['events', '--filter', 'bogus=1', '--until', unixNow()]);

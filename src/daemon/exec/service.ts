@@ -56,6 +56,11 @@ interface ExecRecord {
   markExited: () => void;
 }
 
+/** moby's event action for an exec: the program, a space, its arguments (so "true " alone). */
+function execAction(cmd: string[]): string {
+  return `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
+}
+
 export class ExecService {
   private readonly execRoot: string;
   private readonly containers: ContainerService;
@@ -111,7 +116,7 @@ export class ExecService {
       markExited,
       detachKeys,
     });
-    containerEvent({ events: this.events }, target.container, `exec_create: ${cmd.join(' ')}`, { execID: id });
+    containerEvent({ events: this.events }, target.container, `exec_create: ${execAction(cmd)}`, { execID: id });
     return { Id: id };
   }
 
@@ -245,7 +250,7 @@ export class ExecService {
     try {
       e.pid = await shim.start();
       e.running = true;
-      containerEvent({ events: this.events }, target.container, `exec_start: ${e.cmd.join(' ')}`, { execID: e.id });
+      containerEvent({ events: this.events }, target.container, `exec_start: ${execAction(e.cmd)}`, { execID: e.id });
     } catch (err) {
       const msg = err instanceof ShimStartError ? execError(err.runtimeMessage, e.cmd[0]) : messageOf(err);
       e.exitCode = err instanceof ShimStartError ? runtimeErrorExitCode(err.runtimeMessage) ?? 126 : 126;
