@@ -637,6 +637,7 @@ export class Daemon implements SystemBackend {
       source: opts.source,
       ...(platform ? { platform } : {}),
     }));
+    this.images.announceTag(id, opts.repo, opts.tag);
     this.eventLog.log('image', 'import', id, { name: id });
     return id;
   }

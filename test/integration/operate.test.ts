@@ -108,6 +108,14 @@ print(json.dumps(seen))
     'container exec_create: true  ev4', 'container exec_start: true  ev4', 'container exec_die ev4',
     'container kill ev4', 'container die ev4', 'network disconnect host', 'container destroy ev4',
   ]);
+  // An image named as it is made (commit, import) is tagged first, then committed or imported.
+  const since3 = unixNow();
+  await dok(['create', '--name', 'ev5', 'busybox']);
+  await dok(['commit', 'ev5', 'evcommit:1']);
+  await dok(['rm', 'ev5']);
+  const made = (await dok(['events', '--since', since3, '--until', (Date.now() / 1000 + 1).toFixed(3), '--filter', 'event=tag', '--filter', 'event=commit', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'])).trim().split('\n');
+  assert.deepEqual(made, ['image tag evcommit:1', 'container commit ev5']);
+  await ok(['rmi', 'evcommit:1']);
   // A filter docker does not know is refused.
   const bad = await d.docker(['events', '--filter', 'bogus=1', '--until', unixNow()]);
   assert.notEqual(bad.code, 0);

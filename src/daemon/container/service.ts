@@ -290,6 +290,7 @@ export class ContainerService {
     const { images } = this.d;
     return this.d.locks.with(c.id, async () => {
       const id = await images.track(() => commitContainer(images, c, { ...opts, cgroupPath: cgroupPath(this.d, c) }));
+      images.announceTag(id, opts.repo, opts.tag);
       containerEvent(this.d, c, 'commit', { comment: opts.comment ?? '', imageID: id, imageRef: opts.repo ? `${opts.repo}${opts.tag ? `:${opts.tag}` : ''}` : '' });
       return id;
     });

@@ -225,6 +225,13 @@ export class ImageService {
     this.events('image', 'tag', img.rec.id, { name: familiarString(ref) });
   }
 
+  /** The tag event of an image named as it was made (commit, import), before its own event (moby). */
+  announceTag(id: string, repo: string | undefined, tag: string | undefined): void {
+    if (!repo) return;
+    const ref = withDefaultTag(parseNormalizedNamed(tag ? `${repo}:${tag}` : repo));
+    this.events('image', 'tag', id, { name: familiarString(ref) });
+  }
+
   familiarRefs(id: string): { tags: string[]; digests: string[] } {
     const tags: string[] = [];
     const digests: string[] = [];
