@@ -338,7 +338,7 @@ export class Daemon implements SystemBackend {
       attach: (ref, stream, opts) => cs.attach(ref, stream, { ...opts, detachKeys: parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS), raw: opts.raw === true }),
       resize: (ref, rows, cols) => cs.resize(ref, rows, cols),
       changes: (ref) => cs.changes(ref),
-      prune: (filters) => this.pruneContainers(filters),
+      prune: async (filters) => this.announcePrune('container', await this.pruneContainers(filters)),
       exportFs: (ref) => cs.exportFs(ref),
       statPath: (ref, path) => cs.statPath(ref, path),
       archivePath: (ref, path) => cs.archivePath(ref, path),
@@ -363,7 +363,7 @@ export class Daemon implements SystemBackend {
       create: (body) => vs.create({ ...(body.Name ? { Name: body.Name } : {}), ...(body.Driver ? { Driver: body.Driver } : {}), DriverOpts: body.DriverOpts ?? null, Labels: body.Labels ?? null }),
       inspect: (name) => vs.get(name),
       remove: (name, force) => vs.remove(name, force),
-      prune: (filters, all) => vs.prune(filters, all),
+      prune: async (filters, all) => this.announcePrune('volume', await vs.prune(filters, all)),
     };
   }
 
@@ -427,6 +427,7 @@ export class Daemon implements SystemBackend {
           this.eventLog.log('network', 'destroy', rec.Id, { name: rec.Name, type: rec.Driver });
           deleted.push(rec.Name);
         }
+        this.eventLog.log('network', 'prune', '', { reclaimed: '0' });
         return { NetworksDeleted: deleted.length ? deleted : null };
       },
     };
@@ -437,7 +438,7 @@ export class Daemon implements SystemBackend {
       build: (body, opts, out, signal) => this.builds.build(body, opts, out, signal),
       prepareContext: (manifest) => this.builds.prepareContext(manifest),
       walkContext: (path, root, keep, carried) => this.builds.walkContext(path, root, keep, carried),
-      prune: (filters) => this.images.pruneBuildCache(filters),
+      prune: async (filters) => this.announcePrune('builder', await this.images.pruneBuildCache(filters)),
       fetchContext: async (url, signal) => {
         const res = await fetch(url, { signal }).catch((e: unknown) => {
           throw new EngineError('InvalidParameter', `unable to download the build context ${url}: ${messageOf(e)}`);
@@ -457,6 +458,12 @@ export class Daemon implements SystemBackend {
       start: (id, opts, stream) => ex.start(id, opts, stream),
       resize: (id, rows, cols) => ex.resize(id, rows, cols),
     };
+  }
+
+  /** Every prune ends with its event, naming what it reclaimed (moby). */
+  private announcePrune<T extends { SpaceReclaimed: number }>(type: 'container' | 'image' | 'volume' | 'builder', report: T): T {
+    this.eventLog.log(type, 'prune', '', { reclaimed: String(report.SpaceReclaimed) });
+    return report;
   }
 
   /** `docker container prune`: every container not running (until/label filters). */
@@ -572,9 +579,9 @@ export class Daemon implements SystemBackend {
       list: (opts) => is.list(opts),
       inspect: (name) => is.inspect(name),
       history: (name) => is.history(name),
-      prune: (filters) => {
+      prune: async (filters) => {
         const dangling = filters.get('dangling')?.[0];
-        return is.prune({ all: dangling === 'false' || dangling === '0', filters });
+        return this.announcePrune('image', await is.prune({ all: dangling === 'false' || dangling === '0', filters }));
       },
       save: async (names, platform) => {
         const out = await saveImages(is, names, platform);

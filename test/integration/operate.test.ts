@@ -116,6 +116,22 @@ print(json.dumps(seen))
   const made = (await dok(['events', '--since', since3, '--until', (Date.now() / 1000 + 1).toFixed(3), '--filter', 'event=tag', '--filter', 'event=commit', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'])).trim().split('\n');
   assert.deepEqual(made, ['image tag evcommit:1', 'container commit ev5']);
   await ok(['rmi', 'evcommit:1']);
+  // A volume is mounted for a container's run and let go at its end; every prune says what it reclaimed.
+  const since4 = unixNow();
+  await dok(['volume', 'create', 'evvol2']);
+  await dok(['run', '--rm', '--network', 'none', '-v', 'evvol2:/d', 'busybox', 'true']);
+  await dok(['volume', 'rm', 'evvol2']);
+  await dok(['volume', 'prune', '-f']);
+  await dok(['image', 'prune', '-f']);
+  const vols = (await dok(['events', '--since', since4, '--until', (Date.now() / 1000 + 1).toFixed(3), '--filter', 'type=volume', '--filter', 'type=image', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}'])).trim().split('\n');
+  assert.deepEqual(vols.map((l) => l.replace(/[0-9a-f]{64}/g, 'ID')), [
+    'volume create evvol2 {"driver":"local"}',
+    'volume mount evvol2 {"container":"ID","destination":"/d","driver":"local","propagation":"","read/write":"true"}',
+    'volume unmount evvol2 {"container":"ID","driver":"local"}',
+    'volume destroy evvol2 {"driver":"local"}',
+    'volume prune  {"reclaimed":"0"}',
+    'image prune  {"reclaimed":"0"}',
+  ]);
   // A filter docker does not know is refused.
   const bad = await d.docker(['events', '--filter', 'bogus=1', '--until', unixNow()]);
   assert.notEqual(bad.code, 0);

@@ -52,6 +52,8 @@ export async function recordExit(d: ContainerDeps, c: Container, exit: ExitInfo 
   if (exit.oomKilled) containerEvent(d, c, 'oom');
   containerEvent(d, c, 'die', { exitCode: String(exit.exitCode), execDuration: String(Math.max(0, Math.round((Date.parse(exit.exitedAt) - Date.parse(startedAt)) / 1000))) });
   for (const f of afterDie) f();
+  // Then its volumes let go of it, as moby's cleanup says after the network.
+  for (const p of Object.values(c.rec.MountPoints ?? {})) if (p.Type === 'volume' && p.Name) d.events('volume', 'unmount', p.Name, { container: c.id, driver: p.Driver || 'local' });
   if (wasRemoving) c.rec.State.Status = 'removing';
   else if (restartWanted(c)) c.setRestarting();
   const saved = await d.store.save(c).then(() => true, (e: unknown) => {

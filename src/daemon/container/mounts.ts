@@ -177,7 +177,10 @@ export async function specMounts(d: ContainerDeps, rec: ContainerRecord): Promis
       continue;
     }
     let source = p.Source;
-    if (p.Type === 'volume') source = await d.volumes.activate(p.Name!, rec.ID);
+    if (p.Type === 'volume') {
+      source = await d.volumes.activate(p.Name!, rec.ID);
+      d.events('volume', 'mount', p.Name!, { container: rec.ID, destination: p.Destination, driver: p.Driver || 'local', propagation: p.Propagation ?? '', 'read/write': String(p.RW) });
+    }
     else if (p.CreateSource && !existsSync(source)) {
       try {
         await mkdir(source, { recursive: true, mode: 0o755 });

@@ -52,7 +52,7 @@ export class EventsService {
     if (ns <= this.lastNs) ns = this.lastNs + 1n;
     this.lastNs = ns;
     const m: EventMessage = {
-      ...(type === 'container' || type === 'image' ? { status: action, id, ...(attributes.image ? { from: attributes.image } : {}) } : {}),
+      ...(type === 'container' || type === 'image' ? { status: action, ...(id ? { id } : {}), ...(attributes.image ? { from: attributes.image } : {}) } : {}),
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: attributes },
