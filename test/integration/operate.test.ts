@@ -7,6 +7,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { TestDaemon } from './harness.ts';
 
@@ -99,6 +100,9 @@ print(json.dumps(seen))
   await d.docker(['run', '--rm', '--name', 'ev3', '--network', 'none', 'busybox', 'sh', '-c', 'exit 2']);
   await dok(['run', '-d', '--name', 'ev4', '--network', 'host', 'busybox', 'sleep', '100']);
   await dok(['exec', 'ev4', 'true']);
+  await dok(['cp', '/etc/hostname', 'ev4:/tmp/h']);
+  await dok(['cp', 'ev4:/tmp/h', '-']);
+  await dok(['export', '-o', join(d.root, 'ev4.tar'), 'ev4']);
   await dok(['rm', '-f', 'ev4']);
   const seq = (await dok(['events', '--since', since2, '--until', (Date.now() / 1000 + 1).toFixed(3), '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'])).trim().split('\n');
   assert.deepEqual(seq, [
@@ -106,6 +110,7 @@ print(json.dumps(seen))
     'container create ev4', 'network connect host', 'container start ev4',
     // moby's exec actions: the program, a space, its arguments.
     'container exec_create: true  ev4', 'container exec_start: true  ev4', 'container exec_die ev4',
+    'container extract-to-dir ev4', 'container archive-path ev4', 'container export ev4',
     'container kill ev4', 'container die ev4', 'network disconnect host', 'container destroy ev4',
   ]);
   // An image named as it is made (commit, import) is tagged first, then committed or imported.

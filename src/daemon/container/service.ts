@@ -235,19 +235,25 @@ export class ContainerService {
     return statPath(this.d, ref, path);
   }
 
-  /** GET /containers/{id}/archive. */
-  archivePath(ref: string, path: string): Promise<{ stat: PathStat; tar: TarSource & { abandon(): Promise<void> } }> {
-    return archivePath(this.d, ref, path);
+  /** GET /containers/{id}/archive, with moby's archive-path event once the archive is ready. */
+  async archivePath(ref: string, path: string): Promise<{ stat: PathStat; tar: TarSource & { abandon(): Promise<void> } }> {
+    const r = await archivePath(this.d, ref, path);
+    containerEvent(this.d, this.store.get(ref), 'archive-path');
+    return r;
   }
 
-  /** PUT /containers/{id}/archive. */
-  extractToDir(ref: string, path: string, body: Readable, opts: ExtractOptions): Promise<void> {
-    return extractToDir(this.d, ref, path, body, opts);
+  /** PUT /containers/{id}/archive, with moby's extract-to-dir event once it is done. */
+  async extractToDir(ref: string, path: string, body: Readable, opts: ExtractOptions): Promise<void> {
+    await extractToDir(this.d, ref, path, body, opts);
+    containerEvent(this.d, this.store.get(ref), 'extract-to-dir');
   }
 
-  /** `docker export`. */
-  exportFs(ref: string): Promise<Readable> {
-    return exportContainer(this.d.images, this.store.get(ref));
+  /** `docker export`, with its event. */
+  async exportFs(ref: string): Promise<Readable> {
+    const c = this.store.get(ref);
+    const out = await exportContainer(this.d.images, c);
+    containerEvent(this.d, c, 'export');
+    return out;
   }
 
   /** uid and gid of `spec` (user[:group]) as the container's image files say. */
