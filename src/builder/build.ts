@@ -458,10 +458,11 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     await ctx.be.removeContainer(id).catch(() => {});
     throw new BuildError('the build was cancelled');
   }
+  // rm=false keeps every step's container, the failed one too; otherwise none stays (docker
+  // keeps a failed step's unless --force-rm): a failed build leaves nothing.
+  const removing = ctx.opts.remove || ctx.opts.forceRm;
   if (code !== 0) {
-    // The failed step's container goes too unless rm=false asked to keep them all (docker keeps
-    // it unless --force-rm): a failed build leaves nothing.
-    if (ctx.opts.remove || ctx.opts.forceRm) await ctx.be.removeContainer(id).catch(() => {});
+    if (removing) await ctx.be.removeContainer(id).catch(() => {});
     else await ctx.be.keepContainer(id);
     const shown = ins.json ? JSON.stringify(cmd) : `${shell.join(' ')} ${script}`;
     throw new BuildError(`The command '${shown}' returned a non-zero code: ${code}`, code);
@@ -470,12 +471,12 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
     // History records what the cache key holds: build args in use as moby's `|N K=V` prefix.
     st.image = await ctx.be.commit(id, st.image, st.config, key, keyCmd.join(' '), st.author);
   } finally {
-    if (ctx.opts.remove || ctx.opts.forceRm) {
+    if (removing) {
       ctx.say(`Removing intermediate container ${id.slice(0, 12)}\n`);
       await ctx.be.removeContainer(id).catch(() => {});
     }
   }
-  if (!ctx.opts.remove && !ctx.opts.forceRm) await ctx.be.keepContainer(id);
+  if (!removing) await ctx.be.keepContainer(id);
   ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
 }
 
