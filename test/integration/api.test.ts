@@ -174,6 +174,7 @@ test('bad options and names get the docker CLI\'s words and exit codes, and make
     { args: ['run', '--rm', '--cpuset-cpus', '1-0', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: Invalid value 1-0 for cpuset cpus: invalid format: 1-0\n\nRun 'berth run --help' for more information\n" },
     { args: ['run', '--rm', '--log-driver', 'nosuch', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: error looking up logging plugin nosuch: plugin "nosuch" not found\n\nRun \'berth run --help\' for more information\n' },
     { args: ['run', '--rm', '--cap-add', 'NOSUCH', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: invalid CapAdd: unknown capability: "CAP_NOSUCH"\n\nRun \'berth run --help\' for more information\n' },
+    { args: ['ps', '--filter', 'exited=abc'], code: 1, stderr: 'Error response from daemon: strconv.Atoi: parsing "abc": invalid syntax\n' },
     { args: ['run', '--rm', '--log-opt', 'max-size=abc', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: failed to initialize logging driver: invalid size: 'abc'\n\nRun 'berth run --help' for more information\n" },
   ];
   await d.ok(['create', '--name', 'logged', 'busybox']);

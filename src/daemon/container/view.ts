@@ -102,6 +102,8 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     if (!s) throw invalidParameter(`No such container: ${since}`);
     list = list.filter((c) => Date.parse(c.rec.Created) > Date.parse(s.rec.Created));
   }
+  // moby reads each exit code with strconv.Atoi, and says so when it cannot.
+  for (const v of f.get('exited') ?? []) if (!/^[+-]?\d+$/.test(v)) throw invalidParameter(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
   const status = f.get('status');
   const explicitAll = opts.all || (status?.length ?? 0) > 0 || f.has('exited') || opts.limit > 0 || !!before || !!since;
   const ancestors = f.get('ancestor')?.map((a) => {
