@@ -6,21 +6,13 @@
  * speaking docker-credential-helpers' protocol (get, store, erase, list; JSON on stdin and
  * stdout). Docker Hub's key is "https://index.docker.io/v1/", as in docker's config.
  */
-import { readFileSync, mkdirSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
 import { childProcess } from './lazy.ts';
-import { join } from 'node:path';
+import { readConfig, writeConfig, type ConfigFile } from './configfile.ts';
 import type { CliContext } from './context.ts';
 import { StatusError } from './context.ts';
 import { parseNormalizedNamed } from '../lib/reference.ts';
 
 export const HUB_KEY = 'https://index.docker.io/v1/';
-
-interface ConfigFile {
-  auths?: Record<string, { auth?: string; identitytoken?: string; email?: string }>;
-  credsStore?: string;
-  credHelpers?: Record<string, string>;
-  [k: string]: unknown;
-}
 
 /** docker's AuthConfig, as the X-Registry-Auth and X-Registry-Config headers carry it. */
 export interface AuthConfig {
@@ -30,24 +22,12 @@ export interface AuthConfig {
   serveraddress?: string;
 }
 
-function path(ctx: CliContext): string {
-  return join(ctx.configDir, 'config.json');
-}
-
 function load(ctx: CliContext): ConfigFile {
-  try {
-    return JSON.parse(readFileSync(path(ctx), 'utf8')) as ConfigFile;
-  } catch {
-    return {};
-  }
+  return readConfig(ctx.configDir);
 }
 
 function save(ctx: CliContext, cfg: ConfigFile): void {
-  mkdirSync(ctx.configDir, { recursive: true, mode: 0o700 });
-  const tmp = `${path(ctx)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(cfg, null, '\t') + '\n', { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path(ctx));
+  writeConfig(ctx.configDir, cfg);
 }
 
 /** The config key of a server given as typed ("localhost:5000", "https://…", or nothing for Hub). */

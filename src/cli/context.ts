@@ -1,5 +1,6 @@
 /** What every CLI command gets: the API client, the standard streams and the settings. */
 import type { Client } from '../client/client.ts';
+import type { ClientTls } from '../client/dial.ts';
 import { isDaemonError } from '../client/http.ts';
 
 export interface CliContext {
@@ -11,6 +12,11 @@ export interface CliContext {
   /** The command path for messages: "berth run". */
   commandPath: string;
   configDir: string;
+  /** The context in use (`default` unless one is chosen). */
+  contextName: string;
+  /** The "default" context's endpoint: -H, BERTH_HOST / DOCKER_HOST or Berth's socket, and the TLS flags. */
+  defaultHost: string;
+  defaultTls?: ClientTls;
 }
 
 /** A failure with the exit code the CLI must end with (docker's cli.StatusError). */

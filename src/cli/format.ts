@@ -238,6 +238,7 @@ export async function inspectEach(
   refs: string[],
   fetch: (ref: string) => Promise<unknown>,
   format: string | undefined,
+  opts: { goEscape?: boolean } = {},
 ): Promise<void> {
   const errors: string[] = [];
   if (!format || format === 'json') {
@@ -250,7 +251,9 @@ export async function inspectEach(
       }
     }
     // No format: indented, four spaces; `--format json`: the docker CLI's jsonInspector, one line.
-    ctx.stdout.write((format ? JSON.stringify(objs) : JSON.stringify(objs, null, 4)) + '\n');
+    const text = format ? JSON.stringify(objs) : JSON.stringify(objs, null, 4);
+    // What the CLI marshals itself, Go's encoder writes with <, > and & escaped.
+    ctx.stdout.write((opts.goEscape ? text.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : text) + '\n');
   } else {
     const { parseTemplate, dockerFuncs, dockerPreFormat, LENIENT } = await engine();
     const { format: body } = dockerPreFormat(format);
@@ -270,7 +273,8 @@ export async function inspectEach(
         continue;
       }
       try {
-        out += tmpl.execute(inspectView(obj, '', '', LENIENT)) + '\n';
+        // A struct row is a Go struct the CLI made itself: its fields are all there is.
+        out += tmpl.execute(obj && typeof obj === 'object' && STRUCT in obj ? obj : inspectView(obj, '', '', LENIENT)) + '\n';
       } catch (e) {
         errors.push('template parsing error: ' + (e instanceof Error ? e.message : String(e)));
       }

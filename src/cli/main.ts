@@ -39,6 +39,11 @@ import { statsCommand, stats } from './commands/container/stats.ts';
 import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
 import { ENGINE_VERSION } from '../api/version.ts';
 import {
+  contextCreateCommand, contextExportCommand, contextImportCommand, contextInspectCommand, contextLsCommand, contextRmCommand, contextShowCommand,
+  contextUpdateCommand, contextUseCommand, contextCreate, contextExport, contextImport, contextInspect, contextLs, contextRm, contextShow, contextUpdate, contextUse,
+} from './commands/system/context.ts';
+import { contextEndpoint, currentContextName, getContext, DEFAULT_CONTEXT, DEFAULT_HOST } from './contexts.ts';
+import {
   volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand, volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm,
 } from './commands/volume/volume.ts';
 import {
@@ -50,6 +55,7 @@ type Handler = (ctx: CliContext, p: Parsed) => Promise<number>;
 
 const globalFlags = defineFlags({
   config: { long: 'config', kind: 'string', help: 'Location of client config files', defaultText: '"~/.berth"' },
+  context: { short: 'c', long: 'context', kind: 'string', help: 'Name of the context to use to connect to the daemon (overrides BERTH_HOST and DOCKER_HOST env vars and default context set with "berth context use")' },
   debug: { short: 'D', long: 'debug', kind: 'bool', help: 'Enable debug mode' },
   host: { short: 'H', long: 'host', kind: 'stringArray', help: 'Daemon socket to connect to', typeName: 'list' },
   logLevel: { short: 'l', long: 'log-level', kind: 'string', help: 'Set the logging level ("debug", "info", "warn", "error", "fatal")', default: 'info' },
@@ -173,6 +179,14 @@ export const root = defineCommand({
     { name: 'container', usage: 'COMMAND', short: 'Manage containers', group: 'management', subcommands: containerSubs },
     { name: 'image', usage: 'COMMAND', short: 'Manage images', group: 'management', subcommands: imageSubs },
     {
+      name: 'context', usage: 'COMMAND', short: 'Manage contexts', group: 'management',
+      subcommands: [
+        cmd(contextCreateCommand, H(contextCreate)), cmd(contextExportCommand, H(contextExport)), cmd(contextImportCommand, H(contextImport)),
+        cmd(contextInspectCommand, H(contextInspect)), cmd(contextLsCommand, H(contextLs)), cmd(contextRmCommand, H(contextRm)),
+        cmd(contextShowCommand, H(contextShow)), cmd(contextUpdateCommand, H(contextUpdate)), cmd(contextUseCommand, H(contextUse)),
+      ],
+    },
+    {
       name: 'system', usage: 'COMMAND', short: 'Manage Berth', group: 'management',
       subcommands: [cmd(dfCommand, H(df)), cmd({ ...eventsCommand }, H(events)), cmd({ ...infoCommand }, H(info)), cmd(systemPruneCommand, H(systemPrune))],
     },
@@ -227,7 +241,7 @@ function clientTls(g: { tls: boolean; tlsverify: boolean; tlscacert?: string; tl
 
 function defaultHost(hosts: string[]): string {
   if (hosts.length) return hosts[hosts.length - 1];
-  return process.env.BERTH_HOST || process.env.DOCKER_HOST || 'unix:///run/berth/berth.sock';
+  return process.env.BERTH_HOST || process.env.DOCKER_HOST || DEFAULT_HOST;
 }
 
 /** Prints an error as the docker CLI would and returns the exit code. */
@@ -276,21 +290,48 @@ export async function main(argv: string[]): Promise<number> {
     io.stderr.write(renderHelp(inv.path));
     return 0;
   }
-  const host = defaultHost(g.host);
   const configDir = g.config ?? process.env.BERTH_CONFIG ?? join(process.env.HOME || process.getBuiltinModule('node:os').homedir(), '.berth');
-  let tls: ClientTls | undefined;
+  if (g.context && g.host.length) return report(io, new StatusError(1, 'conflicting options: cannot specify both --host and --context'));
+  const contextName = currentContextName(configDir, g.context, g.host);
+  const fallbackHost = defaultHost(g.host);
+  let defaultTls: ClientTls | undefined;
   try {
-    tls = clientTls(g, configDir);
+    defaultTls = clientTls(g, configDir);
   } catch (e) {
     return report(io, e);
   }
-  // Assigned onto `io`, so that its stdin stays made on first use.
-  const ctx: CliContext = Object.assign(io, {
-    client: new Client(host, tls, process.env.DOCKER_API_VERSION || undefined),
-    host,
+  // The endpoint: the flags' and environment's for "default", else the stored context's. A
+  // context that cannot be read stops every command but `context` itself (docker's
+  // "Failed to initialize"), so that `context use default` can mend it.
+  let endpoint: { host: string; tls?: ClientTls } = { host: fallbackHost, ...(defaultTls ? { tls: defaultTls } : {}) };
+  let unresolved: StatusError | undefined;
+  if (contextName !== DEFAULT_CONTEXT) {
+    try {
+      endpoint = contextEndpoint(getContext(configDir, contextName));
+    } catch (e) {
+      unresolved = new StatusError(1, `Failed to initialize: unable to resolve docker endpoint: ${(e as Error).message}`);
+      if (inv.commandPath.split(' ')[1] !== 'context') return report(io, unresolved);
+    }
+  }
+  let client: Client | undefined;
+  // stdin is made on first use (as in `io`), and the client when a command first talks to the daemon.
+  const ctx: CliContext = {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    get stdin() {
+      return process.stdin;
+    },
+    get client(): Client {
+      if (unresolved) throw unresolved;
+      return (client ??= new Client(endpoint.host, endpoint.tls, process.env.DOCKER_API_VERSION || undefined));
+    },
+    host: endpoint.host,
     commandPath: inv.commandPath,
     configDir,
-  });
+    contextName,
+    defaultHost: fallbackHost,
+    ...(defaultTls ? { defaultTls } : {}),
+  };
   try {
     return await handler(ctx, inv.parsed);
   } catch (e) {

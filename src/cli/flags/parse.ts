@@ -315,6 +315,12 @@ export function checkArgs(path: readonly AnyCommand[], args: readonly string[]):
   const cmd = path[path.length - 1];
   if (!cmd.args) return;
   const commandPath = commandPathOf(path);
+  if (cmd.args.cobra) {
+    const want = cmd.args.min ?? 0;
+    if (args.length === want && (cmd.args.max ?? want) === want) return;
+    const detail = `accepts ${want} arg(s), received ${args.length}`;
+    throw new FlagError('arg-count', { detail, commandPath, message: detail });
+  }
   const message = argCountMessage(path[0].name, commandPath, useLineOf(path), cmd.args, args.length);
   if (message !== undefined) {
     throw new FlagError('arg-count', { detail: message.slice(0, message.indexOf('\n')), commandPath, message });

@@ -151,6 +151,8 @@ export type CommandGroup = 'common' | 'management' | 'other';
 export interface ArgsSpec {
   readonly min?: number;
   readonly max?: number;
+  /** cobra's own ExactArgs (some docker commands use it): "accepts 1 arg(s), received 0", no usage. */
+  readonly cobra?: boolean;
 }
 
 export interface CommandSpec<F extends FlagSpecs = FlagSpecs> {

@@ -18,7 +18,7 @@ export const versionCommand = defineCommand({
 });
 
 /** The client's side; `api` is the version its requests used (lower than ours against an older daemon). */
-function clientVersion(api: string) {
+function clientVersion(api: string, context: string) {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   return {
     Platform: { Name: 'Berth' },
@@ -30,7 +30,7 @@ function clientVersion(api: string) {
     Os: 'linux',
     Arch: arch,
     BuildTime: typeof BERTH_BUILD_TIME === 'string' ? BERTH_BUILD_TIME : '',
-    Context: 'default',
+    Context: context,
   };
 }
 
@@ -42,7 +42,7 @@ export async function version(ctx: CliContext, p: Parsed<typeof versionFlags>): 
   } catch (e) {
     serverErr = e;
   }
-  const client = clientVersion(ctx.client.t.version);
+  const client = clientVersion(ctx.client.t.version, ctx.contextName);
   if (p.flags.format) {
     // Templates name Go fields (APIVersion); JSON has the tags (ApiVersion): offer both.
     const alias = <T extends object>(o: T, from: string, to: string): T => {
@@ -84,7 +84,7 @@ export async function info(ctx: CliContext, p: Parsed<typeof infoFlags>): Promis
   }
   const g = (k: string) => i[k] as unknown;
   const runtimes = Object.keys((g('Runtimes') as Record<string, unknown>) ?? {}).join(' ');
-  let out = `Client:\n Version:    ${ENGINE_VERSION}\n Context:    default\n Debug Mode: false\n\nServer:\n`;
+  let out = `Client:\n Version:    ${ENGINE_VERSION}\n Context:    ${ctx.contextName}\n Debug Mode: false\n\nServer:\n`;
   out += ` Containers: ${g('Containers')}\n  Running: ${g('ContainersRunning')}\n  Paused: ${g('ContainersPaused')}\n  Stopped: ${g('ContainersStopped')}\n`;
   out += ` Images: ${g('Images')}\n Server Version: ${g('ServerVersion')}\n Storage Driver: ${g('Driver')}\n`;
   for (const [k, v] of (g('DriverStatus') as [string, string][]) ?? []) out += `  ${k}: ${v}\n`;
