@@ -274,6 +274,16 @@ export interface DiskUsage {
   BuildCache: unknown[];
 }
 
+/** A managed plugin (GET /plugins, /plugins/{name}/json): the fields the CLI reads. */
+export interface PluginSummary {
+  Id: string;
+  Name: string;
+  Enabled: boolean;
+  PluginReference?: string;
+  Config: { Description?: string; [k: string]: unknown };
+  Settings?: Record<string, unknown>;
+}
+
 /** A volume (GET /volumes/{name}); UsageData only in /system/df. */
 export interface Volume {
   CreatedAt: string;

@@ -42,6 +42,10 @@ import {
   contextCreateCommand, contextExportCommand, contextImportCommand, contextInspectCommand, contextLsCommand, contextRmCommand, contextShowCommand,
   contextUpdateCommand, contextUseCommand, contextCreate, contextExport, contextImport, contextInspect, contextLs, contextRm, contextShow, contextUpdate, contextUse,
 } from './commands/system/context.ts';
+import {
+  pluginLsCommand, pluginInspectCommand, pluginRmCommand, pluginEnableCommand, pluginDisableCommand, pluginSetCommand, pluginInstallCommand, pluginUpgradeCommand,
+  pluginPushCommand, pluginCreateCommand, pluginLs, pluginInspect, pluginRm, pluginEnable, pluginDisable, pluginSet, pluginInstall, pluginUpgrade, pluginPush, pluginCreate,
+} from './commands/plugin/plugin.ts';
 import { contextEndpoint, currentContextName, getContext, DEFAULT_CONTEXT, DEFAULT_HOST } from './contexts.ts';
 import {
   volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand, volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm,
@@ -206,6 +210,14 @@ export const root = defineCommand({
       subcommands: [
         cmd(networkConnectCommand, H(networkConnect)), cmd(networkCreateCommand, H(networkCreate)), cmd(networkDisconnectCommand, H(networkDisconnect)), cmd(networkInspectCommand, H(networkInspect)), cmd(networkLsCommand, H(networkLs)),
         cmd(networkPruneCommand, H(networkPrune)), cmd(networkRmCommand, H(networkRm)),
+      ],
+    },
+    {
+      name: 'plugin', usage: 'COMMAND', short: 'Manage plugins', group: 'management',
+      subcommands: [
+        cmd(pluginCreateCommand, H(pluginCreate)), cmd(pluginDisableCommand, H(pluginDisable)), cmd(pluginEnableCommand, H(pluginEnable)),
+        cmd(pluginInspectCommand, H(pluginInspect)), cmd(pluginInstallCommand, H(pluginInstall)), cmd(pluginLsCommand, H(pluginLs)),
+        cmd(pluginPushCommand, H(pluginPush)), cmd(pluginRmCommand, H(pluginRm)), cmd(pluginSetCommand, H(pluginSet)), cmd(pluginUpgradeCommand, H(pluginUpgrade)),
       ],
     },
     {

@@ -8,7 +8,7 @@ import type {
   ContextWalkRequest,
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
-  ImageInspect, ImageSummary, NetworkResource, PathStat, VersionResponse, Volume,
+  ImageInspect, ImageSummary, NetworkResource, PathStat, PluginSummary, VersionResponse, Volume,
 } from '../api/types.ts';
 import { EngineError } from '../errdefs/index.ts';
 import { Transport, isDaemonError, readAll } from './http.ts';
@@ -241,6 +241,42 @@ export class Client {
 
   networkPrune(filters: Map<string, string[]>): Promise<{ NetworksDeleted: string[] | null }> {
     return this.t.json('POST', '/networks/prune', { query: { filters: filtersParam(filters) } });
+  }
+
+  pluginList(filters: Map<string, string[]>): Promise<PluginSummary[]> {
+    return this.t.json('GET', '/plugins', { query: { filters: filtersParam(filters) } });
+  }
+
+  pluginInspect(name: string): Promise<PluginSummary> {
+    return this.t.json('GET', `/plugins/${encodeURIComponent(name)}/json`);
+  }
+
+  pluginRemove(name: string, force: boolean): Promise<void> {
+    return this.t.call('DELETE', `/plugins/${encodeURIComponent(name)}`, { query: { force: force || undefined } });
+  }
+
+  pluginEnable(name: string, timeout: number): Promise<void> {
+    return this.t.call('POST', `/plugins/${encodeURIComponent(name)}/enable`, { query: { timeout } });
+  }
+
+  pluginDisable(name: string, force: boolean): Promise<void> {
+    return this.t.call('POST', `/plugins/${encodeURIComponent(name)}/disable`, { query: { force: force || undefined } });
+  }
+
+  pluginSet(name: string, args: string[]): Promise<void> {
+    return this.t.call('POST', `/plugins/${encodeURIComponent(name)}/set`, { body: args });
+  }
+
+  pluginPrivileges(remote: string): Promise<unknown[]> {
+    return this.t.json('GET', '/plugins/privileges', { query: { remote } });
+  }
+
+  pluginPush(name: string): Promise<void> {
+    return this.t.call('POST', `/plugins/${encodeURIComponent(name)}/push`);
+  }
+
+  pluginCreate(name: string, context: Readable): Promise<void> {
+    return this.t.call('POST', '/plugins/create', { query: { name }, stream: context, headers: { 'Content-Type': 'application/x-tar' } });
   }
 
   systemDf(): Promise<DiskUsage> {

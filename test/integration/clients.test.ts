@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -493,6 +493,28 @@ except docker.errors.APIError as e:
 `], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
   assert.equal(py.stdout, '[]\n503 This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n501 plugins are not supported by Berth: none can be installed\n');
+});
+
+test('berth plugin answers as the docker CLI does on the same daemon: nothing listed, a named plugin not found, installing refused', async () => {
+  const data = mkdtempSync('/tmp/bt-plugin-');
+  try {
+    mkdirSync(join(data, 'rootfs'));
+    writeFileSync(join(data, 'config.json'), '{}');
+    const cases = [
+      ['plugin', 'ls'], ['plugin', 'ls', '-q'], ['plugin', 'ls', '--format', 'json'], ['plugin', 'ls', '-f', 'enabled=true'], ['plugin', 'ls', '-f', 'bogus=1'],
+      ['plugin', 'ls', '--no-trunc', '--format', 'table {{.ID}}\t{{.Name}}\t{{.Description}}\t{{.Enabled}}\t{{.PluginReference}}'],
+      ['plugin', 'inspect', 'foo'], ['plugin', 'inspect', '-f', '{{.Name}}', 'foo'], ['plugin', 'install', 'foo'], ['plugin', 'install', '--alias', 'x', '--grant-all-permissions', 'foo', 'a=b'],
+      ['plugin', 'rm', '-f', 'foo', 'bar'], ['plugin', 'enable', '--timeout', '5', 'foo'], ['plugin', 'disable', '-f', 'foo'], ['plugin', 'set', 'foo', 'a=b'],
+      ['plugin', 'upgrade', 'foo', 'bar:2'], ['plugin', 'push', 'foo'], ['plugin', 'create', 'foo', data], ['plugin', 'create', 'foo', join(data, 'rootfs')], ['plugin', 'set', 'foo'],
+    ];
+    for (const args of cases) {
+      const [b, k] = [await d.berth(args), await d.docker(args)];
+      const words = (x: string) => x.replaceAll('docker', 'berth');
+      assert.deepEqual([b.code, b.stdout, b.stderr], [k.code, words(k.stdout), words(k.stderr)], args.join(' '));
+    }
+  } finally {
+    rmSync(data, { recursive: true, force: true });
+  }
 });
 
 test('info: the OS version, Docker Hub\'s index with its mirrors, and the deprecated registry fields only below API 1.49, as moby answers', async () => {
