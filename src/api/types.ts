@@ -274,6 +274,45 @@ export interface DiskUsage {
   BuildCache: unknown[];
 }
 
+/** An OCI platform as manifests and indexes carry it, fields in ocispec's order. */
+export interface OciPlatform {
+  architecture: string;
+  os: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+  variant?: string;
+}
+
+/**
+ * Berth's own GET /berth/distribution/{name}/manifest (for `berth manifest`): a manifest or
+ * index exactly as the registry holds it, with its descriptor (the platform read from an
+ * image's config) and the reference it was resolved to.
+ */
+export interface RegistryManifest {
+  Ref: string;
+  Descriptor: { mediaType: string; digest: string; size: number; platform?: OciPlatform };
+  /** The manifest's bytes, base64. */
+  Raw: string;
+}
+
+/**
+ * Berth's own POST /berth/distribution/{name}/manifest: pushes a manifest list (`berth
+ * manifest push`). Each listed manifest from another repository (of the same registry) is
+ * put into the list's repository by digest first, its blobs mounted there when missing.
+ */
+export interface ManifestListPushRequest {
+  MediaType: string;
+  /** The list's bytes, base64, as they are to be stored. */
+  Raw: string;
+  Manifests: { Ref: string; MediaType: string; Raw: string }[];
+}
+
+export interface ManifestListPushResult {
+  /** Each manifest from another repository, as put into the list's: `repo@digest`. */
+  Pushed: { Ref: string; Digest: string }[];
+  Digest: string;
+}
+
 /** A managed plugin (GET /plugins, /plugins/{name}/json): the fields the CLI reads. */
 export interface PluginSummary {
   Id: string;

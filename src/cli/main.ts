@@ -46,6 +46,10 @@ import {
   pluginLsCommand, pluginInspectCommand, pluginRmCommand, pluginEnableCommand, pluginDisableCommand, pluginSetCommand, pluginInstallCommand, pluginUpgradeCommand,
   pluginPushCommand, pluginCreateCommand, pluginLs, pluginInspect, pluginRm, pluginEnable, pluginDisable, pluginSet, pluginInstall, pluginUpgrade, pluginPush, pluginCreate,
 } from './commands/plugin/plugin.ts';
+import {
+  manifestAnnotateCommand, manifestCreateCommand, manifestInspectCommand, manifestPushCommand, manifestRmCommand,
+  manifestAnnotate, manifestCreate, manifestInspect, manifestPush, manifestRm,
+} from './commands/image/manifest.ts';
 import { contextEndpoint, currentContextName, getContext, DEFAULT_CONTEXT, DEFAULT_HOST } from './contexts.ts';
 import {
   volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand, volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm,
@@ -210,6 +214,13 @@ export const root = defineCommand({
       subcommands: [
         cmd(networkConnectCommand, H(networkConnect)), cmd(networkCreateCommand, H(networkCreate)), cmd(networkDisconnectCommand, H(networkDisconnect)), cmd(networkInspectCommand, H(networkInspect)), cmd(networkLsCommand, H(networkLs)),
         cmd(networkPruneCommand, H(networkPrune)), cmd(networkRmCommand, H(networkRm)),
+      ],
+    },
+    {
+      name: 'manifest', usage: 'COMMAND', short: 'Manage image manifests and manifest lists', group: 'management',
+      subcommands: [
+        cmd(manifestAnnotateCommand, H(manifestAnnotate)), cmd(manifestCreateCommand, H(manifestCreate)), cmd(manifestInspectCommand, H(manifestInspect)),
+        cmd(manifestPushCommand, H(manifestPush)), cmd(manifestRmCommand, H(manifestRm)),
       ],
     },
     {

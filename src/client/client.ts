@@ -8,7 +8,7 @@ import type {
   ContextWalkRequest,
   ImageHistoryItem, DiskUsage,
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerWaitResponse,
-  ImageInspect, ImageSummary, NetworkResource, PathStat, PluginSummary, VersionResponse, Volume,
+  ImageInspect, ImageSummary, ManifestListPushRequest, ManifestListPushResult, NetworkResource, PathStat, PluginSummary, RegistryManifest, VersionResponse, Volume,
 } from '../api/types.ts';
 import { EngineError } from '../errdefs/index.ts';
 import { Transport, isDaemonError, readAll } from './http.ts';
@@ -241,6 +241,16 @@ export class Client {
 
   networkPrune(filters: Map<string, string[]>): Promise<{ NetworksDeleted: string[] | null }> {
     return this.t.json('POST', '/networks/prune', { query: { filters: filtersParam(filters) } });
+  }
+
+  /** Berth's own: a manifest as the registry holds it (`berth manifest`). */
+  registryManifest(name: string, auth: string, insecure: boolean): Promise<RegistryManifest> {
+    return this.t.json('GET', `/berth/distribution/${name}/manifest`, { query: { insecure: insecure || undefined }, headers: { 'X-Registry-Auth': auth } });
+  }
+
+  /** Berth's own: pushes a manifest list (`berth manifest push`). */
+  pushManifestList(name: string, body: ManifestListPushRequest, auth: string, insecure: boolean): Promise<ManifestListPushResult> {
+    return this.t.json('POST', `/berth/distribution/${name}/manifest`, { body, query: { insecure: insecure || undefined }, headers: { 'X-Registry-Auth': auth } });
   }
 
   pluginList(filters: Map<string, string[]>): Promise<PluginSummary[]> {

@@ -46,6 +46,7 @@ import { decodeRegistryAuth, encodeRegistryAuth, parseAuthBody } from '../distri
 import { DOCKER_HUB_AUTH_KEY, type RegistrySettings } from '../distribution/resolve.ts';
 import { pullImage, withEndpoints, type RegistryAccess } from './images/pull.ts';
 import { inspectDistribution } from './images/distribution.ts';
+import { fetchManifest, pushManifestList } from './images/manifests.ts';
 import { pushImage } from './images/push.ts';
 import type { ProgressSink } from './images/progress.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
@@ -608,6 +609,8 @@ export class Daemon implements SystemBackend {
       login: (body) => this.login(body),
       search: (opts) => this.search(opts),
       distribution: (name, auth) => inspectDistribution(this.registryAccess, parseNormalizedNamed(name), decodeRegistryAuth(auth)),
+      registryManifest: (name, auth, insecure) => fetchManifest(this.registryAccess, parseNormalizedNamed(name), decodeRegistryAuth(auth), insecure),
+      pushManifestList: (name, req, auth, insecure) => pushManifestList(this.registryAccess, parseNormalizedNamed(name), req, decodeRegistryAuth(auth), insecure),
     };
   }
 

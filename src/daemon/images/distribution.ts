@@ -17,7 +17,7 @@ export interface DistributionInspect {
   Platforms: OciPlatform[] | null;
 }
 
-interface OciPlatform {
+export interface OciPlatform {
   architecture: string;
   os: string;
   'os.version'?: string;
@@ -28,7 +28,7 @@ interface OciPlatform {
 const CONFIG_MAX = 4 << 20;
 
 /** ocispec.Platform in its field order, optional fields only when set. */
-function platformOf(p: Partial<Record<'architecture' | 'os' | 'os.version' | 'variant', unknown>> & { 'os.features'?: unknown }): OciPlatform {
+export function platformOf(p: Partial<Record<'architecture' | 'os' | 'os.version' | 'variant', unknown>> & { 'os.features'?: unknown }): OciPlatform {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   return {
     architecture: str(p.architecture),

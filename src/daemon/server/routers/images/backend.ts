@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Platform } from '../../../../lib/platform.ts';
-import type { ImageInspect, ImageSummary, ImageHistoryItem, PushCompression } from '../../../../api/types.ts';
+import type { ImageInspect, ImageSummary, ImageHistoryItem, ManifestListPushRequest, ManifestListPushResult, PushCompression, RegistryManifest } from '../../../../api/types.ts';
 
 export type DeleteRecord = { Untagged: string } | { Deleted: string };
 
@@ -30,4 +30,8 @@ export interface ImageBackend {
   search(opts: { term: string; limit: number; auth?: string }): Promise<{ name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean }[]>;
   /** GET /distribution/{name}/json: the registry's descriptor and platforms for a reference. */
   distribution(name: string, auth: string | undefined): Promise<{ Descriptor: { mediaType: string; digest: string; size: number }; Platforms: unknown[] | null }>;
+  /** Berth's own, for `berth manifest`: a manifest as the registry holds it; `insecure` is `--insecure`. */
+  registryManifest(name: string, auth: string | undefined, insecure: boolean): Promise<RegistryManifest>;
+  /** Berth's own, for `berth manifest push`. */
+  pushManifestList(name: string, req: ManifestListPushRequest, auth: string | undefined, insecure: boolean): Promise<ManifestListPushResult>;
 }

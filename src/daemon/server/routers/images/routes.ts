@@ -1,4 +1,5 @@
-import { PUSH_COMPRESSIONS, type ImageInspect, type PushCompression } from '../../../../api/types.ts';
+import { PUSH_COMPRESSIONS, type ImageInspect, type ManifestListPushRequest, type PushCompression } from '../../../../api/types.ts';
+import { decodeGo, go } from '../../../../lib/gojson.ts';
 import { versionAtLeast } from '../../../../api/version.ts';
 import { invalidParameter } from '../../../../errdefs/index.ts';
 import { boolValue, boolValueOrDefault, jsonStream, noContent, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
@@ -48,6 +49,27 @@ function withLegacyConfig(config: object, version: string): Record<string, unkno
 
 function refuseManifests(q: URLSearchParams): void {
   if (boolValue(q, 'manifests')) throw invalidParameter('manifests=1 (an image\'s per-platform manifests) is not supported by Berth: each image holds one platform');
+}
+
+
+/** A manifest list and its manifests: a few KiB each; this bounds a list of hundreds. */
+const MAX_MANIFEST_PUSH = 64 << 20;
+
+const ManifestListPushBody = go.struct('berth.ManifestListPush', {
+  MediaType: go.string,
+  Raw: go.string,
+  Manifests: go.slice(go.struct('berth.ManifestSource', { Ref: go.string, MediaType: go.string, Raw: go.string })),
+});
+
+function decodeManifestListPush(text: string): ManifestListPushRequest {
+  const v = decodeGo(text, ManifestListPushBody);
+  if (!v?.Raw || !v.MediaType) throw invalidParameter('a manifest list push needs the list: MediaType and Raw');
+  const manifests = (v.Manifests ?? []).map((m, i) => {
+    if (!m.Ref || !m.Raw || !m.MediaType) throw invalidParameter(`Manifests[${i}] needs Ref, MediaType and Raw`);
+    return { Ref: m.Ref, MediaType: m.MediaType, Raw: m.Raw };
+  });
+  if (!manifests.length) throw invalidParameter('a manifest list needs at least one manifest');
+  return { MediaType: v.MediaType, Raw: v.Raw, Manifests: manifests };
 }
 
 export function imageRoutes(b: ImageBackend): Route[] {
@@ -137,6 +159,23 @@ export function imageRoutes(b: ImageBackend): Route[] {
       handler: async (ctx) => {
         const auth = ctx.req.headers['x-registry-auth'];
         writeJson(ctx, 200, await b.distribution(ctx.params.name, typeof auth === 'string' ? auth : undefined));
+      },
+    },
+    {
+      // Berth's own (`berth manifest`): the manifest itself, as the registry holds it.
+      method: 'GET', path: '/berth/distribution/{name*}/manifest',
+      handler: async (ctx) => {
+        const auth = ctx.req.headers['x-registry-auth'];
+        writeJson(ctx, 200, await b.registryManifest(ctx.params.name, typeof auth === 'string' ? auth : undefined, boolValue(ctx.query, 'insecure')));
+      },
+    },
+    {
+      // Berth's own (`berth manifest push`): a manifest list and the manifests it names.
+      method: 'POST', path: '/berth/distribution/{name*}/manifest',
+      handler: async (ctx) => {
+        const auth = ctx.req.headers['x-registry-auth'];
+        const req = decodeManifestListPush((await readBody(ctx, MAX_MANIFEST_PUSH)).toString('utf8'));
+        writeJson(ctx, 200, await b.pushManifestList(ctx.params.name, req, typeof auth === 'string' ? auth : undefined, boolValue(ctx.query, 'insecure')));
       },
     },
     {
