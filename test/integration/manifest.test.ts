@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { TestDaemon, type Result } from './harness.ts';
 import { HAS_DOCKER_REGISTRY, startBerthRegistry, startDockerRegistry, type RunningRegistry } from './registries.ts';
@@ -119,4 +120,33 @@ test('lists being made are shared with the docker CLI, and mistakes are refused 
   assert.deepEqual(await import('node:fs').then((fs) => fs.readdirSync(join(cfg, 'manifests'))), []);
   const tags = await (await fetch(`${reg.url}/v2/app/tags/list`)).json() as { tags: string[] };
   assert.deepEqual(tags.tags.sort(), ['amd64', 'back', 'dmulti', 'multi', 'shared']);
+});
+
+test('the manifest push endpoint refuses what is malformed or inconsistent, and the registry is left as it was', async () => {
+  const post = (body: string) => new Promise<{ status: number; message: string }>((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method: 'POST', path: `/berth/distribution/${R}/app:bad/manifest`, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, message: (JSON.parse(text) as { message: string }).message }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const got = JSON.parse(await d.ok(['manifest', 'inspect', '-v', `${R}/other:arm`])) as { Descriptor: { mediaType: string; digest: string; size: number }; Raw: string };
+  const list = (digest: string) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: got.Descriptor.mediaType, size: got.Descriptor.size, digest, platform: { architecture: 'arm64', os: 'linux' } }] })).toString('base64');
+  const source = { Ref: `${R}/other:arm`, MediaType: got.Descriptor.mediaType, Raw: got.Raw };
+  const cases: [string, RegExp][] = [
+    ['{', /invalid JSON/],
+    ['{"MediaType": "application/vnd.oci.image.index.v1+json"}', /needs the list: MediaType and Raw/],
+    [JSON.stringify({ MediaType: 'application/vnd.oci.image.index.v1+json', Raw: list(got.Descriptor.digest), Manifests: [] }), /at least one manifest/],
+    [JSON.stringify({ MediaType: 'application/vnd.oci.image.index.v1+json', Raw: list(`sha256:${'0'.repeat(64)}`), Manifests: [source] }), /the list does not name/],
+    [JSON.stringify({ MediaType: 'application/vnd.oci.image.index.v1+json', Raw: got.Raw, Manifests: [source] }), /is not a manifest list/],
+    [JSON.stringify({ MediaType: 'application/vnd.oci.image.index.v1+json', Raw: list(got.Descriptor.digest), Manifests: [{ ...source, Ref: 'elsewhere.example:5000/x:1' }] }), /cannot use source images from a different registry than the target image: elsewhere\.example:5000 != /],
+  ];
+  for (const [body, re] of cases) {
+    const r = await post(body);
+    assert.equal(r.status, 400, `${body}: ${r.message}`);
+    assert.match(r.message, re);
+  }
+  assert.equal((await fetch(`${reg.url}/v2/app/manifests/bad`, { method: 'HEAD', headers: { Accept: 'application/vnd.oci.image.index.v1+json' } })).status, 404, 'nothing was pushed');
 });
