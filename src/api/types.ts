@@ -450,6 +450,19 @@ export interface NetworkResource {
 }
 
 /** What a POST /build asks for (the query decoded), as the router hands it to the builder. */
+export interface BuildRunHost {
+  CgroupParent?: string;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  Memory?: number;
+  MemorySwap?: number;
+  Ulimits?: { Name: string; Soft: number; Hard: number }[];
+  SecurityOpt?: string[];
+}
+
 export interface BuildRequest {
   dockerfile: string;
   tags: string[];
@@ -467,6 +480,11 @@ export interface BuildRequest {
   remove: boolean;
   /** X-Registry-Config: the client's credentials by server, for the build's pulls. */
   registryConfig?: string;
+  /**
+   * The RUN containers' limits and security options (cpushares, memory, ulimits, securityopt…),
+   * as HostConfig fields: checked and applied as a container create's are.
+   */
+  runHost?: BuildRunHost;
   /** Berth's CLI: the context was laid out from a manifest (POST /berth/build/context); the body holds only the bodies it asked for. */
   preparedContext?: string;
 }

@@ -4,7 +4,7 @@
  * (src/daemon/build/backend.ts); the builder sees nothing else.
  */
 import type { Readable } from 'node:stream';
-import type { ContainerConfig, ImageConfigFile } from '../api/types.ts';
+import type { BuildRunHost, ContainerConfig, ImageConfigFile } from '../api/types.ts';
 
 export type RunConfig = Partial<ContainerConfig>;
 
@@ -24,7 +24,7 @@ export interface BuildBackend {
   /** A new image: the parent's layers and `config`, with one history entry (no new layer). `author`: MAINTAINER's. */
   commitConfig(parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
   /** A container of `image` (the empty one for scratch) with `config`, not started. */
-  createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number }): Promise<string>;
+  createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost }): Promise<string>;
   /** Starts the container with its output going to `out`; resolves with its exit code. */
   run(id: string, out: (chunk: Buffer) => void, signal: AbortSignal): Promise<number>;
   /** Extracts a tar into the container at `dir` (docker's PUT archive, owners as in the tar). */

@@ -445,7 +445,7 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
   if (await useCache(ctx, st, key)) return;
   const network = typeof ins.flags.get('network') === 'string' ? String(ins.flags.get('network')) : ctx.opts.networkMode;
   const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args, ...proxies], Labels: st.config.Labels ?? {} };
-  const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize });
+  const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize, ...(ctx.opts.runHost ? { runHost: ctx.opts.runHost } : {}) });
   ctx.say(` ---> Running in ${id.slice(0, 12)}\n`);
   let code: number;
   try {

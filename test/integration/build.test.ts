@@ -495,3 +495,40 @@ test('testcontainers: GenericContainer.fromDockerfile builds with build args, an
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('RUN steps get the build\'s limits and security options (memory, CPU, cpuset, ulimits, no-new-privileges), from berth and the docker CLI alike', async () => {
+  const dir = context('limits', {
+    Dockerfile: 'FROM busybox\nRUN (cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/cpuset.cpus; ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status) > /limits\n',
+  });
+  const flags = ['--no-cache', '-m', '64m', '--cpu-shares', '512', '--cpu-quota', '50000', '--cpuset-cpus', '0', '--ulimit', 'nofile=1000:2000', '--security-opt', 'no-new-privileges'];
+  const want = '67108864\n512\n50000\n0\n1000\n2000\nNoNewPrivs:\t1\n';
+  const viaBerth = await d.berth(['build', ...flags, '-t', 'limits:berth', dir]);
+  assert.equal(viaBerth.code, 0, viaBerth.stderr);
+  assert.equal(await ok(['run', '--rm', 'limits:berth', 'cat', '/limits']), want);
+  const viaDocker = await d.docker(['build', ...flags, '-t', 'limits:docker', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(viaDocker.code, 0, viaDocker.stderr);
+  assert.equal(await ok(['run', '--rm', 'limits:docker', 'cat', '/limits']), want);
+  // Without them, the same step has none of those limits (and the limits are no part of the cache key).
+  const plain = await d.berth(['build', '-t', 'limits:plain', dir]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /Using cache/, 'the same step, from the cache');
+  const fresh = await d.berth(['build', '--no-cache', '-t', 'limits:fresh', dir]);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.doesNotMatch(await ok(['run', '--rm', 'limits:fresh', 'cat', '/limits']), /^67108864\n512\n/);
+
+  // What a RUN container cannot take is refused as a create refuses it, and leaves nothing.
+  const before = (await ok(['images', '-aq'])).trim().split('\n').sort();
+  for (const [args, re] of [
+    [['-m', '1k'], /Minimum memory limit allowed is 6MB/],
+    [['--isolation', 'hyperv'], /Unsupported isolation: "hyperv"/],
+    [['--squash'], /the build option squash is not supported by Berth/],
+    [['--ulimit', 'nofile=a'], /invalid ulimit argument: nofile=a/],
+    [['--security-opt', 'seccomp=/nonexistent.json'], /seccomp/],
+  ] as [string[], RegExp][]) {
+    const r = await d.berth(['build', '--no-cache', ...args, dir]);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+  }
+  assert.equal((await ok(['ps', '-aq'])).trim(), '', 'no build container is left');
+  assert.deepEqual((await ok(['images', '-aq'])).trim().split('\n').sort(), before, 'no image was made');
+});

@@ -5,7 +5,7 @@
  * client would), pulls through the daemon's pull.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { ContainerConfig } from '../../api/types.ts';
+import type { BuildRunHost, ContainerConfig } from '../../api/types.ts';
 import type { BuildBackend, BuildImage, RunConfig } from '../../builder/backend.ts';
 import { isNotFound, notFound } from '../../errdefs/index.ts';
 import type { ContainerService } from '../container/service.ts';
@@ -81,7 +81,7 @@ export class DaemonBuildBackend implements BuildBackend {
     });
   }
 
-  async createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number }): Promise<string> {
+  async createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost }): Promise<string> {
     const base = image ?? (this.scratch ??= await this.commitConfig(undefined, {}, { Cmd: ['/bin/sh', '-c', '#(nop) FROM scratch'] }, ''));
     const { Id } = await this.containers.create({
       ...config,
@@ -89,6 +89,7 @@ export class DaemonBuildBackend implements BuildBackend {
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: {
+        ...(host.runHost ?? {}),
         NetworkMode: host.networkMode,
         ...(host.extraHosts.length ? { ExtraHosts: host.extraHosts } : {}),
         ...(host.shmSize ? { ShmSize: host.shmSize } : {}),

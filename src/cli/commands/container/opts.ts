@@ -16,7 +16,7 @@ export function memBytes(v: string): number {
 }
 
 /** --memory-swap also accepts -1 (unlimited). */
-function memSwap(v: string): number {
+export function memSwap(v: string): number {
   return v === '-1' ? -1 : ramInBytes(v);
 }
 
@@ -84,7 +84,7 @@ function healthConfig(f: { noHealthcheck: boolean; healthCmd?: string; healthInt
   };
 }
 
-function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
+export function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
   if (!m) throw new Error(`invalid ulimit argument: ${v}`);
   const soft = Number(m[2]);

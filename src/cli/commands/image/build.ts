@@ -15,6 +15,7 @@ import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
 import { headerOf, manifestBytes, manifestTuple, tarSize, walkContextSync, type WalkEntry } from '../../../lib/contextwalk.ts';
 import { MAX_CONTEXT_MANIFEST, type ContextManifestEntry } from '../../../api/types.ts';
 import { registryConfigHeader } from '../../authstore.ts';
+import { memBytes, memSwap, ulimit } from '../container/opts.ts';
 
 const buildFlags = defineFlags({
   tag: { short: 't', long: 'tag', kind: 'stringArray', help: 'Name and optionally a tag in the "name:tag" format', typeName: 'list' },
@@ -32,6 +33,21 @@ const buildFlags = defineFlags({
   forceRm: { long: 'force-rm', kind: 'bool', help: 'Always remove intermediate containers' },
   rm: { long: 'rm', kind: 'bool', help: 'Remove intermediate containers after a successful build', default: true },
   platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+  cacheFrom: { long: 'cache-from', kind: 'stringSlice', help: 'Images to consider as cache sources', typeName: 'strings' },
+  cgroupParent: { long: 'cgroup-parent', kind: 'string', help: 'Set the parent cgroup for the "RUN" instructions during build' },
+  compress: { long: 'compress', kind: 'bool', help: 'Compress the build context using gzip' },
+  cpuPeriod: { long: 'cpu-period', kind: 'int', help: 'Limit the CPU CFS (Completely Fair Scheduler) period' },
+  cpuQuota: { long: 'cpu-quota', kind: 'int', help: 'Limit the CPU CFS (Completely Fair Scheduler) quota' },
+  cpuShares: { short: 'c', long: 'cpu-shares', kind: 'int', help: 'CPU shares (relative weight)' },
+  cpusetCpus: { long: 'cpuset-cpus', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
+  cpusetMems: { long: 'cpuset-mems', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
+  disableContentTrust: { long: 'disable-content-trust', kind: 'bool', help: 'Skip image verification', default: true },
+  isolation: { long: 'isolation', kind: 'string', help: 'Container isolation technology' },
+  memory: { short: 'm', long: 'memory', kind: 'string', help: 'Memory limit', typeName: 'bytes', parse: memBytes },
+  memorySwap: { long: 'memory-swap', kind: 'string', help: 'Swap limit equal to memory plus swap: -1 to enable unlimited swap', typeName: 'bytes', parse: memSwap },
+  securityOpt: { long: 'security-opt', kind: 'stringSlice', help: 'Security options', typeName: 'strings' },
+  squash: { long: 'squash', kind: 'bool', help: 'Squash newly built layers into a single new layer' },
+  ulimit: { long: 'ulimit', kind: 'stringArray', help: 'Ulimit options', typeName: 'ulimit', defaultText: '[]', parse: ulimit },
 });
 
 export const buildCommand = defineCommand({
@@ -151,7 +167,15 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     t: f.tag, target: f.target, nocache: f.noCache ? '1' : undefined, pull: f.pull ? '1' : undefined, q: f.quiet ? '1' : undefined,
     networkmode: f.network, extrahosts: f.addHost.length ? f.addHost.join(',') : undefined, forcerm: f.forceRm ? '1' : undefined,
     rm: f.rm === false ? '0' : '1', platform: f.platform, version: '1',
+    // The RUN containers' limits, as the docker CLI sends them (moby applies them to each).
+    cgroupparent: f.cgroupParent || undefined, cpuperiod: f.cpuPeriod ? String(f.cpuPeriod) : undefined, cpuquota: f.cpuQuota ? String(f.cpuQuota) : undefined,
+    cpushares: f.cpuShares ? String(f.cpuShares) : undefined, cpusetcpus: f.cpusetCpus || undefined, cpusetmems: f.cpusetMems || undefined,
+    memory: f.memory ? String(f.memory) : undefined, memswap: f.memorySwap ? String(f.memorySwap) : undefined,
+    ulimits: f.ulimit.length ? JSON.stringify(f.ulimit) : undefined, securityopt: f.securityOpt.length ? f.securityOpt : undefined,
+    isolation: f.isolation || undefined, squash: f.squash ? '1' : undefined,
+    cachefrom: f.cacheFrom.length ? JSON.stringify(f.cacheFrom) : undefined,
   };
+  if (!f.disableContentTrust) throw new StatusError(125, 'content trust is not supported by Berth: give --disable-content-trust');
   if (f.shmSize) {
     const { ramInBytes } = await import('../../../lib/units.ts');
     query.shmsize = String(ramInBytes(f.shmSize));
@@ -248,6 +272,8 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       }
     }
   }
+  // --compress: a context that travels as a tar goes gzipped (the daemon reads either).
+  if (f.compress && body) body = body.pipe(process.getBuiltinModule('node:zlib').createGzip({ level: 1 }));
   const res = built ?? await ctx.client.imageBuild(body, query, registryConfig);
   // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
   const sending = contextSize === undefined ? '' : `Sending build context to Berth daemon  ${humanSize(contextSize, 4)}\n`;

@@ -1,10 +1,11 @@
 /** POST /build (the classic builder's JSON stream), /build/prune, /build/cancel. */
 import { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../../../errdefs/index.ts';
-import { boolValue, boolValueOrDefault, jsonStream, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
+import { boolValue, boolValueOrDefault, intValue, jsonStream, parseFilters, readBody, writeJson, type Ctx } from '../../httputils.ts';
+import { decodeGo, go } from '../../../../lib/gojson.ts';
 import { goArch } from '../../../../lib/platform.ts';
 import type { Route } from '../../router.ts';
-import { MAX_CONTEXT_MANIFEST, type BuildRequest, type ContextManifestEntry, type ContextWalkRequest } from '../../../../api/types.ts';
+import { MAX_CONTEXT_MANIFEST, type BuildRequest, type BuildRunHost, type ContextManifestEntry, type ContextWalkRequest } from '../../../../api/types.ts';
 
 export interface BuildRouteBackend {
   build(body: Readable, opts: BuildRequest, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
@@ -71,14 +72,39 @@ function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
 /** Parameters of the API Berth's builder cannot apply: refused by name when set. */
 const REFUSED: [string, (v: string) => boolean][] = [
   ['squash', (v) => !['', '0', 'no', 'false', 'none'].includes(v.trim().toLowerCase())],
-  ['cpusetcpus', Boolean], ['cpusetmems', Boolean], ['cpushares', (v) => v !== '0'], ['cpuquota', (v) => v !== '0'], ['cpuperiod', (v) => v !== '0'],
-  ['memory', (v) => v !== '0'], ['memswap', (v) => v !== '0'], ['cgroupparent', Boolean], ['ulimits', (v) => v !== 'null' && v !== '[]'],
-  ['isolation', (v) => v !== '' && v !== 'default'],
   // Exporters and client sessions (a context synced over a session, BuildKit's outputs) are
   // BuildKit's; the classic builder has neither. (cachefrom needs nothing: every local image
   // is already a cache candidate, see README.)
   ['outputs', (v) => v !== '' && v !== 'null' && v !== '[]'], ['session', Boolean],
 ];
+
+const UlimitsParam = go.slice(go.struct('container.Ulimit', { Name: go.string, Hard: go.int64, Soft: go.int64 }), '[]*container.Ulimit');
+
+/**
+ * The RUN containers' host settings from the request (moby's hostConfigFromOptions): resource
+ * limits, ulimits and security options, applied and checked as a container create's.
+ */
+function runHostOf(q: URLSearchParams): BuildRunHost {
+  const isolation = q.get('isolation') ?? '';
+  if (isolation !== '' && isolation.toLowerCase() !== 'default') throw invalidParameter(`Unsupported isolation: ${JSON.stringify(isolation)}`);
+  const h: BuildRunHost = {};
+  for (const [param, field] of [['cgroupparent', 'CgroupParent'], ['cpusetcpus', 'CpusetCpus'], ['cpusetmems', 'CpusetMems']] as const) {
+    const v = q.get(param);
+    if (v) h[field] = v;
+  }
+  for (const [param, field] of [['cpushares', 'CpuShares'], ['cpuperiod', 'CpuPeriod'], ['cpuquota', 'CpuQuota'], ['memory', 'Memory'], ['memswap', 'MemorySwap']] as const) {
+    const v = intValue(q, param);
+    if (v) h[field] = v;
+  }
+  const ulimits = q.get('ulimits');
+  if (ulimits && ulimits !== 'null') {
+    const list = decodeGo(ulimits, UlimitsParam) ?? [];
+    if (list.length) h.Ulimits = list.map((u) => ({ Name: u?.Name ?? '', Soft: Number(u?.Soft ?? 0), Hard: Number(u?.Hard ?? 0) }));
+  }
+  const securityOpt = q.getAll('securityopt').filter(Boolean);
+  if (securityOpt.length) h.SecurityOpt = securityOpt;
+  return h;
+}
 
 export function buildRoutes(b: BuildRouteBackend): Route[] {
   // Builds by the ID their client gave (buildid=), for /build/cancel.
@@ -99,6 +125,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
     const platform = q.get('platform');
     if (platform && !/^linux(\/(amd64|x86_64|arm64|aarch64))?$/.test(platform)) throw invalidParameter(`the build platform ${platform} is not supported by Berth (this host builds linux/${goArch()})`);
     const args = jsonParam<Record<string, string | null>>(q, 'buildargs') ?? {};
+    const runHost = runHostOf(q);
     const abort = new AbortController();
     const buildId = q.get('buildid');
     if (buildId) {
@@ -146,6 +173,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
           remove: boolValueOrDefault(q, 'rm', true),
           ...(preparedId ? { preparedContext: preparedId } : {}),
           ...(typeof ctx.req.headers['x-registry-config'] === 'string' ? { registryConfig: ctx.req.headers['x-registry-config'] } : {}),
+          runHost,
         }, { stream: (s) => emit({ stream: s }), aux: (i) => { id = i; emit({ aux: { ID: i } }); } }, abort.signal);
       } catch (e) {
         for (const m of held) send(m);
