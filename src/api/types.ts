@@ -485,6 +485,8 @@ export interface BuildRequest {
    * as HostConfig fields: checked and applied as a container create's are.
    */
   runHost?: BuildRunHost;
+  /** --cache-from: images to take steps from by their history (pulled ones have no parent links). */
+  cacheFrom?: string[];
   /** Berth's CLI: the context was laid out from a manifest (POST /berth/build/context); the body holds only the bodies it asked for. */
   preparedContext?: string;
 }

@@ -21,6 +21,17 @@ export interface BuildBackend {
   pull(ref: string, out: (line: string) => void): Promise<BuildImage>;
   /** An image whose parent is `parent` and whose container_config is `cacheKey` (docker's cache). */
   cached(parent: string | undefined, cacheKey: RunConfig): BuildImage | undefined;
+  /** Whether `ancestor` is `id` or one of its parents (the local parent links). */
+  isAncestor(ancestor: string, id: string): boolean;
+  /** --cache-from: `id` (a source matched at its last step) gets `parent` as its parent. */
+  adoptParent(id: string, parent: string): Promise<void>;
+  /**
+   * --cache-from: the image `source` had after its history entry `index`, rebuilt over
+   * `parent`: the parent's layers plus the one that entry made (if any), that history entry,
+   * `config`, and `cacheKey` as its container config. Undefined when the source's layer is not
+   * at hand (an image without a manifest).
+   */
+  restoreCached(parent: BuildImage | undefined, source: BuildImage, index: number, config: RunConfig, cacheKey: RunConfig): Promise<BuildImage | undefined>;
   /** A new image: the parent's layers and `config`, with one history entry (no new layer). `author`: MAINTAINER's. */
   commitConfig(parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
   /** A container of `image` (the empty one for scratch) with `config`, not started. */

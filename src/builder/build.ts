@@ -21,6 +21,7 @@ import type { BuildBackend, BuildImage, RunConfig } from './backend.ts';
 import { parseDockerfile, parseKeyValues, type Instruction } from './dockerfile/parser.ts';
 import { processWord, processWords, type Env } from './dockerfile/lexer.ts';
 import { resolveInContext, type ContextView } from './context.ts';
+import { continues, madeBy } from './cachefrom.ts';
 
 export interface BuildOptions extends BuildRequest {
   context: ContextView;
@@ -101,7 +102,15 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
   need(last, []);
   const total = stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.steps.length, 0);
   let step = 0;
-  const ctx: Ctx = { be, opts, say, global, usedArgs, escape: df.escape, stages, total, step: () => ++step };
+  // --cache-from images that are here (moby skips the others, saying so in its log). Named
+  // sources replace the local cache even when none is here, as in moby.
+  const sources: BuildImage[] = [];
+  for (const ref of opts.cacheFrom ?? []) {
+    const img = be.image(ref);
+    if (img) sources.push(img);
+    else log.warn('a --cache-from image is not here, skipping it', { image: ref });
+  }
+  const ctx: Ctx = { be, opts, say, global, usedArgs, escape: df.escape, stages, total, step: () => ++step, ...(opts.cacheFrom?.length ? { sources } : {}) };
   let final: BuildImage | undefined;
   for (const stage of stages.slice(0, last + 1)) {
     if (!needed.has(stage.index)) continue;
@@ -134,6 +143,8 @@ interface Ctx {
   stages: Stage[];
   total: number;
   step: () => number;
+  /** --cache-from's images (those here): when the build names any, the cache follows moby's ImageCache. */
+  sources?: BuildImage[];
 }
 
 function stageIndex(stages: Stage[], ref: string, before: number): number | undefined {
@@ -409,9 +420,34 @@ async function commitMeta(ctx: Ctx, st: StageState, text: string, oneWord = fals
   ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
 }
 
+/**
+ * moby's ImageCache with --cache-from: a local hit counts only on a source's own chain; else a
+ * source whose history continues the current image's and whose next entry this step made is
+ * used: itself at its last entry, or the image it had after that entry, rebuilt here. From
+ * then on only that source is followed, as moby does.
+ */
+async function cachedFrom(ctx: Ctx, sources: BuildImage[], st: StageState, key: RunConfig): Promise<BuildImage | undefined> {
+  const local = ctx.be.cached(st.image?.id, key);
+  if (local && sources.some((s) => ctx.be.isAncestor(local.id, s.id))) return local;
+  const at = st.image?.config.history?.length ?? 0;
+  for (const source of sources) {
+    const history = source.config.history ?? [];
+    if (!continues(source.config, st.image?.config) || !madeBy(key, history[at])) continue;
+    if (history.length - 1 === at) {
+      if (st.image) await ctx.be.adoptParent(source.id, st.image.id);
+      return source;
+    }
+    const restored = await ctx.be.restoreCached(st.image, source, at, st.config, key);
+    if (!restored) continue;
+    ctx.sources = [source];
+    return restored;
+  }
+  return undefined;
+}
+
 async function useCache(ctx: Ctx, st: StageState, key: RunConfig): Promise<boolean> {
   if (ctx.opts.noCache) return false;
-  const hit = ctx.be.cached(st.image?.id, key);
+  const hit = ctx.sources ? await cachedFrom(ctx, ctx.sources, st, key) : ctx.be.cached(st.image?.id, key);
   if (!hit) return false;
   st.image = hit;
   st.config = structuredClone(hit.config.config ?? {});

@@ -5,8 +5,10 @@
  * client would), pulls through the daemon's pull.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { BuildRunHost, ContainerConfig } from '../../api/types.ts';
+import type { BuildRunHost, ContainerConfig, ImageConfigFile } from '../../api/types.ts';
 import type { BuildBackend, BuildImage, RunConfig } from '../../builder/backend.ts';
+import { layerOfHistory } from '../../builder/cachefrom.ts';
+import type { Descriptor } from '../../distribution/media.ts';
 import { isNotFound, notFound } from '../../errdefs/index.ts';
 import type { ContainerService } from '../container/service.ts';
 import type { ImageService } from '../images/service.ts';
@@ -68,6 +70,55 @@ export class DaemonBuildBackend implements BuildBackend {
       if (!best || (img.config.created ?? '') > (best.config.created ?? '')) best = { id: img.rec.id, config: img.config };
     }
     return best;
+  }
+
+  isAncestor(ancestor: string, id: string): boolean {
+    const seen = new Set<string>();
+    for (let cur: string | undefined = id; cur && !seen.has(cur); cur = this.images.images.get(cur)?.rec.parent || undefined) {
+      if (cur === ancestor) return true;
+      seen.add(cur);
+    }
+    return false;
+  }
+
+  async adoptParent(id: string, parent: string): Promise<void> {
+    const img = this.images.images.get(id);
+    if (!img || img.rec.parent === parent || this.isAncestor(id, parent)) return;
+    img.rec.parent = parent;
+    await this.images.images.update(img);
+  }
+
+  async restoreCached(parent: BuildImage | undefined, source: BuildImage, index: number, config: RunConfig, key: RunConfig): Promise<BuildImage | undefined> {
+    const images = this.images;
+    const src = images.images.get(source.id);
+    const entry = source.config.history?.[index];
+    if (!src?.rec.manifest || !entry) return undefined;
+    return images.track(async () => {
+      const parentImg = parent ? images.images.get(parent.id) : undefined;
+      const li = layerOfHistory(source.config, index);
+      let layer: Descriptor | undefined;
+      const diffIds = [...(parent?.config.rootfs.diff_ids ?? [])];
+      if (li !== undefined) {
+        layer = ((await images.content.readJson(src.rec.manifest!)) as { layers: Descriptor[] }).layers[li];
+        if (!layer) return undefined;
+        diffIds.push(source.config.rootfs.diff_ids[li]);
+      }
+      // moby's restoreCachedImage: the parent's history and the source's entry, the source's platform.
+      const file: ImageConfigFile = {
+        architecture: source.config.architecture,
+        os: source.config.os,
+        ...(source.config.variant ? { variant: source.config.variant } : {}),
+        ...(entry.created ? { created: entry.created } : {}),
+        ...(source.config.author ? { author: source.config.author } : {}),
+        config: config as Partial<ContainerConfig>,
+        container_config: key as Partial<ContainerConfig>,
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        history: [...(parent?.config.history ?? []), entry],
+      };
+      const made = await writeChild(images.content, parentImg?.rec.manifest, file, layer);
+      await images.images.add(made.config, { manifest: made.manifest, ...(parent ? { parent: parent.id } : {}) });
+      return { id: made.config, config: file };
+    });
   }
 
   async commitConfig(parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string, author?: string): Promise<BuildImage> {

@@ -106,6 +106,14 @@ function runHostOf(q: URLSearchParams): BuildRunHost {
   return h;
 }
 
+/** `cachefrom`: a JSON list of image references (docker CLI, docker-py's cache_from). */
+function cacheFromOf(q: URLSearchParams): string[] {
+  const v = jsonParam<unknown>(q, 'cachefrom');
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalidParameter('invalid cachefrom parameter: a list of image references is expected');
+  return (v as string[]).filter(Boolean);
+}
+
 export function buildRoutes(b: BuildRouteBackend): Route[] {
   // Builds by the ID their client gave (buildid=), for /build/cancel.
   const running = new Map<string, AbortController>();
@@ -174,6 +182,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
           ...(preparedId ? { preparedContext: preparedId } : {}),
           ...(typeof ctx.req.headers['x-registry-config'] === 'string' ? { registryConfig: ctx.req.headers['x-registry-config'] } : {}),
           runHost,
+          cacheFrom: cacheFromOf(q),
         }, { stream: (s) => emit({ stream: s }), aux: (i) => { id = i; emit({ aux: { ID: i } }); } }, abort.signal);
       } catch (e) {
         for (const m of held) send(m);
