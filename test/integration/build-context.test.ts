@@ -103,6 +103,10 @@ test('over TCP the whole context travels as a tar, and the build is the same', a
   const viaUnix = await d.ok(['build', '-t', 'bctcp:2', dir]);
   assert.equal(sentSize(viaUnix), sentSize(viaTcp), 'the reported size is the context\'s, however little travels');
   assert.equal((await d.ok(['image', 'inspect', '-f', '{{.Id}}', 'bctcp:2'])), await d.ok(['image', 'inspect', '-f', '{{.Id}}', 'bctcp:1']), 'the same image from the cache');
+  // --compress: the tar goes gzipped, and the build is the same.
+  const gz = await d.ok(['-H', TCP, 'build', '--compress', '--no-cache', '-t', 'bctcp:3', dir]);
+  assert.match(gz, /Successfully tagged bctcp:3/);
+  assert.equal(await d.ok(['run', '--rm', 'bctcp:3', 'cat', '/out']), 'one\nbee\n');
 });
 
 test('a rebuild sends only what changed since a recent build and is never built from a stale body', async () => {
