@@ -292,3 +292,22 @@ test('bad input: unknown image, bad flags, empty command, corrupt import', async
   assert.equal(readdirSync(join(d.dataRoot, 'ingest')).length, 0, 'no partial blobs');
   assert.equal(cgroupDirs(d.cgroupParent).flatMap((p) => readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory())).length, 0, 'no cgroups left');
 });
+
+test('create --rm: the container goes once it has run, as with run --rm (berth and the docker CLI)', async () => {
+  for (const [cli, name] of [['berth', 'createrm-b'], ['docker', 'createrm-d']] as const) {
+    const made = cli === 'berth' ? await d.berth(['create', '--rm', '--name', name, 'busybox', 'echo', 'ran']) : await d.docker(['create', '--rm', '--name', name, 'busybox', 'echo', 'ran']);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.AutoRemove}}', name]), 'true\n');
+    assert.equal(await ok(['start', '-a', name]), 'ran\n');
+    let gone = false;
+    for (let i = 0; i < 50 && !gone; i++) {
+      gone = (await d.berth(['inspect', name])).code !== 0;
+      if (!gone) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(gone, `${name} was removed after it ran`);
+  }
+  // Without --rm it stays.
+  await ok(['create', '--name', 'createkeep', 'busybox', 'true']);
+  assert.equal(await ok(['inspect', '-f', '{{.HostConfig.AutoRemove}}', 'createkeep']), 'false\n');
+  await ok(['rm', 'createkeep']);
+});

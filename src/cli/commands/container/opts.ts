@@ -189,7 +189,6 @@ export const containerFlags = defineFlags({
   cpus: { long: 'cpus', kind: 'string', help: 'Number of CPUs', typeName: 'decimal', parse: nanoCpus },
   cpusetCpus: { long: 'cpuset-cpus', kind: 'string', help: 'CPUs in which to allow execution (0-3, 0,1)' },
   cpusetMems: { long: 'cpuset-mems', kind: 'string', help: 'MEMs in which to allow execution (0-3, 0,1)' },
-  detachKeys: { long: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
   deviceReadBps: { long: 'device-read-bps', kind: 'stringArray', help: 'Limit read rate (bytes per second) from a device', typeName: 'list', defaultText: '[]', parse: throttleBps },
   deviceReadIops: { long: 'device-read-iops', kind: 'stringArray', help: 'Limit read rate (IO per second) from a device', typeName: 'list', defaultText: '[]', parse: throttleIops },
   deviceWriteBps: { long: 'device-write-bps', kind: 'stringArray', help: 'Limit write rate (bytes per second) to a device', typeName: 'list', defaultText: '[]', parse: throttleBps },

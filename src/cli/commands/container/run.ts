@@ -14,8 +14,13 @@ import { parseNormalizedNamed, withDefaultTag, familiarString } from '../../../l
 import { detachKeys, proxySignals, runSession, sessionStatus, type SessionEnd } from '../../attach.ts';
 import type { ContainerCreateRequest } from '../../../api/types.ts';
 
+const createOnly = defineFlags({
+  rm: { long: 'rm', kind: 'bool', help: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+});
+
 const runOnly = defineFlags({
   detach: { short: 'd', long: 'detach', kind: 'bool', help: 'Run container in background and print container ID' },
+  detachKeys: { long: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
   rm: { long: 'rm', kind: 'bool', help: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   sigProxy: { long: 'sig-proxy', kind: 'bool', help: 'Proxy received signals to the process', default: true },
 });
@@ -36,7 +41,7 @@ export const createCommand = defineCommand({
   usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
   short: 'Create a new container',
   aliasPaths: ['container create', 'create'],
-  flags: containerFlags,
+  flags: { ...containerFlags, ...createOnly },
   args: { min: 1 },
   interspersed: false,
 });
@@ -112,9 +117,11 @@ function terminalSize(ctx: CliContext): { rows: number; cols: number } | undefin
   return ctx.stdout.isTTY ? { rows: ctx.stdout.rows, cols: ctx.stdout.columns } : undefined;
 }
 
-export async function create(ctx: CliContext, p: Parsed<typeof containerFlags>): Promise<number> {
+export async function create(ctx: CliContext, p: Parsed<typeof createCommand extends { flags?: infer F } ? NonNullable<F> : never>): Promise<number> {
   const [image, ...cmd] = p.args;
   const req = parsedRequest(ctx, p.flags, p.set, image, cmd);
+  // Removed when it exits after a start, as `run --rm` (the daemon's AutoRemove).
+  req.HostConfig = { ...req.HostConfig, AutoRemove: p.flags.rm };
   const id = await createContainer(ctx, req, p.flags.name, p.flags.pull ?? 'missing', p.flags.platform, p.flags.quiet, (e) => e);
   if (p.flags.cidfile) writeFileSync(p.flags.cidfile, id);
   ctx.stdout.write(`${id}\n`);
