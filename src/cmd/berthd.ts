@@ -11,6 +11,8 @@ import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION, checkMinVersion } from '.
 import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
 import { Spawner, useSpawner } from '../lib/spawner.ts';
 import { messageOf } from '../errdefs/index.ts';
+import { checkLogConfig } from '../daemon/container/config.ts';
+import { parseLogFiles, parseLogSize } from '../daemon/container/start.ts';
 import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
 import { validateSettings } from '../distribution/resolve.ts';
 import { Daemon, type NetworkSettings } from '../daemon/daemon.ts';
@@ -66,10 +68,12 @@ interface FileConfig {
   iptables?: boolean;
   'live-restore'?: boolean;
   'shutdown-stops-containers'?: boolean;
+  'log-driver'?: string;
+  'log-opts'?: Record<string, string>;
 }
 const FILE_KEYS = new Set(['bridge', 'bip', 'default-address-pools', 'mtu', 'iptables', 'data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
   'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'userns-remap', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey',
-  'live-restore', 'shutdown-stops-containers']);
+  'live-restore', 'shutdown-stops-containers', 'log-driver', 'log-opts']);
 
 const HELP = `
 Usage:  berthd [OPTIONS]
@@ -92,6 +96,8 @@ Options:
   -G, --group string              Group for the unix socket (default "berth")
   -H, --host list                 Daemon socket(s) to listen on: unix:///path or tcp://HOST:PORT (default unix:///run/berth/berth.sock)
       --live-restore              Keep containers running while the daemon is down (default true; --live-restore=false stops them at shutdown)
+      --log-driver string         Default driver for container logs: json-file or none (default "json-file")
+      --log-opt map               Default log driver options for containers (max-size, max-file) (default map[])
   -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
       --mtu int                   Set the containers network MTU (default 1500)
@@ -223,6 +229,8 @@ async function main(): Promise<void> {
         'shim-path': { type: 'string' },
         'seccomp-profile': { type: 'string' },
         'registry-mirror': { type: 'string', multiple: true },
+        'log-driver': { type: 'string' },
+        'log-opt': { type: 'string', multiple: true },
         'insecure-registry': { type: 'string', multiple: true },
         'max-concurrent-downloads': { type: 'string' },
         group: { type: 'string', short: 'G' },
@@ -290,6 +298,29 @@ async function main(): Promise<void> {
     fail(messageOf(e));
   }
   const pidfile = args.pidfile ?? join(execRoot, 'berthd.pid');
+
+  // The containers' default log driver and options, checked as a container's are.
+  const logDriver = args['log-driver'] ?? file['log-driver'] ?? 'json-file';
+  const logOpts: Record<string, string> = {};
+  if (args['log-opt']) {
+    for (const kv of args['log-opt']) {
+      const eq = kv.indexOf('=');
+      if (eq < 1) fail(`invalid value "${kv}" for flag --log-opt: invalid key value pair format: ${kv}`);
+      logOpts[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+  } else if (file['log-opts'] !== undefined) {
+    if (!file['log-opts'] || typeof file['log-opts'] !== 'object' || Object.values(file['log-opts']).some((v) => typeof v !== 'string')) fail('log-opts in the configuration file must map option names to strings');
+    Object.assign(logOpts, file['log-opts']);
+  }
+  if (logDriver !== 'json-file' && logDriver !== 'none') fail(`the ${logDriver} log driver is not supported by Berth yet: json-file and none are`);
+  try {
+    checkLogConfig(logDriver, logOpts);
+    // Values too, here rather than at every container's start (dockerd finds them there).
+    if (logOpts['max-size'] !== undefined) parseLogSize(logOpts['max-size']);
+    if (logOpts['max-file'] !== undefined) parseLogFiles(logOpts['max-file']);
+  } catch (e) {
+    fail(`failed to set log opts: ${messageOf(e).replace(/^HostConfig\.LogConfig: /, '').replace(/; the container was not created$/, '').replace(/^failed to initialize logging driver: /, '')}`);
+  }
 
   const warnings: string[] = [];
   const runtimes = findRuntimes(file.runtimes);
@@ -402,6 +433,7 @@ async function main(): Promise<void> {
       swapAccounting,
       ...(remap ? { idmap: remap.mapping } : {}),
       kernelTcp: cgv === 1 && existsSync('/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes'),
+      logConfig: { Type: logDriver, Config: logOpts },
       ...(findInit() ? { initPath: findInit()! } : {}),
       seccomp,
       ...(existsSync(join(dirname(shimPath), 'berth-seccomp-bpf'))

@@ -259,7 +259,7 @@ export class Daemon implements SystemBackend {
       OomKillDisable: rt.cgroupVersion === 1,
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
-      LoggingDriver: 'json-file',
+      LoggingDriver: rt.logConfig?.Type ?? 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: String(rt.cgroupVersion),
       NEventsListener: this.eventLog.listeners,

@@ -123,3 +123,67 @@ test('runc is selectable per container and as the default', async () => {
   const r3 = await d.berth(['run', '--rm', 'busybox', 'nosuchcmd']);
   assert.equal(r3.code, 127, r3.stderr);
 });
+
+test('daemon.json log-driver and log-opts are every container\'s defaults, a container\'s own options win, and bad ones stop berthd', async () => {
+  const d = new (TestDaemon as unknown as { new(r: string): TestDaemon })('crun');
+  daemons.push(d);
+  d.writeConfig({ 'log-driver': 'json-file', 'log-opts': { 'max-size': '1k', 'max-file': '2' } });
+  await d.startDaemon();
+  await d.importBusybox();
+  assert.equal((await d.docker(['info', '--format', '{{.LoggingDriver}}'])).stdout, 'json-file\n');
+  const opts = '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}} {{index .HostConfig.LogConfig.Config "max-file"}}';
+  assert.equal((await d.berth(['run', '--name', 'rot', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo line-$i-padding-padding-padding; done'])).code, 0);
+  assert.equal((await d.berth(['inspect', '-f', opts, 'rot'])).stdout, 'json-file 1k 2\n');
+  // Rotated at 1 KiB, two files kept: the newest lines, not the first ones.
+  const logPath = (await d.berth(['inspect', '-f', '{{.LogPath}}', 'rot'])).stdout.trim();
+  assert.ok(existsSync(`${logPath}.1`) && !existsSync(`${logPath}.2`), 'one rotated file');
+  assert.ok(readFileSync(logPath).length <= 1024, 'the current file stays under max-size');
+  const lines = (await d.berth(['logs', 'rot'])).stdout.trim().split('\n');
+  assert.equal(lines.at(-1), 'line-200-padding-padding-padding');
+  assert.ok(!lines.includes('line-1-padding-padding-padding'), 'the first lines went with the rotation');
+  // A container's own option wins, the daemon's fill in the rest; another driver takes none of them.
+  assert.equal((await d.berth(['run', '--name', 'own', '--log-opt', 'max-size=2k', 'busybox', 'true'])).code, 0);
+  assert.equal((await d.berth(['inspect', '-f', opts, 'own'])).stdout, 'json-file 2k 2\n');
+  assert.equal((await d.docker(['run', '--name', 'quiet', '--log-driver', 'none', 'busybox', 'true'])).code, 0);
+  assert.equal((await d.berth(['inspect', '-f', '{{.HostConfig.LogConfig.Type}} {{len .HostConfig.LogConfig.Config}}', 'quiet'])).stdout, 'none 0\n');
+
+  // log-driver none as the default: containers log nothing, and say so when asked.
+  await d.stopDaemon();
+  d.writeConfig({ 'log-driver': 'none' });
+  await d.startDaemon();
+  assert.equal((await d.berth(['info', '--format', '{{.LoggingDriver}}'])).stdout, 'none\n');
+  assert.equal((await d.docker(['run', '--name', 'nolog', 'busybox', 'echo', 'hi'])).code, 0);
+  const logs = await d.docker(['logs', 'nolog']);
+  assert.notEqual(logs.code, 0);
+  assert.match(logs.stderr, /configured logging driver does not support reading/);
+  assert.equal((await d.berth(['inspect', '-f', opts, 'rot'])).stdout, 'json-file 1k 2\n', 'a container keeps the options it was made with');
+
+  // What berthd cannot apply stops it, named, before anything is made.
+  const dir = mkdtempSync('/tmp/bt-logcfg-');
+  try {
+    const cfg = join(dir, 'daemon.json');
+    const start = (conf: unknown, flags: string[] = []) => {
+      writeFileSync(cfg, JSON.stringify(conf));
+      return spawnSync(NODE, [BERTHD, '--config-file', cfg, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${join(dir, 'run', 's.sock')}`, ...flags], { encoding: 'utf8', timeout: 20_000 });
+    };
+    for (const [conf, flags, re] of [
+      [{ 'log-driver': 'local' }, [], /the local log driver is not supported by Berth yet: json-file and none are/],
+      [{ 'log-driver': 'nosuch' }, [], /the nosuch log driver is not supported by Berth yet/],
+      [{ 'log-opts': { 'max-size': 'abc' } }, [], /failed to set log opts: invalid size: 'abc'/],
+      [{ 'log-opts': { 'max-file': '0' } }, [], /failed to set log opts: max-file cannot be less than 1/],
+      [{ 'log-opts': { nope: '1' } }, [], /failed to set log opts: unknown log opt 'nope' for json-file log driver/],
+      [{ 'log-driver': 'none', 'log-opts': { 'max-size': '1m' } }, [], /unknown log opt 'max-size' for none log driver/],
+      [{}, ['--log-opt', 'max-size'], /invalid value "max-size" for flag --log-opt/],
+    ] as [unknown, string[], RegExp][]) {
+      const r = start(conf, flags);
+      assert.equal(r.status, 1, JSON.stringify(conf) + r.stderr);
+      assert.match(r.stderr, re);
+    }
+    assert.ok(!existsSync(join(dir, 'run')) && !existsSync(join(dir, 'data')), 'nothing was made');
+    // The flags are berthd's too.
+    const help = spawnSync(NODE, [BERTHD, '--help'], { encoding: 'utf8' });
+    assert.match(help.stdout, /--log-driver string/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

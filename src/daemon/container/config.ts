@@ -133,6 +133,8 @@ export interface HostConfigDefaults {
   initPath?: string;
   /** The host supports memory.kmem.tcp limits (cgroup v1). */
   kernelTcp: boolean;
+  /** The daemon's log driver and options (daemon.json log-driver/log-opts); json-file when unset. */
+  logConfig?: { Type: string; Config: Record<string, string> };
   /** userns-remap is on: containers get a user namespace unless --userns=host. */
   userns?: boolean;
   /** What the block I/O controller supports (blkioSupport); absent: everything. */
@@ -163,7 +165,8 @@ function networkMode(v: string | undefined): string {
 /** dockerd's built-in log drivers besides json-file and none. */
 const DOCKER_LOG_DRIVERS = new Set(['local', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
 
-function checkLogConfig(type: string, opts: Record<string, string>): void {
+/** A log driver and its options, checked as a container's are (also for berthd's defaults). */
+export function checkLogConfig(type: string, opts: Record<string, string>): void {
   if (type !== 'json-file' && type !== 'none') {
     if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (json-file and none are); the container was not created`);
     // Any other name is a logging plugin to dockerd; Berth has none.
@@ -257,8 +260,13 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
   if (kernelTcp && !d.kernelTcp) throw invalidParameter('HostConfig.KernelMemoryTCP: your kernel does not support kernel memory TCP limits; the container was not created');
   if (kernelTcp < 0) throw invalidParameter('invalid KernelMemoryTCP: must not be negative');
 
-  const logType = h.LogConfig?.Type || 'json-file';
-  const logOpts = h.LogConfig?.Config ?? {};
+  // moby's mergeAndVerifyLogConfig: the daemon's driver when none is named, and its options
+  // under the container's own when the driver is the daemon's.
+  const logType = h.LogConfig?.Type || d.logConfig?.Type || 'json-file';
+  const logOpts = { ...(h.LogConfig?.Config ?? {}) };
+  if (d.logConfig && logType === d.logConfig.Type) {
+    for (const [k, v] of Object.entries(d.logConfig.Config)) if (!(k in logOpts)) logOpts[k] = v;
+  }
   checkLogConfig(logType, logOpts);
   const restart = checkRestartPolicy(h.RestartPolicy);
   const autoRemove = h.AutoRemove ?? false;

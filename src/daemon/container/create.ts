@@ -44,6 +44,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     userns: d.rt.idmap !== undefined,
     blkio: blkioSupport(d.rt.cgroupVersion),
     ...(d.rt.initPath ? { initPath: d.rt.initPath } : {}),
+    ...(d.rt.logConfig ? { logConfig: d.rt.logConfig } : {}),
   }, warnings, req);
   checkCpuset(hostConfig.CpusetCpus, hostConfig.CpusetMems, cpusetAvailable(d.rt.cgroupVersion));
   const portWarning = checkPortBindings(hostConfig);

@@ -32,6 +32,8 @@ export interface RuntimeSettings {
   initPath?: string;
   /** memory.kmem.tcp limits are available (cgroup v1). */
   kernelTcp: boolean;
+  /** The default log driver and options (daemon.json log-driver/log-opts, --log-driver/--log-opt). */
+  logConfig?: { Type: string; Config: Record<string, string> };
   /** userns-remap: containers run in a user namespace with these mappings (layers are stored shifted). */
   idmap?: IdMapping;
 }

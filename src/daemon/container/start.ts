@@ -143,7 +143,7 @@ function oomFile(d: ContainerDeps, cgroupsPath: string): string {
 }
 
 /** The json-file driver's options, read as moby's driver reads them when the container starts. */
-function parseLogSize(v: string): number {
+export function parseLogSize(v: string): number {
   try {
     return ramInBytes(v);
   } catch (e) {
@@ -151,7 +151,7 @@ function parseLogSize(v: string): number {
   }
 }
 
-function parseLogFiles(v: string): number {
+export function parseLogFiles(v: string): number {
   if (!/^[+-]?\d+$/.test(v)) throw invalidParameter(`failed to initialize logging driver: strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
   const n = Number(v);
   if (n < 1) throw invalidParameter('failed to initialize logging driver: max-file cannot be less than 1');
