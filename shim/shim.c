@@ -49,7 +49,7 @@ static struct {
 	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file;
 	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
 	char *runtime_exe;
-	int tty, stdin_, stdin_once;
+	int tty, stdin_, stdin_once, log_compress;
 	long long log_max_size;
 	int log_max_file;
 } o;
@@ -77,6 +77,7 @@ static const struct opt {
 	{"shm-path", &o.shm_path, NULL},
 	{"shm-size", &o.shm_size, NULL},
 	{"oom-score-adj", &o.oom_adj, NULL},
+	{"log-compress", NULL, &o.log_compress},
 	{"tty", NULL, &o.tty},
 	{"stdin", NULL, &o.stdin_},
 	{"stdin-once", NULL, &o.stdin_once},
@@ -304,21 +305,56 @@ static void log_flush(void)
 	lg.wl = 0;
 }
 
+/* --log-compress: the gzip of the last rotated file, still running (0: none). */
+static pid_t gz_pid;
+
+/* Compress FILE.1 to FILE.1.gz beside the log loop (moby compresses in a goroutine): gzip
+ * writes FILE.1.gz and then removes FILE.1, so a reader finds one whole file or the other. */
+static void log_compress_rotated(void)
+{
+	char f[PATH_MAX + 16];
+	snprintf(f, sizeof f, "%s.1", o.log_path);
+	pid_t p = fork();
+	if (p == 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		execlp("gzip", "gzip", "-f", "-q", f, (char *)NULL);
+		_exit(127);
+	}
+	if (p < 0)
+		logmsg("fork gzip: %s", strerror(errno));
+	else
+		gz_pid = p;
+}
+
 static void log_rotate(void)
 {
 	log_flush();
 	if (o.log_max_file > 1) {
 		char a[PATH_MAX + 16], b[PATH_MAX + 16];
+		/* The previous compression finishes first, so FILE.1 is FILE.1.gz by now (the exit
+		 * loop may have reaped it already: ECHILD). */
+		if (gz_pid > 0) {
+			while (waitpid(gz_pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			gz_pid = 0;
+		}
 		/* FILE.(M-2) -> FILE.(M-1), ..., FILE -> FILE.1; the oldest is overwritten */
 		for (int i = o.log_max_file - 1; i >= 1; i--) {
+			const char *gz = o.log_compress && i > 1 ? ".gz" : "";
 			if (i == 1)
 				snprintf(a, sizeof a, "%s", o.log_path);
 			else
-				snprintf(a, sizeof a, "%s.%d", o.log_path, i - 1);
-			snprintf(b, sizeof b, "%s.%d", o.log_path, i);
+				snprintf(a, sizeof a, "%s.%d%s", o.log_path, i - 1, gz);
+			snprintf(b, sizeof b, "%s.%d%s", o.log_path, i, gz);
 			if (rename(a, b) < 0 && errno != ENOENT)
 				logmsg("rotate %s: %s", a, strerror(errno));
 		}
+		if (o.log_compress)
+			log_compress_rotated();
 		close_fd(&lg.fd);
 		if (log_open() < 0)
 			logmsg("reopen log: %s", strerror(errno));

@@ -12,7 +12,7 @@ import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
 import { Spawner, useSpawner } from '../lib/spawner.ts';
 import { messageOf } from '../errdefs/index.ts';
 import { checkLogConfig } from '../daemon/container/config.ts';
-import { parseLogFiles, parseLogSize } from '../daemon/container/start.ts';
+import { logCompress, parseLogFiles, parseLogSize } from '../daemon/container/start.ts';
 import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
 import { validateSettings } from '../distribution/resolve.ts';
 import { Daemon, type NetworkSettings } from '../daemon/daemon.ts';
@@ -318,6 +318,7 @@ async function main(): Promise<void> {
     // Values too, here rather than at every container's start (dockerd finds them there).
     if (logOpts['max-size'] !== undefined) parseLogSize(logOpts['max-size']);
     if (logOpts['max-file'] !== undefined) parseLogFiles(logOpts['max-file']);
+    logCompress(logOpts);
   } catch (e) {
     fail(`failed to set log opts: ${messageOf(e).replace(/^HostConfig\.LogConfig: /, '').replace(/; the container was not created$/, '').replace(/^failed to initialize logging driver: /, '')}`);
   }

@@ -22,6 +22,8 @@ export interface ShimLaunchOptions {
   logPath?: string;
   logMaxSize?: number;
   logMaxFile?: number;
+  /** Rotated log files are gzipped (json-file's compress). */
+  logCompress?: boolean;
   tty: boolean;
   stdin: boolean;
   stdinOnce: boolean;
@@ -67,6 +69,7 @@ function launchArgs(o: ShimLaunchOptions): string[] {
     a.push('--log-path', o.logPath);
     if (o.logMaxSize) a.push('--log-max-size', String(o.logMaxSize));
     if (o.logMaxFile) a.push('--log-max-file', String(o.logMaxFile));
+    if (o.logCompress) a.push('--log-compress');
   }
   if (o.tty) a.push('--tty');
   if (o.stdin) a.push('--stdin');

@@ -105,6 +105,42 @@ test('--log-opt max-size/max-file rotate the json-file log and logs reads across
   await d.berth(['rm', 'rot']);
 });
 
+test('--log-opt compress=true gzips the rotated files, and logs (berth and the docker CLI) read through them', async () => {
+  const r = await d.docker(['run', '--name', 'gz', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=4', '--log-opt', 'compress=true', 'busybox', 'sh', '-c', 'seq 1 4000']);
+  assert.equal(r.code, 0, r.stderr);
+  const logPath = (await d.berth(['inspect', '-f', '{{.LogPath}}', 'gz'])).stdout.trim();
+  const base = logPath.split('/').pop()!;
+  // The last rotation's gzip runs beside the log: wait until it has replaced FILE.1.
+  for (let i = 0; i < 50 && existsSync(`${logPath}.1`); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.deepEqual(readdirSync(dirname(logPath)).filter((f) => f.includes('-json.log')).sort(), [base, `${base}.1.gz`, `${base}.2.gz`, `${base}.3.gz`]);
+  const { gunzipSync } = await import('node:zlib');
+  const older = gunzipSync(readFileSync(`${logPath}.3.gz`)).toString().split('\n').filter(Boolean);
+  assert.match(older[0], /^\{"log":"\d+\\n","stream":"stdout","time":"[^"]+"\}$/, 'json-file lines, gzipped');
+  // Every line the files hold, the compressed ones' too.
+  const held = [`${logPath}.3.gz`, `${logPath}.2.gz`, `${logPath}.1.gz`].reduce((n, f) => n + gunzipSync(readFileSync(f)).toString().split('\n').filter(Boolean).length, 0)
+    + readFileSync(logPath, 'utf8').split('\n').filter(Boolean).length;
+  assert.ok(held > 300, String(held));
+  for (const cli of ['berth', 'docker'] as const) {
+    const out = cli === 'berth' ? await d.berth(['logs', 'gz']) : await d.docker(['logs', 'gz']);
+    const lines = out.stdout.trim().split('\n');
+    assert.equal(lines.at(-1), '4000', cli);
+    assert.equal(lines.length, held, `${cli}: every line, from the gzipped files too`);
+    for (let i = 1; i < lines.length; i++) assert.equal(Number(lines[i]), Number(lines[i - 1]) + 1, `${cli}: contiguous across compressed files`);
+  }
+  assert.equal((await d.berth(['logs', '--tail', '2', 'gz'])).stdout, '3999\n4000\n');
+  // compress needs rotation, and a boolean.
+  for (const [opts, re] of [
+    [['--log-opt', 'compress=true'], /compress cannot be true when max-file is less than 2 or max-size is not set/],
+    [['--log-opt', 'compress=true', '--log-opt', 'max-size=1k'], /compress cannot be true when max-file is less than 2 or max-size is not set/],
+    [['--log-opt', 'compress=maybe', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2'], /strconv\.ParseBool: parsing "maybe": invalid syntax/],
+  ] as [string[], RegExp][]) {
+    const bad = await d.berth(['run', '--rm', ...opts, 'busybox', 'true']);
+    assert.notEqual(bad.code, 0, opts.join(' '));
+    assert.match(bad.stderr, re);
+  }
+  await d.berth(['rm', 'gz']);
+});
+
 test('a missing runtime binary gives a clear error and leaves nothing behind', async () => {
   const r = await d.berth(['run', '--rm', '--runtime', 'broken', 'busybox', 'true']);
   assert.equal(r.code, 125);

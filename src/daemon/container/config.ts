@@ -142,7 +142,7 @@ export interface HostConfigDefaults {
 }
 
 const RESTART_NAMES = ['', 'no', 'always', 'unless-stopped', 'on-failure'];
-const LOG_OPTS_APPLIED = new Set(['max-size', 'max-file']);
+const LOG_OPTS_APPLIED = new Set(['max-size', 'max-file', 'compress']);
 /** Sysctls docker accepts for a container: namespaced ones only (docker/cli opts.ValidateSysctl). */
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 const DEVICE_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
@@ -172,12 +172,11 @@ export function checkLogConfig(type: string, opts: Record<string, string>): void
     // Any other name is a logging plugin to dockerd; Berth has none.
     throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
   }
-  for (const [k, v] of Object.entries(opts)) {
+  for (const k of Object.keys(opts)) {
     if (type === 'none') throw invalidParameter(`unknown log opt '${k}' for none log driver`);
     if (LOG_OPTS_APPLIED.has(k)) continue;
-    if (k === 'compress' && ['false', '0', 'f'].includes(v.toLowerCase())) continue;
-    if (['compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'].includes(k)) {
-      throw invalidParameter(`HostConfig.LogConfig: log-opt ${k} is not supported by Berth yet (max-size and max-file are); the container was not created`);
+    if (['labels', 'labels-regex', 'env', 'env-regex', 'tag'].includes(k)) {
+      throw invalidParameter(`HostConfig.LogConfig: log-opt ${k} is not supported by Berth yet (max-size, max-file and compress are); the container was not created`);
     }
     throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
   }

@@ -95,6 +95,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
       ...(rec.LogPath ? { logPath: rec.LogPath } : {}),
       ...(logOpts['max-size'] ? { logMaxSize: parseLogSize(logOpts['max-size']) } : {}),
       ...(logOpts['max-file'] ? { logMaxFile: parseLogFiles(logOpts['max-file']) } : {}),
+      ...(logCompress(logOpts) ? { logCompress: true } : {}),
       tty: rec.Config.Tty,
       stdin: rec.Config.OpenStdin,
       stdinOnce: rec.Config.StdinOnce,
@@ -149,6 +150,24 @@ export function parseLogSize(v: string): number {
   } catch (e) {
     throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
   }
+}
+
+/** json-file's compress: rotated files gzipped; it needs rotation (moby's rule, at start as moby). */
+export function logCompress(opts: Record<string, string>): boolean {
+  const v = opts.compress;
+  if (v === undefined) return false;
+  const on = parseGoBool(v);
+  if (on === undefined) throw invalidParameter(`failed to initialize logging driver: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+  if (on && (!opts['max-size'] || parseLogSize(opts['max-size']) <= 0 || !opts['max-file'] || parseLogFiles(opts['max-file']) < 2)) {
+    throw invalidParameter('failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set');
+  }
+  return on;
+}
+
+function parseGoBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
 }
 
 export function parseLogFiles(v: string): number {

@@ -1,7 +1,7 @@
 /**
  * Reads docker json-file logs (written by berth-shim): one JSON object per line,
  * `{"log":"…","stream":"stdout|stderr","time":"RFC3339Nano"}`, rotated as FILE.1 … FILE.N
- * (FILE.N oldest). Supports tail, since/until, and follow across rotations.
+ * (FILE.N oldest; FILE.N.gz with compress). Supports tail, since/until, and follow across rotations.
  *
  * Lines are parsed from bytes, not with JSON.parse: the shim writes one fixed shape, and
  * for the usual line (text plus its escaped newline) the payload is a slice of the file.
@@ -92,17 +92,42 @@ export function parseLine(data: Buffer, start: number, end: number): LogEntry | 
   return slowParse(data, start, end);
 }
 
+/**
+ * The rotated files, oldest first: FILE.N … FILE.1, each as written or gzipped (FILE.N.gz,
+ * json-file's compress). While the shim compresses FILE.1 both may exist: FILE.1 is whole then,
+ * and read; FILE.1.gz is read once FILE.1 is gone (gzip removes it when it is done).
+ */
 async function rotatedFiles(path: string): Promise<string[]> {
   const out: string[] = [];
   for (let i = 1; ; i++) {
-    try {
-      await stat(`${path}.${i}`);
+    const plain = await stat(`${path}.${i}`).then(() => true, () => false);
+    if (plain) {
       out.unshift(`${path}.${i}`);
-    } catch {
-      break;
+      continue;
     }
+    const gz = await stat(`${path}.${i}.gz`).then(() => true, () => false);
+    if (!gz) break;
+    out.unshift(`${path}.${i}.gz`);
   }
   return out;
+}
+
+/** A gzipped rotated file's lines, in one batch (rotated files are bounded by max-size). */
+async function readGzipped(file: string, onBatch: (entries: LogEntry[]) => void): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const { gunzip } = await import('node:zlib');
+  const raw = await readFile(file).catch(() => undefined);
+  if (!raw) return;
+  const data = await new Promise<Buffer | undefined>((resolve) => gunzip(raw, (e, out) => resolve(e ? undefined : out)));
+  if (!data) return; // a file still being written by an interrupted gzip: skipped, as a torn line is
+  const batch: LogEntry[] = [];
+  let start = 0;
+  for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
+    const e = parseLine(data, start, nl);
+    if (e) batch.push(e);
+    start = nl + 1;
+  }
+  if (batch.length) onBatch(batch);
 }
 
 const READ_SIZE = 1 << 20;
@@ -148,6 +173,10 @@ export async function* readJsonLog(path: string, opts: ReadLogsOptions): AsyncGe
   // 1. Everything already written. --tail applies to lines before the filters, as in docker.
   const existing: LogEntry[][] = [];
   for (const f of await rotatedFiles(path)) {
+    if (f.endsWith('.gz')) {
+      await readGzipped(f, (b) => existing.push(b));
+      continue;
+    }
     const h = await open(f, 'r').catch(() => undefined);
     if (!h) continue;
     try {
