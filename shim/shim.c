@@ -46,7 +46,7 @@
 /* ------------------------------------------------------------------ options */
 
 static struct {
-	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file;
+	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file, *log_attrs;
 	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
 	char *runtime_exe;
 	int tty, stdin_, stdin_once, log_compress;
@@ -68,6 +68,7 @@ static const struct opt {
 	{"log-path", &o.log_path, NULL},
 	{"log-max-size", &o.max_size, NULL},
 	{"log-max-file", &o.max_file, NULL},
+	{"log-attrs", &o.log_attrs, NULL},
 	{"exec-process", &o.exec_proc, NULL},
 	{"overlay-target", &o.ov_target, NULL},
 	{"overlay-data", &o.ov_data, NULL},
@@ -384,14 +385,29 @@ static void log_write(const char *p, size_t n)
 
 static void log_entry(int s, const char *p, size_t n)
 {
-	static char e[LOG_LINE_MAX * 6 + 128];
-	static const char *mid[2] = { "\",\"stream\":\"stdout\",\"time\":\"",
-				      "\",\"stream\":\"stderr\",\"time\":\"" };
+	/* {"log":"…","stream":"…","attrs":{…},"time":"…"}: moby's field order; attrs (the
+	 * labels/env log options, one JSON object made by the daemon) only when there are any. */
+	static char *e;
+	static const char *mid[2] = { "\",\"stream\":\"stdout\"", "\",\"stream\":\"stderr\"" };
+	static const char attrs_key[] = ",\"attrs\":", time_key[] = ",\"time\":\"";
+	size_t al = o.log_attrs ? strlen(o.log_attrs) : 0;
+	if (!e && !(e = malloc(LOG_LINE_MAX * 6 + 128 + al))) {
+		logmsg("log entry: out of memory");
+		return;
+	}
 	size_t k = 8, ml = strlen(mid[s]), tl = strlen(lg.ts);
 	memcpy(e, "{\"log\":\"", 8);
 	k += jesc(e + k, p, n);
 	memcpy(e + k, mid[s], ml);
 	k += ml;
+	if (al) {
+		memcpy(e + k, attrs_key, sizeof attrs_key - 1);
+		k += sizeof attrs_key - 1;
+		memcpy(e + k, o.log_attrs, al);
+		k += al;
+	}
+	memcpy(e + k, time_key, sizeof time_key - 1);
+	k += sizeof time_key - 1;
 	memcpy(e + k, lg.ts, tl);
 	k += tl;
 	memcpy(e + k, "\"}\n", 3);

@@ -24,6 +24,8 @@ export interface ShimLaunchOptions {
   logMaxFile?: number;
   /** Rotated log files are gzipped (json-file's compress). */
   logCompress?: boolean;
+  /** A JSON object written as each log line's "attrs" (json-file's labels/env options). */
+  logAttrs?: string;
   tty: boolean;
   stdin: boolean;
   stdinOnce: boolean;
@@ -70,6 +72,7 @@ function launchArgs(o: ShimLaunchOptions): string[] {
     if (o.logMaxSize) a.push('--log-max-size', String(o.logMaxSize));
     if (o.logMaxFile) a.push('--log-max-file', String(o.logMaxFile));
     if (o.logCompress) a.push('--log-compress');
+    if (o.logAttrs) a.push('--log-attrs', o.logAttrs);
   }
   if (o.tty) a.push('--tty');
   if (o.stdin) a.push('--stdin');

@@ -141,6 +141,34 @@ test('--log-opt compress=true gzips the rotated files, and logs (berth and the d
   await d.berth(['rm', 'gz']);
 });
 
+test('--log-opt labels/env/labels-regex/env-regex put attributes on each json-file line; logs --details shows them (berth and the docker CLI)', async () => {
+  const r = await d.berth(['run', '--name', 'attrs', '-l', 'app=web', '-l', 'tier.name=x y', '-e', 'TIER=front', '-e', 'XA=a b', '-e', 'OTHER=no',
+    '--log-opt', 'labels=app,missing', '--log-opt', 'labels-regex=^tier', '--log-opt', 'env=TIER', '--log-opt', 'env-regex=^X', '--log-opt', 'tag={{.Name}}',
+    'busybox', 'sh', '-c', 'echo hello; echo oops >&2']);
+  assert.equal(r.code, 0, r.stderr);
+  const logPath = (await d.berth(['inspect', '-f', '{{.LogPath}}', 'attrs'])).stdout.trim();
+  const first = JSON.parse(readFileSync(logPath, 'utf8').split('\n')[0]) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(first), ['log', 'stream', 'attrs', 'time'], 'moby\'s field order');
+  assert.deepEqual(first.attrs, { TIER: 'front', XA: 'a b', app: 'web', 'tier.name': 'x y' });
+  const want = 'TIER=front,XA=a+b,app=web,tier.name=x+y';
+  for (const cli of ['berth', 'docker'] as const) {
+    const run = (args: string[]) => (cli === 'berth' ? d.berth(args) : d.docker(args));
+    assert.equal((await run(['logs', 'attrs'])).stdout, 'hello\n', `${cli}: plain logs unchanged`);
+    const details = await run(['logs', '--details', 'attrs']);
+    assert.equal(details.stdout, `${want} hello\n`, cli);
+    assert.equal(details.stderr, `${want} oops\n`, cli);
+    assert.match((await run(['logs', '--details', '-t', 'attrs'])).stdout, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]{18}Z ${want.replace(/[.+]/g, '\\$&')} hello\n$`), cli);
+  }
+  // A container without them: --details shows the space alone, as dockerd.
+  assert.equal((await d.berth(['run', '--rm', 'busybox', 'echo', 'x'])).code, 0);
+  await d.berth(['run', '--name', 'noattrs', 'busybox', 'echo', 'plain']);
+  assert.equal((await d.docker(['logs', '--details', 'noattrs'])).stdout, ' plain\n');
+  const bad = await d.berth(['run', '--rm', '--log-opt', 'env-regex=(', 'busybox', 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /error parsing regexp/);
+  await d.berth(['rm', 'attrs', 'noattrs']);
+});
+
 test('a missing runtime binary gives a clear error and leaves nothing behind', async () => {
   const r = await d.berth(['run', '--rm', '--runtime', 'broken', 'busybox', 'true']);
   assert.equal(r.code, 125);

@@ -142,7 +142,8 @@ export interface HostConfigDefaults {
 }
 
 const RESTART_NAMES = ['', 'no', 'always', 'unless-stopped', 'on-failure'];
-const LOG_OPTS_APPLIED = new Set(['max-size', 'max-file', 'compress']);
+/** json-file's options: tag is accepted and unused, as by moby's json-file driver. */
+const LOG_OPTS_APPLIED = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag']);
 /** Sysctls docker accepts for a container: namespaced ones only (docker/cli opts.ValidateSysctl). */
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 const DEVICE_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
@@ -174,10 +175,14 @@ export function checkLogConfig(type: string, opts: Record<string, string>): void
   }
   for (const k of Object.keys(opts)) {
     if (type === 'none') throw invalidParameter(`unknown log opt '${k}' for none log driver`);
-    if (LOG_OPTS_APPLIED.has(k)) continue;
-    if (['labels', 'labels-regex', 'env', 'env-regex', 'tag'].includes(k)) {
-      throw invalidParameter(`HostConfig.LogConfig: log-opt ${k} is not supported by Berth yet (max-size, max-file and compress are); the container was not created`);
+    if (k === 'labels-regex' || k === 'env-regex') {
+      try {
+        new RegExp(opts[k]);
+      } catch (e) {
+        throw invalidParameter(`error parsing regexp: ${(e as Error).message}`);
+      }
     }
+    if (LOG_OPTS_APPLIED.has(k)) continue;
     throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
   }
 }

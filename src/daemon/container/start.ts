@@ -6,6 +6,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failpoint } from '../../lib/failpoint.ts';
 import { ramInBytes } from '../../lib/units.ts';
+import { goStringLiteral } from '../../lib/gojson.ts';
 import { log } from '../../lib/log.ts';
 import { conflict, EngineError, invalidParameter, messageOf, notModified } from '../../errdefs/index.ts';
 import { launchShim, ShimClient, ShimStartError } from '../../runtime/shim.ts';
@@ -85,6 +86,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     const t1 = performance.now();
     // 2. The shim mounts the root file system and creates the container.
     const logOpts = rec.HostConfig.LogConfig.Config;
+    const attrs = rec.HostConfig.LogConfig.Type === 'json-file' ? logAttrs(logOpts, rec.Config.Labels ?? {}, rec.Config.Env ?? []) : undefined;
     await launchShim({
       shimPath: d.rt.shimPath,
       id: c.id,
@@ -96,6 +98,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
       ...(logOpts['max-size'] ? { logMaxSize: parseLogSize(logOpts['max-size']) } : {}),
       ...(logOpts['max-file'] ? { logMaxFile: parseLogFiles(logOpts['max-file']) } : {}),
       ...(logCompress(logOpts) ? { logCompress: true } : {}),
+      ...(attrs ? { logAttrs: attrs } : {}),
       tty: rec.Config.Tty,
       stdin: rec.Config.OpenStdin,
       stdinOnce: rec.Config.StdinOnce,
@@ -150,6 +153,34 @@ export function parseLogSize(v: string): number {
   } catch (e) {
     throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
   }
+}
+
+/**
+ * json-file's labels, labels-regex, env and env-regex (moby's Info.ExtraAttributes): the
+ * container's labels and environment variables they name, as one JSON object with its keys
+ * sorted (Go's map encoding), or undefined when there are none.
+ */
+export function logAttrs(opts: Record<string, string>, labels: Record<string, string>, env: string[]): string | undefined {
+  const extra = new Map<string, string>();
+  const list = (v: string | undefined) => (v ? v.split(',') : []);
+  for (const l of list(opts.labels)) if (Object.hasOwn(labels, l)) extra.set(l, labels[l]);
+  if (opts['labels-regex']) {
+    const re = new RegExp(opts['labels-regex']);
+    for (const [k, v] of Object.entries(labels)) if (re.test(k)) extra.set(k, v);
+  }
+  const envMap = new Map<string, string>();
+  for (const kv of env) {
+    const eq = kv.indexOf('=');
+    if (eq >= 0) envMap.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  for (const k of list(opts.env)) if (envMap.has(k)) extra.set(k, envMap.get(k)!);
+  if (opts['env-regex']) {
+    const re = new RegExp(opts['env-regex']);
+    for (const [k, v] of envMap) if (re.test(k)) extra.set(k, v);
+  }
+  if (!extra.size) return undefined;
+  const keys = [...extra.keys()].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  return `{${keys.map((k) => `${goStringLiteral(k)}:${goStringLiteral(extra.get(k)!)}`).join(',')}}`;
 }
 
 /** json-file's compress: rotated files gzipped; it needs rotation (moby's rule, at start as moby). */

@@ -25,6 +25,8 @@ export interface LogEntry {
   nl: boolean;
   timeStart: number;
   timeEnd: number;
+  /** The line's attributes as `logs --details` shows them (`k=v,k2=v2`, keys sorted, query-escaped). */
+  attrs?: string;
 }
 
 export function entryTime(e: LogEntry): string {
@@ -60,13 +62,35 @@ const MID = Buffer.from('","stream":"');
 const TIME = Buffer.from('","time":"');
 const BACKSLASH = 0x5c;
 
+/** Go's url.QueryEscape: unreserved bytes kept, space as '+', the rest %XX. */
+function queryEscape(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s)) {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (b === 0x20) out += '+';
+    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** moby's attrsByteSlice: `k=v` pairs sorted by key, joined by commas. */
+function detailsOf(attrs: unknown): string | undefined {
+  if (!attrs || typeof attrs !== 'object') return undefined;
+  const pairs = Object.entries(attrs as Record<string, unknown>).filter(([, v]) => typeof v === 'string') as [string, string][];
+  if (!pairs.length) return undefined;
+  pairs.sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return pairs.map(([k, v]) => `${queryEscape(k)}=${queryEscape(v)}`).join(',');
+}
+
 function slowParse(data: Buffer, start: number, end: number): LogEntry | undefined {
   try {
-    const v = JSON.parse(data.toString('utf8', start, end)) as { log?: unknown; stream?: unknown; time?: unknown };
+    const v = JSON.parse(data.toString('utf8', start, end)) as { log?: unknown; stream?: unknown; time?: unknown; attrs?: unknown };
     if (typeof v.log !== 'string' || typeof v.time !== 'string') return undefined;
     const log = Buffer.from(v.log);
     const buf = Buffer.concat([log, Buffer.from(v.time, 'latin1')]);
-    return { buf, logStart: 0, logEnd: log.length, nl: false, timeStart: log.length, timeEnd: buf.length, stream: v.stream === 'stderr' ? 'stderr' : 'stdout' };
+    const attrs = detailsOf(v.attrs);
+    return { buf, logStart: 0, logEnd: log.length, nl: false, timeStart: log.length, timeEnd: buf.length, stream: v.stream === 'stderr' ? 'stderr' : 'stdout', ...(attrs ? { attrs } : {}) };
   } catch {
     return undefined; // a torn last line of a crashed writer: skip it
   }

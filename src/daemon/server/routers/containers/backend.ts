@@ -31,6 +31,8 @@ export interface LogChunk {
   nl: boolean;
   timeStart: number;
   timeEnd: number;
+  /** The line's attributes for `logs --details`: `k=v,k2=v2`. */
+  attrs?: string;
 }
 
 /** What the container routes need from the daemon. */

@@ -43,10 +43,10 @@ function fixedNano(t: string): string {
 
 /** Frames a batch of log lines into one buffer (one write per batch, not per line). */
 export function encodeLogBatch(batch: LogChunk[], tty: boolean, timestamps: boolean, details = false): Buffer {
-  // `details` puts each line's log attributes and a space before it (moby); Berth's lines carry
-  // none (the labels/env log options are refused at create), so it is the space alone.
-  const extra = details ? ' ' : '';
-  const stamps = timestamps ? batch.map((e) => `${fixedNano(e.buf.toString('latin1', e.timeStart, e.timeEnd))} ${extra}`) : details ? batch.map(() => extra) : undefined;
+  // `details` puts each line's log attributes (`k=v,…`, from json-file's labels/env options)
+  // and a space before it, after the timestamp (moby).
+  const extra = (e: LogChunk) => (details ? `${e.attrs ?? ''} ` : '');
+  const stamps = timestamps ? batch.map((e) => `${fixedNano(e.buf.toString('latin1', e.timeStart, e.timeEnd))} ${extra(e)}`) : details ? batch.map(extra) : undefined;
   let size = 0;
   for (let i = 0; i < batch.length; i++) {
     size += batch[i].logEnd - batch[i].logStart + (batch[i].nl ? 1 : 0) + (tty ? 0 : 8) + (stamps ? stamps[i].length : 0);
