@@ -400,8 +400,8 @@ export class Client {
     return this.t.check(await this.t.send('POST', '/images/create', { query: { fromImage: image, tag, platform }, headers: { 'X-Registry-Auth': auth } }));
   }
 
-  async imagePush(name: string, tag: string | undefined, auth = 'e30=', compression?: string): Promise<Readable> {
-    return this.t.check(await this.t.send('POST', `/images/${name}/push`, { query: { tag, compression }, headers: { 'X-Registry-Auth': auth } }));
+  async imagePush(name: string, tag: string | undefined, auth = 'e30=', compression?: string, platform?: string): Promise<Readable> {
+    return this.t.check(await this.t.send('POST', `/images/${name}/push`, { query: { tag, compression, platform }, headers: { 'X-Registry-Auth': auth } }));
   }
 
   login(body: { username: string; password: string; serveraddress: string }): Promise<{ Status: string; IdentityToken?: string }> {

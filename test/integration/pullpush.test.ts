@@ -204,11 +204,22 @@ test('push --compression zstd stores OCI tar+zstd layers that pull back; push -a
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /invalid argument "lz4" for "--compression" flag/);
     // The API refuses what it cannot apply by name (a client we did not write: curl).
-    for (const [q, message] of [['compression=lz4', /unknown compression \\"lz4\\": use gzip or zstd/], ['platform=%7B%22os%22%3A%22linux%22%7D', /push --platform is not supported by Berth/]] as const) {
+    for (const [q, message, code] of [
+      ['compression=lz4', /unknown compression \\"lz4\\": use gzip or zstd/, 400],
+      ['platform=%7B%22os%22%3A%22linux%22%7D', /invalid platform parameter/, 400],
+      ['platform=%7B%22os%22%3A%22linux%22%2C%22architecture%22%3A%22s390x%22%7D', /was found but does not match the specified platform: wanted linux\/s390x/, 404],
+    ] as const) {
       const r = spawnSync('curl', ['-s', '-w', ' %{http_code}', '--unix-socket', d.sock, '-X', 'POST', `http://x/v1.50/images/${reg.host}/zs/img/push?tag=1&${q}`], { encoding: 'utf8' });
-      assert.match(r.stdout, / 400$/, r.stdout);
+      assert.match(r.stdout, new RegExp(` ${code}$`), r.stdout);
       assert.match(r.stdout, message);
     }
+    // --platform: the image's own platform pushes; another is docker's NotFound (both CLIs).
+    const arch = (await ok(['image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', name])).trim();
+    assert.equal((await d.berth(['push', '--platform', arch, name])).code, 0);
+    const other = await d.docker(['push', '--platform', 'linux/s390x', name]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /does not match the specified platform: wanted linux\/s390x/);
+    assert.match((await d.berth(['push', '--platform', 'linux/s390x', name])).stderr, /does not match the specified platform/);
     // -a: every tag of the repository, through berth and through the docker CLI.
     await ok(['tag', name, `${reg.host}/zs/img:2`]);
     await ok(['tag', 'busybox', `${reg.host}/zs/img:3`]);

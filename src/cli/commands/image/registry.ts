@@ -56,6 +56,7 @@ const pushFlags = defineFlags({
   disableContentTrust: { long: 'disable-content-trust', kind: 'bool', help: 'Skip image signing', default: true },
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress verbose output' },
   compression: { long: 'compression', kind: 'string', help: 'Compression of layers that need compressing: gzip or zstd (Berth)', default: 'gzip' },
+  platform: { long: 'platform', kind: 'string', help: "Push a platform-specific manifest as a single-platform image to the registry.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)" },
 });
 
 export const pushCommand = defineCommand({
@@ -72,7 +73,14 @@ export async function push(ctx: CliContext, p: Parsed<typeof pushFlags>): Promis
     ref = withDefaultTag(ref);
   }
   if (!(PUSH_COMPRESSIONS as readonly string[]).includes(p.flags.compression)) throw new StatusError(125, `invalid argument "${p.flags.compression}" for "--compression" flag: use ${PUSH_COMPRESSIONS.join(' or ')}`);
-  const res = await ctx.client.imagePush(familiarName(ref), ref.tag, registryAuthHeader(ctx, image), p.flags.compression === 'gzip' ? undefined : p.flags.compression);
+  if (!p.flags.disableContentTrust) throw new StatusError(1, 'content trust is not supported by Berth: give --disable-content-trust');
+  // --platform: as the docker CLI sends it (an OCI platform, JSON); berthd confirms it is the image's.
+  let platform: string | undefined;
+  if (p.flags.platform) {
+    const [os, architecture, variant] = p.flags.platform.split('/');
+    platform = JSON.stringify({ architecture: architecture ?? '', os, ...(variant ? { variant } : {}) });
+  }
+  const res = await ctx.client.imagePush(familiarName(ref), ref.tag, registryAuthHeader(ctx, image), p.flags.compression === 'gzip' ? undefined : p.flags.compression, platform);
   await showProgress(res, ctx.stdout, { quiet: p.flags.quiet });
   if (p.flags.quiet) ctx.stdout.write(`${referenceString(ref)}\n`);
   return 0;

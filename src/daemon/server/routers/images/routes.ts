@@ -144,8 +144,15 @@ export function imageRoutes(b: ImageBackend): Route[] {
         // compression= is Berth's (gzip, the default, or zstd: OCI's tar+zstd layers).
         const compression = (ctx.query.get('compression') || 'gzip') as PushCompression;
         if (!PUSH_COMPRESSIONS.includes(compression)) throw invalidParameter(`unknown compression ${JSON.stringify(compression)}: use ${PUSH_COMPRESSIONS.join(' or ')}`);
+        // --platform (API 1.46+): a local image has one platform, so it is confirmed (docker's
+        // NotFound when it is another); a missing image is the push's own error, in its stream.
         const platform = ctx.query.get('platform');
-        if (platform && platform !== '{}' && platform !== 'null') throw invalidParameter('push --platform is not supported by Berth: a local image has one platform');
+        if (platform && platform !== '{}' && platform !== 'null') {
+          const want = platformQuery([platform]);
+          const name = ctx.query.get('tag') ? `${ctx.params.name}:${ctx.query.get('tag')}` : ctx.params.name;
+          const img = await b.inspect(name).catch(() => undefined);
+          if (img && want) confirmImagePlatform(img, name, [platform]);
+        }
         await jsonStream(ctx, (emit) => b.push({
           name: ctx.params.name,
           ...(ctx.query.get('tag') ? { tag: ctx.query.get('tag')! } : {}),
