@@ -141,6 +141,26 @@ test('--log-opt compress=true gzips the rotated files, and logs (berth and the d
   await d.berth(['rm', 'gz']);
 });
 
+test('--log-driver local: rotated and compressed by default (20m, 5 files), its file not shown, logs read it (berth and the docker CLI)', async () => {
+  const r = await d.docker(['run', '--name', 'loc', '--log-driver', 'local', '--log-opt', 'max-size=10k', 'busybox', 'sh', '-c', 'seq 1 3000']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await d.docker(['inspect', '-f', '{{.LogPath}}|{{.HostConfig.LogConfig.Type}}', 'loc'])).stdout, '|local\n', 'moby does not show the local driver\'s file');
+  const id = (await d.berth(['inspect', '-f', '{{.Id}}', 'loc'])).stdout.trim();
+  const dir = join(d.dataRoot, 'containers', id, 'local-logs');
+  for (let i = 0; i < 50 && existsSync(join(dir, 'container.log.1')); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.deepEqual(readdirSync(dir).sort(), ['container.log', 'container.log.1.gz', 'container.log.2.gz', 'container.log.3.gz', 'container.log.4.gz'], 'five files, the rotated ones gzipped');
+  for (const cli of ['berth', 'docker'] as const) {
+    const lines = (cli === 'berth' ? await d.berth(['logs', 'loc']) : await d.docker(['logs', 'loc'])).stdout.trim().split('\n');
+    assert.equal(lines.at(-1), '3000', cli);
+    for (let i = 1; i < lines.length; i++) assert.equal(Number(lines[i]), Number(lines[i - 1]) + 1, `${cli}: contiguous`);
+  }
+  const bad = await d.berth(['run', '--rm', '--log-driver', 'local', '--log-opt', 'labels=x', 'busybox', 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /unknown log opt 'labels' for log driver local/);
+  await d.berth(['rm', 'loc']);
+  assert.ok(!existsSync(dir), 'its files go with it');
+});
+
 test('--log-opt labels/env/labels-regex/env-regex put attributes on each json-file line; logs --details shows them (berth and the docker CLI)', async () => {
   const r = await d.berth(['run', '--name', 'attrs', '-l', 'app=web', '-l', 'tier.name=x y', '-e', 'TIER=front', '-e', 'XA=a b', '-e', 'OTHER=no',
     '--log-opt', 'labels=app,missing', '--log-opt', 'labels-regex=^tier', '--log-opt', 'env=TIER', '--log-opt', 'env-regex=^X', '--log-opt', 'tag={{.Name}}',

@@ -167,7 +167,8 @@ test('daemon.json log-driver and log-opts are every container\'s defaults, a con
       return spawnSync(NODE, [BERTHD, '--config-file', cfg, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${join(dir, 'run', 's.sock')}`, ...flags], { encoding: 'utf8', timeout: 20_000 });
     };
     for (const [conf, flags, re] of [
-      [{ 'log-driver': 'local' }, [], /the local log driver is not supported by Berth yet: json-file and none are/],
+      [{ 'log-driver': 'syslog' }, [], /the syslog log driver is not supported by Berth yet: json-file, local, none are/],
+      [{ 'log-driver': 'local', 'log-opts': { labels: 'x' } }, [], /failed to set log opts: unknown log opt 'labels' for log driver local/],
       [{ 'log-driver': 'nosuch' }, [], /the nosuch log driver is not supported by Berth yet/],
       [{ 'log-opts': { 'max-size': 'abc' } }, [], /failed to set log opts: invalid size: 'abc'/],
       [{ 'log-opts': { 'max-file': '0' } }, [], /failed to set log opts: max-file cannot be less than 1/],

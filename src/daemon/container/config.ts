@@ -163,13 +163,21 @@ function networkMode(v: string | undefined): string {
   return m;
 }
 
-/** dockerd's built-in log drivers besides json-file and none. */
-const DOCKER_LOG_DRIVERS = new Set(['local', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
+/** dockerd's built-in log drivers besides json-file, local and none. */
+const DOCKER_LOG_DRIVERS = new Set(['syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
+/** The log drivers Berth has. */
+export const LOG_DRIVERS = ['json-file', 'local', 'none'];
+/** The local driver's options (moby's local.ValidateLogOpt). */
+const LOCAL_LOG_OPTS = new Set(['max-size', 'max-file', 'compress']);
 
 /** A log driver and its options, checked as a container's are (also for berthd's defaults). */
 export function checkLogConfig(type: string, opts: Record<string, string>): void {
+  if (type === 'local') {
+    for (const k of Object.keys(opts)) if (!LOCAL_LOG_OPTS.has(k)) throw invalidParameter(`unknown log opt '${k}' for log driver local`);
+    return;
+  }
   if (type !== 'json-file' && type !== 'none') {
-    if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (json-file and none are); the container was not created`);
+    if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (json-file, local and none are); the container was not created`);
     // Any other name is a logging plugin to dockerd; Berth has none.
     throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
   }

@@ -106,7 +106,8 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
       Name: `/${cname}`,
       RestartCount: 0,
       Driver: 'overlay2',
-      LogPath: hostConfig.LogConfig.Type === 'none' ? '' : join(dir, `${id}-json.log`),
+      // local's file is the daemon's own, not shown (moby hides its path from the API).
+      LogPath: hostConfig.LogConfig.Type === 'none' ? '' : hostConfig.LogConfig.Type === 'local' ? join(dir, 'local-logs', 'container.log') : join(dir, `${id}-json.log`),
       HostnamePath: join(dir, 'hostname'),
       HostsPath: join(dir, 'hosts'),
       ResolvConfPath: join(dir, 'resolv.conf'),

@@ -3,7 +3,7 @@
  * mounts the root and creates the container, the exit watch, waiting clients, then the start.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { failpoint } from '../../lib/failpoint.ts';
 import { ramInBytes } from '../../lib/units.ts';
 import { goStringLiteral } from '../../lib/gojson.ts';
@@ -85,8 +85,10 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
     const t1 = performance.now();
     // 2. The shim mounts the root file system and creates the container.
-    const logOpts = rec.HostConfig.LogConfig.Config;
-    const attrs = rec.HostConfig.LogConfig.Type === 'json-file' ? logAttrs(logOpts, rec.Config.Labels ?? {}, rec.Config.Env ?? []) : undefined;
+    const logType = rec.HostConfig.LogConfig.Type;
+    const logOpts = logType === 'local' ? localLogOpts(rec.HostConfig.LogConfig.Config) : rec.HostConfig.LogConfig.Config;
+    const attrs = logType === 'json-file' ? logAttrs(logOpts, rec.Config.Labels ?? {}, rec.Config.Env ?? []) : undefined;
+    if (logType === 'local' && rec.LogPath) await mkdir(dirname(rec.LogPath), { recursive: true, mode: 0o700 });
     await launchShim({
       shimPath: d.rt.shimPath,
       id: c.id,
@@ -181,6 +183,17 @@ export function logAttrs(opts: Record<string, string>, labels: Record<string, st
   if (!extra.size) return undefined;
   const keys = [...extra.keys()].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
   return `{${keys.map((k) => `${goStringLiteral(k)}:${goStringLiteral(extra.get(k)!)}`).join(',')}}`;
+}
+
+/**
+ * The local driver's options with its defaults (moby: 20 MB, 5 files, compressed). Berth keeps
+ * its files as json-file lines (moby's format for them is internal and not shown either); with
+ * a single file there is nothing to compress.
+ */
+export function localLogOpts(opts: Record<string, string>): Record<string, string> {
+  const o = { 'max-size': '20m', 'max-file': '5', compress: 'true', ...opts };
+  if (parseLogFiles(o['max-file']) < 2 || parseLogSize(o['max-size']) <= 0) o.compress = 'false';
+  return o;
 }
 
 /** json-file's compress: rotated files gzipped; it needs rotation (moby's rule, at start as moby). */
