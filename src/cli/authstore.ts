@@ -139,6 +139,12 @@ export function registryAuthHeader(ctx: CliContext, image: string): string {
  * Undefined when there are none.
  */
 export function registryConfigHeader(ctx: CliContext): string | undefined {
+  const all = allCredentials(ctx);
+  return Object.keys(all).length ? Buffer.from(JSON.stringify(all)).toString('base64url') : undefined;
+}
+
+/** Every credential the config holds, by server (docker's GetAllCredentials). */
+export function allCredentials(ctx: CliContext): Record<string, AuthConfig> {
   const cfg = load(ctx);
   const all: Record<string, AuthConfig> = {};
   for (const key of Object.keys(cfg.auths ?? {})) {
@@ -157,5 +163,5 @@ export function registryConfigHeader(ctx: CliContext): string | undefined {
     const c = helperGet(cfg.credHelpers![host]!, host);
     if (c) all[host] = c;
   }
-  return Object.keys(all).length ? Buffer.from(JSON.stringify(all)).toString('base64url') : undefined;
+  return all;
 }

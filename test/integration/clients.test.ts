@@ -532,3 +532,27 @@ print(json.dumps(docker.DockerClient(base_url='${d.host}').info()['RegistryConfi
 `);
   assert.equal(out, true);
 });
+
+test('run --use-api-socket: the docker CLI inside the container reaches berthd through the mounted socket, with the credentials the CLI holds', async () => {
+  const cfg = mkdtempSync('/tmp/bt-apisock-');
+  try {
+    writeFileSync(join(cfg, 'config.json'), JSON.stringify({ auths: { 'localhost:5999': { auth: Buffer.from('alice:secret').toString('base64') } } }));
+    const r = await d.berth(['run', '--rm', '--name', 'apisock', '--use-api-socket', '-v', `${DOCKER}:/usr/local/bin/docker:ro`, 'busybox', 'sh', '-c',
+      'test -S /var/run/docker.sock && echo "config=$DOCKER_CONFIG" && cat "$DOCKER_CONFIG/config.json" && echo && docker ps --format "{{.Names}}" && docker version --format "{{.Server.Version}}"'], { env: { BERTH_CONFIG: cfg } });
+    assert.equal(r.code, 0, r.stderr);
+    const [config, ...rest] = r.stdout.split('\n');
+    assert.equal(config, 'config=/run/secrets/docker');
+    const text = rest.join('\n');
+    assert.ok(text.startsWith('{\n\t"auths": {\n\t\t"localhost:5999": {\n\t\t\t"auth": "YWxpY2U6c2VjcmV0"\n\t\t}\n\t}\n}'), text);
+    assert.match(text, /\napisock\n/, 'the container sees itself through the API');
+    assert.match(text, /berth\n$/);
+    // Without credentials there is no config and no DOCKER_CONFIG; over TCP there is no socket to mount.
+    const bare = await d.berth(['run', '--rm', '--use-api-socket', 'busybox', 'sh', '-c', 'test -S /var/run/docker.sock && echo "[$DOCKER_CONFIG]"'], { env: { BERTH_CONFIG: join(cfg, 'none') } });
+    assert.equal(bare.stdout, '[]\n', bare.stderr);
+    const tcp = await d.berth(['-H', 'tcp://127.0.0.1:1', 'run', '--rm', '--use-api-socket', 'busybox', 'true']);
+    assert.equal(tcp.code, 125);
+    assert.match(tcp.stderr, /--use-api-socket needs a daemon on a Unix socket of this host, not tcp:\/\/127\.0\.0\.1:1/);
+  } finally {
+    rmSync(cfg, { recursive: true, force: true });
+  }
+});

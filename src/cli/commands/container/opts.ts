@@ -181,6 +181,7 @@ export const containerFlags = defineFlags({
   capAdd: { long: 'cap-add', kind: 'stringArray', help: 'Add Linux capabilities' },
   capDrop: { long: 'cap-drop', kind: 'stringArray', help: 'Drop Linux capabilities' },
   cgroupParent: { long: 'cgroup-parent', kind: 'string', help: 'Optional parent cgroup for the container' },
+  useApiSocket: { long: 'use-api-socket', kind: 'bool', help: 'Bind mount Docker API socket and required auth' },
   cgroupns: { long: 'cgroupns', kind: 'string', help: 'Cgroup namespace to use (host|private)\n\'host\':    Run the container in the Docker host\'s cgroup namespace\n\'private\': Run the container in its own private cgroup namespace\n\'\':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)' },
   cidfile: { long: 'cidfile', kind: 'string', help: 'Write the container ID to the file' },
   cpuPeriod: { long: 'cpu-period', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },

@@ -3,6 +3,8 @@
  * image, retry) → attach → wait registered before start → start → stream → exit code.
  */
 import { writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { allCredentials } from '../../authstore.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
 import { errorText, StatusError } from '../../context.ts';
@@ -106,11 +108,45 @@ async function createContainer(ctx: CliContext, req: ContainerCreateRequest, nam
 function parsedRequest(ctx: CliContext, f: ContainerFlags, set: ReadonlySet<string>, image: string, cmd: string[]): ContainerCreateRequest {
   const pullPolicy = f.pull ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pullPolicy)) throw runError(ctx, new Error(`invalid pull option: '${pullPolicy}': must be one of "always", "missing" or "never"`));
+  let req: ContainerCreateRequest;
   try {
-    return createRequest(f, set, image, cmd, terminalSize(ctx));
+    req = createRequest(f, set, image, cmd, terminalSize(ctx));
   } catch (e) {
     throw runError(ctx, e, e instanceof StatusError ? e.status : 125);
   }
+  if (f.useApiSocket) withApiSocket(ctx, req);
+  return req;
+}
+
+/** Where --use-api-socket puts the daemon's socket and the credentials (docker CLI 28's paths). */
+const API_SOCKET_TARGET = '/var/run/docker.sock';
+const API_CONFIG_DIR = '/run/secrets/docker';
+
+/**
+ * --use-api-socket: the daemon's socket bind-mounted where docker clients look for it, and, when
+ * the CLI holds credentials, DOCKER_CONFIG naming the config they are copied into (after create).
+ */
+function withApiSocket(ctx: CliContext, req: ContainerCreateRequest): void {
+  const socket = ctx.host.startsWith('unix://') ? ctx.host.slice('unix://'.length) : ctx.host.startsWith('/') ? ctx.host : undefined;
+  if (!socket) throw runError(ctx, new Error(`--use-api-socket needs a daemon on a Unix socket of this host, not ${ctx.host}`));
+  const hc = (req.HostConfig ??= {}) as NonNullable<ContainerCreateRequest['HostConfig']> & { Mounts?: unknown[] };
+  hc.Mounts = [...(hc.Mounts ?? []), { Type: 'bind', Source: socket, Target: API_SOCKET_TARGET, BindOptions: {} }];
+  if (Object.keys(allCredentials(ctx)).length) req.Env = [...(req.Env ?? []), `DOCKER_CONFIG=${API_CONFIG_DIR}`];
+}
+
+/** The credentials' config inside the container, as the docker CLI writes it there. */
+async function copyApiSocketConfig(ctx: CliContext, id: string): Promise<void> {
+  const creds = allCredentials(ctx);
+  if (!Object.keys(creds).length) return;
+  const auths: Record<string, Record<string, string>> = {};
+  for (const [server, c] of Object.entries(creds)) {
+    auths[server] = c.identitytoken ? { identitytoken: c.identitytoken } : { auth: Buffer.from(`${c.username ?? ''}:${c.password ?? ''}`).toString('base64') };
+  }
+  const body = Buffer.from(JSON.stringify({ auths }, null, '\t'));
+  const { encodeHeader, padding, END } = await import('../../../lib/tar/header.ts');
+  const dirs = ['run/', 'run/secrets/', 'run/secrets/docker/'].map((name) => encodeHeader({ name, type: 'directory', mode: 0o755, mtime: new Date() }));
+  const tar = Buffer.concat([...dirs, encodeHeader({ name: 'run/secrets/docker/config.json', type: 'file', size: body.length, mode: 0o600, mtime: new Date() }), body, padding(body.length), END]);
+  await ctx.client.containerPutArchive(id, '/', Readable.from([tar]), { noOverwriteDirNonDir: true, copyUIDGID: false });
 }
 
 function terminalSize(ctx: CliContext): { rows: number; cols: number } | undefined {
@@ -123,6 +159,7 @@ export async function create(ctx: CliContext, p: Parsed<typeof createCommand ext
   // Removed when it exits after a start, as `run --rm` (the daemon's AutoRemove).
   req.HostConfig = { ...req.HostConfig, AutoRemove: p.flags.rm };
   const id = await createContainer(ctx, req, p.flags.name, p.flags.pull ?? 'missing', p.flags.platform, p.flags.quiet, (e) => e);
+  if (p.flags.useApiSocket) await copyApiSocketConfig(ctx, id);
   if (p.flags.cidfile) writeFileSync(p.flags.cidfile, id);
   ctx.stdout.write(`${id}\n`);
   return 0;
@@ -142,6 +179,7 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
   }
   if (f.tty && f.interactive && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
   const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet, (e) => runFailure(ctx, e));
+  if (f.useApiSocket) await copyApiSocketConfig(ctx, id).catch((e: unknown) => { throw runFailure(ctx, e); });
   if (f.cidfile) writeFileSync(f.cidfile, id);
 
   if (f.detach) {
