@@ -532,3 +532,18 @@ test('RUN steps get the build\'s limits and security options (memory, CPU, cpuse
   assert.equal((await ok(['ps', '-aq'])).trim(), '', 'no build container is left');
   assert.deepEqual((await ok(['images', '-aq'])).trim().split('\n').sort(), before, 'no image was made');
 });
+
+test('docker-py build options reach the RUN steps: extra_hosts, network_mode, shmsize, platform and container_limits', async () => {
+  const dir = context('pyopts', {
+    Dockerfile: 'FROM busybox\nRUN (grep myhost /etc/hosts; ls /sys/class/net; df -k /dev/shm | tail -1 | awk \'{print $2}\'; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares) > /seen\n',
+  });
+  const py = spawnSync('python3', ['-c', `
+import docker
+c = docker.DockerClient(base_url='${d.host}')
+img, logs = c.images.build(path='${dir}', tag='pyopts:1', rm=True, nocache=True, extra_hosts={'myhost': '10.1.2.3'}, network_mode='none',
+    shmsize=128 * 1024 * 1024, platform='linux/amd64', container_limits={'memory': 64 * 1024 * 1024, 'cpushares': 512})
+print(c.containers.run('pyopts:1', 'cat /seen', remove=True).decode(), end='')
+`], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(py.stdout, '10.1.2.3\tmyhost\nlo\n131072\n67108864\n512\n');
+});
