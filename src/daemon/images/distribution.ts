@@ -9,6 +9,7 @@ import { kindOf, notFound, invalidParameter } from '../../errdefs/index.ts';
 import { digestAlgorithm, digestOf, sha256 } from '../../lib/digest.ts';
 import { withDefaultTag, type Reference } from '../../lib/reference.ts';
 import type { Credentials } from '../../distribution/auth.ts';
+import type { OciPlatform } from '../../api/types.ts';
 import { parseManifest } from '../../distribution/media.ts';
 import { withEndpoints, type RegistryAccess } from './pull.ts';
 
@@ -17,13 +18,6 @@ export interface DistributionInspect {
   Platforms: OciPlatform[] | null;
 }
 
-export interface OciPlatform {
-  architecture: string;
-  os: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-  variant?: string;
-}
 
 const CONFIG_MAX = 4 << 20;
 

@@ -144,6 +144,12 @@ async function readGzipped(file: string, onBatch: (entries: LogEntry[]) => void)
   if (!raw) return;
   const data = await new Promise<Buffer | undefined>((resolve) => gunzip(raw, (e, out) => resolve(e ? undefined : out)));
   if (!data) return; // a file still being written by an interrupted gzip: skipped, as a torn line is
+  const { batch } = parseLines(data);
+  if (batch.length) onBatch(batch);
+}
+
+/** The complete lines of `data`, and where the incomplete rest begins. */
+function parseLines(data: Buffer): { batch: LogEntry[]; rest: number } {
   const batch: LogEntry[] = [];
   let start = 0;
   for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
@@ -151,7 +157,7 @@ async function readGzipped(file: string, onBatch: (entries: LogEntry[]) => void)
     if (e) batch.push(e);
     start = nl + 1;
   }
-  if (batch.length) onBatch(batch);
+  return { batch, rest: start };
 }
 
 const READ_SIZE = 1 << 20;
@@ -169,15 +175,9 @@ async function readBatches(fh: FileHandle, offset: number, onBatch: (entries: Lo
     if (bytesRead === 0) break;
     pos += bytesRead;
     const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-    const batch: LogEntry[] = [];
-    let start = 0;
-    for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
-      const e = parseLine(data, start, nl);
-      if (e) batch.push(e);
-      start = nl + 1;
-    }
+    const { batch, rest } = parseLines(data);
     // Entries reference `data`, so the carry is copied, not sliced.
-    carry = Buffer.from(data.subarray(start));
+    carry = Buffer.from(data.subarray(rest));
     if (batch.length) onBatch(batch);
   }
   return pos - carry.length;
