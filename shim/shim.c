@@ -30,6 +30,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -47,6 +49,7 @@
 
 static struct {
 	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file, *log_attrs;
+	char *syslog_addr, *syslog_format, *syslog_facility, *syslog_head;
 	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
 	char *runtime_exe;
 	int tty, stdin_, stdin_once, log_compress;
@@ -69,6 +72,10 @@ static const struct opt {
 	{"log-max-size", &o.max_size, NULL},
 	{"log-max-file", &o.max_file, NULL},
 	{"log-attrs", &o.log_attrs, NULL},
+	{"syslog-address", &o.syslog_addr, NULL},
+	{"syslog-format", &o.syslog_format, NULL},
+	{"syslog-facility", &o.syslog_facility, NULL},
+	{"syslog-head", &o.syslog_head, NULL},
 	{"exec-process", &o.exec_proc, NULL},
 	{"overlay-target", &o.ov_target, NULL},
 	{"overlay-data", &o.ov_data, NULL},
@@ -383,8 +390,167 @@ static void log_write(const char *p, size_t n)
 	lg.size += n;
 }
 
+/* ------------------------------------------------------------------- syslog */
+
+/* The syslog driver (moby's, with srslog's formats): each log entry is one message,
+ * "<PRI>" [ "1 " ] TIMESTAMP " " HEAD LINE "\n", where the daemon made HEAD (hostname, tag,
+ * pid, as the format wants them). Addresses: udp:IP:PORT, tcp:IP:PORT, unix:PATH,
+ * unixgram:PATH, or "" for the host's own syslog socket (/dev/log …). */
+static struct {
+	int fd, stream, format, facility; /* format: 0 unix, 1 rfc3164, 2 rfc5424, 3 rfc5424micro */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int family, type;
+	char *buf;
+	time_t warned;
+} sl = { .fd = -1 };
+
+static int syslog_connect(void)
+{
+	int fd = socket(sl.family, sl.type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sl.sa, sl.salen) < 0) {
+		close(fd);
+		return -1;
+	}
+	sl.fd = fd;
+	return 0;
+}
+
+static int syslog_target(const char *proto, const char *where)
+{
+	memset(&sl.sa, 0, sizeof sl.sa);
+	if (!strcmp(proto, "unix") || !strcmp(proto, "unixgram")) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&sl.sa;
+		if (strlen(where) >= sizeof un->sun_path)
+			return -1;
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, where);
+		sl.salen = sizeof *un;
+		sl.family = AF_UNIX;
+		sl.type = strcmp(proto, "unix") ? SOCK_DGRAM : SOCK_STREAM;
+	} else {
+		/* IP:PORT, the daemon having resolved the name */
+		char host[128];
+		const char *colon = strrchr(where, ':');
+		if (!colon || (size_t)(colon - where) >= sizeof host)
+			return -1;
+		memcpy(host, where, colon - where);
+		host[colon - where] = 0;
+		int port = atoi(colon + 1);
+		struct sockaddr_in *in = (struct sockaddr_in *)&sl.sa;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sl.sa;
+		if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+			in->sin_family = AF_INET;
+			in->sin_port = htons(port);
+			sl.salen = sizeof *in;
+			sl.family = AF_INET;
+		} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(port);
+			sl.salen = sizeof *in6;
+			sl.family = AF_INET6;
+		} else {
+			return -1;
+		}
+		sl.type = strcmp(proto, "tcp") ? SOCK_DGRAM : SOCK_STREAM;
+	}
+	sl.stream = sl.type == SOCK_STREAM;
+	return 0;
+}
+
+/* Connects to the syslog; the host's own socket when no address is given (moby tries these). */
+static int syslog_open(void)
+{
+	if (!strcmp(o.syslog_format ? o.syslog_format : "", "rfc3164"))
+		sl.format = 1;
+	else if (o.syslog_format && !strcmp(o.syslog_format, "rfc5424"))
+		sl.format = 2;
+	else if (o.syslog_format && !strcmp(o.syslog_format, "rfc5424micro"))
+		sl.format = 3;
+	sl.facility = o.syslog_facility ? atoi(o.syslog_facility) : 3;
+	if (!(sl.buf = malloc(LOG_LINE_MAX + 4096)))
+		return -1;
+	if (o.syslog_addr && *o.syslog_addr) {
+		char proto[16];
+		const char *colon = strchr(o.syslog_addr, ':');
+		if (!colon || (size_t)(colon - o.syslog_addr) >= sizeof proto)
+			return -1;
+		memcpy(proto, o.syslog_addr, colon - o.syslog_addr);
+		proto[colon - o.syslog_addr] = 0;
+		if (syslog_target(proto, colon + 1) < 0)
+			return -1;
+		return syslog_connect();
+	}
+	static const char *paths[] = { "/dev/log", "/var/run/syslog", "/var/run/log" };
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+		for (int gram = 1; gram >= 0; gram--)
+			if (syslog_target(gram ? "unixgram" : "unix", paths[i]) == 0 && syslog_connect() == 0)
+				return 0;
+	return -1;
+}
+
+static void syslog_send(int s, const char *p, size_t n, const struct timespec *ts)
+{
+	if (sl.fd < 0 && (!sl.salen || syslog_connect() < 0))
+		return;
+	if (n && p[n - 1] == '\n')
+		n--;
+	if (n > LOG_LINE_MAX)
+		n = LOG_LINE_MAX;
+	struct tm tm;
+	localtime_r(&ts->tv_sec, &tm);
+	char *b = sl.buf;
+	int k = snprintf(b, 64, "<%d>", sl.facility * 8 + (s ? 3 : 6)); /* err or info */
+	if (sl.format >= 2) {
+		k += snprintf(b + k, 8, "1 ");
+		k += (int)strftime(b + k, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		if (sl.format == 3 && ts->tv_nsec / 1000) {
+			char f[16];
+			int fl = snprintf(f, sizeof f, ".%06ld", (long)(ts->tv_nsec / 1000));
+			while (f[fl - 1] == '0')
+				fl--;
+			memcpy(b + k, f, fl);
+			k += fl;
+		}
+		long off = tm.tm_gmtoff;
+		if (off == 0)
+			b[k++] = 'Z';
+		else
+			k += snprintf(b + k, 16, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
+	} else {
+		k += (int)strftime(b + k, 32, "%b %e %H:%M:%S", &tm);
+	}
+	b[k++] = ' ';
+	size_t hl = strlen(o.syslog_head ? o.syslog_head : "");
+	if (hl > 3000)
+		hl = 3000;
+	memcpy(b + k, o.syslog_head, hl);
+	k += hl;
+	memcpy(b + k, p, n);
+	k += n;
+	b[k++] = '\n';
+	ssize_t w = sl.stream ? write_all(sl.fd, b, k) : send(sl.fd, b, k, MSG_NOSIGNAL);
+	if (w < 0 && errno != ECONNREFUSED) {
+		/* a stream that broke is reconnected at the next message (srslog does) */
+		if (sl.stream)
+			close_fd(&sl.fd);
+		if (time(NULL) != sl.warned) {
+			sl.warned = time(NULL);
+			logmsg("syslog: %s", strerror(errno));
+		}
+	}
+}
+
+static struct timespec lg_now;
+
 static void log_entry(int s, const char *p, size_t n)
 {
+	if (o.syslog_head)
+		syslog_send(s, p, n, &lg_now);
+	if (lg.fd < 0)
+		return;
 	/* {"log":"…","stream":"…","attrs":{…},"time":"…"}: moby's field order; attrs (the
 	 * labels/env log options, one JSON object made by the daemon) only when there are any. */
 	static char *e;
@@ -443,10 +609,11 @@ static void log_data(int s, const char *p, size_t n)
 
 static void log_eof(int s)
 {
-	if (lg.plen[s] && lg.fd >= 0) {
+	if (lg.plen[s] && (lg.fd >= 0 || o.syslog_head)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
+		lg_now = ts;
 		log_entry(s, lg.part[s], lg.plen[s]);
 	}
 	lg.plen[s] = 0;
@@ -1032,10 +1199,11 @@ static void on_output(int s, const char *p, size_t n)
 {
 	if (!started)
 		return; /* before start only the runtime writes here */
-	if (lg.fd >= 0) {
+	if (lg.fd >= 0 || o.syslog_head) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
+		lg_now = ts;
 		log_data(s, p, n);
 	}
 	unsigned char h[8] = { s + 1, 0, 0, 0, n >> 24, n >> 16, n >> 8, n };
@@ -1587,6 +1755,10 @@ int main(int argc, char **argv)
 	}
 	if (o.log_path && log_open() < 0) {
 		snprintf(msg, sizeof msg, "open log %s: %s", o.log_path, strerror(errno));
+		report(msg, 0);
+	}
+	if (o.syslog_head && syslog_open() < 0) {
+		snprintf(msg, sizeof msg, "failed to initialize logging driver: syslog %s: %s", o.syslog_addr && *o.syslog_addr ? o.syslog_addr : "(local)", strerror(errno));
 		report(msg, 0);
 	}
 	rt_exe_open();

@@ -245,7 +245,7 @@ export class Daemon implements SystemBackend {
       Images: this.images.images.all().length,
       Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', await backingFs(this.config.dataRoot)], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none', 'syslog'] },
       MemoryLimit: true,
       SwapLimit: rt.swapAccounting,
       CpuCfsPeriod: true,

@@ -26,6 +26,8 @@ export interface ShimLaunchOptions {
   logCompress?: boolean;
   /** A JSON object written as each log line's "attrs" (json-file's labels/env options). */
   logAttrs?: string;
+  /** The syslog driver: where to (`udp:IP:PORT`, `tcp:…`, `unix:PATH`, `unixgram:PATH`, "" local), the format, facility, and each message's head. */
+  syslog?: { address: string; format: string; facility: number; head: string };
   tty: boolean;
   stdin: boolean;
   stdinOnce: boolean;
@@ -74,6 +76,7 @@ function launchArgs(o: ShimLaunchOptions): string[] {
     if (o.logCompress) a.push('--log-compress');
     if (o.logAttrs) a.push('--log-attrs', o.logAttrs);
   }
+  if (o.syslog) a.push('--syslog-address', o.syslog.address, '--syslog-format', o.syslog.format || 'unix', '--syslog-facility', String(o.syslog.facility), '--syslog-head', o.syslog.head);
   if (o.tty) a.push('--tty');
   if (o.stdin) a.push('--stdin');
   if (o.stdinOnce) a.push('--stdin-once');

@@ -176,3 +176,56 @@ test('the berth CLI talks to an older dockerd: its API version goes down to the 
   assert.match(pinned.stderr, /client version 1\.50 is too new/);
   await dok(['rmi', 'busybox']);
 });
+
+test('the syslog driver sends what dockerd\'s sends, in each format; logs reads the cache; the address and options are checked', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  if ((await docker(['image', 'inspect', 'busybox'])).code !== 0) {
+    await ok(['save', '-o', join(dir, 'bb.tar'), 'busybox']);
+    await dok(['load', '-i', join(dir, 'bb.tar')]);
+  }
+  const { createSocket } = await import('node:dgram');
+  const sock = createSocket('udp4');
+  const got: string[] = [];
+  sock.on('message', (m) => got.push(m.toString()));
+  await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+  const port = (sock.address() as { port: number }).port;
+  const received = async (n: number) => {
+    for (let i = 0; i < 100 && got.length < n; i++) await new Promise((res) => setTimeout(res, 50));
+    return got.splice(0, got.length);
+  };
+  // Times and the daemon's pid differ between the two; everything else must not.
+  const normal = (m: string) => m.replace(/^(<\d+>)(1 )?(\w{3} [ \d]\d \d\d:\d\d:\d\d|[\d-]+T[\d:.]+(Z|[+-]\d\d:\d\d))/, '$1$2TIME').replace(/\[\d+\]:/, '[PID]:').replace(/ \d+ (\S+) - /, ' PID $1 - ');
+  try {
+    for (const format of ['', 'rfc3164', 'rfc5424', 'rfc5424micro']) {
+      const args = ['run', '--rm', '--network', 'none', '--log-driver', 'syslog', '--log-opt', `syslog-address=udp://127.0.0.1:${port}`, '--log-opt', 'tag={{.ImageName}}-{{.DaemonName}}',
+        '--log-opt', 'syslog-facility=local3', ...(format ? ['--log-opt', `syslog-format=${format}`] : []), 'busybox', 'sh', '-c', 'echo out; echo err >&2'];
+      await dok(args);
+      const theirs = (await received(2)).map(normal).sort();
+      const r = await d.docker(args);
+      assert.equal(r.code, 0, r.stderr);
+      const ours = (await received(2)).map(normal).sort();
+      assert.equal(ours.length, 2, `${format}: ${ours.join('|')}`);
+      assert.deepEqual(ours, theirs, `format ${format || '(default)'}`);
+    }
+  } finally {
+    sock.close();
+  }
+  // Dual logging: logs reads the local cache, whose file inspect does not show; without it, none.
+  await ok(['run', '--name', 'sl', '--log-driver', 'syslog', '--log-opt', `syslog-address=udp://127.0.0.1:${port}`, 'busybox', 'echo', 'cached']);
+  assert.equal(await ok(['logs', 'sl']), 'cached\n');
+  assert.equal(await ok(['inspect', '-f', '[{{.LogPath}}]', 'sl']), '[]\n');
+  await ok(['run', '--name', 'sln', '--log-driver', 'syslog', '--log-opt', 'cache-disabled=true', '--log-opt', `syslog-address=udp://127.0.0.1:${port}`, 'busybox', 'echo', 'x']);
+  assert.match((await d.docker(['logs', 'sln'])).stderr, /configured logging driver does not support reading/);
+  for (const [opt, re] of [
+    ['syslog-address=http://x', /unsupported scheme: 'http'/],
+    ['syslog-facility=nope', /invalid syslog facility/],
+    ['syslog-format=nope', /Invalid syslog format/],
+    ['max-size=1m', /unknown log opt 'max-size' for syslog log driver/],
+    ['syslog-address=tcp+tls://127.0.0.1:1', /syslog over TLS \(tcp\+tls\) is not supported by Berth yet/],
+  ] as [string, RegExp][]) {
+    const bad = await d.berth(['run', '--rm', '--log-driver', 'syslog', '--log-opt', opt, 'busybox', 'true']);
+    assert.equal(bad.code, 125, opt);
+    assert.match(bad.stderr, re, opt);
+  }
+  await ok(['rm', 'sl', 'sln']);
+});

@@ -164,9 +164,54 @@ function networkMode(v: string | undefined): string {
 }
 
 /** dockerd's built-in log drivers besides json-file, local and none. */
-const DOCKER_LOG_DRIVERS = new Set(['syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
+const DOCKER_LOG_DRIVERS = new Set(['journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
 /** The log drivers Berth has. */
-export const LOG_DRIVERS = ['json-file', 'local', 'none'];
+export const LOG_DRIVERS = ['json-file', 'local', 'none', 'syslog'];
+/** The syslog driver's options (moby's syslog.ValidateLogOpt) and dual logging's cache options. */
+const SYSLOG_LOG_OPTS = new Set(['env', 'env-regex', 'labels', 'labels-regex', 'syslog-address', 'syslog-facility', 'syslog-tls-ca-cert', 'syslog-tls-cert', 'syslog-tls-key', 'syslog-tls-skip-verify', 'tag', 'syslog-format']);
+const CACHE_LOG_OPTS = new Set(['cache-disabled', 'cache-max-size', 'cache-max-file', 'cache-compress']);
+export const SYSLOG_FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', '', '', '', '', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
+
+/** moby's syslog address, format and facility checks; the address as `{ proto, host, port }` or a path. */
+export function parseSyslogAddress(address: string | undefined): { proto: string; where: string; port?: number } | undefined {
+  if (!address) return undefined;
+  const m = /^([a-z+]+):\/\/(.*)$/.exec(address);
+  if (!m) throw invalidParameter(`unsupported scheme: '${address.includes(':') ? address.slice(0, address.indexOf(':')) : ''}'`);
+  const [, proto, rest] = m;
+  if (proto === 'tcp+tls') throw invalidParameter('syslog over TLS (tcp+tls) is not supported by Berth yet');
+  if (proto === 'unix' || proto === 'unixgram') return { proto, where: rest };
+  if (proto !== 'tcp' && proto !== 'udp') throw invalidParameter(`unsupported scheme: '${proto}'`);
+  const hp = /^(\[[^\]]+\]|[^:/]+)(?::(\d+))?$/.exec(rest);
+  if (!hp) throw invalidParameter(`invalid syslog address: ${address}`);
+  return { proto, where: hp[1].replace(/^\[|\]$/g, ''), port: hp[2] ? Number(hp[2]) : 514 };
+}
+
+export function syslogFacility(v: string | undefined): number {
+  if (!v) return 3; // daemon
+  const named = SYSLOG_FACILITIES.indexOf(v);
+  if (named >= 0 && v) return named;
+  if (/^\d+$/.test(v) && Number(v) <= 23) return Number(v);
+  throw invalidParameter('invalid syslog facility');
+}
+
+function checkSyslogOpts(opts: Record<string, string>): void {
+  for (const k of Object.keys(opts)) {
+    if (!SYSLOG_LOG_OPTS.has(k) && !CACHE_LOG_OPTS.has(k)) throw invalidParameter(`unknown log opt '${k}' for syslog log driver`);
+    if (k.startsWith('syslog-tls-')) throw invalidParameter(`log-opt ${k}: syslog over TLS is not supported by Berth yet`);
+  }
+  parseSyslogAddress(opts['syslog-address']);
+  syslogFacility(opts['syslog-facility']);
+  const format = opts['syslog-format'] ?? '';
+  if (!['', 'rfc3164', 'rfc5424', 'rfc5424micro'].includes(format)) throw invalidParameter('Invalid syslog format');
+  for (const k of ['labels-regex', 'env-regex']) {
+    if (opts[k] === undefined) continue;
+    try {
+      new RegExp(opts[k]);
+    } catch (e) {
+      throw invalidParameter(`error parsing regexp: ${(e as Error).message}`);
+    }
+  }
+}
 /** The local driver's options (moby's local.ValidateLogOpt). */
 const LOCAL_LOG_OPTS = new Set(['max-size', 'max-file', 'compress']);
 
@@ -176,6 +221,7 @@ export function checkLogConfig(type: string, opts: Record<string, string>): void
     for (const k of Object.keys(opts)) if (!LOCAL_LOG_OPTS.has(k)) throw invalidParameter(`unknown log opt '${k}' for log driver local`);
     return;
   }
+  if (type === 'syslog') return checkSyslogOpts(opts);
   if (type !== 'json-file' && type !== 'none') {
     if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (json-file, local and none are); the container was not created`);
     // Any other name is a logging plugin to dockerd; Berth has none.

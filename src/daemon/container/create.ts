@@ -28,6 +28,19 @@ import { blkioSupport } from './blkio.ts';
 import { settleAll } from '../../lib/settle.ts';
 
 /** `platform` (the API's query parameter) must be the image's: the store holds one platform per image. */
+function logPathFor(cfg: { Type: string; Config: Record<string, string> }, dir: string, id: string): string {
+  switch (cfg.Type) {
+    case 'none':
+      return '';
+    case 'local':
+      return join(dir, 'local-logs', 'container.log');
+    case 'syslog':
+      return ['true', '1', 't', 'T', 'TRUE', 'True'].includes(cfg.Config['cache-disabled'] ?? '') ? '' : join(dir, 'container-cached.log');
+    default:
+      return join(dir, `${id}-json.log`);
+  }
+}
+
 export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined, platform?: Platform): Promise<{ Id: string; Warnings: string[] }> {
   const warnings: string[] = [];
   // 1. Validate everything before touching anything.
@@ -107,7 +120,8 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
       RestartCount: 0,
       Driver: 'overlay2',
       // local's file is the daemon's own, not shown (moby hides its path from the API).
-      LogPath: hostConfig.LogConfig.Type === 'none' ? '' : hostConfig.LogConfig.Type === 'local' ? join(dir, 'local-logs', 'container.log') : join(dir, `${id}-json.log`),
+      // syslog keeps dual logging's cache (what `logs` reads) unless cache-disabled.
+      LogPath: logPathFor(hostConfig.LogConfig, dir, id),
       HostnamePath: join(dir, 'hostname'),
       HostsPath: join(dir, 'hosts'),
       ResolvConfPath: join(dir, 'resolv.conf'),

@@ -7,6 +7,9 @@ import { dirname, join } from 'node:path';
 import { failpoint } from '../../lib/failpoint.ts';
 import { ramInBytes } from '../../lib/units.ts';
 import { goStringLiteral } from '../../lib/gojson.ts';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { parseSyslogAddress, syslogFacility } from './config.ts';
 import { log } from '../../lib/log.ts';
 import { conflict, EngineError, invalidParameter, messageOf, notModified } from '../../errdefs/index.ts';
 import { launchShim, ShimClient, ShimStartError } from '../../runtime/shim.ts';
@@ -86,7 +89,8 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     const t1 = performance.now();
     // 2. The shim mounts the root file system and creates the container.
     const logType = rec.HostConfig.LogConfig.Type;
-    const logOpts = logType === 'local' ? localLogOpts(rec.HostConfig.LogConfig.Config) : rec.HostConfig.LogConfig.Config;
+    const logOpts = logType === 'local' ? localLogOpts(rec.HostConfig.LogConfig.Config) : logType === 'syslog' ? cacheLogOpts(rec.HostConfig.LogConfig.Config) : rec.HostConfig.LogConfig.Config;
+    const syslog = logType === 'syslog' ? await syslogOptions(rec) : undefined;
     const attrs = logType === 'json-file' ? logAttrs(logOpts, rec.Config.Labels ?? {}, rec.Config.Env ?? []) : undefined;
     if (logType === 'local' && rec.LogPath) await mkdir(dirname(rec.LogPath), { recursive: true, mode: 0o700 });
     await launchShim({
@@ -101,6 +105,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
       ...(logOpts['max-file'] ? { logMaxFile: parseLogFiles(logOpts['max-file']) } : {}),
       ...(logCompress(logOpts) ? { logCompress: true } : {}),
       ...(attrs ? { logAttrs: attrs } : {}),
+      ...(syslog ? { syslog } : {}),
       tty: rec.Config.Tty,
       stdin: rec.Config.OpenStdin,
       stdinOnce: rec.Config.StdinOnce,
@@ -183,6 +188,54 @@ export function logAttrs(opts: Record<string, string>, labels: Record<string, st
   if (!extra.size) return undefined;
   const keys = [...extra.keys()].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
   return `{${keys.map((k) => `${goStringLiteral(k)}:${goStringLiteral(extra.get(k)!)}`).join(',')}}`;
+}
+
+/** Dual logging's cache (what `logs` reads of a syslog container): local's defaults, its own options. */
+function cacheLogOpts(opts: Record<string, string>): Record<string, string> {
+  return localLogOpts({
+    ...(opts['cache-max-size'] ? { 'max-size': opts['cache-max-size'] } : {}),
+    ...(opts['cache-max-file'] ? { 'max-file': opts['cache-max-file'] } : {}),
+    ...(opts['cache-compress'] ? { compress: opts['cache-compress'] } : {}),
+  });
+}
+
+/**
+ * The syslog driver's settings for the shim: the address (a name resolved here, to an IP), the
+ * format and facility, and each message's head after the timestamp, made as moby's driver
+ * makes it with srslog (hostname, tag, the daemon's pid). The tag is moby's template over the
+ * container ({{.ID}} by default).
+ */
+async function syslogOptions(rec: import('./container.ts').ContainerRecord): Promise<{ address: string; format: string; facility: number; head: string }> {
+  const opts = rec.HostConfig.LogConfig.Config;
+  const addr = parseSyslogAddress(opts['syslog-address']);
+  let address = '';
+  if (addr?.port !== undefined) {
+    const { lookup } = await import('node:dns/promises');
+    const ip = isIP(addr.where) ? addr.where : (await lookup(addr.where).catch(() => { throw invalidParameter(`failed to initialize logging driver: dial ${addr.proto} ${addr.where}: no such host`); })).address;
+    address = `${addr.proto}:${ip}:${addr.port}`;
+  } else if (addr) {
+    address = `${addr.proto}:${addr.where}`;
+  }
+  const { parseTemplate, dockerFuncs } = await import('../../lib/gotemplate/index.ts');
+  const short = (id: string) => id.replace(/^[a-z0-9]+:/, '').slice(0, 12);
+  const info = structuredInfo({
+    ID: short(rec.ID), FullID: rec.ID, Name: rec.Name.replace(/^\//, ''), ImageID: short(rec.Image), ImageFullID: rec.Image,
+    ImageName: rec.Config.Image ?? '', DaemonName: 'docker', Hostname: hostname(),
+    Command: [...(rec.Config.Entrypoint ?? []), ...(rec.Config.Cmd ?? [])].join(' '),
+  });
+  let tag: string;
+  try {
+    tag = parseTemplate(opts.tag || '{{.ID}}', { funcs: dockerFuncs }).execute(info);
+  } catch (e) {
+    throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
+  }
+  const format = opts['syslog-format'] ?? '';
+  const head = format === '' ? `${tag}[${process.pid}]: ` : format === 'rfc3164' ? `${hostname()} ${tag}[${process.pid}]: ` : `${hostname()} ${tag} ${process.pid} ${tag} - `;
+  return { address, format, facility: syslogFacility(opts['syslog-facility']), head };
+}
+
+function structuredInfo<T extends object>(fields: T): T {
+  return Object.assign({ [Symbol.for('berth.gotemplate.struct')]: 'logger.Info' }, fields);
 }
 
 /**

@@ -171,7 +171,7 @@ export function inspectContainer(c: Container, graph: Record<string, string>, si
     ResolvConfPath: r.ResolvConfPath,
     HostnamePath: r.HostnamePath,
     HostsPath: r.HostsPath,
-    LogPath: r.HostConfig.LogConfig.Type === 'local' ? '' : r.LogPath,
+    LogPath: r.HostConfig.LogConfig.Type === 'json-file' ? r.LogPath : '',
     Name: r.Name,
     RestartCount: r.RestartCount,
     Driver: r.Driver,
