@@ -1758,7 +1758,14 @@ int main(int argc, char **argv)
 		report(msg, 0);
 	}
 	if (o.syslog_head && syslog_open() < 0) {
-		snprintf(msg, sizeof msg, "failed to initialize logging driver: syslog %s: %s", o.syslog_addr && *o.syslog_addr ? o.syslog_addr : "(local)", strerror(errno));
+		/* Go's net error, as dockerd's driver reports it: "dial tcp 127.0.0.1:514: connect: connection refused" */
+		char low[128];
+		snprintf(low, sizeof low, "%s", strerror(errno));
+		if (low[0] >= 'A' && low[0] <= 'Z')
+			low[0] += 'a' - 'A';
+		const char *a = o.syslog_addr && *o.syslog_addr ? o.syslog_addr : "unixgram:/dev/log";
+		const char *colon = strchr(a, ':');
+		snprintf(msg, sizeof msg, "failed to initialize logging driver: dial %.*s %s: connect: %s", colon ? (int)(colon - a) : 0, a, colon ? colon + 1 : a, low);
 		report(msg, 0);
 	}
 	rt_exe_open();

@@ -210,6 +210,36 @@ test('the syslog driver sends what dockerd\'s sends, in each format; logs reads 
   } finally {
     sock.close();
   }
+  // Over TCP: one line per message, newline-framed, as dockerd's.
+  const { createServer } = await import('node:net');
+  let stream = '';
+  const server = createServer((c) => c.on('data', (b: Buffer) => (stream += b.toString())));
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const tport = (server.address() as { port: number }).port;
+  try {
+    const args = ['run', '--rm', '--network', 'none', '--log-driver', 'syslog', '--log-opt', `syslog-address=tcp://127.0.0.1:${tport}`, '--log-opt', 'tag=t', 'busybox', 'sh', '-c', 'echo one; echo two'];
+    const take = async () => {
+      for (let i = 0; i < 100 && stream.split('\n').length < 3; i++) await new Promise((res) => setTimeout(res, 50));
+      const lines = stream.split('\n').filter(Boolean).map(normal);
+      stream = '';
+      return lines;
+    };
+    await dok(args);
+    const theirs = await take();
+    assert.equal((await d.docker(args)).code, 0);
+    assert.deepEqual(await take(), theirs);
+    assert.equal(theirs.length, 2);
+  } finally {
+    server.close();
+  }
+  // Nothing listening: the driver's error, in the same words.
+  const refusedArgs = ['run', '--rm', '--network', 'none', '--log-driver', 'syslog', '--log-opt', `syslog-address=tcp://127.0.0.1:${tport}`, 'busybox', 'true'];
+  const theirsRefused = await docker(refusedArgs);
+  const oursRefused = await d.docker(refusedArgs);
+  assert.equal(oursRefused.code, theirsRefused.code);
+  assert.match(theirsRefused.stderr, /failed to initialize logging driver: dial tcp 127\.0\.0\.1:\d+: connect: connection refused/);
+  assert.equal(oursRefused.stderr.replace(/\n\nRun.*$/s, ''), theirsRefused.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, ''));
+
   // Dual logging: logs reads the local cache, whose file inspect does not show; without it, none.
   await ok(['run', '--name', 'sl', '--log-driver', 'syslog', '--log-opt', `syslog-address=udp://127.0.0.1:${port}`, 'busybox', 'echo', 'cached']);
   assert.equal(await ok(['logs', 'sl']), 'cached\n');

@@ -11,6 +11,8 @@ const RUNTIME_ERROR_PREFIX = 'failed to create task for container: OCI runtime c
  */
 export function runtimeError(e: ShimStartError, runtime: string, path: string): EngineError {
   const msg = e.runtimeMessage;
+  // The monitor's own failure to reach its log driver is the driver's error, as dockerd's is.
+  if (msg.startsWith('failed to initialize logging driver: ')) return new EngineError('System', msg);
   const prefix = `${RUNTIME_ERROR_PREFIX}: ${runtime} create failed: unable to start container process`;
   const runcForm = /exec: "([^"]+)": (.*)$/.exec(msg);
   if (/executable file .*not found/i.test(msg)) {
