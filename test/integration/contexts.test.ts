@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERTH, NODE, TestDaemon, type Result } from './harness.ts';
+import { freePort } from './registries.ts';
 
 let d: TestDaemon;
 let dir: string;
@@ -49,7 +50,7 @@ before(async () => {
   sh('openssl req -newkey rsa:2048 -nodes -keyout key.pem -out client.csr -subj /CN=client 2>/dev/null');
   sh('printf "extendedKeyUsage=clientAuth\\n" > c.ext && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out cert.pem -days 1 -extfile c.ext 2>/dev/null');
   for (const f of readdirSync(certs)) chmodSync(join(certs, f), 0o600);
-  tcp = `tcp://127.0.0.1:${21000 + (process.pid % 20000)}`;
+  tcp = `tcp://127.0.0.1:${await freePort()}`;
   d = await TestDaemon.start({ extraArgs: ['-H', tcp, '--tlsverify', '--tlscacert', join(certs, 'ca.pem'), '--tlscert', join(certs, 'server-cert.pem'), '--tlskey', join(certs, 'server-key.pem')] });
   await d.ok(['volume', 'create', 'ctxvol']);
 });
