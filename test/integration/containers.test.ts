@@ -311,3 +311,16 @@ test('create --rm: the container goes once it has run, as with run --rm (berth a
   assert.equal(await ok(['inspect', '-f', '{{.HostConfig.AutoRemove}}', 'createkeep']), 'false\n');
   await ok(['rm', 'createkeep']);
 });
+
+test('--gpus and --storage-opt reach berthd and are refused there by name, as through the docker CLI; nothing is created', async () => {
+  const before = (await ok(['ps', '-aq'])).trim();
+  for (const [flag, value, re] of [['--gpus', 'all', /HostConfig\.DeviceRequests is not supported by Berth yet/], ['--storage-opt', 'size=1G', /HostConfig\.StorageOpt is not supported by Berth yet/]] as const) {
+    const b = await d.berth(['run', '--rm', flag, value, 'busybox', 'true']);
+    const k = await d.docker(['run', '--rm', flag, value, 'busybox', 'true']);
+    assert.equal(b.code, 125, flag);
+    assert.equal(k.code, 125, flag);
+    assert.match(b.stderr, re);
+    assert.equal(b.stderr.split('\n')[0].replace(/^berth: /, ''), k.stderr.split('\n')[0].replace(/^docker: /, ''), flag);
+  }
+  assert.equal((await ok(['ps', '-aq'])).trim(), before);
+});

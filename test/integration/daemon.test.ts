@@ -160,10 +160,13 @@ test('daemon.json log-driver and log-opts are every container\'s defaults, a con
 
   // What berthd cannot apply stops it, named, before anything is made.
   const dir = mkdtempSync('/tmp/bt-logcfg-');
+  // Were a case accepted by mistake, its berthd would run until the timeout: on a bridge of its
+  // own, without firewall rules, removed below.
+  const bridge = `bt-lc${process.pid % 100000}`;
   try {
     const cfg = join(dir, 'daemon.json');
     const start = (conf: unknown, flags: string[] = []) => {
-      writeFileSync(cfg, JSON.stringify(conf));
+      writeFileSync(cfg, JSON.stringify({ bridge, bip: '10.254.253.1/24', iptables: false, ...(conf as object) }));
       return spawnSync(NODE, [BERTHD, '--config-file', cfg, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${join(dir, 'run', 's.sock')}`, ...flags], { encoding: 'utf8', timeout: 20_000 });
     };
     for (const [conf, flags, re] of [
@@ -185,6 +188,8 @@ test('daemon.json log-driver and log-opts are every container\'s defaults, a con
     const help = spawnSync(NODE, [BERTHD, '--help'], { encoding: 'utf8' });
     assert.match(help.stdout, /--log-driver string/);
   } finally {
+    spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+    spawnSync('sh', ['-c', `grep -o '${dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -84,6 +84,32 @@ function healthConfig(f: { noHealthcheck: boolean; healthCmd?: string; healthInt
   };
 }
 
+/** docker's opts.GpuOpts: `all`, a count, or `count=…,device=…,driver=…,capabilities=…,options=…`. */
+function gpuRequest(v: string): { Driver: string; Count: number; DeviceIDs: string[] | null; Capabilities: string[][]; Options: Record<string, string> } {
+  const req = { Driver: '', Count: 0, DeviceIDs: null as string[] | null, Capabilities: [['gpu']], Options: {} as Record<string, string> };
+  if (v === 'all') return { ...req, Count: -1 };
+  if (/^\d+$/.test(v)) return { ...req, Count: Number(v) };
+  for (const field of v.split(',')) {
+    const eq = field.indexOf('=');
+    if (eq < 0) throw new Error(`invalid field '${field}' must be a key=value pair`);
+    const [k, val] = [field.slice(0, eq), field.slice(eq + 1)];
+    if (k === 'count') req.Count = val === 'all' ? -1 : Number(val);
+    else if (k === 'device') req.DeviceIDs = val.split(',');
+    else if (k === 'driver') req.Driver = val;
+    else if (k === 'capabilities') req.Capabilities = [val.split(',')];
+    else if (k === 'options') Object.assign(req.Options, Object.fromEntries(val.split(',').map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)])));
+    else throw new Error(`unexpected key '${k}' in '${field}'`);
+  }
+  return req;
+}
+
+/** docker's storage options: `key=value`. */
+function storageOpt(v: string): [string, string] {
+  const eq = v.indexOf('=');
+  if (eq < 0) throw new Error(`invalid storage option ${v}`);
+  return [v.slice(0, eq), v.slice(eq + 1)];
+}
+
 export function ulimit(v: string): { Name: string; Soft: number; Hard: number } {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
   if (!m) throw new Error(`invalid ulimit argument: ${v}`);
@@ -182,6 +208,8 @@ export const containerFlags = defineFlags({
   capDrop: { long: 'cap-drop', kind: 'stringArray', help: 'Drop Linux capabilities' },
   cgroupParent: { long: 'cgroup-parent', kind: 'string', help: 'Optional parent cgroup for the container' },
   useApiSocket: { long: 'use-api-socket', kind: 'bool', help: 'Bind mount Docker API socket and required auth' },
+  gpus: { long: 'gpus', kind: 'string', help: "GPU devices to add to the container ('all' to pass all GPUs)", typeName: 'gpu-request', parse: gpuRequest },
+  storageOpt: { long: 'storage-opt', kind: 'stringArray', help: 'Storage driver options for the container', typeName: 'list', parse: storageOpt },
   cgroupns: { long: 'cgroupns', kind: 'string', help: 'Cgroup namespace to use (host|private)\n\'host\':    Run the container in the Docker host\'s cgroup namespace\n\'private\': Run the container in its own private cgroup namespace\n\'\':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)' },
   cidfile: { long: 'cidfile', kind: 'string', help: 'Write the container ID to the file' },
   cpuPeriod: { long: 'cpu-period', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
@@ -412,6 +440,9 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     OomKillDisable: f.oomKillDisable,
     OomScoreAdj: f.oomScoreAdj ?? 0,
     Ulimits: f.ulimit.length ? f.ulimit : null,
+    // GPUs and storage options go to berthd, which refuses them by name (as no silent default).
+    ...(f.gpus ? { DeviceRequests: [f.gpus] } : {}),
+    ...(f.storageOpt.length ? { StorageOpt: Object.fromEntries(f.storageOpt) } : {}),
     RestartPolicy: f.restart ?? { Name: 'no', MaximumRetryCount: 0 },
     LogConfig: logConfig(f.logDriver, f.logOpt),
     NetworkMode: f.network ?? 'default',
