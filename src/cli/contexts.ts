@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { ClientTls } from '../client/dial.ts';
 import { StatusError } from './context.ts';
 import { readConfig, writeConfig } from './configfile.ts';
+import { pathErrorText } from '../lib/oserror.ts';
 
 export const DEFAULT_CONTEXT = 'default';
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
@@ -101,9 +102,7 @@ export function getContext(configDir: string, name: string): StoredContext {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file or directory' : err.message;
-    throw new ContextNotFound(1, `context ${JSON.stringify(name)}: context not found: open ${file}: ${why}`);
+    throw new ContextNotFound(1, `context ${JSON.stringify(name)}: context not found: ${pathErrorText('open', file, e)}`);
   }
   return { meta: parseMeta(text, file), tls: readTls(tlsDir(configDir, name)) };
 }

@@ -62,3 +62,20 @@ export function platformMatches(have: Platform, want: Platform): boolean {
 export function confirmPlatform(name: string, have: Platform, want: Platform | undefined): void {
   if (want && !platformMatches(have, want)) throw notFound(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
 }
+
+/**
+ * An OCI platform (an index entry's, an image config's, or one the user gave) as ocispec's
+ * struct marshals it: architecture and os always, the optional fields only when set.
+ */
+export function ociPlatform(p: { architecture?: unknown; os?: unknown; 'os.version'?: unknown; 'os.features'?: unknown; variant?: unknown }): {
+  architecture: string; os: string; 'os.version'?: string; 'os.features'?: string[]; variant?: string;
+} {
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  return {
+    architecture: str(p.architecture),
+    os: str(p.os),
+    ...(str(p['os.version']) ? { 'os.version': str(p['os.version']) } : {}),
+    ...(Array.isArray(p['os.features']) && p['os.features'].length ? { 'os.features': p['os.features'].map(String) } : {}),
+    ...(str(p.variant) ? { variant: str(p.variant) } : {}),
+  };
+}

@@ -6,15 +6,8 @@
  */
 import { goQuote } from './errors.ts';
 
-const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-
 /** strconv.ParseBool */
-export function parseGoBool(s: string): boolean {
-  if (TRUE.has(s)) return true;
-  if (FALSE.has(s)) return false;
-  throw new Error(`strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax`);
-}
+export { parseGoBool } from '../../lib/strconv.ts';
 
 /** Go's strconv underscoreOK: `_` only between digits or after a base prefix. */
 function underscoreOK(s: string): boolean {

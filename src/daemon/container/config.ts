@@ -3,6 +3,7 @@
  * defaults filled in, the image's config merged under the user's (moby image.Merge), and
  * every value checked before anything is written, so a bad request changes nothing.
  */
+import { parseGoBool } from '../../lib/strconv.ts';
 import { cpus } from 'node:os';
 import type { ContainerConfig, HostConfig, ImageConfigFile } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
@@ -194,6 +195,29 @@ export function syslogFacility(v: string | undefined): number {
   throw invalidParameter('invalid syslog facility');
 }
 
+/** Dual logging's cache-disabled (a syslog container's `logs` then has nothing to read). */
+export function cacheDisabled(opts: Record<string, string>): boolean {
+  const v = opts['cache-disabled'];
+  if (v === undefined) return false;
+  try {
+    return parseGoBool(v);
+  } catch (e) {
+    throw invalidParameter(`invalid value for log opt cache-disabled: ${(e as Error).message}`);
+  }
+}
+
+/** labels-regex and env-regex must compile (moby's regexp.Compile at create). */
+function checkRegexOpts(opts: Record<string, string>): void {
+  for (const k of ['labels-regex', 'env-regex']) {
+    if (opts[k] === undefined) continue;
+    try {
+      new RegExp(opts[k]);
+    } catch (e) {
+      throw invalidParameter(`error parsing regexp: ${(e as Error).message}`);
+    }
+  }
+}
+
 function checkSyslogOpts(opts: Record<string, string>): void {
   for (const k of Object.keys(opts)) {
     if (!SYSLOG_LOG_OPTS.has(k) && !CACHE_LOG_OPTS.has(k)) throw invalidParameter(`unknown log opt '${k}' for syslog log driver`);
@@ -203,14 +227,8 @@ function checkSyslogOpts(opts: Record<string, string>): void {
   syslogFacility(opts['syslog-facility']);
   const format = opts['syslog-format'] ?? '';
   if (!['', 'rfc3164', 'rfc5424', 'rfc5424micro'].includes(format)) throw invalidParameter('Invalid syslog format');
-  for (const k of ['labels-regex', 'env-regex']) {
-    if (opts[k] === undefined) continue;
-    try {
-      new RegExp(opts[k]);
-    } catch (e) {
-      throw invalidParameter(`error parsing regexp: ${(e as Error).message}`);
-    }
-  }
+  checkRegexOpts(opts);
+  cacheDisabled(opts);
 }
 /** The local driver's options (moby's local.ValidateLogOpt). */
 const LOCAL_LOG_OPTS = new Set(['max-size', 'max-file', 'compress']);
@@ -229,16 +247,10 @@ export function checkLogConfig(type: string, opts: Record<string, string>): void
   }
   for (const k of Object.keys(opts)) {
     if (type === 'none') throw invalidParameter(`unknown log opt '${k}' for none log driver`);
-    if (k === 'labels-regex' || k === 'env-regex') {
-      try {
-        new RegExp(opts[k]);
-      } catch (e) {
-        throw invalidParameter(`error parsing regexp: ${(e as Error).message}`);
-      }
-    }
     if (LOG_OPTS_APPLIED.has(k)) continue;
     throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
   }
+  checkRegexOpts(opts);
 }
 
 function checkSysctls(sysctls: Record<string, string>, network: string, ipc: string): void {

@@ -14,7 +14,7 @@ import { invalidParameter, notFound } from '../../errdefs/index.ts';
 import type { ContainerCreateInput } from '../server/bodies.ts';
 import { refuseUnsupported } from './fields.ts';
 import { Container, newState, type ContainerRecord } from './container.ts';
-import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
+import { cacheDisabled, decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
 import { checkNamespaceDonors } from './namespaces.ts';
 import { checkPortBindings } from './ports.ts';
@@ -35,7 +35,7 @@ function logPathFor(cfg: { Type: string; Config: Record<string, string> }, dir: 
     case 'local':
       return join(dir, 'local-logs', 'container.log');
     case 'syslog':
-      return ['true', '1', 't', 'T', 'TRUE', 'True'].includes(cfg.Config['cache-disabled'] ?? '') ? '' : join(dir, 'container-cached.log');
+      return cacheDisabled(cfg.Config) ? '' : join(dir, 'container-cached.log');
     default:
       return join(dir, `${id}-json.log`);
   }

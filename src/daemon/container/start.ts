@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { failpoint } from '../../lib/failpoint.ts';
 import { ramInBytes } from '../../lib/units.ts';
 import { goStringLiteral } from '../../lib/gojson.ts';
+import { parseGoBool } from '../../lib/strconv.ts';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseSyslogAddress, syslogFacility } from './config.ts';
@@ -216,9 +217,10 @@ async function syslogOptions(rec: import('./container.ts').ContainerRecord): Pro
   } else if (addr) {
     address = `${addr.proto}:${addr.where}`;
   }
-  const { parseTemplate, dockerFuncs } = await import('../../lib/gotemplate/index.ts');
+  const { parseTemplate, dockerFuncs, STRUCT } = await import('../../lib/gotemplate/index.ts');
   const short = (id: string) => id.replace(/^[a-z0-9]+:/, '').slice(0, 12);
-  const info = structuredInfo({
+  // moby's logger.Info as the tag template sees it (a struct: unknown fields are errors).
+  const info = Object.assign({ [STRUCT]: 'logger.Info' }, {
     ID: short(rec.ID), FullID: rec.ID, Name: rec.Name.replace(/^\//, ''), ImageID: short(rec.Image), ImageFullID: rec.Image,
     ImageName: rec.Config.Image ?? '', DaemonName: 'docker', Hostname: hostname(),
     Command: [...(rec.Config.Entrypoint ?? []), ...(rec.Config.Cmd ?? [])].join(' '),
@@ -232,10 +234,6 @@ async function syslogOptions(rec: import('./container.ts').ContainerRecord): Pro
   const format = opts['syslog-format'] ?? '';
   const head = format === '' ? `${tag}[${process.pid}]: ` : format === 'rfc3164' ? `${hostname()} ${tag}[${process.pid}]: ` : `${hostname()} ${tag} ${process.pid} ${tag} - `;
   return { address, format, facility: syslogFacility(opts['syslog-facility']), head };
-}
-
-function structuredInfo<T extends object>(fields: T): T {
-  return Object.assign({ [Symbol.for('berth.gotemplate.struct')]: 'logger.Info' }, fields);
 }
 
 /**
@@ -253,18 +251,16 @@ export function localLogOpts(opts: Record<string, string>): Record<string, strin
 export function logCompress(opts: Record<string, string>): boolean {
   const v = opts.compress;
   if (v === undefined) return false;
-  const on = parseGoBool(v);
-  if (on === undefined) throw invalidParameter(`failed to initialize logging driver: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+  let on: boolean;
+  try {
+    on = parseGoBool(v);
+  } catch (e) {
+    throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
+  }
   if (on && (!opts['max-size'] || parseLogSize(opts['max-size']) <= 0 || !opts['max-file'] || parseLogFiles(opts['max-file']) < 2)) {
     throw invalidParameter('failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set');
   }
   return on;
-}
-
-function parseGoBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
 }
 
 export function parseLogFiles(v: string): number {

@@ -11,6 +11,7 @@ import { withDefaultTag, type Reference } from '../../lib/reference.ts';
 import type { Credentials } from '../../distribution/auth.ts';
 import type { OciPlatform } from '../../api/types.ts';
 import { parseManifest } from '../../distribution/media.ts';
+import { ociPlatform } from '../../lib/platform.ts';
 import { withEndpoints, type RegistryAccess } from './pull.ts';
 
 export interface DistributionInspect {
@@ -20,18 +21,6 @@ export interface DistributionInspect {
 
 
 const CONFIG_MAX = 4 << 20;
-
-/** ocispec.Platform in its field order, optional fields only when set. */
-export function platformOf(p: Partial<Record<'architecture' | 'os' | 'os.version' | 'variant', unknown>> & { 'os.features'?: unknown }): OciPlatform {
-  const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  return {
-    architecture: str(p.architecture),
-    os: str(p.os),
-    ...(str(p['os.version']) ? { 'os.version': str(p['os.version']) } : {}),
-    ...(Array.isArray(p['os.features']) && p['os.features'].length ? { 'os.features': p['os.features'].map(String) } : {}),
-    ...(str(p.variant) ? { variant: str(p.variant) } : {}),
-  };
-}
 
 export async function inspectDistribution(access: RegistryAccess, named: Reference, creds: Credentials | undefined): Promise<DistributionInspect> {
   const ref = named.digest ? named : withDefaultTag(named);
@@ -50,12 +39,12 @@ export async function inspectDistribution(access: RegistryAccess, named: Referen
     const descriptor = { mediaType: parsed.mediaType || m.mediaType, digest, size: m.body.length };
     let platforms: OciPlatform[] | null = null;
     if (parsed.kind === 'index') {
-      platforms = parsed.manifests.map((d) => platformOf(d.platform ?? {}));
+      platforms = parsed.manifests.map((d) => ociPlatform(d.platform ?? {}));
     } else {
       // The config names the platform; a config that cannot be read leaves it unknown (moby).
       const cfg = await client.readBlob(ref.path, parsed.config.digest, CONFIG_MAX).then((b) => JSON.parse(b.toString('utf8')) as unknown, () => undefined);
       if (cfg && typeof cfg === 'object') {
-        const p = platformOf(cfg as Record<string, unknown>);
+        const p = ociPlatform(cfg as Record<string, unknown>);
         if (p.os || p.architecture) platforms = [p];
       }
     }

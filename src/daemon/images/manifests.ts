@@ -14,7 +14,7 @@ import { parseManifest } from '../../distribution/media.ts';
 import type { RegistryClient } from '../../distribution/client.ts';
 import type { ManifestListPushRequest, ManifestListPushResult, RegistryManifest } from '../../api/types.ts';
 import { withEndpoints, type RegistryAccess } from './pull.ts';
-import { platformOf } from './distribution.ts';
+import { ociPlatform } from '../../lib/platform.ts';
 
 const CONFIG_MAX = 4 << 20;
 
@@ -42,7 +42,7 @@ export async function fetchManifest(a: RegistryAccess, named: Reference, creds: 
     if (parsed.kind === 'manifest') {
       const cfg = await client.readBlob(ref.path, parsed.config.digest, CONFIG_MAX).then((b) => JSON.parse(b.toString('utf8')) as unknown, () => undefined);
       if (cfg && typeof cfg === 'object') {
-        const p = platformOf(cfg as Record<string, unknown>);
+        const p = ociPlatform(cfg as Record<string, unknown>);
         if (p.os || p.architecture) platform = p;
       }
     }

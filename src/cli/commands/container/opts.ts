@@ -2,6 +2,7 @@
  * `run`/`create` flags and their translation into a container create request, following
  * docker/cli's opts.go (same flag names, value parsing and error texts).
  */
+import { pathErrorText } from '../../../lib/oserror.ts';
 import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig } from '../../../api/types.ts';
 import { ramInBytes } from '../../../lib/units.ts';
@@ -300,7 +301,7 @@ export function readEnvFile(path: string): string[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new StatusError(125, `open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    throw new StatusError(125, pathErrorText('open', path, e));
   }
   const out: string[] = [];
   for (const raw of text.split('\n')) {

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { allCredentials } from '../../authstore.ts';
+import { allCredentials, type AuthConfig } from '../../authstore.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
 import { errorText, StatusError } from '../../context.ts';
@@ -105,7 +105,7 @@ async function createContainer(ctx: CliContext, req: ContainerCreateRequest, nam
  * The request for run and create; a bad option or --pull value is docker's parse error
  * (prefixed, pointing to the command's help, exit 125) before anything is sent.
  */
-function parsedRequest(ctx: CliContext, f: ContainerFlags, set: ReadonlySet<string>, image: string, cmd: string[]): ContainerCreateRequest {
+function parsedRequest(ctx: CliContext, f: ContainerFlags, set: ReadonlySet<string>, image: string, cmd: string[]): { req: ContainerCreateRequest; apiCreds?: Record<string, AuthConfig> } {
   const pullPolicy = f.pull ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pullPolicy)) throw runError(ctx, new Error(`invalid pull option: '${pullPolicy}': must be one of "always", "missing" or "never"`));
   let req: ContainerCreateRequest;
@@ -114,8 +114,7 @@ function parsedRequest(ctx: CliContext, f: ContainerFlags, set: ReadonlySet<stri
   } catch (e) {
     throw runError(ctx, e, e instanceof StatusError ? e.status : 125);
   }
-  if (f.useApiSocket) withApiSocket(ctx, req);
-  return req;
+  return f.useApiSocket ? { req, apiCreds: withApiSocket(ctx, req) } : { req };
 }
 
 /** Where --use-api-socket puts the daemon's socket and the credentials (docker CLI 28's paths). */
@@ -126,18 +125,20 @@ const API_CONFIG_DIR = '/run/secrets/docker';
  * --use-api-socket: the daemon's socket bind-mounted where docker clients look for it, and, when
  * the CLI holds credentials, DOCKER_CONFIG naming the config they are copied into (after create).
  */
-function withApiSocket(ctx: CliContext, req: ContainerCreateRequest): void {
+function withApiSocket(ctx: CliContext, req: ContainerCreateRequest): Record<string, AuthConfig> {
   const socket = ctx.host.startsWith('unix://') ? ctx.host.slice('unix://'.length) : ctx.host.startsWith('/') ? ctx.host : undefined;
   if (!socket) throw runError(ctx, new Error(`--use-api-socket needs a daemon on a Unix socket of this host, not ${ctx.host}`));
   const hc = (req.HostConfig ??= {}) as NonNullable<ContainerCreateRequest['HostConfig']> & { Mounts?: unknown[] };
   hc.Mounts = [...(hc.Mounts ?? []), { Type: 'bind', Source: socket, Target: API_SOCKET_TARGET, BindOptions: {} }];
-  if (Object.keys(allCredentials(ctx)).length) req.Env = [...(req.Env ?? []), `DOCKER_CONFIG=${API_CONFIG_DIR}`];
+  // Read once (a credential helper is a process per registry), copied in after create.
+  const creds = allCredentials(ctx);
+  if (Object.keys(creds).length) req.Env = [...(req.Env ?? []), `DOCKER_CONFIG=${API_CONFIG_DIR}`];
+  return creds;
 }
 
 /** The credentials' config inside the container, as the docker CLI writes it there. */
-async function copyApiSocketConfig(ctx: CliContext, id: string): Promise<void> {
-  const creds = allCredentials(ctx);
-  if (!Object.keys(creds).length) return;
+async function copyApiSocketConfig(ctx: CliContext, id: string, creds: Record<string, AuthConfig> | undefined): Promise<void> {
+  if (!creds || !Object.keys(creds).length) return;
   const auths: Record<string, Record<string, string>> = {};
   for (const [server, c] of Object.entries(creds)) {
     auths[server] = c.identitytoken ? { identitytoken: c.identitytoken } : { auth: Buffer.from(`${c.username ?? ''}:${c.password ?? ''}`).toString('base64') };
@@ -155,11 +156,11 @@ function terminalSize(ctx: CliContext): { rows: number; cols: number } | undefin
 
 export async function create(ctx: CliContext, p: Parsed<typeof createCommand extends { flags?: infer F } ? NonNullable<F> : never>): Promise<number> {
   const [image, ...cmd] = p.args;
-  const req = parsedRequest(ctx, p.flags, p.set, image, cmd);
+  const { req, apiCreds } = parsedRequest(ctx, p.flags, p.set, image, cmd);
   // Removed when it exits after a start, as `run --rm` (the daemon's AutoRemove).
   req.HostConfig = { ...req.HostConfig, AutoRemove: p.flags.rm };
   const id = await createContainer(ctx, req, p.flags.name, p.flags.pull ?? 'missing', p.flags.platform, p.flags.quiet, (e) => e);
-  if (p.flags.useApiSocket) await copyApiSocketConfig(ctx, id);
+  await copyApiSocketConfig(ctx, id, apiCreds);
   if (p.flags.cidfile) writeFileSync(p.flags.cidfile, id);
   ctx.stdout.write(`${id}\n`);
   return 0;
@@ -169,7 +170,7 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
   const f = p.flags;
   const [image, ...cmd] = p.args;
   if (f.detach && f.attach.length) throw new StatusError(1, 'conflicting options: cannot specify both --attach and --detach');
-  const req = parsedRequest(ctx, f, p.set, image, cmd);
+  const { req, apiCreds } = parsedRequest(ctx, f, p.set, image, cmd);
   req.HostConfig = { ...req.HostConfig, AutoRemove: f.rm };
   if (f.detach) {
     req.AttachStdin = false;
@@ -179,7 +180,7 @@ export async function run(ctx: CliContext, p: Parsed<typeof runCommand extends {
   }
   if (f.tty && f.interactive && !ctx.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
   const id = await createContainer(ctx, req, f.name, f.pull ?? 'missing', f.platform, f.quiet, (e) => runFailure(ctx, e));
-  if (f.useApiSocket) await copyApiSocketConfig(ctx, id).catch((e: unknown) => { throw runFailure(ctx, e); });
+  await copyApiSocketConfig(ctx, id, apiCreds).catch((e: unknown) => { throw runFailure(ctx, e); });
   if (f.cidfile) writeFileSync(f.cidfile, id);
 
   if (f.detach) {

@@ -1,4 +1,5 @@
 /** `berth save` and `berth load`: image archives to and from files or pipes. */
+import { pathErrorText } from '../../../lib/oserror.ts';
 import { createReadStream, fstatSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
@@ -41,7 +42,7 @@ export async function load(ctx: CliContext, p: Parsed<typeof loadFlags>): Promis
     const s = createReadStream(input, { highWaterMark: 1 << 20 });
     const fd = await new Promise<number>((resolve, reject) => {
       s.once('open', (n: number) => resolve(n));
-      s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, `open ${input}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)));
+      s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, pathErrorText('open', input, e))));
     });
     // A regular file's size is known: the upload goes with a Content-Length.
     const st = fstatSync(fd);

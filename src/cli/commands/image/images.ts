@@ -1,4 +1,5 @@
 /** `berth images` / `image ls`, `image inspect`, `rmi`, `tag`, `import`. */
+import { pathErrorText } from '../../../lib/oserror.ts';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
@@ -179,7 +180,7 @@ export async function importImage(ctx: CliContext, p: Parsed<typeof importFlags>
     const s = createReadStream(src);
     await new Promise<void>((resolve, reject) => {
       s.once('open', () => resolve());
-      s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, `open ${src}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`)));
+      s.once('error', (e: NodeJS.ErrnoException) => reject(new StatusError(1, pathErrorText('open', src, e))));
     });
     stream = s;
   }

@@ -18,6 +18,7 @@ import { StatusError, type CliContext } from '../../context.ts';
 import type { OciPlatform, RegistryManifest } from '../../../api/types.ts';
 import { parseNormalizedNamed, referenceString, withDefaultTag, type Reference } from '../../../lib/reference.ts';
 import { goIndent } from '../../../lib/jsonindent.ts';
+import { ociPlatform } from '../../../lib/platform.ts';
 import { registryAuthHeader } from '../../authstore.ts';
 import { isDaemonError } from '../../../client/http.ts';
 
@@ -98,16 +99,8 @@ function fetch(ctx: CliContext, ref: Reference | string, insecure: boolean): Pro
   return registry(ctx.client.registryManifest(name, registryAuthHeader(ctx, name), insecure));
 }
 
-/** ocispec.Platform, its fields in order and only those set. */
 function platformJson(p: OciPlatform | undefined): OciPlatform | undefined {
-  if (!p) return undefined;
-  return {
-    architecture: p.architecture,
-    os: p.os,
-    ...(p['os.version'] ? { 'os.version': p['os.version'] } : {}),
-    ...(p['os.features']?.length ? { 'os.features': p['os.features'] } : {}),
-    ...(p.variant ? { variant: p.variant } : {}),
-  };
+  return p && ociPlatform(p);
 }
 
 /**

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { StatusError, errorText, type CliContext } from '../../context.ts';
+import { StatusError, errorText, removeEach, type CliContext } from '../../context.ts';
 import type { PluginSummary } from '../../../api/types.ts';
 import { ellipsis, fromDaemon, inspectEach, renderRows, renderTable, shortId, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
@@ -66,18 +66,8 @@ const rmFlags = defineFlags({
 
 export const pluginRmCommand = defineCommand({ name: 'rm', aliases: ['remove'], usage: '[OPTIONS] PLUGIN [PLUGIN...]', short: 'Remove one or more plugins', flags: rmFlags, args: { min: 1 } });
 
-export async function pluginRm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
-  const errors: string[] = [];
-  for (const name of p.args) {
-    try {
-      await ctx.client.pluginRemove(name, p.flags.force);
-      ctx.stdout.write(`${name}\n`);
-    } catch (e) {
-      errors.push(errorText(e));
-    }
-  }
-  if (errors.length) throw new StatusError(1, errors.join('\n'));
-  return 0;
+export function pluginRm(ctx: CliContext, p: Parsed<typeof rmFlags>): Promise<number> {
+  return removeEach(ctx, p.args, (name) => ctx.client.pluginRemove(name, p.flags.force));
 }
 
 const enableFlags = defineFlags({

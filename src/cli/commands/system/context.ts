@@ -15,6 +15,8 @@ import {
 } from '../../contexts.ts';
 import { encodeHeader, padding, END } from '../../../lib/tar/header.ts';
 import { readTar } from '../../../lib/tar/reader.ts';
+import { parseGoBool } from '../../../lib/strconv.ts';
+import { pathErrorText } from '../../../lib/oserror.ts';
 
 const DEFAULT_DESCRIPTION = 'Current DOCKER_HOST based configuration';
 
@@ -77,15 +79,17 @@ function endpointFrom(ctx: CliContext, opts: Map<string, string>): { endpoint: D
     try {
       tls[file] = readFileSync(path);
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw fail(`open ${path}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+      throw fail(pathErrorText('open', path, e));
     }
   }
   let skip = false;
   const raw = opts.get('skip-tls-verify');
   if (raw !== undefined && raw !== '') {
-    if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(raw)) skip = true;
-    else if (!['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(raw)) throw fail(`skip-tls-verify: parsing ${JSON.stringify(raw)}: invalid syntax`);
+    try {
+      skip = parseGoBool(raw);
+    } catch (e) {
+      throw fail(`skip-tls-verify: ${(e as Error).message.replace(/^strconv\.ParseBool: /, '')}`);
+    }
   }
   const host = opts.get('host') ?? '';
   if (host && !host.includes('://')) throw fail(`unable to apply docker endpoint options: unable to parse docker host \`${host}\``);
@@ -352,8 +356,7 @@ export async function contextExport(ctx: CliContext, p: Parsed): Promise<number>
   try {
     fd = openSync(dest, 'w', 0o600);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new StatusError(1, `open ${dest}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+    throw new StatusError(1, pathErrorText('open', dest, e));
   }
   try {
     writeSync(fd, archive);
@@ -435,8 +438,7 @@ export async function contextImport(ctx: CliContext, p: Parsed): Promise<number>
     try {
       data = readFileSync(source);
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new StatusError(1, `open ${source}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
+      throw new StatusError(1, pathErrorText('open', source, e));
     }
     if (data.length > MAX_ARCHIVE) throw new StatusError(1, `invalid context: the archive is larger than ${MAX_ARCHIVE >> 20} MiB`);
   }
