@@ -5,13 +5,13 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-# System packages: the OCI runtimes, a static busybox for the default image, tini (--init),
+# System packages: the OCI runtimes and what builds berth-shim (gcc, libc, libseccomp, zlib), a static busybox for the default image, tini (--init),
 # tools for layers (setfattr) and for the tests (tmux, iproute2; systemd for its unit checker and socket activator, procps for `top`, xz-utils, bzip2 and zstd for ADD's archives), and what the interop tests and the bench compare with: skopeo, Debian's
 # registry, umoci, oci-image-tool, python3-docker (docker-py), docker.io (a dockerd the
 # tests start privately; nothing starts it here) and moby's source as Debian packages it
 # (golang-github-docker-docker-dev: the seccomp profile docker publishes, for a test).
 need=""
-for pkg in crun runc busybox-static attr iproute2 gcc make libc6-dev libseccomp-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker golang-github-docker-docker-dev openssl curl iptables docker-compose systemd procps xz-utils bzip2 zstd; do
+for pkg in crun runc busybox-static attr iproute2 gcc make libc6-dev libseccomp-dev zlib1g-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker golang-github-docker-docker-dev openssl curl iptables docker-compose systemd procps xz-utils bzip2 zstd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

@@ -32,8 +32,10 @@
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <zlib.h>
 
 #include "sealed.h"
 
@@ -50,6 +52,7 @@
 static struct {
 	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file, *log_attrs;
 	char *syslog_addr, *syslog_format, *syslog_facility, *syslog_head;
+	char *gelf_addr, *gelf_compression, *gelf_level, *gelf_max_reconnect, *gelf_delay, *gelf_head, *gelf_tail;
 	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
 	char *runtime_exe;
 	int tty, stdin_, stdin_once, log_compress;
@@ -76,6 +79,13 @@ static const struct opt {
 	{"syslog-format", &o.syslog_format, NULL},
 	{"syslog-facility", &o.syslog_facility, NULL},
 	{"syslog-head", &o.syslog_head, NULL},
+	{"gelf-address", &o.gelf_addr, NULL},
+	{"gelf-compression", &o.gelf_compression, NULL},
+	{"gelf-level", &o.gelf_level, NULL},
+	{"gelf-max-reconnect", &o.gelf_max_reconnect, NULL},
+	{"gelf-reconnect-delay", &o.gelf_delay, NULL},
+	{"gelf-head", &o.gelf_head, NULL},
+	{"gelf-tail", &o.gelf_tail, NULL},
 	{"exec-process", &o.exec_proc, NULL},
 	{"overlay-target", &o.ov_target, NULL},
 	{"overlay-data", &o.ov_data, NULL},
@@ -543,12 +553,331 @@ static void syslog_send(int s, const char *p, size_t n, const struct timespec *t
 	}
 }
 
+/* --------------------------------------------------------------------- gelf */
+
+/* The gelf driver (moby's, with go-gelf's writers): each log entry is one JSON message,
+ * HEAD "\"" LINE "\",\"timestamp\":" SECONDS ",\"level\":" 6|3 TAIL, where the daemon made
+ * HEAD and TAIL (host, the container's extra fields). Over UDP it is compressed (gzip, zlib or
+ * none) and cut into GELF chunks past 1420 bytes; over TCP it is sent as is, ended by a NUL. */
+#define GELF_CHUNK 1420
+#define GELF_CHUNK_DATA (GELF_CHUNK - 12)
+#define GELF_MAX_CHUNKS 128
+static struct {
+	int fd, tcp, compression, level; /* compression: 0 gzip, 1 zlib, 2 none */
+	int max_reconnect, delay, tries;
+	int64_t retry_at;                /* monotonic ms of the next reconnection; 0: none */
+	struct buf q;                    /* TCP lines waiting for it, each ending in NUL */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char *msg, *z;
+	size_t zcap;
+	z_stream zs[2];
+	int zinit[2];
+	time_t warned;
+	char where[160];                 /* IP:PORT, for messages */
+} gl = { .fd = -1 };
+
+/* A string as Go's encoding/json writes it: HTML characters, U+2028/9 and control characters
+ * escaped, invalid UTF-8 replaced by U+FFFD. d must hold 6 bytes per input byte. */
+static size_t gjesc(char *d, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	char *p = d;
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i];
+		if (c < 0x80) {
+			if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+				*p++ = c;
+			} else if (c == '"' || c == '\\') {
+				*p++ = '\\';
+				*p++ = c;
+			} else if (c == '\n' || c == '\r' || c == '\t') {
+				*p++ = '\\';
+				*p++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			} else {
+				memcpy(p, "\\u00", 4);
+				p[4] = hex[c >> 4];
+				p[5] = hex[c & 15];
+				p += 6;
+			}
+			i++;
+			continue;
+		}
+		/* the length and validity of a UTF-8 sequence, as Go's utf8.DecodeRune judges it */
+		size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+		unsigned lo = 0x80, hi = 0xbf;
+		if (c == 0xe0) lo = 0xa0;
+		else if (c == 0xed) hi = 0x9f;
+		else if (c == 0xf0) lo = 0x90;
+		else if (c == 0xf4) hi = 0x8f;
+		int ok = len && i + len <= n && u[i + 1] >= lo && u[i + 1] <= hi;
+		for (size_t k = 2; ok && k < len; k++)
+			ok = u[i + k] >= 0x80 && u[i + k] <= 0xbf;
+		if (!ok) {
+			memcpy(p, "\\ufffd", 6);
+			p += 6;
+			i++;
+			continue;
+		}
+		if (c == 0xe2 && u[i + 1] == 0x80 && (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
+			memcpy(p, u[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			p += 6;
+		} else {
+			memcpy(p, u + i, len);
+			p += len;
+		}
+		i += len;
+	}
+	return p - d;
+}
+
+static int gelf_connect(void)
+{
+	int fd = socket(gl.sa.ss_family, (gl.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&gl.sa, gl.salen) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	gl.fd = fd;
+	return 0;
+}
+
+/* Parses the address (udp:IP:PORT, tcp:IP:PORT, an IPv6 IP in brackets) and connects. */
+static int gelf_open(void)
+{
+	const char *a = o.gelf_addr;
+	gl.tcp = !strncmp(a, "tcp:", 4);
+	if (!gl.tcp && strncmp(a, "udp:", 4))
+		return errno = EINVAL, -1;
+	a += 4;
+	snprintf(gl.where, sizeof gl.where, "%s", a);
+	char host[128];
+	const char *colon = strrchr(a, ':');
+	if (!colon || (size_t)(colon - a) >= sizeof host)
+		return errno = EINVAL, -1;
+	int bracket = a[0] == '[';
+	size_t hl = colon - a - (bracket ? 2 : 0);
+	memcpy(host, a + bracket, hl);
+	host[hl] = 0;
+	int port = atoi(colon + 1);
+	memset(&gl.sa, 0, sizeof gl.sa);
+	struct sockaddr_in *in = (struct sockaddr_in *)&gl.sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&gl.sa;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		gl.salen = sizeof *in;
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		gl.salen = sizeof *in6;
+	} else {
+		return errno = EINVAL, -1;
+	}
+	const char *c = o.gelf_compression ? o.gelf_compression : "gzip";
+	gl.compression = !strcmp(c, "zlib") ? 1 : !strcmp(c, "none") ? 2 : 0;
+	gl.level = o.gelf_level ? atoi(o.gelf_level) : 1;
+	gl.max_reconnect = o.gelf_max_reconnect ? atoi(o.gelf_max_reconnect) : 3;
+	gl.delay = o.gelf_delay ? atoi(o.gelf_delay) : 1;
+	size_t cap = strlen(o.gelf_head) + LOG_LINE_MAX * 6 + strlen(o.gelf_tail ? o.gelf_tail : "") + 64;
+	if (!(gl.msg = malloc(cap)))
+		return -1;
+	return gelf_connect();
+}
+
+static void gelf_warn(const char *what)
+{
+	if (time(NULL) != gl.warned) {
+		gl.warned = time(NULL);
+		logmsg("gelf: %s: %s", what, strerror(errno));
+	}
+}
+
+/* Deflates the message into gl.z as gzip or zlib (a stream per kind, reset for each message). */
+static ssize_t gelf_deflate(const char *m, size_t n)
+{
+	int k = gl.compression;
+	z_stream *zs = &gl.zs[k];
+	if (!gl.zinit[k]) {
+		if (deflateInit2(zs, gl.level, Z_DEFLATED, k == 0 ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+			return -1;
+		gl.zinit[k] = 1;
+	} else {
+		deflateReset(zs);
+	}
+	size_t need = deflateBound(zs, n);
+	if (need > gl.zcap) {
+		char *z = realloc(gl.z, need);
+		if (!z)
+			return -1;
+		gl.z = z;
+		gl.zcap = need;
+	}
+	zs->next_in = (Bytef *)m;
+	zs->avail_in = n;
+	zs->next_out = (Bytef *)gl.z;
+	zs->avail_out = gl.zcap;
+	if (deflate(zs, Z_FINISH) != Z_STREAM_END)
+		return -1;
+	return gl.zcap - zs->avail_out;
+}
+
+/* go-gelf's chunking: magic 0x1e 0x0f, an 8-byte message id, the sequence number and count. */
+static void gelf_send_udp(const char *b, size_t n)
+{
+	if (n <= GELF_CHUNK) {
+		if (send(gl.fd, b, n, MSG_NOSIGNAL) < 0 && errno != ECONNREFUSED)
+			gelf_warn("send");
+		return;
+	}
+	size_t count = n / GELF_CHUNK_DATA + 1;
+	if (count > GELF_MAX_CHUNKS) {
+		errno = EMSGSIZE;
+		gelf_warn("message too large");
+		return;
+	}
+	unsigned char c[GELF_CHUNK];
+	c[0] = 0x1e;
+	c[1] = 0x0f;
+	if (getrandom(c + 2, 8, 0) != 8)
+		for (int i = 0; i < 8; i++)
+			c[2 + i] = rand();
+	c[11] = count;
+	for (size_t i = 0, off = 0; i < count; i++) {
+		size_t len = n - off < GELF_CHUNK_DATA ? n - off : GELF_CHUNK_DATA;
+		c[10] = i;
+		memcpy(c + 12, b + off, len);
+		off += len;
+		if (send(gl.fd, c, 12 + len, MSG_NOSIGNAL) < 0 && errno != ECONNREFUSED) {
+			gelf_warn("send");
+			return;
+		}
+	}
+}
+
+/* TCP, as go-gelf's writer: a line that finds the connection broken is tried again after each of
+ * up to max-reconnect reconnections, delay seconds apart, then dropped, and the next waiting line
+ * gets its own tries. go-gelf sleeps in between, stalling the container's output; the shim waits
+ * with a timer (gelf_retry from the main loop) and queues later lines meanwhile (1 MiB at most). */
+#define GELF_QUEUE_MAX (1u << 20)
+static void gelf_schedule(void)
+{
+	gl.retry_at = now_ms() + gl.delay * 1000LL;
+}
+
+static void gelf_send_tcp(const char *b, size_t n)
+{
+	if (gl.fd >= 0 && buf_used(&gl.q) == 0) {
+		if (write_all(gl.fd, b, n) == 0)
+			return;
+		gelf_warn("write");
+		close_fd(&gl.fd);
+	}
+	if (buf_used(&gl.q) + n > GELF_QUEUE_MAX) {
+		errno = ENOBUFS;
+		gelf_warn("queue full, line dropped");
+		return;
+	}
+	if (buf_used(&gl.q) == 0) {
+		gl.tries = 0;
+		gelf_schedule();
+	}
+	buf_add(&gl.q, b, n);
+}
+
+static void gelf_retry(void)
+{
+	gl.retry_at = 0;
+	if (gl.fd < 0 && gelf_connect() < 0) {
+		gelf_warn("reconnect");
+		if (++gl.tries > gl.max_reconnect) {
+			/* "Maximum reconnection attempts was reached; giving up" on the first line */
+			char *d = gl.q.d + gl.q.off, *nul = memchr(d, 0, buf_used(&gl.q));
+			gl.q.off += nul ? (size_t)(nul - d) + 1 : buf_used(&gl.q);
+			gl.tries = 0;
+		}
+		if (buf_used(&gl.q))
+			gelf_schedule();
+		else
+			buf_free(&gl.q);
+		return;
+	}
+	/* each waiting line as one write, as go-gelf sends them */
+	while (buf_used(&gl.q)) {
+		char *d = gl.q.d + gl.q.off, *nul = memchr(d, 0, buf_used(&gl.q));
+		size_t len = nul ? (size_t)(nul - d) + 1 : buf_used(&gl.q);
+		if (write_all(gl.fd, d, len) < 0) {
+			gelf_warn("write");
+			close_fd(&gl.fd);
+			gl.tries++;
+			gelf_schedule();
+			return;
+		}
+		gl.q.off += len;
+		gl.tries = 0;
+	}
+	buf_free(&gl.q);
+}
+
+static void gelf_send(int s, const char *p, size_t n, const struct timespec *ts)
+{
+	if (n && p[n - 1] == '\n')
+		n--;
+	if (!n)
+		return; /* moby's driver sends no empty line */
+	char *m = gl.msg;
+	size_t hl = strlen(o.gelf_head), k = hl;
+	memcpy(m, o.gelf_head, hl);
+	m[k++] = '"';
+	k += gjesc(m + k, p, n);
+	/* float64(UnixNano/1e6)/1000 as Go writes it: the milliseconds' trailing zeros trimmed */
+	long ms = ts->tv_nsec / 1000000;
+	k += sprintf(m + k, "\",\"timestamp\":%lld", (long long)ts->tv_sec);
+	if (ms) {
+		char f[8];
+		int fl = snprintf(f, sizeof f, ".%03ld", ms);
+		while (f[fl - 1] == '0')
+			fl--;
+		memcpy(m + k, f, fl);
+		k += fl;
+	}
+	k += sprintf(m + k, ",\"level\":%d", s ? 3 : 6);
+	size_t tl = strlen(o.gelf_tail ? o.gelf_tail : "");
+	memcpy(m + k, o.gelf_tail, tl);
+	k += tl;
+	if (gl.tcp) {
+		m[k++] = 0;
+		gelf_send_tcp(m, k);
+		return;
+	}
+	if (gl.fd < 0)
+		return;
+	if (gl.compression == 2) {
+		gelf_send_udp(m, k);
+		return;
+	}
+	ssize_t z = gelf_deflate(m, k);
+	if (z < 0) {
+		errno = ENOMEM;
+		gelf_warn("compress");
+		return;
+	}
+	gelf_send_udp(gl.z, z);
+}
+
 static struct timespec lg_now;
 
 static void log_entry(int s, const char *p, size_t n)
 {
 	if (o.syslog_head)
 		syslog_send(s, p, n, &lg_now);
+	if (o.gelf_head)
+		gelf_send(s, p, n, &lg_now);
 	if (lg.fd < 0)
 		return;
 	/* {"log":"…","stream":"…","attrs":{…},"time":"…"}: moby's field order; attrs (the
@@ -609,7 +938,7 @@ static void log_data(int s, const char *p, size_t n)
 
 static void log_eof(int s)
 {
-	if (lg.plen[s] && (lg.fd >= 0 || o.syslog_head)) {
+	if (lg.plen[s] && (lg.fd >= 0 || o.syslog_head || o.gelf_head)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
@@ -1199,7 +1528,7 @@ static void on_output(int s, const char *p, size_t n)
 {
 	if (!started)
 		return; /* before start only the runtime writes here */
-	if (lg.fd >= 0 || o.syslog_head) {
+	if (lg.fd >= 0 || o.syslog_head || o.gelf_head) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
@@ -1377,12 +1706,19 @@ static void serve(void)
 			timeout = drain_until > now ? drain_until - now : 0;
 		else if (finalized)
 			timeout = close_until > now ? close_until - now : 0;
+		if (gl.retry_at) {
+			int t = gl.retry_at > now ? (int)(gl.retry_at - now) : 0;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		if (poll(pf, n, timeout) < 0) {
 			if (errno != EINTR)
 				logmsg("poll: %s", strerror(errno));
 			continue;
 		}
 
+		if (gl.retry_at && now_ms() >= gl.retry_at)
+			gelf_retry();
 		if (pf[0].revents)
 			reap();
 		if (i_out >= 0 && pf[i_out].revents)
@@ -1766,6 +2102,16 @@ int main(int argc, char **argv)
 		const char *a = o.syslog_addr && *o.syslog_addr ? o.syslog_addr : "unixgram:/dev/log";
 		const char *colon = strchr(a, ':');
 		snprintf(msg, sizeof msg, "failed to initialize logging driver: dial %.*s %s: connect: %s", colon ? (int)(colon - a) : 0, a, colon ? colon + 1 : a, low);
+		report(msg, 0);
+	}
+	if (o.gelf_head && gelf_open() < 0) {
+		/* moby's words: "gelf: cannot connect to GELF endpoint: ADDR dial tcp ADDR: connect: …" */
+		char low[128];
+		snprintf(low, sizeof low, "%s", strerror(errno));
+		if (low[0] >= 'A' && low[0] <= 'Z')
+			low[0] += 'a' - 'A';
+		snprintf(msg, sizeof msg, "failed to initialize logging driver: gelf: cannot connect to GELF endpoint: %s dial %s %s: connect: %s",
+			 gl.where, gl.tcp ? "tcp" : "udp", gl.where, low);
 		report(msg, 0);
 	}
 	rt_exe_open();

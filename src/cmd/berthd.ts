@@ -11,8 +11,7 @@ import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION, checkMinVersion } from '.
 import { log, setLogLevel, isLogLevel, type LogLevel } from '../lib/log.ts';
 import { Spawner, useSpawner } from '../lib/spawner.ts';
 import { messageOf } from '../errdefs/index.ts';
-import { checkLogConfig, LOG_DRIVERS } from '../daemon/container/config.ts';
-import { localLogOpts, logCompress, parseLogFiles, parseLogSize } from '../daemon/container/start.ts';
+import { checkDaemonLogConfig, LOG_DRIVERS } from '../daemon/container/logdriver.ts';
 import { SeccompBpfCache, SeccompProfiles } from '../runtime/seccomp.ts';
 import { validateSettings } from '../distribution/resolve.ts';
 import { Daemon, type NetworkSettings } from '../daemon/daemon.ts';
@@ -96,7 +95,7 @@ Options:
   -G, --group string              Group for the unix socket (default "berth")
   -H, --host list                 Daemon socket(s) to listen on: unix:///path or tcp://HOST:PORT (default unix:///run/berth/berth.sock)
       --live-restore              Keep containers running while the daemon is down (default true; --live-restore=false stops them at shutdown)
-      --log-driver string         Default driver for container logs: json-file, local or none (default "json-file")
+      --log-driver string         Default driver for container logs: json-file, local, syslog, gelf or none (default "json-file")
       --log-opt map               Default log driver options for containers (max-size, max-file) (default map[])
   -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
@@ -314,11 +313,7 @@ async function main(): Promise<void> {
   }
   if (!LOG_DRIVERS.includes(logDriver)) fail(`the ${logDriver} log driver is not supported by Berth yet: ${LOG_DRIVERS.join(', ')} are`);
   try {
-    checkLogConfig(logDriver, logOpts);
-    // Values too, here rather than at every container's start (dockerd finds them there).
-    if (logOpts['max-size'] !== undefined) parseLogSize(logOpts['max-size']);
-    if (logOpts['max-file'] !== undefined) parseLogFiles(logOpts['max-file']);
-    logCompress(logDriver === 'local' ? localLogOpts(logOpts) : logOpts);
+    checkDaemonLogConfig(logDriver, logOpts);
   } catch (e) {
     fail(`failed to set log opts: ${messageOf(e).replace(/^HostConfig\.LogConfig: /, '').replace(/; the container was not created$/, '').replace(/^failed to initialize logging driver: /, '')}`);
   }

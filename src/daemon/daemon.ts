@@ -29,6 +29,7 @@ import { ImageService } from './images/service.ts';
 import { parseChanges } from './images/changes.ts';
 import { ContainerService, type RuntimeSettings } from './container/service.ts';
 import { inspectContainer, listContainers } from './container/view.ts';
+import { LOG_DRIVERS } from './container/logdriver.ts';
 import { readJsonLog } from './logs/jsonfile.ts';
 import type { ContainerBackend, LogChunk, LogsOptions, WaitCondition } from './server/routers/containers/backend.ts';
 import type { ImageBackend } from './server/routers/images/backend.ts';
@@ -245,7 +246,7 @@ export class Daemon implements SystemBackend {
       Images: this.images.images.all().length,
       Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', await backingFs(this.config.dataRoot)], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none', 'syslog'] },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: LOG_DRIVERS },
       MemoryLimit: true,
       SwapLimit: rt.swapAccounting,
       CpuCfsPeriod: true,

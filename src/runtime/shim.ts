@@ -28,6 +28,12 @@ export interface ShimLaunchOptions {
   logAttrs?: string;
   /** The syslog driver: where to (`udp:IP:PORT`, `tcp:…`, `unix:PATH`, `unixgram:PATH`, "" local), the format, facility, and each message's head. */
   syslog?: { address: string; format: string; facility: number; head: string };
+  /**
+   * The gelf driver: where to (`udp:IP:PORT`, `tcp:IP:PORT`), UDP's compression and level, TCP's
+   * reconnections (per line, seconds apart), and each message's JSON before the quoted line
+   * and after its timestamp and level.
+   */
+  gelf?: { address: string; compression: 'gzip' | 'zlib' | 'none'; level: number; maxReconnect: number; reconnectDelay: number; head: string; tail: string };
   tty: boolean;
   stdin: boolean;
   stdinOnce: boolean;
@@ -77,6 +83,10 @@ function launchArgs(o: ShimLaunchOptions): string[] {
     if (o.logAttrs) a.push('--log-attrs', o.logAttrs);
   }
   if (o.syslog) a.push('--syslog-address', o.syslog.address, '--syslog-format', o.syslog.format || 'unix', '--syslog-facility', String(o.syslog.facility), '--syslog-head', o.syslog.head);
+  if (o.gelf) {
+    a.push('--gelf-address', o.gelf.address, '--gelf-compression', o.gelf.compression, '--gelf-level', String(o.gelf.level),
+      '--gelf-max-reconnect', String(o.gelf.maxReconnect), '--gelf-reconnect-delay', String(o.gelf.reconnectDelay), '--gelf-head', o.gelf.head, '--gelf-tail', o.gelf.tail);
+  }
   if (o.tty) a.push('--tty');
   if (o.stdin) a.push('--stdin');
   if (o.stdinOnce) a.push('--stdin-once');

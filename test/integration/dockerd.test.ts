@@ -259,3 +259,162 @@ test('the syslog driver sends what dockerd\'s sends, in each format; logs reads 
   }
   await ok(['rm', 'sl', 'sln']);
 });
+
+test('the gelf driver sends what dockerd\'s sends, over UDP (gzip, zlib, none, chunked) and TCP; logs reads the cache; options are checked as dockerd checks them', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  if ((await docker(['image', 'inspect', 'busybox'])).code !== 0) {
+    await ok(['save', '-o', join(dir, 'bb.tar'), 'busybox']);
+    await dok(['load', '-i', join(dir, 'bb.tar')]);
+  }
+  const { gunzipSync, inflateSync } = await import('node:zlib');
+  const { createSocket } = await import('node:dgram');
+  const sock = createSocket('udp4');
+  const got: string[] = [];
+  const chunks = new Map<string, Buffer[]>();
+  const kinds: string[] = [];
+  const decode = (b: Buffer) => {
+    if (b[0] === 0x1f && b[1] === 0x8b) return kinds.push('gzip'), gunzipSync(b).toString();
+    if (b[0] === 0x78) return kinds.push('zlib'), inflateSync(b).toString();
+    return kinds.push('none'), b.toString();
+  };
+  sock.on('message', (m) => {
+    if (m[0] !== 0x1e || m[1] !== 0x0f) return void got.push(decode(m));
+    // GELF chunks: magic, 8-byte id, sequence number, count.
+    const id = m.subarray(2, 10).toString('hex');
+    const parts = chunks.get(id) ?? new Array<Buffer>(m[11]);
+    parts[m[10]] = m.subarray(12);
+    chunks.set(id, parts);
+    if ([...parts].every(Boolean)) {
+      chunks.delete(id);
+      got.push(decode(Buffer.concat(parts)));
+    }
+  });
+  await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+  const port = (sock.address() as { port: number }).port;
+  const received = async (n: number) => {
+    for (let i = 0; i < 100 && got.length < n; i++) await new Promise((res) => setTimeout(res, 50));
+    return got.splice(0, got.length);
+  };
+  // What differs between the two engines: the time, the container's ID (and the default tag, its
+  // prefix) and creation time. Everything else — field order, escaping, levels — must not.
+  const normal = (m: string) => m.replace(/"timestamp":\d+(\.\d+)?/, '"timestamp":T').replace(/"_container_id":"\w+"/, '"_container_id":"ID"')
+    .replace(/"_created":"[^"]+"/, '"_created":"C"').replace(/"_tag":"\w{12}"/, '"_tag":"ID"');
+  const script = 'echo "out <&> \\"q\\" \\\\ é"; printf "tab\\there\\001\\n"; echo err >&2; echo; printf "bad \\377 utf8\\n"; head -c 3000 /dev/zero | tr "\\0" a; echo';
+  const long = 'a'.repeat(3000);
+  let name = 0;
+  const both = async (opts: string[], lines: number) => {
+    const common = ['--network', 'none', '--log-driver', 'gelf', '-l', 'team=core', '-e', 'STAGE=test', '--log-opt', 'labels=team', '--log-opt', 'env=STAGE', ...opts, 'busybox', 'sh', '-c', script];
+    const n = `gelf${++name}`;
+    await dok(['run', '--rm', '--name', n, ...common]);
+    const theirs = (await received(lines)).map(normal).sort();
+    const r = await d.docker(['run', '--rm', '--name', n, ...common]);
+    assert.equal(r.code, 0, r.stderr);
+    const ours = (await received(lines)).map(normal).sort();
+    assert.equal(ours.length, lines, ours.join('\n'));
+    assert.deepEqual(ours, theirs, opts.join(' '));
+    return ours;
+  };
+  try {
+    const udp = `gelf-address=udp://127.0.0.1:${port}`;
+    const ours = await both(['--log-opt', udp], 5);
+    assert.ok(ours.some((m) => m.includes(`"short_message":"${long}"`)), 'the long line arrives whole');
+    assert.ok(ours.some((m) => m.includes('"short_message":"err","timestamp":T,"level":3,"_STAGE":"test","_command"')), ours.join('\n'));
+    assert.ok(kinds.includes('gzip') && !kinds.includes('none'));
+    kinds.length = 0;
+    await both(['--log-opt', udp, '--log-opt', 'gelf-compression-type=zlib', '--log-opt', 'gelf-compression-level=9'], 5);
+    assert.deepEqual([...new Set(kinds)], ['zlib']);
+    kinds.length = 0;
+    // Uncompressed, the 3,000-byte line needs three chunks.
+    await both(['--log-opt', udp, '--log-opt', 'gelf-compression-type=none', '--log-opt', 'tag={{.Name}}/{{.ImageName}}'], 5);
+    assert.deepEqual([...new Set(kinds)], ['none']);
+  } finally {
+    sock.close();
+  }
+
+  // TCP: uncompressed, each message ended by a NUL.
+  const { createServer } = await import('node:net');
+  let stream = '';
+  const server = createServer((c) => c.on('data', (b: Buffer) => (stream += b.toString())));
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const tport = (server.address() as { port: number }).port;
+  const tcp = ['run', '--rm', '--network', 'none', '--name', 'gelftcp', '--log-driver', 'gelf', '--log-opt', `gelf-address=tcp://127.0.0.1:${tport}`, 'busybox', 'sh', '-c', 'echo one; echo two'];
+  const take = async () => {
+    for (let i = 0; i < 100 && stream.split('\0').length < 3; i++) await new Promise((res) => setTimeout(res, 50));
+    const msgs = stream.split('\0');
+    stream = '';
+    assert.equal(msgs.pop(), '', 'every message ends in a NUL');
+    return msgs.map(normal);
+  };
+  try {
+    await dok(tcp);
+    const theirs = await take();
+    assert.equal((await d.docker(tcp)).code, 0);
+    assert.deepEqual(await take(), theirs);
+    assert.equal(theirs.length, 2);
+  } finally {
+    server.close();
+  }
+  // Nothing listening: the driver's error, in the same words.
+  const theirsRefused = await docker(tcp);
+  const oursRefused = await d.docker(tcp);
+  assert.equal(oursRefused.code, theirsRefused.code);
+  assert.match(theirsRefused.stderr, /failed to initialize logging driver: gelf: cannot connect to GELF endpoint: 127\.0\.0\.1:\d+ dial tcp 127\.0\.0\.1:\d+: connect: connection refused/);
+  assert.equal(oursRefused.stderr.replace(/\n\nRun.*$/s, ''), theirsRefused.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, ''));
+  await docker(['rm', '-f', 'gelftcp']);
+
+  // Bad options: refused at create with dockerd's messages.
+  for (const opts of [
+    [],
+    ['gelf-address=http://127.0.0.1:1'],
+    ['gelf-address=udp://127.0.0.1'],
+    ['gelf-address=tcp://127.0.0.1:1', 'gelf-compression-type=gzip'],
+    ['gelf-address=udp://127.0.0.1:1', 'gelf-compression-type=lz4'],
+    ['gelf-address=udp://127.0.0.1:1', 'gelf-compression-level=10'],
+    ['gelf-address=udp://127.0.0.1:1', 'gelf-tcp-max-reconnect=1'],
+    ['gelf-address=tcp://127.0.0.1:1', 'gelf-tcp-reconnect-delay=-1'],
+    ['gelf-address=udp://127.0.0.1:1', 'max-size=1m'],
+  ]) {
+    const args = ['create', '--log-driver', 'gelf', ...opts.flatMap((o) => ['--log-opt', o]), 'busybox', 'true'];
+    const theirs = await docker(args);
+    const ours = await d.docker(args);
+    assert.equal(ours.code, theirs.code, opts.join(' '));
+    assert.notEqual(theirs.code, 0, opts.join(' '));
+    const mine = ours.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, '');
+    // dockerd 20.10 words a scheme other than udp/tcp as its older url check did; current moby's words here.
+    if (opts[0]?.startsWith('gelf-address=http')) assert.equal(mine, 'Error response from daemon: gelf: endpoint needs to be TCP or UDP\n');
+    else assert.equal(mine, theirs.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, ''), opts.join(' '));
+  }
+});
+
+test('gelf over TCP: a dropped connection is made again and the lines go on arriving; logs reads the cache', async () => {
+  if (!d) return;
+  const { createServer } = await import('node:net');
+  const conns: string[] = [];
+  const server = createServer((c) => {
+    const i = conns.push('') - 1;
+    c.on('data', (b: Buffer) => {
+      conns[i] += b.toString();
+      // The first connection is cut after its first message.
+      if (i === 0 && conns[0].includes('\0')) c.destroy();
+    });
+    c.on('error', () => {});
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const port = (server.address() as { port: number }).port;
+  try {
+    await ok(['run', '-d', '--name', 'gelfre', '--network', 'none', '--log-driver', 'gelf', '--log-opt', `gelf-address=tcp://127.0.0.1:${port}`,
+      '--log-opt', 'gelf-tcp-reconnect-delay=0', 'busybox', 'sh', '-c', 'for i in $(seq 1 30); do echo line$i; sleep 0.1; done']);
+    assert.equal(await ok(['wait', 'gelfre']), '0\n');
+    for (let i = 0; i < 50 && !conns[1]?.includes('line30'); i++) await new Promise((res) => setTimeout(res, 100));
+    assert.ok(conns.length >= 2, `reconnected: ${conns.length} connections`);
+    assert.match(conns[0], /"short_message":"line1"/);
+    assert.match(conns[conns.length - 1], /"short_message":"line30"/);
+    // Dual logging: every line is in the cache, whatever the network did.
+    const logs = await ok(['logs', 'gelfre']);
+    assert.equal(logs.split('\n').filter(Boolean).length, 30);
+    assert.equal(await ok(['inspect', '-f', '[{{.LogPath}}]', 'gelfre']), '[]\n');
+  } finally {
+    server.close();
+    await d.berth(['rm', '-f', 'gelfre']);
+  }
+});

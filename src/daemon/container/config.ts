@@ -3,7 +3,6 @@
  * defaults filled in, the image's config merged under the user's (moby image.Merge), and
  * every value checked before anything is written, so a bad request changes nothing.
  */
-import { parseGoBool } from '../../lib/strconv.ts';
 import { cpus } from 'node:os';
 import type { ContainerConfig, HostConfig, ImageConfigFile } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
@@ -15,6 +14,7 @@ import { capabilities } from './spec.ts';
 import { deviceMappings } from '../../runtime/devices.ts';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/spec.ts';
 import { checkBlkio, type BlkioSupport } from './blkio.ts';
+import { mergeLogConfig } from './logdriver.ts';
 
 export const MIN_MEMORY = 6 * 1024 * 1024;
 
@@ -143,8 +143,6 @@ export interface HostConfigDefaults {
 }
 
 const RESTART_NAMES = ['', 'no', 'always', 'unless-stopped', 'on-failure'];
-/** json-file's options: tag is accepted and unused, as by moby's json-file driver. */
-const LOG_OPTS_APPLIED = new Set(['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag']);
 /** Sysctls docker accepts for a container: namespaced ones only (docker/cli opts.ValidateSysctl). */
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 const DEVICE_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
@@ -162,95 +160,6 @@ function networkMode(v: string | undefined): string {
   if (m.startsWith('container:') && m.length === 'container:'.length) throw invalidParameter('invalid network mode: container:');
   // A network name: checked against the networks at create (network.ts).
   return m;
-}
-
-/** dockerd's built-in log drivers besides json-file, local and none. */
-const DOCKER_LOG_DRIVERS = new Set(['journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
-/** The log drivers Berth has. */
-export const LOG_DRIVERS = ['json-file', 'local', 'none', 'syslog'];
-/** The syslog driver's options (moby's syslog.ValidateLogOpt) and dual logging's cache options. */
-const SYSLOG_LOG_OPTS = new Set(['env', 'env-regex', 'labels', 'labels-regex', 'syslog-address', 'syslog-facility', 'syslog-tls-ca-cert', 'syslog-tls-cert', 'syslog-tls-key', 'syslog-tls-skip-verify', 'tag', 'syslog-format']);
-const CACHE_LOG_OPTS = new Set(['cache-disabled', 'cache-max-size', 'cache-max-file', 'cache-compress']);
-export const SYSLOG_FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', '', '', '', '', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
-
-/** moby's syslog address, format and facility checks; the address as `{ proto, host, port }` or a path. */
-export function parseSyslogAddress(address: string | undefined): { proto: string; where: string; port?: number } | undefined {
-  if (!address) return undefined;
-  const m = /^([a-z+]+):\/\/(.*)$/.exec(address);
-  if (!m) throw invalidParameter(`unsupported scheme: '${address.includes(':') ? address.slice(0, address.indexOf(':')) : ''}'`);
-  const [, proto, rest] = m;
-  if (proto === 'tcp+tls') throw invalidParameter('syslog over TLS (tcp+tls) is not supported by Berth yet');
-  if (proto === 'unix' || proto === 'unixgram') return { proto, where: rest };
-  if (proto !== 'tcp' && proto !== 'udp') throw invalidParameter(`unsupported scheme: '${proto}'`);
-  const hp = /^(\[[^\]]+\]|[^:/]+)(?::(\d+))?$/.exec(rest);
-  if (!hp) throw invalidParameter(`invalid syslog address: ${address}`);
-  return { proto, where: hp[1].replace(/^\[|\]$/g, ''), port: hp[2] ? Number(hp[2]) : 514 };
-}
-
-export function syslogFacility(v: string | undefined): number {
-  if (!v) return 3; // daemon
-  const named = SYSLOG_FACILITIES.indexOf(v);
-  if (named >= 0 && v) return named;
-  if (/^\d+$/.test(v) && Number(v) <= 23) return Number(v);
-  throw invalidParameter('invalid syslog facility');
-}
-
-/** Dual logging's cache-disabled (a syslog container's `logs` then has nothing to read). */
-export function cacheDisabled(opts: Record<string, string>): boolean {
-  const v = opts['cache-disabled'];
-  if (v === undefined) return false;
-  try {
-    return parseGoBool(v);
-  } catch (e) {
-    throw invalidParameter(`invalid value for log opt cache-disabled: ${(e as Error).message}`);
-  }
-}
-
-/** labels-regex and env-regex must compile (moby's regexp.Compile at create). */
-function checkRegexOpts(opts: Record<string, string>): void {
-  for (const k of ['labels-regex', 'env-regex']) {
-    if (opts[k] === undefined) continue;
-    try {
-      new RegExp(opts[k]);
-    } catch (e) {
-      throw invalidParameter(`error parsing regexp: ${(e as Error).message}`);
-    }
-  }
-}
-
-function checkSyslogOpts(opts: Record<string, string>): void {
-  for (const k of Object.keys(opts)) {
-    if (!SYSLOG_LOG_OPTS.has(k) && !CACHE_LOG_OPTS.has(k)) throw invalidParameter(`unknown log opt '${k}' for syslog log driver`);
-    if (k.startsWith('syslog-tls-')) throw invalidParameter(`log-opt ${k}: syslog over TLS is not supported by Berth yet`);
-  }
-  parseSyslogAddress(opts['syslog-address']);
-  syslogFacility(opts['syslog-facility']);
-  const format = opts['syslog-format'] ?? '';
-  if (!['', 'rfc3164', 'rfc5424', 'rfc5424micro'].includes(format)) throw invalidParameter('Invalid syslog format');
-  checkRegexOpts(opts);
-  cacheDisabled(opts);
-}
-/** The local driver's options (moby's local.ValidateLogOpt). */
-const LOCAL_LOG_OPTS = new Set(['max-size', 'max-file', 'compress']);
-
-/** A log driver and its options, checked as a container's are (also for berthd's defaults). */
-export function checkLogConfig(type: string, opts: Record<string, string>): void {
-  if (type === 'local') {
-    for (const k of Object.keys(opts)) if (!LOCAL_LOG_OPTS.has(k)) throw invalidParameter(`unknown log opt '${k}' for log driver local`);
-    return;
-  }
-  if (type === 'syslog') return checkSyslogOpts(opts);
-  if (type !== 'json-file' && type !== 'none') {
-    if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (json-file, local and none are); the container was not created`);
-    // Any other name is a logging plugin to dockerd; Berth has none.
-    throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
-  }
-  for (const k of Object.keys(opts)) {
-    if (type === 'none') throw invalidParameter(`unknown log opt '${k}' for none log driver`);
-    if (LOG_OPTS_APPLIED.has(k)) continue;
-    throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
-  }
-  checkRegexOpts(opts);
 }
 
 function checkSysctls(sysctls: Record<string, string>, network: string, ipc: string): void {
@@ -330,14 +239,7 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
   if (kernelTcp && !d.kernelTcp) throw invalidParameter('HostConfig.KernelMemoryTCP: your kernel does not support kernel memory TCP limits; the container was not created');
   if (kernelTcp < 0) throw invalidParameter('invalid KernelMemoryTCP: must not be negative');
 
-  // moby's mergeAndVerifyLogConfig: the daemon's driver when none is named, and its options
-  // under the container's own when the driver is the daemon's.
-  const logType = h.LogConfig?.Type || d.logConfig?.Type || 'json-file';
-  const logOpts = { ...(h.LogConfig?.Config ?? {}) };
-  if (d.logConfig && logType === d.logConfig.Type) {
-    for (const [k, v] of Object.entries(d.logConfig.Config)) if (!(k in logOpts)) logOpts[k] = v;
-  }
-  checkLogConfig(logType, logOpts);
+  const logConfig = mergeLogConfig(h.LogConfig, d.logConfig);
   const restart = checkRestartPolicy(h.RestartPolicy);
   const autoRemove = h.AutoRemove ?? false;
   if (autoRemove && restart.Name !== 'no') throw invalidParameter(`can't create 'AutoRemove' container with restart policy`);
@@ -383,7 +285,7 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
   return {
     Binds: h.Binds ?? null,
     ContainerIDFile: h.ContainerIDFile ?? '',
-    LogConfig: { Type: logType, Config: { ...logOpts } },
+    LogConfig: logConfig,
     NetworkMode: network,
     PortBindings: (h.PortBindings as HostConfig['PortBindings'] | undefined) ?? null,
     RestartPolicy: restart,

@@ -14,7 +14,7 @@ import { invalidParameter, notFound } from '../../errdefs/index.ts';
 import type { ContainerCreateInput } from '../server/bodies.ts';
 import { refuseUnsupported } from './fields.ts';
 import { Container, newState, type ContainerRecord } from './container.ts';
-import { cacheDisabled, decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
+import { decodeConfig, decodeHostConfig, entrypointAndArgs, mergeImageConfig } from './config.ts';
 import { remapped, type ContainerDeps } from './deps.ts';
 import { checkNamespaceDonors } from './namespaces.ts';
 import { checkPortBindings } from './ports.ts';
@@ -26,21 +26,9 @@ import { containerEvent } from './events.ts';
 import { checkCpuset, cpusetAvailable } from './cpuset.ts';
 import { blkioSupport } from './blkio.ts';
 import { settleAll } from '../../lib/settle.ts';
+import { logPathFor } from './logdriver.ts';
 
 /** `platform` (the API's query parameter) must be the image's: the store holds one platform per image. */
-function logPathFor(cfg: { Type: string; Config: Record<string, string> }, dir: string, id: string): string {
-  switch (cfg.Type) {
-    case 'none':
-      return '';
-    case 'local':
-      return join(dir, 'local-logs', 'container.log');
-    case 'syslog':
-      return cacheDisabled(cfg.Config) ? '' : join(dir, 'container-cached.log');
-    default:
-      return join(dir, `${id}-json.log`);
-  }
-}
-
 export async function createContainer(d: ContainerDeps, req: ContainerCreateInput, name: string | undefined, platform?: Platform): Promise<{ Id: string; Warnings: string[] }> {
   const warnings: string[] = [];
   // 1. Validate everything before touching anything.

@@ -3,16 +3,10 @@
  * mounts the root and creates the container, the exit watch, waiting clients, then the start.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { failpoint } from '../../lib/failpoint.ts';
-import { ramInBytes } from '../../lib/units.ts';
-import { goStringLiteral } from '../../lib/gojson.ts';
-import { parseGoBool } from '../../lib/strconv.ts';
-import { isIP } from 'node:net';
-import { hostname } from 'node:os';
-import { parseSyslogAddress, syslogFacility } from './config.ts';
 import { log } from '../../lib/log.ts';
-import { conflict, EngineError, invalidParameter, messageOf, notModified } from '../../errdefs/index.ts';
+import { conflict, EngineError, messageOf, notModified } from '../../errdefs/index.ts';
 import { launchShim, ShimClient, ShimStartError } from '../../runtime/shim.ts';
 import { withSeccompBpf } from '../../runtime/spec.ts';
 import type { Container } from './container.ts';
@@ -27,6 +21,7 @@ import { containerSpec } from './spec.ts';
 import { lookupUser } from './user.ts';
 import { containerEvent } from './events.ts';
 import { startHealthMonitor } from './health.ts';
+import { shimLogOptions } from './logdriver.ts';
 
 export async function startContainer(d: ContainerDeps, ref: string): Promise<void> {
   const c = d.store.get(ref);
@@ -89,11 +84,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec));
     const t1 = performance.now();
     // 2. The shim mounts the root file system and creates the container.
-    const logType = rec.HostConfig.LogConfig.Type;
-    const logOpts = logType === 'local' ? localLogOpts(rec.HostConfig.LogConfig.Config) : logType === 'syslog' ? cacheLogOpts(rec.HostConfig.LogConfig.Config) : rec.HostConfig.LogConfig.Config;
-    const syslog = logType === 'syslog' ? await syslogOptions(rec) : undefined;
-    const attrs = logType === 'json-file' ? logAttrs(logOpts, rec.Config.Labels ?? {}, rec.Config.Env ?? []) : undefined;
-    if (logType === 'local' && rec.LogPath) await mkdir(dirname(rec.LogPath), { recursive: true, mode: 0o700 });
+    const logging = await shimLogOptions(rec);
     await launchShim({
       shimPath: d.rt.shimPath,
       id: c.id,
@@ -101,12 +92,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
       runtimePath: runtimePath(d, rec.Runtime),
       runtimeRoot: runtimeRoot(d, rec.Runtime),
       stateDir: dir,
-      ...(rec.LogPath ? { logPath: rec.LogPath } : {}),
-      ...(logOpts['max-size'] ? { logMaxSize: parseLogSize(logOpts['max-size']) } : {}),
-      ...(logOpts['max-file'] ? { logMaxFile: parseLogFiles(logOpts['max-file']) } : {}),
-      ...(logCompress(logOpts) ? { logCompress: true } : {}),
-      ...(attrs ? { logAttrs: attrs } : {}),
-      ...(syslog ? { syslog } : {}),
+      ...logging,
       tty: rec.Config.Tty,
       stdin: rec.Config.OpenStdin,
       stdinOnce: rec.Config.StdinOnce,
@@ -152,120 +138,4 @@ function oomFile(d: ContainerDeps, cgroupsPath: string): string {
   return d.rt.cgroupVersion === 2
     ? join('/sys/fs/cgroup', cgroupsPath, 'memory.events')
     : join('/sys/fs/cgroup/memory', cgroupsPath, 'memory.oom_control');
-}
-
-/** The json-file driver's options, read as moby's driver reads them when the container starts. */
-export function parseLogSize(v: string): number {
-  try {
-    return ramInBytes(v);
-  } catch (e) {
-    throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
-  }
-}
-
-/**
- * json-file's labels, labels-regex, env and env-regex (moby's Info.ExtraAttributes): the
- * container's labels and environment variables they name, as one JSON object with its keys
- * sorted (Go's map encoding), or undefined when there are none.
- */
-export function logAttrs(opts: Record<string, string>, labels: Record<string, string>, env: string[]): string | undefined {
-  const extra = new Map<string, string>();
-  const list = (v: string | undefined) => (v ? v.split(',') : []);
-  for (const l of list(opts.labels)) if (Object.hasOwn(labels, l)) extra.set(l, labels[l]);
-  if (opts['labels-regex']) {
-    const re = new RegExp(opts['labels-regex']);
-    for (const [k, v] of Object.entries(labels)) if (re.test(k)) extra.set(k, v);
-  }
-  const envMap = new Map<string, string>();
-  for (const kv of env) {
-    const eq = kv.indexOf('=');
-    if (eq >= 0) envMap.set(kv.slice(0, eq), kv.slice(eq + 1));
-  }
-  for (const k of list(opts.env)) if (envMap.has(k)) extra.set(k, envMap.get(k)!);
-  if (opts['env-regex']) {
-    const re = new RegExp(opts['env-regex']);
-    for (const [k, v] of envMap) if (re.test(k)) extra.set(k, v);
-  }
-  if (!extra.size) return undefined;
-  const keys = [...extra.keys()].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
-  return `{${keys.map((k) => `${goStringLiteral(k)}:${goStringLiteral(extra.get(k)!)}`).join(',')}}`;
-}
-
-/** Dual logging's cache (what `logs` reads of a syslog container): local's defaults, its own options. */
-function cacheLogOpts(opts: Record<string, string>): Record<string, string> {
-  return localLogOpts({
-    ...(opts['cache-max-size'] ? { 'max-size': opts['cache-max-size'] } : {}),
-    ...(opts['cache-max-file'] ? { 'max-file': opts['cache-max-file'] } : {}),
-    ...(opts['cache-compress'] ? { compress: opts['cache-compress'] } : {}),
-  });
-}
-
-/**
- * The syslog driver's settings for the shim: the address (a name resolved here, to an IP), the
- * format and facility, and each message's head after the timestamp, made as moby's driver
- * makes it with srslog (hostname, tag, the daemon's pid). The tag is moby's template over the
- * container ({{.ID}} by default).
- */
-async function syslogOptions(rec: import('./container.ts').ContainerRecord): Promise<{ address: string; format: string; facility: number; head: string }> {
-  const opts = rec.HostConfig.LogConfig.Config;
-  const addr = parseSyslogAddress(opts['syslog-address']);
-  let address = '';
-  if (addr?.port !== undefined) {
-    const { lookup } = await import('node:dns/promises');
-    const ip = isIP(addr.where) ? addr.where : (await lookup(addr.where).catch(() => { throw invalidParameter(`failed to initialize logging driver: dial ${addr.proto} ${addr.where}: no such host`); })).address;
-    address = `${addr.proto}:${ip}:${addr.port}`;
-  } else if (addr) {
-    address = `${addr.proto}:${addr.where}`;
-  }
-  const { parseTemplate, dockerFuncs, STRUCT } = await import('../../lib/gotemplate/index.ts');
-  const short = (id: string) => id.replace(/^[a-z0-9]+:/, '').slice(0, 12);
-  // moby's logger.Info as the tag template sees it (a struct: unknown fields are errors).
-  const info = Object.assign({ [STRUCT]: 'logger.Info' }, {
-    ID: short(rec.ID), FullID: rec.ID, Name: rec.Name.replace(/^\//, ''), ImageID: short(rec.Image), ImageFullID: rec.Image,
-    ImageName: rec.Config.Image ?? '', DaemonName: 'docker', Hostname: hostname(),
-    Command: [...(rec.Config.Entrypoint ?? []), ...(rec.Config.Cmd ?? [])].join(' '),
-  });
-  let tag: string;
-  try {
-    tag = parseTemplate(opts.tag || '{{.ID}}', { funcs: dockerFuncs }).execute(info);
-  } catch (e) {
-    throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
-  }
-  const format = opts['syslog-format'] ?? '';
-  const head = format === '' ? `${tag}[${process.pid}]: ` : format === 'rfc3164' ? `${hostname()} ${tag}[${process.pid}]: ` : `${hostname()} ${tag} ${process.pid} ${tag} - `;
-  return { address, format, facility: syslogFacility(opts['syslog-facility']), head };
-}
-
-/**
- * The local driver's options with its defaults (moby: 20 MB, 5 files, compressed). Berth keeps
- * its files as json-file lines (moby's format for them is internal and not shown either); with
- * a single file there is nothing to compress.
- */
-export function localLogOpts(opts: Record<string, string>): Record<string, string> {
-  const o = { 'max-size': '20m', 'max-file': '5', compress: 'true', ...opts };
-  if (parseLogFiles(o['max-file']) < 2 || parseLogSize(o['max-size']) <= 0) o.compress = 'false';
-  return o;
-}
-
-/** json-file's compress: rotated files gzipped; it needs rotation (moby's rule, at start as moby). */
-export function logCompress(opts: Record<string, string>): boolean {
-  const v = opts.compress;
-  if (v === undefined) return false;
-  let on: boolean;
-  try {
-    on = parseGoBool(v);
-  } catch (e) {
-    throw invalidParameter(`failed to initialize logging driver: ${messageOf(e)}`);
-  }
-  if (on && (!opts['max-size'] || parseLogSize(opts['max-size']) <= 0 || !opts['max-file'] || parseLogFiles(opts['max-file']) < 2)) {
-    throw invalidParameter('failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set');
-  }
-  return on;
-}
-
-export function parseLogFiles(v: string): number {
-  if (!/^[+-]?\d+$/.test(v)) throw invalidParameter(`failed to initialize logging driver: strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
-  const n = Number(v);
-  if (n < 1) throw invalidParameter('failed to initialize logging driver: max-file cannot be less than 1');
-  return n;
 }

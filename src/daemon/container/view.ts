@@ -9,6 +9,7 @@ import { humanDuration } from '../../lib/units.ts';
 import type { Container, ContainerRecord } from './container.ts';
 import type { EndpointRecord } from '../../network/service.ts';
 import { portList, portMap } from './ports.ts';
+import { shownLogPath } from './logdriver.ts';
 
 export interface ListOptions {
   all: boolean;
@@ -171,7 +172,7 @@ export function inspectContainer(c: Container, graph: Record<string, string>, si
     ResolvConfPath: r.ResolvConfPath,
     HostnamePath: r.HostnamePath,
     HostsPath: r.HostsPath,
-    LogPath: r.HostConfig.LogConfig.Type === 'json-file' ? r.LogPath : '',
+    LogPath: shownLogPath(r),
     Name: r.Name,
     RestartCount: r.RestartCount,
     Driver: r.Driver,
