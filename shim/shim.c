@@ -52,6 +52,8 @@
 static struct {
 	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file, *log_attrs;
 	char *syslog_addr, *syslog_format, *syslog_facility, *syslog_head;
+	char *fl_addr, *fl_head, *fl_fields, *fl_nfields, *fl_keys, *fl_buffer_limit, *fl_retry_wait, *fl_max_retries, *fl_reconnect, *fl_wtimeout, *fl_rtimeout;
+	int fl_async, fl_subsec, fl_ack;
 	char *gelf_addr, *gelf_compression, *gelf_level, *gelf_max_reconnect, *gelf_delay, *gelf_head, *gelf_tail;
 	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
 	char *runtime_exe;
@@ -79,6 +81,20 @@ static const struct opt {
 	{"syslog-format", &o.syslog_format, NULL},
 	{"syslog-facility", &o.syslog_facility, NULL},
 	{"syslog-head", &o.syslog_head, NULL},
+	{"fluentd-address", &o.fl_addr, NULL},
+	{"fluentd-head", &o.fl_head, NULL},
+	{"fluentd-fields", &o.fl_fields, NULL},
+	{"fluentd-nfields", &o.fl_nfields, NULL},
+	{"fluentd-keys", &o.fl_keys, NULL},
+	{"fluentd-buffer-limit", &o.fl_buffer_limit, NULL},
+	{"fluentd-retry-wait", &o.fl_retry_wait, NULL},
+	{"fluentd-max-retries", &o.fl_max_retries, NULL},
+	{"fluentd-reconnect-interval", &o.fl_reconnect, NULL},
+	{"fluentd-write-timeout", &o.fl_wtimeout, NULL},
+	{"fluentd-read-timeout", &o.fl_rtimeout, NULL},
+	{"fluentd-async", NULL, &o.fl_async},
+	{"fluentd-sub-second", NULL, &o.fl_subsec},
+	{"fluentd-request-ack", NULL, &o.fl_ack},
 	{"gelf-address", &o.gelf_addr, NULL},
 	{"gelf-compression", &o.gelf_compression, NULL},
 	{"gelf-level", &o.gelf_level, NULL},
@@ -870,6 +886,461 @@ static void gelf_send(int s, const char *p, size_t n, const struct timespec *ts)
 	gelf_send_udp(gl.z, z);
 }
 
+/* ------------------------------------------------------------------ fluentd */
+
+/* The fluentd driver (moby's, with fluent-logger-golang): each log entry is one event in the
+ * forward protocol's Message mode, msgpack [TAG, TIME, RECORD, OPTION]; the daemon encoded the
+ * array head and tag, and the record's fields besides source, log and the partial-line ones.
+ * fluent-logger writes each event with retries, blocking the container's output meanwhile;
+ * the shim queues events instead (fluentd-buffer-limit of them), sends them in order, and
+ * retries from the main loop's timer with the logger's back-off. */
+#define FL_MAX_RETRY_WAIT 60000
+#define FL_DIAL_MS 3000
+static struct {
+	int fd, keys, nfields;
+	long long buffer_limit;
+	long retry_wait, max_retries, reconnect_ms, wtimeout, rtimeout;
+	unsigned char *head, *fields;
+	size_t headlen, fieldslen;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct buf q;        /* events: u32 length, u8 ack length, ack id, event */
+	size_t count;
+	long tries;          /* failed connections or writes for the first event */
+	int64_t retry_at;    /* monotonic ms of the next connection attempt; 0: at once */
+	int64_t connected_at;
+	int awaiting;        /* the first event's ack is awaited on fd */
+	int64_t ack_deadline;
+	unsigned char rb[128];
+	size_t rlen;
+	unsigned char *ev;   /* the event being encoded */
+	/* a line cut into parts (moby's PartialLogMetaData), per stream */
+	int part_more[2], part_ord[2];
+	char part_id[2][65];
+	struct timespec part_ts[2];
+	time_t warned;
+	long dropped;
+	char where[PATH_MAX + 16];
+} fl = { .fd = -1 };
+
+static void fl_warn(const char *what)
+{
+	if (time(NULL) != fl.warned) {
+		fl.warned = time(NULL);
+		logmsg("fluentd: %s: %s", what, strerror(errno));
+	}
+}
+
+static unsigned char *unhex(const char *h, size_t *len)
+{
+	size_t n = strcmp(h, "-") ? strlen(h) / 2 : 0;
+	unsigned char *b = malloc(n + 1);
+	if (!b)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(h + 2 * i, "%2x", &v) != 1) {
+			free(b);
+			return NULL;
+		}
+		b[i] = v;
+	}
+	*len = n;
+	return b;
+}
+
+/* Go's net.Dialer with its 3 s timeout (fluent-logger's default), then blocking again. */
+static int fl_connect(void)
+{
+	int fd = socket(fl.sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&fl.sa, fl.salen) < 0) {
+		int e = errno;
+		if (e == EINPROGRESS) {
+			struct pollfd p = { fd, POLLOUT, 0 };
+			socklen_t el = sizeof e;
+			int r = poll(&p, 1, FL_DIAL_MS);
+			if (r == 0)
+				e = ETIMEDOUT;
+			else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+				e = errno;
+		}
+		if (e) {
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (fl.wtimeout > 0) {
+		struct timeval tv = { fl.wtimeout / 1000, fl.wtimeout % 1000 * 1000 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
+	fl.fd = fd;
+	fl.connected_at = now_ms();
+	return 0;
+}
+
+static int fl_open(void)
+{
+	const char *a = o.fl_addr;
+	snprintf(fl.where, sizeof fl.where, "%s", a);
+	memset(&fl.sa, 0, sizeof fl.sa);
+	if (!strncmp(a, "unix:", 5)) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&fl.sa;
+		if (strlen(a + 5) >= sizeof un->sun_path)
+			return errno = ENAMETOOLONG, -1;
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, a + 5);
+		fl.salen = sizeof *un;
+	} else if (!strncmp(a, "tcp:", 4)) {
+		char host[128];
+		a += 4;
+		const char *colon = strrchr(a, ':');
+		int bracket = a[0] == '[';
+		if (!colon || (size_t)(colon - a) >= sizeof host)
+			return errno = EINVAL, -1;
+		size_t hl = colon - a - (bracket ? 2 : 0);
+		memcpy(host, a + bracket, hl);
+		host[hl] = 0;
+		struct sockaddr_in *in = (struct sockaddr_in *)&fl.sa;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&fl.sa;
+		if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+			in->sin_family = AF_INET;
+			in->sin_port = htons(atoi(colon + 1));
+			fl.salen = sizeof *in;
+		} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(atoi(colon + 1));
+			fl.salen = sizeof *in6;
+		} else {
+			return errno = EINVAL, -1;
+		}
+	} else {
+		return errno = EINVAL, -1;
+	}
+	if (!(fl.head = unhex(o.fl_head ? o.fl_head : "-", &fl.headlen)) ||
+	    !(fl.fields = unhex(o.fl_fields ? o.fl_fields : "-", &fl.fieldslen)))
+		return errno = EINVAL, -1;
+	fl.nfields = o.fl_nfields ? atoi(o.fl_nfields) : 0;
+	fl.keys = o.fl_keys ? atoi(o.fl_keys) : 3;
+	fl.buffer_limit = o.fl_buffer_limit ? atoll(o.fl_buffer_limit) : 1 << 20;
+	fl.retry_wait = o.fl_retry_wait ? atol(o.fl_retry_wait) : 1000;
+	fl.max_retries = o.fl_max_retries ? atol(o.fl_max_retries) : 2147483647L;
+	fl.reconnect_ms = o.fl_reconnect ? atol(o.fl_reconnect) : 0;
+	fl.wtimeout = o.fl_wtimeout ? atol(o.fl_wtimeout) : 0;
+	fl.rtimeout = o.fl_rtimeout ? atol(o.fl_rtimeout) : 0;
+	if (!(fl.ev = malloc(fl.headlen + fl.fieldslen + LOG_LINE_MAX + 512)))
+		return -1;
+	/* fluent-logger connects at once unless asynchronous (then from its goroutine) */
+	return o.fl_async ? 0 : fl_connect();
+}
+
+static unsigned char *mp_str(unsigned char *p, const void *s, size_t n)
+{
+	if (n < 32) {
+		*p++ = 0xa0 | n;
+	} else if (n < 256) {
+		*p++ = 0xd9;
+		*p++ = n;
+	} else if (n < 65536) {
+		*p++ = 0xda;
+		*p++ = n >> 8;
+		*p++ = n;
+	} else {
+		*p++ = 0xdb;
+		for (int i = 3; i >= 0; i--)
+			*p++ = n >> (8 * i);
+	}
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static unsigned char *mp_cstr(unsigned char *p, const char *s)
+{
+	return mp_str(p, s, strlen(s));
+}
+
+/* msgp's AppendInt64 for a time in seconds (never negative here): the smallest signed form. */
+static unsigned char *mp_time(unsigned char *p, long long v)
+{
+	int bytes;
+	if (v <= 127) {
+		*p++ = v;
+		return p;
+	} else if (v <= 32767) {
+		*p++ = 0xd1, bytes = 2;
+	} else if (v <= 2147483647LL) {
+		*p++ = 0xd2, bytes = 4;
+	} else {
+		*p++ = 0xd3, bytes = 8;
+	}
+	for (int i = bytes - 1; i >= 0; i--)
+		*p++ = v >> (8 * i);
+	return p;
+}
+
+static void fl_pop(void)
+{
+	uint32_t len;
+	memcpy(&len, fl.q.d + fl.q.off, 4);
+	fl.q.off += 4 + len;
+	fl.count--;
+	fl.tries = 0;
+	if (!fl.count)
+		buf_free(&fl.q);
+}
+
+static void fl_drop(const char *why)
+{
+	fl.dropped++;
+	logmsg("fluentd: %s; an event dropped (%ld so far)", why, fl.dropped);
+	fl_pop();
+}
+
+/* fluent-logger's back-off after the i-th failed attempt (from 0): RetryWait × ⌊1.5^(i−1)⌋ ms, at most 60 s. */
+static long fl_backoff(long i)
+{
+	double f = 1 / 1.5;
+	for (long k = 0; k < i && f * fl.retry_wait < FL_MAX_RETRY_WAIT; k++)
+		f *= 1.5;
+	double w = (double)fl.retry_wait * (long long)f;
+	return w > FL_MAX_RETRY_WAIT ? FL_MAX_RETRY_WAIT : (long)w;
+}
+
+static void fl_failed(const char *what)
+{
+	fl_warn(what);
+	close_fd(&fl.fd);
+	fl.awaiting = 0;
+	if (++fl.tries >= fl.max_retries) {
+		char why[96];
+		snprintf(why, sizeof why, "could not send after %ld attempts", fl.tries);
+		fl_drop(why);
+		fl.retry_at = 0;
+		return;
+	}
+	fl.retry_at = now_ms() + fl_backoff(fl.tries - 1);
+}
+
+/* Sends what is queued, in order, as far as the connection and acks allow. */
+static void fl_pump(void)
+{
+	while (fl.count && !fl.awaiting) {
+		int64_t now = now_ms();
+		/* fluentd-async-reconnect-interval: a fresh connection (and name) now and then */
+		if (o.fl_async && fl.reconnect_ms && fl.fd >= 0 && now - fl.connected_at > fl.reconnect_ms)
+			close_fd(&fl.fd);
+		if (fl.fd < 0) {
+			if (fl.retry_at && now < fl.retry_at)
+				return;
+			fl.retry_at = 0;
+			if (fl_connect() < 0) {
+				fl_failed("connect");
+				continue;
+			}
+		}
+		unsigned char *r = (unsigned char *)fl.q.d + fl.q.off;
+		uint32_t len;
+		memcpy(&len, r, 4);
+		size_t acklen = r[4];
+		if (write_all(fl.fd, r + 5 + acklen, len - 1 - acklen) < 0) {
+			fl_failed("write");
+			continue;
+		}
+		if (acklen) {
+			fl.awaiting = 1;
+			fl.rlen = 0;
+			fl.ack_deadline = fl.rtimeout > 0 ? now_ms() + fl.rtimeout : 0;
+			return;
+		}
+		fl_pop();
+	}
+}
+
+/* The server's answer to a chunk option: {"ack": ID}, in msgpack. */
+static void fl_read_ack(void)
+{
+	ssize_t r = read(fl.fd, fl.rb + fl.rlen, sizeof fl.rb - fl.rlen);
+	if (r <= 0) {
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (r == 0)
+			errno = ECONNRESET;
+		fl_failed("read ack");
+		fl_pump();
+		return;
+	}
+	fl.rlen += r;
+	unsigned char *q = (unsigned char *)fl.q.d + fl.q.off;
+	size_t acklen = q[4];
+	unsigned char want[160], *w = want;
+	*w++ = 0x81;
+	w = mp_cstr(w, "ack");
+	w = mp_str(w, q + 5, acklen);
+	size_t wl = w - want;
+	if (fl.rlen < wl && !memcmp(fl.rb, want, fl.rlen))
+		return; /* more to come */
+	if (fl.rlen != wl || memcmp(fl.rb, want, wl)) {
+		errno = EPROTO;
+		fl_failed("ack does not match");
+		fl_pump();
+		return;
+	}
+	fl.awaiting = 0;
+	fl_pop();
+	fl_pump();
+}
+
+/* A timer of the main loop: the next attempt or an ack's deadline (-1: none). */
+static int64_t fl_timer(void)
+{
+	if (fl.awaiting)
+		return fl.ack_deadline ? fl.ack_deadline : -1;
+	if (fl.count && fl.fd < 0)
+		return fl.retry_at;
+	return -1;
+}
+
+static void fl_tick(void)
+{
+	if (fl.awaiting) {
+		if (fl.ack_deadline && now_ms() >= fl.ack_deadline) {
+			errno = ETIMEDOUT;
+			fl_failed("read ack");
+		} else {
+			return;
+		}
+	}
+	fl_pump();
+}
+
+static void fl_send(int s, const char *p, size_t n, const struct timespec *now)
+{
+	int complete = n && p[n - 1] == '\n';
+	if (complete)
+		n--;
+	/* moby's copier: a line cut into parts carries an ID, its ordinal and whether it is the
+	 * last, and every part the first part's time */
+	int partial = 0, last = 0, ord = 0;
+	struct timespec ts = *now;
+	if (!complete) {
+		if (!fl.part_more[s]) {
+			unsigned char id[32];
+			if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
+				for (size_t i = 0; i < sizeof id; i++)
+					id[i] = rand();
+			for (size_t i = 0; i < sizeof id; i++)
+				sprintf(fl.part_id[s] + 2 * i, "%02x", id[i]);
+			fl.part_ts[s] = ts;
+			fl.part_ord[s] = 0;
+			fl.part_more[s] = 1;
+		}
+		partial = 1;
+		ord = ++fl.part_ord[s];
+		ts = fl.part_ts[s];
+	} else if (fl.part_more[s]) {
+		partial = last = 1;
+		ord = fl.part_ord[s] + 1;
+		ts = fl.part_ts[s];
+		fl.part_more[s] = 0;
+	}
+	if ((long long)fl.count >= fl.buffer_limit) {
+		fl.dropped++;
+		if (time(NULL) != fl.warned) {
+			fl.warned = time(NULL);
+			logmsg("fluentd: buffer full, limit %lld; events dropped: %ld", fl.buffer_limit, fl.dropped);
+		}
+		return;
+	}
+	char ack[32] = "";
+	if (o.fl_ack) {
+		/* fluent-logger's unique ID: base64 of the time and a random number, little-endian */
+		unsigned char raw[16];
+		int64_t t = ts.tv_sec;
+		memcpy(raw, &t, 8);
+		if (getrandom(raw + 8, 8, 0) != 8)
+			for (int i = 8; i < 16; i++)
+				raw[i] = rand();
+		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		char *a = ack;
+		for (int i = 0; i < 15; i += 3) {
+			unsigned v = raw[i] << 16 | raw[i + 1] << 8 | raw[i + 2];
+			*a++ = b64[v >> 18];
+			*a++ = b64[(v >> 12) & 63];
+			*a++ = b64[(v >> 6) & 63];
+			*a++ = b64[v & 63];
+		}
+		unsigned v = raw[15] << 16;
+		*a++ = b64[v >> 18];
+		*a++ = b64[(v >> 12) & 63];
+		*a++ = '=';
+		*a++ = '=';
+		*a = 0;
+	}
+	unsigned char *e = fl.ev, *p0 = e;
+	memcpy(e, fl.head, fl.headlen);
+	e += fl.headlen;
+	if (o.fl_subsec) {
+		/* EventTime: msgpack extension 0, seconds and nanoseconds as big-endian 32-bit */
+		uint32_t sec = ts.tv_sec, ns = ts.tv_nsec;
+		*e++ = 0xd7;
+		*e++ = 0;
+		for (int i = 3; i >= 0; i--)
+			*e++ = sec >> (8 * i);
+		for (int i = 3; i >= 0; i--)
+			*e++ = ns >> (8 * i);
+	} else {
+		e = mp_time(e, ts.tv_sec);
+	}
+	unsigned nf = fl.nfields + (fl.keys & 1) + (fl.keys >> 1 & 1) + (partial ? 4 : 0);
+	if (nf < 16) {
+		*e++ = 0x80 | nf;
+	} else {
+		*e++ = 0xde;
+		*e++ = nf >> 8;
+		*e++ = nf;
+	}
+	memcpy(e, fl.fields, fl.fieldslen);
+	e += fl.fieldslen;
+	if (fl.keys & 1) {
+		e = mp_cstr(e, "source");
+		e = mp_cstr(e, s ? "stderr" : "stdout");
+	}
+	if (fl.keys & 2) {
+		e = mp_cstr(e, "log");
+		e = mp_str(e, p, n);
+	}
+	if (partial) {
+		char num[16];
+		snprintf(num, sizeof num, "%d", ord);
+		e = mp_cstr(e, "partial_message");
+		e = mp_cstr(e, "true");
+		e = mp_cstr(e, "partial_id");
+		e = mp_cstr(e, fl.part_id[s]);
+		e = mp_cstr(e, "partial_ordinal");
+		e = mp_cstr(e, num);
+		e = mp_cstr(e, "partial_last");
+		e = mp_cstr(e, last ? "true" : "false");
+	}
+	if (*ack) {
+		*e++ = 0x81;
+		e = mp_cstr(e, "chunk");
+		e = mp_cstr(e, ack);
+	} else {
+		*e++ = 0x80;
+	}
+	uint32_t len = 1 + strlen(ack) + (e - p0);
+	unsigned char al = strlen(ack);
+	if (buf_add(&fl.q, &len, 4) < 0 || buf_add(&fl.q, &al, 1) < 0 || buf_add(&fl.q, ack, al) < 0 || buf_add(&fl.q, p0, e - p0) < 0) {
+		fl_warn("queue");
+		return;
+	}
+	fl.count++;
+	fl_pump();
+}
+
 static struct timespec lg_now;
 
 static void log_entry(int s, const char *p, size_t n)
@@ -878,6 +1349,8 @@ static void log_entry(int s, const char *p, size_t n)
 		syslog_send(s, p, n, &lg_now);
 	if (o.gelf_head)
 		gelf_send(s, p, n, &lg_now);
+	if (o.fl_addr)
+		fl_send(s, p, n, &lg_now);
 	if (lg.fd < 0)
 		return;
 	/* {"log":"…","stream":"…","attrs":{…},"time":"…"}: moby's field order; attrs (the
@@ -938,7 +1411,7 @@ static void log_data(int s, const char *p, size_t n)
 
 static void log_eof(int s)
 {
-	if (lg.plen[s] && (lg.fd >= 0 || o.syslog_head || o.gelf_head)) {
+	if (lg.plen[s] && (lg.fd >= 0 || o.syslog_head || o.gelf_head || o.fl_addr)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
@@ -1528,7 +2001,7 @@ static void on_output(int s, const char *p, size_t n)
 {
 	if (!started)
 		return; /* before start only the runtime writes here */
-	if (lg.fd >= 0 || o.syslog_head || o.gelf_head) {
+	if (lg.fd >= 0 || o.syslog_head || o.gelf_head || o.fl_addr) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
@@ -1657,6 +2130,7 @@ static void serve(void)
 			for (size_t i = 0; i < nconns; i++)
 				if (conns[i]->kind == C_ATTACH && !conns[i]->dead)
 					pending += buf_used(&conns[i]->q);
+			pending += fl.count; /* fluentd events still to send */
 			if (!pending || now >= close_until)
 				break;
 		}
@@ -1672,16 +2146,18 @@ static void serve(void)
 		else if (maxq > Q_HIGH)
 			paused = 1;
 
-		struct pollfd *npf = realloc(pf, (nconns + 6) * sizeof *pf);
+		struct pollfd *npf = realloc(pf, (nconns + 7) * sizeof *pf);
 		if (!npf) {
 			logmsg("out of memory");
 			sleep(1);
 			continue;
 		}
 		pf = npf;
-		int n = 0, i_out = -1, i_err = -1, i_in = -1;
+		int n = 0, i_out = -1, i_err = -1, i_in = -1, i_fl = -1;
 		pf[n++] = (struct pollfd){ sfd, POLLIN, 0 };
 		pf[n++] = (struct pollfd){ lfd, POLLIN, 0 };
+		if (fl.awaiting && fl.fd >= 0)
+			i_fl = n, pf[n++] = (struct pollfd){ fl.fd, POLLIN, 0 };
 		if (out_fd >= 0 && !paused)
 			i_out = n, pf[n++] = (struct pollfd){ out_fd, POLLIN, 0 };
 		if (err_fd >= 0 && !paused)
@@ -1711,6 +2187,12 @@ static void serve(void)
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
+		int64_t flt = fl_timer();
+		if (flt >= 0) {
+			int t = flt > now ? (int)(flt - now) : 0;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		if (poll(pf, n, timeout) < 0) {
 			if (errno != EINTR)
 				logmsg("poll: %s", strerror(errno));
@@ -1719,6 +2201,11 @@ static void serve(void)
 
 		if (gl.retry_at && now_ms() >= gl.retry_at)
 			gelf_retry();
+		if (i_fl >= 0 && pf[i_fl].revents)
+			fl_read_ack();
+		flt = fl_timer();
+		if (flt >= 0 && now_ms() >= flt)
+			fl_tick();
 		if (pf[0].revents)
 			reap();
 		if (i_out >= 0 && pf[i_out].revents)
@@ -2112,6 +2599,18 @@ int main(int argc, char **argv)
 			low[0] += 'a' - 'A';
 		snprintf(msg, sizeof msg, "failed to initialize logging driver: gelf: cannot connect to GELF endpoint: %s dial %s %s: connect: %s",
 			 gl.where, gl.tcp ? "tcp" : "udp", gl.where, low);
+		report(msg, 0);
+	}
+	if (o.fl_addr && fl_open() < 0) {
+		/* fluent-logger's dial error, as dockerd reports it: "dial tcp 127.0.0.1:24224: connect: connection refused" */
+		int e = errno;
+		char low[128];
+		snprintf(low, sizeof low, "%s", e == ETIMEDOUT ? "i/o timeout" : strerror(e));
+		if (low[0] >= 'A' && low[0] <= 'Z')
+			low[0] += 'a' - 'A';
+		const char *colon = strchr(fl.where, ':');
+		snprintf(msg, sizeof msg, "failed to initialize logging driver: dial %.*s %.1024s: %s%s", colon ? (int)(colon - fl.where) : 0, fl.where,
+			 colon ? colon + 1 : fl.where, e == ETIMEDOUT ? "" : "connect: ", low);
 		report(msg, 0);
 	}
 	rt_exe_open();

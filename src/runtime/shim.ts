@@ -34,6 +34,17 @@ export interface ShimLaunchOptions {
    * and after its timestamp and level.
    */
   gelf?: { address: string; compression: 'gzip' | 'zlib' | 'none'; level: number; maxReconnect: number; reconnectDelay: number; head: string; tail: string };
+  /**
+   * The fluentd driver (fluent-logger-golang's forward protocol): where to (`tcp:IP:PORT`,
+   * `unix:PATH`), each event's fixed msgpack parts in hex (the array and tag; the record's other
+   * fields and their count; whether source and log are the line's own), and the logger's
+   * buffering, retries, async mode, sub-second times, acknowledgements and timeouts.
+   */
+  fluentd?: {
+    address: string; head: string; fields: string; nfields: number; ownSource: boolean; ownLog: boolean;
+    bufferLimit: number; retryWaitMs: number; maxRetries: number; async: boolean; asyncReconnectMs: number;
+    subSecond: boolean; requestAck: boolean; writeTimeoutMs: number; readTimeoutMs: number;
+  };
   tty: boolean;
   stdin: boolean;
   stdinOnce: boolean;
@@ -86,6 +97,16 @@ function launchArgs(o: ShimLaunchOptions): string[] {
   if (o.gelf) {
     a.push('--gelf-address', o.gelf.address, '--gelf-compression', o.gelf.compression, '--gelf-level', String(o.gelf.level),
       '--gelf-max-reconnect', String(o.gelf.maxReconnect), '--gelf-reconnect-delay', String(o.gelf.reconnectDelay), '--gelf-head', o.gelf.head, '--gelf-tail', o.gelf.tail);
+  }
+  if (o.fluentd) {
+    const f = o.fluentd;
+    a.push('--fluentd-address', f.address, '--fluentd-head', f.head, '--fluentd-fields', f.fields || '-', '--fluentd-nfields', String(f.nfields),
+      '--fluentd-keys', String((f.ownSource ? 1 : 0) | (f.ownLog ? 2 : 0)), '--fluentd-buffer-limit', String(f.bufferLimit),
+      '--fluentd-retry-wait', String(f.retryWaitMs), '--fluentd-max-retries', String(f.maxRetries), '--fluentd-reconnect-interval', String(f.asyncReconnectMs),
+      '--fluentd-write-timeout', String(f.writeTimeoutMs), '--fluentd-read-timeout', String(f.readTimeoutMs));
+    if (f.async) a.push('--fluentd-async');
+    if (f.subSecond) a.push('--fluentd-sub-second');
+    if (f.requestAck) a.push('--fluentd-request-ack');
   }
   if (o.tty) a.push('--tty');
   if (o.stdin) a.push('--stdin');

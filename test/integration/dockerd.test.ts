@@ -418,3 +418,177 @@ test('gelf over TCP: a dropped connection is made again and the lines go on arri
     await d.berth(['rm', '-f', 'gelfre']);
   }
 });
+
+/** A fluentd forward-protocol receiver (on TCP or a Unix socket): each event decoded, acks answered. */
+async function fluentdReceiver(path?: string) {
+  const { createServer } = await import('node:net');
+  const { decodeMultiStream, encode } = await import('@msgpack/msgpack');
+  const events: unknown[][] = [];
+  const server = createServer((c) => {
+    c.on('error', () => {});
+    void (async () => {
+      try {
+        for await (const ev of decodeMultiStream(c)) {
+          const e = ev as unknown[];
+          events.push(e);
+          const chunk = (e[3] as Record<string, string> | undefined)?.chunk;
+          if (chunk) c.write(encode({ ack: chunk }));
+        }
+      } catch { /* the peer went away */ }
+    })();
+  });
+  await new Promise<void>((res) => (path ? server.listen(path, () => res()) : server.listen(0, '127.0.0.1', () => res())));
+  const port = path ? 0 : (server.address() as { port: number }).port;
+  return {
+    port,
+    server,
+    async take(n: number) {
+      for (let i = 0; i < 100 && events.length < n; i++) await new Promise((res) => setTimeout(res, 50));
+      return events.splice(0, events.length);
+    },
+  };
+}
+
+test('the fluentd driver sends what dockerd\'s sends (records, partial lines, sub-second times, Unix sockets); its options are checked as dockerd checks them', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  if ((await docker(['image', 'inspect', 'busybox'])).code !== 0) {
+    await ok(['save', '-o', join(dir, 'bb.tar'), 'busybox']);
+    await dok(['load', '-i', join(dir, 'bb.tar')]);
+  }
+  const { ExtData } = await import('@msgpack/msgpack');
+  const tcp = await fluentdReceiver();
+  const sockPath = join(dir, 'fluent.sock');
+  const unix = await fluentdReceiver(sockPath);
+  // What differs between the two engines: times, the container's ID (the default tag too) and
+  // a partial line's random ID. Records are maps (Go writes them in no fixed order).
+  const normal = (e: unknown[]) => {
+    const [tag, time, rec, opt] = e as [string, unknown, Record<string, string>, Record<string, string>];
+    const r = { ...rec };
+    if (r.container_id) r.container_id = 'ID';
+    if (r.partial_id) r.partial_id = /^[0-9a-f]{64}$/.test(r.partial_id) ? 'PID' : r.partial_id;
+    if (r.log) r.log = r.log.replace(/b{100,}/, (m) => `b×${m.length}`);
+    const when = time instanceof ExtData ? `ext${time.type}/${time.data.length}` : typeof time === 'number' && Math.abs(time - Date.now() / 1000) < 120 ? 'now' : String(time);
+    return JSON.stringify([/^[0-9a-f]{12}$/.test(tag) ? 'ID' : tag, when, Object.fromEntries(Object.entries(r).sort()), opt.chunk ? { chunk: /^[A-Za-z0-9+/]{22}==$/.test(opt.chunk) } : opt]);
+  };
+  const big = 20000;
+  const script = `echo "out <&> é"; echo; echo err >&2; head -c ${big} /dev/zero | tr "\\0" b; echo; printf "no newline"`;
+  let name = 0;
+  const both = async (opts: string[], rx: typeof tcp, lines: number) => {
+    const common = ['--network', 'none', '--log-driver', 'fluentd', '-l', 'team=core', '--log-opt', 'labels=team', ...opts, 'busybox', 'sh', '-c', script];
+    const n = `fluent${++name}`;
+    await dok(['run', '--rm', '--name', n, ...common]);
+    const theirs = (await rx.take(lines)).map(normal).sort();
+    const r = await d.docker(['run', '--rm', '--name', n, ...common]);
+    assert.equal(r.code, 0, r.stderr);
+    const ours = (await rx.take(lines)).map(normal).sort();
+    assert.equal(ours.length, lines, ours.join('\n'));
+    assert.deepEqual(ours, theirs, opts.join(' '));
+    return ours;
+  };
+  try {
+    const addr = `fluentd-address=127.0.0.1:${tcp.port}`;
+    // 4 lines, the 20,000-byte one in two parts (16 KiB, then the rest), and the unended one.
+    const ours = await both(['--log-opt', addr], tcp, 6);
+    assert.ok(ours.some((e) => e.includes('"partial_last":"true","partial_message":"true","partial_ordinal":"2"')), ours.join('\n'));
+    assert.ok(ours.some((e) => e.includes('"log":"","source":"stdout"')), 'the empty line is sent');
+    await both(['--log-opt', `fluentd-address=tcp://127.0.0.1:${tcp.port}`, '--log-opt', 'fluentd-sub-second-precision=true', '--log-opt', 'tag=app.{{.Name}}'], tcp, 6);
+    // Not with fluentd-async (dockerd then drops what is still queued when the container ends) nor
+    // fluentd-request-ack (dockerd 20.10's acks can fall out of step and resend forever): both below.
+    await both(['--log-opt', `fluentd-address=unix://${sockPath}`, '-e', 'STAGE=x', '--log-opt', 'env=STAGE'], unix, 6);
+  } finally {
+    tcp.server.close();
+    unix.server.close();
+  }
+
+  // Nothing listening: synchronous mode fails the start in dockerd's words; async starts.
+  const refused = ['run', '--rm', '--network', 'none', '--log-driver', 'fluentd', '--log-opt', `fluentd-address=127.0.0.1:${tcp.port}`, 'busybox', 'true'];
+  const theirsRefused = await docker(refused);
+  const oursRefused = await d.docker(refused);
+  assert.equal(oursRefused.code, theirsRefused.code);
+  assert.match(theirsRefused.stderr, /failed to initialize logging driver: dial tcp 127\.0\.0\.1:\d+: connect: connection refused/);
+  assert.equal(oursRefused.stderr.replace(/\n\nRun.*$/s, ''), theirsRefused.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, ''));
+  assert.equal((await d.berth([...refused.slice(0, -2), '--log-opt', 'fluentd-async=true', 'busybox', 'true'])).code, 0);
+
+  // Bad options: refused at create with dockerd's messages.
+  for (const opt of ['fluentd-retry-wait=soon', 'fluentd-max-retries=-1', 'fluentd-async=maybe', 'fluentd-buffer-limit=lots', 'fluentd-request-ack=2', 'max-size=1m']) {
+    const args = ['create', '--log-driver', 'fluentd', '--log-opt', opt, 'busybox', 'true'];
+    const theirs = await docker(args);
+    const ours = await d.docker(args);
+    assert.notEqual(theirs.code, 0, opt);
+    assert.equal(ours.code, theirs.code, opt);
+    assert.equal(ours.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, ''), theirs.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, ''), opt);
+  }
+  // Where dockerd 20.10's checks are older than moby's (the address, the reconnect interval): moby's words.
+  for (const [opt, msg] of [
+    ['fluentd-address=http://127.0.0.1:1', "invalid fluentd-address (http://127.0.0.1:1): unsupported scheme: 'http'"],
+    ['fluentd-address=unix://', 'invalid fluentd-address (unix://): path is empty'],
+    ['fluentd-address=tcp://127.0.0.1:1/x', 'invalid fluentd-address (tcp://127.0.0.1:1/x): should not contain a path element'],
+    ['fluentd-address=127.0.0.1:99999', 'invalid fluentd-address (127.0.0.1:99999): invalid port: strconv.ParseUint: parsing "99999": value out of range'],
+    ['fluentd-address=tls://127.0.0.1:1', 'invalid fluentd-address (tls://127.0.0.1:1): fluentd over TLS is not supported by Berth yet'],
+    ['fluentd-async-reconnect-interval=50ms', 'invalid value for fluentd-async-reconnect-interval: value ("50ms") must be between 100ms and 10s'],
+    ['fluentd-write-timeout=-1s', 'invalid value for fluentd-write-timeout: value must be a duration that is non-negative'],
+    ['fluentd-async-connect=true', "unknown log opt 'fluentd-async-connect' for fluentd log driver"],
+  ]) {
+    const ours = await d.docker(['create', '--log-driver', 'fluentd', '--log-opt', opt, 'busybox', 'true']);
+    assert.equal(ours.code, 1, opt);
+    assert.equal(ours.stderr, `Error response from daemon: ${msg}\n`, opt);
+  }
+
+});
+
+test('fluentd: async start with nothing listening, events sent once the server is up; acks (and a resend when none comes); logs reads the cache', async () => {
+  if (!d) return;
+  const { createServer } = await import('node:net');
+  const { decodeMultiStream, encode } = await import('@msgpack/msgpack');
+  // A port nothing listens on yet.
+  const probe = createServer();
+  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', () => res()));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((res) => probe.close(res));
+  const events: Record<string, string>[] = [];
+  let ackMode: 'ack' | 'silent' = 'ack';
+  const server = createServer((c) => {
+    c.on('error', () => {});
+    void (async () => {
+      try {
+        for await (const ev of decodeMultiStream(c)) {
+          const [, , rec, opt] = ev as [string, number, Record<string, string>, Record<string, string>];
+          events.push(rec);
+          if (opt.chunk && ackMode === 'ack') c.write(encode({ ack: opt.chunk }));
+        }
+      } catch { /* gone */ }
+    })();
+  });
+  const wait = async (pred: () => boolean) => {
+    for (let i = 0; i < 100 && !pred(); i++) await new Promise((res) => setTimeout(res, 100));
+  };
+  try {
+    // Asynchronous: the start does not wait for the server; the events wait for it.
+    await ok(['run', '-d', '--name', 'flasync', '--network', 'none', '--log-driver', 'fluentd', '--log-opt', `fluentd-address=127.0.0.1:${port}`,
+      '--log-opt', 'fluentd-async=true', '--log-opt', 'fluentd-retry-wait=100ms', 'busybox', 'sh', '-c', 'echo early; sleep 2; echo late']);
+    await new Promise((res) => setTimeout(res, 700));
+    assert.equal(events.length, 0);
+    await new Promise<void>((res) => server.listen(port, '127.0.0.1', () => res()));
+    await wait(() => events.length >= 2);
+    assert.deepEqual(events.map((e) => e.log), ['early', 'late']);
+    assert.equal(await ok(['logs', 'flasync']), 'early\nlate\n');
+    assert.equal(await ok(['inspect', '-f', '[{{.LogPath}}]', 'flasync']), '[]\n');
+    // Acks: each event once when the server answers.
+    events.length = 0;
+    await ok(['run', '--rm', '--network', 'none', '--log-driver', 'fluentd', '--log-opt', `fluentd-address=127.0.0.1:${port}`,
+      '--log-opt', 'fluentd-request-ack=true', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5; do echo ack$i; done']);
+    await wait(() => events.length >= 5);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(events.map((e) => e.log), ['ack1', 'ack2', 'ack3', 'ack4', 'ack5']);
+    // No answer within fluentd-read-timeout: the connection is dropped and the event sent again.
+    events.length = 0;
+    ackMode = 'silent';
+    await ok(['run', '-d', '--name', 'flsilent', '--network', 'none', '--log-driver', 'fluentd', '--log-opt', `fluentd-address=127.0.0.1:${port}`,
+      '--log-opt', 'fluentd-request-ack=true', '--log-opt', 'fluentd-read-timeout=200ms', '--log-opt', 'fluentd-retry-wait=50ms', 'busybox', 'sh', '-c', 'echo once; sleep 3']);
+    await wait(() => events.length >= 3);
+    assert.ok(events.length >= 3 && events.every((e) => e.log === 'once'), JSON.stringify(events));
+  } finally {
+    server.close();
+    await d.berth(['rm', '-f', 'flasync', 'flsilent']);
+  }
+});

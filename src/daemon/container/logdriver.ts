@@ -15,6 +15,7 @@ import { invalidParameter, messageOf } from '../../errdefs/index.ts';
 import { goStringLiteral } from '../../lib/gojson.ts';
 import { parseGoBool } from '../../lib/strconv.ts';
 import { ramInBytes } from '../../lib/units.ts';
+import { formatDuration, MILLISECOND, parseDuration, SECOND } from '../../lib/duration.ts';
 import type { ShimLaunchOptions } from '../../runtime/shim.ts';
 import type { ContainerRecord } from './container.ts';
 
@@ -24,11 +25,11 @@ export interface LogConfig {
 }
 
 /** The log drivers Berth has. */
-export const LOG_DRIVERS = ['gelf', 'json-file', 'local', 'none', 'syslog'];
+export const LOG_DRIVERS = ['fluentd', 'gelf', 'json-file', 'local', 'none', 'syslog'];
 /** dockerd's other built-in drivers: refused by name rather than as unknown plugins. */
-const DOCKER_LOG_DRIVERS = new Set(['journald', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
+const DOCKER_LOG_DRIVERS = new Set(['journald', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
 /** The drivers `logs` cannot read: they keep dual logging's cache. */
-const REMOTE = new Set(['syslog', 'gelf']);
+const REMOTE = new Set(['syslog', 'gelf', 'fluentd']);
 
 /** The attribute options every driver that takes them shares (moby's logger.Attr*), and tag. */
 const ATTR_OPTS = ['env', 'env-regex', 'labels', 'labels-regex', 'tag'];
@@ -57,6 +58,8 @@ export function checkLogConfig(type: string, opts: Record<string, string>): void
       return checkSyslogOpts(opts);
     case 'gelf':
       return checkGelfOpts(opts);
+    case 'fluentd':
+      return void fluentdConfig(opts);
     default:
       if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (${LOG_DRIVERS.join(', ')} are); the container was not created`);
       // Any other name is a logging plugin to dockerd; Berth has none.
@@ -181,6 +184,117 @@ function checkGelfOpts(opts: Record<string, string>): void {
   cacheDisabled(opts);
 }
 
+const FLUENTD_OPTS = new Set(['fluentd-address', 'fluentd-async', 'fluentd-async-reconnect-interval', 'fluentd-buffer-limit', 'fluentd-max-retries',
+  'fluentd-request-ack', 'fluentd-retry-wait', 'fluentd-sub-second-precision', 'fluentd-write-timeout', 'fluentd-read-timeout']);
+
+interface FluentdConfig {
+  /** `tcp:HOST:PORT` (the host still to resolve) or `unix:PATH`. */
+  proto: 'tcp' | 'unix';
+  host: string;
+  port: number;
+  path: string;
+  bufferLimit: number;
+  retryWaitMs: number;
+  maxRetries: number;
+  async: boolean;
+  asyncReconnectMs: number;
+  subSecond: boolean;
+  requestAck: boolean;
+  writeTimeoutMs: number;
+  readTimeoutMs: number;
+}
+
+/** moby's fluentd parseAddress: tcp (the default, 127.0.0.1:24224) or unix; tls refused. */
+function parseFluentdAddress(address: string | undefined): Pick<FluentdConfig, 'proto' | 'host' | 'port' | 'path'> {
+  const dflt = { proto: 'tcp' as const, host: '127.0.0.1', port: 24224, path: '' };
+  if (!address) return dflt;
+  const wrap = (m: string) => invalidParameter(`invalid fluentd-address (${address}): ${m}`);
+  const full = address.includes('://') ? address : `tcp://${address}`;
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(full);
+  if (!m) throw wrap(`parse ${JSON.stringify(full)}: missing protocol scheme`);
+  const [, scheme, authority, path] = m;
+  if (scheme === 'unix') {
+    if (path.replace(/^\/+/, '') === '') throw wrap('path is empty');
+    return { ...dflt, proto: 'unix', host: '', port: 0, path };
+  }
+  if (scheme === 'tls') throw invalidParameter(`invalid fluentd-address (${address}): fluentd over TLS is not supported by Berth yet`);
+  if (scheme !== 'tcp') throw wrap(`unsupported scheme: '${scheme}'`);
+  if (path !== '') throw wrap('should not contain a path element');
+  const hp = /^(?:[^@]*@)?(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority)!;
+  const host = hp[1].replace(/^\[|\]$/g, '') || dflt.host;
+  let port = dflt.port;
+  if (hp[2]) {
+    if (!/^\d+$/.test(hp[2]) || Number(hp[2]) > 65535) throw wrap(`invalid port: strconv.ParseUint: parsing ${JSON.stringify(hp[2])}: ${/^\d+$/.test(hp[2]) ? 'value out of range' : 'invalid syntax'}`);
+    port = Number(hp[2]);
+  }
+  return { ...dflt, host, port };
+}
+
+/** moby's fluentd ValidateLogOpt and parseConfig, in its words. */
+function fluentdConfig(opts: Record<string, string>): FluentdConfig {
+  for (const k of Object.keys(opts)) {
+    if (!ATTR_OPTS.includes(k) && !CACHE_OPTS.has(k) && !FLUENTD_OPTS.has(k)) throw invalidParameter(`unknown log opt '${k}' for fluentd log driver`);
+  }
+  checkRegexOpts(opts);
+  cacheDisabled(opts);
+  const addr = parseFluentdAddress(opts['fluentd-address']);
+  const fail = (e: unknown) => invalidParameter(messageOf(e));
+  const bool = (k: string) => {
+    if (!opts[k]) return false;
+    try {
+      return parseGoBool(opts[k]);
+    } catch (e) {
+      throw fail(e);
+    }
+  };
+  const duration = (k: string, wrap?: string) => {
+    try {
+      return parseDuration(opts[k]);
+    } catch (e) {
+      throw invalidParameter(wrap ? `${wrap}: ${messageOf(e)}` : messageOf(e));
+    }
+  };
+  let bufferLimit = 1024 * 1024;
+  if (opts['fluentd-buffer-limit']) {
+    try {
+      bufferLimit = ramInBytes(opts['fluentd-buffer-limit']);
+    } catch (e) {
+      throw fail(e);
+    }
+  }
+  const retryWaitMs = opts['fluentd-retry-wait'] ? Math.trunc(Number(duration('fluentd-retry-wait')) / 1e6) : 1000;
+  let maxRetries = 2 ** 31 - 1;
+  const mr = opts['fluentd-max-retries'];
+  if (mr) {
+    if (!/^\d+$/.test(mr)) throw invalidParameter(`strconv.ParseUint: parsing ${JSON.stringify(mr)}: invalid syntax`);
+    if (BigInt(mr) > 2n ** 32n - 1n) throw invalidParameter(`strconv.ParseUint: parsing ${JSON.stringify(mr)}: value out of range`);
+    if (BigInt(mr) > 2n ** 31n - 1n) throw invalidParameter('invalid fluentd-max-retries: value out of range');
+    maxRetries = Number(mr);
+  }
+  const async = bool('fluentd-async');
+  let asyncReconnectMs = 0;
+  if (opts['fluentd-async-reconnect-interval']) {
+    const k = 'fluentd-async-reconnect-interval';
+    const d = duration(k, `invalid value for ${k}`);
+    if (d !== 0n) {
+      if (d < 100n * MILLISECOND || d > 10n * SECOND) throw invalidParameter(`invalid value for ${k}: value (${JSON.stringify(formatDuration(d))}) must be between 100ms and 10s`);
+      asyncReconnectMs = Number(d / MILLISECOND);
+    }
+  }
+  const subSecond = bool('fluentd-sub-second-precision');
+  const requestAck = bool('fluentd-request-ack');
+  const timeout = (k: string) => {
+    if (!opts[k]) return 0;
+    const d = duration(k, `invalid value for ${k}: value must be a duration`);
+    if (d < 0n) throw invalidParameter(`invalid value for ${k}: value must be a duration that is non-negative`);
+    return Number(d / MILLISECOND) || (d > 0n ? 1 : 0);
+  };
+  return {
+    ...addr, bufferLimit, retryWaitMs, maxRetries, async, asyncReconnectMs, subSecond, requestAck,
+    writeTimeoutMs: timeout('fluentd-write-timeout'), readTimeoutMs: timeout('fluentd-read-timeout'),
+  };
+}
+
 // --------------------------------------------------------------------------- files
 
 /** Where a container's log file is: json-file's beside the container, local's and the cache hidden from the API. */
@@ -198,7 +312,7 @@ export function shownLogPath(rec: ContainerRecord): string {
 
 // ---------------------------------------------------------------------------- start
 
-type ShimLogOptions = Pick<ShimLaunchOptions, 'logPath' | 'logMaxSize' | 'logMaxFile' | 'logCompress' | 'logAttrs' | 'syslog' | 'gelf'>;
+type ShimLogOptions = Pick<ShimLaunchOptions, 'logPath' | 'logMaxSize' | 'logMaxFile' | 'logCompress' | 'logAttrs' | 'syslog' | 'gelf' | 'fluentd'>;
 
 /**
  * What the container's shim is told of its log driver, read as moby's driver reads its options
@@ -221,6 +335,7 @@ export async function shimLogOptions(rec: ContainerRecord): Promise<ShimLogOptio
   }
   if (type === 'syslog') out.syslog = await syslogOptions(rec);
   if (type === 'gelf') out.gelf = await gelfOptions(rec);
+  if (type === 'fluentd') out.fluentd = await fluentdOptions(rec);
   return out;
 }
 
@@ -392,5 +507,52 @@ async function gelfOptions(rec: ContainerRecord): Promise<NonNullable<ShimLaunch
     reconnectDelay: int('gelf-tcp-reconnect-delay', 1),
     head: `{"version":"1.1","host":${goStringLiteral(hostname())},"short_message":`,
     tail: `,${goObject(extra).slice(1)}`,
+  };
+}
+
+/** msgpack's str (fixstr, str8, str16, str32), as msgp.AppendString writes it. */
+function mpString(s: string): Buffer {
+  const b = Buffer.from(s);
+  const n = b.length;
+  const head = n < 32 ? Buffer.from([0xa0 | n]) : n < 256 ? Buffer.from([0xd9, n]) : n < 65536 ? Buffer.from([0xda, n >> 8, n & 255]) : Buffer.from([0xdb, n >>> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255]);
+  return Buffer.concat([head, b]);
+}
+
+/**
+ * The fluentd driver's settings for the shim: the address (resolved here), fluent-logger's
+ * connection settings, and each event's fixed parts in msgpack (hex, for the command line): the
+ * array and tag before the time, and the record's fields besides source and log — the
+ * container's ID and name, then the attribute options (which may replace any of them, as
+ * moby's maps.Copy does; `keys` says whether source and log are still the line's own).
+ */
+async function fluentdOptions(rec: ContainerRecord): Promise<NonNullable<ShimLaunchOptions['fluentd']>> {
+  const opts = rec.HostConfig.LogConfig.Config;
+  const cfg = fluentdConfig(opts);
+  const tag = await logTag(rec);
+  let address: string;
+  if (cfg.proto === 'unix') {
+    address = `unix:${cfg.path}`;
+  } else {
+    const ip = await resolve('tcp', cfg.host, cfg.port);
+    address = `tcp:${ip.includes(':') ? `[${ip}]` : ip}:${cfg.port}`;
+  }
+  const fields = new Map<string, string>([['container_id', rec.ID], ['container_name', rec.Name]]);
+  for (const [k, v] of extraAttributes(opts, rec)) fields.set(k, v);
+  return {
+    address,
+    head: Buffer.concat([Buffer.from([0x94]), mpString(tag)]).toString('hex'),
+    fields: Buffer.concat([...fields].flatMap(([k, v]) => [mpString(k), mpString(v)])).toString('hex'),
+    nfields: fields.size,
+    ownSource: !fields.has('source'),
+    ownLog: !fields.has('log'),
+    bufferLimit: cfg.bufferLimit,
+    retryWaitMs: cfg.retryWaitMs,
+    maxRetries: cfg.maxRetries,
+    async: cfg.async,
+    asyncReconnectMs: cfg.asyncReconnectMs,
+    subSecond: cfg.subSecond,
+    requestAck: cfg.requestAck,
+    writeTimeoutMs: cfg.writeTimeoutMs,
+    readTimeoutMs: cfg.readTimeoutMs,
   };
 }
