@@ -60,6 +60,7 @@ export async function createNetns(path: string, veths: VethConfig[] = []): Promi
     inside.push(
       `link add ${c.ifName} mtu ${c.mtu} address ${c.mac} type veth peer name ${c.hostName} mtu ${c.mtu} netns ${process.pid}`,
       `addr add ${c.cidr} dev ${c.ifName}`,
+      ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,
       ...(c.gateway ? [`route add default via ${c.gateway} dev ${c.ifName}`] : []),
     );
@@ -89,6 +90,8 @@ export interface VethConfig {
   ifName: string;
   mac: string;
   cidr: string;
+  /** More addresses on the interface (--link-local-ip), with their prefix length. */
+  linkLocal?: string[];
   gateway?: string;
   mtu: number;
 }
@@ -103,6 +106,7 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
     await run('nsenter', [`--net=${c.netns}`, 'ip', '-batch', '-'], [
       `link set ${c.ifName} address ${c.mac}`,
       `addr add ${c.cidr} dev ${c.ifName}`,
+      ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,
       ...(c.gateway ? [`route add default via ${c.gateway} dev ${c.ifName}`] : []),
     ].join('\n') + '\n');

@@ -61,7 +61,7 @@ export interface NetworkRecord {
 
 /** An endpoint as a container records it (docker's EndpointSettings, plus its veth). */
 export interface EndpointRecord {
-  IPAMConfig: { IPv4Address?: string } | null;
+  IPAMConfig: { IPv4Address?: string; LinkLocalIPs?: string[] } | null;
   Links: string[] | null;
   Aliases: string[] | null;
   MacAddress: string;
@@ -85,6 +85,8 @@ export interface EndpointRecord {
 /** What an endpoint is asked to be. */
 export interface JoinOptions {
   ip?: string;
+  /** Link-local addresses added to the interface (moby: IPv4 with a /16, IPv6 with a /64). */
+  linkLocal?: string[];
   aliases?: string[];
   mac?: string;
   /** The interface in the container: eth0, eth1, … */
@@ -534,9 +536,10 @@ export class NetworkService {
     const veth: VethConfig = {
       hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
       cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
+      ...(opts.linkLocal?.length ? { linkLocal: opts.linkLocal.map((a) => `${a}/${a.includes(':') ? 64 : 16}`) } : {}),
     };
     const ep: EndpointRecord = {
-      IPAMConfig: opts.ip ? { IPv4Address: opts.ip } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
+      IPAMConfig: opts.ip || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
       MacAddress: mac, DriverOpts: null, GwPriority: 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
       IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
       HostVeth: hostVeth, IfName: opts.ifName,

@@ -703,3 +703,30 @@ test('with no bip, the default bridge takes the first pool subnet that no host r
     spawnSync('ip', ['link', 'del', dummy]);
   }
 });
+
+test('--link-local-ip adds link-local addresses to the container\'s interface, at run and at connect; inspect shows them (docker CLI and berth)', async () => {
+  const net = `llnet${Date.now() % 100000}`;
+  try {
+    // IPv4 with a /16 and IPv6 with a /64, beside the network's own address.
+    const addrs = await dok(['run', '--rm', '--link-local-ip', '169.254.7.7', '--link-local-ip', 'fe80::77', 'busybox', 'ip', 'addr', 'show', 'eth0']);
+    assert.match(addrs, /inet 169\.254\.7\.7\/16 /);
+    assert.match(addrs, /inet6 fe80::77\/64 /);
+    assert.match(addrs, /inet 10\.\d+\.\d+\.\d+\/24 /);
+    await ok(['network', 'create', net]);
+    await ok(['run', '-d', '--name', 'llc', '--network', net, '--link-local-ip', '169.254.8.8', 'busybox', 'sleep', '60']);
+    assert.equal(await ok(['inspect', '-f', `{{json (index .NetworkSettings.Networks "${net}").IPAMConfig}}`, 'llc']), '{"LinkLocalIPs":["169.254.8.8"]}\n');
+    await dok(['network', 'connect', '--link-local-ip', '169.254.9.9', 'bridge', 'llc']);
+    const inside = await ok(['exec', 'llc', 'ip', '-4', 'addr']);
+    assert.match(inside, /inet 169\.254\.8\.8\/16 scope global eth0/);
+    assert.match(inside, /inet 169\.254\.9\.9\/16 scope global eth1/);
+    // A restart makes the sandbox again, with the addresses.
+    await ok(['restart', '-t', '0', 'llc']);
+    assert.match(await ok(['exec', 'llc', 'ip', '-4', 'addr']), /169\.254\.9\.9\/16/);
+    const bad = await d.docker(['run', '--rm', '--link-local-ip', '0.0.0.0', 'busybox', 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /invalid link-local IP address: 0\.0\.0\.0/);
+  } finally {
+    await d.berth(['rm', '-f', 'llc']);
+    await d.berth(['network', 'rm', net]);
+  }
+});

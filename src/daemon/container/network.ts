@@ -5,6 +5,7 @@
  * gone, as docker releases addresses of stopped containers. `--network host|none|container:`
  * need none of it.
  */
+import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { HostConfig } from '../../api/types.ts';
@@ -45,6 +46,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
     ref: asked.NetworkID || name,
     ifName: `eth${i}`, gateway: i === 0,
     ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
+    ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
     ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
     ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
     ...(asked.Links ? { links: asked.Links } : {}),
@@ -169,12 +171,18 @@ export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined,
 /** An endpoint as create records it: what was asked, no address yet. */
 function template(networkId: string, asked?: EndpointAsk): EndpointRecord {
   return {
-    IPAMConfig: asked?.IPAMConfig?.IPv4Address ? { IPv4Address: asked.IPAMConfig.IPv4Address } : null,
+    IPAMConfig: ipamConfig(asked?.IPAMConfig),
     Links: asked?.Links?.length ? asked.Links : null,
     Aliases: asked?.Aliases?.length ? asked.Aliases : null,
     MacAddress: asked?.MacAddress ?? '', DriverOpts: null, GwPriority: 0, NetworkID: networkId, EndpointID: '', Gateway: '',
     IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
   };
+}
+
+/** The addresses asked for, as inspect shows them (moby's omitempty fields). */
+function ipamConfig(c: EndpointAsk['IPAMConfig']): EndpointRecord['IPAMConfig'] {
+  if (!c?.IPv4Address && !c?.LinkLocalIPs?.length) return null;
+  return { ...(c.IPv4Address ? { IPv4Address: c.IPv4Address } : {}), ...(c.LinkLocalIPs?.length ? { LinkLocalIPs: c.LinkLocalIPs } : {}) };
 }
 
 export interface EndpointAsk {
@@ -188,7 +196,11 @@ export interface EndpointAsk {
 /** The endpoint settings Berth applies on `net`; anything else refused. */
 function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
   const userDefined = !['bridge', 'host', 'none'].includes(net.Name);
-  if (ask?.IPAMConfig?.IPv6Address || ask?.IPAMConfig?.LinkLocalIPs?.length) throw invalidParameter('IPv6 and link-local addresses are not supported by Berth yet');
+  if (ask?.IPAMConfig?.IPv6Address) throw invalidParameter('IPv6 addresses are not supported by Berth yet');
+  // moby takes any address here (added to the interface with a /16 or /64), the unspecified ones aside.
+  for (const a of ask?.IPAMConfig?.LinkLocalIPs ?? []) {
+    if (!isIP(a) || a === '0.0.0.0' || /^[0:]+$/.test(a)) throw invalidParameter(`invalid link-local IP address: ${a}`);
+  }
   if (ask?.DriverOpts && Object.keys(ask.DriverOpts).length) throw invalidParameter('endpoint driver options are not supported by Berth');
   if (ask?.IPAMConfig?.IPv4Address && !userDefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
   if (ask?.Aliases?.length && !userDefined) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
@@ -274,6 +286,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
     const ep = await d.networks.join(rec.ID, net.Id, {
       ifName: `eth${n}`, gateway: !live.some((e) => e.Gateway),
       ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
+      ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
       ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
       ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
       dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],

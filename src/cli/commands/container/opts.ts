@@ -260,6 +260,7 @@ export const containerFlags = defineFlags({
   networkAlias: { long: 'network-alias', kind: 'stringArray', help: 'Add network-scoped alias for the container', typeName: 'list' },
   ip: { long: 'ip', kind: 'string', help: 'IPv4 address (e.g., 172.30.100.104)', typeName: 'ip' },
   ip6: { long: 'ip6', kind: 'string', help: 'IPv6 address (e.g., 2001:db8::33)', typeName: 'ip' },
+  linkLocalIp: { long: 'link-local-ip', kind: 'stringArray', help: 'Container IPv4/IPv6 link-local addresses', typeName: 'list' },
   macAddress: { long: 'mac-address', kind: 'string', help: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
   link: { long: 'link', kind: 'stringArray', help: 'Add link to another container', typeName: 'list' },
   noHealthcheck: { long: 'no-healthcheck', kind: 'bool', help: 'Disable any container-specified HEALTHCHECK' },
@@ -504,12 +505,14 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
 }
 
 /**
- * --ip, --network-alias and --mac-address belong to the container's network (API 1.44+), as
+ * --ip, --link-local-ip, --network-alias and --mac-address belong to the container's network (API 1.44+), as
  * the docker CLI sends them: NetworkingConfig.EndpointsConfig[<network>].
  */
 function networkingConfig(f: ContainerFlags): { NetworkingConfig?: { EndpointsConfig: Record<string, Record<string, unknown>> } } {
   const ep: Record<string, unknown> = {};
-  if (f.ip || f.ip6) ep.IPAMConfig = { ...(f.ip ? { IPv4Address: f.ip } : {}), ...(f.ip6 ? { IPv6Address: f.ip6 } : {}) };
+  if (f.ip || f.ip6 || f.linkLocalIp.length) {
+    ep.IPAMConfig = { ...(f.ip ? { IPv4Address: f.ip } : {}), ...(f.ip6 ? { IPv6Address: f.ip6 } : {}), ...(f.linkLocalIp.length ? { LinkLocalIPs: f.linkLocalIp } : {}) };
+  }
   if (f.networkAlias.length) ep.Aliases = f.networkAlias;
   if (f.macAddress) ep.MacAddress = f.macAddress;
   const net = !f.network || f.network === 'default' ? 'bridge' : f.network;
