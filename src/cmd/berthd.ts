@@ -80,7 +80,7 @@ Usage:  berthd [OPTIONS]
 A self-sufficient runtime for containers, compatible with the Docker Engine API ${API_VERSION}.
 
 Options:
-  -b, --bridge string             Attach containers to a network bridge (default "berth0", made if missing)
+  -b, --bridge string             Attach containers to a network bridge (default "berth0", made if missing; "none": no default bridge)
       --bip string                Specify default-bridge IPv4 network (e.g. 172.17.0.1/16)
       --cgroup-parent string      Set parent cgroup for all containers (default "/berth")
       --config-file string        Daemon configuration file (default "${DEFAULT_CONFIG}")
@@ -495,6 +495,7 @@ function networkSettings(args: { bridge?: string; bip?: string; mtu?: string; ip
   const bridge = args.bridge ?? file.bridge ?? 'berth0';
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(bridge)) fail(`bridge: invalid interface name ${JSON.stringify(bridge)} (at most 15 characters)`);
   const bip = args.bip ?? file.bip;
+  if (bridge === 'none' && bip !== undefined) fail('You specified -b & --bip, mutually exclusive options. Please specify only one');
   if (bip !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(bip)) fail(`bip: invalid address ${JSON.stringify(bip)} (want A.B.C.D/N)`);
   // dockerd's --default-address-pool base=A.B.C.D/N,size=M (repeatable) replaces the file's.
   const flagPools = args['default-address-pool']?.map((v) => {

@@ -102,7 +102,7 @@ export interface JoinOptions {
 export interface NetworkConfig {
   dataRoot: string;
   execRoot: string;
-  /** The default bridge's name (berth0). */
+  /** The default bridge's name (berth0); "none": no default bridge network (dockerd's --bridge none). */
   bridge: string;
   /** The default bridge's gateway address and prefix, when set. */
   bip?: string;
@@ -209,6 +209,11 @@ export class NetworkService {
     }
   }
 
+  /** berthd --bridge none: there is no default bridge network. */
+  get bridgeDisabled(): boolean {
+    return this.cfg.bridge === 'none';
+  }
+
   /** Loads the records, makes the predefined networks, brings bridges and rules up. */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -233,7 +238,14 @@ export class NetworkService {
     if (!this.byName('none')) await this.save(this.predefined('none', 'null'));
     if (!this.byName('host')) await this.save(this.predefined('host', 'host'));
     let bridge = this.byName('bridge');
-    if (!bridge) {
+    if (this.bridgeDisabled) {
+      // No default bridge (moby deletes its record at every start and makes it again unless
+      // disabled); its link and rules go with the sweep below, as nothing claims them.
+      if (bridge) {
+        await rm(join(this.dir, `${bridge.rec.Id}.json`), { force: true });
+        this.nets.delete(bridge.rec.Id);
+      }
+    } else if (!bridge) {
       const subnet = this.cfg.bip ? parseCidr(this.cfg.bip, 'bip') : this.pickSubnet();
       const gw = this.cfg.bip ? parseCidr(this.cfg.bip, 'bip').ip : subnet.base + 1;
       const rec = this.predefined('bridge', 'bridge');
@@ -388,7 +400,7 @@ export class NetworkService {
     const name = req.Name;
     if (!name) throw invalidParameter('network name cannot be empty');
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidParameter(`invalid network name "${name}", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-    if (['bridge', 'host', 'none'].includes(name) && this.byName(name)) throw conflict(`${name} is a pre-defined network and cannot be created`);
+    if (['bridge', 'host', 'none'].includes(name) && (this.byName(name) || name === 'bridge')) throw conflict(`${name} is a pre-defined network and cannot be created`);
     if (this.byName(name)) throw conflict(`network with name ${name} already exists`);
     const driver = req.Driver || 'bridge';
     if (driver === 'host' || driver === 'null') throw conflict(`only one instance of "${driver}" network is allowed`);

@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { TestDaemon } from './harness.ts';
+import { ROOT, TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
 /** The first three octets of the daemon's /20, and a /24 in it for user networks. */
@@ -728,5 +728,47 @@ test('--link-local-ip adds link-local addresses to the container\'s interface, a
   } finally {
     await d.berth(['rm', '-f', 'llc']);
     await d.berth(['network', 'rm', net]);
+  }
+});
+
+test('berthd --bridge none: no default bridge (its link and firewall rules go); containers left on it have loopback only; ports refused; user networks work (docker CLI)', async () => {
+  const nd = await TestDaemon.start();
+  try {
+    await nd.importBusybox();
+    await nd.ok(['create', '--name', 'before', 'busybox', 'ip', '-o', 'addr']);
+    assert.equal(spawnSync('ip', ['link', 'show', nd.bridge]).status, 0);
+    await nd.stopDaemon();
+    nd.writeConfig({ bridge: 'none', bip: undefined });
+    await nd.startDaemon();
+    // The default bridge's network, link and rules are gone.
+    assert.notEqual(spawnSync('ip', ['link', 'show', nd.bridge], { stdio: 'ignore' }).status, 0);
+    assert.ok(!spawnSync('iptables', ['-S'], { encoding: 'utf8' }).stdout.includes(`berth:${nd.bridge}`));
+    assert.deepEqual((await nd.dockerOk(['network', 'ls', '--format', '{{.Name}}'])).split('\n').filter(Boolean).sort(), ['host', 'none']);
+    // A container made on the bridge, and a new one: their own namespace, loopback only.
+    await nd.ok(['start', 'before']);
+    assert.equal(await nd.ok(['wait', 'before']), '0\n');
+    const before = await nd.ok(['logs', 'before']);
+    assert.match(before, /: lo /);
+    assert.doesNotMatch(before, /eth0/);
+    const now = await nd.dockerOk(['run', '--rm', 'busybox', 'ip', '-o', 'link']);
+    assert.deepEqual(now.split('\n').filter(Boolean).map((l) => l.split(':')[1].trim()), ['lo']);
+    assert.notEqual(now, (await nd.dockerOk(['run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link'])), 'not the host\'s namespace');
+    const ports = await nd.docker(['run', '--rm', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(ports.code, 125);
+    assert.match(ports.stderr, /the default bridge is disabled \(berthd --bridge none\): ports cannot be published without --network/);
+    assert.match((await nd.docker(['network', 'create', 'bridge'])).stderr, /bridge is a pre-defined network and cannot be created/);
+    // User-defined networks have their own bridges.
+    await nd.dockerOk(['network', 'create', 'mine']);
+    assert.match(await nd.dockerOk(['run', '--rm', '--network', 'mine', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), /inet 10\.\d+\.\d+\.\d+\/24/);
+    assert.match((await nd.docker(['network', 'connect', 'bridge', 'before'])).stderr, /network bridge not found/);
+    await nd.dockerOk(['network', 'rm', 'mine']);
+    // -b none with --bip: dockerd's refusal.
+    await nd.stopDaemon();
+    nd.writeConfig({ bridge: 'none' });
+    const both = spawnSync(process.execPath, [join(ROOT, 'dist', 'berthd.js'), '--config-file', join(nd.root, 'daemon.json'), '--data-root', nd.dataRoot, '--exec-root', nd.execRoot, '-H', nd.host], { encoding: 'utf8', timeout: 20_000 });
+    assert.notEqual(both.status, 0);
+    assert.match(both.stderr, /You specified -b & --bip, mutually exclusive options\. Please specify only one/);
+  } finally {
+    await nd.cleanup();
   }
 });

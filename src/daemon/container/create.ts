@@ -50,7 +50,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   checkCpuset(hostConfig.CpusetCpus, hostConfig.CpusetMems, cpusetAvailable(d.rt.cgroupVersion));
   const portWarning = checkPortBindings(hostConfig);
   if (portWarning) warnings.push(portWarning);
-  const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress, req.NetworkDisabled ? hostConfig : undefined);
+  const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress, req.NetworkDisabled ? hostConfig : undefined, hostConfig);
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
   // Mounts are parsed before anything is made; volumes come after the image is known (its

@@ -31,6 +31,8 @@ export function ownsNetworks(rec: ContainerRecord): boolean {
 export function requestedNetworks(d: ContainerDeps, rec: ContainerRecord): Record<string, EndpointRecord> {
   // A record made before networks existed is on its NetworkMode's network.
   rec.Networks ??= planNetworks(d, rec.HostConfig.NetworkMode, undefined, undefined);
+  // Made while there was a default bridge, started without one (berthd --bridge none): off it.
+  if (d.networks.bridgeDisabled && rec.Networks.bridge) delete rec.Networks.bridge;
   return rec.Networks;
 }
 
@@ -215,10 +217,21 @@ function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
  * endpoints; none when `disabledFor` says its networking is disabled), checked now: every network must exist and every setting be one Berth applies.
  * Refused with a bad parameter, not docker's 404 (which the docker CLI takes for a missing image).
  */
-export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<string, EndpointAsk | null | undefined> | undefined, macAddress: string | undefined, disabledFor?: Pick<HostConfig, 'PortBindings' | 'PublishAllPorts'>): Record<string, EndpointRecord> {
+export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<string, EndpointAsk | null | undefined> | undefined, macAddress: string | undefined, disabledFor?: Pick<HostConfig, 'PortBindings' | 'PublishAllPorts'>, ports?: Pick<HostConfig, 'PortBindings' | 'PublishAllPorts'>): Record<string, EndpointRecord> {
   const out: Record<string, EndpointRecord> = {};
   if (mode.startsWith('container:')) {
     if (Object.keys(endpoints ?? {}).length) throw invalidParameter('conflicting options: container type network can\'t be used with other networks');
+    return out;
+  }
+  if (d.networks.bridgeDisabled && (mode === 'bridge' || mode === 'default')) {
+    // berthd --bridge none: there is no default bridge, and a container left on it has its own
+    // namespace with loopback only (moby's NetworkDisabled); what would need the bridge is refused.
+    if (Object.values(ports?.PortBindings ?? {}).some((b) => b?.length) || ports?.PublishAllPorts) throw invalidParameter('the default bridge is disabled (berthd --bridge none): ports cannot be published without --network');
+    const asks = (ep: EndpointAsk | null | undefined) => !!ep && !!(ep.IPAMConfig?.IPv4Address || ep.IPAMConfig?.IPv6Address || ep.IPAMConfig?.LinkLocalIPs?.length ||
+      ep.Aliases?.length || ep.Links?.length || ep.MacAddress || Object.keys(ep.DriverOpts ?? {}).length);
+    if (macAddress || Object.values(endpoints ?? {}).some(asks)) {
+      throw invalidParameter('the default bridge is disabled (berthd --bridge none): endpoint settings need a --network');
+    }
     return out;
   }
   // The docker CLI keys its endpoint by the mode it was given: "default" is the bridge.
