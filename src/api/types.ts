@@ -138,6 +138,8 @@ export interface HostConfig {
   DeviceCgroupRules: string[] | null;
   DeviceRequests: unknown[] | null;
   KernelMemoryTCP?: number;
+  /** Deprecated, omitted when zero (a create request's only: dockerd warns and discards it). */
+  KernelMemory?: number;
   MemoryReservation: number;
   MemorySwap: number;
   MemorySwappiness: number | null;

@@ -312,9 +312,13 @@ test('create --rm: the container goes once it has run, as with run --rm (berth a
   await ok(['rm', 'createkeep']);
 });
 
-test('--gpus and --storage-opt reach berthd and are refused there by name, as through the docker CLI; nothing is created', async () => {
+test('--gpus, --storage-opt and the real-time limits reach berthd and are refused there by name, as through the docker CLI; the Windows-only ones are refused by the CLI; nothing is created', async () => {
   const before = (await ok(['ps', '-aq'])).trim();
-  for (const [flag, value, re] of [['--gpus', 'all', /HostConfig\.DeviceRequests is not supported by Berth yet/], ['--storage-opt', 'size=1G', /HostConfig\.StorageOpt is not supported by Berth yet/]] as const) {
+  for (const [flag, value, re] of [
+    ['--gpus', 'all', /HostConfig\.DeviceRequests is not supported by Berth yet/],
+    ['--storage-opt', 'size=1G', /HostConfig\.StorageOpt is not supported by Berth yet/],
+    ['--cpu-rt-runtime', '950000', /HostConfig\.CpuRealtimeRuntime is not supported by Berth yet/],
+  ] as const) {
     const b = await d.berth(['run', '--rm', flag, value, 'busybox', 'true']);
     const k = await d.docker(['run', '--rm', flag, value, 'busybox', 'true']);
     assert.equal(b.code, 125, flag);
@@ -322,5 +326,23 @@ test('--gpus and --storage-opt reach berthd and are refused there by name, as th
     assert.match(b.stderr, re);
     assert.equal(b.stderr.split('\n')[0].replace(/^berth: /, ''), k.stderr.split('\n')[0].replace(/^docker: /, ''), flag);
   }
+  // The Windows-only limits are refused by the CLI, as the docker CLI refuses them for a Linux daemon.
+  for (const [flag, value] of [['--cpu-count', '2'], ['--cpu-percent', '50'], ['--io-maxbandwidth', '10m'], ['--io-maxiops', '100']]) {
+    const b = await d.berth(['run', '--rm', flag, value, 'busybox', 'true']);
+    const k = await d.docker(['run', '--rm', flag, value, 'busybox', 'true']);
+    assert.equal(b.code, 1, flag);
+    assert.equal(k.code, 1, flag);
+    assert.equal(b.stderr.replace(/^berth: /, '').split('\n')[0], `"${flag}" is only supported on a daemon running on windows, but the Berth daemon is running on linux`);
+    assert.match(k.stderr, new RegExp(`"${flag}" is only supported on a Docker daemon running on windows`));
+  }
+  // Content trust is refused in the CLI, before any request.
+  const trust = await d.berth(['run', '--rm', '--disable-content-trust=false', 'busybox', 'true']);
+  assert.equal(trust.code, 125);
+  assert.match(trust.stderr, /content trust is not supported by Berth: give --disable-content-trust/);
   assert.equal((await ok(['ps', '-aq'])).trim(), before);
+  // The deprecated kernel memory limit: dockerd's warning, and the container runs.
+  const km = await d.berth(['run', '--rm', '--kernel-memory', '50m', 'busybox', 'echo', 'ran']);
+  assert.equal(km.code, 0, km.stderr);
+  assert.equal(km.stdout, 'ran\n');
+  assert.match(km.stderr, /Specifying a kernel memory limit is deprecated and will be removed in a future release\./);
 });

@@ -213,6 +213,14 @@ export const containerFlags = defineFlags({
   storageOpt: { long: 'storage-opt', kind: 'stringArray', help: 'Storage driver options for the container', typeName: 'list', parse: storageOpt },
   cgroupns: { long: 'cgroupns', kind: 'string', help: 'Cgroup namespace to use (host|private)\n\'host\':    Run the container in the Docker host\'s cgroup namespace\n\'private\': Run the container in its own private cgroup namespace\n\'\':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)' },
   cidfile: { long: 'cidfile', kind: 'string', help: 'Write the container ID to the file' },
+  cpuCount: { long: 'cpu-count', kind: 'int', help: 'CPU count (Windows only)' },
+  cpuPercent: { long: 'cpu-percent', kind: 'int', help: 'CPU percent (Windows only)' },
+  cpuRtPeriod: { long: 'cpu-rt-period', kind: 'int', help: 'Limit CPU real-time period in microseconds' },
+  cpuRtRuntime: { long: 'cpu-rt-runtime', kind: 'int', help: 'Limit CPU real-time runtime in microseconds' },
+  ioMaxbandwidth: { long: 'io-maxbandwidth', kind: 'string', help: 'Maximum IO bandwidth limit for the system drive (Windows only)', typeName: 'bytes', parse: memBytes },
+  ioMaxiops: { long: 'io-maxiops', kind: 'uint', help: 'Maximum IOps limit for the system drive (Windows only)' },
+  kernelMemory: { long: 'kernel-memory', kind: 'string', help: 'Kernel memory limit', typeName: 'bytes', parse: memBytes },
+  disableContentTrust: { long: 'disable-content-trust', kind: 'bool', help: 'Skip image verification', default: true },
   cpuPeriod: { long: 'cpu-period', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) period' },
   cpuQuota: { long: 'cpu-quota', kind: 'int', help: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
   cpuShares: { short: 'c', long: 'cpu-shares', kind: 'int', help: 'CPU shares (relative weight)' },
@@ -390,6 +398,11 @@ function logConfig(driver: string | undefined, opts: string[]): HostConfig['LogC
 
 /** Builds the create request from parsed flags, the image and the command. */
 export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image: string, cmd: string[], tty: { rows: number; cols: number } | undefined): ContainerCreateRequest {
+  if (!f.disableContentTrust) throw new StatusError(125, 'content trust is not supported by Berth: give --disable-content-trust');
+  // The docker CLI refuses its Windows-only flags itself when the daemon runs on Linux (exit 1).
+  for (const [key, flag] of [['cpuCount', 'cpu-count'], ['cpuPercent', 'cpu-percent'], ['ioMaxbandwidth', 'io-maxbandwidth'], ['ioMaxiops', 'io-maxiops']]) {
+    if (set.has(key)) throw new StatusError(1, `"--${flag}" is only supported on a daemon running on windows, but the Berth daemon is running on linux`);
+  }
   const attach = new Set(f.attach);
   const detached = set.has('detach') ? true : false;
   const attachStdin = attach.size ? attach.has('stdin') : f.interactive && !detached;
@@ -433,6 +446,15 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     CpusetCpus: f.cpusetCpus ?? '',
     CpusetMems: f.cpusetMems ?? '',
     PidsLimit: f.pidsLimit === undefined ? null : f.pidsLimit,
+    // The real-time limits go as docker's CLI sends them (berthd refuses them by name), as does
+    // the deprecated kernel memory (berthd warns and discards it, as dockerd did).
+    CpuCount: f.cpuCount ?? 0,
+    CpuPercent: f.cpuPercent ?? 0,
+    CpuRealtimePeriod: f.cpuRtPeriod ?? 0,
+    CpuRealtimeRuntime: f.cpuRtRuntime ?? 0,
+    IOMaximumBandwidth: f.ioMaxbandwidth ?? 0,
+    IOMaximumIOps: f.ioMaxiops ?? 0,
+    ...(f.kernelMemory ? { KernelMemory: f.kernelMemory } : {}),
     BlkioWeight: f.blkioWeight ?? 0,
     BlkioWeightDevice: f.blkioWeightDevice.length ? f.blkioWeightDevice : null,
     BlkioDeviceReadBps: f.deviceReadBps.length ? f.deviceReadBps : null,
