@@ -219,7 +219,7 @@ export class Client {
     return this.t.json('GET', '/networks', { query: { filters: filtersParam(filters) } });
   }
 
-  networkCreate(body: { Name: string; Driver?: string; Internal?: boolean; Attachable?: boolean; EnableIPv6?: boolean; IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] }; Options?: Record<string, string>; Labels?: Record<string, string> }): Promise<{ Id: string; Warning: string }> {
+  networkCreate(body: { Name: string; Driver?: string; Scope?: string; Internal?: boolean; Attachable?: boolean; Ingress?: boolean; ConfigOnly?: boolean; ConfigFrom?: { Network: string }; EnableIPv4?: boolean; EnableIPv6?: boolean; IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] }; Options?: Record<string, string>; Labels?: Record<string, string> }): Promise<{ Id: string; Warning: string }> {
     return this.t.json('POST', '/networks/create', { body });
   }
 

@@ -279,6 +279,10 @@ test('auxiliary addresses and IPAM options (docker CLI and berth): kept, shown, 
     const r = await d.docker(['network', 'create', ...args, 'refused']);
     assert.notEqual(r.code, 0, args.join(' '));
     assert.match(r.stderr, re, `${args.join(' ')}: ${r.stderr}`);
+    // berth's CLI has the same flags and sends them the same way.
+    const b = await d.berth(['network', 'create', ...args, 'refused']);
+    assert.equal(b.code, r.code, args.join(' '));
+    assert.equal(b.stderr, r.stderr, args.join(' '));
   }
   assert.equal((await ok(['network', 'ls', '-q', '--filter', 'type=custom'])).trim(), '', 'nothing was made');
 });

@@ -18,7 +18,13 @@ const createFlags = defineFlags({
   ipamDriver: { long: 'ipam-driver', kind: 'string', help: 'IP Address Management Driver', default: 'default' },
   ipamOpt: { long: 'ipam-opt', kind: 'stringArray', help: 'Set IPAM driver specific options', typeName: 'map', defaultText: 'map[]' },
   auxAddress: { long: 'aux-address', kind: 'stringArray', help: 'Auxiliary IPv4 or IPv6 addresses used by Network driver', typeName: 'map', defaultText: 'map[]' },
-  ipv6: { long: 'ipv6', kind: 'bool', help: 'Enable or disable IPv6 networking' },
+  ipv4: { long: 'ipv4', kind: 'bool', help: 'Enable or disable IPv4 address assignment', default: true },
+  ipv6: { long: 'ipv6', kind: 'bool', help: 'Enable or disable IPv6 address assignment' },
+  // Swarm's and configuration-only networks: sent as docker's CLI sends them, refused by berthd by name.
+  scope: { long: 'scope', kind: 'string', help: "Control the network's scope" },
+  configFrom: { long: 'config-from', kind: 'string', help: 'The network from which to copy the configuration' },
+  configOnly: { long: 'config-only', kind: 'bool', help: 'Create a configuration only network' },
+  ingress: { long: 'ingress', kind: 'bool', help: 'Create swarm routing-mesh network' },
 });
 
 export const networkCreateCommand = defineCommand({ name: 'create', usage: '[OPTIONS] NETWORK', short: 'Create a network', flags: createFlags, args: { min: 1, max: 1 } });
@@ -43,6 +49,9 @@ export async function networkCreate(ctx: CliContext, p: Parsed<typeof createFlag
   const config = f.subnet.length ? [{ Subnet: f.subnet[0], ...(f.gateway[0] ? { Gateway: f.gateway[0] } : {}), ...(f.ipRange[0] ? { IPRange: f.ipRange[0] } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) }] : [];
   const r = await ctx.client.networkCreate({
     Name: p.args[0], Driver: f.driver, Internal: f.internal, Attachable: f.attachable, EnableIPv6: f.ipv6,
+    // As docker's CLI: EnableIPv4 only when --ipv4 was given; the swarm fields when set.
+    ...(p.set.has('ipv4') ? { EnableIPv4: f.ipv4 } : {}), ...(f.scope ? { Scope: f.scope } : {}), ...(f.ingress ? { Ingress: true } : {}),
+    ...(f.configOnly ? { ConfigOnly: true } : {}), ...(f.configFrom ? { ConfigFrom: { Network: f.configFrom } } : {}),
     IPAM: { Driver: f.ipamDriver, Config: config, ...(f.ipamOpt.length ? { Options: keyValues(f.ipamOpt) } : {}) }, Options: keyValues(f.opt), Labels: keyValues(f.label),
   });
   ctx.stdout.write(`${r.Id}\n`);
