@@ -52,6 +52,7 @@
 static struct {
 	char *id, *bundle, *runtime, *rroot, *sdir, *log_path, *max_size, *max_file, *log_attrs;
 	char *syslog_addr, *syslog_format, *syslog_facility, *syslog_head;
+	char *journald_fields;
 	char *fl_addr, *fl_head, *fl_fields, *fl_nfields, *fl_keys, *fl_buffer_limit, *fl_retry_wait, *fl_max_retries, *fl_reconnect, *fl_wtimeout, *fl_rtimeout;
 	int fl_async, fl_subsec, fl_ack;
 	char *gelf_addr, *gelf_compression, *gelf_level, *gelf_max_reconnect, *gelf_delay, *gelf_head, *gelf_tail;
@@ -81,6 +82,7 @@ static const struct opt {
 	{"syslog-format", &o.syslog_format, NULL},
 	{"syslog-facility", &o.syslog_facility, NULL},
 	{"syslog-head", &o.syslog_head, NULL},
+	{"journald-fields", &o.journald_fields, NULL},
 	{"fluentd-address", &o.fl_addr, NULL},
 	{"fluentd-head", &o.fl_head, NULL},
 	{"fluentd-fields", &o.fl_fields, NULL},
@@ -886,6 +888,57 @@ static void gelf_send(int s, const char *p, size_t n, const struct timespec *ts)
 	gelf_send_udp(gl.z, z);
 }
 
+/* ------------------------------------------------------------ partial lines */
+
+/* moby's copier: a line cut into parts (at 16 KiB, or by the end of the output) carries an
+ * ID, its ordinal and whether it is the last part, and every part has the first part's time.
+ * For the drivers that record it (fluentd, journald); one state per stream. */
+static struct partial {
+	int more, ord;
+	char id[65];
+	struct timespec ts;
+} part[2];
+
+struct part_meta {
+	int partial, last, ord;
+	const char *id;
+	struct timespec ts;
+};
+
+/* Strips the newline of a complete line; fills in the part's metadata and time. */
+static void partial_meta(int s, const char *p, size_t *n, const struct timespec *now, struct part_meta *m)
+{
+	int complete = *n && p[*n - 1] == '\n';
+	if (complete)
+		(*n)--;
+	memset(m, 0, sizeof *m);
+	m->ts = *now;
+	struct partial *ps = &part[s];
+	if (!complete) {
+		if (!ps->more) {
+			unsigned char id[32];
+			if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
+				for (size_t i = 0; i < sizeof id; i++)
+					id[i] = rand();
+			for (size_t i = 0; i < sizeof id; i++)
+				sprintf(ps->id + 2 * i, "%02x", id[i]);
+			ps->ts = *now;
+			ps->ord = 0;
+			ps->more = 1;
+		}
+		m->partial = 1;
+		m->ord = ++ps->ord;
+		m->ts = ps->ts;
+		m->id = ps->id;
+	} else if (ps->more) {
+		m->partial = m->last = 1;
+		m->ord = ps->ord + 1;
+		m->ts = ps->ts;
+		m->id = ps->id;
+		ps->more = 0;
+	}
+}
+
 /* ------------------------------------------------------------------ fluentd */
 
 /* The fluentd driver (moby's, with fluent-logger-golang): each log entry is one event in the
@@ -914,10 +967,6 @@ static struct {
 	unsigned char rb[128];
 	size_t rlen;
 	unsigned char *ev;   /* the event being encoded */
-	/* a line cut into parts (moby's PartialLogMetaData), per stream */
-	int part_more[2], part_ord[2];
-	char part_id[2][65];
-	struct timespec part_ts[2];
 	time_t warned;
 	long dropped;
 	char where[PATH_MAX + 16];
@@ -1218,34 +1267,10 @@ static void fl_tick(void)
 
 static void fl_send(int s, const char *p, size_t n, const struct timespec *now)
 {
-	int complete = n && p[n - 1] == '\n';
-	if (complete)
-		n--;
-	/* moby's copier: a line cut into parts carries an ID, its ordinal and whether it is the
-	 * last, and every part the first part's time */
-	int partial = 0, last = 0, ord = 0;
-	struct timespec ts = *now;
-	if (!complete) {
-		if (!fl.part_more[s]) {
-			unsigned char id[32];
-			if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
-				for (size_t i = 0; i < sizeof id; i++)
-					id[i] = rand();
-			for (size_t i = 0; i < sizeof id; i++)
-				sprintf(fl.part_id[s] + 2 * i, "%02x", id[i]);
-			fl.part_ts[s] = ts;
-			fl.part_ord[s] = 0;
-			fl.part_more[s] = 1;
-		}
-		partial = 1;
-		ord = ++fl.part_ord[s];
-		ts = fl.part_ts[s];
-	} else if (fl.part_more[s]) {
-		partial = last = 1;
-		ord = fl.part_ord[s] + 1;
-		ts = fl.part_ts[s];
-		fl.part_more[s] = 0;
-	}
+	struct part_meta pm;
+	partial_meta(s, p, &n, now, &pm);
+	int partial = pm.partial, last = pm.last, ord = pm.ord;
+	struct timespec ts = pm.ts;
 	if ((long long)fl.count >= fl.buffer_limit) {
 		fl.dropped++;
 		if (time(NULL) != fl.warned) {
@@ -1318,7 +1343,7 @@ static void fl_send(int s, const char *p, size_t n, const struct timespec *now)
 		e = mp_cstr(e, "partial_message");
 		e = mp_cstr(e, "true");
 		e = mp_cstr(e, "partial_id");
-		e = mp_cstr(e, fl.part_id[s]);
+		e = mp_cstr(e, pm.id);
 		e = mp_cstr(e, "partial_ordinal");
 		e = mp_cstr(e, num);
 		e = mp_cstr(e, "partial_last");
@@ -1341,6 +1366,87 @@ static void fl_send(int s, const char *p, size_t n, const struct timespec *now)
 	fl_pump();
 }
 
+/* ----------------------------------------------------------------- journald */
+
+/* The journald driver (moby's, with go-systemd's journal.Send): each log entry is one
+ * datagram of the journal's native protocol to /run/systemd/journal/socket: the daemon's fixed
+ * fields (hex: the container's, the tag, the attribute options, this start's log epoch), then
+ * the time, the part's fields, the ordinal, PRIORITY and MESSAGE (KEY=VALUE lines; a value
+ * with a newline in the binary form, KEY, a 64-bit little-endian length, the bytes). */
+static struct {
+	int fd;
+	unsigned char *fixed, *buf;
+	size_t fixedlen;
+	unsigned long long ordinal;
+	time_t warned;
+} jd = { .fd = -1 };
+
+static int jd_open(void)
+{
+	if (!(jd.fixed = unhex(o.journald_fields, &jd.fixedlen)) || !(jd.buf = malloc(jd.fixedlen + LOG_LINE_MAX + 512)))
+		return errno = EINVAL, -1;
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	strcpy(un.sun_path, "/run/systemd/journal/socket");
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&un, sizeof un) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	jd.fd = fd;
+	return 0;
+}
+
+static unsigned char *jd_field(unsigned char *b, const char *key, const char *v, size_t n)
+{
+	size_t kl = strlen(key);
+	memcpy(b, key, kl);
+	b += kl;
+	if (!memchr(v, '\n', n)) {
+		*b++ = '=';
+	} else {
+		*b++ = '\n';
+		uint64_t len = n;
+		for (int i = 0; i < 8; i++)
+			*b++ = len >> (8 * i);
+	}
+	memcpy(b, v, n);
+	b += n;
+	*b++ = '\n';
+	return b;
+}
+
+static void jd_send(int s, const char *p, size_t n, const struct timespec *now)
+{
+	struct part_meta pm;
+	partial_meta(s, p, &n, now, &pm);
+	unsigned char *b = jd.buf;
+	memcpy(b, jd.fixed, jd.fixedlen);
+	b += jd.fixedlen;
+	char t[48], num[24];
+	fmt_time(t, &pm.ts);
+	b = jd_field(b, "SYSLOG_TIMESTAMP", t, strlen(t));
+	if (pm.partial) {
+		snprintf(num, sizeof num, "%d", pm.ord);
+		b = jd_field(b, "CONTAINER_PARTIAL_ID", pm.id, strlen(pm.id));
+		b = jd_field(b, "CONTAINER_PARTIAL_ORDINAL", num, strlen(num));
+		b = jd_field(b, "CONTAINER_PARTIAL_LAST", pm.last ? "true" : "false", pm.last ? 4 : 5);
+		if (!pm.last)
+			b = jd_field(b, "CONTAINER_PARTIAL_MESSAGE", "true", 4);
+	}
+	snprintf(num, sizeof num, "%llu", ++jd.ordinal);
+	b = jd_field(b, "CONTAINER_LOG_ORDINAL", num, strlen(num));
+	b = jd_field(b, "PRIORITY", s ? "3" : "6", 1);
+	b = jd_field(b, "MESSAGE", p, n);
+	if (send(jd.fd, jd.buf, b - jd.buf, MSG_NOSIGNAL) < 0 && time(NULL) != jd.warned) {
+		jd.warned = time(NULL);
+		logmsg("journald: %s", strerror(errno));
+	}
+}
+
 static struct timespec lg_now;
 
 static void log_entry(int s, const char *p, size_t n)
@@ -1351,6 +1457,8 @@ static void log_entry(int s, const char *p, size_t n)
 		gelf_send(s, p, n, &lg_now);
 	if (o.fl_addr)
 		fl_send(s, p, n, &lg_now);
+	if (o.journald_fields)
+		jd_send(s, p, n, &lg_now);
 	if (lg.fd < 0)
 		return;
 	/* {"log":"…","stream":"…","attrs":{…},"time":"…"}: moby's field order; attrs (the
@@ -1411,7 +1519,7 @@ static void log_data(int s, const char *p, size_t n)
 
 static void log_eof(int s)
 {
-	if (lg.plen[s] && (lg.fd >= 0 || o.syslog_head || o.gelf_head || o.fl_addr)) {
+	if (lg.plen[s] && (lg.fd >= 0 || o.syslog_head || o.gelf_head || o.fl_addr || o.journald_fields)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
@@ -2001,7 +2109,7 @@ static void on_output(int s, const char *p, size_t n)
 {
 	if (!started)
 		return; /* before start only the runtime writes here */
-	if (lg.fd >= 0 || o.syslog_head || o.gelf_head || o.fl_addr) {
+	if (lg.fd >= 0 || o.syslog_head || o.gelf_head || o.fl_addr || o.journald_fields) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fmt_time(lg.ts, &ts);
@@ -2599,6 +2707,10 @@ int main(int argc, char **argv)
 			low[0] += 'a' - 'A';
 		snprintf(msg, sizeof msg, "failed to initialize logging driver: gelf: cannot connect to GELF endpoint: %s dial %s %s: connect: %s",
 			 gl.where, gl.tcp ? "tcp" : "udp", gl.where, low);
+		report(msg, 0);
+	}
+	if (o.journald_fields && jd_open() < 0) {
+		snprintf(msg, sizeof msg, "failed to initialize logging driver: journald is not enabled on this host");
 		report(msg, 0);
 	}
 	if (o.fl_addr && fl_open() < 0) {

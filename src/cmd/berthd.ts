@@ -95,7 +95,7 @@ Options:
   -G, --group string              Group for the unix socket (default "berth")
   -H, --host list                 Daemon socket(s) to listen on: unix:///path or tcp://HOST:PORT (default unix:///run/berth/berth.sock)
       --live-restore              Keep containers running while the daemon is down (default true; --live-restore=false stops them at shutdown)
-      --log-driver string         Default driver for container logs: json-file, local, syslog, gelf, fluentd or none (default "json-file")
+      --log-driver string         Default driver for container logs: json-file, local, syslog, gelf, fluentd, journald or none (default "json-file")
       --log-opt map               Default log driver options for containers (max-size, max-file) (default map[])
   -l, --log-level string          Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)

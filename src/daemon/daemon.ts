@@ -30,6 +30,7 @@ import { parseChanges } from './images/changes.ts';
 import { ContainerService, type RuntimeSettings } from './container/service.ts';
 import { inspectContainer, listContainers } from './container/view.ts';
 import { LOG_DRIVERS } from './container/logdriver.ts';
+import { readJournal } from './logs/journald.ts';
 import { readJsonLog } from './logs/jsonfile.ts';
 import type { ContainerBackend, LogChunk, LogsOptions, WaitCondition } from './server/routers/containers/backend.ts';
 import type { ImageBackend } from './server/routers/images/backend.ts';
@@ -557,10 +558,18 @@ export class Daemon implements SystemBackend {
 
   private logs(ref: string, opts: LogsOptions): AsyncIterable<LogChunk[]> {
     const c = this.containers.get(ref);
-    if (c.rec.HostConfig.LogConfig.Type === 'none' || !c.rec.LogPath) {
+    const journald = c.rec.HostConfig.LogConfig.Type === 'journald';
+    if (!journald && (c.rec.HostConfig.LogConfig.Type === 'none' || !c.rec.LogPath)) {
       throw notImplemented('configured logging driver does not support reading');
     }
     const stopped = opts.follow && c.running ? c.wait('not-running').then(() => undefined) : Promise.resolve();
+    if (journald) {
+      return readJournal(c.id, {
+        stdout: opts.stdout, stderr: opts.stderr, tail: opts.tail, follow: opts.follow && c.running, stopped, signal: opts.signal,
+        ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}),
+        ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}),
+      });
+    }
     return readJsonLog(c.rec.LogPath, {
       stdout: opts.stdout,
       stderr: opts.stderr,

@@ -45,6 +45,8 @@ export interface ShimLaunchOptions {
     bufferLimit: number; retryWaitMs: number; maxRetries: number; async: boolean; asyncReconnectMs: number;
     subSecond: boolean; requestAck: boolean; writeTimeoutMs: number; readTimeoutMs: number;
   };
+  /** The journald driver: the fixed fields of each entry, in the journal's native protocol (hex). */
+  journald?: { fields: string };
   tty: boolean;
   stdin: boolean;
   stdinOnce: boolean;
@@ -108,6 +110,7 @@ function launchArgs(o: ShimLaunchOptions): string[] {
     if (f.subSecond) a.push('--fluentd-sub-second');
     if (f.requestAck) a.push('--fluentd-request-ack');
   }
+  if (o.journald) a.push('--journald-fields', o.journald.fields);
   if (o.tty) a.push('--tty');
   if (o.stdin) a.push('--stdin');
   if (o.stdinOnce) a.push('--stdin-once');

@@ -170,7 +170,7 @@ test('daemon.json log-driver and log-opts are every container\'s defaults, a con
       return spawnSync(NODE, [BERTHD, '--config-file', cfg, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${join(dir, 'run', 's.sock')}`, ...flags], { encoding: 'utf8', timeout: 20_000 });
     };
     for (const [conf, flags, re] of [
-      [{ 'log-driver': 'journald' }, [], /the journald log driver is not supported by Berth yet: fluentd, gelf, json-file, local, none, syslog are/],
+      [{ 'log-driver': 'gcplogs' }, [], /the gcplogs log driver is not supported by Berth yet: fluentd, gelf, journald, json-file, local, none, syslog are/],
       [{ 'log-driver': 'local', 'log-opts': { labels: 'x' } }, [], /failed to set log opts: unknown log opt 'labels' for log driver local/],
       [{ 'log-driver': 'nosuch' }, [], /the nosuch log driver is not supported by Berth yet/],
       [{ 'log-opts': { 'max-size': 'abc' } }, [], /failed to set log opts: invalid size: 'abc'/],

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestDaemon, DOCKER, ROOT, startPrivateDockerd, type PrivateDockerd } from './harness.ts';
 import { legacyArchive } from './synthetic.ts';
@@ -591,4 +591,21 @@ test('fluentd: async start with nothing listening, events sent once the server i
     server.close();
     await d.berth(['rm', '-f', 'flasync', 'flsilent']);
   }
+});
+
+test('journald where the host runs no journal: the start fails in dockerd\'s words, and nothing is left', async (t) => {
+  if (skip()) return t.skip(String(skip()));
+  if (existsSync('/run/systemd/journal/socket')) return t.skip('this host runs a journal');
+  if ((await docker(['image', 'inspect', 'busybox'])).code !== 0) {
+    await ok(['save', '-o', join(dir, 'bb.tar'), 'busybox']);
+    await dok(['load', '-i', join(dir, 'bb.tar')]);
+  }
+  const args = ['run', '--rm', '--network', 'none', '--log-driver', 'journald', 'busybox', 'true'];
+  const theirs = await docker(args);
+  const before = await ok(['ps', '-aq']);
+  const ours = await d.docker(args);
+  assert.equal(ours.code, theirs.code);
+  assert.match(theirs.stderr, /failed to initialize logging driver: journald is not enabled on this host/);
+  assert.equal(ours.stderr.replace(/\n\nRun.*$/s, ''), theirs.stderr.replace(/\n\nRun.*$/s, '').replace(/\.$/, ''));
+  assert.equal(await ok(['ps', '-aq']), before);
 });

@@ -83,7 +83,10 @@ export class TestDaemon {
     return `unix://${this.sock}`;
   }
 
-  static async start(opts: { runtime?: string; extraArgs?: string[]; env?: Record<string, string>; config?: Record<string, unknown>; tmpfsDataRootMb?: number } = {}): Promise<TestDaemon> {
+  /** A command berthd runs under (its arguments follow): a private mount namespace, say. */
+  private wrap: string[] = [];
+
+  static async start(opts: { runtime?: string; extraArgs?: string[]; env?: Record<string, string>; config?: Record<string, unknown>; tmpfsDataRootMb?: number; wrap?: string[] } = {}): Promise<TestDaemon> {
     const d = new TestDaemon(opts.runtime ?? 'crun');
     if (opts.tmpfsDataRootMb) {
       // A small data root, to run out of space on purpose (unmounted by cleanup()).
@@ -94,6 +97,7 @@ export class TestDaemon {
     // Its own bridge and addresses, so daemons running side by side never share either.
     writeFileSync(join(d.root, 'daemon.json'), JSON.stringify({ bridge: d.bridge, bip: d.bip, 'default-address-pools': [{ base: d.netRange, size: 24 }], ...(opts.config ?? {}) }));
     d.env = opts.env ?? {};
+    d.wrap = opts.wrap ?? [];
     try {
       await d.startDaemon(opts.extraArgs ?? []);
     } catch (e) {
@@ -134,8 +138,10 @@ export class TestDaemon {
     if (!existsSync(cfg)) writeFileSync(cfg, '{}\n');
     const { openSync } = await import('node:fs');
     const out = openSync(this.logFile, 'a');
-    this.proc = spawn(NODE, [BERTHD, '--config-file', cfg, '--data-root', this.dataRoot, '--exec-root', this.execRoot,
-      '-H', this.host, '--cgroup-parent', this.cgroupParent, '--default-runtime', this.runtime, ...extraArgs], {
+    const argv = [NODE, BERTHD, '--config-file', cfg, '--data-root', this.dataRoot, '--exec-root', this.execRoot,
+      '-H', this.host, '--cgroup-parent', this.cgroupParent, '--default-runtime', this.runtime, ...extraArgs];
+    const [cmd, ...args] = [...this.wrap, ...argv];
+    this.proc = spawn(cmd, args, {
       stdio: ['ignore', out, out],
       detached: false,
       env: { ...process.env, ...this.env },

@@ -36,7 +36,7 @@ test('bad configs are rejected before anything is created', () => {
   assert.throws(() => decodeHostConfig({ NanoCpus: 1e9, CpuQuota: 5000 }, defaults, w), /Conflicting options: Nano CPUs and CPU Quota/);
   assert.throws(() => decodeHostConfig({ Runtime: 'kata' }, defaults, w), /unknown or invalid runtime name: kata/);
   assert.throws(() => decodeHostConfig({ AutoRemove: true, RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } }, defaults, w), /AutoRemove/);
-  assert.throws(() => decodeHostConfig({ LogConfig: { Type: 'journald', Config: {} } }, defaults, w), /the journald log driver is not supported by Berth yet/);
+  assert.throws(() => decodeHostConfig({ LogConfig: { Type: 'awslogs', Config: {} } }, defaults, w), /the awslogs log driver is not supported by Berth yet/);
   assert.throws(() => decodeHostConfig({ LogConfig: { Type: 'foo', Config: {} } }, defaults, w), /: error looking up logging plugin foo: plugin "foo" not found$/);
   const h = decodeHostConfig({ Memory: 64 << 20, MemorySwap: 128 << 20 }, { ...defaults, swapAccounting: false }, w);
   assert.equal(h.MemorySwap, -1);

@@ -7,7 +7,8 @@
  * json-file and local write files; syslog and gelf send each line from the shim, keeping dual
  * logging's local cache (what `logs` reads) unless `cache-disabled`.
  */
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,9 +26,9 @@ export interface LogConfig {
 }
 
 /** The log drivers Berth has. */
-export const LOG_DRIVERS = ['fluentd', 'gelf', 'json-file', 'local', 'none', 'syslog'];
+export const LOG_DRIVERS = ['fluentd', 'gelf', 'journald', 'json-file', 'local', 'none', 'syslog'];
 /** dockerd's other built-in drivers: refused by name rather than as unknown plugins. */
-const DOCKER_LOG_DRIVERS = new Set(['journald', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
+const DOCKER_LOG_DRIVERS = new Set(['awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
 /** The drivers `logs` cannot read: they keep dual logging's cache. */
 const REMOTE = new Set(['syslog', 'gelf', 'fluentd']);
 
@@ -60,6 +61,9 @@ export function checkLogConfig(type: string, opts: Record<string, string>): void
       return checkGelfOpts(opts);
     case 'fluentd':
       return void fluentdConfig(opts);
+    case 'journald':
+      for (const k of Object.keys(opts)) if (!ATTR_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for journald log driver`);
+      return checkRegexOpts(opts);
     default:
       if (DOCKER_LOG_DRIVERS.has(type)) throw invalidParameter(`HostConfig.LogConfig: the ${type} log driver is not supported by Berth yet (${LOG_DRIVERS.join(', ')} are); the container was not created`);
       // Any other name is a logging plugin to dockerd; Berth has none.
@@ -299,7 +303,8 @@ function fluentdConfig(opts: Record<string, string>): FluentdConfig {
 
 /** Where a container's log file is: json-file's beside the container, local's and the cache hidden from the API. */
 export function logPathFor(cfg: LogConfig, dir: string, id: string): string {
-  if (cfg.Type === 'none') return '';
+  // journald keeps the lines itself (`logs` reads the journal).
+  if (cfg.Type === 'none' || cfg.Type === 'journald') return '';
   if (cfg.Type === 'local') return join(dir, 'local-logs', 'container.log');
   if (REMOTE.has(cfg.Type)) return cacheDisabled(cfg.Config) ? '' : join(dir, 'container-cached.log');
   return join(dir, `${id}-json.log`);
@@ -312,7 +317,7 @@ export function shownLogPath(rec: ContainerRecord): string {
 
 // ---------------------------------------------------------------------------- start
 
-type ShimLogOptions = Pick<ShimLaunchOptions, 'logPath' | 'logMaxSize' | 'logMaxFile' | 'logCompress' | 'logAttrs' | 'syslog' | 'gelf' | 'fluentd'>;
+type ShimLogOptions = Pick<ShimLaunchOptions, 'logPath' | 'logMaxSize' | 'logMaxFile' | 'logCompress' | 'logAttrs' | 'syslog' | 'gelf' | 'fluentd' | 'journald'>;
 
 /**
  * What the container's shim is told of its log driver, read as moby's driver reads its options
@@ -336,6 +341,7 @@ export async function shimLogOptions(rec: ContainerRecord): Promise<ShimLogOptio
   if (type === 'syslog') out.syslog = await syslogOptions(rec);
   if (type === 'gelf') out.gelf = await gelfOptions(rec);
   if (type === 'fluentd') out.fluentd = await fluentdOptions(rec);
+  if (type === 'journald') out.journald = await journaldOptions(rec);
   return out;
 }
 
@@ -555,4 +561,47 @@ async function fluentdOptions(rec: ContainerRecord): Promise<NonNullable<ShimLau
     writeTimeoutMs: cfg.writeTimeoutMs,
     readTimeoutMs: cfg.readTimeoutMs,
   };
+}
+
+/** Where journald takes native-protocol messages (go-systemd's journal.Enabled looks here). */
+export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
+
+/** moby's journald key sanitising: upper case, other characters "_", no leading "_". */
+function journalKey(k: string): string {
+  let n = '';
+  for (const ch of k) {
+    let c = ch;
+    if (c >= 'a' && c <= 'z') c = c.toUpperCase();
+    else if ((c > 'Z' || c < 'A') && (c > '9' || c < '0')) c = '_';
+    if (n === '' && c === '_') continue;
+    n += c;
+  }
+  return n;
+}
+
+/** One field of the journal's native protocol: KEY=VALUE, or KEY, a 64-bit length, VALUE when it has a newline. */
+function journalField(k: string, v: string): Buffer {
+  const value = Buffer.from(v);
+  if (!value.includes(10)) return Buffer.from(`${k}=${v}\n`);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(value.length));
+  return Buffer.concat([Buffer.from(`${k}\n`), len, value, Buffer.from('\n')]);
+}
+
+/**
+ * The journald driver's fixed fields for the shim (hex): the container's ID, name, image and
+ * tag, the attribute options (their keys made journal field names, as moby does), and this
+ * start's log epoch; the shim adds each line's time, part, ordinal, priority and message.
+ */
+async function journaldOptions(rec: ContainerRecord): Promise<NonNullable<ShimLaunchOptions['journald']>> {
+  if (!(await access(JOURNAL_SOCKET).then(() => true, () => false))) throw invalidParameter('failed to initialize logging driver: journald is not enabled on this host');
+  const tag = await logTag(rec);
+  const id = rec.ID;
+  const vars = new Map<string, string>([
+    ['CONTAINER_ID', id.slice(0, 12)], ['CONTAINER_ID_FULL', id], ['CONTAINER_NAME', rec.Name.replace(/^\//, '')],
+    ['CONTAINER_TAG', tag], ['IMAGE_NAME', rec.Config.Image ?? ''], ['SYSLOG_IDENTIFIER', tag],
+    ['CONTAINER_LOG_EPOCH', randomBytes(32).toString('hex')],
+  ]);
+  for (const [k, v] of extraAttributes(rec.HostConfig.LogConfig.Config, rec, journalKey)) if (k) vars.set(k, v);
+  return { fields: Buffer.concat([...vars].map(([k, v]) => journalField(k, v))).toString('hex') };
 }

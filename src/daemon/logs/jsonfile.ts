@@ -75,7 +75,7 @@ function queryEscape(s: string): string {
 }
 
 /** moby's attrsByteSlice: `k=v` pairs sorted by key, joined by commas. */
-function detailsOf(attrs: unknown): string | undefined {
+export function detailsOf(attrs: unknown): string | undefined {
   if (!attrs || typeof attrs !== 'object') return undefined;
   const pairs = Object.entries(attrs as Record<string, unknown>).filter(([, v]) => typeof v === 'string') as [string, string][];
   if (!pairs.length) return undefined;
