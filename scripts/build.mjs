@@ -61,7 +61,9 @@ if (!fresh || process.argv.includes('--force')) {
   const requireBuiltins = {
     name: 'require-builtins',
     setup(b) {
-      b.onResolve({ filter: /^node:/ }, (a) => (a.namespace === 'builtin' ? { path: a.path, external: true } : { path: a.path, namespace: 'builtin' }));
+      // Static imports only: an import() stays native (it runs when needed, and a split
+      // chunk of a CommonJS wrapper would export only its default).
+      b.onResolve({ filter: /^node:/ }, (a) => (a.namespace === 'builtin' || a.kind === 'dynamic-import' ? { path: a.path, external: true } : { path: a.path, namespace: 'builtin' }));
       b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js' }));
     },
   };

@@ -247,7 +247,7 @@ export class Daemon implements SystemBackend {
       Images: this.images.images.all().length,
       Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', await backingFs(this.config.dataRoot)], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: LOG_DRIVERS },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: LOG_DRIVERS.filter((l) => l !== 'none') },
       MemoryLimit: true,
       SwapLimit: rt.swapAccounting,
       CpuCfsPeriod: true,

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { system } from '../../errdefs/index.ts';
 import { detailsOf, type LogEntry, type ReadLogsOptions } from './jsonfile.ts';
 
 /** Fields the driver (or journald) sets: not attributes (moby's wellKnownFields). */
@@ -65,9 +66,12 @@ export async function* readJournal(containerId: string, opts: ReadLogsOptions): 
   if (opts.untilNs !== undefined) args.push(`--until=${at(opts.untilNs)}`);
   if (opts.follow) args.push('--follow');
   if (opts.tail === 0 && !opts.follow) return;
-  const p = spawn('journalctl', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const p = spawn('journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const done = new Promise<void>((r) => p.once('close', () => r()));
-  p.on('error', () => {});
+  let failed: Error | undefined;
+  let stderr = '';
+  p.on('error', (e) => (failed = e));
+  p.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   // Following ends once the container has stopped and the journal has been quiet a moment
   // (moby waits for the logger's last ordinal; the shim's last lines reach journald at once).
   let idle: NodeJS.Timeout | undefined;
@@ -92,6 +96,9 @@ export async function* readJournal(containerId: string, opts: ReadLogsOptions): 
       if (opts.follow) quiet();
     }
     if (batch.length) yield batch;
+    await done;
+    if (failed) throw system(`error reading the journal: journalctl: ${failed.message}`);
+    if (p.exitCode && !stopped && !opts.signal?.aborted) throw system(`error reading the journal: journalctl: ${stderr.trim() || `exit status ${p.exitCode}`}`);
   } finally {
     clearTimeout(idle);
     opts.signal?.removeEventListener('abort', onAbort);
