@@ -62,7 +62,7 @@ export async function createNetns(path: string, veths: VethConfig[] = []): Promi
       `addr add ${c.cidr} dev ${c.ifName}`,
       ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,
-      ...(c.gateway ? [`route add default via ${c.gateway} dev ${c.ifName}`] : []),
+      ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
     );
   }
   try {
@@ -108,12 +108,18 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
       `addr add ${c.cidr} dev ${c.ifName}`,
       ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,
-      ...(c.gateway ? [`route add default via ${c.gateway} dev ${c.ifName}`] : []),
+      // replace: the container's default route may move to this network (its gw-priority).
+      ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
     ].join('\n') + '\n');
   } catch (e) {
     await deleteLink(c.hostName).catch(() => {});
     throw e;
   }
+}
+
+/** The namespace's default route through `gateway` on `ifName` (another network's takes over). */
+export async function setDefaultRoute(netns: string, gateway: string, ifName: string): Promise<void> {
+  await run('nsenter', [`--net=${netns}`, 'ip', 'route', 'replace', 'default', 'via', gateway, 'dev', ifName]);
 }
 
 /** The links enslaved to a bridge (its veths). */

@@ -28,7 +28,7 @@ import { failpoint } from '../lib/failpoint.ts';
 import { log } from '../lib/log.ts';
 import { formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, type Cidr } from './cidr.ts';
 import { AddressPool, macFor } from './ipam.ts';
-import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir, type VethConfig } from './netlink.ts';
+import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
 import { addNetworkRules, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
 import { PortMapper, type PortRequest, type PublishedPort } from './ports.ts';
 import { NetworkDns } from './dns.ts';
@@ -85,6 +85,8 @@ export interface EndpointRecord {
 /** What an endpoint is asked to be. */
 export interface JoinOptions {
   ip?: string;
+  /** The endpoint's gw-priority (kept in its record; the container picks its gateway by it). */
+  gwPriority?: number;
   /** Link-local addresses added to the interface (moby: IPv4 with a /16, IPv6 with a /64). */
   linkLocal?: string[];
   aliases?: string[];
@@ -552,7 +554,7 @@ export class NetworkService {
     };
     const ep: EndpointRecord = {
       IPAMConfig: opts.ip || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
-      MacAddress: mac, DriverOpts: null, GwPriority: 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
+      MacAddress: mac, DriverOpts: null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
       IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
       HostVeth: hostVeth, IfName: opts.ifName,
     };
@@ -570,6 +572,12 @@ export class NetworkService {
     }
     live.names.set(ep.EndpointID, namedEndpoint(containerId, ep.IPAddress, opts.dnsNames, opts.links, opts.dns));
     return ep;
+  }
+
+  /** A running container's default route through `ep`'s network (its gateway left, or was outranked). */
+  async routeThrough(containerId: string, ep: EndpointRecord): Promise<void> {
+    if (!ep.Gateway || !ep.IfName) return;
+    await setDefaultRoute(this.sandboxPath(containerId), ep.Gateway, ep.IfName);
   }
 
   /** A running container's endpoint gone (disconnect): its veth removed, its address given back. */

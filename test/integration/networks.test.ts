@@ -776,3 +776,40 @@ test('berthd --bridge none: no default bridge (its link and firewall rules go); 
     await nd.cleanup();
   }
 });
+
+test('several networks: --network repeated (docker\'s advanced syntax too); the default route goes by gw-priority, then network name, as docker 28; connect and disconnect move it (berth and the docker CLI)', async () => {
+  const names = ['gwa', 'gwb', 'gwc'];
+  try {
+    const gw: Record<string, string> = {};
+    for (const n of names) {
+      await ok(['network', 'create', n]);
+      gw[n] = (await ok(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', n])).trim();
+    }
+    const route = async (c: string) => (await ok(['exec', c, 'ip', 'route', 'show', 'default'])).trim();
+    // Equal priorities: the first network by name, whatever the order given.
+    await ok(['run', '-d', '--name', 'gw1', '--network', 'gwb', '--network', 'gwa', 'busybox', 'sleep', '60']);
+    assert.match(await route('gw1'), new RegExp(`^default via ${gw.gwa.replace(/\./g, '\\.')} `));
+    assert.equal(await ok(['inspect', '-f', '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Networks}}', 'gw1']), 'gwb 2\n');
+    // A higher gw-priority wins (the docker CLI's advanced syntax).
+    await dok(['run', '-d', '--name', 'gw2', '--network', 'name=gwa,alias=first', '--network', 'name=gwb,gw-priority=10', 'busybox', 'sleep', '60']);
+    assert.match(await route('gw2'), new RegExp(`^default via ${gw.gwb.replace(/\./g, '\\.')} `));
+    assert.equal(await ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "gwb").GwPriority}} {{(index .NetworkSettings.Networks "gwa").Aliases}}', 'gw2']), '10 [first]\n');
+    // Connecting with a higher priority takes the route; disconnecting gives it back.
+    await dok(['network', 'connect', '--gw-priority', '20', 'gwc', 'gw1']);
+    assert.match(await route('gw1'), new RegExp(`^default via ${gw.gwc.replace(/\./g, '\\.')} `));
+    await ok(['network', 'disconnect', 'gwc', 'gw1']);
+    assert.match(await route('gw1'), new RegExp(`^default via ${gw.gwa.replace(/\./g, '\\.')} `));
+    // A lower priority joins without taking it.
+    await ok(['network', 'connect', 'gwc', 'gw2']);
+    assert.match(await route('gw2'), new RegExp(`^default via ${gw.gwb.replace(/\./g, '\\.')} `));
+    // docker/cli's refusals.
+    const both = await d.berth(['run', '--rm', '--network', 'gwa', '--network', 'bridge', 'busybox', 'true']);
+    assert.equal(both.code, 125);
+    assert.match(both.stderr, /conflicting options: cannot attach both user-defined and non-user-defined network-modes/);
+    assert.match((await d.berth(['run', '--rm', '--network', 'gwa', '--network', 'gwa', 'busybox', 'true'])).stderr, /network "gwa" is specified multiple times/);
+    assert.match((await d.berth(['run', '--rm', '--network', 'name=gwa,ip=10.9.9.9', '--ip', '10.9.9.8', 'busybox', 'true'])).stderr, /conflicting options: cannot specify both --ip and per-network IPv4 address/);
+  } finally {
+    await d.berth(['rm', '-f', 'gw1', 'gw2']);
+    for (const n of names) await d.berth(['network', 'rm', n]);
+  }
+});

@@ -44,9 +44,10 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
   }
   const t0 = performance.now();
   const asks = Object.entries(requestedNetworks(d, rec));
+  const gw = gatewayNetwork(d, asks);
   const { path, endpoints } = await d.networks.createSandbox(rec.ID, asks.map(([name, asked], i) => ({
     ref: asked.NetworkID || name,
-    ifName: `eth${i}`, gateway: i === 0,
+    ifName: `eth${i}`, gateway: name === gw, gwPriority: asked.GwPriority ?? 0,
     ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
     ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
     ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
@@ -170,13 +171,31 @@ export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined,
   return [...base, ...extra, ...links, ...self, ''].join('\n');
 }
 
+/**
+ * The network that gives a container its default route, as moby 28 chooses it (libnetwork's
+ * Endpoint.Less): the highest gw-priority, then a network with a gateway (not internal), then
+ * the network's name; none when the best has no gateway.
+ */
+function gatewayNetwork(d: ContainerDeps, entries: [string, EndpointRecord][]): string | undefined {
+  const internal = (ep: EndpointRecord, name: string) => {
+    try {
+      return d.networks.get(ep.NetworkID || name).Internal;
+    } catch {
+      return true;
+    }
+  };
+  const ranked = entries.map(([name, ep]) => ({ name, prio: ep.GwPriority ?? 0, internal: internal(ep, name) }))
+    .sort((a, b) => b.prio - a.prio || Number(a.internal) - Number(b.internal) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return ranked[0] && !ranked[0].internal ? ranked[0].name : undefined;
+}
+
 /** An endpoint as create records it: what was asked, no address yet. */
 function template(networkId: string, asked?: EndpointAsk): EndpointRecord {
   return {
     IPAMConfig: ipamConfig(asked?.IPAMConfig),
     Links: asked?.Links?.length ? asked.Links : null,
     Aliases: asked?.Aliases?.length ? asked.Aliases : null,
-    MacAddress: asked?.MacAddress ?? '', DriverOpts: null, GwPriority: 0, NetworkID: networkId, EndpointID: '', Gateway: '',
+    MacAddress: asked?.MacAddress ?? '', DriverOpts: null, GwPriority: asked?.GwPriority ?? 0, NetworkID: networkId, EndpointID: '', Gateway: '',
     IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
   };
 }
@@ -189,6 +208,7 @@ function ipamConfig(c: EndpointAsk['IPAMConfig']): EndpointRecord['IPAMConfig'] 
 
 export interface EndpointAsk {
   IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  GwPriority?: number;
   Links?: string[] | null;
   Aliases?: string[] | null;
   MacAddress?: string;
@@ -228,7 +248,7 @@ export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<s
     // namespace with loopback only (moby's NetworkDisabled); what would need the bridge is refused.
     if (Object.values(ports?.PortBindings ?? {}).some((b) => b?.length) || ports?.PublishAllPorts) throw invalidParameter('the default bridge is disabled (berthd --bridge none): ports cannot be published without --network');
     const asks = (ep: EndpointAsk | null | undefined) => !!ep && !!(ep.IPAMConfig?.IPv4Address || ep.IPAMConfig?.IPv6Address || ep.IPAMConfig?.LinkLocalIPs?.length ||
-      ep.Aliases?.length || ep.Links?.length || ep.MacAddress || Object.keys(ep.DriverOpts ?? {}).length);
+      ep.Aliases?.length || ep.Links?.length || ep.MacAddress || Object.keys(ep.DriverOpts ?? {}).length || ep.GwPriority);
     if (macAddress || Object.values(endpoints ?? {}).some(asks)) {
       throw invalidParameter('the default bridge is disabled (berthd --bridge none): endpoint settings need a --network');
     }
@@ -295,9 +315,11 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
     const used = new Set(Object.values(nets).map((ep) => ep.IfName));
     let n = 0;
     while (used.has(`eth${n}`)) n++;
-    const live = Object.values(nets).filter((ep) => ep.EndpointID);
+    const live = Object.entries(nets).filter(([, ep]) => ep.EndpointID);
+    // The new network takes the default route if it outranks the one that has it.
+    const gw = gatewayNetwork(d, [...live, [net.Name, asked]]);
     const ep = await d.networks.join(rec.ID, net.Id, {
-      ifName: `eth${n}`, gateway: !live.some((e) => e.Gateway),
+      ifName: `eth${n}`, gateway: gw === net.Name, gwPriority: asked.GwPriority,
       ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
       ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
       ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
@@ -343,8 +365,15 @@ export async function disconnectContainer(d: ContainerDeps, c: Container, ref: s
         await d.networks.unpublish(rec.ID);
         rec.PublishedPorts = [];
       }
+      const live = () => Object.entries(nets).filter(([, e]) => e.EndpointID);
+      const hadRoute = gatewayNetwork(d, live()) === name;
       await d.networks.leave(ep);
       netEvent(d, 'disconnect', ep.NetworkID, rec.ID);
+      if (hadRoute) {
+        // The next network in moby's order gets the default route.
+        const next = gatewayNetwork(d, live().filter(([n]) => n !== name));
+        if (next) await d.networks.routeThrough(rec.ID, nets[next]).catch((e: unknown) => log.warn('moving the default route', { id: rec.ID, error: e }));
+      }
     }
     delete nets[name];
     if (c.state.Running) await refreshResolvConf(d, rec);

@@ -105,6 +105,80 @@ function gpuRequest(v: string): { Driver: string; Count: number; DeviceIDs: stri
 }
 
 /** docker's storage options: `key=value`. */
+/** One --network value, as docker's NetworkOpt reads it: a name, or `name=…,alias=…,ip=…,…`. */
+export interface NetworkAttachment {
+  Target: string;
+  Aliases: string[];
+  DriverOpts?: Record<string, string>;
+  IPv4Address?: string;
+  IPv6Address?: string;
+  LinkLocalIPs: string[];
+  MacAddress: string;
+  GwPriority: number;
+}
+
+/** Go's encoding/csv for one record: fields split at commas, double quotes around a field kept together. */
+function csvFields(v: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    if (quoted) {
+      if (c === '"' && v[i + 1] === '"') cur += v[++i];
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"' && cur === '') quoted = true;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  if (quoted) throw new Error('extraneous or missing " in quoted-field');
+  out.push(cur);
+  return out;
+}
+
+function parseIpAddr(v: string): string {
+  if (!isIP(v)) throw new Error(`ParseAddr(${JSON.stringify(v)}): unable to parse IP`);
+  return v;
+}
+
+export function networkOpt(value: string): NetworkAttachment {
+  const n: NetworkAttachment = { Target: '', Aliases: [], LinkLocalIPs: [], MacAddress: '', GwPriority: 0 };
+  if (!/\w+=\w+(,\w+=\w+)*/.test(value)) return { ...n, Target: value };
+  for (const field of csvFields(value)) {
+    // docker/cli lowers the whole field, its value too.
+    const f = field.toLowerCase();
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid field ${field}`);
+    const key = f.slice(0, eq).trim();
+    const val = f.slice(eq + 1).trim();
+    switch (key) {
+      case 'name': n.Target = val; break;
+      case 'alias': n.Aliases.push(val); break;
+      case 'ip': n.IPv4Address = parseIpAddr(val); break;
+      case 'ip6': n.IPv6Address = parseIpAddr(val); break;
+      case 'mac-address': n.MacAddress = val; break;
+      case 'link-local-ip': n.LinkLocalIPs.push(parseIpAddr(val)); break;
+      case 'driver-opt': {
+        const deq = val.indexOf('=');
+        if (deq < 0) throw new Error('invalid key value pair format in driver options');
+        n.DriverOpts = { ...(n.DriverOpts ?? {}), [val.slice(0, deq).trim().toLowerCase()]: val.slice(deq + 1).trim().toLowerCase() };
+        break;
+      }
+      case 'gw-priority':
+        if (!/^[+-]?\d+$/.test(val)) throw new Error(`invalid gw-priority (${val}): invalid syntax`);
+        n.GwPriority = Number(val);
+        break;
+      default:
+        throw new Error(`invalid field key ${key}`);
+    }
+  }
+  if (!n.Target) throw new Error('network name/id is not specified');
+  return n;
+}
+
 function storageOpt(v: string): [string, string] {
   const eq = v.indexOf('=');
   if (eq < 0) throw new Error(`invalid storage option ${v}`);
@@ -264,7 +338,7 @@ export const containerFlags = defineFlags({
   memorySwap: { long: 'memory-swap', kind: 'string', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", typeName: 'bytes', parse: memSwap },
   memorySwappiness: { long: 'memory-swappiness', kind: 'int', help: 'Tune container memory swappiness (0 to 100)', default: -1 },
   name: { long: 'name', kind: 'string', help: 'Assign a name to the container' },
-  network: { long: 'network', kind: 'string', help: 'Connect a container to a network', typeName: 'network' },
+  network: { long: 'network', kind: 'stringArray', help: 'Connect a container to a network', typeName: 'network', parse: networkOpt },
   networkAlias: { long: 'network-alias', kind: 'stringArray', help: 'Add network-scoped alias for the container', typeName: 'list' },
   ip: { long: 'ip', kind: 'string', help: 'IPv4 address (e.g., 172.30.100.104)', typeName: 'ip' },
   ip6: { long: 'ip6', kind: 'string', help: 'IPv6 address (e.g., 2001:db8::33)', typeName: 'ip' },
@@ -469,7 +543,7 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
     ...(f.storageOpt.length ? { StorageOpt: Object.fromEntries(f.storageOpt) } : {}),
     RestartPolicy: f.restart ?? { Name: 'no', MaximumRetryCount: 0 },
     LogConfig: logConfig(f.logDriver, f.logOpt),
-    NetworkMode: f.network ?? 'default',
+    NetworkMode: f.network[0]?.Target ?? 'default',
     Dns: f.dns,
     DnsOptions: f.dnsOption,
     DnsSearch: f.dnsSearch,
@@ -526,20 +600,57 @@ export function createRequest(f: ContainerFlags, set: ReadonlySet<string>, image
   };
 }
 
+const PREDEFINED = ['default', 'bridge', 'host', 'none'];
+const userDefined = (n: string) => !PREDEFINED.includes(n) && !n.startsWith('container:');
+
+/** An attachment as the API's EndpointSettings, or undefined when it asks for nothing. */
+function endpointOf(n: NetworkAttachment, links: string[]): Record<string, unknown> | undefined {
+  const ep: Record<string, unknown> = {};
+  if (n.IPv4Address || n.IPv6Address || n.LinkLocalIPs.length) {
+    ep.IPAMConfig = { ...(n.IPv4Address ? { IPv4Address: n.IPv4Address } : {}), ...(n.IPv6Address ? { IPv6Address: n.IPv6Address } : {}), ...(n.LinkLocalIPs.length ? { LinkLocalIPs: n.LinkLocalIPs } : {}) };
+  }
+  if (n.Aliases.length) ep.Aliases = n.Aliases;
+  if (links.length) ep.Links = links;
+  if (n.MacAddress) ep.MacAddress = n.MacAddress;
+  if (n.DriverOpts) ep.DriverOpts = n.DriverOpts;
+  if (n.GwPriority) ep.GwPriority = n.GwPriority;
+  return Object.keys(ep).length ? ep : undefined;
+}
+
 /**
- * --ip, --link-local-ip, --network-alias and --mac-address belong to the container's network (API 1.44+), as
- * the docker CLI sends them: NetworkingConfig.EndpointsConfig[<network>].
+ * --network (repeatable, docker's advanced `name=…,alias=…` syntax too) and the per-network
+ * flags (--ip, --ip6, --link-local-ip, --network-alias, --mac-address, --link on a user-defined
+ * network), which apply to the first network, as docker/cli's parseNetworkOpts makes them:
+ * NetworkingConfig.EndpointsConfig[<network>] (API 1.44+).
  */
 function networkingConfig(f: ContainerFlags): { NetworkingConfig?: { EndpointsConfig: Record<string, Record<string, unknown>> } } {
-  const ep: Record<string, unknown> = {};
-  if (f.ip || f.ip6 || f.linkLocalIp.length) {
-    ep.IPAMConfig = { ...(f.ip ? { IPv4Address: f.ip } : {}), ...(f.ip6 ? { IPv6Address: f.ip6 } : {}), ...(f.linkLocalIp.length ? { LinkLocalIPs: f.linkLocalIp } : {}) };
-  }
-  if (f.networkAlias.length) ep.Aliases = f.networkAlias;
-  if (f.macAddress) ep.MacAddress = f.macAddress;
-  const net = !f.network || f.network === 'default' ? 'bridge' : f.network;
-  // Links are HostConfig's on the default bridge, the endpoint's too on a user-defined network.
-  if (f.link.length && !['bridge', 'host', 'none'].includes(net) && !net.startsWith('container:')) ep.Links = f.link;
-  if (!Object.keys(ep).length) return {};
-  return { NetworkingConfig: { EndpointsConfig: { [net]: ep } } };
+  const nets: NetworkAttachment[] = f.network.length ? f.network.map((n) => ({ ...n, Aliases: [...n.Aliases], LinkLocalIPs: [...n.LinkLocalIPs] })) : [networkOpt('default')];
+  const first = nets[0];
+  const conflict = (m: string) => new StatusError(125, `conflicting options: cannot specify both ${m}`);
+  if (first.Aliases.length && f.networkAlias.length) throw conflict('--network-alias and per-network alias');
+  if (first.IPv4Address && f.ip) throw conflict('--ip and per-network IPv4 address');
+  if (first.IPv6Address && f.ip6) throw conflict('--ip6 and per-network IPv6 address');
+  if (first.MacAddress && f.macAddress) throw conflict('--mac-address and per-network MAC address');
+  if (first.LinkLocalIPs.length && f.linkLocalIp.length) throw conflict('--link-local-ip and per-network link-local IP addresses');
+  if (f.networkAlias.length) first.Aliases = [...f.networkAlias];
+  if (f.ip) first.IPv4Address = f.ip;
+  if (f.ip6) first.IPv6Address = f.ip6;
+  if (f.macAddress) first.MacAddress = f.macAddress;
+  if (f.linkLocalIp.length) first.LinkLocalIPs = [...f.linkLocalIp];
+  const out: Record<string, Record<string, unknown>> = {};
+  let user = false;
+  let other = false;
+  nets.forEach((n, i) => {
+    if (userDefined(n.Target)) user = true;
+    else other = true;
+    if (Object.hasOwn(out, n.Target === 'default' ? 'bridge' : n.Target)) throw new StatusError(125, `network ${JSON.stringify(n.Target)} is specified multiple times`);
+    // Links are HostConfig's on the default bridge, the endpoint's too on a user-defined network.
+    const ep = endpointOf(n, i === 0 && userDefined(n.Target) ? f.link : []);
+    // One network with nothing asked: no endpoint settings (the daemon makes them).
+    if (!ep && nets.length === 1) return;
+    out[n.Target === 'default' ? 'bridge' : n.Target] = ep ?? {};
+  });
+  if (user && other && f.network.length) throw new StatusError(125, 'conflicting options: cannot attach both user-defined and non-user-defined network-modes');
+  if (!Object.keys(out).length) return {};
+  return { NetworkingConfig: { EndpointsConfig: out } };
 }

@@ -1,6 +1,6 @@
 /** `berth network connect|disconnect`, as docker's (cli/command/network/connect.go, disconnect.go). */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
-import { StatusError, type CliContext } from '../../context.ts';
+import type { CliContext } from '../../context.ts';
 
 const connectFlags = defineFlags({
   ip: { long: 'ip', kind: 'string', help: 'IPv4 address (e.g., "172.30.100.104")', typeName: 'ip' },
@@ -17,7 +17,6 @@ export const networkConnectCommand = defineCommand({ name: 'connect', usage: '[O
 export async function networkConnect(ctx: CliContext, p: Parsed<typeof connectFlags>): Promise<number> {
   const f = p.flags;
   const [network, container] = p.args;
-  if (f.gwPriority !== 0) throw new StatusError(125, '--gw-priority is not supported by Berth yet');
   const driverOpts: Record<string, string> = {};
   for (const o of f.driverOpt) {
     const eq = o.indexOf('=');
@@ -27,7 +26,7 @@ export async function networkConnect(ctx: CliContext, p: Parsed<typeof connectFl
     Container: container,
     EndpointConfig: {
       IPAMConfig: { IPv4Address: f.ip ?? '', IPv6Address: f.ip6 ?? '', LinkLocalIPs: f.linkLocalIp },
-      Links: f.link, Aliases: f.alias, DriverOpts: driverOpts,
+      Links: f.link, Aliases: f.alias, DriverOpts: driverOpts, GwPriority: f.gwPriority,
     },
   });
   return 0;
