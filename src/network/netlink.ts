@@ -67,6 +67,8 @@ export async function createNetns(path: string, veths: VethConfig[] = []): Promi
   }
   try {
     await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], inside.join('\n') + '\n');
+    const sysctls = veths.flatMap((c) => c.sysctls ?? []);
+    if (sysctls.length) await run('nsenter', [`--net=${path}`, 'sysctl', '-q', '-w', ...sysctls]);
     if (veths.length) await run('ip', ['-batch', '-'], veths.map((c) => `link set ${c.hostName} master ${c.bridge} up`).join('\n') + '\n');
   } catch (e) {
     await deleteNetns(path);
@@ -92,6 +94,8 @@ export interface VethConfig {
   cidr: string;
   /** More addresses on the interface (--link-local-ip), with their prefix length. */
   linkLocal?: string[];
+  /** Its sysctls (`net.ipv4.conf.eth0.x=v`), set once it exists. */
+  sysctls?: string[];
   gateway?: string;
   mtu: number;
 }
@@ -111,6 +115,7 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
       // replace: the container's default route may move to this network (its gw-priority).
       ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
     ].join('\n') + '\n');
+    if (c.sysctls?.length) await run('nsenter', [`--net=${c.netns}`, 'sysctl', '-q', '-w', ...c.sysctls]);
   } catch (e) {
     await deleteLink(c.hostName).catch(() => {});
     throw e;

@@ -87,6 +87,9 @@ export interface JoinOptions {
   ip?: string;
   /** The endpoint's gw-priority (kept in its record; the container picks its gateway by it). */
   gwPriority?: number;
+  /** Its driver options as asked (kept), and the interface sysctls they set (`net.ipv4.conf.eth0.x=v`). */
+  driverOpts?: Record<string, string>;
+  sysctls?: string[];
   /** Link-local addresses added to the interface (moby: IPv4 with a /16, IPv6 with a /64). */
   linkLocal?: string[];
   aliases?: string[];
@@ -551,10 +554,11 @@ export class NetworkService {
       hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
       cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
       ...(opts.linkLocal?.length ? { linkLocal: opts.linkLocal.map((a) => `${a}/${a.includes(':') ? 64 : 16}`) } : {}),
+      ...(opts.sysctls?.length ? { sysctls: opts.sysctls } : {}),
     };
     const ep: EndpointRecord = {
       IPAMConfig: opts.ip || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
-      MacAddress: mac, DriverOpts: null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
+      MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
       IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
       HostVeth: hostVeth, IfName: opts.ifName,
     };

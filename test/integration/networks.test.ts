@@ -813,3 +813,28 @@ test('several networks: --network repeated (docker\'s advanced syntax too); the 
     for (const n of names) await d.berth(['network', 'rm', n]);
   }
 });
+
+test('endpoint driver options: the interface\'s name (endpoint.ifname) and its sysctls (endpoint.sysctls, IFNAME), at run and at connect; others refused by name (docker CLI)', async () => {
+  try {
+    await ok(['network', 'create', 'epn']);
+    const out = await dok(['run', '--rm', '--network', 'name=epn,driver-opt=com.docker.network.endpoint.ifname=web0,driver-opt=com.docker.network.endpoint.sysctls=net.ipv4.conf.IFNAME.log_martians=1',
+      'busybox', 'sh', '-c', 'ip -o link | cut -d: -f2 | cut -d@ -f1 | tr -d " "; cat /proc/sys/net/ipv4/conf/web0/log_martians']);
+    assert.equal(out, 'lo\nweb0\n1\n');
+    await ok(['run', '-d', '--name', 'epc', '--network', 'epn', 'busybox', 'sleep', '60']);
+    await dok(['network', 'connect', '--driver-opt', 'com.docker.network.endpoint.ifname=back1', 'bridge', 'epc']);
+    assert.equal(await ok(['exec', 'epc', 'sh', '-c', 'ip -o link | cut -d: -f2 | cut -d@ -f1 | tr -d " "']), 'lo\neth0\nback1\n');
+    assert.equal(await ok(['inspect', '-f', '{{json .NetworkSettings.Networks.bridge.DriverOpts}}', 'epc']), '{"com.docker.network.endpoint.ifname":"back1"}\n');
+    // The name is the container's again after a restart.
+    await ok(['restart', '-t', '0', 'epc']);
+    assert.match(await ok(['exec', 'epc', 'ip', '-o', 'link']), /back1@/);
+    const sysctl = await d.docker(['run', '--rm', '--network', 'name=epn,driver-opt=com.docker.network.endpoint.sysctls=net.ipv4.conf.eth0.log_martians=1', 'busybox', 'true']);
+    assert.equal(sysctl.code, 125);
+    assert.match(sysctl.stderr, /unrecognised network interface sysctl 'net\.ipv4\.conf\.eth0\.log_martians=1'; represent 'net\.X\.Y\.ethN\.Z=V' as 'net\.X\.Y\.IFNAME\.Z=V'/);
+    const other = await d.docker(['network', 'connect', '--driver-opt', 'foo=bar', 'epn', 'epc']);
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr, /endpoint driver option foo is not supported by Berth/);
+  } finally {
+    await d.berth(['rm', '-f', 'epc']);
+    await d.berth(['network', 'rm', 'epn']);
+  }
+});

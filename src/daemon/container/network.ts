@@ -45,9 +45,11 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
   const t0 = performance.now();
   const asks = Object.entries(requestedNetworks(d, rec));
   const gw = gatewayNetwork(d, asks);
+  const ifNames = interfaceNames(asks.map(([, a]) => a as EndpointAsk));
   const { path, endpoints } = await d.networks.createSandbox(rec.ID, asks.map(([name, asked], i) => ({
     ref: asked.NetworkID || name,
-    ifName: `eth${i}`, gateway: name === gw, gwPriority: asked.GwPriority ?? 0,
+    ifName: ifNames[i], gateway: name === gw, gwPriority: asked.GwPriority ?? 0,
+    ...(asked.DriverOpts ? { driverOpts: asked.DriverOpts, sysctls: sysctlsOf(asked as EndpointAsk, ifNames[i]) } : {}),
     ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
     ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
     ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
@@ -195,7 +197,7 @@ function template(networkId: string, asked?: EndpointAsk): EndpointRecord {
     IPAMConfig: ipamConfig(asked?.IPAMConfig),
     Links: asked?.Links?.length ? asked.Links : null,
     Aliases: asked?.Aliases?.length ? asked.Aliases : null,
-    MacAddress: asked?.MacAddress ?? '', DriverOpts: null, GwPriority: asked?.GwPriority ?? 0, NetworkID: networkId, EndpointID: '', Gateway: '',
+    MacAddress: asked?.MacAddress ?? '', DriverOpts: asked?.DriverOpts && Object.keys(asked.DriverOpts).length ? asked.DriverOpts : null, GwPriority: asked?.GwPriority ?? 0, NetworkID: networkId, EndpointID: '', Gateway: '',
     IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
   };
 }
@@ -215,6 +217,57 @@ export interface EndpointAsk {
   DriverOpts?: Record<string, string> | null;
 }
 
+/** The endpoint driver options the bridge driver takes (moby's netlabel): the interface's name and its sysctls. */
+const EP_IFNAME = 'com.docker.network.endpoint.ifname';
+const EP_SYSCTLS = 'com.docker.network.endpoint.sysctls';
+
+/** moby's checks of the per-interface sysctls, and a Linux interface name for ifname. */
+function checkDriverOpts(opts: Record<string, string>): void {
+  for (const k of Object.keys(opts)) {
+    if (k !== EP_IFNAME && k !== EP_SYSCTLS) throw invalidParameter(`endpoint driver option ${k} is not supported by Berth (${EP_IFNAME} and ${EP_SYSCTLS} are)`);
+  }
+  const ifname = opts[EP_IFNAME];
+  if (ifname !== undefined && (!/^[^\s/:]{1,15}$/.test(ifname) || ifname === '.' || ifname === '..' || ifname === 'lo')) throw invalidParameter(`invalid endpoint settings:\ninvalid interface name ${JSON.stringify(ifname)}`);
+  const errs: string[] = [];
+  for (const sysctl of (opts[EP_SYSCTLS] ?? '').split(',').filter((x) => opts[EP_SYSCTLS] !== undefined)) {
+    const sc = sysctl.split('.');
+    const parts = sc.length > 5 ? [...sc.slice(0, 4), sc.slice(4).join('.')] : sc;
+    if (parts.length !== 5 || !['ipv4', 'ipv6', 'mpls'].includes(parts[1]) || (parts[3] !== 'IFNAME' && parts[3] !== 'ifname')) {
+      errs.push(`unrecognised network interface sysctl '${sysctl}'; represent 'net.X.Y.ethN.Z=V' as 'net.X.Y.IFNAME.Z=V', 'X' must be 'ipv4', 'ipv6' or 'mpls'`);
+    }
+  }
+  if (errs.length) throw invalidParameter(`invalid endpoint settings:\n${errs.join('\n')}`);
+}
+
+/** The interface names of a container's endpoints, in order: an ifname option's, else the next free ethN. */
+export function interfaceNames(asks: EndpointAsk[], used: Iterable<string> = []): string[] {
+  const taken = new Set(used);
+  const own = asks.map((a) => a.DriverOpts?.[EP_IFNAME]);
+  for (const n of own) {
+    if (!n) continue;
+    if (taken.has(n)) throw invalidParameter(`invalid endpoint settings:\ninterface name ${n} is used by another endpoint`);
+    taken.add(n);
+  }
+  let i = 0;
+  return own.map((n) => {
+    if (n) return n;
+    while (taken.has(`eth${i}`)) i++;
+    taken.add(`eth${i}`);
+    return `eth${i}`;
+  });
+}
+
+/** The per-interface sysctls of an endpoint, IFNAME replaced by its interface. */
+function sysctlsOf(ask: EndpointAsk, ifName: string): string[] {
+  const v = ask.DriverOpts?.[EP_SYSCTLS];
+  if (!v) return [];
+  return v.split(',').map((s) => {
+    const p = s.split('.');
+    p[3] = ifName;
+    return p.join('.');
+  });
+}
+
 /** The endpoint settings Berth applies on `net`; anything else refused. */
 function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
   const userDefined = !['bridge', 'host', 'none'].includes(net.Name);
@@ -223,7 +276,7 @@ function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
   for (const a of ask?.IPAMConfig?.LinkLocalIPs ?? []) {
     if (!isIP(a) || a === '0.0.0.0' || /^[0:]+$/.test(a)) throw invalidParameter(`invalid link-local IP address: ${a}`);
   }
-  if (ask?.DriverOpts && Object.keys(ask.DriverOpts).length) throw invalidParameter('endpoint driver options are not supported by Berth');
+  if (ask?.DriverOpts && Object.keys(ask.DriverOpts).length) checkDriverOpts(ask.DriverOpts);
   if (ask?.IPAMConfig?.IPv4Address && !userDefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
   if (ask?.Aliases?.length && !userDefined) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
   if (ask?.Links?.length && !userDefined) throw invalidParameter('links are only supported for user-defined networks');
@@ -312,14 +365,13 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
       await d.store.save(c);
       return;
     }
-    const used = new Set(Object.values(nets).map((ep) => ep.IfName));
-    let n = 0;
-    while (used.has(`eth${n}`)) n++;
+    const [ifName] = interfaceNames([asked as EndpointAsk], Object.values(nets).map((ep) => ep.IfName ?? '').filter(Boolean));
     const live = Object.entries(nets).filter(([, ep]) => ep.EndpointID);
     // The new network takes the default route if it outranks the one that has it.
     const gw = gatewayNetwork(d, [...live, [net.Name, asked]]);
     const ep = await d.networks.join(rec.ID, net.Id, {
-      ifName: `eth${n}`, gateway: gw === net.Name, gwPriority: asked.GwPriority,
+      ifName, gateway: gw === net.Name, gwPriority: asked.GwPriority,
+      ...(asked.DriverOpts ? { driverOpts: asked.DriverOpts, sysctls: sysctlsOf(asked as EndpointAsk, ifName) } : {}),
       ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
       ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
       ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
