@@ -347,8 +347,19 @@ export interface ImageHistoryItem {
   Comment: string;
 }
 
+/** API 1.47+ `manifests=1`: one platform manifest of an image (moby's image.ManifestSummary). */
+export interface ImageManifestSummary {
+  ID: string;
+  Descriptor: { mediaType: string; digest: string; size: number };
+  Available: boolean;
+  Size: { Total: number; Content: number };
+  Kind: 'image' | 'attestation' | 'unknown';
+  ImageData: { Platform: { architecture: string; os: string; variant?: string }; Containers: string[]; Size: { Unpacked: number } };
+}
+
 export interface ImageSummary {
   Id: string;
+  Manifests?: ImageManifestSummary[];
   ParentId: string;
   RepoTags: string[];
   RepoDigests: string[];

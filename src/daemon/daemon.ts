@@ -588,6 +588,7 @@ export class Daemon implements SystemBackend {
     const is = this.images;
     return {
       list: (opts) => is.list(opts),
+      manifestSummaries: (list) => is.manifestSummaries(list),
       inspect: (name) => is.inspect(name),
       history: (name) => is.history(name),
       prune: async (filters) => {

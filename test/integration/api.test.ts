@@ -304,7 +304,28 @@ test('query parameters are applied or refused by name: platform, shared-size, ma
   const fine = await api('POST', `/v1.50/containers/create?platform=linux/${arch}`, { Image: 'busybox', Cmd: ['true'] });
   assert.equal(fine.status, 201, fine.body);
   assert.equal((await api('DELETE', `/v1.50/containers/${JSON.parse(fine.body).Id}`)).status, 204);
-  assert.match((await json('/v1.50/images/json?manifests=1', 400)).message!, /manifests=1 .* not supported by Berth/);
+  // manifests=1 (1.47+): each image's platform manifest, with the containers using it; ignored below 1.47.
+  const mk = await api('POST', '/v1.50/containers/create', { Image: 'busybox', Cmd: ['true'] });
+  const mkId = JSON.parse(mk.body).Id as string;
+  assert.equal((await api('POST', `/v1.50/commit?container=${mkId}&repo=manifested&tag=1`)).status, 201);
+  type WithManifests = { RepoTags: string[]; Manifests?: { ID: string; Kind: string; Available: boolean; Descriptor: { digest: string }; Size: { Content: number }; ImageData: { Platform: { architecture: string; os: string }; Containers: string[] } }[] }[];
+  const withM = (await json('/v1.50/images/json?manifests=1')) as unknown as WithManifests;
+  const committed = withM.find((i) => i.RepoTags.includes('manifested:1'))!;
+  assert.equal(committed.Manifests?.length, 1);
+  const m0 = committed.Manifests![0];
+  assert.equal(m0.Kind, 'image');
+  assert.equal(m0.Available, true);
+  assert.equal(m0.Descriptor.digest, m0.ID);
+  assert.ok(m0.Size.Content > 0);
+  assert.deepEqual([m0.ImageData.Platform.os, m0.ImageData.Platform.architecture], ['linux', arch]);
+  assert.deepEqual(withM.find((i) => i.RepoTags.includes('busybox:latest'))!.Manifests!.map((m) => m.ImageData.Containers), [[mkId]]);
+  assert.ok(((await json('/v1.46/images/json?manifests=1')) as unknown as WithManifests).every((i) => i.Manifests === undefined));
+  // The docker CLI's tree view is made from them.
+  const tree = await d.docker(['images', '--tree'], { env: { NO_COLOR: '1' } });
+  assert.equal(tree.code, 0, tree.stderr);
+  assert.match(tree.stdout, new RegExp(`busybox:latest[^\\n]*\\n[^\\n]*linux/${arch}`));
+  assert.equal((await api('DELETE', `/v1.50/containers/${mkId}`)).status, 204);
+  assert.equal((await api('DELETE', '/v1.50/images/manifested:1')).status, 200);
   const del = await api('DELETE', `/v1.50/images/busybox?platforms=${encodeURIComponent(JSON.stringify({ os: 'linux', architecture: arch }))}`);
   assert.equal(del.status, 400, del.body);
   // shared-size fills SharedSize and Containers (-1 without it).

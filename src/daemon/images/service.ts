@@ -294,6 +294,37 @@ export class ImageService {
     return out;
   }
 
+  /**
+   * `manifests=1`: each image's one platform manifest (the one stored with it; none for a record
+   * without one): its descriptor, content size (manifest, config and compressed layers),
+   * unpacked size, platform and the containers using it.
+   */
+  async manifestSummaries(list: ImageSummary[]): Promise<void> {
+    for (const s of list) {
+      const img = this.images.get(s.Id);
+      const digest = img?.rec.manifest;
+      s.Manifests = [];
+      if (!img || !digest) continue;
+      const m = (await this.content.readJson(digest).catch(() => undefined)) as { mediaType?: string; config?: { size?: number }; layers?: { size?: number }[] } | undefined;
+      if (!m) continue;
+      const size = await this.content.size(digest).catch(() => 0);
+      const content = size + (m.config?.size ?? img.configSize) + (m.layers ?? []).reduce((a, l) => a + (l.size ?? 0), 0);
+      const unpacked = this.size(img);
+      s.Manifests.push({
+        ID: digest,
+        Descriptor: { mediaType: m.mediaType ?? 'application/vnd.docker.distribution.manifest.v2+json', digest, size },
+        Available: true,
+        Size: { Total: content + unpacked, Content: content },
+        Kind: 'image',
+        ImageData: {
+          Platform: { architecture: img.config.architecture, os: img.config.os, ...(img.config.variant ? { variant: img.config.variant } : {}) },
+          Containers: this.users.containersUsing(img.rec.id).map((c) => c.id),
+          Size: { Unpacked: unpacked },
+        },
+      });
+    }
+  }
+
   private async manifestLayers(manifest: string): Promise<string[]> {
     const m = (await this.content.readJson(manifest).catch(() => ({}))) as { layers?: { digest?: string }[] };
     return (m.layers ?? []).map((l) => l.digest).filter((d): d is string => typeof d === 'string');

@@ -8,6 +8,8 @@ export type DeleteRecord = { Untagged: string } | { Deleted: string };
 export interface ImageBackend {
   /** `sharedSize`: each image's SharedSize and Containers, as `docker system df -v` asks. */
   list(opts: { all: boolean; filters: Map<string, string[]>; sharedSize: boolean }): ImageSummary[];
+  /** `manifests=1`: each listed image's platform manifest (one per image in Berth's store; none when it has no stored manifest). */
+  manifestSummaries(list: ImageSummary[]): Promise<void>;
   inspect(name: string): Promise<ImageInspect>;
   history(name: string): ImageHistoryItem[];
   /** POST /images/prune. */

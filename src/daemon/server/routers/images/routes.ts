@@ -25,7 +25,7 @@ function confirmImagePlatform(img: ImageInspect, name: string, values: string[])
   confirmPlatform(name, { os: img.Os, architecture: img.Architecture, ...(img.Variant ? { variant: img.Variant } : {}) }, platformQuery(values));
 }
 
-/** `manifests` (API 1.47+) asks for each image's manifest list, which Berth's single-platform images do not keep. */
+/** `manifests` on image inspect (API 1.48+) asks for an index's manifests, which Berth's single-platform images do not keep. */
 /**
  * An image's Config as moby 28 answers it: the OCI image config's fields (docker's
  * DockerOCIImageConfig; what else a commit stored, such as Hostname, is not shown), over
@@ -77,8 +77,9 @@ export function imageRoutes(b: ImageBackend): Route[] {
     {
       method: 'GET', path: '/images/json',
       handler: async (ctx) => {
-        refuseManifests(ctx.query);
         const list = b.list({ all: boolValue(ctx.query, 'all'), filters: parseFilters(ctx.query), sharedSize: boolValue(ctx.query, 'shared-size') });
+        // manifests (API 1.47+; ignored below, as by moby): each image's platform manifest.
+        if (versionAtLeast(ctx.version, '1.47') && boolValue(ctx.query, 'manifests')) await b.manifestSummaries(list);
         // Below 1.44 each summary also carries VirtualSize (moby's version gate).
         if (!versionAtLeast(ctx.version, '1.44')) for (const i of list) i.VirtualSize = i.Size;
         writeJson(ctx, 200, list);
