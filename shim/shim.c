@@ -418,6 +418,35 @@ static void log_write(const char *p, size_t n)
 	lg.size += n;
 }
 
+/* IP:PORT (an IPv6 address bare or in brackets; the daemon resolved any name) as a socket address. */
+static int parse_ip_port(const char *where, struct sockaddr_storage *sa, socklen_t *len)
+{
+	char host[128];
+	const char *colon = strrchr(where, ':');
+	int bracket = where[0] == '[';
+	if (!colon || (size_t)(colon - where) >= sizeof host || colon - where < 2 * bracket)
+		return errno = EINVAL, -1;
+	size_t hl = colon - where - 2 * bracket;
+	memcpy(host, where + bracket, hl);
+	host[hl] = 0;
+	int port = atoi(colon + 1);
+	memset(sa, 0, sizeof *sa);
+	struct sockaddr_in *in = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		*len = sizeof *in;
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof *in6;
+	} else {
+		return errno = EINVAL, -1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------- syslog */
 
 /* The syslog driver (moby's, with srslog's formats): each log entry is one message,
@@ -459,29 +488,9 @@ static int syslog_target(const char *proto, const char *where)
 		sl.family = AF_UNIX;
 		sl.type = strcmp(proto, "unix") ? SOCK_DGRAM : SOCK_STREAM;
 	} else {
-		/* IP:PORT, the daemon having resolved the name */
-		char host[128];
-		const char *colon = strrchr(where, ':');
-		if (!colon || (size_t)(colon - where) >= sizeof host)
+		if (parse_ip_port(where, &sl.sa, &sl.salen) < 0)
 			return -1;
-		memcpy(host, where, colon - where);
-		host[colon - where] = 0;
-		int port = atoi(colon + 1);
-		struct sockaddr_in *in = (struct sockaddr_in *)&sl.sa;
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sl.sa;
-		if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-			in->sin_family = AF_INET;
-			in->sin_port = htons(port);
-			sl.salen = sizeof *in;
-			sl.family = AF_INET;
-		} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons(port);
-			sl.salen = sizeof *in6;
-			sl.family = AF_INET6;
-		} else {
-			return -1;
-		}
+		sl.family = sl.sa.ss_family;
 		sl.type = strcmp(proto, "tcp") ? SOCK_DGRAM : SOCK_STREAM;
 	}
 	sl.stream = sl.type == SOCK_STREAM;
@@ -674,29 +683,8 @@ static int gelf_open(void)
 		return errno = EINVAL, -1;
 	a += 4;
 	snprintf(gl.where, sizeof gl.where, "%s", a);
-	char host[128];
-	const char *colon = strrchr(a, ':');
-	if (!colon || (size_t)(colon - a) >= sizeof host)
-		return errno = EINVAL, -1;
-	int bracket = a[0] == '[';
-	size_t hl = colon - a - (bracket ? 2 : 0);
-	memcpy(host, a + bracket, hl);
-	host[hl] = 0;
-	int port = atoi(colon + 1);
-	memset(&gl.sa, 0, sizeof gl.sa);
-	struct sockaddr_in *in = (struct sockaddr_in *)&gl.sa;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&gl.sa;
-	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		gl.salen = sizeof *in;
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		gl.salen = sizeof *in6;
-	} else {
-		return errno = EINVAL, -1;
-	}
+	if (parse_ip_port(a, &gl.sa, &gl.salen) < 0)
+		return -1;
 	const char *c = o.gelf_compression ? o.gelf_compression : "gzip";
 	gl.compression = !strcmp(c, "zlib") ? 1 : !strcmp(c, "none") ? 2 : 0;
 	gl.level = o.gelf_level ? atoi(o.gelf_level) : 1;
@@ -1044,28 +1032,8 @@ static int fl_open(void)
 		strcpy(un->sun_path, a + 5);
 		fl.salen = sizeof *un;
 	} else if (!strncmp(a, "tcp:", 4)) {
-		char host[128];
-		a += 4;
-		const char *colon = strrchr(a, ':');
-		int bracket = a[0] == '[';
-		if (!colon || (size_t)(colon - a) >= sizeof host)
-			return errno = EINVAL, -1;
-		size_t hl = colon - a - (bracket ? 2 : 0);
-		memcpy(host, a + bracket, hl);
-		host[hl] = 0;
-		struct sockaddr_in *in = (struct sockaddr_in *)&fl.sa;
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&fl.sa;
-		if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-			in->sin_family = AF_INET;
-			in->sin_port = htons(atoi(colon + 1));
-			fl.salen = sizeof *in;
-		} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons(atoi(colon + 1));
-			fl.salen = sizeof *in6;
-		} else {
-			return errno = EINVAL, -1;
-		}
+		if (parse_ip_port(a + 4, &fl.sa, &fl.salen) < 0)
+			return -1;
 	} else {
 		return errno = EINVAL, -1;
 	}
