@@ -55,6 +55,27 @@ async function ok(args: string[]): Promise<string> {
 
 const skip = () => (dockerd ? false : 'dockerd (Debian\'s docker.io) is not installed or did not start');
 
+/**
+ * A TCP server on 127.0.0.1 keeping what log drivers send; `take(sep, n)` waits for n messages
+ * ended by `sep` and returns the text received so far (then starts afresh).
+ */
+async function tcpCollector() {
+  const { createServer } = await import('node:net');
+  let stream = '';
+  const server = createServer((c) => c.on('data', (b: Buffer) => (stream += b.toString())));
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  return {
+    server,
+    port: (server.address() as { port: number }).port,
+    async take(sep: string, n: number): Promise<string> {
+      for (let i = 0; i < 100 && stream.split(sep).length <= n; i++) await new Promise((res) => setTimeout(res, 50));
+      const got = stream;
+      stream = '';
+      return got;
+    },
+  };
+}
+
 test('berth\'s archives load and run in dockerd, with the same image IDs', async (t) => {
   if (skip()) return t.skip(String(skip()));
   await ok(['run', '--name', 'src', 'busybox', 'sh', '-c', 'echo made-in-berth > /made; rm /bin/true; ln -s /made /link']);
@@ -211,19 +232,11 @@ test('the syslog driver sends what dockerd\'s sends, in each format; logs reads 
     sock.close();
   }
   // Over TCP: one line per message, newline-framed, as dockerd's.
-  const { createServer } = await import('node:net');
-  let stream = '';
-  const server = createServer((c) => c.on('data', (b: Buffer) => (stream += b.toString())));
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
-  const tport = (server.address() as { port: number }).port;
+  const collector = await tcpCollector();
+  const { server, port: tport } = collector;
   try {
     const args = ['run', '--rm', '--network', 'none', '--log-driver', 'syslog', '--log-opt', `syslog-address=tcp://127.0.0.1:${tport}`, '--log-opt', 'tag=t', 'busybox', 'sh', '-c', 'echo one; echo two'];
-    const take = async () => {
-      for (let i = 0; i < 100 && stream.split('\n').length < 3; i++) await new Promise((res) => setTimeout(res, 50));
-      const lines = stream.split('\n').filter(Boolean).map(normal);
-      stream = '';
-      return lines;
-    };
+    const take = async () => (await collector.take('\n', 2)).split('\n').filter(Boolean).map(normal);
     await dok(args);
     const theirs = await take();
     assert.equal((await d.docker(args)).code, 0);
@@ -332,16 +345,11 @@ test('the gelf driver sends what dockerd\'s sends, over UDP (gzip, zlib, none, c
   }
 
   // TCP: uncompressed, each message ended by a NUL.
-  const { createServer } = await import('node:net');
-  let stream = '';
-  const server = createServer((c) => c.on('data', (b: Buffer) => (stream += b.toString())));
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
-  const tport = (server.address() as { port: number }).port;
+  const collector = await tcpCollector();
+  const { server, port: tport } = collector;
   const tcp = ['run', '--rm', '--network', 'none', '--name', 'gelftcp', '--log-driver', 'gelf', '--log-opt', `gelf-address=tcp://127.0.0.1:${tport}`, 'busybox', 'sh', '-c', 'echo one; echo two'];
   const take = async () => {
-    for (let i = 0; i < 100 && stream.split('\0').length < 3; i++) await new Promise((res) => setTimeout(res, 50));
-    const msgs = stream.split('\0');
-    stream = '';
+    const msgs = (await collector.take('\0', 2)).split('\0');
     assert.equal(msgs.pop(), '', 'every message ends in a NUL');
     return msgs.map(normal);
   };

@@ -450,16 +450,19 @@ function command(rec: ContainerRecord): string {
   return [rec.Path, ...rec.Args].join(' ');
 }
 
-/** A host name resolved at start (the shim dials addresses), failing as Go's dial does. */
-async function resolve(proto: string, host: string, port: number): Promise<string> {
+/** A host name resolved at start (the shim dials addresses), failing with `failure` (the driver's words for Go's dial error). */
+async function resolve(host: string, failure: string): Promise<string> {
   if (isIP(host)) return host;
   const { lookup } = await import('node:dns/promises');
   try {
     return (await lookup(host)).address;
   } catch {
-    throw invalidParameter(`failed to initialize logging driver: dial ${proto} ${host}:${port}: lookup ${host}: no such host`);
+    throw invalidParameter(`failed to initialize logging driver: ${failure}`);
   }
 }
+
+/** Go's dial error for a name that does not resolve, as the gelf and fluentd drivers report it. */
+const noSuchHost = (proto: string, host: string, port: number) => `dial ${proto} ${host}:${port}: lookup ${host}: no such host`;
 
 /**
  * The syslog driver's settings for the shim: the address (a name resolved here, to an IP), the
@@ -471,8 +474,7 @@ async function syslogOptions(rec: ContainerRecord): Promise<NonNullable<ShimLaun
   const addr = parseSyslogAddress(opts['syslog-address']);
   let address = '';
   if (addr?.port !== undefined) {
-    const { lookup } = await import('node:dns/promises');
-    const ip = isIP(addr.where) ? addr.where : (await lookup(addr.where).catch(() => { throw invalidParameter(`failed to initialize logging driver: dial ${addr.proto} ${addr.where}: no such host`); })).address;
+    const ip = await resolve(addr.where, `dial ${addr.proto} ${addr.where}: no such host`);
     address = `${addr.proto}:${ip}:${addr.port}`;
   } else if (addr) {
     address = `${addr.proto}:${addr.where}`;
@@ -492,7 +494,7 @@ async function syslogOptions(rec: ContainerRecord): Promise<NonNullable<ShimLaun
 async function gelfOptions(rec: ContainerRecord): Promise<NonNullable<ShimLaunchOptions['gelf']>> {
   const opts = rec.HostConfig.LogConfig.Config;
   const addr = parseGelfAddress(opts['gelf-address']);
-  const ip = await resolve(addr.proto, addr.host, addr.port);
+  const ip = await resolve(addr.host, noSuchHost(addr.proto, addr.host, addr.port));
   const extra = new Map<string, string>([
     ['_container_id', rec.ID],
     ['_container_name', rec.Name.replace(/^\//, '')],
@@ -539,7 +541,7 @@ async function fluentdOptions(rec: ContainerRecord): Promise<NonNullable<ShimLau
   if (cfg.proto === 'unix') {
     address = `unix:${cfg.path}`;
   } else {
-    const ip = await resolve('tcp', cfg.host, cfg.port);
+    const ip = await resolve(cfg.host, noSuchHost('tcp', cfg.host, cfg.port));
     address = `tcp:${ip.includes(':') ? `[${ip}]` : ip}:${cfg.port}`;
   }
   const fields = new Map<string, string>([['container_id', rec.ID], ['container_name', rec.Name]]);

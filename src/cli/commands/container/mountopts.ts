@@ -165,7 +165,7 @@ function parseBool(v: string): boolean | undefined {
 }
 
 /** encoding/csv's reading of one record: commas split fields, double quotes group them. */
-function splitCsv(s: string): string[] {
+export function splitCsv(s: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quoted = false;
@@ -183,6 +183,7 @@ function splitCsv(s: string): string[] {
       cur = '';
     } else cur += ch;
   }
+  if (quoted) throw new Error('extraneous or missing " in quoted-field');
   out.push(cur);
   return out;
 }

@@ -9,7 +9,7 @@ import { ramInBytes } from '../../../lib/units.ts';
 import { isIP } from 'node:net';
 import { defineFlags, type FlagValues } from '../../flags/spec.ts';
 import { StatusError } from '../../context.ts';
-import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags } from './mountopts.ts';
+import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags, splitCsv } from './mountopts.ts';
 import { parseExpose, parsePublish, type PortBindings } from './portspec.ts';
 
 export function memBytes(v: string): number {
@@ -117,28 +117,6 @@ export interface NetworkAttachment {
   GwPriority: number;
 }
 
-/** Go's encoding/csv for one record: fields split at commas, double quotes around a field kept together. */
-function csvFields(v: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v[i];
-    if (quoted) {
-      if (c === '"' && v[i + 1] === '"') cur += v[++i];
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"' && cur === '') quoted = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  if (quoted) throw new Error('extraneous or missing " in quoted-field');
-  out.push(cur);
-  return out;
-}
-
 function parseIpAddr(v: string): string {
   if (!isIP(v)) throw new Error(`ParseAddr(${JSON.stringify(v)}): unable to parse IP`);
   return v;
@@ -147,7 +125,7 @@ function parseIpAddr(v: string): string {
 export function networkOpt(value: string): NetworkAttachment {
   const n: NetworkAttachment = { Target: '', Aliases: [], LinkLocalIPs: [], MacAddress: '', GwPriority: 0 };
   if (!/\w+=\w+(,\w+=\w+)*/.test(value)) return { ...n, Target: value };
-  for (const field of csvFields(value)) {
+  for (const field of splitCsv(value)) {
     // docker/cli lowers the whole field, its value too.
     const f = field.toLowerCase();
     const eq = f.indexOf('=');
