@@ -2,6 +2,7 @@
 import type { Client } from '../client/client.ts';
 import type { ClientTls } from '../client/dial.ts';
 import { isDaemonError } from '../client/http.ts';
+import type { ConfigFile } from './configfile.ts';
 
 export interface CliContext {
   client: Client;
@@ -12,6 +13,8 @@ export interface CliContext {
   /** The command path for messages: "berth run". */
   commandPath: string;
   configDir: string;
+  /** The config file's settings (read once, on first use; docker's warning if it is malformed). */
+  readonly config: ConfigFile;
   /** The context in use (`default` unless one is chosen). */
   contextName: string;
   /** The "default" context's endpoint: -H, BERTH_HOST / DOCKER_HOST or Berth's socket, and the TLS flags. */

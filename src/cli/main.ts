@@ -51,6 +51,8 @@ import {
   manifestAnnotate, manifestCreate, manifestInspect, manifestPush, manifestRm,
 } from './commands/image/manifest.ts';
 import { contextEndpoint, currentContextName, getContext, DEFAULT_CONTEXT, DEFAULT_HOST } from './contexts.ts';
+import { loadConfig, type ConfigFile } from './configfile.ts';
+import { customHeaders } from './headers.ts';
 import {
   volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand, volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm,
 } from './commands/volume/volume.ts';
@@ -337,7 +339,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   let client: Client | undefined;
-  // stdin is made on first use (as in `io`), and the client when a command first talks to the daemon.
+  let config: ConfigFile | undefined;
+  // stdin is made on first use (as in `io`), the config file's settings when first asked for,
+  // and the client when a command first talks to the daemon.
   const ctx: CliContext = {
     stdout: io.stdout,
     stderr: io.stderr,
@@ -346,7 +350,15 @@ export async function main(argv: string[]): Promise<number> {
     },
     get client(): Client {
       if (unresolved) throw unresolved;
-      return (client ??= new Client(endpoint.host, endpoint.tls, process.env.DOCKER_API_VERSION || undefined));
+      return (client ??= new Client(endpoint.host, endpoint.tls, process.env.DOCKER_API_VERSION || undefined, customHeaders(this.config.HttpHeaders)));
+    },
+    get config(): ConfigFile {
+      if (!config) {
+        const loaded = loadConfig(configDir);
+        if (loaded.warning) io.stderr.write(loaded.warning + '\n');
+        config = loaded.cfg;
+      }
+      return config;
     },
     host: endpoint.host,
     commandPath: inv.commandPath,

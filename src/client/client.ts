@@ -34,9 +34,12 @@ function registryConfigHeaders(registryConfig: string | undefined): Record<strin
 export class Client {
   readonly t: Transport;
 
-  /** `apiVersion` pins the API version (DOCKER_API_VERSION); else it is negotiated down if need be. */
-  constructor(host: string, tls?: ClientTls, apiVersion?: string) {
-    this.t = new Transport(host, apiVersion, tls);
+  /**
+   * `apiVersion` pins the API version (DOCKER_API_VERSION); else it is negotiated down if need
+   * be. `headers` go with every request (the config file's HttpHeaders).
+   */
+  constructor(host: string, tls?: ClientTls, apiVersion?: string, headers?: Record<string, string>) {
+    this.t = new Transport(host, apiVersion, tls, headers);
   }
 
   version(): Promise<VersionResponse> {
@@ -163,8 +166,8 @@ export class Client {
   }
 
   // images
-  imageList(opts: { all?: boolean; filters?: Map<string, string[]> }): Promise<ImageSummary[]> {
-    return this.t.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: filtersParam(opts.filters) } });
+  imageList(opts: { all?: boolean; filters?: Map<string, string[]>; manifests?: boolean }): Promise<ImageSummary[]> {
+    return this.t.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: filtersParam(opts.filters), manifests: opts.manifests || undefined } });
   }
 
   imageHistory(name: string): Promise<ImageHistoryItem[]> {

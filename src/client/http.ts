@@ -69,6 +69,8 @@ export class Transport {
   /** Whether the daemon has taken a request at `version` (or told its own in a ping). */
   private settled = false;
   private readonly dial: Dialer;
+  /** Headers sent with every request (the CLI's custom ones); the request's own win over them. */
+  private readonly custom: Record<string, string>;
 
   /**
    * `pinned` (DOCKER_API_VERSION) is used as it is, as the docker CLI does. Otherwise requests
@@ -76,8 +78,9 @@ export class Transport {
    * and the request goes again: no ping before each command (the docker CLI's way) on the way
    * to berthd, which always speaks ours.
    */
-  constructor(host: string, pinned?: string, tls?: ClientTls) {
+  constructor(host: string, pinned?: string, tls?: ClientTls, custom: Record<string, string> = {}) {
     this.host = host;
+    this.custom = custom;
     this.dial = dialer(host, tls);
     this.version = pinned ?? API_VERSION;
     this.pinned = !!pinned;
@@ -87,7 +90,7 @@ export class Transport {
   private async settleVersion(): Promise<void> {
     let res: WireResponse;
     try {
-      res = await wireRequest(this.dial, { method: 'GET', path: '/_ping', headers: {} });
+      res = await wireRequest(this.dial, { method: 'GET', path: '/_ping', headers: { ...this.custom } });
     } catch (e) {
       throw this.connectError(e as NodeJS.ErrnoException);
     }
@@ -115,7 +118,7 @@ export class Transport {
 
   /** Sends a request and returns the response without reading its body. */
   async send(method: string, path: string, opts: RequestOptions = {}): Promise<WireResponse> {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const headers: Record<string, string> = { ...this.custom, ...(opts.headers ?? {}) };
     let body: Buffer | undefined;
     if (opts.body !== undefined) {
       body = Buffer.from(JSON.stringify(opts.body));

@@ -7,6 +7,8 @@
 import { resolve } from 'node:path';
 import type { Mount } from '../../../api/types.ts';
 import { ramInBytes } from '../../../lib/units.ts';
+import { splitCsv } from '../../../lib/csv.ts';
+import { parseGoBool } from '../../../lib/strconv.ts';
 
 export interface VolumeFlags {
   binds: string[];
@@ -47,9 +49,11 @@ export function parseMountFlag(value: string): Mount {
   const bindOptions = () => (m.BindOptions ??= {});
   const tmpfsOptions = () => (m.TmpfsOptions ??= {});
   const bool = (key: string, v: string): boolean => {
-    const b = parseBool(v);
-    if (b === undefined) throw new Error(`invalid value for ${key}: ${v}`);
-    return b;
+    try {
+      return parseGoBool(v);
+    } catch {
+      throw new Error(`invalid value for ${key}: ${v}`);
+    }
   };
   for (const field of fields) {
     const eq = field.indexOf('=');
@@ -158,32 +162,3 @@ export function parseTmpfsFlags(list: string[]): Record<string, string> | undefi
   return out;
 }
 
-function parseBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
-}
-
-/** encoding/csv's reading of one record: commas split fields, double quotes group them. */
-export function splitCsv(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i];
-    if (quoted) {
-      if (ch === '"' && s[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"' && cur === '') quoted = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (quoted) throw new Error('extraneous or missing " in quoted-field');
-  out.push(cur);
-  return out;
-}

@@ -9,7 +9,8 @@ import { ramInBytes } from '../../../lib/units.ts';
 import { isIP } from 'node:net';
 import { defineFlags, type FlagValues } from '../../flags/spec.ts';
 import { StatusError } from '../../context.ts';
-import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags, splitCsv } from './mountopts.ts';
+import { parseMountFlag, parseTmpfsFlags, parseVolumeFlags } from './mountopts.ts';
+import { splitCsv } from '../../../lib/csv.ts';
 import { parseExpose, parsePublish, type PortBindings } from './portspec.ts';
 
 export function memBytes(v: string): number {

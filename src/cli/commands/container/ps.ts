@@ -23,6 +23,9 @@ export const psCommand = defineCommand({
 
 export const DEFAULT_PS_FORMAT = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
+/** docker's `raw` format (formatter.NewContainerFormat), which its help does not name. */
+const RAW_PS_FORMAT = 'container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\ncreated_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\nstatus: {{- pad .Status 1 0}}\nnames: {{.Names}}\nlabels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n';
+
 const HEADERS = {
   ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED',
   Ports: 'PORTS', State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS',
@@ -94,24 +97,31 @@ export async function ps(ctx: CliContext, p: Parsed<typeof psFlags>): Promise<nu
   const filters = parseFilterFlags(f.filter);
   const limit = f.latest ? 1 : f.last;
   let size = f.size;
-  if (f.format) {
+  // --format, else the config file's psFormat (even with -q, which then wins, as docker's).
+  let format = f.format;
+  if (!format) format = ctx.config.psFormat ?? '';
+  else if (f.quiet) ctx.stderr.write('WARNING: Ignoring custom format, because both --format and --quiet are set.\n');
+  if (format) {
     // As docker: the format is checked (the `table` word and all) over an empty container
-    // before listing, and a format that reads .Size asks the daemon for sizes.
+    // before listing, and a format that reads .Size asks the daemon for sizes (unless -q, or
+    // --size=false was given).
     const empty = psRow({ Id: '', Names: [], Image: '', ImageID: '', Command: '', Created: 0, Ports: [], Labels: {}, State: '', Status: '', Mounts: [] } as unknown as ContainerSummary, false);
     const sizeValue = empty.Size;
-    Object.defineProperty(empty, 'Size', { get: () => ((size = true), sizeValue), enumerable: true });
-    await validateFormat(f.format, empty, { parse: 'failed to parse template: ', exec: 'failed to execute template: ' });
+    const sizeChanged = p.set.has('size');
+    Object.defineProperty(empty, 'Size', { get: () => ((size ||= !f.quiet && !sizeChanged), sizeValue), enumerable: true });
+    await validateFormat(format, empty, { parse: 'failed to parse template: ', exec: 'failed to execute template: ' });
   }
   const list = await ctx.client.containerList({ all: f.all, ...(limit > 0 ? { limit } : {}), filters, size });
-  if (f.quiet && !f.format) {
+  if (f.quiet && format !== 'raw') {
     ctx.stdout.write(list.map((c) => (f.noTrunc ? c.Id : shortId(c.Id)) + '\n').join(''));
     return 0;
   }
-  if (!f.format || f.format === 'table' || f.format === DEFAULT_PS_FORMAT) {
+  if (!format || format === 'table' || format === DEFAULT_PS_FORMAT) {
     const cols: [string, string][] = [['ID', 'CONTAINER ID'], ['Image', 'IMAGE'], ['Command', 'COMMAND'], ['RunningFor', 'CREATED'], ['Status', 'STATUS'], ['Ports', 'PORTS'], ['Names', 'NAMES']];
     ctx.stdout.write(renderTable(list.map((c) => tableRow(c, !f.noTrunc, f.size)), f.size ? [...cols, ['Size', 'SIZE']] : cols));
     return 0;
   }
-  ctx.stdout.write(await renderRows(list.map((c) => psRow(c, !f.noTrunc)), f.format, HEADERS));
+  if (format === 'raw') format = f.quiet ? 'container_id: {{.ID}}' : RAW_PS_FORMAT + (f.size ? 'size: {{.Size}}\n' : '');
+  ctx.stdout.write(await renderRows(list.map((c) => psRow(c, !f.noTrunc)), format, HEADERS));
   return 0;
 }

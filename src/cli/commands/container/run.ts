@@ -2,6 +2,7 @@
  * `berth run` and `berth create`, composed as docker/cli does: create (pull on a missing
  * image, retry) → attach → wait registered before start → start → stream → exit code.
  */
+import { proxyVariables } from '../../proxies.ts';
 import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { allCredentials, type AuthConfig } from '../../authstore.ts';
@@ -114,6 +115,8 @@ function parsedRequest(ctx: CliContext, f: ContainerFlags, set: ReadonlySet<stri
   } catch (e) {
     throw runError(ctx, e, e instanceof StatusError ? e.status : 125);
   }
+  const proxies = proxyVariables(ctx.config, ctx.host, new Set(f.env.map((e) => e.split('=', 1)[0]!)));
+  if (proxies.length) req.Env = [...(req.Env ?? []), ...proxies.map(([k, v]) => `${k}=${v}`)];
   return f.useApiSocket ? { req, apiCreds: withApiSocket(ctx, req) } : { req };
 }
 

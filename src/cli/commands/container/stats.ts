@@ -93,6 +93,8 @@ async function render(entries: StatsEntry[], format: string | undefined, noTrunc
 export async function stats(ctx: CliContext, p: Parsed<typeof statsFlags>): Promise<number> {
   const f = p.flags;
   const named = p.args;
+  // --format, else the config file's statsFormat.
+  const format = f.format || ctx.config.statsFormat || undefined;
   const list = async () => named.length ? named : (await ctx.client.containerList({ all: f.all })).map((c) => c.Id.slice(0, 12));
   if (f.noStream) {
     const names = await list();
@@ -108,7 +110,7 @@ export async function stats(ctx: CliContext, p: Parsed<typeof statsFlags>): Prom
       }
     }));
     if (errs.length) throw new StatusError(1, errs.join('\n'));
-    ctx.stdout.write(await render(entries.filter(Boolean), f.format, f.noTrunc));
+    ctx.stdout.write(await render(entries.filter(Boolean), format, f.noTrunc));
     return 0;
   }
   // Streaming: one stats stream per container, the screen redrawn every half second.
@@ -147,7 +149,7 @@ export async function stats(ctx: CliContext, p: Parsed<typeof statsFlags>): Prom
       if (!named.length && ++tick % 2 === 0) for (const n of await list()) watch(n);
       const order = named.length ? named : [...watched];
       const entries = order.map((n) => latest.get(n)).filter((e): e is StatsEntry => e !== undefined);
-      ctx.stdout.write('\x1b[2J\x1b[H' + await render(entries, f.format, f.noTrunc));
+      ctx.stdout.write('\x1b[2J\x1b[H' + await render(entries, format, f.noTrunc));
       if (named.length && !watched.size) break;
     }
   } finally {

@@ -2,6 +2,7 @@
  * `berth build`: the context (a directory less what .dockerignore leaves out, stdin, or a URL)
  * sent as a tar to POST /build, and the classic builder's output shown as it comes.
  */
+import { proxyVariables } from '../../proxies.ts';
 import { fsp } from '../../lazy.ts';
 import { createReadStream, existsSync, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -187,6 +188,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     if (eq < 0) args[a] = process.env[a] ?? null;
     else args[a.slice(0, eq)] = a.slice(eq + 1);
   }
+  for (const [k, v] of proxyVariables(ctx.config, ctx.host, new Set(Object.keys(args)))) args[k] = v;
   if (Object.keys(args).length) query.buildargs = JSON.stringify(args);
   if (f.label.length) query.labels = JSON.stringify(Object.fromEntries(f.label.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))));
   // The credentials the build's pulls may need (FROM a private registry), as the docker CLI sends
@@ -324,7 +326,8 @@ export async function builderPrune(ctx: CliContext, p: Parsed<typeof builderPrun
     if (!(await confirm(ctx, `WARNING! This will remove all ${p.flags.all ? '' : 'dangling '}build cache.`))) return 0;
   }
   const { parseFilterFlags } = await import('../container/ps.ts');
-  const r = await ctx.client.buildPrune(p.flags.all, parseFilterFlags(p.flags.filter));
+  const { withPruneFilters } = await import('../../prunefilters.ts');
+  const r = await ctx.client.buildPrune(p.flags.all, withPruneFilters(ctx.config, parseFilterFlags(p.flags.filter)));
   const { humanSize: size } = await import('../../format.ts');
   if (r.CachesDeleted?.length) ctx.stdout.write(`${buildCacheDeleted(r.CachesDeleted)}\n`);
   ctx.stdout.write(`Total reclaimed space: ${size(r.SpaceReclaimed)}\n`);

@@ -40,7 +40,8 @@ export async function history(ctx: CliContext, p: Parsed<typeof historyFlags>): 
   const f = p.flags;
   const items = await ctx.client.imageHistory(p.args[0]);
   const rows = historyRows(items, { human: f.human, trunc: !f.noTrunc });
-  if (f.quiet && !f.format) {
+  // -q applies to the table only (docker's NewHistoryFormat).
+  if (f.quiet && (!f.format || f.format === 'table')) {
     for (const r of rows) ctx.stdout.write(`${String(r.ID)}\n`);
     return 0;
   }

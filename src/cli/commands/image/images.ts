@@ -8,7 +8,7 @@ import { ago, goTimeString, humanSize, fromDaemon, inspectEach, renderRows, rend
 import { parseFilterFlags } from '../container/ps.ts';
 import { jsonLines } from '../../../client/http.ts';
 import type { ImageSummary } from '../../../api/types.ts';
-import { parseNormalizedNamed } from '../../../lib/reference.ts';
+import { familiarName, parseNormalizedNamed } from '../../../lib/reference.ts';
 
 const imagesFlags = defineFlags({
   all: { short: 'a', long: 'all', kind: 'bool', help: 'Show all images (default hides intermediate images)' },
@@ -17,6 +17,7 @@ const imagesFlags = defineFlags({
   format: { long: 'format', kind: 'string', help: "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
   noTrunc: { long: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Only show image IDs' },
+  tree: { long: 'tree', kind: 'bool', help: 'List multi-platform images as a tree (EXPERIMENTAL)' },
 });
 
 export const imagesCommand = defineCommand({
@@ -26,52 +27,116 @@ export const imagesCommand = defineCommand({
 
 const IMAGE_HEADERS = { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', Containers: 'CONTAINERS', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', VirtualSize: 'SIZE' };
 
-function splitTag(t: string): [string, string] {
-  const i = t.lastIndexOf(':');
-  return i > t.lastIndexOf('/') ? [t.slice(0, i), t.slice(i + 1)] : [t, '<none>'];
-}
-
-function imageRows(list: ImageSummary[], trunc: boolean): Record<string, unknown>[] {
+/**
+ * The rows of one listing, as docker's imageFormatTaggedAndDigest makes them: one per tag of
+ * each repository, times its digests when they are shown (--digests, or a format naming
+ * {{.Digest}}); a repository known only by digest gets its own row; a dangling image one row
+ * of <none>. Within an image, repositories come in the daemon's order (docker's map order is
+ * random).
+ */
+function imageRows(list: ImageSummary[], trunc: boolean, needDigest: boolean, showDigest: boolean): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   for (const img of list) {
     const id = trunc ? shortId(img.Id) : img.Id;
     const base = { ID: id, CreatedSince: ago(img.Created), CreatedAt: goTimeString(img.Created), Size: humanSize(img.Size), VirtualSize: humanSize(img.Size, 4), Containers: img.Containers < 0 ? 'N/A' : String(img.Containers), SharedSize: 'N/A', UniqueSize: 'N/A' };
-    const digest = (repo: string) => img.RepoDigests.find((d) => d.startsWith(repo + '@'))?.split('@')[1] ?? '<none>';
-    if (img.RepoTags.length === 0) {
-      const [repo] = img.RepoDigests.length ? img.RepoDigests[0].split('@') : ['<none>'];
-      rows.push(structRow('*formatter.imageContext', { ...base, Repository: repo, Tag: '<none>', Digest: img.RepoDigests.length ? digest(repo) : '<none>' }));
+    const add = (Repository: string, Tag: string, Digest: string) => rows.push(structRow('*formatter.imageContext', { ...base, Repository, Tag, Digest }));
+    if (isDangling(img)) {
+      add('<none>', '<none>', '<none>');
       continue;
     }
-    for (const t of img.RepoTags) {
-      const [repo, tag] = splitTag(t);
-      rows.push(structRow('*formatter.imageContext', { ...base, Repository: repo, Tag: tag, Digest: digest(repo) }));
+    const repoTags = new Map<string, string[]>();
+    const repoDigests = new Map<string, string[]>();
+    for (const r of img.RepoTags) {
+      let ref;
+      try {
+        ref = parseNormalizedNamed(r);
+      } catch {
+        continue;
+      }
+      if (ref.tag === undefined) continue;
+      const name = familiarName(ref);
+      repoTags.set(name, [...(repoTags.get(name) ?? []), ref.tag]);
+    }
+    for (const r of img.RepoDigests) {
+      let ref;
+      try {
+        ref = parseNormalizedNamed(r);
+      } catch {
+        continue;
+      }
+      if (ref.digest === undefined) continue;
+      const name = familiarName(ref);
+      repoDigests.set(name, [...(repoDigests.get(name) ?? []), ref.digest]);
+    }
+    for (const [repo, tags] of repoTags) {
+      const digests = needDigest ? repoDigests.get(repo) ?? [] : [];
+      repoDigests.delete(repo);
+      for (const tag of tags) {
+        if (digests.length === 0) add(repo, tag, '<none>');
+        for (const d of digests) add(repo, tag, d);
+      }
+    }
+    for (const [repo, digests] of repoDigests) {
+      if (showDigest) for (const d of digests) add(repo, '<none>', d);
+      else add(repo, '<none>', '');
     }
   }
   return rows;
 }
 
+/** docker's isDangling: no name at all (or the daemon's <none> placeholders). */
+export const isDangling = (img: ImageSummary) =>
+  (img.RepoTags.length === 0 && img.RepoDigests.length === 0) ||
+  (img.RepoTags.length === 1 && img.RepoTags[0] === '<none>:<none>' && img.RepoDigests.length === 1 && img.RepoDigests[0] === '<none>@<none>');
+
 export async function images(ctx: CliContext, p: Parsed<typeof imagesFlags>): Promise<number> {
   const f = p.flags;
   const filters = parseFilterFlags(f.filter);
   if (p.args[0]) filters.set('reference', [...(filters.get('reference') ?? []), p.args[0]]);
-  const list = await ctx.client.imageList({ all: f.all, filters });
-  if (f.quiet && !f.format) {
-    const seen = new Set<string>();
-    for (const img of list) {
-      const id = f.noTrunc ? img.Id : shortId(img.Id);
-      if (!seen.has(id)) ctx.stdout.write(id + '\n');
-      seen.add(id);
+  if (f.tree) {
+    for (const [set, flag] of [[f.quiet, '--quiet'], [f.noTrunc, '--no-trunc'], [f.digests, '--show-digest'], [!!f.format, '--format']] as const) {
+      if (set) throw new StatusError(1, `${flag} is not yet supported with --tree`);
     }
+    const all = await ctx.client.imageList({ all: f.all, filters, manifests: true });
+    const isTerm = !!ctx.stdout.isTTY;
+    const { renderTree } = await import('./tree.ts');
+    ctx.stdout.write(renderTree(f.all ? all : all.filter((i) => !isDangling(i)), { isTerm, columns: isTerm ? ctx.stdout.columns ?? 0 : 0 }));
     return 0;
   }
-  const rows = imageRows(list, !f.noTrunc);
-  if (!f.format || f.format === 'table') {
+  const list = await ctx.client.imageList({ all: f.all, filters });
+  // --format, else the config file's imagesFormat unless -q; -q applies to the table only.
+  let format = f.format || (!f.quiet && ctx.config.imagesFormat) || 'table';
+  // -q prints one ID per row the table would have.
+  const rows = imageRows(list, !f.noTrunc, f.digests || format.includes('{{.Digest}}'), f.digests);
+  if (f.quiet && format === 'table') {
+    ctx.stdout.write(rows.map((r) => `${String(r.ID)}\n`).join(''));
+    ambiguousHint(ctx, p.args[0], list.length);
+    return 0;
+  }
+  if (format === 'table') {
     const cols: [string, string][] = [['Repository', 'REPOSITORY'], ['Tag', 'TAG'], ...(f.digests ? [['Digest', 'DIGEST'] as [string, string]] : []), ['ID', 'IMAGE ID'], ['CreatedSince', 'CREATED'], ['Size', 'SIZE']];
     ctx.stdout.write(renderTable(rows, cols));
+    ambiguousHint(ctx, p.args[0], list.length);
     return 0;
   }
-  ctx.stdout.write(await renderRows(rows, f.format, IMAGE_HEADERS));
+  // docker's `raw` format (formatter.NewImageFormat), which its help does not name.
+  if (format === 'raw') {
+    format = f.quiet ? 'image_id: {{.ID}}'
+      : `repository: {{ .Repository }}\ntag: {{.Tag}}\n${f.digests ? 'digest: {{.Digest}}\n' : ''}image_id: {{.ID}}\ncreated_at: {{.CreatedAt}}\nvirtual_size: {{.Size}}\n`;
+  }
+  ctx.stdout.write(await renderRows(rows, format, IMAGE_HEADERS));
+  ambiguousHint(ctx, p.args[0], list.length);
   return 0;
+}
+
+/** `image` subcommands that `berth images NAME` takes for a name (docker's printAmbiguousHint). */
+const IMAGE_VERBS = new Set(['build', 'history', 'import', 'inspect', 'list', 'load', 'ls', 'prune', 'pull', 'push', 'rm', 'save', 'tag']);
+
+/** `berth images ls` lists images named "ls": when none is, say what was likely meant. */
+function ambiguousHint(ctx: CliContext, name: string | undefined, found: number): void {
+  if (name && found === 0 && ctx.commandPath.endsWith(' images') && IMAGE_VERBS.has(name)) {
+    ctx.stderr.write(`\nNo images found matching ${JSON.stringify(name)}: did you mean "berth image ${name}"?\n`);
+  }
 }
 
 const inspectFlags = defineFlags({

@@ -1,4 +1,5 @@
 /** `berth network create|ls|inspect|rm|prune`, with docker's output (cli/command/network). */
+import { withPruneFilters } from '../../prunefilters.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, removeEach, StatusError, type CliContext } from '../../context.ts';
 import type { NetworkResource } from '../../../api/types.ts';
@@ -83,16 +84,20 @@ export async function networkLs(ctx: CliContext, p: Parsed<typeof lsFlags>): Pro
   const f = p.flags;
   const list = [...(await ctx.client.networkList(parseFilterFlags(f.filter)))].sort((a, b) => a.Name.localeCompare(b.Name, 'en', { numeric: true }));
   const trunc = !f.noTrunc;
-  if (f.quiet && !f.format) {
+  // --format, else the config file's networksFormat unless -q; -q applies to the table only.
+  const format = f.format || (!f.quiet && ctx.config.networksFormat) || 'table';
+  if (f.quiet && format === 'table') {
     for (const n of list) ctx.stdout.write(`${trunc ? n.Id.slice(0, 12) : n.Id}\n`);
     return 0;
   }
   const rows = list.map((n) => networkRow(n, trunc));
-  if (!f.format || f.format === 'table') {
+  if (format === 'table') {
     ctx.stdout.write(renderTable(rows, [['ID', 'NETWORK ID'], ['Name', 'NAME'], ['Driver', 'DRIVER'], ['Scope', 'SCOPE']]));
     return 0;
   }
-  ctx.stdout.write(await renderRows(rows, f.quiet ? '{{.ID}}' : f.format, HEADERS));
+  // `raw` is docker's unnamed format (network.NewFormat).
+  const raw = f.quiet ? 'network_id: {{.ID}}' : 'network_id: {{.ID}}\nname: {{.Name}}\ndriver: {{.Driver}}\nscope: {{.Scope}}\n';
+  ctx.stdout.write(await renderRows(rows, format === 'raw' ? raw : format, HEADERS));
   return 0;
 }
 
@@ -127,7 +132,7 @@ export const networkPruneCommand = defineCommand({ name: 'prune', usage: '[OPTIO
 
 /** The prune itself, for `network prune` and `system prune`: the text to print. */
 export async function pruneNetworks(ctx: CliContext, filterFlags: string[]): Promise<string> {
-  const r = await ctx.client.networkPrune(parseFilterFlags(filterFlags));
+  const r = await ctx.client.networkPrune(withPruneFilters(ctx.config, parseFilterFlags(filterFlags)));
   return r.NetworksDeleted?.length ? `Deleted Networks:\n${r.NetworksDeleted.join('\n')}\n\n` : '';
 }
 

@@ -30,7 +30,9 @@ const HEADERS = { ID: 'ID', Name: 'NAME', Description: 'DESCRIPTION', Enabled: '
 export async function pluginLs(ctx: CliContext, p: Parsed<typeof lsFlags>): Promise<number> {
   const f = p.flags;
   const list = await ctx.client.pluginList(parseFilterFlags(f.filter));
-  if (f.quiet && !f.format) {
+  // --format, else the config file's pluginsFormat unless -q; -q applies to the table only.
+  const format = f.format || (!f.quiet && ctx.config.pluginsFormat) || 'table';
+  if (f.quiet && format === 'table') {
     for (const pl of list) ctx.stdout.write(`${f.noTrunc ? pl.Id : shortId(pl.Id)}\n`);
     return 0;
   }
@@ -41,11 +43,13 @@ export async function pluginLs(ctx: CliContext, p: Parsed<typeof lsFlags>): Prom
     Enabled: pl.Enabled,
     PluginReference: pl.PluginReference ?? '',
   }));
-  if (!f.format || f.format === 'table') {
+  if (format === 'table') {
     ctx.stdout.write(renderTable(rows, [['ID', 'ID'], ['Name', 'NAME'], ['Description', 'DESCRIPTION'], ['Enabled', 'ENABLED']]));
     return 0;
   }
-  ctx.stdout.write(await renderRows(rows, f.quiet ? '{{.ID}}' : f.format, HEADERS));
+  // `raw` is docker's unnamed format (plugin.NewFormat).
+  const raw = f.quiet ? 'plugin_id: {{.ID}}' : 'plugin_id: {{.ID}}\nname: {{.Name}}\ndescription: {{.Description}}\nenabled: {{.Enabled}}\n';
+  ctx.stdout.write(await renderRows(rows, format === 'raw' ? raw : format, HEADERS));
   return 0;
 }
 

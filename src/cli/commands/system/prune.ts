@@ -1,4 +1,5 @@
 /** `berth image prune`, `container prune`, `system prune` and `system df`, with docker's prompts and tables. */
+import { withPruneFilters } from '../../prunefilters.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import type { CliContext } from '../../context.ts';
 import { pruneNetworks } from '../network/network.ts';
@@ -23,6 +24,7 @@ const DANGLING_WARNING = 'WARNING! This will remove all dangling images.';
 async function pruneImages(ctx: CliContext, all: boolean, filterFlags: string[]): Promise<{ text: string; space: number }> {
   const filters = parseFilterFlags(filterFlags);
   filters.set('dangling', [all ? 'false' : 'true']);
+  withPruneFilters(ctx.config, filters);
   const r = await ctx.client.imagePrune(filters);
   let text = '';
   if (r.ImagesDeleted?.length) {
@@ -51,7 +53,7 @@ const containerPruneFlags = defineFlags({
 export const containerPruneCommand = defineCommand({ name: 'prune', usage: '[OPTIONS]', short: 'Remove all stopped containers', flags: containerPruneFlags, args: { max: 0 } });
 
 async function pruneContainers(ctx: CliContext, filterFlags: string[]): Promise<{ text: string; space: number }> {
-  const r = await ctx.client.containerPrune(parseFilterFlags(filterFlags));
+  const r = await ctx.client.containerPrune(withPruneFilters(ctx.config, parseFilterFlags(filterFlags)));
   const text = r.ContainersDeleted?.length ? `Deleted Containers:\n${r.ContainersDeleted.join('\n')}\n\n` : '';
   return { text, space: r.SpaceReclaimed };
 }
@@ -87,7 +89,7 @@ export async function systemPrune(ctx: CliContext, p: Parsed<typeof systemPruneF
   const v = f.volumes ? await pruneVolumes(ctx, false, f.filter) : { text: '', space: 0 };
   const i = await pruneImages(ctx, f.all, f.filter);
   // The same filters reach the build cache, as the docker CLI sends them.
-  const b = await ctx.client.buildPrune(f.all, parseFilterFlags(f.filter));
+  const b = await ctx.client.buildPrune(f.all, withPruneFilters(ctx.config, parseFilterFlags(f.filter)));
   const bText = b.CachesDeleted?.length ? `${buildCacheDeleted(b.CachesDeleted)}\n` : '';
   ctx.stdout.write(`${c.text}${n}${v.text}${i.text}${bText}Total reclaimed space: ${humanSize(c.space + v.space + i.space + b.SpaceReclaimed)}\n`);
   return 0;

@@ -1,4 +1,5 @@
 /** `berth volume create|ls|inspect|rm|prune`, with docker's output (cli/command/volume). */
+import { withPruneFilters } from '../../prunefilters.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { removeEach, StatusError, type CliContext } from '../../context.ts';
 import type { Volume } from '../../../api/types.ts';
@@ -72,16 +73,20 @@ export async function volumeLs(ctx: CliContext, p: Parsed<typeof lsFlags>): Prom
   if (f.cluster) throw new StatusError(1, 'cluster volumes need a swarm, which Berth does not run');
   const { Volumes } = await ctx.client.volumeList(parseFilterFlags(f.filter));
   const list = [...Volumes].sort((a, b) => naturalLess(a.Name, b.Name));
-  if (f.quiet && !f.format) {
+  // --format, else the config file's volumesFormat unless -q; -q applies to the table only.
+  const format = f.format || (!f.quiet && ctx.config.volumesFormat) || 'table';
+  if (f.quiet && format === 'table') {
     for (const v of list) ctx.stdout.write(`${v.Name}\n`);
     return 0;
   }
   const rows = list.map(volumeRow);
-  if (!f.format || f.format === 'table') {
+  if (format === 'table') {
     ctx.stdout.write(renderTable(rows, [['Driver', 'DRIVER'], ['Name', 'VOLUME NAME']]));
     return 0;
   }
-  ctx.stdout.write(await renderRows(rows, f.quiet ? '{{.Name}}' : f.format, HEADERS));
+  // `raw` is docker's unnamed format (formatter.NewVolumeFormat).
+  const raw = f.quiet ? 'name: {{.Name}}' : 'name: {{.Name}}\ndriver: {{.Driver}}\n';
+  ctx.stdout.write(await renderRows(rows, format === 'raw' ? raw : format, HEADERS));
   return 0;
 }
 
@@ -116,7 +121,7 @@ export const volumePruneCommand = defineCommand({ name: 'prune', usage: '[OPTION
 
 /** The prune itself, for `volume prune` and `system prune --volumes`: the text to print and the space. */
 export async function pruneVolumes(ctx: CliContext, all: boolean, filterFlags: string[]): Promise<{ text: string; space: number }> {
-  const filters = parseFilterFlags(filterFlags);
+  const filters = withPruneFilters(ctx.config, parseFilterFlags(filterFlags));
   if (all) {
     if (filters.has('all')) throw new StatusError(1, 'conflicting options: cannot specify both --all and --filter all=1');
     filters.set('all', ['true']);
