@@ -6,19 +6,26 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 # System packages: the OCI runtimes and what builds berth-shim (gcc, libc, libseccomp, zlib), a static busybox for the default image, tini (--init),
-# tools for layers (setfattr) and for the tests (tmux, iproute2; systemd for its unit checker and socket activator, procps for `top`, xz-utils, bzip2 and zstd for ADD's archives), and what the interop tests and the bench compare with: skopeo, Debian's
+# tools for layers (setfattr) and for the tests (tmux, iproute2; systemd for its unit checker and socket activator, procps for `top`, xz-utils, bzip2 and zstd for ADD's archives, openssh for -H ssh://, whose test runs a private sshd), and what the interop tests and the bench compare with: skopeo, Debian's
 # registry, umoci, oci-image-tool, python3-docker (docker-py), docker.io (a dockerd the
 # tests start privately; nothing starts it here) and moby's source as Debian packages it
 # (golang-github-docker-docker-dev: the seccomp profile docker publishes, for a test).
 need=""
-for pkg in crun runc busybox-static attr iproute2 gcc make libc6-dev libseccomp-dev zlib1g-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker golang-github-docker-docker-dev openssl curl iptables docker-compose systemd procps xz-utils bzip2 zstd; do
+for pkg in crun runc busybox-static attr iproute2 gcc make libc6-dev libseccomp-dev zlib1g-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker golang-github-docker-docker-dev openssl curl iptables docker-compose systemd procps xz-utils bzip2 zstd openssh-client openssh-server; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then
   echo "setup: installing system packages:$need"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No package starts a service (openssh-server's sshd, docker.io's dockerd): the tests start
+  # their own. An existing policy-rc.d is left as it is.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1
+  fi
   apt-get install -y -qq --no-install-recommends $need >/dev/null
+  if [ -n "$policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # The group whose members may use berthd's socket (as docker's `docker` group).

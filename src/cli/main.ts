@@ -34,6 +34,7 @@ import {
   registryServeCommand, registryGcCommand, registryHtpasswdCommand, registryServe, registryGc, registryHtpasswd,
 } from './commands/registry/registry.ts';
 import { eventsCommand, events } from './commands/system/events.ts';
+import { dialStdioCommand, dialStdio } from './commands/system/dialstdio.ts';
 import { pauseCommand, pause, unpauseCommand, unpause, renameCommand, rename, topCommand, top as topCmd, updateCommand, update } from './commands/container/operate.ts';
 import { statsCommand, stats } from './commands/container/stats.ts';
 import { versionCommand, infoCommand, inspectCommand, containerInspectCommand, version, info, inspect } from './commands/system/system.ts';
@@ -198,7 +199,7 @@ export const root = defineCommand({
     },
     {
       name: 'system', usage: 'COMMAND', short: 'Manage Berth', group: 'management',
-      subcommands: [cmd(dfCommand, H(df)), cmd({ ...eventsCommand }, H(events)), cmd({ ...infoCommand }, H(info)), cmd(systemPruneCommand, H(systemPrune))],
+      subcommands: [cmd(dfCommand, H(df)), cmd(dialStdioCommand, H(dialStdio)), cmd({ ...eventsCommand }, H(events)), cmd({ ...infoCommand }, H(info)), cmd(systemPruneCommand, H(systemPrune))],
     },
     {
       name: 'volume', usage: 'COMMAND', short: 'Manage volumes', group: 'management',

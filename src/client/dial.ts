@@ -1,10 +1,12 @@
 /**
  * How the CLI reaches the daemon: a Unix socket (`unix:///run/berth/berth.sock`), or TCP
  * (`tcp://HOST:PORT`), with TLS when asked (--tls, --tlsverify, as docker's CLI: the client
- * certificate and the CA from the cert path). node:tls is loaded only for a TLS connection.
+ * certificate and the CA from the cert path), or ssh (`ssh://user@host`, sshdial.ts).
+ * node:tls is loaded only for a TLS connection.
  */
 import { createConnection, type Socket } from 'node:net';
 import type { OnRead } from './reused.ts';
+import { sshDialer } from './sshdial.ts';
 
 export interface ClientTls {
   /** Check the daemon's certificate against `ca` (--tlsverify); else accept any. */
@@ -15,18 +17,20 @@ export interface ClientTls {
 }
 
 /**
- * Opens a connection; `ready` is the event after which requests may be written. Given `onread`,
- * a plain connection reads through it (`reused`); a TLS one ignores it.
+ * Opens a connection; `ready` is the event after which requests may be written (`connected`:
+ * at once). Given `onread`, a plain connection reads through it (`reused`); a TLS or ssh one
+ * ignores it.
  */
-export type Dialer = (onread?: OnRead) => Promise<{ socket: Socket; ready: 'connect' | 'secureConnect'; reused?: boolean }>;
+export type Dialer = (onread?: OnRead) => Promise<{ socket: Socket; ready: 'connect' | 'secureConnect' | 'connected'; reused?: boolean }>;
 
 export function dialer(host: string, tls?: ClientTls): Dialer {
+  if (host.startsWith('ssh://')) return sshDialer(host);
   if (host.startsWith('unix://') || host.startsWith('/')) {
     const path = host.startsWith('/') ? host : host.slice('unix://'.length);
     return async (onread) => ({ socket: createConnection({ path, ...(onread ? { onread } : {}) }), ready: 'connect', reused: !!onread });
   }
   const m = /^tcp:\/\/(\[[^\]]*\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
-  if (!m) throw new Error(`unsupported host "${host}": use unix:///path or tcp://HOST:PORT`);
+  if (!m) throw new Error(`unsupported host "${host}": use unix:///path, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT][/SOCKET]`);
   const addr = m[1].replace(/^\[|\]$/g, '');
   const port = Number(m[2] ?? (tls ? 2376 : 2375));
   if (!tls) return async (onread) => ({ socket: createConnection({ host: addr, port, ...(onread ? { onread } : {}) }), ready: 'connect', reused: !!onread });

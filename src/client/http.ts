@@ -116,6 +116,23 @@ export class Transport {
     return new EngineError('Unavailable', `error during connect: ${e.message}`, { cause: e });
   }
 
+  /** A bare connection to the daemon, ready for bytes (`system dial-stdio`). */
+  async connect(): Promise<Socket> {
+    try {
+      const { socket, ready } = await this.dial();
+      if (ready === 'connected') return socket;
+      return await new Promise<Socket>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.once(ready, () => {
+          socket.off('error', reject);
+          resolve(socket);
+        });
+      });
+    } catch (e) {
+      throw this.connectError(e as NodeJS.ErrnoException);
+    }
+  }
+
   /** Sends a request and returns the response without reading its body. */
   async send(method: string, path: string, opts: RequestOptions = {}): Promise<WireResponse> {
     const headers: Record<string, string> = { ...this.custom, ...(opts.headers ?? {}) };

@@ -154,7 +154,8 @@ export async function wireRequest(dial: Dialer, req: WireRequest): Promise<WireR
       req.signal.addEventListener('abort', onAbort, { once: true });
     }
     sock.once('error', fail);
-    sock.once(ready, () => writeRequest(sock, req));
+    if (ready === 'connected') writeRequest(sock, req);
+    else sock.once(ready, () => writeRequest(sock, req));
     // A connection that ends before the response's headers is a failure, never a silent success.
     const early = () => fail(Object.assign(new Error('unexpected EOF: the daemon closed the connection before answering'), { code: 'EARLYEOF' }));
     let buf: Buffer = Buffer.alloc(0);
