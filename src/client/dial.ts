@@ -6,7 +6,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import type { OnRead } from './reused.ts';
-import { sshDialer } from './sshdial.ts';
+import { parseSshUrl } from './sshurl.ts';
 
 export interface ClientTls {
   /** Check the daemon's certificate against `ca` (--tlsverify); else accept any. */
@@ -24,7 +24,11 @@ export interface ClientTls {
 export type Dialer = (onread?: OnRead) => Promise<{ socket: Socket; ready: 'connect' | 'secureConnect' | 'connected'; reused?: boolean }>;
 
 export function dialer(host: string, tls?: ClientTls): Dialer {
-  if (host.startsWith('ssh://')) return sshDialer(host);
+  if (host.startsWith('ssh://')) {
+    // Checked now (docker's "Failed to initialize"); the dialer, with child_process, loaded on first use.
+    const sp = parseSshUrl(host);
+    return async () => (await import('./sshdial.ts')).sshDialer(sp)();
+  }
   if (host.startsWith('unix://') || host.startsWith('/')) {
     const path = host.startsWith('/') ? host : host.slice('unix://'.length);
     return async (onread) => ({ socket: createConnection({ path, ...(onread ? { onread } : {}) }), ready: 'connect', reused: !!onread });

@@ -102,6 +102,8 @@ export class Transport {
 
   private connectError(e: NodeJS.ErrnoException): Error {
     if (e.name === 'AbortError') return e;
+    // Already in the user's terms (an ssh connection that failed, with ssh's own words).
+    if (e instanceof EngineError) return e;
     if (e.code === 'EARLYEOF') return new EngineError('Unavailable', `error during connect: ${e.message}`, { cause: e });
     if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
       return new EngineError('Unavailable', `Cannot connect to the Berth daemon at ${this.host}. Is berthd running?`, { cause: e });

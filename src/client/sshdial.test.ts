@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSshUrl, sshArgs } from './sshdial.ts';
+import { parseSshUrl, sshArgs } from './sshurl.ts';
 
 test('parseSshUrl takes docker\'s ssh URLs and refuses what its parser refuses', () => {
   assert.deepEqual(parseSshUrl('ssh://host'), { host: 'host' });

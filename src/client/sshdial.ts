@@ -1,5 +1,5 @@
 /**
- * `ssh://[user@]host[:port][/socket]`: the daemon reached through ssh, as docker's CLI reaches
+ * A daemon at `ssh://[user@]host[:port][/socket]` (sshurl.ts), reached as docker's CLI reaches
  * one (its connhelper): each connection runs `ssh -o ConnectTimeout=30 -T [-l user] [-p port]
  * -- host berth [--host unix:///socket] system dial-stdio`, and the remote `berth` joins its
  * stdio to the daemon's socket. Options, keys and known hosts come from ssh's own configuration.
@@ -13,45 +13,7 @@ import { spawn } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EngineError } from '../errdefs/index.ts';
-
-export interface SshSpec {
-  user?: string;
-  host: string;
-  port?: string;
-  path?: string;
-}
-
-/** docker's ssh.ParseURL, with its messages. */
-export function parseSshUrl(url: string): SshSpec {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new EngineError('InvalidParameter', `ssh host connection is not valid: invalid SSH URL: ${url}`);
-  }
-  const bad = (why: string) => new EngineError('InvalidParameter', `ssh host connection is not valid: invalid SSH URL: ${why}`);
-  if (u.protocol !== 'ssh:') throw bad(`incorrect scheme: ${u.protocol.replace(/:$/, '')}`);
-  if (u.password) throw bad('plain-text password is not supported');
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (!host) throw bad('hostname is empty');
-  if (u.search) throw bad(`query parameters are not allowed: ${JSON.stringify(u.search.slice(1))}`);
-  if (u.hash) throw bad(`fragments are not allowed: ${JSON.stringify(u.hash.slice(1))}`);
-  return {
-    host,
-    ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
-    ...(u.port ? { port: u.port } : {}),
-    ...(u.pathname && u.pathname !== '/' ? { path: decodeURIComponent(u.pathname) } : {}),
-  };
-}
-
-/** The ssh command line for one connection. */
-export function sshArgs(sp: SshSpec): string[] {
-  return [
-    '-o', 'ConnectTimeout=30', '-T',
-    ...(sp.user ? ['-l', sp.user] : []), ...(sp.port ? ['-p', sp.port] : []),
-    '--', sp.host, 'berth', ...(sp.path ? ['--host', `unix://${sp.path}`] : []), 'system', 'dial-stdio',
-  ];
-}
+import { sshArgs, type SshSpec } from './sshurl.ts';
 
 /** A connected Unix socket pair: `near` for the request code, `far` to forward. */
 function socketPair(): Promise<{ near: Socket; far: Socket }> {
@@ -82,8 +44,7 @@ function socketPair(): Promise<{ near: Socket; far: Socket }> {
   });
 }
 
-export function sshDialer(url: string): () => Promise<{ socket: Socket; ready: 'connected' }> {
-  const sp = parseSshUrl(url);
+export function sshDialer(sp: SshSpec): () => Promise<{ socket: Socket; ready: 'connected' }> {
   const args = sshArgs(sp);
   return async () => {
     const { near, far } = await socketPair();
@@ -102,7 +63,7 @@ export function sshDialer(url: string): () => Promise<{ socket: Socket; ready: '
       if (child.exitCode === null && child.signalCode === null) child.kill();
     });
     const failed = (why: string) => new EngineError('Unavailable',
-      `command [ssh ${args.join(' ')}] has exited with ${why}, make sure the URL is valid, and Berth is installed on the remote host: stderr=${stderr.trim()}`);
+      `error during connect: command [ssh ${args.join(' ')}] has exited with ${why}, make sure the URL is valid, and Berth is installed on the remote host: stderr=${stderr.trim()}`);
     child.once('error', (e) => near.destroy(failed(`an error: ${e.message}`)));
     child.once('close', (code, signal) => {
       // Its output is all written by now; a failure is said before the end of file is seen.

@@ -378,7 +378,7 @@ export class Daemon implements SystemBackend {
         for (const c of this.containers.store.all()) {
           for (const ep of Object.values(c.rec.Networks ?? {})) {
             if (ep.NetworkID !== rec.Id || !ep.EndpointID) continue;
-            containers[c.id] = { Name: c.name, EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: `${ep.IPAddress}/${ep.IPPrefixLen}`, IPv6Address: '' };
+            containers[c.id] = { Name: c.name, EndpointID: ep.EndpointID, MacAddress: ep.MacAddress, IPv4Address: `${ep.IPAddress}/${ep.IPPrefixLen}`, IPv6Address: ep.GlobalIPv6Address ? `${ep.GlobalIPv6Address}/${ep.GlobalIPv6PrefixLen}` : '' };
           }
         }
       }

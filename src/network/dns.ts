@@ -1,6 +1,7 @@
 /**
  * The embedded DNS server of user-defined networks (docker's 127.0.0.11): one UDP socket per
- * network on its gateway address, port 53. It answers A queries for the names of the containers
+ * network on its gateway address, port 53. It answers A (and, on dual-stack networks, AAAA)
+ * queries for the names of the containers
  * on the asking container's user-defined networks (container name, short ID, network aliases —
  * compose's service names are aliases), so containers on other networks cannot resolve them;
  * a container on several networks may ask any of their servers. It forwards every other query
@@ -14,8 +15,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, connect, type Server, type Socket as TcpSocket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { log } from '../lib/log.ts';
+import { parseIp6 } from './cidr.ts';
 
 const TYPE_A = 1;
+const TYPE_AAAA = 28;
 const CLASS_IN = 1;
 const TTL = 600;
 
@@ -76,13 +79,19 @@ export function answer(query: Buffer, q: Question, ips: string[], rcode: number)
   head.writeUInt16BE(0, 8);
   head.writeUInt16BE(0, 10);
   const records = ips.map((ip) => {
-    const r = Buffer.alloc(16);
+    const v6 = parseIp6(ip);
+    const r = Buffer.alloc(v6 === undefined ? 16 : 28);
     r.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
-    r.writeUInt16BE(TYPE_A, 2);
+    r.writeUInt16BE(v6 === undefined ? TYPE_A : TYPE_AAAA, 2);
     r.writeUInt16BE(CLASS_IN, 4);
     r.writeUInt32BE(TTL, 6);
-    r.writeUInt16BE(4, 10);
-    ip.split('.').forEach((o, i) => r.writeUInt8(Number(o), 12 + i));
+    if (v6 === undefined) {
+      r.writeUInt16BE(4, 10);
+      ip.split('.').forEach((o, i) => r.writeUInt8(Number(o), 12 + i));
+    } else {
+      r.writeUInt16BE(16, 10);
+      for (let i = 0; i < 16; i++) r.writeUInt8(Number((v6 >> BigInt(8 * (15 - i))) & 0xffn), 12 + i);
+    }
     return r;
   });
   return Buffer.concat([head, ...records]);
@@ -223,8 +232,10 @@ export class NetworkDns {
     const name = q.name.replace(/\.$/, '');
     const ips = this.lookup(name, address);
     if (ips === undefined) return answer(msg, q, [], REFUSED);
-    // A container's name: its addresses for A, an empty answer for AAAA and the rest.
-    if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips : [], NOERROR);
+    // A container's name: its IPv4 addresses for A, its IPv6 ones (on dual-stack networks) for
+    // AAAA, an empty answer for the rest.
+    const v6 = (ip: string) => ip.includes(':');
+    if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips.filter((ip) => !v6(ip)) : q.type === TYPE_AAAA ? ips.filter(v6) : [], NOERROR);
     // A single label that is no container here: nothing upstream knows it either.
     if (!name.includes('.')) return answer(msg, q, [], NXDOMAIN);
     const own = this.upstreams(address);

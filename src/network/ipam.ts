@@ -6,7 +6,7 @@
  * start from the endpoints of running containers: nothing is handed out twice.
  */
 import { conflict, invalidParameter } from '../errdefs/index.ts';
-import { contains, formatIp, parseIp, size, type Cidr } from './cidr.ts';
+import { contains, contains6, formatIp, formatIp6, parseIp, parseIp6, size, type Cidr, type Cidr6 } from './cidr.ts';
 
 export class AddressPool {
   private readonly used = new Set<number>();
@@ -65,6 +65,66 @@ export class AddressPool {
 
   inUse(): number {
     return this.used.size;
+  }
+}
+
+/**
+ * The IPv6 side of a dual-stack network: the same rules over 128-bit addresses (the subnet's
+ * first address, its subnet-router anycast, is never handed out; there is no broadcast).
+ * Dynamic addresses go up from the range's start, a freed one taken again only once the range
+ * has been gone through, as for IPv4.
+ */
+export class AddressPool6 {
+  private readonly used = new Set<bigint>();
+  private last: bigint;
+  readonly subnet: Cidr6;
+  readonly gateway: bigint;
+  readonly range: Cidr6;
+
+  constructor(subnet: Cidr6, gateway: bigint, range?: Cidr6) {
+    this.subnet = subnet;
+    this.gateway = gateway;
+    this.range = range ?? subnet;
+    this.last = this.range.base;
+  }
+
+  allocate(want?: string): string {
+    if (want) {
+      const ip = parseIp6(want);
+      if (ip === undefined) throw invalidParameter(`invalid IPv6 address: ${want}`);
+      if (!contains6(this.subnet, ip)) throw invalidParameter(`no configured subnet or ip-range contain the IP address ${want}`);
+      if (this.used.has(ip) || ip === this.gateway) throw conflict(`Address already in use`);
+      this.used.add(ip);
+      return formatIp6(ip);
+    }
+    const n = 1n << BigInt(128 - this.range.bits);
+    // A /64 is never gone through: the used set bounds the search instead.
+    const tries = n < BigInt(this.used.size + 3) ? n : BigInt(this.used.size + 3);
+    for (let i = 1n; i <= tries; i++) {
+      const ip = this.range.base + ((this.last - this.range.base + i) % n);
+      if (ip === this.subnet.base || ip === this.gateway || this.used.has(ip)) continue;
+      this.used.add(ip);
+      this.last = ip;
+      return formatIp6(ip);
+    }
+    throw invalidParameter('no available IPv6 addresses on this network\'s address pools');
+  }
+
+  reserve(ip: string): void {
+    const n = parseIp6(ip);
+    if (n === undefined) return;
+    this.used.add(n);
+    if (n > this.last) this.last = n;
+  }
+
+  hold(ip: string): void {
+    const n = parseIp6(ip);
+    if (n !== undefined) this.used.add(n);
+  }
+
+  release(ip: string): void {
+    const n = parseIp6(ip);
+    if (n !== undefined) this.used.delete(n);
   }
 }
 

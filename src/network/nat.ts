@@ -10,19 +10,21 @@
 import { writeFile } from 'node:fs/promises';
 import { runChecked } from '../lib/spawner.ts';
 
+type Family = 'iptables' | 'ip6tables';
+
 /** Through berth-spawner when berthd has one (lib/spawner.ts): published ports are set up on every start. */
-function iptables(args: string[]): Promise<string> {
-  return runChecked('iptables', ['-w', ...args], '', `iptables ${args.join(' ')}`);
+function iptables(args: string[], family: Family = 'iptables'): Promise<string> {
+  return runChecked(family, ['-w', ...args], '', `${family} ${args.join(' ')}`);
 }
 
-async function ensureRule(table: string, chain: string, rule: string[], insert = false): Promise<void> {
-  if (await iptables(['-t', table, '-C', chain, ...rule]).then(() => true, () => false)) return;
-  await iptables(['-t', table, insert ? '-I' : '-A', chain, ...(insert ? ['1'] : []), ...rule]);
+async function ensureRule(table: string, chain: string, rule: string[], insert = false, family: Family = 'iptables'): Promise<void> {
+  if (await iptables(['-t', table, '-C', chain, ...rule], family).then(() => true, () => false)) return;
+  await iptables(['-t', table, insert ? '-I' : '-A', chain, ...(insert ? ['1'] : []), ...rule], family);
 }
 
-async function ensureChain(table: string, chain: string, from: string, match: string[] = []): Promise<void> {
-  await iptables(['-t', table, '-N', chain]).catch(() => {}); // exists already
-  await ensureRule(table, from, [...match, '-j', chain], true);
+async function ensureChain(table: string, chain: string, from: string, match: string[] = [], family: Family = 'iptables'): Promise<void> {
+  await iptables(['-t', table, '-N', chain], family).catch(() => {}); // exists already
+  await ensureRule(table, from, [...match, '-j', chain], true, family);
 }
 
 /** The rules of a chain, as `iptables -S` prints them (`-A CHAIN ...`). */
@@ -74,14 +76,42 @@ export async function addNetworkRules(bridge: string, subnet: string, opts: { in
   await ensureRule('filter', 'BERTH-FORWARD', ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...tag, '-j', 'ACCEPT']);
 }
 
-/** Removes every rule tagged with the bridge, in every chain of Berth's. */
-export async function removeNetworkRules(bridge: string): Promise<void> {
-  for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['filter', 'BERTH-ISOLATION-1'], ['filter', 'BERTH-ISOLATION-2']] as const) {
-    const rules = await iptables(['-t', table, '-S', chain]).catch(() => '');
-    for (const line of rules.split('\n')) {
-      if (!line.startsWith(`-A ${chain} `) || !(line.includes(`"berth:${bridge}"`) || line.includes(`berth:${bridge} `))) continue;
-      const args = line.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
-      await iptables(['-t', table, '-D', ...args]).catch(() => {});
+/**
+ * A dual-stack network's IPv6 rules, in ip6tables chains of the same names: the same isolation
+ * and forwarding, and masquerading of its subnet (docker's default for IPv6 too). IPv6 forwarding
+ * is turned on, as dockerd does for an IPv6 network.
+ */
+export async function addNetworkRules6(bridge: string, subnet: string, opts: { internal: boolean; masquerade: boolean }): Promise<void> {
+  const f: Family = 'ip6tables';
+  await writeFile('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+  await ensureChain('nat', 'BERTH-POSTROUTING', 'POSTROUTING', [], f);
+  await ensureChain('filter', 'BERTH-FORWARD', 'FORWARD', [], f);
+  const tag = ['-m', 'comment', '--comment', `berth:${bridge}`];
+  await iptables(['-t', 'filter', '-N', 'BERTH-ISOLATION-2'], f).catch(() => {}); // exists already
+  await ensureChain('filter', 'BERTH-ISOLATION-1', 'BERTH-FORWARD', [], f);
+  await ensureRule('filter', 'BERTH-ISOLATION-1', ['-i', bridge, '!', '-o', bridge, ...tag, '-j', 'BERTH-ISOLATION-2'], false, f);
+  await ensureRule('filter', 'BERTH-ISOLATION-2', ['-o', bridge, ...tag, '-j', 'DROP'], false, f);
+  if (opts.internal) {
+    await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, '-o', bridge, ...tag, '-j', 'ACCEPT'], false, f);
+    await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, ...tag, '-j', 'DROP'], false, f);
+    await ensureRule('filter', 'BERTH-FORWARD', ['-o', bridge, ...tag, '-j', 'DROP'], false, f);
+    return;
+  }
+  if (opts.masquerade) await ensureRule('nat', 'BERTH-POSTROUTING', ['-s', subnet, '!', '-o', bridge, ...tag, '-j', 'MASQUERADE'], false, f);
+  await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, ...tag, '-j', 'ACCEPT'], false, f);
+  await ensureRule('filter', 'BERTH-FORWARD', ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...tag, '-j', 'ACCEPT'], false, f);
+}
+
+/** Removes every rule tagged with the bridge, in every chain of Berth's (IPv6 ones too unless `v6` is false). */
+export async function removeNetworkRules(bridge: string, v6 = true): Promise<void> {
+  for (const family of v6 ? ['iptables', 'ip6tables'] as const : ['iptables'] as const) {
+    for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['filter', 'BERTH-ISOLATION-1'], ['filter', 'BERTH-ISOLATION-2']] as const) {
+      const rules = await iptables(['-t', table, '-S', chain], family).catch(() => '');
+      for (const line of rules.split('\n')) {
+        if (!line.startsWith(`-A ${chain} `) || !(line.includes(`"berth:${bridge}"`) || line.includes(`berth:${bridge} `))) continue;
+        const args = line.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
+        await iptables(['-t', table, '-D', ...args], family).catch(() => {});
+      }
     }
   }
 }

@@ -18,8 +18,12 @@ export async function linkExists(name: string): Promise<boolean> {
   return quiet('ip', ['link', 'show', 'dev', name]);
 }
 
-/** The bridge with its gateway address, up; made if missing (an existing one is kept). */
-export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
+/**
+ * The bridge with its gateway address (and its IPv6 one on a dual-stack network, without
+ * duplicate address detection, which would hold it unusable for a second or two), up; made if
+ * missing (an existing one is kept).
+ */
+export async function ensureBridge(name: string, gatewayCidr: string, mtu: number, gateway6Cidr?: string): Promise<void> {
   if (!(await linkExists(name))) {
     // A fixed address of its own: a bridge otherwise takes its ports' lowest, so it changes as
     // veths come and go, and containers keep sending to the gateway's old one until their
@@ -27,9 +31,13 @@ export async function ensureBridge(name: string, gatewayCidr: string, mtu: numbe
     const mac = ['02', ...randomBytes(5).toString('hex').match(/../g)!].join(':');
     await run('ip', ['-batch', '-'], `link add name ${name} mtu ${mtu} address ${mac} type bridge\n`);
   }
-  const addrs = await run('ip', ['-o', '-4', 'addr', 'show', 'dev', name]);
+  const addrs = await run('ip', ['-o', 'addr', 'show', 'dev', name]);
   const lines = [`link set ${name} up`];
   if (!addrs.includes(` ${gatewayCidr} `)) lines.unshift(`addr add ${gatewayCidr} dev ${name}`);
+  if (gateway6Cidr) {
+    await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '0');
+    if (!addrs.includes(` ${gateway6Cidr} `)) lines.unshift(`addr add ${gateway6Cidr} dev ${name} nodad`);
+  }
   await run('ip', ['-batch', '-'], lines.join('\n') + '\n');
 }
 
@@ -60,9 +68,11 @@ export async function createNetns(path: string, veths: VethConfig[] = []): Promi
     inside.push(
       `link add ${c.ifName} mtu ${c.mtu} address ${c.mac} type veth peer name ${c.hostName} mtu ${c.mtu} netns ${process.pid}`,
       `addr add ${c.cidr} dev ${c.ifName}`,
+      ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
       ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,
       ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
+      ...(c.gateway6 ? [`route replace default via ${c.gateway6} dev ${c.ifName}`] : []),
     );
   }
   try {
@@ -92,6 +102,10 @@ export interface VethConfig {
   ifName: string;
   mac: string;
   cidr: string;
+  /** The IPv6 address with its prefix length, on a dual-stack network. */
+  cidr6?: string;
+  /** The IPv6 default route's gateway, when this endpoint carries the default routes. */
+  gateway6?: string;
   /** More addresses on the interface (--link-local-ip), with their prefix length. */
   linkLocal?: string[];
   /** Its sysctls (`net.ipv4.conf.eth0.x=v`), set once it exists. */
@@ -110,10 +124,12 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
     await run('nsenter', [`--net=${c.netns}`, 'ip', '-batch', '-'], [
       `link set ${c.ifName} address ${c.mac}`,
       `addr add ${c.cidr} dev ${c.ifName}`,
+      ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
       ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,
       // replace: the container's default route may move to this network (its gw-priority).
       ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
+      ...(c.gateway6 ? [`route replace default via ${c.gateway6} dev ${c.ifName}`] : []),
     ].join('\n') + '\n');
     if (c.sysctls?.length) await run('nsenter', [`--net=${c.netns}`, 'sysctl', '-q', '-w', ...c.sysctls]);
   } catch (e) {
@@ -122,9 +138,16 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
   }
 }
 
-/** The namespace's default route through `gateway` on `ifName` (another network's takes over). */
-export async function setDefaultRoute(netns: string, gateway: string, ifName: string): Promise<void> {
-  await run('nsenter', [`--net=${netns}`, 'ip', 'route', 'replace', 'default', 'via', gateway, 'dev', ifName]);
+/**
+ * The namespace's default route through `gateway` on `ifName` (another network's takes over);
+ * the IPv6 one through `gateway6` when that network has IPv6, else none (the last network's
+ * would lead nowhere once it is gone).
+ */
+export async function setDefaultRoute(netns: string, gateway: string, ifName: string, gateway6?: string): Promise<void> {
+  const lines = [`route replace default via ${gateway} dev ${ifName}`];
+  if (gateway6) lines.push(`route replace default via ${gateway6} dev ${ifName}`);
+  await run('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], lines.join('\n') + '\n');
+  if (!gateway6) await runCommand('nsenter', [`--net=${netns}`, 'ip', '-6', 'route', 'del', 'default']).catch(() => undefined);
 }
 
 /** The links enslaved to a bridge (its veths). */

@@ -17,7 +17,9 @@
  * forwarding rules (nat.ts). An endpoint is a veth pair from the bridge into a sandbox, its
  * address from the network's pool (ipam.ts). Endpoints exist while their container runs, as in
  * docker; what is in use is rebuilt at start from the running containers' endpoints, and
- * sandboxes and veths no running container owns are removed.
+ * sandboxes and veths no running container owns are removed. A dual-stack network (EnableIPv6)
+ * has a second IPAM config, its IPv6 subnet: the bridge holds both gateways, each endpoint an
+ * address of each, the container both default routes, and ip6tables the same rules.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
@@ -26,10 +28,12 @@ import { conflict, invalidParameter, messageOf, notFound } from '../errdefs/inde
 import { isSetAside, setAside, writeJsonAtomic } from '../lib/atomic.ts';
 import { failpoint } from '../lib/failpoint.ts';
 import { log } from '../lib/log.ts';
-import { formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, type Cidr } from './cidr.ts';
-import { AddressPool, macFor } from './ipam.ts';
+import { formatCidr, formatCidr6, formatIp, formatIp6, hostRoutes, hostRoutes6, isV6Cidr, overlaps, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, type Cidr, type Cidr6 } from './cidr.ts';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { AddressPool, AddressPool6, macFor } from './ipam.ts';
 import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
-import { addNetworkRules, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
+import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
 import { PortMapper, type PortRequest, type PublishedPort } from './ports.ts';
 import { NetworkDns } from './dns.ts';
 
@@ -61,7 +65,7 @@ export interface NetworkRecord {
 
 /** An endpoint as a container records it (docker's EndpointSettings, plus its veth). */
 export interface EndpointRecord {
-  IPAMConfig: { IPv4Address?: string; LinkLocalIPs?: string[] } | null;
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
   Links: string[] | null;
   Aliases: string[] | null;
   MacAddress: string;
@@ -85,6 +89,8 @@ export interface EndpointRecord {
 /** What an endpoint is asked to be. */
 export interface JoinOptions {
   ip?: string;
+  /** A static IPv6 address (--ip6), on a dual-stack network. */
+  ip6?: string;
   /** The endpoint's gw-priority (kept in its record; the container picks its gateway by it). */
   gwPriority?: number;
   /** Its driver options as asked (kept), and the interface sysctls they set (`net.ipv4.conf.eth0.x=v`). */
@@ -115,6 +121,8 @@ export interface NetworkConfig {
   pools: { base: string; size: number }[];
   mtu: number;
   iptables: boolean;
+  /** What the IPv6 pool is derived from (moby derives a ULA /48 from its host ID); default: the engine ID in <data-root>/engine-id. */
+  hostId?: string;
 }
 
 export const DEFAULT_POOLS = [
@@ -129,6 +137,8 @@ const PREFIX = 'vb';
 interface Live {
   rec: NetworkRecord;
   pool?: AddressPool;
+  /** A dual-stack network's IPv6 addresses. */
+  pool6?: AddressPool6;
   bridge?: string;
   dns?: NetworkDns;
   /** Names of the endpoints on it, by endpoint ID (what its DNS server answers). */
@@ -139,14 +149,26 @@ interface Live {
 interface NamedEndpoint {
   names: string[];
   ip: string;
+  /** Its IPv6 address on a dual-stack network. */
+  ip6?: string;
   container: string;
   links: Record<string, string>;
   /** The container's --dns servers (where other names are forwarded). */
   upstream: string[];
 }
 
-function namedEndpoint(container: string, ip: string, names: string[] | null | undefined, links: string[] | null | undefined, upstream: string[] | undefined): NamedEndpoint {
-  return { names: names ?? [], ip, container, links: linkMap(links ?? undefined), upstream: upstream ?? [] };
+function namedEndpoint(container: string, ep: Pick<EndpointRecord, 'IPAddress' | 'GlobalIPv6Address'>, names: string[] | null | undefined, links: string[] | null | undefined, upstream: string[] | undefined): NamedEndpoint {
+  return { names: names ?? [], ip: ep.IPAddress, ...(ep.GlobalIPv6Address ? { ip6: ep.GlobalIPv6Address } : {}), container, links: linkMap(links ?? undefined), upstream: upstream ?? [] };
+}
+
+/** A network's IPv4 subnet (docker sorts a network's IPAM configs by their subnet's family). */
+function v4Config(rec: NetworkRecord): IpamConfig | undefined {
+  return rec.IPAM.Config.find((c) => !isV6Cidr(c.Subnet));
+}
+
+/** Its IPv6 subnet, on a dual-stack network. */
+function v6Config(rec: NetworkRecord): IpamConfig | undefined {
+  return rec.EnableIPv6 ? rec.IPAM.Config.find((c) => isV6Cidr(c.Subnet)) : undefined;
 }
 
 export class NetworkService {
@@ -295,7 +317,7 @@ export class NetworkService {
 
   /** The bridge, its address pool and its rules. */
   private async up(live: Live): Promise<void> {
-    const cfg = live.rec.IPAM.Config[0];
+    const cfg = v4Config(live.rec);
     if (!cfg) return;
     const subnet = parseCidr(cfg.Subnet);
     const gw = parseIp(cfg.Gateway) ?? subnet.base + 1;
@@ -304,10 +326,23 @@ export class NetworkService {
       live.pool = new AddressPool(subnet, gw, cfg.IPRange ? parseCidr(cfg.IPRange, 'ip-range') : undefined);
       for (const ip of Object.values(cfg.AuxiliaryAddresses ?? {})) live.pool.hold(ip);
     }
+    const cfg6 = v6Config(live.rec);
+    let gateway6: string | undefined;
+    if (cfg6) {
+      const subnet6 = parseCidr6(cfg6.Subnet);
+      const gw6 = parseIp6(cfg6.Gateway) ?? subnet6.base + 1n;
+      gateway6 = `${formatIp6(gw6)}/${subnet6.bits}`;
+      if (!live.pool6) {
+        live.pool6 = new AddressPool6(subnet6, gw6, cfg6.IPRange ? parseCidr6(cfg6.IPRange, 'ip-range') : undefined);
+        for (const ip of Object.values(cfg6.AuxiliaryAddresses ?? {})) live.pool6.hold(ip);
+      }
+    }
     await this.rememberBridge(live.bridge);
-    await ensureBridge(live.bridge, `${formatIp(gw)}/${subnet.bits}`, this.mtuOf(live));
+    await ensureBridge(live.bridge, `${formatIp(gw)}/${subnet.bits}`, this.mtuOf(live), gateway6);
     if (this.cfg.iptables) {
-      await addNetworkRules(live.bridge, formatCidr(subnet), { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' });
+      const rules = { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' };
+      await addNetworkRules(live.bridge, formatCidr(subnet), rules);
+      if (cfg6) await addNetworkRules6(live.bridge, cfg6.Subnet, rules);
     }
     // User-defined networks resolve their containers' names (the default bridge does not, as in docker).
     if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name, from) => this.resolveName(live, name, from), (from) => this.upstreamOf(live, from));
@@ -337,7 +372,7 @@ export class NetworkService {
       if (!l.dns) continue;
       const entries = [...l.names.values()];
       if (l !== live && !entries.some((e) => e.container === asker)) continue;
-      for (const e of entries) if (e.names.some((n) => n.toLowerCase() === name)) out.push(e.ip);
+      for (const e of entries) if (e.names.some((n) => n.toLowerCase() === name)) out.push(e.ip, ...(e.ip6 ? [e.ip6] : []));
     }
     return out;
   }
@@ -346,7 +381,7 @@ export class NetworkService {
   nameserverFor(refs: string[]): string | undefined {
     for (const ref of refs) {
       const live = this.find(ref);
-      if (live?.dns) return live.rec.IPAM.Config[0]?.Gateway;
+      if (live?.dns) return v4Config(live.rec)?.Gateway;
     }
     return undefined;
   }
@@ -358,7 +393,7 @@ export class NetworkService {
   /** A subnet from the pools that no network and no host route overlaps. */
   private pickSubnet(): Cidr {
     const taken: Cidr[] = [...hostRoutes()];
-    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) taken.push(parseCidr(c.Subnet));
+    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) if (!isV6Cidr(c.Subnet)) taken.push(parseCidr(c.Subnet));
     for (const p of this.cfg.pools) {
       const base = parseCidr(p.base, 'pool');
       for (let i = 0; i < 2 ** (p.size - base.bits); i++) {
@@ -410,14 +445,18 @@ export class NetworkService {
     const driver = req.Driver || 'bridge';
     if (driver === 'host' || driver === 'null') throw conflict(`only one instance of "${driver}" network is allowed`);
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
-    if (req.EnableIPv6) throw invalidParameter('IPv6 networks are not supported by Berth yet');
     if (req.EnableIPv4 === false) throw invalidParameter('EnableIPv4: networks without IPv4 are not supported by Berth yet');
     if (req.Scope && req.Scope !== 'local') throw invalidParameter(`Scope: a ${driver} network's scope can only be "local" (swarm is not part of Berth)`);
     if (req.Ingress) throw invalidParameter('Ingress: ingress networks belong to swarm mode, which Berth does not have');
     if (req.ConfigOnly || req.ConfigFrom?.Network) throw invalidParameter(`${req.ConfigOnly ? 'ConfigOnly' : 'ConfigFrom'}: configuration-only networks are not supported by Berth yet`);
     if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw notFound(`plugin "${req.IPAM.Driver}" not found`);
-    const configs = req.IPAM?.Config ?? [];
+    // Sorted by family, as moby's getIpamConfig sorts them (a config without a subnet counts as IPv4).
+    const all = req.IPAM?.Config ?? [];
+    const configs = all.filter((c) => !c.Subnet || !isV6Cidr(c.Subnet));
+    const configs6 = all.filter((c) => c.Subnet && isV6Cidr(c.Subnet));
     if (configs.length > 1) throw invalidParameter('Berth supports one IPv4 subnet per network');
+    if (configs6.length > 1) throw invalidParameter('Berth supports one IPv6 subnet per network');
+    if (configs6.length && !req.EnableIPv6) throw invalidParameter(`an IPv6 subnet (${configs6[0]!.Subnet}) needs IPv6 enabled on the network (--ipv6)`);
     const options = { ...(req.Options ?? {}) };
     for (const k of Object.keys(options)) {
       if (![BRIDGE_NAME, 'com.docker.network.driver.mtu', 'com.docker.network.bridge.enable_ip_masquerade', 'com.docker.network.bridge.enable_icc'].includes(k)) {
@@ -430,7 +469,7 @@ export class NetworkService {
       subnet = parseCidr(c.Subnet, 'subnet');
       if (subnet.ip !== subnet.base) throw invalidParameter(`invalid subnet ${c.Subnet}: it should be ${formatCidr(subnet)}`);
       for (const l of this.nets.values()) {
-        for (const o of l.rec.IPAM.Config) if (overlaps(parseCidr(o.Subnet), subnet)) throw conflict(`invalid pool request: Pool overlaps with other one on this address space`);
+        for (const o of l.rec.IPAM.Config) if (!isV6Cidr(o.Subnet) && overlaps(parseCidr(o.Subnet), subnet)) throw conflict(`invalid pool request: Pool overlaps with other one on this address space`);
       }
     } else {
       if (c?.Gateway || c?.IPRange) throw invalidParameter('a gateway or an ip-range needs a subnet');
@@ -455,6 +494,7 @@ export class NetworkService {
       if (ip === gateway) throw invalidParameter(`auxiliary address ${key}=${addr} is the gateway's`);
       aux[key] = formatIp(ip);
     }
+    const v6 = req.EnableIPv6 ? this.ipv6Config(configs6[0]) : undefined;
     const bridge = options[BRIDGE_NAME];
     if (bridge && [...this.nets.values()].some((l) => l.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use`);
     const rec = this.predefined(name, 'bridge');
@@ -462,7 +502,8 @@ export class NetworkService {
     rec.Attachable = !!req.Attachable;
     rec.Labels = req.Labels ?? {};
     rec.Options = options;
-    rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gateway), ...(c?.IPRange ? { IPRange: c.IPRange } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) }];
+    rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gateway), ...(c?.IPRange ? { IPRange: c.IPRange } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) }, ...(v6 ? [v6] : [])];
+    rec.EnableIPv6 = !!v6;
     // The default IPAM driver keeps its options and shows them, using none (as docker's).
     rec.IPAM.Options = req.IPAM?.Options && Object.keys(req.IPAM.Options).length ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
     const live: Live = { rec, names: new Map() };
@@ -478,11 +519,72 @@ export class NetworkService {
     return { Id: rec.Id, Warning: '' };
   }
 
+  /**
+   * A dual-stack network's IPv6 subnet, checked as its IPv4 one is: given (host bits zero, no
+   * overlap with another network's), or else a /64 of this host's ULA /48 that no network and
+   * no host route takes; the gateway is the subnet's first address unless given.
+   */
+  private ipv6Config(c: { Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> } | undefined): IpamConfig {
+    let subnet: Cidr6 & { ip?: bigint };
+    if (c?.Subnet) {
+      subnet = parseCidr6(c.Subnet, 'subnet');
+      if (subnet.ip !== subnet.base) throw invalidParameter(`invalid subnet ${c.Subnet}: it should be ${formatCidr6(subnet)}`);
+      if (subnet.bits > 126) throw invalidParameter(`invalid subnet ${c.Subnet}: an IPv6 subnet needs room for a gateway and containers (a /126 at most)`);
+      for (const l of this.nets.values()) {
+        for (const o of l.rec.IPAM.Config) if (isV6Cidr(o.Subnet) && overlaps6(parseCidr6(o.Subnet), subnet)) throw conflict(`invalid pool request: Pool overlaps with other one on this address space`);
+      }
+    } else {
+      subnet = this.pickSubnet6();
+    }
+    let gateway = subnet.base + 1n;
+    if (c?.Gateway) {
+      const g = parseIp6(c.Gateway);
+      if (g === undefined) throw invalidParameter(`invalid gateway address ${c.Gateway}`);
+      if (!overlaps6({ base: g, bits: 128 }, subnet)) throw invalidParameter(`no matching subnet for gateway ${c.Gateway}`);
+      gateway = g;
+    }
+    if (c?.IPRange) {
+      const r = parseCidr6(c.IPRange, 'ip-range');
+      if (r.bits < subnet.bits || !overlaps6(r, subnet)) throw invalidParameter(`invalid ip-range ${c.IPRange}: it must be within the subnet ${formatCidr6(subnet)}`);
+    }
+    const aux: Record<string, string> = {};
+    for (const [key, addr] of Object.entries(c?.AuxiliaryAddresses ?? {})) {
+      const ip = parseIp6(addr);
+      if (ip === undefined) throw invalidParameter(`invalid auxiliary address ${key}=${addr}`);
+      if (!overlaps6({ base: ip, bits: 128 }, subnet)) throw invalidParameter(`no matching subnet for aux-address ${addr}`);
+      if (ip === gateway) throw invalidParameter(`auxiliary address ${key}=${addr} is the gateway's`);
+      aux[key] = formatIp6(ip);
+    }
+    return { Subnet: formatCidr6(subnet), Gateway: formatIp6(gateway), ...(c?.IPRange ? { IPRange: formatCidr6(parseCidr6(c.IPRange, 'ip-range')) } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) };
+  }
+
+  /** A /64 of the host's ULA /48 (moby's deriveULABaseNetwork: 40 bits of sha256 of its host ID). */
+  private pickSubnet6(): Cidr6 {
+    const taken: Cidr6[] = [...hostRoutes6()];
+    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) if (isV6Cidr(c.Subnet)) taken.push(parseCidr6(c.Subnet));
+    let hostId = this.cfg.hostId;
+    if (hostId === undefined) {
+      try {
+        hostId = readFileSync(join(this.cfg.dataRoot, 'engine-id'), 'utf8').trim();
+      } catch {
+        hostId = '';
+      }
+    }
+    const sha = createHash('sha256').update(hostId).digest();
+    const gid = sha.readBigUInt64BE(0) & ((1n << 40n) - 1n);
+    const base = (0xfdn << 120n) | (gid << 80n);
+    for (let i = 0n; i < 1n << 16n; i++) {
+      const c: Cidr6 = { base: base | (i << 64n), bits: 64 };
+      if (!taken.some((t) => overlaps6(t, c))) return c;
+    }
+    throw invalidParameter('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
+  }
+
   private async down(live: Live): Promise<void> {
     live.dns?.close();
     live.dns = undefined;
     const bridge = live.bridge ?? this.bridgeOf(live.rec);
-    if (this.cfg.iptables) await removeNetworkRules(bridge).catch(() => {});
+    if (this.cfg.iptables) await removeNetworkRules(bridge, live.rec.EnableIPv6).catch(() => {});
     // Forgotten only once gone: one that could not be removed is tried again at the next start.
     await deleteLink(bridge).then(() => this.forgetBridge(bridge), (e: unknown) => log.warn('removing a bridge', { bridge, error: e }));
   }
@@ -516,10 +618,10 @@ export class NetworkService {
       for (const j of joins) made.push({ ...this.allocate(containerId, j.ref, j), opts: j });
       await createNetns(path, made.map((m) => m.veth));
     } catch (e) {
-      for (const m of made) m.live.pool!.release(m.ep.IPAddress);
+      for (const m of made) this.release(m.ep);
       throw e;
     }
-    for (const m of made) m.live.names.set(m.ep.EndpointID, namedEndpoint(containerId, m.ep.IPAddress, m.opts.dnsNames, m.opts.links, m.opts.dns));
+    for (const m of made) m.live.names.set(m.ep.EndpointID, namedEndpoint(containerId, m.ep, m.opts.dnsNames, m.opts.links, m.opts.dns));
     return { path, endpoints: made.map((m) => m.ep) };
   }
 
@@ -546,20 +648,32 @@ export class NetworkService {
     const live = this.find(ref);
     if (!live) throw notFound(`network ${ref} not found`);
     if (!live.pool || !live.bridge) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
+    if (opts.ip6 && !live.pool6) throw invalidParameter(`invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets: network ${live.rec.Name} has no IPv6 (created without --ipv6)`);
     const ip = live.pool.allocate(opts.ip);
+    let ip6: string | undefined;
+    try {
+      ip6 = live.pool6?.allocate(opts.ip6);
+    } catch (e) {
+      live.pool.release(ip);
+      throw e;
+    }
+    const pool6 = live.pool6;
+    const gateway6 = pool6 ? formatIp6(pool6.gateway) : '';
     const endpointId = randomBytes(32).toString('hex');
     const hostVeth = `${PREFIX}${endpointId.slice(0, 10)}`;
     const mac = opts.mac || macFor(ip);
     const veth: VethConfig = {
       hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
       cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
+      ...(ip6 && pool6 ? { cidr6: `${ip6}/${pool6.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway6 } : {}) } : {}),
       ...(opts.linkLocal?.length ? { linkLocal: opts.linkLocal.map((a) => `${a}/${a.includes(':') ? 64 : 16}`) } : {}),
       ...(opts.sysctls?.length ? { sysctls: opts.sysctls } : {}),
     };
     const ep: EndpointRecord = {
-      IPAMConfig: opts.ip || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
+      IPAMConfig: opts.ip || opts.ip6 || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.ip6 ? { IPv6Address: opts.ip6 } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
       MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
-      IPAddress: ip, IPPrefixLen: live.pool.subnet.bits, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
+      IPAddress: ip, IPPrefixLen: live.pool.subnet.bits,
+      IPv6Gateway: ip6 && !live.rec.Internal ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
       HostVeth: hostVeth, IfName: opts.ifName,
     };
     return { live, ep, veth };
@@ -571,17 +685,17 @@ export class NetworkService {
     try {
       await addEndpoint(veth);
     } catch (e) {
-      live.pool!.release(ep.IPAddress);
+      this.release(ep);
       throw e;
     }
-    live.names.set(ep.EndpointID, namedEndpoint(containerId, ep.IPAddress, opts.dnsNames, opts.links, opts.dns));
+    live.names.set(ep.EndpointID, namedEndpoint(containerId, ep, opts.dnsNames, opts.links, opts.dns));
     return ep;
   }
 
   /** A running container's default route through `ep`'s network (its gateway left, or was outranked). */
   async routeThrough(containerId: string, ep: EndpointRecord): Promise<void> {
     if (!ep.Gateway || !ep.IfName) return;
-    await setDefaultRoute(this.sandboxPath(containerId), ep.Gateway, ep.IfName);
+    await setDefaultRoute(this.sandboxPath(containerId), ep.Gateway, ep.IfName, ep.IPv6Gateway || undefined);
   }
 
   /** A running container's endpoint gone (disconnect): its veth removed, its address given back. */
@@ -600,6 +714,7 @@ export class NetworkService {
   release(ep: EndpointRecord): void {
     const live = this.nets.get(ep.NetworkID);
     if (live?.pool && ep.IPAddress) live.pool.release(ep.IPAddress);
+    if (live?.pool6 && ep.GlobalIPv6Address) live.pool6.release(ep.GlobalIPv6Address);
     live?.names.delete(ep.EndpointID);
   }
 
@@ -607,7 +722,8 @@ export class NetworkService {
   reserve(containerId: string, ep: EndpointRecord, dns: string[] = []): void {
     const live = this.nets.get(ep.NetworkID);
     if (live?.pool && ep.IPAddress) live.pool.reserve(ep.IPAddress);
-    if (live && ep.IPAddress) live.names.set(ep.EndpointID, namedEndpoint(containerId, ep.IPAddress, ep.DNSNames, ep.Links, dns));
+    if (live?.pool6 && ep.GlobalIPv6Address) live.pool6.reserve(ep.GlobalIPv6Address);
+    if (live && ep.IPAddress) live.names.set(ep.EndpointID, namedEndpoint(containerId, ep, ep.DNSNames, ep.Links, dns));
   }
 
   /** Publishes a container's ports on the network its endpoint `ep` is on. */

@@ -366,12 +366,15 @@ export function removeTestNetworks(bridge: string, range: string): void {
   for (const br of bridges) {
     spawnSync('ip', ['link', 'del', 'dev', br], { stdio: 'ignore' });
     // Every chain Berth writes, published ports' rules included (a test that failed midway).
-    for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['nat', 'BERTH-DNAT'], ['filter', 'BERTH-ISOLATION-1'], ['filter', 'BERTH-ISOLATION-2']]) {
-      const rules = spawnSync('iptables', ['-w', '-t', table, '-S', chain], { encoding: 'utf8' }).stdout ?? '';
-      for (const r of rules.split('\n')) {
-        if (!r.startsWith(`-A ${chain} `) || !(r.includes(`berth:${br} `) || r.includes(`berth:${br}"`) || r.endsWith(`berth:${br}`) || r.includes(`berth-port:${br}:`))) continue;
-        const args = r.slice(3).match(/"[^"]*"|\S+/g)!.map((x) => x.replace(/^"|"$/g, ''));
-        spawnSync('iptables', ['-w', '-t', table, '-D', ...args], { stdio: 'ignore' });
+    // IPv6 ones too (dual-stack networks).
+    for (const cmd of ['iptables', 'ip6tables']) {
+      for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['nat', 'BERTH-DNAT'], ['filter', 'BERTH-ISOLATION-1'], ['filter', 'BERTH-ISOLATION-2']]) {
+        const rules = spawnSync(cmd, ['-w', '-t', table, '-S', chain], { encoding: 'utf8' }).stdout ?? '';
+        for (const r of rules.split('\n')) {
+          if (!r.startsWith(`-A ${chain} `) || !(r.includes(`berth:${br} `) || r.includes(`berth:${br}"`) || r.endsWith(`berth:${br}`) || r.includes(`berth-port:${br}:`))) continue;
+          const args = r.slice(3).match(/"[^"]*"|\S+/g)!.map((x) => x.replace(/^"|"$/g, ''));
+          spawnSync(cmd, ['-w', '-t', table, '-D', ...args], { stdio: 'ignore' });
+        }
       }
     }
   }

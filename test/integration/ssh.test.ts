@@ -141,6 +141,6 @@ test('ssh failures and bad ssh URLs: the command, its status and ssh\'s own word
   ]) {
     r = await berth(['-H', bad!, 'ps']);
     assert.equal(r.code, 1, bad);
-    assert.equal(r.stderr, `ssh host connection is not valid: invalid SSH URL: ${why}\n`);
+    assert.equal(r.stderr, `Failed to initialize: ssh host connection is not valid: invalid SSH URL: ${why}\n`);
   }
 });

@@ -51,6 +51,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
     ifName: ifNames[i], gateway: name === gw, gwPriority: asked.GwPriority ?? 0,
     ...(asked.DriverOpts ? { driverOpts: asked.DriverOpts, sysctls: sysctlsOf(asked as EndpointAsk, ifNames[i]) } : {}),
     ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
+    ...(asked.IPAMConfig?.IPv6Address ? { ip6: asked.IPAMConfig.IPv6Address } : {}),
     ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
     ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
     ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
@@ -64,7 +65,8 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
     asks.forEach(([name, asked], i) => {
       rec.Networks![name] = { ...endpoints[i], IPAMConfig: asked.IPAMConfig };
     });
-    await writeFile(rec.HostsPath, await hostsFile(rec, Object.values(rec.Networks ?? {})[0]?.IPAddress || undefined, linkHosts));
+    const first = Object.values(rec.Networks ?? {})[0];
+    await writeFile(rec.HostsPath, await hostsFile(rec, first?.IPAddress || undefined, linkHosts, first?.GlobalIPv6Address || undefined));
     await refreshResolvConf(d, rec);
     // Ports are published from the first network's endpoint, as docker does.
     const reqs = portRequests(rec);
@@ -151,7 +153,7 @@ export function clearEndpoints(rec: ContainerRecord): void {
  * --add-host entries, legacy links, and the container's own name on its first address
  * (127.0.1.1 before it has one). Written whole at create and at each start.
  */
-export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined, links: string[]): Promise<string> {
+export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined, links: string[], ownIp6?: string): Promise<string> {
   const host = rec.Config.Hostname;
   const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname}` : host;
   const extra = (rec.HostConfig.ExtraHosts ?? []).map((e) => {
@@ -169,7 +171,8 @@ export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined,
         'ff02::1\tip6-allnodes',
         'ff02::2\tip6-allrouters',
       ];
-  const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`${ownIp ?? '127.0.1.1'}\t${fqdn === host ? host : `${fqdn} ${host}`}`];
+  const names = fqdn === host ? host : `${fqdn} ${host}`;
+  const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`${ownIp ?? '127.0.1.1'}\t${names}`, ...(ownIp6 ? [`${ownIp6}\t${names}`] : [])];
   return [...base, ...extra, ...links, ...self, ''].join('\n');
 }
 
@@ -204,8 +207,8 @@ function template(networkId: string, asked?: EndpointAsk): EndpointRecord {
 
 /** The addresses asked for, as inspect shows them (moby's omitempty fields). */
 function ipamConfig(c: EndpointAsk['IPAMConfig']): EndpointRecord['IPAMConfig'] {
-  if (!c?.IPv4Address && !c?.LinkLocalIPs?.length) return null;
-  return { ...(c.IPv4Address ? { IPv4Address: c.IPv4Address } : {}), ...(c.LinkLocalIPs?.length ? { LinkLocalIPs: c.LinkLocalIPs } : {}) };
+  if (!c?.IPv4Address && !c?.IPv6Address && !c?.LinkLocalIPs?.length) return null;
+  return { ...(c.IPv4Address ? { IPv4Address: c.IPv4Address } : {}), ...(c.IPv6Address ? { IPv6Address: c.IPv6Address } : {}), ...(c.LinkLocalIPs?.length ? { LinkLocalIPs: c.LinkLocalIPs } : {}) };
 }
 
 export interface EndpointAsk {
@@ -271,13 +274,15 @@ function sysctlsOf(ask: EndpointAsk, ifName: string): string[] {
 /** The endpoint settings Berth applies on `net`; anything else refused. */
 function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
   const userDefined = !['bridge', 'host', 'none'].includes(net.Name);
-  if (ask?.IPAMConfig?.IPv6Address) throw invalidParameter('IPv6 addresses are not supported by Berth yet');
+  const v6 = ask?.IPAMConfig?.IPv6Address;
+  if (v6 && (!isIP(v6) || isIP(v6) !== 6)) throw invalidParameter(`invalid IPv6 address: ${v6}`);
   // moby takes any address here (added to the interface with a /16 or /64), the unspecified ones aside.
   for (const a of ask?.IPAMConfig?.LinkLocalIPs ?? []) {
     if (!isIP(a) || a === '0.0.0.0' || /^[0:]+$/.test(a)) throw invalidParameter(`invalid link-local IP address: ${a}`);
   }
   if (ask?.DriverOpts && Object.keys(ask.DriverOpts).length) checkDriverOpts(ask.DriverOpts);
-  if (ask?.IPAMConfig?.IPv4Address && !userDefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
+  if ((ask?.IPAMConfig?.IPv4Address || v6) && !userDefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
+  if (v6 && !net.EnableIPv6) throw invalidParameter(`invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets: network ${net.Name} has no IPv6 (created without --ipv6)`);
   if (ask?.Aliases?.length && !userDefined) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
   if (ask?.Links?.length && !userDefined) throw invalidParameter('links are only supported for user-defined networks');
   for (const l of ask?.Links ?? []) parseLink(l);
@@ -373,6 +378,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
       ifName, gateway: gw === net.Name, gwPriority: asked.GwPriority,
       ...(asked.DriverOpts ? { driverOpts: asked.DriverOpts, sysctls: sysctlsOf(asked as EndpointAsk, ifName) } : {}),
       ...(asked.IPAMConfig?.IPv4Address ? { ip: asked.IPAMConfig.IPv4Address } : {}),
+      ...(asked.IPAMConfig?.IPv6Address ? { ip6: asked.IPAMConfig.IPv6Address } : {}),
       ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
       ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
       ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),

@@ -1,4 +1,5 @@
 /** `berth network create|ls|inspect|rm|prune`, with docker's output (cli/command/network). */
+import { BlockList, isIP } from 'node:net';
 import { withPruneFilters } from '../../prunefilters.ts';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { errorText, removeEach, StatusError, type CliContext } from '../../context.ts';
@@ -40,14 +41,78 @@ function keyValues(list: string[]): Record<string, string> {
   return out;
 }
 
+/** Go's net.ParseCIDR, for the docker CLI's checks: the address and its prefix, or its error. */
+function parseCidrText(s: string): { ip: string; bits: number } {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  const family = m ? isIP(m[1]!) : 0;
+  if (!m || !family || Number(m[2]) > (family === 4 ? 32 : 128)) throw new StatusError(1, `invalid CIDR address: ${s}`);
+  return { ip: m[1]!, bits: Number(m[2]) };
+}
+
+/** The docker CLI's subnetMatches: whether `data` (an address, or a prefix's address) is in `subnet`. */
+function subnetMatches(subnet: string, data: string): boolean {
+  let net;
+  try {
+    net = parseCidrText(subnet);
+  } catch (e) {
+    throw new StatusError(1, `invalid subnet: ${(e as Error).message}`);
+  }
+  const ip = data.includes('/') ? parseCidrText(data).ip : data;
+  const family = isIP(net.ip) === 4 ? 'ipv4' : 'ipv6';
+  if (isIP(ip) !== isIP(net.ip)) return false;
+  const list = new BlockList();
+  list.addSubnet(net.ip, net.bits, family);
+  return list.check(ip, family);
+}
+
+/** The docker CLI's createIPAMConfig: each --ip-range, --gateway and --aux-address given to the subnet it is in. */
+function ipamConfigs(f: { subnet: string[]; gateway: string[]; ipRange: string[] }, aux: Record<string, string>): { Subnet: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }[] {
+  if (f.subnet.length < f.ipRange.length || f.subnet.length < f.gateway.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
+  const data = new Map<string, { Subnet: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses: Record<string, string> }>();
+  for (const s of f.subnet) {
+    for (const k of data.keys()) {
+      if (subnetMatches(s, k) || subnetMatches(k, s)) throw new StatusError(1, 'multiple overlapping subnet configuration is not supported');
+    }
+    data.set(s, { Subnet: s, AuxiliaryAddresses: {} });
+  }
+  for (const r of f.ipRange) {
+    let match = false;
+    for (const s of f.subnet) {
+      parseCidrText(r);
+      if (!subnetMatches(s, r)) continue;
+      const d = data.get(s)!;
+      if (d.IPRange) throw new StatusError(1, `cannot configure multiple ranges (${r}, ${d.IPRange}) on the same subnet (${s})`);
+      d.IPRange = r;
+      match = true;
+    }
+    if (!match) throw new StatusError(1, `no matching subnet for range ${r}`);
+  }
+  for (const g of f.gateway) {
+    let match = false;
+    for (const s of f.subnet) {
+      if (!subnetMatches(s, g)) continue;
+      const d = data.get(s)!;
+      if (d.Gateway) throw new StatusError(1, `cannot configure multiple gateways (${g}, ${d.Gateway}) for the same subnet (${s})`);
+      d.Gateway = g;
+      match = true;
+    }
+    if (!match) throw new StatusError(1, `no matching subnet for gateway ${g}`);
+  }
+  for (const [key, a] of Object.entries(aux)) {
+    let match = false;
+    for (const s of f.subnet) {
+      if (!subnetMatches(s, a)) continue;
+      data.get(s)!.AuxiliaryAddresses[key] = a;
+      match = true;
+    }
+    if (!match) throw new StatusError(1, `no matching subnet for aux-address ${a}`);
+  }
+  return [...data.values()].map(({ AuxiliaryAddresses, ...c }) => ({ ...c, ...(Object.keys(AuxiliaryAddresses).length ? { AuxiliaryAddresses } : {}) }));
+}
+
 export async function networkCreate(ctx: CliContext, p: Parsed<typeof createFlags>): Promise<number> {
   const f = p.flags;
-  if (f.subnet.length > 1 || f.gateway.length > 1 || f.ipRange.length > 1) throw new StatusError(1, 'Berth supports one IPv4 subnet per network');
-  if (f.gateway.length && !f.subnet.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
-  if (f.ipRange.length && !f.subnet.length) throw new StatusError(1, 'every ip-range or gateway must have a corresponding subnet');
-  const aux = keyValues(f.auxAddress);
-  if (Object.keys(aux).length && !f.subnet.length) throw new StatusError(1, `no matching subnet for aux-address ${Object.values(aux)[0]}`);
-  const config = f.subnet.length ? [{ Subnet: f.subnet[0], ...(f.gateway[0] ? { Gateway: f.gateway[0] } : {}), ...(f.ipRange[0] ? { IPRange: f.ipRange[0] } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) }] : [];
+  const config = ipamConfigs(f, keyValues(f.auxAddress));
   const r = await ctx.client.networkCreate({
     Name: p.args[0], Driver: f.driver, Internal: f.internal, Attachable: f.attachable, EnableIPv6: f.ipv6,
     // As docker's CLI: EnableIPv4 only when --ipv4 was given; the swarm fields when set.
