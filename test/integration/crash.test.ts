@@ -377,6 +377,34 @@ test('a killed monitor takes its container down, unmounts it and says so; restar
   await consistent();
 });
 
+test('rm -f while a start is under way: the start finishes, then the container is killed and removed; nothing is left', async () => {
+  await d.stopDaemon();
+  d.setEnv({ BERTH_FAILPOINT: 'start-slow=delay:1500' });
+  await d.startDaemon();
+  try {
+    // A user's start, and a restart policy's, each caught half done by rm -f.
+    await ok(['create', '--name', 'slowstart', 'busybox', 'sleep', '300']);
+    const start = d.berth(['start', 'slowstart']);
+    await new Promise((r) => setTimeout(r, 500));
+    await ok(['rm', '-f', 'slowstart']);
+    await start;
+    await ok(['run', '-d', '--name', 'slowpolicy', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 3']);
+    for (let i = 0; i < 100; i++) {
+      if ((await ok(['inspect', '-f', '{{.State.Status}}', 'slowpolicy'])).trim() !== 'running') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The policy's restart is past its back-off and inside its slow start by now.
+    await new Promise((r) => setTimeout(r, 700));
+    await ok(['rm', '-f', 'slowpolicy']);
+    assert.equal((await ok(['ps', '-aq'])).trim(), '');
+  } finally {
+    await d.stopDaemon();
+    d.setEnv({});
+    await d.startDaemon();
+  }
+  await consistent();
+});
+
 test('a monitor killed while berthd is down: the next start stops the container, unmounts it, says why; start and rm work', async () => {
   const { id, pid, shimPid } = await sleeper('downshim');
   await d.stopDaemon('SIGKILL');

@@ -18,6 +18,11 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
   if (c.state.Restarting && !opts.force) {
     throw conflict(`cannot remove container "${c.rec.Name}": container is restarting: stop the container before removing or force remove`);
   }
+  // A start half done (a policy restart's, or a user's, which holds the container's lock) would
+  // otherwise run the container once its record is gone, its processes and cgroup left to no
+  // one: it finishes first, and the container is then killed below.
+  await c.restartInFlight;
+  await d.locks.with(c.id, async () => {});
   cancelRestart(c);
   if (c.running && !opts.force) {
     if (c.state.Paused) throw conflict(`cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`);

@@ -4,13 +4,13 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { failpoint } from '../../lib/failpoint.ts';
+import { failpoint, failpointDelay } from '../../lib/failpoint.ts';
 import { log } from '../../lib/log.ts';
 import { conflict, EngineError, messageOf, notModified } from '../../errdefs/index.ts';
 import { launchShim, ShimClient, ShimStartError } from '../../runtime/shim.ts';
 import { withSeccompBpf } from '../../runtime/spec.ts';
 import type { Container } from './container.ts';
-import { remapped, runtimePath, runtimeRoot, shimDir, type ContainerDeps } from './deps.ts';
+import { remapped, runtimePath, runtimeRoot, shimDir, sleep, type ContainerDeps } from './deps.ts';
 import { watchExit } from './monitor.ts';
 import { resolveMountTargets, specMounts } from './mounts.ts';
 import { connectNetworks, disconnectNetworks } from './network.ts';
@@ -115,6 +115,8 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     // 5. Go.
     const t3 = performance.now();
     failpoint('start-before-run');
+    const slow = failpointDelay('start-slow');
+    if (slow) await sleep(slow);
     const pid = await shim.start();
     failpoint('start-before-record');
     c.setRunning(pid, new Date().toISOString());
