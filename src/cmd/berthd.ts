@@ -2,6 +2,7 @@
  * berthd: the composition root of the daemon. Reads flags and /etc/berth/daemon.json, checks
  * the host (cgroups, runtimes, shim), opens the daemon and serves the API.
  */
+import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { readFileSync, existsSync, mkdirSync, writeFileSync, rmSync, chmodSync, chownSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -62,6 +63,8 @@ interface FileConfig {
   tlskey?: string;
   bridge?: string;
   bip?: string;
+  ipv6?: boolean;
+  'fixed-cidr-v6'?: string;
   'default-address-pools'?: { base: string; size: number }[];
   mtu?: number;
   iptables?: boolean;
@@ -70,7 +73,7 @@ interface FileConfig {
   'log-driver'?: string;
   'log-opts'?: Record<string, string>;
 }
-const FILE_KEYS = new Set(['bridge', 'bip', 'default-address-pools', 'mtu', 'iptables', 'data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
+const FILE_KEYS = new Set(['bridge', 'bip', 'ipv6', 'fixed-cidr-v6', 'default-address-pools', 'mtu', 'iptables', 'data-root', 'exec-root', 'default-runtime', 'log-level', 'hosts', 'debug', 'cgroup-parent', 'runtimes', 'seccomp-profile',
   'registry-mirrors', 'insecure-registries', 'max-concurrent-downloads', 'max-concurrent-uploads', 'min-api-version', 'group', 'userns-remap', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey',
   'live-restore', 'shutdown-stops-containers', 'log-driver', 'log-opts']);
 
@@ -88,8 +91,10 @@ Options:
   -D, --debug                     Enable debug mode
       --default-address-pool pool-options   Default address pools for node specific local networks (base=A.B.C.D/N,size=M)
       --default-runtime string    Default OCI runtime for containers (crun or runc) (default "crun")
+      --fixed-cidr-v6 string      IPv6 subnet of the default bridge (with --ipv6; default: a /64 of the engine's ULA /48)
       --exec-root string          Root directory for execution state files (default "/run/berth")
       --insecure-registry list    Enable insecure registry communication (127.0.0.0/8 always is)
+      --ipv6                      Enable IPv6 networking on the default bridge
       --iptables                  Enable addition of iptables rules (default true; --iptables=false leaves the firewall alone)
   -h, --help                      Print usage
   -G, --group string              Group for the unix socket (default "berth")
@@ -241,6 +246,8 @@ async function main(): Promise<void> {
         tlskey: { type: 'string' },
         bridge: { type: 'string', short: 'b' },
         bip: { type: 'string' },
+        ipv6: { type: 'boolean' },
+        'fixed-cidr-v6': { type: 'string' },
         'default-address-pool': { type: 'string', multiple: true },
         mtu: { type: 'string' },
         iptables: { type: 'boolean' },
@@ -491,7 +498,7 @@ main().catch((e: unknown) => {
  * missing; dockerd wants an existing one), `bip` its address, `default-address-pools` where
  * networks get subnets, `mtu`, and `iptables: false` to leave the firewall alone.
  */
-function networkSettings(args: { bridge?: string; bip?: string; mtu?: string; iptables?: boolean; 'default-address-pool'?: string[] }, file: FileConfig, configFile: string): NetworkSettings {
+function networkSettings(args: { bridge?: string; bip?: string; ipv6?: boolean; 'fixed-cidr-v6'?: string; mtu?: string; iptables?: boolean; 'default-address-pool'?: string[] }, file: FileConfig, configFile: string): NetworkSettings {
   const bridge = args.bridge ?? file.bridge ?? 'berth0';
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(bridge)) fail(`bridge: invalid interface name ${JSON.stringify(bridge)} (at most 15 characters)`);
   const bip = args.bip ?? file.bip;
@@ -507,5 +514,14 @@ function networkSettings(args: { bridge?: string; bip?: string; mtu?: string; ip
   if (!Array.isArray(pools) || pools.some((p) => typeof p?.base !== 'string' || typeof p?.size !== 'number')) fail(`default-address-pools in ${configFile}: want [{"base":"A.B.C.D/N","size":N}, …]`);
   const mtu = Number(args.mtu ?? file.mtu ?? 1500);
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) fail(`mtu: invalid value ${JSON.stringify(args.mtu ?? file.mtu)}`);
-  return { bridge, ...(bip ? { bip } : {}), pools, mtu, iptables: args.iptables ?? file.iptables ?? true };
+  if (file.ipv6 !== undefined && typeof file.ipv6 !== 'boolean') fail(`ipv6 in ${configFile} must be true or false`);
+  if (file['fixed-cidr-v6'] !== undefined && typeof file['fixed-cidr-v6'] !== 'string') fail(`fixed-cidr-v6 in ${configFile} must be a string`);
+  const ipv6 = args.ipv6 ?? file.ipv6 ?? false;
+  const fixedCidrV6 = args['fixed-cidr-v6'] ?? file['fixed-cidr-v6'];
+  if (fixedCidrV6 !== undefined && (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(fixedCidrV6) || !isIPv6(fixedCidrV6.split('/')[0]!) || Number(fixedCidrV6.split('/')[1]) > 126)) {
+    fail(`fixed-cidr-v6: invalid subnet ${JSON.stringify(fixedCidrV6)} (want an IPv6 prefix of at most /126, e.g. fd00:1::/64)`);
+  }
+  if (fixedCidrV6 !== undefined && !ipv6) fail('fixed-cidr-v6 needs ipv6 (--ipv6): IPv6 is off on the default bridge');
+  if (bridge === 'none' && ipv6) fail('--ipv6 needs the default bridge (it is "none")');
+  return { bridge, ...(bip ? { bip } : {}), ...(ipv6 ? { ipv6 } : {}), ...(fixedCidrV6 ? { fixedCidrV6 } : {}), pools, mtu, iptables: args.iptables ?? file.iptables ?? true };
 }

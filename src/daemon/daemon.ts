@@ -61,6 +61,9 @@ import { encodeEvent, EventsService } from './events/service.ts';
 export interface NetworkSettings {
   bridge: string;
   bip?: string;
+  /** IPv6 on the default bridge (--ipv6), with --fixed-cidr-v6's subnet or one of the engine's ULA /48. */
+  ipv6?: boolean;
+  fixedCidrV6?: string;
   pools: { base: string; size: number }[];
   mtu: number;
   iptables: boolean;

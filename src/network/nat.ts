@@ -102,9 +102,10 @@ export async function addNetworkRules6(bridge: string, subnet: string, opts: { i
   await ensureRule('filter', 'BERTH-FORWARD', ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...tag, '-j', 'ACCEPT'], false, f);
 }
 
-/** Removes every rule tagged with the bridge, in every chain of Berth's (IPv6 ones too unless `v6` is false). */
-export async function removeNetworkRules(bridge: string, v6 = true): Promise<void> {
-  for (const family of v6 ? ['iptables', 'ip6tables'] as const : ['iptables'] as const) {
+/** Removes every rule tagged with the bridge, in every chain of Berth's: IPv4's and IPv6's unless told. */
+export async function removeNetworkRules(bridge: string, which: { v4?: boolean; v6?: boolean } = {}): Promise<void> {
+  const families: Family[] = [...(which.v4 ?? true ? ['iptables' as const] : []), ...(which.v6 ?? true ? ['ip6tables' as const] : [])];
+  for (const family of families) {
     for (const [table, chain] of [['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD'], ['filter', 'BERTH-ISOLATION-1'], ['filter', 'BERTH-ISOLATION-2']] as const) {
       const rules = await iptables(['-t', table, '-S', chain], family).catch(() => '');
       for (const line of rules.split('\n')) {

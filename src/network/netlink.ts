@@ -41,6 +41,11 @@ export async function ensureBridge(name: string, gatewayCidr: string, mtu: numbe
   await run('ip', ['-batch', '-'], lines.join('\n') + '\n');
 }
 
+/** A bridge's IPv6 addresses of global scope removed (its IPv6 subnet changed or turned off). */
+export async function flushAddresses6(name: string): Promise<void> {
+  if (await linkExists(name)) await runCommand('ip', ['-6', 'addr', 'flush', 'dev', name, 'scope', 'global']).catch(() => undefined);
+}
+
 export async function deleteLink(name: string): Promise<void> {
   if (await linkExists(name)) await run('ip', ['link', 'del', 'dev', name]);
 }

@@ -32,7 +32,7 @@ import { formatCidr, formatCidr6, formatIp, formatIp6, hostRoutes, hostRoutes6, 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AddressPool, AddressPool6, macFor } from './ipam.ts';
-import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
+import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, flushAddresses6, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
 import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
 import { PortMapper, type PortRequest, type PublishedPort } from './ports.ts';
 import { NetworkDns } from './dns.ts';
@@ -117,6 +117,9 @@ export interface NetworkConfig {
   bridge: string;
   /** The default bridge's gateway address and prefix, when set. */
   bip?: string;
+  /** IPv6 on the default bridge (dockerd's --ipv6), with this subnet (--fixed-cidr-v6) or one of the ULA /48's. */
+  ipv6?: boolean;
+  fixedCidrV6?: string;
   /** Where networks without a subnet take theirs from. */
   pools: { base: string; size: number }[];
   mtu: number;
@@ -291,6 +294,7 @@ export class NetworkService {
       bridge.rec.Options[BRIDGE_NAME] = this.cfg.bridge;
       await this.save(bridge.rec);
     }
+    if (bridge && !this.bridgeDisabled) await this.defaultBridgeIpv6(bridge);
     await prepareNetnsDir(this.netnsDir);
     if (this.cfg.iptables) {
       await enableForwarding().catch((e: unknown) => log.warn('cannot enable IP forwarding', { error: e }));
@@ -298,6 +302,36 @@ export class NetworkService {
     }
     await this.sweepBridges();
     for (const live of this.nets.values()) if (live.rec.Driver === 'bridge') await this.up(live);
+  }
+
+  /**
+   * The default bridge's IPv6, as berthd's settings say at each start (dockerd's --ipv6 and
+   * --fixed-cidr-v6): a subnet added, changed or taken away. The addresses of containers left
+   * running on the bridge come from its record, so a changed subnet applies to new starts.
+   */
+  private async defaultBridgeIpv6(bridge: Live): Promise<void> {
+    const rec = bridge.rec;
+    const had = rec.IPAM.Config.find((c) => isV6Cidr(c.Subnet));
+    const want = this.cfg.fixedCidrV6;
+    if (this.cfg.ipv6 && had && rec.EnableIPv6 && (!want || formatCidr6(parseCidr6(want, 'fixed-cidr-v6')) === had.Subnet)) return;
+    if (!this.cfg.ipv6 && !had && !rec.EnableIPv6) return;
+    // The old subnet's address on the bridge and its ip6tables rules go with it.
+    const name = this.bridgeOf(rec);
+    if (this.cfg.iptables) await removeNetworkRules(name, { v4: false }).catch(() => {});
+    await flushAddresses6(name);
+    const others = rec.IPAM.Config.filter((c) => !isV6Cidr(c.Subnet));
+    if (!this.cfg.ipv6) {
+      rec.IPAM.Config = others;
+      rec.EnableIPv6 = false;
+      await this.save(rec);
+      return;
+    }
+    rec.IPAM.Config = others;
+    rec.EnableIPv6 = false;
+    const v6 = this.ipv6Config(want ? { Subnet: formatCidr6(parseCidr6(want, 'fixed-cidr-v6')) } : undefined);
+    rec.IPAM.Config = [...others, v6];
+    rec.EnableIPv6 = true;
+    await this.save(rec);
   }
 
   private predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecord {
@@ -584,7 +618,7 @@ export class NetworkService {
     live.dns?.close();
     live.dns = undefined;
     const bridge = live.bridge ?? this.bridgeOf(live.rec);
-    if (this.cfg.iptables) await removeNetworkRules(bridge, live.rec.EnableIPv6).catch(() => {});
+    if (this.cfg.iptables) await removeNetworkRules(bridge, { v6: live.rec.EnableIPv6 }).catch(() => {});
     // Forgotten only once gone: one that could not be removed is tried again at the next start.
     await deleteLink(bridge).then(() => this.forgetBridge(bridge), (e: unknown) => log.warn('removing a bridge', { bridge, error: e }));
   }

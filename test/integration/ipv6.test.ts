@@ -14,7 +14,9 @@ import { TestDaemon } from './harness.ts';
 
 let d: TestDaemon;
 // A /64 of its own for each run (several daemons may be up at once).
-const prefix = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+// Groups written as Berth (and Go) writes them back: no leading zeros.
+const group = () => (0x1000 + (randomBytes(2).readUInt16BE(0) % 0xf000)).toString(16);
+const prefix = `fd${(0x10 + (randomBytes(1)[0]! % 0xf0)).toString(16)}:${group()}:${group()}`;
 const subnet = `${prefix}::/64`;
 
 before(async () => {
@@ -102,4 +104,34 @@ test('without --subnet: a /64 of the host\'s ULA /48; networks are isolated; not
   bad = await d.berth(['network', 'create', '--ipv6', '--subnet', `${prefix}:1::1/64`, 'hostbits']);
   assert.match(bad.stderr, new RegExp(`invalid subnet ${prefix}:1::1/64: it should be ${prefix}:1::/64`));
   assert.doesNotMatch(await d.ok(['network', 'ls', '--format', '{{.Name}}']), /nov6|overlap|hostbits/);
+});
+
+test('the default bridge with IPv6 (berthd --ipv6, fixed-cidr-v6): addresses, inspect\'s top-level fields; off again at the next start', async () => {
+  const bridgeSubnet = `${prefix}:ffff::/64`;
+  await d.stopDaemon();
+  d.writeConfig({ 'fixed-cidr-v6': bridgeSubnet });
+  const refused = await d.startDaemon().then(() => 'started', (e: Error) => e.message);
+  assert.match(refused, /fixed-cidr-v6 needs ipv6 \(--ipv6\)/);
+  d.writeConfig({ ipv6: true, 'fixed-cidr-v6': bridgeSubnet });
+  await d.startDaemon();
+  try {
+    assert.equal(await d.dockerOk(['network', 'inspect', '-f', '{{.EnableIPv6}} {{(index .IPAM.Config 1).Subnet}} {{(index .IPAM.Config 1).Gateway}}', 'bridge']),
+      `true ${bridgeSubnet} ${prefix}:ffff::1\n`);
+    await d.ok(['run', '-d', '--name', 'onbridge', 'busybox', 'sleep', '300']);
+    assert.equal(await d.dockerOk(['inspect', '-f', '{{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}', 'onbridge']),
+      `${prefix}:ffff::2/64 ${prefix}:ffff::1\n`);
+    assert.ok(ip6tablesRules(d.bridge).length > 0, 'the default bridge\'s ip6tables rules');
+    const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', `ip -6 addr show eth0 | grep -o "inet6 [^ ]* scope global"; ping6 -c 1 -W 5 ${prefix}:ffff::2 >/dev/null && echo ok`]);
+    assert.equal(r.stdout, `inet6 ${prefix}:ffff::3/64 scope global\nok\n`, r.stderr);
+    await d.ok(['rm', '-f', 'onbridge']);
+  } finally {
+    await d.stopDaemon();
+    d.writeConfig({});
+    await d.startDaemon();
+  }
+  assert.equal(await d.ok(['network', 'inspect', '-f', '{{.EnableIPv6}} {{len .IPAM.Config}}', 'bridge']), 'false 1\n');
+  assert.deepEqual(ip6tablesRules(d.bridge), [], 'the bridge\'s ip6tables rules went with its IPv6');
+  assert.doesNotMatch(spawnSync('ip', ['-6', 'addr', 'show', 'dev', d.bridge], { encoding: 'utf8' }).stdout, /scope global/);
+  const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'ip -6 addr show eth0 | grep -c "scope global" || true']);
+  assert.equal(r.stdout, '0\n');
 });
