@@ -448,6 +448,11 @@ test('user networks resolve names and aliases; connect and disconnect while runn
   await waitFor(async () => (await d.docker(['exec', 'cli', 'wget', '-qO-', 'http://srv/'])).stdout === 'from-srv\n');
   assert.equal(await dok(['exec', 'cli', 'wget', '-qO-', 'http://api/']), 'from-srv\n');
   assert.match(await dok(['exec', 'cli', 'nslookup', 'srv']), new RegExp(`Address: ${srvIp.replace(/\./g, '\\.')}`));
+  // A container's hostname is one of its names too (moby 28's DNSNames: name, aliases, short ID, hostname).
+  const named = (await dok(['run', '-d', '--name', 'hosted', '--hostname', 'myhost', '--network', 'dnsnet', '--network-alias', 'al', 'busybox', 'sleep', '600'])).trim();
+  assert.equal(await dok(['inspect', '-f', '{{json .NetworkSettings.Networks.dnsnet.DNSNames}}', 'hosted']), `["hosted","al","${named.slice(0, 12)}","myhost"]\n`);
+  assert.equal(await dok(['exec', 'cli', 'sh', '-c', 'ping -c1 -W2 myhost >/dev/null && echo by-hostname']), 'by-hostname\n');
+  await dok(['rm', '-f', 'hosted']);
   // A running container on the default bridge joins dnsnet: a second interface, its names resolve.
   await dok(['run', '-d', '--name', 'lone', 'busybox', 'sleep', '600']);
   await dok(['network', 'connect', '--alias', 'extra', 'dnsnet', 'lone']);

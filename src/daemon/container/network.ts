@@ -56,7 +56,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
     ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
     ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
     ...(asked.Links ? { links: asked.Links } : {}),
-    dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],
+    dnsNames: dnsNames(rec, asked.Aliases),
     dns: rec.HostConfig.Dns ?? [],
   })));
   const t1 = performance.now();
@@ -203,6 +203,14 @@ function template(networkId: string, asked?: EndpointAsk): EndpointRecord {
     MacAddress: asked?.MacAddress ?? '', DriverOpts: asked?.DriverOpts && Object.keys(asked.DriverOpts).length ? asked.DriverOpts : null, GwPriority: asked?.GwPriority ?? 0, NetworkID: networkId, EndpointID: '', Gateway: '',
     IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
   };
+}
+
+/**
+ * The names an endpoint answers to in the embedded DNS (moby 28's buildEndpointDNSNames): the
+ * container's name, its aliases, its short ID and its hostname, each once.
+ */
+function dnsNames(rec: ContainerRecord, aliases: string[] | null | undefined): string[] {
+  return [...new Set([rec.Name.slice(1), ...(aliases ?? []), rec.ID.slice(0, 12), ...(rec.Config.Hostname ? [rec.Config.Hostname] : [])].filter(Boolean))];
 }
 
 /** The addresses asked for, as inspect shows them (moby's omitempty fields). */
@@ -382,7 +390,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
       ...(asked.IPAMConfig?.LinkLocalIPs?.length ? { linkLocal: asked.IPAMConfig.LinkLocalIPs } : {}),
       ...(asked.Aliases ? { aliases: asked.Aliases } : {}),
       ...(asked.MacAddress ? { mac: asked.MacAddress } : {}),
-      dnsNames: [rec.Name.slice(1), rec.ID.slice(0, 12), ...(asked.Aliases ?? [])],
+      dnsNames: dnsNames(rec, asked.Aliases),
       dns: rec.HostConfig.Dns ?? [],
     });
     nets[net.Name] = { ...ep, IPAMConfig: asked.IPAMConfig };
