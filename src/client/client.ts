@@ -56,8 +56,8 @@ export class Client {
   }
 
   // containers
-  containerCreate(body: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
-    return this.t.json('POST', '/containers/create', { body, query: { name } });
+  containerCreate(body: ContainerCreateRequest, name?: string, platform?: string): Promise<ContainerCreateResponse> {
+    return this.t.json('POST', '/containers/create', { body, query: { name, platform } });
   }
 
   containerList(opts: { all?: boolean; limit?: number; filters?: Map<string, string[]>; size?: boolean }): Promise<ContainerSummary[]> {
@@ -170,12 +170,13 @@ export class Client {
     return this.t.json('GET', '/images/json', { query: { all: opts.all || undefined, filters: filtersParam(opts.filters), manifests: opts.manifests || undefined } });
   }
 
-  imageHistory(name: string): Promise<ImageHistoryItem[]> {
-    return this.t.json('GET', `/images/${name}/history`);
+  /** `platform`: --platform, sent as the docker CLI sends it (the OCI platform as JSON). */
+  imageHistory(name: string, platform?: string): Promise<ImageHistoryItem[]> {
+    return this.t.json('GET', `/images/${name}/history`, { query: { platform: platform ? platformParams([platform]) : undefined } });
   }
 
-  imageInspect(name: string): Promise<ImageInspect> {
-    return this.t.json('GET', `/images/${name}/json`);
+  imageInspect(name: string, platform?: string): Promise<ImageInspect> {
+    return this.t.json('GET', `/images/${name}/json`, { query: { platform: platform ? platformParams([platform]) : undefined } });
   }
 
   imageRemove(name: string, opts: { force?: boolean; noPrune?: boolean }): Promise<DeleteRecord[]> {
@@ -226,8 +227,8 @@ export class Client {
     return this.t.json('POST', '/networks/create', { body });
   }
 
-  networkInspect(ref: string): Promise<NetworkResource> {
-    return this.t.json('GET', `/networks/${encodeURIComponent(ref)}`);
+  networkInspect(ref: string, verbose = false): Promise<NetworkResource> {
+    return this.t.json('GET', `/networks/${encodeURIComponent(ref)}`, { query: { verbose: verbose || undefined } });
   }
 
   networkConnect(ref: string, body: { Container: string; EndpointConfig: Record<string, unknown> }): Promise<void> {
@@ -411,8 +412,8 @@ export class Client {
     return this.t.json('POST', '/auth', { body });
   }
 
-  search(term: string, limit: number, auth = 'e30='): Promise<{ name: string; description: string; star_count: number; is_official: boolean }[]> {
-    return this.t.json('GET', '/images/search', { query: { term, limit }, headers: { 'X-Registry-Auth': auth } });
+  search(term: string, limit: number, auth = 'e30=', filters?: Map<string, string[]>): Promise<{ name: string; description: string; star_count: number; is_official: boolean }[]> {
+    return this.t.json('GET', '/images/search', { query: { term, limit, filters: filtersParam(filters) }, headers: { 'X-Registry-Auth': auth } });
   }
 }
 

@@ -238,3 +238,35 @@ test('images --tree draws what the docker CLI draws; images NAME hints at the su
   const hint = await compare([['images', 'ls'], ['images', 'prune'], ['image', 'ls', 'ls']], {}, (s) => s.replace('"docker image', '"berth image'));
   assert.deepEqual(hint, []);
 });
+
+test('DOCKER_DEFAULT_PLATFORM (or BERTH_DEFAULT_PLATFORM) is --platform\'s default for run, create and import, as the docker CLI takes it', async () => {
+  config({});
+  const other = { DOCKER_DEFAULT_PLATFORM: 'linux/s390x' };
+  const diffs = await compare([
+    ['run', '--rm', '--pull', 'never', 'busybox', 'true'],
+    ['create', '--pull', 'never', 'busybox', 'true'],
+  ], other, (s) => s.replace(/^docker: /, 'berth: ').replace("Run 'docker run --help'", "Run 'berth run --help'"));
+  assert.deepEqual(diffs, []);
+  const r = await berth(['run', '--rm', '--pull', 'never', 'busybox', 'true'], other);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /linux\/s390x/);
+  assert.equal((await berth(['run', '--rm', '--pull', 'never', 'busybox', 'echo', 'same'], { BERTH_DEFAULT_PLATFORM: 'linux/amd64' })).stdout, 'same\n');
+  // The flag wins over the variable; import records the variable's platform.
+  assert.equal((await berth(['run', '--rm', '--pull', 'never', '--platform', 'linux/amd64', 'busybox', 'echo', 'flag'], other)).stdout, 'flag\n');
+  const exported = join(d.root, 'rootfs.tar');
+  await d.ok(['export', '-o', exported, 'up']);
+  const imported = await berth(['import', exported, 'ex/arm:1'], { DOCKER_DEFAULT_PLATFORM: 'linux/arm64' });
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.equal(await d.ok(['image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', 'ex/arm:1']), 'linux/arm64\n');
+  await d.ok(['rmi', 'ex/arm:1']);
+  // --platform on image inspect, history and network inspect -v reach the daemon, as the docker CLI sends them.
+  const sent = await compare([
+    ['image', 'inspect', '--platform', 'linux/s390x', '-f', '{{.Os}}', 'busybox'],
+    ['image', 'inspect', '--platform', 'linux/amd64', '-f', '{{.Os}}', 'busybox'],
+    ['history', '--platform', 'linux/s390x', '--format', '{{.CreatedBy}}', 'busybox'],
+    ['history', '--platform', 'linux/amd64', '--format', '{{.Size}}', 'busybox'],
+    ['network', 'inspect', '-v', '-f', '{{.Name}} {{.Scope}}', 'n1'],
+  ]);
+  assert.deepEqual(sent, []);
+  assert.match((await berth(['history', '--platform', 'linux/s390x', 'busybox'])).stderr, /does not match the specified platform/);
+});

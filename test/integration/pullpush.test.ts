@@ -180,6 +180,12 @@ test('pull -a fetches every tag; search lists the catalog', { skip }, async () =
   const s = await ok(['search', `${reg.host}/tags`]);
   assert.match(s, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL\n/);
   assert.match(s, new RegExp(`^${reg.host}/tags/many\\s+0`, 'm'));
+  // --filter reaches the daemon: a registry's results have no stars and none is official.
+  assert.doesNotMatch(await ok(['search', '--filter', 'stars=1', `${reg.host}/tags`]), /tags\/many/);
+  assert.doesNotMatch(await ok(['search', '--filter', 'is-official=true', `${reg.host}/tags`]), /tags\/many/);
+  assert.match(await ok(['search', '--filter', 'is-official=false', `${reg.host}/tags`]), /tags\/many/);
+  const bad = await d.berth(['search', '--filter', 'nope=1', `${reg.host}/tags`]);
+  assert.match(bad.stderr, /invalid filter 'nope'/);
 });
 
 test('push --compression zstd stores OCI tar+zstd layers that pull back; push -a (berth and the docker CLI) pushes every tag', { skip }, async () => {

@@ -2,6 +2,7 @@
  * `run`/`create` flags and their translation into a container create request, following
  * docker/cli's opts.go (same flag names, value parsing and error texts).
  */
+import { platformDefault } from '../../platformenv.ts';
 import { pathErrorText } from '../../../lib/oserror.ts';
 import { readFileSync } from 'node:fs';
 import type { ContainerCreateRequest, HostConfig } from '../../../api/types.ts';
@@ -329,7 +330,7 @@ export const containerFlags = defineFlags({
   oomScoreAdj: { long: 'oom-score-adj', kind: 'int', help: "Tune host's OOM preferences (-1000 to 1000)" },
   pid: { long: 'pid', kind: 'string', help: 'PID namespace to use' },
   pidsLimit: { long: 'pids-limit', kind: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
-  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable', ...platformDefault() },
   privileged: { long: 'privileged', kind: 'bool', help: 'Give extended privileges to this container' },
   pull: { long: 'pull', kind: 'string', help: 'Pull image before running ("always", "missing", "never")', default: 'missing' },
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress the pull output' },

@@ -85,16 +85,19 @@ async function createContainer(ctx: CliContext, req: ContainerCreateRequest, nam
   }
   if (pullPolicy === 'always') await pull(ctx, image, platform, quiet).catch((e: unknown) => { throw fail(e); });
   try {
-    const r = await ctx.client.containerCreate(req, name);
+    const r = await ctx.client.containerCreate(req, name, platform);
     for (const w of r.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
     return r.Id;
   } catch (e) {
-    if (!(isNotFound(e) && isDaemonError(e) && e.message.startsWith('No such image')) || pullPolicy === 'never') throw fail(e);
+    // A missing image, or one of another platform than --platform's, is pulled (docker's CLI
+    // pulls on any 404; Berth's other 404s at create are not about the image).
+    const missing = isNotFound(e) && isDaemonError(e) && (e.message.startsWith('No such image') || e.message.includes('does not match the specified platform'));
+    if (!missing || pullPolicy === 'never') throw fail(e);
   }
   ctx.stderr.write(`Unable to find image '${familiarString(ref)}' locally\n`);
   try {
     await pull(ctx, image, platform, quiet);
-    const r = await ctx.client.containerCreate(req, name);
+    const r = await ctx.client.containerCreate(req, name, platform);
     for (const w of r.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
     return r.Id;
   } catch (e) {

@@ -2,6 +2,7 @@
  * `berth build`: the context (a directory less what .dockerignore leaves out, stdin, or a URL)
  * sent as a tar to POST /build, and the classic builder's output shown as it comes.
  */
+import { platformDefault } from '../../platformenv.ts';
 import { proxyVariables } from '../../proxies.ts';
 import { fsp } from '../../lazy.ts';
 import { createReadStream, existsSync, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
@@ -33,7 +34,7 @@ const buildFlags = defineFlags({
   shmSize: { long: 'shm-size', kind: 'string', help: 'Size of "/dev/shm"', typeName: 'bytes' },
   forceRm: { long: 'force-rm', kind: 'bool', help: 'Always remove intermediate containers' },
   rm: { long: 'rm', kind: 'bool', help: 'Remove intermediate containers after a successful build', default: true },
-  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable', ...platformDefault() },
   cacheFrom: { long: 'cache-from', kind: 'stringSlice', help: 'Images to consider as cache sources', typeName: 'strings' },
   cgroupParent: { long: 'cgroup-parent', kind: 'string', help: 'Set the parent cgroup for the "RUN" instructions during build' },
   compress: { long: 'compress', kind: 'bool', help: 'Compress the build context using gzip' },

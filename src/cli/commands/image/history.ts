@@ -38,7 +38,7 @@ export function historyRows(items: ImageHistoryItem[], opts: { human: boolean; t
 
 export async function history(ctx: CliContext, p: Parsed<typeof historyFlags>): Promise<number> {
   const f = p.flags;
-  const items = await ctx.client.imageHistory(p.args[0]);
+  const items = await ctx.client.imageHistory(p.args[0], p.flags.platform);
   const rows = historyRows(items, { human: f.human, trunc: !f.noTrunc });
   // -q applies to the table only (docker's NewHistoryFormat).
   if (f.quiet && (!f.format || f.format === 'table')) {

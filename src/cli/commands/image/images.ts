@@ -1,4 +1,5 @@
 /** `berth images` / `image ls`, `image inspect`, `rmi`, `tag`, `import`. */
+import { platformDefault } from '../../platformenv.ts';
 import { pathErrorText } from '../../../lib/oserror.ts';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -152,7 +153,7 @@ export const imageInspectCommand = defineCommand({
 export async function imageInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
   const templated = !!p.flags.format && p.flags.format !== 'json';
   await inspectEach(ctx, p.args, fromDaemon(async (n) => {
-    const img = await ctx.client.imageInspect(n);
+    const img = await ctx.client.imageInspect(n, p.flags.platform);
     return templated ? imageForTemplate(img) : img;
   }), p.flags.format);
   return 0;
@@ -223,7 +224,7 @@ export async function tag(ctx: CliContext, p: Parsed): Promise<number> {
 const importFlags = defineFlags({
   change: { short: 'c', long: 'change', kind: 'stringArray', help: 'Apply Dockerfile instruction to the created image' },
   message: { short: 'm', long: 'message', kind: 'string', help: 'Set commit message for imported image' },
-  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable', ...platformDefault() },
 });
 
 export const importCommand = defineCommand({

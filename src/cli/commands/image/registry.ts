@@ -1,4 +1,5 @@
 /** `berth pull`, `push`, `login`, `logout`, `search`. */
+import { platformDefault } from '../../platformenv.ts';
 import { PUSH_COMPRESSIONS } from '../../../api/types.ts';
 import { readFileSync } from 'node:fs';
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
@@ -7,6 +8,7 @@ import { showProgress } from '../../progress.ts';
 import { eraseCredentials, registryAuthHeader, serverKey, storeCredentials, HUB_KEY } from '../../authstore.ts';
 import { fullName, parseNormalizedNamed, referenceString, withDefaultTag, familiarName, type Reference } from '../../../lib/reference.ts';
 import { renderTable, ellipsis } from '../../format.ts';
+import { parseFilterFlags } from '../container/ps.ts';
 
 function parseRef(s: string): Reference {
   try {
@@ -19,7 +21,7 @@ function parseRef(s: string): Reference {
 const pullFlags = defineFlags({
   allTags: { short: 'a', long: 'all-tags', kind: 'bool', help: 'Download all tagged images in the repository' },
   disableContentTrust: { long: 'disable-content-trust', kind: 'bool', help: 'Skip image verification', default: true },
-  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
+  platform: { long: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable', ...platformDefault() },
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress verbose output' },
 });
 
@@ -182,7 +184,7 @@ export const searchCommand = defineCommand({
 });
 
 export async function search(ctx: CliContext, p: Parsed<typeof searchFlags>): Promise<number> {
-  const results = await ctx.client.search(p.args[0], p.flags.limit, registryAuthHeader(ctx, p.args[0]));
+  const results = await ctx.client.search(p.args[0], p.flags.limit, registryAuthHeader(ctx, p.args[0]), parseFilterFlags(p.flags.filter));
   const rows = results.map((r) => ({
     Name: r.name,
     Description: p.flags.noTrunc ? r.description : ellipsis(r.description, 45),

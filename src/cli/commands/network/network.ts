@@ -174,7 +174,7 @@ const inspectFlags = defineFlags({
 export const networkInspectCommand = defineCommand({ name: 'inspect', usage: '[OPTIONS] NETWORK [NETWORK...]', short: 'Display detailed information on one or more networks', flags: inspectFlags, args: { min: 1 } });
 
 export async function networkInspect(ctx: CliContext, p: Parsed<typeof inspectFlags>): Promise<number> {
-  await inspectEach(ctx, p.args, fromDaemon((n) => ctx.client.networkInspect(n)), p.flags.format);
+  await inspectEach(ctx, p.args, fromDaemon((n) => ctx.client.networkInspect(n, p.flags.verbose)), p.flags.format);
   return 0;
 }
 
