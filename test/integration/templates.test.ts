@@ -14,7 +14,7 @@ let d: TestDaemon;
 before(async () => {
   d = await TestDaemon.start();
   await d.importBusybox();
-  for (const args of [['tag', 'busybox', 'ex/a:1'], ['run', '--name', 'c1', 'busybox', 'true'], ['run', '-d', '--name', 'c2', '-l', 'tier=web', 'busybox', 'sleep', '300']]) {
+  for (const args of [['tag', 'busybox', 'ex/a:1'], ['run', '--name', 'c1', 'busybox', 'true'], ['run', '-d', '--name', 'c2', '-l', 'tier=web', 'busybox', 'sleep', '300'], ['create', '--name', 'c3', '-v', 'tvol:/data', '-v', '/tmp:/hosttmp', 'busybox', 'true']]) {
     const r = await d.berth(args);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -93,6 +93,11 @@ const CASES: string[][] = [
   ['ps', '-a', '--format', 'table {{.Names}}\t{{.Size}}'],
   ['images', '--format', '{{if eq .Tag "latest"}}L{{else}}O{{end}} {{with .Repository}}{{.}}{{end}} {{range split .Repository "/"}}[{{.}}]{{end}} {{join (split .Repository "/") "|"}} {{lower .Tag}}{{println}}', 'ex/a'],
   ['system', 'df', '-v', '--format', '{{len .Images}} {{range .Containers}}{{.Names}}={{.Size}} {{end}}'],
+  // Mounts: volume names, else sources (cut at 15 without --no-trunc); local volumes counted.
+  ['ps', '-a', '--filter', 'name=c3', '--format', '{{.Names}}|{{.Mounts}}|{{.LocalVolumes}}'],
+  ['ps', '-a', '--filter', 'name=c3', '--no-trunc', '--format', '{{.Mounts}}'],
+  // inspect without --type: what the image lookup cannot even parse is "No such object" too.
+  ['inspect', '-f', '{{.Name}}', '{{.Bad}}', 'c1'],
 ];
 
 test('--format prints what the docker CLI prints, errors and exit codes included', async () => {

@@ -68,9 +68,10 @@ export function psRow(c: ContainerSummary, trunc: boolean): Record<string, unkno
     Size: size(c),
     Names: names(c),
     Labels: labels,
-    Mounts: '',
+    // docker's ContainerContext: each mount's volume name, else its source; the local volumes counted.
+    Mounts: (c.Mounts ?? []).map((m) => (trunc ? ellipsis(m.Name || m.Source, 15) : m.Name || m.Source)).join(','),
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).join(','),
-    LocalVolumes: '0',
+    LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
     Platform: null,
   });
   // ContainerContext.Label(name): one label's value, "" when absent.

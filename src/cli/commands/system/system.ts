@@ -131,6 +131,8 @@ export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, o
   const docker = ['config', 'container', 'image', 'network', 'node', 'plugin', 'secret', 'service', 'task', 'volume'];
   if (type && !docker.includes(type)) throw new StatusError(1, `unknown type: "${type}": must be one of ${docker.map((t) => `"${t}"`).join(', ')}`);
   if (type && !['container', 'image', 'volume', 'network'].includes(type)) throw new StatusError(1, `--type ${type}: Berth has no ${type}s (swarm and plugins are not supported)`);
+  // The docker CLI's isErrSkippable: without --type, these pass on to the next kind of object.
+  const skippable = (e: unknown) => kindOf(e) === 'NotFound' || (!type && /not supported|invalid reference format/.test(e instanceof Error ? e.message : String(e)));
   await inspectEach(ctx, p.args, async (n) => {
     try {
       if (type === 'volume') return await ctx.client.volumeInspect(n);
@@ -150,18 +152,18 @@ export async function inspect(ctx: CliContext, p: Parsed<typeof inspectFlags>, o
       try {
         return await image();
       } catch (e) {
-        if (kindOf(e) !== 'NotFound') throw e;
+        if (!skippable(e)) throw e;
       }
       try {
         return await ctx.client.volumeInspect(n);
       } catch (e) {
-        if (kindOf(e) !== 'NotFound') throw e;
+        if (!skippable(e)) throw e;
       }
       return await ctx.client.networkInspect(n);
     } catch (e) {
       // As the docker CLI: a lookup of any kind that finds nothing is "No such object"; one of a
       // given type passes the daemon's answer on.
-      if (kindOf(e) === 'NotFound' && !type) throw new Error(`Error: No such object: ${n}`);
+      if (skippable(e) && !type) throw new Error(`Error: No such object: ${n}`);
       throw new Error(`Error response from daemon: ${e instanceof Error ? e.message : String(e)}`);
     }
   }, p.flags.format);
