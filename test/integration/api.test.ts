@@ -200,7 +200,7 @@ test('a missing runtime binary gives a clear error and leaves nothing behind', a
 test('berth --help and berth run --help list what exists, in docker\'s layout', async () => {
   const top = await d.berth(['--help']);
   assert.equal(top.code, 0);
-  assert.match(top.stdout, /^\nUsage:  berth \[OPTIONS\] COMMAND\n/);
+  assert.match(top.stdout, /^Usage:  berth \[OPTIONS\] COMMAND\n/);
   assert.match(top.stdout, /Common Commands:\n  run +Create and run a new container from an image\n/);
   const run = await d.berth(['run', '--help']);
   assert.match(run.stdout, /Usage:  berth run \[OPTIONS\] IMAGE \[COMMAND\] \[ARG\.\.\.\]/);

@@ -270,3 +270,17 @@ test('DOCKER_DEFAULT_PLATFORM (or BERTH_DEFAULT_PLATFORM) is --platform\'s defau
   assert.deepEqual(sent, []);
   assert.match((await berth(['history', '--platform', 'linux/s390x', 'busybox'])).stderr, /does not match the specified platform/);
 });
+
+test('the CLI\'s own checks and help as docker CLI 28 prints them: --rm with --restart; --help starts with the usage line', async () => {
+  config({});
+  const fix = (s: string) => s.replace(/^docker: /, 'berth: ').replace(/'docker /g, "'berth ").replace(/Usage: {2}docker/g, 'Usage:  berth');
+  const diffs = await compare([
+    ['run', '--rm', '--restart', 'always', 'busybox', 'true'],
+    ['create', '--rm', '--restart', 'on-failure:2', 'busybox', 'true'],
+  ], {}, fix);
+  assert.deepEqual(diffs, []);
+  for (const args of [['--help'], ['ps', '--help'], ['container', '--help'], ['help', 'run']]) {
+    const [b, k] = await Promise.all([berth(args), docker(args)]);
+    assert.equal(b.stdout.split('\n')[0], fix(k.stdout.split('\n')[0]!), args.join(' '));
+  }
+});

@@ -192,7 +192,8 @@ function aliasesLine(path: readonly AnyCommand[]): string | undefined {
 
 /**
  * docker's usage text for the last command of `path` (root first), as used in errors for
- * commands with subcommands. Ends with a newline. `renderHelp` adds the leading blank line.
+ * commands with subcommands. Ends with a newline. `renderHelp` is the same text (docker 28 starts
+ * `--help` with the usage line itself).
  */
 export function renderUsage(path: readonly AnyCommand[], options: HelpOptions = {}): string {
   const cmd = path[path.length - 1];
@@ -233,5 +234,6 @@ export function renderUsage(path: readonly AnyCommand[], options: HelpOptions = 
 
 /** The full `--help` output for the last command of `path` (root first): a blank line, then the usage. */
 export function renderHelp(path: readonly AnyCommand[], options: HelpOptions = {}): string {
-  return '\n' + renderUsage(path, options);
+  // docker CLI 28's help template trims the blank line older versions began with.
+  return renderUsage(path, options);
 }

@@ -109,7 +109,9 @@ async function createContainer(ctx: CliContext, req: ContainerCreateRequest, nam
  * The request for run and create; a bad option or --pull value is docker's parse error
  * (prefixed, pointing to the command's help, exit 125) before anything is sent.
  */
-function parsedRequest(ctx: CliContext, f: ContainerFlags, set: ReadonlySet<string>, image: string, cmd: string[]): { req: ContainerCreateRequest; apiCreds?: Record<string, AuthConfig> } {
+function parsedRequest(ctx: CliContext, f: ContainerFlags & { rm: boolean }, set: ReadonlySet<string>, image: string, cmd: string[]): { req: ContainerCreateRequest; apiCreds?: Record<string, AuthConfig> } {
+  // docker's parse refuses it before anything is sent.
+  if (f.rm && f.restart && f.restart.Name !== 'no' && f.restart.Name !== '') throw runError(ctx, new Error('conflicting options: cannot specify both --restart and --rm'));
   const pullPolicy = f.pull ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pullPolicy)) throw runError(ctx, new Error(`invalid pull option: '${pullPolicy}': must be one of "always", "missing" or "never"`));
   let req: ContainerCreateRequest;
