@@ -6,6 +6,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { TestDaemon, mountsUnder, cgroupDirs, ROOT } from './harness.ts';
 
 let d: TestDaemon;
@@ -167,9 +168,21 @@ test('restart policies: on-failure with a retry limit, always until stopped', as
   const after = (await ok(['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', 'forever'])).trim();
   await new Promise((r) => setTimeout(r, 600));
   assert.equal((await ok(['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', 'forever'])).trim(), after.replace('true', 'false'), 'a stopped container stays stopped');
+  // The CLI refuses the pair itself, as docker's does; the daemon too, for other clients.
   const bad = await d.berth(['run', '--rm', '--restart', 'always', 'busybox', 'true']);
   assert.equal(bad.code, 125);
-  assert.match(bad.stderr, /can't create 'AutoRemove' container with restart policy/);
+  assert.match(bad.stderr, /conflicting options: cannot specify both --restart and --rm/);
+  const api = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method: 'POST', path: '/v1.50/containers/create', headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ Image: 'busybox', Cmd: ['true'], HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } }));
+  });
+  assert.equal(api.status, 400);
+  assert.match(api.body, /can't create 'AutoRemove' container with restart policy/);
 });
 
 test('rm refuses a running container unless forced', async () => {
