@@ -9,7 +9,7 @@ import { ago, goTimeString, humanSize, fromDaemon, inspectEach, renderRows, rend
 import { parseFilterFlags } from '../container/ps.ts';
 import { jsonLines } from '../../../client/http.ts';
 import type { ImageSummary } from '../../../api/types.ts';
-import { familiarName, parseNormalizedNamed } from '../../../lib/reference.ts';
+import { familiarName, parseNormalizedNamed, type Reference } from '../../../lib/reference.ts';
 
 const imagesFlags = defineFlags({
   all: { short: 'a', long: 'all', kind: 'bool', help: 'Show all images (default hides intermediate images)' },
@@ -45,30 +45,8 @@ function imageRows(list: ImageSummary[], trunc: boolean, needDigest: boolean, sh
       add('<none>', '<none>', '<none>');
       continue;
     }
-    const repoTags = new Map<string, string[]>();
-    const repoDigests = new Map<string, string[]>();
-    for (const r of img.RepoTags) {
-      let ref;
-      try {
-        ref = parseNormalizedNamed(r);
-      } catch {
-        continue;
-      }
-      if (ref.tag === undefined) continue;
-      const name = familiarName(ref);
-      repoTags.set(name, [...(repoTags.get(name) ?? []), ref.tag]);
-    }
-    for (const r of img.RepoDigests) {
-      let ref;
-      try {
-        ref = parseNormalizedNamed(r);
-      } catch {
-        continue;
-      }
-      if (ref.digest === undefined) continue;
-      const name = familiarName(ref);
-      repoDigests.set(name, [...(repoDigests.get(name) ?? []), ref.digest]);
-    }
+    const repoTags = byRepository(img.RepoTags, (ref) => ref.tag);
+    const repoDigests = byRepository(img.RepoDigests, (ref) => ref.digest);
     for (const [repo, tags] of repoTags) {
       const digests = needDigest ? repoDigests.get(repo) ?? [] : [];
       repoDigests.delete(repo);
@@ -83,6 +61,24 @@ function imageRows(list: ImageSummary[], trunc: boolean, needDigest: boolean, sh
     }
   }
   return rows;
+}
+
+/** References grouped by familiar repository name: each one's tag or digest (`part`); unparsable ones skipped, as docker's. */
+function byRepository(refs: string[], part: (ref: Reference) => string | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of refs) {
+    let ref;
+    try {
+      ref = parseNormalizedNamed(r);
+    } catch {
+      continue;
+    }
+    const v = part(ref);
+    if (v === undefined) continue;
+    const name = familiarName(ref);
+    out.set(name, [...(out.get(name) ?? []), v]);
+  }
+  return out;
 }
 
 /** docker's isDangling: no name at all (or the daemon's <none> placeholders). */

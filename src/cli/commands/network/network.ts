@@ -75,29 +75,23 @@ function ipamConfigs(f: { subnet: string[]; gateway: string[]; ipRange: string[]
     }
     data.set(s, { Subnet: s, AuxiliaryAddresses: {} });
   }
-  for (const r of f.ipRange) {
-    let match = false;
-    for (const s of f.subnet) {
-      parseCidrText(r);
-      if (!subnetMatches(s, r)) continue;
-      const d = data.get(s)!;
-      if (d.IPRange) throw new StatusError(1, `cannot configure multiple ranges (${r}, ${d.IPRange}) on the same subnet (${s})`);
-      d.IPRange = r;
-      match = true;
+  // Each --ip-range and --gateway goes to the subnet holding it, one per subnet.
+  const place = (values: string[], field: 'IPRange' | 'Gateway', many: string, none: string) => {
+    for (const v of values) {
+      let match = false;
+      for (const s of f.subnet) {
+        if (field === 'IPRange') parseCidrText(v);
+        if (!subnetMatches(s, v)) continue;
+        const d = data.get(s)!;
+        if (d[field]) throw new StatusError(1, `cannot configure multiple ${many} (${v}, ${d[field]}) ${field === 'IPRange' ? 'on' : 'for'} the same subnet (${s})`);
+        d[field] = v;
+        match = true;
+      }
+      if (!match) throw new StatusError(1, `no matching subnet for ${none} ${v}`);
     }
-    if (!match) throw new StatusError(1, `no matching subnet for range ${r}`);
-  }
-  for (const g of f.gateway) {
-    let match = false;
-    for (const s of f.subnet) {
-      if (!subnetMatches(s, g)) continue;
-      const d = data.get(s)!;
-      if (d.Gateway) throw new StatusError(1, `cannot configure multiple gateways (${g}, ${d.Gateway}) for the same subnet (${s})`);
-      d.Gateway = g;
-      match = true;
-    }
-    if (!match) throw new StatusError(1, `no matching subnet for gateway ${g}`);
-  }
+  };
+  place(f.ipRange, 'IPRange', 'ranges', 'range');
+  place(f.gateway, 'Gateway', 'gateways', 'gateway');
   for (const [key, a] of Object.entries(aux)) {
     let match = false;
     for (const s of f.subnet) {
