@@ -32,6 +32,7 @@ export interface ConfigFile {
   statsFormat?: string;
   proxies?: Record<string, ProxyConfig>;
   pruneFilters?: string[];
+  cliPluginsExtraDirs?: string[];
   [k: string]: unknown;
 }
 
@@ -56,6 +57,7 @@ const SHAPES: Record<string, [Shape, string]> = {
   credHelpers: ['stringMap', 'map[string]string'],
   HttpHeaders: ['stringMap', 'map[string]string'],
   pruneFilters: ['strings', '[]string'],
+  cliPluginsExtraDirs: ['strings', '[]string'],
   proxies: ['proxies', 'map[string]configfile.ProxyConfig'],
 };
 

@@ -3,6 +3,7 @@ import type { Client } from '../client/client.ts';
 import type { ClientTls } from '../client/dial.ts';
 import { isDaemonError } from '../client/http.ts';
 import type { ConfigFile } from './configfile.ts';
+import type { Plugin } from './plugins.ts';
 
 export interface CliContext {
   client: Client;
@@ -20,6 +21,10 @@ export interface CliContext {
   /** The "default" context's endpoint: -H, BERTH_HOST / DOCKER_HOST or Berth's socket, and the TLS flags. */
   defaultHost: string;
   defaultTls?: ClientTls;
+  /** The CLI plugins installed (valid or not), as `info` lists them. */
+  plugins: () => Promise<Plugin[]>;
+  /** -D/--debug was given. */
+  debug: boolean;
 }
 
 /** A failure with the exit code the CLI must end with (docker's cli.StatusError). */

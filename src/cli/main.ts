@@ -6,7 +6,7 @@ import type { ClientTls } from '../client/dial.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand, defineFlags, type AnyCommand, type Parsed } from './flags/spec.ts';
-import { parseCommandLine } from './flags/parse.ts';
+import { parseCommandLine, parseFlags } from './flags/parse.ts';
 import { renderHelp } from './flags/help.ts';
 import { isFlagError } from './flags/errors.ts';
 import { Client } from '../client/client.ts';
@@ -54,6 +54,7 @@ import {
 import { contextEndpoint, currentContextName, getContext, DEFAULT_CONTEXT, DEFAULT_HOST } from './contexts.ts';
 import { loadConfig, type ConfigFile } from './configfile.ts';
 import { customHeaders } from './headers.ts';
+import { findPlugin, listPlugins, pluginDirs, pluginEnv, runPlugin, type Builtins, type Plugin } from './plugins.ts';
 import {
   volumeCreateCommand, volumeInspectCommand, volumeLsCommand, volumePruneCommand, volumeRmCommand, volumeCreate, volumeInspect, volumeLs, volumePrune, volumeRm,
 } from './commands/volume/volume.ts';
@@ -284,6 +285,66 @@ function report(ctx: Pick<CliContext, 'stderr'>, e: unknown): number {
   return exitCodeOf(e) ?? 1;
 }
 
+/** The root's commands by name and alias, with cobra's own `help` and `completion`: names a plugin may not take. */
+function builtinCommands(): Builtins {
+  const m = new Map<string, string>([['help', 'help'], ['completion', 'completion']]);
+  for (const c of root.subcommands ?? []) {
+    if (!m.has(c.name)) m.set(c.name, c.name);
+    for (const a of c.aliases ?? []) if (!m.has(a)) m.set(a, c.name);
+  }
+  return m;
+}
+
+type GlobalFlags = Parsed<typeof globalFlags>['flags'];
+
+function configDirOf(g: GlobalFlags): string {
+  return g.config ?? process.env.BERTH_CONFIG ?? join(process.env.HOME || process.getBuiltinModule('node:os').homedir(), '.berth');
+}
+
+/** The config file, read once per command; docker's warning on stderr when it is malformed. */
+function configLoader(configDir: string, stderr: NodeJS.WritableStream): () => ConfigFile {
+  let config: ConfigFile | undefined;
+  return () => {
+    if (!config) {
+      const loaded = loadConfig(configDir);
+      if (loaded.warning) stderr.write(loaded.warning + '\n');
+      config = loaded.cfg;
+    }
+    return config;
+  };
+}
+
+function installedPlugins(configDir: string, config: () => ConfigFile): Promise<Plugin[]> {
+  const extra = config().cliPluginsExtraDirs;
+  return listPlugins(pluginDirs(configDir, extra ?? []), builtinCommands());
+}
+
+/** The root command with a stand-in for each CLI plugin, for its help (docker's plugin command stubs). */
+async function rootWithPlugins(configDir: string, config: () => ConfigFile): Promise<AnyCommand> {
+  const plugins = await installedPlugins(configDir, config);
+  const stubs: AnyCommand[] = plugins.map((p) => ({ name: p.Name, short: p.ShortDescription ?? '', group: 'management', plugin: p.Err ? { invalid: p.Err } : {} }));
+  return stubs.length ? { ...root, subcommands: [...(root.subcommands ?? []), ...stubs] } : root;
+}
+
+/**
+ * `berth NAME …` (or `berth help NAME`) where NAME is no command of ours: a CLI plugin's, when
+ * one is installed (docker's tryPluginRun). Undefined when there is none.
+ */
+async function tryPlugin(argv: string[], io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Promise<number | undefined> {
+  const globals = parseFlags(root.flags, argv, { interspersed: false });
+  const [first, second] = globals.args;
+  const name = first === 'help' ? second : first;
+  if (!name) return undefined;
+  const g = globals.flags;
+  const configDir = configDirOf(g);
+  const config = configLoader(configDir, io.stderr);
+  const plugin = await findPlugin(name, pluginDirs(configDir, config().cliPluginsExtraDirs ?? []), builtinCommands());
+  if (!plugin) return undefined;
+  if (g.context && g.host.length) return report(io, new StatusError(1, 'conflicting options: cannot specify both --host and --context'));
+  const env = pluginEnv(process.env, { configDir, contextName: currentContextName(configDir, g.context, g.host), host: defaultHost(g.host) }, process.argv[1]);
+  return runPlugin(plugin, argv, { env, terminal: !!io.stdout.isTTY, stderr: io.stderr });
+}
+
 export async function main(argv: string[]): Promise<number> {
   // process.stdin is made on first use: its stream (and, for a file, node's fs streams) cost
   // ~10 ms of every command's start when stdin was a file or a pipe (measured), and most
@@ -299,6 +360,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     inv = parseCommandLine(root, argv);
   } catch (e) {
+    if (isFlagError(e) && (e.code === 'unknown-command' || e.code === 'unknown-help-topic')) {
+      try {
+        const code = await tryPlugin(argv, io);
+        if (code !== undefined) return code;
+      } catch (pe) {
+        return report(io, pe);
+      }
+    }
     return report(io, e);
   }
   const g = inv.globals.flags;
@@ -306,9 +375,11 @@ export async function main(argv: string[]): Promise<number> {
     io.stdout.write(`Berth version ${ENGINE_VERSION}\n`);
     return 0;
   }
+  const configDir = configDirOf(g);
+  const config = configLoader(configDir, io.stderr);
   if (inv.kind === 'help') {
-    const text = renderHelp(inv.path);
-    (inv.explicit ? io.stdout : io.stderr).write(text);
+    const path = inv.path.length === 1 ? [await rootWithPlugins(configDir, config)] : inv.path;
+    (inv.explicit ? io.stdout : io.stderr).write(renderHelp(path));
     return 0;
   }
   const handler = handlers.get(inv.command);
@@ -316,7 +387,6 @@ export async function main(argv: string[]): Promise<number> {
     io.stderr.write(renderHelp(inv.path));
     return 0;
   }
-  const configDir = g.config ?? process.env.BERTH_CONFIG ?? join(process.env.HOME || process.getBuiltinModule('node:os').homedir(), '.berth');
   if (g.context && g.host.length) return report(io, new StatusError(1, 'conflicting options: cannot specify both --host and --context'));
   const contextName = currentContextName(configDir, g.context, g.host);
   const fallbackHost = defaultHost(g.host);
@@ -340,7 +410,6 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   let client: Client | undefined;
-  let config: ConfigFile | undefined;
   // stdin is made on first use (as in `io`), the config file's settings when first asked for,
   // and the client when a command first talks to the daemon.
   const ctx: CliContext = {
@@ -354,13 +423,10 @@ export async function main(argv: string[]): Promise<number> {
       return (client ??= new Client(endpoint.host, endpoint.tls, process.env.DOCKER_API_VERSION || undefined, customHeaders(this.config.HttpHeaders)));
     },
     get config(): ConfigFile {
-      if (!config) {
-        const loaded = loadConfig(configDir);
-        if (loaded.warning) io.stderr.write(loaded.warning + '\n');
-        config = loaded.cfg;
-      }
-      return config;
+      return config();
     },
+    plugins: () => installedPlugins(configDir, config),
+    debug: g.debug,
     host: endpoint.host,
     commandPath: inv.commandPath,
     configDir,

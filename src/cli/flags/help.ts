@@ -177,7 +177,7 @@ function sectionOf(sub: AnyCommand, atRoot: boolean): Section {
 function commandList(title: string, cmds: readonly AnyCommand[], pad: number): string {
   if (cmds.length === 0) return '';
   let out = `\n\n${title}:`;
-  for (const c of cmds) out += `\n  ${(c.name + ' ').padEnd(pad + 1)}${c.short}`;
+  for (const c of cmds) out += `\n  ${(c.name + (c.plugin ? '*' : ' ')).padEnd(pad + 1)}${c.short}`;
   return out;
 }
 
@@ -219,11 +219,13 @@ export function renderUsage(path: readonly AnyCommand[], options: HelpOptions = 
 
   if (hasSubs) {
     const pad = Math.max(MIN_NAME_PADDING, ...subs.map((s) => s.name.length));
-    const visible = subs.filter((s) => !s.hidden);
+    const visible = subs.filter((s) => !s.hidden && !s.plugin?.invalid);
     const pick = (section: Section) => visible.filter((s) => sectionOf(s, isRoot) === section);
     out += commandList('Common Commands', pick('common'), pad);
     out += commandList('Management Commands', pick('management').sort(byName), pad);
     out += commandList('Commands', pick('other').sort(byName), pad);
+    const invalid = subs.filter((s) => s.plugin?.invalid);
+    if (invalid.length) out += `\n\nInvalid Plugins:${invalid.map((s) => `\n  ${s.name.padEnd(pad)} ${s.plugin!.invalid}`).join('')}`;
   }
 
   if (isRoot && hasFlags) out += `\n\nGlobal Options:\n${flagUsages(cmd.flags, cols).trimEnd()}`;

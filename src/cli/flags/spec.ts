@@ -186,6 +186,11 @@ export interface CommandSpec<F extends FlagSpecs = FlagSpecs> {
   readonly subcommands?: readonly AnyCommand[];
   /** Not listed in help; still runs. */
   readonly hidden?: boolean;
+  /**
+   * A CLI plugin's stand-in (docker's plugin command stubs), for the root's help: listed with a
+   * `*` among the management commands, or under "Invalid Plugins:" with the reason.
+   */
+  readonly plugin?: { readonly invalid?: string };
 }
 
 /** A command of any flag shape (what trees hold). */

@@ -76,15 +76,37 @@ export const infoCommand = defineCommand({
   name: 'info', usage: '[OPTIONS]', short: 'Display system-wide information', flags: infoFlags, args: { max: 0 },
 });
 
+/** The client's part of `info` (docker's clientInfo: its version without the API's, the debug mode, the CLI plugins). */
+async function clientInfo(ctx: CliContext) {
+  const { ApiVersion: _api, ...version } = clientVersion('', ctx.contextName);
+  // omitempty, as docker marshals these (Context has no omitempty)
+  const fields = Object.fromEntries(Object.entries(version).filter(([k, v]) => v !== '' || k === 'Context'));
+  return { Debug: ctx.debug, ...fields, Plugins: await ctx.plugins(), Warnings: null };
+}
+
 export async function info(ctx: CliContext, p: Parsed<typeof infoFlags>): Promise<number> {
-  const i = await ctx.client.info();
+  const [i, client] = await Promise.all([ctx.client.info(), clientInfo(ctx)]);
   if (p.flags.format) {
-    await renderOne(ctx, fieldOrderJson(structRow('system.dockerInfo', i)), p.flags.format, { newline: true, errors: INSPECT_ERRORS });
+    await renderOne(ctx, fieldOrderJson(structRow('system.dockerInfo', { ...i, ClientInfo: client })), p.flags.format, { newline: true, errors: INSPECT_ERRORS });
     return 0;
   }
   const g = (k: string) => i[k] as unknown;
   const runtimes = Object.keys((g('Runtimes') as Record<string, unknown>) ?? {}).join(' ');
-  let out = `Client:\n Version:    ${ENGINE_VERSION}\n Context:    ${ctx.contextName}\n Debug Mode: false\n\nServer:\n`;
+  let head = `Client:\n Version:    ${ENGINE_VERSION}\n Context:    ${ctx.contextName}\n Debug Mode: ${ctx.debug}\n`;
+  const warnings: string[] = [];
+  if (client.Plugins.length) head += ' Plugins:\n';
+  for (const pl of client.Plugins) {
+    if (pl.Err) {
+      warnings.push(`WARNING: Plugin "${pl.Path}" is not valid: ${pl.Err}`);
+      continue;
+    }
+    head += `  ${pl.Name}: ${pl.ShortDescription ?? ''} (${pl.Vendor})\n`;
+    if (pl.Version) head += `    Version:  ${pl.Version}\n`;
+    head += `    Path:     ${pl.Path}\n`;
+  }
+  ctx.stdout.write(head);
+  if (warnings.length) ctx.stderr.write(warnings.join('\n') + '\n');
+  let out = `\nServer:\n`;
   out += ` Containers: ${g('Containers')}\n  Running: ${g('ContainersRunning')}\n  Paused: ${g('ContainersPaused')}\n  Stopped: ${g('ContainersStopped')}\n`;
   out += ` Images: ${g('Images')}\n Server Version: ${g('ServerVersion')}\n Storage Driver: ${g('Driver')}\n`;
   for (const [k, v] of (g('DriverStatus') as [string, string][]) ?? []) out += `  ${k}: ${v}\n`;
