@@ -18,6 +18,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Server, Socket } from 'node:net';
 import { childProcess } from './lazy.ts';
 import { decodeGo, go } from '../lib/gojson.ts';
+import { naturalCompare } from '../lib/natural.ts';
 
 export const NAME_PREFIX = 'docker-';
 export const METADATA_SUBCOMMAND = 'docker-cli-plugin-metadata';
@@ -134,23 +135,6 @@ function execErrorText(e: unknown): string {
   if (err.code === 'EACCES') return `fork/exec ${err.path}: permission denied`;
   if (err.code === 'ENOENT') return `fork/exec ${err.path}: no such file or directory`;
   return err.message;
-}
-
-/** sortorder.NaturalLess for plugin names: runs of digits compare by value. */
-function naturalCompare(a: string, b: string): number {
-  const re = /(\d+|\D+)/g;
-  const pa = a.match(re) ?? [];
-  const pb = b.match(re) ?? [];
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i];
-    const y = pb[i];
-    if (x === y) continue;
-    const nx = /^\d/.test(x);
-    const ny = /^\d/.test(y);
-    if (nx && ny) return Number(x) - Number(y) || x.length - y.length;
-    return x < y ? -1 : 1;
-  }
-  return pa.length - pb.length;
 }
 
 /** docker's ListPlugins: every candidate (the first of each name), metadata fetched in parallel. */

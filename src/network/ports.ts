@@ -8,8 +8,13 @@
  * serves as a userland proxy wherever NAT does not apply (the daemon started with
  * `iptables: false`). docker-proxy proxies every loopback connection in userland; here the
  * kernel does, which is why loopback throughput is the kernel's.
+ *
+ * A binding without a host address is made on 0.0.0.0 and [::] with the same port, as moby 28
+ * makes it when the host has IPv6. IPv6 bindings have no NAT rules: berthd's held socket
+ * relays them, to the container's IPv6 address when it has one, else to its IPv4 address (what
+ * docker-proxy does for an IPv4-only container).
  */
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, connect, isIPv6, type Server } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { conflict, EngineError } from '../errdefs/index.ts';
@@ -25,6 +30,7 @@ export interface PortBinding {
 export interface PortRequest {
   proto: 'tcp' | 'udp';
   containerPort: number;
+  /** '' for every address: 0.0.0.0 and, where the host has IPv6, [::]. */
   hostIp: string;
   hostPortLow: number;
   hostPortHigh: number;
@@ -43,6 +49,29 @@ interface Held {
   close: () => void;
 }
 
+/** The container's addresses on the network whose bridge publishes its ports. */
+export interface PortTarget {
+  ip4: string;
+  ip6?: string;
+}
+
+const family = (ip: string) => (ip.includes(':') ? 6 : 4);
+const unspecified = (ip: string) => ip === '0.0.0.0' || ip === '::';
+/** `0.0.0.0:80`, `[::]:80`, as docker writes a host address and port. */
+const hostLabel = (ip: string, port: number | string) => (family(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`);
+const isV4 = (p: PublishedPort) => family(p.hostIp) === 4;
+
+let v6Listenable: Promise<boolean> | undefined;
+
+/** Whether the host can listen on IPv6 at all (moby's netutils.IsV6Listenable), asked once. */
+function canListenV6(): Promise<boolean> {
+  return (v6Listenable ??= new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '::1', port: 0 }, () => s.close(() => resolve(true)));
+  }));
+}
+
 const TAG = 'berth-port';
 
 export class PortMapper {
@@ -58,16 +87,17 @@ export class PortMapper {
   }
 
   /**
-   * Publishes `reqs` for the container at `containerIp` on `bridge`; all or nothing. Ports
+   * Publishes `reqs` for the container at `target` on `bridge`; all or nothing. Ports
    * asked for by number are checked against other containers first ("port is already
    * allocated"), then bound.
    */
-  async publish(cid: string, bridge: string, containerIp: string, reqs: PortRequest[]): Promise<PublishedPort[]> {
+  async publish(cid: string, bridge: string, target: PortTarget, reqs: PortRequest[]): Promise<PublishedPort[]> {
     const done: Held[] = [];
     try {
-      for (const r of reqs) done.push(await this.hold(cid, containerIp, r));
-      if (this.iptables && done.length) {
-        const lines = ruleLines(bridge, cid, containerIp, done.map((h) => h.port));
+      for (const r of reqs) done.push(...(await this.hold(cid, target, r)));
+      const v4 = done.map((h) => h.port).filter(isV4);
+      if (this.iptables && v4.length) {
+        const lines = ruleLines(bridge, cid, target.ip4, v4);
         await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
         this.rules.set(cid, { bridge, lines: lines.map((l) => `${l.table} ${l.rule}`) });
       }
@@ -83,18 +113,19 @@ export class PortMapper {
    * After a daemon restart: the container's ports held again and its rules made where they
    * are missing (`rulesPresent`: the container's rules survived the restart).
    */
-  async restore(cid: string, bridge: string, containerIp: string, ports: PublishedPort[], rulesPresent: boolean): Promise<void> {
+  async restore(cid: string, bridge: string, target: PortTarget, ports: PublishedPort[], rulesPresent: boolean): Promise<void> {
     const done: Held[] = [];
     for (const p of ports) {
       try {
-        done.push(await this.hold(cid, containerIp, { proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPortLow: p.hostPort, hostPortHigh: p.hostPort }));
+        done.push(...(await this.hold(cid, target, { proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPortLow: p.hostPort, hostPortHigh: p.hostPort })));
       } catch (e) {
         log.warn('cannot hold a published port again', { id: cid, port: p.hostPort, error: e });
       }
     }
     this.held.set(cid, done);
-    if (!this.iptables || !ports.length) return;
-    const lines = ruleLines(bridge, cid, containerIp, ports);
+    const v4 = ports.filter(isV4);
+    if (!this.iptables || !v4.length) return;
+    const lines = ruleLines(bridge, cid, target.ip4, v4);
     this.rules.set(cid, { bridge, lines: lines.map((l) => `${l.table} ${l.rule}`) });
     if (!rulesPresent) await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
   }
@@ -135,51 +166,72 @@ export class PortMapper {
     this.held.clear();
   }
 
-  private async hold(cid: string, containerIp: string, r: PortRequest): Promise<Held> {
+  /**
+   * One request held: on each of its host addresses (0.0.0.0 and [::] for none given), with
+   * the same host port on all of them, as moby allocates it.
+   */
+  private async hold(cid: string, target: PortTarget, r: PortRequest): Promise<Held[]> {
     const key = `${r.proto}/`;
-    const label = (port: number | string) => `${r.hostIp}:${port}`;
+    const addrs = r.hostIp !== '' ? [r.hostIp] : (await canListenV6()) ? ['0.0.0.0', '::'] : ['0.0.0.0'];
     if (r.hostPortLow === 0) {
       const [low, high] = ephemeralRange();
       const span = high - low + 1;
       for (let i = 0; i < span; i++) {
         const port = low + ((this.nextEphemeral + i) % span);
-        if (this.conflicting(key + port, r.hostIp)) continue;
-        const h = await this.bind(cid, containerIp, { ...r, hostPortLow: port }, port).catch(() => undefined);
-        if (h) {
+        if (addrs.some((a) => this.conflicting(key + port, a))) continue;
+        const held = await this.bindAll(cid, target, r, addrs, port).catch(() => undefined);
+        if (held) {
           this.nextEphemeral = (port - low + 1) % span;
-          return h;
+          return held;
         }
       }
       throw new EngineError('System', `no free host port for ${r.containerPort}/${r.proto}: the range ${low}-${high} is used up`);
     }
     let last: unknown;
     for (let port = r.hostPortLow; port <= r.hostPortHigh; port++) {
-      if (this.conflicting(key + port, r.hostIp)) {
-        last = conflict(`Bind for ${label(port)} failed: port is already allocated`);
+      const taken = addrs.find((a) => this.conflicting(key + port, a));
+      if (taken !== undefined) {
+        last = conflict(`Bind for ${hostLabel(taken, port)} failed: port is already allocated`);
         continue;
       }
       try {
-        return await this.bind(cid, containerIp, r, port);
+        return await this.bindAll(cid, target, r, addrs, port);
       } catch (e) {
         last = e;
       }
     }
     if (r.hostPortLow !== r.hostPortHigh && last instanceof EngineError && /already allocated/.test(last.message)) {
-      throw conflict(`Bind for ${label(`${r.hostPortLow}-${r.hostPortHigh}`)} failed: port is already allocated`);
+      throw conflict(`Bind for ${hostLabel(addrs[0], `${r.hostPortLow}-${r.hostPortHigh}`)} failed: port is already allocated`);
     }
     throw last;
   }
 
-  /** Another container holds the port on the same address, or on every address. */
+  /** Another container holds the port on the same address, or on every address of its family. */
   private conflicting(key: string, hostIp: string): boolean {
     const owners = this.taken.get(key);
     if (!owners) return false;
-    return hostIp === '0.0.0.0' ? owners.size > 0 : owners.has(hostIp) || owners.has('0.0.0.0');
+    for (const owner of owners.keys()) {
+      if (family(owner) === family(hostIp) && (owner === hostIp || unspecified(owner) || unspecified(hostIp))) return true;
+    }
+    return false;
   }
 
-  private async bind(cid: string, containerIp: string, r: PortRequest, port: number): Promise<Held> {
+  /** `port` bound on every one of `addrs`, or on none. */
+  private async bindAll(cid: string, target: PortTarget, r: PortRequest, addrs: string[], port: number): Promise<Held[]> {
+    const held: Held[] = [];
+    try {
+      for (const a of addrs) held.push(await this.bind(cid, target, { ...r, hostIp: a }, port));
+    } catch (e) {
+      for (const h of held) this.free(cid, h);
+      throw e;
+    }
+    return held;
+  }
+
+  private async bind(cid: string, target: PortTarget, r: PortRequest, port: number): Promise<Held> {
     const published: PublishedPort = { proto: r.proto, containerPort: r.containerPort, hostIp: r.hostIp, hostPort: port };
-    const close = r.proto === 'tcp' ? await tcpProxy(r.hostIp, port, containerIp, r.containerPort) : await udpProxy(r.hostIp, port, containerIp, r.containerPort);
+    const to = family(r.hostIp) === 6 ? (target.ip6 ?? target.ip4) : target.ip4;
+    const close = r.proto === 'tcp' ? await tcpProxy(r.hostIp, port, to, r.containerPort) : await udpProxy(r.hostIp, port, to, r.containerPort);
     const key = `${r.proto}/${port}`;
     if (!this.taken.has(key)) this.taken.set(key, new Map());
     this.taken.get(key)!.set(r.hostIp, cid);
@@ -208,7 +260,7 @@ function ephemeralRange(): [number, number] {
 
 function bindError(hostIp: string, port: number, containerIp: string, containerPort: number, proto: string, e: NodeJS.ErrnoException): EngineError {
   const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : e.code === 'EACCES' ? 'permission denied' : e.message;
-  return new EngineError('System', `failed to bind host port for ${hostIp}:${port}:${containerIp}:${containerPort}/${proto}: ${why}`);
+  return new EngineError('System', `failed to bind host port for ${hostLabel(hostIp, port)}:${containerIp}:${containerPort}/${proto}: ${why}`);
 }
 
 /** The host port, listening; a connection that reaches it (no NAT) is relayed to the container. */
@@ -225,7 +277,8 @@ function tcpProxy(hostIp: string, port: number, containerIp: string, containerPo
       upstream.on('error', end);
     });
     server.once('error', (e: NodeJS.ErrnoException) => reject(bindError(hostIp, port, containerIp, containerPort, 'tcp', e)));
-    server.listen({ host: hostIp, port, exclusive: true }, () => {
+    // [::] with IPV6_V6ONLY, so that it and 0.0.0.0 are two bindings of one port.
+    server.listen({ host: hostIp, port, exclusive: true, ipv6Only: hostIp === '::' }, () => {
       server.removeAllListeners('error');
       server.on('error', () => {});
       server.unref();
@@ -237,13 +290,13 @@ function tcpProxy(hostIp: string, port: number, containerIp: string, containerPo
 /** The host port, bound; datagrams that reach it (no NAT) are relayed, replies sent back. */
 function udpProxy(hostIp: string, port: number, containerIp: string, containerPort: number): Promise<() => void> {
   return new Promise((resolve, reject) => {
-    const sock: UdpSocket = createSocket({ type: 'udp4', reuseAddr: false });
+    const sock: UdpSocket = createSocket({ type: isIPv6(hostIp) ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: hostIp === '::' });
     const peers = new Map<string, { s: UdpSocket; timer: NodeJS.Timeout }>();
     sock.on('message', (msg, from) => {
       const id = `${from.address}:${from.port}`;
       let peer = peers.get(id);
       if (!peer) {
-        const s = createSocket('udp4');
+        const s = createSocket(isIPv6(containerIp) ? 'udp6' : 'udp4');
         s.on('message', (reply) => sock.send(reply, from.port, from.address));
         s.on('error', () => {});
         peer = { s, timer: setTimeout(() => {}, 0) };

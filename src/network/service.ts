@@ -34,7 +34,7 @@ import { readFileSync } from 'node:fs';
 import { AddressPool, AddressPool6, macFor } from './ipam.ts';
 import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, flushAddresses6, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
 import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
-import { PortMapper, type PortRequest, type PublishedPort } from './ports.ts';
+import { PortMapper, type PortRequest, type PortTarget, type PublishedPort } from './ports.ts';
 import { NetworkDns } from './dns.ts';
 
 export interface IpamConfig {
@@ -159,6 +159,9 @@ interface NamedEndpoint {
   /** The container's --dns servers (where other names are forwarded). */
   upstream: string[];
 }
+
+/** Where an endpoint's published ports lead. */
+const portTarget = (ep: Pick<EndpointRecord, 'IPAddress' | 'GlobalIPv6Address'>): PortTarget => ({ ip4: ep.IPAddress, ...(ep.GlobalIPv6Address ? { ip6: ep.GlobalIPv6Address } : {}) });
 
 function namedEndpoint(container: string, ep: Pick<EndpointRecord, 'IPAddress' | 'GlobalIPv6Address'>, names: string[] | null | undefined, links: string[] | null | undefined, upstream: string[] | undefined): NamedEndpoint {
   return { names: names ?? [], ip: ep.IPAddress, ...(ep.GlobalIPv6Address ? { ip6: ep.GlobalIPv6Address } : {}), container, links: linkMap(links ?? undefined), upstream: upstream ?? [] };
@@ -764,7 +767,7 @@ export class NetworkService {
   async publish(containerId: string, ep: EndpointRecord, reqs: PortRequest[]): Promise<PublishedPort[]> {
     const live = this.nets.get(ep.NetworkID);
     if (!live?.bridge) throw invalidParameter('ports can be published only from a bridge network');
-    return this.ports.publish(containerId, live.bridge, ep.IPAddress, reqs);
+    return this.ports.publish(containerId, live.bridge, portTarget(ep), reqs);
   }
 
   async unpublish(containerId: string): Promise<void> {
@@ -782,7 +785,7 @@ export class NetworkService {
       const present = await this.ports.tagged(live.bridge);
       await this.ports.sweep(live.bridge, present, new Set(mine.map((p) => p.id.slice(0, 12))));
       for (const p of mine) {
-        await this.ports.restore(p.id, live.bridge, p.ep.IPAddress, p.ports, present.has(p.id.slice(0, 12)))
+        await this.ports.restore(p.id, live.bridge, portTarget(p.ep), p.ports, present.has(p.id.slice(0, 12)))
           .catch((e: unknown) => log.warn('restoring published ports', { id: p.id, error: e }));
       }
     }

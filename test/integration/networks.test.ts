@@ -334,18 +334,18 @@ test('published ports: -p on 127.0.0.1 answers the host, port and ps show it, st
   const p = portBase;
   await ok(['run', '-d', '--name', 'web', '-p', `127.0.0.1:${p}:80`, '-p', `${p + 1}:81/udp`, 'busybox', 'sh', '-c', 'mkdir /h && echo published > /h/index.html && httpd -f -p 80 -h /h']);
   await waitFor(async () => (await httpGet(`http://127.0.0.1:${p}/`).catch(() => '')) === 'published\n');
-  assert.equal(await ok(['port', 'web']), `80/tcp -> 127.0.0.1:${p}\n81/udp -> 0.0.0.0:${p + 1}\n`);
+  assert.equal(await ok(['port', 'web']), `80/tcp -> 127.0.0.1:${p}\n81/udp -> 0.0.0.0:${p + 1}\n81/udp -> [::]:${p + 1}\n`);
   assert.equal(await ok(['port', 'web', '80']), `127.0.0.1:${p}\n`);
   const none = await d.berth(['port', 'web', '90']);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /No public port '90' published for web/);
-  assert.equal((await ok(['ps', '--format', '{{.Ports}}', '--filter', 'name=web'])).trim(), `127.0.0.1:${p}->80/tcp, 0.0.0.0:${p + 1}->81/udp`);
+  assert.equal((await ok(['ps', '--format', '{{.Ports}}', '--filter', 'name=web'])).trim(), `127.0.0.1:${p}->80/tcp, 0.0.0.0:${p + 1}->81/udp, [::]:${p + 1}->81/udp`);
   assert.equal((await ok(['ps', '-q', '--filter', 'publish=80/tcp'])).trim().length, 12);
   assert.equal((await ok(['ps', '-q', '--filter', 'publish=8080'])).trim(), '');
   // The docker CLI reads the same.
   assert.equal(await dok(['port', 'web', '80/tcp']), `127.0.0.1:${p}\n`);
   const ports = JSON.parse(await dok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web'])) as Record<string, unknown>;
-  assert.deepEqual(ports, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(p) }], '81/udp': [{ HostIp: '0.0.0.0', HostPort: String(p + 1) }] });
+  assert.deepEqual(ports, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(p) }], '81/udp': [{ HostIp: '0.0.0.0', HostPort: String(p + 1) }, { HostIp: '::', HostPort: String(p + 1) }] });
   assert.equal(portRules().length, 6, 'DNAT, hairpin and forward rules for each port');
   // Another container asking for the same port is refused, and keeps nothing.
   const clash = await dok(['create', '--name', 'clash', '-p', `127.0.0.1:${p}:80`, 'busybox', 'true']).then(() => d.docker(['start', 'clash']));
@@ -390,6 +390,8 @@ test('-P publishes every exposed port on ephemeral host ports; a port held by an
   const hostPorts = Object.values(ports).map((b) => Number(b[0].HostPort));
   assert.ok(hostPorts.every((n) => n >= lo && n <= hi), `${hostPorts} in ${lo}-${hi}`);
   assert.equal(new Set(hostPorts).size, 3);
+  // each on [::] too, with the same host port
+  for (const b of Object.values(ports)) assert.deepEqual(b[1], { HostIp: '::', HostPort: b[0].HostPort });
   // Exposed without -P: listed, not published.
   await ok(['run', '-d', '--name', 'exp', '--expose', '9000', 'busybox', 'sleep', '600']);
   assert.equal((await ok(['ps', '--format', '{{.Ports}}', '--filter', 'name=exp'])).trim(), '9000/tcp');
@@ -408,6 +410,31 @@ test('-P publishes every exposed port on ephemeral host ports; a port held by an
     holder.close();
   }
   assert.equal(vethsOn(d.bridge).length, 2, 'the failed start left no veth');
+});
+
+test('a port without a host address is published on 0.0.0.0 and [::] alike (docker 28); [::1] alone; conflicts by address family', async () => {
+  const p = portBase + 10;
+  await ok(['run', '-d', '--name', 'both', '-p', `${p}:80`, 'busybox', 'sh', '-c', 'mkdir /h && echo both > /h/index.html && httpd -f -p 80 -h /h']);
+  // IPv6 reaches the IPv4-only container through berthd (docker-proxy's part in docker)
+  await waitFor(async () => (await httpGet(`http://[::1]:${p}/`).catch(() => '')) === 'both\n');
+  assert.equal(await httpGet(`http://127.0.0.1:${p}/`), 'both\n');
+  assert.equal(await dok(['port', 'both']), `80/tcp -> 0.0.0.0:${p}\n80/tcp -> [::]:${p}\n`);
+  assert.equal((await dok(['ps', '--format', '{{.Ports}}', '--filter', 'name=both'])).trim(), `0.0.0.0:${p}->80/tcp, [::]:${p}->80/tcp`);
+  assert.deepEqual(JSON.parse(await dok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'both'])), { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(p) }, { HostIp: '::', HostPort: String(p) }] });
+  assert.equal(portRules().length, 3, 'NAT rules for IPv4 only');
+  // [::1] alone, and the same port on 127.0.0.1 for another container: two families, no clash
+  await ok(['run', '-d', '--name', 'six', '-p', `[::1]:${p + 1}:80`, 'busybox', 'sh', '-c', 'mkdir /h && echo six > /h/index.html && httpd -f -p 80 -h /h']);
+  await ok(['run', '-d', '--name', 'four', '-p', `127.0.0.1:${p + 1}:80`, 'busybox', 'sleep', '600']);
+  await waitFor(async () => (await httpGet(`http://[::1]:${p + 1}/`).catch(() => '')) === 'six\n');
+  assert.equal(await ok(['port', 'six']), `80/tcp -> [::1]:${p + 1}\n`);
+  // [::] taken by `both`: a v6 binding on the port clashes, named by its address
+  await ok(['create', '--name', 'clash6', '-p', `[::1]:${p}:80`, 'busybox', 'true']);
+  const clash = await d.docker(['start', 'clash6']);
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, new RegExp(`Bind for \\[::1\\]:${p} failed: port is already allocated`));
+  await ok(['rm', '-f', 'both', 'six', 'four', 'clash6']);
+  assert.ok(!listening(p) && !listening(p + 1));
+  assert.deepEqual(portRules(), []);
 });
 
 test('bad port specs are refused with docker\'s messages, before anything is made', async () => {

@@ -3,7 +3,7 @@
  * ports) checked at create as moby checks them, turned into requests for the network's port
  * mapper at start, and shown as docker shows them (NetworkSettings.Ports, the list's Ports).
  */
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { invalidParameter } from '../../errdefs/index.ts';
 import type { PortRequest, PublishedPort } from '../../network/ports.ts';
 import type { HostConfig } from '../../api/types.ts';
@@ -41,10 +41,7 @@ export function checkPortBindings(h: { PortBindings: Bindings; PublishAllPorts: 
     for (const b of list ?? []) {
       hostPortRange(b.HostPort ?? '');
       const ip = b.HostIp ?? '';
-      if (ip !== '' && !isIPv4(ip)) {
-        if (ip.includes(':')) throw invalidParameter(`IPv6 host addresses are not supported by Berth yet: ${ip}`);
-        throw invalidParameter(`invalid host IP address: ${ip}`);
-      }
+      if (ip !== '' && !isIP(ip)) throw invalidParameter(`invalid host IP address: ${ip}`);
     }
   }
   if (!any) return undefined;
@@ -62,14 +59,14 @@ export function portRequests(rec: ContainerRecord): PortRequest[] {
     const [containerPort, proto] = splitPortKey(key);
     for (const b of list?.length ? list : [{ HostIp: '', HostPort: '' }]) {
       const [lo, hi] = hostPortRange(b.HostPort ?? '');
-      out.push({ proto: proto as 'tcp' | 'udp', containerPort, hostIp: b.HostIp || '0.0.0.0', hostPortLow: lo, hostPortHigh: hi });
+      out.push({ proto: proto as 'tcp' | 'udp', containerPort, hostIp: b.HostIp ?? '', hostPortLow: lo, hostPortHigh: hi });
     }
   }
   if (rec.HostConfig.PublishAllPorts) {
     for (const key of Object.keys(rec.Config.ExposedPorts ?? {})) {
       if (key in bindings) continue;
       const [containerPort, proto] = splitPortKey(key);
-      out.push({ proto: proto as 'tcp' | 'udp', containerPort, hostIp: '0.0.0.0', hostPortLow: 0, hostPortHigh: 0 });
+      out.push({ proto: proto as 'tcp' | 'udp', containerPort, hostIp: '', hostPortLow: 0, hostPortHigh: 0 });
     }
   }
   return out;

@@ -1,6 +1,7 @@
 /** `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`: the container's published ports, as docker prints them. */
 import { defineCommand, defineFlags, type Parsed } from '../../flags/spec.ts';
 import { StatusError, type CliContext } from '../../context.ts';
+import { naturalCompare } from '../../../lib/natural.ts';
 
 const portFlags = defineFlags({});
 
@@ -25,7 +26,7 @@ export async function port(ctx: CliContext, p: Parsed<typeof portFlags>): Promis
   } else {
     for (const [from, frontends] of Object.entries(ports)) for (const f of frontends ?? []) out.push(`${from} -> ${hostPort(f.HostIp, f.HostPort)}`);
   }
-  out.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  out.sort(naturalCompare);
   if (out.length) ctx.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

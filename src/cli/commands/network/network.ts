@@ -7,6 +7,7 @@ import type { NetworkResource } from '../../../api/types.ts';
 import { fromDaemon, inspectEach, renderRows, renderTable, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
 import { confirm } from '../../confirm.ts';
+import { naturalCompare } from '../../../lib/natural.ts';
 
 const createFlags = defineFlags({
   driver: { short: 'd', long: 'driver', kind: 'string', help: 'Driver to manage the Network', default: 'bridge' },
@@ -141,7 +142,7 @@ function networkRow(n: NetworkResource, trunc: boolean): Record<string, unknown>
 
 export async function networkLs(ctx: CliContext, p: Parsed<typeof lsFlags>): Promise<number> {
   const f = p.flags;
-  const list = [...(await ctx.client.networkList(parseFilterFlags(f.filter)))].sort((a, b) => a.Name.localeCompare(b.Name, 'en', { numeric: true }));
+  const list = [...(await ctx.client.networkList(parseFilterFlags(f.filter)))].sort((a, b) => naturalCompare(a.Name, b.Name));
   const trunc = !f.noTrunc;
   // --format, else the config file's networksFormat unless -q; -q applies to the table only.
   const format = f.format || (!f.quiet && ctx.config.networksFormat) || 'table';

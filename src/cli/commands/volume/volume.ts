@@ -6,6 +6,7 @@ import type { Volume } from '../../../api/types.ts';
 import { humanSize, fromDaemon, inspectEach, renderRows, renderTable, structRow } from '../../format.ts';
 import { parseFilterFlags } from '../container/ps.ts';
 import { confirm } from '../../confirm.ts';
+import { naturalCompare } from '../../../lib/natural.ts';
 
 const createFlags = defineFlags({
   driver: { short: 'd', long: 'driver', kind: 'string', help: 'Specify volume driver name', default: 'local' },
@@ -51,10 +52,6 @@ export const volumeLsCommand = defineCommand({ name: 'ls', aliases: ['list'], us
 
 const HEADERS = { Driver: 'DRIVER', Name: 'VOLUME NAME', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE', Group: 'GROUP', Availability: 'AVAILABILITY', Status: 'STATUS' };
 
-/** Go's sortorder.NaturalLess: digit runs compare as numbers. */
-function naturalLess(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
 
 function volumeRow(v: Volume): Record<string, unknown> {
   const labels = v.Labels ?? {};
@@ -72,7 +69,7 @@ export async function volumeLs(ctx: CliContext, p: Parsed<typeof lsFlags>): Prom
   const f = p.flags;
   if (f.cluster) throw new StatusError(1, 'cluster volumes need a swarm, which Berth does not run');
   const { Volumes } = await ctx.client.volumeList(parseFilterFlags(f.filter));
-  const list = [...Volumes].sort((a, b) => naturalLess(a.Name, b.Name));
+  const list = [...Volumes].sort((a, b) => naturalCompare(a.Name, b.Name));
   // --format, else the config file's volumesFormat unless -q; -q applies to the table only.
   const format = f.format || (!f.quiet && ctx.config.volumesFormat) || 'table';
   if (f.quiet && format === 'table') {
