@@ -52,7 +52,24 @@ export async function enableForwarding(): Promise<void> {
   await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
 }
 
-export async function addNetworkRules(bridge: string, subnet: string, opts: { internal: boolean; masquerade: boolean }): Promise<void> {
+export interface NetworkRuleOptions {
+  internal: boolean;
+  masquerade: boolean;
+  /** false: containers on the bridge cannot reach each other (enable_icc=false). */
+  icc: boolean;
+}
+
+/**
+ * enable_icc=false: traffic between two ports of the bridge dropped, first in BERTH-FORWARD.
+ * Bridged frames meet iptables only with br_netfilter's bridge-nf-call-iptables on, which
+ * dockerd turns on for the same reason.
+ */
+async function dropIntraBridge(bridge: string, tag: string[], family: Family): Promise<void> {
+  await writeFile(`/proc/sys/net/bridge/bridge-nf-call-${family}`, '1');
+  await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, '-o', bridge, ...tag, '-j', 'DROP'], true, family);
+}
+
+export async function addNetworkRules(bridge: string, subnet: string, opts: NetworkRuleOptions): Promise<void> {
   await ensureChain('nat', 'BERTH-POSTROUTING', 'POSTROUTING');
   await ensureChain('filter', 'BERTH-FORWARD', 'FORWARD');
   const tag = ['-m', 'comment', '--comment', `berth:${bridge}`];
@@ -62,6 +79,7 @@ export async function addNetworkRules(bridge: string, subnet: string, opts: { in
   await ensureChain('filter', 'BERTH-ISOLATION-1', 'BERTH-FORWARD');
   await ensureRule('filter', 'BERTH-ISOLATION-1', ['-i', bridge, '!', '-o', bridge, ...tag, '-j', 'BERTH-ISOLATION-2']);
   await ensureRule('filter', 'BERTH-ISOLATION-2', ['-o', bridge, ...tag, '-j', 'DROP']);
+  if (!opts.icc) await dropIntraBridge(bridge, tag, 'iptables');
   if (opts.internal) {
     await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, '-o', bridge, ...tag, '-j', 'ACCEPT']);
     await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, ...tag, '-j', 'DROP']);
@@ -81,7 +99,7 @@ export async function addNetworkRules(bridge: string, subnet: string, opts: { in
  * and forwarding, and masquerading of its subnet (docker's default for IPv6 too). IPv6 forwarding
  * is turned on, as dockerd does for an IPv6 network.
  */
-export async function addNetworkRules6(bridge: string, subnet: string, opts: { internal: boolean; masquerade: boolean }): Promise<void> {
+export async function addNetworkRules6(bridge: string, subnet: string, opts: NetworkRuleOptions): Promise<void> {
   const f: Family = 'ip6tables';
   await writeFile('/proc/sys/net/ipv6/conf/all/forwarding', '1');
   await ensureChain('nat', 'BERTH-POSTROUTING', 'POSTROUTING', [], f);
@@ -91,6 +109,7 @@ export async function addNetworkRules6(bridge: string, subnet: string, opts: { i
   await ensureChain('filter', 'BERTH-ISOLATION-1', 'BERTH-FORWARD', [], f);
   await ensureRule('filter', 'BERTH-ISOLATION-1', ['-i', bridge, '!', '-o', bridge, ...tag, '-j', 'BERTH-ISOLATION-2'], false, f);
   await ensureRule('filter', 'BERTH-ISOLATION-2', ['-o', bridge, ...tag, '-j', 'DROP'], false, f);
+  if (!opts.icc) await dropIntraBridge(bridge, tag, f);
   if (opts.internal) {
     await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, '-o', bridge, ...tag, '-j', 'ACCEPT'], false, f);
     await ensureRule('filter', 'BERTH-FORWARD', ['-i', bridge, ...tag, '-j', 'DROP'], false, f);

@@ -30,7 +30,8 @@ import { failpoint } from '../lib/failpoint.ts';
 import { log } from '../lib/log.ts';
 import { formatCidr, formatCidr6, formatIp, formatIp6, hostRoutes, hostRoutes6, isV6Cidr, overlaps, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, type Cidr, type Cidr6 } from './cidr.ts';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { BRIDGE_NAME, ICC, bridgeOptions } from './bridgeopts.ts';
 import { AddressPool, AddressPool6, macFor } from './ipam.ts';
 import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, flushAddresses6, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
 import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
@@ -134,7 +135,7 @@ export const DEFAULT_POOLS = [
   { base: '192.168.0.0/16', size: 20 },
 ];
 
-const BRIDGE_NAME = 'com.docker.network.bridge.name';
+const BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
 const PREFIX = 'vb';
 
 interface Live {
@@ -377,7 +378,8 @@ export class NetworkService {
     await this.rememberBridge(live.bridge);
     await ensureBridge(live.bridge, `${formatIp(gw)}/${subnet.bits}`, this.mtuOf(live), gateway6);
     if (this.cfg.iptables) {
-      const rules = { internal: live.rec.Internal, masquerade: live.rec.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' };
+      const o = bridgeOptions(live.rec.Options);
+      const rules = { internal: live.rec.Internal, masquerade: o.masquerade, icc: o.icc };
       await addNetworkRules(live.bridge, formatCidr(subnet), rules);
       if (cfg6) await addNetworkRules6(live.bridge, cfg6.Subnet, rules);
     }
@@ -424,7 +426,7 @@ export class NetworkService {
   }
 
   private mtuOf(live: Live): number {
-    return Number(live.rec.Options['com.docker.network.driver.mtu']) || this.cfg.mtu;
+    return bridgeOptions(live.rec.Options).mtu ?? this.cfg.mtu;
   }
 
   /** A subnet from the pools that no network and no host route overlaps. */
@@ -495,10 +497,11 @@ export class NetworkService {
     if (configs6.length > 1) throw invalidParameter('Berth supports one IPv6 subnet per network');
     if (configs6.length && !req.EnableIPv6) throw invalidParameter(`an IPv6 subnet (${configs6[0]!.Subnet}) needs IPv6 enabled on the network (--ipv6)`);
     const options = { ...(req.Options ?? {}) };
-    for (const k of Object.keys(options)) {
-      if (![BRIDGE_NAME, 'com.docker.network.driver.mtu', 'com.docker.network.bridge.enable_ip_masquerade', 'com.docker.network.bridge.enable_icc'].includes(k)) {
-        throw invalidParameter(`network option ${k} is not supported by Berth`);
-      }
+    const opts = bridgeOptions(options, true);
+    if (!opts.icc) {
+      if (!this.cfg.iptables) throw invalidParameter(`${ICC}=false needs the firewall, and berthd runs with iptables disabled`);
+      // bridged traffic passes iptables only through br_netfilter (docker loads it for icc=false)
+      if (!existsSync(BRIDGE_NF)) throw invalidParameter(`${ICC}=false needs the br_netfilter kernel module (modprobe br_netfilter)`);
     }
     let subnet: Cidr & { ip?: number };
     const c = configs[0];
@@ -767,7 +770,10 @@ export class NetworkService {
   async publish(containerId: string, ep: EndpointRecord, reqs: PortRequest[]): Promise<PublishedPort[]> {
     const live = this.nets.get(ep.NetworkID);
     if (!live?.bridge) throw invalidParameter('ports can be published only from a bridge network');
-    return this.ports.publish(containerId, live.bridge, portTarget(ep), reqs);
+    // a port without a host address goes where the network's host_binding_ipv4 says (moby's defHostIP)
+    const def = bridgeOptions(live.rec.Options).hostBindingIp;
+    const placed = def === '0.0.0.0' ? reqs : reqs.map((r) => (r.hostIp === '' ? { ...r, hostIp: def } : r));
+    return this.ports.publish(containerId, live.bridge, portTarget(ep), placed);
   }
 
   async unpublish(containerId: string): Promise<void> {

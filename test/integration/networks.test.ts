@@ -437,6 +437,47 @@ test('a port without a host address is published on 0.0.0.0 and [::] alike (dock
   assert.deepEqual(portRules(), []);
 });
 
+test('bridge options as moby reads them: enable_icc=false parts a network\'s containers, host_binding_ipv4 places its ports, bad values refused (docker CLI)', async () => {
+  const p = portBase + 15;
+  const dropRules = () => (spawnSync('iptables', ['-S', 'BERTH-FORWARD'], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => / -i (\S+) -o \1 .*-j DROP/.test(l));
+  const before = dropRules().length;
+  await dok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', '-o', 'com.docker.network.bridge.host_binding_ipv4=127.0.0.1', 'noicc']);
+  await dok(['network', 'create', 'withicc']);
+  try {
+    assert.equal(dropRules().length, before + 1);
+    const serve = 'mkdir /h && echo icc > /h/index.html && httpd -f -p 80 -h /h';
+    await ok(['run', '-d', '--name', 'icc1', '--network', 'noicc', '-p', `${p}:80`, 'busybox', 'sh', '-c', serve]);
+    await ok(['run', '-d', '--name', 'icc2', '--network', 'withicc', 'busybox', 'sh', '-c', serve]);
+    await waitFor(async () => (await httpGet(`http://127.0.0.1:${p}/`).catch(() => '')) === 'icc\n');
+    assert.equal(await dok(['port', 'icc1']), `80/tcp -> 127.0.0.1:${p}\n`, 'only where host_binding_ipv4 says');
+    // a neighbour on the icc=false network resolves icc1 but cannot reach it; on the other it can
+    // (`; echo` keeps sh as PID 1: timeout's SIGTERM would not end a PID 1 wget)
+    const cut = await ok(['run', '--rm', '--network', 'noicc', 'busybox', 'sh', '-c', 'timeout 3 wget -q -O- http://icc1/; echo "exit $?"']);
+    assert.match(cut, /^exit [1-9]\d*$/m);
+    assert.doesNotMatch(cut, /icc/);
+    assert.equal(await ok(['run', '--rm', '--network', 'withicc', 'busybox', 'sh', '-c', 'timeout 10 wget -q -O- http://icc2/; echo "exit $?"']), 'icc\nexit 0\n');
+  } finally {
+    await d.berth(['rm', '-f', 'icc1', 'icc2']);
+    const rm = await d.berth(['network', 'rm', 'noicc', 'withicc']);
+    assert.equal(rm.code, 0, rm.stderr);
+  }
+  assert.equal(dropRules().length, before, 'the network\'s rule went with it');
+  const bad: [string, RegExp][] = [
+    ['com.docker.network.bridge.enable_icc=maybe', /failed to parse com\.docker\.network\.bridge\.enable_icc value: maybe \(strconv\.ParseBool: parsing "maybe": invalid syntax\)/],
+    ['com.docker.network.bridge.enable_ip_masquerade=2', /failed to parse com\.docker\.network\.bridge\.enable_ip_masquerade value: 2 \(strconv\.ParseBool: parsing "2": invalid syntax\)/],
+    ['com.docker.network.driver.mtu=big', /failed to parse com\.docker\.network\.driver\.mtu value: big \(strconv\.Atoi: parsing "big": invalid syntax\)/],
+    ['com.docker.network.driver.mtu=-1', /invalid MTU number: -1/],
+    ['com.docker.network.bridge.host_binding_ipv4=nowhere', /failed to parse com\.docker\.network\.bridge\.host_binding_ipv4 value: nowhere \(nil ip\)/],
+    ['com.docker.network.bridge.gateway_mode_ipv4=routed', /network option com\.docker\.network\.bridge\.gateway_mode_ipv4 is not supported by Berth/],
+  ];
+  for (const [opt, re] of bad) {
+    const r = await d.docker(['network', 'create', '-o', opt, 'badopt']);
+    assert.equal(r.code, 1, opt);
+    assert.match(r.stderr, re);
+  }
+  assert.equal((await d.berth(['network', 'inspect', 'badopt'])).code, 1, 'nothing was made');
+});
+
 test('bad port specs are refused with docker\'s messages, before anything is made', async () => {
   const cases: [string[], RegExp][] = [
     [['-p', '65536:80'], /invalid hostPort: 65536/],
