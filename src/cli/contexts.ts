@@ -170,12 +170,12 @@ export function hostVariable(): string | undefined {
  * The context a command uses, in docker's order: --context; "default" when -H or a host
  * variable is given; BERTH_CONTEXT / DOCKER_CONTEXT; config.json's currentContext; "default".
  */
-export function currentContextName(configDir: string, flag: string | undefined, hosts: string[]): string {
+export function currentContextName(configDir: string, flag: string | undefined, hosts: string[], stored: () => string | undefined = () => readConfig(configDir).currentContext): string {
   if (flag) return flag;
   if (hosts.length || hostVariable()) return DEFAULT_CONTEXT;
   const env = process.env.BERTH_CONTEXT || process.env.DOCKER_CONTEXT;
   if (env) return env;
-  return readConfig(configDir).currentContext || DEFAULT_CONTEXT;
+  return stored() || DEFAULT_CONTEXT;
 }
 
 export function setCurrentContext(configDir: string, name: string): void {

@@ -341,7 +341,7 @@ async function tryPlugin(argv: string[], io: { stdout: NodeJS.WriteStream; stder
   const plugin = await findPlugin(name, pluginDirs(configDir, config().cliPluginsExtraDirs ?? []), builtinCommands());
   if (!plugin) return undefined;
   if (g.context && g.host.length) return report(io, new StatusError(1, 'conflicting options: cannot specify both --host and --context'));
-  const env = pluginEnv(process.env, { configDir, contextName: currentContextName(configDir, g.context, g.host), host: defaultHost(g.host) }, process.argv[1]);
+  const env = pluginEnv(process.env, { configDir, contextName: currentContextName(configDir, g.context, g.host, () => config().currentContext), host: defaultHost(g.host) }, process.argv[1]);
   return runPlugin(plugin, argv, { env, terminal: !!io.stdout.isTTY, stderr: io.stderr });
 }
 
@@ -388,7 +388,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (g.context && g.host.length) return report(io, new StatusError(1, 'conflicting options: cannot specify both --host and --context'));
-  const contextName = currentContextName(configDir, g.context, g.host);
+  // the config file read once, for the context and for whatever the command needs of it
+  const contextName = currentContextName(configDir, g.context, g.host, () => config().currentContext);
   const fallbackHost = defaultHost(g.host);
   let defaultTls: ClientTls | undefined;
   try {
