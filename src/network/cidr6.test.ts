@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { contains6, formatCidr6, formatIp6, overlaps6, parseCidr6, parseIp6 } from './cidr.ts';
-import { AddressPool6 } from './ipam.ts';
+import { AddressPool } from './ipam.ts';
+import { IPV6 } from './family.ts';
 import { answer, parseQuestion } from './dns.ts';
 
 test('IPv6 addresses read and written as Go writes them (RFC 5952)', () => {
@@ -19,8 +20,8 @@ test('IPv6 addresses read and written as Go writes them (RFC 5952)', () => {
   assert.throws(() => parseCidr6('fd12::/129'), /invalid subnet fd12::\/129: invalid CIDR address/);
 });
 
-test('AddressPool6: the gateway and the subnet\'s first address never given; static, in use, freed', () => {
-  const pool = new AddressPool6(parseCidr6('fd00:1::/64'), parseIp6('fd00:1::1')!);
+test('AddressPool, IPv6: the gateway and the subnet\'s first address never given; static, in use, freed', () => {
+  const pool = new AddressPool(IPV6, parseCidr6('fd00:1::/64'), parseIp6('fd00:1::1')!);
   assert.equal(pool.allocate(), 'fd00:1::2');
   assert.equal(pool.allocate('fd00:1::3'), 'fd00:1::3');
   assert.equal(pool.allocate(), 'fd00:1::4', 'past a static one');
@@ -29,7 +30,7 @@ test('AddressPool6: the gateway and the subnet\'s first address never given; sta
   assert.throws(() => pool.allocate('fd00:2::1'), /no configured subnet or ip-range contain the IP address fd00:2::1/);
   pool.release('fd00:1::2');
   assert.equal(pool.allocate(), 'fd00:1::5', 'a freed address is not reused at once');
-  const tiny = new AddressPool6(parseCidr6('fd00:3::/126'), parseIp6('fd00:3::1')!);
+  const tiny = new AddressPool(IPV6, parseCidr6('fd00:3::/126'), parseIp6('fd00:3::1')!);
   assert.equal(tiny.allocate(), 'fd00:3::2');
   assert.equal(tiny.allocate(), 'fd00:3::3');
   assert.throws(() => tiny.allocate(), /no available IPv6 addresses/);

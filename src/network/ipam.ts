@@ -1,52 +1,66 @@
 /**
- * Address allocation within one network's subnet (docker's default IPAM): the gateway and the
- * network and broadcast addresses are never handed out, addresses go round-robin from the last
- * one given (a freed address is not reused at once), an --ip-range narrows the dynamic ones,
- * and static requests (--ip) must be in the subnet and free. What is in use is rebuilt at
- * start from the endpoints of running containers: nothing is handed out twice.
+ * Address allocation within one network's subnet (docker's default IPAM), for either family:
+ * the gateway and the subnet's first address (IPv4's network address, IPv6's subnet-router
+ * anycast) and IPv4's broadcast address are never handed out, addresses go round-robin from the
+ * last one given (a freed address is not reused at once), an --ip-range narrows the dynamic
+ * ones, and static requests (--ip, --ip6) must be in the subnet and free. What is in use is
+ * rebuilt at start from the endpoints of running containers: nothing is handed out twice.
  */
 import { conflict, invalidParameter } from '../errdefs/index.ts';
-import { contains, contains6, formatIp, formatIp6, parseIp, parseIp6, size, type Cidr, type Cidr6 } from './cidr.ts';
+import { parseIp } from './cidr.ts';
+import { prefixContains, prefixSize, type Family, type Prefix } from './family.ts';
 
 export class AddressPool {
-  private readonly used = new Set<number>();
-  private last: number;
-  readonly subnet: Cidr;
-  readonly gateway: number;
-  readonly range: Cidr;
+  private readonly used = new Set<bigint>();
+  private last: bigint;
+  readonly family: Family;
+  readonly subnet: Prefix;
+  readonly gateway: bigint;
+  readonly range: Prefix;
 
-  constructor(subnet: Cidr, gateway: number, range?: Cidr) {
+  constructor(family: Family, subnet: Prefix, gateway: bigint, range?: Prefix) {
+    this.family = family;
     this.subnet = subnet;
     this.gateway = gateway;
     this.range = range ?? subnet;
     this.last = this.range.base;
   }
 
+  /** The gateway's address as text. */
+  get gatewayText(): string {
+    return this.family.format(this.gateway);
+  }
+
   /** A free address: `want` when given (static), else the next after the last one given. */
   allocate(want?: string): string {
+    const f = this.family;
     if (want) {
-      const ip = parseIp(want);
-      if (ip === undefined) throw invalidParameter(`invalid IPv4 address: ${want}`);
-      if (!contains(this.subnet, ip)) throw invalidParameter(`no configured subnet or ip-range contain the IP address ${want}`);
+      const ip = f.parse(want);
+      if (ip === undefined) throw invalidParameter(`invalid ${f.name} address: ${want}`);
+      if (!prefixContains(f, this.subnet, ip)) throw invalidParameter(`no configured subnet or ip-range contain the IP address ${want}`);
       if (this.used.has(ip) || ip === this.gateway) throw conflict(`Address already in use`);
       this.used.add(ip);
-      return formatIp(ip);
+      return f.format(ip);
     }
-    const n = size(this.range);
-    const broadcast = (this.subnet.base + size(this.subnet) - 1) >>> 0;
-    for (let i = 1; i <= n; i++) {
-      const ip = (this.range.base + ((this.last - this.range.base + i) % n)) >>> 0;
+    const n = prefixSize(f, this.range);
+    const broadcast = f.broadcast ? this.subnet.base + prefixSize(f, this.subnet) - 1n : undefined;
+    // Among any used+4 candidates one is free (the used ones, the first address, the gateway
+    // and the broadcast address are all that is skipped): a /64 is never walked through.
+    const bound = BigInt(this.used.size + 4);
+    const tries = n < bound ? n : bound;
+    for (let i = 1n; i <= tries; i++) {
+      const ip = this.range.base + ((this.last - this.range.base + i) % n);
       if (ip === this.subnet.base || ip === broadcast || ip === this.gateway || this.used.has(ip)) continue;
       this.used.add(ip);
       this.last = ip;
-      return formatIp(ip);
+      return f.format(ip);
     }
-    throw invalidParameter('no available IPv4 addresses on this network\'s address pools');
+    throw invalidParameter(`no available ${f.name} addresses on this network's address pools`);
   }
 
   /** Marks an address taken (an endpoint found at start). */
   reserve(ip: string): void {
-    const n = parseIp(ip);
+    const n = this.family.parse(ip);
     if (n === undefined) return;
     this.used.add(n);
     if (n > this.last) this.last = n;
@@ -54,77 +68,17 @@ export class AddressPool {
 
   /** Keeps an address out of the pool for good (an auxiliary address): never handed out. */
   hold(ip: string): void {
-    const n = parseIp(ip);
+    const n = this.family.parse(ip);
     if (n !== undefined) this.used.add(n);
   }
 
   release(ip: string): void {
-    const n = parseIp(ip);
+    const n = this.family.parse(ip);
     if (n !== undefined) this.used.delete(n);
   }
 
   inUse(): number {
     return this.used.size;
-  }
-}
-
-/**
- * The IPv6 side of a dual-stack network: the same rules over 128-bit addresses (the subnet's
- * first address, its subnet-router anycast, is never handed out; there is no broadcast).
- * Dynamic addresses go up from the range's start, a freed one taken again only once the range
- * has been gone through, as for IPv4.
- */
-export class AddressPool6 {
-  private readonly used = new Set<bigint>();
-  private last: bigint;
-  readonly subnet: Cidr6;
-  readonly gateway: bigint;
-  readonly range: Cidr6;
-
-  constructor(subnet: Cidr6, gateway: bigint, range?: Cidr6) {
-    this.subnet = subnet;
-    this.gateway = gateway;
-    this.range = range ?? subnet;
-    this.last = this.range.base;
-  }
-
-  allocate(want?: string): string {
-    if (want) {
-      const ip = parseIp6(want);
-      if (ip === undefined) throw invalidParameter(`invalid IPv6 address: ${want}`);
-      if (!contains6(this.subnet, ip)) throw invalidParameter(`no configured subnet or ip-range contain the IP address ${want}`);
-      if (this.used.has(ip) || ip === this.gateway) throw conflict(`Address already in use`);
-      this.used.add(ip);
-      return formatIp6(ip);
-    }
-    const n = 1n << BigInt(128 - this.range.bits);
-    // A /64 is never gone through: the used set bounds the search instead.
-    const tries = n < BigInt(this.used.size + 3) ? n : BigInt(this.used.size + 3);
-    for (let i = 1n; i <= tries; i++) {
-      const ip = this.range.base + ((this.last - this.range.base + i) % n);
-      if (ip === this.subnet.base || ip === this.gateway || this.used.has(ip)) continue;
-      this.used.add(ip);
-      this.last = ip;
-      return formatIp6(ip);
-    }
-    throw invalidParameter('no available IPv6 addresses on this network\'s address pools');
-  }
-
-  reserve(ip: string): void {
-    const n = parseIp6(ip);
-    if (n === undefined) return;
-    this.used.add(n);
-    if (n > this.last) this.last = n;
-  }
-
-  hold(ip: string): void {
-    const n = parseIp6(ip);
-    if (n !== undefined) this.used.add(n);
-  }
-
-  release(ip: string): void {
-    const n = parseIp6(ip);
-    if (n !== undefined) this.used.delete(n);
   }
 }
 

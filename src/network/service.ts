@@ -28,11 +28,12 @@ import { conflict, invalidParameter, messageOf, notFound } from '../errdefs/inde
 import { isSetAside, setAside, writeJsonAtomic } from '../lib/atomic.ts';
 import { failpoint } from '../lib/failpoint.ts';
 import { log } from '../lib/log.ts';
-import { formatCidr, formatCidr6, formatIp, formatIp6, hostRoutes, hostRoutes6, isV6Cidr, overlaps, overlaps6, parseCidr, parseCidr6, parseIp, parseIp6, type Cidr, type Cidr6 } from './cidr.ts';
+import { hostRoutes, hostRoutes6, isV6Cidr } from './cidr.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { BRIDGE_NAME, ICC, bridgeOptions } from './bridgeopts.ts';
-import { AddressPool, AddressPool6, macFor } from './ipam.ts';
+import { AddressPool, macFor } from './ipam.ts';
+import { familyOf, formatPrefix, IPV4, IPV6, parsePrefix, prefixContains, prefixOverlaps, type Family, type Prefix } from './family.ts';
 import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, flushAddresses6, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
 import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
 import { PortMapper, type PortRequest, type PortTarget, type PublishedPort } from './ports.ts';
@@ -142,7 +143,7 @@ interface Live {
   rec: NetworkRecord;
   pool?: AddressPool;
   /** A dual-stack network's IPv6 addresses. */
-  pool6?: AddressPool6;
+  pool6?: AddressPool;
   bridge?: string;
   dns?: NetworkDns;
   /** Names of the endpoints on it, by endpoint ID (what its DNS server answers). */
@@ -159,6 +160,14 @@ interface NamedEndpoint {
   links: Record<string, string>;
   /** The container's --dns servers (where other names are forwarded). */
   upstream: string[];
+}
+
+/** The address pool of a network's IPAM config of family `f` (its auxiliary addresses held back). */
+function poolOf(f: Family, cfg: IpamConfig): AddressPool {
+  const subnet = parsePrefix(f, cfg.Subnet);
+  const pool = new AddressPool(f, subnet, f.parse(cfg.Gateway) ?? subnet.base + 1n, cfg.IPRange ? parsePrefix(f, cfg.IPRange, 'ip-range') : undefined);
+  for (const ip of Object.values(cfg.AuxiliaryAddresses ?? {})) pool.hold(ip);
+  return pool;
 }
 
 /** Where an endpoint's published ports lead. */
@@ -280,10 +289,11 @@ export class NetworkService {
         this.nets.delete(bridge.rec.Id);
       }
     } else if (!bridge) {
-      const subnet = this.cfg.bip ? parseCidr(this.cfg.bip, 'bip') : this.pickSubnet();
-      const gw = this.cfg.bip ? parseCidr(this.cfg.bip, 'bip').ip : subnet.base + 1;
+      // --bip names the bridge's address within its subnet
+      const bip = this.cfg.bip ? parsePrefix(IPV4, this.cfg.bip, 'bip') : undefined;
+      const subnet = bip ?? this.pickSubnet();
       const rec = this.predefined('bridge', 'bridge');
-      rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gw) }];
+      rec.IPAM.Config = [{ Subnet: formatPrefix(IPV4, subnet), Gateway: IPV4.format(bip ? bip.ip : subnet.base + 1n) }];
       rec.Options = {
         'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_icc': 'true',
         'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
@@ -293,8 +303,8 @@ export class NetworkService {
       bridge = this.byName('bridge')!;
     } else if (this.cfg.bip) {
       // A changed bip moves the default bridge, as dockerd's does.
-      const subnet = parseCidr(this.cfg.bip, 'bip');
-      bridge.rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(subnet.ip) }];
+      const subnet = parsePrefix(IPV4, this.cfg.bip, 'bip');
+      bridge.rec.IPAM.Config = [{ Subnet: formatPrefix(IPV4, subnet), Gateway: IPV4.format(subnet.ip) }];
       bridge.rec.Options[BRIDGE_NAME] = this.cfg.bridge;
       await this.save(bridge.rec);
     }
@@ -317,7 +327,7 @@ export class NetworkService {
     const rec = bridge.rec;
     const had = rec.IPAM.Config.find((c) => isV6Cidr(c.Subnet));
     const want = this.cfg.fixedCidrV6;
-    if (this.cfg.ipv6 && had && rec.EnableIPv6 && (!want || formatCidr6(parseCidr6(want, 'fixed-cidr-v6')) === had.Subnet)) return;
+    if (this.cfg.ipv6 && had && rec.EnableIPv6 && (!want || formatPrefix(IPV6, parsePrefix(IPV6, want, 'fixed-cidr-v6')) === had.Subnet)) return;
     if (!this.cfg.ipv6 && !had && !rec.EnableIPv6) return;
     // The old subnet's address on the bridge and its ip6tables rules go with it.
     const name = this.bridgeOf(rec);
@@ -332,7 +342,7 @@ export class NetworkService {
     }
     rec.IPAM.Config = others;
     rec.EnableIPv6 = false;
-    const v6 = this.ipv6Config(want ? { Subnet: formatCidr6(parseCidr6(want, 'fixed-cidr-v6')) } : undefined);
+    const v6 = this.ipamConfig(IPV6, want ? { Subnet: formatPrefix(IPV6, parsePrefix(IPV6, want, 'fixed-cidr-v6')) } : undefined, () => this.pickSubnet6());
     rec.IPAM.Config = [...others, v6];
     rec.EnableIPv6 = true;
     await this.save(rec);
@@ -357,34 +367,22 @@ export class NetworkService {
   private async up(live: Live): Promise<void> {
     const cfg = v4Config(live.rec);
     if (!cfg) return;
-    const subnet = parseCidr(cfg.Subnet);
-    const gw = parseIp(cfg.Gateway) ?? subnet.base + 1;
     live.bridge = this.bridgeOf(live.rec);
-    if (!live.pool) {
-      live.pool = new AddressPool(subnet, gw, cfg.IPRange ? parseCidr(cfg.IPRange, 'ip-range') : undefined);
-      for (const ip of Object.values(cfg.AuxiliaryAddresses ?? {})) live.pool.hold(ip);
-    }
+    live.pool ??= poolOf(IPV4, cfg);
+    const pool = live.pool;
     const cfg6 = v6Config(live.rec);
-    let gateway6: string | undefined;
-    if (cfg6) {
-      const subnet6 = parseCidr6(cfg6.Subnet);
-      const gw6 = parseIp6(cfg6.Gateway) ?? subnet6.base + 1n;
-      gateway6 = `${formatIp6(gw6)}/${subnet6.bits}`;
-      if (!live.pool6) {
-        live.pool6 = new AddressPool6(subnet6, gw6, cfg6.IPRange ? parseCidr6(cfg6.IPRange, 'ip-range') : undefined);
-        for (const ip of Object.values(cfg6.AuxiliaryAddresses ?? {})) live.pool6.hold(ip);
-      }
-    }
+    if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6);
+    const gatewayCidr = (p: AddressPool) => `${p.gatewayText}/${p.subnet.bits}`;
     await this.rememberBridge(live.bridge);
-    await ensureBridge(live.bridge, `${formatIp(gw)}/${subnet.bits}`, this.mtuOf(live), gateway6);
+    await ensureBridge(live.bridge, gatewayCidr(pool), this.mtuOf(live), live.pool6 && gatewayCidr(live.pool6));
     if (this.cfg.iptables) {
       const o = bridgeOptions(live.rec.Options);
       const rules = { internal: live.rec.Internal, masquerade: o.masquerade, icc: o.icc };
-      await addNetworkRules(live.bridge, formatCidr(subnet), rules);
+      await addNetworkRules(live.bridge, formatPrefix(IPV4, pool.subnet), rules);
       if (cfg6) await addNetworkRules6(live.bridge, cfg6.Subnet, rules);
     }
     // User-defined networks resolve their containers' names (the default bridge does not, as in docker).
-    if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(formatIp(gw), (name, from) => this.resolveName(live, name, from), (from) => this.upstreamOf(live, from));
+    if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(pool.gatewayText, (name, from) => this.resolveName(live, name, from), (from) => this.upstreamOf(live, from));
   }
 
   /** The endpoint on `live` whose address is `from` (the container asking its DNS server). */
@@ -430,14 +428,14 @@ export class NetworkService {
   }
 
   /** A subnet from the pools that no network and no host route overlaps. */
-  private pickSubnet(): Cidr {
-    const taken: Cidr[] = [...hostRoutes()];
-    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) if (!isV6Cidr(c.Subnet)) taken.push(parseCidr(c.Subnet));
+  private pickSubnet(): Prefix {
+    const taken: Prefix[] = hostRoutes().map((r) => ({ base: BigInt(r.base), bits: r.bits }));
+    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) if (!isV6Cidr(c.Subnet)) taken.push(parsePrefix(IPV4, c.Subnet));
     for (const p of this.cfg.pools) {
-      const base = parseCidr(p.base, 'pool');
-      for (let i = 0; i < 2 ** (p.size - base.bits); i++) {
-        const c: Cidr = { base: (base.base + i * 2 ** (32 - p.size)) >>> 0, bits: p.size };
-        if (!taken.some((t) => overlaps(t, c))) return c;
+      const base = parsePrefix(IPV4, p.base, 'pool');
+      for (let i = 0n; i < 1n << BigInt(p.size - base.bits); i++) {
+        const c: Prefix = { base: base.base + (i << BigInt(32 - p.size)), bits: p.size };
+        if (!taken.some((t) => prefixOverlaps(IPV4, t, c))) return c;
       }
     }
     throw invalidParameter('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
@@ -503,38 +501,8 @@ export class NetworkService {
       // bridged traffic passes iptables only through br_netfilter (docker loads it for icc=false)
       if (!existsSync(BRIDGE_NF)) throw invalidParameter(`${ICC}=false needs the br_netfilter kernel module (modprobe br_netfilter)`);
     }
-    let subnet: Cidr & { ip?: number };
-    const c = configs[0];
-    if (c?.Subnet) {
-      subnet = parseCidr(c.Subnet, 'subnet');
-      if (subnet.ip !== subnet.base) throw invalidParameter(`invalid subnet ${c.Subnet}: it should be ${formatCidr(subnet)}`);
-      for (const l of this.nets.values()) {
-        for (const o of l.rec.IPAM.Config) if (!isV6Cidr(o.Subnet) && overlaps(parseCidr(o.Subnet), subnet)) throw conflict(`invalid pool request: Pool overlaps with other one on this address space`);
-      }
-    } else {
-      if (c?.Gateway || c?.IPRange) throw invalidParameter('a gateway or an ip-range needs a subnet');
-      subnet = this.pickSubnet();
-    }
-    let gateway = subnet.base + 1;
-    if (c?.Gateway) {
-      const g = parseIp(c.Gateway);
-      if (g === undefined) throw invalidParameter(`invalid gateway address ${c.Gateway}`);
-      if (!overlaps({ base: g, bits: 32 }, subnet)) throw invalidParameter(`no matching subnet for gateway ${c.Gateway}`);
-      gateway = g;
-    }
-    if (c?.IPRange) {
-      const r = parseCidr(c.IPRange, 'ip-range');
-      if (r.bits < subnet.bits || !overlaps(r, subnet)) throw invalidParameter(`invalid ip-range ${c.IPRange}: it must be within the subnet ${formatCidr(subnet)}`);
-    }
-    const aux: Record<string, string> = {};
-    for (const [key, addr] of Object.entries(c?.AuxiliaryAddresses ?? {})) {
-      const ip = parseIp(addr);
-      if (ip === undefined) throw invalidParameter(`invalid auxiliary address ${key}=${addr}`);
-      if (!overlaps({ base: ip, bits: 32 }, subnet)) throw invalidParameter(`no matching subnet for aux-address ${addr}`);
-      if (ip === gateway) throw invalidParameter(`auxiliary address ${key}=${addr} is the gateway's`);
-      aux[key] = formatIp(ip);
-    }
-    const v6 = req.EnableIPv6 ? this.ipv6Config(configs6[0]) : undefined;
+    const v4 = this.ipamConfig(IPV4, configs[0], () => this.pickSubnet());
+    const v6 = req.EnableIPv6 ? this.ipamConfig(IPV6, configs6[0], () => this.pickSubnet6()) : undefined;
     const bridge = options[BRIDGE_NAME];
     if (bridge && [...this.nets.values()].some((l) => l.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use`);
     const rec = this.predefined(name, 'bridge');
@@ -542,7 +510,7 @@ export class NetworkService {
     rec.Attachable = !!req.Attachable;
     rec.Labels = req.Labels ?? {};
     rec.Options = options;
-    rec.IPAM.Config = [{ Subnet: formatCidr(subnet), Gateway: formatIp(gateway), ...(c?.IPRange ? { IPRange: c.IPRange } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) }, ...(v6 ? [v6] : [])];
+    rec.IPAM.Config = [v4, ...(v6 ? [v6] : [])];
     rec.EnableIPv6 = !!v6;
     // The default IPAM driver keeps its options and shows them, using none (as docker's).
     rec.IPAM.Options = req.IPAM?.Options && Object.keys(req.IPAM.Options).length ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
@@ -560,48 +528,52 @@ export class NetworkService {
   }
 
   /**
-   * A dual-stack network's IPv6 subnet, checked as its IPv4 one is: given (host bits zero, no
-   * overlap with another network's), or else a /64 of this host's ULA /48 that no network and
-   * no host route takes; the gateway is the subnet's first address unless given.
+   * A network's subnet of family `f`, checked as docker checks it: given (host bits zero, no
+   * overlap with another network's), or else `pick`ed; the gateway is the subnet's first
+   * address unless given; an ip-range, the gateway and auxiliary addresses must be in it.
    */
-  private ipv6Config(c: { Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> } | undefined): IpamConfig {
-    let subnet: Cidr6 & { ip?: bigint };
+  private ipamConfig(f: Family, c: { Subnet?: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> } | undefined, pick: () => Prefix): IpamConfig {
+    let subnet: Prefix & { ip?: bigint };
     if (c?.Subnet) {
-      subnet = parseCidr6(c.Subnet, 'subnet');
-      if (subnet.ip !== subnet.base) throw invalidParameter(`invalid subnet ${c.Subnet}: it should be ${formatCidr6(subnet)}`);
-      if (subnet.bits > 126) throw invalidParameter(`invalid subnet ${c.Subnet}: an IPv6 subnet needs room for a gateway and containers (a /126 at most)`);
+      subnet = parsePrefix(f, c.Subnet, 'subnet');
+      if (subnet.ip !== subnet.base) throw invalidParameter(`invalid subnet ${c.Subnet}: it should be ${formatPrefix(f, subnet)}`);
+      if (f === IPV6 && subnet.bits > 126) throw invalidParameter(`invalid subnet ${c.Subnet}: an IPv6 subnet needs room for a gateway and containers (a /126 at most)`);
       for (const l of this.nets.values()) {
-        for (const o of l.rec.IPAM.Config) if (isV6Cidr(o.Subnet) && overlaps6(parseCidr6(o.Subnet), subnet)) throw conflict(`invalid pool request: Pool overlaps with other one on this address space`);
+        for (const o of l.rec.IPAM.Config) if (familyOf(o.Subnet) === f && prefixOverlaps(f, parsePrefix(f, o.Subnet), subnet)) throw conflict(`invalid pool request: Pool overlaps with other one on this address space`);
       }
     } else {
-      subnet = this.pickSubnet6();
+      if (f === IPV4 && (c?.Gateway || c?.IPRange)) throw invalidParameter('a gateway or an ip-range needs a subnet');
+      subnet = pick();
     }
+    const inSubnet = (ip: bigint) => prefixContains(f, subnet, ip);
     let gateway = subnet.base + 1n;
     if (c?.Gateway) {
-      const g = parseIp6(c.Gateway);
+      const g = f.parse(c.Gateway);
       if (g === undefined) throw invalidParameter(`invalid gateway address ${c.Gateway}`);
-      if (!overlaps6({ base: g, bits: 128 }, subnet)) throw invalidParameter(`no matching subnet for gateway ${c.Gateway}`);
+      if (!inSubnet(g)) throw invalidParameter(`no matching subnet for gateway ${c.Gateway}`);
       gateway = g;
     }
+    let range: string | undefined;
     if (c?.IPRange) {
-      const r = parseCidr6(c.IPRange, 'ip-range');
-      if (r.bits < subnet.bits || !overlaps6(r, subnet)) throw invalidParameter(`invalid ip-range ${c.IPRange}: it must be within the subnet ${formatCidr6(subnet)}`);
+      const r = parsePrefix(f, c.IPRange, 'ip-range');
+      if (r.bits < subnet.bits || !prefixOverlaps(f, r, subnet)) throw invalidParameter(`invalid ip-range ${c.IPRange}: it must be within the subnet ${formatPrefix(f, subnet)}`);
+      // IPv4's is kept as given, as it always was; IPv6's in its canonical text
+      range = f === IPV6 ? formatPrefix(f, r) : c.IPRange;
     }
     const aux: Record<string, string> = {};
     for (const [key, addr] of Object.entries(c?.AuxiliaryAddresses ?? {})) {
-      const ip = parseIp6(addr);
+      const ip = f.parse(addr);
       if (ip === undefined) throw invalidParameter(`invalid auxiliary address ${key}=${addr}`);
-      if (!overlaps6({ base: ip, bits: 128 }, subnet)) throw invalidParameter(`no matching subnet for aux-address ${addr}`);
+      if (!inSubnet(ip)) throw invalidParameter(`no matching subnet for aux-address ${addr}`);
       if (ip === gateway) throw invalidParameter(`auxiliary address ${key}=${addr} is the gateway's`);
-      aux[key] = formatIp6(ip);
+      aux[key] = f.format(ip);
     }
-    return { Subnet: formatCidr6(subnet), Gateway: formatIp6(gateway), ...(c?.IPRange ? { IPRange: formatCidr6(parseCidr6(c.IPRange, 'ip-range')) } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) };
+    return { Subnet: formatPrefix(f, subnet), Gateway: f.format(gateway), ...(range ? { IPRange: range } : {}), ...(Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}) };
   }
 
-  /** A /64 of the host's ULA /48 (moby's deriveULABaseNetwork: 40 bits of sha256 of its host ID). */
-  private pickSubnet6(): Cidr6 {
-    const taken: Cidr6[] = [...hostRoutes6()];
-    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) if (isV6Cidr(c.Subnet)) taken.push(parseCidr6(c.Subnet));
+  private pickSubnet6(): Prefix {
+    const taken: Prefix[] = [...hostRoutes6()];
+    for (const l of this.nets.values()) for (const c of l.rec.IPAM.Config) if (isV6Cidr(c.Subnet)) taken.push(parsePrefix(IPV6, c.Subnet));
     let hostId = this.cfg.hostId;
     if (hostId === undefined) {
       try {
@@ -614,8 +586,8 @@ export class NetworkService {
     const gid = sha.readBigUInt64BE(0) & ((1n << 40n) - 1n);
     const base = (0xfdn << 120n) | (gid << 80n);
     for (let i = 0n; i < 1n << 16n; i++) {
-      const c: Cidr6 = { base: base | (i << 64n), bits: 64 };
-      if (!taken.some((t) => overlaps6(t, c))) return c;
+      const c: Prefix = { base: base | (i << 64n), bits: 64 };
+      if (!taken.some((t) => prefixOverlaps(IPV6, t, c))) return c;
     }
     throw invalidParameter('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
   }
@@ -698,20 +670,20 @@ export class NetworkService {
       throw e;
     }
     const pool6 = live.pool6;
-    const gateway6 = pool6 ? formatIp6(pool6.gateway) : '';
+    const gateway6 = pool6 ? pool6.gatewayText : '';
     const endpointId = randomBytes(32).toString('hex');
     const hostVeth = `${PREFIX}${endpointId.slice(0, 10)}`;
     const mac = opts.mac || macFor(ip);
     const veth: VethConfig = {
       hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
-      cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: formatIp(live.pool.gateway) } : {}), mtu: this.mtuOf(live),
+      cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: live.pool.gatewayText } : {}), mtu: this.mtuOf(live),
       ...(ip6 && pool6 ? { cidr6: `${ip6}/${pool6.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway6 } : {}) } : {}),
       ...(opts.linkLocal?.length ? { linkLocal: opts.linkLocal.map((a) => `${a}/${a.includes(':') ? 64 : 16}`) } : {}),
       ...(opts.sysctls?.length ? { sysctls: opts.sysctls } : {}),
     };
     const ep: EndpointRecord = {
       IPAMConfig: opts.ip || opts.ip6 || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.ip6 ? { IPv6Address: opts.ip6 } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
-      MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : formatIp(live.pool.gateway),
+      MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : live.pool.gatewayText,
       IPAddress: ip, IPPrefixLen: live.pool.subnet.bits,
       IPv6Gateway: ip6 && !live.rec.Internal ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
       HostVeth: hostVeth, IfName: opts.ifName,
