@@ -144,15 +144,14 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
 }
 
 /**
- * The namespace's default route through `gateway` on `ifName` (another network's takes over);
- * the IPv6 one through `gateway6` when that network has IPv6, else none (the last network's
- * would lead nowhere once it is gone).
+ * The namespace's default route through `gateway` on `ifName` (another network's takes over
+ * when the one that had it is disconnected), and the IPv6 one through `gateway6` when that
+ * network has IPv6. The routes of the network that left went with its interface.
  */
 export async function setDefaultRoute(netns: string, gateway: string, ifName: string, gateway6?: string): Promise<void> {
   const lines = [`route replace default via ${gateway} dev ${ifName}`];
   if (gateway6) lines.push(`route replace default via ${gateway6} dev ${ifName}`);
   await run('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], lines.join('\n') + '\n');
-  if (!gateway6) await runCommand('nsenter', [`--net=${netns}`, 'ip', '-6', 'route', 'del', 'default']).catch(() => undefined);
 }
 
 /** The links enslaved to a bridge (its veths). */
