@@ -9,7 +9,7 @@ const RUNTIME_ERROR_PREFIX = 'failed to create task for container: OCI runtime c
  * ("executable file not found", "no such file or directory") or 126 ("permission denied").
  * crun and runc word these differently (crun omits the path on EACCES), so we normalise.
  */
-export function runtimeError(e: ShimStartError, runtime: string, path: string): EngineError {
+export function runtimeError(e: ShimStartError, runtime: string, path: string, nofile?: number): EngineError {
   const msg = e.runtimeMessage;
   // The monitor's own failure to reach its log driver is the driver's error, as dockerd's is.
   if (msg.startsWith('failed to initialize logging driver: ')) return new EngineError('System', msg);
@@ -26,5 +26,11 @@ export function runtimeError(e: ShimStartError, runtime: string, path: string): 
     const reason = /exec format error/i.test(msg) ? 'exec format error' : 'permission denied';
     return new EngineError('System', `${prefix}: exec: "${runcForm?.[1] ?? path}": ${reason}: unknown`, { exitCode: 126 });
   }
-  return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: ${msg}: unknown`, e.exitCode === undefined ? undefined : { exitCode: e.exitCode });
+  // crun and runc apply the open-file limit to themselves before they are done setting up
+  // (crun needs ~30 descriptors): what they report then (EMFILE, or ENOSPC from a cgroup they
+  // could not initialise) does not name the limit, so say it.
+  const hint = nofile !== undefined && nofile < 64 && /too many open files|no space left on device/i.test(msg)
+    ? ` (the open-file limit asked for, --ulimit nofile=${nofile}, is too low for ${runtime} itself to set the container up; it needs about 30)`
+    : '';
+  return new EngineError('System', `${RUNTIME_ERROR_PREFIX}: ${msg}: unknown${hint}`, e.exitCode === undefined ? undefined : { exitCode: e.exitCode });
 }

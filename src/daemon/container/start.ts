@@ -128,7 +128,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
     c.shimDir = undefined;
     await d.volumes.deactivate(c.id).catch(() => {});
     await disconnectNetworks(d, rec);
-    const err = e instanceof ShimStartError ? runtimeError(e, rec.Runtime, rec.Path) : e;
+    const err = e instanceof ShimStartError ? runtimeError(e, rec.Runtime, rec.Path, rec.HostConfig.Ulimits?.find((u) => u.Name === 'nofile')?.Soft) : e;
     c.setStartFailed(messageOf(err), (err instanceof EngineError ? err.exitCode : undefined) ?? 128);
     await d.store.save(c).catch(() => {});
     await rm(dir, { recursive: true, force: true }).catch(() => {});
