@@ -10,7 +10,7 @@
 import { writeFile } from 'node:fs/promises';
 import { runChecked } from '../lib/spawner.ts';
 
-type Family = 'iptables' | 'ip6tables';
+export type Family = 'iptables' | 'ip6tables';
 
 /** Through berth-spawner when berthd has one (lib/spawner.ts): published ports are set up on every start. */
 function iptables(args: string[], family: Family = 'iptables'): Promise<string> {
@@ -28,24 +28,35 @@ async function ensureChain(table: string, chain: string, from: string, match: st
 }
 
 /** The rules of a chain, as `iptables -S` prints them (`-A CHAIN ...`). */
-export async function listRules(table: string, chain: string): Promise<string[]> {
-  const out = await iptables(['-t', table, '-S', chain]).catch(() => '');
+export async function listRules(table: string, chain: string, family: Family = 'iptables'): Promise<string[]> {
+  const out = await iptables(['-t', table, '-S', chain], family).catch(() => '');
   return out.split('\n').filter((l) => l.startsWith(`-A ${chain} `));
 }
 
 /** Adds or deletes rules in one iptables-restore run: all of them, or none. */
-export function iptablesRestore(rules: { table: 'nat' | 'filter'; rule: string; op: '-A' | '-D' }[]): Promise<void> {
+export function iptablesRestore(rules: { table: 'nat' | 'filter'; rule: string; op: '-A' | '-D' }[], family: Family = 'iptables'): Promise<void> {
   const text = (['nat', 'filter'] as const).map((t) => {
     const mine = rules.filter((r) => r.table === t);
     return mine.length ? `*${t}\n${mine.map((r) => `${r.op} ${r.rule}`).join('\n')}\nCOMMIT\n` : '';
   }).join('');
-  return runChecked('iptables-restore', ['-w', '--noflush'], text, 'iptables-restore').then(() => {});
+  return runChecked(`${family}-restore`, ['-w', '--noflush'], text, `${family}-restore`).then(() => {});
 }
 
 /** The chain published ports' DNAT rules go in, reached for local destinations (loopback too). */
 export async function ensurePortChains(): Promise<void> {
   await ensureChain('nat', 'BERTH-DNAT', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL']);
   await ensureChain('nat', 'BERTH-DNAT', 'OUTPUT', ['-m', 'addrtype', '--dst-type', 'LOCAL']);
+}
+
+/**
+ * The same for IPv6, but not for ::1: IPv6 has no route_localnet, so a DNAT'd loopback
+ * connection could not leave for the bridge (docker's OUTPUT rule skips ::1 too); berthd's own
+ * socket on the port relays those.
+ */
+export async function ensurePortChains6(): Promise<void> {
+  const f: Family = 'ip6tables';
+  await ensureChain('nat', 'BERTH-DNAT', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL'], f);
+  await ensureChain('nat', 'BERTH-DNAT', 'OUTPUT', ['!', '-d', '::1/128', '-m', 'addrtype', '--dst-type', 'LOCAL'], f);
 }
 
 export async function enableForwarding(): Promise<void> {

@@ -10,16 +10,17 @@
  * kernel does, which is why loopback throughput is the kernel's.
  *
  * A binding without a host address is made on 0.0.0.0 and [::] with the same port, as moby 28
- * makes it when the host has IPv6. IPv6 bindings have no NAT rules: berthd's held socket
- * relays them, to the container's IPv6 address when it has one, else to its IPv4 address (what
- * docker-proxy does for an IPv4-only container).
+ * makes it when the host has IPv6. IPv6 bindings of a container with an IPv6 address get the
+ * same rules in ip6tables; the others (an IPv4-only container, and [::1], which the kernel
+ * cannot DNAT) are relayed by berthd's held socket, to the container's IPv6 address or else its
+ * IPv4 one (what docker-proxy does for dockerd).
  */
 import { createServer, connect, isIPv6, type Server } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { conflict, EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
-import { iptablesRestore, listRules } from './nat.ts';
+import { ensurePortChains6, iptablesRestore, listRules, type Family } from './nat.ts';
 
 export interface PortBinding {
   HostIp: string;
@@ -59,7 +60,6 @@ const family = (ip: string) => (ip.includes(':') ? 6 : 4);
 const unspecified = (ip: string) => ip === '0.0.0.0' || ip === '::';
 /** `0.0.0.0:80`, `[::]:80`, as docker writes a host address and port. */
 const hostLabel = (ip: string, port: number | string) => (family(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`);
-const isV4 = (p: PublishedPort) => family(p.hostIp) === 4;
 
 let v6Listenable: Promise<boolean> | undefined;
 
@@ -79,8 +79,9 @@ export class PortMapper {
   /** "proto/port" → the holders of that host port, by host address. */
   private readonly taken = new Map<string, Map<string, string>>();
   private readonly held = new Map<string, Held[]>();
-  private readonly rules = new Map<string, { bridge: string; lines: string[] }>();
+  private readonly rules = new Map<string, { bridge: string; lines: RuleLine[] }>();
   private nextEphemeral = 0;
+  private chains6: Promise<void> | undefined;
 
   constructor(iptables: boolean) {
     this.iptables = iptables;
@@ -95,11 +96,10 @@ export class PortMapper {
     const done: Held[] = [];
     try {
       for (const r of reqs) done.push(...(await this.hold(cid, target, r)));
-      const v4 = done.map((h) => h.port).filter(isV4);
-      if (this.iptables && v4.length) {
-        const lines = ruleLines(bridge, cid, target.ip4, v4);
-        await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
-        this.rules.set(cid, { bridge, lines: lines.map((l) => `${l.table} ${l.rule}`) });
+      const lines = this.iptables ? ruleLines(bridge, cid, target, done.map((h) => h.port)) : [];
+      if (lines.length) {
+        await this.apply(lines, '-A');
+        this.rules.set(cid, { bridge, lines });
       }
     } catch (e) {
       for (const h of done) this.free(cid, h);
@@ -123,11 +123,32 @@ export class PortMapper {
       }
     }
     this.held.set(cid, done);
-    const v4 = ports.filter(isV4);
-    if (!this.iptables || !v4.length) return;
-    const lines = ruleLines(bridge, cid, target.ip4, v4);
-    this.rules.set(cid, { bridge, lines: lines.map((l) => `${l.table} ${l.rule}`) });
-    if (!rulesPresent) await iptablesRestore(lines.map((l) => ({ ...l, op: '-A' as const })));
+    const lines = this.iptables ? ruleLines(bridge, cid, target, ports) : [];
+    if (!lines.length) return;
+    this.rules.set(cid, { bridge, lines });
+    if (!rulesPresent) await this.apply(lines, '-A');
+  }
+
+  /**
+   * Adds or deletes rules, one iptables-restore per family: all of them or none (IPv4's
+   * taken back when IPv6's fail).
+   */
+  private async apply(lines: RuleLine[], op: '-A' | '-D'): Promise<void> {
+    const of = (f: Family) => lines.filter((l) => l.family === f).map((l) => ({ table: l.table, rule: l.rule, op }));
+    const v4 = of('iptables');
+    const v6 = of('ip6tables');
+    if (v6.length && op === '-A') await (this.chains6 ??= ensurePortChains6().catch((e: unknown) => {
+      this.chains6 = undefined;
+      throw e;
+    }));
+    if (v4.length) await iptablesRestore(v4);
+    if (!v6.length) return;
+    try {
+      await iptablesRestore(v6, 'ip6tables');
+    } catch (e) {
+      if (op === '-A' && v4.length) await iptablesRestore(v4.map((r) => ({ ...r, op: '-D' as const }))).catch(() => {});
+      throw e;
+    }
   }
 
   /** The container's ports given back and its rules removed (exit, failed start). */
@@ -137,17 +158,17 @@ export class PortMapper {
     const r = this.rules.get(cid);
     this.rules.delete(cid);
     if (!r) return;
-    const lines = r.lines.map((l) => ({ table: l.slice(0, l.indexOf(' ')) as 'nat' | 'filter', rule: l.slice(l.indexOf(' ') + 1), op: '-D' as const }));
-    // Deleting exactly what was added is one process; a rule someone removed makes it fail,
-    // and then each rule of the container's is found by its tag.
-    await iptablesRestore(lines).catch(() => removeTagged(`${TAG}:${r.bridge}:${cid.slice(0, 12)}`));
+    // Deleting exactly what was added is one process per family; a rule someone removed makes
+    // it fail, and then each rule of the container's is found by its tag.
+    await this.apply(r.lines, '-D').catch(() => removeTagged(`${TAG}:${r.bridge}:${cid.slice(0, 12)}`));
   }
 
   /** The containers (short IDs) whose rules are on `bridge` now. */
   async tagged(bridge: string): Promise<Set<string>> {
     const out = new Set<string>();
     if (!this.iptables) return out;
-    for (const line of await listRules('nat', 'BERTH-DNAT')) {
+    const lines = [...await listRules('nat', 'BERTH-DNAT'), ...await listRules('nat', 'BERTH-DNAT', 'ip6tables')];
+    for (const line of lines) {
       const m = new RegExp(`${TAG}:${bridge.replace(/[.]/g, '\\.')}:([0-9a-f]{12})`).exec(line);
       if (m) out.add(m[1]);
     }
@@ -328,25 +349,43 @@ function udpProxy(hostIp: string, port: number, containerIp: string, containerPo
   });
 }
 
-/** The rules that serve a container's ports, in iptables-restore's terms. */
-function ruleLines(bridge: string, cid: string, containerIp: string, ports: PublishedPort[]): { table: 'nat' | 'filter'; rule: string }[] {
+interface RuleLine {
+  family: Family;
+  table: 'nat' | 'filter';
+  rule: string;
+}
+
+/**
+ * The rules that serve a container's ports, in iptables-restore's terms: IPv4 bindings to its
+ * IPv4 address; IPv6 ones to its IPv6 address when it has one (else berthd relays them), but
+ * not [::1]'s, which the kernel cannot DNAT (berthd relays those too).
+ */
+function ruleLines(bridge: string, cid: string, target: PortTarget, ports: PublishedPort[]): RuleLine[] {
   const tag = `-m comment --comment ${TAG}:${bridge}:${cid.slice(0, 12)}`;
-  const out: { table: 'nat' | 'filter'; rule: string }[] = [];
+  const out: RuleLine[] = [];
   for (const p of ports) {
-    const dst = p.hostIp === '0.0.0.0' ? '' : `-d ${p.hostIp}/32 `;
-    out.push({ table: 'nat', rule: `BERTH-DNAT ${dst}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} ${tag} -j DNAT --to-destination ${containerIp}:${p.containerPort}` });
-    out.push({ table: 'nat', rule: `BERTH-POSTROUTING -s ${containerIp}/32 -d ${containerIp}/32 -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${tag} -j MASQUERADE` });
-    out.push({ table: 'filter', rule: `BERTH-FORWARD -d ${containerIp}/32 ! -i ${bridge} -o ${bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${tag} -j ACCEPT` });
+    const six = family(p.hostIp) === 6;
+    if (six && (!target.ip6 || p.hostIp === '::1')) continue;
+    const f: Family = six ? 'ip6tables' : 'iptables';
+    const ip = six ? target.ip6! : target.ip4;
+    const host = six ? 128 : 32;
+    const dst = unspecified(p.hostIp) ? '' : `-d ${p.hostIp}/${host} `;
+    const to = six ? `[${ip}]:${p.containerPort}` : `${ip}:${p.containerPort}`;
+    out.push({ family: f, table: 'nat', rule: `BERTH-DNAT ${dst}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} ${tag} -j DNAT --to-destination ${to}` });
+    out.push({ family: f, table: 'nat', rule: `BERTH-POSTROUTING -s ${ip}/${host} -d ${ip}/${host} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${tag} -j MASQUERADE` });
+    out.push({ family: f, table: 'filter', rule: `BERTH-FORWARD -d ${ip}/${host} ! -i ${bridge} -o ${bridge} -p ${p.proto} -m ${p.proto} --dport ${p.containerPort} ${tag} -j ACCEPT` });
   }
   return out;
 }
 
 async function removeTagged(tag: string): Promise<void> {
-  const del: { table: 'nat' | 'filter'; rule: string; op: '-D' }[] = [];
-  for (const [table, chain] of [['nat', 'BERTH-DNAT'], ['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD']] as const) {
-    for (const line of await listRules(table, chain)) {
-      if (line.includes(`${tag} `) || line.endsWith(tag) || line.includes(`"${tag}"`)) del.push({ table, rule: line.slice(3), op: '-D' });
+  for (const f of ['iptables', 'ip6tables'] as const) {
+    const del: { table: 'nat' | 'filter'; rule: string; op: '-D' }[] = [];
+    for (const [table, chain] of [['nat', 'BERTH-DNAT'], ['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD']] as const) {
+      for (const line of await listRules(table, chain, f)) {
+        if (line.includes(`${tag} `) || line.endsWith(tag) || line.includes(`"${tag}"`)) del.push({ table, rule: line.slice(3), op: '-D' });
+      }
     }
+    if (del.length) await iptablesRestore(del, f).catch((e: unknown) => log.warn('removing port rules', { tag, error: e }));
   }
-  if (del.length) await iptablesRestore(del).catch((e: unknown) => log.warn('removing port rules', { tag, error: e }));
 }

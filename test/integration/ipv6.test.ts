@@ -135,3 +135,33 @@ test('the default bridge with IPv6 (berthd --ipv6, fixed-cidr-v6): addresses, in
   const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'ip -6 addr show eth0 | grep -c "scope global" || true']);
   assert.equal(r.stdout, '0\n');
 });
+
+test('a dual-stack container\'s ports: IPv6 DNAT by ip6tables (served while berthd is down), [::1] relayed by berthd; rules gone with it', async () => {
+  const net = `${prefix.slice(0, -4)}beef`;
+  await d.dockerOk(['network', 'create', '--ipv6', '--subnet', `${net}::/64`, 'dualports']);
+  const port = 20000 + (randomBytes(2).readUInt16BE(0) % 20000);
+  const portRules = () => (spawnSync('ip6tables', ['-w', '-t', 'nat', '-S', 'BERTH-DNAT'], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.includes('berth-port:') && l.includes(`--dport ${port} `));
+  const get = (host: string) => spawnSync('curl', ['-s', '-g', '-m', '5', `http://${host}:${port}/`], { encoding: 'utf8' }).stdout;
+  try {
+    await d.dockerOk(['run', '-d', '--name', 'p6', '--network', 'dualports', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'mkdir /h && echo six > /h/index.html && httpd -f -p 80 -h /h']);
+    assert.equal((await d.dockerOk(['port', 'p6'])), `80/tcp -> 0.0.0.0:${port}\n80/tcp -> [::]:${port}\n`);
+    assert.equal(portRules().length, 1, portRules().join('\n'));
+    // the bridge's own IPv6 address is the host's: a local destination, DNAT'd to the container
+    let body = '';
+    for (let i = 0; i < 50 && body !== 'six\n'; i++) {
+      body = get(`[${net}::1]`);
+      if (body !== 'six\n') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(body, 'six\n');
+    assert.equal(get('[::1]'), 'six\n');
+    await d.stopDaemon();
+    assert.equal(get(`[${net}::1]`), 'six\n', 'the kernel serves it while berthd is down');
+    await d.startDaemon();
+    assert.equal(portRules().length, 1, 'neither lost nor doubled by the restart');
+    assert.equal(get('[::1]'), 'six\n', 'held and relayed again');
+  } finally {
+    await d.berth(['rm', '-f', 'p6']);
+    await d.berth(['network', 'rm', 'dualports']);
+  }
+  assert.deepEqual(portRules(), []);
+});
