@@ -14,6 +14,9 @@ export interface BuildImage {
   config: ImageConfigFile;
 }
 
+/** A mount of one RUN step's container: a host directory bound in, or a tmpfs. */
+export type StepMount = { type: 'bind'; source: string; target: string; readOnly: boolean } | { type: 'tmpfs'; target: string; size?: number };
+
 export interface BuildBackend {
   /** A local image; undefined when there is none. */
   image(ref: string): BuildImage | undefined;
@@ -34,8 +37,14 @@ export interface BuildBackend {
   restoreCached(parent: BuildImage | undefined, source: BuildImage, index: number, config: RunConfig, cacheKey: RunConfig): Promise<BuildImage | undefined>;
   /** A new image: the parent's layers and `config`, with one history entry (no new layer). `author`: MAINTAINER's. */
   commitConfig(parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
-  /** A container of `image` (the empty one for scratch) with `config`, not started. */
-  createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost }): Promise<string>;
+  /** A container of `image` (the empty one for scratch) with `config`, not started; `mounts`: RUN --mount's. */
+  createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost; mounts?: StepMount[] }): Promise<string>;
+  /** A tar unpacked into a directory of its own on the daemon's host, for a bind mount of one step. */
+  materialize(tar: Readable): Promise<string>;
+  /** A directory `materialize` made, removed. */
+  discard(dir: string): Promise<void>;
+  /** The host directory of a cache mount (`RUN --mount=type=cache`), made with `mode`, `uid`, `gid` the first time. */
+  cacheDir(id: string, mode: number, uid: number, gid: number): Promise<string>;
   /** Starts the container with its output going to `out`; resolves with its exit code. */
   run(id: string, out: (chunk: Buffer) => void, signal: AbortSignal): Promise<number>;
   /** Extracts a tar into the container at `dir` (docker's PUT archive, owners as in the tar). */
@@ -44,8 +53,8 @@ export interface BuildBackend {
   stat(id: string, path: string): Promise<'dir' | 'other' | undefined>;
   /** `path` in the container as a tar (docker's GET archive), for COPY --from. */
   archive(id: string, path: string): Promise<Readable>;
-  /** The container's changes as a new image over `parent`, with `config`. */
-  commit(id: string, parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
+  /** The container's changes as a new image over `parent`, with `config`; the stubs made for mounts at `mountTargets` left out. */
+  commit(id: string, parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string, mountTargets?: string[]): Promise<BuildImage>;
   removeContainer(id: string): Promise<void>;
   /** The container stays after the build (rm=false), and after a crash of the daemon. */
   keepContainer(id: string): Promise<void>;

@@ -17,7 +17,8 @@ import { quote, quoteRune } from '../lib/goquote.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
 import { encodeHeader } from '../lib/tar/header.ts';
 import type { BuildRequest } from '../api/types.ts';
-import type { BuildBackend, BuildImage, RunConfig } from './backend.ts';
+import type { BuildBackend, BuildImage, RunConfig, StepMount } from './backend.ts';
+import { mountFroms, mountKey, parseRunMount, type RunMount } from './runmount.ts';
 import { parseDockerfile, parseKeyValues, type Instruction } from './dockerfile/parser.ts';
 import { processWord, processWords, type Env } from './dockerfile/lexer.ts';
 import { resolveInContext, type ContextView } from './context.ts';
@@ -93,7 +94,11 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
     if (trail.includes(i)) throw new BuildError(`circular dependency detected on stage: ${stages[i].name}`);
     if (needed.has(i)) return;
     needed.add(i);
-    const refs = [processWords(stages[i].from.args, global, df.escape)[0], ...stages[i].steps.filter((s) => s.flags.has('from') && (s.cmd === 'copy' || s.cmd === 'add')).map((s) => String(s.flags.get('from')))];
+    const refs = [
+      processWords(stages[i].from.args, global, df.escape)[0],
+      ...stages[i].steps.filter((s) => s.flags.has('from') && (s.cmd === 'copy' || s.cmd === 'add')).map((s) => String(s.flags.get('from'))),
+      ...stages[i].steps.filter((s) => s.cmd === 'run').flatMap((s) => s.mounts.flatMap(mountFroms)),
+    ];
     for (const r of refs) {
       const j = stageIndex(stages, r, i);
       if (j !== undefined) need(j, [...trail, i]);
@@ -362,7 +367,7 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
       });
     }
     case 'run':
-      return runInstruction(ctx, st, ins);
+      return runInstruction(ctx, st, ins, env);
     case 'copy':
     case 'add':
       return copyInstruction(ctx, st, ins, env);
@@ -463,8 +468,15 @@ function runArgs(st: StageState): string[] {
   return out;
 }
 
-async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promise<void> {
-  for (const f of ins.flags.keys()) if (f !== 'network') throw new BuildError(`Dockerfile parse error line ${ins.line}: RUN --${f} is not supported by Berth's builder yet`);
+async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: Env): Promise<void> {
+  for (const f of ins.flags.keys()) if (f !== 'network' && f !== 'mount') throw new BuildError(`Dockerfile parse error line ${ins.line}: RUN --${f} is not supported by Berth's builder yet`);
+  const mounts = ins.mounts.map((spec) => {
+    try {
+      return parseRunMount(spec, (v) => processWord(v, env, ctx.escape), st.config.WorkingDir || '/');
+    } catch (e) {
+      throw new BuildError(`Dockerfile parse error line ${ins.line}: ${(e as Error).message}`);
+    }
+  });
   const shell = st.config.Shell ?? DEFAULT_SHELL;
   let script = ins.args;
   // Heredocs go to the shell as written: it reads them itself.
@@ -476,12 +488,108 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
   const args = runArgs(st);
   // The predefined proxy args reach RUN undeclared, and stay out of its cache key (moby).
   const proxies = [...ctx.opts.buildArgs].filter(([k, v]) => PROXY_ARGS.has(k) && v !== null && !st.args.has(k)).map(([k, v]) => `${k}=${v}`);
-  const keyCmd = args.length ? [`|${args.length}`, ...args, ...cmd] : cmd;
+  // The mounts are part of the step (a bind mount's source by its content, as COPY's).
+  const mountKeys = mounts.map((m) => mountKey(m) + (m.type === 'bind' ? `:${bindSourceKey(ctx, m)}` : ''));
+  const keyCmd = [...mountKeys, ...(args.length ? [`|${args.length}`, ...args, ...cmd] : cmd)];
   const key: RunConfig = { ...st.config, Cmd: keyCmd };
   if (await useCache(ctx, st, key)) return;
   const network = typeof ins.flags.get('network') === 'string' ? String(ins.flags.get('network')) : ctx.opts.networkMode;
   const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args, ...proxies], Labels: st.config.Labels ?? {} };
-  const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize, ...(ctx.opts.runHost ? { runHost: ctx.opts.runHost } : {}) });
+  const prepared = await prepareMounts(ctx, mounts);
+  try {
+    await runContainerStep(ctx, st, ins, { cmd, shell, script, key, keyCmd, runCfg, network, mounts: prepared.mounts });
+  } finally {
+    await prepared.release();
+  }
+}
+
+/** What a bind mount's source is, for the cache key: its content in the context, or the image and path it comes from. */
+function bindSourceKey(ctx: Ctx, m: Extract<RunMount, { type: 'bind' }>): string {
+  if (m.from === undefined) return contextSources(ctx.opts.context, m.source, 'RUN --mount')[0].hash;
+  const idx = stageIndex(ctx.stages, m.from, ctx.stages.length);
+  const img = idx !== undefined ? ctx.stages[idx].image : ctx.be.image(m.from);
+  return sha(Buffer.from(`${img?.id ?? m.from}:${posix.resolve('/', m.source)}`));
+}
+
+/** Cache mounts that are not shared take turns (BuildKit's locked; private is taken as locked). */
+const cacheTurns = new Map<string, Promise<void>>();
+
+async function takeTurn(id: string): Promise<() => void> {
+  const before = cacheTurns.get(id) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => (done = r));
+  const chained = before.then(() => mine);
+  cacheTurns.set(id, chained);
+  await before;
+  return () => {
+    done();
+    if (cacheTurns.get(id) === chained) cacheTurns.delete(id);
+  };
+}
+
+/**
+ * The host side of a step's mounts: cache directories (kept across builds, in turns where not
+ * shared), bind sources unpacked into directories of their own (from the context, another
+ * stage or an image; a rw one's writes go nowhere), tmpfs. `release` undoes it all.
+ */
+async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: StepMount[]; release: () => Promise<void> }> {
+  const out: StepMount[] = [];
+  const temps: string[] = [];
+  const turns: (() => void)[] = [];
+  const release = async () => {
+    for (const t of turns) t();
+    for (const d of temps) await ctx.be.discard(d).catch(() => {});
+  };
+  try {
+    for (const m of mounts) {
+      if (m.type === 'tmpfs') {
+        out.push({ type: 'tmpfs', target: m.target, ...(m.size !== undefined ? { size: m.size } : {}) });
+      } else if (m.type === 'cache') {
+        if (m.sharing !== 'shared') turns.push(await takeTurn(m.id));
+        out.push({ type: 'bind', source: await ctx.be.cacheDir(m.id, m.mode, m.uid, m.gid), target: m.target, readOnly: m.readOnly });
+      } else if (m.from === undefined) {
+        const src = contextSources(ctx.opts.context, m.source, 'RUN --mount')[0];
+        const dir = await streamTar((tar) => ctx.be.materialize(tar), (put) => sourceEntries(ctx.opts.context, put, src, '/m', { uid: 0, gid: 0 }, undefined));
+        temps.push(dir);
+        out.push({ type: 'bind', source: `${dir}/m`, target: m.target, readOnly: m.readOnly });
+      } else {
+        const idx = stageIndex(ctx.stages, m.from, ctx.stages.length);
+        const img = idx !== undefined ? ctx.stages[idx].image : (ctx.be.image(m.from) ?? await ctx.be.pull(m.from, (l) => ctx.say(l)));
+        if (!img && idx !== undefined) throw new BuildError(`stage ${m.from} has not been built`);
+        const c = await ctx.be.createContainer(img, { Cmd: ['true'] }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
+        try {
+          const p = posix.resolve('/', m.source);
+          if (!(await ctx.be.stat(c, p))) throw new BuildError(`RUN --mount failed: stat ${p} in ${m.from}: file does not exist`);
+          const dir = await ctx.be.materialize(await ctx.be.archive(c, p));
+          temps.push(dir);
+          out.push({ type: 'bind', source: p === '/' ? dir : `${dir}/${posix.basename(p)}`, target: m.target, readOnly: m.readOnly });
+        } finally {
+          await ctx.be.removeContainer(c).catch(() => {});
+        }
+      }
+    }
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  return { mounts: out, release };
+}
+
+interface StepPlan {
+  cmd: string[];
+  shell: string[];
+  script: string;
+  key: RunConfig;
+  keyCmd: string[];
+  runCfg: RunConfig;
+  network: string;
+  mounts: StepMount[];
+}
+
+/** The RUN step proper: its container run, committed, removed. */
+async function runContainerStep(ctx: Ctx, st: StageState, ins: Instruction, plan: StepPlan): Promise<void> {
+  const { cmd, shell, script, key, keyCmd, runCfg, network } = plan;
+  const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize, ...(ctx.opts.runHost ? { runHost: ctx.opts.runHost } : {}), ...(plan.mounts.length ? { mounts: plan.mounts } : {}) });
   ctx.say(` ---> Running in ${id.slice(0, 12)}\n`);
   let code: number;
   try {
@@ -505,7 +613,7 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction): Promi
   }
   try {
     // History records what the cache key holds: build args in use as moby's `|N K=V` prefix.
-    st.image = await ctx.be.commit(id, st.image, st.config, key, keyCmd.join(' '), st.author);
+    st.image = await ctx.be.commit(id, st.image, st.config, key, keyCmd.join(' '), st.author, plan.mounts.map((m) => m.target));
   } finally {
     if (removing) {
       ctx.say(`Removing intermediate container ${id.slice(0, 12)}\n`);

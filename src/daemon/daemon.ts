@@ -128,7 +128,7 @@ export class Daemon implements SystemBackend {
       // Pull progress in a build shows as its status lines.
       const msg = m as { id?: string; status?: string; progressDetail?: { current?: number } };
       if (msg.status && !msg.progressDetail?.current) out(`${msg.id ? `${msg.id}: ` : ''}${msg.status}\n`);
-    }, signal), join(config.dataRoot, 'tmp'));
+    }, signal), join(config.dataRoot, 'tmp'), join(config.dataRoot, 'build-cache-mounts'));
   }
 
   static async open(config: DaemonConfig): Promise<Daemon> {
@@ -444,7 +444,12 @@ export class Daemon implements SystemBackend {
       build: (body, opts, out, signal) => this.builds.build(body, opts, out, signal),
       prepareContext: (manifest) => this.builds.prepareContext(manifest),
       walkContext: (path, root, keep, carried) => this.builds.walkContext(path, root, keep, carried),
-      prune: async (filters) => this.announcePrune('builder', await this.images.pruneBuildCache(filters)),
+      prune: async (filters) => {
+        const images = await this.images.pruneBuildCache(filters);
+        const mounts = await this.builds.pruneCacheMounts(filters);
+        const deleted = [...(images.CachesDeleted ?? []), ...mounts.deleted];
+        return this.announcePrune('builder', { CachesDeleted: deleted.length ? deleted : null, SpaceReclaimed: images.SpaceReclaimed + mounts.space });
+      },
       fetchContext: async (url, signal) => {
         const res = await fetch(url, { signal }).catch((e: unknown) => {
           throw new EngineError('InvalidParameter', `unable to download the build context ${url}: ${messageOf(e)}`);

@@ -26,6 +26,8 @@ export interface Instruction {
   original: string;
   line: number;
   flags: Map<string, string | true>;
+  /** Every `--mount=…` of a RUN, in order (the one flag that may repeat). */
+  mounts: string[];
   /** The arguments after the flags, continuation lines joined with nothing between. */
   args: string;
   /** The exec form: a JSON array of strings. */
@@ -101,8 +103,8 @@ export function parseDockerfile(text: string): Dockerfile {
     const m = /^(\S+)\s*([\s\S]*)$/.exec(text)!;
     const cmd = m[1].toLowerCase();
     if (!INSTRUCTIONS.has(cmd)) throw parseError(start, `unknown instruction: ${m[1].toUpperCase()}`);
-    const { flags, rest } = splitFlags(m[2], start);
-    const ins: Instruction = { cmd, original: text, line: start, flags, args: rest, heredocs: [] };
+    const { flags, mounts, rest } = splitFlags(m[2], start);
+    const ins: Instruction = { cmd, original: text, line: start, flags, mounts, args: rest, heredocs: [] };
     const json = ['run', 'cmd', 'entrypoint', 'shell', 'copy', 'add', 'volume'].includes(cmd) && rest.startsWith('[') ? parseJsonArray(rest, start, cmd) : undefined;
     if (['run', 'copy', 'add'].includes(cmd) && !json) {
       for (const h of heredocWords(rest, escape)) {
@@ -195,17 +197,20 @@ function parseJsonArray(s: string, line: number, cmd: string): string[] | undefi
 }
 
 /** Leading `--name=value` / `--name` options. */
-function splitFlags(s: string, line: number): { flags: Map<string, string | true>; rest: string } {
+function splitFlags(s: string, line: number): { flags: Map<string, string | true>; mounts: string[]; rest: string } {
   const flags = new Map<string, string | true>();
+  const mounts: string[] = [];
   let rest = s;
   for (;;) {
     const m = /^--([a-zA-Z][a-zA-Z0-9-]*)(?:=("[^"]*"|\S*))?(?:\s+|$)/.exec(rest);
     if (!m) break;
     if (flags.has(m[1]) && m[1] !== 'mount') throw parseError(line, `Duplicate flag specified: ${m[1]}`);
-    flags.set(m[1], m[2] === undefined ? true : m[2].replace(/^"|"$/g, ''));
+    const value = m[2] === undefined ? true : m[2].replace(/^"|"$/g, '');
+    flags.set(m[1], value);
+    if (m[1] === 'mount') mounts.push(value === true ? '' : value);
     rest = rest.slice(m[0].length);
   }
-  return { flags, rest: rest.trim() };
+  return { flags, mounts, rest: rest.trim() };
 }
 
 /**

@@ -3,10 +3,20 @@
  * is its parent/child index and each image's container_config), containers from the
  * container service (created, attached, started, archived into, committed and removed as any
  * client would), pulls through the daemon's pull.
+ *
+ * RUN --mount's host side: a cache mount is <cache-mounts>/<sha256 of its id>, kept across
+ * builds until `builder prune`; a bind mount's source is unpacked into <tmp>/build-mount-XXXXXX
+ * (removed after the step, and at start with the rest of <tmp>/build-*).
  */
+import { createHash } from 'node:crypto';
+import { chmod, chown, mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { applyTar } from '../../store/layer/apply.ts';
+import { spawnFsOps } from '../../store/layer/fsops.ts';
+import { layerIdMapping } from '../../lib/idmap.ts';
 import type { BuildRunHost, ContainerConfig, ImageConfigFile } from '../../api/types.ts';
-import type { BuildBackend, BuildImage, RunConfig } from '../../builder/backend.ts';
+import type { BuildBackend, BuildImage, RunConfig, StepMount } from '../../builder/backend.ts';
 import { layerOfHistory } from '../../builder/cachefrom.ts';
 import type { Descriptor } from '../../distribution/media.ts';
 import { isNotFound, notFound } from '../../errdefs/index.ts';
@@ -23,6 +33,12 @@ function cacheView(c: RunConfig | undefined): string {
     v.WorkingDir ?? '', v.User ?? '', v.OnBuild ?? null, v.Shell ?? null, v.Healthcheck ?? null, v.StopSignal ?? '']);
 }
 
+/** A step's mount as a container's HostConfig.Mounts entry. */
+function toMount(m: StepMount): { Type: 'bind' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes: number } } {
+  if (m.type === 'tmpfs') return { Type: 'tmpfs', Target: m.target, ...(m.size !== undefined ? { TmpfsOptions: { SizeBytes: m.size } } : {}) };
+  return { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly };
+}
+
 export class DaemonBuildBackend implements BuildBackend {
   private readonly images: ImageService;
   private readonly containers: ContainerService;
@@ -35,8 +51,12 @@ export class DaemonBuildBackend implements BuildBackend {
   /** Notes a container as it is made ("-ID" once it is kept), for the next start to remove if the daemon dies. */
   private readonly note: (id: string) => Promise<void>;
 
-  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal, note: (id: string) => Promise<void>) {
+  /** Where bind sources are unpacked (<tmp>) and cache mounts live. */
+  private readonly dirs: { tmp: string; cacheMounts: string };
+
+  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal, note: (id: string) => Promise<void>, dirs: { tmp: string; cacheMounts: string }) {
     this.note = note;
+    this.dirs = dirs;
     this.images = images;
     this.containers = containers;
     this.pullImage = pull;
@@ -132,7 +152,7 @@ export class DaemonBuildBackend implements BuildBackend {
     });
   }
 
-  async createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost }): Promise<string> {
+  async createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost; mounts?: StepMount[] }): Promise<string> {
     const base = image ?? (this.scratch ??= await this.commitConfig(undefined, {}, { Cmd: ['/bin/sh', '-c', '#(nop) FROM scratch'] }, ''));
     const { Id } = await this.containers.create({
       ...config,
@@ -144,11 +164,47 @@ export class DaemonBuildBackend implements BuildBackend {
         NetworkMode: host.networkMode,
         ...(host.extraHosts.length ? { ExtraHosts: host.extraHosts } : {}),
         ...(host.shmSize ? { ShmSize: host.shmSize } : {}),
+        ...(host.mounts?.length ? { Mounts: host.mounts.map(toMount) } : {}),
       },
     } as Parameters<ContainerService['create']>[0], undefined);
     this.made.add(Id);
     await this.note(Id);
     return Id;
+  }
+
+  async materialize(tar: Readable): Promise<string> {
+    await mkdir(this.dirs.tmp, { recursive: true });
+    const dir = await mkdtemp(join(this.dirs.tmp, 'build-mount-'));
+    try {
+      await applyTar(tar, dir, spawnFsOps, { hash: false });
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return dir;
+  }
+
+  async discard(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async cacheDir(id: string, mode: number, uid: number, gid: number): Promise<string> {
+    const dir = join(this.dirs.cacheMounts, createHash('sha256').update(id).digest('hex'));
+    await mkdir(this.dirs.cacheMounts, { recursive: true, mode: 0o700 });
+    // Made once, with the mount's mode and owner (as the containers see them under userns-remap).
+    if (await mkdir(dir, { mode }).then(() => true, (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') return false;
+      throw e;
+    })) {
+      const owner = layerIdMapping()?.toHost(uid, gid) ?? { uid, gid };
+      await chmod(dir, mode);
+      await chown(dir, owner.uid, owner.gid);
+    } else {
+      // its time is its last use, for `builder prune --filter until=…`
+      const now = new Date();
+      await utimes(dir, now, now);
+    }
+    return dir;
   }
 
   async run(id: string, out: (chunk: Buffer) => void, signal: AbortSignal): Promise<number> {
@@ -189,8 +245,8 @@ export class DaemonBuildBackend implements BuildBackend {
     return (await this.containers.archivePath(id, path)).tar.stream();
   }
 
-  async commit(id: string, _parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string, author?: string): Promise<BuildImage> {
-    const imageId = await this.containers.commit(id, { changes: [], pause: false, ...(author ? { author } : {}), build: { config: config as Partial<ContainerConfig>, containerConfig: key as Partial<ContainerConfig>, createdBy } });
+  async commit(id: string, _parent: BuildImage | undefined, config: RunConfig, key: RunConfig, createdBy: string, author?: string, mountTargets?: string[]): Promise<BuildImage> {
+    const imageId = await this.containers.commit(id, { changes: [], pause: false, ...(author ? { author } : {}), build: { config: config as Partial<ContainerConfig>, containerConfig: key as Partial<ContainerConfig>, createdBy, ...(mountTargets?.length ? { mountTargets } : {}) } });
     const img = this.images.images.get(imageId)!;
     return { id: imageId, config: img.config };
   }

@@ -3,7 +3,7 @@
  * at start), the Dockerfile read from it, the classic builder run over the daemon's services,
  * and every container it made removed whatever happened.
  */
-import { appendFile, lstat, readFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, lstat, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { build, type BuildOutput } from '../../builder/build.ts';
@@ -11,6 +11,8 @@ import type { BuildRequest, ContextManifestEntry as ManifestEntry } from '../../
 import { invalidParameter } from '../../errdefs/index.ts';
 import { cleanEntryName } from '../../lib/archivepath.ts';
 import { log } from '../../lib/log.ts';
+import { dirSize } from '../../lib/dirsize.ts';
+import { parseUntil } from '../../lib/filters.ts';
 import type { ContainerService } from '../container/service.ts';
 import type { ImageService } from '../images/service.ts';
 import { DaemonBuildBackend } from './backend.ts';
@@ -34,12 +36,15 @@ export class BuildService {
   private readonly pull: BuildPull;
   private readonly tmp: string;
   private readonly bodies: ContextBodies;
+  /** RUN --mount=type=cache's directories (backend.ts), kept until `builder prune`. */
+  readonly cacheMounts: string;
 
-  constructor(images: ImageService, containers: ContainerService, pull: BuildPull, tmp: string) {
+  constructor(images: ImageService, containers: ContainerService, pull: BuildPull, tmp: string, cacheMounts: string) {
     this.images = images;
     this.containers = containers;
     this.pull = pull;
     this.tmp = tmp;
+    this.cacheMounts = cacheMounts;
     this.bodies = new ContextBodies(tmp);
   }
 
@@ -100,6 +105,28 @@ export class BuildService {
     }
   }
 
+  /**
+   * `builder prune`'s share here: the cache mounts, last used before every `until`/`unused-for`
+   * (their directory's time, renewed at each use); they carry no labels and have no parent, so
+   * a `label` or `parent` filter keeps them all and a `label!` one passes them.
+   */
+  async pruneCacheMounts(filters: Map<string, string[]>): Promise<{ deleted: string[]; space: number }> {
+    const out = { deleted: [] as string[], space: 0 };
+    if (filters.has('label') || filters.has('parent')) return out;
+    const until = [...(filters.get('until') ?? []), ...(filters.get('unused-for') ?? [])].map(parseUntil);
+    const ids = filters.get('id') ?? [];
+    for (const name of await readdir(this.cacheMounts).catch(() => [] as string[])) {
+      const dir = join(this.cacheMounts, name);
+      const st = await stat(dir).catch(() => undefined);
+      if (!st || !until.every((u) => st.mtimeMs < u) || (ids.length && !ids.some((p) => name.startsWith(p)))) continue;
+      const size = await dirSize(dir).catch(() => 0);
+      await rm(dir, { recursive: true, force: true });
+      out.deleted.push(name);
+      out.space += size;
+    }
+    return out;
+  }
+
   async build(body: Readable, req: BuildRequest, out: BuildOutput, signal: AbortSignal): Promise<string> {
     const t0 = performance.now();
     const context = await this.receive(body, req.preparedContext);
@@ -108,7 +135,7 @@ export class BuildService {
     // The build's pulls (FROM, COPY --from an image) use the client's credentials for each registry.
     const auths = decodeRegistryConfig(req.registryConfig);
     const pull = (ref: string, out: (line: string) => void, sig: AbortSignal) => this.pull(ref, out, sig, resolveAuthConfig(auths, parseNormalizedNamed(ref).domain));
-    const backend = new DaemonBuildBackend(this.images, this.containers, pull, signal, (id) => appendFile(journal, `${id}\n`));
+    const backend = new DaemonBuildBackend(this.images, this.containers, pull, signal, (id) => appendFile(journal, `${id}\n`), { tmp: this.tmp, cacheMounts: this.cacheMounts });
     try {
       const name = cleanEntryName(req.dockerfile || 'Dockerfile');
       if (!name) throw invalidParameter(`the Dockerfile (${req.dockerfile}) must be within the build context`);

@@ -13,7 +13,7 @@ import type { ContainerConfig } from '../../api/types.ts';
 import { conflict, invalidParameter, system } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { parseNormalizedNamed, withDefaultTag, referenceString } from '../../lib/reference.ts';
-import { packTree, listChanges, mountPointFiles, type ChangeKind } from '../../store/layer/pack.ts';
+import { packTree, listChanges, mountPointFiles, mountStubs, type ChangeKind } from '../../store/layer/pack.ts';
 import { checkDepth } from '../../store/layer/store.ts';
 import { setFrozen } from '../../runtime/freezer.ts';
 import { MEDIA, type ImageService } from '../images/service.ts';
@@ -103,7 +103,7 @@ export interface CommitOptions {
   /** The container's cgroup path, to freeze it while the layer is taken. */
   cgroupPath: string;
   /** The builder's: the new image's config as it is (not merged), its container_config and history line. */
-  build?: { config: Partial<ContainerConfig>; containerConfig: Partial<ContainerConfig>; createdBy: string };
+  build?: { config: Partial<ContainerConfig>; containerConfig: Partial<ContainerConfig>; createdBy: string; mountTargets?: string[] };
 }
 
 /** `docker commit`: returns the new image ID. */
@@ -119,7 +119,7 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   if (!base) throw conflict(`the image of container ${c.name} is gone; it cannot be committed`);
   checkDepth(base.config.rootfs.diff_ids.length + 1);
   const [upper, ...lowers] = await images.snapshots.layerDirs(c.id);
-  const exclude = [...(await mountPointFiles(upper, lowers))];
+  const exclude = [...(await mountPointFiles(upper, lowers)), ...(opts.build?.mountTargets?.length ? await mountStubs(upper, lowers, opts.build.mountTargets) : [])];
   const { staging, diffDir } = await images.layers.stage();
   const ingestPath = images.content.tempPath();
   let r;

@@ -62,6 +62,33 @@ export async function mountPointFiles(upper: string, lowers: string[]): Promise<
   return out;
 }
 
+/**
+ * The mount points a runtime made in a container's own layer for mounts at `targets`
+ * (absolute paths) where the image had nothing: each target and the parents made for it, as
+ * long as they exist in no lower layer and hold nothing else (an empty file, or a directory
+ * of such stubs). BuildKit leaves RUN --mount's stubs out of the step's layer; so does the
+ * builder here.
+ */
+export async function mountStubs(upper: string, lowers: string[], targets: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const inLower = async (rel: string) => {
+    for (const l of lowers) if (await fsp.lstat(join(l, rel)).then(() => true, () => false)) return true;
+    return false;
+  };
+  // deepest first, so that a parent sees its stub children already taken
+  const all = new Set<string>();
+  for (const t of targets) {
+    for (let rel = t.replace(/^\/+|\/+$/g, ''); rel && rel !== '.'; rel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '') all.add(rel);
+  }
+  for (const rel of [...all].sort((a, b) => b.split('/').length - a.split('/').length)) {
+    const st = await fsp.lstat(join(upper, rel)).catch(() => undefined);
+    if (!st || (await inLower(rel))) continue;
+    if (st.isFile() && st.size === 0) out.add(rel);
+    else if (st.isDirectory() && (await fsp.readdir(join(upper, rel))).every((n) => out.has(`${rel}/${n}`))) out.add(rel);
+  }
+  return out;
+}
+
 const major = (rdev: number) => Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
 const minor = (rdev: number) => Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & 0xfff00n);
 
