@@ -493,6 +493,8 @@ export interface BuildRequest {
   remove: boolean;
   /** X-Registry-Config: the client's credentials by server, for the build's pulls. */
   registryConfig?: string;
+  /** X-Berth-Build-Secrets (Berth's CLI's `--secret`): RUN --mount=type=secret's values by id. */
+  secrets?: Map<string, Buffer>;
   /**
    * The RUN containers' limits and security options (cpushares, memory, ulimits, securityopt…),
    * as HostConfig fields: checked and applied as a container create's are.

@@ -41,7 +41,9 @@ export interface BuildBackend {
   createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost; mounts?: StepMount[] }): Promise<string>;
   /** A tar unpacked into a directory of its own on the daemon's host, for a bind mount of one step. */
   materialize(tar: Readable): Promise<string>;
-  /** A directory `materialize` made, removed. */
+  /** A secret's value in a file `<dir>/secret` of a new directory (on the exec root: not on disk where it can be), with `mode`, `uid`, `gid`; returns the directory. */
+  secretFile(value: Buffer, mode: number, uid: number, gid: number): Promise<string>;
+  /** A directory `materialize` or `secretFile` made, removed. */
   discard(dir: string): Promise<void>;
   /** The host directory of a cache mount (`RUN --mount=type=cache`), made with `mode`, `uid`, `gid` the first time. */
   cacheDir(id: string, mode: number, uid: number, gid: number): Promise<string>;

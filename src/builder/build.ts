@@ -497,6 +497,8 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: E
   const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args, ...proxies], Labels: st.config.Labels ?? {} };
   const prepared = await prepareMounts(ctx, mounts);
   try {
+    // a secret's variable reaches the process only: the image's config is st.config
+    if (prepared.env.length) runCfg.Env = [...(runCfg.Env ?? []), ...prepared.env];
     await runContainerStep(ctx, st, ins, { cmd, shell, script, key, keyCmd, runCfg, network, mounts: prepared.mounts });
   } finally {
     await prepared.release();
@@ -532,8 +534,9 @@ async function takeTurn(id: string): Promise<() => void> {
  * shared), bind sources unpacked into directories of their own (from the context, another
  * stage or an image; a rw one's writes go nowhere), tmpfs. `release` undoes it all.
  */
-async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: StepMount[]; release: () => Promise<void> }> {
+async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: StepMount[]; env: string[]; release: () => Promise<void> }> {
   const out: StepMount[] = [];
+  const env: string[] = [];
   const temps: string[] = [];
   const turns: (() => void)[] = [];
   const release = async () => {
@@ -544,6 +547,18 @@ async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: St
     for (const m of mounts) {
       if (m.type === 'tmpfs') {
         out.push({ type: 'tmpfs', target: m.target, ...(m.size !== undefined ? { size: m.size } : {}) });
+      } else if (m.type === 'secret') {
+        const value = ctx.opts.secrets?.get(m.id);
+        if (value === undefined) {
+          if (m.required) throw new BuildError(`secret ${m.id}: not found`);
+          continue;
+        }
+        if (m.env !== undefined) env.push(`${m.env}=${value.toString('utf8')}`);
+        if (m.target !== undefined) {
+          const dir = await ctx.be.secretFile(value, m.mode, m.uid, m.gid);
+          temps.push(dir);
+          out.push({ type: 'bind', source: `${dir}/secret`, target: m.target, readOnly: true });
+        }
       } else if (m.type === 'cache') {
         if (m.sharing !== 'shared') turns.push(await takeTurn(m.id));
         out.push({ type: 'bind', source: await ctx.be.cacheDir(m.id, m.mode, m.uid, m.gid), target: m.target, readOnly: m.readOnly });
@@ -572,7 +587,7 @@ async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: St
     await release();
     throw e;
   }
-  return { mounts: out, release };
+  return { mounts: out, env, release };
 }
 
 interface StepPlan {

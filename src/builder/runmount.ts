@@ -1,9 +1,10 @@
 /**
  * `RUN --mount=…` as BuildKit's Dockerfile frontend reads it (instructions/commands_runmount.go):
  * CSV fields, `type` bind (the default), cache or tmpfs; a bind mount read-only unless `rw`, a
- * cache or tmpfs one writable; `mode`/`uid`/`gid` only for cache mounts; values expanded with the
- * build's variables. Secret and ssh mounts need transports the classic build API does not
- * have: refused by name.
+ * cache or tmpfs one writable; `mode`/`uid`/`gid` only for cache and secret mounts; values
+ * expanded with the build's variables. A secret mount's value comes from `berth build --secret`
+ * (the classic API has no field for it: Berth's CLI sends it in a header of its own); an ssh
+ * mount needs an agent transport the API does not have, and is refused by name.
  */
 import { posix } from 'node:path';
 import { splitCsv } from '../lib/csv.ts';
@@ -13,7 +14,8 @@ import { parseGoBool } from '../lib/strconv.ts';
 export type RunMount =
   | { type: 'bind'; target: string; source: string; from?: string; readOnly: boolean }
   | { type: 'cache'; target: string; id: string; sharing: 'shared' | 'private' | 'locked'; readOnly: boolean; mode: number; uid: number; gid: number }
-  | { type: 'tmpfs'; target: string; size?: number };
+  | { type: 'tmpfs'; target: string; size?: number }
+  | { type: 'secret'; id: string; target?: string; env?: string; required: boolean; mode: number; uid: number; gid: number };
 
 const TYPES = new Set(['bind', 'cache', 'tmpfs', 'secret', 'ssh']);
 
@@ -40,6 +42,8 @@ export function parseRunMount(spec: string, expand: (s: string) => string, workd
   let mode: number | undefined;
   let uid: number | undefined;
   let gid: number | undefined;
+  let required = false;
+  let env: string | undefined;
   let fields: string[];
   try {
     fields = splitCsv(spec);
@@ -52,6 +56,7 @@ export function parseRunMount(spec: string, expand: (s: string) => string, workd
     if (eq < 0) {
       if (key === 'readonly' || key === 'ro') readOnly = true;
       else if (key === 'readwrite' || key === 'rw') readOnly = false;
+      else if (key === 'required' && (type === 'secret' || type === 'ssh')) required = true;
       else throw new Error(`invalid field '${field}' must be a key=value pair`);
       continue;
     }
@@ -89,14 +94,26 @@ export function parseRunMount(spec: string, expand: (s: string) => string, workd
       case 'mode': mode = int(key, value, 8); break;
       case 'uid': uid = int(key, value, 10); break;
       case 'gid': gid = int(key, value, 10); break;
-      case 'required': case 'env':
-        throw new Error(`unexpected key '${key}' for mount type '${type}'`);
+      case 'required':
+        if (type !== 'secret' && type !== 'ssh') throw new Error(`unexpected key '${key}' for mount type '${type}'`);
+        required = bool();
+        break;
+      case 'env':
+        if (type !== 'secret') throw new Error(`unexpected key '${key}' for mount type '${type}'`);
+        env = value;
+        break;
       default:
         throw new Error(`unexpected key '${key}' in '${field}'`);
     }
   }
-  if (type === 'secret' || type === 'ssh') {
-    throw new Error(`${type} mounts are not supported by Berth's builder yet: the classic build API (POST /build) has no way to carry ${type === 'secret' ? 'secrets' : 'an ssh agent'} to the daemon`);
+  if (type === 'ssh') throw new Error('ssh mounts are not supported by Berth\'s builder yet: the build API has no way to carry an ssh agent to the daemon');
+  if (type === 'secret') {
+    if (from !== undefined || source !== undefined) throw new Error(`unexpected key '${from !== undefined ? 'from' : 'source'}' for mount type 'secret'`);
+    if (!id && !target) throw new Error('secret mount requires an id or a target');
+    const sid = id || posix.basename(target);
+    // with env= alone the secret is a variable only (BuildKit)
+    const file = target ? posix.resolve(workdir || '/', target) : env === undefined ? `/run/secrets/${sid}` : undefined;
+    return { type: 'secret', id: sid, ...(file ? { target: file } : {}), ...(env !== undefined ? { env } : {}), required, mode: mode ?? 0o400, uid: uid ?? 0, gid: gid ?? 0 };
   }
   if (type !== 'cache' && (mode !== undefined || uid !== undefined || gid !== undefined)) {
     throw new Error(`${mode !== undefined ? 'mode' : uid !== undefined ? 'uid' : 'gid'} not allowed for "${type}" type mounts`);
@@ -121,6 +138,8 @@ export function mountKey(m: RunMount): string {
     case 'bind': return `--mount=type=bind,source=${m.source}${m.from !== undefined ? `,from=${m.from}` : ''},target=${m.target}${m.readOnly ? '' : ',rw'}`;
     case 'cache': return `--mount=type=cache,id=${m.id},target=${m.target},sharing=${m.sharing}${m.readOnly ? ',ro' : ''},mode=${m.mode.toString(8)},uid=${m.uid},gid=${m.gid}`;
     case 'tmpfs': return `--mount=type=tmpfs,target=${m.target}${m.size !== undefined ? `,size=${m.size}` : ''}`;
+    // the value never: a secret is not part of the step
+    case 'secret': return `--mount=type=secret,id=${m.id}${m.target ? `,target=${m.target}` : ''}${m.env ? `,env=${m.env}` : ''}${m.required ? ',required' : ''},mode=${m.mode.toString(8)},uid=${m.uid},gid=${m.gid}`;
   }
 }
 

@@ -26,9 +26,16 @@ function filtersParam(f: Map<string, string[]> | undefined): string | undefined 
   return JSON.stringify(o);
 }
 
-/** A build's X-Registry-Config header (the client's credentials for the build's pulls), when it has any. */
-function registryConfigHeaders(registryConfig: string | undefined): Record<string, string> {
-  return registryConfig ? { 'X-Registry-Config': registryConfig } : {};
+/** What a build sends beside its query: credentials for its pulls, and (Berth's own) its secrets. */
+export interface BuildHeaders {
+  /** X-Registry-Config: the client's credentials for the build's pulls. */
+  registryConfig?: string;
+  /** X-Berth-Build-Secrets: RUN --mount=type=secret's values (base64 JSON, id → base64). */
+  secrets?: string;
+}
+
+function registryConfigHeaders(h: BuildHeaders | undefined): Record<string, string> {
+  return { ...(h?.registryConfig ? { 'X-Registry-Config': h.registryConfig } : {}), ...(h?.secrets ? { 'X-Berth-Build-Secrets': h.secrets } : {}) };
 }
 
 export class Client {
@@ -352,7 +359,7 @@ export class Client {
    * Given the build's parameters, a context whose bodies berthd all holds is built at once and
    * the answer is the build's stream. Against a daemon without the endpoint (404), undefined.
    */
-  async prepareBuildContext(entries: ContextManifestEntry[], build?: Record<string, string | string[] | undefined>, registryConfig?: string): Promise<{ ID: string; Need: string[] } | { built: Readable } | undefined> {
+  async prepareBuildContext(entries: ContextManifestEntry[], build?: Record<string, string | string[] | undefined>, registryConfig?: BuildHeaders): Promise<{ ID: string; Need: string[] } | { built: Readable } | undefined> {
     try {
       const res = await this.t.send('POST', '/berth/build/context', { body: { Entries: entries }, ...(build ? { query: { ...build, build: '1' } } : {}), headers: registryConfigHeaders(registryConfig) });
       const body = await this.t.check(res);
@@ -369,7 +376,7 @@ export class Client {
    * build's parameters, a context whose bodies it all holds is built at once. Against a daemon
    * without the endpoint (404), undefined.
    */
-  async walkBuildContext(req: ContextWalkRequest, build: Record<string, string | string[] | undefined>, registryConfig?: string): Promise<ContextWalkAnswer | { built: Readable; contextSize: number } | undefined> {
+  async walkBuildContext(req: ContextWalkRequest, build: Record<string, string | string[] | undefined>, registryConfig?: BuildHeaders): Promise<ContextWalkAnswer | { built: Readable; contextSize: number } | undefined> {
     try {
       const res = await this.t.send('POST', '/berth/build/context/walk', { body: req, query: { ...build, build: '1' }, headers: registryConfigHeaders(registryConfig) });
       const body = await this.t.check(res);
@@ -381,8 +388,8 @@ export class Client {
     }
   }
 
-  /** POST /build: the classic builder's JSON message stream; `registryConfig` is X-Registry-Config. */
-  async imageBuild(src: Readable | undefined, query: Record<string, string | string[] | undefined>, registryConfig?: string): Promise<Readable> {
+  /** POST /build: the classic builder's JSON message stream; `registryConfig`: X-Registry-Config (and Berth's secrets). */
+  async imageBuild(src: Readable | undefined, query: Record<string, string | string[] | undefined>, registryConfig?: BuildHeaders): Promise<Readable> {
     return this.t.check(await this.t.send('POST', '/build', { ...(src ? { stream: src } : {}), query, headers: { 'Content-Type': 'application/x-tar', ...registryConfigHeaders(registryConfig) } }));
   }
 

@@ -128,7 +128,7 @@ export class Daemon implements SystemBackend {
       // Pull progress in a build shows as its status lines.
       const msg = m as { id?: string; status?: string; progressDetail?: { current?: number } };
       if (msg.status && !msg.progressDetail?.current) out(`${msg.id ? `${msg.id}: ` : ''}${msg.status}\n`);
-    }, signal), join(config.dataRoot, 'tmp'), join(config.dataRoot, 'build-cache-mounts'));
+    }, signal), join(config.dataRoot, 'tmp'), join(config.dataRoot, 'build-cache-mounts'), join(config.execRoot, 'build-secrets'));
   }
 
   static async open(config: DaemonConfig): Promise<Daemon> {

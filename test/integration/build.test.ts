@@ -548,7 +548,7 @@ print(c.containers.run('pyopts:1', 'cat /seen', remove=True).decode(), end='')
   assert.equal(py.stdout, '10.1.2.3\tmyhost\nlo\n131072\n67108864\n512\n');
 });
 
-test('RUN --mount (BuildKit\'s syntax, through berth and the docker CLI\'s classic API): cache mounts kept across builds, bind mounts from the context and a stage, tmpfs; nothing of them in the image; builder prune clears the caches', async () => {
+test('RUN --mount (BuildKit\'s syntax, through berth and the docker CLI\'s classic API): cache mounts kept across builds, bind mounts from the context and a stage, tmpfs, secrets from berth build --secret; nothing of them in the image; builder prune clears the caches', async () => {
   const dir = context('runmount', {
     Dockerfile: [
       'FROM busybox AS base',
@@ -582,14 +582,35 @@ test('RUN --mount (BuildKit\'s syntax, through berth and the docker CLI\'s class
   assert.match(third.stdout, /Step 6\/9 : RUN --mount=type=cache[^\n]*\n ---> Using cache\n/);
   assert.match(third.stdout, /Step 7\/9 : RUN --mount=type=bind,source=data.txt[^\n]*\n ---> Running in /);
   assert.equal(await ok(['run', '--rm', 'mounts:3', 'head', '-1', '/copied']), 'changed\n');
-  // secret and ssh mounts need BuildKit's transports: refused with the line
-  const secret = context('runmount-secret', { Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n' });
-  const r = await d.berth(['build', secret]);
+  // secrets: `berth build --secret` (a file, a variable), at /run/secrets/ID, as a variable
+  // with env=, never in the image; a build without them (the docker CLI's classic API has no
+  // way to send any) skips the mount unless it is required
+  const secret = context('runmount-secret', {
+    Dockerfile: [
+      'FROM busybox',
+      'RUN --mount=type=secret,id=tok --mount=type=secret,id=pw,env=PW,mode=0440 (cat /run/secrets/tok 2>/dev/null || echo no-tok); echo "pw=$PW"; stat -c %a /run/secrets/tok 2>/dev/null; true',
+      'RUN --mount=type=secret,id=tok,required ls /run/secrets',
+      '',
+    ].join('\n'),
+    'tok.txt': 's3cret-file\n',
+  });
+  const withSecrets = await d.berth(['build', '-t', 'secrets:1', '--secret', `id=tok,src=${join(secret, 'tok.txt')}`, '--secret', 'id=pw,env=BERTH_TEST_PW', secret], { env: { BERTH_TEST_PW: 's3cret-env' } });
+  assert.equal(withSecrets.code, 0, withSecrets.stdout + withSecrets.stderr);
+  assert.match(withSecrets.stdout, /^s3cret-file\npw=s3cret-env\n400$/m);
+  assert.equal(await ok(['run', '--rm', 'secrets:1', 'sh', '-c', 'ls -a /run/secrets 2>&1; env | grep -c s3cret; true']), 'ls: /run/secrets: No such file or directory\n0\n');
+  assert.doesNotMatch(await ok(['history', '--no-trunc', 'secrets:1']), /s3cret/);
+  const none = await d.docker(['build', '--no-cache', secret], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.notEqual(none.code, 0);
+  assert.match(none.stdout, /^no-tok\npw=$/m);
+  assert.match(none.stdout + none.stderr, /secret tok: not found/);
+  // ssh mounts need an agent transport: refused with the line
+  const ssh = context('runmount-ssh', { Dockerfile: 'FROM busybox\nRUN --mount=type=ssh true\n' });
+  const r = await d.berth(['build', ssh]);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /Dockerfile parse error line 2: secret mounts are not supported by Berth's builder yet/);
+  assert.match(r.stderr, /Dockerfile parse error line 2: ssh mounts are not supported by Berth's builder yet/);
   // builder prune takes the cache mounts too: the next build counts from 1 again
   await ok(['builder', 'prune', '-f']);
   const fourth = await d.berth(['build', '--no-cache', dir]);
   assert.match(fourth.stdout, /^run 1$/m);
-  await ok(['rmi', 'mounts:1', 'mounts:2', 'mounts:3']);
+  await ok(['rmi', 'mounts:1', 'mounts:2', 'mounts:3', 'secrets:1']);
 });

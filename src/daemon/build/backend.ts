@@ -6,10 +6,12 @@
  *
  * RUN --mount's host side: a cache mount is <cache-mounts>/<sha256 of its id>, kept across
  * builds until `builder prune`; a bind mount's source is unpacked into <tmp>/build-mount-XXXXXX
- * (removed after the step, and at start with the rest of <tmp>/build-*).
+ * (removed after the step, and at start with the rest of <tmp>/build-*); a secret's value is a
+ * file in <exec-root>/build-secrets/secret-XXXXXX (the exec root is a tmpfs on a host),
+ * removed after the step, and at start.
  */
 import { createHash } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { applyTar } from '../../store/layer/apply.ts';
@@ -52,9 +54,9 @@ export class DaemonBuildBackend implements BuildBackend {
   private readonly note: (id: string) => Promise<void>;
 
   /** Where bind sources are unpacked (<tmp>) and cache mounts live. */
-  private readonly dirs: { tmp: string; cacheMounts: string };
+  private readonly dirs: { tmp: string; cacheMounts: string; secrets: string };
 
-  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal, note: (id: string) => Promise<void>, dirs: { tmp: string; cacheMounts: string }) {
+  constructor(images: ImageService, containers: ContainerService, pull: (ref: string, out: (line: string) => void, signal: AbortSignal) => Promise<void>, signal: AbortSignal, note: (id: string) => Promise<void>, dirs: { tmp: string; cacheMounts: string; secrets: string }) {
     this.note = note;
     this.dirs = dirs;
     this.images = images;
@@ -177,6 +179,22 @@ export class DaemonBuildBackend implements BuildBackend {
     const dir = await mkdtemp(join(this.dirs.tmp, 'build-mount-'));
     try {
       await applyTar(tar, dir, spawnFsOps, { hash: false });
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return dir;
+  }
+
+  async secretFile(value: Buffer, mode: number, uid: number, gid: number): Promise<string> {
+    await mkdir(this.dirs.secrets, { recursive: true, mode: 0o700 });
+    const dir = await mkdtemp(join(this.dirs.secrets, 'secret-'));
+    const file = join(dir, 'secret');
+    const owner = layerIdMapping()?.toHost(uid, gid) ?? { uid, gid };
+    try {
+      await writeFile(file, value, { mode: 0o600 });
+      await chown(file, owner.uid, owner.gid);
+      await chmod(file, mode);
     } catch (e) {
       await rm(dir, { recursive: true, force: true });
       throw e;

@@ -38,13 +38,16 @@ export class BuildService {
   private readonly bodies: ContextBodies;
   /** RUN --mount=type=cache's directories (backend.ts), kept until `builder prune`. */
   readonly cacheMounts: string;
+  /** RUN --mount=type=secret's files, for the step that mounts them (backend.ts). */
+  private readonly secrets: string;
 
-  constructor(images: ImageService, containers: ContainerService, pull: BuildPull, tmp: string, cacheMounts: string) {
+  constructor(images: ImageService, containers: ContainerService, pull: BuildPull, tmp: string, cacheMounts: string, secrets: string) {
     this.images = images;
     this.containers = containers;
     this.pull = pull;
     this.tmp = tmp;
     this.cacheMounts = cacheMounts;
+    this.secrets = secrets;
     this.bodies = new ContextBodies(tmp);
   }
 
@@ -94,6 +97,7 @@ export class BuildService {
    * images of steps that completed stay: they are the cache.
    */
   async init(): Promise<void> {
+    await rm(this.secrets, { recursive: true, force: true });
     for (const f of await readdir(this.tmp).catch(() => [] as string[])) {
       if (!f.startsWith('build-')) continue;
       if (f.endsWith('.containers')) {
@@ -135,7 +139,7 @@ export class BuildService {
     // The build's pulls (FROM, COPY --from an image) use the client's credentials for each registry.
     const auths = decodeRegistryConfig(req.registryConfig);
     const pull = (ref: string, out: (line: string) => void, sig: AbortSignal) => this.pull(ref, out, sig, resolveAuthConfig(auths, parseNormalizedNamed(ref).domain));
-    const backend = new DaemonBuildBackend(this.images, this.containers, pull, signal, (id) => appendFile(journal, `${id}\n`), { tmp: this.tmp, cacheMounts: this.cacheMounts });
+    const backend = new DaemonBuildBackend(this.images, this.containers, pull, signal, (id) => appendFile(journal, `${id}\n`), { tmp: this.tmp, cacheMounts: this.cacheMounts, secrets: this.secrets });
     try {
       const name = cleanEntryName(req.dockerfile || 'Dockerfile');
       if (!name) throw invalidParameter(`the Dockerfile (${req.dockerfile}) must be within the build context`);

@@ -17,6 +17,8 @@ import { tarSink, writeBody } from '../../../lib/tar/writer.ts';
 import { headerOf, manifestBytes, manifestTuple, tarSize, walkContextSync, type WalkEntry } from '../../../lib/contextwalk.ts';
 import { MAX_CONTEXT_MANIFEST, type ContextManifestEntry } from '../../../api/types.ts';
 import { registryConfigHeader } from '../../authstore.ts';
+import type { BuildHeaders } from '../../../client/client.ts';
+import { readSecrets, secretsHeader } from './secrets.ts';
 import { memBytes, memSwap, ulimit } from '../container/opts.ts';
 
 const buildFlags = defineFlags({
@@ -29,6 +31,7 @@ const buildFlags = defineFlags({
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress the build output and print image ID on success' },
   label: { long: 'label', kind: 'stringArray', help: 'Set metadata for an image', typeName: 'list' },
   iidfile: { long: 'iidfile', kind: 'string', help: 'Write the image ID to the file' },
+  secret: { long: 'secret', kind: 'stringArray', help: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")', typeName: 'stringArray' },
   network: { long: 'network', kind: 'string', help: 'Set the networking mode for the RUN instructions during build', default: 'default' },
   addHost: { long: 'add-host', kind: 'stringArray', help: 'Add a custom host-to-IP mapping ("host:ip")', typeName: 'list' },
   shmSize: { long: 'shm-size', kind: 'string', help: 'Size of "/dev/shm"', typeName: 'bytes' },
@@ -117,7 +120,7 @@ function contextError(e: unknown, listing = false): unknown {
  * only the files changed since a recent build (docker's classic API sends everything every
  * time). Only over a Unix socket, where the stat keys name files of the daemon's own host.
  */
-async function preparedContext(ctx: CliContext, entries: Walked[], query: Record<string, string | string[] | undefined>, registryConfig: string | undefined): Promise<{ id: string; send: Walked[] } | { built: Readable } | undefined> {
+async function preparedContext(ctx: CliContext, entries: Walked[], query: Record<string, string | string[] | undefined>, headers: BuildHeaders): Promise<{ id: string; send: Walked[] } | { built: Readable } | undefined> {
   if (!ctx.client.t.host.startsWith('unix://')) return undefined;
   // A manifest past berthd's limit for it would be refused: such a context goes whole. (The
   // estimate is generous: a name's JSON may escape characters.)
@@ -126,7 +129,7 @@ async function preparedContext(ctx: CliContext, entries: Walked[], query: Record
   if (bytes > MAX_CONTEXT_MANIFEST * 0.75) return undefined;
   const manifest: ContextManifestEntry[] = entries.map(manifestTuple);
   // With the build's parameters: a context whose bodies berthd all holds is built at once.
-  const r = await ctx.client.prepareBuildContext(manifest, query, registryConfig);
+  const r = await ctx.client.prepareBuildContext(manifest, query, headers);
   if (!r || 'built' in r) return r;
   const need = new Set(r.Need);
   return { id: r.ID, send: entries.filter((e) => e.type === 'file' && need.has(e.rel)) };
@@ -139,9 +142,9 @@ async function preparedContext(ctx: CliContext, entries: Walked[], query: Record
  * built by code not yet compiled, and the garbage it leaves is collected twice); a running
  * daemon does it in a few. Undefined when berthd did not walk: the CLI lists the context then.
  */
-async function walkedByDaemon(ctx: CliContext, dir: string, st: Stats, keep: Set<string>, carried: Walked | undefined, query: Record<string, string | string[] | undefined>, registryConfig: string | undefined): Promise<{ built: Readable; contextSize: number } | { id: string; send: Walked[]; contextSize: number } | undefined> {
+async function walkedByDaemon(ctx: CliContext, dir: string, st: Stats, keep: Set<string>, carried: Walked | undefined, query: Record<string, string | string[] | undefined>, headers: BuildHeaders): Promise<{ built: Readable; contextSize: number } | { id: string; send: Walked[]; contextSize: number } | undefined> {
   if (!ctx.client.t.host.startsWith('unix://') || process.getuid?.() !== 0) return undefined;
-  const r = await ctx.client.walkBuildContext({ Path: dir, Root: `${st.dev}:${st.ino}`, Keep: [...keep], Entries: carried ? [manifestTuple(carried)] : [] }, query, registryConfig);
+  const r = await ctx.client.walkBuildContext({ Path: dir, Root: `${st.dev}:${st.ino}`, Keep: [...keep], Entries: carried ? [manifestTuple(carried)] : [] }, query, headers);
   if (!r) return undefined;
   if ('built' in r) return r;
   if (!r.Walked) return undefined;
@@ -194,9 +197,12 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   if (f.label.length) query.labels = JSON.stringify(Object.fromEntries(f.label.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))));
   // The credentials the build's pulls may need (FROM a private registry), as the docker CLI sends
   // them; a helper that cannot answer does not stop a build (nor the docker CLI's), but is said.
-  let registryConfig: string | undefined;
+  const headers: BuildHeaders = {};
+  const secrets = secretsHeader(readSecrets(f.secret));
+  if (secrets) headers.secrets = secrets;
   try {
-    registryConfig = registryConfigHeader(ctx);
+    const rc = registryConfigHeader(ctx);
+    if (rc) headers.registryConfig = rc;
   } catch (e) {
     ctx.stderr.write(`WARNING: ${e instanceof Error ? e.message : String(e)}; the build's pulls go without credentials\n`);
   }
@@ -249,7 +255,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
     }
     const keep = new Set([dfName, '.dockerignore']);
     query.dockerfile = dfName;
-    const walked = await walkedByDaemon(ctx, dir, st, keep, extra ? carriedEntry(extra) : undefined, query, registryConfig);
+    const walked = await walkedByDaemon(ctx, dir, st, keep, extra ? carriedEntry(extra) : undefined, query, headers);
     if (walked) {
       contextSize = walked.contextSize;
       if ('built' in walked) built = walked.built;
@@ -267,7 +273,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       }
       if (extra) entries.push(carriedEntry(extra));
       contextSize = tarSize(entries);
-      const prepared = await preparedContext(ctx, entries, query, registryConfig);
+      const prepared = await preparedContext(ctx, entries, query, headers);
       if (prepared && 'built' in prepared) built = prepared.built;
       else {
         if (prepared) query.berthcontext = prepared.id;
@@ -277,7 +283,7 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
   }
   // --compress: a context that travels as a tar goes gzipped (the daemon reads either).
   if (f.compress && body) body = body.pipe(process.getBuiltinModule('node:zlib').createGzip({ level: 1 }));
-  const res = built ?? await ctx.client.imageBuild(body, query, registryConfig);
+  const res = built ?? await ctx.client.imageBuild(body, query, headers);
   // go-units HumanSize, as docker prints it: four significant digits ("2.048kB").
   const sending = contextSize === undefined ? '' : `Sending build context to Berth daemon  ${humanSize(contextSize, 4)}\n`;
   let id: string | undefined;

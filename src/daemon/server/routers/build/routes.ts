@@ -7,6 +7,20 @@ import { goArch } from '../../../../lib/platform.ts';
 import type { Route } from '../../router.ts';
 import { MAX_CONTEXT_MANIFEST, type BuildRequest, type BuildRunHost, type ContextManifestEntry, type ContextWalkRequest } from '../../../../api/types.ts';
 
+/** X-Berth-Build-Secrets: base64 of a JSON object, each secret's id → its value in base64. */
+function buildSecrets(header: string): Map<string, Buffer> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
+  } catch {
+    throw invalidParameter('X-Berth-Build-Secrets: not base64 of a JSON object');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) {
+    throw invalidParameter('X-Berth-Build-Secrets: not base64 of a JSON object of strings');
+  }
+  return new Map(Object.entries(parsed as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+}
+
 export interface BuildRouteBackend {
   build(body: Readable, opts: BuildRequest, out: { stream(s: string): void; aux(id: string): void }, signal: AbortSignal): Promise<string>;
   /** A build context from an http(s) URL (remote=). */
@@ -181,6 +195,7 @@ export function buildRoutes(b: BuildRouteBackend): Route[] {
           remove: boolValueOrDefault(q, 'rm', true),
           ...(preparedId ? { preparedContext: preparedId } : {}),
           ...(typeof ctx.req.headers['x-registry-config'] === 'string' ? { registryConfig: ctx.req.headers['x-registry-config'] } : {}),
+          ...(typeof ctx.req.headers['x-berth-build-secrets'] === 'string' ? { secrets: buildSecrets(ctx.req.headers['x-berth-build-secrets']) } : {}),
           runHost,
           cacheFrom: cacheFromOf(q),
         }, { stream: (s) => emit({ stream: s }), aux: (i) => { id = i; emit({ aux: { ID: i } }); } }, abort.signal);
