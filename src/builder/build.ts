@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
+import { goArch } from '../lib/platform.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { quote, quoteRune } from '../lib/goquote.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
@@ -57,7 +58,10 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
   const say = (s: string) => out.stream(s);
   for (const w of df.warnings) say(`${w}\n`);
   // ARGs before the first FROM are global: usable in FROM lines, and redeclared in stages.
-  const global = new Map<string, string>();
+  // BuildKit's automatic platform ARGs are there from the start (moby's classic builder has
+  // none: a multi-platform Dockerfile's `FROM --platform=$BUILDPLATFORM`, `ARG TARGETARCH`
+  // read empty there); this host builds for its own platform only.
+  const global = new Map<string, string>(platformArgs());
   const usedArgs = new Set<string>();
   const stages: Stage[] = [];
   let first = true;
@@ -136,6 +140,14 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
     say(`Successfully tagged ${t}\n`);
   }
   return final.id;
+}
+
+/** BUILDPLATFORM, TARGETOS… for this host (the build and target platform are the same). */
+function platformArgs(): [string, string][] {
+  const arch = goArch();
+  const out: [string, string][] = [];
+  for (const side of ['BUILD', 'TARGET']) out.push([`${side}PLATFORM`, `linux/${arch}`], [`${side}OS`, 'linux'], [`${side}ARCH`, arch], [`${side}VARIANT`, '']);
+  return out;
 }
 
 interface Ctx {
@@ -662,7 +674,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   const isAdd = ins.cmd === 'add';
   const name = ins.cmd.toUpperCase();
   for (const f of ins.flags.keys()) {
-    if (!['from', 'chown', 'chmod', 'link'].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
+    if (!['from', 'chown', 'chmod', 'link', ...(isAdd ? ['checksum'] : [])].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
   }
   const t0 = performance.now();
   let words = ins.json ?? processWords(ins.args, env, ctx.escape);
@@ -672,6 +684,10 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   const destRaw = words[words.length - 1];
   const srcs = words.slice(0, -1);
   const from = ins.flags.get('from');
+  // ADD --checksum (BuildKit's): the download must have this digest
+  const checksumFlag = ins.flags.get('checksum');
+  const checksum = typeof checksumFlag === 'string' ? processWord(checksumFlag, env, ctx.escape) : undefined;
+  if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new BuildError(`Dockerfile parse error line ${ins.line}: invalid checksum digest format: ${checksum}`);
   const sources: Source[] = [];
   let fromContainer: string | undefined;
   try {
@@ -697,9 +713,12 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
           continue;
         }
         if (isAdd && /^https?:\/\//i.test(s)) {
-          sources.push(await download(s, ctx));
+          const src = await download(s, ctx);
+          if (checksum !== undefined && `sha256:${src.hash}` !== checksum) throw new BuildError(`ADD failed: digest mismatch ${checksum}: sha256:${src.hash}`);
+          sources.push(src);
           continue;
         }
+        if (checksum !== undefined) throw new BuildError(`Dockerfile parse error line ${ins.line}: checksum can't be specified for non-HTTP(S) sources`);
         sources.push(...contextSources(ctx.opts.context, s, name));
       }
     }

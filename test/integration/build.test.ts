@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -613,4 +614,42 @@ test('RUN --mount (BuildKit\'s syntax, through berth and the docker CLI\'s class
   const fourth = await d.berth(['build', '--no-cache', dir]);
   assert.match(fourth.stdout, /^run 1$/m);
   await ok(['rmi', 'mounts:1', 'mounts:2', 'mounts:3', 'secrets:1']);
+});
+
+test('BuildKit\'s automatic platform ARGs (FROM --platform=$BUILDPLATFORM, ARG TARGETARCH) and ADD --checksum, through berth and the docker CLI\'s classic API', async () => {
+  const body = 'checked content\n';
+  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const server = createServer((req, res) => {
+    if (req.url === '/f.txt') res.writeHead(200).end(body);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  try {
+    const dir = context('platformargs', {
+      Dockerfile: [
+        'FROM --platform=$BUILDPLATFORM busybox AS build',
+        'ARG TARGETOS TARGETARCH TARGETPLATFORM BUILDPLATFORM',
+        'RUN echo "$TARGETOS/$TARGETARCH $TARGETPLATFORM $BUILDPLATFORM" > /platform',
+        'FROM busybox',
+        'RUN echo "undeclared: [$TARGETARCH]" > /undeclared',
+        'COPY --from=build /platform /platform',
+        `ADD --checksum=${digest} http://127.0.0.1:${port}/f.txt /f.txt`,
+        '',
+      ].join('\n'),
+    });
+    const r = await d.docker(['build', '-t', 'platargs:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(await ok(['run', '--rm', 'platargs:1', 'cat', '/platform', '/undeclared', '/f.txt']), `linux/${arch} linux/${arch} linux/${arch}\nundeclared: []\n${body}`);
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/f.txt /f.txt\n`);
+    const bad = await d.berth(['build', dir]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, new RegExp(`ADD failed: digest mismatch sha256:0{64}: ${digest}`));
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD --checksum=${digest} Dockerfile /x\n`);
+    assert.match((await d.berth(['build', dir])).stderr, /checksum can't be specified for non-HTTP\(S\) sources/);
+  } finally {
+    server.close();
+  }
+  await ok(['rmi', 'platargs:1']);
 });
