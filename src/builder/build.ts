@@ -20,6 +20,7 @@ import { encodeHeader } from '../lib/tar/header.ts';
 import type { BuildRequest } from '../api/types.ts';
 import type { BuildBackend, BuildImage, RunConfig, StepMount } from './backend.ts';
 import { mountFroms, mountKey, parseRunMount, type RunMount } from './runmount.ts';
+import { isIgnored, mayHoldExceptions, parseDockerignore, type IgnorePattern } from '../lib/dockerignore.ts';
 import { parseDockerfile, parseKeyValues, type Instruction } from './dockerfile/parser.ts';
 import { processWord, processWords, type Env } from './dockerfile/lexer.ts';
 import { resolveInContext, type ContextView } from './context.ts';
@@ -666,6 +667,8 @@ interface Source {
   tar?: () => Promise<Readable>;
   /** What was written: for messages and the cache key. */
   shown: string;
+  /** COPY --exclude's patterns, over the paths below a directory source. */
+  exclude?: IgnorePattern[];
   hash: string;
   isDir: boolean;
 }
@@ -674,7 +677,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   const isAdd = ins.cmd === 'add';
   const name = ins.cmd.toUpperCase();
   for (const f of ins.flags.keys()) {
-    if (!['from', 'chown', 'chmod', 'link', ...(isAdd ? ['checksum'] : [])].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
+    if (!['from', 'chown', 'chmod', 'link', 'exclude', ...(isAdd ? ['checksum'] : [])].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
   }
   const t0 = performance.now();
   let words = ins.json ?? processWords(ins.args, env, ctx.escape);
@@ -685,6 +688,8 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   const srcs = words.slice(0, -1);
   const from = ins.flags.get('from');
   // ADD --checksum (BuildKit's): the download must have this digest
+  // COPY/ADD --exclude (BuildKit's): .dockerignore patterns over each source's own paths
+  const exclude = ins.excludes.length ? parseDockerignore(ins.excludes.map((e) => processWord(e, env, ctx.escape)).join('\n')) : undefined;
   const checksumFlag = ins.flags.get('checksum');
   const checksum = typeof checksumFlag === 'string' ? processWord(checksumFlag, env, ctx.escape) : undefined;
   if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new BuildError(`Dockerfile parse error line ${ins.line}: invalid checksum digest format: ${checksum}`);
@@ -719,8 +724,13 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
           continue;
         }
         if (checksum !== undefined) throw new BuildError(`Dockerfile parse error line ${ins.line}: checksum can't be specified for non-HTTP(S) sources`);
-        sources.push(...contextSources(ctx.opts.context, s, name));
+        sources.push(...contextSources(ctx.opts.context, s, name, exclude));
       }
+    }
+    if (exclude) {
+      // a source that is itself excluded (a wildcard's match) is not copied at all
+      for (let i = sources.length - 1; i >= 0; i--) if (!sources[i].isDir && isIgnored(sources[i].name ?? '', exclude)) sources.splice(i, 1);
+      for (const src of sources) src.exclude = exclude;
     }
     const dest = posix.resolve(st.config.WorkingDir || '/', destRaw) + (destRaw.endsWith('/') && destRaw !== '/' ? '/' : '');
     if (sources.length > 1 && !destRaw.endsWith('/')) throw new BuildError(`When using ${name} with more than one source file, the destination must be a directory and end with a /`);
@@ -729,7 +739,8 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
     if (chmodSpec !== undefined && !/^[0-7]{3,4}$/.test(chmodSpec)) throw new BuildError(`invalid chmod parameter: ${chmodSpec}`);
     const kinds = sources.length === 1 ? (sources[0].isDir ? 'dir' : 'file') : 'multi';
     const hash = kinds === 'multi' ? sha(Buffer.from(sources.map((s) => s.hash).join(','))) : sources[0].hash.replace(/^sha256:/, '');
-    const text = `${name} ${chownSpec ? `--chown=${chownSpec} ` : ''}${chmodSpec ? `--chmod=${chmodSpec} ` : ''}${kinds}:${hash} in ${dest} `;
+    const excludeText = ins.excludes.length ? ins.excludes.map((e) => `--exclude=${processWord(e, env, ctx.escape)} `).join('') : '';
+    const text = `${name} ${chownSpec ? `--chown=${chownSpec} ` : ''}${chmodSpec ? `--chmod=${chmodSpec} ` : ''}${excludeText}${kinds}:${hash} in ${dest} `;
     const cmd = nop(text, st.config.Shell ?? DEFAULT_SHELL, true);
     const key: RunConfig = { ...st.config, Cmd: cmd };
     if (await useCache(ctx, st, key)) return;
@@ -772,7 +783,7 @@ function sha(b: Buffer | string): string {
 }
 
 /** A source in the context: one path, or what a wildcard matches; never outside it. */
-function contextSources(view: ContextView, src: string, name: string): Source[] {
+function contextSources(view: ContextView, src: string, name: string, exclude?: IgnorePattern[]): Source[] {
   const clean = posix.normalize(`/${src}`).slice(1);
   if (posix.normalize(src).startsWith('../') || posix.normalize(src) === '..') throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} ()`);
   let rels: string[];
@@ -789,7 +800,7 @@ function contextSources(view: ContextView, src: string, name: string): Source[] 
     if (real === 'outside') throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} (${view.readlink(rel) || rel})`);
     if (real === undefined) throw new BuildError(`${name} failed: file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`);
     const st = view.lstat(real)!;
-    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: treeHash(view, real), isDir: st.type === 'dir' });
+    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: treeHash(view, real, exclude), isDir: st.type === 'dir' });
   }
   return out;
 }
@@ -812,11 +823,23 @@ function glob(view: ContextView, pattern: string): string[] {
   return out;
 }
 
+/**
+ * Whether --exclude leaves `rel` (a path below the source) out. An excluded directory is left
+ * out whole unless an exception (`!pattern`) may bring something below it back; then its
+ * entry stays and its contents are judged one by one.
+ */
+function excluded(rel: string, patterns: IgnorePattern[], isDir: boolean): boolean {
+  if (!isIgnored(rel, patterns)) return false;
+  return !(isDir && mayHoldExceptions(rel, patterns));
+}
+
 /** A content hash of a file or tree: names, modes, link targets and the files' content hashes (the cache key). */
-function treeHash(view: ContextView, rel: string): string {
+function treeHash(view: ContextView, rel: string, exclude?: IgnorePattern[]): string {
   // Gathered into one update: a thousand small updates cost more than the hashing.
   const parts: string[] = [];
   const walk = (r: string, name: string) => {
+    // what --exclude leaves out is no part of the key ('./x' → 'x')
+    if (exclude && name !== '.' && excluded(name.slice(2), exclude, view.lstat(r)?.type === 'dir')) return;
     const st = view.lstat(r)!;
     parts.push(`${name}\0${st.type}\0${st.mode}\0`);
     if (st.type === 'symlink') parts.push(view.readlink(r));
@@ -922,8 +945,10 @@ async function sourceEntries(view: ContextView, put: Put, src: Source, base: str
   } else if (src.kind === 'path') {
     // Small files are read ahead, a few dozen at once, while earlier ones are written.
     const SMALL = 256 * 1024;
+    const root = strip(base);
     const walk = async (r: string, name: string, top: boolean, early?: Promise<Buffer>) => {
       const st = view.lstat(r)!;
+      if (!top && src.exclude && excluded(name.slice(root.length + 1), src.exclude, st.type === 'dir')) return;
       const m = mode ?? st.mode;
       if (st.type === 'dir') {
         // A directory source's contents go into the destination, which stays as it is.
@@ -959,6 +984,7 @@ async function sourceEntries(view: ContextView, put: Put, src: Source, base: str
       const rest = e.header.name.replace(/^\.?\/?/, '');
       if (rest !== top && !rest.startsWith(`${top}/`)) continue;
       const sub = rest.slice(top.length);
+      if (src.exclude && sub !== '' && excluded(sub.replace(/^\/|\/$/g, ''), src.exclude, e.header.type === 'directory')) continue;
       const name = src.isDir ? `${strip(base)}${sub}` : strip(base);
       if (src.isDir && sub === '' ) {
         await put({ name: `${strip(base)}/`, type: 'directory', mode: mode ?? e.header.mode, uid: owner.uid, gid: owner.gid, mtime: e.header.mtime });

@@ -653,3 +653,33 @@ test('BuildKit\'s automatic platform ARGs (FROM --platform=$BUILDPLATFORM, ARG T
   }
   await ok(['rmi', 'platargs:1']);
 });
+
+test('COPY and ADD --exclude (BuildKit\'s, GA in Dockerfile 1.19): .dockerignore patterns with exceptions, on wildcard sources and COPY --from; excluded files are no part of the cache key (docker CLI)', async () => {
+  const dir = context('exclude', {
+    Dockerfile: [
+      'FROM busybox AS src',
+      'RUN mkdir -p /s/sub && echo 1 > /s/keep && echo 2 > /s/drop.log && echo 3 > /s/sub/drop.log',
+      'FROM busybox',
+      'COPY --exclude=node_modules --exclude=docs/*.md --exclude=!docs/keep.md app /app',
+      'COPY --exclude=*.txt hom* /h/',
+      'COPY --from=src --exclude=**/*.log /s /s',
+      'RUN find /app /h /s | sort > /listing',
+      '',
+    ].join('\n'),
+    'app/a.js': 'a\n',
+    'app/node_modules/m/i.js': 'm\n',
+    'app/docs/r.md': 'r\n',
+    'app/docs/keep.md': 'k\n',
+    'home.txt': 't\n',
+    'home.js': 'h\n',
+  });
+  const r = await d.docker(['build', '-t', 'exclude:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(await ok(['run', '--rm', 'exclude:1', 'cat', '/listing']), ['/app', '/app/a.js', '/app/docs', '/app/docs/keep.md', '/h', '/h/home.js', '/s', '/s/keep', '/s/sub', ''].join('\n'));
+  // a change to an excluded file keeps the step cached; a change to a copied one does not
+  writeFileSync(join(dir, 'app/node_modules/m/i.js'), 'changed\n');
+  assert.match(await ok(['build', dir]), /Step 4\/7 : COPY --exclude=node_modules[^\n]*\n ---> Using cache\n/);
+  writeFileSync(join(dir, 'app/a.js'), 'changed\n');
+  assert.doesNotMatch(await ok(['build', dir]), /Step 4\/7 : COPY --exclude=node_modules[^\n]*\n ---> Using cache\n/);
+  await ok(['rmi', 'exclude:1']);
+});

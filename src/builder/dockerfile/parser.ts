@@ -26,8 +26,10 @@ export interface Instruction {
   original: string;
   line: number;
   flags: Map<string, string | true>;
-  /** Every `--mount=…` of a RUN, in order (the one flag that may repeat). */
+  /** Every `--mount=…` of a RUN, in order (a flag that may repeat). */
   mounts: string[];
+  /** Every `--exclude=…` of a COPY or ADD (BuildKit's; it may repeat too). */
+  excludes: string[];
   /** The arguments after the flags, continuation lines joined with nothing between. */
   args: string;
   /** The exec form: a JSON array of strings. */
@@ -103,8 +105,8 @@ export function parseDockerfile(text: string): Dockerfile {
     const m = /^(\S+)\s*([\s\S]*)$/.exec(text)!;
     const cmd = m[1].toLowerCase();
     if (!INSTRUCTIONS.has(cmd)) throw parseError(start, `unknown instruction: ${m[1].toUpperCase()}`);
-    const { flags, mounts, rest } = splitFlags(m[2], start);
-    const ins: Instruction = { cmd, original: text, line: start, flags, mounts, args: rest, heredocs: [] };
+    const { flags, mounts, excludes, rest } = splitFlags(m[2], start);
+    const ins: Instruction = { cmd, original: text, line: start, flags, mounts, excludes, args: rest, heredocs: [] };
     const json = ['run', 'cmd', 'entrypoint', 'shell', 'copy', 'add', 'volume'].includes(cmd) && rest.startsWith('[') ? parseJsonArray(rest, start, cmd) : undefined;
     if (['run', 'copy', 'add'].includes(cmd) && !json) {
       for (const h of heredocWords(rest, escape)) {
@@ -197,20 +199,22 @@ function parseJsonArray(s: string, line: number, cmd: string): string[] | undefi
 }
 
 /** Leading `--name=value` / `--name` options. */
-function splitFlags(s: string, line: number): { flags: Map<string, string | true>; mounts: string[]; rest: string } {
+function splitFlags(s: string, line: number): { flags: Map<string, string | true>; mounts: string[]; excludes: string[]; rest: string } {
   const flags = new Map<string, string | true>();
   const mounts: string[] = [];
+  const excludes: string[] = [];
   let rest = s;
   for (;;) {
     const m = /^--([a-zA-Z][a-zA-Z0-9-]*)(?:=("[^"]*"|\S*))?(?:\s+|$)/.exec(rest);
     if (!m) break;
-    if (flags.has(m[1]) && m[1] !== 'mount') throw parseError(line, `Duplicate flag specified: ${m[1]}`);
+    if (flags.has(m[1]) && m[1] !== 'mount' && m[1] !== 'exclude') throw parseError(line, `Duplicate flag specified: ${m[1]}`);
     const value = m[2] === undefined ? true : m[2].replace(/^"|"$/g, '');
     flags.set(m[1], value);
     if (m[1] === 'mount') mounts.push(value === true ? '' : value);
+    if (m[1] === 'exclude') excludes.push(value === true ? '' : value);
     rest = rest.slice(m[0].length);
   }
-  return { flags, mounts, rest: rest.trim() };
+  return { flags, mounts, excludes, rest: rest.trim() };
 }
 
 /**
