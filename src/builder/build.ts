@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
 import { goArch } from '../lib/platform.ts';
+import { KeyedMutex } from '../lib/mutex.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { quote, quoteRune } from '../lib/goquote.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
@@ -527,20 +528,7 @@ function bindSourceKey(ctx: Ctx, m: Extract<RunMount, { type: 'bind' }>): string
 }
 
 /** Cache mounts that are not shared take turns (BuildKit's locked; private is taken as locked). */
-const cacheTurns = new Map<string, Promise<void>>();
-
-async function takeTurn(id: string): Promise<() => void> {
-  const before = cacheTurns.get(id) ?? Promise.resolve();
-  let done!: () => void;
-  const mine = new Promise<void>((r) => (done = r));
-  const chained = before.then(() => mine);
-  cacheTurns.set(id, chained);
-  await before;
-  return () => {
-    done();
-    if (cacheTurns.get(id) === chained) cacheTurns.delete(id);
-  };
-}
+const cacheTurns = new KeyedMutex();
 
 /**
  * The host side of a step's mounts: cache directories (kept across builds, in turns where not
@@ -573,7 +561,7 @@ async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: St
           out.push({ type: 'bind', source: `${dir}/secret`, target: m.target, readOnly: true });
         }
       } else if (m.type === 'cache') {
-        if (m.sharing !== 'shared') turns.push(await takeTurn(m.id));
+        if (m.sharing !== 'shared') turns.push(await cacheTurns.lock(m.id));
         out.push({ type: 'bind', source: await ctx.be.cacheDir(m.id, m.mode, m.uid, m.gid), target: m.target, readOnly: m.readOnly });
       } else if (m.from === undefined) {
         const src = contextSources(ctx.opts.context, m.source, 'RUN --mount')[0];
@@ -687,9 +675,9 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   const destRaw = words[words.length - 1];
   const srcs = words.slice(0, -1);
   const from = ins.flags.get('from');
-  // ADD --checksum (BuildKit's): the download must have this digest
   // COPY/ADD --exclude (BuildKit's): .dockerignore patterns over each source's own paths
   const exclude = ins.excludes.length ? parseDockerignore(ins.excludes.map((e) => processWord(e, env, ctx.escape)).join('\n')) : undefined;
+  // ADD --checksum (BuildKit's): the download must have this digest
   const checksumFlag = ins.flags.get('checksum');
   const checksum = typeof checksumFlag === 'string' ? processWord(checksumFlag, env, ctx.escape) : undefined;
   if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new BuildError(`Dockerfile parse error line ${ins.line}: invalid checksum digest format: ${checksum}`);

@@ -314,9 +314,13 @@ function configLoader(configDir: string, stderr: NodeJS.WritableStream): () => C
   };
 }
 
+/** Where this command looks for CLI plugins (the config file's cliPluginsExtraDirs first). */
+function pluginDirsOf(configDir: string, config: () => ConfigFile): string[] {
+  return pluginDirs(configDir, config().cliPluginsExtraDirs ?? []);
+}
+
 function installedPlugins(configDir: string, config: () => ConfigFile): Promise<Plugin[]> {
-  const extra = config().cliPluginsExtraDirs;
-  return listPlugins(pluginDirs(configDir, extra ?? []), builtinCommands());
+  return listPlugins(pluginDirsOf(configDir, config), builtinCommands());
 }
 
 /** The root command with a stand-in for each CLI plugin, for its help (docker's plugin command stubs). */
@@ -338,7 +342,7 @@ async function tryPlugin(argv: string[], io: { stdout: NodeJS.WriteStream; stder
   const g = globals.flags;
   const configDir = configDirOf(g);
   const config = configLoader(configDir, io.stderr);
-  const plugin = await findPlugin(name, pluginDirs(configDir, config().cliPluginsExtraDirs ?? []), builtinCommands());
+  const plugin = await findPlugin(name, pluginDirsOf(configDir, config), builtinCommands());
   if (!plugin) return undefined;
   if (g.context && g.host.length) return report(io, new StatusError(1, 'conflicting options: cannot specify both --host and --context'));
   const env = pluginEnv(process.env, { configDir, contextName: currentContextName(configDir, g.context, g.host, () => config().currentContext), host: defaultHost(g.host) }, process.argv[1]);
