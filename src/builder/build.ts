@@ -657,6 +657,10 @@ interface Source {
   shown: string;
   /** COPY --exclude's patterns, over the paths below a directory source. */
   exclude?: IgnorePattern[];
+  /** The source as the instruction wrote it (a wildcard, a `/./` pivot). */
+  origin?: string;
+  /** COPY --parents: the source's path (from the context's root or the `/./` pivot) kept under the destination. */
+  keep?: string;
   hash: string;
   isDir: boolean;
 }
@@ -665,7 +669,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   const isAdd = ins.cmd === 'add';
   const name = ins.cmd.toUpperCase();
   for (const f of ins.flags.keys()) {
-    if (!['from', 'chown', 'chmod', 'link', 'exclude', ...(isAdd ? ['checksum'] : [])].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
+    if (!['from', 'chown', 'chmod', 'link', 'exclude', ...(isAdd ? ['checksum'] : ['parents'])].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
   }
   const t0 = performance.now();
   let words = ins.json ?? processWords(ins.args, env, ctx.escape);
@@ -715,6 +719,17 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
         sources.push(...contextSources(ctx.opts.context, s, name, exclude));
       }
     }
+    if (ins.flags.get('parents') === true) {
+      // BuildKit's --parents: each source lands at its own path below the destination, from
+      // the context's (or image's) root, or from a `/./` pivot in the source as written
+      for (const src of sources) {
+        const written = src.origin ?? src.shown;
+        const pivot = written.indexOf('/./');
+        const rel = posix.normalize(`/${src.shown}`).slice(1);
+        const base = pivot >= 0 ? posix.normalize(`/${written.slice(0, pivot)}`).slice(1) : '';
+        src.keep = base && (rel === base || rel.startsWith(`${base}/`)) ? rel.slice(base.length + 1) : rel;
+      }
+    }
     if (exclude) {
       // a source that is itself excluded (a wildcard's match) is not copied at all
       for (let i = sources.length - 1; i >= 0; i--) if (!sources[i].isDir && isIgnored(sources[i].name ?? '', exclude)) sources.splice(i, 1);
@@ -728,7 +743,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
     const kinds = sources.length === 1 ? (sources[0].isDir ? 'dir' : 'file') : 'multi';
     const hash = kinds === 'multi' ? sha(Buffer.from(sources.map((s) => s.hash).join(','))) : sources[0].hash.replace(/^sha256:/, '');
     const excludeText = ins.excludes.length ? ins.excludes.map((e) => `--exclude=${processWord(e, env, ctx.escape)} `).join('') : '';
-    const text = `${name} ${chownSpec ? `--chown=${chownSpec} ` : ''}${chmodSpec ? `--chmod=${chmodSpec} ` : ''}${excludeText}${kinds}:${hash} in ${dest} `;
+    const text = `${name} ${chownSpec ? `--chown=${chownSpec} ` : ''}${chmodSpec ? `--chmod=${chmodSpec} ` : ''}${excludeText}${ins.flags.get('parents') === true ? '--parents ' : ''}${kinds}:${hash} in ${dest} `;
     const cmd = nop(text, st.config.Shell ?? DEFAULT_SHELL, true);
     const key: RunConfig = { ...st.config, Cmd: cmd };
     if (await useCache(ctx, st, key)) return;
@@ -740,7 +755,8 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
       const destIsDir = dest.endsWith('/') || (await ctx.be.stat(id, dest)) === 'dir';
       const modeBits = chmodSpec ? parseInt(chmodSpec, 8) : undefined;
       const archives = isAdd ? await Promise.all(sources.map((src) => (src.kind === 'path' && !src.isDir ? isArchive(ctx.opts.context, src.path!) : Promise.resolve(false)))) : sources.map(() => false);
-      const placed = sources.map((src) => ({ src, target: src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest }));
+      const targetOf = (src: Source) => (src.keep !== undefined ? posix.join(dest, src.keep) + (src.isDir ? '/' : '') : src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest);
+      const placed = sources.map((src) => ({ src, target: targetOf(src) }));
       if (!archives.some(Boolean) && await copyAsLayer(ctx, id, st, placed, owner, modeBits, key, cmd.join(' '))) {
         ctx.say(` ---> ${st.image!.id.slice(7, 19)}\n`);
         return;
@@ -751,7 +767,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
           await extractArchive(ctx, id, src.path!, dest.replace(/\/$/, '') || '/');
           continue;
         }
-        const target = src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest;
+        const target = targetOf(src);
         await placeSource(ctx, id, src, target, owner, chmodSpec ? parseInt(chmodSpec, 8) : undefined);
       }
       const tC = performance.now();
@@ -788,7 +804,7 @@ function contextSources(view: ContextView, src: string, name: string, exclude?: 
     if (real === 'outside') throw new BuildError(`${name} failed: forbidden path outside the build context: ${src} (${view.readlink(rel) || rel})`);
     if (real === undefined) throw new BuildError(`${name} failed: file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`);
     const st = view.lstat(real)!;
-    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, hash: treeHash(view, real, exclude), isDir: st.type === 'dir' });
+    out.push({ kind: 'path', path: real, name: posix.basename(rel || '.'), shown: rel, origin: src, hash: treeHash(view, real, exclude), isDir: st.type === 'dir' });
   }
   return out;
 }

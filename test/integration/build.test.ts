@@ -683,3 +683,32 @@ test('COPY and ADD --exclude (BuildKit\'s, GA in Dockerfile 1.19): .dockerignore
   assert.doesNotMatch(await ok(['build', dir]), /Step 4\/7 : COPY --exclude=node_modules[^\n]*\n ---> Using cache\n/);
   await ok(['rmi', 'exclude:1']);
 });
+
+test('COPY --parents (BuildKit\'s, GA in Dockerfile 1.20): sources keep their paths below the destination, from the context\'s root or a /./ pivot, and from a stage (docker CLI)', async () => {
+  const files: Record<string, string> = {};
+  for (const p of ['packages/a', 'packages/b', 'apps/c']) {
+    files[`${p}/package.json`] = '{}\n';
+    files[`${p}/index.js`] = 'x\n';
+  }
+  const dir = context('parents', {
+    ...files,
+    Dockerfile: [
+      'FROM busybox AS stage',
+      'RUN mkdir -p /opt/x/y && echo s > /opt/x/y/file',
+      'FROM busybox',
+      'COPY --parents packages/*/package.json apps/*/package.json /app/',
+      'COPY --parents ./packages/./a/index.js /pivot/',
+      'COPY --parents apps /whole/',
+      'COPY --parents --from=stage /opt/./x/y/file /fromstage/',
+      'RUN find /app /pivot /whole /fromstage -type f | sort > /listing',
+      '',
+    ].join('\n'),
+  });
+  const r = await d.docker(['build', '-t', 'parents:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(await ok(['run', '--rm', 'parents:1', 'cat', '/listing']), [
+    '/app/apps/c/package.json', '/app/packages/a/package.json', '/app/packages/b/package.json',
+    '/fromstage/x/y/file', '/pivot/a/index.js', '/whole/apps/c/index.js', '/whole/apps/c/package.json', '',
+  ].join('\n'));
+  await ok(['rmi', 'parents:1']);
+});
