@@ -483,7 +483,14 @@ function runArgs(st: StageState): string[] {
 }
 
 async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: Env): Promise<void> {
-  for (const f of ins.flags.keys()) if (f !== 'network' && f !== 'mount') throw new BuildError(`Dockerfile parse error line ${ins.line}: RUN --${f} is not supported by Berth's builder yet`);
+  for (const f of ins.flags.keys()) if (f !== 'network' && f !== 'mount' && f !== 'security') throw new BuildError(`Dockerfile parse error line ${ins.line}: RUN --${f} is not supported by Berth's builder yet`);
+  // RUN --security (BuildKit's, GA in Dockerfile 1.20): sandbox is every step's; insecure
+  // (privileged) needs an entitlement Berth has no way to grant
+  const security = ins.flags.get('security');
+  if (security !== undefined && security !== 'sandbox') {
+    if (security === 'insecure') throw new BuildError(`Dockerfile parse error line ${ins.line}: RUN --security=insecure needs the security.insecure entitlement, which Berth's builder does not grant`);
+    throw new BuildError(`Dockerfile parse error line ${ins.line}: unsupported security mode ${security === true ? '""' : `"${security}"`}`);
+  }
   const mounts = ins.mounts.map((spec) => {
     try {
       return parseRunMount(spec, (v) => processWord(v, env, ctx.escape), st.config.WorkingDir || '/');

@@ -712,3 +712,12 @@ test('COPY --parents (BuildKit\'s, GA in Dockerfile 1.20): sources keep their pa
   ].join('\n'));
   await ok(['rmi', 'parents:1']);
 });
+
+test('RUN --security (BuildKit\'s, GA in Dockerfile 1.20): sandbox runs as every step does; insecure is refused with its line', async () => {
+  const dir = context('security', { Dockerfile: 'FROM busybox\nRUN --security=sandbox echo sandboxed\n' });
+  assert.match(await ok(['build', dir]), /^sandboxed$/m);
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN --security=insecure echo privileged\n');
+  const r = await d.berth(['build', dir]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Dockerfile parse error line 2: RUN --security=insecure needs the security\.insecure entitlement/);
+});
