@@ -721,3 +721,14 @@ test('RUN --security (BuildKit\'s, GA in Dockerfile 1.20): sandbox runs as every
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /Dockerfile parse error line 2: RUN --security=insecure needs the security\.insecure entitlement/);
 });
+
+test('BuildKit\'s variable trimming and substitution (${V#v}, ${F%%.*}, ${V//./-}) in ENV, RUN and COPY lines (docker CLI)', async () => {
+  const dir = context('trim', {
+    Dockerfile: 'FROM busybox\nARG VERSION=v1.2.3\nARG FILE=notes.tar.gz\nENV PLAIN=${VERSION#v} DASHED=${VERSION//./-}\nCOPY ${FILE%%.*}.txt /${FILE%.gz}.copied\nRUN echo "$PLAIN $DASHED" > /out && ls / | grep copied >> /out\n',
+    'notes.txt': 'n\n',
+  });
+  const r = await d.docker(['build', '-t', 'trim:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(await ok(['run', '--rm', 'trim:1', 'cat', '/out']), '1.2.3 v1-2-3\nnotes.tar.copied\n');
+  await ok(['rmi', 'trim:1']);
+});

@@ -2,7 +2,9 @@
  * Word processing as moby's shell lexer does it for Dockerfile instructions (buildkit's
  * frontend/dockerfile/shell): quotes removed ('…' literal, "…" with escapes), the escape
  * character, and variables: $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word},
- * ${VAR+word}, ${VAR:?message}, ${VAR?message}. Unset variables expand to nothing.
+ * ${VAR+word}, ${VAR:?message}, ${VAR?message}, and BuildKit's (Dockerfile 1.7) trimming and
+ * substitution with shell patterns: ${VAR#pat}, ${VAR##pat}, ${VAR%pat}, ${VAR%%pat},
+ * ${VAR/pat/repl}, ${VAR//pat/repl}. Unset variables expand to nothing.
  */
 import { invalidParameter } from '../../errdefs/index.ts';
 
@@ -121,6 +123,7 @@ class Lexer {
       }
       let op = t;
       this.i++;
+      if (op === '#' || op === '%' || op === '/') return this.trim(op, this.env.get(name) ?? '');
       if (op === ':') {
         op = `:${this.s[this.i]}`;
         this.i++;
@@ -148,6 +151,35 @@ class Lexer {
     return this.env.get(name) ?? '';
   }
 
+  /** ${VAR#pat} and the like (the operator's first character read): the value trimmed or substituted. */
+  private trim(op: string, value: string): string {
+    const twice = this.s[this.i] === op;
+    if (twice) this.i++;
+    if (op === '/') {
+      const pattern = this.until('/', '}');
+      const replacement = this.s[this.i - 1] === '}' ? '' : this.until('}');
+      const re = globRegex(pattern, true);
+      return value.replace(twice ? new RegExp(re.source, 'g') : re, () => replacement);
+    }
+    const pattern = this.until('}');
+    const whole = new RegExp(`^${globRegex(pattern, true).source}$`);
+    const n = value.length;
+    if (op === '#') {
+      // shortest (#) or longest (##) prefix that matches
+      for (let k = 0; k <= n; k++) {
+        const i = twice ? n - k : k;
+        if (whole.test(value.slice(0, i))) return value.slice(i);
+      }
+    } else {
+      // shortest (%) or longest (%%) suffix that matches
+      for (let k = 0; k <= n; k++) {
+        const i = twice ? k : n - k;
+        if (whole.test(value.slice(i))) return value.slice(0, i);
+      }
+    }
+    return value;
+  }
+
   private name(): string {
     const m = /^([a-zA-Z_][a-zA-Z0-9_]*|[0-9])/.exec(this.s.slice(this.i));
     if (!m) return '';
@@ -155,12 +187,12 @@ class Lexer {
     return m[1];
   }
 
-  /** The word of a ${…} modifier, itself processed, up to the closing brace. */
-  private until(close: string): string {
+  /** The word of a ${…} modifier, itself processed, up to the closing brace (or `also`, a pattern's end). */
+  private until(close: string, also?: string): string {
     let v = '';
     while (this.i < this.s.length) {
       const c = this.s[this.i];
-      if (c === close) {
+      if (c === close || c === also) {
         this.i++;
         return v;
       }
@@ -180,4 +212,30 @@ class Lexer {
     }
     throw invalidParameter(`syntax error: missing '}'`);
   }
+}
+
+/** A shell pattern (*, ?, [...], [!...]) as a regular expression, `*` greedy. */
+function globRegex(pattern: string, greedy: boolean): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') re += greedy ? '.*' : '.*?';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
+      let cls = pattern.slice(i + 1, end);
+      if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
+      re += `[${cls.replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else if (c === '\\' && i + 1 < pattern.length) {
+      re += pattern[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else {
+      re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+  }
+  return new RegExp(re, 's');
 }

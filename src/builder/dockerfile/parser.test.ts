@@ -75,3 +75,17 @@ test('heredocs are shell words: not inside quotes, arithmetic or exec form; name
   ]);
   assert.equal(df.instructions[4].args, 'echo after');
 });
+
+test('BuildKit\'s trimming and substitution in variables (Dockerfile 1.7)', () => {
+  const env = new Map([['F', 'archive.tar.gz'], ['P', '/usr/local/bin/tool'], ['V', 'v1.2.3']]);
+  assert.equal(processWord('${F%.*}', env), 'archive.tar');
+  assert.equal(processWord('${F%%.*}', env), 'archive');
+  assert.equal(processWord('${P#*/}', env), 'usr/local/bin/tool');
+  assert.equal(processWord('${P##*/}', env), 'tool');
+  assert.equal(processWord('${V#v}', env), '1.2.3');
+  assert.equal(processWord('${V/./-}', env), 'v1-2.3');
+  assert.equal(processWord('${V//./-}', env), 'v1-2-3');
+  assert.equal(processWord('${V//[0-9]/N}', env), 'vN.N.N');
+  assert.equal(processWord('${V/.}', env), 'v12.3');
+  assert.equal(processWord('${U%x}-${F%nomatch}', env), '-archive.tar.gz');
+});
