@@ -11,7 +11,7 @@ ROOT=$(pwd)
 # tests start privately; nothing starts it here) and moby's source as Debian packages it
 # (golang-github-docker-docker-dev: the seccomp profile docker publishes, for a test).
 need=""
-for pkg in crun runc busybox-static attr iproute2 gcc make libc6-dev libseccomp-dev zlib1g-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker golang-github-docker-docker-dev openssl curl iptables docker-compose systemd procps xz-utils bzip2 zstd openssh-client openssh-server; do
+for pkg in crun runc busybox-static attr iproute2 gcc make libc6-dev libseccomp-dev zlib1g-dev tini tmux skopeo docker-registry umoci oci-image-tool docker.io python3-docker golang-github-docker-docker-dev openssl curl iptables docker-compose systemd procps xz-utils bzip2 zstd openssh-client openssh-server git; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

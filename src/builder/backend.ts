@@ -43,6 +43,12 @@ export interface BuildBackend {
   materialize(tar: Readable): Promise<string>;
   /** A secret's value in a file `<dir>/secret` of a new directory (on the exec root: not on disk where it can be), with `mode`, `uid`, `gid`; returns the directory. */
   secretFile(value: Buffer, mode: number, uid: number, gid: number): Promise<string>;
+  /**
+   * ADD of a git repository: `ref` (a branch, tag or commit; the remote's HEAD when absent)
+   * fetched from `url`, its commit, and its tree (or `subdir`'s) as a tar with every entry
+   * under `prefix/`. `remove` drops what was fetched.
+   */
+  gitSource(url: string, ref: string | undefined, subdir: string | undefined): Promise<{ commit: string; archive: (prefix: string) => Promise<Readable>; remove: () => Promise<void> }>;
   /** A directory `materialize` or `secretFile` made, removed. */
   discard(dir: string): Promise<void>;
   /** The host directory of a cache mount (`RUN --mount=type=cache`), made with `mode`, `uid`, `gid` the first time. */

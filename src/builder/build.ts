@@ -676,7 +676,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   const isAdd = ins.cmd === 'add';
   const name = ins.cmd.toUpperCase();
   for (const f of ins.flags.keys()) {
-    if (!['from', 'chown', 'chmod', 'link', 'exclude', ...(isAdd ? ['checksum'] : ['parents'])].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
+    if (!['from', 'chown', 'chmod', 'link', 'exclude', ...(isAdd ? ['checksum', 'keep-git-dir'] : ['parents'])].includes(f) || (isAdd && f === 'from')) throw new BuildError(`Dockerfile parse error line ${ins.line}: ${name} --${f} is not supported by Berth's builder yet`);
   }
   const t0 = performance.now();
   let words = ins.json ?? processWords(ins.args, env, ctx.escape);
@@ -694,6 +694,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw new BuildError(`Dockerfile parse error line ${ins.line}: invalid checksum digest format: ${checksum}`);
   const sources: Source[] = [];
   let fromContainer: string | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
   try {
     if (typeof from === 'string') {
       const ref = processWord(from, env, ctx.escape);
@@ -714,6 +715,16 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
         if (h) {
           const content = Buffer.from(h.expand ? processWord(h.content.replace(/"/g, '\\"'), env, ctx.escape).replace(/\\"/g, '"') : h.content);
           sources.push({ kind: 'content', name: h.name, content, shown: s, hash: sha(content), isDir: false });
+          continue;
+        }
+        if (isAdd && isGitRef(s)) {
+          if (checksum !== undefined) throw new BuildError(`Dockerfile parse error line ${ins.line}: checksum can't be specified for a git source yet`);
+          const keep = ins.flags.get('keep-git-dir');
+          if (keep !== undefined && keep !== 'false') throw new BuildError(`Dockerfile parse error line ${ins.line}: ADD --keep-git-dir is not supported by Berth's builder yet`);
+          const { url, ref, subdir } = splitGitRef(s);
+          const g = await ctx.be.gitSource(url, ref, subdir);
+          cleanups.push(g.remove);
+          sources.push({ kind: 'tar', tar: () => g.archive('git'), shown: s, hash: sha(`git:${g.commit}:${subdir ?? ''}`), isDir: true, name: 'git' });
           continue;
         }
         if (isAdd && /^https?:\/\//i.test(s)) {
@@ -786,6 +797,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
     ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
   } finally {
     if (fromContainer) await ctx.be.removeContainer(fromContainer).catch(() => {});
+    for (const c of cleanups) await c().catch(() => {});
   }
 }
 
@@ -859,6 +871,31 @@ function treeHash(view: ContextView, rel: string, exclude?: IgnorePattern[]): st
   };
   walk(rel, '.');
   return createHash('sha256').update(parts.join('')).digest('hex');
+}
+
+/**
+ * Whether ADD's source is a git repository, as BuildKit tells (gitutil): git@host:path, a
+ * git:// or ssh:// URL, or an http(s) URL whose path ends in .git.
+ */
+function isGitRef(s: string): boolean {
+  if (s.startsWith('git@') || /^(git|ssh):\/\//i.test(s)) return true;
+  if (!/^https?:\/\//i.test(s)) return false;
+  try {
+    return new URL(s).pathname.endsWith('.git');
+  } catch {
+    return false;
+  }
+}
+
+/** `URL#ref:subdir` → its parts (BuildKit's fragment). */
+function splitGitRef(s: string): { url: string; ref?: string; subdir?: string } {
+  const hash = s.indexOf('#');
+  if (hash < 0) return { url: s };
+  const frag = s.slice(hash + 1);
+  const colon = frag.indexOf(':');
+  const ref = colon < 0 ? frag : frag.slice(0, colon);
+  const subdir = colon < 0 ? '' : frag.slice(colon + 1);
+  return { url: s.slice(0, hash), ...(ref ? { ref } : {}), ...(subdir ? { subdir } : {}) };
 }
 
 async function download(url: string, ctx: Ctx): Promise<Source> {

@@ -732,3 +732,52 @@ test('BuildKit\'s variable trimming and substitution (${V#v}, ${F%%.*}, ${V//./-
   assert.equal(await ok(['run', '--rm', 'trim:1', 'cat', '/out']), '1.2.3 v1-2-3\nnotes.tar.copied\n');
   await ok(['rmi', 'trim:1']);
 });
+
+test('ADD of a git repository (BuildKit\'s: URL#ref:subdir), served by git daemon on 127.0.0.1: a branch, a tag, a subdirectory; cached by commit, refetched when the branch moves (docker CLI)', async () => {
+  const base = join(root, 'gitsrv');
+  const work = join(base, 'work');
+  mkdirSync(join(work, 'sub'), { recursive: true });
+  const git = (args: string[], cwd = work) => {
+    const r = spawnSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  git(['init', '-q', '-b', 'main']);
+  writeFileSync(join(work, 'README'), 'one\n');
+  writeFileSync(join(work, 'sub', 'file'), 'inner\n');
+  git(['add', '.']);
+  git(['commit', '-qm', 'one']);
+  git(['tag', 'v1']);
+  writeFileSync(join(work, 'README'), 'two\n');
+  git(['commit', '-qam', 'two']);
+  git(['clone', '-q', '--bare', work, join(base, 'repo.git')], base);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const daemon = spawn('git', ['daemon', '--export-all', `--base-path=${base}`, '--listen=127.0.0.1', `--port=${port}`, '--reuseaddr', base], { stdio: 'ignore' });
+  try {
+    const url = `git://127.0.0.1:${port}/repo.git`;
+    const dir = context('gitadd', { Dockerfile: `FROM busybox\nADD ${url}#v1 /v1\nADD ${url} /head\nADD ${url}#main:sub /sub\nRUN cat /head/README /v1/README /sub/file > /out; ls -a /head >> /out\n` });
+    // git daemon answers once it listens
+    let r = await d.docker(['build', '-t', 'gitadd:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+    for (let i = 0; i < 20 && r.code !== 0 && /Connection refused|could not read/.test(r.stdout + r.stderr); i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      r = await d.docker(['build', '-t', 'gitadd:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+    }
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(await ok(['run', '--rm', 'gitadd:1', 'cat', '/out']), 'two\none\ninner\n.\n..\nREADME\nsub\n');
+    assert.equal((await ok(['build', dir])).match(/ ---> Using cache/g)?.length, 4, 'all from the cache while the commits stay');
+    // the branch moves: its ADD (and what follows) runs again; the tag's stays cached
+    writeFileSync(join(work, 'README'), 'three\n');
+    git(['commit', '-qam', 'three']);
+    git(['push', '-q', join(base, 'repo.git'), 'main']);
+    const again = await ok(['build', '-t', 'gitadd:2', dir]);
+    assert.match(again, /Step 2\/5 : ADD [^\n]*#v1 \/v1\n ---> Using cache\n/);
+    assert.match(again, /Step 3\/5 : ADD [^\n]*\/repo\.git \/head\n ---> [0-9a-f]{12}\n/);
+    assert.equal(await ok(['run', '--rm', 'gitadd:2', 'head', '-1', '/out']), 'three\n');
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD ${url}#nosuchref /x\n`);
+    const bad = await d.berth(['build', dir]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /ADD failed: git fetch git:\/\/127\.0\.0\.1:\d+\/repo\.git#nosuchref: /);
+  } finally {
+    daemon.kill();
+  }
+  await ok(['rmi', 'gitadd:1', 'gitadd:2']);
+});

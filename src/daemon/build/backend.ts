@@ -14,6 +14,8 @@ import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { runCommand } from '../../lib/spawner.ts';
 import { applyTar } from '../../store/layer/apply.ts';
 import { spawnFsOps } from '../../store/layer/fsops.ts';
 import { layerIdMapping } from '../../lib/idmap.ts';
@@ -21,7 +23,7 @@ import type { BuildRunHost, ContainerConfig, ImageConfigFile } from '../../api/t
 import type { BuildBackend, BuildImage, RunConfig, StepMount } from '../../builder/backend.ts';
 import { layerOfHistory } from '../../builder/cachefrom.ts';
 import type { Descriptor } from '../../distribution/media.ts';
-import { isNotFound, notFound } from '../../errdefs/index.ts';
+import { invalidParameter, isNotFound, notFound } from '../../errdefs/index.ts';
 import type { ContainerService } from '../container/service.ts';
 import type { ImageService } from '../images/service.ts';
 import { childConfig, writeChild } from '../images/childimage.ts';
@@ -200,6 +202,37 @@ export class DaemonBuildBackend implements BuildBackend {
       throw e;
     }
     return dir;
+  }
+
+  async gitSource(url: string, ref: string | undefined, subdir: string | undefined): Promise<{ commit: string; archive: (prefix: string) => Promise<Readable>; remove: () => Promise<void> }> {
+    await mkdir(this.dirs.tmp, { recursive: true });
+    const dir = await mkdtemp(join(this.dirs.tmp, 'build-git-'));
+    const remove = () => rm(dir, { recursive: true, force: true });
+    const git = async (args: string[]) => {
+      const r = await runCommand('git', ['-C', dir, ...args], '', 300_000).catch((e: Error) => {
+        throw invalidParameter(`ADD failed: cannot run git (${e.message}): ADD of a repository needs git on the daemon's host`);
+      });
+      if (r.code !== 0) throw invalidParameter(`ADD failed: git ${args[0]} ${url}${ref ? `#${ref}` : ''}: ${r.stderr.trim() || `exit status ${r.code ?? r.signal}`}`);
+      return r.stdout.trim();
+    };
+    try {
+      await git(['init', '-q']);
+      // only what is asked for: one commit, no history
+      await git(['fetch', '-q', '--depth', '1', '--no-tags', url, ref || 'HEAD']);
+      const commit = await git(['rev-parse', 'FETCH_HEAD']);
+      const tree = subdir ? `${commit}:${subdir.replace(/^\/+|\/+$/g, '')}` : commit;
+      await git(['cat-file', '-e', tree]).catch(() => {
+        throw invalidParameter(`ADD failed: ${subdir} is not a directory of ${url} at ${commit.slice(0, 12)}`);
+      });
+      const archive = async (prefix: string): Promise<Readable> => {
+        const p = spawn('git', ['-C', dir, 'archive', '--format=tar', `--prefix=${prefix}/`, tree], { stdio: ['ignore', 'pipe', 'ignore'] });
+        return p.stdout;
+      };
+      return { commit, archive, remove };
+    } catch (e) {
+      await remove();
+      throw e;
+    }
   }
 
   async discard(dir: string): Promise<void> {
