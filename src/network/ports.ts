@@ -111,9 +111,9 @@ export class PortMapper {
 
   /**
    * After a daemon restart: the container's ports held again and its rules made where they
-   * are missing (`rulesPresent`: the container's rules survived the restart).
+   * are missing (`present`: the families whose rules of the container's survived the restart).
    */
-  async restore(cid: string, bridge: string, target: PortTarget, ports: PublishedPort[], rulesPresent: boolean): Promise<void> {
+  async restore(cid: string, bridge: string, target: PortTarget, ports: PublishedPort[], present: ReadonlySet<Family>): Promise<void> {
     const done: Held[] = [];
     for (const p of ports) {
       try {
@@ -126,7 +126,11 @@ export class PortMapper {
     const lines = this.iptables ? ruleLines(bridge, cid, target, ports) : [];
     if (!lines.length) return;
     this.rules.set(cid, { bridge, lines });
-    if (!rulesPresent) await this.apply(lines, '-A');
+    const missing = lines.filter((l) => !present.has(l.family));
+    if (!missing.length) return;
+    // what is left of a family that lost its DNAT rule goes first: nothing is doubled
+    await removeTagged(`${TAG}:${bridge}:${cid.slice(0, 12)}`, [...new Set(missing.map((l) => l.family))]);
+    await this.apply(missing, '-A');
   }
 
   /**
@@ -163,22 +167,28 @@ export class PortMapper {
     await this.apply(r.lines, '-D').catch(() => removeTagged(`${TAG}:${r.bridge}:${cid.slice(0, 12)}`));
   }
 
-  /** The containers (short IDs) whose rules are on `bridge` now. */
-  async tagged(bridge: string): Promise<Set<string>> {
-    const out = new Set<string>();
+  /** The containers (short IDs) whose rules are on `bridge` now, with the families they are in. */
+  async tagged(bridge: string): Promise<Map<string, Set<Family>>> {
+    const out = new Map<string, Set<Family>>();
     if (!this.iptables) return out;
-    const lines = [...await listRules('nat', 'BERTH-DNAT'), ...await listRules('nat', 'BERTH-DNAT', 'ip6tables')];
-    for (const line of lines) {
-      const m = new RegExp(`${TAG}:${bridge.replace(/[.]/g, '\\.')}:([0-9a-f]{12})`).exec(line);
-      if (m) out.add(m[1]);
+    for (const f of ['iptables', 'ip6tables'] as const) {
+      for (const line of await listRules('nat', 'BERTH-DNAT', f)) {
+        const m = new RegExp(`${TAG}:${bridge.replace(/[.]/g, '\\.')}:([0-9a-f]{12})`).exec(line);
+        if (m) out.set(m[1], (out.get(m[1]) ?? new Set<Family>()).add(f));
+      }
     }
     return out;
   }
 
   /** At start: rules on `bridge` of containers (short IDs) in `present` but not in `keep` removed. */
-  async sweep(bridge: string, present: Set<string>, keep: Set<string>): Promise<void> {
+  async sweep(bridge: string, present: Map<string, Set<Family>>, keep: Set<string>): Promise<void> {
     if (!this.iptables) return;
-    for (const short of present) if (!keep.has(short)) await removeTagged(`${TAG}:${bridge}:${short}`);
+    for (const short of present.keys()) if (!keep.has(short)) await removeTagged(`${TAG}:${bridge}:${short}`);
+  }
+
+  /** A bridge going away: any published-port rule still tagged with it, of any container, goes too. */
+  async dropBridgeRules(bridge: string): Promise<void> {
+    if (this.iptables) await removeTagged(`${TAG}:${bridge}:`, undefined, true);
   }
 
   /** Every proxy closed (daemon shutdown); the kernel's rules stay for the running containers. */
@@ -378,12 +388,13 @@ function ruleLines(bridge: string, cid: string, target: PortTarget, ports: Publi
   return out;
 }
 
-async function removeTagged(tag: string): Promise<void> {
-  for (const f of ['iptables', 'ip6tables'] as const) {
+/** The rules tagged `tag` (or, with `prefix`, any tag starting so) removed from Berth's port chains. */
+async function removeTagged(tag: string, families: readonly Family[] = ['iptables', 'ip6tables'], prefix = false): Promise<void> {
+  for (const f of families) {
     const del: { table: 'nat' | 'filter'; rule: string; op: '-D' }[] = [];
     for (const [table, chain] of [['nat', 'BERTH-DNAT'], ['nat', 'BERTH-POSTROUTING'], ['filter', 'BERTH-FORWARD']] as const) {
       for (const line of await listRules(table, chain, f)) {
-        if (line.includes(`${tag} `) || line.endsWith(tag) || line.includes(`"${tag}"`)) del.push({ table, rule: line.slice(3), op: '-D' });
+        if (prefix ? line.includes(tag) : line.includes(`${tag} `) || line.endsWith(tag) || line.includes(`"${tag}"`)) del.push({ table, rule: line.slice(3), op: '-D' });
       }
     }
     if (del.length) await iptablesRestore(del, f).catch((e: unknown) => log.warn('removing port rules', { tag, error: e }));

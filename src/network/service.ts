@@ -597,6 +597,7 @@ export class NetworkService {
     live.dns = undefined;
     const bridge = live.bridge ?? this.bridgeOf(live.rec);
     if (this.cfg.iptables) await removeNetworkRules(bridge, { v6: live.rec.EnableIPv6 }).catch(() => {});
+    await this.ports.dropBridgeRules(bridge).catch(() => {});
     // Forgotten only once gone: one that could not be removed is tried again at the next start.
     await deleteLink(bridge).then(() => this.forgetBridge(bridge), (e: unknown) => log.warn('removing a bridge', { bridge, error: e }));
   }
@@ -763,7 +764,7 @@ export class NetworkService {
       const present = await this.ports.tagged(live.bridge);
       await this.ports.sweep(live.bridge, present, new Set(mine.map((p) => p.id.slice(0, 12))));
       for (const p of mine) {
-        await this.ports.restore(p.id, live.bridge, portTarget(p.ep), p.ports, present.has(p.id.slice(0, 12)))
+        await this.ports.restore(p.id, live.bridge, portTarget(p.ep), p.ports, present.get(p.id.slice(0, 12)) ?? new Set())
           .catch((e: unknown) => log.warn('restoring published ports', { id: p.id, error: e }));
       }
     }

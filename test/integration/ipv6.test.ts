@@ -158,6 +158,14 @@ test('a dual-stack container\'s ports: IPv6 DNAT by ip6tables (served while bert
     assert.equal(get(`[${net}::1]`), 'six\n', 'the kernel serves it while berthd is down');
     await d.startDaemon();
     assert.equal(portRules().length, 1, 'neither lost nor doubled by the restart');
+    // IPv6 rules lost while berthd was down (the IPv4 ones kept) are made again at its start
+    await d.stopDaemon();
+    for (const r of portRules()) spawnSync('ip6tables', ['-w', '-t', 'nat', '-D', ...r.slice(3).match(/"[^"]*"|\S+/g)!.map((x) => x.replace(/^"|"$/g, ''))]);
+    assert.deepEqual(portRules(), []);
+    await d.startDaemon();
+    assert.equal(portRules().length, 1, 'made again');
+    const all6 = ['nat', 'filter'].flatMap((t) => (spawnSync('ip6tables', ['-w', '-t', t, '-S'], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.includes('berth-port:')));
+    assert.equal(all6.length, 3, `DNAT, hairpin and forward, none doubled:\n${all6.join('\n')}`);
     assert.equal(get('[::1]'), 'six\n', 'held and relayed again');
   } finally {
     await d.berth(['rm', '-f', 'p6']);
