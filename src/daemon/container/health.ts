@@ -83,11 +83,15 @@ async function runProbe(d: ContainerDeps, c: Container, cmd: string[], generatio
   if (!c.running || c.generation !== generation || !c.rec.State.Health) return;
   const end = new Date();
   const output = r.timedOut ? `Health check exceeded timeout (${goDuration(timeout)})` : r.output;
-  const health = c.rec.State.Health;
-  const before = health.Status;
+  const before = c.rec.State.Health.Status;
+  // The new state is written first and shown after: a client that read "healthy" finds it
+  // again after a crash of berthd.
+  const health = structuredClone(c.rec.State.Health);
   applyResult(health, { exitCode: r.exitCode, start, startedAt: Date.parse(c.state.StartedAt) }, h);
   health.Log = [...health.Log, { Start: start.toISOString(), End: end.toISOString(), ExitCode: r.exitCode, Output: output }].slice(-MAX_LOG);
-  await d.store.save(c).catch((e: unknown) => log.warn('saving health state', { id: c.id, error: e }));
+  await d.store.saveRecord(c, { ...c.rec, State: { ...c.rec.State, Health: health } }).catch((e: unknown) => log.warn('saving health state', { id: c.id, error: e }));
+  if (!c.running || c.generation !== generation || !c.rec.State.Health) return;
+  c.rec.State.Health = health;
   if (health.Status !== before) containerEvent(d, c, `health_status: ${health.Status}`);
 }
 

@@ -112,6 +112,11 @@ export class ContainerStore {
     await writeJsonAtomic(join(this.dir(c.id), 'config.v2.json'), c.rec, 0o600);
   }
 
+  /** `rec` written as the container's record, for a change that must be on disk before it is seen. */
+  async saveRecord(c: Container, rec: Container['rec']): Promise<void> {
+    await writeJsonAtomic(join(this.dir(c.id), 'config.v2.json'), rec, 0o600);
+  }
+
   /**
    * Resolves what the user typed: full ID, exact name (with or without the slash), then an
    * unambiguous ID prefix. Errors carry docker's wording.
