@@ -46,9 +46,9 @@ export interface BuildBackend {
   /**
    * ADD of a git repository: `ref` (a branch, tag or commit; the remote's HEAD when absent)
    * fetched from `url`, its commit, and its tree (or `subdir`'s) as a tar with every entry
-   * under `prefix/`. `remove` drops what was fetched.
+   * under `prefix/` (with `keepGitDir`, the checkout and its .git). `remove` drops what was fetched.
    */
-  gitSource(url: string, ref: string | undefined, subdir: string | undefined): Promise<{ commit: string; archive: (prefix: string) => Promise<Readable>; remove: () => Promise<void> }>;
+  gitSource(url: string, ref: string | undefined, subdir: string | undefined, keepGitDir?: boolean): Promise<{ commit: string; archive: (prefix: string) => Promise<Readable>; remove: () => Promise<void> }>;
   /** A directory `materialize` or `secretFile` made, removed. */
   discard(dir: string): Promise<void>;
   /** The host directory of a cache mount (`RUN --mount=type=cache`), made with `mode`, `uid`, `gid` the first time. */

@@ -14,6 +14,7 @@ import { EngineError } from '../errdefs/index.ts';
 import { log } from '../lib/log.ts';
 import { goArch } from '../lib/platform.ts';
 import { KeyedMutex } from '../lib/mutex.ts';
+import { parseGoBool } from '../lib/strconv.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { quote, quoteRune } from '../lib/goquote.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
@@ -719,12 +720,20 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
         }
         if (isAdd && isGitRef(s)) {
           if (checksum !== undefined) throw new BuildError(`Dockerfile parse error line ${ins.line}: checksum can't be specified for a git source yet`);
-          const keep = ins.flags.get('keep-git-dir');
-          if (keep !== undefined && keep !== 'false') throw new BuildError(`Dockerfile parse error line ${ins.line}: ADD --keep-git-dir is not supported by Berth's builder yet`);
+          const keepFlag = ins.flags.get('keep-git-dir');
+          let keepGitDir = false;
+          if (keepFlag !== undefined) {
+            try {
+              keepGitDir = keepFlag === true || parseGoBool(keepFlag);
+            } catch {
+              throw new BuildError(`Dockerfile parse error line ${ins.line}: invalid value for --keep-git-dir: ${keepFlag}`);
+            }
+          }
           const { url, ref, subdir } = splitGitRef(s);
-          const g = await ctx.be.gitSource(url, ref, subdir);
+          if (keepGitDir && subdir) throw new BuildError(`Dockerfile parse error line ${ins.line}: ADD --keep-git-dir cannot be used with a subdirectory (${subdir})`);
+          const g = await ctx.be.gitSource(url, ref, subdir, keepGitDir);
           cleanups.push(g.remove);
-          sources.push({ kind: 'tar', tar: () => g.archive('git'), shown: s, hash: sha(`git:${g.commit}:${subdir ?? ''}`), isDir: true, name: 'git' });
+          sources.push({ kind: 'tar', tar: () => g.archive('git'), shown: s, hash: sha(`git:${g.commit}:${subdir ?? ''}${keepGitDir ? ':keep' : ''}`), isDir: true, name: 'git' });
           continue;
         }
         if (isAdd && /^https?:\/\//i.test(s)) {

@@ -772,6 +772,12 @@ test('ADD of a git repository (BuildKit\'s: URL#ref:subdir), served by git daemo
     assert.match(again, /Step 2\/5 : ADD [^\n]*#v1 \/v1\n ---> Using cache\n/);
     assert.match(again, /Step 3\/5 : ADD [^\n]*\/repo\.git \/head\n ---> [0-9a-f]{12}\n/);
     assert.equal(await ok(['run', '--rm', 'gitadd:2', 'head', '-1', '/out']), 'three\n');
+    // --keep-git-dir: the checkout with its .git, HEAD at the commit
+    const v1 = spawnSync('git', ['rev-parse', 'v1'], { cwd: work, encoding: 'utf8' }).stdout.trim();
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD --keep-git-dir=true ${url}#v1 /k\n`);
+    await ok(['build', '-t', 'gitadd:3', dir]);
+    assert.equal(await ok(['run', '--rm', 'gitadd:3', 'sh', '-c', 'cat /k/.git/HEAD /k/README']), `${v1}\none\n`);
+    await ok(['rmi', 'gitadd:3']);
     writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD ${url}#nosuchref /x\n`);
     const bad = await d.berth(['build', dir]);
     assert.notEqual(bad.code, 0);

@@ -204,7 +204,7 @@ export class DaemonBuildBackend implements BuildBackend {
     return dir;
   }
 
-  async gitSource(url: string, ref: string | undefined, subdir: string | undefined): Promise<{ commit: string; archive: (prefix: string) => Promise<Readable>; remove: () => Promise<void> }> {
+  async gitSource(url: string, ref: string | undefined, subdir: string | undefined, keepGitDir = false): Promise<{ commit: string; archive: (prefix: string) => Promise<Readable>; remove: () => Promise<void> }> {
     await mkdir(this.dirs.tmp, { recursive: true });
     const dir = await mkdtemp(join(this.dirs.tmp, 'build-git-'));
     const remove = () => rm(dir, { recursive: true, force: true });
@@ -217,13 +217,20 @@ export class DaemonBuildBackend implements BuildBackend {
     };
     try {
       await git(['init', '-q']);
+      await git(['remote', 'add', 'origin', url]);
       // only what is asked for: one commit, no history
-      await git(['fetch', '-q', '--depth', '1', '--no-tags', url, ref || 'HEAD']);
+      await git(['fetch', '-q', '--depth', '1', '--no-tags', 'origin', ref || 'HEAD']);
       const commit = await git(['rev-parse', 'FETCH_HEAD']);
       const tree = subdir ? `${commit}:${subdir.replace(/^\/+|\/+$/g, '')}` : commit;
       await git(['cat-file', '-e', tree]).catch(() => {
         throw invalidParameter(`ADD failed: ${subdir} is not a directory of ${url} at ${commit.slice(0, 12)}`);
       });
+      if (keepGitDir) {
+        // the work tree and its .git, HEAD detached at the commit (BuildKit's --keep-git-dir)
+        await git(['checkout', '-q', '--detach', 'FETCH_HEAD']);
+        const archive = async (prefix: string): Promise<Readable> => spawn('tar', ['-C', dir, '-cf', '-', `--transform=s,^\\.,${prefix},`, '.'], { stdio: ['ignore', 'pipe', 'ignore'] }).stdout;
+        return { commit, archive, remove };
+      }
       const archive = async (prefix: string): Promise<Readable> => {
         const p = spawn('git', ['-C', dir, 'archive', '--format=tar', `--prefix=${prefix}/`, tree], { stdio: ['ignore', 'pipe', 'ignore'] });
         return p.stdout;
