@@ -511,13 +511,15 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: E
   // The predefined proxy args reach RUN undeclared, and stay out of its cache key (moby).
   const proxies = [...ctx.opts.buildArgs].filter(([k, v]) => PROXY_ARGS.has(k) && v !== null && !st.args.has(k)).map(([k, v]) => `${k}=${v}`);
   // The mounts are part of the step (a bind mount's source by its content, as COPY's).
-  const mountKeys = mounts.map((m) => mountKey(m) + (m.type === 'bind' ? `:${bindSourceKey(ctx, m)}` : ''));
+  const binds = new Map<RunMount, BindFrom>();
+  for (const m of mounts) if (m.type === 'bind') binds.set(m, await bindFrom(ctx, m));
+  const mountKeys = mounts.map((m) => mountKey(m) + (m.type === 'bind' ? `:${bindKey(binds.get(m)!)}` : ''));
   const keyCmd = [...mountKeys, ...(args.length ? [`|${args.length}`, ...args, ...cmd] : cmd)];
   const key: RunConfig = { ...st.config, Cmd: keyCmd };
   if (await useCache(ctx, st, key)) return;
   const network = typeof ins.flags.get('network') === 'string' ? String(ins.flags.get('network')) : ctx.opts.networkMode;
   const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args, ...proxies], Labels: st.config.Labels ?? {} };
-  const prepared = await prepareMounts(ctx, mounts);
+  const prepared = await prepareMounts(ctx, mounts, binds);
   try {
     // a secret's variable reaches the process only: the image's config is st.config
     if (prepared.env.length) runCfg.Env = [...(runCfg.Env ?? []), ...prepared.env];
@@ -527,12 +529,25 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: E
   }
 }
 
-/** What a bind mount's source is, for the cache key: its content in the context, or the image and path it comes from. */
-function bindSourceKey(ctx: Ctx, m: Extract<RunMount, { type: 'bind' }>): string {
-  if (m.from === undefined) return contextSources(ctx.opts.context, m.source, 'RUN --mount')[0].hash;
-  const idx = stageIndex(ctx.stages, m.from, ctx.stages.length);
-  const img = idx !== undefined ? ctx.stages[idx].image : ctx.be.image(m.from);
-  return sha(Buffer.from(`${img?.id ?? m.from}:${posix.resolve('/', m.source)}`));
+/** A RUN --mount=type=bind's source, resolved once for the step's key and for its mount. */
+type BindFrom = { src: Source } | { img: BuildImage | undefined; path: string };
+
+async function bindFrom(ctx: Ctx, m: Extract<RunMount, { type: 'bind' }>): Promise<BindFrom> {
+  if (m.from === undefined) return { src: contextSources(ctx.opts.context, m.source, 'RUN --mount')[0] };
+  return { img: await fromImage(ctx, m.from), path: posix.resolve('/', m.source) };
+}
+
+/** A bind source for the cache key: its content in the context, or the image and path it comes from. */
+function bindKey(b: BindFrom): string {
+  return 'src' in b ? b.src.hash : sha(Buffer.from(`${b.img?.id ?? 'scratch'}:${b.path}`));
+}
+
+/** What `--from=REF` names (COPY, RUN --mount): an earlier stage's image, else an image, pulled when missing. */
+async function fromImage(ctx: Ctx, ref: string): Promise<BuildImage | undefined> {
+  const idx = stageIndex(ctx.stages, ref, ctx.stages.length);
+  if (idx === undefined) return ctx.be.image(ref) ?? await ctx.be.pull(ref, (l) => ctx.say(l));
+  if (!ctx.stages[idx].image) throw new BuildError(`stage ${ref} has not been built`);
+  return ctx.stages[idx].image;
 }
 
 /** Cache mounts that are not shared take turns (BuildKit's locked; private is taken as locked). */
@@ -543,7 +558,7 @@ const cacheTurns = new KeyedMutex();
  * shared), bind sources unpacked into directories of their own (from the context, another
  * stage or an image; a rw one's writes go nowhere), tmpfs. `release` undoes it all.
  */
-async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: StepMount[]; env: string[]; release: () => Promise<void> }> {
+async function prepareMounts(ctx: Ctx, mounts: RunMount[], binds: Map<RunMount, BindFrom>): Promise<{ mounts: StepMount[]; env: string[]; release: () => Promise<void> }> {
   const out: StepMount[] = [];
   const env: string[] = [];
   const temps: string[] = [];
@@ -571,18 +586,18 @@ async function prepareMounts(ctx: Ctx, mounts: RunMount[]): Promise<{ mounts: St
       } else if (m.type === 'cache') {
         if (m.sharing !== 'shared') turns.push(await cacheTurns.lock(m.id));
         out.push({ type: 'bind', source: await ctx.be.cacheDir(m.id, m.mode, m.uid, m.gid), target: m.target, readOnly: m.readOnly });
-      } else if (m.from === undefined) {
-        const src = contextSources(ctx.opts.context, m.source, 'RUN --mount')[0];
-        const dir = await streamTar((tar) => ctx.be.materialize(tar), (put) => sourceEntries(ctx.opts.context, put, src, '/m', { uid: 0, gid: 0 }, undefined));
-        temps.push(dir);
-        out.push({ type: 'bind', source: `${dir}/m`, target: m.target, readOnly: m.readOnly });
       } else {
-        const idx = stageIndex(ctx.stages, m.from, ctx.stages.length);
-        const img = idx !== undefined ? ctx.stages[idx].image : (ctx.be.image(m.from) ?? await ctx.be.pull(m.from, (l) => ctx.say(l)));
-        if (!img && idx !== undefined) throw new BuildError(`stage ${m.from} has not been built`);
-        const c = await ctx.be.createContainer(img, { Cmd: ['true'] }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
+        const b = binds.get(m)!;
+        if ('src' in b) {
+          const src = b.src;
+          const dir = await streamTar((tar) => ctx.be.materialize(tar), (put) => sourceEntries(ctx.opts.context, put, src, '/m', { uid: 0, gid: 0 }, undefined));
+          temps.push(dir);
+          out.push({ type: 'bind', source: `${dir}/m`, target: m.target, readOnly: m.readOnly });
+          continue;
+        }
+        const c = await ctx.be.createContainer(b.img, { Cmd: ['true'] }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
         try {
-          const p = posix.resolve('/', m.source);
+          const p = b.path;
           if (!(await ctx.be.stat(c, p))) throw new BuildError(`RUN --mount failed: stat ${p} in ${m.from}: file does not exist`);
           const dir = await ctx.be.materialize(await ctx.be.archive(c, p));
           temps.push(dir);
@@ -699,9 +714,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
   try {
     if (typeof from === 'string') {
       const ref = processWord(from, env, ctx.escape);
-      const idx = stageIndex(ctx.stages, ref, ctx.stages.length);
-      const img = idx !== undefined ? ctx.stages[idx].image : (ctx.be.image(ref) ?? await ctx.be.pull(ref, (l) => ctx.say(l)));
-      if (!img && idx !== undefined) throw new BuildError(`stage ${ref} has not been built`);
+      const img = await fromImage(ctx, ref);
       fromContainer = await ctx.be.createContainer(img, { Cmd: ['true'] }, { networkMode: 'none', extraHosts: [], shmSize: 0 });
       for (const s of srcs) {
         const p = posix.resolve('/', s);

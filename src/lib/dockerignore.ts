@@ -5,6 +5,7 @@
  * matches a path (or one of its parents) decides.
  */
 import { posix } from 'node:path';
+import { globSource } from './glob.ts';
 
 export interface IgnorePattern {
   exclusion: boolean;
@@ -29,41 +30,7 @@ export function parseDockerignore(text: string): IgnorePattern[] {
 }
 
 function globRegex(p: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i];
-    if (c === '*') {
-      if (p[i + 1] === '*') {
-        i++;
-        // "**/" matches no directory too.
-        if (p[i + 1] === '/') {
-          i++;
-          re += '(?:.*/)?';
-        } else {
-          re += '.*';
-        }
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '?') {
-      re += '[^/]';
-    } else if (c === '[') {
-      const end = p.indexOf(']', i + 1);
-      if (end < 0) {
-        re += '\\[';
-      } else {
-        let cls = p.slice(i + 1, end);
-        if (cls.startsWith('^') || cls.startsWith('!')) cls = `^${cls.slice(1)}`;
-        re += `[${cls.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < p.length) {
-      re += p[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    } else {
-      re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    }
-  }
-  return new RegExp(`${re}$`);
+  return new RegExp(`^${globSource(p, { paths: true })}$`);
 }
 
 /** Whether `path` (relative to the context, with `/`) is left out. */

@@ -167,14 +167,21 @@ export class PortMapper {
     await this.apply(r.lines, '-D').catch(() => removeTagged(`${TAG}:${r.bridge}:${cid.slice(0, 12)}`));
   }
 
-  /** The containers (short IDs) whose rules are on `bridge` now, with the families they are in. */
-  async tagged(bridge: string): Promise<Map<string, Set<Family>>> {
-    const out = new Map<string, Set<Family>>();
+  /**
+   * The containers (short IDs) whose rules are in place now, by bridge, with the families they
+   * are in: one listing per family for every bridge (this runs at start).
+   */
+  async tagged(): Promise<Map<string, Map<string, Set<Family>>>> {
+    const out = new Map<string, Map<string, Set<Family>>>();
     if (!this.iptables) return out;
+    const re = new RegExp(`${TAG}:([^:\\s"]+):([0-9a-f]{12})`);
     for (const f of ['iptables', 'ip6tables'] as const) {
       for (const line of await listRules('nat', 'BERTH-DNAT', f)) {
-        const m = new RegExp(`${TAG}:${bridge.replace(/[.]/g, '\\.')}:([0-9a-f]{12})`).exec(line);
-        if (m) out.set(m[1], (out.get(m[1]) ?? new Set<Family>()).add(f));
+        const m = re.exec(line);
+        if (!m) continue;
+        const byId = out.get(m[1]) ?? new Map<string, Set<Family>>();
+        byId.set(m[2], (byId.get(m[2]) ?? new Set<Family>()).add(f));
+        out.set(m[1], byId);
       }
     }
     return out;

@@ -246,7 +246,7 @@ export class NetworkService {
       log.info('removing a bridge no network claims', { bridge: name });
       if (this.cfg.iptables) {
         await removeNetworkRules(name).catch(() => {});
-        await this.ports.sweep(name, await this.ports.tagged(name), new Set());
+        await this.ports.dropBridgeRules(name);
       }
       await deleteLink(name).then(() => this.forgetBridge(name), (e: unknown) => log.warn('removing a stale bridge', { bridge: name, error: e }));
     }
@@ -758,10 +758,11 @@ export class NetworkService {
    * container: its endpoint and ports); rules of containers not running removed.
    */
   async restorePorts(published: { id: string; ep: EndpointRecord; ports: PublishedPort[] }[]): Promise<void> {
+    const tagged = await this.ports.tagged();
     for (const live of this.nets.values()) {
       if (!live.bridge) continue;
       const mine = published.filter((p) => p.ep.NetworkID === live.rec.Id);
-      const present = await this.ports.tagged(live.bridge);
+      const present = tagged.get(live.bridge) ?? new Map();
       await this.ports.sweep(live.bridge, present, new Set(mine.map((p) => p.id.slice(0, 12))));
       for (const p of mine) {
         await this.ports.restore(p.id, live.bridge, portTarget(p.ep), p.ports, present.get(p.id.slice(0, 12)) ?? new Set())

@@ -7,6 +7,7 @@
  * ${VAR/pat/repl}, ${VAR//pat/repl}. Unset variables expand to nothing.
  */
 import { invalidParameter } from '../../errdefs/index.ts';
+import { globSource } from '../../lib/glob.ts';
 
 export type Env = Map<string, string>;
 
@@ -158,11 +159,11 @@ class Lexer {
     if (op === '/') {
       const pattern = this.until('/', '}');
       const replacement = this.s[this.i - 1] === '}' ? '' : this.until('}');
-      const re = globRegex(pattern, true);
+      const re = new RegExp(globSource(pattern, { paths: false }), 's');
       return value.replace(twice ? new RegExp(re.source, 'g') : re, () => replacement);
     }
     const pattern = this.until('}');
-    const whole = new RegExp(`^${globRegex(pattern, true).source}$`);
+    const whole = new RegExp(`^${globSource(pattern, { paths: false })}$`, 's');
     const n = value.length;
     if (op === '#') {
       // shortest (#) or longest (##) prefix that matches
@@ -214,28 +215,3 @@ class Lexer {
   }
 }
 
-/** A shell pattern (*, ?, [...], [!...]) as a regular expression, `*` greedy. */
-function globRegex(pattern: string, greedy: boolean): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += greedy ? '.*' : '.*?';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
-      re += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < pattern.length) {
-      re += pattern[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    } else {
-      re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    }
-  }
-  return new RegExp(re, 's');
-}
