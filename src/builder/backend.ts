@@ -38,7 +38,7 @@ export interface BuildBackend {
   /** A new image: the parent's layers and `config`, with one history entry (no new layer). `author`: MAINTAINER's. */
   commitConfig(parent: BuildImage | undefined, config: RunConfig, cacheKey: RunConfig, createdBy: string, author?: string): Promise<BuildImage>;
   /** A container of `image` (the empty one for scratch) with `config`, not started; `mounts`: RUN --mount's. */
-  createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost; mounts?: StepMount[] }): Promise<string>;
+  createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost; mounts?: StepMount[]; secretEnv?: string[] }): Promise<string>;
   /** A tar unpacked into a directory of its own on the daemon's host, for a bind mount of one step. */
   materialize(tar: Readable): Promise<string>;
   /** A secret's value in a file `<dir>/secret` of a new directory (on the exec root: not on disk where it can be), with `mode`, `uid`, `gid`; returns the directory. */

@@ -521,9 +521,7 @@ async function runInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: E
   const runCfg: RunConfig = { ...st.config, Cmd: cmd, Entrypoint: [''], Env: [...(st.config.Env ?? []), ...args, ...proxies], Labels: st.config.Labels ?? {} };
   const prepared = await prepareMounts(ctx, mounts, binds);
   try {
-    // a secret's variable reaches the process only: the image's config is st.config
-    if (prepared.env.length) runCfg.Env = [...(runCfg.Env ?? []), ...prepared.env];
-    await runContainerStep(ctx, st, ins, { cmd, shell, script, key, keyCmd, runCfg, network, mounts: prepared.mounts });
+    await runContainerStep(ctx, st, ins, { cmd, shell, script, key, keyCmd, runCfg, network, mounts: prepared.mounts, secretEnv: prepared.env });
   } finally {
     await prepared.release();
   }
@@ -550,12 +548,38 @@ async function fromImage(ctx: Ctx, ref: string): Promise<BuildImage | undefined>
   return ctx.stages[idx].image;
 }
 
-/** Cache mounts that are not shared take turns (BuildKit's locked; private is taken as locked). */
+/** Locked cache mounts take turns (BuildKit's sharing=locked). */
 const cacheTurns = new KeyedMutex();
 
 /**
- * The host side of a step's mounts: cache directories (kept across builds, in turns where not
- * shared), bind sources unpacked into directories of their own (from the context, another
+ * Which copies of each cache mount (by id) steps are using, and how many use each: copy 0 is
+ * the cache; a private mount (BuildKit's sharing=private) whose id is in use takes the first
+ * copy no step is using, made when none is free, kept as the cache is.
+ */
+const cacheUsers = new Map<string, Map<number, number>>();
+
+function useCacheCopy(id: string, copy: number): () => void {
+  const users = cacheUsers.get(id) ?? new Map<number, number>();
+  cacheUsers.set(id, users);
+  users.set(copy, (users.get(copy) ?? 0) + 1);
+  return () => {
+    const n = (users.get(copy) ?? 1) - 1;
+    if (n > 0) users.set(copy, n);
+    else users.delete(copy);
+    if (!users.size) cacheUsers.delete(id);
+  };
+}
+
+function freeCacheCopy(id: string): number {
+  const users = cacheUsers.get(id);
+  let copy = 0;
+  while (users?.has(copy)) copy++;
+  return copy;
+}
+
+/**
+ * The host side of a step's mounts: cache directories (kept across builds; locked ones in
+ * turns, a private one in a copy of its own while its id is in use), bind sources unpacked into directories of their own (from the context, another
  * stage or an image; a rw one's writes go nowhere), tmpfs. `release` undoes it all.
  */
 async function prepareMounts(ctx: Ctx, mounts: RunMount[], binds: Map<RunMount, BindFrom>): Promise<{ mounts: StepMount[]; env: string[]; release: () => Promise<void> }> {
@@ -584,8 +608,10 @@ async function prepareMounts(ctx: Ctx, mounts: RunMount[], binds: Map<RunMount, 
           out.push({ type: 'bind', source: `${dir}/secret`, target: m.target, readOnly: true });
         }
       } else if (m.type === 'cache') {
-        if (m.sharing !== 'shared') turns.push(await cacheTurns.lock(m.id));
-        out.push({ type: 'bind', source: await ctx.be.cacheDir(m.id, m.mode, m.uid, m.gid), target: m.target, readOnly: m.readOnly });
+        if (m.sharing === 'locked') turns.push(await cacheTurns.lock(m.id));
+        const copy = m.sharing === 'private' ? freeCacheCopy(m.id) : 0;
+        turns.push(useCacheCopy(m.id, copy));
+        out.push({ type: 'bind', source: await ctx.be.cacheDir(copy ? `${m.id}\0${copy}` : m.id, m.mode, m.uid, m.gid), target: m.target, readOnly: m.readOnly });
       } else {
         const b = binds.get(m)!;
         if ('src' in b) {
@@ -623,12 +649,14 @@ interface StepPlan {
   runCfg: RunConfig;
   network: string;
   mounts: StepMount[];
+  /** Secrets' variables: the process's only (not in the step container's record nor the image). */
+  secretEnv: string[];
 }
 
 /** The RUN step proper: its container run, committed, removed. */
 async function runContainerStep(ctx: Ctx, st: StageState, ins: Instruction, plan: StepPlan): Promise<void> {
   const { cmd, shell, script, key, keyCmd, runCfg, network } = plan;
-  const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize, ...(ctx.opts.runHost ? { runHost: ctx.opts.runHost } : {}), ...(plan.mounts.length ? { mounts: plan.mounts } : {}) });
+  const id = await ctx.be.createContainer(st.image, runCfg, { networkMode: network === 'default' ? 'bridge' : network, extraHosts: ctx.opts.extraHosts, shmSize: ctx.opts.shmSize, ...(ctx.opts.runHost ? { runHost: ctx.opts.runHost } : {}), ...(plan.mounts.length ? { mounts: plan.mounts } : {}), ...(plan.secretEnv.length ? { secretEnv: plan.secretEnv } : {}) });
   ctx.say(` ---> Running in ${id.slice(0, 12)}\n`);
   let code: number;
   try {

@@ -600,6 +600,20 @@ test('RUN --mount (BuildKit\'s syntax, through berth and the docker CLI\'s class
   assert.match(withSecrets.stdout, /^s3cret-file\npw=s3cret-env\n400$/m);
   assert.equal(await ok(['run', '--rm', 'secrets:1', 'sh', '-c', 'ls -a /run/secrets 2>&1; env | grep -c s3cret; true']), 'ls: /run/secrets: No such file or directory\n0\n');
   assert.doesNotMatch(await ok(['history', '--no-trunc', 'secrets:1']), /s3cret/);
+  // an env= secret is the process's alone: a step container kept with --rm=false has it neither
+  // in inspect nor in its record on disk
+  const before = new Set((await ok(['ps', '-aq', '--no-trunc'])).split('\n').filter(Boolean));
+  const kept = await d.berth(['build', '--rm=false', '--no-cache', '--secret', 'id=pw,env=BERTH_TEST_PW', secret], { env: { BERTH_TEST_PW: 's3cret-env' } });
+  assert.match(kept.stdout, /^pw=s3cret-env$/m, kept.stdout + kept.stderr);
+  const keptIds = (await ok(['ps', '-aq', '--no-trunc'])).split('\n').filter((id) => id && !before.has(id));
+  assert.ok(keptIds.length >= 1, 'the step containers are kept');
+  assert.doesNotMatch(await ok(['inspect', ...keptIds]), /s3cret/);
+  for (const id of keptIds) {
+    for (const f of readdirSync(join(d.root, 'data', 'containers', id))) {
+      if (f.endsWith('.json') && !f.endsWith('-json.log')) assert.doesNotMatch(readFileSync(join(d.root, 'data', 'containers', id, f), 'utf8'), /s3cret/, `${id}/${f}`);
+    }
+  }
+  await ok(['rm', ...keptIds]);
   const none = await d.docker(['build', '--no-cache', secret], { env: { DOCKER_BUILDKIT: '0' } });
   assert.notEqual(none.code, 0);
   assert.match(none.stdout, /^no-tok\npw=$/m);
@@ -614,6 +628,28 @@ test('RUN --mount (BuildKit\'s syntax, through berth and the docker CLI\'s class
   const fourth = await d.berth(['build', '--no-cache', dir]);
   assert.match(fourth.stdout, /^run 1$/m);
   await ok(['rmi', 'mounts:1', 'mounts:2', 'mounts:3', 'secrets:1']);
+});
+
+test('RUN --mount=type=cache,sharing=private: a step whose cache id another step is using gets a copy of its own', async () => {
+  // Two builds at once, met through a shared cache mount: `a` marks its private cache, then
+  // `b`, once `a` is inside, lists its own: empty, as it is another copy (the same one if shared).
+  const rv = `rv-${process.pid}-${Date.now()}`;
+  const dir = context('runmount-private', {
+    Dockerfile: [
+      'FROM busybox',
+      'ARG ME',
+      'ARG RV',
+      'RUN --mount=type=cache,id=$RV,target=/rv --mount=type=cache,id=p-$RV,sharing=private,target=/p sh -c \'' +
+        'wait_for() { i=0; while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; }; ' +
+        'if [ "$ME" = a ]; then touch /p/a-was-here /rv/a; wait_for /rv/b-done; else wait_for /rv/a; echo "b sees [$(ls /p)]"; touch /rv/b-done; fi\'',
+      '',
+    ].join('\n'),
+  });
+  const [a, b] = await Promise.all(['a', 'b'].map((me) => d.berth(['build', '--no-cache', '--build-arg', `ME=${me}`, '--build-arg', `RV=${rv}`, dir])));
+  assert.equal(a.code, 0, a.stdout + a.stderr);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  assert.match(b.stdout, /^b sees \[\]$/m);
+  await ok(['builder', 'prune', '-f']);
 });
 
 test('BuildKit\'s automatic platform ARGs (FROM --platform=$BUILDPLATFORM, ARG TARGETARCH) and ADD --checksum, through berth and the docker CLI\'s classic API', async () => {

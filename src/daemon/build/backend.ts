@@ -156,7 +156,7 @@ export class DaemonBuildBackend implements BuildBackend {
     });
   }
 
-  async createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost; mounts?: StepMount[] }): Promise<string> {
+  async createContainer(image: BuildImage | undefined, config: RunConfig, host: { networkMode: string; extraHosts: string[]; shmSize: number; runHost?: BuildRunHost; mounts?: StepMount[]; secretEnv?: string[] }): Promise<string> {
     const base = image ?? (this.scratch ??= await this.commitConfig(undefined, {}, { Cmd: ['/bin/sh', '-c', '#(nop) FROM scratch'] }, ''));
     const { Id } = await this.containers.create({
       ...config,
@@ -171,6 +171,8 @@ export class DaemonBuildBackend implements BuildBackend {
         ...(host.mounts?.length ? { Mounts: host.mounts.map(toMount) } : {}),
       },
     } as Parameters<ContainerService['create']>[0], undefined);
+    // a secret's variable reaches the process only, never the container's record on disk
+    if (host.secretEnv?.length) this.containers.get(Id).unrecordedEnv = host.secretEnv;
     this.made.add(Id);
     await this.note(Id);
     return Id;

@@ -88,6 +88,11 @@ export class Container {
   restartDelay = 50;
   /** The next health probe, while a health check runs. */
   healthTimer: NodeJS.Timeout | undefined;
+  /**
+   * Variables its process gets that are never written to its record (a build's secrets as
+   * `RUN --mount=type=secret,env=…`): held in memory only, given to every start.
+   */
+  unrecordedEnv: string[] | undefined;
 
   constructor(rec: ContainerRecord) {
     this.rec = rec;

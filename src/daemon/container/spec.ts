@@ -35,6 +35,8 @@ export interface SpecEnv {
   mounts?: OciMount[];
   /** Legacy links' variables (before the container's own env, which wins). */
   linkEnv?: string[];
+  /** Variables not in the record (a build's secrets), after the container's own env: they win. */
+  unrecordedEnv?: string[];
 }
 
 /** Where docker puts its init in the container. */
@@ -67,12 +69,12 @@ export function capabilities(add: string[] | null, drop: string[] | null): strin
  * moby's CreateDaemonEnvironment: PATH, HOSTNAME, TERM, then the container's own env wins;
  * and HOME from the user's passwd entry ("/" without one) when the env has none, as runc sets it.
  */
-export function processEnv(rec: ContainerRecord, home = '/', linkEnv: string[] = []): string[] {
+export function processEnv(rec: ContainerRecord, home = '/', linkEnv: string[] = [], unrecorded: string[] = []): string[] {
   const base = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${rec.Config.Hostname}`];
   if (rec.Config.Tty) base.push('TERM=xterm');
   base.push(...linkEnv);
   const env = [...base];
-  for (const e of rec.Config.Env ?? []) {
+  for (const e of [...(rec.Config.Env ?? []), ...unrecorded]) {
     const key = e.includes('=') ? e.slice(0, e.indexOf('=')) : e;
     const i = env.findIndex((x) => x.slice(0, x.indexOf('=')) === key);
     if (!e.includes('=')) continue; // a bare name with no value in the config was never set
@@ -169,7 +171,7 @@ export function containerSpec(rec: ContainerRecord, user: ExecUser, env: SpecEnv
     ...(h.UTSMode !== '' ? [] : [withHostname(rec.Config.Hostname, rec.Config.Domainname)]),
     withProcess({
       args: init ? [INIT_PATH, '--', rec.Path, ...rec.Args] : [rec.Path, ...rec.Args],
-      env: processEnv(rec, user.home, env.linkEnv),
+      env: processEnv(rec, user.home, env.linkEnv, env.unrecordedEnv),
       cwd: rec.Config.WorkingDir || '/',
       terminal: rec.Config.Tty,
       uid: user.uid,

@@ -72,6 +72,7 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
       ...(shm ? { shm: shm.source } : {}),
       rootfs: mount.target,
       linkEnv: links.env,
+      ...(c.unrecordedEnv ? { unrecordedEnv: c.unrecordedEnv } : {}),
       cgroupParent: d.rt.cgroupParent,
       seccomp: d.rt.seccomp,
       swapAccounting: d.rt.swapAccounting,

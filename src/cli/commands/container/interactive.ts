@@ -69,7 +69,8 @@ export async function exec(ctx: CliContext, p: Parsed<typeof execFlags>): Promis
       ...(size ? { ConsoleSize: size } : {}),
     }));
   } catch (e) {
-    throw new StatusError(e instanceof Error && /not running|paused/.test(e.message) ? 1 : 1, errorText(e));
+    // docker's exec exits 1 for any failure to create the exec (not running, paused, missing)
+    throw new StatusError(1, errorText(e));
   }
   if (f.detach) {
     await ctx.client.execStartDetached(id, { Detach: true, Tty: f.tty });
