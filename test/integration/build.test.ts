@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { TestDaemon, mountsUnder, NODE, BERTH } from './harness.ts';
@@ -628,6 +628,47 @@ test('RUN --mount (BuildKit\'s syntax, through berth and the docker CLI\'s class
   const fourth = await d.berth(['build', '--no-cache', dir]);
   assert.match(fourth.stdout, /^run 1$/m);
   await ok(['rmi', 'mounts:1', 'mounts:2', 'mounts:3', 'secrets:1']);
+});
+
+test('build -o/--output (buildx\'s flag): the final stage\'s files into a directory, a tar file or stdout, no image left; type=image names it; other exporters refused by name', async () => {
+  const dir = context('output', {
+    Dockerfile: 'FROM busybox AS build\nRUN mkdir -p /out && echo compiled > /out/app && chmod 755 /out/app\nFROM scratch\nCOPY --from=build /out/app /bin/app\nCOPY notes.txt /\n',
+    'notes.txt': 'notes\n',
+  });
+  const imagesBefore = await ok(['images', '-a', '-q', '--no-trunc']);
+  const containersBefore = await ok(['ps', '-aq']);
+  const dest = mkdtempSync('/tmp/bt-output-');
+  try {
+    const local = await d.berth(['build', '-t', 'not-made:1', '-o', join(dest, 'dir'), dir]);
+    assert.equal(local.code, 0, local.stdout + local.stderr);
+    assert.equal(readFileSync(join(dest, 'dir', 'bin', 'app'), 'utf8'), 'compiled\n');
+    assert.equal(statSync(join(dest, 'dir', 'bin', 'app')).mode & 0o777, 0o755);
+    assert.deepEqual(readdirSync(join(dest, 'dir')).sort(), ['bin', 'notes.txt'], 'the image\'s files and nothing else');
+    const tarFile = await d.berth(['build', '--output', `type=tar,dest=${join(dest, 'out.tar')}`, dir]);
+    assert.equal(tarFile.code, 0, tarFile.stderr);
+    assert.deepEqual(spawnSync('tar', ['tf', join(dest, 'out.tar')], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort(), ['bin/', 'bin/app', 'notes.txt']);
+    // `-o -`: the tar on stdout, the build's progress on stderr
+    const piped = spawnSync('sh', ['-c', `"${NODE}" -- "${BERTH}" build -o - "${dir}" | tar xO bin/app`], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: d.host } });
+    assert.equal(piped.stdout, 'compiled\n', piped.stderr);
+    assert.match(piped.stderr, /Successfully built/);
+    // no image came of them (the build cache's intermediate images aside)
+    assert.equal((await d.berth(['image', 'inspect', 'not-made:1'])).code, 1);
+    const left = (await ok(['images', '-a', '-q', '--no-trunc'])).split('\n').filter((i) => i && !imagesBefore.includes(i));
+    for (const id of left) assert.equal((await ok(['image', 'inspect', '-f', '{{len .RepoTags}}', id])).trim(), '0', 'only untagged cache images are new');
+    assert.equal(await ok(['ps', '-aq']), containersBefore, 'the container read from is gone');
+    // type=image is the default, with name= as tags
+    const image = await d.berth(['build', '-q', '-o', 'type=image,name=made:1', dir]);
+    assert.equal(image.code, 0, image.stderr);
+    assert.match(await ok(['image', 'inspect', '-f', '{{.RepoTags}}', 'made:1']), /made:1/);
+    for (const [value, message] of [['type=oci,dest=x', /--output type "oci" is not supported by Berth's builder yet/], ['type=local', /dest is required for local exporter/], ['type=registry', /--output type "registry" is not supported/]] as const) {
+      const r = await d.berth(['build', '-o', value, dir]);
+      assert.equal(r.code, 125, value);
+      assert.match(r.stderr, message);
+    }
+    await ok(['rmi', 'made:1']);
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+  }
 });
 
 test('RUN --mount=type=cache,sharing=private: a step whose cache id another step is using gets a copy of its own', async () => {

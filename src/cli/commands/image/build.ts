@@ -20,6 +20,7 @@ import { registryConfigHeader } from '../../authstore.ts';
 import type { BuildHeaders } from '../../../client/client.ts';
 import { readSecrets, secretsHeader } from './secrets.ts';
 import { memBytes, memSwap, ulimit } from '../container/opts.ts';
+import { buildOutput, exportBuilt } from './buildoutput.ts';
 
 const buildFlags = defineFlags({
   tag: { short: 't', long: 'tag', kind: 'stringArray', help: 'Name and optionally a tag in the "name:tag" format', typeName: 'list' },
@@ -29,6 +30,7 @@ const buildFlags = defineFlags({
   noCache: { long: 'no-cache', kind: 'bool', help: 'Do not use cache when building the image' },
   pull: { long: 'pull', kind: 'bool', help: 'Always attempt to pull a newer version of the image' },
   quiet: { short: 'q', long: 'quiet', kind: 'bool', help: 'Suppress the build output and print image ID on success' },
+  output: { short: 'o', long: 'output', kind: 'stringArray', help: 'Output destination (format: "type=local,dest=path")', typeName: 'stringArray' },
   label: { long: 'label', kind: 'stringArray', help: 'Set metadata for an image', typeName: 'list' },
   iidfile: { long: 'iidfile', kind: 'string', help: 'Write the image ID to the file' },
   secret: { long: 'secret', kind: 'stringArray', help: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")', typeName: 'stringArray' },
@@ -168,8 +170,14 @@ function auxId(aux: Record<string, unknown>[]): string | undefined {
 export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>): Promise<number> {
   const f = p.flags;
   const target = p.args[0];
+  const output = buildOutput(f.output);
+  // A file system export makes no image (buildx's tags name image outputs only).
+  const exported = output && output.type !== 'image' ? output : undefined;
+  const tags = exported ? [] : [...f.tag, ...(output?.type === 'image' ? output.names : [])];
+  // Progress goes to stderr when the tar is what stdout carries.
+  const shown = exported?.type === 'tar' && exported.dest === '-' ? ctx.stderr : ctx.stdout;
   const query: Record<string, string | string[] | undefined> = {
-    t: f.tag, target: f.target, nocache: f.noCache ? '1' : undefined, pull: f.pull ? '1' : undefined, q: f.quiet ? '1' : undefined,
+    t: tags, target: f.target, nocache: f.noCache ? '1' : undefined, pull: f.pull ? '1' : undefined, q: f.quiet ? '1' : undefined,
     networkmode: f.network, extrahosts: f.addHost.length ? f.addHost.join(',') : undefined, forcerm: f.forceRm ? '1' : undefined,
     rm: f.rm === false ? '0' : '1', platform: f.platform, version: '1',
     // The RUN containers' limits, as the docker CLI sends them (moby applies them to each).
@@ -299,10 +307,15 @@ export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>):
       ctx.stderr.write(sending + held);
       throw e;
     }
-    ctx.stdout.write(held);
+    if (!exported) shown.write(held);
   } else {
-    ctx.stdout.write(sending);
-    id = auxId((await showProgress(res, ctx.stdout as NodeJS.WriteStream)).aux);
+    shown.write(sending);
+    id = auxId((await showProgress(res, shown as NodeJS.WriteStream)).aux);
+  }
+  if (exported) {
+    if (!id) throw new StatusError(1, 'the build did not name its image: nothing to export');
+    await exportBuilt(ctx, id, exported);
+    return 0;
   }
   if (f.iidfile && id) await fsp().writeFile(f.iidfile, id);
   return 0;
