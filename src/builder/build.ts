@@ -1023,7 +1023,17 @@ async function copyAsLayer(ctx: Ctx, id: string, st: StageState, placed: { src: 
   const infos = await Promise.all(ordered.map((p) => ctx.be.pathInfo(id, p)));
   if (infos.some((i) => i && i.type !== 'dir')) return false;
   const now = new Date();
-  st.image = await streamTar((tar) => ctx.be.commitTar(st.image, tar, st.config, key, createdBy, st.author), async (put) => {
+  st.image = await streamTar((tar) => ctx.be.commitTar(st.image, tar, st.config, key, createdBy, st.author), async (write) => {
+    // A directory is written once (docker's layer store refuses a tar naming a path twice):
+    // the destination made above, and one that two directory sources both hold.
+    const dirsWritten = new Set<string>();
+    const put: Put = (h, body) => {
+      if (h.type === 'directory') {
+        if (dirsWritten.has(h.name)) return Promise.resolve();
+        dirsWritten.add(h.name);
+      }
+      return write(h, body);
+    };
     for (let i = 0; i < ordered.length; i++) {
       const info = infos[i];
       await put(info

@@ -6,7 +6,7 @@ import { send } from '../distribution/http.ts';
 import { parseDockerRef, referenceString } from '../lib/reference.ts';
 import { dirSize } from '../lib/dirsize.ts';
 import { log } from '../lib/log.ts';
-import { parseUntil, matchLabel } from '../lib/filters.ts';
+import { boolFilter, matchLabel, pruneUntil } from '../lib/filters.ts';
 import { VolumeService } from './volumes/service.ts';
 import type { VolumeBackend } from './server/routers/volumes/backend.ts';
 import { VolumeStore } from './volumes/store.ts';
@@ -422,7 +422,8 @@ export class Daemon implements SystemBackend {
       disconnect: (net, container, force) => this.containers.disconnectNetwork(container, net, force),
       prune: async (filters) => {
         for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new EngineError('InvalidParameter', `invalid filter '${k}'`);
-        const until = filters.get('until')?.map(parseUntil);
+        const cutoff = pruneUntil(filters);
+        const until = cutoff === undefined ? undefined : [cutoff];
         const deleted: string[] = [];
         for (const rec of ns.list()) {
           if (['bridge', 'host', 'none'].includes(rec.Name) || inUse(rec).length) continue;
@@ -480,7 +481,8 @@ export class Daemon implements SystemBackend {
   /** `docker container prune`: every container not running (until/label filters). */
   private async pruneContainers(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
     for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new EngineError('InvalidParameter', `invalid filter '${k}'`);
-    const until = filters.get('until')?.map(parseUntil);
+    const cutoff = pruneUntil(filters);
+    const until = cutoff === undefined ? undefined : [cutoff];
     const labels = filters.get('label') ?? [];
     const notLabels = filters.get('label!') ?? [];
     const deleted: string[] = [];
@@ -600,8 +602,7 @@ export class Daemon implements SystemBackend {
       inspect: (name) => is.inspect(name),
       history: (name) => is.history(name),
       prune: async (filters) => {
-        const dangling = filters.get('dangling')?.[0];
-        return this.announcePrune('image', await is.prune({ all: dangling === 'false' || dangling === '0', filters }));
+        return this.announcePrune('image', await is.prune({ all: boolFilter(filters, 'dangling') === false, filters }));
       },
       save: async (names, platform) => {
         const out = await saveImages(is, names, platform);

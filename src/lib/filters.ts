@@ -1,17 +1,34 @@
-/** docker's common list and prune filters: `until` and `label`. */
+/** docker's common list and prune filters: `until`, `label` and boolean ones (`dangling`). */
 import { invalidParameter } from '../errdefs/index.ts';
+import { parseTimestamp } from './duration.ts';
 
-/** docker's `until` filter value: a Unix timestamp, an RFC 3339 date, or a duration ago ("24h"). */
+/**
+ * docker's `until` filter value as the daemon reads it (moby's timetypes.GetTimestamp): a Go
+ * duration ago ("24h", "1h30m"), an RFC 3339 date or time, or a Unix timestamp; in ms.
+ */
 export function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(v);
-  if (m) {
-    const unit = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'h'];
-    return Date.now() - Number(m[1]) * unit;
-  }
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidParameter(`invalid filter 'until=${v}': not a timestamp, date or duration`);
-  return t;
+  return Number(parseTimestamp(v, new Date()) / 1_000_000n);
+}
+
+/** A prune's `until`: one value at most, as moby's getUntilFromPruneFilters takes it. */
+export function pruneUntil(filters: Map<string, string[]>): number | undefined {
+  const values = filters.get('until');
+  if (!values?.length) return undefined;
+  if (values.length > 1) throw invalidParameter('more than one until filter specified');
+  return parseUntil(values[0]);
+}
+
+/**
+ * A boolean filter (moby's Args.GetBoolOrDefault): "1"/"true" or "0"/"false"; values that
+ * contradict each other, or none of these, are refused. Undefined when the filter is absent.
+ */
+export function boolFilter(filters: Map<string, string[]>, key: string): boolean | undefined {
+  const values = filters.get(key);
+  if (values === undefined) return undefined;
+  const isFalse = values.includes('0') || values.includes('false');
+  const isTrue = values.includes('1') || values.includes('true');
+  if (isFalse === isTrue) throw invalidParameter(`invalid filter '${key}=[${values.join(' ')}]'`);
+  return isTrue;
 }
 
 export function matchLabel(labels: Record<string, string>, filter: string): boolean {

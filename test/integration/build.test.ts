@@ -671,6 +671,27 @@ test('build -o/--output (buildx\'s flag): the final stage\'s files into a direct
   }
 });
 
+test('a COPY layer names each path once (docker\'s layer store refuses duplicates): COPY --from of a directory, two directory sources sharing a subdirectory', async () => {
+  const dir = context('copy-once', {
+    Dockerfile: 'FROM busybox AS a\nRUN mkdir -p /out/d && echo x > /out/d/f\nFROM busybox\nCOPY --from=a /out /final\nCOPY --from=a /out/ /final2/\nCOPY d1 d2 /both/\n',
+    'd1/sub/a': '1\n',
+    'd2/sub/b': '2\n',
+  });
+  await ok(['build', '-q', '-t', 'copy-once:1', dir]);
+  const out = mkdtempSync('/tmp/bt-copy-once-');
+  try {
+    await ok(['save', '-o', join(out, 'img.tar'), 'copy-once:1']);
+    spawnSync('tar', ['xf', join(out, 'img.tar'), '-C', out]);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { Layers: string[] }[];
+    const names = manifest[0].Layers.map((l) => spawnSync('tar', ['tf', join(out, l)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean));
+    for (const layer of names) assert.equal(new Set(layer).size, layer.length, `a path twice in ${JSON.stringify(layer)}`);
+    assert.ok(names.some((l) => l.includes('final/d/f')) && names.some((l) => l.includes('both/sub/a') && l.includes('both/sub/b')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  await ok(['rmi', 'copy-once:1']);
+});
+
 test('RUN --mount=type=cache,sharing=private: a step whose cache id another step is using gets a copy of its own', async () => {
   // Two builds at once, met through a shared cache mount: `a` marks its private cache, then
   // `b`, once `a` is inside, lists its own: empty, as it is another copy (the same one if shared).

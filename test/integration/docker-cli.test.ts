@@ -105,3 +105,43 @@ test('docker run of a missing image reports it and fails', { skip }, async () =>
   assert.equal(r.code, 125);
   assert.equal(r.stderr, "Unable to find image '127.0.0.1:1/nosuchimage:latest' locally\ndocker: Error response from daemon: GET http://127.0.0.1:1/v2/nosuchimage/manifests/latest: connection refused\n\nRun 'docker run --help' for more information\n");
 });
+
+test('as docker 28 through its CLI: /.dockerenv in every container (not in diff or commit), commit --change on top of the container\'s config, exec failures before the process starts (126 and the reason in the stream), an image others were built on kept from rmi, prune\'s dangling and until filters', { skip }, async () => {
+  const id = (await d.docker(['images', '-q', 'busybox'])).stdout.trim();
+  if (!id) await docker(['import', '-', 'busybox:latest'], spawnSync('sh', [join(ROOT, 'scripts', 'mkbusybox.sh')], { maxBuffer: 64 << 20 }).stdout);
+  // /.dockerenv, docker's marker (scripts test for it), 0755 and empty; never a change
+  await docker(['run', '--name', 'marked', '-e', 'X=1', '-l', 'foo=bar', '-w', '/tmp', 'busybox', 'sh', '-c', 'stat -c "%a %s" /.dockerenv; touch /made']);
+  assert.equal(await docker(['logs', 'marked']), '755 0\n');
+  assert.equal(await docker(['diff', 'marked']), 'A /made\n');
+  // commit's --change goes on top of the container's config (ENV and LABEL added, WORKDIR relative)
+  await docker(['commit', '-c', 'ENV B=2', '-c', 'LABEL z=9', '-c', 'WORKDIR rel', 'marked', 'marked:img']);
+  assert.equal((await docker(['image', 'inspect', '-f', '{{json .Config.Env}} {{json .Config.Labels}} {{.Config.WorkingDir}}', 'marked:img'])).trim(),
+    '["X=1","B=2"] {"foo":"bar","z":"9"} /tmp/rel');
+  const bad = await d.docker(['commit', '-c', 'bogus x', 'marked', 'nope:1']);
+  assert.match(bad.stderr, /bogus is not a valid change command/);
+  // exec failures: the reason reaches the docker CLI as output, then its exit code
+  await docker(['run', '-d', '--name', 'execs', 'busybox', 'sleep', '600']);
+  const user = await d.docker(['exec', '-u', 'nosuch', 'execs', 'true']);
+  assert.equal(user.code, 126);
+  assert.match(user.stdout + user.stderr, /unable to find user nosuch: no matching entries in passwd file/);
+  assert.doesNotMatch(user.stderr, /Unrecognized input header/);
+  const dir = await d.docker(['exec', 'execs', '/etc']);
+  assert.equal(dir.code, 126, dir.stdout + dir.stderr);
+  assert.equal((await d.docker(['exec', 'execs', '/nonexist'])).code, 127);
+  await docker(['rm', '-f', 'execs', 'marked']);
+  // an image another was built on stays, by ID, forced or not (moby's hard conflict)
+  const parent = (await docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  for (const force of [[], ['-f']]) {
+    const r = await d.docker(['rmi', ...force, parent.slice(7, 19)]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`conflict: unable to delete ${parent.slice(7, 19)} \\(cannot be forced\\) - image has dependent child images`));
+  }
+  // prune: contradicting dangling values and more than one until refused; Go durations taken
+  const both = await d.docker(['image', 'prune', '-f', '--filter', 'dangling=false']);
+  assert.equal(both.code, 1);
+  assert.match(both.stderr, /invalid filter 'dangling=\[(false true|true false)\]'/);
+  assert.equal((await d.docker(['image', 'inspect', 'marked:img'])).code, 0, 'nothing was pruned');
+  assert.match((await d.docker(['image', 'prune', '-f', '--filter', 'until=1h', '--filter', 'until=2h'])).stderr, /more than one until filter specified/);
+  assert.equal((await d.docker(['container', 'prune', '-f', '--filter', 'until=1h30m'])).code, 0);
+  await docker(['rmi', 'marked:img']);
+});

@@ -114,7 +114,9 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
     if (ref.digest) throw invalidParameter('cannot commit to digest reference');
     ref = withDefaultTag(ref);
   }
-  const changes = parseChanges(opts.changes);
+  // moby: the body's config (else the container's), the --change instructions applied on top.
+  const fromBody = opts.config ? Object.fromEntries(Object.entries(decodeConfig(opts.config)).filter(([k, v]) => isSet(v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]))) : {};
+  const changed = parseChanges(opts.changes, { ...c.rec.Config, ...fromBody });
   const base = images.images.get(c.rec.Image);
   if (!base) throw conflict(`the image of container ${c.name} is gone; it cannot be committed`);
   checkDepth(base.config.rootfs.diff_ids.length + 1);
@@ -142,9 +144,7 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   await images.layers.commit({ staging, diffId, size }, parentChain);
 
   const created = new Date().toISOString();
-  // moby: the body's config, then the --change instructions, over the container's config.
-  const fromBody = opts.config ? Object.fromEntries(Object.entries(decodeConfig(opts.config)).filter(([k, v]) => isSet(v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]))) : {};
-  const cfg: Partial<ContainerConfig> = opts.build ? opts.build.config : { ...c.rec.Config, ...fromBody, ...changes };
+  const cfg: Partial<ContainerConfig> = opts.build ? opts.build.config : changed;
   const config = childConfig(base.config, {
     created,
     ...(opts.author ? { author: opts.author } : {}),

@@ -209,12 +209,19 @@ export class ExecService {
       e.exitCode = 126;
       e.markExited();
       await cleanup();
-      throw err;
+      if (opts.detach || !client) throw err;
+      // The stream is already the client's (hijacked): dockerd writes the failure into it as
+      // output and the client reads the exit code (126) after; an HTTP answer there breaks it.
+      const text = Buffer.from(`${messageOf(err)}\r\n`);
+      client.end((opts.tty ?? e.config.Tty) ? text : frame(1, text));
+      return;
     }
     const shim = new ShimClient(e.stateDir);
+    /** Set when the process never started: its code (126, 127) is the exec's, not the runtime's own exit. */
+    let startFailed: number | undefined;
     const record = (exit: ExitInfo | undefined) => {
       e.running = false;
-      e.exitCode = exit?.exitCode ?? 255;
+      e.exitCode = startFailed ?? exit?.exitCode ?? 255;
       e.markExited();
       containerEvent({ events: this.events }, target.container, 'exec_die', { execID: e.id, exitCode: String(e.exitCode) });
       void cleanup();
@@ -253,7 +260,7 @@ export class ExecService {
       containerEvent({ events: this.events }, target.container, `exec_start: ${execAction(e.cmd)}`, { execID: e.id });
     } catch (err) {
       const msg = err instanceof ShimStartError ? execError(err.runtimeMessage, e.cmd[0]) : messageOf(err);
-      e.exitCode = err instanceof ShimStartError ? runtimeErrorExitCode(err.runtimeMessage) ?? 126 : 126;
+      e.exitCode = startFailed = err instanceof ShimStartError ? runtimeErrorExitCode(err.runtimeMessage) ?? 126 : 126;
       log.debug('exec failed to start', { id, error: msg });
       if (opts.detach || !client) {
         startSettled();

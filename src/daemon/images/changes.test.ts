@@ -15,3 +15,13 @@ test('--change takes Dockerfile instructions in JSON and shell form', () => {
   assert.deepEqual(c.Volumes, { '/data': {} });
   assert.throws(() => parseChanges(['RUN rm -rf /']), /RUN is not a valid change command/);
 });
+
+test('commit\'s changes go on top of the container\'s config; WORKDIR relative to the current one; a bad instruction named as typed', () => {
+  const c = parseChanges(['ENV B=2', 'LABEL z=9', 'EXPOSE 90', 'WORKDIR rel'], { Env: ['X=1'], Labels: { foo: 'bar' }, ExposedPorts: { '80/tcp': {} }, WorkingDir: '/tmp' });
+  assert.deepEqual(c.Env, ['X=1', 'B=2']);
+  assert.deepEqual(c.Labels, { foo: 'bar', z: '9' });
+  assert.deepEqual(Object.keys(c.ExposedPorts ?? {}), ['80/tcp', '90/tcp']);
+  assert.equal(c.WorkingDir, '/tmp/rel');
+  assert.throws(() => parseChanges(['bogus x']), /^Error: bogus is not a valid change command$|bogus is not a valid change command/);
+});
+

@@ -3,6 +3,7 @@
  * change image config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER,
  * VOLUME, WORKDIR), with JSON and shell forms as in a Dockerfile.
  */
+import { posix } from 'node:path';
 import type { ContainerConfig } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
 
@@ -39,9 +40,11 @@ function keyValues(rest: string, instr: string): [string, string][] {
 export function applyChange(cfg: Partial<ContainerConfig>, change: string): void {
   const t = change.trim();
   const sp = t.search(/\s/);
-  const instr = (sp < 0 ? t : t.slice(0, sp)).toUpperCase();
+  const typed = sp < 0 ? t : t.slice(0, sp);
+  const instr = typed.toUpperCase();
   const rest = sp < 0 ? '' : t.slice(sp + 1);
-  if (!ALLOWED.includes(instr)) throw invalidParameter(`${instr} is not a valid change command`);
+  // named as typed, as moby's BuildFromConfig names it
+  if (!ALLOWED.includes(instr)) throw invalidParameter(`${typed} is not a valid change command`);
   switch (instr) {
     case 'CMD': cfg.Cmd = jsonOrShell(rest); break;
     case 'ENTRYPOINT': cfg.Entrypoint = jsonOrShell(rest); break;
@@ -65,7 +68,8 @@ export function applyChange(cfg: Partial<ContainerConfig>, change: string): void
       break;
     }
     case 'USER': cfg.User = rest.trim(); break;
-    case 'WORKDIR': cfg.WorkingDir = rest.trim(); break;
+    // relative to the current one, as a Dockerfile's WORKDIR (moby's normalizeWorkdir)
+    case 'WORKDIR': cfg.WorkingDir = posix.resolve('/', cfg.WorkingDir || '/', rest.trim()); break;
     case 'STOPSIGNAL': cfg.StopSignal = rest.trim(); break;
     case 'VOLUME': {
       const vols = { ...(cfg.Volumes ?? {}) };
@@ -80,8 +84,9 @@ export function applyChange(cfg: Partial<ContainerConfig>, change: string): void
   }
 }
 
-export function parseChanges(changes: string[]): Partial<ContainerConfig> {
-  const cfg: Partial<ContainerConfig> = {};
+/** The config `base` (import: none; commit: the container's) with `changes` applied on top. */
+export function parseChanges(changes: string[], base: Partial<ContainerConfig> = {}): Partial<ContainerConfig> {
+  const cfg: Partial<ContainerConfig> = { ...base };
   for (const c of changes) if (c.trim()) applyChange(cfg, c);
   return cfg;
 }

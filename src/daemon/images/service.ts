@@ -2,7 +2,7 @@
  * Image service: import, lookup, list, inspect, tag and delete, with docker's semantics for
  * what "rmi" untags and deletes and when it refuses.
  */
-import { matchLabel, parseUntil } from '../../lib/filters.ts';
+import { boolFilter, matchLabel, parseUntil, pruneUntil } from '../../lib/filters.ts';
 import { unmountUnder } from '../../lib/mounts.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import type { Readable } from 'node:stream';
@@ -247,9 +247,7 @@ export class ImageService {
     const f = opts.filters ?? new Map<string, string[]>();
     for (const k of f.keys()) if (!IMAGE_FILTERS.includes(k)) throw invalidParameter(`invalid filter '${k}'`);
     const out: ImageSummary[] = [];
-    const dangling = f.get('dangling')?.[0];
-    if (dangling !== undefined && dangling !== 'true' && dangling !== 'false' && dangling !== '1' && dangling !== '0') throw invalidParameter(`invalid filter 'dangling=${dangling}'`);
-    const wantDangling = dangling === 'true' || dangling === '1' ? true : dangling === 'false' || dangling === '0' ? false : undefined;
+    const wantDangling = boolFilter(f, 'dangling');
     const refFilters = f.get('reference') ?? [];
     const labelFilters = f.get('label') ?? [];
     const createdOf = (img: Image) => Math.floor(Date.parse(img.config.created ?? img.rec.added) / 1000);
@@ -348,9 +346,9 @@ export class ImageService {
    */
   async prune(opts: { all: boolean; filters: Map<string, string[]> }): Promise<{ ImagesDeleted: DeleteRecord[] | null; SpaceReclaimed: number }> {
     for (const k of opts.filters.keys()) if (!['until', 'label', 'label!', 'dangling'].includes(k)) throw invalidParameter(`invalid filter '${k}'`);
-    const dangling = opts.filters.get('dangling')?.[0];
-    const all = opts.all || dangling === 'false' || dangling === '0';
-    const until = opts.filters.get('until')?.map(parseUntil);
+    const all = opts.all || boolFilter(opts.filters, 'dangling') === false;
+    const cutoff = pruneUntil(opts.filters);
+    const until = cutoff === undefined ? undefined : [cutoff];
     const labels = opts.filters.get('label') ?? [];
     const notLabels = opts.filters.get('label!') ?? [];
     const sizeBefore = this.layersSize();
@@ -605,11 +603,15 @@ export class ImageService {
   }
 
   /**
-   * moby's checkImageDeleteConflict. Hard conflicts (running container) can't be forced;
+   * moby's checkImageDeleteConflict. Hard conflicts (child images, running container) can't be forced;
    * soft ones (stopped container, other tags) can. `ignoreActiveRefs` skips the tag check.
    */
   private deleteConflict(img: Image, force: boolean, ignoreActiveRefs = false): { hard: boolean; message: string } | undefined {
     const sid = shortId(img.rec.id);
+    // An image others were built on (their parent) stays, forced or not.
+    if (this.images.all().some((o) => o.rec.parent === img.rec.id)) {
+      return { hard: true, message: `conflict: unable to delete ${sid} (cannot be forced) - image has dependent child images` };
+    }
     const using = this.users.containersUsing(img.rec.id);
     const running = using.find((c) => c.running);
     if (running) {

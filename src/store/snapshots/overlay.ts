@@ -8,6 +8,7 @@
  *     l/<SHORT>          -> ../<id>/diff   short links: a 127-layer lowerdir list of these
  *                                          stays under the one-page limit of mount data
  *     <id>/diff/         the layer's own files (image layer) or the container's upper dir
+ *                        (made holding docker's empty /.dockerenv, unless the image has one)
  *     <id>/link          SHORT, the name of this layer's short link
  *     <id>/lower         "l/A:l/B:…" the parents' short links, nearest first (absent for base)
  *     <id>/work/         overlay work dir (container layers only)
@@ -141,14 +142,20 @@ export class OverlaySnapshotter {
     // On every run's path: independent steps go to the thread pool together, not one round
     // trip after another.
     await mkdir(join(dir, 'diff'), { recursive: true, mode: 0o755 });
+    let chain: string | undefined;
     await settleAll([
       mkdir(join(dir, 'work'), { mode: 0o700 }),
       mkdir(join(dir, 'merged'), { mode: 0o700 }),
       this.traversable(dir),
       writeFile(join(dir, 'link'), short),
-      parentId ? this.lowerChain(parentId).then((chain) => writeFile(join(dir, 'lower'), chain)) : undefined,
+      parentId ? this.lowerChain(parentId).then((c) => writeFile(join(dir, 'lower'), chain = c)) : undefined,
     ]);
-    await settleAll([...['diff', 'work', 'merged'].map((d) => this.rootOwned(join(dir, d))), symlink(`../${id}/diff`, join(this.home, 'l', short))]);
+    // docker's init layer marks every container with an empty /.dockerenv (0755) unless its
+    // image has one; scripts test for it. It stays out of diff and commit (pack.ts).
+    const inImage = chain ? await Promise.all(chain.split(':').map((l) => lstat(join(this.home, l, '.dockerenv')).then(() => true, () => false))) : [];
+    const marker = join(dir, 'diff', '.dockerenv');
+    if (!inImage.includes(true)) await writeFile(marker, '', { mode: 0o755 }).then(() => chmod(marker, 0o755));
+    await settleAll([...['diff', 'work', 'merged', ...(inImage.includes(true) ? [] : ['diff/.dockerenv'])].map((d) => this.rootOwned(join(dir, d))), symlink(`../${id}/diff`, join(this.home, 'l', short))]);
   }
 
   async mountFor(id: string): Promise<OverlayMount> {
