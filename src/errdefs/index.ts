@@ -62,6 +62,11 @@ export function messageOf(err: unknown): string {
   return String(err);
 }
 
+/** Go's errors.Wrapf(err, prefix): the message prefixed, the kind (so the status) and exit code kept. */
+export function wrapError(err: unknown, prefix: string): EngineError {
+  return new EngineError(kindOf(err) ?? 'System', `${prefix}: ${messageOf(err)}`, { cause: err, ...(exitCodeOf(err) !== undefined ? { exitCode: exitCodeOf(err) } : {}) });
+}
+
 export const notFound = (msg: string, cause?: unknown) => new EngineError('NotFound', msg, { cause });
 export const invalidParameter = (msg: string, cause?: unknown) => new EngineError('InvalidParameter', msg, { cause });
 export const conflict = (msg: string, cause?: unknown) => new EngineError('Conflict', msg, { cause });

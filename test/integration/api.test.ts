@@ -258,7 +258,13 @@ test('bad options and names get the docker CLI\'s words and exit codes, and make
     { args: ['run', '--rm', '--cpuset-cpus', '1-0', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: Invalid value 1-0 for cpuset cpus: invalid format: 1-0\n\nRun 'berth run --help' for more information\n" },
     { args: ['run', '--rm', '--log-driver', 'nosuch', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: error looking up logging plugin nosuch: plugin "nosuch" not found\n\nRun \'berth run --help\' for more information\n' },
     { args: ['run', '--rm', '--cap-add', 'NOSUCH', 'busybox', 'true'], code: 125, stderr: 'berth: Error response from daemon: invalid CapAdd: unknown capability: "CAP_NOSUCH"\n\nRun \'berth run --help\' for more information\n' },
-    { args: ['ps', '--filter', 'exited=abc'], code: 1, stderr: 'Error response from daemon: strconv.Atoi: parsing "abc": invalid syntax\n' },
+    { args: ['ps', '--filter', 'exited=abc'], code: 1, stderr: 'Error response from daemon: invalid filter \'exited=abc\': strconv.Atoi: parsing "abc": invalid syntax\n' },
+    { args: ['ps', '--filter', 'status=bogus'], code: 1, stderr: 'Error response from daemon: invalid filter \'status=bogus\': invalid value for state (bogus): must be one of created, running, paused, restarting, removing, exited, dead\n' },
+    { args: ['ps', '--filter', 'health=bogus'], code: 1, stderr: 'Error response from daemon: invalid filter \'health=bogus\': invalid value for health (bogus): must be one of none, starting, healthy, unhealthy\n' },
+    { args: ['ps', '--filter', 'is-task=bogus'], code: 1, stderr: 'Error response from daemon: invalid filter \'is-task=[bogus]\'\n' },
+    { args: ['ps', '-aq', '--filter', 'is-task=true'], code: 0, stderr: '' },
+    { args: ['kill', 'nosuch'], code: 1, stderr: 'Error response from daemon: cannot kill container: nosuch: No such container: nosuch\n' },
+    { args: ['kill', '-s', '99', 'logged'], code: 1, stderr: 'Error response from daemon: cannot kill container: logged: the linux daemon does not support signal 99\n' },
     { args: ['run', '--rm', '--log-opt', 'max-size=abc', 'busybox', 'true'], code: 125, stderr: "berth: Error response from daemon: failed to initialize logging driver: invalid size: 'abc'\n\nRun 'berth run --help' for more information\n" },
   ];
   await d.ok(['create', '--name', 'logged', 'busybox']);

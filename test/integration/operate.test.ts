@@ -186,6 +186,12 @@ test('rename through dockerode: the new name resolves, the old one is gone and f
     const r = await d.docker(['rename', 'rn-new', 'rn-new']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /same name as its current name/);
+    // docker 28's order and words: the container looked up first, the new name allocated after
+    assert.match((await d.docker(['rename', 'rn-nosuch', 'bad name'])).stderr, /No such container: rn-nosuch/);
+    assert.match((await d.docker(['rename', 'rn-new', 'bad name'])).stderr, /Error when allocating new name: Invalid container name \(\/bad name\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\] are allowed/);
+    await ok(['create', '--name', 'rn-taken', 'busybox', 'true']);
+    assert.match((await d.docker(['rename', 'rn-new', 'rn-taken'])).stderr, /Error when allocating new name: Conflict. The container name "\/rn-taken" is already in use by container "[0-9a-f]{64}"/);
+    await ok(['rm', 'rn-taken']);
     // The name is free for another container; the renamed one answers to its new name.
     await ok(['run', '-d', '--name', 'rn-old', 'busybox', 'sleep', '100']);
     const dns = await ok(['run', '--rm', '--network', 'rn-net', 'busybox', 'nslookup', 'rn-new']);

@@ -177,8 +177,11 @@ export function checkRestartPolicy(p: { Name?: string; MaximumRetryCount?: numbe
   if (!RESTART_NAMES.includes(name)) {
     throw invalidParameter(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   }
-  if (count !== 0 && name !== 'on-failure') throw invalidParameter(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  if (count < 0) throw invalidParameter('invalid restart policy: maximum retry count must be a positive integer');
+  // moby's ValidateRestartPolicy; an empty name (before docker 25's default) takes any count
+  if (name !== '' && name !== 'on-failure' && count !== 0) {
+    throw invalidParameter(`invalid restart policy: maximum retry count can only be used with 'on-failure'${count < 0 ? ' and cannot be negative' : ''}`);
+  }
+  if (name === 'on-failure' && count < 0) throw invalidParameter('invalid restart policy: maximum retry count cannot be negative');
   return { Name: (name || 'no') as HostConfig['RestartPolicy']['Name'], MaximumRetryCount: count };
 }
 

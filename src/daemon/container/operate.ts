@@ -2,7 +2,7 @@
 import { runChecked } from '../../lib/spawner.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict, invalidParameter, system } from '../../errdefs/index.ts';
+import { conflict, invalidParameter, system, wrapError } from '../../errdefs/index.ts';
 import { log } from '../../lib/log.ts';
 import { runtimeCommand } from '../../runtime/runtime.ts';
 import type { Container } from './container.ts';
@@ -17,7 +17,7 @@ export function cgroupPath(d: ContainerDeps, c: Container): string {
 export async function pauseContainer(d: ContainerDeps, ref: string): Promise<void> {
   const c = d.store.get(ref);
   await d.locks.with(c.id, async () => {
-    if (!c.running) throw conflict(`Container ${c.id} is not running`);
+    if (!c.running) throw conflict(`container ${c.id} is not running`);
     if (c.state.Paused) throw conflict(`Container ${c.id} is already paused`);
     if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
     try {
@@ -65,14 +65,19 @@ const NAME = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /** `docker rename`: the name, the record, and the container's DNS names on its networks. */
 export async function renameContainer(d: ContainerDeps, ref: string, newName: string): Promise<void> {
-  if (!newName) throw invalidParameter('Neither old nor new names may be empty');
-  if (!NAME.test(newName)) throw invalidParameter(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  const name = newName.replace(/^\//, '');
+  if (!newName || !ref) throw invalidParameter('Neither old nor new names may be empty');
+  // moby's order and words: the container first, then the name, allocated as "/NAME"
   const c = d.store.get(ref);
+  const name = newName.replace(/^\//, '');
   await d.locks.with(c.id, async () => {
     const old = c.name;
     if (old === name) throw invalidParameter('Renaming a container with the same name as its current name');
-    d.store.reserveName(name, c.id);
+    if (!NAME.test(name)) throw invalidParameter(`Error when allocating new name: Invalid container name (/${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    try {
+      d.store.reserveName(name, c.id);
+    } catch (e) {
+      throw wrapError(e, 'Error when allocating new name');
+    }
     c.rec.Name = `/${name}`;
     try {
       for (const ep of Object.values(c.rec.Networks ?? {})) {
@@ -109,7 +114,7 @@ export async function containerPids(d: ContainerDeps, c: Container): Promise<num
  */
 export async function topContainer(d: ContainerDeps, ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
   const c = d.store.get(ref);
-  if (!c.running) throw conflict(`Container ${c.id} is not running`);
+  if (!c.running) throw conflict(`container ${c.id} is not running`);
   if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
   const args = psArgs.trim() ? psArgs.trim().split(/\s+/) : ['-ef'];
   const pids = new Set(await containerPids(d, c));

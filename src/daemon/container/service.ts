@@ -305,7 +305,7 @@ export class ContainerService {
   /** What exec needs of a running container: its bundle, runtime, and image layers. */
   execTarget(ref: string): { container: Container; bundle: string; runtimePath: string; runtimeRoot: string; layerDirs: () => Promise<string[]> } {
     const c = this.store.get(ref);
-    if (c.state.Paused) throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
+    if (c.state.Paused) throw conflict(`Container ${ref} is paused, unpause the container before exec`);
     if (!c.running || !c.shimDir) throw conflict(`container ${c.id} is not running`);
     return {
       container: c,

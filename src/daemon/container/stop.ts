@@ -1,5 +1,5 @@
 /** `docker stop`, `kill` and `restart`. */
-import { conflict, EngineError, notModified } from '../../errdefs/index.ts';
+import { conflict, EngineError, invalidParameter, notModified, wrapError } from '../../errdefs/index.ts';
 import { failpoint } from '../../lib/failpoint.ts';
 import { log } from '../../lib/log.ts';
 import { parseSignal } from '../../lib/signal.ts';
@@ -32,7 +32,13 @@ export async function stopContainer(d: ContainerDeps, ref: string, opts: { signa
     }
     throw notModified('container already stopped');
   }
-  const sig = parseSignal(opts.signal || c.rec.Config.StopSignal || 'SIGTERM');
+  let sig: number;
+  try {
+    sig = parseSignal(opts.signal || c.rec.Config.StopSignal || 'SIGTERM');
+  } catch (e) {
+    // moby's ContainerStop wraps what stopping meets
+    throw wrapError(e, `cannot stop container: ${ref}`);
+  }
   const timeout = opts.timeout ?? c.rec.Config.StopTimeout ?? 10;
   if (!opts.byDaemon) c.rec.HasBeenManuallyStopped = true;
   const exited = c.wait('not-running');
@@ -56,14 +62,16 @@ export async function stopContainer(d: ContainerDeps, ref: string, opts: { signa
 
 
 export async function killContainer(d: ContainerDeps, ref: string, signal: string | undefined): Promise<void> {
-  const c = d.store.get(ref);
+  // the signal first, as moby checks it before it looks the container up
   const sig = parseSignal(signal || 'SIGKILL');
+  if (sig < 1 || sig > 64) throw invalidParameter(`the linux daemon does not support signal ${sig}`);
+  const c = d.store.get(ref);
   await c.restartInFlight;
   if (cancelRestart(c)) {
     c.rec.HasBeenManuallyStopped = true;
     return;
   }
-  if (!c.running) throw conflict(`Cannot kill container: ${ref}: container ${c.id} is not running`);
+  if (!c.running) throw conflict(`container ${c.id} is not running`);
   if (sig === 9) c.rec.HasBeenManuallyStopped = true;
   const exited = c.wait('not-running');
   await signalContainer(c, sig);
@@ -74,7 +82,7 @@ export async function killContainer(d: ContainerDeps, ref: string, signal: strin
 
 /** A signal to the container's process, through its monitor. */
 export async function signalContainer(c: Container, sig: number): Promise<void> {
-  const notRunning = () => conflict(`Cannot kill container: ${c.id}: container ${c.id} is not running`);
+  const notRunning = () => conflict(`container ${c.id} is not running`);
   if (!c.shimDir) throw notRunning();
   try {
     await new ShimClient(c.shimDir).kill(sig);

@@ -19,7 +19,10 @@ import { checkRestartPolicy, MIN_MEMORY } from './config.ts';
 export async function updateContainer(d: ContainerDeps, ref: string, u: ContainerUpdateInput): Promise<{ Warnings: string[] }> {
   const c = d.store.get(ref);
   return d.locks.with(c.id, async () => {
+    // moby: what its settings check refuses is said as is; what applying them to this
+    // container refuses is "Cannot update container ID: …"
     const fail = (msg: string) => invalidParameter(`Cannot update container ${c.id}: ${msg}`);
+    const invalid = (msg: string) => invalidParameter(msg);
     const warnings: string[] = [];
     const old = c.rec.HostConfig;
     const h: HostConfig = structuredClone(old);
@@ -28,14 +31,14 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
     if ((u.CpuPeriod ?? 0) > 0 && old.NanoCpus > 0) throw fail('Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
     if ((u.CpuQuota ?? 0) > 0 && old.NanoCpus > 0) throw fail('Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set');
     if (u.Memory) {
-      if (u.Memory < MIN_MEMORY) throw fail('Minimum memory limit allowed is 6MB');
+      if (u.Memory < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
       if (!u.MemorySwap && old.MemorySwap > 0 && u.Memory > old.MemorySwap) {
         throw fail('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
       }
       h.Memory = u.Memory;
     }
     if (u.MemorySwap) {
-      if (u.MemorySwap > 0 && u.MemorySwap < h.Memory) throw fail('Minimum memoryswap limit should be larger than memory limit, see usage');
+      if (u.MemorySwap > 0 && u.MemorySwap < h.Memory) throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
       if (u.MemorySwap > 0 && !d.rt.swapAccounting) {
         warnings.push('Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.');
       } else {
@@ -43,22 +46,22 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
       }
     }
     if (u.MemoryReservation) {
-      if (h.Memory > 0 && u.MemoryReservation > h.Memory) throw fail('Minimum memory limit can not be less than memory reservation limit, see usage');
+      if (h.Memory > 0 && u.MemoryReservation > h.Memory) throw invalid('Minimum memory limit can not be less than memory reservation limit, see usage');
       h.MemoryReservation = u.MemoryReservation;
     }
     if (u.KernelMemory) warnings.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
     if (u.NanoCpus) {
       const ncpu = cpus().length;
-      if (u.NanoCpus < 0 || u.NanoCpus > ncpu * 1e9) throw fail(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
+      if (u.NanoCpus < 0 || u.NanoCpus > ncpu * 1e9) throw invalid(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
       h.NanoCpus = u.NanoCpus;
     }
     if (u.CpuShares) h.CpuShares = u.CpuShares;
     if (u.CpuPeriod) {
-      if (u.CpuPeriod < 1000 || u.CpuPeriod > 1_000_000) throw fail('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+      if (u.CpuPeriod < 1000 || u.CpuPeriod > 1_000_000) throw invalid('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
       h.CpuPeriod = u.CpuPeriod;
     }
     if (u.CpuQuota) {
-      if (u.CpuQuota > 0 && u.CpuQuota < 1000) throw fail('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+      if (u.CpuQuota > 0 && u.CpuQuota < 1000) throw invalid('CPU cfs quota can not be less than 1ms (i.e. 1000)');
       h.CpuQuota = u.CpuQuota;
     }
     checkCpuset(u.CpusetCpus ?? '', u.CpusetMems ?? '', cpusetAvailable(d.rt.cgroupVersion));
@@ -90,7 +93,7 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
       try {
         policy = checkRestartPolicy(u.RestartPolicy);
       } catch (e) {
-        throw fail((e as Error).message);
+        throw invalid((e as Error).message);
       }
       if (old.AutoRemove && policy.Name !== 'no') throw conflict(`Cannot update container ${c.id}: Restart policy cannot be updated because AutoRemove is enabled for the container`);
       h.RestartPolicy = policy;

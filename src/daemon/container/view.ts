@@ -5,6 +5,7 @@
 import { mountsView } from './mounts.ts';
 import type { ContainerInspect, ContainerSummary } from '../../api/types.ts';
 import { invalidParameter } from '../../errdefs/index.ts';
+import { boolFilter } from '../../lib/filters.ts';
 import { humanDuration } from '../../lib/units.ts';
 import type { Container, ContainerRecord } from './container.ts';
 import type { EndpointRecord } from '../../network/service.ts';
@@ -26,7 +27,8 @@ export interface ImageNames {
 }
 
 const FILTER_KEYS = new Set(['status', 'name', 'id', 'label', 'ancestor', 'exited', 'before', 'since', 'health', 'isolation', 'network', 'volume', 'publish', 'expose', 'is-task']);
-const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+const STATUSES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
+const HEALTHS = ['none', 'starting', 'healthy', 'unhealthy'];
 
 /** docker's `State.String()`: "Up 2 minutes", "Exited (0) 3 seconds ago", "Created". */
 export function statusString(c: Container, now = Date.now()): string {
@@ -53,15 +55,19 @@ function commandString(c: Container): string {
 function validateFilters(filters: Map<string, string[]>): void {
   for (const [k, vals] of filters) {
     if (!FILTER_KEYS.has(k)) throw invalidParameter(`invalid filter '${k}'`);
+    // moby's words (ValidateHealthStatus, ValidateContainerState, strconv.Atoi)
     if (k === 'health') {
       for (const v of vals) {
-        if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw invalidParameter(`Unrecognised filter value for health: ${v}`);
+        if (!HEALTHS.includes(v)) throw invalidParameter(`invalid filter 'health=${v}': invalid value for health (${v}): must be one of ${HEALTHS.join(', ')}`);
       }
     }
     if (k === 'status') {
       for (const v of vals) {
-        if (!STATUSES.includes(v)) throw invalidParameter(`invalid filter 'status=${v}'`);
+        if (!STATUSES.includes(v)) throw invalidParameter(`invalid filter 'status=${v}': invalid value for state (${v}): must be one of ${STATUSES.join(', ')}`);
       }
+    }
+    if (k === 'exited') {
+      for (const v of vals) if (!/^[+-]?\d+$/.test(v)) throw invalidParameter(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
     }
   }
 }
@@ -103,8 +109,13 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     if (!s) throw invalidParameter(`No such container: ${since}`);
     list = list.filter((c) => Date.parse(c.rec.Created) > Date.parse(s.rec.Created));
   }
-  // moby reads each exit code with strconv.Atoi, and says so when it cannot.
-  for (const v of f.get('exited') ?? []) if (!/^[+-]?\d+$/.test(v)) throw invalidParameter(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+  // No container here belongs to a swarm task: is-task=true matches none.
+  if (boolFilter(f, 'is-task') === true) return [];
+  // An ID filter names one container by a unique prefix (moby's GetByPrefix): an ambiguous one names none.
+  const idMatches = f.get('id')?.map((i) => {
+    const hits = all.filter((c) => c.id.startsWith(i));
+    return i && hits.length === 1 ? hits[0].id : all.find((c) => c.id === i)?.id;
+  });
   const status = f.get('status');
   const explicitAll = opts.all || (status?.length ?? 0) > 0 || f.has('exited') || opts.limit > 0 || !!before || !!since;
   const ancestors = f.get('ancestor')?.map((a) => {
@@ -118,8 +129,7 @@ export function listContainers(all: Container[], opts: ListOptions, images: Imag
     if (status?.length && !status.includes(c.status)) return false;
     const names = f.get('name');
     if (names?.length && !names.some((n) => new RegExp(n).test(c.rec.Name) || new RegExp(n).test(c.name))) return false;
-    const ids = f.get('id');
-    if (ids?.length && !ids.some((i) => c.id.startsWith(i))) return false;
+    if (idMatches?.length && !idMatches.includes(c.id)) return false;
     const labels = f.get('label');
     if (labels?.length && !labels.every((l) => matchLabel(c.rec.Config.Labels, l))) return false;
     const health = f.get('health');

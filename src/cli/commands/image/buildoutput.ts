@@ -7,7 +7,9 @@
  * holds the image's files and nothing else), and removes both when the result is not an image.
  */
 import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { splitCsv } from '../../../lib/csv.ts';
+import { BLOCK, decodeBlock, decodePax, isZeroBlock } from '../../../lib/tar/header.ts';
 import { StatusError, type CliContext } from '../../context.ts';
 import { fsp, streamp } from '../../lazy.ts';
 import { extractLocal } from '../container/cptar.ts';
@@ -73,17 +75,89 @@ export function buildOutput(values: string[]): BuildOutput | undefined {
 export async function exportBuilt(ctx: CliContext, id: string, out: Extract<BuildOutput, { type: 'local' | 'tar' }>): Promise<void> {
   const { Id: cid } = await ctx.client.containerCreate({ Image: id, Cmd: ['berth-build-output'], NetworkDisabled: true });
   try {
-    const tar = await ctx.client.containerExport(cid);
+    const tar = withoutMarker(await ctx.client.containerExport(cid));
     if (out.type === 'local') {
       await fsp().mkdir(out.dest, { recursive: true });
       await extractLocal(tar, out.dest);
     } else if (out.dest === '-') {
-      await streamp().pipeline(tar, ctx.stdout, { end: false });
+      await streamp().pipeline(Readable.from(tar), ctx.stdout, { end: false });
     } else {
-      await streamp().pipeline(tar, createWriteStream(out.dest));
+      await streamp().pipeline(Readable.from(tar), createWriteStream(out.dest));
     }
   } finally {
     await ctx.client.containerRemove(cid, { force: true }).catch(() => {});
     await ctx.client.imageRemove(id, { noPrune: true }).catch(() => {});
   }
 }
+
+const padded = (n: number) => n + ((BLOCK - (n % BLOCK)) % BLOCK);
+
+/**
+ * The export's tar, passed through block by block, less the container's empty `/.dockerenv`
+ * (docker's marker of a container, no file of the image) and the meta entries before it.
+ */
+export async function* withoutMarker(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let buf: Buffer = Buffer.alloc(0);
+  /** Meta entries (PAX, long names) held until the entry they describe is seen. */
+  let held: Buffer[] = [];
+  let paxSize: number | undefined;
+  let copy = 0;
+  let hold = 0;
+  let holdType = '';
+  let ended = false;
+  for await (const chunk of src) {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    for (;;) {
+      if (ended || copy > 0) {
+        const n = ended ? buf.length : Math.min(copy, buf.length);
+        if (!n) break;
+        yield buf.subarray(0, n);
+        buf = buf.subarray(n);
+        copy -= ended ? 0 : n;
+        continue;
+      }
+      if (hold > 0) {
+        if (buf.length < hold) break;
+        const body = buf.subarray(0, hold);
+        held.push(body);
+        if (holdType === 'x') {
+          const size = decodePax(body).get('size');
+          if (size !== undefined) paxSize = Number(size.toString('latin1'));
+        }
+        buf = buf.subarray(hold);
+        hold = 0;
+        continue;
+      }
+      if (buf.length < BLOCK) break;
+      const block = buf.subarray(0, BLOCK);
+      buf = buf.subarray(BLOCK);
+      if (isZeroBlock(block)) {
+        yield* held;
+        held = [];
+        yield block;
+        ended = true;
+        continue;
+      }
+      const raw = decodeBlock(block);
+      if ('xgLK'.includes(raw.typeflag)) {
+        held.push(block);
+        hold = padded(raw.size);
+        holdType = raw.typeflag;
+        continue;
+      }
+      const size = paxSize ?? raw.size;
+      paxSize = undefined;
+      const marker = raw.name.replace(/^\.\//, '') === '.dockerenv' && (raw.typeflag === '0' || raw.typeflag === '\0') && size === 0;
+      if (!marker) {
+        yield* held;
+        yield block;
+        // links, directories and devices carry no body whatever their size field says
+        copy = '123456'.includes(raw.typeflag) ? 0 : padded(size);
+      }
+      held = [];
+    }
+  }
+  yield* held;
+  if (buf.length) yield buf;
+}
+

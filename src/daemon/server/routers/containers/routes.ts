@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { versionAtLeast } from '../../../../api/version.ts';
 import { bodies } from '../../bodies.ts';
 import { adaptCreateToVersion } from './versions.ts';
-import { invalidParameter } from '../../../../errdefs/index.ts';
+import { invalidParameter, wrapError } from '../../../../errdefs/index.ts';
 import {
   boolValue, boolValueOrDefault, hijack, intValue, noContent, parseFilters, readBody, readJson, unixToNs, writeJson, type Ctx,
 } from '../../httputils.ts';
@@ -244,7 +244,10 @@ export function containerRoutes(b: ContainerBackend): Route[] {
     {
       method: 'POST', path: '/containers/{id}/kill',
       handler: async (ctx) => {
-        await b.kill(ctx.params.id, ctx.query.get('signal') ?? undefined);
+        // moby wraps whatever a kill meets, a missing container too
+        await b.kill(ctx.params.id, ctx.query.get('signal') ?? undefined).catch((e: unknown) => {
+          throw wrapError(e, `cannot kill container: ${ctx.params.id}`);
+        });
         noContent(ctx);
       },
     },
