@@ -17,6 +17,7 @@ import { KeyedMutex } from '../lib/mutex.ts';
 import { parseGoBool } from '../lib/strconv.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { quote, quoteRune } from '../lib/goquote.ts';
+import { familiarString, parseNormalizedNamed, withDefaultTag } from '../lib/reference.ts';
 import { tarSink, writeBody } from '../lib/tar/writer.ts';
 import { encodeHeader } from '../lib/tar/header.ts';
 import type { BuildRequest } from '../api/types.ts';
@@ -56,7 +57,29 @@ export class BuildError extends EngineError {
   }
 }
 
+/**
+ * moby's sanitizeRepoAndTags: each -t parsed and completed with `latest`, duplicates dropped,
+ * a digest refused, before anything is built; named as `Successfully tagged` shows them.
+ */
+function buildTags(tags: string[]): string[] {
+  const out: string[] = [];
+  for (const t of tags) {
+    if (!t) continue;
+    let ref;
+    try {
+      ref = parseNormalizedNamed(t);
+    } catch (e) {
+      throw new BuildError((e as Error).message);
+    }
+    if (ref.digest) throw new BuildError('build tag cannot contain a digest');
+    const shown = familiarString(withDefaultTag(ref));
+    if (!out.includes(shown)) out.push(shown);
+  }
+  return out;
+}
+
 export async function build(be: BuildBackend, dockerfileText: string, opts: BuildOptions, out: BuildOutput): Promise<string> {
+  const tags = buildTags(opts.tags);
   const df = parseDockerfile(dockerfileText);
   const say = (s: string) => out.stream(s);
   for (const w of df.warnings) say(`${w}\n`);
@@ -138,7 +161,7 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
   }
   out.aux(final.id);
   say(`Successfully built ${final.id.slice(7, 19)}\n`);
-  for (const t of opts.tags) {
+  for (const t of tags) {
     await be.tag(final.id, t);
     say(`Successfully tagged ${t}\n`);
   }
@@ -313,12 +336,14 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
       return meta(`ARG ${ins.args}`, () => {});
     }
     case 'expose': {
-      const ports = ws(ins.args).map((p) => {
+      const raw = ws(ins.args);
+      const ports = raw.map((p) => {
         const [n, proto = 'tcp'] = p.split('/');
-        if (!/^\d+(-\d+)?$/.test(n)) throw new BuildError(`Invalid containerPort: ${n}`);
+        if (!/^\d+(-\d+)?$/.test(n)) throw new BuildError(`invalid containerPort: ${n}`);
         return `${n}/${proto.toLowerCase()}`;
       });
-      return meta(`EXPOSE ${ports.join(' ')}`, (c) => {
+      // history keeps the ports as written (moby's "EXPOSE "+strings.Join(c.Ports, " "))
+      return meta(`EXPOSE ${raw.join(' ')}`, (c) => {
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
         for (const p of ports) c.ExposedPorts[p] = {};
       });
@@ -348,7 +373,8 @@ async function runStep(ctx: Ctx, st: StageState, ins: Instruction): Promise<void
         c.StopSignal = w(ins.args);
       });
     case 'shell':
-      return meta(`SHELL ${JSON.stringify(ins.json)}`, (c) => {
+      // moby records it with Go's %v: SHELL [/bin/sh -c]
+      return meta(`SHELL [${ins.json!.join(' ')}]`, (c) => {
         c.Shell = ins.json!;
       });
     case 'cmd':

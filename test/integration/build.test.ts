@@ -67,6 +67,7 @@ test('a tutorial Dockerfile through berth and the docker CLI: classic output, hi
   // docker's own spacing: two after #(nop) for config steps, one for WORKDIR/COPY/ADD.
   assert.match(history.split('\n')[0], /^\/bin\/sh -c #\(nop\) {2}CMD \["\.\/app\.sh"\]$/);
   assert.match(history, /^\/bin\/sh -c #\(nop\) WORKDIR \/app$/m);
+  assert.match(history, /^\/bin\/sh -c #\(nop\) {2}EXPOSE 8080$/m, 'the ports as written');
   assert.match(history, /^\/bin\/sh -c chmod \+x app\.sh && echo built > built\.txt$/m);
   assert.match(history, /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/app $/m);
   // The docker CLI's legacy builder through berthd: the same steps, all from the cache now.
@@ -210,6 +211,14 @@ test('COPY and ADD rules: directories, globs, trailing slashes, --chown/--chmod,
   const out = await ok(['run', '--rm', 'copy:1', 'sh', '-c',
     'cat /dst/dir/sub/x; ls /txt; cat /renamed; stat -c "%u:%g %a" /owned; cat /unpacked/sub/x; ls -a /ctx | sort | tr "\\n" " "']);
   assert.equal(out, 'x\na.txt\nb.txt\na\n1000:1000 600\nx\n. .. .dockerignore Dockerfile a.txt archive.tar b.txt dir keep.log ');
+  // a .dockerignore that names the Dockerfile and itself: both read, neither copied (moby), through both CLIs
+  const self = context('copy-self', { Dockerfile: 'FROM busybox\nCOPY . /ctx/\n', '.dockerignore': '.dockerignore\nDockerfile\n', 'a.txt': 'a\n' });
+  await ok(['build', '-t', 'copy:2', self]);
+  assert.equal(await ok(['run', '--rm', 'copy:2', 'ls', '-A', '/ctx']), 'a.txt\n');
+  const viaDocker = await d.docker(['build', '--no-cache', '-t', 'copy:3', self], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(viaDocker.code, 0, viaDocker.stderr);
+  assert.equal(await ok(['run', '--rm', 'copy:3', 'ls', '-A', '/ctx']), 'a.txt\n');
+  await ok(['rmi', 'copy:2', 'copy:3']);
 });
 
 test('ARG before FROM, --build-arg, ENV expansion, ONBUILD triggers, heredocs, SHELL', async () => {
@@ -690,6 +699,18 @@ test('a COPY layer names each path once (docker\'s layer store refuses duplicate
     rmSync(out, { recursive: true, force: true });
   }
   await ok(['rmi', 'copy-once:1']);
+});
+
+test('build tags as moby sanitizes them: completed with latest and named once; a digest refused before any step runs (docker CLI)', async () => {
+  const dir = context('tags', { Dockerfile: 'FROM busybox\nRUN true\n' });
+  const r = await d.docker(['build', '-t', 'tagged', '-t', 'tagged:latest', '-t', 'docker.io/library/tagged2', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Successfully built [0-9a-f]{12}\nSuccessfully tagged tagged:latest\nSuccessfully tagged tagged2:latest\n$/);
+  const digest = await d.docker(['build', '-t', `x@sha256:${'a'.repeat(64)}`, dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(digest.code, 1);
+  assert.match(digest.stderr, /build tag cannot contain a digest/);
+  assert.doesNotMatch(digest.stdout, /Step 1/);
+  await ok(['rmi', 'tagged', 'tagged2']);
 });
 
 test('RUN --mount=type=cache,sharing=private: a step whose cache id another step is using gets a copy of its own', async () => {

@@ -269,6 +269,13 @@ export class SpooledContext implements ContextView {
     set.add(slash < 0 ? name : name.slice(slash + 1));
   }
 
+  /** `rel` (and what is below it) is no longer part of the context. */
+  forget(rel: string): void {
+    const slash = rel.lastIndexOf('/');
+    this.kids.get(slash < 0 ? '' : rel.slice(0, slash))?.delete(slash < 0 ? rel : rel.slice(slash + 1));
+    this.drop(rel);
+  }
+
   private drop(name: string): void {
     for (const k of this.kids.get(name) ?? []) this.drop(`${name}/${k}`);
     this.kids.delete(name);

@@ -19,7 +19,7 @@ import { DaemonBuildBackend } from './backend.ts';
 import { SpooledContext } from './context.ts';
 import { ContextBodies } from './bodies.ts';
 import { resolveInContext } from '../../builder/context.ts';
-import { parseDockerignore } from '../../lib/dockerignore.ts';
+import { isIgnored, parseDockerignore } from '../../lib/dockerignore.ts';
 import { manifestTuple, tarSize, walkContext, type WalkEntry } from '../../lib/contextwalk.ts';
 import { MAX_CONTEXT_MANIFEST } from '../../api/types.ts';
 import { messageOf } from '../../errdefs/index.ts';
@@ -147,6 +147,12 @@ export class BuildService {
       if (real === undefined || real === 'outside' || context.lstat(real)?.type !== 'file') throw invalidParameter(`Cannot locate specified Dockerfile: ${req.dockerfile || 'Dockerfile'}`);
       const text = (await context.read(real)).toString('utf8');
       if (!text.trim()) throw invalidParameter(`the Dockerfile (${req.dockerfile || 'Dockerfile'}) cannot be empty`);
+      // The Dockerfile and .dockerignore came only to be read: what .dockerignore names of the
+      // two leaves the context now (moby's removeDockerfile), so COPY . does not take them.
+      if (context.lstat('.dockerignore')?.type === 'file') {
+        const patterns = parseDockerignore((await context.read('.dockerignore')).toString('utf8'));
+        for (const f of ['.dockerignore', real]) if (isIgnored(f, patterns)) context.forget(f);
+      }
       return await build(backend, text, { ...req, context, signal }, out);
     } finally {
       for (const id of backend.made) await this.containers.remove(id, { force: true, volumes: true }).catch((e: unknown) => log.warn('removing a build container', { id, error: e }));
