@@ -128,6 +128,11 @@ test('as docker 28 through its CLI: /.dockerenv in every container (not in diff 
   const dir = await d.docker(['exec', 'execs', '/etc']);
   assert.equal(dir.code, 126, dir.stdout + dir.stderr);
   assert.equal((await d.docker(['exec', 'execs', '/nonexist'])).code, 127);
+  const cwd = await d.docker(['exec', '-w', '/nonexist', 'execs', 'pwd']);
+  assert.equal(cwd.code, 127);
+  assert.match(cwd.stdout + cwd.stderr, /chdir to cwd \("\/nonexist"\) set in config.json failed: no such file or directory/);
+  // top: what ps said first is why it failed
+  assert.match((await d.docker(['top', 'execs', '--bogus'])).stderr, /Error response from daemon: ps: error: unknown gnu long option/);
   await docker(['rm', '-f', 'execs', 'marked']);
   // an image another was built on stays, by ID, forced or not (moby's hard conflict)
   const parent = (await docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();

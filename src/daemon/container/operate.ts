@@ -1,5 +1,5 @@
 /** `docker pause`/`unpause` (the runtime's freezer), `rename` and `top`, as moby's daemon/{pause,rename,top_unix}.go. */
-import { runChecked } from '../../lib/spawner.ts';
+import { runCommand } from '../../lib/spawner.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalidParameter, system, wrapError } from '../../errdefs/index.ts';
@@ -118,9 +118,10 @@ export async function topContainer(d: ContainerDeps, ref: string, psArgs: string
   if (c.state.Restarting) throw conflict(`Container ${c.id} is restarting, wait until the container is running`);
   const args = psArgs.trim() ? psArgs.trim().split(/\s+/) : ['-ef'];
   const pids = new Set(await containerPids(d, c));
-  const out = await runChecked('ps', args, '', 'Error running ps').catch((e: Error) => {
-    throw invalidParameter(e.message);
-  });
+  const r0 = await runCommand('ps', args);
+  // moby: the first line of what ps said is why it failed ("ps: error: unknown gnu long option")
+  if (r0.code !== 0) throw system(`ps: ${r0.stderr.split('\n')[0] || `exit status ${r0.code ?? r0.signal}`}`);
+  const out = r0.stdout;
   const r = parsePs(out, pids);
   containerEvent(d, c, 'top');
   return r;

@@ -330,6 +330,9 @@ export class ExecService {
 function execError(runtimeMessage: string, path: string): string {
   const prefix = 'OCI runtime exec failed: exec failed: unable to start container process';
   if (/executable file .*not found/i.test(runtimeMessage)) return `${prefix}: exec: "${path}": executable file not found in $PATH: unknown`;
+  // a missing working directory (-w), in runc's words (crun says "chdir `/x`: No such file or directory")
+  const cwd = /chdir (?:to cwd \("([^"]*)"\)|`([^`]*)`)/.exec(runtimeMessage);
+  if (cwd) return `${prefix}: chdir to cwd ("${cwd[1] ?? cwd[2]}") set in config.json failed: ${/no such file/i.test(runtimeMessage) ? 'no such file or directory' : /not a directory/i.test(runtimeMessage) ? 'not a directory' : 'permission denied'}: unknown`;
   if (/no such file or directory/i.test(runtimeMessage)) return `${prefix}: exec: "${path}": stat ${path}: no such file or directory: unknown`;
   if (/permission denied|operation not permitted|is a directory/i.test(runtimeMessage)) return `${prefix}: exec: "${path}": permission denied: unknown`;
   return `${prefix}: ${runtimeMessage}: unknown`;
