@@ -90,6 +90,8 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
   const global = new Map<string, string>(platformArgs());
   const usedArgs = new Set<string>();
   const stages: Stage[] = [];
+  /** The ARGs before the first FROM: steps of their own in the output, as moby prints them. */
+  const metaArgs: Instruction[] = [];
   let first = true;
   for (const ins of df.instructions) {
     if (ins.cmd === 'from') {
@@ -103,6 +105,7 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
     }
     if (first) {
       if (ins.cmd !== 'arg') throw new BuildError(`Dockerfile parse error line ${ins.line}: no build stage in current context`);
+      metaArgs.push(ins);
       for (const [k, v] of argPairs(ins, global, df.escape)) {
         const given = opts.buildArgs.get(k);
         if (opts.buildArgs.has(k)) usedArgs.add(k);
@@ -135,8 +138,9 @@ export async function build(be: BuildBackend, dockerfileText: string, opts: Buil
     }
   };
   need(last, []);
-  const total = stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.steps.length, 0);
+  const total = metaArgs.length + stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.steps.length, 0);
   let step = 0;
+  for (const ins of metaArgs) say(`Step ${++step}/${total} : ${ins.original}\n`);
   // --cache-from images that are here (moby skips the others, saying so in its log). Named
   // sources replace the local cache even when none is here, as in moby.
   const sources: BuildImage[] = [];
@@ -185,6 +189,8 @@ interface Ctx {
   escape: string;
   stages: Stage[];
   total: number;
+  /** Running a base image's ONBUILD triggers: moby shows the stage's image once, after them. */
+  inTriggers?: boolean;
   step: () => number;
   /** --cache-from's images (those here): when the build names any, the cache follows moby's ImageCache. */
   sources?: BuildImage[];
@@ -225,6 +231,11 @@ function envMap(config: RunConfig): Map<string, string> {
   return m;
 }
 
+/** A step's resulting image, as the classic builder shows it after each step. */
+function stepDone(ctx: Ctx, id: string): void {
+  if (!ctx.inTriggers) ctx.say(` ---> ${id.slice(7, 19)}\n`);
+}
+
 async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
   const { be, opts, say } = ctx;
   const fromWords = processWords(stage.from.args, ctx.global, ctx.escape);
@@ -242,7 +253,6 @@ async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
     const p = processWord(String(stage.from.flags.get('platform')), ctx.global, ctx.escape);
     if (image && p && !p.startsWith(image.config.os)) throw new BuildError(`image ${base} is for ${image.config.os}/${image.config.architecture}, not ${p}`);
   }
-  if (image) say(` ---> ${image.id.slice(7, 19)}\n`);
   let config: RunConfig = structuredClone(image?.config.config ?? {});
   // A stage without PATH gets the default one, as moby's builder (and BuildKit) give it: an
   // imported base image has no environment at all.
@@ -253,13 +263,20 @@ async function runStage(ctx: Ctx, stage: Stage): Promise<BuildImage> {
   const triggers = image?.config.config?.OnBuild ?? [];
   if (triggers.length) {
     say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
-    for (const t of triggers) {
-      const parsed = parseDockerfile(t).instructions[0];
-      if (!parsed) continue;
-      await runStep(ctx, st, parsed);
+    ctx.inTriggers = true;
+    try {
+      for (const t of triggers) {
+        const parsed = parseDockerfile(t).instructions[0];
+        if (!parsed) continue;
+        await runStep(ctx, st, parsed);
+      }
+    } finally {
+      ctx.inTriggers = false;
     }
     st.config.OnBuild = null;
   }
+  // the stage's image, once its base's triggers ran (moby)
+  if (st.image) say(` ---> ${st.image.id.slice(7, 19)}\n`);
   for (const ins of stage.steps) {
     if (opts.signal.aborted) throw new BuildError('the build was cancelled');
     say(`Step ${ctx.step()}/${ctx.total} : ${ins.original}\n`);
@@ -463,7 +480,7 @@ async function commitMeta(ctx: Ctx, st: StageState, text: string, oneWord = fals
   const key: RunConfig = { ...st.config, Cmd: cmd };
   if (await useCache(ctx, st, key)) return;
   st.image = await ctx.be.commitConfig(st.image, st.config, key, cmd.join(' '), st.author);
-  ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
+  stepDone(ctx, st.image.id);
 }
 
 /**
@@ -497,7 +514,8 @@ async function useCache(ctx: Ctx, st: StageState, key: RunConfig): Promise<boole
   if (!hit) return false;
   st.image = hit;
   st.config = structuredClone(hit.config.config ?? {});
-  ctx.say(` ---> Using cache\n ---> ${hit.id.slice(7, 19)}\n`);
+  ctx.say(' ---> Using cache\n');
+  stepDone(ctx, hit.id);
   return true;
 }
 
@@ -714,7 +732,7 @@ async function runContainerStep(ctx: Ctx, st: StageState, ins: Instruction, plan
     }
   }
   if (!removing) await ctx.be.keepContainer(id);
-  ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
+  stepDone(ctx, st.image.id);
 }
 
 // ---- COPY and ADD ---------------------------------------------------------------------
@@ -852,7 +870,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
       const targetOf = (src: Source) => (src.keep !== undefined ? posix.join(dest, src.keep) + (src.isDir ? '/' : '') : src.isDir ? dest : destIsDir ? posix.join(dest, src.name ?? posix.basename(src.path ?? '')) : dest);
       const placed = sources.map((src) => ({ src, target: targetOf(src) }));
       if (!archives.some(Boolean) && await copyAsLayer(ctx, id, st, placed, owner, modeBits, key, cmd.join(' '))) {
-        ctx.say(` ---> ${st.image!.id.slice(7, 19)}\n`);
+        stepDone(ctx, st.image!.id);
         return;
       }
       for (const src of sources) {
@@ -870,7 +888,7 @@ async function copyInstruction(ctx: Ctx, st: StageState, ins: Instruction, env: 
     } finally {
       await ctx.be.removeContainer(id).catch(() => {});
     }
-    ctx.say(` ---> ${st.image.id.slice(7, 19)}\n`);
+    stepDone(ctx, st.image.id);
   } finally {
     if (fromContainer) await ctx.be.removeContainer(fromContainer).catch(() => {});
     for (const c of cleanups) await c().catch(() => {});
