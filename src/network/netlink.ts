@@ -2,7 +2,8 @@
  * Links, addresses and network namespaces through iproute2 (Node has no netlink): a bridge per
  * network, a network namespace per container kept as a bind-mounted file (libnetwork's
  * sandbox: it exists before the runtime creates the container, which joins it), and a veth pair
- * per endpoint, its container end made `eth0` in the namespace directly. Each step is one
+ * per endpoint, its container end made `eth0` in the namespace directly (a macvlan or ipvlan
+ * network's endpoint is a link on its parent, made into the namespace). Each step is one
  * `ip -batch` run, so an endpoint costs three processes.
  */
 import { randomBytes } from 'node:crypto';
@@ -66,7 +67,7 @@ export async function prepareNetnsDir(dir: string): Promise<void> {
  * inside, its host end sent out to berthd's namespace, then put on its bridge): one process in
  * the namespace and one outside, whatever the number of endpoints. Nothing is left on failure.
  */
-export async function createNetns(path: string, veths: VethConfig[] = []): Promise<void> {
+export async function createNetns(path: string, veths: VethConfig[] = [], sublinks: SubLinkConfig[] = []): Promise<void> {
   await writeFile(path, '', { mode: 0o600 });
   const inside = ['link set lo up'];
   for (const c of veths) {
@@ -82,14 +83,80 @@ export async function createNetns(path: string, veths: VethConfig[] = []): Promi
   }
   try {
     await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], inside.join('\n') + '\n');
-    const sysctls = veths.flatMap((c) => c.sysctls ?? []);
+    // The host's side: veths onto their bridges; macvlan/ipvlan links made on their parents
+    // straight into the namespace (under a temporary name: the parent's namespace may hold an eth0).
+    const outside = [...veths.map((c) => `link set ${c.hostName} master ${c.bridge} up`), ...sublinks.map(sublinkAdd(path))];
+    if (outside.length) await run('ip', ['-batch', '-'], outside.join('\n') + '\n');
+    if (sublinks.length) await run('nsenter', [`--net=${path}`, 'ip', '-batch', '-'], sublinks.flatMap(sublinkSetup).join('\n') + '\n');
+    const sysctls = [...veths, ...sublinks].flatMap((c) => c.sysctls ?? []);
     if (sysctls.length) await run('nsenter', [`--net=${path}`, 'sysctl', '-q', '-w', ...sysctls]);
-    if (veths.length) await run('ip', ['-batch', '-'], veths.map((c) => `link set ${c.hostName} master ${c.bridge} up`).join('\n') + '\n');
   } catch (e) {
     await deleteNetns(path);
     for (const c of veths) await deleteLink(c.hostName).catch(() => {});
+    for (const c of sublinks) await deleteLink(c.tmpName).catch(() => {});
     throw e;
   }
+}
+
+/** A container's macvlan or ipvlan link: made on `parent`, configured in the namespace. */
+export interface SubLinkConfig {
+  parent: string;
+  /** `type macvlan mode bridge`, `type ipvlan mode l2 bridge` (linkdriver.ts). */
+  type: string;
+  /** Its name while it is made (unique on the host). */
+  tmpName: string;
+  ifName: string;
+  /** macvlan's address (an ipvlan link has its parent's). */
+  mac?: string;
+  cidr: string;
+  cidr6?: string;
+  gateway?: string;
+  gateway6?: string;
+  linkLocal?: string[];
+  sysctls?: string[];
+}
+
+const sublinkAdd = (netns: string) => (c: SubLinkConfig) => `link add link ${c.parent} name ${c.tmpName} netns ${netns} ${c.type}`;
+
+function sublinkSetup(c: SubLinkConfig): string[] {
+  return [
+    `link set ${c.tmpName} name ${c.ifName}`,
+    ...(c.mac ? [`link set ${c.ifName} address ${c.mac}`] : []),
+    `addr add ${c.cidr} dev ${c.ifName}`,
+    ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
+    ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
+    `link set ${c.ifName} up`,
+    ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
+    ...(c.gateway6 ? [`route replace default via ${c.gateway6} dev ${c.ifName}`] : []),
+  ];
+}
+
+/** A macvlan or ipvlan link added to a running container's namespace (network connect). */
+export async function addSublink(netns: string, c: SubLinkConfig): Promise<void> {
+  await run('ip', ['-batch', '-'], sublinkAdd(netns)(c) + '\n');
+  try {
+    await run('nsenter', [`--net=${netns}`, 'ip', '-batch', '-'], sublinkSetup(c).join('\n') + '\n');
+    if (c.sysctls?.length) await run('nsenter', [`--net=${netns}`, 'sysctl', '-q', '-w', ...c.sysctls]);
+  } catch (e) {
+    await quiet('nsenter', [`--net=${netns}`, 'ip', 'link', 'del', 'dev', c.tmpName]);
+    await quiet('nsenter', [`--net=${netns}`, 'ip', 'link', 'del', 'dev', c.ifName]);
+    throw e;
+  }
+}
+
+/** A link inside a namespace removed (a macvlan/ipvlan endpoint disconnected). */
+export async function deleteLinkIn(netns: string, name: string): Promise<void> {
+  await run('nsenter', [`--net=${netns}`, 'ip', 'link', 'del', 'dev', name]);
+}
+
+/**
+ * A parent link this daemon makes for macvlan/ipvlan networks: a VLAN link of `base` (`IF.VLAN`)
+ * or, without a base, a dummy one; up. An existing link is kept.
+ */
+export async function ensureParentLink(name: string, vlan?: { base: string; id: number }): Promise<void> {
+  if (await linkExists(name)) return;
+  const add = vlan ? `link add link ${vlan.base} name ${name} type vlan id ${vlan.id}` : `link add name ${name} type dummy`;
+  await run('ip', ['-batch', '-'], `${add}\nlink set ${name} up\n`);
 }
 
 export async function deleteNetns(path: string): Promise<void> {

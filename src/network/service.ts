@@ -34,7 +34,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { BRIDGE_NAME, ICC, bridgeOptions } from './bridgeopts.ts';
 import { AddressPool, macFor } from './ipam.ts';
 import { familyOf, formatPrefix, IPV4, IPV6, parsePrefix, prefixContains, prefixOverlaps, type Family, type Prefix } from './family.ts';
-import { addEndpoint, createNetns, deleteLink, deleteNetns, ensureBridge, flushAddresses6, linksOf, prepareNetnsDir, setDefaultRoute, type VethConfig } from './netlink.ts';
+import { addEndpoint, addSublink, createNetns, deleteLink, deleteLinkIn, deleteNetns, ensureBridge, ensureParentLink, flushAddresses6, linkExists, linksOf, prepareNetnsDir, setDefaultRoute, type SubLinkConfig, type VethConfig } from './netlink.ts';
+import { dummyName, isLinkDriver, linkOptions, linkType, vlanOf, type LinkOptions } from './linkdriver.ts';
+import { runCommand } from '../lib/spawner.ts';
 import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
 import { PortMapper, type PortRequest, type PortTarget, type PublishedPort } from './ports.ts';
 import { NetworkDns } from './dns.ts';
@@ -52,7 +54,7 @@ export interface NetworkRecord {
   Id: string;
   Created: string;
   Scope: 'local';
-  Driver: 'bridge' | 'host' | 'null';
+  Driver: 'bridge' | 'host' | 'null' | 'macvlan' | 'ipvlan';
   EnableIPv4: boolean;
   EnableIPv6: boolean;
   IPAM: { Driver: 'default'; Options: Record<string, string> | null; Config: IpamConfig[] };
@@ -141,6 +143,8 @@ const PREFIX = 'vb';
 
 interface Live {
   rec: NetworkRecord;
+  /** A macvlan or ipvlan network: its options and the parent link its endpoints are made on. */
+  link?: { opts: LinkOptions; parent: string };
   pool?: AddressPool;
   /** A dual-stack network's IPv6 addresses. */
   pool6?: AddressPool;
@@ -226,6 +230,11 @@ export class NetworkService {
     if (this.bridges.delete(name)) await this.saveBridges();
   }
 
+  /** The parent link of a macvlan/ipvlan network: the one asked for, or its dummy. */
+  private parentOf(rec: NetworkRecord): string {
+    return rec.Options.parent || dummyName(rec.Id);
+  }
+
   private bridgeOf(rec: NetworkRecord): string {
     return rec.Options[BRIDGE_NAME] || `br-${rec.Id.slice(0, 12)}`;
   }
@@ -240,7 +249,7 @@ export class NetworkService {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('unreadable bridges.json: no stale bridge is removed this time', { error: e });
       this.bridges = new Set();
     }
-    const claimed = new Set([...this.nets.values()].filter((l) => l.rec.Driver === 'bridge').map((l) => this.bridgeOf(l.rec)));
+    const claimed = new Set([...this.nets.values()].map((l) => (l.rec.Driver === 'bridge' ? this.bridgeOf(l.rec) : isLinkDriver(l.rec.Driver) ? this.parentOf(l.rec) : '')).filter(Boolean));
     for (const name of [...this.bridges]) {
       if (claimed.has(name)) continue;
       log.info('removing a bridge no network claims', { bridge: name });
@@ -315,7 +324,16 @@ export class NetworkService {
       await ensurePortChains();
     }
     await this.sweepBridges();
-    for (const live of this.nets.values()) if (live.rec.Driver === 'bridge') await this.up(live);
+    for (const live of this.nets.values()) {
+      if (live.rec.Driver === 'bridge') await this.up(live);
+      else if (isLinkDriver(live.rec.Driver)) {
+        // A parent that went away (a renamed interface) leaves the network without endpoints, not berthd down.
+        await this.upLink(live).catch((e: unknown) => {
+          this.problems.push(`WARNING: network ${live.rec.Name}: ${messageOf(e)}`);
+          log.warn('macvlan/ipvlan network not ready', { network: live.rec.Name, error: e });
+        });
+      }
+    }
   }
 
   /**
@@ -383,6 +401,56 @@ export class NetworkService {
     }
     // User-defined networks resolve their containers' names (the default bridge does not, as in docker).
     if (live.rec.Name !== 'bridge' && !live.dns) live.dns = await NetworkDns.listen(pool.gatewayText, (name, from) => this.resolveName(live, name, from), (from) => this.upstreamOf(live, from));
+  }
+
+  /**
+   * A macvlan/ipvlan network's parent link (made when this daemon makes it: a dummy one, or a
+   * VLAN link `IF.VLAN`) and its address pools. No bridge, rules or DNS server.
+   */
+  private async upLink(live: Live): Promise<void> {
+    const rec = live.rec;
+    const opts = linkOptions(rec.Driver as 'macvlan', rec.Options);
+    const parent = this.parentOf(rec);
+    if (!(await linkExists(parent))) {
+      const vlan = opts.parent ? vlanOf(opts.parent) : undefined;
+      if (opts.parent && !vlan) throw invalidParameter(`-o parent interface was not found on the host: ${opts.parent}`);
+      if (vlan && !(await linkExists(vlan.base))) throw invalidParameter(`-o parent interface was not found on the host: ${vlan.base}`);
+      await this.rememberBridge(parent);
+      await ensureParentLink(parent, vlan).catch(async (e: unknown) => {
+        // A kernel without dummy links (no CONFIG_DUMMY): an empty bridge is as closed a segment.
+        if (vlan && /Unknown device type/i.test(messageOf(e))) throw invalidParameter(`failed to create ${parent} vlan link: this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q)`);
+        if (vlan || !/Unknown device type/i.test(messageOf(e))) throw invalidParameter(`${vlan ? `failed to create ${parent} vlan link` : `failed to create the dummy parent link ${parent}`}: ${messageOf(e)}`);
+        await runCommand('ip', ['-batch', '-'], `link add name ${parent} type bridge\nlink set ${parent} up\n`).then((r) => {
+          if (r.code !== 0) throw invalidParameter(`failed to create the parent link ${parent}: ${r.stderr.trim()}`);
+        });
+      });
+    }
+    if (opts.driver === 'ipvlan') await this.probeIpvlan(parent);
+    live.link = { opts, parent };
+    const cfg = v4Config(rec);
+    if (cfg) live.pool ??= poolOf(IPV4, cfg);
+    const cfg6 = v6Config(rec);
+    if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6);
+  }
+
+  /** Whether the kernel makes ipvlan links (CONFIG_IPVLAN): said at create, not at each start. */
+  private async probeIpvlan(parent: string): Promise<void> {
+    const probe = `bip${randomBytes(5).toString('hex')}`;
+    const r = await runCommand('ip', ['link', 'add', 'link', parent, 'name', probe, 'type', 'ipvlan', 'mode', 'l2']);
+    if (r.code === 0) {
+      await deleteLink(probe).catch(() => {});
+      return;
+    }
+    if (/Unknown device type/i.test(r.stderr)) throw invalidParameter('this kernel has no ipvlan support (CONFIG_IPVLAN): ipvlan networks cannot be made on this host');
+    throw invalidParameter(`failed to create an ipvlan link on ${parent}: ${r.stderr.trim()}`);
+  }
+
+  /** A macvlan/ipvlan network's parent removed when this daemon made it and no other network uses it. */
+  private async downLink(live: Live): Promise<void> {
+    const parent = this.parentOf(live.rec);
+    if (!this.bridges.has(parent)) return;
+    if ([...this.nets.values()].some((l) => l !== live && isLinkDriver(l.rec.Driver) && this.parentOf(l.rec) === parent)) return;
+    await deleteLink(parent).then(() => this.forgetBridge(parent), (e: unknown) => log.warn('removing a parent link', { link: parent, error: e }));
   }
 
   /** The endpoint on `live` whose address is `from` (the container asking its DNS server). */
@@ -481,7 +549,7 @@ export class NetworkService {
     if (this.byName(name)) throw conflict(`network with name ${name} already exists`);
     const driver = req.Driver || 'bridge';
     if (driver === 'host' || driver === 'null') throw conflict(`only one instance of "${driver}" network is allowed`);
-    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+    if (driver !== 'bridge' && !isLinkDriver(driver)) throw notFound(`plugin "${driver}" not found`);
     if (req.EnableIPv4 === false) throw invalidParameter('EnableIPv4: networks without IPv4 are not supported by Berth yet');
     if (req.Scope && req.Scope !== 'local') throw invalidParameter(`Scope: a ${driver} network's scope can only be "local" (swarm is not part of Berth)`);
     if (req.Ingress) throw invalidParameter('Ingress: ingress networks belong to swarm mode, which Berth does not have');
@@ -495,7 +563,17 @@ export class NetworkService {
     if (configs6.length > 1) throw invalidParameter('Berth supports one IPv6 subnet per network');
     if (configs6.length && !req.EnableIPv6) throw invalidParameter(`an IPv6 subnet (${configs6[0]!.Subnet}) needs IPv6 enabled on the network (--ipv6)`);
     const options = { ...(req.Options ?? {}) };
-    const opts = bridgeOptions(options, true);
+    if (isLinkDriver(driver)) {
+      const lo = linkOptions(driver, options);
+      // moby: a passthru link takes its parent whole
+      const parent = lo.parent;
+      for (const l of this.nets.values()) {
+        if (!parent || !isLinkDriver(l.rec.Driver) || this.parentOf(l.rec) !== parent) continue;
+        if (lo.mode === 'passthru') throw conflict(`cannot use mode passthru, macvlan network ${l.rec.Id} is already using parent interface ${parent}`);
+        if (l.rec.Options.macvlan_mode === 'passthru') throw conflict(`macvlan network ${l.rec.Id} is already using parent interface ${parent} in mode passthru`);
+      }
+    }
+    const opts = isLinkDriver(driver) ? bridgeOptions({}, true) : bridgeOptions(options, true);
     if (!opts.icc) {
       if (!this.cfg.iptables) throw invalidParameter(`${ICC}=false needs the firewall, and berthd runs with iptables disabled`);
       // bridged traffic passes iptables only through br_netfilter (docker loads it for icc=false)
@@ -505,7 +583,8 @@ export class NetworkService {
     const v6 = req.EnableIPv6 ? this.ipamConfig(IPV6, configs6[0], () => this.pickSubnet6()) : undefined;
     const bridge = options[BRIDGE_NAME];
     if (bridge && [...this.nets.values()].some((l) => l.bridge === bridge)) throw conflict(`bridge name ${bridge} is already in use`);
-    const rec = this.predefined(name, 'bridge');
+    const rec = this.predefined(name, driver);
+    rec.EnableIPv4 = true;
     rec.Internal = !!req.Internal;
     rec.Attachable = !!req.Attachable;
     rec.Labels = req.Labels ?? {};
@@ -516,7 +595,7 @@ export class NetworkService {
     rec.IPAM.Options = req.IPAM?.Options && Object.keys(req.IPAM.Options).length ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
     const live: Live = { rec, names: new Map() };
     try {
-      await this.up(live);
+      await (isLinkDriver(driver) ? this.upLink(live) : this.up(live));
     } catch (e) {
       await this.down(live);
       throw e;
@@ -593,6 +672,7 @@ export class NetworkService {
   }
 
   private async down(live: Live): Promise<void> {
+    if (isLinkDriver(live.rec.Driver)) return this.downLink(live);
     live.dns?.close();
     live.dns = undefined;
     const bridge = live.bridge ?? this.bridgeOf(live.rec);
@@ -626,10 +706,10 @@ export class NetworkService {
     const path = this.sandboxPath(containerId);
     await this.settle(containerId);
     await deleteNetns(path);
-    const made: { live: Live; ep: EndpointRecord; veth: VethConfig; opts: JoinOptions }[] = [];
+    const made: { live: Live; ep: EndpointRecord; veth?: VethConfig; sub?: SubLinkConfig; opts: JoinOptions }[] = [];
     try {
       for (const j of joins) made.push({ ...this.allocate(containerId, j.ref, j), opts: j });
-      await createNetns(path, made.map((m) => m.veth));
+      await createNetns(path, made.flatMap((m) => (m.veth ? [m.veth] : [])), made.flatMap((m) => (m.sub ? [m.sub] : [])));
     } catch (e) {
       for (const m of made) this.release(m.ep);
       throw e;
@@ -656,11 +736,13 @@ export class NetworkService {
     this.removing.set(containerId, done);
   }
 
-  /** An address and a veth's settings for an endpoint on `ref` (nothing made yet). */
-  private allocate(containerId: string, ref: string, opts: JoinOptions): { live: Live; ep: EndpointRecord; veth: VethConfig } {
+  /** An address and a veth's (or a macvlan/ipvlan link's) settings for an endpoint on `ref` (nothing made yet). */
+  private allocate(containerId: string, ref: string, opts: JoinOptions): { live: Live; ep: EndpointRecord; veth?: VethConfig; sub?: SubLinkConfig } {
     const live = this.find(ref);
     if (!live) throw notFound(`network ${ref} not found`);
-    if (!live.pool || !live.bridge) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
+    if (isLinkDriver(live.rec.Driver) && !live.link) throw invalidParameter(`network ${live.rec.Name} is not ready: ${this.problems.find((p) => p.includes(`network ${live.rec.Name}:`)) ?? 'its parent link is missing'}`);
+    if (!live.pool || (!live.bridge && !live.link)) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
+    if (live.link?.opts.driver === 'ipvlan' && opts.mac) throw invalidParameter('ipvlan interfaces do not support custom mac address assignment');
     if (opts.ip6 && !live.pool6) throw invalidParameter(`invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets: network ${live.rec.Name} has no IPv6 (created without --ipv6)`);
     const ip = live.pool.allocate(opts.ip);
     let ip6: string | undefined;
@@ -674,7 +756,28 @@ export class NetworkService {
     const gateway6 = pool6 ? pool6.gatewayText : '';
     const endpointId = randomBytes(32).toString('hex');
     const hostVeth = `${PREFIX}${endpointId.slice(0, 10)}`;
-    const mac = opts.mac || macFor(ip);
+    const mac = live.link?.opts.driver === 'ipvlan' ? '' : opts.mac || macFor(ip);
+    if (live.link) {
+      // no default route on a network without a parent of the user's (moby: such a network is internal)
+      const routed = opts.gateway && !live.rec.Internal && !!live.link.opts.parent;
+      const sub: SubLinkConfig = {
+        parent: live.link.parent, type: linkType(live.link.opts), tmpName: `mv${endpointId.slice(0, 10)}`, ifName: opts.ifName,
+        ...(mac ? { mac } : {}), cidr: `${ip}/${live.pool.subnet.bits}`, ...(routed ? { gateway: live.pool.gatewayText } : {}),
+        ...(ip6 && pool6 ? { cidr6: `${ip6}/${pool6.subnet.bits}`, ...(routed ? { gateway6 } : {}) } : {}),
+        ...(opts.linkLocal?.length ? { linkLocal: opts.linkLocal.map((a) => `${a}/${a.includes(':') ? 64 : 16}`) } : {}),
+        ...(opts.sysctls?.length ? { sysctls: opts.sysctls } : {}),
+      };
+      const ep: EndpointRecord = {
+        IPAMConfig: opts.ip || opts.ip6 || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.ip6 ? { IPv6Address: opts.ip6 } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
+        MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId,
+        Gateway: live.rec.Internal || !live.link.opts.parent ? '' : live.pool.gatewayText,
+        IPAddress: ip, IPPrefixLen: live.pool.subnet.bits,
+        IPv6Gateway: ip6 && !live.rec.Internal && live.link.opts.parent ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: null,
+        IfName: opts.ifName,
+      };
+      return { live, ep, sub };
+    }
+    if (!live.bridge) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
     const veth: VethConfig = {
       hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
       cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: live.pool.gatewayText } : {}), mtu: this.mtuOf(live),
@@ -694,9 +797,10 @@ export class NetworkService {
 
   /** An endpoint on `ref` added to a running container's sandbox (network connect). */
   async join(containerId: string, ref: string, opts: JoinOptions): Promise<EndpointRecord> {
-    const { live, ep, veth } = this.allocate(containerId, ref, opts);
+    const { live, ep, veth, sub } = this.allocate(containerId, ref, opts);
     try {
-      await addEndpoint(veth);
+      if (sub) await addSublink(this.sandboxPath(containerId), sub);
+      else await addEndpoint(veth!);
     } catch (e) {
       this.release(ep);
       throw e;
@@ -711,9 +815,10 @@ export class NetworkService {
     await setDefaultRoute(this.sandboxPath(containerId), ep.Gateway, ep.IfName, ep.IPv6Gateway || undefined);
   }
 
-  /** A running container's endpoint gone (disconnect): its veth removed, its address given back. */
-  async leave(ep: EndpointRecord): Promise<void> {
+  /** A running container's endpoint gone (disconnect): its veth (or its link in the namespace) removed, its address given back. */
+  async leave(containerId: string, ep: EndpointRecord): Promise<void> {
     if (ep.HostVeth) await deleteLink(ep.HostVeth);
+    else if (ep.IfName && this.nets.get(ep.NetworkID)?.link) await deleteLinkIn(this.sandboxPath(containerId), ep.IfName);
     this.release(ep);
   }
 
@@ -742,6 +847,8 @@ export class NetworkService {
   /** Publishes a container's ports on the network its endpoint `ep` is on. */
   async publish(containerId: string, ep: EndpointRecord, reqs: PortRequest[]): Promise<PublishedPort[]> {
     const live = this.nets.get(ep.NetworkID);
+    // A macvlan/ipvlan container is reached at its own address: nothing to publish (docker's drivers publish nothing either).
+    if (live?.link) return [];
     if (!live?.bridge) throw invalidParameter('ports can be published only from a bridge network');
     // a port without a host address goes where the network's host_binding_ipv4 says (moby's defHostIP)
     const def = bridgeOptions(live.rec.Options).hostBindingIp;

@@ -228,6 +228,13 @@ export class TestDaemon {
     unmountUnder(this.root);
     removeCgroups(this.cgroupParent);
     removeTestNetworks(this.bridge, this.netRange);
+    // Links berthd made and listed (bridges, and macvlan networks' parents: dummy links carry no address to find them by).
+    try {
+      const made = JSON.parse(readFileSync(join(this.dataRoot, 'network', 'bridges.json'), 'utf8')) as string[];
+      for (const name of made) spawnSync('ip', ['link', 'del', 'dev', name], { stdio: 'ignore' });
+    } catch {
+      // none made, or the file is gone with its data root
+    }
     // No test may make berthd look up Docker Hub (no internet here, and none wanted): a lookup
     // fails, and its error names the host in the log.
     const hub = /[^\n]*(registry-1\.docker\.io|index\.docker\.io|auth\.docker\.io)[^\n]*/.exec(this.readLog());

@@ -911,3 +911,70 @@ test('endpoint driver options: the interface\'s name (endpoint.ifname) and its s
     await d.berth(['network', 'rm', 'epn']);
   }
 });
+
+test('macvlan networks through the docker CLI: containers on a parent link reach each other at their own addresses; no parent makes a closed dummy segment (removed with the network); bad options and an ipvlan the kernel lacks refused by name', async () => {
+  // The parent is a link this test makes (an empty bridge: no traffic leaves it); never the host's NIC.
+  const parent = `bt${process.pid % 100000}mv`;
+  const [a, b, c] = d.netRange.split('.');
+  const subnet = `${a}.${b}.${Number(c) + 6}.0/24`;
+  const net = (h: number) => `${a}.${b}.${Number(c) + 6}.${h}`;
+  spawnSync('ip', ['link', 'add', parent, 'type', 'bridge']);
+  spawnSync('ip', ['link', 'set', parent, 'up']);
+  try {
+    await dok(['network', 'create', '-d', 'macvlan', '--subnet', subnet, '-o', `parent=${parent}`, 'mv']);
+    assert.equal((await dok(['network', 'inspect', '-f', '{{.Driver}} {{json .Options}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', 'mv'])).trim(), `macvlan {"parent":"${parent}"} ${subnet} ${net(1)}`);
+    assert.match(await dok(['network', 'ls', '--filter', 'driver=macvlan']), /\smv\s+macvlan\s+local\n/);
+    await dok(['run', '-d', '--name', 'mv-a', '--network', 'mv', '--ip', net(10), 'busybox', 'sleep', '600']);
+    // a static address, its own MAC on the parent, the network's gateway as default route; the other container answers
+    const seen = await dok(['run', '--rm', '--network', 'mv', 'busybox', 'sh', '-c', `ip -o -4 addr show eth0 | grep -o "inet [^ ]*"; ip route | grep default; ping -c 1 -W 3 ${net(10)} | grep -c "bytes from"`]);
+    assert.match(seen, new RegExp(`^inet ${net(2).replace(/\./g, '\\.')}/24\ndefault via ${net(1).replace(/\./g, '\\.')} dev eth0 \n1\n$`));
+    assert.equal((await dok(['inspect', '-f', '{{.NetworkSettings.Networks.mv.IPAddress}} {{.NetworkSettings.Networks.mv.Gateway}}', 'mv-a'])).trim(), `${net(10)} ${net(1)}`);
+    assert.match(spawnSync('ip', ['-d', 'link', 'show', 'dev', parent], { encoding: 'utf8' }).stdout, /bridge/, 'the parent is left as it was');
+    // ports are not published on macvlan (the container has its own address): said at create
+    const p = await d.docker(['create', '-p', '8080:80', '--network', 'mv', 'busybox']);
+    assert.match(p.stderr, /WARNING: Published ports are discarded when using a macvlan network/);
+    await dok(['rm', p.stdout.trim()]);
+    // connect a running container (a second interface on the parent), then disconnect it
+    await dok(['run', '-d', '--name', 'mv-b', 'busybox', 'sleep', '600']);
+    await dok(['network', 'connect', '--ip', net(11), 'mv', 'mv-b']);
+    assert.equal(await dok(['exec', 'mv-b', 'sh', '-c', `ip -o -4 addr show | grep -c "inet ${net(11)}/24"; ping -c 1 -W 3 ${net(10)} | grep -c "bytes from"`]), '1\n1\n');
+    await dok(['network', 'disconnect', 'mv', 'mv-b']);
+    assert.equal(await dok(['exec', 'mv-b', 'sh', '-c', 'ip -o link | grep -c " eth1"; true']), '0\n', 'its link is gone');
+    await dok(['rm', '-f', 'mv-b']);
+    const busy = await d.docker(['network', 'rm', 'mv']);
+    assert.match(busy.stderr, /has active endpoints/);
+    await dok(['rm', '-f', 'mv-a']);
+    await dok(['network', 'rm', 'mv']);
+    // no parent: a dummy link dm-<id> of berthd's own (an empty bridge where the kernel has no dummy links), no default route, gone with the network
+    const id = (await dok(['network', 'create', '-d', 'macvlan', '--subnet', subnet, 'mvd'])).trim();
+    const dummy = `dm-${id.slice(0, 12)}`;
+    assert.equal(spawnSync('ip', ['link', 'show', 'dev', dummy]).status, 0, 'the dummy parent exists');
+    assert.equal(await dok(['run', '--rm', '--network', 'mvd', 'busybox', 'sh', '-c', 'ip route | grep -c default; true']), '0\n');
+    await dok(['network', 'rm', 'mvd']);
+    assert.notEqual(spawnSync('ip', ['link', 'show', 'dev', dummy], { stdio: 'ignore' }).status, 0, 'the dummy parent is gone');
+    // refused by name
+    for (const [args, msg] of [
+      [['-o', 'parent=nosuch0'], /-o parent interface was not found on the host: nosuch0/],
+      [['-o', `parent=${parent}`, '-o', 'macvlan_mode=weird'], /requested macvlan mode 'weird' is not valid, 'bridge' mode is the macvlan driver default/],
+      [['-o', 'mtu=1400'], /the macvlan driver has no option "mtu"/],
+      [['-o', 'parent=lo'], /loopback interface is not a valid macvlan parent link/],
+    ] as const) {
+      const r = await d.docker(['network', 'create', '-d', 'macvlan', ...args, 'mvbad']);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, msg);
+    }
+    const ipvlan = await d.docker(['network', 'create', '-d', 'ipvlan', '-o', `parent=${parent}`, '--subnet', subnet, 'iv']);
+    if (ipvlan.code === 0) {
+      // a kernel with ipvlan: the same reachability
+      await dok(['run', '-d', '--name', 'iv-a', '--network', 'iv', '--ip', net(20), 'busybox', 'sleep', '600']);
+      assert.equal(await dok(['run', '--rm', '--network', 'iv', 'busybox', 'sh', '-c', `ping -c 1 -W 3 ${net(20)} | grep -c "bytes from"`]), '1\n');
+      await dok(['rm', '-f', 'iv-a']);
+      await dok(['network', 'rm', 'iv']);
+    } else {
+      assert.match(ipvlan.stderr, /this kernel has no ipvlan support \(CONFIG_IPVLAN\)/);
+    }
+    assert.equal((await dok(['network', 'ls', '-q', '--filter', 'driver=macvlan'])).trim(), '', 'nothing left of the failed creates');
+  } finally {
+    spawnSync('ip', ['link', 'del', parent], { stdio: 'ignore' });
+  }
+});

@@ -51,6 +51,12 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   const portWarning = checkPortBindings(hostConfig);
   if (portWarning) warnings.push(portWarning);
   const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress, req.NetworkDisabled ? hostConfig : undefined, hostConfig);
+  // Ports go from the first network's endpoint: a macvlan/ipvlan one has its own address and publishes none.
+  const firstNet = Object.values(networks ?? {})[0];
+  if (firstNet && (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts)) {
+    const driver = d.networks.get(firstNet.NetworkID).Driver;
+    if (driver === 'macvlan' || driver === 'ipvlan') warnings.push(`Published ports are discarded when using a ${driver} network: the container is reached at its own address`);
+  }
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
   // Mounts are parsed before anything is made; volumes come after the image is known (its

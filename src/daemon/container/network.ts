@@ -295,7 +295,8 @@ function checkEndpoint(net: NetworkRecord, ask: EndpointAsk | undefined): void {
   if (ask?.Links?.length && !userDefined) throw invalidParameter('links are only supported for user-defined networks');
   for (const l of ask?.Links ?? []) parseLink(l);
   if (ask?.MacAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(ask.MacAddress)) throw invalidParameter(`${ask.MacAddress} is not a valid mac address`);
-  if (net.Driver !== 'bridge' && ask && (ask.IPAMConfig?.IPv4Address || ask.Aliases?.length || ask.MacAddress)) throw invalidParameter(`network ${net.Name} takes no endpoint settings`);
+  if ((net.Driver === 'host' || net.Driver === 'null') && ask && (ask.IPAMConfig?.IPv4Address || ask.Aliases?.length || ask.MacAddress)) throw invalidParameter(`network ${net.Name} takes no endpoint settings`);
+  if (net.Driver === 'ipvlan' && ask?.MacAddress) throw invalidParameter('ipvlan interfaces do not support custom mac address assignment');
 }
 
 /**
@@ -344,7 +345,7 @@ export function planNetworks(d: ContainerDeps, mode: string, endpoints: Record<s
   // --mac-address (the container-wide field, API < 1.44) goes to the primary network.
   if (macAddress) {
     if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(macAddress)) throw invalidParameter(`${macAddress} is not a valid mac address`);
-    if (primary.Driver !== 'bridge') throw invalidParameter('conflicting options: mac-address and the network mode');
+    if (primary.Driver !== 'bridge' && primary.Driver !== 'macvlan') throw invalidParameter(primary.Driver === 'ipvlan' ? 'ipvlan interfaces do not support custom mac address assignment' : 'conflicting options: mac-address and the network mode');
     out[primary.Name].MacAddress ||= macAddress;
   }
   if (disabledFor) {
@@ -399,7 +400,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
       await d.store.save(c);
       netEvent(d, 'connect', net.Id, rec.ID);
     } catch (e) {
-      await d.networks.leave(ep).catch(() => {});
+      await d.networks.leave(rec.ID, ep).catch(() => {});
       delete nets[net.Name];
       throw e;
     }
@@ -433,7 +434,7 @@ export async function disconnectContainer(d: ContainerDeps, c: Container, ref: s
       }
       const live = () => Object.entries(nets).filter(([, e]) => e.EndpointID);
       const hadRoute = gatewayNetwork(d, live()) === name;
-      await d.networks.leave(ep);
+      await d.networks.leave(rec.ID, ep);
       netEvent(d, 'disconnect', ep.NetworkID, rec.ID);
       if (hadRoute) {
         // The next network in moby's order gets the default route.
