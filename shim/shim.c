@@ -58,6 +58,7 @@ static struct {
 	char *gelf_addr, *gelf_compression, *gelf_level, *gelf_max_reconnect, *gelf_delay, *gelf_head, *gelf_tail;
 	char *exec_proc, *ov_target, *ov_data, *ov_cwd, *oom_file, *ro_paths, *shm_path, *shm_size, *oom_adj;
 	char *runtime_exe;
+	char *dns_netns;
 	int tty, stdin_, stdin_once, log_compress;
 	long long log_max_size;
 	int log_max_file;
@@ -113,6 +114,7 @@ static const struct opt {
 	{"shm-path", &o.shm_path, NULL},
 	{"shm-size", &o.shm_size, NULL},
 	{"oom-score-adj", &o.oom_adj, NULL},
+	{"dns-netns", &o.dns_netns, NULL},
 	{"log-compress", NULL, &o.log_compress},
 	{"tty", NULL, &o.tty},
 	{"stdin", NULL, &o.stdin_},
@@ -145,7 +147,7 @@ struct buf {
 };
 static struct buf inq;        /* pending container stdin */
 
-enum { C_REQ, C_ATTACH, C_WAIT };
+enum { C_REQ, C_ATTACH, C_WAIT, C_DNS };
 struct conn {
 	int fd, kind, dead, in_open, w_in, w_out, w_err;
 	size_t rlen;
@@ -154,6 +156,20 @@ struct conn {
 };
 static struct conn **conns;
 static size_t nconns;
+
+/*
+ * The embedded DNS relay of a container on a macvlan/ipvlan network (berthd's DNS servers sit
+ * on bridges it cannot reach): a UDP socket on 127.0.0.11, port chosen by the kernel, made in
+ * the container's network namespace (--dns-netns); berthd DNATs 127.0.0.11:53 to it inside the
+ * namespace, takes the queries over a "dns" connection and answers there. Frames both ways:
+ * u16 length (big-endian) of what follows, the peer's IPv4 address (4 bytes) and port (u16),
+ * the DNS message.
+ */
+static int dns_fd = -1, dns_port;
+static struct conn *dns_conn;
+static unsigned char dns_in[6 + 65535 + 2];
+static size_t dns_inlen;
+static void dns_answers(struct conn *c);
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -1984,6 +2000,15 @@ static int handle(struct conn *c, char *line, const char *rest, size_t nrest)
 		if (kill(cpid, a) < 0)
 			return reply(c, "err %s\n", strerror(errno));
 		reply(c, "ok\n");
+	} else if (!strcmp(line, "dns") && !arg) {
+		if (dns_fd < 0)
+			return reply(c, "err no dns relay\n");
+		if (dns_conn && dns_conn != c)
+			drop(dns_conn); /* a restarted berthd takes over */
+		c->kind = C_DNS;
+		dns_conn = c;
+		dns_inlen = 0;
+		dprintf(c->fd, "ok %d\n", dns_port);
 	} else if (!strcmp(line, "closestdin") && !arg) {
 		stdin_close();
 		reply(c, "ok\n");
@@ -2015,6 +2040,10 @@ static void conn_read(struct conn *c)
 			nl[-1] = 0;
 		/* bytes after the line are already stdin data of an attach */
 		handle(c, c->req, nl + 1, c->req + c->rlen - (nl + 1));
+		return;
+	}
+	if (c->kind == C_DNS) {
+		dns_answers(c);
 		return;
 	}
 	ssize_t r = read(c->fd, rbuf, sizeof rbuf);
@@ -2057,6 +2086,8 @@ static void sweep(void)
 	for (size_t i = 0; i < nconns; i++) {
 		struct conn *c = conns[i];
 		if (c->dead) {
+			if (c == dns_conn)
+				dns_conn = NULL;
 			/* unread input would make the close an ECONNRESET for the peer */
 			for (int k = 0; k < 16 && read(c->fd, rbuf, sizeof rbuf) > 0; k++)
 				;
@@ -2194,6 +2225,87 @@ static void finalize(void)
 
 /* -------------------------------------------------------------- main loop */
 
+static void dns_open(void)
+{
+	if (!o.dns_netns)
+		return;
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int target = open(o.dns_netns, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) < 0) {
+		logmsg("dns relay: cannot enter %s: %s", o.dns_netns, strerror(errno));
+		goto out;
+	}
+	dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(0x7f00000b) };
+	socklen_t al = sizeof a;
+	if (dns_fd < 0 || bind(dns_fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(dns_fd, (struct sockaddr *)&a, &al) < 0) {
+		logmsg("dns relay: cannot bind 127.0.0.11: %s", strerror(errno));
+		close_fd(&dns_fd);
+	} else {
+		dns_port = ntohs(a.sin_port);
+	}
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* the monitor must not stay in the container's namespace */
+		logmsg("dns relay: cannot return to the host's network namespace: %s", strerror(errno));
+		exit(1);
+	}
+out:
+	if (self >= 0)
+		close(self);
+	if (target >= 0)
+		close(target);
+}
+
+/* Queries from the container go to berthd's relay connection (dropped without one: the resolver asks again). */
+static void dns_read(void)
+{
+	unsigned char m[2 + 6 + 4096];
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof from;
+		ssize_t n = recvfrom(dns_fd, m + 8, sizeof m - 8, 0, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return;
+		if (!dns_conn || dns_conn->dead || buf_used(&dns_conn->q) > (1 << 20))
+			continue;
+		m[0] = (n + 6) >> 8, m[1] = (n + 6) & 0xff;
+		memcpy(m + 2, &from.sin_addr.s_addr, 4);
+		memcpy(m + 6, &from.sin_port, 2);
+		buf_add(&dns_conn->q, m, n + 8);
+	}
+}
+
+/* Answers from berthd, each sent back to the container's resolver that asked. */
+static void dns_answers(struct conn *c)
+{
+	ssize_t r = read(c->fd, dns_in + dns_inlen, sizeof dns_in - dns_inlen);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		drop(c);
+		return;
+	}
+	dns_inlen += r;
+	for (;;) {
+		if (dns_inlen < 2)
+			return;
+		size_t len = (size_t)dns_in[0] << 8 | dns_in[1];
+		if (len < 6) {
+			drop(c);
+			return;
+		}
+		if (dns_inlen < 2 + len)
+			return;
+		struct sockaddr_in to = { .sin_family = AF_INET };
+		memcpy(&to.sin_addr.s_addr, dns_in + 2, 4);
+		memcpy(&to.sin_port, dns_in + 6, 2);
+		if (dns_fd >= 0)
+			sendto(dns_fd, dns_in + 8, len - 6, 0, (struct sockaddr *)&to, sizeof to);
+		memmove(dns_in, dns_in + 2 + len, dns_inlen - 2 - len);
+		dns_inlen -= 2 + len;
+	}
+}
+
 static void serve(void)
 {
 	struct pollfd *pf = NULL;
@@ -2222,16 +2334,18 @@ static void serve(void)
 		else if (maxq > Q_HIGH)
 			paused = 1;
 
-		struct pollfd *npf = realloc(pf, (nconns + 7) * sizeof *pf);
+		struct pollfd *npf = realloc(pf, (nconns + 8) * sizeof *pf);
 		if (!npf) {
 			logmsg("out of memory");
 			sleep(1);
 			continue;
 		}
 		pf = npf;
-		int n = 0, i_out = -1, i_err = -1, i_in = -1, i_fl = -1;
+		int n = 0, i_out = -1, i_err = -1, i_in = -1, i_fl = -1, i_dns = -1;
 		pf[n++] = (struct pollfd){ sfd, POLLIN, 0 };
 		pf[n++] = (struct pollfd){ lfd, POLLIN, 0 };
+		if (dns_fd >= 0)
+			i_dns = n, pf[n++] = (struct pollfd){ dns_fd, POLLIN, 0 };
 		if (fl.awaiting && fl.fd >= 0)
 			i_fl = n, pf[n++] = (struct pollfd){ fl.fd, POLLIN, 0 };
 		if (out_fd >= 0 && !paused)
@@ -2290,6 +2404,8 @@ static void serve(void)
 			read_output(&err_fd, 1);
 		if (i_in >= 0 && pf[i_in].revents)
 			stdin_pump();
+		if (i_dns >= 0 && pf[i_dns].revents)
+			dns_read();
 		for (size_t i = 0; i < nc; i++) {
 			struct conn *c = conns[i];
 			short re = pf[base + i].revents;
@@ -2581,7 +2697,7 @@ int main(int argc, char **argv)
 	if (fd > 2)
 		close(fd);
 	char **paths[] = { &o.bundle, &o.rroot, &o.sdir, &o.log_path, &o.exec_proc, &o.ov_target,
-			   &o.ov_cwd, &o.oom_file };
+			   &o.ov_cwd, &o.oom_file, &o.dns_netns };
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
 		absolutize(paths[i]);
 	if (strchr(o.runtime, '/'))
@@ -2694,6 +2810,7 @@ int main(int argc, char **argv)
 		report(msg, 0);
 	}
 	rt_exe_open();
+	dns_open();
 	if (o.exec_proc)
 		report(NULL, 0);
 	else

@@ -177,6 +177,58 @@ function ask(server: string, msg: Buffer, tcp: boolean): Promise<Buffer | undefi
   });
 }
 
+/**
+ * The answer to one query (undefined: none to give): container names from `lookup` (undefined:
+ * the asker is refused), other names forwarded to `upstreams`, else the host's resolvers.
+ */
+export async function respond(msg: Buffer, lookup: (name: string) => string[] | undefined, upstreams: string[], host: () => string[], tcp: boolean): Promise<Buffer | undefined> {
+  const q = parseQuestion(msg);
+  if (!q || q.cls !== CLASS_IN) return undefined;
+  const name = q.name.replace(/\.$/, '');
+  const ips = lookup(name);
+  if (ips === undefined) return answer(msg, q, [], REFUSED);
+  // A container's name: its IPv4 addresses for A, its IPv6 ones (on dual-stack networks) for
+  // AAAA, an empty answer for the rest.
+  const v6 = (ip: string) => ip.includes(':');
+  if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips.filter((ip) => !v6(ip)) : q.type === TYPE_AAAA ? ips.filter(v6) : [], NOERROR);
+  // A single label that is no container here: nothing upstream knows it either.
+  if (!name.includes('.')) return answer(msg, q, [], NXDOMAIN);
+  for (const server of upstreams.length ? upstreams : host()) {
+    const reply = await ask(server, msg, tcp);
+    if (reply) return reply;
+  }
+  return undefined;
+}
+
+/** The host's resolvers for every relay (re-read every few seconds). */
+export const hostResolversCached = cachedHostResolvers();
+
+/**
+ * A container's DNS relay (berth-shim's, on macvlan/ipvlan networks): frames of [u16 length,
+ * IPv4 address, u16 port, query] in, the same with the answer out.
+ */
+export function serveRelay(sock: TcpSocket, lookup: (name: string) => string[] | undefined, upstreams: () => string[]): void {
+  let buf: Buffer = Buffer.alloc(0);
+  sock.on('data', (c: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, c]) : c;
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const n = buf.readUInt16BE(0);
+      const peer = Buffer.from(buf.subarray(2, 8));
+      const msg = Buffer.from(buf.subarray(8, 2 + n));
+      buf = buf.subarray(2 + n);
+      void respond(msg, lookup, upstreams(), hostResolversCached, false).then((r) => {
+        if (!r || sock.destroyed) return;
+        const head = Buffer.alloc(8);
+        head.writeUInt16BE(r.length + 6, 0);
+        peer.copy(head, 2);
+        sock.write(Buffer.concat([head, r]));
+      }, (e: unknown) => log.debug('dns relay', { error: e }));
+    }
+  });
+  sock.on('error', () => sock.destroy());
+  sock.resume();
+}
+
 export class NetworkDns {
   private readonly sock: Socket;
   private readonly tcp: Server;
@@ -226,24 +278,8 @@ export class NetworkDns {
   }
 
   /** The answer to one query from `address` (undefined: none to give). */
-  private async handle(msg: Buffer, address: string, tcp: boolean): Promise<Buffer | undefined> {
-    const q = parseQuestion(msg);
-    if (!q || q.cls !== CLASS_IN) return undefined;
-    const name = q.name.replace(/\.$/, '');
-    const ips = this.lookup(name, address);
-    if (ips === undefined) return answer(msg, q, [], REFUSED);
-    // A container's name: its IPv4 addresses for A, its IPv6 ones (on dual-stack networks) for
-    // AAAA, an empty answer for the rest.
-    const v6 = (ip: string) => ip.includes(':');
-    if (ips.length) return answer(msg, q, q.type === TYPE_A ? ips.filter((ip) => !v6(ip)) : q.type === TYPE_AAAA ? ips.filter(v6) : [], NOERROR);
-    // A single label that is no container here: nothing upstream knows it either.
-    if (!name.includes('.')) return answer(msg, q, [], NXDOMAIN);
-    const own = this.upstreams(address);
-    for (const server of own.length ? own : this.host()) {
-      const reply = await ask(server, msg, tcp);
-      if (reply) return reply;
-    }
-    return undefined;
+  private handle(msg: Buffer, address: string, tcp: boolean): Promise<Buffer | undefined> {
+    return respond(msg, (name) => this.lookup(name, address), this.upstreams(address), this.host, tcp);
   }
 
   close(): void {

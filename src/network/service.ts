@@ -36,10 +36,11 @@ import { AddressPool, macFor } from './ipam.ts';
 import { familyOf, formatPrefix, IPV4, IPV6, parsePrefix, prefixContains, prefixOverlaps, type Family, type Prefix } from './family.ts';
 import { addEndpoint, addSublink, createNetns, deleteLink, deleteLinkIn, deleteNetns, ensureBridge, ensureParentLink, flushAddresses6, linkExists, linksOf, prepareNetnsDir, setDefaultRoute, type SubLinkConfig, type VethConfig } from './netlink.ts';
 import { dummyName, isLinkDriver, linkOptions, linkType, vlanOf, type LinkOptions } from './linkdriver.ts';
-import { runCommand } from '../lib/spawner.ts';
+import { runChecked, runCommand } from '../lib/spawner.ts';
 import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
 import { PortMapper, type PortRequest, type PortTarget, type PublishedPort } from './ports.ts';
-import { NetworkDns } from './dns.ts';
+import { NetworkDns, serveRelay } from './dns.ts';
+import type { Socket as NetSocket } from 'node:net';
 
 export interface IpamConfig {
   Subnet: string;
@@ -139,6 +140,8 @@ export const DEFAULT_POOLS = [
 ];
 
 const BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+/** Docker's embedded DNS address, in containers on macvlan/ipvlan networks (relayed by their monitor). */
+const RELAY_ADDRESS = '127.0.0.11';
 const PREFIX = 'vb';
 
 interface Live {
@@ -488,7 +491,44 @@ export class NetworkService {
       const live = this.find(ref);
       if (live?.dns) return v4Config(live.rec)?.Gateway;
     }
+    // On macvlan/ipvlan networks alone: docker's address, relayed by the container's monitor (relayDns).
+    if (refs.some((r) => this.find(r)?.link)) return RELAY_ADDRESS;
     return undefined;
+  }
+
+  /** Whether a container on these endpoints' networks needs the DNS relay (a macvlan/ipvlan one among them). */
+  needsRelay(endpoints: Pick<EndpointRecord, 'NetworkID'>[]): boolean {
+    return endpoints.some((ep) => !!this.nets.get(ep.NetworkID)?.link);
+  }
+
+  /**
+   * In the container's namespace, 127.0.0.11:53 (UDP) goes to the relay socket's `port`, as
+   * docker redirects it to its resolver: the nat table there is Berth's (as it is docker's).
+   */
+  async redirectDns(netns: string, port: number): Promise<void> {
+    const rules = [
+      '*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]',
+      `-A OUTPUT -d ${RELAY_ADDRESS}/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${RELAY_ADDRESS}:${port}`,
+      `-A POSTROUTING -s ${RELAY_ADDRESS}/32 -p udp -m udp --sport ${port} -j SNAT --to-source :53`,
+      'COMMIT', '',
+    ].join('\n');
+    await runChecked('nsenter', [`--net=${netns}`, 'iptables-restore', '-w'], rules);
+  }
+
+  /** Answers the queries the container's relay carries: names on its networks, others forwarded. */
+  relayDns(containerId: string, sock: NetSocket, upstreams: () => string[]): void {
+    serveRelay(sock, (name) => this.namesFor(containerId, name), upstreams);
+  }
+
+  /** `name` as a container sees it on its user-defined networks (bridges with DNS, macvlan/ipvlan). */
+  private namesFor(containerId: string, name: string): string[] {
+    const mine = [...this.nets.values()].filter((l) => (l.dns || l.link) && [...l.names.values()].some((e) => e.container === containerId));
+    const me = mine.flatMap((l) => [...l.names.values()].filter((e) => e.container === containerId));
+    const linked = me.map((e) => e.links[name]).find((n) => n !== undefined);
+    const wanted = linked ?? name;
+    const out: string[] = [];
+    for (const l of mine) for (const e of l.names.values()) if (e.names.some((n) => n.toLowerCase() === wanted)) out.push(e.ip, ...(e.ip6 ? [e.ip6] : []));
+    return out;
   }
 
   private mtuOf(live: Live): number {
@@ -772,7 +812,7 @@ export class NetworkService {
         MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId,
         Gateway: live.rec.Internal || !live.link.opts.parent ? '' : live.pool.gatewayText,
         IPAddress: ip, IPPrefixLen: live.pool.subnet.bits,
-        IPv6Gateway: ip6 && !live.rec.Internal && live.link.opts.parent ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: null,
+        IPv6Gateway: ip6 && !live.rec.Internal && live.link.opts.parent ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: opts.dnsNames?.length ? opts.dnsNames : null,
         IfName: opts.ifName,
       };
       return { live, ep, sub };

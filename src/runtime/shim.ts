@@ -62,6 +62,8 @@ export interface ShimLaunchOptions {
   oomScoreAdj?: number;
   /** --ipc shareable: the shim mounts a tmpfs of `size` bytes here before create, unmounts it at exit. */
   shm?: { path: string; size: number };
+  /** The container's network namespace: the shim holds a DNS relay socket on 127.0.0.11 there (dnsRelay()). */
+  dnsNetns?: string;
 }
 
 export interface ExitInfo {
@@ -120,6 +122,7 @@ function launchArgs(o: ShimLaunchOptions): string[] {
   if (o.roPaths) a.push('--ro-paths', o.roPaths.join(':'));
   if (o.shm) a.push('--shm-path', o.shm.path, '--shm-size', String(o.shm.size));
   if (o.oomScoreAdj !== undefined) a.push('--oom-score-adj', String(o.oomScoreAdj));
+  if (o.dnsNetns) a.push('--dns-netns', o.dnsNetns);
   return a;
 }
 
@@ -248,6 +251,34 @@ export class ShimClient {
       s.once('error', reject);
     });
     return s;
+  }
+
+  /**
+   * Takes the container's DNS queries (the shim's relay socket, 127.0.0.11:port in its
+   * namespace): the connection carries frames both ways, the port is where to send port 53.
+   */
+  async dnsRelay(): Promise<{ socket: Socket; port: number }> {
+    const s = await this.connect();
+    s.write('dns\n');
+    const port = await new Promise<number>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        const nl = d.indexOf(0x0a);
+        if (nl < 0) return;
+        s.off('data', onData);
+        s.off('error', reject);
+        s.pause();
+        const line = d.subarray(0, nl).toString();
+        if (!line.startsWith('ok ')) {
+          s.destroy();
+          return reject(system(line.startsWith('err ') ? line.slice(4) : `dns relay: ${line}`));
+        }
+        if (d.length > nl + 1) s.unshift(d.subarray(nl + 1));
+        resolve(Number(line.slice(3)));
+      };
+      s.on('data', onData);
+      s.once('error', reject);
+    });
+    return { socket: s, port };
   }
 
   async readExit(): Promise<ExitInfo | undefined> {

@@ -912,7 +912,7 @@ test('endpoint driver options: the interface\'s name (endpoint.ifname) and its s
   }
 });
 
-test('macvlan networks through the docker CLI: containers on a parent link reach each other at their own addresses; no parent makes a closed dummy segment (removed with the network); bad options and an ipvlan the kernel lacks refused by name', async () => {
+test('macvlan networks through the docker CLI: containers on a parent link reach each other at their own addresses and by name (also after a berthd restart); no parent makes a closed dummy segment (removed with the network); bad options and an ipvlan the kernel lacks refused by name', async () => {
   // The parent is a link this test makes (an empty bridge: no traffic leaves it); never the host's NIC.
   const parent = `bt${process.pid % 100000}mv`;
   const [a, b, c] = d.netRange.split('.');
@@ -929,6 +929,9 @@ test('macvlan networks through the docker CLI: containers on a parent link reach
     const seen = await dok(['run', '--rm', '--network', 'mv', 'busybox', 'sh', '-c', `ip -o -4 addr show eth0 | grep -o "inet [^ ]*"; ip route | grep default; ping -c 1 -W 3 ${net(10)} | grep -c "bytes from"`]);
     assert.match(seen, new RegExp(`^inet ${net(2).replace(/\./g, '\\.')}/24\ndefault via ${net(1).replace(/\./g, '\\.')} dev eth0 \n1\n$`));
     assert.equal((await dok(['inspect', '-f', '{{.NetworkSettings.Networks.mv.IPAddress}} {{.NetworkSettings.Networks.mv.Gateway}}', 'mv-a'])).trim(), `${net(10)} ${net(1)}`);
+    // names resolve as on docker's user networks (127.0.0.11, relayed by the container's monitor): name and alias
+    const names = await dok(['run', '--rm', '--network', 'mv', '--network-alias', 'other', 'busybox', 'sh', '-c', 'grep nameserver /etc/resolv.conf; nslookup mv-a | grep -A1 "^Name"; nslookup other | grep -c "^Name"; nslookup nosuch >/dev/null 2>&1 || echo nxdomain']);
+    assert.equal(names, `nameserver 127.0.0.11\nName:\tmv-a\nAddress: ${net(10)}\n1\nnxdomain\n`);
     assert.match(spawnSync('ip', ['-d', 'link', 'show', 'dev', parent], { encoding: 'utf8' }).stdout, /bridge/, 'the parent is left as it was');
     // ports are not published on macvlan (the container has its own address): said at create
     const p = await d.docker(['create', '-p', '8080:80', '--network', 'mv', 'busybox']);
@@ -938,6 +941,11 @@ test('macvlan networks through the docker CLI: containers on a parent link reach
     await dok(['run', '-d', '--name', 'mv-b', 'busybox', 'sleep', '600']);
     await dok(['network', 'connect', '--ip', net(11), 'mv', 'mv-b']);
     assert.equal(await dok(['exec', 'mv-b', 'sh', '-c', `ip -o -4 addr show | grep -c "inet ${net(11)}/24"; ping -c 1 -W 3 ${net(10)} | grep -c "bytes from"`]), '1\n1\n');
+    assert.match(await dok(['exec', 'mv-b', 'nslookup', 'mv-a']), new RegExp(`Address: ${net(10).replace(/\./g, '\\.')}`), 'a connected container resolves the network\'s names');
+    // a berthd killed and started again takes the running containers' relays back
+    await d.stopDaemon('SIGKILL');
+    await d.startDaemon();
+    assert.match(await dok(['exec', 'mv-a', 'nslookup', 'mv-b']), new RegExp(`Address: ${net(11).replace(/\./g, '\\.')}`), 'resolved after a berthd restart');
     await dok(['network', 'disconnect', 'mv', 'mv-b']);
     assert.equal(await dok(['exec', 'mv-b', 'sh', '-c', 'ip -o link | grep -c " eth1"; true']), '0\n', 'its link is gone');
     await dok(['rm', '-f', 'mv-b']);

@@ -93,6 +93,8 @@ export class Container {
    * `RUN --mount=type=secret,env=…`): held in memory only, given to every start.
    */
   unrecordedEnv: string[] | undefined;
+  /** The connection carrying its DNS queries from its monitor (on macvlan/ipvlan networks). */
+  dnsRelay: { destroyed: boolean; destroy(): void } | undefined;
 
   constructor(rec: ContainerRecord) {
     this.rec = rec;

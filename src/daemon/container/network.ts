@@ -16,6 +16,7 @@ import type { Container, ContainerRecord } from './container.ts';
 import type { ContainerDeps } from './deps.ts';
 import { portRequests } from './ports.ts';
 import { parseLink } from './links.ts';
+import { ShimClient } from '../../runtime/shim.ts';
 
 /**
  * True for modes with networks of their own (bridge and user-defined), unless the container's
@@ -81,6 +82,27 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
     throw e;
   }
   return path;
+}
+
+/**
+ * A container on a macvlan/ipvlan network has its DNS queries relayed by its monitor (berthd's
+ * servers listen on bridges such a container cannot reach): the relay taken over, and, when
+ * `redirect`, 127.0.0.11:53 sent to it in the container's namespace (once per monitor: a
+ * restarted berthd only takes the relay again). A failure leaves the container without
+ * name resolution of its networks, said in the log, not unstarted.
+ */
+export async function startDnsRelay(d: ContainerDeps, c: Container, redirect: boolean): Promise<void> {
+  const rec = c.rec;
+  if (!c.shimDir || !rec.SandboxKey || !d.networks.needsRelay(Object.values(rec.Networks ?? {}).filter((ep) => ep.EndpointID))) return;
+  if (c.dnsRelay && !c.dnsRelay.destroyed) return;
+  try {
+    const { socket, port } = await new ShimClient(c.shimDir).dnsRelay();
+    if (redirect) await d.networks.redirectDns(rec.SandboxKey, port);
+    d.networks.relayDns(rec.ID, socket, () => rec.HostConfig.Dns ?? []);
+    c.dnsRelay = socket;
+  } catch (e) {
+    log.warn('no DNS relay for a container on a macvlan/ipvlan network', { id: c.id, error: e });
+  }
 }
 
 /** docker's network connect/disconnect events: the network's ID, its name and type, and the container. */
@@ -396,6 +418,7 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
     });
     nets[net.Name] = { ...ep, IPAMConfig: asked.IPAMConfig };
     try {
+      await startDnsRelay(d, c, true);
       await refreshResolvConf(d, rec);
       await d.store.save(c);
       netEvent(d, 'connect', net.Id, rec.ID);

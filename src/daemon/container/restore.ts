@@ -6,7 +6,7 @@
 import { chmod, chown } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { log } from '../../lib/log.ts';
-import { clearEndpoints } from './network.ts';
+import { clearEndpoints, startDnsRelay } from './network.ts';
 import { removeAnonymousVolumes } from './mounts.ts';
 import { ShimClient } from '../../runtime/shim.ts';
 import type { Container } from './container.ts';
@@ -63,6 +63,8 @@ async function restoreOne(d: ContainerDeps, c: Container): Promise<void> {
     watchExit(d, c, shim, ++c.generation);
     // The health check carries on where it was.
     startHealthMonitor(d, c, false);
+    // Its DNS relay is taken again (the redirect in its namespace stayed).
+    await startDnsRelay(d, c, false);
     return;
   }
   const exit = await shim.readExit();

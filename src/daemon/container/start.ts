@@ -13,7 +13,7 @@ import type { Container } from './container.ts';
 import { remapped, runtimePath, runtimeRoot, shimDir, sleep, type ContainerDeps } from './deps.ts';
 import { watchExit } from './monitor.ts';
 import { resolveMountTargets, specMounts } from './mounts.ts';
-import { connectNetworks, disconnectNetworks } from './network.ts';
+import { connectNetworks, disconnectNetworks, startDnsRelay } from './network.ts';
 import { resolveLinks } from './links.ts';
 import { namespaceJoins, shareNetworkFiles, shmFor } from './namespaces.ts';
 import { runtimeError } from './runtime-error.ts';
@@ -102,10 +102,13 @@ async function startLocked(d: ContainerDeps, c: Container): Promise<void> {
       ...(rec.Runtime === 'crun' ? { roPaths: spec.linux.readonlyPaths ?? [] } : {}),
       ...(shm?.own ? { shm: { path: shm.source, size: rec.HostConfig.ShmSize } } : {}),
       oomScoreAdj: rec.HostConfig.OomScoreAdj,
+      // every container with a namespace of its own: a network connected later may need the relay
+      ...(sandbox ? { dnsNetns: sandbox } : {}),
     });
     const t2 = performance.now();
     const shim = new ShimClient(dir);
     c.shimDir = dir;
+    await startDnsRelay(d, c, true);
     const generation = ++c.generation;
     // 3. Watch for the exit before starting, so no exit can be missed.
     watchExit(d, c, shim, generation);
