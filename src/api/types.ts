@@ -407,7 +407,8 @@ export interface ContainerCreateResponse {
 
 export interface ContainerWaitResponse {
   StatusCode: number;
-  Error: { Message: string } | null;
+  /** Absent when the wait ended without one (omitempty in moby). */
+  Error?: { Message: string } | null;
 }
 
 export interface VersionResponse {

@@ -304,7 +304,8 @@ export class Client {
     return this.t.json('GET', '/system/df');
   }
 
-  containerChanges(id: string): Promise<{ Path: string; Kind: number }[]> {
+  /** null when nothing changed (moby's nil slice). */
+  containerChanges(id: string): Promise<{ Path: string; Kind: number }[] | null> {
     return this.t.json('GET', `/containers/${encodeURIComponent(id)}/changes`);
   }
 

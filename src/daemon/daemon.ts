@@ -146,7 +146,8 @@ export class Daemon implements SystemBackend {
     const networks = new NetworkService({ ...config.network, dataRoot: config.dataRoot, execRoot: config.execRoot });
     await networks.init();
     const events = new EventsService();
-    images.events = events.sink;
+    // An image's events carry its labels (moby's LogImageEvent), its name after them.
+    images.events = (type, action, id, attributes = {}) => events.sink(type, action, id, type === 'image' ? { ...images.labelsOf(id), ...attributes } : attributes);
     volumes.events = events.sink;
     const containers = new ContainerService({ dataRoot: config.dataRoot, execRoot: config.execRoot }, config.runtime, images, volumes, networks, events.sink);
     const d = new Daemon(config, images, containers, volumes, networks, events);
@@ -312,7 +313,8 @@ export class Daemon implements SystemBackend {
         ...(rt.cgroupVersion === 2 ? ['name=cgroupns'] : []),
       ],
       CDISpecDirs: [],
-      Warnings: warnings,
+      // null when there are none, as Go writes an empty slice moby never made
+      Warnings: warnings.length ? warnings : null,
     };
   }
 
@@ -415,7 +417,9 @@ export class Daemon implements SystemBackend {
       },
       remove: async (ref) => {
         const rec = ns.get(ref);
-        await ns.remove(ref, inUse(rec));
+        // moby names each endpoint still on it: its container's name and the endpoint's short ID
+        const eps = this.containers.store.all().flatMap((c) => Object.values(c.rec.Networks ?? {}).filter((ep) => ep.NetworkID === rec.Id && ep.EndpointID).map((ep) => `name:"${c.name}" id:"${ep.EndpointID.slice(0, 12)}"`));
+        await ns.remove(ref, eps);
         this.eventLog.log('network', 'destroy', rec.Id, { name: rec.Name, type: rec.Driver });
       },
       connect: (net, container, ep) => this.containers.connectNetwork(container, net, ep),
@@ -515,7 +519,11 @@ export class Daemon implements SystemBackend {
   }
 
   private async addContainerSizes(list: ContainerSummary[]): Promise<void> {
-    for (const c of list) Object.assign(c, await this.containerSizes(c.Id, c.ImageID));
+    for (const c of list) {
+      // omitempty in moby's list summary (inspect's pointers show a 0)
+      const { SizeRw, SizeRootFs } = await this.containerSizes(c.Id, c.ImageID);
+      Object.assign(c, SizeRw ? { SizeRw } : {}, SizeRootFs ? { SizeRootFs } : {});
+    }
   }
 
   /** `docker system df`: images (shared layers counted once), containers' own layers, and the empty rest. */
@@ -562,7 +570,8 @@ export class Daemon implements SystemBackend {
     const p = c.wait(condition);
     return async () => {
       const r = await p;
-      return { StatusCode: r.exitCode, Error: r.error ? { Message: r.error } : null };
+      // Error is omitempty in moby's WaitResponse
+      return { StatusCode: r.exitCode, ...(r.error ? { Error: { Message: r.error } } : {}) };
     };
   }
 
@@ -606,7 +615,7 @@ export class Daemon implements SystemBackend {
       },
       save: async (names, platform) => {
         const out = await saveImages(is, names, platform);
-        for (const n of names) this.eventLog.log('image', 'save', n, { name: n });
+        for (const n of names) this.images.events('image', 'save', n, { name: n });
         return out;
       },
       load: async (src, onMessage, onProgress, platform) => {
@@ -619,7 +628,7 @@ export class Daemon implements SystemBackend {
           },
           onProgress, platform,
         }));
-        for (const n of loaded) this.eventLog.log('image', 'load', n, { name: n });
+        for (const n of loaded) this.images.events('image', 'load', n, { name: n });
       },
       remove: (name, opts) => is.remove(name, opts),
       tag: (name, repo, tag) => is.tag(name, repo, tag),
@@ -668,7 +677,7 @@ export class Daemon implements SystemBackend {
       ...(platform ? { platform } : {}),
     }));
     this.images.announceTag(id, opts.repo, opts.tag);
-    this.eventLog.log('image', 'import', id, { name: id });
+    this.images.events('image', 'import', id, { name: id });
     return id;
   }
 
@@ -687,7 +696,7 @@ export class Daemon implements SystemBackend {
     const pullOpts = { ...(opts.platform ? { platform: opts.platform } : {}), ...(creds ? { credentials: creds } : {}), signal };
     if (ref.tag || ref.digest) {
       await this.images.track(() => pullImage(this.images, this.registryAccess, ref, pullOpts, progress));
-      this.eventLog.log('image', 'pull', familiarString(ref), { name: familiarString(ref) });
+      this.images.events('image', 'pull', familiarString(ref), { name: familiarString(ref) });
       return;
     }
     // No tag at all: every tag of the repository (docker pull --all-tags).
@@ -695,7 +704,7 @@ export class Daemon implements SystemBackend {
     if (!tags.length) throw notImplemented('the repository has no tags');
     for (const tag of tags.sort()) {
       await this.images.track(() => pullImage(this.images, this.registryAccess, { ...ref, tag }, pullOpts, progress));
-      this.eventLog.log('image', 'pull', familiarString({ ...ref, tag }), { name: familiarString({ ...ref, tag }) });
+      this.images.events('image', 'pull', familiarString({ ...ref, tag }), { name: familiarString({ ...ref, tag }) });
     }
   }
 
@@ -710,7 +719,7 @@ export class Daemon implements SystemBackend {
     }
     for (const r of refs) {
       await this.images.track(() => pushImage(this.images, this.registryAccess, r, decodeRegistryAuth(opts.auth), progress, opts.compression));
-      this.eventLog.log('image', 'push', familiarString(r), { name: familiarString(r) });
+      this.images.events('image', 'push', familiarString(r), { name: familiarString(r) });
     }
   }
 

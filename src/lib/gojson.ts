@@ -248,7 +248,9 @@ function decodeGoText(text: string, t: GoType): unknown {
   try {
     parsed = parseKeepingNumbers(text);
   } catch (e) {
-    throw invalidParameter(`invalid JSON: ${(e as Error).message}`, e);
+    // a body cut short, in Go's words
+    const m = (e as Error).message;
+    throw invalidParameter(`invalid JSON: ${/Unexpected end of JSON input/.test(m) ? 'unexpected EOF' : m}`, e);
   }
   return decodeValue(parsed, t, undefined);
 }

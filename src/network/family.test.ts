@@ -19,7 +19,7 @@ test('prefixes of both families', () => {
   assert.equal(familyOf('10.0.0.1'), IPV4);
 });
 
-test('AddressPool, IPv4: network, broadcast and gateway never given; round-robin; a range; static; exhausted', () => {
+test('AddressPool, IPv4: network, broadcast and gateway never given; the lowest free address (moby\'s default IPAM), round-robin when serial; a range; static; exhausted', () => {
   const pool = new AddressPool(IPV4, parsePrefix(IPV4, '10.9.0.0/29'), IPV4.parse('10.9.0.1')!);
   assert.equal(pool.gatewayText, '10.9.0.1');
   assert.deepEqual([pool.allocate(), pool.allocate(), pool.allocate()], ['10.9.0.2', '10.9.0.3', '10.9.0.4']);
@@ -28,11 +28,15 @@ test('AddressPool, IPv4: network, broadcast and gateway never given; round-robin
   assert.throws(() => pool.allocate('10.9.1.1'), /no configured subnet or ip-range contain the IP address 10\.9\.1\.1/);
   assert.throws(() => pool.allocate('10.9.0'), /invalid IPv4 address: 10\.9\.0/);
   pool.release('10.9.0.2');
-  assert.equal(pool.allocate(), '10.9.0.5', 'a freed address waits its turn');
-  assert.equal(pool.allocate(), '10.9.0.2', 'then comes round again (.7 is the broadcast)');
+  assert.equal(pool.allocate(), '10.9.0.2', 'a freed address is the lowest free again (a restarted container keeps its address)');
+  assert.equal(pool.allocate(), '10.9.0.5');
   assert.throws(() => pool.allocate(), /no available IPv4 addresses on this network's address pools/);
+  const serial = new AddressPool(IPV4, parsePrefix(IPV4, '10.9.0.0/29'), IPV4.parse('10.9.0.1')!, undefined, true);
+  assert.deepEqual([serial.allocate(), serial.allocate()], ['10.9.0.2', '10.9.0.3']);
+  serial.release('10.9.0.2');
+  assert.equal(serial.allocate(), '10.9.0.4', 'serial: a freed address waits its turn');
   const ranged = new AddressPool(IPV4, parsePrefix(IPV4, '10.8.0.0/24'), IPV4.parse('10.8.0.1')!, parsePrefix(IPV4, '10.8.0.128/25', 'ip-range'));
-  assert.equal(ranged.allocate(), '10.8.0.129');
+  assert.equal(ranged.allocate(), '10.8.0.128', 'the range\'s first address (it is not the subnet\'s)');
   ranged.reserve('10.8.0.200');
-  assert.equal(ranged.allocate(), '10.8.0.201', 'after the highest address found at start');
+  assert.equal(ranged.allocate(), '10.8.0.129');
 });

@@ -12,6 +12,11 @@ test('network ls filters: driver, id prefix, name substring, scope, type, label,
   assert.deepEqual(names({ driver: ['host', 'null'] }), ['host', 'none']);
   assert.deepEqual(names({ id: ['dd'] }), ['app']);
   assert.deepEqual(names({ name: ['dl'] }), ['idle']);
+  // as moby's Args.Match: regular expressions (the usual "does it exist" check is name=^NAME$)
+  assert.deepEqual(names({ name: ['^app$'] }), ['app']);
+  assert.deepEqual(names({ name: ['^(app|idle)$'] }), ['app', 'idle']);
+  assert.deepEqual(names({ name: ['^ap$'] }), []);
+  assert.deepEqual(names({ name: ['('] }), [], 'a pattern that does not compile matches nothing');
   assert.deepEqual(names({ scope: ['local'] }), ['bridge', 'host', 'none', 'app', 'idle']);
   assert.deepEqual(names({ scope: ['swarm'] }), []);
   assert.deepEqual(names({ type: ['custom'] }), ['app', 'idle']);

@@ -23,11 +23,22 @@ export function filterNetworks(list: NetworkRecord[], filters: Map<string, strin
   };
   return list.filter((n) =>
     any('driver', (v) => n.Driver === v) &&
-    any('id', (v) => n.Id.startsWith(v)) &&
-    any('name', (v) => n.Name.includes(v)) &&
+    any('id', (v) => goMatch(v, n.Id)) &&
+    any('name', (v) => goMatch(v, n.Name)) &&
     any('scope', (v) => v === 'local') &&
     any('type', (v) => (v === 'builtin') === BUILTIN.has(n.Name)) &&
     (filters.get('label') ?? []).every((l) => matchLabel(n.Labels, l)) &&
     (wantDangling === undefined || (!BUILTIN.has(n.Name) && !used(n)) === wantDangling),
   );
 }
+
+/** moby's Args.Match: the value itself, or a regular expression found in it (`^web$`, `n[12]`); one that does not compile matches nothing. */
+function goMatch(pattern: string, value: string): boolean {
+  if (pattern === value) return true;
+  try {
+    return new RegExp(pattern).test(value);
+  } catch {
+    return false;
+  }
+}
+

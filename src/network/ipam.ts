@@ -1,9 +1,9 @@
 /**
  * Address allocation within one network's subnet (docker's default IPAM), for either family:
  * the gateway and the subnet's first address (IPv4's network address, IPv6's subnet-router
- * anycast) and IPv4's broadcast address are never handed out, addresses go round-robin from the
- * last one given (a freed address is not reused at once), an --ip-range narrows the dynamic
- * ones, and static requests (--ip, --ip6) must be in the subnet and free. What is in use is
+ * anycast) and IPv4's broadcast address are never handed out, the lowest free address is
+ * given (moby's default IPAM; round-robin from the last one given with the IPAM option
+ * com.docker.network.ipam.serial=true, as swarm asks), an --ip-range narrows the dynamic ones, and static requests (--ip, --ip6) must be in the subnet and free. What is in use is
  * rebuilt at start from the endpoints of running containers: nothing is handed out twice.
  */
 import { conflict, invalidParameter } from '../errdefs/index.ts';
@@ -17,12 +17,14 @@ export class AddressPool {
   readonly subnet: Prefix;
   readonly gateway: bigint;
   readonly range: Prefix;
+  private readonly serial: boolean;
 
-  constructor(family: Family, subnet: Prefix, gateway: bigint, range?: Prefix) {
+  constructor(family: Family, subnet: Prefix, gateway: bigint, range?: Prefix, serial = false) {
     this.family = family;
     this.subnet = subnet;
     this.gateway = gateway;
     this.range = range ?? subnet;
+    this.serial = serial;
     this.last = this.range.base;
   }
 
@@ -48,8 +50,10 @@ export class AddressPool {
     // and the broadcast address are all that is skipped): a /64 is never walked through.
     const bound = BigInt(this.used.size + 4);
     const tries = n < bound ? n : bound;
-    for (let i = 1n; i <= tries; i++) {
-      const ip = this.range.base + ((this.last - this.range.base + i) % n);
+    // lowest free: from the range's first address; serial: from the one after the last given
+    const from = this.serial ? this.last - this.range.base + 1n : 0n;
+    for (let i = 0n; i < tries; i++) {
+      const ip = this.range.base + ((from + i) % n);
       if (ip === this.subnet.base || ip === broadcast || ip === this.gateway || this.used.has(ip)) continue;
       this.used.add(ip);
       this.last = ip;

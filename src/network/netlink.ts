@@ -34,7 +34,7 @@ export async function ensureBridge(name: string, gatewayCidr: string, mtu: numbe
   }
   const addrs = await run('ip', ['-o', 'addr', 'show', 'dev', name]);
   const lines = [`link set ${name} up`];
-  if (!addrs.includes(` ${gatewayCidr} `)) lines.unshift(`addr add ${gatewayCidr} dev ${name}`);
+  if (!addrs.includes(` ${gatewayCidr} `)) lines.unshift(`addr add ${gatewayCidr} brd + dev ${name}`);
   if (gateway6Cidr) {
     await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '0');
     if (!addrs.includes(` ${gateway6Cidr} `)) lines.unshift(`addr add ${gateway6Cidr} dev ${name} nodad`);
@@ -73,7 +73,7 @@ export async function createNetns(path: string, veths: VethConfig[] = [], sublin
   for (const c of veths) {
     inside.push(
       `link add ${c.ifName} mtu ${c.mtu} address ${c.mac} type veth peer name ${c.hostName} mtu ${c.mtu} netns ${process.pid}`,
-      `addr add ${c.cidr} dev ${c.ifName}`,
+      `addr add ${c.cidr} brd + dev ${c.ifName}`,
       ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
       ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,
@@ -122,7 +122,7 @@ function sublinkSetup(c: SubLinkConfig): string[] {
   return [
     `link set ${c.tmpName} name ${c.ifName}`,
     ...(c.mac ? [`link set ${c.ifName} address ${c.mac}`] : []),
-    `addr add ${c.cidr} dev ${c.ifName}`,
+    `addr add ${c.cidr} brd + dev ${c.ifName}`,
     ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
     ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
     `link set ${c.ifName} up`,
@@ -195,7 +195,7 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
   try {
     await run('nsenter', [`--net=${c.netns}`, 'ip', '-batch', '-'], [
       `link set ${c.ifName} address ${c.mac}`,
-      `addr add ${c.cidr} dev ${c.ifName}`,
+      `addr add ${c.cidr} brd + dev ${c.ifName}`,
       ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
       ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
       `link set ${c.ifName} up`,

@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict, invalidParameter, messageOf, notFound } from '../errdefs/index.ts';
+import { conflict, forbidden, invalidParameter, messageOf, notFound } from '../errdefs/index.ts';
 import { isSetAside, setAside, writeJsonAtomic } from '../lib/atomic.ts';
 import { failpoint } from '../lib/failpoint.ts';
 import { log } from '../lib/log.ts';
@@ -66,6 +66,8 @@ export interface NetworkRecord {
   ConfigOnly: boolean;
   Options: Record<string, string>;
   Labels: Record<string, string>;
+  /** Families whose subnet berthd picked (not shown): no static address there, as in moby. */
+  AutoSubnets?: ('IPv4' | 'IPv6')[];
 }
 
 /** An endpoint as a container records it (docker's EndpointSettings, plus its veth). */
@@ -170,9 +172,10 @@ interface NamedEndpoint {
 }
 
 /** The address pool of a network's IPAM config of family `f` (its auxiliary addresses held back). */
-function poolOf(f: Family, cfg: IpamConfig): AddressPool {
+function poolOf(f: Family, cfg: IpamConfig, ipamOptions: Record<string, string> | null): AddressPool {
   const subnet = parsePrefix(f, cfg.Subnet);
-  const pool = new AddressPool(f, subnet, f.parse(cfg.Gateway) ?? subnet.base + 1n, cfg.IPRange ? parsePrefix(f, cfg.IPRange, 'ip-range') : undefined);
+  const serial = ipamOptions?.['com.docker.network.ipam.serial'] === 'true';
+  const pool = new AddressPool(f, subnet, f.parse(cfg.Gateway) ?? subnet.base + 1n, cfg.IPRange ? parsePrefix(f, cfg.IPRange, 'ip-range') : undefined, serial);
   for (const ip of Object.values(cfg.AuxiliaryAddresses ?? {})) pool.hold(ip);
   return pool;
 }
@@ -389,10 +392,10 @@ export class NetworkService {
     const cfg = v4Config(live.rec);
     if (!cfg) return;
     live.bridge = this.bridgeOf(live.rec);
-    live.pool ??= poolOf(IPV4, cfg);
+    live.pool ??= poolOf(IPV4, cfg, live.rec.IPAM.Options);
     const pool = live.pool;
     const cfg6 = v6Config(live.rec);
-    if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6);
+    if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6, live.rec.IPAM.Options);
     const gatewayCidr = (p: AddressPool) => `${p.gatewayText}/${p.subnet.bits}`;
     await this.rememberBridge(live.bridge);
     await ensureBridge(live.bridge, gatewayCidr(pool), this.mtuOf(live), live.pool6 && gatewayCidr(live.pool6));
@@ -431,9 +434,9 @@ export class NetworkService {
     if (opts.driver === 'ipvlan') await this.probeIpvlan(parent);
     live.link = { opts, parent };
     const cfg = v4Config(rec);
-    if (cfg) live.pool ??= poolOf(IPV4, cfg);
+    if (cfg) live.pool ??= poolOf(IPV4, cfg, live.rec.IPAM.Options);
     const cfg6 = v6Config(rec);
-    if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6);
+    if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6, live.rec.IPAM.Options);
   }
 
   /** Whether the kernel makes ipvlan links (CONFIG_IPVLAN): said at create, not at each start. */
@@ -494,6 +497,13 @@ export class NetworkService {
     // On macvlan/ipvlan networks alone: docker's address, relayed by the container's monitor (relayDns).
     if (refs.some((r) => this.find(r)?.link)) return RELAY_ADDRESS;
     return undefined;
+  }
+
+  /** What `host-gateway` stands for in --add-host: the default bridge's gateway addresses (moby's default HostGatewayIPs). */
+  hostGatewayIps(): string[] {
+    const bridge = this.byName('bridge');
+    if (!bridge || this.bridgeDisabled) return [];
+    return [v4Config(bridge.rec)?.Gateway, v6Config(bridge.rec)?.Gateway].filter((g): g is string => !!g);
   }
 
   /** Whether a container on these endpoints' networks needs the DNS relay (a macvlan/ipvlan one among them). */
@@ -631,6 +641,8 @@ export class NetworkService {
     rec.Options = options;
     rec.IPAM.Config = [v4, ...(v6 ? [v6] : [])];
     rec.EnableIPv6 = !!v6;
+    const auto = [...(configs[0]?.Subnet ? [] : ['IPv4' as const]), ...(v6 && !configs6[0]?.Subnet ? ['IPv6' as const] : [])];
+    if (auto.length) rec.AutoSubnets = auto;
     // The default IPAM driver keeps its options and shows them, using none (as docker's).
     rec.IPAM.Options = req.IPAM?.Options && Object.keys(req.IPAM.Options).length ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
     const live: Live = { rec, names: new Map() };
@@ -722,12 +734,12 @@ export class NetworkService {
     await deleteLink(bridge).then(() => this.forgetBridge(bridge), (e: unknown) => log.warn('removing a bridge', { bridge, error: e }));
   }
 
-  /** Removes a user-defined network; `users` are the containers with an endpoint on it. */
-  async remove(ref: string, users: string[]): Promise<void> {
+  /** Removes a user-defined network; `endpoints` are those on it (`name:"C" id:"E"`, moby's words). */
+  async remove(ref: string, endpoints: string[]): Promise<void> {
     const live = this.find(ref);
     if (!live) throw notFound(`network ${ref} not found`);
     if (['bridge', 'host', 'none'].includes(live.rec.Name)) throw conflict(`${live.rec.Name} is a pre-defined network and cannot be removed`);
-    if (users.length) throw conflict(`error while removing network: network ${live.rec.Name} id ${live.rec.Id} has active endpoints`);
+    if (endpoints.length) throw forbidden(`error while removing network: network ${live.rec.Name} has active endpoints (${endpoints.join(', ')})`);
     await this.down(live);
     await rm(join(this.dir, `${live.rec.Id}.json`), { force: true });
     this.nets.delete(live.rec.Id);
@@ -783,6 +795,10 @@ export class NetworkService {
     if (isLinkDriver(live.rec.Driver) && !live.link) throw invalidParameter(`network ${live.rec.Name} is not ready: ${this.problems.find((p) => p.includes(`network ${live.rec.Name}:`)) ?? 'its parent link is missing'}`);
     if (!live.pool || (!live.bridge && !live.link)) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
     if (live.link?.opts.driver === 'ipvlan' && opts.mac) throw invalidParameter('ipvlan interfaces do not support custom mac address assignment');
+    // moby's validateEndpointIPAddress
+    for (const [fam, want] of [['IPv4', opts.ip], ['IPv6', opts.ip6]] as const) {
+      if (want && live.rec.AutoSubnets?.includes(fam)) throw invalidParameter('invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets');
+    }
     if (opts.ip6 && !live.pool6) throw invalidParameter(`invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets: network ${live.rec.Name} has no IPv6 (created without --ipv6)`);
     const ip = live.pool.allocate(opts.ip);
     let ip6: string | undefined;
@@ -888,7 +904,8 @@ export class NetworkService {
   async publish(containerId: string, ep: EndpointRecord, reqs: PortRequest[]): Promise<PublishedPort[]> {
     const live = this.nets.get(ep.NetworkID);
     // A macvlan/ipvlan container is reached at its own address: nothing to publish (docker's drivers publish nothing either).
-    if (live?.link) return [];
+    // an internal network has no way out to publish through (moby publishes nothing there either)
+    if (live?.link || live?.rec.Internal) return [];
     if (!live?.bridge) throw invalidParameter('ports can be published only from a bridge network');
     // a port without a host address goes where the network's host_binding_ipv4 says (moby's defHostIP)
     const def = bridgeOptions(live.rec.Options).hostBindingIp;

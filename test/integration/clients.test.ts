@@ -256,7 +256,7 @@ test('fields Berth cannot apply are refused by name at create, through the docke
   // A wrong type names the field, as Go's decoder does.
   const typed = await api('POST', '/v1.50/containers/create', { Image: 'busybox', HostConfig: { Memory: '1g' } });
   assert.equal(typed.status, 400);
-  assert.equal(JSON.parse(typed.body).message, 'json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Memory of type int64');
+  assert.equal(JSON.parse(typed.body).message, 'invalid JSON: json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Memory of type int64');
   assert.equal((await ok(['ps', '-aq'])).trim(), before, 'no container was created');
 });
 

@@ -117,6 +117,12 @@ test('as docker 28 through its CLI: /.dockerenv in every container (not in diff 
   await docker(['commit', '-c', 'ENV B=2', '-c', 'LABEL z=9', '-c', 'WORKDIR rel', 'marked', 'marked:img']);
   assert.equal((await docker(['image', 'inspect', '-f', '{{json .Config.Env}} {{json .Config.Labels}} {{.Config.WorkingDir}}', 'marked:img'])).trim(),
     '["X=1","B=2"] {"foo":"bar","z":"9"} /tmp/rel');
+  // an image's events carry its labels (so a label filter finds them), its name after them
+  const since = (Date.now() / 1000).toFixed(3);
+  await docker(['tag', 'marked:img', 'marked:two']);
+  const tagged = await docker(['events', '--since', since, '--until', (Date.now() / 1000 + 1).toFixed(3), '--filter', 'type=image', '--filter', 'label=z=9', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.foo}}']);
+  assert.equal(tagged, 'tag marked:two bar\n');
+  await docker(['rmi', 'marked:two']);
   const bad = await d.docker(['commit', '-c', 'bogus x', 'marked', 'nope:1']);
   assert.match(bad.stderr, /bogus is not a valid change command/);
   // exec failures: the reason reaches the docker CLI as output, then its exit code

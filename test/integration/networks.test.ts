@@ -156,7 +156,7 @@ test('user-defined networks: create with a subnet, static --ip, reach each other
   // Isolation: the default bridge cannot reach appnet's containers' addresses through their bridge.
   const inUse = await d.berth(['network', 'rm', 'appnet']);
   assert.equal(inUse.code, 1);
-  assert.match(inUse.stderr, /has active endpoints/);
+  assert.match(inUse.stderr, /error while removing network: network appnet has active endpoints \(name:"srv" id:"[0-9a-f]{12}"\)/);
   await ok(['rm', '-f', 'srv']);
   assert.equal((await ok(['network', 'prune', '-f'])).trim(), 'Deleted Networks:\nappnet');
   assert.equal((await d.berth(['network', 'inspect', 'appnet'])).code, 1);
@@ -985,4 +985,36 @@ test('macvlan networks through the docker CLI: containers on a parent link reach
   } finally {
     spawnSync('ip', ['link', 'del', parent], { stdio: 'ignore' });
   }
+});
+
+test('as docker 28 (docker CLI): host-gateway in --add-host, network ls name patterns, the lowest free address (a restarted container keeps its own), --ip only on a subnet of the user\'s, no ports published on internal networks or with --network none', async () => {
+  // host-gateway: the default bridge's gateway
+  const gw = (await dok(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', 'bridge'])).trim();
+  assert.equal(await dok(['run', '--rm', '--add-host', 'host.docker.internal:host-gateway', 'busybox', 'grep', 'host.docker.internal', '/etc/hosts']), `${gw}\thost.docker.internal\n`);
+  // name filters are regular expressions (the usual "does it exist" check)
+  await dok(['network', 'create', 'pat1']);
+  await dok(['network', 'create', 'pat12']);
+  assert.equal(await dok(['network', 'ls', '-q', '--filter', 'name=^pat1$', '--format', '{{.Name}}']), 'pat1\n');
+  assert.equal(await dok(['network', 'ls', '--filter', 'name=pat1', '--format', '{{.Name}}']), 'pat1\npat12\n');
+  // a subnet berthd picked takes no --ip (moby: only a user's)
+  const ip = await d.docker(['run', '--rm', '--network', 'pat1', '--ip', '172.31.254.9', 'busybox', 'true']);
+  assert.notEqual(ip.code, 0);
+  assert.match(ip.stderr, /user specified IP address is supported only when connecting to networks with user configured subnets/);
+  // the lowest free address: a restarted container keeps its own, a new one takes a freed one
+  await dok(['run', '-d', '--name', 'low1', '--network', 'pat1', 'busybox', 'sleep', '600']);
+  const first = (await dok(['inspect', '-f', '{{.NetworkSettings.Networks.pat1.IPAddress}}', 'low1'])).trim();
+  await dok(['restart', '-t', '0', 'low1']);
+  assert.equal((await dok(['inspect', '-f', '{{.NetworkSettings.Networks.pat1.IPAddress}}', 'low1'])).trim(), first);
+  // ports: none published on an internal network, nor with --network none (said at create)
+  await dok(['network', 'create', '--internal', 'patint']);
+  const internal = await d.docker(['run', '-d', '--name', 'intp', '--network', 'patint', '-p', '127.0.0.1::80', 'busybox', 'sleep', '600']);
+  assert.equal(internal.code, 0, internal.stderr);
+  assert.match(internal.stderr, /WARNING: Published ports are discarded on the internal network patint/);
+  assert.equal(await dok(['port', 'intp']), '');
+  const none = await d.docker(['run', '--rm', '--network', 'none', '-p', '127.0.0.1::80', 'busybox', 'true']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stderr, /WARNING: Published ports are discarded when using the none network mode/);
+  // a network removed while in use: moby's words, its endpoints named
+  const busy = await d.docker(['network', 'rm', 'pat1']);
+  assert.match(busy.stderr, /error while removing network: network pat1 has active endpoints \(name:"low1" id:"[0-9a-f]{12}"\)/);
 });

@@ -408,8 +408,10 @@ test('block I/O limits: --device-read-bps reaches the cgroup; a weight the kerne
   const w = await d.docker(['create', '--blkio-weight', '300', 'busybox']);
   assert.equal(w.code, 0, w.stderr);
   if (!hasWeight) assert.match(w.stderr, /does not support Block I\/O weight or the cgroup is not mounted\. Weight discarded\./);
+  // moby discards a weight the kernel cannot apply before checking its range
   const range = await d.docker(['create', '--blkio-weight', '5', 'busybox']);
-  assert.match(range.stderr, /Range of blkio weight is from 10 to 1000/);
+  if (hasWeight) assert.match(range.stderr, /Range of blkio weight is from 10 to 1000/);
+  else assert.match(range.stderr, /Weight discarded\./);
 });
 
 test('wait --condition: next-exit waits for the coming exit, removed for the removal', async () => {

@@ -43,11 +43,12 @@ type Blkio = Pick<HostConfig, 'BlkioWeight' | 'BlkioWeightDevice' | 'BlkioDevice
 /** moby's verifyContainerResources for block I/O: bad values refused, unsupported ones dropped with its warnings. */
 export function checkBlkio(h: Blkio, support: BlkioSupport, warnings: string[]): Blkio {
   const out = { ...h };
-  if (out.BlkioWeight && (out.BlkioWeight < 10 || out.BlkioWeight > 1000)) throw invalidParameter('Range of blkio weight is from 10 to 1000');
+  // moby discards a weight the kernel cannot apply before it checks its range
   if (out.BlkioWeight && !support.weight) {
     warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
     out.BlkioWeight = 0;
   }
+  if (out.BlkioWeight && (out.BlkioWeight < 10 || out.BlkioWeight > 1000)) throw invalidParameter('Range of blkio weight is from 10 to 1000');
   for (const w of out.BlkioWeightDevice ?? []) {
     if (w.Weight < 10 || w.Weight > 1000) throw invalidParameter(`invalid weight for device: ${w.Path}: must be from 10 to 1000`);
     deviceNumbers(w.Path);

@@ -225,8 +225,7 @@ export function decodeHostConfig(hc: HostConfigInput | undefined, d: HostConfigD
     throw invalidParameter(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
   }
   const cpuShares = h.CpuShares ?? 0;
-  if (cpuShares < 0) throw invalidParameter('invalid CpuShares: must not be negative');
-  if (cpuShares > 0 && cpuShares < 2) warnings.push('Your kernel does not support CPU shares below 2; shares set to 2.');
+  if (cpuShares < 0) throw invalidParameter(`invalid CPU shares (${cpuShares}): value must be a positive integer`);
   const pidsLimit = h.PidsLimit !== undefined && h.PidsLimit > 0 ? h.PidsLimit : null;
   const oomScoreAdj = h.OomScoreAdj ?? 0;
   if (oomScoreAdj < -1000 || oomScoreAdj > 1000) throw invalidParameter(`Invalid value ${oomScoreAdj}, range for oom score adj is [-1000, 1000]`);

@@ -35,7 +35,7 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   if (name !== undefined && name !== '') validContainerName(name);
   refuseUnsupported(req);
   const user = decodeConfig(req);
-  if (!user.Image) throw invalidParameter('Config cannot be empty in order to create a container');
+  if (!user.Image) throw invalidParameter('config cannot be empty in order to create a container');
   const hostConfig = decodeHostConfig(req.HostConfig, {
     defaultRuntime: d.rt.defaultRuntime,
     runtimes: Object.keys(d.rt.runtimes),
@@ -54,8 +54,9 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
   // Ports go from the first network's endpoint: a macvlan/ipvlan one has its own address and publishes none.
   const firstNet = Object.values(networks ?? {})[0];
   if (firstNet && (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts)) {
-    const driver = d.networks.get(firstNet.NetworkID).Driver;
-    if (driver === 'macvlan' || driver === 'ipvlan') warnings.push(`Published ports are discarded when using a ${driver} network: the container is reached at its own address`);
+    const first = d.networks.get(firstNet.NetworkID);
+    if (first.Driver === 'macvlan' || first.Driver === 'ipvlan') warnings.push(`Published ports are discarded when using a ${first.Driver} network: the container is reached at its own address`);
+    else if (first.Internal) warnings.push(`Published ports are discarded on the internal network ${first.Name}`);
   }
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
@@ -177,7 +178,7 @@ async function writeEtcFiles(d: ContainerDeps, rec: ContainerRecord): Promise<vo
   const host = rec.Config.Hostname;
   await settleAll([
     writeFile(rec.HostnamePath, `${host}\n`),
-    hostsFile(rec, undefined, []).then((hosts) => writeFile(rec.HostsPath, hosts)),
+    hostsFile(rec, undefined, [], undefined, d.networks.hostGatewayIps()).then((hosts) => writeFile(rec.HostsPath, hosts)),
     resolvConf(d, rec).then((resolv) => writeFile(rec.ResolvConfPath, resolv)),
   ]);
   const root = remapped(d, rec.HostConfig) ? d.rt.idmap!.root : undefined;

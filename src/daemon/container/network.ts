@@ -67,7 +67,7 @@ export async function connectNetworks(d: ContainerDeps, rec: ContainerRecord, li
       rec.Networks![name] = { ...endpoints[i], IPAMConfig: asked.IPAMConfig };
     });
     const first = Object.values(rec.Networks ?? {})[0];
-    await writeFile(rec.HostsPath, await hostsFile(rec, first?.IPAddress || undefined, linkHosts, first?.GlobalIPv6Address || undefined));
+    await writeFile(rec.HostsPath, await hostsFile(rec, first?.IPAddress || undefined, linkHosts, first?.GlobalIPv6Address || undefined, d.networks.hostGatewayIps()));
     await refreshResolvConf(d, rec);
     // Ports are published from the first network's endpoint, as docker does.
     const reqs = portRequests(rec);
@@ -173,14 +173,20 @@ export function clearEndpoints(rec: ContainerRecord): void {
 /**
  * /etc/hosts as docker writes it: the standard entries (the host's own file on its network),
  * --add-host entries, legacy links, and the container's own name on its first address
- * (127.0.1.1 before it has one). Written whole at create and at each start.
+ * (none without an address: --network none). Written whole at create and at each start.
  */
-export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined, links: string[], ownIp6?: string): Promise<string> {
+export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined, links: string[], ownIp6: string | undefined, hostGateway: string[]): Promise<string> {
   const host = rec.Config.Hostname;
   const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname}` : host;
-  const extra = (rec.HostConfig.ExtraHosts ?? []).map((e) => {
+  const extra = (rec.HostConfig.ExtraHosts ?? []).flatMap((e) => {
     const i = e.indexOf(':');
-    return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
+    const ip = e.slice(i + 1);
+    // moby: host-gateway is the daemon's host gateway address(es), the default bridge's
+    if (ip === 'host-gateway') {
+      if (!hostGateway.length) throw invalidParameter('unable to derive the IP value for host-gateway');
+      return hostGateway.map((g) => `${g}\t${e.slice(0, i)}`);
+    }
+    return [`${ip}\t${e.slice(0, i)}`];
   });
   // In the host's network namespace the container sees the host's own hosts file (docker).
   const base = rec.HostConfig.NetworkMode === 'host'
@@ -194,7 +200,8 @@ export async function hostsFile(rec: ContainerRecord, ownIp: string | undefined,
         'ff02::2\tip6-allrouters',
       ];
   const names = fqdn === host ? host : `${fqdn} ${host}`;
-  const self = rec.HostConfig.NetworkMode === 'host' ? [] : [`${ownIp ?? '127.0.1.1'}\t${names}`, ...(ownIp6 ? [`${ownIp6}\t${names}`] : [])];
+  // no line of its own without an address (--network none), as moby writes it
+  const self = rec.HostConfig.NetworkMode === 'host' || !ownIp ? [] : [`${ownIp}\t${names}`, ...(ownIp6 ? [`${ownIp6}\t${names}`] : [])];
   return [...base, ...extra, ...links, ...self, ''].join('\n');
 }
 
@@ -394,7 +401,11 @@ export async function connectContainer(d: ContainerDeps, c: Container, ref: stri
     if (rec.Config.NetworkDisabled) throw invalidParameter(`container ${c.name} has networking disabled (NetworkDisabled): it cannot be connected to a network`);
     checkEndpoint(net, ask);
     const nets = requestedNetworks(d, rec);
-    if (Object.values(nets).some((ep) => ep.NetworkID === net.Id)) throw forbidden(`endpoint with name ${c.name} already exists in network ${net.Name}`);
+    if (Object.values(nets).some((ep) => ep.NetworkID === net.Id)) {
+      // a stopped container already on it: nothing to do (moby's "avoid duplicate config")
+      if (!c.state.Running) return;
+      throw forbidden(`endpoint with name ${c.name} already exists in network ${net.Name}`);
+    }
     const asked = template(net.Id, ask);
     if (!c.state.Running || !rec.SandboxKey) {
       nets[net.Name] = asked;

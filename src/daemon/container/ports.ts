@@ -47,7 +47,8 @@ export function checkPortBindings(h: { PortBindings: Bindings; PublishAllPorts: 
   if (!any) return undefined;
   if (h.NetworkMode.startsWith('container:')) throw invalidParameter('conflicting options: port publishing and the container type network mode');
   if (h.NetworkMode === 'host') return 'Published ports are discarded when using host network mode';
-  if (h.NetworkMode === 'none') throw invalidParameter('conflicting options: port publishing and the none network mode');
+  // moby takes them and publishes nothing; said here, as for host
+  if (h.NetworkMode === 'none') return 'Published ports are discarded when using the none network mode';
   return undefined;
 }
 

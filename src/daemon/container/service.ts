@@ -185,7 +185,7 @@ export class ContainerService {
     return topContainer(this.d, ref, psArgs);
   }
 
-  update(ref: string, body: ContainerUpdateInput): Promise<{ Warnings: string[] }> {
+  update(ref: string, body: ContainerUpdateInput): Promise<{ Warnings: string[] | null }> {
     return updateContainer(this.d, ref, body);
   }
 

@@ -18,7 +18,7 @@ import { checkDepth } from '../../store/layer/store.ts';
 import { setFrozen } from '../../runtime/freezer.ts';
 import { MEDIA, type ImageService } from '../images/service.ts';
 import { childConfig, writeChild } from '../images/childimage.ts';
-import { parseChanges } from '../images/changes.ts';
+import { mergeCommitConfig, parseChanges } from '../images/changes.ts';
 import { ContainerConfigType, type ContainerConfigInput } from '../server/bodies.ts';
 import { decodeConfig } from './config.ts';
 import { isSet } from './fields.ts';
@@ -116,7 +116,7 @@ export async function commitContainer(images: ImageService, c: Container, opts: 
   }
   // moby: the body's config (else the container's), the --change instructions applied on top.
   const fromBody = opts.config ? Object.fromEntries(Object.entries(decodeConfig(opts.config)).filter(([k, v]) => isSet(v, ContainerConfigType.fields[k as keyof typeof ContainerConfigType.fields]))) : {};
-  const changed = parseChanges(opts.changes, { ...c.rec.Config, ...fromBody });
+  const changed = mergeCommitConfig(parseChanges(opts.changes, { ...c.rec.Config, ...fromBody }), c.rec.Config);
   const base = images.images.get(c.rec.Image);
   if (!base) throw conflict(`the image of container ${c.name} is gone; it cannot be committed`);
   checkDepth(base.config.rootfs.diff_ids.length + 1);

@@ -76,10 +76,12 @@ export async function sampleStats(d: ContainerDeps, c: Container): Promise<Conta
       s.memory_stats = {
         usage,
         max_usage: num(await g('memory', 'memory.max_usage_in_bytes')) ?? 0,
-        stats: keyValues(await g('memory', 'memory.stat')),
-        failcnt: num(await g('memory', 'memory.failcnt')) ?? 0,
+        stats: pickV1MemoryStats(keyValues(await g('memory', 'memory.stat'))),
         limit: Math.min(limit, totalmem()),
       };
+      // omitempty in moby's MemoryStats
+      const failcnt = num(await g('memory', 'memory.failcnt')) ?? 0;
+      if (failcnt) s.memory_stats.failcnt = failcnt;
     }
     const pids = await g('pids', 'pids.current');
     if (pids !== undefined) {
@@ -89,6 +91,10 @@ export async function sampleStats(d: ContainerDeps, c: Container): Promise<Conta
     const io = (await g('blkio', 'blkio.throttle.io_service_bytes_recursive')) ?? (await g('blkio', 'blkio.throttle.io_service_bytes'));
     s.blkio_stats.io_service_bytes_recursive = blkioEntries(io);
     s.blkio_stats.io_serviced_recursive = blkioEntries((await g('blkio', 'blkio.throttle.io_serviced_recursive')) ?? (await g('blkio', 'blkio.throttle.io_serviced')));
+    // moby copies every v1 list, empty ones as [] (what it reads from CFQ, which this kernel's schedulers lack)
+    for (const k of ['io_queue_recursive', 'io_service_time_recursive', 'io_wait_time_recursive', 'io_merged_recursive', 'io_time_recursive', 'sectors_recursive'] as const) s.blkio_stats[k] = [];
+    s.blkio_stats.io_service_bytes_recursive ??= [];
+    s.blkio_stats.io_serviced_recursive ??= [];
   } else {
     const g = (file: string) => read(join('/sys/fs/cgroup', path, file));
     const cpu = keyValues(await g('cpu.stat'));
@@ -122,7 +128,9 @@ export async function sampleStats(d: ContainerDeps, c: Container): Promise<Conta
   const mode = c.rec.HostConfig.NetworkMode;
   if (c.state.Pid && mode !== 'host' && !mode.startsWith('container:')) {
     const dev = await read(`/proc/${c.state.Pid}/net/dev`);
-    if (dev) s.networks = netDev(dev);
+    const nets = dev ? netDev(dev) : {};
+    // omitempty: a container with no interface but loopback has none
+    if (Object.keys(nets).length) s.networks = nets;
   }
   return s;
 }
@@ -138,6 +146,18 @@ function blkioEntries(text: string | undefined): { major: number; minor: number;
 }
 
 /** /proc/PID/net/dev → docker's per-interface counters (loopback left out, as docker does). */
+/** The memory.stat keys moby reports on cgroup v1 (its fixed list; the kernel's others are left out). */
+const V1_MEMORY_KEYS = ['cache', 'rss', 'rss_huge', 'mapped_file', 'dirty', 'writeback', 'pgpgin', 'pgpgout', 'pgfault', 'pgmajfault', 'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable', 'hierarchical_memory_limit', 'hierarchical_memsw_limit'];
+
+function pickV1MemoryStats(all: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of V1_MEMORY_KEYS) {
+    out[k] = all[k] ?? 0;
+    if (k !== 'hierarchical_memory_limit' && k !== 'hierarchical_memsw_limit') out[`total_${k}`] = all[`total_${k}`] ?? 0;
+  }
+  return out;
+}
+
 export function netDev(text: string): NonNullable<ContainerStats['networks']> {
   const out: NonNullable<ContainerStats['networks']> = {};
   for (const line of text.split('\n').slice(2)) {

@@ -16,7 +16,7 @@ import { containerEvent } from './events.ts';
 import { resources } from './spec.ts';
 import { checkRestartPolicy, MIN_MEMORY } from './config.ts';
 
-export async function updateContainer(d: ContainerDeps, ref: string, u: ContainerUpdateInput): Promise<{ Warnings: string[] }> {
+export async function updateContainer(d: ContainerDeps, ref: string, u: ContainerUpdateInput): Promise<{ Warnings: string[] | null }> {
   const c = d.store.get(ref);
   return d.locks.with(c.id, async () => {
     // moby: what its settings check refuses is said as is; what applying them to this
@@ -104,7 +104,10 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
       try {
         await runtimeCommand(runtimePath(d, c.rec.Runtime), runtimeRoot(d, c.rec.Runtime), ['update', '--resources', file, c.id]);
       } catch (e) {
-        throw system(`Cannot update container ${c.id}: ${(e as Error).message}`);
+        // It exited as the update arrived (the runtime has no such container any more): the
+        // settings apply to its next start, as on a stopped container.
+        const gone = /no such file or directory|does not exist|not found/i.test((e as Error).message) && !processAlive(c.state.Pid);
+        if (!gone) throw system(`Cannot update container ${c.id}: ${(e as Error).message}`);
       } finally {
         await rm(file, { force: true });
       }
@@ -112,6 +115,18 @@ export async function updateContainer(d: ContainerDeps, ref: string, u: Containe
     c.rec.HostConfig = h;
     await d.store.save(c);
     containerEvent(d, c, 'update');
-    return { Warnings: warnings };
+    // null when there are none (moby does not make an empty list here, unlike create)
+    return { Warnings: warnings.length ? warnings : null };
   });
 }
+
+function processAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+

@@ -25,3 +25,13 @@ test('commit\'s changes go on top of the container\'s config; WORKDIR relative t
   assert.throws(() => parseChanges(['bogus x']), /^Error: bogus is not a valid change command$|bogus is not a valid change command/);
 });
 
+
+test('a commit body\'s config merged with the container\'s as moby merges it', async () => {
+  const { mergeCommitConfig } = await import('./changes.ts');
+  const m = mergeCommitConfig({ Env: ['X=1'], Cmd: ['sh'], Labels: { a: 'b' } }, { Env: ['FOO=bar', 'X=0'], Labels: { l1: 'v1' }, Cmd: ['top'], WorkingDir: '/w', ExposedPorts: { '80/tcp': {} } });
+  assert.deepEqual(m.Env, ['X=1', 'FOO=bar']);
+  assert.deepEqual(m.Labels, { l1: 'v1', a: 'b' });
+  assert.deepEqual(m.Cmd, ['sh']);
+  assert.equal(m.WorkingDir, '/w');
+  assert.deepEqual(m.ExposedPorts, { '80/tcp': {} });
+});

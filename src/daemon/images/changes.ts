@@ -90,3 +90,39 @@ export function parseChanges(changes: string[], base: Partial<ContainerConfig> =
   for (const c of changes) if (c.trim()) applyChange(cfg, c);
   return cfg;
 }
+
+/**
+ * moby's merge of a commit's config with the container's: what the commit leaves empty is the
+ * container's, and its environment (by name), labels, exposed ports and volumes are added to
+ * (a commit body's `Env: ["X=1"]` keeps the container's other variables).
+ */
+export function mergeCommitConfig(user: Partial<ContainerConfig>, container: Partial<ContainerConfig>): Partial<ContainerConfig> {
+  const out: Partial<ContainerConfig> = { ...user };
+  if (!out.User) out.User = container.User ?? '';
+  out.ExposedPorts = Object.keys(out.ExposedPorts ?? {}).length ? { ...(container.ExposedPorts ?? {}), ...out.ExposedPorts } : container.ExposedPorts ?? out.ExposedPorts;
+  const env = [...(out.Env ?? [])];
+  const keyOf = (e: string) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e);
+  for (const e of container.Env ?? []) if (!env.some((u) => keyOf(u) === keyOf(e))) env.push(e);
+  out.Env = out.Env?.length ? env : container.Env ?? out.Env ?? null;
+  out.Labels = { ...(container.Labels ?? {}), ...(out.Labels ?? {}) };
+  if (!out.Entrypoint?.length) {
+    if (!out.Cmd?.length) out.Cmd = container.Cmd ?? null;
+    if (out.Entrypoint == null) out.Entrypoint = container.Entrypoint ?? null;
+  }
+  if (container.Healthcheck) {
+    const h = out.Healthcheck;
+    out.Healthcheck = h
+      ? {
+        ...h, Test: h.Test?.length ? h.Test : container.Healthcheck.Test,
+        Interval: h.Interval || container.Healthcheck.Interval, Timeout: h.Timeout || container.Healthcheck.Timeout,
+        StartPeriod: h.StartPeriod || container.Healthcheck.StartPeriod, Retries: h.Retries || container.Healthcheck.Retries,
+        ...(h.StartInterval || container.Healthcheck.StartInterval ? { StartInterval: h.StartInterval || container.Healthcheck.StartInterval } : {}),
+      }
+      : container.Healthcheck;
+  }
+  if (!out.WorkingDir) out.WorkingDir = container.WorkingDir ?? '';
+  out.Volumes = Object.keys(out.Volumes ?? {}).length ? { ...(container.Volumes ?? {}), ...out.Volumes } : container.Volumes ?? out.Volumes ?? null;
+  if (!out.StopSignal && container.StopSignal) out.StopSignal = container.StopSignal;
+  return out;
+}
+

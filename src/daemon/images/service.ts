@@ -106,6 +106,15 @@ export class ImageService {
    * Finds an image by ID, ID prefix, or reference, in docker's order. The error names the
    * normalized reference ("No such image: busybox:latest").
    */
+  /** The labels of the image `ref` names (an ID or a reference), for its events; none when it is gone. */
+  labelsOf(ref: string): Record<string, string> {
+    try {
+      return { ...(this.lookup(ref).config.config?.Labels ?? {}) };
+    } catch {
+      return {};
+    }
+  }
+
   lookup(name: string): Image {
     if (!name) throw invalidParameter('image name cannot be blank');
     const idLike = name.startsWith('sha256:') ? name.slice(7) : name;

@@ -166,7 +166,13 @@ export async function readJson<R>(ctx: Ctx, decoder: GoDecoder<R>): Promise<R | 
   if (body.length === 0) return undefined;
   const ct = ctx.req.headers['content-type'];
   if (ct && !/json/i.test(ct)) throw invalidParameter(`unsupported Content-Type header (${ct}): must be 'application/json'`);
-  return decoder.decode(body.toString('utf8'));
+  try {
+    return decoder.decode(body.toString('utf8'));
+  } catch (e) {
+    // moby's ReadJSON wraps what its decoder says: "invalid JSON: json: cannot unmarshal …"
+    if (e instanceof Error && e.message.startsWith('json: ')) throw invalidParameter(`invalid JSON: ${e.message}`, e);
+    throw e;
+  }
 }
 
 export function writeJson(ctx: Ctx, status: number, value: unknown): void {
@@ -227,7 +233,10 @@ export async function hijack(ctx: Ctx, contentType: string): Promise<Duplex> {
   socket.removeAllListeners('data');
   socket.removeAllListeners('end');
   socket.pause();
-  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n\r\n`);
+  // with the headers every answer carries (moby copies them in: Api-Version, Ostype, Server…)
+  const canonical = (h: string) => h.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('-');
+  const common = res.getHeaderNames().filter((h) => h !== 'content-type').map((h) => `${canonical(h)}: ${String(res.getHeader(h))}\r\n`).join('');
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n${common}\r\n`);
   return socket;
 }
 

@@ -129,7 +129,7 @@ export class ApiServer {
       }
       const found = this.router.match(req.method ?? 'GET', path);
       if (!('handler' in found)) {
-        if (found.methodMismatch) throw Object.assign(notFound('method not allowed'), { status405: true });
+        // a known path with another method is no page either, as moby's router answers it (404)
         throw notFound(`page not found`);
       }
       ctx.params = found.params;
@@ -154,7 +154,7 @@ export class ApiServer {
   }
 
   private fail(ctx: Ctx, e: unknown): void {
-    const status = (e as { status405?: boolean }).status405 ? 405 : statusFromError(e);
+    const status = statusFromError(e);
     const message = messageOf(e);
     if (status >= 500 || !kindOf(e)) log.error('handler failed', { path: ctx.req.url, error: message, stack: e instanceof Error && !kindOf(e) ? e.stack : undefined });
     const res = ctx.res;

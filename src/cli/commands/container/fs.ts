@@ -11,7 +11,7 @@ export const diffCommand = defineCommand({
 const KINDS = ['C', 'A', 'D'];
 
 export async function diff(ctx: CliContext, p: Parsed): Promise<number> {
-  for (const ch of await ctx.client.containerChanges(p.args[0])) ctx.stdout.write(`${KINDS[ch.Kind] ?? '?'} ${ch.Path}\n`);
+  for (const ch of (await ctx.client.containerChanges(p.args[0])) ?? []) ctx.stdout.write(`${KINDS[ch.Kind] ?? '?'} ${ch.Path}\n`);
   return 0;
 }
 

@@ -78,7 +78,7 @@ export interface ContainerBackend {
   /** GET /containers/{id}/top: `ps` with the caller's options, narrowed to the container. */
   top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
   /** POST /containers/{id}/update. */
-  update(ref: string, body: ContainerUpdateInput): Promise<{ Warnings: string[] }>;
+  update(ref: string, body: ContainerUpdateInput): Promise<{ Warnings: string[] | null }>;
   /** GET /containers/{id}/stats: looks the container up now (404 before headers), then samples. */
   stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<ContainerStats>;
   /** POST /commit. */

@@ -89,7 +89,7 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       method: 'POST', path: '/containers/create',
       handler: async (ctx) => {
         const body = await readJson(ctx, bodies.containerCreate);
-        if (body === undefined) throw invalidParameter('config cannot be empty in order to create a container');
+        if (body === undefined) throw invalidParameter('invalid JSON: got EOF while reading request body');
         adaptCreateToVersion(body, ctx.version);
         const name = ctx.query.get('name') ?? undefined;
         writeJson(ctx, 201, await b.create(body, name, platformQuery(ctx.query.getAll('platform'))));
@@ -106,7 +106,8 @@ export function containerRoutes(b: ContainerBackend): Route[] {
       },
     },
     { method: 'POST', path: '/containers/prune', handler: async (ctx) => writeJson(ctx, 200, await b.prune(parseFilters(ctx.query))) },
-    { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => writeJson(ctx, 200, await b.changes(ctx.params.id)) },
+    // null when nothing changed, as moby's nil slice is written
+    { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => writeJson(ctx, 200, await b.changes(ctx.params.id).then((ch) => (ch.length ? ch : null))) },
     {
       method: 'GET', path: '/containers/{id}/export',
       handler: async (ctx) => {

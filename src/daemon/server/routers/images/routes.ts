@@ -82,6 +82,19 @@ export function imageRoutes(b: ImageBackend): Route[] {
         if (versionAtLeast(ctx.version, '1.47') && boolValue(ctx.query, 'manifests')) await b.manifestSummaries(list);
         // Below 1.44 each summary also carries VirtualSize (moby's version gate).
         if (!versionAtLeast(ctx.version, '1.44')) for (const i of list) i.VirtualSize = i.Size;
+        // Below 1.43 (moby's useNone): a dangling image is <none>:<none> and <none>@<none>, and an
+        // empty list is null (Go's nil slice), not [].
+        if (!versionAtLeast(ctx.version, '1.43')) {
+          for (const i of list as { RepoTags: string[] | null; RepoDigests: string[] | null }[]) {
+            if (!i.RepoTags?.length && !i.RepoDigests?.length) {
+              i.RepoTags = ['<none>:<none>'];
+              i.RepoDigests = ['<none>@<none>'];
+            } else {
+              if (!i.RepoTags?.length) i.RepoTags = null;
+              if (!i.RepoDigests?.length) i.RepoDigests = null;
+            }
+          }
+        }
         writeJson(ctx, 200, list);
       },
     },

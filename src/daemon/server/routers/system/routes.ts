@@ -28,12 +28,21 @@ export function systemRoutes(b: SystemBackend): Route[] {
     {
       method: 'GET', path: '/info',
       handler: async (ctx) => {
-        const info = await b.info();
+        const info = await b.info() as Record<string, unknown>;
+        // moby's version-dependent answer (system_routes.go): deprecated fields kept for older clients
         const reg = info.RegistryConfig as Record<string, unknown> | undefined;
-        if (reg && versionAtLeast(ctx.version, '1.49')) {
+        if (reg) {
           delete reg.AllowNondistributableArtifactsCIDRs;
           delete reg.AllowNondistributableArtifactsHostnames;
+          if (!versionAtLeast(ctx.version, '1.47')) Object.assign(reg, { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null });
         }
+        if (!versionAtLeast(ctx.version, '1.49')) {
+          for (const k of ['ContainerdCommit', 'RuncCommit', 'InitCommit']) {
+            const commit = info[k] as { ID?: string; Expected?: string } | undefined;
+            if (commit) commit.Expected = commit.ID ?? '';
+          }
+        }
+        if (!versionAtLeast(ctx.version, '1.50')) Object.assign(info, { BridgeNfIptables: false, BridgeNfIp6tables: false });
         writeJson(ctx, 200, info);
       },
     },
@@ -58,9 +67,13 @@ export function systemRoutes(b: SystemBackend): Route[] {
     {
       method: 'GET', path: '/system/df',
       handler: async (ctx) => {
-        const given = ctx.query.getAll('type');
+        // `type` came with API 1.42: older clients get everything (moby ignores it there)
+        const given = versionAtLeast(ctx.version, '1.42') ? ctx.query.getAll('type') : [];
         for (const t of given) if (!['container', 'image', 'volume', 'build-cache'].includes(t)) throw invalidParameter(`unknown object type: ${t}`);
-        writeJson(ctx, 200, await b.diskUsage(given.length ? new Set(given) : undefined));
+        const du = await b.diskUsage(given.length ? new Set(given) : undefined) as { Images?: { Size: number; VirtualSize?: number }[] | null };
+        // below 1.44 each image also carries VirtualSize (its Size)
+        if (!versionAtLeast(ctx.version, '1.44')) for (const img of du.Images ?? []) img.VirtualSize = img.Size;
+        writeJson(ctx, 200, du);
       },
     },
     // Nothing to prune yet for what later issues add (build cache, networks): docker's empty answers.
