@@ -16,7 +16,7 @@ import { containerEvent } from './events.ts';
 export async function removeContainer(d: ContainerDeps, ref: string, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
   const c = d.store.get(ref);
   if (c.state.Restarting && !opts.force) {
-    throw conflict(`cannot remove container "${c.rec.Name}": container is restarting: stop the container before removing or force remove`);
+    throw conflict(`cannot remove container "${ref}": container is restarting: stop the container before removing or force remove`);
   }
   // A start half done (a policy restart's, or a user's, which holds the container's lock) would
   // otherwise run the container once its record is gone, its processes and cgroup left to no
@@ -25,10 +25,10 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
   await d.locks.with(c.id, async () => {});
   cancelRestart(c);
   if (c.running && !opts.force) {
-    if (c.state.Paused) throw conflict(`cannot remove container "${c.rec.Name}": container is paused and must be unpaused first`);
-    throw conflict(`cannot remove container "${c.rec.Name}": container is ${c.state.Status}: stop the container before removing or force remove`);
+    if (c.state.Paused) throw conflict(`cannot remove container "${ref}": container is paused and must be unpaused first`);
+    throw conflict(`cannot remove container "${ref}": container is ${c.state.Status}: stop the container before removing or force remove`);
   }
-  if (c.state.Status === 'removing') throw conflict(`removal of container ${c.id} is already in progress`);
+  if (c.state.Status === 'removing') throw conflict(`removal of container ${ref} is already in progress`);
   const exited = c.wait('not-running');
   c.setRemoving();
   if (c.running) {
@@ -39,7 +39,7 @@ export async function removeContainer(d: ContainerDeps, ref: string, opts: { for
     await Promise.race([exited, sleep(15_000)]);
     if (c.running) {
       c.rec.State.Status = 'running';
-      throw system(`cannot remove container "${c.rec.Name}": could not kill running container ${c.id}, cannot remove`);
+      throw system(`cannot remove container "${ref}": could not kill running container ${c.id}, cannot remove`);
     }
   }
   let volumesError: unknown;
