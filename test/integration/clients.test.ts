@@ -518,15 +518,20 @@ test('berth plugin answers as the docker CLI does on the same daemon: nothing li
   }
 });
 
-test('info: the OS version, Docker Hub\'s index with its mirrors, and the deprecated registry fields only below API 1.49, as moby answers', async () => {
+test('info: the OS version, Docker Hub\'s index with its mirrors, and the deprecated fields by API version, as moby answers', async () => {
   const osVersion = /^VERSION_ID="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
   const now = JSON.parse((await api('GET', '/v1.50/info')).body) as { OSVersion: string; RegistryConfig: Record<string, unknown> };
   assert.equal(now.OSVersion, osVersion);
   assert.deepEqual((now.RegistryConfig.IndexConfigs as Record<string, unknown>)['docker.io'], { Name: 'docker.io', Mirrors: [], Secure: true, Official: true });
   assert.deepEqual(now.RegistryConfig.Mirrors, []);
   assert.ok(!('AllowNondistributableArtifactsCIDRs' in now.RegistryConfig));
-  const old = JSON.parse((await api('GET', '/v1.41/info')).body) as { RegistryConfig: Record<string, unknown> };
-  assert.deepEqual(old.RegistryConfig.AllowNondistributableArtifactsCIDRs, []);
+  // moby v28: null below 1.47, absent from it; Expected commits below 1.49; BridgeNf* below 1.50
+  const old = JSON.parse((await api('GET', '/v1.41/info')).body) as { RegistryConfig: Record<string, unknown>; RuncCommit: { ID: string; Expected?: string }; BridgeNfIptables?: boolean };
+  assert.equal(old.RegistryConfig.AllowNondistributableArtifactsCIDRs, null);
+  assert.ok(!('AllowNondistributableArtifactsHostnames' in JSON.parse((await api('GET', '/v1.47/info')).body).RegistryConfig));
+  assert.equal(old.RuncCommit.Expected, old.RuncCommit.ID);
+  assert.equal(old.BridgeNfIptables, false);
+  assert.ok(!('BridgeNfIptables' in now));
   // docker-py reads the index configs (docker.utils.resolve... through info()).
   const { out } = python(`
 print(json.dumps(docker.DockerClient(base_url='${d.host}').info()['RegistryConfig']['IndexConfigs']['docker.io']['Official']))
