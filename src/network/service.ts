@@ -439,7 +439,7 @@ export class NetworkService {
     if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6, live.rec.IPAM.Options);
   }
 
-  /** Whether the kernel makes ipvlan links (CONFIG_IPVLAN): said at create, not at each start. */
+  /** Whether the kernel makes ipvlan links (CONFIG_IPVLAN): said when the network is made ready (create, berthd's start), not at each container's. */
   private async probeIpvlan(parent: string): Promise<void> {
     const probe = `bip${randomBytes(5).toString('hex')}`;
     const r = await runCommand('ip', ['link', 'add', 'link', parent, 'name', probe, 'type', 'ipvlan', 'mode', 'l2']);
