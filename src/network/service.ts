@@ -644,7 +644,7 @@ export class NetworkService {
     const auto = [...(configs[0]?.Subnet ? [] : ['IPv4' as const]), ...(v6 && !configs6[0]?.Subnet ? ['IPv6' as const] : [])];
     if (auto.length) rec.AutoSubnets = auto;
     // The default IPAM driver keeps its options and shows them, using none (as docker's).
-    rec.IPAM.Options = req.IPAM?.Options && Object.keys(req.IPAM.Options).length ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
+    rec.IPAM.Options = req.IPAM?.Options ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
     const live: Live = { rec, names: new Map() };
     try {
       await (isLinkDriver(driver) ? this.upLink(live) : this.up(live));

@@ -1014,6 +1014,12 @@ test('as docker 28 (docker CLI): host-gateway in --add-host, network ls name pat
   const none = await d.docker(['run', '--rm', '--network', 'none', '-p', '127.0.0.1::80', 'busybox', 'true']);
   assert.equal(none.code, 0, none.stderr);
   assert.match(none.stderr, /WARNING: Published ports are discarded when using the none network mode/);
+  // disconnect --force of a name that is no container looks for an endpoint of that name
+  assert.match((await d.docker(['network', 'disconnect', '-f', 'pat1', 'nosuchc'])).stderr, /endpoint nosuchc not found/);
+  // the docker CLI's (empty) IPAM options are kept as sent
+  const [a, b, c] = d.netRange.split('.');
+  await dok(['network', 'create', '--subnet', `${a}.${b}.${Number(c) + 9}.0/24`, 'patsub']);
+  assert.equal((await dok(['network', 'inspect', '-f', '{{json .IPAM.Options}}', 'patsub'])).trim(), '{}');
   // a network removed while in use: moby's words, its endpoints named
   const busy = await d.docker(['network', 'rm', 'pat1']);
   assert.match(busy.stderr, /error while removing network: network pat1 has active endpoints \(name:"low1" id:"[0-9a-f]{12}"\)/);

@@ -10,7 +10,7 @@ import type { Platform } from '../../lib/platform.ts';
 import type { Duplex, Readable } from 'node:stream';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict } from '../../errdefs/index.ts';
+import { conflict, kindOf, notFound } from '../../errdefs/index.ts';
 import { KeyedMutex } from '../../lib/mutex.ts';
 import type { ImageService } from '../images/service.ts';
 import type { VolumeService } from '../volumes/service.ts';
@@ -124,7 +124,16 @@ export class ContainerService {
   }
 
   disconnectNetwork(ref: string, network: string, force: boolean): Promise<void> {
-    return disconnectContainer(this.d, this.store.get(ref), network, force);
+    let c: Container;
+    try {
+      c = this.store.get(ref);
+    } catch (e) {
+      // moby's ForceEndpointDelete: with --force a name that is no container is looked up as an endpoint of the network
+      if (!force || kindOf(e) !== 'NotFound') throw e;
+      this.d.networks.get(network);
+      throw notFound(`endpoint ${ref} not found`);
+    }
+    return disconnectContainer(this.d, c, network, force);
   }
 
   removeLink(name: string): Promise<void> {
