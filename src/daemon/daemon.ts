@@ -426,12 +426,11 @@ export class Daemon implements SystemBackend {
       disconnect: (net, container, force) => this.containers.disconnectNetwork(container, net, force),
       prune: async (filters) => {
         for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new EngineError('InvalidParameter', `invalid filter '${k}'`);
-        const cutoff = pruneUntil(filters);
-        const until = cutoff === undefined ? undefined : [cutoff];
+        const until = pruneUntil(filters);
         const deleted: string[] = [];
         for (const rec of ns.list()) {
           if (['bridge', 'host', 'none'].includes(rec.Name) || inUse(rec).length) continue;
-          if (until && !until.every((u) => Date.parse(rec.Created) < u)) continue;
+          if (until !== undefined && Date.parse(rec.Created) >= until) continue;
           if (!(filters.get('label') ?? []).every((l) => matchLabel(rec.Labels, l))) continue;
           if ((filters.get('label!') ?? []).some((l) => matchLabel(rec.Labels, l))) continue;
           await ns.remove(rec.Id, []);
@@ -485,15 +484,14 @@ export class Daemon implements SystemBackend {
   /** `docker container prune`: every container not running (until/label filters). */
   private async pruneContainers(filters: Map<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
     for (const k of filters.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new EngineError('InvalidParameter', `invalid filter '${k}'`);
-    const cutoff = pruneUntil(filters);
-    const until = cutoff === undefined ? undefined : [cutoff];
+    const until = pruneUntil(filters);
     const labels = filters.get('label') ?? [];
     const notLabels = filters.get('label!') ?? [];
     const deleted: string[] = [];
     let space = 0;
     for (const c of this.containers.store.all()) {
       if (c.running || c.rec.State.Restarting) continue;
-      if (until && !until.every((u) => Date.parse(c.rec.Created) < u)) continue;
+      if (until !== undefined && Date.parse(c.rec.Created) >= until) continue;
       const l = c.rec.Config.Labels ?? {};
       if (labels.length && !labels.every((f) => matchLabel(l, f))) continue;
       if (notLabels.some((f) => matchLabel(l, f))) continue;

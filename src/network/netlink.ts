@@ -73,12 +73,7 @@ export async function createNetns(path: string, veths: VethConfig[] = [], sublin
   for (const c of veths) {
     inside.push(
       `link add ${c.ifName} mtu ${c.mtu} address ${c.mac} type veth peer name ${c.hostName} mtu ${c.mtu} netns ${process.pid}`,
-      `addr add ${c.cidr} brd + dev ${c.ifName}`,
-      ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
-      ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
-      `link set ${c.ifName} up`,
-      ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
-      ...(c.gateway6 ? [`route replace default via ${c.gateway6} dev ${c.ifName}`] : []),
+      ...interfaceSetup(c),
     );
   }
   try {
@@ -116,18 +111,29 @@ export interface SubLinkConfig {
   sysctls?: string[];
 }
 
-const sublinkAdd = (netns: string) => (c: SubLinkConfig) => `link add link ${c.parent} name ${c.tmpName} netns ${netns} ${c.type}`;
-
-function sublinkSetup(c: SubLinkConfig): string[] {
+/**
+ * An endpoint's interface in the namespace, whatever made it: its addresses (IPv4 with its
+ * broadcast, IPv6 without duplicate detection, link-local ones), up, and the default routes
+ * when it carries them (`replace`: they may move here from another network, by gw-priority).
+ */
+function interfaceSetup(c: { ifName: string; cidr: string; cidr6?: string; linkLocal?: string[]; gateway?: string; gateway6?: string }): string[] {
   return [
-    `link set ${c.tmpName} name ${c.ifName}`,
-    ...(c.mac ? [`link set ${c.ifName} address ${c.mac}`] : []),
     `addr add ${c.cidr} brd + dev ${c.ifName}`,
     ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
     ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
     `link set ${c.ifName} up`,
     ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
     ...(c.gateway6 ? [`route replace default via ${c.gateway6} dev ${c.ifName}`] : []),
+  ];
+}
+
+const sublinkAdd = (netns: string) => (c: SubLinkConfig) => `link add link ${c.parent} name ${c.tmpName} netns ${netns} ${c.type}`;
+
+function sublinkSetup(c: SubLinkConfig): string[] {
+  return [
+    `link set ${c.tmpName} name ${c.ifName}`,
+    ...(c.mac ? [`link set ${c.ifName} address ${c.mac}`] : []),
+    ...interfaceSetup(c),
   ];
 }
 
@@ -151,12 +157,19 @@ export async function deleteLinkIn(netns: string, name: string): Promise<void> {
 
 /**
  * A parent link this daemon makes for macvlan/ipvlan networks: a VLAN link of `base` (`IF.VLAN`)
- * or, without a base, a dummy one; up. An existing link is kept.
+ * or, without a base, a dummy one; up.
  */
-export async function ensureParentLink(name: string, vlan?: { base: string; id: number }): Promise<void> {
-  if (await linkExists(name)) return;
-  const add = vlan ? `link add link ${vlan.base} name ${name} type vlan id ${vlan.id}` : `link add name ${name} type dummy`;
-  await run('ip', ['-batch', '-'], `${add}\nlink set ${name} up\n`);
+export async function makeParentLink(name: string, vlan?: { base: string; id: number }): Promise<void> {
+  const add = (type: string) => run('ip', ['-batch', '-'], `link add ${vlan ? `link ${vlan.base} ` : ''}name ${name} type ${type}\nlink set ${name} up\n`);
+  if (vlan) {
+    await add(`vlan id ${vlan.id}`);
+    return;
+  }
+  // A kernel without dummy links (no CONFIG_DUMMY): an empty bridge is as closed a segment.
+  await add('dummy').catch((e: unknown) => {
+    if (!/Unknown device type/i.test((e as Error).message)) throw e;
+    return add('bridge');
+  });
 }
 
 export async function deleteNetns(path: string): Promise<void> {
@@ -195,13 +208,7 @@ export async function addEndpoint(c: VethConfig): Promise<void> {
   try {
     await run('nsenter', [`--net=${c.netns}`, 'ip', '-batch', '-'], [
       `link set ${c.ifName} address ${c.mac}`,
-      `addr add ${c.cidr} brd + dev ${c.ifName}`,
-      ...(c.cidr6 ? [`addr add ${c.cidr6} dev ${c.ifName} nodad`] : []),
-      ...(c.linkLocal ?? []).map((a) => `addr add ${a} dev ${c.ifName}`),
-      `link set ${c.ifName} up`,
-      // replace: the container's default route may move to this network (its gw-priority).
-      ...(c.gateway ? [`route replace default via ${c.gateway} dev ${c.ifName}`] : []),
-      ...(c.gateway6 ? [`route replace default via ${c.gateway6} dev ${c.ifName}`] : []),
+      ...interfaceSetup(c),
     ].join('\n') + '\n');
     if (c.sysctls?.length) await run('nsenter', [`--net=${c.netns}`, 'sysctl', '-q', '-w', ...c.sysctls]);
   } catch (e) {

@@ -34,7 +34,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { BRIDGE_NAME, ICC, bridgeOptions } from './bridgeopts.ts';
 import { AddressPool, macFor } from './ipam.ts';
 import { familyOf, formatPrefix, IPV4, IPV6, parsePrefix, prefixContains, prefixOverlaps, type Family, type Prefix } from './family.ts';
-import { addEndpoint, addSublink, createNetns, deleteLink, deleteLinkIn, deleteNetns, ensureBridge, ensureParentLink, flushAddresses6, linkExists, linksOf, prepareNetnsDir, setDefaultRoute, type SubLinkConfig, type VethConfig } from './netlink.ts';
+import { addEndpoint, addSublink, createNetns, deleteLink, deleteLinkIn, deleteNetns, ensureBridge, makeParentLink, flushAddresses6, linkExists, linksOf, prepareNetnsDir, setDefaultRoute, type SubLinkConfig, type VethConfig } from './netlink.ts';
 import { dummyName, isLinkDriver, linkOptions, linkType, vlanOf, type LinkOptions } from './linkdriver.ts';
 import { runChecked, runCommand } from '../lib/spawner.ts';
 import { addNetworkRules, addNetworkRules6, enableForwarding, ensurePortChains, removeNetworkRules } from './nat.ts';
@@ -413,7 +413,7 @@ export class NetworkService {
    * A macvlan/ipvlan network's parent link (made when this daemon makes it: a dummy one, or a
    * VLAN link `IF.VLAN`) and its address pools. No bridge, rules or DNS server.
    */
-  private async upLink(live: Live): Promise<void> {
+  private async upLink(live: Live, creating = false): Promise<void> {
     const rec = live.rec;
     const opts = linkOptions(rec.Driver as 'macvlan', rec.Options);
     const parent = this.parentOf(rec);
@@ -422,16 +422,12 @@ export class NetworkService {
       if (opts.parent && !vlan) throw invalidParameter(`-o parent interface was not found on the host: ${opts.parent}`);
       if (vlan && !(await linkExists(vlan.base))) throw invalidParameter(`-o parent interface was not found on the host: ${vlan.base}`);
       await this.rememberBridge(parent);
-      await ensureParentLink(parent, vlan).catch(async (e: unknown) => {
-        // A kernel without dummy links (no CONFIG_DUMMY): an empty bridge is as closed a segment.
-        if (vlan && /Unknown device type/i.test(messageOf(e))) throw invalidParameter(`failed to create ${parent} vlan link: this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q)`);
-        if (vlan || !/Unknown device type/i.test(messageOf(e))) throw invalidParameter(`${vlan ? `failed to create ${parent} vlan link` : `failed to create the dummy parent link ${parent}`}: ${messageOf(e)}`);
-        await runCommand('ip', ['-batch', '-'], `link add name ${parent} type bridge\nlink set ${parent} up\n`).then((r) => {
-          if (r.code !== 0) throw invalidParameter(`failed to create the parent link ${parent}: ${r.stderr.trim()}`);
-        });
+      await makeParentLink(parent, vlan).catch((e: unknown) => {
+        const why = vlan && /Unknown device type/i.test(messageOf(e)) ? 'this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q)' : messageOf(e);
+        throw invalidParameter(`${vlan ? `failed to create ${parent} vlan link` : `failed to create the dummy parent link ${parent}`}: ${why}`);
       });
     }
-    if (opts.driver === 'ipvlan') await this.probeIpvlan(parent);
+    if (opts.driver === 'ipvlan' && creating) await this.probeIpvlan(parent);
     live.link = { opts, parent };
     const cfg = v4Config(rec);
     if (cfg) live.pool ??= poolOf(IPV4, cfg, live.rec.IPAM.Options);
@@ -439,7 +435,7 @@ export class NetworkService {
     if (cfg6) live.pool6 ??= poolOf(IPV6, cfg6, live.rec.IPAM.Options);
   }
 
-  /** Whether the kernel makes ipvlan links (CONFIG_IPVLAN): said when the network is made ready (create, berthd's start), not at each container's. */
+  /** Whether the kernel makes ipvlan links (CONFIG_IPVLAN): asked once, when the network is created. */
   private async probeIpvlan(parent: string): Promise<void> {
     const probe = `bip${randomBytes(5).toString('hex')}`;
     const r = await runCommand('ip', ['link', 'add', 'link', parent, 'name', probe, 'type', 'ipvlan', 'mode', 'l2']);
@@ -473,19 +469,7 @@ export class NetworkService {
   /** `name` as the container at `from` (an address on `live`) sees it: on its networks with DNS. */
   private resolveName(live: Live, name: string, from: string): string[] | undefined {
     const me = this.endpointAt(live, from);
-    if (!me) return undefined;
-    const asker = me.container;
-    // A link on a user-defined network makes its alias a name for the asking container only.
-    const linked = me.links[name];
-    if (linked !== undefined && linked !== name) return this.resolveName(live, linked, from);
-    const out: string[] = [];
-    for (const l of this.nets.values()) {
-      if (!l.dns) continue;
-      const entries = [...l.names.values()];
-      if (l !== live && !entries.some((e) => e.container === asker)) continue;
-      for (const e of entries) if (e.names.some((n) => n.toLowerCase() === name)) out.push(e.ip, ...(e.ip6 ? [e.ip6] : []));
-    }
-    return out;
+    return me ? this.namesFor(me.container, name) : undefined;
   }
 
   /** The nameserver of a container on networks `refs`: the first one's DNS server that has one. */
@@ -530,12 +514,14 @@ export class NetworkService {
     serveRelay(sock, (name) => this.namesFor(containerId, name), upstreams);
   }
 
-  /** `name` as a container sees it on its user-defined networks (bridges with DNS, macvlan/ipvlan). */
+  /**
+   * `name` as a container sees it on its user-defined networks (bridges with DNS,
+   * macvlan/ipvlan), whichever server it asked: a link's alias is a name for it alone.
+   */
   private namesFor(containerId: string, name: string): string[] {
     const mine = [...this.nets.values()].filter((l) => (l.dns || l.link) && [...l.names.values()].some((e) => e.container === containerId));
     const me = mine.flatMap((l) => [...l.names.values()].filter((e) => e.container === containerId));
-    const linked = me.map((e) => e.links[name]).find((n) => n !== undefined);
-    const wanted = linked ?? name;
+    const wanted = me.map((e) => e.links[name]).find((n) => n !== undefined) ?? name;
     const out: string[] = [];
     for (const l of mine) for (const e of l.names.values()) if (e.names.some((n) => n.toLowerCase() === wanted)) out.push(e.ip, ...(e.ip6 ? [e.ip6] : []));
     return out;
@@ -647,7 +633,7 @@ export class NetworkService {
     rec.IPAM.Options = req.IPAM?.Options ? { ...req.IPAM.Options } : req.IPAM?.Config?.length ? null : {};
     const live: Live = { rec, names: new Map() };
     try {
-      await (isLinkDriver(driver) ? this.upLink(live) : this.up(live));
+      await (isLinkDriver(driver) ? this.upLink(live, true) : this.up(live));
     } catch (e) {
       await this.down(live);
       throw e;
@@ -811,44 +797,27 @@ export class NetworkService {
     const pool6 = live.pool6;
     const gateway6 = pool6 ? pool6.gatewayText : '';
     const endpointId = randomBytes(32).toString('hex');
-    const hostVeth = `${PREFIX}${endpointId.slice(0, 10)}`;
     const mac = live.link?.opts.driver === 'ipvlan' ? '' : opts.mac || macFor(ip);
-    if (live.link) {
-      // no default route on a network without a parent of the user's (moby: such a network is internal)
-      const routed = opts.gateway && !live.rec.Internal && !!live.link.opts.parent;
-      const sub: SubLinkConfig = {
-        parent: live.link.parent, type: linkType(live.link.opts), tmpName: `mv${endpointId.slice(0, 10)}`, ifName: opts.ifName,
-        ...(mac ? { mac } : {}), cidr: `${ip}/${live.pool.subnet.bits}`, ...(routed ? { gateway: live.pool.gatewayText } : {}),
-        ...(ip6 && pool6 ? { cidr6: `${ip6}/${pool6.subnet.bits}`, ...(routed ? { gateway6 } : {}) } : {}),
-        ...(opts.linkLocal?.length ? { linkLocal: opts.linkLocal.map((a) => `${a}/${a.includes(':') ? 64 : 16}`) } : {}),
-        ...(opts.sysctls?.length ? { sysctls: opts.sysctls } : {}),
-      };
-      const ep: EndpointRecord = {
-        IPAMConfig: opts.ip || opts.ip6 || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.ip6 ? { IPv6Address: opts.ip6 } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
-        MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId,
-        Gateway: live.rec.Internal || !live.link.opts.parent ? '' : live.pool.gatewayText,
-        IPAddress: ip, IPPrefixLen: live.pool.subnet.bits,
-        IPv6Gateway: ip6 && !live.rec.Internal && live.link.opts.parent ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: opts.dnsNames?.length ? opts.dnsNames : null,
-        IfName: opts.ifName,
-      };
-      return { live, ep, sub };
-    }
-    if (!live.bridge) throw invalidParameter(`network ${live.rec.Name} takes no endpoints`);
-    const veth: VethConfig = {
-      hostName: hostVeth, bridge: live.bridge, netns: this.sandboxPath(containerId), ifName: opts.ifName, mac,
-      cidr: `${ip}/${live.pool.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway: live.pool.gatewayText } : {}), mtu: this.mtuOf(live),
-      ...(ip6 && pool6 ? { cidr6: `${ip6}/${pool6.subnet.bits}`, ...(opts.gateway && !live.rec.Internal ? { gateway6 } : {}) } : {}),
+    // A gateway to route through: none on an internal network, nor on a macvlan/ipvlan one
+    // without a parent of the user's (moby takes that as internal).
+    const hasGateway = !live.rec.Internal && (!live.link || !!live.link.opts.parent);
+    const routed = opts.gateway && hasGateway;
+    const iface = {
+      ifName: opts.ifName, cidr: `${ip}/${live.pool.subnet.bits}`, ...(routed ? { gateway: live.pool.gatewayText } : {}),
+      ...(ip6 && pool6 ? { cidr6: `${ip6}/${pool6.subnet.bits}`, ...(routed ? { gateway6 } : {}) } : {}),
       ...(opts.linkLocal?.length ? { linkLocal: opts.linkLocal.map((a) => `${a}/${a.includes(':') ? 64 : 16}`) } : {}),
       ...(opts.sysctls?.length ? { sysctls: opts.sysctls } : {}),
     };
+    const hostVeth = live.link ? undefined : `${PREFIX}${endpointId.slice(0, 10)}`;
     const ep: EndpointRecord = {
       IPAMConfig: opts.ip || opts.ip6 || opts.linkLocal?.length ? { ...(opts.ip ? { IPv4Address: opts.ip } : {}), ...(opts.ip6 ? { IPv6Address: opts.ip6 } : {}), ...(opts.linkLocal?.length ? { LinkLocalIPs: opts.linkLocal } : {}) } : null, Links: opts.links?.length ? opts.links : null, Aliases: opts.aliases?.length ? opts.aliases : null,
-      MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: live.rec.Internal ? '' : live.pool.gatewayText,
+      MacAddress: mac, DriverOpts: opts.driverOpts ?? null, GwPriority: opts.gwPriority ?? 0, NetworkID: live.rec.Id, EndpointID: endpointId, Gateway: hasGateway ? live.pool.gatewayText : '',
       IPAddress: ip, IPPrefixLen: live.pool.subnet.bits,
-      IPv6Gateway: ip6 && !live.rec.Internal ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: live.dns && opts.dnsNames?.length ? opts.dnsNames : null,
-      HostVeth: hostVeth, IfName: opts.ifName,
+      IPv6Gateway: ip6 && hasGateway ? gateway6 : '', GlobalIPv6Address: ip6 ?? '', GlobalIPv6PrefixLen: ip6 && pool6 ? pool6.subnet.bits : 0, DNSNames: (live.dns || live.link) && opts.dnsNames?.length ? opts.dnsNames : null,
+      ...(hostVeth ? { HostVeth: hostVeth } : {}), IfName: opts.ifName,
     };
-    return { live, ep, veth };
+    if (live.link) return { live, ep, sub: { ...iface, parent: live.link.parent, type: linkType(live.link.opts), tmpName: `mv${endpointId.slice(0, 10)}`, ...(mac ? { mac } : {}) } };
+    return { live, ep, veth: { ...iface, hostName: hostVeth!, bridge: live.bridge!, netns: this.sandboxPath(containerId), mac, mtu: this.mtuOf(live) } };
   }
 
   /** An endpoint on `ref` added to a running container's sandbox (network connect). */

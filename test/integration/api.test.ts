@@ -364,3 +364,44 @@ test('the CLI loads only what a command needs: no child processes, HTTP stack, f
     assert.deepEqual(heavy.filter((m) => loaded.has(m)), [], `berth ${args.join(' ')} loaded modules it does not use`);
   }
 });
+
+test('JSON shapes and errors as moby 28 writes them: nil slices as null, omitempty fields left out, fields by API version, decoding errors, a known path\'s other method', async () => {
+  const raw = (method: string, path: string, text: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ socketPath: d.sock, method, path, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+  const id = (await d.ok(['create', '--name', 'shapes', 'busybox', 'true'])).trim();
+  // nothing changed: null; a wait without an error: no Error field
+  assert.equal((await api('GET', `/v1.50/containers/${id}/changes`)).body.trim(), 'null');
+  await d.ok(['start', id]);
+  assert.deepEqual(JSON.parse((await api('POST', `/v1.50/containers/${id}/wait`)).body), { StatusCode: 0 });
+  // decoding errors
+  assert.equal(JSON.parse((await raw('POST', '/v1.50/containers/create', '')).body).message, 'invalid JSON: got EOF while reading request body');
+  assert.equal(JSON.parse((await raw('POST', '/v1.50/containers/create', '{"Image":')).body).message, 'invalid JSON: unexpected EOF');
+  assert.equal(JSON.parse((await api('POST', '/v1.50/containers/create', {})).body).message, 'config cannot be empty in order to create a container');
+  // a known path with another method: no page (moby's router answers 404)
+  const other = await api('DELETE', '/v1.41/version');
+  assert.equal(other.status, 404);
+  assert.equal(JSON.parse(other.body).message, 'page not found');
+  // below 1.42 system df ignores type; below 1.44 its images carry VirtualSize
+  const df = JSON.parse((await api('GET', '/v1.41/system/df?type=volume')).body) as { Images: { Size: number; VirtualSize?: number }[] | null };
+  assert.ok(df.Images?.length && df.Images.every((i) => i.VirtualSize === i.Size));
+  // below 1.43 a tagged image without digests lists them as null
+  const listed = JSON.parse((await api('GET', '/v1.41/images/json')).body) as { RepoTags: string[] | null; RepoDigests: string[] | null }[];
+  assert.ok(listed.some((i) => i.RepoTags?.includes('busybox:latest') && i.RepoDigests === null));
+  await d.ok(['rm', id]);
+  // stats of a running container: the cgroup v1 block I/O lists are lists, empty or not; no zero failcnt
+  await d.ok(['run', '-d', '--name', 'shapes2', 'busybox', 'sleep', '60']);
+  const st = JSON.parse((await api('GET', '/v1.50/containers/shapes2/stats?stream=false')).body) as { blkio_stats: Record<string, unknown>; memory_stats: Record<string, unknown> };
+  if (existsSync('/sys/fs/cgroup/memory')) {
+    for (const [k, v] of Object.entries(st.blkio_stats)) assert.ok(Array.isArray(v), `${k} is a list`);
+    assert.ok(!('failcnt' in st.memory_stats) || st.memory_stats.failcnt !== 0);
+    assert.ok(!('shmem' in (st.memory_stats.stats as object)), 'moby\'s fixed list of memory.stat keys');
+  }
+  await d.ok(['rm', '-f', 'shapes2']);
+});

@@ -48,16 +48,11 @@ export async function createContainer(d: ContainerDeps, req: ContainerCreateInpu
     ...(d.rt.logConfig ? { logConfig: d.rt.logConfig } : {}),
   }, warnings, req);
   checkCpuset(hostConfig.CpusetCpus, hostConfig.CpusetMems, cpusetAvailable(d.rt.cgroupVersion));
-  const portWarning = checkPortBindings(hostConfig);
-  if (portWarning) warnings.push(portWarning);
   const networks = planNetworks(d, hostConfig.NetworkMode, req.NetworkingConfig?.EndpointsConfig as Record<string, EndpointAsk | null> | undefined, req.MacAddress, req.NetworkDisabled ? hostConfig : undefined, hostConfig);
-  // Ports go from the first network's endpoint: a macvlan/ipvlan one has its own address and publishes none.
+  // Ports go from the first network's endpoint.
   const firstNet = Object.values(networks ?? {})[0];
-  if (firstNet && (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts)) {
-    const first = d.networks.get(firstNet.NetworkID);
-    if (first.Driver === 'macvlan' || first.Driver === 'ipvlan') warnings.push(`Published ports are discarded when using a ${first.Driver} network: the container is reached at its own address`);
-    else if (first.Internal) warnings.push(`Published ports are discarded on the internal network ${first.Name}`);
-  }
+  const portWarning = checkPortBindings(hostConfig, firstNet?.NetworkID ? d.networks.get(firstNet.NetworkID) : undefined);
+  if (portWarning) warnings.push(portWarning);
   checkUlimits(hostConfig.Ulimits ?? []);
   checkNamespaceDonors(d, hostConfig);
   // Mounts are parsed before anything is made; volumes come after the image is known (its

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { invalidParameter } from '../../errdefs/index.ts';
 import type { PortRequest, PublishedPort } from '../../network/ports.ts';
 import type { HostConfig } from '../../api/types.ts';
+import type { NetworkRecord } from '../../network/service.ts';
 import type { ContainerRecord } from './container.ts';
 
 type Bindings = HostConfig['PortBindings'];
@@ -34,7 +35,7 @@ function hostPortRange(s: string): [number, number] {
 }
 
 /** Checks the bindings at create; returns a warning where docker gives one. */
-export function checkPortBindings(h: { PortBindings: Bindings; PublishAllPorts: boolean; NetworkMode: string }): string | undefined {
+export function checkPortBindings(h: { PortBindings: Bindings; PublishAllPorts: boolean; NetworkMode: string }, first?: Pick<NetworkRecord, 'Driver' | 'Internal' | 'Name'>): string | undefined {
   const any = Object.keys(h.PortBindings ?? {}).length > 0 || h.PublishAllPorts;
   for (const [key, list] of Object.entries(h.PortBindings ?? {})) {
     splitPortKey(key);
@@ -49,6 +50,9 @@ export function checkPortBindings(h: { PortBindings: Bindings; PublishAllPorts: 
   if (h.NetworkMode === 'host') return 'Published ports are discarded when using host network mode';
   // moby takes them and publishes nothing; said here, as for host
   if (h.NetworkMode === 'none') return 'Published ports are discarded when using the none network mode';
+  // A macvlan/ipvlan endpoint has its own address, an internal network no way out: nothing to publish.
+  if (first?.Driver === 'macvlan' || first?.Driver === 'ipvlan') return `Published ports are discarded when using a ${first.Driver} network: the container is reached at its own address`;
+  if (first?.Internal) return `Published ports are discarded on the internal network ${first.Name}`;
   return undefined;
 }
 

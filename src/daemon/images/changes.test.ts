@@ -22,7 +22,7 @@ test('commit\'s changes go on top of the container\'s config; WORKDIR relative t
   assert.deepEqual(c.Labels, { foo: 'bar', z: '9' });
   assert.deepEqual(Object.keys(c.ExposedPorts ?? {}), ['80/tcp', '90/tcp']);
   assert.equal(c.WorkingDir, '/tmp/rel');
-  assert.throws(() => parseChanges(['bogus x']), /^Error: bogus is not a valid change command$|bogus is not a valid change command/);
+  assert.throws(() => parseChanges(['bogus x']), { message: 'bogus is not a valid change command' });
 });
 
 

@@ -106,6 +106,11 @@ export class ImageService {
    * Finds an image by ID, ID prefix, or reference, in docker's order. The error names the
    * normalized reference ("No such image: busybox:latest").
    */
+  /** Whether other images were built on `id` (its children: they name it as their parent). */
+  private hasChildren(id: string): boolean {
+    return this.images.all().some((o) => o.rec.parent === id);
+  }
+
   /** The labels of the image `ref` names (an ID or a reference), for its events; none when it is gone. */
   labelsOf(ref: string): Record<string, string> {
     try {
@@ -356,8 +361,7 @@ export class ImageService {
   async prune(opts: { all: boolean; filters: Map<string, string[]> }): Promise<{ ImagesDeleted: DeleteRecord[] | null; SpaceReclaimed: number }> {
     for (const k of opts.filters.keys()) if (!['until', 'label', 'label!', 'dangling'].includes(k)) throw invalidParameter(`invalid filter '${k}'`);
     const all = opts.all || boolFilter(opts.filters, 'dangling') === false;
-    const cutoff = pruneUntil(opts.filters);
-    const until = cutoff === undefined ? undefined : [cutoff];
+    const until = pruneUntil(opts.filters);
     const labels = opts.filters.get('label') ?? [];
     const notLabels = opts.filters.get('label!') ?? [];
     const sizeBefore = this.layersSize();
@@ -368,11 +372,11 @@ export class ImageService {
       const id = img.rec.id;
       if (!this.images.get(id)) continue;
       if (this.users.containersUsing(id).length) continue;
-      if (this.images.all().some((o) => o.rec.parent === id)) continue;
+      if (this.hasChildren(id)) continue;
       const refs = this.images.refsOf(id);
       if (!all && refs.length) continue;
       const created = Date.parse(img.config.created ?? img.rec.added);
-      if (until && !until.every((u) => created < u)) continue;
+      if (until !== undefined && created >= until) continue;
       const l = img.config.config?.Labels ?? {};
       if (labels.length && !labels.every((lf) => matchLabel(l, lf))) continue;
       if (notLabels.some((lf) => matchLabel(l, lf))) continue;
@@ -424,7 +428,7 @@ export class ImageService {
         const id = img.rec.id;
         const built = !!img.rec.parent || (img.config.container_config?.Cmd ?? []).join(' ').includes('#(nop) FROM scratch');
         if (!built || this.images.refsOf(id).length || this.users.containersUsing(id).length || !wanted(img)) continue;
-        if (this.images.all().some((o) => o.rec.parent === id)) continue;
+        if (this.hasChildren(id)) continue;
         try {
           await this.remove(id, { prune: false });
           deleted.push(id);
@@ -601,7 +605,7 @@ export class ImageService {
       const next: string | undefined = await this.usage.with(id, async () => {
         const img = this.images.get(id!);
         if (!img || this.images.refsOf(id!).length || this.users.containersUsing(id!).length) return undefined;
-        if (this.images.all().some((o) => o.rec.parent === id)) return undefined;
+        if (this.hasChildren(id!)) return undefined;
         records.push(...await this.deleteImage(img));
         this.events('image', 'delete', id!, { name: id! });
         return img.rec.parent ?? undefined;
@@ -618,7 +622,7 @@ export class ImageService {
   private deleteConflict(img: Image, force: boolean, ignoreActiveRefs = false): { hard: boolean; message: string } | undefined {
     const sid = shortId(img.rec.id);
     // An image others were built on (their parent) stays, forced or not.
-    if (this.images.all().some((o) => o.rec.parent === img.rec.id)) {
+    if (this.hasChildren(img.rec.id)) {
       return { hard: true, message: `conflict: unable to delete ${sid} (cannot be forced) - image has dependent child images` };
     }
     const using = this.users.containersUsing(img.rec.id);

@@ -170,7 +170,7 @@ function auxId(aux: Record<string, unknown>[]): string | undefined {
 export async function buildImage(ctx: CliContext, p: Parsed<typeof buildFlags>): Promise<number> {
   const f = p.flags;
   const target = p.args[0];
-  const output = buildOutput(f.output);
+  const output = buildOutput(f.output, !!ctx.stdout.isTTY);
   // A file system export makes no image (buildx's tags name image outputs only).
   const exported = output && output.type !== 'image' ? output : undefined;
   const tags = exported ? [] : [...f.tag, ...(output?.type === 'image' ? output.names : [])];

@@ -61,10 +61,10 @@ export function parseOutput(value: string): BuildOutput {
 }
 
 /** One output at most, as buildx takes it (none: the image in the store). */
-export function buildOutput(values: string[]): BuildOutput | undefined {
+export function buildOutput(values: string[], stdoutIsTTY: boolean): BuildOutput | undefined {
   if (values.length > 1) throw new StatusError(125, 'multiple outputs are not supported by Berth\'s builder yet');
   const out = values.length ? parseOutput(values[0]) : undefined;
-  if (out?.type === 'tar' && out.dest === '-' && process.stdout.isTTY) throw new StatusError(125, 'dest file is required for tar exporter. refusing to write to console');
+  if (out?.type === 'tar' && out.dest === '-' && stdoutIsTTY) throw new StatusError(125, 'dest file is required for tar exporter. refusing to write to console');
   return out;
 }
 
